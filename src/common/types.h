@@ -30,6 +30,10 @@ enum class TypeKind : uint8_t {
   kFile,
 };
 
+// The wire name of a type kind (PROTOCOL.md §3): "Boolean", "BigInt", "Decimal", "Embedding", …
+// For Decimal and Embedding the full wire form also carries parameters: see DataType::WireJson.
+std::string_view TypeKindWireName(TypeKind kind);
+
 // A column type with its parameters. Value type.
 struct DataType {
   TypeKind kind = TypeKind::kText;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: set-up, release build, gtest unit tests (ctest), then the pytest
+# end-to-end tests against the real kalamdb-server binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/build.sh release
+echo "== unit tests (ctest) =="
+ctest --test-dir build/release --output-on-failure -j2
+echo "== end-to-end tests (pytest) =="
+KALAMDB_SERVER_BIN="$PWD/build/release/src/server/kalamdb-server" \
+  .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"

@@ -1,0 +1,241 @@
+// HTTP handlers.
+#include "api/routes.h"
+
+#include <chrono>
+
+#include <boost/json.hpp>
+
+#include "api/sql_response_json.h"
+#include "common/time_format.h"
+#include "common/value_convert.h"
+#include "common/value_json.h"
+
+namespace kalam::api {
+
+namespace json = boost::json;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::Responder;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double MillisSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+}
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string ErrorBody(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":";
+  AppendJsonString(code, &out);
+  out += ",\"message\":";
+  AppendJsonString(message, &out);
+  out += "}";
+  return out;
+}
+
+// Runs `fn` on the worker pool; answers 503 if the pool is shutting down.
+void OnWorker(ApiContext* ctx, Responder respond, std::function<void(Responder)> fn) {
+  auto shared = std::make_shared<Responder>(std::move(respond));
+  bool queued = ctx->workers->Submit([shared, fn = std::move(fn)]() mutable { fn(*shared); });
+  if (!queued) (*shared)(Json(503, ErrorBody("SHUTTING_DOWN", "Server is shutting down")));
+}
+
+void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  if (!req.remote_is_loopback) {
+    respond(Json(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    return;
+  }
+  std::string body = "{\"status\":\"healthy\",\"version\":";
+  AppendJsonString(ctx->version, &body);
+  body += ",\"api_version\":\"v1\",\"build_date\":";
+  AppendJsonString(ctx->build_date, &body);
+  body += "}";
+  respond(Json(200, std::move(body)));
+}
+
+// ---- SQL ------------------------------------------------------------------------------------
+
+void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  const auto start = SteadyClock::now();
+  auto auth = ctx->auth->AuthenticateBearer(req.Header("Authorization"));
+  if (auto* f = std::get_if<AuthFailure>(&auth)) {
+    respond(Json(f->http_status, EncodeSqlError(f->code, f->message, MillisSince(start))));
+    return;
+  }
+  Principal who = std::get<Principal>(auth);
+
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  auto bad = [&](std::string_view code, std::string message) {
+    respond(Json(400, EncodeSqlError(code, message, MillisSince(start))));
+  };
+  if (ec) return bad("INVALID_INPUT", "Invalid JSON payload: " + ec.message());
+  if (!body.is_object()) return bad("INVALID_INPUT", "Invalid JSON payload: expected an object");
+  const json::object& obj = body.as_object();
+
+  sql::SqlRequest request;
+  const json::value* sql = obj.if_contains("sql");
+  if (!sql || !sql->is_string()) {
+    return bad("INVALID_INPUT", "Invalid JSON payload: field 'sql' must be a string");
+  }
+  request.sql = std::string(sql->as_string());
+  if (request.sql.size() > ctx->limits.max_sql_length) {
+    return bad("INVALID_SQL", "SQL text is " + std::to_string(request.sql.size()) +
+                                  " bytes; the maximum is " +
+                                  std::to_string(ctx->limits.max_sql_length));
+  }
+  if (const json::value* ns = obj.if_contains("namespace_id"); ns && !ns->is_null()) {
+    if (!ns->is_string()) {
+      return bad("INVALID_INPUT", "Invalid JSON payload: field 'namespace_id' must be a string");
+    }
+    request.namespace_id = std::string(ns->as_string());
+  }
+  if (const json::value* params = obj.if_contains("params"); params && !params->is_null()) {
+    if (!params->is_array()) {
+      return bad("INVALID_PARAMETER", "Parameter list invalid: 'params' must be an array");
+    }
+    const auto& arr = params->as_array();
+    if (arr.size() > ctx->limits.max_parameters) {
+      return bad("INVALID_PARAMETER", "Too many parameters: " + std::to_string(arr.size()) +
+                                          " given, at most " +
+                                          std::to_string(ctx->limits.max_parameters) + " allowed");
+    }
+    request.has_params = true;
+    for (size_t i = 0; i < arr.size(); ++i) {
+      auto v = ValueFromJsonParam(arr[i], static_cast<int>(i + 1));
+      if (!v.ok()) return bad("INVALID_PARAMETER", v.status().message());
+      request.params.push_back(std::move(*v));
+    }
+  }
+  OnWorker(ctx, std::move(respond),
+           [ctx, who, request = std::move(request), start](Responder respond) {
+             sql::Caller caller{who.user_id, who.role};
+             sql::SqlResponse response = ctx->executor->Execute(request, caller);
+             int status = 200;
+             std::string out = EncodeSqlResponse(response, MillisSince(start), who.role, &status);
+             respond(Json(status, std::move(out)));
+           });
+}
+
+// ---- auth -----------------------------------------------------------------------------------
+
+std::string Rfc3339Seconds(int64_t unix_seconds) { return FormatRfc3339(unix_seconds * 1000000); }
+
+void AppendUserJson(const catalog::UserRecord& u, std::string* out) {
+  *out += "{\"id\":";
+  AppendJsonString(u.user_id, out);
+  *out += ",\"role\":";
+  AppendJsonString(auth::RoleName(u.role), out);
+  *out += ",\"email\":";
+  if (u.email) AppendJsonString(*u.email, out);
+  else *out += "null";
+  *out += ",\"created_at\":";
+  AppendJsonString(FormatRfc3339(u.created_at_us), out);
+  *out += ",\"updated_at\":";
+  AppendJsonString(FormatRfc3339(u.updated_at_us), out);
+  *out += "}";
+}
+
+HttpResponse TokenResponse(ApiContext* ctx, const catalog::UserRecord& user) {
+  IssuedTokens t = ctx->auth->Issue(user);
+  std::string body = "{\"user\":";
+  AppendUserJson(user, &body);
+  body += ",\"admin_ui_access\":";
+  body += auth::RoleAtLeast(user.role, auth::Role::kDba) ? "true" : "false";
+  body += ",\"expires_at\":";
+  AppendJsonString(Rfc3339Seconds(t.access_expires_at_s), &body);
+  body += ",\"access_token\":";
+  AppendJsonString(t.access_token, &body);
+  body += ",\"refresh_token\":";
+  AppendJsonString(t.refresh_token, &body);
+  body += ",\"refresh_expires_at\":";
+  AppendJsonString(Rfc3339Seconds(t.refresh_expires_at_s), &body);
+  body += "}";
+  HttpResponse r = Json(200, std::move(body));
+  const int64_t now = t.access_expires_at_s - ctx->auth->settings().jwt_expiry_hours * 3600;
+  r.headers.emplace_back("Set-Cookie", "kalamdb_auth=" + t.access_token +
+                                           "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                           std::to_string(t.access_expires_at_s - now));
+  r.headers.emplace_back("Set-Cookie", "kalamdb_refresh=" + t.refresh_token +
+                                           "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                           std::to_string(t.refresh_expires_at_s - now));
+  return r;
+}
+
+void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec || !body.is_object()) {
+    respond(Json(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object with "
+                                               "'user' and 'password'")));
+    return;
+  }
+  std::string user, password;
+  bool have_user = false, have_password = false;
+  for (const auto& [key, value] : body.as_object()) {
+    if ((key == "user" || key == "username") && value.is_string()) {
+      user = std::string(value.as_string());
+      have_user = true;
+    } else if (key == "password" && value.is_string()) {
+      password = std::string(value.as_string());
+      have_password = true;
+    } else {
+      respond(Json(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+                                                     std::string(key) + "'")));
+      return;
+    }
+  }
+  if (!have_user || !have_password) {
+    respond(Json(400, ErrorBody("bad_request", "Fields 'user' and 'password' are required")));
+    return;
+  }
+  bool loopback = req.remote_is_loopback;
+  OnWorker(ctx, std::move(respond), [ctx, user, password, loopback](Responder respond) {
+    auto result = ctx->auth->Login(user, password, loopback);
+    if (auto* f = std::get_if<AuthFailure>(&result)) {
+      respond(Json(f->http_status, ErrorBody(f->code, f->message)));
+      return;
+    }
+    respond(TokenResponse(ctx, std::get<catalog::UserRecord>(result)));
+  });
+}
+
+void HandleLogout(ApiContext*, HttpRequest&&, Responder respond) {
+  HttpResponse r = Json(200, "{\"message\":\"Logged out successfully\"}");
+  r.headers.emplace_back("Set-Cookie", "kalamdb_auth=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  r.headers.emplace_back("Set-Cookie",
+                         "kalamdb_refresh=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  respond(std::move(r));
+}
+
+}  // namespace
+
+std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
+  auto router = std::make_shared<net::Router>();
+  auto bind = [ctx](void (*fn)(ApiContext*, HttpRequest&&, Responder)) {
+    return [ctx, fn](HttpRequest&& req, Responder respond) {
+      if (!ctx->ready || !ctx->ready->load(std::memory_order_acquire)) {
+        respond(Json(503, ErrorBody("UNAVAILABLE", "Server is starting or shutting down")));
+        return;
+      }
+      fn(ctx, std::move(req), std::move(respond));
+    };
+  };
+  router->Add("GET", "/health", bind(HandleHealth));
+  router->Add("GET", "/v1/api/healthcheck", bind(HandleHealth));
+  router->Add("POST", "/v1/api/sql", bind(HandleSql));
+  router->Add("POST", "/api/sql", bind(HandleSql));
+  router->Add("POST", "/v1/api/auth/login", bind(HandleLogin));
+  router->Add("POST", "/v1/api/auth/logout", bind(HandleLogout));
+  return router;
+}
+
+}  // namespace kalam::api

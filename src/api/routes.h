@@ -1,0 +1,35 @@
+// The HTTP API of PROTOCOL.md §1–§3: route table and handlers. Handlers parse on the I/O thread
+// and run SQL and password hashing on the worker pool.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "api/auth_service.h"
+#include "net/router.h"
+#include "net/thread_pool.h"
+#include "sql/executor.h"
+
+namespace kalam::api {
+
+struct ApiLimits {
+  size_t max_sql_length = 1 << 20;
+  size_t max_parameters = 50;
+};
+
+// Everything the handlers use. Owned by the server; outlives the HTTP server.
+struct ApiContext {
+  AuthService* auth = nullptr;
+  sql::Executor* executor = nullptr;
+  net::ThreadPool* workers = nullptr;
+  ApiLimits limits;
+  std::string version;
+  std::string build_date;
+  // False until storage is open and while shutting down: requests then get 503.
+  const std::atomic<bool>* ready = nullptr;
+};
+
+std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx);
+
+}  // namespace kalam::api

@@ -1,0 +1,138 @@
+// SQL response encoding.
+#include "api/sql_response_json.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "common/value_json.h"
+
+namespace kalam::api {
+
+WireError MapSqlError(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidSql: return {400, "INVALID_SQL"};
+    case StatusCode::kInvalidParameter: return {400, "INVALID_PARAMETER"};
+    case StatusCode::kTableNotFound: return {400, "TABLE_NOT_FOUND"};
+    case StatusCode::kPermissionDenied: return {403, "PERMISSION_DENIED"};
+    case StatusCode::kUnauthenticated: return {401, "AUTHENTICATION_ERROR"};
+    case StatusCode::kResourceExhausted: return {400, "SQL_EXECUTION_ERROR"};
+    case StatusCode::kUnavailable: return {503, "INTERNAL_ERROR"};
+    case StatusCode::kInternal:
+    case StatusCode::kIoError:
+    case StatusCode::kCorruption: return {500, "INTERNAL_ERROR"};
+    default: return {400, "SQL_EXECUTION_ERROR"};
+  }
+}
+
+std::string FormatTook(double took_ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", std::round(took_ms * 1000.0) / 1000.0);
+  return buf;
+}
+
+std::string EncodeSqlError(std::string_view code, std::string_view message, double took_ms) {
+  std::string out = "{\"status\":\"error\",\"results\":[],\"took\":";
+  out += FormatTook(took_ms);
+  out += ",\"error\":{\"code\":";
+  AppendJsonString(code, &out);
+  out += ",\"message\":";
+  AppendJsonString(message, &out);
+  out += "}}";
+  return out;
+}
+
+namespace {
+
+void AppendResult(const sql::StatementResult& r, const std::string& as_user, std::string* out) {
+  out->push_back('{');
+  if (!r.schema.empty()) {
+    *out += "\"schema\":[";
+    for (size_t i = 0; i < r.schema.size(); ++i) {
+      const auto& c = r.schema[i];
+      if (i) out->push_back(',');
+      *out += "{\"name\":";
+      AppendJsonString(c.name, out);
+      *out += ",\"data_type\":";
+      *out += c.data_type_json;
+      *out += ",\"index\":";
+      *out += std::to_string(i);
+      if (!c.flags.empty()) {
+        *out += ",\"flags\":[";
+        for (size_t f = 0; f < c.flags.size(); ++f) {
+          if (f) out->push_back(',');
+          AppendJsonString(c.flags[f], out);
+        }
+        out->push_back(']');
+      }
+      out->push_back('}');
+    }
+    *out += "],";
+  }
+  if (!r.rows_json.empty()) {
+    *out += "\"rows\":[";
+    *out += r.rows_json;
+    *out += "],";
+  }
+  *out += "\"row_count\":";
+  *out += std::to_string(r.row_count);
+  if (r.message) {
+    *out += ",\"message\":";
+    AppendJsonString(*r.message, out);
+  }
+  if (r.truncated) *out += ",\"truncated\":true";
+  *out += ",\"as_user\":";
+  AppendJsonString(as_user, out);
+  out->push_back('}');
+}
+
+bool IsValidationError(StatusCode c) {
+  switch (c) {
+    case StatusCode::kInternal:
+    case StatusCode::kIoError:
+    case StatusCode::kCorruption:
+    case StatusCode::kUnavailable:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
+                              auth::Role caller_role, int* http_status) {
+  const bool admin = auth::RoleAtLeast(caller_role, auth::Role::kDba);
+  if (!response.error.ok()) {
+    WireError w = MapSqlError(response.error);
+    if (!response.error_code.empty()) w.code = response.error_code;
+    *http_status = w.http_status;
+    std::string message = response.error.message();
+    if (!admin && !IsValidationError(response.error.code())) {
+      message = "Internal server error";
+    }
+    std::string out = "{\"status\":\"error\",\"results\":[],\"took\":";
+    out += FormatTook(took_ms);
+    out += ",\"error\":{\"code\":";
+    AppendJsonString(w.code, &out);
+    out += ",\"message\":";
+    AppendJsonString(message, &out);
+    if (admin && !response.error_details.empty()) {
+      out += ",\"details\":";
+      AppendJsonString(response.error_details, &out);
+    }
+    out += "}}";
+    return out;
+  }
+  *http_status = 200;
+  std::string out = "{\"status\":\"success\",\"results\":[";
+  for (size_t i = 0; i < response.results.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendResult(response.results[i], response.as_user, &out);
+  }
+  out += "],\"took\":";
+  out += FormatTook(took_ms);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace kalam::api

@@ -1,0 +1,31 @@
+// Turns a SqlResponse into the JSON body and HTTP status of PROTOCOL.md §3, including error code
+// mapping and redaction for callers below dba. This is the one place Status becomes a wire error.
+#pragma once
+
+#include <string>
+
+#include "auth/roles.h"
+#include "sql/statement_result.h"
+
+namespace kalam::api {
+
+struct WireError {
+  int http_status = 400;
+  std::string code;  // e.g. SQL_EXECUTION_ERROR
+};
+
+// The HTTP status and wire code for a failed SQL request.
+WireError MapSqlError(const Status& status);
+
+// The body of a SQL response; `took_ms` is the whole request time. `caller_role` decides
+// redaction of `details` and of internal error messages.
+std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
+                              auth::Role caller_role, int* http_status);
+
+// `{"status":"error","results":[],"took":…,"error":{"code":…,"message":…}}`.
+std::string EncodeSqlError(std::string_view code, std::string_view message, double took_ms);
+
+// Milliseconds rounded to 3 decimals, as JSON.
+std::string FormatTook(double took_ms);
+
+}  // namespace kalam::api

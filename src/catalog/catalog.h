@@ -1,0 +1,124 @@
+// Catalog: namespaces, tables (every schema version) and users, persisted in the `system`
+// partition and served to readers as immutable snapshots.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/roles.h"
+#include "catalog/table_def.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "storage/kv_store.h"
+
+namespace kalam::catalog {
+
+inline constexpr std::string_view kDefaultNamespace = "default";
+inline constexpr std::string_view kSystemNamespace = "system";
+
+struct NamespaceDef {
+  std::string name;                 // lower case
+  std::string options_json = "{}";  // ALTER NAMESPACE … SET OPTIONS
+  int64_t created_at_us = 0;
+};
+
+// A user account. Soft-deleted users keep their record with deleted_at_us != 0.
+struct UserRecord {
+  std::string user_id;  // the login name
+  auth::Role role = auth::Role::kUser;
+  std::optional<std::string> email;
+  std::string password_hash;  // argon2id string; empty = no password set
+  std::string auth_type = "password";
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+  int64_t last_login_at_us = 0;
+  int64_t locked_until_us = 0;
+  uint32_t failed_login_attempts = 0;
+  int64_t deleted_at_us = 0;
+
+  bool deleted() const { return deleted_at_us != 0; }
+  std::string ToJson() const;
+  static Result<UserRecord> FromJson(std::string_view json);
+};
+
+// An immutable view of namespaces and tables. Thread-safe (read-only).
+class CatalogSnapshot {
+ public:
+  const NamespaceDef* FindNamespace(std::string_view name) const;
+  // Latest schema version of ns.table (names case-insensitive), or null.
+  std::shared_ptr<const TableDef> FindTable(std::string_view ns, std::string_view table) const;
+  std::shared_ptr<const TableDef> FindTableById(TableId id) const;
+  std::vector<std::shared_ptr<const TableDef>> TablesIn(std::string_view ns) const;
+  std::vector<std::shared_ptr<const TableDef>> AllTables() const;
+  const std::map<std::string, NamespaceDef>& namespaces() const { return namespaces_; }
+
+ private:
+  friend class Catalog;
+  std::map<std::string, NamespaceDef> namespaces_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const TableDef>> tables_;
+  std::unordered_map<TableId, std::shared_ptr<const TableDef>> by_id_;
+};
+
+// The catalog. DDL calls are serialised internally; each one persists atomically and then
+// publishes a new snapshot. Thread-safe.
+class Catalog {
+ public:
+  // Loads the catalog from `store`, creating namespace `default` on first start.
+  static Result<std::unique_ptr<Catalog>> Open(storage::KvStore& store, const Clock& clock);
+
+  std::shared_ptr<const CatalogSnapshot> snapshot() const;
+
+  // Fails with kAlreadyExists (`Namespace 'x' already exists`) unless if_not_exists, in which
+  // case `*created` is false.
+  Status CreateNamespace(std::string_view name, bool if_not_exists, bool* created);
+  // Removes a namespace. Without cascade fails while it holds tables, naming them. `drop_data`
+  // is called for each table dropped by CASCADE to add its data deletions to the same batch.
+  Status DropNamespace(
+      std::string_view name, bool if_exists, bool cascade,
+      const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data, bool* dropped);
+  Status SetNamespaceOptions(std::string_view name, std::string options_json);
+
+  // Assigns a table id, column ids and version 1, persists and publishes `draft`.
+  // kAlreadyExists unless if_not_exists (then returns the existing table, `*created` false).
+  Result<std::shared_ptr<const TableDef>> CreateTable(TableDef draft, bool if_not_exists,
+                                                      bool* created);
+  // Removes the table's metadata and applies `data_deletes` (its rows) in the same atomic write.
+  Status DropTable(const TableDef& table, storage::WriteBatch data_deletes);
+  // Every persisted schema version of a table, oldest first.
+  Result<std::vector<std::shared_ptr<TableDef>>> SchemaHistory(TableId id) const;
+
+  // Users. GetUser returns deleted users too (callers decide).
+  std::optional<UserRecord> GetUser(std::string_view user_id) const;
+  std::vector<UserRecord> ListUsers() const;
+  // Creates or replaces a user record.
+  Status PutUser(const UserRecord& user);
+
+  // A value in the `meta` partition created once with `make` and then stable (e.g. JWT secret).
+  Result<std::string> GetOrCreateMeta(std::string_view name, const std::function<std::string()>& make);
+
+ private:
+  Catalog(storage::KvStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  Status Load();
+  void Publish(std::shared_ptr<CatalogSnapshot> next);  // requires ddl_mu_
+  std::shared_ptr<CatalogSnapshot> CopySnapshot() const;
+
+  storage::KvStore& store_;
+  const Clock& clock_;
+  std::mutex ddl_mu_;  // serialises every catalog write
+  mutable std::mutex snap_mu_;
+  std::shared_ptr<const CatalogSnapshot> snap_;  // guarded by snap_mu_
+  TableId next_table_id_ = 1;                    // guarded by ddl_mu_
+  mutable std::mutex users_mu_;
+  std::map<std::string, UserRecord> users_;  // guarded by users_mu_
+};
+
+// Lower-cases an ASCII identifier.
+std::string LowerName(std::string_view s);
+
+}  // namespace kalam::catalog

@@ -1,0 +1,90 @@
+// TableDef: a table's identity, type, options and one schema version (its columns), as the catalog
+// persists them (SQL.md §1–§2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/types.h"
+#include "common/value.h"
+
+namespace kalam::catalog {
+
+// Internal numeric table id: the key prefix of the table's rows in hot storage. Never reused.
+using TableId = uint64_t;
+
+enum class TableType : uint8_t { kUser, kShared, kStream, kSystem };
+// "USER", "SHARED", "STREAM", "SYSTEM".
+std::string_view TableTypeName(TableType t);
+
+enum class AccessLevel : uint8_t { kPublic, kPrivate, kRestricted, kDba };
+std::string_view AccessLevelName(AccessLevel a);
+std::optional<AccessLevel> ParseAccessLevel(std::string_view s);
+
+// When hot rows of a table are flushed to Parquet (cold-tier milestone). 0 = no trigger.
+struct FlushPolicy {
+  uint64_t row_limit = 0;
+  uint64_t interval_seconds = 0;
+  bool operator==(const FlushPolicy&) const = default;
+};
+
+// How a column's value is produced when an INSERT omits it.
+struct DefaultSpec {
+  enum class Kind : uint8_t { kNone, kLiteral, kNow, kSnowflakeId, kUuidV7, kUlid, kCurrentUser };
+  Kind kind = Kind::kNone;
+  Value literal;  // kLiteral: already converted to the column's stored form
+  // SQL text as the user would write it ("NOW()", "'abc'", "42"), for DESCRIBE.
+  std::string ToSql(const DataType& type) const;
+};
+
+struct ColumnDef {
+  uint32_t column_id = 0;  // stable across ALTER; row versions store values by column id
+  std::string name;        // lower case
+  DataType type;
+  bool nullable = true;
+  bool primary_key = false;
+  DefaultSpec default_value;
+  std::string comment;
+};
+
+struct TableOptions {
+  std::string storage_id = "local";
+  bool use_user_storage = false;
+  FlushPolicy flush_policy;
+  uint32_t deleted_retention_hours = 168;
+  uint32_t ttl_seconds = 0;  // STREAM only
+  AccessLevel access_level = AccessLevel::kPrivate;  // SHARED only
+};
+
+// One schema version of a table. Immutable once published in a catalog snapshot; shared by
+// readers through shared_ptr<const TableDef>.
+struct TableDef {
+  TableId table_id = 0;
+  std::string namespace_id;  // lower case
+  std::string table_name;    // lower case
+  TableType type = TableType::kShared;
+  uint32_t schema_version = 1;
+  std::vector<ColumnDef> columns;  // user columns only, in ordinal order
+  TableOptions options;
+  std::string comment;
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+
+  // Index into `columns` of the primary-key column.
+  size_t pk_index() const;
+  const ColumnDef& pk_column() const { return columns[pk_index()]; }
+  // Index into `columns` of the column named `name` (case-insensitive), or -1.
+  int FindColumn(std::string_view name) const;
+  // "ns.table".
+  std::string QualifiedName() const { return namespace_id + "." + table_name; }
+
+  // JSON form stored in the `system` partition and shown in system.schemas.
+  std::string ToJson() const;
+  static Result<std::shared_ptr<TableDef>> FromJson(std::string_view json);
+};
+
+}  // namespace kalam::catalog

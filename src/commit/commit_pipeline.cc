@@ -1,0 +1,209 @@
+// The commit pipeline's writer.
+#include "commit/commit_pipeline.h"
+
+#include <unordered_map>
+
+#include "common/value_codec.h"
+#include "table/table_store.h"
+
+namespace kalam::commit {
+
+using storage::Partition;
+
+namespace {
+constexpr std::string_view kLastSeqKey = "last_seq";
+
+struct KeyState {
+  int64_t seq = 0;
+  bool live = false;
+};
+}  // namespace
+
+std::string PkDisplay(const Value& pk) {
+  switch (pk.kind()) {
+    case Value::Kind::kInt: return std::to_string(pk.as_int());
+    case Value::Kind::kText: return pk.as_text();
+    default: return pk.DebugString();
+  }
+}
+
+CommitPipeline::CommitPipeline(storage::KvStore& kv, SnowflakeGenerator& seq_gen,
+                               CommitPipelineOptions options)
+    : kv_(kv), seq_gen_(seq_gen), options_(options) {}
+
+CommitPipeline::~CommitPipeline() { Stop(); }
+
+Status CommitPipeline::Start() {
+  KALAM_ASSIGN_OR_RETURN(auto last, kv_.Get(Partition::kMeta, kLastSeqKey));
+  if (last) {
+    std::string_view in = *last;
+    uint64_t seq = 0;
+    if (!ReadOrderedU64(&in, &seq)) return Status::Corruption("Bad last_seq in meta partition");
+    seq_gen_.AdvancePast(static_cast<int64_t>(seq));
+  }
+  std::lock_guard lock(mu_);
+  started_ = true;
+  writer_ = std::thread([this] { WriterLoop(); });
+  return Status::OK();
+}
+
+void CommitPipeline::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void CommitPipeline::AddListener(ChangeListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+CommitStats CommitPipeline::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+Result<std::vector<int64_t>> CommitPipeline::Commit(const table::WriteSet& ws) {
+  if (ws.empty()) return std::vector<int64_t>{};
+  Pending pending{&ws, {}};
+  auto future = pending.done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !started_) return Status::Unavailable("Server is shutting down");
+    queue_.push_back(&pending);
+  }
+  cv_.notify_one();
+  return future.get();
+}
+
+void CommitPipeline::WriterLoop() {
+  std::vector<Pending*> group;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && group.size() < options_.max_group_commits) {
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    ProcessGroup(group);
+    group.clear();
+  }
+}
+
+void CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
+  storage::WriteBatch batch;
+  std::unordered_map<std::string, KeyState> touched;  // keys written earlier in this group
+  std::vector<table::ChangeRecord> records;
+  std::vector<std::optional<Result<std::vector<int64_t>>>> outcomes(group.size());
+  std::vector<size_t> accepted;
+  int64_t max_seq = 0;
+  uint64_t rows = 0, conflicts = 0;
+
+  for (size_t g = 0; g < group.size(); ++g) {
+    auto rows_in_order = group[g]->ws->InOrder();
+    // 1. Re-check every row against what is committed or committed earlier in this group.
+    Status check;
+    for (const table::StagedRow* row : rows_in_order) {
+      if (!row->kind()) continue;
+      KeyState current;
+      if (auto it = touched.find(row->pk_key); it != touched.end()) {
+        current = it->second;
+      } else {
+        auto entry = kv_.Get(Partition::kPk, row->pk_key);
+        if (!entry.ok()) {
+          check = entry.status();
+          break;
+        }
+        if (*entry) {
+          std::string_view bytes;
+          table::SplitPkEntry(**entry, &current.seq, &bytes);
+          auto decoded = table::DecodeRow(*row->table, bytes);
+          current.live = decoded.ok() && !decoded->deleted;
+        }
+      }
+      if (current.seq != row->base_seq) {
+        if (!row->base_live && current.live) {
+          check = Status::Constraint("Primary key violation: value '" + PkDisplay(row->pk) +
+                                     "' already exists in column '" +
+                                     row->table->pk_column().name + "'");
+        } else {
+          check = Status::Conflict("Row with primary key '" + PkDisplay(row->pk) + "' in table '" +
+                                   row->table->QualifiedName() +
+                                   "' was changed by a concurrent transaction; retry");
+        }
+        break;
+      }
+    }
+    if (!check.ok()) {
+      outcomes[g] = Result<std::vector<int64_t>>(check);
+      ++conflicts;
+      continue;
+    }
+    // 2. Stamp `_seq` in commit order and stage the writes.
+    std::vector<int64_t> seqs;
+    seqs.reserve(rows_in_order.size());
+    for (const table::StagedRow* row : rows_in_order) {
+      auto kind = row->kind();
+      if (!kind) {
+        seqs.push_back(0);
+        continue;
+      }
+      int64_t seq = seq_gen_.Next();
+      max_seq = seq;
+      seqs.push_back(seq);
+      table::TableStore::AppendCommit(*row, seq, &batch);
+      touched[row->pk_key] = KeyState{seq, row->live};
+      table::ChangeRecord rec;
+      rec.table = row->table;
+      rec.scope = row->scope;
+      rec.kind = *kind;
+      rec.seq = seq;
+      rec.previous_seq = row->base_seq;
+      rec.values = row->live ? row->values : row->base_values;
+      if (*kind == table::ChangeKind::kUpdate) rec.old_values = row->base_values;
+      records.push_back(std::move(rec));
+      ++rows;
+    }
+    outcomes[g] = Result<std::vector<int64_t>>(std::move(seqs));
+    accepted.push_back(g);
+  }
+
+  // 3. One atomic, durable write for the whole group.
+  Status written;
+  if (!batch.empty()) {
+    std::string last;
+    AppendOrderedU64(static_cast<uint64_t>(max_seq), &last);
+    batch.Put(Partition::kMeta, kLastSeqKey, last);
+    written = kv_.Write(batch, {.sync = options_.sync_writes});
+  }
+  if (!written.ok()) {
+    for (size_t g : accepted) outcomes[g] = Result<std::vector<int64_t>>(written);
+    records.clear();
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.commits += group.size();
+    stats_.groups += 1;
+    stats_.rows += written.ok() ? rows : 0;
+    stats_.conflicts += conflicts;
+  }
+  // 4. Acknowledge, then publish (listeners never delay an acknowledgement).
+  for (size_t g = 0; g < group.size(); ++g) group[g]->done.set_value(std::move(*outcomes[g]));
+  if (!records.empty()) {
+    std::vector<ChangeListener> listeners;
+    {
+      std::lock_guard lock(listeners_mu_);
+      listeners = listeners_;
+    }
+    for (const auto& l : listeners) l(records);
+  }
+}
+
+}  // namespace kalam::commit

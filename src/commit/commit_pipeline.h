@@ -1,0 +1,97 @@
+// CommitPipeline: the single-writer, group-commit path every write goes through
+// (ARCHITECTURE.md §3). It orders commits, re-checks them against concurrent ones, stamps `_seq`
+// in commit order, writes one atomic batch, acknowledges, then publishes the change records.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/snowflake.h"
+#include "common/status.h"
+#include "storage/kv_store.h"
+#include "table/change_record.h"
+#include "table/write_set.h"
+
+namespace kalam::commit {
+
+struct CommitPipelineOptions {
+  // fsync the WAL of every group before acknowledging. Default false: acknowledged writes survive
+  // a process crash (kill -9); set true to survive power loss too.
+  bool sync_writes = false;
+  // Most commits taken into one group. Default 1024.
+  size_t max_group_commits = 1024;
+};
+
+// Receives each durable group's change records in `_seq` order, on the writer thread. Must be
+// quick and must not block (hand work to another thread); it must not call Commit.
+using ChangeListener = std::function<void(const std::vector<table::ChangeRecord>&)>;
+
+struct CommitStats {
+  uint64_t commits = 0;
+  uint64_t groups = 0;
+  uint64_t rows = 0;
+  uint64_t conflicts = 0;
+};
+
+// Thread-safe: any number of threads may call Commit concurrently.
+class CommitPipeline {
+ public:
+  CommitPipeline(storage::KvStore& kv, SnowflakeGenerator& seq_gen,
+                 CommitPipelineOptions options = {});
+  ~CommitPipeline();
+  CommitPipeline(const CommitPipeline&) = delete;
+  CommitPipeline& operator=(const CommitPipeline&) = delete;
+
+  // Reads the last persisted `_seq` so new ones are larger, and starts the writer thread.
+  Status Start();
+
+  // Commits every staged row of `ws` atomically and waits until it is durable. Returns the `_seq`
+  // assigned to each row of ws.InOrder() (0 for rows whose changes cancelled out). Fails, with
+  // nothing written, when a row conflicts with a commit ordered before it: kConstraint for an
+  // insert of a PK that now exists, kConflict when a row read by the request changed since.
+  Result<std::vector<int64_t>> Commit(const table::WriteSet& ws);
+
+  void AddListener(ChangeListener listener);
+
+  // Finishes queued commits, then stops the writer. Later Commit calls fail with kUnavailable.
+  void Stop();
+
+  CommitStats stats() const;
+
+ private:
+  struct Pending {
+    const table::WriteSet* ws;
+    std::promise<Result<std::vector<int64_t>>> done;
+  };
+
+  void WriterLoop();
+  void ProcessGroup(std::vector<Pending*>& group);
+
+  storage::KvStore& kv_;
+  SnowflakeGenerator& seq_gen_;
+  const CommitPipelineOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;  // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  bool started_ = false;        // guarded by mu_
+  std::thread writer_;
+
+  std::mutex listeners_mu_;
+  std::vector<ChangeListener> listeners_;  // guarded by listeners_mu_
+
+  mutable std::mutex stats_mu_;
+  CommitStats stats_;  // guarded by stats_mu_
+};
+
+// The user-facing text of a PK value in error messages: 42, abc.
+std::string PkDisplay(const Value& pk);
+
+}  // namespace kalam::commit

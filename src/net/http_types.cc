@@ -1,0 +1,37 @@
+// HttpRequest helpers and the JSON error-response builder.
+#include "net/http_types.h"
+
+#include <boost/json.hpp>
+
+namespace kalam::net {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (EqualsIgnoreCase(field, name)) return value;
+  }
+  return {};
+}
+
+HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  boost::json::object body;
+  body["error"] = code;
+  body["message"] = message;
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
+}  // namespace kalam::net

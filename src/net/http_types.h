@@ -1,0 +1,61 @@
+// HttpRequest, HttpResponse and the handler signatures shared by the HTTP server and its routes;
+// plain values, independent of Beast, so route code never sees the wire library.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kalam::net {
+
+// One parsed HTTP request, owned by the handler it is given to.
+struct HttpRequest {
+  // Request method as sent, e.g. "GET", "POST".
+  std::string method;
+  // Request-target path without the query string, as sent (not percent-decoded), e.g. "/v1/api/sql".
+  std::string path;
+  // Raw query string without the leading '?'; empty when absent.
+  std::string query;
+  // Header fields in arrival order; names as sent. A field sent twice appears twice.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The complete body (de-chunked); empty when none.
+  std::string body;
+  // Peer address: "127.0.0.1", "::1". An IPv4-mapped IPv6 peer is reported as plain IPv4.
+  std::string remote_ip;
+  // True when the peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.x.x).
+  bool remote_is_loopback = false;
+
+  // Case-insensitive header lookup: the value of the first field named `name`; empty when absent.
+  // The view points into `headers` and lives as long as this request is not modified.
+  std::string_view Header(std::string_view name) const;
+};
+
+// The response a handler produces. The server adds Server, Content-Length, Connection and CORS
+// headers itself.
+struct HttpResponse {
+  // HTTP status code; values outside 100..999 are sent as 500. Default: 200.
+  int status = 200;
+  // Content-Type; empty means none is sent (e.g. for 204). Default: "application/json".
+  std::string content_type = "application/json";
+  std::string body;
+  // Extra headers, e.g. Set-Cookie (may repeat) or Retry-After. Sent in this order.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Completes a request: call exactly once, from any thread. Calls after the first, and calls made
+// after the connection was closed (request timeout, server stop), are ignored.
+using Responder = std::function<void(HttpResponse)>;
+
+// Handles one request. Runs on the I/O thread that parsed the request, so it must not block: do
+// real work elsewhere (e.g. a ThreadPool) and call the Responder from there.
+using Handler = std::function<void(HttpRequest&&, Responder)>;
+
+// A JSON error response: `{"error":"<code>","message":"<message>"}` with `status`.
+HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message);
+
+// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace kalam::net

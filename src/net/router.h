@@ -1,0 +1,51 @@
+// Router: maps an exact (method, path) pair to a Handler and answers unknown routes with the JSON
+// 404/405 errors of PROTOCOL.md §1.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/http_types.h"
+
+namespace kalam::net {
+
+// Exact-match routing table. The query string never takes part in matching, and paths are compared
+// byte for byte (no trailing-slash folding, no percent-decoding, no patterns).
+// Thread-safety: Add is not thread-safe and must finish before the router is shared with a running
+// HttpServer; every const method is safe to call concurrently afterwards.
+class Router {
+ public:
+  // Registers `handler` for `method` (compared case-sensitively, e.g. "GET") on `path`
+  // (e.g. "/v1/api/sql"). Registering the same pair again replaces the earlier handler.
+  void Add(std::string method, std::string path, Handler handler);
+
+  // Runs the matching handler on the calling thread, passing `respond` on. Without a match it
+  // responds itself: unknown path → 404 `{"error":"NOT_FOUND","message":"No route for GET /x"}`;
+  // known path, other method → 405 `{"error":"METHOD_NOT_ALLOWED",...}` with an Allow header.
+  void Dispatch(HttpRequest&& request, Responder respond) const;
+
+  // True when any method is registered for `path`.
+  bool HasPath(std::string_view path) const;
+
+  // The methods registered for `path` in registration order, joined as for an Allow header
+  // ("GET, POST"); empty for an unknown path.
+  std::string AllowedMethods(std::string_view path) const;
+
+ private:
+  struct Route {
+    std::string method;
+    Handler handler;
+  };
+  // Transparent hashing so lookups by string_view do not allocate.
+  struct PathHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  std::unordered_map<std::string, std::vector<Route>, PathHash, std::equal_to<>> routes_;
+};
+
+}  // namespace kalam::net

@@ -1,0 +1,186 @@
+// ServerConfig: every setting of kalamdb-server, one struct per server.toml section, and how it is
+// loaded: built-in defaults, then server.toml, then KALAMDB_* environment variables, then checks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kalam::server {
+
+// [server]: where and how the process listens.
+struct ServerSectionConfig {
+  // Address to listen on. Default: "127.0.0.1". Env: KALAMDB_SERVER_HOST.
+  std::string host = "127.0.0.1";
+  // TCP port, 0..65535; 0 = any free port (for tests; the chosen port is logged). Default: 8080.
+  // Env: KALAMDB_SERVER_PORT.
+  uint16_t port = 8080;
+  // HTTP I/O threads; they only parse and write sockets. >= 1. Default: 2.
+  uint32_t io_threads = 2;
+  // Worker threads running SQL and storage work. 0 = one per CPU core. Default: 0.
+  uint32_t worker_threads = 0;
+  // This node's id in Snowflake `_seq` values, 0..1023. Default: 1.
+  uint32_t node_id = 1;
+
+  bool operator==(const ServerSectionConfig&) const = default;
+};
+
+// [storage]: the hot store on local disk.
+struct StorageConfig {
+  // Directory holding RocksDB and local cold segments. Default: "./data". Env: KALAMDB_DATA_DIR.
+  std::string data_dir = "./data";
+  // false: every commit is in the write-ahead log before it is acknowledged, without fsync; it
+  // survives `kill -9` of the server but not a power loss or kernel crash. true: fsync per commit
+  // group; survives power loss, costs write throughput. Default: false.
+  bool sync_writes = false;
+  // RocksDB block cache size in MiB. > 0. Default: 256.
+  uint64_t rocksdb_block_cache_mb = 256;
+
+  bool operator==(const StorageConfig&) const = default;
+};
+
+// [auth]: tokens, the bootstrap root user and password policy (PROTOCOL.md §2).
+struct AuthConfig {
+  // HS256 key signing JWTs. Empty: a random secret is generated at first start and persisted in
+  // the data directory, so tokens survive restarts. Default: "". Env: KALAMDB_JWT_SECRET.
+  std::string jwt_secret;
+  // Access-token lifetime in hours (refresh tokens live 7x as long). > 0. Default: 24.
+  uint32_t jwt_expiry_hours = 24;
+  // Password given to `root` at first start. Empty: root has no password, can log in only from
+  // loopback, and the server reports `needs_setup`. Default: "". Env: KALAMDB_ROOT_PASSWORD.
+  std::string root_password;
+  // Allow /v1/api/auth/status and /v1/api/auth/setup from non-loopback peers. Default: false.
+  bool allow_remote_setup = false;
+  // A loopback request to the SQL endpoint without an Authorization header runs as
+  // `localhost_user`. Default: false.
+  bool localhost_bypass = false;
+  // User that loopback requests run as when `localhost_bypass` is on. Non-empty. Default: "root".
+  std::string localhost_user = "root";
+  // Shortest accepted password. >= 1 and <= max_password_length. Default: 8.
+  uint32_t min_password_length = 8;
+  // Longest accepted password. >= 1. Default: 1024.
+  uint32_t max_password_length = 1024;
+
+  bool operator==(const AuthConfig&) const = default;
+};
+
+// [limits]: request-level limits (PROTOCOL.md §1, §3). All must be > 0.
+struct LimitsConfig {
+  // Longest SQL text in one request, in bytes; longer → 400 INVALID_SQL. Default: 1048576 (1 MiB).
+  uint64_t max_sql_length = 1048576;
+  // Largest HTTP request body; larger → 413 BODY_TOO_LARGE. Default: 2097152 (2 MiB).
+  uint64_t max_body_bytes = 2097152;
+  // Rows returned by a SELECT without a top-level LIMIT. <= max_query_limit. Default: 50.
+  uint32_t default_query_limit = 50;
+  // Most rows any SELECT returns. Default: 1000.
+  uint32_t max_query_limit = 1000;
+  // Concurrent connections (HTTP and WebSocket); more → 503 TOO_MANY_CONNECTIONS. Default: 10000.
+  uint32_t max_connections = 10000;
+  // Seconds allowed per request phase (receiving, handling, sending). Default: 30.
+  uint32_t request_timeout_secs = 30;
+
+  bool operator==(const LimitsConfig&) const = default;
+};
+
+// [execution]: the SQL engine.
+struct ExecutionConfig {
+  // Most `$N` parameters in one request. > 0. Default: 50.
+  uint32_t max_parameters = 50;
+  // Prepared statements kept in the shared plan cache; 0 = no caching. Default: 256.
+  uint32_t statement_cache_size = 256;
+  // Pooled SQLite connections; 0 = as many as worker threads. Default: 0.
+  uint32_t sql_connections = 0;
+
+  bool operator==(const ExecutionConfig&) const = default;
+};
+
+// [logging]
+struct LoggingConfig {
+  // One of trace, debug, info, warn, error, critical, off. Default: "info".
+  // Env: KALAMDB_LOG_LEVEL.
+  std::string level = "info";
+  // Log file path. Empty: console (stderr) only; else also a size-rotated file. Default: "".
+  std::string file;
+  // Rotate the file when it reaches this many MiB. > 0. Default: 50.
+  uint32_t max_file_mb = 50;
+  // Rotated files kept besides the current one. > 0. Default: 5.
+  uint32_t max_files = 5;
+
+  bool operator==(const LoggingConfig&) const = default;
+};
+
+// [rate_limit]: per client IP, before authentication.
+struct RateLimitConfig {
+  // Login/refresh/setup requests per IP per second; more → 429. 0 = unlimited. Default: 20.
+  uint32_t max_auth_requests_per_ip_per_sec = 20;
+  // All requests per IP per second; more → 429 RATE_LIMIT_EXCEEDED. 0 = unlimited. Default: 0.
+  uint32_t max_requests_per_ip_per_sec = 0;
+
+  bool operator==(const RateLimitConfig&) const = default;
+};
+
+// [security]
+struct SecurityConfig {
+  // Origins allowed to call the API from a browser ("*" = any). Empty: no CORS headers.
+  // Default: [].
+  std::vector<std::string> cors_allowed_origins;
+  // Largest WebSocket frame accepted, in bytes; larger → MESSAGE_TOO_LARGE. > 0.
+  // Default: 1048576 (1 MiB).
+  uint64_t max_ws_message_size = 1048576;
+
+  bool operator==(const SecurityConfig&) const = default;
+};
+
+// The whole configuration. A plain value: copy it freely; thread-compatible.
+struct ServerConfig {
+  ServerSectionConfig server;
+  StorageConfig storage;
+  AuthConfig auth;
+  LimitsConfig limits;
+  ExecutionConfig execution;
+  LoggingConfig logging;
+  RateLimitConfig rate_limit;
+  SecurityConfig security;
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
+// Looks up an environment variable; nullopt when unset. Injected so tests control the environment.
+using GetEnvFn = std::function<std::optional<std::string>(const char* name)>;
+
+// Reads the real process environment (std::getenv). For main().
+std::optional<std::string> ProcessEnv(const char* name);
+
+// Loads the configuration:
+//  1. built-in defaults;
+//  2. the TOML file: `path` if given (it must exist), else ./server.toml if it exists, else none;
+//  3. environment overrides (an empty variable counts as unset): KALAMDB_SERVER_HOST,
+//     KALAMDB_SERVER_PORT, KALAMDB_DATA_DIR, KALAMDB_LOG_LEVEL, KALAMDB_JWT_SECRET,
+//     KALAMDB_ROOT_PASSWORD;
+//  4. ValidateConfig.
+// Every failure is kInvalidArgument with one line for a person, naming the key and where the value
+// came from: "Invalid configuration: limits.max_query_limit must be > 0 (got 0) in server.toml".
+// Unknown sections and keys are errors (a typo must not be silently ignored), as are values of
+// the wrong type. An existing file that cannot be read is kIoError.
+Result<ServerConfig> LoadConfig(const std::optional<std::string>& path, const GetEnvFn& getenv_fn);
+
+// Parses TOML text over the defaults (step 2 alone, no environment, no ValidateConfig).
+// `source_name` is used in error messages ("server.toml").
+Result<ServerConfig> ParseConfigToml(std::string_view toml_text, std::string_view source_name);
+
+// Checks ranges and cross-field rules: port 0..65535, node_id 0..1023, io_threads >= 1, limits
+// and sizes > 0, default_query_limit <= max_query_limit, min_password_length <=
+// max_password_length, non-empty host/data_dir/localhost_user, a known log level.
+// kInvalidArgument ("Invalid configuration: ...") on the first violation.
+Status ValidateConfig(const ServerConfig& config);
+
+// A complete server.toml holding every key at its default, each commented; parsing it yields
+// ServerConfig{}. Printed by `kalamdb-server --print-default-config` and used in docs.
+std::string DefaultConfigToml();
+
+}  // namespace kalam::server

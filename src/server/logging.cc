@@ -1,0 +1,78 @@
+// SetupLogging: builds the spdlog default logger from LoggingConfig.
+#include "server/logging.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace kalam::server {
+
+namespace {
+
+// ISO 8601 UTC time with milliseconds, level (colored on a terminal), thread id, message.
+constexpr const char* kPattern = "%Y-%m-%dT%H:%M:%S.%eZ [%^%l%$] [tid %t] %v";
+
+std::optional<spdlog::level::level_enum> ParseLevel(const std::string& level) {
+  if (level == "trace") return spdlog::level::trace;
+  if (level == "debug") return spdlog::level::debug;
+  if (level == "info") return spdlog::level::info;
+  if (level == "warn") return spdlog::level::warn;
+  if (level == "error") return spdlog::level::err;
+  if (level == "critical") return spdlog::level::critical;
+  if (level == "off") return spdlog::level::off;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status SetupLogging(const LoggingConfig& config) {
+  std::optional<spdlog::level::level_enum> level = ParseLevel(config.level);
+  if (!level) {
+    return Status::InvalidArgument(
+        "Invalid configuration: logging.level must be one of trace, debug, info, warn, error, "
+        "critical, off (got \"" + config.level + "\")");
+  }
+  if (!config.file.empty() && (config.max_file_mb == 0 || config.max_files == 0)) {
+    return Status::InvalidArgument(
+        "Invalid configuration: logging.max_file_mb and logging.max_files must be > 0");
+  }
+
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (!config.file.empty()) {
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(config.file).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return Status::IoError("Cannot create log directory '" + parent.string() +
+                             "': " + ec.message());
+    }
+    try {
+      const size_t max_bytes = static_cast<size_t>(config.max_file_mb) * 1024 * 1024;
+      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          config.file, max_bytes, config.max_files));
+    } catch (const spdlog::spdlog_ex& e) {
+      return Status::IoError("Cannot open log file '" + config.file + "': " + e.what());
+    }
+  }
+
+  auto logger = std::make_shared<spdlog::logger>("kalamdb", sinks.begin(), sinks.end());
+  logger->set_formatter(
+      std::make_unique<spdlog::pattern_formatter>(kPattern, spdlog::pattern_time_type::utc));
+  logger->set_level(*level);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(std::move(logger));
+  spdlog::flush_every(std::chrono::seconds(1));
+  return Status::OK();
+}
+
+void ShutdownLogging() { spdlog::shutdown(); }
+
+}  // namespace kalam::server

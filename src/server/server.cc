@@ -1,0 +1,214 @@
+// Server wiring and lifecycle.
+#include "server/server.h"
+
+#include <sodium.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/auth_service.h"
+#include "api/routes.h"
+#include "auth/password.h"
+#include "catalog/catalog.h"
+#include "commit/commit_pipeline.h"
+#include "common/clock.h"
+#include "common/snowflake.h"
+#include "net/http_server.h"
+#include "net/thread_pool.h"
+#include "sql/executor.h"
+#include "sql/sqlite/connection.h"
+#include "storage/kv_store.h"
+#include "table/table_store.h"
+
+namespace kalam::server {
+
+namespace {
+
+std::string RandomToken(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  static const char* kAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  std::string out;
+  for (unsigned char c : raw) out.push_back(kAlphabet[c % 57]);
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerConfig config;
+  BuildInfo build;
+  const Clock& clock = Clock::System();
+
+  // Construction order; destroyed in reverse.
+  std::unique_ptr<net::ThreadPool> workers;
+  std::unique_ptr<net::HttpServer> http;
+  std::unique_ptr<storage::KvStore> kv;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<SnowflakeGenerator> ids;
+  std::unique_ptr<table::TableStore> tables;
+  std::unique_ptr<commit::CommitPipeline> pipeline;
+  std::unique_ptr<sql::SqlConnectionPool> sql_pool;
+  std::unique_ptr<sql::Executor> executor;
+  std::unique_ptr<api::AuthService> auth;
+  api::ApiContext api;
+  std::atomic<bool> ready{false};
+  bool stopped = false;
+
+  Status OpenData();
+  Status BootstrapRoot();
+};
+
+Status Server::Impl::OpenData() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config.storage.data_dir, ec);
+  if (ec) {
+    return Status::IoError("Cannot create data directory '" + config.storage.data_dir +
+                           "': " + ec.message());
+  }
+  storage::RocksOptions ro;
+  ro.block_cache_bytes = config.storage.rocksdb_block_cache_mb << 20;
+  KALAM_ASSIGN_OR_RETURN(kv, storage::OpenRocksStore(
+                                 (fs::path(config.storage.data_dir) / "rocks").string(), ro));
+  KALAM_ASSIGN_OR_RETURN(catalog, catalog::Catalog::Open(*kv, clock));
+  ids = std::make_unique<SnowflakeGenerator>(config.server.node_id, clock);
+  tables = std::make_unique<table::TableStore>(*kv);
+  commit::CommitPipelineOptions po;
+  po.sync_writes = config.storage.sync_writes;
+  pipeline = std::make_unique<commit::CommitPipeline>(*kv, *ids, po);
+  KALAM_RETURN_IF_ERROR(pipeline->Start());
+
+  std::string secret = config.auth.jwt_secret;
+  if (secret.empty()) {
+    KALAM_ASSIGN_OR_RETURN(secret, catalog->GetOrCreateMeta("jwt_secret", [] { return RandomToken(48); }));
+  }
+  api::AuthSettings as;
+  as.jwt_secret = secret;
+  as.jwt_expiry_hours = config.auth.jwt_expiry_hours;
+  auth = std::make_unique<api::AuthService>(*catalog, as, clock);
+  KALAM_RETURN_IF_ERROR(BootstrapRoot());
+  auth::BurnDummyVerify("warm-up");  // builds the dummy hash before the first login needs it
+
+  const size_t workers_n = workers->size();
+  size_t conns = config.execution.sql_connections ? config.execution.sql_connections : workers_n;
+  KALAM_ASSIGN_OR_RETURN(sql_pool, sql::SqlConnectionPool::Create(conns, config.execution.statement_cache_size));
+  sql::ExecutorOptions eo;
+  eo.default_query_limit = config.limits.default_query_limit;
+  eo.max_query_limit = config.limits.max_query_limit;
+  eo.min_password_length = config.auth.min_password_length;
+  eo.max_password_length = config.auth.max_password_length;
+  executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
+  return Status::OK();
+}
+
+Status Server::Impl::BootstrapRoot() {
+  auto root = catalog->GetUser("root");
+  const std::string& configured = config.auth.root_password;
+  if (!root) {
+    catalog::UserRecord user;
+    user.user_id = "root";
+    user.role = auth::Role::kSystem;
+    user.created_at_us = user.updated_at_us = clock.NowMicros();
+    std::string password = configured;
+    bool generated = false;
+    if (password.empty()) {
+      password = RandomToken(20);
+      generated = true;
+    }
+    KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(password));
+    KALAM_RETURN_IF_ERROR(catalog->PutUser(user));
+    if (generated) {
+      // Printed once, on the first start only: it is never stored in clear text.
+      std::printf(
+          "\n  Generated password for user 'root': %s\n"
+          "  It is shown only this once. Set KALAMDB_ROOT_PASSWORD to choose your own.\n\n",
+          password.c_str());
+      std::fflush(stdout);
+    }
+    spdlog::info("Created user 'root' (role system)");
+    return Status::OK();
+  }
+  if (!configured.empty() && (root->password_hash.empty() ||
+                              !auth::VerifyPassword(root->password_hash, configured))) {
+    KALAM_ASSIGN_OR_RETURN(root->password_hash, auth::HashPassword(configured));
+    root->updated_at_us = clock.NowMicros();
+    KALAM_RETURN_IF_ERROR(catalog->PutUser(*root));
+    spdlog::info("Password of user 'root' set from the configuration");
+  }
+  return Status::OK();
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const BuildInfo& build) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->build = build;
+  size_t workers = config.server.worker_threads;
+  if (workers == 0) workers = std::max<size_t>(8, 4 * std::thread::hardware_concurrency());
+  impl->workers = std::make_unique<net::ThreadPool>(workers);
+
+  Impl* raw = impl.get();
+  impl->api.workers = impl->workers.get();
+  impl->api.limits.max_sql_length = config.limits.max_sql_length;
+  impl->api.limits.max_parameters = config.execution.max_parameters;
+  impl->api.version = build.version;
+  impl->api.build_date = build.build_date;
+  impl->api.ready = &raw->ready;
+  auto router = api::BuildRouter(&impl->api);
+
+  net::HttpServerOptions ho;
+  ho.host = config.server.host;
+  ho.port = config.server.port;
+  ho.io_threads = static_cast<int>(std::max<uint32_t>(1, config.server.io_threads));
+  ho.max_body_bytes = config.limits.max_body_bytes;
+  ho.max_connections = config.limits.max_connections;
+  ho.request_timeout = std::chrono::seconds(config.limits.request_timeout_secs);
+  ho.cors_allowed_origins = config.security.cors_allowed_origins;
+  // Bind first: a port in use fails here, before any data is opened.
+  KALAM_ASSIGN_OR_RETURN(impl->http, net::HttpServer::Start(ho, router));
+
+  Status opened = impl->OpenData();
+  if (!opened.ok()) {
+    impl->http->Stop(std::chrono::milliseconds(0));
+    return opened;
+  }
+  impl->api.auth = impl->auth.get();
+  impl->api.executor = impl->executor.get();
+  impl->ready.store(true, std::memory_order_release);
+  spdlog::info("kalamdb-server {} (rev {}, built {}) listening on http://{}:{} — data in {}",
+               build.version, build.git_rev, build.build_date, config.server.host,
+               impl->http->port(), config.storage.data_dir);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->http->port(); }
+
+void Server::Stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  spdlog::info("Shutting down: finishing in-flight requests");
+  impl_->ready.store(false, std::memory_order_release);
+  if (impl_->http) impl_->http->Stop(std::chrono::seconds(10));
+  if (impl_->workers) impl_->workers->Shutdown();
+  if (impl_->pipeline) impl_->pipeline->Stop();
+  impl_->executor.reset();
+  impl_->sql_pool.reset();
+  impl_->pipeline.reset();
+  if (impl_->kv) {
+    Status flushed = impl_->kv->Flush();
+    if (!flushed.ok()) spdlog::error("Final flush failed: {}", flushed.ToString());
+  }
+  impl_->auth.reset();
+  impl_->tables.reset();
+  impl_->catalog.reset();
+  impl_->kv.reset();
+  spdlog::info("Shutdown complete");
+}
+
+}  // namespace kalam::server

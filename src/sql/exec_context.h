@@ -1,0 +1,44 @@
+// ExecContext: what a statement runs as and writes into — the effective user, the catalog
+// snapshot, and the request's staged writes. SQLite callbacks (virtual tables, functions) read
+// it from the connection that runs the statement.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/roles.h"
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/snowflake.h"
+#include "common/status.h"
+#include "table/table_store.h"
+#include "table/write_set.h"
+
+namespace kalam::sql {
+
+// Owned by the executor for one request; not thread-safe.
+struct ExecContext {
+  std::string user_id;  // effective user: the scope of USER tables
+  auth::Role role = auth::Role::kUser;
+  std::shared_ptr<const catalog::CatalogSnapshot> catalog;
+  table::WriteSet* write_set = nullptr;  // staged rows of the current transaction
+  const table::TableStore* store = nullptr;
+  const Clock* clock = nullptr;
+  SnowflakeGenerator* ids = nullptr;  // for SNOWFLAKE_ID() defaults
+
+  // Set while an INSERT runs: explicit_columns[i] says whether user column i was written by the
+  // statement (others take their DEFAULT). Empty = every column explicit.
+  std::vector<bool> insert_explicit;
+
+  // While set, every row an INSERT stages appends its pk_key here (for RETURNING).
+  std::vector<std::string>* inserted_keys = nullptr;
+
+  // The first error raised inside a SQLite callback, with its code (SQLite only keeps text).
+  Status callback_error;
+  void SetError(Status s) {
+    if (callback_error.ok()) callback_error = std::move(s);
+  }
+};
+
+}  // namespace kalam::sql

@@ -1,0 +1,424 @@
+// Executor: the request loop, transactions, and DML through SQLite.
+#include "sql/executor.h"
+
+#include <algorithm>
+
+#include "sql/executor_session.h"
+#include "sql/result_builder.h"
+#include "sql/sqlite/statement_runner.h"
+#include "sqlparse/rewriter.h"
+#include "sqlparse/splitter.h"
+
+namespace kalam::sql {
+
+using catalog::TableDef;
+
+Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
+                   commit::CommitPipeline& pipeline, SqlConnectionPool& pool,
+                   SnowflakeGenerator& ids, const Clock& clock, ExecutorOptions options)
+    : catalog_(catalog),
+      store_(store),
+      pipeline_(pipeline),
+      pool_(pool),
+      ids_(ids),
+      clock_(clock),
+      options_(options) {}
+
+Status CheckTableAccess(const Caller& caller, const TableDef& table, bool write) {
+  if (table.type == catalog::TableType::kUser || table.type == catalog::TableType::kStream) return Status::OK();
+  if (auth::RoleAtLeast(caller.role, auth::Role::kDba)) return Status::OK();
+  const auto level = table.options.access_level;
+  const bool service = auth::RoleAtLeast(caller.role, auth::Role::kService);
+  bool allowed = false;
+  switch (level) {
+    case catalog::AccessLevel::kPublic: allowed = !write || service; break;
+    case catalog::AccessLevel::kPrivate:
+    case catalog::AccessLevel::kRestricted: allowed = service; break;
+    case catalog::AccessLevel::kDba: allowed = false; break;
+  }
+  if (allowed) return Status::OK();
+  return Status::PermissionDenied("Permission denied: role '" +
+                                  std::string(auth::RoleName(caller.role)) + "' cannot " +
+                                  (write ? "write" : "read") + " shared table '" +
+                                  table.QualifiedName() + "' (access level " +
+                                  std::string(catalog::AccessLevelName(level)) + ")");
+}
+
+SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
+  SqlResponse response;
+  response.as_user = caller.user_id;
+  auto split = SplitStatements(request.sql);
+  if (!split.ok()) {
+    response.error = split.status();
+    return response;
+  }
+  const auto& statements = *split;
+  if (statements.empty()) {
+    response.error = Status::InvalidSql("SQL is empty");
+    response.error_code = "EMPTY_SQL";
+    return response;
+  }
+  if (request.has_params && !request.params.empty() && statements.size() > 1) {
+    response.error = Status::InvalidParameter(
+        "Parameters cannot be used with a batch of " + std::to_string(statements.size()) +
+        " statements; send one statement per request");
+    response.error_code = "PARAMS_WITH_BATCH";
+    return response;
+  }
+
+  auto lease = pool_.Acquire();
+  Session s(request);
+  s.caller = caller;
+  s.ns = request.namespace_id.empty() ? std::string(catalog::kDefaultNamespace)
+                                      : catalog::LowerName(request.namespace_id);
+  s.conn = &*lease;
+  s.ctx.store = &store_;
+  s.ctx.clock = &clock_;
+  s.ctx.ids = &ids_;
+  s.ctx.write_set = &s.ws;
+  s.conn->set_context(&s.ctx);
+  s.conn->set_allowed_tables(&s.allowed_tables);
+
+  const bool batch = statements.size() > 1;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    const SqlStatement& stmt = statements[i];
+    s.ctx.catalog = catalog_.snapshot();
+    s.ctx.user_id = s.caller.user_id;
+    s.ctx.role = s.caller.role;
+    s.ctx.callback_error = Status::OK();
+    Status st;
+    auto kind = ClassifyStatement(stmt.tokens);
+    if (!kind.ok()) st = kind.status();
+    else st = RunStatement(s, stmt, *kind);
+    if (!st.ok()) {
+      s.ws.Clear();
+      response.error = batch ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
+                             : st;
+      response.error_details = stmt.text;
+      return response;
+    }
+  }
+  if (s.in_txn) {
+    s.ws.Clear();
+    response.error = Status::FailedPrecondition(
+        "Transaction was not committed: the request ended inside BEGIN without COMMIT, so it was "
+        "rolled back");
+    return response;
+  }
+  response.results = std::move(s.results);
+  auto add_sum = [&](bool any, uint64_t n, DmlKind kind, const char* verb) {
+    if (!any) return;
+    StatementResult r;
+    r.row_count = n;
+    r.dml = kind;
+    r.message = std::string(verb) + " " + std::to_string(n) + " row(s)";
+    response.results.push_back(std::move(r));
+  };
+  add_sum(s.any_inserted, s.inserted, DmlKind::kInserted, "Inserted");
+  add_sum(s.any_updated, s.updated, DmlKind::kUpdated, "Updated");
+  add_sum(s.any_deleted, s.deleted, DmlKind::kDeleted, "Deleted");
+  return response;
+}
+
+Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+  switch (kind) {
+    case StatementKind::kSelect:
+    case StatementKind::kInsert:
+    case StatementKind::kUpdate:
+    case StatementKind::kDelete:
+      return RunDml(s, stmt);
+    case StatementKind::kBegin:
+      if (s.in_txn) return Status::FailedPrecondition("A transaction is already open");
+      s.in_txn = true;
+      return Status::OK();
+    case StatementKind::kCommit:
+      if (!s.in_txn) return Status::FailedPrecondition("COMMIT without an open transaction");
+      s.in_txn = false;
+      return CommitSession(s);
+    case StatementKind::kRollback:
+      if (!s.in_txn) return Status::FailedPrecondition("ROLLBACK without an open transaction");
+      s.in_txn = false;
+      s.ws.Clear();
+      s.pending_returning.clear();
+      return Status::OK();
+    case StatementKind::kCreateNamespace:
+    case StatementKind::kDropNamespace:
+    case StatementKind::kAlterNamespace:
+    case StatementKind::kShowNamespaces:
+    case StatementKind::kUse:
+      return RunNamespaceStatement(s, stmt, kind);
+    case StatementKind::kCreateTable: return RunCreateTable(s, stmt);
+    case StatementKind::kDropTable: return RunDropTable(s, stmt);
+    case StatementKind::kShowTables: return RunShowTables(s, stmt);
+    case StatementKind::kDescribeTable: return RunDescribe(s, stmt);
+    case StatementKind::kCreateUser:
+    case StatementKind::kAlterUser:
+    case StatementKind::kDropUser:
+      return RunUserStatement(s, stmt, kind);
+    default:
+      return Status::InvalidSql(std::string(StatementKindName(kind)) +
+                                " is not supported yet");
+  }
+}
+
+namespace {
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// Replaces internal SQLite table names (kt_<id>) in a message by the tables' real names.
+std::string Demangle(std::string message, const SqlConnection& conn,
+                     const std::unordered_set<std::string>& names) {
+  for (const auto& name : names) {
+    const TableDef* def = conn.RegisteredByName(name);
+    if (!def) continue;
+    size_t pos;
+    while ((pos = message.find(name)) != std::string::npos) {
+      message.replace(pos, name.size(), def->QualifiedName());
+    }
+  }
+  return message;
+}
+
+}  // namespace
+
+Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(DmlAnalysis analysis, AnalyzeDml(stmt));
+  // Parameters: the request's values must match the placeholders exactly.
+  const size_t given = s.request.params.size();
+  if (static_cast<size_t>(analysis.max_param) != given && (s.request.has_params || analysis.max_param)) {
+    return Status::InvalidParameter("parameter mismatch: expected " +
+                                    std::to_string(analysis.max_param) + ", got " +
+                                    std::to_string(given));
+  }
+  StatementResult result;
+  std::vector<std::string> returning_keys;
+  for (int attempt = 0;; ++attempt) {
+    result = StatementResult();
+    returning_keys.clear();
+    Status st = RunDmlOnce(s, stmt, analysis, &result, &returning_keys);
+    if (!st.ok()) {
+      if (!s.in_txn) s.ws.Clear();
+      return Status(st.code(), Demangle(st.message(), *s.conn, s.allowed_tables));
+    }
+    if (analysis.kind == StatementKind::kSelect) break;
+    const bool returning = analysis.insert && analysis.insert->returning;
+    if (returning) {
+      const TableRef& ref = analysis.tables[*analysis.target_table];
+      s.pending_returning.push_back(Session::PendingReturning{
+          s.results.size(), s.ctx.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
+          *analysis.insert->returning, returning_keys});
+      s.results.push_back(StatementResult());
+    }
+    if (s.in_txn) break;
+    Status committed = CommitSession(s);
+    if (committed.ok()) break;
+    if (committed.code() != StatusCode::kConflict || attempt >= options_.conflict_retries) {
+      return committed;
+    }
+    if (returning) s.results.pop_back();
+    s.ctx.catalog = catalog_.snapshot();
+  }
+  switch (analysis.kind) {
+    case StatementKind::kSelect: s.results.push_back(std::move(result)); break;
+    case StatementKind::kInsert:
+      if (!(analysis.insert && analysis.insert->returning)) {
+        s.inserted += result.row_count;
+        s.any_inserted = true;
+      }
+      break;
+    case StatementKind::kUpdate:
+      s.updated += result.row_count;
+      s.any_updated = true;
+      break;
+    case StatementKind::kDelete:
+      s.deleted += result.row_count;
+      s.any_deleted = true;
+      break;
+    default: break;
+  }
+  return Status::OK();
+}
+
+Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
+                            StatementResult* result, std::vector<std::string>* returning_keys) {
+  const auto& snap = *s.ctx.catalog;
+  s.allowed_tables.clear();
+  std::shared_ptr<const TableDef> target;
+  RewriteOptions options;
+  size_t ref_index = 0;
+  Status resolve_error;
+  options.replace_table = [&](const TableRef& ref) -> Result<std::string> {
+    const size_t index = ref_index++;
+    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
+    auto def = snap.FindTable(ns, ref.name);
+    if (!def) {
+      if (ns == catalog::kSystemNamespace) {
+        return Status::TableNotFound("System table 'system." + catalog::LowerName(ref.name) +
+                                     "' is not available yet");
+      }
+      if (!snap.FindNamespace(ns)) {
+        return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
+                                     "' does not exist: namespace '" + ns + "' does not exist");
+      }
+      return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
+                                   "' does not exist");
+    }
+    const bool write = analysis.target_table && *analysis.target_table == index;
+    KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
+    if (write) target = def;
+    KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+    s.allowed_tables.insert(name);
+    if (ref.has_alias) return name;
+    // INSERT targets take no alias before their column list in older SQLite grammars; others
+    // keep the written name usable as a qualifier.
+    if (write && analysis.kind == StatementKind::kInsert) return name;
+    return name + " AS " + QuoteIdent(catalog::LowerName(ref.name));
+  };
+
+  // INSERT: which columns the statement writes; the rest take their defaults.
+  s.ctx.insert_explicit.clear();
+  std::shared_ptr<const TableDef> insert_def;
+  if (analysis.kind == StatementKind::kInsert && analysis.target_table) {
+    const TableRef& ref = analysis.tables[*analysis.target_table];
+    insert_def = snap.FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name);
+    if (insert_def) {
+      const auto& ins = *analysis.insert;
+      if (ins.source == InsertSource::kDefaultValues) {
+        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+      } else if (ins.has_column_list) {
+        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+        for (const auto& name : ins.columns) {
+          if (catalog::LowerName(name) == "_seq" || catalog::LowerName(name) == "_deleted") {
+            return Status::InvalidArgument("Column '" + catalog::LowerName(name) +
+                                           "' is a system column and cannot be written");
+          }
+          int c = insert_def->FindColumn(name);
+          if (c < 0) {
+            return Status::InvalidArgument("Column '" + name + "' does not exist in table '" +
+                                           insert_def->QualifiedName() + "'");
+          }
+          s.ctx.insert_explicit[c] = true;
+        }
+      } else {
+        for (const auto& c : insert_def->columns) options.insert_columns.push_back(c.name);
+      }
+      if (ins.returning && ins.returning->kind == ReturningKind::kColumns) {
+        for (const auto& name : ins.returning->columns) {
+          std::string lower = catalog::LowerName(name);
+          if (lower != "_seq" && lower != "_deleted" && insert_def->FindColumn(name) < 0) {
+            return Status::InvalidArgument("Column '" + name + "' does not exist in table '" +
+                                           insert_def->QualifiedName() + "'");
+          }
+        }
+      }
+    }
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string sql, RewriteDml(stmt, analysis, options));
+  KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
+  for (int i = 1; i <= analysis.max_param; ++i) {
+    const Value& v = s.request.params[i - 1];
+    switch (v.kind()) {
+      case Value::Kind::kNull: sqlite3_bind_null(prepared, i); break;
+      case Value::Kind::kInt: sqlite3_bind_int64(prepared, i, v.as_int()); break;
+      case Value::Kind::kDouble: sqlite3_bind_double(prepared, i, v.as_double()); break;
+      case Value::Kind::kText:
+        sqlite3_bind_text(prepared, i, v.as_text().data(), static_cast<int>(v.as_text().size()),
+                          SQLITE_STATIC);
+        break;
+      case Value::Kind::kBlob:
+        sqlite3_bind_blob(prepared, i, v.as_bytes().data(), static_cast<int>(v.as_bytes().size()),
+                          SQLITE_STATIC);
+        break;
+    }
+  }
+  RowLimits limits;
+  limits.max_rows = analysis.has_top_level_limit
+                        ? options_.max_query_limit
+                        : std::min(options_.default_query_limit, options_.max_query_limit);
+  s.ctx.inserted_keys = returning_keys;
+  Status st = sql::RunStatement(*s.conn, prepared, limits, result);
+  s.ctx.inserted_keys = nullptr;
+  s.ctx.insert_explicit.clear();
+  if (!st.ok() && st.code() == StatusCode::kTypeMismatch && analysis.max_param > 0) {
+    // A value from `params` that does not fit its column is a parameter error.
+    return Status::InvalidParameter(st.message());
+  }
+  return st;
+}
+
+Status Executor::CommitSession(Session& s) {
+  if (s.ws.empty()) {
+    s.pending_returning.clear();
+    return Status::OK();
+  }
+  auto seqs = pipeline_.Commit(s.ws);
+  if (!seqs.ok()) {
+    s.ws.Clear();
+    s.pending_returning.clear();
+    return seqs.status();
+  }
+  // Fill INSERT … RETURNING results now that `_seq` is known.
+  if (!s.pending_returning.empty()) {
+    std::unordered_map<std::string, int64_t> seq_of;
+    auto rows = s.ws.InOrder();
+    for (size_t i = 0; i < rows.size(); ++i) seq_of[rows[i]->pk_key] = (*seqs)[i];
+    for (auto& p : s.pending_returning) {
+      const TableDef& def = *p.table;
+      ResultBuilder b;
+      std::vector<int> cols;  // column index, -1 = _seq, -2 = _deleted
+      auto add_col = [&](const std::string& name) {
+        std::string lower = catalog::LowerName(name);
+        if (lower == "_seq") {
+          b.AddColumn("_seq", DataType{TypeKind::kBigInt});
+          cols.push_back(-1);
+        } else if (lower == "_deleted") {
+          b.AddColumn("_deleted", DataType{TypeKind::kBoolean});
+          cols.push_back(-2);
+        } else {
+          int c = def.FindColumn(name);
+          const auto& col = def.columns[c];
+          std::vector<std::string> flags;
+          if (col.primary_key) flags = {"pk", "nn", "uq"};
+          else if (!col.nullable) flags = {"nn"};
+          b.AddColumn(col.name, col.type, flags);
+          cols.push_back(c);
+        }
+      };
+      switch (p.clause.kind) {
+        case ReturningKind::kStar:
+          for (const auto& c : def.columns) add_col(c.name);
+          add_col("_seq");
+          add_col("_deleted");
+          break;
+        case ReturningKind::kSeq: add_col("_seq"); break;
+        case ReturningKind::kColumns:
+          for (const auto& name : p.clause.columns) add_col(name);
+          break;
+      }
+      for (const auto& key : p.keys) {
+        table::StagedRow* row = s.ws.Find(key);
+        if (!row || !row->live) continue;
+        std::vector<Value> out;
+        for (int c : cols) {
+          if (c == -1) out.push_back(Value::Int(seq_of[key]));
+          else if (c == -2) out.push_back(Value::Int(0));
+          else out.push_back(row->values[c]);
+        }
+        KALAM_RETURN_IF_ERROR(b.AddRow(out));
+      }
+      s.results[p.result_index] = std::move(b).Finish();
+    }
+    s.pending_returning.clear();
+  }
+  s.ws.Clear();
+  return Status::OK();
+}
+
+}  // namespace kalam::sql

@@ -1,0 +1,87 @@
+// Executor: runs one SQL request (PROTOCOL.md §3) — splits and classifies its statements, checks
+// permissions, runs KalamDB statements against the catalog and DML through SQLite, manages the
+// request's transaction and commits through the commit pipeline.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/roles.h"
+#include "catalog/catalog.h"
+#include "commit/commit_pipeline.h"
+#include "common/clock.h"
+#include "common/snowflake.h"
+#include "sql/sqlite/connection.h"
+#include "sql/statement_result.h"
+#include "sqlparse/analyzer.h"
+#include "sqlparse/ast.h"
+#include "sqlparse/classifier.h"
+#include "table/table_store.h"
+
+namespace kalam::sql {
+
+// Who runs a request.
+struct Caller {
+  std::string user_id;
+  auth::Role role = auth::Role::kUser;
+};
+
+struct SqlRequest {
+  std::string sql;
+  std::vector<Value> params;  // values of $1…$n
+  bool has_params = false;    // `params` was given (even empty)
+  std::string namespace_id;   // empty = "default"
+};
+
+struct ExecutorOptions {
+  // Rows a SELECT without a top-level LIMIT returns at most. Default 50.
+  uint64_t default_query_limit = 50;
+  // Rows any SELECT returns at most. Default 1000.
+  uint64_t max_query_limit = 1000;
+  // Times an autocommit statement is re-run after losing a write conflict. Default 3.
+  int conflict_retries = 3;
+  // Password hashing for CREATE/ALTER USER. Lower only in tests.
+  uint64_t password_ops_limit = 2;
+  size_t password_mem_limit_bytes = 19u << 20;
+  size_t min_password_length = 8;
+  size_t max_password_length = 1024;
+};
+
+// Thread-safe: requests run concurrently, each on its own pooled SQLite connection.
+class Executor {
+ public:
+  Executor(catalog::Catalog& catalog, table::TableStore& store, commit::CommitPipeline& pipeline,
+           SqlConnectionPool& pool, SnowflakeGenerator& ids, const Clock& clock,
+           ExecutorOptions options);
+
+  SqlResponse Execute(const SqlRequest& request, const Caller& caller);
+
+  const ExecutorOptions& options() const { return options_; }
+
+ private:
+  struct Session;
+  Status RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  Status RunDml(Session& s, const SqlStatement& stmt);
+  Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
+                    StatementResult* result, std::vector<std::string>* returning_keys);
+  Status CommitSession(Session& s);
+
+  // KalamDB statements.
+  Status RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  Status RunCreateTable(Session& s, const SqlStatement& stmt);
+  Status RunDropTable(Session& s, const SqlStatement& stmt);
+  Status RunShowTables(Session& s, const SqlStatement& stmt);
+  Status RunDescribe(Session& s, const SqlStatement& stmt);
+  Status RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+
+  catalog::Catalog& catalog_;
+  table::TableStore& store_;
+  commit::CommitPipeline& pipeline_;
+  SqlConnectionPool& pool_;
+  SnowflakeGenerator& ids_;
+  const Clock& clock_;
+  const ExecutorOptions options_;
+};
+
+}  // namespace kalam::sql

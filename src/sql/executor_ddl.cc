@@ -1,0 +1,503 @@
+// Executor: KalamDB's own statements — namespaces, tables, users, SHOW and DESCRIBE.
+#include <boost/json.hpp>
+
+#include "auth/password.h"
+#include "common/value_convert.h"
+#include "sql/executor.h"
+#include "sql/executor_session.h"
+#include "sql/result_builder.h"
+#include "sqlparse/parser.h"
+
+namespace kalam::sql {
+
+using catalog::TableDef;
+
+namespace {
+
+Status RequireRole(const Caller& caller, auth::Role needed, std::string_view what) {
+  if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
+  return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
+                                  std::string(auth::RoleName(needed)) + "' or higher (you are '" +
+                                  std::string(auth::RoleName(caller.role)) + "')");
+}
+
+StatementResult Message(std::string text) {
+  StatementResult r;
+  r.message = std::move(text);
+  return r;
+}
+
+std::string ResolveNs(const Caller&, const std::string& written, const std::string& current) {
+  return written.empty() ? current : catalog::LowerName(written);
+}
+
+// A literal from a statement as a Value, before conversion to a column type.
+Value LiteralValue(const Literal& lit) {
+  switch (lit.kind) {
+    case LiteralKind::kNull: return Value::Null();
+    case LiteralKind::kBoolean: return Value::Int(lit.text == "TRUE" ? 1 : 0);
+    case LiteralKind::kInteger: {
+      errno = 0;
+      char* end = nullptr;
+      long long v = std::strtoll(lit.text.c_str(), &end, 0);
+      if (errno == 0 && end && *end == '\0') return Value::Int(v);
+      return Value::Double(std::strtod(lit.text.c_str(), nullptr));
+    }
+    case LiteralKind::kFloat: return Value::Double(std::strtod(lit.text.c_str(), nullptr));
+    case LiteralKind::kString: return Value::Text(lit.text);
+    case LiteralKind::kBlob: {
+      std::string bytes;
+      auto nib = [](char c) {
+        return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+      };
+      for (size_t i = 0; i + 1 < lit.text.size(); i += 2) {
+        bytes.push_back(static_cast<char>(nib(lit.text[i]) * 16 + nib(lit.text[i + 1])));
+      }
+      return Value::Bytes(std::move(bytes));
+    }
+  }
+  return Value::Null();
+}
+
+Status CheckPasswordPolicy(const ExecutorOptions& o, const std::string& pw) {
+  if (pw.size() < o.min_password_length) {
+    return Status::InvalidArgument("Password is too short: at least " +
+                                   std::to_string(o.min_password_length) + " characters required");
+  }
+  if (pw.size() > o.max_password_length) {
+    return Status::InvalidArgument("Password is too long: at most " +
+                                   std::to_string(o.max_password_length) + " characters allowed");
+  }
+  return Status::OK();
+}
+
+catalog::TableType ToCatalogType(sql::TableType t) {
+  switch (t) {
+    case sql::TableType::kUser: return catalog::TableType::kUser;
+    case sql::TableType::kStream: return catalog::TableType::kStream;
+    case sql::TableType::kShared: return catalog::TableType::kShared;
+  }
+  return catalog::TableType::kShared;
+}
+
+catalog::AccessLevel ToCatalogLevel(sql::AccessLevel a) {
+  switch (a) {
+    case sql::AccessLevel::kPublic: return catalog::AccessLevel::kPublic;
+    case sql::AccessLevel::kPrivate: return catalog::AccessLevel::kPrivate;
+    case sql::AccessLevel::kRestricted: return catalog::AccessLevel::kRestricted;
+    case sql::AccessLevel::kDba: return catalog::AccessLevel::kDba;
+  }
+  return catalog::AccessLevel::kPrivate;
+}
+
+std::string LowerAscii(std::string_view s) { return catalog::LowerName(s); }
+
+const DataType kText{TypeKind::kText};
+const DataType kBigInt{TypeKind::kBigInt};
+const DataType kInt{TypeKind::kInt};
+const DataType kBool{TypeKind::kBoolean};
+const DataType kTimestamp{TypeKind::kTimestamp};
+
+// Checks that a DEFAULT function fits its column's type.
+Status CheckDefaultFits(const catalog::ColumnDef& col) {
+  using K = catalog::DefaultSpec::Kind;
+  const TypeKind t = col.type.kind;
+  auto fail = [&](std::string_view fn) {
+    return Status::InvalidArgument("DEFAULT " + std::string(fn) + " does not fit column '" +
+                                   col.name + "' of type " + col.type.SqlName());
+  };
+  switch (col.default_value.kind) {
+    case K::kNow:
+      if (t != TypeKind::kTimestamp && t != TypeKind::kDateTime && t != TypeKind::kDate &&
+          t != TypeKind::kTime && t != TypeKind::kBigInt) {
+        return fail("NOW()");
+      }
+      break;
+    case K::kSnowflakeId:
+      if (t != TypeKind::kBigInt) return fail("SNOWFLAKE_ID()");
+      break;
+    case K::kUuidV7:
+      if (t != TypeKind::kUuid && t != TypeKind::kText) return fail("UUID_V7()");
+      break;
+    case K::kUlid:
+      if (t != TypeKind::kText) return fail("ULID()");
+      break;
+    case K::kCurrentUser:
+      if (t != TypeKind::kText) return fail("CURRENT_USER()");
+      break;
+    default: break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+  switch (kind) {
+    case StatementKind::kCreateNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, ParseCreateNamespace(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE NAMESPACE"));
+      std::string name = LowerAscii(ast.name);
+      bool created = false;
+      KALAM_RETURN_IF_ERROR(catalog_.CreateNamespace(name, ast.if_not_exists, &created));
+      s.results.push_back(Message(created ? "Namespace " + name + " created successfully"
+                                          : "Namespace " + name + " already exists"));
+      return Status::OK();
+    }
+    case StatementKind::kDropNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, ParseDropNamespace(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP NAMESPACE"));
+      std::string name = LowerAscii(ast.name);
+      bool dropped = false;
+      KALAM_RETURN_IF_ERROR(catalog_.DropNamespace(
+          name, ast.if_exists, ast.cascade,
+          [](const TableDef& t, storage::WriteBatch* b) {
+            table::TableStore::AppendDropTable(t.table_id, b);
+          },
+          &dropped));
+      if (s.ns == name) s.ns = std::string(catalog::kDefaultNamespace);
+      s.results.push_back(Message(dropped ? "Namespace " + name + " dropped successfully"
+                                          : "Namespace " + name + " does not exist"));
+      return Status::OK();
+    }
+    case StatementKind::kAlterNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, ParseAlterNamespace(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER NAMESPACE"));
+      std::string name = LowerAscii(ast.name);
+      const catalog::NamespaceDef* ns = s.ctx.catalog->FindNamespace(name);
+      if (!ns) return Status::NotFound("Namespace '" + name + "' does not exist");
+      boost::system::error_code ec;
+      boost::json::value current = boost::json::parse(ns->options_json, ec);
+      boost::json::object opts = (!ec && current.is_object()) ? current.as_object()
+                                                              : boost::json::object();
+      for (const auto& o : ast.options) {
+        Value v = LiteralValue(o.value);
+        boost::json::value j;
+        switch (v.kind()) {
+          case Value::Kind::kNull: j = nullptr; break;
+          case Value::Kind::kInt:
+            if (o.value.kind == LiteralKind::kBoolean) j = v.as_int() != 0;
+            else j = v.as_int();
+            break;
+          case Value::Kind::kDouble: j = v.as_double(); break;
+          case Value::Kind::kText: j = v.as_text(); break;
+          case Value::Kind::kBlob: j = v.DebugString(); break;
+        }
+        opts[LowerAscii(o.key)] = j;
+      }
+      KALAM_RETURN_IF_ERROR(catalog_.SetNamespaceOptions(name, boost::json::serialize(opts)));
+      s.results.push_back(Message("Namespace " + name + " altered successfully"));
+      return Status::OK();
+    }
+    case StatementKind::kShowNamespaces: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, ParseShowNamespaces(stmt));
+      (void)ast;
+      ResultBuilder b;
+      b.AddColumn("namespace_id", kText);
+      b.AddColumn("name", kText);
+      b.AddColumn("options", DataType{TypeKind::kJson});
+      b.AddColumn("table_count", kBigInt);
+      b.AddColumn("created_at", kTimestamp);
+      for (const auto& [name, ns] : s.ctx.catalog->namespaces()) {
+        KALAM_RETURN_IF_ERROR(b.AddRow(
+            {Value::Text(name), Value::Text(name), Value::Text(ns.options_json),
+             Value::Int(static_cast<int64_t>(s.ctx.catalog->TablesIn(name).size())),
+             Value::Int(ns.created_at_us)}));
+      }
+      s.results.push_back(std::move(b).Finish());
+      return Status::OK();
+    }
+    case StatementKind::kUse: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, ParseUseNamespace(stmt));
+      std::string name = LowerAscii(ast.name);
+      if (!s.ctx.catalog->FindNamespace(name)) {
+        return Status::NotFound("Namespace '" + name + "' does not exist");
+      }
+      s.ns = name;
+      s.results.push_back(Message("Namespace switched to '" + name + "'"));
+      return Status::OK();
+    }
+    default: return Status::Internal("not a namespace statement");
+  }
+}
+
+Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(CreateTableStmt ast, ParseCreateTable(stmt));
+  TableDef def;
+  def.namespace_id = ResolveNs({}, ast.table.ns, s.ns);
+  def.table_name = LowerAscii(ast.table.name);
+  def.type = ToCatalogType(ast.table_type);
+  if (def.namespace_id == catalog::kSystemNamespace) {
+    return Status::PermissionDenied("Tables cannot be created in namespace 'system'");
+  }
+  if (def.type == catalog::TableType::kStream) {
+    return Status::InvalidSql("STREAM tables are not supported yet");
+  }
+  if (def.type == catalog::TableType::kShared) {
+    KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "CREATE SHARED TABLE"));
+  }
+  if (!s.ctx.catalog->FindNamespace(def.namespace_id)) {
+    return Status::NotFound("Namespace '" + def.namespace_id +
+                            "' does not exist. Create it first with CREATE NAMESPACE.");
+  }
+  for (const auto& c : ast.columns) {
+    catalog::ColumnDef col;
+    col.name = LowerAscii(c.name);
+    auto type = DataType::Parse(c.type_text);
+    if (!type.ok()) {
+      return Status::InvalidArgument("Column '" + col.name + "': " + type.status().message());
+    }
+    col.type = *type;
+    col.nullable = c.nullable && !c.primary_key;
+    col.primary_key = c.primary_key;
+    col.comment = c.comment;
+    using K = catalog::DefaultSpec::Kind;
+    switch (c.default_value.kind) {
+      case DefaultExpr::Kind::kNone: col.default_value.kind = K::kNone; break;
+      case DefaultExpr::Kind::kNow: col.default_value.kind = K::kNow; break;
+      case DefaultExpr::Kind::kSnowflakeId: col.default_value.kind = K::kSnowflakeId; break;
+      case DefaultExpr::Kind::kUuidV7: col.default_value.kind = K::kUuidV7; break;
+      case DefaultExpr::Kind::kUlid: col.default_value.kind = K::kUlid; break;
+      case DefaultExpr::Kind::kCurrentUser: col.default_value.kind = K::kCurrentUser; break;
+      case DefaultExpr::Kind::kLiteral: {
+        col.default_value.kind = K::kLiteral;
+        auto v = CoerceToColumn(col.type, LiteralValue(c.default_value.literal), col.name);
+        if (!v.ok()) {
+          return Status::InvalidArgument("DEFAULT of column '" + col.name +
+                                         "': " + v.status().message());
+        }
+        col.default_value.literal = std::move(*v);
+        if (col.default_value.literal.is_null()) col.default_value.kind = K::kNone;
+        break;
+      }
+    }
+    if (c.auto_increment && col.type.kind != TypeKind::kBigInt) {
+      return Status::InvalidArgument("AUTO_INCREMENT column '" + col.name +
+                                     "' must be BIGINT (got " + col.type.SqlName() + ")");
+    }
+    KALAM_RETURN_IF_ERROR(CheckDefaultFits(col));
+    if (col.primary_key) {
+      switch (col.type.kind) {
+        case TypeKind::kFloat:
+        case TypeKind::kDouble:
+        case TypeKind::kJson:
+        case TypeKind::kFile:
+        case TypeKind::kEmbedding:
+        case TypeKind::kBoolean:
+          return Status::InvalidArgument("Column '" + col.name + "' of type " +
+                                         col.type.SqlName() + " cannot be a PRIMARY KEY");
+        default: break;
+      }
+    }
+    def.columns.push_back(std::move(col));
+  }
+  const auto& o = ast.options;
+  if (o.storage_id) {
+    if (LowerAscii(*o.storage_id) != "local") {
+      return Status::NotFound("Storage '" + *o.storage_id +
+                              "' does not exist (see SHOW STORAGES)");
+    }
+    def.options.storage_id = "local";
+  }
+  if (o.use_user_storage) def.options.use_user_storage = *o.use_user_storage;
+  if (o.flush_policy) {
+    def.options.flush_policy.row_limit = o.flush_policy->row_limit.value_or(0);
+    def.options.flush_policy.interval_seconds = o.flush_policy->interval_seconds.value_or(0);
+  }
+  if (o.deleted_retention_hours) {
+    def.options.deleted_retention_hours = static_cast<uint32_t>(*o.deleted_retention_hours);
+  }
+  if (o.ttl_seconds) def.options.ttl_seconds = static_cast<uint32_t>(*o.ttl_seconds);
+  if (o.access_level) def.options.access_level = ToCatalogLevel(*o.access_level);
+  const std::string qualified = def.QualifiedName();
+  const std::string type_name = LowerAscii(catalog::TableTypeName(def.type));
+  bool created = false;
+  KALAM_ASSIGN_OR_RETURN(auto table, catalog_.CreateTable(std::move(def), ast.if_not_exists, &created));
+  (void)table;
+  s.results.push_back(Message(created ? type_name + " table " + qualified + " created successfully"
+                                      : "Table " + qualified + " already exists"));
+  return Status::OK();
+}
+
+Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(DropTableStmt ast, ParseDropTable(stmt));
+  KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP TABLE"));
+  std::string ns = ResolveNs({}, ast.table.ns, s.ns);
+  std::string name = LowerAscii(ast.table.name);
+  auto def = s.ctx.catalog->FindTable(ns, name);
+  if (!def) {
+    if (ast.if_exists) {
+      s.results.push_back(Message("Table " + ns + "." + name + " does not exist"));
+      return Status::OK();
+    }
+    return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
+  }
+  if (ast.table_type && ToCatalogType(*ast.table_type) != def->type) {
+    return Status::InvalidArgument("Table '" + def->QualifiedName() + "' is a " +
+                                   std::string(catalog::TableTypeName(def->type)) +
+                                   " table, not " +
+                                   std::string(TableTypeName(*ast.table_type)));
+  }
+  storage::WriteBatch deletes;
+  table::TableStore::AppendDropTable(def->table_id, &deletes);
+  KALAM_RETURN_IF_ERROR(catalog_.DropTable(*def, std::move(deletes)));
+  s.results.push_back(Message("Table " + def->QualifiedName() + " dropped successfully"));
+  return Status::OK();
+}
+
+Status Executor::RunShowTables(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(ShowTablesStmt ast, ParseShowTables(stmt));
+  std::vector<std::shared_ptr<const TableDef>> tables;
+  if (ast.ns.empty()) {
+    tables = s.ctx.catalog->AllTables();
+  } else {
+    std::string ns = LowerAscii(ast.ns);
+    if (!s.ctx.catalog->FindNamespace(ns)) {
+      return Status::NotFound("Namespace '" + ns + "' does not exist");
+    }
+    tables = s.ctx.catalog->TablesIn(ns);
+  }
+  ResultBuilder b;
+  b.AddColumn("namespace_id", kText);
+  b.AddColumn("table_name", kText);
+  b.AddColumn("table_type", kText);
+  b.AddColumn("storage_id", kText);
+  b.AddColumn("version", kInt);
+  b.AddColumn("created_at", kTimestamp);
+  b.AddColumn("updated_at", kTimestamp);
+  for (const auto& t : tables) {
+    KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(t->namespace_id), Value::Text(t->table_name),
+                                    Value::Text(std::string(catalog::TableTypeName(t->type))),
+                                    Value::Text(t->options.storage_id),
+                                    Value::Int(t->schema_version), Value::Int(t->created_at_us),
+                                    Value::Int(t->updated_at_us)}));
+  }
+  s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+Status Executor::RunDescribe(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(DescribeTableStmt ast, ParseDescribeTable(stmt));
+  std::string ns = ResolveNs({}, ast.table.ns, s.ns);
+  std::string name = LowerAscii(ast.table.name);
+  auto def = s.ctx.catalog->FindTable(ns, name);
+  if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
+  std::vector<std::shared_ptr<const TableDef>> versions;
+  if (ast.history) {
+    KALAM_ASSIGN_OR_RETURN(auto history, catalog_.SchemaHistory(def->table_id));
+    for (auto& v : history) versions.push_back(std::move(v));
+  } else {
+    versions.push_back(def);
+  }
+  ResultBuilder b;
+  b.AddColumn("column_name", kText);
+  b.AddColumn("ordinal_position", kInt);
+  b.AddColumn("column_id", kInt);
+  b.AddColumn("data_type", kText);
+  b.AddColumn("is_nullable", kBool);
+  b.AddColumn("is_primary_key", kBool);
+  b.AddColumn("column_default", kText);
+  b.AddColumn("column_comment", kText);
+  b.AddColumn("schema_version", kInt);
+  for (const auto& v : versions) {
+    for (size_t i = 0; i < v->columns.size(); ++i) {
+      const auto& c = v->columns[i];
+      std::string dflt = c.default_value.ToSql(c.type);
+      KALAM_RETURN_IF_ERROR(b.AddRow(
+          {Value::Text(c.name), Value::Int(static_cast<int64_t>(i + 1)), Value::Int(c.column_id),
+           Value::Text(c.type.SqlName()), Value::Int(c.nullable ? 1 : 0),
+           Value::Int(c.primary_key ? 1 : 0), dflt.empty() ? Value() : Value::Text(dflt),
+           c.comment.empty() ? Value() : Value::Text(c.comment), Value::Int(v->schema_version)}));
+    }
+  }
+  s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+  auth::PasswordHashParams hash_params;
+  hash_params.ops_limit = options_.password_ops_limit;
+  hash_params.mem_limit_bytes = options_.password_mem_limit_bytes;
+  const int64_t now = clock_.NowMicros();
+  switch (kind) {
+    case StatementKind::kCreateUser: {
+      KALAM_ASSIGN_OR_RETURN(CreateUserStmt ast, ParseCreateUser(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE USER"));
+      auto role = auth::ParseRole(ast.role);
+      if (!role) {
+        return Status::InvalidArgument("Unknown role '" + ast.role +
+                                       "': use user, service, dba or system");
+      }
+      if (*role == auth::Role::kSystem && !auth::RoleAtLeast(s.caller.role, auth::Role::kSystem)) {
+        return Status::PermissionDenied("Permission denied: only a system user can create a "
+                                        "system user");
+      }
+      if (catalog_.GetUser(ast.name)) {
+        return Status::AlreadyExists("User '" + ast.name + "' already exists");
+      }
+      KALAM_RETURN_IF_ERROR(CheckPasswordPolicy(options_, ast.password));
+      catalog::UserRecord user;
+      user.user_id = ast.name;
+      user.role = *role;
+      user.email = ast.email;
+      KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(ast.password, hash_params));
+      user.created_at_us = user.updated_at_us = now;
+      KALAM_RETURN_IF_ERROR(catalog_.PutUser(user));
+      s.results.push_back(Message("User " + ast.name + " created successfully"));
+      return Status::OK();
+    }
+    case StatementKind::kAlterUser: {
+      KALAM_ASSIGN_OR_RETURN(AlterUserStmt ast, ParseAlterUser(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER USER"));
+      auto user = catalog_.GetUser(ast.name);
+      if (!user || user->deleted()) return Status::NotFound("User '" + ast.name + "' does not exist");
+      switch (ast.change) {
+        case AlterUserStmt::Change::kPassword: {
+          KALAM_RETURN_IF_ERROR(CheckPasswordPolicy(options_, ast.value));
+          KALAM_ASSIGN_OR_RETURN(user->password_hash, auth::HashPassword(ast.value, hash_params));
+          break;
+        }
+        case AlterUserStmt::Change::kRole: {
+          auto role = auth::ParseRole(ast.value);
+          if (!role) return Status::InvalidArgument("Unknown role '" + ast.value + "'");
+          if ((*role == auth::Role::kSystem || user->role == auth::Role::kSystem) &&
+              !auth::RoleAtLeast(s.caller.role, auth::Role::kSystem)) {
+            return Status::PermissionDenied("Permission denied: only a system user can change a "
+                                            "system role");
+          }
+          user->role = *role;
+          break;
+        }
+        case AlterUserStmt::Change::kEmail: user->email = ast.value; break;
+      }
+      user->updated_at_us = now;
+      KALAM_RETURN_IF_ERROR(catalog_.PutUser(*user));
+      s.results.push_back(Message("User " + ast.name + " altered successfully"));
+      return Status::OK();
+    }
+    case StatementKind::kDropUser: {
+      KALAM_ASSIGN_OR_RETURN(DropUserStmt ast, ParseDropUser(stmt));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP USER"));
+      auto user = catalog_.GetUser(ast.name);
+      if (!user || user->deleted()) {
+        if (ast.if_exists) {
+          s.results.push_back(Message("User " + ast.name + " does not exist"));
+          return Status::OK();
+        }
+        return Status::NotFound("User '" + ast.name + "' does not exist");
+      }
+      if (user->user_id == "root") return Status::PermissionDenied("User 'root' cannot be dropped");
+      if (user->user_id == s.caller.user_id) {
+        return Status::PermissionDenied("You cannot drop your own user");
+      }
+      user->deleted_at_us = now;
+      user->updated_at_us = now;
+      KALAM_RETURN_IF_ERROR(catalog_.PutUser(*user));
+      s.results.push_back(Message("User " + ast.name + " dropped successfully"));
+      return Status::OK();
+    }
+    default: return Status::Internal("not a user statement");
+  }
+}
+
+}  // namespace kalam::sql

@@ -1,0 +1,41 @@
+// The per-request state of the Executor (private to the sql module's executor files).
+#pragma once
+
+#include <map>
+#include <unordered_set>
+
+#include "sql/exec_context.h"
+#include "sql/executor.h"
+
+namespace kalam::sql {
+
+struct Executor::Session {
+  const SqlRequest& request;
+  Caller caller;     // the effective user (EXECUTE AS changes it for one statement)
+  std::string ns;    // current namespace for unqualified names
+  SqlConnection* conn = nullptr;
+  ExecContext ctx;
+  table::WriteSet ws;
+  bool in_txn = false;
+  std::vector<StatementResult> results;
+  uint64_t inserted = 0, updated = 0, deleted = 0;
+  bool any_inserted = false, any_updated = false, any_deleted = false;
+
+  // INSERT … RETURNING results wait for the commit that assigns their `_seq`.
+  struct PendingReturning {
+    size_t result_index;
+    std::shared_ptr<const catalog::TableDef> table;
+    ReturningClause clause;
+    std::vector<std::string> keys;
+  };
+  std::vector<PendingReturning> pending_returning;
+
+  std::unordered_set<std::string> allowed_tables;  // SQLite names the current statement may read
+
+  explicit Session(const SqlRequest& r) : request(r) {}
+};
+
+// "Permission denied: …" unless `caller` may read (or write) `table`.
+Status CheckTableAccess(const Caller& caller, const catalog::TableDef& table, bool write);
+
+}  // namespace kalam::sql

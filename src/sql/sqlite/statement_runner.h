@@ -1,0 +1,26 @@
+// Runs one prepared SQLite statement to completion and encodes what it returns as result rows.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "sql/sqlite/connection.h"
+#include "sql/statement_result.h"
+
+namespace kalam::sql {
+
+struct RowLimits {
+  // Rows returned at most; rows past it are not read and the result is marked truncated.
+  uint64_t max_rows = 1000;
+};
+
+// Steps `stmt` until done, encoding every row (PROTOCOL.md §5). Column types come from the
+// KalamDB column a result column reads (through sqlite3_column_table_name/origin_name); computed
+// columns are typed by their values. For a statement without result columns, `row_count` is the
+// number of rows it changed. Errors raised inside callbacks keep their Status code.
+Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& limits,
+                    StatementResult* out);
+
+// Status for a SQLite error code on `conn`, preferring a callback's own Status.
+Status SqliteError(SqlConnection& conn, int rc);
+
+}  // namespace kalam::sql

@@ -1,0 +1,639 @@
+// The `kalam` virtual-table module.
+#include "sql/sqlite/vtab_module.h"
+
+#include <cstring>
+
+#include "commit/commit_pipeline.h"
+#include "common/id_gen.h"
+#include "common/value_convert.h"
+#include "sql/exec_context.h"
+#include "sql/sqlite/connection.h"
+#include "table/keys.h"
+
+namespace kalam::sql {
+
+using catalog::ColumnDef;
+using catalog::TableDef;
+using catalog::TableType;
+using table::StagedRow;
+
+namespace {
+
+// idxNum layout chosen by xBestIndex.
+constexpr int kModeMask = 3;
+constexpr int kModeScan = 0;
+constexpr int kModeEq = 1;
+constexpr int kModeRange = 2;
+constexpr int kHasLower = 4;
+constexpr int kLowerInclusive = 8;
+constexpr int kHasUpper = 16;
+constexpr int kUpperInclusive = 32;
+constexpr int kIncludeDeleted = 64;
+
+struct KalamVtab {
+  sqlite3_vtab base{};
+  SqlConnection* conn = nullptr;
+  std::shared_ptr<const TableDef> def;
+};
+
+struct KalamCursor {
+  sqlite3_vtab_cursor base{};
+  KalamVtab* vt = nullptr;
+  ExecContext* ctx = nullptr;
+  std::string scope;
+  bool include_deleted = false;
+  bool eof = true;
+
+  // Committed rows.
+  std::unique_ptr<storage::KvIterator> it;
+  // Staged rows of the same table scope in [lower, upper).
+  table::WriteSet::Map::const_iterator staged_it, staged_end;
+  bool have_staged = false;
+
+  // The current row.
+  std::vector<Value> values;
+  int64_t seq = 0;  // 0 for a staged row (its _seq is assigned at commit)
+  bool deleted = false;
+};
+
+bool IsPkOrderable(const ColumnDef& col) {
+  switch (col.type.kind) {
+    case TypeKind::kSmallInt:
+    case TypeKind::kInt:
+    case TypeKind::kBigInt:
+    case TypeKind::kText:
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+    case TypeKind::kUuid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The PK value a SQLite constraint operand denotes, in the column's stored form, if it converts
+// exactly; else nullopt (the caller then scans and lets SQLite compare).
+std::optional<Value> PkOperand(const ColumnDef& col, sqlite3_value* v) {
+  Value in = ValueFromSqlite(v);
+  if (in.is_null()) return std::nullopt;
+  bool integral = col.type.kind == TypeKind::kSmallInt || col.type.kind == TypeKind::kInt ||
+                  col.type.kind == TypeKind::kBigInt;
+  if (integral && in.kind() == Value::Kind::kText) {
+    // SQLite applies INTEGER affinity to a text operand that looks like an integer.
+    sqlite3_value* dup = sqlite3_value_dup(v);
+    sqlite3_value_numeric_type(dup);
+    if (sqlite3_value_type(dup) == SQLITE_INTEGER) in = Value::Int(sqlite3_value_int64(dup));
+    sqlite3_value_free(dup);
+  }
+  if (integral && in.kind() == Value::Kind::kDouble) {
+    double d = in.as_double();
+    if (d != static_cast<double>(static_cast<int64_t>(d))) return std::nullopt;
+    in = Value::Int(static_cast<int64_t>(d));
+  }
+  auto coerced = CoerceToColumn(col.type, in, col.name);
+  if (!coerced.ok()) return std::nullopt;
+  // Only accept conversions that keep SQLite's comparison semantics: same storage class.
+  if (coerced->kind() != in.kind()) return std::nullopt;
+  if (coerced->kind() == Value::Kind::kText && coerced->as_text() != in.as_text()) {
+    return std::nullopt;
+  }
+  return *coerced;
+}
+
+std::string ScopeFor(const TableDef& def, const ExecContext& ctx) {
+  return def.type == TableType::kShared ? std::string() : ctx.user_id;
+}
+
+int SetVtabError(sqlite3_vtab* vt, ExecContext* ctx, Status s) {
+  sqlite3_free(vt->zErrMsg);
+  vt->zErrMsg = sqlite3_mprintf("%s", s.message().c_str());
+  int rc = s.code() == StatusCode::kConstraint ? SQLITE_CONSTRAINT : SQLITE_ERROR;
+  if (ctx) ctx->SetError(std::move(s));
+  return rc;
+}
+
+// ---- connect / disconnect -------------------------------------------------------------------
+
+int XConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+             char** err) {
+  auto* conn = static_cast<SqlConnection*>(aux);
+  if (argc < 4) {
+    *err = sqlite3_mprintf("kalam module needs a table id");
+    return SQLITE_ERROR;
+  }
+  auto def = conn->PendingRegistration(std::strtoull(argv[3], nullptr, 10));
+  if (!def) {
+    *err = sqlite3_mprintf("kalam table %s is not being registered", argv[3]);
+    return SQLITE_ERROR;
+  }
+  int rc = sqlite3_declare_vtab(db, DeclareTableSql(*def).c_str());
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  auto* vt = new KalamVtab();
+  vt->conn = conn;
+  vt->def = std::move(def);
+  *out = &vt->base;
+  return SQLITE_OK;
+}
+
+int XDisconnect(sqlite3_vtab* base) {
+  delete reinterpret_cast<KalamVtab*>(base);
+  return SQLITE_OK;
+}
+
+// ---- planning ---------------------------------------------------------------------------------
+
+int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
+  auto* vt = reinterpret_cast<KalamVtab*>(base);
+  const TableDef& def = *vt->def;
+  const int pk = static_cast<int>(def.pk_index());
+  const int deleted_col = static_cast<int>(def.columns.size()) + 1;
+  const bool orderable = IsPkOrderable(def.columns[pk]);
+
+  int flags = 0;
+  int eq = -1, lower = -1, upper = -1;
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (c.iColumn == deleted_col) flags |= kIncludeDeleted;
+    if (!c.usable || c.iColumn != pk) continue;
+    switch (c.op) {
+      case SQLITE_INDEX_CONSTRAINT_EQ:
+        if (eq < 0) eq = i;
+        break;
+      case SQLITE_INDEX_CONSTRAINT_GT:
+      case SQLITE_INDEX_CONSTRAINT_GE:
+        if (orderable && lower < 0) lower = i;
+        break;
+      case SQLITE_INDEX_CONSTRAINT_LT:
+      case SQLITE_INDEX_CONSTRAINT_LE:
+        if (orderable && upper < 0) upper = i;
+        break;
+      default:
+        break;
+    }
+  }
+  // SQLite re-checks every constraint (omit stays 0): pushdown only narrows what we read.
+  if (eq >= 0) {
+    info->aConstraintUsage[eq].argvIndex = 1;
+    info->idxNum = kModeEq | flags;
+    info->estimatedCost = 1;
+    info->estimatedRows = 1;
+    info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+  } else if (lower >= 0 || upper >= 0) {
+    int arg = 1;
+    int mode = kModeRange;
+    if (lower >= 0) {
+      info->aConstraintUsage[lower].argvIndex = arg++;
+      mode |= kHasLower;
+      if (info->aConstraint[lower].op == SQLITE_INDEX_CONSTRAINT_GE) mode |= kLowerInclusive;
+    }
+    if (upper >= 0) {
+      info->aConstraintUsage[upper].argvIndex = arg++;
+      mode |= kHasUpper;
+      if (info->aConstraint[upper].op == SQLITE_INDEX_CONSTRAINT_LE) mode |= kUpperInclusive;
+    }
+    info->idxNum = mode | flags;
+    info->estimatedCost = (lower >= 0 && upper >= 0) ? 1000 : 50000;
+    info->estimatedRows = (lower >= 0 && upper >= 0) ? 100 : 5000;
+  } else {
+    info->idxNum = kModeScan | flags;
+    info->estimatedCost = 1000000;
+    info->estimatedRows = 100000;
+  }
+  // Every mode yields rows in PK order.
+  if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
+      !info->aOrderBy[0].desc) {
+    info->orderByConsumed = 1;
+  }
+  return SQLITE_OK;
+}
+
+// ---- cursor -------------------------------------------------------------------------------------
+
+int XOpen(sqlite3_vtab* base, sqlite3_vtab_cursor** out) {
+  auto* cur = new KalamCursor();
+  cur->vt = reinterpret_cast<KalamVtab*>(base);
+  *out = &cur->base;
+  return SQLITE_OK;
+}
+
+int XClose(sqlite3_vtab_cursor* base) {
+  delete reinterpret_cast<KalamCursor*>(base);
+  return SQLITE_OK;
+}
+
+// Moves to the next visible row of the merge of committed and staged rows.
+int Advance(KalamCursor* cur, bool first) {
+  const TableDef& def = *cur->vt->def;
+  if (!first) {
+    // The current row came from whichever source(s) had the smallest key; they were advanced
+    // when the row was taken.
+  }
+  while (true) {
+    bool it_valid = cur->it && cur->it->Valid();
+    bool st_valid = cur->have_staged && cur->staged_it != cur->staged_end;
+    if (!it_valid && !st_valid) {
+      if (cur->it && !cur->it->status().ok()) {
+        return SetVtabError(&cur->vt->base, cur->ctx, cur->it->status());
+      }
+      cur->eof = true;
+      return SQLITE_OK;
+    }
+    int cmp = 0;
+    if (it_valid && st_valid) {
+      cmp = cur->it->key().compare(cur->staged_it->first);
+    } else {
+      cmp = it_valid ? -1 : 1;
+    }
+    if (cmp >= 0) {
+      // A staged row (it shadows the committed one with the same key).
+      const StagedRow& row = cur->staged_it->second;
+      ++cur->staged_it;
+      if (cmp == 0) cur->it->Next();
+      if (!row.live) {
+        if (!cur->include_deleted) continue;
+        cur->values = row.base_values;
+        cur->deleted = true;
+      } else {
+        cur->values = row.values;
+        cur->deleted = false;
+      }
+      cur->seq = 0;
+      cur->eof = false;
+      return SQLITE_OK;
+    }
+    int64_t seq = 0;
+    std::string_view bytes;
+    if (!table::SplitPkEntry(cur->it->value(), &seq, &bytes)) {
+      return SetVtabError(&cur->vt->base, cur->ctx, Status::Corruption("Truncated pk entry"));
+    }
+    auto row = table::DecodeRow(def, bytes);
+    if (!row.ok()) return SetVtabError(&cur->vt->base, cur->ctx, row.status());
+    cur->it->Next();
+    if (row->deleted && !cur->include_deleted) continue;
+    cur->values = std::move(row->values);
+    cur->seq = seq;
+    cur->deleted = row->deleted;
+    cur->eof = false;
+    return SQLITE_OK;
+  }
+}
+
+int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc, sqlite3_value** argv) {
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  ExecContext* ctx = cur->vt->conn->context();
+  if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
+  cur->ctx = ctx;
+  const TableDef& def = *cur->vt->def;
+  const ColumnDef& pk_col = def.pk_column();
+  cur->scope = ScopeFor(def, *ctx);
+  cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
+  const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
+  std::string lower = prefix;
+  std::string upper = table::PrefixSuccessor(prefix);
+
+  int mode = idx_num & kModeMask;
+  if (mode == kModeEq && argc >= 1) {
+    auto pk = PkOperand(pk_col, argv[0]);
+    if (!pk) {
+      mode = kModeScan;  // let SQLite compare every row
+    } else {
+      lower = prefix + table::EncodePk(*pk);
+      upper = lower + '\0';  // exactly this key: no encoding is a prefix of another
+    }
+  } else if (mode == kModeRange) {
+    int arg = 0;
+    if ((idx_num & kHasLower) && arg < argc) {
+      if (auto v = PkOperand(pk_col, argv[arg])) {
+        lower = prefix + table::EncodePk(*v);
+        if (!(idx_num & kLowerInclusive)) lower.push_back('\0');
+      }
+      ++arg;
+    }
+    if ((idx_num & kHasUpper) && arg < argc) {
+      if (auto v = PkOperand(pk_col, argv[arg])) {
+        upper = prefix + table::EncodePk(*v);
+        if (idx_num & kUpperInclusive) upper.push_back('\0');
+      }
+    }
+  }
+
+  cur->it = ctx->store->NewPkIterator(lower, upper);
+  cur->it->Seek(lower);
+  cur->have_staged = ctx->write_set && !ctx->write_set->empty();
+  if (cur->have_staged) {
+    const auto& rows = ctx->write_set->rows();
+    cur->staged_it = rows.lower_bound(lower);
+    cur->staged_end = rows.lower_bound(upper);
+  }
+  return Advance(cur, true);
+}
+
+int XNext(sqlite3_vtab_cursor* base) {
+  return Advance(reinterpret_cast<KalamCursor*>(base), false);
+}
+
+int XEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<KalamCursor*>(base)->eof; }
+
+int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  const TableDef& def = *cur->vt->def;
+  const int n = static_cast<int>(def.columns.size());
+  if (i < n) {
+    ResultValue(ctx, &def.columns[i], cur->values[i]);
+  } else if (i == n) {
+    if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
+    if (cur->seq) sqlite3_result_int64(ctx, cur->seq);
+    else sqlite3_result_null(ctx);
+  } else {
+    if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
+    sqlite3_result_int(ctx, cur->deleted ? 1 : 0);
+  }
+  return SQLITE_OK;
+}
+
+int XRowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
+  *rowid = 0;  // WITHOUT ROWID: never used
+  return SQLITE_OK;
+}
+
+// ---- writes -------------------------------------------------------------------------------------
+
+// The newest version of `pk_key` as this transaction sees it: staged, else committed.
+struct Existing {
+  bool found = false;
+  bool live = false;
+  int64_t seq = 0;
+  std::vector<Value> values;
+};
+
+Result<Existing> LookupRow(ExecContext& ctx, const TableDef& def, const std::string& pk_key) {
+  Existing e;
+  if (StagedRow* s = ctx.write_set->Find(pk_key)) {
+    e.found = true;
+    e.live = s->live;
+    e.values = s->live ? s->values : s->base_values;
+    return e;
+  }
+  KALAM_ASSIGN_OR_RETURN(auto row, ctx.store->GetByKey(def, pk_key));
+  if (row) {
+    e.found = true;
+    e.live = !row->deleted;
+    e.seq = row->seq;
+    e.values = std::move(row->values);
+  }
+  return e;
+}
+
+Result<Value> DefaultFor(const ColumnDef& col, ExecContext& ctx) {
+  using K = catalog::DefaultSpec::Kind;
+  const int64_t now_us = ctx.clock->NowMicros();
+  switch (col.default_value.kind) {
+    case K::kNone: return Value::Null();
+    case K::kLiteral: return col.default_value.literal;
+    case K::kNow:
+      if (col.type.kind == TypeKind::kDate) return Value::Int(now_us / 86400000000LL);
+      if (col.type.kind == TypeKind::kTime) return Value::Int(now_us % 86400000000LL);
+      return CoerceToColumn(col.type, Value::Int(now_us), col.name);
+    case K::kSnowflakeId: return CoerceToColumn(col.type, Value::Int(ctx.ids->Next()), col.name);
+    case K::kUuidV7: return CoerceToColumn(col.type, Value::Text(NewUuidV7(now_us / 1000)), col.name);
+    case K::kUlid: return CoerceToColumn(col.type, Value::Text(NewUlid(now_us / 1000)), col.name);
+    case K::kCurrentUser: return CoerceToColumn(col.type, Value::Text(ctx.user_id), col.name);
+  }
+  return Value::Null();
+}
+
+Status CheckSystemColumnsUntouched(const TableDef& def, int argc, sqlite3_value** argv,
+                                   bool is_insert) {
+  const size_t n = def.columns.size();
+  for (size_t k = 0; k < 2; ++k) {
+    sqlite3_value* v = argv[2 + n + k];
+    bool written = is_insert ? sqlite3_value_type(v) != SQLITE_NULL : !sqlite3_value_nochange(v);
+    if (written) {
+      return Status::InvalidArgument(std::string("Column '") + (k == 0 ? "_seq" : "_deleted") +
+                                     "' is a system column and cannot be written");
+    }
+  }
+  (void)argc;
+  return Status::OK();
+}
+
+Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sqlite3_value** argv,
+                int argc) {
+  KALAM_RETURN_IF_ERROR(CheckSystemColumnsUntouched(*def, argc, argv, true));
+  const size_t n = def->columns.size();
+  std::vector<Value> values(n);
+  for (size_t i = 0; i < n; ++i) {
+    const ColumnDef& col = def->columns[i];
+    bool explicit_col = ctx.insert_explicit.empty() || ctx.insert_explicit[i];
+    if (explicit_col) {
+      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]), col.name));
+    } else {
+      KALAM_ASSIGN_OR_RETURN(values[i], DefaultFor(col, ctx));
+    }
+    if (values[i].is_null() && (!col.nullable || col.primary_key)) {
+      return Status::Constraint("Column '" + col.name + "' cannot be NULL");
+    }
+  }
+  const size_t pk = def->pk_index();
+  std::string scope = ScopeFor(*def, ctx);
+  std::string pk_key = table::PkKey(def->table_id, scope, values[pk]);
+  KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
+  if (existing.found && existing.live) {
+    return Status::Constraint("Primary key violation: value '" + commit::PkDisplay(values[pk]) +
+                              "' already exists in column '" + def->columns[pk].name + "'");
+  }
+  StagedRow row;
+  if (StagedRow* staged = ctx.write_set->Find(pk_key)) {
+    row = *staged;  // re-insert after a delete in this transaction keeps the committed base
+  } else {
+    row.table = def;
+    row.scope = std::move(scope);
+    row.pk = values[pk];
+    row.pk_key = pk_key;
+    row.base_seq = existing.seq;  // a tombstone's _seq, or 0
+    row.base_live = false;
+    row.base_values = std::move(existing.values);
+  }
+  row.live = true;
+  row.values = std::move(values);
+  if (ctx.inserted_keys) ctx.inserted_keys->push_back(row.pk_key);
+  ctx.write_set->Stage(std::move(row));
+  return Status::OK();
+}
+
+Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>& def,
+                        sqlite3_value* old_pk, sqlite3_value** argv, int argc, bool is_delete) {
+  const ColumnDef& pk_col = def->pk_column();
+  KALAM_ASSIGN_OR_RETURN(Value pk, CoerceToColumn(pk_col.type, ValueFromSqlite(old_pk), pk_col.name));
+  std::string scope = ScopeFor(*def, ctx);
+  std::string pk_key = table::PkKey(def->table_id, scope, pk);
+  KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
+  if (!existing.found || !existing.live) {
+    return is_delete ? Status::OK()
+                     : Status::InvalidArgument("Cannot update a deleted row (primary key '" +
+                                               commit::PkDisplay(pk) + "')");
+  }
+  std::vector<Value> values;
+  if (!is_delete) {
+    KALAM_RETURN_IF_ERROR(CheckSystemColumnsUntouched(*def, argc, argv, false));
+    const size_t n = def->columns.size();
+    values.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const ColumnDef& col = def->columns[i];
+      sqlite3_value* v = argv[2 + i];
+      if (sqlite3_value_nochange(v)) {
+        values[i] = existing.values[i];
+        continue;
+      }
+      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(v), col.name));
+      if (values[i].is_null() && (!col.nullable || col.primary_key)) {
+        return Status::Constraint("Column '" + col.name + "' cannot be NULL");
+      }
+    }
+    if (!(values[def->pk_index()] == pk)) {
+      return Status::InvalidArgument("Primary key column '" + pk_col.name +
+                                     "' cannot be updated; delete the row and insert a new one");
+    }
+  }
+  StagedRow row;
+  if (StagedRow* staged = ctx.write_set->Find(pk_key)) {
+    row = *staged;
+  } else {
+    row.table = def;
+    row.scope = std::move(scope);
+    row.pk = pk;
+    row.pk_key = pk_key;
+    row.base_seq = existing.seq;
+    row.base_live = true;
+    row.base_values = existing.values;
+  }
+  if (is_delete) {
+    row.live = false;
+    row.values.clear();
+    if (!row.base_live) row.base_values = existing.values;
+  } else {
+    row.live = true;
+    row.values = std::move(values);
+  }
+  ctx.write_set->Stage(std::move(row));
+  return Status::OK();
+}
+
+int XUpdate(sqlite3_vtab* base, int argc, sqlite3_value** argv, sqlite3_int64*) {
+  auto* vt = reinterpret_cast<KalamVtab*>(base);
+  ExecContext* ctx = vt->conn->context();
+  if (!ctx || !ctx->write_set) {
+    return SetVtabError(base, ctx, Status::Internal("write outside a request"));
+  }
+  Status s;
+  if (argc == 1) {
+    s = DoUpdateOrDelete(*ctx, vt->def, argv[0], nullptr, argc, true);
+  } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    s = DoInsert(*ctx, vt->def, argv, argc);
+  } else {
+    s = DoUpdateOrDelete(*ctx, vt->def, argv[0], argv, argc, false);
+  }
+  if (!s.ok()) return SetVtabError(base, ctx, std::move(s));
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeModule() {
+  sqlite3_module m{};
+  m.iVersion = 2;
+  m.xCreate = XConnect;
+  m.xConnect = XConnect;
+  m.xBestIndex = XBestIndex;
+  m.xDisconnect = XDisconnect;
+  m.xDestroy = XDisconnect;
+  m.xOpen = XOpen;
+  m.xClose = XClose;
+  m.xFilter = XFilter;
+  m.xNext = XNext;
+  m.xEof = XEof;
+  m.xColumn = XColumn;
+  m.xRowid = XRowid;
+  m.xUpdate = XUpdate;
+  return m;
+}
+
+const sqlite3_module kModule = MakeModule();
+
+const char* AffinityName(const DataType& t) {
+  switch (t.kind) {
+    case TypeKind::kBoolean:
+    case TypeKind::kSmallInt:
+    case TypeKind::kInt:
+    case TypeKind::kBigInt:
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+      return "INTEGER";
+    case TypeKind::kFloat:
+    case TypeKind::kDouble:
+      return "REAL";
+    case TypeKind::kDecimal:
+      return t.precision <= 15 ? "REAL" : "TEXT";
+    case TypeKind::kBytes:
+    case TypeKind::kEmbedding:
+      return "BLOB";
+    default:
+      return "TEXT";
+  }
+}
+
+}  // namespace
+
+int RegisterKalamModule(sqlite3* db, SqlConnection* conn) {
+  return sqlite3_create_module_v2(db, "kalam", &kModule, conn, nullptr);
+}
+
+std::string DeclareTableSql(const TableDef& def) {
+  std::string sql = "CREATE TABLE x(";
+  for (const auto& c : def.columns) {
+    sql += "\"" + c.name + "\" " + AffinityName(c.type) + ", ";
+  }
+  sql += "\"_seq\" INTEGER, \"_deleted\" INTEGER, PRIMARY KEY(\"" + def.pk_column().name +
+         "\")) WITHOUT ROWID";
+  return sql;
+}
+
+Value ValueFromSqlite(sqlite3_value* v) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return Value::Int(sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return Value::Double(sqlite3_value_double(v));
+    case SQLITE_TEXT:
+      return Value::Text(std::string(reinterpret_cast<const char*>(sqlite3_value_text(v)),
+                                     sqlite3_value_bytes(v)));
+    case SQLITE_BLOB: {
+      const void* p = sqlite3_value_blob(v);
+      return Value::Bytes(std::string(static_cast<const char*>(p), sqlite3_value_bytes(v)));
+    }
+    default: return Value::Null();
+  }
+}
+
+void ResultValue(sqlite3_context* ctx, const ColumnDef* col, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: sqlite3_result_null(ctx); return;
+    case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); return;
+    case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); return;
+    case Value::Kind::kText:
+      if (col && col->type.kind == TypeKind::kDecimal && col->type.precision <= 15) {
+        sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
+        return;
+      }
+      sqlite3_result_text(ctx, v.as_text().data(), static_cast<int>(v.as_text().size()),
+                          SQLITE_TRANSIENT);
+      return;
+    case Value::Kind::kBlob:
+      sqlite3_result_blob(ctx, v.as_bytes().data(), static_cast<int>(v.as_bytes().size()),
+                          SQLITE_TRANSIENT);
+      return;
+  }
+}
+
+}  // namespace kalam::sql

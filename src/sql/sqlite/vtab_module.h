@@ -1,0 +1,29 @@
+// The `kalam` SQLite virtual-table module: exposes one KalamDB USER or SHARED table, scoped to the
+// running statement's user, with its staged writes overlaid, and stages INSERT/UPDATE/DELETE into
+// the request's WriteSet (ARCHITECTURE.md §5).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "catalog/table_def.h"
+#include "common/value.h"
+
+namespace kalam::sql {
+
+class SqlConnection;
+
+// Registers the module on `db`. `conn` must outlive `db`'s use of it.
+int RegisterKalamModule(sqlite3* db, SqlConnection* conn);
+
+// The CREATE TABLE text a `kalam` virtual table declares for `def` (user columns, `_seq`,
+// `_deleted`, PRIMARY KEY, WITHOUT ROWID).
+std::string DeclareTableSql(const catalog::TableDef& def);
+
+// SQLite value ⇄ Value, by storage class.
+Value ValueFromSqlite(sqlite3_value* v);
+void ResultValue(sqlite3_context* ctx, const catalog::ColumnDef* col, const Value& v);
+
+}  // namespace kalam::sql

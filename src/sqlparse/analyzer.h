@@ -1,0 +1,114 @@
+// The DML analyzer: finds what a SELECT, INSERT, UPDATE or DELETE touches (tables, `$N`
+// parameters, INSERT columns and RETURNING, UPDATE columns, top-level LIMIT) before SQLite sees
+// it, and rejects what SQLite must never be asked to run.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sqlparse/classifier.h"
+#include "sqlparse/splitter.h"
+
+namespace kalam::sql {
+
+// Highest `$N` accepted (SQLite's default SQLITE_MAX_VARIABLE_NUMBER).
+inline constexpr int kMaxParameterIndex = 32766;
+
+// A place where the statement names a table: after FROM or JOIN, in a FROM list, after
+// `IN` (`x IN ns.t`), or as the target of INSERT INTO / UPDATE / DELETE FROM. Names of common
+// table expressions, subqueries and table-valued functions (`json_each(…)`) are not table refs.
+struct TableRef {
+  std::string ns;    // empty when unqualified
+  std::string name;  // unquoted
+  // Tokens [first_token, end_token) of the statement spell the reference (`ns . name` or `name`);
+  // the rewrite replaces exactly those.
+  size_t first_token = 0;
+  size_t end_token = 0;
+  // An alias follows (`t AS x`, `t x`); the rewrite keeps it. Replacing a reference that has no
+  // alias by another name breaks qualified columns (`t.col`), so a replacer should then add one.
+  bool has_alias = false;
+  std::string alias;  // the alias when has_alias
+  // False for `x IN ns.t`, where SQLite accepts no alias: a replacement must not add one.
+  bool alias_allowed = true;
+};
+
+enum class InsertSource : uint8_t {
+  kValues,         // VALUES (…), (…)
+  kSelect,         // SELECT …, WITH … SELECT, or VALUES combined by UNION/ORDER BY/LIMIT
+  kDefaultValues,  // DEFAULT VALUES
+};
+
+enum class ReturningKind : uint8_t {
+  kStar,     // RETURNING *
+  kSeq,      // RETURNING _seq
+  kColumns,  // RETURNING a, b, _seq
+};
+
+// A top-level `RETURNING …` clause of an INSERT.
+struct ReturningClause {
+  ReturningKind kind = ReturningKind::kStar;
+  std::vector<std::string> columns;  // kColumns: the names in order, unquoted
+  std::string text;                  // the list as normalised SQL: "*", "_seq", "id, body"
+  size_t first_token = 0;            // index of the RETURNING keyword; the clause runs to the end
+};
+
+struct InsertInfo {
+  // The column list as written, in order, unquoted; empty when none was written.
+  bool has_column_list = false;
+  std::vector<std::string> columns;
+  InsertSource source = InsertSource::kValues;
+  // Number of rows of a plain VALUES list (kValues only).
+  std::optional<size_t> values_rows;
+  std::optional<ReturningClause> returning;
+  // "IGNORE", "ABORT", "FAIL" or "ROLLBACK" from INSERT OR <action>; empty when not given.
+  std::string conflict_action;
+  // Token index where an injected column list goes: just after the target and its alias.
+  size_t column_list_token = 0;
+};
+
+struct UpdateInfo {
+  // Assigned columns in order, unquoted: SET a = …, (b, c) = (…) gives {a, b, c}.
+  std::vector<std::string> columns;
+  std::string conflict_action;  // from UPDATE OR <action>; empty when not given
+};
+
+// What AnalyzeDml found. Value type; indexes refer to the analysed statement's tokens.
+struct DmlAnalysis {
+  StatementKind kind = StatementKind::kSelect;  // kSelect, kInsert, kUpdate or kDelete
+  std::vector<TableRef> tables;                  // every table reference, in source order
+  // INSERT/UPDATE/DELETE: index into `tables` of the table written to.
+  std::optional<size_t> target_table;
+  std::vector<int> params;  // distinct `$N` indexes used, ascending
+  int max_param = 0;        // highest N used; 0 when there are none
+  // The names bound by WITH clauses anywhere in the statement (as written).
+  std::vector<std::string> cte_names;
+  // kSelect: the outermost query has its own LIMIT (not one inside a subquery or CTE).
+  bool has_top_level_limit = false;
+  // kSelect: the outermost query has a VALUES clause (`VALUES (1), (2)`, `SELECT … UNION VALUES
+  // …`), after which SQLite accepts no LIMIT; the rewrite then wraps it to add one.
+  bool values_at_top_level = false;
+  // kSelect: how many parentheses wrap the whole statement (`((SELECT 1))` → 2). SQLite does
+  // not accept a statement that starts with '(', so the rewrite drops them.
+  size_t wrapping_parens = 0;
+  std::optional<InsertInfo> insert;  // kInsert only
+  std::optional<UpdateInfo> update;  // kUpdate only
+};
+
+// Analyses a SELECT, INSERT, UPDATE or DELETE (classifying it first). Fails with kInvalidSql when:
+//   - the statement is of another kind, or ClassifyStatement rejects it (UPSERT, PRAGMA, …);
+//   - it uses `?`, `?N`, `:name`, `@name` or a non-numeric `$name` parameter ("use $1, $2, …
+//     placeholders"), or `$0`, or N above kMaxParameterIndex;
+//   - it names a `sqlite_*` table (sqlite_master, sqlite_schema, …) or calls a `pragma_*`
+//     table-valued function: SQLite's internals are not reachable from requests;
+//   - a table name has more than two parts;
+//   - UPDATE or DELETE has RETURNING ("RETURNING is only supported on INSERT"), or an INSERT's
+//     RETURNING lists something other than *, or column names;
+//   - an INSERT's column list or source is malformed.
+// Everything else about the syntax is left to SQLite.
+Result<DmlAnalysis> AnalyzeDml(const SqlStatement& stmt);
+
+}  // namespace kalam::sql

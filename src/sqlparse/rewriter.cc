@@ -1,0 +1,238 @@
+// The DML rewriter: a token-by-token writer with fixed spacing rules, plus the splices the
+// executor asks for (table replacements, injected INSERT columns, LIMIT).
+#include "sqlparse/rewriter.h"
+
+#include <string>
+
+#include "sqlparse/keywords.h"
+
+namespace kalam::sql {
+namespace {
+
+// Builds normalised SQL one token at a time. The space between two tokens depends only on
+// their classes, so equal token sequences always give equal text, and two tokens are never
+// glued into a different token ("- -1" never becomes the comment "--1").
+class SqlWriter {
+ public:
+  enum class Cls {
+    kName,      // identifier, quoted identifier, function-like keyword, replacement text
+    kKeyword,   // SQLite keyword
+    kNumber,
+    kLiteral,   // string, blob, parameter
+    kOpen,      // (
+    kClose,     // )
+    kComma,     // ,
+    kDot,       // .
+    kOperator,  // binary or unknown operator
+    kUnary,     // unary + - ~
+  };
+
+  void Append(std::string_view text, Cls cls) {
+    if (!out_.empty() && NeedSpace(cls)) out_ += ' ';
+    out_ += text;
+    prev_ = cls;
+  }
+  bool empty() const { return out_.empty(); }
+  Cls prev() const { return prev_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  bool NeedSpace(Cls next) const {
+    if (next == Cls::kClose || next == Cls::kComma) return false;
+    if (prev_ == Cls::kOpen) return false;
+    if (next == Cls::kDot) return prev_ == Cls::kNumber;
+    if (prev_ == Cls::kDot) return next == Cls::kNumber;
+    if (next == Cls::kOpen) return prev_ != Cls::kName;
+    if (prev_ == Cls::kUnary) return next == Cls::kOperator || next == Cls::kUnary;
+    return true;
+  }
+
+  std::string out_;
+  Cls prev_ = Cls::kComma;
+};
+
+// Keywords that are also function names: written like a call, `REPLACE(x, 'a', 'b')`.
+bool IsFunctionKeyword(std::string_view upper) {
+  return upper == "REPLACE" || upper == "LIKE" || upper == "GLOB" || upper == "MATCH" ||
+         upper == "REGEXP" || upper == "CAST";
+}
+
+// Keywords that end an operand, so a following sign is binary (`NULL - 1`).
+bool EndsOperand(std::string_view upper) {
+  return upper == "NULL" || upper == "END" || upper == "TRUE" || upper == "FALSE" ||
+         upper == "CURRENT_DATE" || upper == "CURRENT_TIME" || upper == "CURRENT_TIMESTAMP";
+}
+
+class TokenEmitter {
+ public:
+  TokenEmitter(const SqlStatement& stmt, bool rewrite_params)
+      : stmt_(stmt), rewrite_params_(rewrite_params) {}
+
+  void Emit(size_t i) {
+    const Token& t = stmt_.tokens[i];
+    const bool after_as = last_was_as_;
+    const bool after_operand_keyword = last_operand_keyword_;
+    last_was_as_ = false;
+    last_operand_keyword_ = false;
+    switch (t.kind) {
+      case TokenKind::kIdentifier: {
+        std::string upper = ToUpperAscii(t.value);
+        const bool keyword = IsSqliteKeyword(t.value) || upper == "TRUE" || upper == "FALSE";
+        // An alias keeps its spelling: it becomes a result column name.
+        const bool keep_case = after_as && upper != "NOT" && upper != "MATERIALIZED";
+        if (!keyword || keep_case) {
+          writer_.Append(t.value, SqlWriter::Cls::kName);
+          break;
+        }
+        last_was_as_ = upper == "AS";
+        last_operand_keyword_ = EndsOperand(upper);
+        writer_.Append(upper, IsFunctionKeyword(upper) ? SqlWriter::Cls::kName
+                                                       : SqlWriter::Cls::kKeyword);
+        break;
+      }
+      case TokenKind::kQuotedIdentifier:
+        writer_.Append(stmt_.Raw(i), SqlWriter::Cls::kName);
+        break;
+      case TokenKind::kInteger:
+      case TokenKind::kFloat:
+        writer_.Append(stmt_.Raw(i), SqlWriter::Cls::kNumber);
+        break;
+      case TokenKind::kParameter:
+        if (rewrite_params_ && t.value[0] == '$') {
+          std::string_view digits = std::string_view(t.value).substr(1);
+          while (digits.size() > 1 && digits[0] == '0') digits.remove_prefix(1);
+          writer_.Append("?" + std::string(digits), SqlWriter::Cls::kLiteral);
+        } else {
+          writer_.Append(t.value, SqlWriter::Cls::kLiteral);
+        }
+        break;
+      case TokenKind::kOperator:
+        writer_.Append(t.value, IsUnary(t, after_operand_keyword) ? SqlWriter::Cls::kUnary
+                                                                   : SqlWriter::Cls::kOperator);
+        break;
+      case TokenKind::kPunct:
+        writer_.Append(t.value, t.IsPunct('(')   ? SqlWriter::Cls::kOpen
+                                : t.IsPunct(')') ? SqlWriter::Cls::kClose
+                                : t.IsPunct(',') ? SqlWriter::Cls::kComma
+                                : t.IsPunct('.') ? SqlWriter::Cls::kDot
+                                                 : SqlWriter::Cls::kOperator);
+        break;
+      default:  // strings, blobs; trivia never reaches a statement
+        writer_.Append(stmt_.Raw(i), SqlWriter::Cls::kLiteral);
+        break;
+    }
+  }
+
+  // Text the caller supplies (a table replacement, LIMIT n), spaced like a name or keyword.
+  void Raw(std::string_view text, SqlWriter::Cls cls) {
+    last_was_as_ = false;
+    last_operand_keyword_ = false;
+    writer_.Append(text, cls);
+  }
+
+  std::string Take() { return writer_.Take(); }
+
+ private:
+  // A sign is unary at the start, after '(' ',' or an operator, and after a keyword other than
+  // one that ends an operand (`NULL - 1`).
+  bool IsUnary(const Token& t, bool after_operand_keyword) const {
+    if (!(t.IsOperator("-") || t.IsOperator("+") || t.IsOperator("~"))) return false;
+    if (writer_.empty()) return true;
+    switch (writer_.prev()) {
+      case SqlWriter::Cls::kOpen:
+      case SqlWriter::Cls::kComma:
+      case SqlWriter::Cls::kOperator:
+      case SqlWriter::Cls::kUnary:
+        return true;
+      case SqlWriter::Cls::kKeyword:
+        return !after_operand_keyword;
+      default:
+        return false;
+    }
+  }
+
+  const SqlStatement& stmt_;
+  const bool rewrite_params_;
+  SqlWriter writer_;
+  bool last_was_as_ = false;
+  bool last_operand_keyword_ = false;
+};
+
+// `name` as a double-quoted identifier.
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& analysis,
+                               const RewriteOptions& options) {
+  const std::vector<Token>& toks = stmt.tokens;
+  size_t begin = 0;
+  size_t end = toks.size();
+  if (analysis.kind == StatementKind::kSelect) {
+    begin = analysis.wrapping_parens;
+    end -= analysis.wrapping_parens;
+  }
+  const InsertInfo* insert = analysis.insert ? &*analysis.insert : nullptr;
+  if (insert != nullptr && insert->returning) end = insert->returning->first_token;
+  const bool inject_columns = insert != nullptr && !insert->has_column_list &&
+                              !options.insert_columns.empty() &&
+                              insert->source != InsertSource::kDefaultValues;
+  const bool add_limit = analysis.kind == StatementKind::kSelect && options.default_limit &&
+                         !analysis.has_top_level_limit;
+  const bool wrap = add_limit && analysis.values_at_top_level;
+
+  TokenEmitter emitter(stmt, /*rewrite_params=*/true);
+  auto emit_columns = [&] {
+    emitter.Raw("(", SqlWriter::Cls::kOpen);
+    for (size_t c = 0; c < options.insert_columns.size(); ++c) {
+      if (c > 0) emitter.Raw(",", SqlWriter::Cls::kComma);
+      emitter.Raw(QuoteIdentifier(options.insert_columns[c]), SqlWriter::Cls::kName);
+    }
+    emitter.Raw(")", SqlWriter::Cls::kClose);
+  };
+  if (wrap) {
+    emitter.Raw("SELECT", SqlWriter::Cls::kKeyword);
+    emitter.Raw("*", SqlWriter::Cls::kOperator);
+    emitter.Raw("FROM", SqlWriter::Cls::kKeyword);
+    emitter.Raw("(", SqlWriter::Cls::kOpen);
+  }
+  size_t next_ref = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (inject_columns && i == insert->column_list_token) emit_columns();
+    while (next_ref < analysis.tables.size() && analysis.tables[next_ref].first_token < i) {
+      ++next_ref;
+    }
+    if (options.replace_table && next_ref < analysis.tables.size() &&
+        analysis.tables[next_ref].first_token == i) {
+      const TableRef& ref = analysis.tables[next_ref++];
+      KALAM_ASSIGN_OR_RETURN(std::string replacement, options.replace_table(ref));
+      emitter.Raw(replacement, SqlWriter::Cls::kName);
+      i = ref.end_token - 1;
+      continue;
+    }
+    emitter.Emit(i);
+  }
+  if (inject_columns && insert->column_list_token >= end) emit_columns();
+  if (wrap) emitter.Raw(")", SqlWriter::Cls::kClose);
+  if (add_limit) {
+    emitter.Raw("LIMIT", SqlWriter::Cls::kKeyword);
+    emitter.Raw(std::to_string(*options.default_limit), SqlWriter::Cls::kNumber);
+  }
+  return emitter.Take();
+}
+
+std::string NormalizeSql(const SqlStatement& stmt) {
+  TokenEmitter emitter(stmt, /*rewrite_params=*/false);
+  for (size_t i = 0; i < stmt.tokens.size(); ++i) emitter.Emit(i);
+  return emitter.Take();
+}
+
+}  // namespace kalam::sql

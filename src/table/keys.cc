@@ -1,0 +1,58 @@
+// Key encodings for table rows.
+#include "table/keys.h"
+
+#include "common/value_codec.h"
+
+namespace kalam::table {
+
+std::string ScopePrefix(TableId table, std::string_view scope) {
+  std::string k;
+  k.reserve(8 + scope.size() + 2);
+  AppendOrderedU64(table, &k);
+  AppendOrderedString(scope, &k);
+  return k;
+}
+
+std::string RowKey(TableId table, std::string_view scope, int64_t seq) {
+  std::string k = ScopePrefix(table, scope);
+  AppendOrderedU64(static_cast<uint64_t>(seq), &k);
+  return k;
+}
+
+std::string EncodePk(const Value& pk) {
+  std::string k;
+  AppendOrderedValue(pk, &k);
+  return k;
+}
+
+std::string PkKey(TableId table, std::string_view scope, const Value& pk) {
+  std::string k = ScopePrefix(table, scope);
+  AppendOrderedValue(pk, &k);
+  return k;
+}
+
+std::string TableBegin(TableId table) {
+  std::string k;
+  AppendOrderedU64(table, &k);
+  return k;
+}
+
+std::string TableEnd(TableId table) {
+  std::string k;
+  AppendOrderedU64(table + 1, &k);
+  return k;
+}
+
+std::string PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xFF) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;  // empty = unbounded
+}
+
+}  // namespace kalam::table

@@ -1,0 +1,32 @@
+// Hot-storage key layout of table rows (ARCHITECTURE.md §4): table_id · scope · (_seq | PK).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "catalog/table_def.h"
+#include "common/value.h"
+
+namespace kalam::table {
+
+using catalog::TableId;
+
+// The row scope: the user id for USER and STREAM tables, empty for SHARED tables.
+using Scope = std::string;
+
+// table_id · scope: the prefix of every key of one table scope (in `rows` and `pk`).
+std::string ScopePrefix(TableId table, std::string_view scope);
+// `rows` key of one version.
+std::string RowKey(TableId table, std::string_view scope, int64_t seq);
+// `pk` key of one primary-key value (already in the column's stored form).
+std::string PkKey(TableId table, std::string_view scope, const Value& pk);
+// The encoded PK alone (the suffix of PkKey after the scope prefix).
+std::string EncodePk(const Value& pk);
+// [begin, end) covering every key of `table` in any partition keyed by table id.
+std::string TableBegin(TableId table);
+std::string TableEnd(TableId table);
+// The smallest key greater than every key that starts with `prefix`.
+std::string PrefixSuccessor(std::string prefix);
+
+}  // namespace kalam::table

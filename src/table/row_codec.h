@@ -1,0 +1,37 @@
+// Encoding of one stored row version: schema version, deleted flag and values by column id, so
+// that ALTER TABLE never rewrites stored data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/table_def.h"
+#include "common/status.h"
+#include "common/value.h"
+
+namespace kalam::table {
+
+// One decoded version of a row, with values in the column order of the TableDef used to decode.
+struct RowVersion {
+  int64_t seq = 0;
+  uint32_t schema_version = 0;
+  bool deleted = false;
+  std::vector<Value> values;
+};
+
+// Encodes `values` (in `def.columns` order) as a version of schema `def.schema_version`.
+std::string EncodeRow(const catalog::TableDef& def, const std::vector<Value>& values, bool deleted);
+
+// Decodes a version written under any schema version into `def`'s column order: columns the
+// version lacks read as their literal default or NULL; columns `def` lacks are dropped.
+// kCorruption on malformed bytes.
+Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view bytes);
+
+// The `pk` partition value: 8-byte big-endian _seq followed by the encoded newest version.
+std::string EncodePkEntry(int64_t seq, std::string_view row_bytes);
+// Splits a `pk` value; false if it is too short.
+bool SplitPkEntry(std::string_view entry, int64_t* seq, std::string_view* row_bytes);
+
+}  // namespace kalam::table

@@ -1,0 +1,137 @@
+// argon2id password hashing: the stored format, verification, bad input, and the dummy verify
+// that hides which user names exist.
+#include "auth/password.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace kalam::auth {
+namespace {
+
+// Cheap parameters so tests that do not measure cost run fast.
+PasswordHashParams Fast() {
+  PasswordHashParams p;
+  p.ops_limit = 1;
+  p.mem_limit_bytes = 64 << 10;
+  return p;
+}
+
+std::string HashOrDie(std::string_view password, const PasswordHashParams& params = Fast()) {
+  auto hash = HashPassword(password, params);
+  EXPECT_TRUE(hash.ok()) << hash.status().ToString();
+  return hash.ok() ? *hash : std::string();
+}
+
+TEST(PasswordTest, DefaultsProduceStandardArgon2idStringWithOwaspParameters) {
+  std::string hash = HashOrDie("correct horse", PasswordHashParams{});
+  EXPECT_EQ(hash.rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << hash;
+  EXPECT_TRUE(VerifyPassword(hash, "correct horse"));
+}
+
+TEST(PasswordTest, VerifyAcceptsOnlyTheHashedPassword) {
+  std::string hash = HashOrDie("s3cret!");
+  EXPECT_TRUE(VerifyPassword(hash, "s3cret!"));
+  EXPECT_FALSE(VerifyPassword(hash, "s3cret"));
+  EXPECT_FALSE(VerifyPassword(hash, "S3cret!"));
+  EXPECT_FALSE(VerifyPassword(hash, ""));
+  EXPECT_FALSE(VerifyPassword(hash, std::string("s3cret!\0", 8)));
+}
+
+TEST(PasswordTest, EachHashHasItsOwnSalt) {
+  std::string a = HashOrDie("same");
+  std::string b = HashOrDie("same");
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(VerifyPassword(a, "same"));
+  EXPECT_TRUE(VerifyPassword(b, "same"));
+}
+
+TEST(PasswordTest, EmptyBinaryAndUnicodePasswordsWork) {
+  std::string empty = HashOrDie("");
+  EXPECT_TRUE(VerifyPassword(empty, ""));
+  EXPECT_FALSE(VerifyPassword(empty, " "));
+  std::string binary("\x00\xff\x01pass", 7);
+  EXPECT_TRUE(VerifyPassword(HashOrDie(binary), binary));
+  EXPECT_FALSE(VerifyPassword(HashOrDie(binary), std::string("\x00\xff\x01", 3)));
+  EXPECT_TRUE(VerifyPassword(HashOrDie("пароль密码🔑"), "пароль密码🔑"));
+}
+
+TEST(PasswordTest, MalformedStoredHashesNeverVerify) {
+  std::string good = HashOrDie("pw");
+  const std::vector<std::string> bad = {
+      "",
+      "pw",
+      "garbage",
+      "$argon2id$",
+      "$argon2id$v=19$m=65536,t=1,p=1$",
+      good.substr(0, good.size() - 5),
+      good + "AAAA",
+      std::string(good).insert(10, 1, '\0'),
+      std::string(10000, '$'),
+      "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",  // bcrypt
+  };
+  for (const auto& hash : bad) EXPECT_FALSE(VerifyPassword(hash, "pw")) << hash.substr(0, 40);
+}
+
+TEST(PasswordTest, ParametersOutsideLibsodiumLimitsAreInvalidArgument) {
+  PasswordHashParams no_passes = Fast();
+  no_passes.ops_limit = 0;
+  EXPECT_EQ(HashPassword("pw", no_passes).status().code(), StatusCode::kInvalidArgument);
+  PasswordHashParams tiny_memory = Fast();
+  tiny_memory.mem_limit_bytes = 1024;
+  auto hash = HashPassword("pw", tiny_memory);
+  EXPECT_EQ(hash.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(hash.status().message().find("mem_limit_bytes"), std::string::npos);
+}
+
+TEST(PasswordTest, NeedsRehashWhenParametersChange) {
+  std::string hash = HashOrDie("pw");
+  EXPECT_FALSE(PasswordNeedsRehash(hash, Fast()));
+  EXPECT_TRUE(PasswordNeedsRehash(hash, PasswordHashParams{}));
+  EXPECT_TRUE(PasswordNeedsRehash("not a hash", Fast()));
+  EXPECT_TRUE(PasswordNeedsRehash("", Fast()));
+}
+
+std::chrono::nanoseconds MedianOf3(const std::function<void()>& f) {
+  std::vector<std::chrono::nanoseconds> times;
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    f();
+    times.push_back(std::chrono::steady_clock::now() - start);
+  }
+  std::sort(times.begin(), times.end());
+  return times[1];
+}
+
+TEST(PasswordTest, DummyVerifyCostsAsMuchAsAWrongPassword) {
+  PasswordHashParams params;  // the defaults, as the login path uses them
+  std::string hash = HashOrDie("real password", params);
+  BurnDummyVerify("warm-up", params);  // the first call also makes the reference hash
+  auto wrong = MedianOf3([&] { EXPECT_FALSE(VerifyPassword(hash, "guess")); });
+  auto dummy = MedianOf3([&] { BurnDummyVerify("guess", params); });
+  // Same work, so comparable time; a generous band keeps a busy machine from failing the test
+  // while a dummy that skips the hash (microseconds against tens of milliseconds) still fails.
+  EXPECT_GT(dummy * 3, wrong) << "dummy " << dummy.count() << "ns, wrong " << wrong.count() << "ns";
+  EXPECT_LT(dummy, wrong * 3) << "dummy " << dummy.count() << "ns, wrong " << wrong.count() << "ns";
+}
+
+TEST(PasswordTest, DummyVerifyIsSafeFromManyThreadsAtOnce) {
+  PasswordHashParams params = Fast();
+  // Parameters no other test uses, so every thread races to make the reference hash.
+  params.mem_limit_bytes = 96 << 10;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 3; ++j) BurnDummyVerify("x", params);
+    });
+  }
+  for (auto& t : threads) t.join();
+  BurnDummyVerify("x", PasswordHashParams{0, 0});  // invalid parameters: returns, no crash
+}
+
+}  // namespace
+}  // namespace kalam::auth

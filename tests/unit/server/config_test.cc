@@ -1,0 +1,411 @@
+// Tests for LoadConfig: defaults, every key from TOML, unknown keys and wrong types rejected with
+// a clear message, environment precedence (env > file > default), and validation.
+#include "server/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <toml++/toml.h>
+
+namespace kalam::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every key, each set to a value different from its default.
+constexpr std::string_view kFullToml = R"toml(
+[server]
+host = "0.0.0.0"
+port = 9090
+io_threads = 4
+worker_threads = 8
+node_id = 7
+
+[storage]
+data_dir = "/var/lib/kalamdb"
+sync_writes = true
+rocksdb_block_cache_mb = 512
+
+[auth]
+jwt_secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
+jwt_expiry_hours = 12
+root_password = "rootpass!"
+allow_remote_setup = true
+localhost_bypass = true
+localhost_user = "admin"
+min_password_length = 12
+max_password_length = 256
+
+[limits]
+max_sql_length = 2048
+max_body_bytes = 4096
+default_query_limit = 10
+max_query_limit = 100
+max_connections = 64
+request_timeout_secs = 5
+
+[execution]
+max_parameters = 5
+statement_cache_size = 16
+sql_connections = 3
+
+[logging]
+level = "DEBUG"
+file = "/tmp/kalamdb.log"
+max_file_mb = 10
+max_files = 2
+
+[rate_limit]
+max_auth_requests_per_ip_per_sec = 3
+max_requests_per_ip_per_sec = 100
+
+[security]
+cors_allowed_origins = ["https://a.example", "https://b.example"]
+max_ws_message_size = 65536
+)toml";
+
+using Env = std::map<std::string, std::string>;
+
+GetEnvFn FakeEnv(Env env) {
+  return [env = std::move(env)](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// Runs each test in an empty temporary working directory (LoadConfig looks for ./server.toml).
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    old_cwd_ = fs::current_path();
+    dir_ = fs::temp_directory_path() /
+           ("kalam_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::current_path(dir_);
+  }
+  void TearDown() override {
+    fs::current_path(old_cwd_);
+    fs::remove_all(dir_);
+  }
+
+  std::string Write(const std::string& name, std::string_view text) {
+    std::ofstream out(dir_ / name, std::ios::binary);
+    out << text;
+    return (dir_ / name).string();
+  }
+
+  // Loads `text` written as ./server.toml (found implicitly) and returns the error message.
+  std::string ErrorFor(std::string_view text, Env env = {}) {
+    Write("server.toml", text);
+    auto r = LoadConfig(std::nullopt, FakeEnv(std::move(env)));
+    EXPECT_FALSE(r.ok());
+    if (r.ok()) return "";
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    return r.status().message();
+  }
+
+  fs::path old_cwd_;
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
+  auto r = LoadConfig(std::nullopt, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const ServerConfig& c = *r;
+  EXPECT_EQ(c, ServerConfig{});
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.server.io_threads, 2u);
+  EXPECT_EQ(c.server.worker_threads, 0u);
+  EXPECT_EQ(c.server.node_id, 1u);
+  EXPECT_EQ(c.storage.data_dir, "./data");
+  EXPECT_FALSE(c.storage.sync_writes);
+  EXPECT_EQ(c.storage.rocksdb_block_cache_mb, 256u);
+  EXPECT_EQ(c.auth.jwt_secret, "");
+  EXPECT_EQ(c.auth.jwt_expiry_hours, 24u);
+  EXPECT_EQ(c.auth.root_password, "");
+  EXPECT_FALSE(c.auth.allow_remote_setup);
+  EXPECT_FALSE(c.auth.localhost_bypass);
+  EXPECT_EQ(c.auth.localhost_user, "root");
+  EXPECT_EQ(c.auth.min_password_length, 8u);
+  EXPECT_EQ(c.auth.max_password_length, 1024u);
+  EXPECT_EQ(c.limits.max_sql_length, 1048576u);
+  EXPECT_EQ(c.limits.max_body_bytes, 2097152u);
+  EXPECT_EQ(c.limits.default_query_limit, 50u);
+  EXPECT_EQ(c.limits.max_query_limit, 1000u);
+  EXPECT_EQ(c.limits.max_connections, 10000u);
+  EXPECT_EQ(c.limits.request_timeout_secs, 30u);
+  EXPECT_EQ(c.execution.max_parameters, 50u);
+  EXPECT_EQ(c.execution.statement_cache_size, 256u);
+  EXPECT_EQ(c.execution.sql_connections, 0u);
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_EQ(c.logging.file, "");
+  EXPECT_EQ(c.logging.max_file_mb, 50u);
+  EXPECT_EQ(c.logging.max_files, 5u);
+  EXPECT_EQ(c.rate_limit.max_auth_requests_per_ip_per_sec, 20u);
+  EXPECT_EQ(c.rate_limit.max_requests_per_ip_per_sec, 0u);
+  EXPECT_TRUE(c.security.cors_allowed_origins.empty());
+  EXPECT_EQ(c.security.max_ws_message_size, 1048576u);
+  EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
+}
+
+TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
+  std::string path = Write("custom.toml", kFullToml);
+  auto r = LoadConfig(path, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const ServerConfig& c = *r;
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.io_threads, 4u);
+  EXPECT_EQ(c.server.worker_threads, 8u);
+  EXPECT_EQ(c.server.node_id, 7u);
+  EXPECT_EQ(c.storage.data_dir, "/var/lib/kalamdb");
+  EXPECT_TRUE(c.storage.sync_writes);
+  EXPECT_EQ(c.storage.rocksdb_block_cache_mb, 512u);
+  EXPECT_EQ(c.auth.jwt_secret, "s3cret-s3cret-s3cret-s3cret-s3cret");
+  EXPECT_EQ(c.auth.jwt_expiry_hours, 12u);
+  EXPECT_EQ(c.auth.root_password, "rootpass!");
+  EXPECT_TRUE(c.auth.allow_remote_setup);
+  EXPECT_TRUE(c.auth.localhost_bypass);
+  EXPECT_EQ(c.auth.localhost_user, "admin");
+  EXPECT_EQ(c.auth.min_password_length, 12u);
+  EXPECT_EQ(c.auth.max_password_length, 256u);
+  EXPECT_EQ(c.limits.max_sql_length, 2048u);
+  EXPECT_EQ(c.limits.max_body_bytes, 4096u);
+  EXPECT_EQ(c.limits.default_query_limit, 10u);
+  EXPECT_EQ(c.limits.max_query_limit, 100u);
+  EXPECT_EQ(c.limits.max_connections, 64u);
+  EXPECT_EQ(c.limits.request_timeout_secs, 5u);
+  EXPECT_EQ(c.execution.max_parameters, 5u);
+  EXPECT_EQ(c.execution.statement_cache_size, 16u);
+  EXPECT_EQ(c.execution.sql_connections, 3u);
+  EXPECT_EQ(c.logging.level, "debug");  // levels are case-insensitive, stored lower-case
+  EXPECT_EQ(c.logging.file, "/tmp/kalamdb.log");
+  EXPECT_EQ(c.logging.max_file_mb, 10u);
+  EXPECT_EQ(c.logging.max_files, 2u);
+  EXPECT_EQ(c.rate_limit.max_auth_requests_per_ip_per_sec, 3u);
+  EXPECT_EQ(c.rate_limit.max_requests_per_ip_per_sec, 100u);
+  EXPECT_EQ(c.security.cors_allowed_origins,
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(c.security.max_ws_message_size, 65536u);
+}
+
+TEST_F(ConfigTest, ImplicitServerTomlInWorkingDirectoryIsUsed) {
+  Write("server.toml", "[server]\nport = 9999\n");
+  auto r = LoadConfig(std::nullopt, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->server.port, 9999);
+  EXPECT_EQ(r->server.host, "127.0.0.1");  // untouched keys keep their defaults
+}
+
+TEST_F(ConfigTest, EmptyFileMeansDefaults) {
+  std::string path = Write("empty.toml", "");
+  auto r = LoadConfig(path, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, ServerConfig{});
+}
+
+TEST_F(ConfigTest, MissingExplicitFileIsAnError) {
+  auto r = LoadConfig(std::string("nope/missing.toml"), FakeEnv({}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "Invalid configuration: file 'nope/missing.toml' does not exist");
+}
+
+TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingIt) {
+  EXPECT_EQ(ErrorFor("[limits]\nmax_qurey_limit = 10\n"),
+            "Invalid configuration: unknown key 'limits.max_qurey_limit' "
+            "(did you mean 'limits.max_query_limit'?) in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nflavour = \"vanilla\"\n"),
+            "Invalid configuration: unknown key 'server.flavour' in server.toml");
+}
+
+TEST_F(ConfigTest, UnknownSectionIsAnErrorNamingIt) {
+  EXPECT_EQ(ErrorFor("[servre]\nport = 1\n"),
+            "Invalid configuration: unknown section [servre] (did you mean 'server'?) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("port = 1\n"),
+            "Invalid configuration: unknown top-level key 'port' (settings belong in a section "
+            "such as [server]) in server.toml");
+}
+
+TEST_F(ConfigTest, WrongTypeIsAnErrorNamingKeyAndExpectedType) {
+  EXPECT_EQ(ErrorFor("[server]\nport = \"8080\"\n"),
+            "Invalid configuration: server.port must be an integer (got string) in server.toml");
+  EXPECT_EQ(ErrorFor("[storage]\nsync_writes = 1\n"),
+            "Invalid configuration: storage.sync_writes must be a boolean (true or false) (got "
+            "integer) in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nhost = 127\n"),
+            "Invalid configuration: server.host must be a string (got integer) in server.toml");
+  EXPECT_EQ(ErrorFor("[limits]\nmax_body_bytes = 1.5\n"),
+            "Invalid configuration: limits.max_body_bytes must be an integer (got float) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[security]\ncors_allowed_origins = \"*\"\n"),
+            "Invalid configuration: security.cors_allowed_origins must be an array of strings "
+            "(got string) in server.toml");
+  EXPECT_EQ(ErrorFor("[security]\ncors_allowed_origins = [\"a\", 2]\n"),
+            "Invalid configuration: security.cors_allowed_origins must be an array of strings "
+            "(element 2 is integer) in server.toml");
+  EXPECT_EQ(ErrorFor("server = 5\n"),
+            "Invalid configuration: [server] must be a table (got integer) in server.toml");
+}
+
+TEST_F(ConfigTest, SyntaxErrorNamesLine) {
+  std::string message = ErrorFor("[server]\nport = = 1\n");
+  EXPECT_EQ(message.rfind("Invalid configuration: cannot parse server.toml at line 2, column ", 0),
+            0u)
+      << message;
+}
+
+TEST_F(ConfigTest, OutOfRangeValuesAreRejected) {
+  EXPECT_EQ(ErrorFor("[limits]\nmax_query_limit = 0\n"),
+            "Invalid configuration: limits.max_query_limit must be > 0 (got 0) in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nport = 70000\n"),
+            "Invalid configuration: server.port must be between 0 and 65535 (got 70000) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nport = -1\n"),
+            "Invalid configuration: server.port must be between 0 and 65535 (got -1) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nworker_threads = -2\n"),
+            "Invalid configuration: server.worker_threads must be >= 0 (got -2) in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nio_threads = 0\n"),
+            "Invalid configuration: server.io_threads must be > 0 (got 0) in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nnode_id = 1024\n"),
+            "Invalid configuration: server.node_id must be between 0 and 1023 (got 1024) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[execution]\nmax_parameters = 5000000000\n"),
+            "Invalid configuration: execution.max_parameters must be between 1 and 4294967295 "
+            "(got 5000000000) in server.toml");
+}
+
+TEST_F(ConfigTest, CrossFieldRulesAreChecked) {
+  EXPECT_EQ(ErrorFor("[limits]\ndefault_query_limit = 2000\n"),
+            "Invalid configuration: limits.default_query_limit (2000) must be <= "
+            "limits.max_query_limit (1000) in server.toml");
+  EXPECT_EQ(ErrorFor("[auth]\nmin_password_length = 2000\n"),
+            "Invalid configuration: auth.min_password_length (2000) must be <= "
+            "auth.max_password_length (1024) in server.toml");
+  EXPECT_EQ(ErrorFor("[logging]\nlevel = \"verbose\"\n"),
+            "Invalid configuration: logging.level must be one of trace, debug, info, warn, "
+            "error, critical, off (got \"verbose\") in server.toml");
+  EXPECT_EQ(ErrorFor("[server]\nhost = \"\"\n"),
+            "Invalid configuration: server.host must not be empty in server.toml");
+}
+
+TEST_F(ConfigTest, PortZeroMeansAnyFreePort) {
+  Write("server.toml", "[server]\nport = 0\n");
+  auto r = LoadConfig(std::nullopt, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->server.port, 0);
+}
+
+TEST_F(ConfigTest, EnvironmentBeatsFileBeatsDefault) {
+  Write("server.toml",
+        "[server]\nhost = \"10.0.0.1\"\nport = 9000\n"
+        "[storage]\ndata_dir = \"/file/data\"\n"
+        "[logging]\nlevel = \"warn\"\n"
+        "[auth]\njwt_secret = \"from-file\"\n");
+  auto r = LoadConfig(std::nullopt, FakeEnv({{"KALAMDB_SERVER_PORT", "9100"},
+                                             {"KALAMDB_DATA_DIR", "/env/data"},
+                                             {"KALAMDB_LOG_LEVEL", "Error"},
+                                             {"KALAMDB_JWT_SECRET", "from-env"},
+                                             {"KALAMDB_ROOT_PASSWORD", "env-root-pw"},
+                                             {"KALAMDB_SERVER_HOST", ""}}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->server.port, 9100);               // env > file
+  EXPECT_EQ(r->storage.data_dir, "/env/data");   // env > file
+  EXPECT_EQ(r->logging.level, "error");          // env > file, lower-cased
+  EXPECT_EQ(r->auth.jwt_secret, "from-env");     // env > file
+  EXPECT_EQ(r->auth.root_password, "env-root-pw");  // env > default
+  EXPECT_EQ(r->server.host, "10.0.0.1");         // empty env var counts as unset: file wins
+  EXPECT_EQ(r->limits.max_query_limit, 1000u);   // default
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesWithoutAFile) {
+  auto r = LoadConfig(std::nullopt, FakeEnv({{"KALAMDB_SERVER_HOST", "0.0.0.0"}}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->server.host, "0.0.0.0");
+}
+
+TEST_F(ConfigTest, InvalidPortFromEnvironmentIsRejected) {
+  for (const auto& [value, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"abc", "server.port must be an integer (got \"abc\")"},
+           {"80a", "server.port must be an integer (got \"80a\")"},
+           {" 80", "server.port must be an integer (got \" 80\")"},
+           {"70000", "server.port must be between 0 and 65535 (got 70000)"},
+           {"-5", "server.port must be between 0 and 65535 (got -5)"},
+       }) {
+    auto r = LoadConfig(std::nullopt, FakeEnv({{"KALAMDB_SERVER_PORT", value}}));
+    ASSERT_FALSE(r.ok()) << value;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), "Invalid configuration: " + expected +
+                                        " (from environment variable KALAMDB_SERVER_PORT)");
+  }
+}
+
+TEST_F(ConfigTest, InvalidLogLevelFromEnvironmentNamesTheVariable) {
+  Write("server.toml", "[logging]\nlevel = \"info\"\n");
+  auto r = LoadConfig(std::nullopt, FakeEnv({{"KALAMDB_LOG_LEVEL", "loud"}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "Invalid configuration: logging.level must be one of trace, debug, info, warn, "
+            "error, critical, off (got \"loud\") (from environment variable KALAMDB_LOG_LEVEL)");
+}
+
+TEST_F(ConfigTest, ExplicitPathNamesThatFileInErrors) {
+  std::string path = Write("prod.toml", "[limits]\nmax_connections = 0\n");
+  auto r = LoadConfig(path, FakeEnv({}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Invalid configuration: limits.max_connections must be > 0 "
+                                  "(got 0) in " + path);
+}
+
+TEST_F(ConfigTest, ValidateConfigChecksProgrammaticConfigs) {
+  ServerConfig c;
+  c.limits.max_query_limit = 0;
+  Status s = ValidateConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "Invalid configuration: limits.max_query_limit must be > 0 (got 0)");
+  c = ServerConfig{};
+  c.server.node_id = 5000;
+  EXPECT_EQ(ValidateConfig(c).message(),
+            "Invalid configuration: server.node_id must be between 0 and 1023 (got 5000)");
+}
+
+TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
+  std::string text = DefaultConfigToml();
+  auto r = ParseConfigToml(text, "default");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, ServerConfig{});
+
+  // Same keys as the full example above, which sets every field.
+  auto keys = [](std::string_view doc) {
+    std::set<std::string> out;
+    toml::table root = toml::parse(doc);
+    for (const auto& [section, node] : root) {
+      for (const auto& [key, value] : *node.as_table()) {
+        out.insert(std::string(section.str()) + "." + std::string(key.str()));
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(keys(text), keys(kFullToml));
+  EXPECT_EQ(keys(text).size(), 33u);
+}
+
+TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
+  auto r = ParseConfigToml("[limits]\ndefault_query_limit = 5000\n", "inline");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->limits.default_query_limit, 5000u);
+  EXPECT_FALSE(ValidateConfig(*r).ok());
+}
+
+}  // namespace
+}  // namespace kalam::server
