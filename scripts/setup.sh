@@ -8,7 +8,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   librocksdb-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libsodium-dev
   libzstd-dev libsnappy-dev zlib1g-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-venv python3-pip
 )
 

@@ -43,18 +43,13 @@ Status CommitPipeline::Start() {
   }
   std::lock_guard lock(mu_);
   started_ = true;
-  writer_ = std::thread([this] { WriterLoop(); });
   return Status::OK();
 }
 
 void CommitPipeline::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  idle_cv_.wait(lock, [this] { return !leader_active_ && queue_.empty(); });
 }
 
 void CommitPipeline::AddListener(ChangeListener listener) {
@@ -69,35 +64,54 @@ CommitStats CommitPipeline::stats() const {
 
 Result<std::vector<int64_t>> CommitPipeline::Commit(const table::WriteSet& ws) {
   if (ws.empty()) return std::vector<int64_t>{};
-  Pending pending{&ws, {}};
-  auto future = pending.done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || !started_) return Status::Unavailable("Server is shutting down");
-    queue_.push_back(&pending);
+  Pending self;
+  self.ws = &ws;
+  std::unique_lock lock(mu_);
+  if (stopping_ || !started_) return Status::Unavailable("Server is shutting down");
+  queue_.push_back(&self);
+  if (!leader_active_) {
+    leader_active_ = true;
+    self.leader = true;
+  } else {
+    self.cv.wait(lock, [&] { return self.done || self.leader; });
+    if (self.done) return std::move(self.result);
   }
-  cv_.notify_one();
-  return future.get();
-}
-
-void CommitPipeline::WriterLoop() {
+  // Leader: write every commit queued so far (this one included) as one group.
   std::vector<Pending*> group;
-  while (true) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && group.size() < options_.max_group_commits) {
-        group.push_back(queue_.front());
-        queue_.pop_front();
-      }
-    }
-    ProcessGroup(group);
-    group.clear();
+  while (!queue_.empty() && group.size() < options_.max_group_commits) {
+    group.push_back(queue_.front());
+    queue_.pop_front();
   }
+  lock.unlock();
+  std::vector<table::ChangeRecord> records = ProcessGroup(group);
+  lock.lock();
+  // Acknowledge the followers first; keep the role until the group is published so that groups
+  // are published in the order they were written.
+  for (Pending* p : group) {
+    p->done = true;
+    if (p != &self) p->cv.notify_one();
+  }
+  lock.unlock();
+  if (!records.empty()) {
+    std::vector<ChangeListener> listeners;
+    {
+      std::lock_guard l(listeners_mu_);
+      listeners = listeners_;
+    }
+    for (const auto& l : listeners) l(records);
+  }
+  lock.lock();
+  if (!queue_.empty()) {
+    queue_.front()->leader = true;
+    queue_.front()->cv.notify_one();
+  } else {
+    leader_active_ = false;
+    idle_cv_.notify_all();
+  }
+  return std::move(self.result);
 }
 
-void CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
+std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
   storage::WriteBatch batch;
   std::unordered_map<std::string, KeyState> touched;  // keys written earlier in this group
   std::vector<table::ChangeRecord> records;
@@ -123,9 +137,11 @@ void CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
         }
         if (*entry) {
           std::string_view bytes;
-          table::SplitPkEntry(**entry, &current.seq, &bytes);
-          auto decoded = table::DecodeRow(*row->table, bytes);
-          current.live = decoded.ok() && !decoded->deleted;
+          if (!table::SplitPkEntry(**entry, &current.seq, &bytes)) {
+            check = Status::Corruption("Truncated pk entry");
+            break;
+          }
+          current.live = !table::IsDeletedVersion(bytes);
         }
       }
       if (current.seq != row->base_seq) {
@@ -194,16 +210,8 @@ void CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
     stats_.rows += written.ok() ? rows : 0;
     stats_.conflicts += conflicts;
   }
-  // 4. Acknowledge, then publish (listeners never delay an acknowledgement).
-  for (size_t g = 0; g < group.size(); ++g) group[g]->done.set_value(std::move(*outcomes[g]));
-  if (!records.empty()) {
-    std::vector<ChangeListener> listeners;
-    {
-      std::lock_guard lock(listeners_mu_);
-      listeners = listeners_;
-    }
-    for (const auto& l : listeners) l(records);
-  }
+  for (size_t g = 0; g < group.size(); ++g) group[g]->result = std::move(*outcomes[g]);
+  return records;
 }
 
 }  // namespace kalam::commit

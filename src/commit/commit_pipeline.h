@@ -1,15 +1,20 @@
 // CommitPipeline: the single-writer, group-commit path every write goes through
 // (ARCHITECTURE.md §3). It orders commits, re-checks them against concurrent ones, stamps `_seq`
 // in commit order, writes one atomic batch, acknowledges, then publishes the change records.
+//
+// The single writer is whichever committing thread holds the leader role (leader/follower group
+// commit, as in RocksDB's write thread): a commit arriving while no group is being written leads
+// at once; others queue, and the leader of a group writes every commit queued when it started,
+// then hands the role to the first commit still queued. One group is written at a time, so the
+// order of groups — and of `_seq` — is the order of leadership. No thread is woken for an
+// uncontended commit.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "common/snowflake.h"
@@ -48,7 +53,7 @@ class CommitPipeline {
   CommitPipeline(const CommitPipeline&) = delete;
   CommitPipeline& operator=(const CommitPipeline&) = delete;
 
-  // Reads the last persisted `_seq` so new ones are larger, and starts the writer thread.
+  // Reads the last persisted `_seq` so new ones are larger, and starts accepting commits.
   Status Start();
 
   // Commits every staged row of `ws` atomically and waits until it is durable. Returns the `_seq`
@@ -59,30 +64,34 @@ class CommitPipeline {
 
   void AddListener(ChangeListener listener);
 
-  // Finishes queued commits, then stops the writer. Later Commit calls fail with kUnavailable.
+  // Refuses new commits (kUnavailable) and waits until every accepted one is written and
+  // published.
   void Stop();
 
   CommitStats stats() const;
 
  private:
   struct Pending {
-    const table::WriteSet* ws;
-    std::promise<Result<std::vector<int64_t>>> done;
+    const table::WriteSet* ws = nullptr;
+    std::condition_variable cv;  // signalled when done or made leader; waits on mu_
+    bool done = false;           // guarded by mu_
+    bool leader = false;         // guarded by mu_
+    Result<std::vector<int64_t>> result = Status::Internal("commit not processed");
   };
 
-  void WriterLoop();
-  void ProcessGroup(std::vector<Pending*>& group);
+  // Writes `group` (results into each Pending) and returns its change records.
+  std::vector<table::ChangeRecord> ProcessGroup(std::vector<Pending*>& group);
 
   storage::KvStore& kv_;
   SnowflakeGenerator& seq_gen_;
   const CommitPipelineOptions options_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending*> queue_;  // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  bool started_ = false;        // guarded by mu_
-  std::thread writer_;
+  std::condition_variable idle_cv_;  // signalled when no group is being written
+  std::deque<Pending*> queue_;       // guarded by mu_: commits waiting for a leader
+  bool leader_active_ = false;       // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  bool started_ = false;             // guarded by mu_
 
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;  // guarded by listeners_mu_

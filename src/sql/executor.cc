@@ -2,6 +2,7 @@
 #include "sql/executor.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "sql/executor_session.h"
 #include "sql/result_builder.h"
@@ -50,6 +51,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   auto split = SplitStatements(request.sql);
   if (!split.ok()) {
     response.error = split.status();
+    response.error_details = request.sql.substr(0, 4096);
     return response;
   }
   const auto& statements = *split;
@@ -130,6 +132,8 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
     case StatementKind::kBegin:
       if (s.in_txn) return Status::FailedPrecondition("A transaction is already open");
       s.in_txn = true;
+      s.at_begin = {s.inserted, s.updated, s.deleted, s.any_inserted, s.any_updated,
+                    s.any_deleted};
       return Status::OK();
     case StatementKind::kCommit:
       if (!s.in_txn) return Status::FailedPrecondition("COMMIT without an open transaction");
@@ -139,7 +143,14 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
       if (!s.in_txn) return Status::FailedPrecondition("ROLLBACK without an open transaction");
       s.in_txn = false;
       s.ws.Clear();
+      // RETURNING results of the rolled-back inserts stay, empty: nothing was committed.
       s.pending_returning.clear();
+      s.inserted = s.at_begin.inserted;
+      s.updated = s.at_begin.updated;
+      s.deleted = s.at_begin.deleted;
+      s.any_inserted = s.at_begin.any_inserted;
+      s.any_updated = s.at_begin.any_updated;
+      s.any_deleted = s.at_begin.any_deleted;
       return Status::OK();
     case StatementKind::kCreateNamespace:
     case StatementKind::kDropNamespace:
@@ -250,6 +261,8 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
                             StatementResult* result, std::vector<std::string>* returning_keys) {
   const auto& snap = *s.ctx.catalog;
   s.allowed_tables.clear();
+  // Rewritten table references and the text the client wrote, to restore in column names.
+  std::vector<std::pair<std::string, std::string>> renames;
   std::shared_ptr<const TableDef> target;
   RewriteOptions options;
   size_t ref_index = 0;
@@ -275,11 +288,17 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     if (write) target = def;
     KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
     s.allowed_tables.insert(name);
-    if (ref.has_alias) return name;
-    // INSERT targets take no alias before their column list in older SQLite grammars; others
-    // keep the written name usable as a qualifier.
-    if (write && analysis.kind == StatementKind::kInsert) return name;
-    return name + " AS " + QuoteIdent(catalog::LowerName(ref.name));
+    std::string written;
+    for (size_t t = ref.first_token; t < ref.end_token; ++t) written += stmt.Raw(t);
+    std::string replacement = name;
+    // INSERT targets take no alias before their column list; others keep the written name
+    // usable as a qualifier.
+    if (!ref.has_alias && ref.alias_allowed &&
+        !(write && analysis.kind == StatementKind::kInsert)) {
+      replacement += " AS " + QuoteIdent(catalog::LowerName(ref.name));
+    }
+    renames.emplace_back(replacement, written);
+    return replacement;
   };
 
   // INSERT: which columns the statement writes; the rest take their defaults.
@@ -346,6 +365,33 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   Status st = sql::RunStatement(*s.conn, prepared, limits, result);
   s.ctx.inserted_keys = nullptr;
   s.ctx.insert_explicit.clear();
+  if (st.ok() && !result->schema.empty()) {
+    // SQLite names an unaliased expression column after its (rewritten) text: put back what the
+    // client wrote (ns.table, $N). Longest first, so kt_38 never rewrites part of kt_380.
+    std::sort(renames.begin(), renames.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (auto& col : result->schema) {
+      for (const auto& [from, to] : renames) {
+        for (size_t pos; (pos = col.name.find(from)) != std::string::npos;) {
+          col.name.replace(pos, from.size(), to);
+        }
+      }
+      for (size_t pos = 0; (pos = col.name.find('?', pos)) != std::string::npos; ++pos) {
+        if (pos + 1 < col.name.size() && std::isdigit(static_cast<unsigned char>(col.name[pos + 1]))) {
+          col.name[pos] = '$';
+        }
+      }
+    }
+    // Key flags hold only when rows come from one table: a join or a compound SELECT can repeat
+    // a key or null a NOT NULL column.
+    bool compound = false;
+    for (const auto& t : stmt.tokens) {
+      if (t.IsWord("UNION") || t.IsWord("INTERSECT") || t.IsWord("EXCEPT")) compound = true;
+    }
+    if (analysis.tables.size() != 1 || compound) {
+      for (auto& col : result->schema) col.flags.clear();
+    }
+  }
   if (!st.ok() && st.code() == StatusCode::kTypeMismatch && analysis.max_param > 0) {
     // A value from `params` that does not fit its column is a parameter error.
     return Status::InvalidParameter(st.message());

@@ -20,6 +20,11 @@ struct Executor::Session {
   std::vector<StatementResult> results;
   uint64_t inserted = 0, updated = 0, deleted = 0;
   bool any_inserted = false, any_updated = false, any_deleted = false;
+  // The DML sums as they were at BEGIN, restored by ROLLBACK.
+  struct Sums {
+    uint64_t inserted, updated, deleted;
+    bool any_inserted, any_updated, any_deleted;
+  } at_begin{};
 
   // INSERT … RETURNING results wait for the commit that assigns their `_seq`.
   struct PendingReturning {

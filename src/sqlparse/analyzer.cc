@@ -199,7 +199,10 @@ class Analyzer {
       if (expect != Expect::kNone) {
         const Expect was = expect;
         expect = Expect::kNone;
-        if (t.IsName() && !IsClauseWord(t)) {
+        // A clause word followed by `.name` is a namespace (`default.t`), not a clause.
+        const bool qualified = i + 2 < toks_.size() && toks_[i + 1].IsPunct('.') &&
+                               toks_[i + 2].IsName();
+        if (t.IsName() && (!IsClauseWord(t) || qualified)) {
           KALAM_RETURN_IF_ERROR(ReadTableRef(i, was));
           continue;
         }

@@ -301,6 +301,8 @@ std::string_view TokenKindName(TokenKind kind) {
   return "UNKNOWN";
 }
 
+std::string Token::Upper() const { return ToUpperAscii(value); }
+
 bool Token::IsWord(std::string_view word) const {
   return kind == TokenKind::kIdentifier && EqualsIgnoreCase(value, word);
 }

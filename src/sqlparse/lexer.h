@@ -41,6 +41,8 @@ struct Token {
   //   every other kind: the raw text.
   std::string value;
 
+  // The keyword view of a bare identifier: `value` upper-cased ("select" → "SELECT").
+  std::string Upper() const;
   // True for a bare identifier equal to `word` ignoring ASCII case (`IsWord("SELECT")`).
   // Quoted identifiers never match: "select" is a name, not a keyword.
   bool IsWord(std::string_view word) const;

@@ -65,6 +65,14 @@ Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view in) 
   return row;
 }
 
+bool IsDeletedVersion(std::string_view in) {
+  if (in.size() < 3 || in[0] != kFormat) return false;
+  in.remove_prefix(1);
+  uint64_t schema_version = 0;
+  if (!GetVarint64(&in, &schema_version) || in.empty()) return false;
+  return (static_cast<uint8_t>(in[0]) & kDeletedFlag) != 0;
+}
+
 std::string EncodePkEntry(int64_t seq, std::string_view row_bytes) {
   std::string out;
   out.reserve(8 + row_bytes.size());

@@ -29,6 +29,10 @@ std::string EncodeRow(const catalog::TableDef& def, const std::vector<Value>& va
 // kCorruption on malformed bytes.
 Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view bytes);
 
+// Whether an encoded version is a tombstone, without decoding its values. False on malformed
+// bytes (DecodeRow reports those).
+bool IsDeletedVersion(std::string_view bytes);
+
 // The `pk` partition value: 8-byte big-endian _seq followed by the encoded newest version.
 std::string EncodePkEntry(int64_t seq, std::string_view row_bytes);
 // Splits a `pk` value; false if it is too short.

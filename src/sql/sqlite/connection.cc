@@ -67,6 +67,13 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
     return Status::Internal(std::string("Cannot register SQLite extensions: ") +
                             sqlite3_errmsg(conn->db_));
   }
+  // SQLite builds an eponymous virtual table (json_each, json_tree) on first use by touching
+  // sqlite_master, which the authorizer refuses; build them now, before it is installed.
+  if (sqlite3_exec(conn->db_, "SELECT * FROM json_each('[]'); SELECT * FROM json_tree('[]')",
+                   nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Status::Internal(std::string("Cannot initialise JSON table functions: ") +
+                            sqlite3_errmsg(conn->db_));
+  }
   sqlite3_set_authorizer(conn->db_, Authorizer, conn.get());
   return conn;
 }

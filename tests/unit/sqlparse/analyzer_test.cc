@@ -1,6 +1,7 @@
 // Tests for the DML analyzer: table references, parameters, INSERT/UPDATE details, top-level
 // LIMIT and the statements it must reject.
 #include "sqlparse/analyzer.h"
+#include "sqlparse/splitter.h"
 
 #include <gtest/gtest.h>
 
@@ -399,6 +400,26 @@ TEST(AnalyzerTest, OnlyDmlIsAnalysed) {
   EXPECT_EQ(Err("PRAGMA table_info(t)"), "Unsupported statement: PRAGMA");
   EXPECT_EQ(Err("INSERT OR REPLACE INTO t VALUES (1)"),
             "UPSERT is not supported: use INSERT for new rows and UPDATE for existing ones");
+}
+
+}  // namespace
+}  // namespace kalam::sql
+
+namespace kalam::sql {
+namespace {
+
+TEST(AnalyzerDefaultNamespaceTest, ClauseWordFollowedByDotIsANamespace) {
+  for (const char* sql : {"SELECT id FROM default.t WHERE id = 1", "INSERT INTO default.t VALUES (1)",
+                          "UPDATE default.t SET v = 1", "DELETE FROM default.t",
+                          "SELECT a.id FROM default.t a JOIN default.u b ON a.id = b.id"}) {
+    auto stmts = SplitStatements(sql);
+    ASSERT_TRUE(stmts.ok());
+    auto a = AnalyzeDml((*stmts)[0]);
+    ASSERT_TRUE(a.ok()) << sql << ": " << a.status().ToString();
+    ASSERT_FALSE(a->tables.empty()) << sql;
+    EXPECT_EQ(a->tables[0].ns, "default") << sql;
+    EXPECT_EQ(a->tables[0].name, "t") << sql;
+  }
 }
 
 }  // namespace

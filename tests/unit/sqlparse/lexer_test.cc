@@ -53,6 +53,7 @@ TEST(LexerTest, BareIdentifiersKeepCaseAndMatchKeywordsIgnoringCase) {
   for (const Token& t : tokens) EXPECT_EQ(t.kind, TokenKind::kIdentifier);
   EXPECT_TRUE(tokens[0].IsWord("SELECT"));
   EXPECT_TRUE(tokens[0].IsWord("select"));
+  EXPECT_EQ(tokens[0].Upper(), "SELECT");
   EXPECT_FALSE(tokens[1].IsWord("SELECT"));
 }
 

@@ -1,0 +1,72 @@
+"""Small helpers for the black-box e2e tests (the lead owns kalam_harness.py / conftest.py)."""
+import itertools
+import re
+
+import requests
+
+_names = itertools.count(1)
+
+# "took" must be a JSON number rounded to at most 3 decimals.
+TOOK_RE = re.compile(r'"took":(-?\d+(?:\.\d{1,3})?)(?=[,}])')
+
+SQL_ERROR_KEYS = {"status", "results", "took", "error"}
+
+
+def unique(prefix):
+    """A process-unique identifier, for users/tables that must not collide inside a module."""
+    return f"{prefix}{next(_names)}"
+
+
+def post_sql(server, body, token=None, headers=None, path="/v1/api/sql"):
+    """POST a JSON body to the SQL endpoint with an explicit token (or explicit headers)."""
+    h = {"Authorization": f"Bearer {token or server.token()}"} if headers is None else headers
+    return requests.post(server.base + path, json=body, headers=h)
+
+
+def login_raw(server, body=None, data=None):
+    """POST /v1/api/auth/login with an arbitrary JSON body (or raw data); returns the response."""
+    if data is not None:
+        return requests.post(server.base + "/v1/api/auth/login", data=data,
+                             headers={"Content-Type": "application/json"})
+    return requests.post(server.base + "/v1/api/auth/login", json=body)
+
+
+def assert_sql_error(resp, status, code, message=None, message_prefix=None):
+    """Asserts the exact SQL-endpoint error shape and returns the error object."""
+    body = resp.json()
+    assert resp.status_code == status, (resp.status_code, body)
+    assert set(body) == SQL_ERROR_KEYS, body
+    assert body["status"] == "error", body
+    assert body["results"] == [], body
+    assert isinstance(body["took"], (int, float)), body
+    err = body["error"]
+    assert err["code"] == code, body
+    if message is not None:
+        assert err["message"] == message, body
+    if message_prefix is not None:
+        assert err["message"].startswith(message_prefix), body
+    return err
+
+
+def msg_result(message, row_count=0, as_user="root"):
+    """The exact result entry of a DDL/command/DML statement."""
+    return {"row_count": row_count, "message": message, "as_user": as_user}
+
+
+def col(name, data_type, index, flags=None):
+    d = {"name": name, "data_type": data_type, "index": index}
+    if flags is not None:
+        d["flags"] = flags
+    return d
+
+
+PK = ["pk", "nn", "uq"]
+
+
+def schema_of(server, sql, **kw):
+    return server.sql(sql, **kw)["results"][0]["schema"]
+
+
+def seq_time_ms(seq):
+    """Milliseconds since the Unix epoch encoded in a Snowflake `_seq`."""
+    return (int(seq) >> 22) + 1704067200000

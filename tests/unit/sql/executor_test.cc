@@ -1,0 +1,127 @@
+// Tests for the executor over the whole in-process stack (memory store, catalog, commit pipeline,
+// SQLite virtual tables).
+#include "sql/executor.h"
+
+#include <gtest/gtest.h>
+
+namespace kalam::sql {
+namespace {
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = std::move(catalog::Catalog::Open(*kv_, clock_)).value();
+    ASSERT_TRUE(pipeline_.Start().ok());
+    pool_ = std::move(SqlConnectionPool::Create(2, 16)).value();
+    ExecutorOptions o;
+    o.password_ops_limit = 1;
+    o.password_mem_limit_bytes = 8192;
+    exec_ = std::make_unique<Executor>(*catalog_, store_, pipeline_, *pool_, ids_, clock_, o);
+    Ok("CREATE NAMESPACE chat", root_);
+    Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT, body TEXT DEFAULT 'none')",
+       root_);
+  }
+
+  SqlResponse Run(const std::string& sql, const Caller& who, std::vector<Value> params = {}) {
+    SqlRequest r;
+    r.sql = sql;
+    r.has_params = !params.empty();
+    r.params = std::move(params);
+    return exec_->Execute(r, who);
+  }
+  SqlResponse Ok(const std::string& sql, const Caller& who, std::vector<Value> params = {}) {
+    auto r = Run(sql, who, std::move(params));
+    EXPECT_TRUE(r.error.ok()) << sql << " → " << r.error.ToString();
+    return r;
+  }
+
+  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
+  FakeClock clock_;
+  SnowflakeGenerator ids_{1, clock_};
+  std::unique_ptr<catalog::Catalog> catalog_;
+  table::TableStore store_{*kv_};
+  commit::CommitPipeline pipeline_{*kv_, ids_};
+  std::unique_ptr<SqlConnectionPool> pool_;
+  std::unique_ptr<Executor> exec_;
+  Caller root_{"root", auth::Role::kSystem};
+  Caller alice_{"alice", auth::Role::kUser};
+  Caller bob_{"bob", auth::Role::kUser};
+};
+
+TEST_F(ExecutorTest, UserTableRowsAreScopedToTheCaller) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'a')", alice_);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'b')", bob_);  // same PK, other scope
+  auto a = Ok("SELECT id, room, body FROM chat.msgs", alice_);
+  EXPECT_EQ(a.results[0].rows_json, "[1,\"a\",\"none\"],[2,\"a\",\"none\"]");
+  auto b = Ok("SELECT m.id, n.room FROM chat.msgs m JOIN chat.msgs n USING (id)", bob_);
+  ASSERT_EQ(b.results.size(), 1u);
+  EXPECT_EQ(b.results[0].rows_json, "[1,\"b\"]");
+  auto upd = Ok("UPDATE chat.msgs SET room = 'x'", bob_);
+  EXPECT_EQ(upd.results[0].row_count, 1u);
+  EXPECT_EQ(Ok("SELECT room FROM chat.msgs WHERE id = 1", alice_).results[0].rows_json, "[\"a\"]");
+}
+
+TEST_F(ExecutorTest, UpdateKeepsUnassignedColumnsAndDeleteLeavesATombstone) {
+  Ok("INSERT INTO chat.msgs (id, room, body) VALUES (1, 'a', 'hi')", alice_);
+  Ok("UPDATE chat.msgs SET body = 'yo' WHERE id = 1", alice_);
+  EXPECT_EQ(Ok("SELECT id, room, body FROM chat.msgs", alice_).results[0].rows_json,
+            "[1,\"a\",\"yo\"]");
+  Ok("DELETE FROM chat.msgs WHERE id = 1", alice_);
+  EXPECT_EQ(Ok("SELECT count(*) FROM chat.msgs", alice_).results[0].rows_json, "[\"0\"]");
+  EXPECT_EQ(Ok("SELECT id, body, _deleted FROM chat.msgs WHERE _deleted = true", alice_)
+                .results[0]
+                .rows_json,
+            "[1,\"yo\",true]");
+  // The PK is free again after a delete.
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'again')", alice_);
+}
+
+TEST_F(ExecutorTest, TransactionSeesItsOwnWritesAndRollbackDiscardsThem) {
+  auto r = Ok("BEGIN; INSERT INTO chat.msgs (id, room) VALUES (5, 'a'); "
+              "UPDATE chat.msgs SET room = 'b' WHERE id = 5; SELECT id, room FROM chat.msgs; "
+              "ROLLBACK; SELECT count(*) FROM chat.msgs",
+              alice_);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].rows_json, "[5,\"b\"]");
+  EXPECT_EQ(r.results[1].rows_json, "[\"0\"]");
+}
+
+TEST_F(ExecutorTest, FailingStatementInTransactionRollsBackEverything) {
+  auto r = Run("BEGIN; INSERT INTO chat.msgs (id) VALUES (1); INSERT INTO chat.msgs (id) VALUES "
+               "(1); COMMIT",
+               alice_);
+  EXPECT_EQ(r.error.message(),
+            "Statement 3 failed: Primary key violation: value '1' already exists in column 'id'");
+  EXPECT_EQ(Ok("SELECT count(*) FROM chat.msgs", alice_).results[0].rows_json, "[\"0\"]");
+}
+
+TEST_F(ExecutorTest, RepeatedParametrizedQueryHitsTheStatementCache) {
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  auto& stats = StatementCacheStats::Global();
+  Ok("SELECT id FROM chat.msgs WHERE id = $1", alice_, {Value::Int(1)});
+  const uint64_t hits = stats.hits.load(), misses = stats.misses.load();
+  for (int i = 0; i < 10; ++i) {
+    // Pool of 2 connections: the statement may be prepared once more on the other one.
+    Ok("select  id FROM chat.msgs -- comment\n WHERE id = $1", alice_, {Value::Int(i)});
+  }
+  EXPECT_GE(stats.hits.load() - hits, 9u);
+  EXPECT_LE(stats.misses.load() - misses, 1u);
+}
+
+TEST_F(ExecutorTest, SystemColumnsCannotBeWritten) {
+  auto r = Run("INSERT INTO chat.msgs (id, _seq) VALUES (1, 5)", alice_);
+  EXPECT_EQ(r.error.message(), "Column '_seq' is a system column and cannot be written");
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  auto u = Run("UPDATE chat.msgs SET _deleted = 1", alice_);
+  EXPECT_EQ(u.error.message(), "Column '_deleted' is a system column and cannot be written");
+}
+
+TEST_F(ExecutorTest, UnnamedInternalTablesAreDenied) {
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  // kt_1 is registered on the connection by the statement above, but this one never named it.
+  auto r = Run("SELECT * FROM kt_1", alice_);
+  EXPECT_FALSE(r.error.ok());
+}
+
+}  // namespace
+}  // namespace kalam::sql
