@@ -175,6 +175,7 @@ std::shared_ptr<CatalogSnapshot> Catalog::CopySnapshot() const {
 
 void Catalog::Publish(std::shared_ptr<CatalogSnapshot> next) {
   std::lock_guard lock(snap_mu_);
+  next->version_ = snap_->version_ + 1;
   snap_ = std::move(next);
 }
 

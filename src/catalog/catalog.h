@@ -57,9 +57,12 @@ class CatalogSnapshot {
   std::vector<std::shared_ptr<const TableDef>> TablesIn(std::string_view ns) const;
   std::vector<std::shared_ptr<const TableDef>> AllTables() const;
   const std::map<std::string, NamespaceDef>& namespaces() const { return namespaces_; }
+  // Increases with every published change (DDL); equal versions mean equal contents.
+  uint64_t version() const { return version_; }
 
  private:
   friend class Catalog;
+  uint64_t version_ = 0;
   std::map<std::string, NamespaceDef> namespaces_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const TableDef>> tables_;
   std::unordered_map<TableId, std::shared_ptr<const TableDef>> by_id_;

@@ -85,6 +85,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   for (size_t i = 0; i < statements.size(); ++i) {
     const SqlStatement& stmt = statements[i];
     s.ctx.catalog = catalog_.snapshot();
+    s.conn->SyncWithCatalog(*s.ctx.catalog);
     s.ctx.user_id = s.caller.user_id;
     s.ctx.role = s.caller.role;
     s.ctx.callback_error = Status::OK();

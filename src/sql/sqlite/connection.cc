@@ -116,6 +116,27 @@ Result<std::string> SqlConnection::EnsureRegistered(
   return name;
 }
 
+void SqlConnection::SyncWithCatalog(const catalog::CatalogSnapshot& catalog) {
+  if (catalog.version() == catalog_version_) return;
+  catalog_version_ = catalog.version();
+  std::vector<catalog::TableId> stale;
+  for (const auto& [id, reg] : registered_) {
+    auto current = catalog.FindTableById(id);
+    if (!current || current->schema_version != reg.def->schema_version) stale.push_back(id);
+  }
+  if (stale.empty()) return;
+  cache_.clear();  // finalizes statements that may reference the stale tables
+  lru_.clear();
+  registering_ = true;
+  for (catalog::TableId id : stale) {
+    const std::string name = registered_[id].name;
+    sqlite3_exec(db_, ("DROP TABLE temp." + name).c_str(), nullptr, nullptr, nullptr);
+    registered_names_.erase(name);
+    registered_.erase(id);
+  }
+  registering_ = false;
+}
+
 std::shared_ptr<const catalog::TableDef> SqlConnection::PendingRegistration(
     catalog::TableId id) const {
   return pending_ && pending_->table_id == id ? pending_ : nullptr;

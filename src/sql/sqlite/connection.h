@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "catalog/table_def.h"
 #include "common/status.h"
 
@@ -49,6 +50,11 @@ class SqlConnection {
   // The SQLite name of `def` on this connection, registering it (again, if its schema version
   // changed) first. The name is "kt_<table_id>".
   Result<std::string> EnsureRegistered(const std::shared_ptr<const catalog::TableDef>& def);
+  // Brings this connection in line with `catalog` after DDL: registrations of dropped or
+  // altered tables are removed and, if any were, every cached statement is finalized. Cheap
+  // when the catalog version has not changed.
+  void SyncWithCatalog(const catalog::CatalogSnapshot& catalog);
+
   // The table being registered right now (for the module's xConnect).
   std::shared_ptr<const catalog::TableDef> PendingRegistration(catalog::TableId id) const;
   // The registered TableDef behind SQLite table `name`, or null.
@@ -86,6 +92,7 @@ class SqlConnection {
   std::list<std::string> lru_;  // front = most recent
   const std::unordered_set<std::string>* allowed_ = nullptr;
   bool registering_ = false;
+  uint64_t catalog_version_ = 0;  // the catalog version SyncWithCatalog last saw
 };
 
 // A fixed set of connections. Thread-safe.

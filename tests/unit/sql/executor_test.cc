@@ -125,3 +125,22 @@ TEST_F(ExecutorTest, UnnamedInternalTablesAreDenied) {
 
 }  // namespace
 }  // namespace kalam::sql
+
+namespace kalam::sql {
+namespace {
+
+TEST_F(ExecutorTest, DropTableInvalidatesRegistrationsAndCachedStatements) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'old')", alice_);
+  Ok("SELECT room FROM chat.msgs WHERE id = $1", alice_, {Value::Int(1)});
+  Ok("DROP TABLE chat.msgs", root_);
+  Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT, extra TEXT)", root_);
+  // Same text, new table: must not read the dropped table's rows or plan.
+  auto r = Ok("SELECT room FROM chat.msgs WHERE id = $1", alice_, {Value::Int(1)});
+  EXPECT_EQ(r.results[0].rows_json, "");
+  Ok("INSERT INTO chat.msgs (id, room, extra) VALUES (1, 'new', 'x')", alice_);
+  EXPECT_EQ(Ok("SELECT room, extra FROM chat.msgs", alice_).results[0].rows_json,
+            "[\"new\",\"x\"]");
+}
+
+}  // namespace
+}  // namespace kalam::sql

@@ -1,0 +1,132 @@
+// Tests for the API layer: SQL response encoding and redaction, bearer-token authentication.
+#include <gtest/gtest.h>
+
+#include "api/auth_service.h"
+#include "api/sql_response_json.h"
+#include "auth/jwt.h"
+#include "auth/password.h"
+
+namespace kalam::api {
+namespace {
+
+TEST(SqlResponseJsonTest, SuccessShapeHasSchemaRowsRowCountAndAsUser) {
+  sql::SqlResponse r;
+  r.as_user = "alice";
+  sql::StatementResult res;
+  res.schema.push_back({"id", "\"BigInt\"", {"pk", "nn", "uq"}});
+  res.rows_json = "[\"1\"]";
+  res.row_count = 1;
+  r.results.push_back(res);
+  sql::StatementResult msg;
+  msg.message = "Inserted 2 row(s)";
+  msg.row_count = 2;
+  r.results.push_back(msg);
+  int status = 0;
+  std::string body = EncodeSqlResponse(r, 1.23456, auth::Role::kUser, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body,
+            "{\"status\":\"success\",\"results\":[{\"schema\":[{\"name\":\"id\",\"data_type\":"
+            "\"BigInt\",\"index\":0,\"flags\":[\"pk\",\"nn\",\"uq\"]}],\"rows\":[[\"1\"]],"
+            "\"row_count\":1,\"as_user\":\"alice\"},{\"row_count\":2,\"message\":\"Inserted 2 "
+            "row(s)\",\"as_user\":\"alice\"}],\"took\":1.235}");
+}
+
+TEST(SqlResponseJsonTest, DetailsOnlyForAdminsAndInternalErrorsRedacted) {
+  sql::SqlResponse r;
+  r.error = Status::Constraint("Primary key violation: value '1' already exists in column 'id'");
+  r.error_details = "INSERT INTO t VALUES (1)";
+  int status = 0;
+  std::string user_body = EncodeSqlResponse(r, 0.5, auth::Role::kUser, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(user_body,
+            "{\"status\":\"error\",\"results\":[],\"took\":0.500,\"error\":{\"code\":\"SQL_"
+            "EXECUTION_ERROR\",\"message\":\"Primary key violation: value '1' already exists in "
+            "column 'id'\"}}");
+  std::string dba_body = EncodeSqlResponse(r, 0.5, auth::Role::kDba, &status);
+  EXPECT_NE(dba_body.find("\"details\":\"INSERT INTO t VALUES (1)\""), std::string::npos);
+
+  r.error = Status::IoError("disk /var/x failed");
+  std::string hidden = EncodeSqlResponse(r, 0.5, auth::Role::kService, &status);
+  EXPECT_EQ(status, 500);
+  EXPECT_NE(hidden.find("\"message\":\"Internal server error\""), std::string::npos);
+  EXPECT_EQ(hidden.find("/var/x"), std::string::npos);
+}
+
+TEST(SqlResponseJsonTest, ErrorCodesMapToWireCodes) {
+  EXPECT_EQ(MapSqlError(Status::PermissionDenied("x")).http_status, 403);
+  EXPECT_EQ(MapSqlError(Status::PermissionDenied("x")).code, "PERMISSION_DENIED");
+  EXPECT_EQ(MapSqlError(Status::TableNotFound("x")).code, "TABLE_NOT_FOUND");
+  EXPECT_EQ(MapSqlError(Status::InvalidParameter("x")).code, "INVALID_PARAMETER");
+  EXPECT_EQ(MapSqlError(Status::InvalidSql("x")).code, "INVALID_SQL");
+  EXPECT_EQ(MapSqlError(Status::TypeMismatch("x")).code, "SQL_EXECUTION_ERROR");
+  EXPECT_EQ(MapSqlError(Status::Internal("x")).http_status, 500);
+}
+
+class AuthServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = std::move(catalog::Catalog::Open(*kv_, clock_)).value();
+    catalog::UserRecord u;
+    u.user_id = "alice";
+    u.role = auth::Role::kService;
+    u.password_hash = *auth::HashPassword("correct horse", {1, 8192});
+    ASSERT_TRUE(catalog_->PutUser(u).ok());
+    service_ = std::make_unique<AuthService>(*catalog_, AuthSettings{"secret", 24, 5, 900}, clock_);
+  }
+  std::string Bearer(const catalog::UserRecord& u) {
+    return "Bearer " + service_->Issue(u).access_token;
+  }
+  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
+  FakeClock clock_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<AuthService> service_;
+};
+
+TEST_F(AuthServiceTest, AccessTokenAuthenticatesAndRefreshTokenDoesNot) {
+  auto user = *catalog_->GetUser("alice");
+  auto ok = service_->AuthenticateBearer(Bearer(user));
+  ASSERT_TRUE(std::holds_alternative<Principal>(ok));
+  EXPECT_EQ(std::get<Principal>(ok).user_id, "alice");
+  EXPECT_EQ(std::get<Principal>(ok).role, auth::Role::kService);
+  auto refresh = service_->AuthenticateBearer("Bearer " + service_->Issue(user).refresh_token);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(refresh));
+  EXPECT_EQ(std::get<AuthFailure>(refresh).http_status, 401);
+}
+
+TEST_F(AuthServiceTest, MissingBasicExpiredAndRoleChangedAreRejectedWithTheirCodes) {
+  auto user = *catalog_->GetUser("alice");
+  EXPECT_EQ(std::get<AuthFailure>(service_->AuthenticateBearer("")).code, "MISSING_AUTHORIZATION");
+  EXPECT_EQ(std::get<AuthFailure>(service_->AuthenticateBearer("Basic YWxpY2U6eA==")).code,
+            "AUTHENTICATION_ERROR");
+  std::string token = Bearer(user);
+  clock_.AdvanceSeconds(25 * 3600);
+  EXPECT_EQ(std::get<AuthFailure>(service_->AuthenticateBearer(token)).code, "TOKEN_EXPIRED");
+  token = Bearer(user);
+  user.role = auth::Role::kUser;  // demoted after the token was issued
+  ASSERT_TRUE(catalog_->PutUser(user).ok());
+  EXPECT_EQ(std::get<AuthFailure>(service_->AuthenticateBearer(token)).code, "INVALID_CREDENTIALS");
+}
+
+TEST_F(AuthServiceTest, FiveFailedLoginsLockTheAccountUntilTheWindowPasses) {
+  for (int i = 0; i < 5; ++i) {
+    auto r = service_->Login("alice", "wrong", true);
+    EXPECT_EQ(std::get<AuthFailure>(r).code, "unauthorized");
+  }
+  auto locked = service_->Login("alice", "correct horse", true);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(locked));
+  EXPECT_EQ(std::get<AuthFailure>(locked).code, "account_locked");
+  clock_.AdvanceSeconds(901);
+  EXPECT_TRUE(std::holds_alternative<catalog::UserRecord>(
+      service_->Login("alice", "correct horse", true)));
+}
+
+TEST_F(AuthServiceTest, UnknownUserAndWrongPasswordFailIdentically) {
+  auto a = std::get<AuthFailure>(service_->Login("nobody", "x", true));
+  auto b = std::get<AuthFailure>(service_->Login("alice", "x", true));
+  EXPECT_EQ(a.code, b.code);
+  EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.http_status, b.http_status);
+}
+
+}  // namespace
+}  // namespace kalam::api
