@@ -111,3 +111,31 @@ def test_generated_root_password_is_printed_once(tmp_path):
         p.wait(timeout=20)
         f.close()
     assert "Generated password" not in out.read_text()
+
+
+def test_sigterm_finishes_in_flight_requests(tmp_path):
+    import threading
+    import time
+
+    s = Server(tmp_path / "data").start()
+    token = s.token()
+    result = {}
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) "
+            "SELECT count(*) FROM c")
+
+    def run():
+        import requests
+        result["r"] = requests.post(s.base + "/v1/api/sql", json={"sql": slow},
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.3)
+    assert s.proc.poll() is None
+    assert "r" not in result, "the query must still be running when SIGTERM arrives"
+    code = s.stop()  # SIGTERM while the query runs
+    t.join()
+    assert code == 0
+    r = result["r"]
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["rows"] == [["6000000"]]

@@ -19,15 +19,8 @@ using table::StagedRow;
 
 namespace {
 
-// idxNum layout chosen by xBestIndex.
-constexpr int kModeMask = 3;
-constexpr int kModeScan = 0;
-constexpr int kModeEq = 1;
-constexpr int kModeRange = 2;
-constexpr int kHasLower = 4;
-constexpr int kLowerInclusive = 8;
-constexpr int kHasUpper = 16;
-constexpr int kUpperInclusive = 32;
+// idxNum flags chosen by xBestIndex. The pushed-down constraints themselves travel in idxStr as
+// "column:op," entries, in argv order.
 constexpr int kIncludeDeleted = 64;
 
 struct KalamVtab {
@@ -49,6 +42,14 @@ struct KalamCursor {
   // Staged rows of the same table scope in [lower, upper).
   table::WriteSet::Map::const_iterator staged_it, staged_end;
   bool have_staged = false;
+
+  // Comparisons on typed columns this cursor evaluates itself (SQLite does not re-check them).
+  struct Predicate {
+    int column;
+    int op;  // SQLITE_INDEX_CONSTRAINT_*
+    Value operand;
+  };
+  std::vector<Predicate> predicates;
 
   // The current row.
   std::vector<Value> values;
@@ -73,9 +74,66 @@ bool IsPkOrderable(const ColumnDef& col) {
   }
 }
 
+// Columns whose stored form differs from how people write literals (µs vs ISO text, canonical
+// lower-case UUIDs): the cursor converts the operand as an INSERT would and compares itself, so
+// `ts > '2026-01-01T00:00:00Z'` and `id = 'A0EE…'` mean what they say.
+bool IsConvertedColumn(const ColumnDef& col) {
+  switch (col.type.kind) {
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+    case TypeKind::kUuid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsComparison(int op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+    case SQLITE_INDEX_CONSTRAINT_GT:
+    case SQLITE_INDEX_CONSTRAINT_GE:
+    case SQLITE_INDEX_CONSTRAINT_LT:
+    case SQLITE_INDEX_CONSTRAINT_LE:
+    case SQLITE_INDEX_CONSTRAINT_NE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True when `v` op `operand` holds (same storage class; NULL never matches).
+bool Compare(const Value& v, int op, const Value& operand) {
+  if (v.is_null() || operand.is_null() || v.kind() != operand.kind()) return false;
+  int c = 0;
+  if (v.kind() == Value::Kind::kInt) {
+    c = v.as_int() < operand.as_int() ? -1 : v.as_int() > operand.as_int() ? 1 : 0;
+  } else if (v.kind() == Value::Kind::kText) {
+    c = v.as_text().compare(operand.as_text());
+  } else {
+    return false;
+  }
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
+    case SQLITE_INDEX_CONSTRAINT_NE: return c != 0;
+  }
+  return false;
+}
+
 // The PK value a SQLite constraint operand denotes, in the column's stored form, if it converts
 // exactly; else nullopt (the caller then scans and lets SQLite compare).
 std::optional<Value> PkOperand(const ColumnDef& col, sqlite3_value* v) {
+  if (IsConvertedColumn(col)) {
+    auto coerced = CoerceToColumn(col.type, ValueFromSqlite(v), col.name);
+    if (!coerced.ok() || coerced->is_null()) return std::nullopt;
+    return *coerced;
+  }
   Value in = ValueFromSqlite(v);
   if (in.is_null()) return std::nullopt;
   bool integral = col.type.kind == TypeKind::kSmallInt || col.type.kind == TypeKind::kInt ||
@@ -148,61 +206,60 @@ int XDisconnect(sqlite3_vtab* base) {
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   auto* vt = reinterpret_cast<KalamVtab*>(base);
   const TableDef& def = *vt->def;
+  const int ncols = static_cast<int>(def.columns.size());
   const int pk = static_cast<int>(def.pk_index());
-  const int deleted_col = static_cast<int>(def.columns.size()) + 1;
+  const int deleted_col = ncols + 1;
   const bool orderable = IsPkOrderable(def.columns[pk]);
 
   int flags = 0;
-  int eq = -1, lower = -1, upper = -1;
+  bool pk_eq = false, pk_lower = false, pk_upper = false;
+  std::string entries;
+  int next_arg = 1;
   for (int i = 0; i < info->nConstraint; ++i) {
     const auto& c = info->aConstraint[i];
     if (c.iColumn == deleted_col) flags |= kIncludeDeleted;
-    if (!c.usable || c.iColumn != pk) continue;
-    switch (c.op) {
-      case SQLITE_INDEX_CONSTRAINT_EQ:
-        if (eq < 0) eq = i;
-        break;
-      case SQLITE_INDEX_CONSTRAINT_GT:
-      case SQLITE_INDEX_CONSTRAINT_GE:
-        if (orderable && lower < 0) lower = i;
-        break;
-      case SQLITE_INDEX_CONSTRAINT_LT:
-      case SQLITE_INDEX_CONSTRAINT_LE:
-        if (orderable && upper < 0) upper = i;
-        break;
-      default:
-        break;
+    if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
+    const ColumnDef& col = def.columns[c.iColumn];
+    const bool converted = IsConvertedColumn(col) && IsComparison(c.op);
+    bool use = converted;
+    if (c.iColumn == pk) {
+      if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
+        use = pk_eq = true;
+      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_GT ||
+                               c.op == SQLITE_INDEX_CONSTRAINT_GE) && !pk_lower) {
+        use = pk_lower = true;
+      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_LT ||
+                               c.op == SQLITE_INDEX_CONSTRAINT_LE) && !pk_upper) {
+        use = pk_upper = true;
+      }
     }
+    if (!use) continue;
+    info->aConstraintUsage[i].argvIndex = next_arg++;
+    // Typed comparisons are evaluated by the cursor; everything else SQLite re-checks, so
+    // pushdown only narrows what is read.
+    info->aConstraintUsage[i].omit = converted ? 1 : 0;
+    entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
   }
-  // SQLite re-checks every constraint (omit stays 0): pushdown only narrows what we read.
-  if (eq >= 0) {
-    info->aConstraintUsage[eq].argvIndex = 1;
-    info->idxNum = kModeEq | flags;
+  info->idxNum = flags;
+  if (!entries.empty()) {
+    info->idxStr = sqlite3_mprintf("%s", entries.c_str());
+    info->needToFreeIdxStr = 1;
+  }
+  if (pk_eq) {
     info->estimatedCost = 1;
     info->estimatedRows = 1;
     info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
-  } else if (lower >= 0 || upper >= 0) {
-    int arg = 1;
-    int mode = kModeRange;
-    if (lower >= 0) {
-      info->aConstraintUsage[lower].argvIndex = arg++;
-      mode |= kHasLower;
-      if (info->aConstraint[lower].op == SQLITE_INDEX_CONSTRAINT_GE) mode |= kLowerInclusive;
-    }
-    if (upper >= 0) {
-      info->aConstraintUsage[upper].argvIndex = arg++;
-      mode |= kHasUpper;
-      if (info->aConstraint[upper].op == SQLITE_INDEX_CONSTRAINT_LE) mode |= kUpperInclusive;
-    }
-    info->idxNum = mode | flags;
-    info->estimatedCost = (lower >= 0 && upper >= 0) ? 1000 : 50000;
-    info->estimatedRows = (lower >= 0 && upper >= 0) ? 100 : 5000;
+  } else if (pk_lower && pk_upper) {
+    info->estimatedCost = 1000;
+    info->estimatedRows = 100;
+  } else if (pk_lower || pk_upper) {
+    info->estimatedCost = 50000;
+    info->estimatedRows = 5000;
   } else {
-    info->idxNum = kModeScan | flags;
-    info->estimatedCost = 1000000;
-    info->estimatedRows = 100000;
+    info->estimatedCost = entries.empty() ? 1000000 : 500000;
+    info->estimatedRows = entries.empty() ? 100000 : 50000;
   }
-  // Every mode yields rows in PK order.
+  // Every plan yields rows in PK order.
   if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
       !info->aOrderBy[0].desc) {
     info->orderByConsumed = 1;
@@ -222,6 +279,13 @@ int XOpen(sqlite3_vtab* base, sqlite3_vtab_cursor** out) {
 int XClose(sqlite3_vtab_cursor* base) {
   delete reinterpret_cast<KalamCursor*>(base);
   return SQLITE_OK;
+}
+
+bool MatchesPredicates(const KalamCursor& cur) {
+  for (const auto& p : cur.predicates) {
+    if (!Compare(cur.values[p.column], p.op, p.operand)) return false;
+  }
+  return true;
 }
 
 // Moves to the next visible row of the merge of committed and staged rows.
@@ -260,6 +324,7 @@ int Advance(KalamCursor* cur, bool first) {
         cur->values = row.values;
         cur->deleted = false;
       }
+      if (!MatchesPredicates(*cur)) continue;
       cur->seq = 0;
       cur->eof = false;
       return SQLITE_OK;
@@ -274,6 +339,7 @@ int Advance(KalamCursor* cur, bool first) {
     cur->it->Next();
     if (row->deleted && !cur->include_deleted) continue;
     cur->values = std::move(row->values);
+    if (!MatchesPredicates(*cur)) continue;
     cur->seq = seq;
     cur->deleted = row->deleted;
     cur->eof = false;
@@ -281,43 +347,58 @@ int Advance(KalamCursor* cur, bool first) {
   }
 }
 
-int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc, sqlite3_value** argv) {
+int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
+            sqlite3_value** argv) {
   auto* cur = reinterpret_cast<KalamCursor*>(base);
   ExecContext* ctx = cur->vt->conn->context();
   if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
   cur->ctx = ctx;
   const TableDef& def = *cur->vt->def;
-  const ColumnDef& pk_col = def.pk_column();
+  const int pk = static_cast<int>(def.pk_index());
+  const ColumnDef& pk_col = def.columns[pk];
   cur->scope = ScopeFor(def, *ctx);
   cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
+  cur->predicates.clear();
   const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
   std::string lower = prefix;
   std::string upper = table::PrefixSuccessor(prefix);
+  bool empty = false;
 
-  int mode = idx_num & kModeMask;
-  if (mode == kModeEq && argc >= 1) {
-    auto pk = PkOperand(pk_col, argv[0]);
-    if (!pk) {
-      mode = kModeScan;  // let SQLite compare every row
-    } else {
-      lower = prefix + table::EncodePk(*pk);
-      upper = lower + '\0';  // exactly this key: no encoding is a prefix of another
+  // idxStr: "column:op," per argv entry.
+  int arg = 0;
+  for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
+    char* end = nullptr;
+    const int column = static_cast<int>(std::strtol(p, &end, 10));
+    const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
+    p = end + 1;
+    const ColumnDef& col = def.columns[column];
+    if (IsConvertedColumn(col) && IsComparison(op)) {
+      auto operand = CoerceToColumn(col.type, ValueFromSqlite(argv[arg]), col.name);
+      if (!operand.ok()) return SetVtabError(&cur->vt->base, ctx, operand.status());
+      if (operand->is_null()) empty = true;  // `col op NULL` is never true
+      cur->predicates.push_back({column, op, std::move(*operand)});
     }
-  } else if (mode == kModeRange) {
-    int arg = 0;
-    if ((idx_num & kHasLower) && arg < argc) {
-      if (auto v = PkOperand(pk_col, argv[arg])) {
-        lower = prefix + table::EncodePk(*v);
-        if (!(idx_num & kLowerInclusive)) lower.push_back('\0');
-      }
-      ++arg;
+    if (column != pk) continue;
+    auto key = PkOperand(pk_col, argv[arg]);
+    if (!key) continue;  // scan and let SQLite (or the predicates) compare
+    std::string encoded = prefix + table::EncodePk(*key);
+    switch (op) {
+      case SQLITE_INDEX_CONSTRAINT_EQ:
+        lower = encoded;
+        upper = encoded + '\0';  // exactly this key: no encoding is a prefix of another
+        break;
+      case SQLITE_INDEX_CONSTRAINT_GT: lower = std::max(lower, encoded + '\0'); break;
+      case SQLITE_INDEX_CONSTRAINT_GE: lower = std::max(lower, encoded); break;
+      case SQLITE_INDEX_CONSTRAINT_LT: upper = std::min(upper, encoded); break;
+      case SQLITE_INDEX_CONSTRAINT_LE: upper = std::min(upper, encoded + '\0'); break;
+      default: break;
     }
-    if ((idx_num & kHasUpper) && arg < argc) {
-      if (auto v = PkOperand(pk_col, argv[arg])) {
-        upper = prefix + table::EncodePk(*v);
-        if (idx_num & kUpperInclusive) upper.push_back('\0');
-      }
-    }
+  }
+  if (empty || lower >= upper) {
+    cur->it.reset();
+    cur->have_staged = false;
+    cur->eof = true;
+    return SQLITE_OK;
   }
 
   cur->it = ctx->store->NewPkIterator(lower, upper);
