@@ -13,6 +13,29 @@ AuthFailure Fail(int status, std::string code, std::string message) {
 }  // namespace
 
 
+std::variant<catalog::UserRecord, AuthFailure> AuthService::VerifyToken(
+    std::string_view token, std::string_view token_type) const {
+  auto v = auth::VerifyJwt(token, settings_.jwt_secret, clock_.NowSeconds());
+  if (!v.ok()) {
+    if (v.failure == auth::JwtFailure::kExpired) {
+      return Fail(401, "TOKEN_EXPIRED", "Token expired");
+    }
+    return Fail(401, "AUTHENTICATION_ERROR", "Invalid token: " + v.message);
+  }
+  if (v.claims.token_type != token_type) {
+    return Fail(401, "AUTHENTICATION_ERROR",
+                "Invalid token: not an " + std::string(token_type) + " token");
+  }
+  auto user = catalog_.GetUser(v.claims.sub);
+  if (!user || user->deleted()) {
+    return Fail(401, "INVALID_CREDENTIALS", "Invalid token: unknown user");
+  }
+  if (auth::RoleName(user->role) != v.claims.role) {
+    return Fail(401, "INVALID_CREDENTIALS", "Invalid token: role does not match the user's role");
+  }
+  return *user;
+}
+
 std::variant<Principal, AuthFailure> AuthService::AuthenticateBearer(
     std::string_view authorization) const {
   if (authorization.empty()) {
@@ -27,23 +50,68 @@ std::variant<Principal, AuthFailure> AuthService::AuthenticateBearer(
   }
   std::string_view token = authorization.substr(kBearer.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  auto v = auth::VerifyJwt(token, settings_.jwt_secret, clock_.NowSeconds());
-  if (!v.ok()) {
-    if (v.failure == auth::JwtFailure::kExpired) {
-      return Fail(401, "TOKEN_EXPIRED", "Token expired");
-    }
-    return Fail(401, "AUTHENTICATION_ERROR", "Invalid token: " + v.message);
+  auto user = VerifyToken(token, "access");
+  if (auto* f = std::get_if<AuthFailure>(&user)) return *f;
+  const auto& u = std::get<catalog::UserRecord>(user);
+  return Principal{u.user_id, u.role};
+}
+
+bool AuthService::NeedsSetup() const {
+  auto root = catalog_.GetUser("root");
+  return root && root->password_hash.empty();
+}
+
+Status AuthService::CheckPasswordPolicy(std::string_view password) const {
+  if (password.size() < settings_.min_password_length) {
+    return Status::InvalidArgument("Password must be at least " +
+                                   std::to_string(settings_.min_password_length) + " characters");
   }
-  if (v.claims.token_type != "access") {
-    return Fail(401, "AUTHENTICATION_ERROR", "Invalid token: not an access token");
+  if (password.size() > settings_.max_password_length) {
+    return Status::InvalidArgument("Password must be at most " +
+                                   std::to_string(settings_.max_password_length) + " characters");
   }
-  auto user = catalog_.GetUser(v.claims.sub);
-  if (!user || user->deleted()) {
-    return Fail(401, "INVALID_CREDENTIALS", "Invalid token: unknown user");
+  return Status::OK();
+}
+
+std::variant<catalog::UserRecord, AuthFailure> AuthService::Setup(
+    std::string_view user_id, std::string_view password, std::string_view root_password,
+    std::optional<std::string> email) {
+  std::lock_guard lock(setup_mu_);
+  if (!NeedsSetup()) return Fail(409, "already_configured", "The server is already set up");
+  if (user_id.empty() || user_id == "root" || user_id.size() > 128 ||
+      user_id.find_first_of(" \t\r\n'\"") != std::string_view::npos) {
+    return Fail(400, "invalid_user",
+                "Choose a user name other than 'root' (1 to 128 characters, no spaces or quotes)");
   }
-  if (auth::RoleName(user->role) != v.claims.role) {
-    return Fail(401, "INVALID_CREDENTIALS", "Invalid token: role does not match the user's role");
+  if (catalog_.GetUser(user_id)) return Fail(409, "user_exists", "That user already exists");
+  for (std::string_view pw : {password, root_password}) {
+    Status policy = CheckPasswordPolicy(pw);
+    if (!policy.ok()) return Fail(400, "weak_password", policy.message());
   }
+  auto root = catalog_.GetUser("root");
+  auto root_hash = auth::HashPassword(root_password);
+  auto user_hash = auth::HashPassword(password);
+  if (!root_hash.ok() || !user_hash.ok()) {
+    return Fail(500, "internal_error", "Password hashing failed");
+  }
+  const int64_t now = clock_.NowMicros();
+  catalog::UserRecord admin;
+  admin.user_id = std::string(user_id);
+  admin.role = auth::Role::kDba;
+  admin.email = std::move(email);
+  admin.password_hash = std::move(*user_hash);
+  admin.created_at_us = admin.updated_at_us = now;
+  root->password_hash = std::move(*root_hash);
+  root->updated_at_us = now;
+  if (!catalog_.PutUser(admin).ok() || !catalog_.PutUser(*root).ok()) {
+    return Fail(500, "internal_error", "Could not save the users");
+  }
+  return admin;
+}
+
+std::optional<Principal> AuthService::LocalPrincipal(std::string_view user_id) const {
+  auto user = catalog_.GetUser(user_id);
+  if (!user || user->deleted()) return std::nullopt;
   return Principal{user->user_id, user->role};
 }
 

@@ -2,7 +2,9 @@
 // Bearer-token validation against the user store (PROTOCOL.md §2).
 #pragma once
 
+#include <mutex>
 #include <optional>
+#include <variant>
 #include <string>
 
 #include "auth/roles.h"
@@ -22,6 +24,8 @@ struct AuthSettings {
   int64_t jwt_expiry_hours = 24;  // access token lifetime; refresh lives 7× as long
   uint32_t max_failed_logins = 5;
   int64_t lockout_seconds = 15 * 60;
+  size_t min_password_length = 8;
+  size_t max_password_length = 1024;
 };
 
 // A failed authentication, with its wire form.
@@ -54,7 +58,29 @@ class AuthService {
   std::variant<catalog::UserRecord, AuthFailure> Login(std::string_view user,
                                                        std::string_view password, bool loopback);
 
+  // The user behind a token of `token_type` ("access" or "refresh"), checked like a Bearer
+  // token (signature, expiry, type, user exists and is not deleted, role unchanged).
+  std::variant<catalog::UserRecord, AuthFailure> VerifyToken(std::string_view token,
+                                                             std::string_view token_type) const;
+
   IssuedTokens Issue(const catalog::UserRecord& user) const;
+
+  // True while `root` has no password (first-run setup pending).
+  bool NeedsSetup() const;
+
+  // First-run setup (PROTOCOL.md §2): sets root's password and creates `user` with role dba.
+  // Failures: 409 already_configured / user_exists, 400 weak_password / invalid_user.
+  std::variant<catalog::UserRecord, AuthFailure> Setup(std::string_view user,
+                                                       std::string_view password,
+                                                       std::string_view root_password,
+                                                       std::optional<std::string> email);
+
+  // The principal a password-less loopback request runs as (auth.localhost_bypass), if that user
+  // exists and is not deleted.
+  std::optional<Principal> LocalPrincipal(std::string_view user_id) const;
+
+  // "Password must be at least N characters" etc., or OK.
+  Status CheckPasswordPolicy(std::string_view password) const;
 
   const AuthSettings& settings() const { return settings_; }
 
@@ -62,6 +88,7 @@ class AuthService {
   catalog::Catalog& catalog_;
   const AuthSettings settings_;
   const Clock& clock_;
+  std::mutex setup_mu_;  // one setup at a time
 };
 
 }  // namespace kalam::api

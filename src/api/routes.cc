@@ -65,12 +65,26 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 
 void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   const auto start = SteadyClock::now();
-  auto auth = ctx->auth->AuthenticateBearer(req.Header("Authorization"));
-  if (auto* f = std::get_if<AuthFailure>(&auth)) {
-    respond(Json(f->http_status, EncodeSqlError(f->code, f->message, MillisSince(start))));
-    return;
+  Principal who;
+  const std::string_view authorization = req.Header("Authorization");
+  if (authorization.empty() && req.remote_is_loopback && ctx->auth_options.localhost_bypass) {
+    auto local = ctx->auth->LocalPrincipal(ctx->auth_options.localhost_user);
+    if (!local) {
+      respond(Json(401, EncodeSqlError("AUTHENTICATION_ERROR",
+                                       "auth.localhost_user '" + ctx->auth_options.localhost_user +
+                                           "' does not exist",
+                                       MillisSince(start))));
+      return;
+    }
+    who = *local;
+  } else {
+    auto auth = ctx->auth->AuthenticateBearer(authorization);
+    if (auto* f = std::get_if<AuthFailure>(&auth)) {
+      respond(Json(f->http_status, EncodeSqlError(f->code, f->message, MillisSince(start))));
+      return;
+    }
+    who = std::get<Principal>(auth);
   }
-  Principal who = std::get<Principal>(auth);
 
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
@@ -216,14 +230,172 @@ void HandleLogout(ApiContext*, HttpRequest&&, Responder respond) {
   respond(std::move(r));
 }
 
+// The value of cookie `name` in the Cookie header, or empty.
+std::string_view CookieValue(const HttpRequest& req, std::string_view name) {
+  std::string_view cookies = req.Header("Cookie");
+  while (!cookies.empty()) {
+    size_t end = cookies.find(';');
+    std::string_view pair = cookies.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+        pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+    if (end == std::string_view::npos) break;
+    cookies.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+// The token of `Authorization: Bearer <token>`, or empty.
+std::string_view BearerToken(const HttpRequest& req) {
+  std::string_view h = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() <= kBearer.size()) return {};
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(h[i])) !=
+        std::tolower(static_cast<unsigned char>(kBearer[i]))) {
+      return {};
+    }
+  }
+  h.remove_prefix(kBearer.size());
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  return h;
+}
+
+HttpResponse AuthError(const AuthFailure& f) {
+  // Token failures on the auth endpoints use the lower-case login error shape.
+  std::string code = f.code;
+  if (code == "TOKEN_EXPIRED" || code == "AUTHENTICATION_ERROR" || code == "INVALID_CREDENTIALS" ||
+      code == "MISSING_AUTHORIZATION") {
+    code = "unauthorized";
+  }
+  return Json(f.http_status, ErrorBody(code, f.message));
+}
+
+void HandleRefresh(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  std::string token(CookieValue(req, "kalamdb_refresh"));
+  if (token.empty()) token = std::string(BearerToken(req));
+  if (token.empty()) {
+    respond(Json(401, ErrorBody("unauthorized",
+                                "No refresh token: send the kalamdb_refresh cookie or "
+                                "'Authorization: Bearer <refresh token>'")));
+    return;
+  }
+  auto user = ctx->auth->VerifyToken(token, "refresh");
+  if (auto* f = std::get_if<AuthFailure>(&user)) {
+    respond(AuthError(*f));
+    return;
+  }
+  respond(TokenResponse(ctx, std::get<catalog::UserRecord>(user)));
+}
+
+void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  std::string token(BearerToken(req));
+  if (token.empty()) token = std::string(CookieValue(req, "kalamdb_auth"));
+  if (token.empty()) {
+    respond(Json(401, ErrorBody("unauthorized", "Not logged in")));
+    return;
+  }
+  auto user = ctx->auth->VerifyToken(token, "access");
+  if (auto* f = std::get_if<AuthFailure>(&user)) {
+    respond(AuthError(*f));
+    return;
+  }
+  const auto& u = std::get<catalog::UserRecord>(user);
+  std::string body = "{\"user\":";
+  AppendUserJson(u, &body);
+  body += ",\"admin_ui_access\":";
+  body += auth::RoleAtLeast(u.role, auth::Role::kDba) ? "true" : "false";
+  body += "}";
+  respond(Json(200, std::move(body)));
+}
+
+bool SetupAllowedFrom(ApiContext* ctx, const HttpRequest& req, const Responder& respond) {
+  if (req.remote_is_loopback || ctx->auth_options.allow_remote_setup) return true;
+  respond(Json(403, ErrorBody("forbidden",
+                              "Setup is only available from this machine (auth.allow_remote_setup "
+                              "is off)")));
+  return false;
+}
+
+void HandleStatus(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  if (!SetupAllowedFrom(ctx, req, respond)) return;
+  const bool needs = ctx->auth->NeedsSetup();
+  std::string body = std::string("{\"needs_setup\":") + (needs ? "true" : "false") +
+                     ",\"message\":" +
+                     (needs ? "\"Server requires setup: set the root password and create an "
+                              "admin user with POST /v1/api/auth/setup\""
+                            : "\"Server is configured\"") +
+                     "}";
+  respond(Json(200, std::move(body)));
+}
+
+void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  if (!SetupAllowedFrom(ctx, req, respond)) return;
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec || !body.is_object()) {
+    respond(Json(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object")));
+    return;
+  }
+  std::string user, password, root_password;
+  std::optional<std::string> email;
+  for (const auto& [key, value] : body.as_object()) {
+    if ((key == "user" || key == "username") && value.is_string()) {
+      user = std::string(value.as_string());
+    } else if (key == "password" && value.is_string()) {
+      password = std::string(value.as_string());
+    } else if (key == "root_password" && value.is_string()) {
+      root_password = std::string(value.as_string());
+    } else if (key == "email" && (value.is_string() || value.is_null())) {
+      if (value.is_string()) email = std::string(value.as_string());
+    } else {
+      respond(Json(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+                                                     std::string(key) + "'")));
+      return;
+    }
+  }
+  OnWorker(ctx, std::move(respond),
+           [ctx, user, password, root_password, email](Responder respond) {
+             auto result = ctx->auth->Setup(user, password, root_password, email);
+             if (auto* f = std::get_if<AuthFailure>(&result)) {
+               respond(Json(f->http_status, ErrorBody(f->code, f->message)));
+               return;
+             }
+             std::string out = "{\"user\":";
+             AppendUserJson(std::get<catalog::UserRecord>(result), &out);
+             out += ",\"message\":\"Setup complete: root password set and user created with "
+                    "role dba\"}";
+             respond(Json(200, std::move(out)));
+           });
+}
+
 }  // namespace
 
 std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   auto router = std::make_shared<net::Router>();
-  auto bind = [ctx](void (*fn)(ApiContext*, HttpRequest&&, Responder)) {
-    return [ctx, fn](HttpRequest&& req, Responder respond) {
+  auto bind = [ctx](void (*fn)(ApiContext*, HttpRequest&&, Responder), bool auth_route = false) {
+    return [ctx, fn, auth_route](HttpRequest&& req, Responder respond) {
       if (!ctx->ready || !ctx->ready->load(std::memory_order_acquire)) {
         respond(Json(503, ErrorBody("UNAVAILABLE", "Server is starting or shutting down")));
+        return;
+      }
+      // Request-level guards run per client IP, before authentication.
+      if (ctx->request_limiter && !ctx->request_limiter->Allow(req.remote_ip)) {
+        HttpResponse r = Json(429, "{\"error\":\"RATE_LIMIT_EXCEEDED\",\"message\":\"Too many "
+                                   "requests from this address; retry later\","
+                                   "\"retry_after_seconds\":1}");
+        r.headers.emplace_back("Retry-After", "1");
+        respond(std::move(r));
+        return;
+      }
+      if (auth_route && ctx->auth_limiter && !ctx->auth_limiter->Allow(req.remote_ip)) {
+        HttpResponse r = Json(429, ErrorBody("rate_limited",
+                                             "Too many authentication requests from this "
+                                             "address; retry later"));
+        r.headers.emplace_back("Retry-After", "1");
+        respond(std::move(r));
         return;
       }
       fn(ctx, std::move(req), std::move(respond));
@@ -233,8 +405,12 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   router->Add("GET", "/v1/api/healthcheck", bind(HandleHealth));
   router->Add("POST", "/v1/api/sql", bind(HandleSql));
   router->Add("POST", "/api/sql", bind(HandleSql));
-  router->Add("POST", "/v1/api/auth/login", bind(HandleLogin));
-  router->Add("POST", "/v1/api/auth/logout", bind(HandleLogout));
+  router->Add("POST", "/v1/api/auth/login", bind(HandleLogin, true));
+  router->Add("POST", "/v1/api/auth/logout", bind(HandleLogout, true));
+  router->Add("POST", "/v1/api/auth/refresh", bind(HandleRefresh, true));
+  router->Add("GET", "/v1/api/auth/me", bind(HandleMe, true));
+  router->Add("GET", "/v1/api/auth/status", bind(HandleStatus, true));
+  router->Add("POST", "/v1/api/auth/setup", bind(HandleSetup, true));
   return router;
 }
 

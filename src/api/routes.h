@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/auth_service.h"
+#include "net/rate_limiter.h"
 #include "net/router.h"
 #include "net/thread_pool.h"
 #include "sql/executor.h"
@@ -18,12 +19,23 @@ struct ApiLimits {
   size_t max_parameters = 50;
 };
 
+struct ApiAuthOptions {
+  // /v1/api/auth/status and /setup from non-loopback peers. Default false.
+  bool allow_remote_setup = false;
+  // A loopback SQL request without Authorization runs as `localhost_user`. Default false.
+  bool localhost_bypass = false;
+  std::string localhost_user = "root";
+};
+
 // Everything the handlers use. Owned by the server; outlives the HTTP server.
 struct ApiContext {
   AuthService* auth = nullptr;
   sql::Executor* executor = nullptr;
   net::ThreadPool* workers = nullptr;
   ApiLimits limits;
+  ApiAuthOptions auth_options;
+  net::RateLimiter* auth_limiter = nullptr;     // per IP, on /v1/api/auth/*
+  net::RateLimiter* request_limiter = nullptr;  // per IP, on every request
   std::string version;
   std::string build_date;
   // False until storage is open and while shutting down: requests then get 503.

@@ -127,7 +127,8 @@ std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
   std::string out = "{\"status\":\"success\",\"results\":[";
   for (size_t i = 0; i < response.results.size(); ++i) {
     if (i) out.push_back(',');
-    AppendResult(response.results[i], response.as_user, &out);
+    const auto& r = response.results[i];
+    AppendResult(r, r.as_user.empty() ? response.as_user : r.as_user, &out);
   }
   out += "],\"took\":";
   out += FormatTook(took_ms);

@@ -277,6 +277,7 @@ Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, boo
     draft.columns[i].column_id = static_cast<uint32_t>(i + 1);
     draft.columns[i].name = LowerName(draft.columns[i].name);
   }
+  draft.next_column_id = static_cast<uint32_t>(draft.columns.size() + 1);
   draft.created_at_us = draft.updated_at_us = clock_.NowMicros();
   std::string body = draft.ToJson();
   storage::WriteBatch batch;
@@ -290,6 +291,58 @@ Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, boo
   snap->by_id_[def->table_id] = def;
   Publish(std::move(snap));
   *created = true;
+  return def;
+}
+
+Result<std::shared_ptr<const TableDef>> Catalog::AlterTable(
+    TableId id, uint32_t expected_version, const std::function<Status(TableDef&)>& mutate) {
+  std::lock_guard lock(ddl_mu_);
+  auto snap = CopySnapshot();
+  auto current = snap->FindTableById(id);
+  if (!current) {
+    return Status::TableNotFound("Table " + std::to_string(id) + " no longer exists");
+  }
+  if (current->schema_version != expected_version) {
+    return Status::Conflict("Table '" + current->QualifiedName() +
+                            "' was altered concurrently (schema version " +
+                            std::to_string(current->schema_version) + ", expected " +
+                            std::to_string(expected_version) + "); retry the ALTER TABLE");
+  }
+  TableDef next = *current;
+  KALAM_RETURN_IF_ERROR(mutate(next));
+  const std::string table = "'" + current->QualifiedName() + "'";
+  if (next.table_id != current->table_id || next.namespace_id != current->namespace_id ||
+      next.table_name != current->table_name || next.type != current->type) {
+    return Status::InvalidArgument("ALTER TABLE cannot change the identity of table " + table);
+  }
+  size_t primary_keys = 0;
+  for (size_t i = 0; i < next.columns.size(); ++i) {
+    ColumnDef& column = next.columns[i];
+    column.name = LowerName(column.name);
+    if (column.column_id == 0) column.column_id = next.next_column_id++;
+    if (column.column_id >= next.next_column_id) next.next_column_id = column.column_id + 1;
+    if (column.primary_key) ++primary_keys;
+    for (size_t j = 0; j < i; ++j) {
+      if (next.columns[j].name == column.name || next.columns[j].column_id == column.column_id) {
+        return Status::InvalidArgument("Column '" + column.name + "' appears twice in table " +
+                                       table);
+      }
+    }
+  }
+  if (primary_keys != 1) {
+    return Status::InvalidArgument("Table " + table + " must keep exactly one primary key column");
+  }
+  next.schema_version = expected_version + 1;
+  next.updated_at_us = clock_.NowMicros();
+  std::string body = next.ToJson();
+  storage::WriteBatch batch;
+  batch.Put(Partition::kSystem, TableKey(id), body);
+  batch.Put(Partition::kSystem, SchemaKey(id, next.schema_version), body);
+  KALAM_RETURN_IF_ERROR(store_.Write(batch, {.sync = true}));
+  auto def = std::make_shared<const TableDef>(std::move(next));
+  snap->tables_[{def->namespace_id, def->table_name}] = def;
+  snap->by_id_[id] = def;
+  Publish(std::move(snap));
   return def;
 }
 

@@ -91,6 +91,18 @@ class Catalog {
   // kAlreadyExists unless if_not_exists (then returns the existing table, `*created` false).
   Result<std::shared_ptr<const TableDef>> CreateTable(TableDef draft, bool if_not_exists,
                                                       bool* created);
+  // Creates schema version `expected_version + 1` of table `id`: copies the latest version, lets
+  // `mutate` change its columns and options, then assigns ids to added columns (column_id 0 gets
+  // next_column_id, which only grows), lower-cases column names, bumps schema_version and
+  // updated_at, persists the result as the latest `tbl/` entry and a new `sch/` entry in one
+  // atomic write, and publishes it (connections re-register the table on their next statement).
+  // Fails, with nothing written, with kTableNotFound if the table is gone, kConflict if its
+  // latest version is no longer `expected_version` (a concurrent ALTER won: re-read and retry),
+  // mutate's own error, or kInvalidArgument if the result breaks a table invariant (identity
+  // changed, not exactly one primary key, duplicate column names). `mutate` runs under the DDL
+  // lock and must not call back into the catalog.
+  Result<std::shared_ptr<const TableDef>> AlterTable(
+      TableId id, uint32_t expected_version, const std::function<Status(TableDef&)>& mutate);
   // Removes the table's metadata and applies `data_deletes` (its rows) in the same atomic write.
   Status DropTable(const TableDef& table, storage::WriteBatch data_deletes);
   // Every persisted schema version of a table, oldest first.

@@ -1,6 +1,8 @@
 // TableDef helpers and its JSON persistence form.
 #include "catalog/table_def.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "common/value_json.h"
@@ -146,6 +148,7 @@ std::string TableDef::ToJson() const {
         {"default_kind", static_cast<int>(c.default_value.kind)},
         {"default_literal", ValueToJson(c.default_value.literal)},
         {"comment", c.comment},
+        {"missing_value", ValueToJson(c.missing_value)},
     });
   }
   json::object opts{
@@ -164,6 +167,7 @@ std::string TableDef::ToJson() const {
       {"table_type", TableTypeName(type)},
       {"schema_version", schema_version},
       {"columns", std::move(cols)},
+      {"next_column_id", next_column_id},
       {"options", std::move(opts)},
       {"comment", comment},
       {"created_at_us", created_at_us},
@@ -199,7 +203,19 @@ Result<std::shared_ptr<TableDef>> TableDef::FromJson(std::string_view text) {
       col.default_value.kind = static_cast<DefaultSpec::Kind>(c.at("default_kind").to_number<int>());
       KALAM_ASSIGN_OR_RETURN(col.default_value.literal, ValueFromJson(c.at("default_literal")));
       col.comment = std::string(c.at("comment").as_string());
+      if (const auto* missing = c.if_contains("missing_value")) {
+        KALAM_ASSIGN_OR_RETURN(col.missing_value, ValueFromJson(*missing));
+      } else if (col.default_value.kind == DefaultSpec::Kind::kLiteral) {
+        // Written before missing_value existed, when old versions read the literal DEFAULT.
+        col.missing_value = col.default_value.literal;
+      }
       def->columns.push_back(std::move(col));
+    }
+    uint32_t max_column_id = 0;
+    for (const auto& col : def->columns) max_column_id = std::max(max_column_id, col.column_id);
+    def->next_column_id = max_column_id + 1;  // written before next_column_id existed
+    if (const auto* next = o.if_contains("next_column_id")) {
+      def->next_column_id = std::max(def->next_column_id, next->to_number<uint32_t>());
     }
     const auto& op = o.at("options").as_object();
     def->options.storage_id = std::string(op.at("storage_id").as_string());

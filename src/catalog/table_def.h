@@ -49,6 +49,10 @@ struct ColumnDef {
   bool primary_key = false;
   DefaultSpec default_value;
   std::string comment;
+  // What a row version written before this column existed reads as: the literal DEFAULT the
+  // column was added with by ALTER TABLE … ADD COLUMN, else NULL. Fixed when the column is added
+  // (SET/DROP DEFAULT change only what new inserts get); versions written since always carry it.
+  Value missing_value;
 };
 
 struct TableOptions {
@@ -69,6 +73,10 @@ struct TableDef {
   TableType type = TableType::kShared;
   uint32_t schema_version = 1;
   std::vector<ColumnDef> columns;  // user columns only, in ordinal order
+  // The column_id the next added column gets: above every id this table ever used, so that the
+  // id of a dropped column is never given to another (old row versions still hold its values).
+  // 0 until the catalog assigns ids.
+  uint32_t next_column_id = 0;
   TableOptions options;
   std::string comment;
   int64_t created_at_us = 0;

@@ -1,6 +1,7 @@
 // The commit pipeline's writer.
 #include "commit/commit_pipeline.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/value_codec.h"
@@ -78,7 +79,8 @@ Result<std::vector<int64_t>> CommitPipeline::Commit(const table::WriteSet& ws) {
   }
   // Leader: write every commit queued so far (this one included) as one group.
   std::vector<Pending*> group;
-  while (!queue_.empty() && group.size() < options_.max_group_commits) {
+  while (!queue_.empty() && group.size() < options_.max_group_commits &&
+         !queue_.front()->schema_change) {
     group.push_back(queue_.front());
     queue_.pop_front();
   }
@@ -101,6 +103,11 @@ Result<std::vector<int64_t>> CommitPipeline::Commit(const table::WriteSet& ws) {
     for (const auto& l : listeners) l(records);
   }
   lock.lock();
+  PassLeadership();
+  return std::move(self.result);
+}
+
+void CommitPipeline::PassLeadership() {
   if (!queue_.empty()) {
     queue_.front()->leader = true;
     queue_.front()->cv.notify_one();
@@ -108,7 +115,31 @@ Result<std::vector<int64_t>> CommitPipeline::Commit(const table::WriteSet& ws) {
     leader_active_ = false;
     idle_cv_.notify_all();
   }
-  return std::move(self.result);
+}
+
+Status CommitPipeline::RunSchemaChange(table::TableId table,
+                                       const std::function<Result<uint32_t>()>& change) {
+  Pending self;
+  self.schema_change = true;
+  std::unique_lock lock(mu_);
+  if (stopping_ || !started_) return Status::Unavailable("Server is shutting down");
+  queue_.push_back(&self);
+  if (!leader_active_) {
+    leader_active_ = true;
+    self.leader = true;
+  } else {
+    self.cv.wait(lock, [&] { return self.leader; });
+  }
+  queue_.pop_front();  // the leader is always the front of the queue
+  lock.unlock();
+  Result<uint32_t> version = change();
+  if (version.ok()) {
+    uint32_t& min = min_schema_version_[table];
+    min = std::max(min, *version);
+  }
+  lock.lock();
+  PassLeadership();
+  return version.status();
 }
 
 std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
@@ -126,6 +157,15 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
     Status check;
     for (const table::StagedRow* row : rows_in_order) {
       if (!row->kind()) continue;
+      if (auto min = min_schema_version_.find(row->table->table_id);
+          min != min_schema_version_.end() && row->table->schema_version < min->second) {
+        check = Status::Conflict("Table '" + row->table->QualifiedName() +
+                                 "' was altered (now schema version " +
+                                 std::to_string(min->second) + ") after this transaction wrote "
+                                 "to it under version " +
+                                 std::to_string(row->table->schema_version) + "; retry");
+        break;
+      }
       KeyState current;
       if (auto it = touched.find(row->pk_key); it != touched.end()) {
         current = it->second;

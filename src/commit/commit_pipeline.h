@@ -15,12 +15,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "common/snowflake.h"
 #include "common/status.h"
 #include "storage/kv_store.h"
 #include "table/change_record.h"
+#include "table/keys.h"
 #include "table/write_set.h"
 
 namespace kalam::commit {
@@ -62,6 +64,15 @@ class CommitPipeline {
   // insert of a PK that now exists, kConflict when a row read by the request changed since.
   Result<std::vector<int64_t>> Commit(const table::WriteSet& ws);
 
+  // Runs `change`, a schema change of table `table` (ALTER TABLE), while no commit group is being
+  // written: commits arriving meanwhile wait, so the change is ordered exactly among commits.
+  // When `change` succeeds it returns the table's new schema version; from then on a commit of a
+  // row staged under an older version of that table fails with kConflict (autocommit statements
+  // are retried on the new schema), so that what `change` checked against committed rows — no
+  // NULLs in a column made NOT NULL, no rows in a table given a NOT NULL column — also holds for
+  // every row committed after it. Returns change's status, or kUnavailable after Stop.
+  Status RunSchemaChange(table::TableId table, const std::function<Result<uint32_t>()>& change);
+
   void AddListener(ChangeListener listener);
 
   // Refuses new commits (kUnavailable) and waits until every accepted one is written and
@@ -73,6 +84,7 @@ class CommitPipeline {
  private:
   struct Pending {
     const table::WriteSet* ws = nullptr;
+    bool schema_change = false;  // RunSchemaChange's place in the queue: it leads alone
     std::condition_variable cv;  // signalled when done or made leader; waits on mu_
     bool done = false;           // guarded by mu_
     bool leader = false;         // guarded by mu_
@@ -81,6 +93,8 @@ class CommitPipeline {
 
   // Writes `group` (results into each Pending) and returns its change records.
   std::vector<table::ChangeRecord> ProcessGroup(std::vector<Pending*>& group);
+  // Hands the leader role to the first queued commit, or marks the pipeline idle. Requires mu_.
+  void PassLeadership();
 
   storage::KvStore& kv_;
   SnowflakeGenerator& seq_gen_;
@@ -92,6 +106,9 @@ class CommitPipeline {
   bool leader_active_ = false;       // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   bool started_ = false;             // guarded by mu_
+  // Per altered table, the oldest schema version rows may still be committed under. Read and
+  // written only by the current leader (handing over the role orders the accesses).
+  std::unordered_map<table::TableId, uint32_t> min_schema_version_;
 
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;  // guarded by listeners_mu_

@@ -103,6 +103,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.Str("jwt_secret", c.auth.jwt_secret, /*non_empty=*/false);
   v.Int("jwt_expiry_hours", c.auth.jwt_expiry_hours, 1, kNoMax);
   v.Str("root_password", c.auth.root_password, /*non_empty=*/false);
+  v.Bool("generate_root_password", c.auth.generate_root_password);
   v.Bool("allow_remote_setup", c.auth.allow_remote_setup);
   v.Bool("localhost_bypass", c.auth.localhost_bypass);
   v.Str("localhost_user", c.auth.localhost_user, /*non_empty=*/true);
@@ -555,9 +556,13 @@ rocksdb_block_cache_mb = 256
 jwt_secret = ""
 # Access-token lifetime in hours; refresh tokens live 7 times as long.
 jwt_expiry_hours = 24
-# Password given to the built-in 'root' user at first start. Empty: root has no password, can log
-# in only from this machine, and the server asks for setup. Env: KALAMDB_ROOT_PASSWORD.
+# Password given to the built-in 'root' user at first start (and re-applied at each start when
+# set). Env: KALAMDB_ROOT_PASSWORD.
 root_password = ""
+# With root_password empty at first start: true generates a password and prints it once;
+# false leaves root without one, so the server reports needs_setup and waits for
+# POST /v1/api/auth/setup (a password-less root can log in only from this machine).
+generate_root_password = true
 # Allow /v1/api/auth/status and /v1/api/auth/setup from other machines (default: loopback only).
 allow_remote_setup = false
 # Let SQL requests from this machine without an Authorization header run as localhost_user.

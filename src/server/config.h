@@ -54,6 +54,10 @@ struct AuthConfig {
   // Password given to `root` at first start. Empty: root has no password, can log in only from
   // loopback, and the server reports `needs_setup`. Default: "". Env: KALAMDB_ROOT_PASSWORD.
   std::string root_password;
+  // When root_password is empty at first start: true generates a password for root and prints
+  // it once (the quick start); false leaves root without a password, so the server reports
+  // `needs_setup` and waits for POST /v1/api/auth/setup (PROTOCOL.md §2). Default: true.
+  bool generate_root_password = true;
   // Allow /v1/api/auth/status and /v1/api/auth/setup from non-loopback peers. Default: false.
   bool allow_remote_setup = false;
   // A loopback request to the SQL endpoint without an Authorization header runs as

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "net/http_server.h"
+#include "net/rate_limiter.h"
 #include "net/thread_pool.h"
 #include "sql/executor.h"
 #include "sql/sqlite/connection.h"
@@ -53,6 +54,8 @@ struct Server::Impl {
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
+  std::unique_ptr<net::RateLimiter> auth_limiter;
+  std::unique_ptr<net::RateLimiter> request_limiter;
   api::ApiContext api;
   std::atomic<bool> ready{false};
   bool stopped = false;
@@ -88,6 +91,8 @@ Status Server::Impl::OpenData() {
   api::AuthSettings as;
   as.jwt_secret = secret;
   as.jwt_expiry_hours = config.auth.jwt_expiry_hours;
+  as.min_password_length = config.auth.min_password_length;
+  as.max_password_length = config.auth.max_password_length;
   auth = std::make_unique<api::AuthService>(*catalog, as, clock);
   KALAM_RETURN_IF_ERROR(BootstrapRoot());
   auth::BurnDummyVerify("warm-up");  // builds the dummy hash before the first login needs it
@@ -100,6 +105,7 @@ Status Server::Impl::OpenData() {
   eo.max_query_limit = config.limits.max_query_limit;
   eo.min_password_length = config.auth.min_password_length;
   eo.max_password_length = config.auth.max_password_length;
+  eo.data_dir = config.storage.data_dir;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
   return Status::OK();
 }
@@ -114,12 +120,18 @@ Status Server::Impl::BootstrapRoot() {
     user.created_at_us = user.updated_at_us = clock.NowMicros();
     std::string password = configured;
     bool generated = false;
-    if (password.empty()) {
+    if (password.empty() && config.auth.generate_root_password) {
       password = RandomToken(20);
       generated = true;
     }
-    KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(password));
+    if (!password.empty()) {
+      KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(password));
+    }
     KALAM_RETURN_IF_ERROR(catalog->PutUser(user));
+    if (password.empty()) {
+      spdlog::warn("User 'root' has no password: finish setup with POST /v1/api/auth/setup "
+                   "from this machine");
+    }
     if (generated) {
       // Printed once, on the first start only: it is never stored in clear text.
       std::printf(
@@ -160,6 +172,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.version = build.version;
   impl->api.build_date = build.build_date;
   impl->api.ready = &raw->ready;
+  impl->api.auth_options.allow_remote_setup = config.auth.allow_remote_setup;
+  impl->api.auth_options.localhost_bypass = config.auth.localhost_bypass;
+  impl->api.auth_options.localhost_user = config.auth.localhost_user;
+  impl->auth_limiter =
+      std::make_unique<net::RateLimiter>(config.rate_limit.max_auth_requests_per_ip_per_sec);
+  impl->request_limiter =
+      std::make_unique<net::RateLimiter>(config.rate_limit.max_requests_per_ip_per_sec);
+  impl->api.auth_limiter = impl->auth_limiter.get();
+  impl->api.request_limiter = impl->request_limiter.get();
   auto router = api::BuildRouter(&impl->api);
 
   net::HttpServerOptions ho;

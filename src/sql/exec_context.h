@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/roles.h"
@@ -12,10 +13,20 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "common/status.h"
+#include "common/value.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
 
+namespace kalam::commit {
+class CommitPipeline;
+}
+
 namespace kalam::sql {
+
+struct ExecutorOptions;
+
+// The rows of one system table as materialised for the running statement.
+using MaterializedRows = std::vector<std::vector<Value>>;
 
 // Owned by the executor for one request; not thread-safe.
 struct ExecContext {
@@ -26,6 +37,15 @@ struct ExecContext {
   const table::TableStore* store = nullptr;
   const Clock* clock = nullptr;
   SnowflakeGenerator* ids = nullptr;  // for SNOWFLAKE_ID() defaults
+
+  // Read by the system tables (sql/sqlite/system_tables.h); null where no statement reads them.
+  const catalog::Catalog* catalog_service = nullptr;  // users, schema history
+  const commit::CommitPipeline* pipeline = nullptr;   // commit stats
+  const ExecutorOptions* options = nullptr;           // system.settings, system.storages
+  int64_t server_started_at_us = 0;
+  // System-table rows materialised by the running statement, by SQLite table name, so that every
+  // scan within one statement sees the same rows. The executor clears it before each statement.
+  std::unordered_map<std::string, std::shared_ptr<const MaterializedRows>> system_rows;
 
   // Set while an INSERT runs: explicit_columns[i] says whether user column i was written by the
   // statement (others take their DEFAULT). Empty = every column explicit.

@@ -7,6 +7,8 @@
 #include "sql/executor_session.h"
 #include "sql/result_builder.h"
 #include "sql/sqlite/statement_runner.h"
+#include "sql/sqlite/system_tables.h"
+#include "sqlparse/parser.h"
 #include "sqlparse/rewriter.h"
 #include "sqlparse/splitter.h"
 
@@ -23,7 +25,8 @@ Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
       pool_(pool),
       ids_(ids),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      started_at_us_(clock.NowMicros()) {}
 
 Status CheckTableAccess(const Caller& caller, const TableDef& table, bool write) {
   if (table.type == catalog::TableType::kUser || table.type == catalog::TableType::kStream) return Status::OK();
@@ -78,6 +81,10 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.clock = &clock_;
   s.ctx.ids = &ids_;
   s.ctx.write_set = &s.ws;
+  s.ctx.catalog_service = &catalog_;
+  s.ctx.pipeline = &pipeline_;
+  s.ctx.options = &options_;
+  s.ctx.server_started_at_us = started_at_us_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 
@@ -115,6 +122,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     r.row_count = n;
     r.dml = kind;
     r.message = std::string(verb) + " " + std::to_string(n) + " row(s)";
+    r.as_user = s.dml_as_user;
     response.results.push_back(std::move(r));
   };
   add_sum(s.any_inserted, s.inserted, DmlKind::kInserted, "Inserted");
@@ -167,6 +175,7 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
     case StatementKind::kAlterUser:
     case StatementKind::kDropUser:
       return RunUserStatement(s, stmt, kind);
+    case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
     default:
       return Status::InvalidSql(std::string(StatementKindName(kind)) +
                                 " is not supported yet");
@@ -227,6 +236,7 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
           s.results.size(), s.ctx.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
           *analysis.insert->returning, returning_keys});
       s.results.push_back(StatementResult());
+      s.results.back().as_user = s.caller.user_id;
     }
     if (s.in_txn) break;
     Status committed = CommitSession(s);
@@ -237,8 +247,12 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
     if (returning) s.results.pop_back();
     s.ctx.catalog = catalog_.snapshot();
   }
+  if (analysis.kind != StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
   switch (analysis.kind) {
-    case StatementKind::kSelect: s.results.push_back(std::move(result)); break;
+    case StatementKind::kSelect:
+      result.as_user = s.caller.user_id;
+      s.results.push_back(std::move(result));
+      break;
     case StatementKind::kInsert:
       if (!(analysis.insert && analysis.insert->returning)) {
         s.inserted += result.row_count;
@@ -262,32 +276,15 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
                             StatementResult* result, std::vector<std::string>* returning_keys) {
   const auto& snap = *s.ctx.catalog;
   s.allowed_tables.clear();
+  s.ctx.system_rows.clear();  // system tables are computed afresh for each statement
   // Rewritten table references and the text the client wrote, to restore in column names.
   std::vector<std::pair<std::string, std::string>> renames;
   std::shared_ptr<const TableDef> target;
   RewriteOptions options;
   size_t ref_index = 0;
   Status resolve_error;
-  options.replace_table = [&](const TableRef& ref) -> Result<std::string> {
-    const size_t index = ref_index++;
-    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
-    auto def = snap.FindTable(ns, ref.name);
-    if (!def) {
-      if (ns == catalog::kSystemNamespace) {
-        return Status::TableNotFound("System table 'system." + catalog::LowerName(ref.name) +
-                                     "' is not available yet");
-      }
-      if (!snap.FindNamespace(ns)) {
-        return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
-                                     "' does not exist: namespace '" + ns + "' does not exist");
-      }
-      return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
-                                   "' does not exist");
-    }
-    const bool write = analysis.target_table && *analysis.target_table == index;
-    KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
-    if (write) target = def;
-    KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+  // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
+  auto use_name = [&](const TableRef& ref, const std::string& name, bool write) {
     s.allowed_tables.insert(name);
     std::string written;
     for (size_t t = ref.first_token; t < ref.end_token; ++t) written += stmt.Raw(t);
@@ -300,6 +297,37 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     }
     renames.emplace_back(replacement, written);
     return replacement;
+  };
+  options.replace_table = [&](const TableRef& ref) -> Result<std::string> {
+    const size_t index = ref_index++;
+    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
+    if (IsSystemNamespace(ns)) {
+      const bool write = analysis.target_table && *analysis.target_table == index;
+      KALAM_ASSIGN_OR_RETURN(const SystemTable* sys,
+                             ResolveSystemTable(ns, ref.name, s.caller.role, write));
+      KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureSystemRegistered(*sys));
+      return use_name(ref, name, write);
+    }
+    auto def = snap.FindTable(ns, ref.name);
+    if (!def) {
+      if (!snap.FindNamespace(ns)) {
+        return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
+                                     "' does not exist: namespace '" + ns + "' does not exist");
+      }
+      return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
+                                   "' does not exist");
+    }
+    const bool write = analysis.target_table && *analysis.target_table == index;
+    if (s.executing_as && def->type != catalog::TableType::kUser &&
+        def->type != catalog::TableType::kStream) {
+      return Status::InvalidArgument("EXECUTE AS USER works on USER and STREAM tables only; '" +
+                                     def->QualifiedName() + "' is a " +
+                                     std::string(catalog::TableTypeName(def->type)) + " table");
+    }
+    KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
+    if (write) target = def;
+    KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+    return use_name(ref, name, write);
   };
 
   // INSERT: which columns the statement writes; the rest take their defaults.
@@ -400,6 +428,61 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   return st;
 }
 
+namespace {
+
+// SQL.md §5: whom each role may act as.
+bool MayExecuteAs(auth::Role caller, const std::string& caller_id, auth::Role target,
+                  const std::string& target_id) {
+  switch (caller) {
+    case auth::Role::kSystem: return true;
+    case auth::Role::kDba:
+      return target == auth::Role::kDba || target == auth::Role::kService ||
+             target == auth::Role::kUser;
+    case auth::Role::kService:
+      return target == auth::Role::kService || target == auth::Role::kUser;
+    case auth::Role::kUser: return target_id == caller_id;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(ExecuteAsStmt ast, ParseExecuteAs(stmt));
+  if (s.executing_as) return Status::InvalidSql("EXECUTE AS USER cannot be nested");
+  const std::string denied = "Permission denied: role '" +
+                             std::string(auth::RoleName(s.caller.role)) +
+                             "' cannot execute as user '" + ast.user + "'";
+  if (s.caller.role == auth::Role::kUser && ast.user != s.caller.user_id) {
+    return Status::PermissionDenied(denied);
+  }
+  auto target = catalog_.GetUser(ast.user);
+  if (!target || target->deleted()) {
+    return Status::NotFound("User '" + ast.user + "' does not exist");
+  }
+  if (!MayExecuteAs(s.caller.role, s.caller.user_id, target->role, target->user_id)) {
+    return Status::PermissionDenied(denied + " (role '" +
+                                    std::string(auth::RoleName(target->role)) + "')");
+  }
+  KALAM_ASSIGN_OR_RETURN(StatementKind kind, ClassifyStatement(ast.inner.tokens));
+  if (!IsDmlKind(kind)) {
+    return Status::InvalidSql(
+        "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
+        std::string(StatementKindName(kind)));
+  }
+  const Caller saved = s.caller;
+  s.caller = Caller{target->user_id, target->role};
+  s.ctx.user_id = s.caller.user_id;
+  s.ctx.role = s.caller.role;
+  s.executing_as = true;
+  Status st = RunDml(s, ast.inner);
+  s.executing_as = false;
+  s.caller = saved;
+  s.ctx.user_id = saved.user_id;
+  s.ctx.role = saved.role;
+  return st;
+}
+
 Status Executor::CommitSession(Session& s) {
   if (s.ws.empty()) {
     s.pending_returning.clear();
@@ -460,7 +543,9 @@ Status Executor::CommitSession(Session& s) {
         }
         KALAM_RETURN_IF_ERROR(b.AddRow(out));
       }
+      std::string as_user = s.results[p.result_index].as_user;
       s.results[p.result_index] = std::move(b).Finish();
+      s.results[p.result_index].as_user = std::move(as_user);
     }
     s.pending_returning.clear();
   }

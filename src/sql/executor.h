@@ -46,6 +46,9 @@ struct ExecutorOptions {
   size_t password_mem_limit_bytes = 19u << 20;
   size_t min_password_length = 8;
   size_t max_password_length = 1024;
+  // The server's data directory, shown by system.storages (the `local` storage lives under
+  // <data_dir>/storage) and system.settings. Default "./data".
+  std::string data_dir = "./data";
 };
 
 // Thread-safe: requests run concurrently, each on its own pooled SQLite connection.
@@ -63,6 +66,7 @@ class Executor {
   struct Session;
   Status RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
   Status RunDml(Session& s, const SqlStatement& stmt);
+  Status RunExecuteAs(Session& s, const SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
                     StatementResult* result, std::vector<std::string>* returning_keys);
   Status CommitSession(Session& s);
@@ -82,6 +86,7 @@ class Executor {
   SnowflakeGenerator& ids_;
   const Clock& clock_;
   const ExecutorOptions options_;
+  const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 
 }  // namespace kalam::sql

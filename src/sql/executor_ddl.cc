@@ -3,6 +3,7 @@
 
 #include "auth/password.h"
 #include "common/value_convert.h"
+#include "sql/column_builder.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
 #include "sql/result_builder.h"
@@ -29,34 +30,6 @@ StatementResult Message(std::string text) {
 
 std::string ResolveNs(const Caller&, const std::string& written, const std::string& current) {
   return written.empty() ? current : catalog::LowerName(written);
-}
-
-// A literal from a statement as a Value, before conversion to a column type.
-Value LiteralValue(const Literal& lit) {
-  switch (lit.kind) {
-    case LiteralKind::kNull: return Value::Null();
-    case LiteralKind::kBoolean: return Value::Int(lit.text == "TRUE" ? 1 : 0);
-    case LiteralKind::kInteger: {
-      errno = 0;
-      char* end = nullptr;
-      long long v = std::strtoll(lit.text.c_str(), &end, 0);
-      if (errno == 0 && end && *end == '\0') return Value::Int(v);
-      return Value::Double(std::strtod(lit.text.c_str(), nullptr));
-    }
-    case LiteralKind::kFloat: return Value::Double(std::strtod(lit.text.c_str(), nullptr));
-    case LiteralKind::kString: return Value::Text(lit.text);
-    case LiteralKind::kBlob: {
-      std::string bytes;
-      auto nib = [](char c) {
-        return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-      };
-      for (size_t i = 0; i + 1 < lit.text.size(); i += 2) {
-        bytes.push_back(static_cast<char>(nib(lit.text[i]) * 16 + nib(lit.text[i + 1])));
-      }
-      return Value::Bytes(std::move(bytes));
-    }
-  }
-  return Value::Null();
 }
 
 Status CheckPasswordPolicy(const ExecutorOptions& o, const std::string& pw) {
@@ -97,38 +70,6 @@ const DataType kBigInt{TypeKind::kBigInt};
 const DataType kInt{TypeKind::kInt};
 const DataType kBool{TypeKind::kBoolean};
 const DataType kTimestamp{TypeKind::kTimestamp};
-
-// Checks that a DEFAULT function fits its column's type.
-Status CheckDefaultFits(const catalog::ColumnDef& col) {
-  using K = catalog::DefaultSpec::Kind;
-  const TypeKind t = col.type.kind;
-  auto fail = [&](std::string_view fn) {
-    return Status::InvalidArgument("DEFAULT " + std::string(fn) + " does not fit column '" +
-                                   col.name + "' of type " + col.type.SqlName());
-  };
-  switch (col.default_value.kind) {
-    case K::kNow:
-      if (t != TypeKind::kTimestamp && t != TypeKind::kDateTime && t != TypeKind::kDate &&
-          t != TypeKind::kTime && t != TypeKind::kBigInt) {
-        return fail("NOW()");
-      }
-      break;
-    case K::kSnowflakeId:
-      if (t != TypeKind::kBigInt) return fail("SNOWFLAKE_ID()");
-      break;
-    case K::kUuidV7:
-      if (t != TypeKind::kUuid && t != TypeKind::kText) return fail("UUID_V7()");
-      break;
-    case K::kUlid:
-      if (t != TypeKind::kText) return fail("ULID()");
-      break;
-    case K::kCurrentUser:
-      if (t != TypeKind::kText) return fail("CURRENT_USER()");
-      break;
-    default: break;
-  }
-  return Status::OK();
-}
 
 }  // namespace
 
@@ -241,54 +182,7 @@ Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
                             "' does not exist. Create it first with CREATE NAMESPACE.");
   }
   for (const auto& c : ast.columns) {
-    catalog::ColumnDef col;
-    col.name = LowerAscii(c.name);
-    auto type = DataType::Parse(c.type_text);
-    if (!type.ok()) {
-      return Status::InvalidArgument("Column '" + col.name + "': " + type.status().message());
-    }
-    col.type = *type;
-    col.nullable = c.nullable && !c.primary_key;
-    col.primary_key = c.primary_key;
-    col.comment = c.comment;
-    using K = catalog::DefaultSpec::Kind;
-    switch (c.default_value.kind) {
-      case DefaultExpr::Kind::kNone: col.default_value.kind = K::kNone; break;
-      case DefaultExpr::Kind::kNow: col.default_value.kind = K::kNow; break;
-      case DefaultExpr::Kind::kSnowflakeId: col.default_value.kind = K::kSnowflakeId; break;
-      case DefaultExpr::Kind::kUuidV7: col.default_value.kind = K::kUuidV7; break;
-      case DefaultExpr::Kind::kUlid: col.default_value.kind = K::kUlid; break;
-      case DefaultExpr::Kind::kCurrentUser: col.default_value.kind = K::kCurrentUser; break;
-      case DefaultExpr::Kind::kLiteral: {
-        col.default_value.kind = K::kLiteral;
-        auto v = CoerceToColumn(col.type, LiteralValue(c.default_value.literal), col.name);
-        if (!v.ok()) {
-          return Status::InvalidArgument("DEFAULT of column '" + col.name +
-                                         "': " + v.status().message());
-        }
-        col.default_value.literal = std::move(*v);
-        if (col.default_value.literal.is_null()) col.default_value.kind = K::kNone;
-        break;
-      }
-    }
-    if (c.auto_increment && col.type.kind != TypeKind::kBigInt) {
-      return Status::InvalidArgument("AUTO_INCREMENT column '" + col.name +
-                                     "' must be BIGINT (got " + col.type.SqlName() + ")");
-    }
-    KALAM_RETURN_IF_ERROR(CheckDefaultFits(col));
-    if (col.primary_key) {
-      switch (col.type.kind) {
-        case TypeKind::kFloat:
-        case TypeKind::kDouble:
-        case TypeKind::kJson:
-        case TypeKind::kFile:
-        case TypeKind::kEmbedding:
-        case TypeKind::kBoolean:
-          return Status::InvalidArgument("Column '" + col.name + "' of type " +
-                                         col.type.SqlName() + " cannot be a PRIMARY KEY");
-        default: break;
-      }
-    }
+    KALAM_ASSIGN_OR_RETURN(catalog::ColumnDef col, BuildColumn(c));
     def.columns.push_back(std::move(col));
   }
   const auto& o = ast.options;

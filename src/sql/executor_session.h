@@ -36,6 +36,8 @@ struct Executor::Session {
   std::vector<PendingReturning> pending_returning;
 
   std::unordered_set<std::string> allowed_tables;  // SQLite names the current statement may read
+  bool executing_as = false;  // inside EXECUTE AS USER: only USER/STREAM tables
+  std::string dml_as_user;    // effective user of the last statement counted in the DML sums
 
   explicit Session(const SqlRequest& r) : request(r) {}
 };

@@ -27,6 +27,7 @@ struct StatementResult {
   std::optional<std::string> message;
   bool truncated = false;
   DmlKind dml = DmlKind::kNone;  // DML results are summed per kind at the end of a batch
+  std::string as_user;           // the effective user of the statement (EXECUTE AS target)
 };
 
 // The outcome of one SQL request.
@@ -36,7 +37,7 @@ struct SqlResponse {
   std::string error_code;             // a wire code that overrides the Status mapping
                                       // (EMPTY_SQL, PARAMS_WITH_BATCH); empty = mapped
   std::vector<StatementResult> results;
-  std::string as_user;                // effective user of the request
+  std::string as_user;                // the caller; a result's own as_user wins
 };
 
 }  // namespace kalam::sql

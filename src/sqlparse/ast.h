@@ -138,6 +138,32 @@ struct CreateTableStmt {
   TableOptions options;
 };
 
+// ALTER TABLE [ns.]t <action>: one change per statement, each a new schema version.
+struct AlterTableStmt {
+  enum class Action : uint8_t {
+    kAddColumn,       // ADD [COLUMN] <column definition>
+    kDropColumn,      // DROP [COLUMN] c
+    kModifyColumn,    // MODIFY [COLUMN] c TYPE [NOT NULL | NULL]; ALTER [COLUMN] c [SET DATA] TYPE t
+    kSetNotNull,      // ALTER [COLUMN] c SET NOT NULL
+    kDropNotNull,     // ALTER [COLUMN] c DROP NOT NULL
+    kSetDefault,      // ALTER [COLUMN] c SET DEFAULT expr
+    kDropDefault,     // ALTER [COLUMN] c DROP DEFAULT
+    kRenameColumn,    // RENAME [COLUMN] a TO b
+    kSetAccessLevel,  // SET ACCESS LEVEL x; SET TBLPROPERTIES (ACCESS_LEVEL = 'x')
+  };
+  QualifiedName table;
+  Action action = Action::kAddColumn;
+  // The column acted on, as written; empty for kAddColumn (see `column`) and kSetAccessLevel.
+  std::string column_name;
+  // kAddColumn: the new column (never primary_key). kModifyColumn: name and type_text only.
+  ColumnDef column;
+  // kModifyColumn: NOT NULL → false, NULL → true; unset keeps the column's nullability.
+  std::optional<bool> nullable;
+  DefaultExpr default_value;  // kSetDefault
+  std::string new_name;       // kRenameColumn: as written
+  AccessLevel access_level = AccessLevel::kPrivate;  // kSetAccessLevel
+};
+
 struct DropTableStmt {
   QualifiedName table;
   std::optional<TableType> table_type;  // DROP USER|SHARED|STREAM TABLE: must match the table

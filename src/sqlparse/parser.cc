@@ -1,5 +1,5 @@
 // Parsers of the namespace, table-listing, user and EXECUTE AS statements (CREATE TABLE lives in
-// create_table_parser.cc).
+// create_table_parser.cc, ALTER TABLE in alter_table_parser.cc).
 #include "sqlparse/parser.h"
 
 #include <string>

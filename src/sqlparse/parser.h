@@ -36,6 +36,20 @@ Result<UseNamespaceStmt> ParseUseNamespace(const SqlStatement& stmt);
 // ACCESS_LEVEL only for SHARED, TYPE agreeing with the keyword form); the namespace is not
 // `system`.
 Result<CreateTableStmt> ParseCreateTable(const SqlStatement& stmt);
+// ALTER TABLE [ns.]t, then one of:
+//   ADD [COLUMN] name TYPE [NOT NULL | NULL] [DEFAULT expr] [AUTO_INCREMENT] [COMMENT 'text']
+//   DROP [COLUMN] name
+//   MODIFY [COLUMN] name TYPE [NOT NULL | NULL]
+//   ALTER [COLUMN] name SET NOT NULL | DROP NOT NULL | SET DEFAULT expr | DROP DEFAULT
+//                       | [SET DATA] TYPE type          (the same as MODIFY without NULL/NOT NULL)
+//   RENAME [COLUMN] a TO b
+//   SET ACCESS LEVEL PUBLIC|PRIVATE|RESTRICTED|DBA | SET TBLPROPERTIES (ACCESS_LEVEL = 'x')
+// A bare COLUMN after the verb is always the keyword (quote "column" to name such a column).
+// Enforces the CREATE TABLE rules for names, types and defaults (reserved `_seq`/`_deleted`
+// included); refuses PRIMARY KEY in ADD COLUMN (the key is fixed at CREATE) and AUTO_INCREMENT
+// in MODIFY. Whether the table is SHARED, the column exists or the change is safe is the
+// executor's to check.
+Result<AlterTableStmt> ParseAlterTable(const SqlStatement& stmt);
 // DROP [USER|SHARED|STREAM] TABLE [IF EXISTS] [ns.]t
 Result<DropTableStmt> ParseDropTable(const SqlStatement& stmt);
 // SHOW TABLES [IN [NAMESPACE] ns]

@@ -58,9 +58,7 @@ Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view in) 
     }
   }
   for (size_t c = 0; c < def.columns.size(); ++c) {
-    if (!seen[c] && def.columns[c].default_value.kind == catalog::DefaultSpec::Kind::kLiteral) {
-      row.values[c] = def.columns[c].default_value.literal;
-    }
+    if (!seen[c]) row.values[c] = def.columns[c].missing_value;
   }
   return row;
 }

@@ -25,7 +25,8 @@ struct RowVersion {
 std::string EncodeRow(const catalog::TableDef& def, const std::vector<Value>& values, bool deleted);
 
 // Decodes a version written under any schema version into `def`'s column order: columns the
-// version lacks read as their literal default or NULL; columns `def` lacks are dropped.
+// version lacks (added since) read as their missing_value (the literal DEFAULT they were added
+// with, or NULL); columns `def` lacks (dropped since) are skipped.
 // kCorruption on malformed bytes.
 Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view bytes);
 

@@ -31,10 +31,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Every test logs in from 127.0.0.1, far above the default per-IP auth rate limit; tests of the
+# limit itself pass their own configuration (config_toml="" for the built-in defaults).
+DEFAULT_TEST_CONFIG = "[rate_limit]\nmax_auth_requests_per_ip_per_sec = 100000\n"
+
+
 class Server:
     """One kalamdb-server process. `data_dir` survives restarts of the same object."""
 
-    def __init__(self, data_dir, port=None, env=None, config_toml=None):
+    def __init__(self, data_dir, port=None, env=None, config_toml=DEFAULT_TEST_CONFIG):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.extra_env = env or {}
@@ -56,7 +61,7 @@ class Server:
         })
         env.update(self.extra_env)
         args = [server_binary()]
-        if self.config_toml is not None:
+        if self.config_toml:
             cfg = self.data_dir.parent / f"server-{self.port}.toml"
             cfg.write_text(self.config_toml)
             args.append(str(cfg))

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "sql/sqlite/system_tables.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::sql {
@@ -15,7 +16,8 @@ bool StartsWithNoCase(const char* s, const char* prefix) {
 }
 
 // Denies everything a request must not reach: SQLite internals, schema changes, pragmas, and
-// `kalam` tables that the statement did not name (and was not checked for).
+// `kalam` and `kalam_system` tables (kt_*, ks_*) that the statement did not name (and was not
+// checked for).
 int Authorizer(void* user, int action, const char* a1, const char*, const char*, const char*) {
   auto* conn = static_cast<SqlConnection*>(user);
   if (conn->registering()) return SQLITE_OK;
@@ -33,7 +35,7 @@ int Authorizer(void* user, int action, const char* a1, const char*, const char*,
           StartsWithNoCase(a1, "dbstat")) {
         return SQLITE_DENY;
       }
-      if (StartsWithNoCase(a1, "kt_")) {
+      if (StartsWithNoCase(a1, "kt_") || StartsWithNoCase(a1, "ks_")) {
         const auto* allowed = conn->allowed_tables();
         if (!allowed || !allowed->count(a1)) return SQLITE_DENY;
       }
@@ -63,6 +65,7 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
   sqlite3_db_config(conn->db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
   sqlite3_limit(conn->db_, SQLITE_LIMIT_ATTACHED, 0);
   if (RegisterKalamModule(conn->db_, conn.get()) != SQLITE_OK ||
+      RegisterSystemModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK) {
     return Status::Internal(std::string("Cannot register SQLite extensions: ") +
                             sqlite3_errmsg(conn->db_));
@@ -116,6 +119,24 @@ Result<std::string> SqlConnection::EnsureRegistered(
   return name;
 }
 
+Result<std::string> SqlConnection::EnsureSystemRegistered(const SystemTable& table) {
+  if (system_registered_.count(table.sqlite_name)) return table.sqlite_name;
+  const std::string sql = "CREATE VIRTUAL TABLE temp." + table.sqlite_name + " USING kalam_system(" +
+                          table.sqlite_name + ")";
+  registering_ = true;
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  registering_ = false;
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Status::Internal("Cannot register system table " + table.def->QualifiedName() + ": " +
+                            msg);
+  }
+  system_registered_[table.sqlite_name] = table.def.get();
+  return table.sqlite_name;
+}
+
 void SqlConnection::SyncWithCatalog(const catalog::CatalogSnapshot& catalog) {
   if (catalog.version() == catalog_version_) return;
   catalog_version_ = catalog.version();
@@ -144,7 +165,10 @@ std::shared_ptr<const catalog::TableDef> SqlConnection::PendingRegistration(
 
 const catalog::TableDef* SqlConnection::RegisteredByName(std::string_view name) const {
   auto it = registered_names_.find(std::string(name));
-  if (it == registered_names_.end()) return nullptr;
+  if (it == registered_names_.end()) {
+    auto sys = system_registered_.find(std::string(name));
+    return sys == system_registered_.end() ? nullptr : sys->second;
+  }
   auto r = registered_.find(it->second);
   return r == registered_.end() ? nullptr : r->second.def.get();
 }

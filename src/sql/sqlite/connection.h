@@ -21,6 +21,7 @@
 namespace kalam::sql {
 
 struct ExecContext;
+struct SystemTable;
 
 struct StmtCloser {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -55,9 +56,14 @@ class SqlConnection {
   // when the catalog version has not changed.
   void SyncWithCatalog(const catalog::CatalogSnapshot& catalog);
 
+  // The SQLite name of system table `table` (system_tables.h) on this connection, registering
+  // it on first use. The name is table.sqlite_name ("ks_users").
+  Result<std::string> EnsureSystemRegistered(const SystemTable& table);
+
   // The table being registered right now (for the module's xConnect).
   std::shared_ptr<const catalog::TableDef> PendingRegistration(catalog::TableId id) const;
-  // The registered TableDef behind SQLite table `name`, or null.
+  // The registered TableDef behind SQLite table `name` (a `kalam` or a `kalam_system` table), or
+  // null.
   const catalog::TableDef* RegisteredByName(std::string_view name) const;
 
   // A prepared statement for `sql` from the cache, or prepared now. The statement stays owned by
@@ -87,6 +93,9 @@ class SqlConnection {
   size_t cache_capacity_ = 256;
   std::unordered_map<catalog::TableId, Registered> registered_;
   std::unordered_map<std::string, catalog::TableId> registered_names_;
+  // System tables registered on this connection, by SQLite name. They never change, so DDL
+  // never drops them.
+  std::unordered_map<std::string, const catalog::TableDef*> system_registered_;
   std::shared_ptr<const catalog::TableDef> pending_;
   std::unordered_map<std::string, CacheEntry> cache_;
   std::list<std::string> lru_;  // front = most recent

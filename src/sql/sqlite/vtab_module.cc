@@ -642,6 +642,8 @@ sqlite3_module MakeModule() {
 
 const sqlite3_module kModule = MakeModule();
 
+}  // namespace
+
 const char* AffinityName(const DataType& t) {
   switch (t.kind) {
     case TypeKind::kBoolean:
@@ -665,8 +667,6 @@ const char* AffinityName(const DataType& t) {
       return "TEXT";
   }
 }
-
-}  // namespace
 
 int RegisterKalamModule(sqlite3* db, SqlConnection* conn) {
   return sqlite3_create_module_v2(db, "kalam", &kModule, conn, nullptr);

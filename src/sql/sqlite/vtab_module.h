@@ -22,6 +22,10 @@ int RegisterKalamModule(sqlite3* db, SqlConnection* conn);
 // `_deleted`, PRIMARY KEY, WITHOUT ROWID).
 std::string DeclareTableSql(const catalog::TableDef& def);
 
+// The SQLite type affinity a column of type `t` is declared with ("INTEGER", "REAL", "TEXT",
+// "BLOB"), matching the storage class its values have.
+const char* AffinityName(const DataType& t);
+
 // SQLite value ⇄ Value, by storage class.
 Value ValueFromSqlite(sqlite3_value* v);
 void ResultValue(sqlite3_context* ctx, const catalog::ColumnDef* col, const Value& v);

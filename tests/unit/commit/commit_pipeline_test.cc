@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "table/keys.h"
@@ -149,6 +151,86 @@ TEST_F(CommitPipelineTest, CommitAfterStopIsRefused) {
   table::WriteSet ws;
   ws.Stage(Insert(table_, 1, "a"));
   EXPECT_EQ(pipeline_.Commit(ws).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(pipeline_.RunSchemaChange(7, [] { return 2u; }).code(), StatusCode::kUnavailable);
+}
+
+std::shared_ptr<const catalog::TableDef> AtVersion(const catalog::TableDef& t, uint32_t v) {
+  auto d = std::make_shared<catalog::TableDef>(t);
+  d->schema_version = v;
+  return d;
+}
+
+TEST_F(CommitPipelineTest, RowsStagedUnderAnOlderSchemaConflictAfterASchemaChange) {
+  table::WriteSet staged_before;  // staged under version 1, committed after the change
+  staged_before.Stage(Insert(table_, 1, "old"));
+  ASSERT_TRUE(pipeline_.RunSchemaChange(7, [] { return 2u; }).ok());
+  auto stale = pipeline_.Commit(staged_before);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(stale.status().message(),
+            "Table 'ns.t' was altered (now schema version 2) after this transaction wrote to it "
+            "under version 1; retry");
+  EXPECT_FALSE((*store_.GetByKey(*table_, table::PkKey(7, "", Value::Int(1)))).has_value());
+  table::WriteSet current;
+  current.Stage(Insert(AtVersion(*table_, 2), 1, "new"));
+  EXPECT_TRUE(pipeline_.Commit(current).ok());
+  // Other tables are not fenced.
+  auto other = std::make_shared<catalog::TableDef>(*table_);
+  other->table_id = 8;
+  table::WriteSet ws;
+  table::StagedRow row = Insert(other, 1, "x");
+  row.pk_key = table::PkKey(8, "", row.pk);
+  ws.Stage(std::move(row));
+  EXPECT_TRUE(pipeline_.Commit(ws).ok());
+}
+
+TEST_F(CommitPipelineTest, FailedSchemaChangeReturnsItsErrorAndFencesNothing) {
+  Status s = pipeline_.RunSchemaChange(
+      7, []() -> Result<uint32_t> { return Status::FailedPrecondition("column has NULLs"); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "column has NULLs");
+  table::WriteSet ws;
+  ws.Stage(Insert(table_, 1, "a"));
+  EXPECT_TRUE(pipeline_.Commit(ws).ok());
+}
+
+TEST_F(CommitPipelineTest, SchemaChangeRunsOnlyAfterTheGroupBeingWrittenIsPublished) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, release = false, published = false;
+  pipeline_.AddListener([&](const std::vector<table::ChangeRecord>&) {
+    std::unique_lock lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });  // the writer holds the leader role meanwhile
+    published = true;
+  });
+  std::thread writer([&] {
+    table::WriteSet ws;
+    ws.Stage(Insert(table_, 1, "a"));
+    EXPECT_TRUE(pipeline_.Commit(ws).ok());
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return entered; });
+  }
+  bool saw_published = false;
+  std::thread ddl([&] {
+    EXPECT_TRUE(pipeline_.RunSchemaChange(7, [&] {
+                  std::lock_guard lock(mu);
+                  saw_published = published;
+                  return 2u;
+                }).ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the change queue up
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  writer.join();
+  ddl.join();
+  EXPECT_TRUE(saw_published);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ jwt_secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
 jwt_expiry_hours = 12
 root_password = "rootpass!"
 allow_remote_setup = true
+generate_root_password = false
 localhost_bypass = true
 localhost_user = "admin"
 min_password_length = 12
@@ -131,6 +132,7 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.auth.jwt_expiry_hours, 24u);
   EXPECT_EQ(c.auth.root_password, "");
   EXPECT_FALSE(c.auth.allow_remote_setup);
+  EXPECT_TRUE(c.auth.generate_root_password);
   EXPECT_FALSE(c.auth.localhost_bypass);
   EXPECT_EQ(c.auth.localhost_user, "root");
   EXPECT_EQ(c.auth.min_password_length, 8u);
@@ -172,6 +174,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.auth.jwt_expiry_hours, 12u);
   EXPECT_EQ(c.auth.root_password, "rootpass!");
   EXPECT_TRUE(c.auth.allow_remote_setup);
+  EXPECT_FALSE(c.auth.generate_root_password);
   EXPECT_TRUE(c.auth.localhost_bypass);
   EXPECT_EQ(c.auth.localhost_user, "admin");
   EXPECT_EQ(c.auth.min_password_length, 12u);
@@ -397,7 +400,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 33u);
+  EXPECT_EQ(keys(text).size(), 34u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

@@ -41,9 +41,28 @@ TEST(RowCodecTest, OlderVersionsReadUnderNewSchemaByColumnId) {
   auto new_def = Def({{1, TypeKind::kBigInt}, {3, TypeKind::kText}, {4, TypeKind::kInt}});
   new_def.columns[2].default_value.kind = catalog::DefaultSpec::Kind::kLiteral;
   new_def.columns[2].default_value.literal = Value::Int(9);
+  new_def.columns[2].missing_value = Value::Int(9);
   auto row = DecodeRow(new_def, bytes);
   ASSERT_TRUE(row.ok());
   EXPECT_EQ(row->values, (std::vector<Value>{Value::Int(1), Value::Text("b"), Value::Int(9)}));
+}
+
+TEST(RowCodecTest, AddedColumnReadsItsMissingValueNotTheCurrentDefault) {
+  auto old_def = Def({{1, TypeKind::kBigInt}});
+  std::string bytes = EncodeRow(old_def, {Value::Int(1)}, false);
+  // Column 2 was added without a default (old rows: NULL), then given DEFAULT 7 for new rows;
+  // column 3 was added with DEFAULT 5 (old rows: 5), then its default was dropped.
+  auto new_def = Def({{1, TypeKind::kBigInt}, {2, TypeKind::kInt}, {3, TypeKind::kInt}});
+  new_def.columns[1].default_value.kind = catalog::DefaultSpec::Kind::kLiteral;
+  new_def.columns[1].default_value.literal = Value::Int(7);
+  new_def.columns[2].missing_value = Value::Int(5);
+  auto row = DecodeRow(new_def, bytes);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->values, (std::vector<Value>{Value::Int(1), Value::Null(), Value::Int(5)}));
+  // A version written under the new schema keeps what it stored, NULL included.
+  auto current = DecodeRow(new_def, EncodeRow(new_def, {Value::Int(2), Value::Null(), Value::Null()}, false));
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->values, (std::vector<Value>{Value::Int(2), Value::Null(), Value::Null()}));
 }
 
 TEST(RowCodecTest, TruncatedBytesAreCorruptionNotACrash) {

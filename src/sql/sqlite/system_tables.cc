@@ -1,0 +1,614 @@
+// The system tables: their columns, their row producers, and the `kalam_system` module.
+#include "sql/sqlite/system_tables.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "commit/commit_pipeline.h"
+#include "sql/executor.h"
+#include "sql/executor_session.h"
+#include "sql/sqlite/connection.h"
+#include "sql/sqlite/vtab_module.h"
+
+namespace kalam::sql {
+
+namespace json = boost::json;
+using catalog::TableDef;
+
+namespace {
+
+const DataType kText{TypeKind::kText};
+const DataType kInt{TypeKind::kInt};
+const DataType kBigInt{TypeKind::kBigInt};
+const DataType kBool{TypeKind::kBoolean};
+const DataType kJson{TypeKind::kJson};
+const DataType kTimestamp{TypeKind::kTimestamp};
+
+// ---- values ---------------------------------------------------------------------------------
+
+Value Text(std::string_view s) { return Value::Text(std::string(s)); }
+// Empty text reads as NULL (comments, optional strings).
+Value TextOrNull(std::string_view s) { return s.empty() ? Value::Null() : Text(s); }
+Value Int(int64_t v) { return Value::Int(v); }
+Value Bool(bool b) { return Value::Int(b ? 1 : 0); }
+// A timestamp in µs; 0 (never set) reads as NULL.
+Value Timestamp(int64_t us) { return us == 0 ? Value::Null() : Value::Int(us); }
+
+// FLUSH_POLICY as written in CREATE TABLE ("rows:N", "interval:S", "rows:N,interval:S"), or
+// null when the table has no flush trigger.
+json::value FlushPolicyJson(const catalog::FlushPolicy& p) {
+  std::string out;
+  if (p.row_limit) out = "rows:" + std::to_string(p.row_limit);
+  if (p.interval_seconds) {
+    if (!out.empty()) out += ",";
+    out += "interval:" + std::to_string(p.interval_seconds);
+  }
+  if (out.empty()) return nullptr;
+  return json::value(out);
+}
+
+// The WITH options of a table as a JSON object. Options that do not apply to the table's type
+// (ACCESS_LEVEL outside SHARED, TTL_SECONDS outside STREAM) are null.
+std::string TableOptionsJson(const TableDef& t) {
+  json::object o;
+  o["flush_policy"] = FlushPolicyJson(t.options.flush_policy);
+  o["deleted_retention_hours"] = t.options.deleted_retention_hours;
+  o["ttl_seconds"] = t.type == catalog::TableType::kStream ? json::value(t.options.ttl_seconds)
+                                                           : json::value(nullptr);
+  o["access_level"] = t.type == catalog::TableType::kShared
+                          ? json::value(catalog::AccessLevelName(t.options.access_level))
+                          : json::value(nullptr);
+  o["use_user_storage"] = t.options.use_user_storage;
+  return json::serialize(o);
+}
+
+// The columns of one schema version as a JSON array (system.schemas).
+std::string ColumnsJson(const TableDef& t) {
+  json::array a;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const catalog::ColumnDef& c = t.columns[i];
+    const std::string dflt = c.default_value.ToSql(c.type);
+    a.push_back(json::object{
+        {"column_id", c.column_id},
+        {"column_name", c.name},
+        {"ordinal", i + 1},
+        {"data_type", c.type.SqlName()},
+        {"nullable", c.nullable},
+        {"primary_key", c.primary_key},
+        {"default_value", dflt.empty() ? json::value(nullptr) : json::value(dflt)},
+        {"comment", c.comment.empty() ? json::value(nullptr) : json::value(c.comment)},
+    });
+  }
+  return json::serialize(a);
+}
+
+std::string TypeName(const TableDef& t) { return std::string(catalog::TableTypeName(t.type)); }
+
+// ---- producers --------------------------------------------------------------------------------
+
+Result<MaterializedRows> UsersRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.catalog_service) return rows;
+  // Never the password hash: no column carries it.
+  for (const auto& u : ctx.catalog_service->ListUsers()) {
+    rows.push_back({Text(u.user_id), Text(auth::RoleName(u.role)),
+                    u.email ? Text(*u.email) : Value::Null(), Text(u.auth_type),
+                    Timestamp(u.created_at_us), Timestamp(u.updated_at_us),
+                    Timestamp(u.last_login_at_us), Timestamp(u.locked_until_us),
+                    Int(u.failed_login_attempts), Timestamp(u.deleted_at_us)});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> NamespacesRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& [name, ns] : ctx.catalog->namespaces()) {
+    rows.push_back({Text(name), Text(name), Text(ns.options_json),
+                    Int(static_cast<int64_t>(ctx.catalog->TablesIn(name).size())),
+                    Timestamp(ns.created_at_us)});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> TablesRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& t : ctx.catalog->AllTables()) {
+    rows.push_back({Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t)),
+                    Text(t->options.storage_id), Int(t->schema_version),
+                    Text(TableOptionsJson(*t)), TextOrNull(t->comment),
+                    Timestamp(t->created_at_us), Timestamp(t->updated_at_us)});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> ColumnsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& t : ctx.catalog->AllTables()) {
+    for (size_t i = 0; i < t->columns.size(); ++i) {
+      const catalog::ColumnDef& c = t->columns[i];
+      rows.push_back({Text(t->namespace_id), Text(t->table_name), Int(t->schema_version),
+                      Int(c.column_id), Text(c.name), Int(static_cast<int64_t>(i + 1)),
+                      Text(c.type.SqlName()), Bool(c.nullable), Bool(c.primary_key),
+                      TextOrNull(c.default_value.ToSql(c.type)), TextOrNull(c.comment)});
+    }
+  }
+  return rows;
+}
+
+Result<MaterializedRows> SchemasRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& latest : ctx.catalog->AllTables()) {
+    std::vector<std::shared_ptr<const TableDef>> versions;
+    if (ctx.catalog_service) {
+      KALAM_ASSIGN_OR_RETURN(auto history, ctx.catalog_service->SchemaHistory(latest->table_id));
+      for (auto& v : history) {
+        // Versions published after this statement's snapshot are not shown yet.
+        if (v->schema_version <= latest->schema_version) versions.push_back(std::move(v));
+      }
+    }
+    if (versions.empty() || versions.back()->schema_version != latest->schema_version) {
+      versions.push_back(latest);
+    }
+    for (const auto& v : versions) {
+      const bool is_latest = v->schema_version == latest->schema_version;
+      // A version is created when its ALTER (or the CREATE, for version 1) runs.
+      const int64_t created = v->schema_version == 1 || v->updated_at_us == 0 ? v->created_at_us
+                                                                               : v->updated_at_us;
+      rows.push_back({Int(static_cast<int64_t>(v->table_id)), Text(v->namespace_id),
+                      Text(v->table_name), Text(TypeName(*v)), Int(v->schema_version),
+                      Text(ColumnsJson(*v)), Text(TableOptionsJson(*v)), Bool(is_latest),
+                      Timestamp(created)});
+    }
+  }
+  return rows;
+}
+
+Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
+  const std::string data_dir = ctx.options ? ctx.options->data_dir : ExecutorOptions().data_dir;
+  const std::string base = (std::filesystem::path(data_dir) / "storage").string();
+  MaterializedRows rows;
+  rows.push_back({Text("local"), Text("Local storage"),
+                  Text("Built-in storage under the data directory"), Text("filesystem"), Text(base),
+                  Text("{namespace}/{tableName}"), Text("{namespace}/{tableName}/{userId}"),
+                  Timestamp(ctx.server_started_at_us), Timestamp(ctx.server_started_at_us)});
+  return rows;
+}
+
+Result<MaterializedRows> NoRows(const ExecContext&) { return MaterializedRows(); }
+
+Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  auto add = [&](std::string_view name, uint64_t v) {
+    rows.push_back({Text(name), Text(std::to_string(v))});
+  };
+  const auto& cache = StatementCacheStats::Global();
+  add("statement_cache_hits", cache.hits.load(std::memory_order_relaxed));
+  add("statement_cache_misses", cache.misses.load(std::memory_order_relaxed));
+  add("namespaces", ctx.catalog->namespaces().size());
+  add("tables", ctx.catalog->AllTables().size());
+  if (ctx.catalog_service) {
+    uint64_t users = 0;
+    for (const auto& u : ctx.catalog_service->ListUsers()) users += u.deleted() ? 0 : 1;
+    add("users", users);
+  }
+  if (ctx.pipeline) {
+    const commit::CommitStats c = ctx.pipeline->stats();
+    add("commits", c.commits);
+    add("commit_groups", c.groups);
+    add("committed_rows", c.rows);
+    add("commit_conflicts", c.conflicts);
+  }
+  if (ctx.clock && ctx.server_started_at_us) {
+    const int64_t up = ctx.clock->NowMicros() - ctx.server_started_at_us;
+    add("uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
+  }
+  return rows;
+}
+
+Result<MaterializedRows> DatatypesRows(const ExecContext&) {
+  struct Entry {
+    const char* sql_name;
+    TypeKind kind;
+    const char* description;
+  };
+  // SQL.md §3: every SQL name and alias.
+  static const Entry kEntries[] = {
+      {"BOOLEAN", TypeKind::kBoolean, "true or false"},
+      {"BOOL", TypeKind::kBoolean, "Alias of BOOLEAN"},
+      {"SMALLINT", TypeKind::kSmallInt, "16-bit signed integer"},
+      {"INT2", TypeKind::kSmallInt, "Alias of SMALLINT"},
+      {"INT", TypeKind::kInt, "32-bit signed integer"},
+      {"INTEGER", TypeKind::kInt, "Alias of INT"},
+      {"INT4", TypeKind::kInt, "Alias of INT"},
+      {"BIGINT", TypeKind::kBigInt, "64-bit signed integer (a JSON string on the wire)"},
+      {"INT8", TypeKind::kBigInt, "Alias of BIGINT"},
+      {"FLOAT", TypeKind::kFloat, "32-bit floating point"},
+      {"REAL", TypeKind::kFloat, "Alias of FLOAT"},
+      {"FLOAT4", TypeKind::kFloat, "Alias of FLOAT"},
+      {"DOUBLE", TypeKind::kDouble, "64-bit floating point"},
+      {"DOUBLE PRECISION", TypeKind::kDouble, "Alias of DOUBLE"},
+      {"FLOAT8", TypeKind::kDouble, "Alias of DOUBLE"},
+      {"DECIMAL(p,s)", TypeKind::kDecimal,
+       "Exact decimal, 1 <= p <= 38, 0 <= s <= p; bare DECIMAL = (38,10)"},
+      {"NUMERIC", TypeKind::kDecimal, "Alias of DECIMAL"},
+      {"TEXT", TypeKind::kText, "UTF-8 text"},
+      {"VARCHAR", TypeKind::kText, "Alias of TEXT (length ignored)"},
+      {"CHAR", TypeKind::kText, "Alias of TEXT (length ignored)"},
+      {"STRING", TypeKind::kText, "Alias of TEXT"},
+      {"BYTES", TypeKind::kBytes, "Binary data"},
+      {"BINARY", TypeKind::kBytes, "Alias of BYTES"},
+      {"VARBINARY", TypeKind::kBytes, "Alias of BYTES"},
+      {"BLOB", TypeKind::kBytes, "Alias of BYTES"},
+      {"BYTEA", TypeKind::kBytes, "Alias of BYTES"},
+      {"JSON", TypeKind::kJson, "A JSON document, validated on write"},
+      {"JSONB", TypeKind::kJson, "Alias of JSON"},
+      {"TIMESTAMP", TypeKind::kTimestamp, "Date and time in microseconds, not UTC-adjusted"},
+      {"DATETIME", TypeKind::kDateTime,
+       "Date and time in microseconds, UTC-adjusted (input offsets normalised to UTC)"},
+      {"DATE", TypeKind::kDate, "Calendar date (days since 1970-01-01)"},
+      {"TIME", TypeKind::kTime, "Time of day in microseconds"},
+      {"UUID", TypeKind::kUuid, "128-bit UUID"},
+      {"EMBEDDING(n)", TypeKind::kEmbedding, "Vector of n float32 values"},
+      {"FILE", TypeKind::kFile, "Reference to a stored file (FileRef JSON)"},
+  };
+  MaterializedRows rows;
+  for (const auto& e : kEntries) {
+    rows.push_back({Text(e.sql_name), Text(TypeKindWireName(e.kind)), Text(e.description)});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> SettingsRows(const ExecContext& ctx) {
+  const ExecutorOptions o = ctx.options ? *ctx.options : ExecutorOptions();
+  MaterializedRows rows;
+  auto add = [&](std::string_view name, std::string value, std::string_view description) {
+    rows.push_back({Text(name), Text(value), Text(description)});
+  };
+  add("default_query_limit", std::to_string(o.default_query_limit),
+      "Rows a SELECT without a top-level LIMIT returns at most");
+  add("max_query_limit", std::to_string(o.max_query_limit), "Rows any SELECT returns at most");
+  add("conflict_retries", std::to_string(o.conflict_retries),
+      "Times an autocommit statement is re-run after losing a write conflict");
+  add("min_password_length", std::to_string(o.min_password_length),
+      "Shortest password CREATE/ALTER USER accepts");
+  add("max_password_length", std::to_string(o.max_password_length),
+      "Longest password CREATE/ALTER USER accepts");
+  add("password_ops_limit", std::to_string(o.password_ops_limit),
+      "Argon2id iterations for password hashes");
+  add("password_mem_limit_bytes", std::to_string(o.password_mem_limit_bytes),
+      "Argon2id memory for password hashes, in bytes");
+  add("data_dir", o.data_dir, "Directory holding RocksDB and the local storage");
+  return rows;
+}
+
+// The tables information_schema lists for the caller: the catalog tables it may read, and the
+// system tables for dba and system.
+std::vector<std::shared_ptr<const TableDef>> VisibleTables(const ExecContext& ctx) {
+  const Caller caller{ctx.user_id, ctx.role};
+  std::vector<std::shared_ptr<const TableDef>> out;
+  for (auto& t : ctx.catalog->AllTables()) {
+    if (CheckTableAccess(caller, *t, /*write=*/false).ok()) out.push_back(std::move(t));
+  }
+  if (auth::RoleAtLeast(ctx.role, auth::Role::kDba)) {
+    for (const auto& s : AllSystemTables()) {
+      if (s.dba_only) out.push_back(s.def);
+    }
+  }
+  return out;
+}
+
+Result<MaterializedRows> InfoTablesRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& t : VisibleTables(ctx)) {
+    rows.push_back({Text("kalamdb"), Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t))});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> InfoColumnsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  for (const auto& t : VisibleTables(ctx)) {
+    for (size_t i = 0; i < t->columns.size(); ++i) {
+      const catalog::ColumnDef& c = t->columns[i];
+      rows.push_back({Text(t->namespace_id), Text(t->table_name), Text(c.name),
+                      Int(static_cast<int64_t>(i + 1)), TextOrNull(c.default_value.ToSql(c.type)),
+                      Text(c.nullable ? "YES" : "NO"), Text(c.type.SqlName())});
+    }
+  }
+  return rows;
+}
+
+// ---- definitions ------------------------------------------------------------------------------
+
+struct ColumnSpec {
+  const char* name;
+  DataType type;
+};
+
+SystemTable MakeTable(std::string_view ns, const char* name, std::vector<ColumnSpec> columns,
+                      Result<MaterializedRows> (*produce)(const ExecContext&)) {
+  auto def = std::make_shared<TableDef>();
+  def->namespace_id = std::string(ns);
+  def->table_name = name;
+  def->type = catalog::TableType::kSystem;
+  def->schema_version = 1;
+  uint32_t id = 0;
+  for (const auto& c : columns) {
+    catalog::ColumnDef col;
+    col.column_id = ++id;
+    col.name = c.name;
+    col.type = c.type;
+    def->columns.push_back(std::move(col));
+  }
+  SystemTable t;
+  t.def = std::move(def);
+  const bool system = ns == catalog::kSystemNamespace;
+  t.sqlite_name = std::string(system ? "ks_" : "ks_is_") + name;
+  t.dba_only = system;
+  t.produce = produce;
+  return t;
+}
+
+std::vector<SystemTable> BuildTables() {
+  const std::string_view sys = catalog::kSystemNamespace;
+  const std::string_view info = kInformationSchemaNamespace;
+  std::vector<SystemTable> t;
+  t.push_back(MakeTable(sys, "columns",
+                        {{"namespace_id", kText}, {"table_name", kText}, {"version", kInt},
+                         {"column_id", kInt}, {"column_name", kText}, {"ordinal", kInt},
+                         {"data_type", kText}, {"nullable", kBool}, {"primary_key", kBool},
+                         {"default_value", kText}, {"comment", kText}},
+                        ColumnsRows));
+  t.push_back(MakeTable(sys, "datatypes",
+                        {{"sql_name", kText}, {"kalam_type", kText}, {"description", kText}},
+                        DatatypesRows));
+  t.push_back(MakeTable(sys, "jobs",
+                        {{"job_id", kText}, {"job_type", kText}, {"status", kText},
+                         {"parameters", kJson}, {"message", kText}, {"exception_trace", kText},
+                         {"retry_count", kInt}, {"memory_used", kBigInt}, {"cpu_used", kBigInt},
+                         {"created_at", kTimestamp}, {"started_at", kTimestamp},
+                         {"finished_at", kTimestamp}, {"node_id", kText}},
+                        NoRows));
+  t.push_back(MakeTable(sys, "live",
+                        {{"live_id", kText}, {"connection_id", kText}, {"subscription_id", kText},
+                         {"namespace_id", kText}, {"table_name", kText}, {"user_id", kText},
+                         {"query", kText}, {"options", kJson}, {"status", kText},
+                         {"created_at", kTimestamp}, {"last_update", kTimestamp},
+                         {"changes", kBigInt}, {"node_id", kText}},
+                        NoRows));
+  t.push_back(MakeTable(sys, "namespaces",
+                        {{"namespace_id", kText}, {"name", kText}, {"options", kJson},
+                         {"table_count", kBigInt}, {"created_at", kTimestamp}},
+                        NamespacesRows));
+  t.push_back(MakeTable(sys, "schemas",
+                        {{"table_id", kBigInt}, {"namespace_id", kText}, {"table_name", kText},
+                         {"table_type", kText}, {"schema_version", kInt}, {"columns", kJson},
+                         {"options", kJson}, {"is_latest", kBool}, {"created_at", kTimestamp}},
+                        SchemasRows));
+  t.push_back(MakeTable(sys, "settings",
+                        {{"name", kText}, {"value", kText}, {"description", kText}},
+                        SettingsRows));
+  t.push_back(MakeTable(sys, "stats", {{"metric_name", kText}, {"metric_value", kText}},
+                        StatsRows));
+  t.push_back(MakeTable(sys, "storages",
+                        {{"storage_id", kText}, {"storage_name", kText}, {"description", kText},
+                         {"storage_type", kText}, {"base_directory", kText},
+                         {"shared_tables_template", kText}, {"user_tables_template", kText},
+                         {"created_at", kTimestamp}, {"updated_at", kTimestamp}},
+                        StoragesRows));
+  t.push_back(MakeTable(sys, "tables",
+                        {{"namespace_id", kText}, {"table_name", kText}, {"table_type", kText},
+                         {"storage_id", kText}, {"version", kInt}, {"options", kJson},
+                         {"comment", kText}, {"created_at", kTimestamp},
+                         {"updated_at", kTimestamp}},
+                        TablesRows));
+  t.push_back(MakeTable(sys, "users",
+                        {{"user_id", kText}, {"role", kText}, {"email", kText},
+                         {"auth_type", kText}, {"created_at", kTimestamp},
+                         {"updated_at", kTimestamp}, {"last_login_at", kTimestamp},
+                         {"locked_until", kTimestamp}, {"failed_login_attempts", kInt},
+                         {"deleted_at", kTimestamp}},
+                        UsersRows));
+  t.push_back(MakeTable(info, "columns",
+                        {{"table_schema", kText}, {"table_name", kText}, {"column_name", kText},
+                         {"ordinal_position", kInt}, {"column_default", kText},
+                         {"is_nullable", kText}, {"data_type", kText}},
+                        InfoColumnsRows));
+  t.push_back(MakeTable(info, "tables",
+                        {{"table_catalog", kText}, {"table_schema", kText}, {"table_name", kText},
+                         {"table_type", kText}},
+                        InfoTablesRows));
+  return t;
+}
+
+// ---- the module -----------------------------------------------------------------------------
+
+struct SystemVtab {
+  sqlite3_vtab base{};
+  SqlConnection* conn = nullptr;
+  const SystemTable* table = nullptr;
+};
+
+struct SystemCursor {
+  sqlite3_vtab_cursor base{};
+  SystemVtab* vt = nullptr;
+  std::shared_ptr<const MaterializedRows> rows;
+  size_t pos = 0;
+};
+
+int SetError(sqlite3_vtab* vt, ExecContext* ctx, Status s) {
+  sqlite3_free(vt->zErrMsg);
+  vt->zErrMsg = sqlite3_mprintf("%s", s.message().c_str());
+  if (ctx) ctx->SetError(std::move(s));
+  return SQLITE_ERROR;
+}
+
+int XConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+             char** err) {
+  const SystemTable* table = argc >= 4 ? FindSystemTableBySqliteName(argv[3]) : nullptr;
+  if (!table) {
+    *err = sqlite3_mprintf("kalam_system module needs the name of a system table");
+    return SQLITE_ERROR;
+  }
+  std::string sql = "CREATE TABLE x(";
+  for (size_t i = 0; i < table->def->columns.size(); ++i) {
+    const catalog::ColumnDef& c = table->def->columns[i];
+    if (i) sql += ", ";
+    sql += "\"" + c.name + "\" " + AffinityName(c.type);
+  }
+  sql += ")";
+  int rc = sqlite3_declare_vtab(db, sql.c_str());
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  auto* vt = new SystemVtab();
+  vt->conn = static_cast<SqlConnection*>(aux);
+  vt->table = table;
+  *out = &vt->base;
+  return SQLITE_OK;
+}
+
+int XDisconnect(sqlite3_vtab* base) {
+  delete reinterpret_cast<SystemVtab*>(base);
+  return SQLITE_OK;
+}
+
+// Nothing is pushed down: every scan reads the whole (small) table and SQLite evaluates every
+// constraint itself.
+int XBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  info->estimatedCost = 1000;
+  info->estimatedRows = 100;
+  return SQLITE_OK;
+}
+
+int XOpen(sqlite3_vtab* base, sqlite3_vtab_cursor** out) {
+  auto* cur = new SystemCursor();
+  cur->vt = reinterpret_cast<SystemVtab*>(base);
+  *out = &cur->base;
+  return SQLITE_OK;
+}
+
+int XClose(sqlite3_vtab_cursor* base) {
+  delete reinterpret_cast<SystemCursor*>(base);
+  return SQLITE_OK;
+}
+
+int XFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_value**) {
+  auto* cur = reinterpret_cast<SystemCursor*>(base);
+  ExecContext* ctx = cur->vt->conn->context();
+  if (!ctx || !ctx->catalog) {
+    return SetError(&cur->vt->base, ctx, Status::Internal("no request context"));
+  }
+  const SystemTable& table = *cur->vt->table;
+  auto& cached = ctx->system_rows[table.sqlite_name];
+  if (!cached) {
+    auto rows = table.produce(*ctx);
+    if (!rows.ok()) {
+      ctx->system_rows.erase(table.sqlite_name);
+      return SetError(&cur->vt->base, ctx, rows.status());
+    }
+    cached = std::make_shared<const MaterializedRows>(std::move(*rows));
+  }
+  cur->rows = cached;
+  cur->pos = 0;
+  return SQLITE_OK;
+}
+
+int XNext(sqlite3_vtab_cursor* base) {
+  ++reinterpret_cast<SystemCursor*>(base)->pos;
+  return SQLITE_OK;
+}
+
+int XEof(sqlite3_vtab_cursor* base) {
+  auto* cur = reinterpret_cast<SystemCursor*>(base);
+  return !cur->rows || cur->pos >= cur->rows->size();
+}
+
+int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
+  auto* cur = reinterpret_cast<SystemCursor*>(base);
+  const auto& columns = cur->vt->table->def->columns;
+  const auto& row = (*cur->rows)[cur->pos];
+  if (i < 0 || static_cast<size_t>(i) >= row.size()) {
+    sqlite3_result_null(ctx);
+    return SQLITE_OK;
+  }
+  ResultValue(ctx, &columns[i], row[i]);
+  return SQLITE_OK;
+}
+
+int XRowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
+  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<SystemCursor*>(base)->pos);
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeModule() {
+  sqlite3_module m{};
+  m.iVersion = 1;
+  m.xCreate = XConnect;
+  m.xConnect = XConnect;
+  m.xBestIndex = XBestIndex;
+  m.xDisconnect = XDisconnect;
+  m.xDestroy = XDisconnect;
+  m.xOpen = XOpen;
+  m.xClose = XClose;
+  m.xFilter = XFilter;
+  m.xNext = XNext;
+  m.xEof = XEof;
+  m.xColumn = XColumn;
+  m.xRowid = XRowid;
+  return m;  // no xUpdate: SQLite refuses writes
+}
+
+const sqlite3_module kModule = MakeModule();
+
+}  // namespace
+
+bool IsSystemNamespace(std::string_view ns) {
+  return ns == catalog::kSystemNamespace || ns == kInformationSchemaNamespace;
+}
+
+const std::vector<SystemTable>& AllSystemTables() {
+  static const std::vector<SystemTable> tables = BuildTables();
+  return tables;
+}
+
+const SystemTable* FindSystemTable(std::string_view ns, std::string_view name) {
+  const std::string lower = catalog::LowerName(name);
+  for (const auto& t : AllSystemTables()) {
+    if (t.def->namespace_id == ns && t.def->table_name == lower) return &t;
+  }
+  return nullptr;
+}
+
+const SystemTable* FindSystemTableBySqliteName(std::string_view sqlite_name) {
+  for (const auto& t : AllSystemTables()) {
+    if (t.sqlite_name == sqlite_name) return &t;
+  }
+  return nullptr;
+}
+
+Result<const SystemTable*> ResolveSystemTable(std::string_view ns, std::string_view name,
+                                              auth::Role role, bool write) {
+  const bool system = ns == catalog::kSystemNamespace;
+  if (system && !auth::RoleAtLeast(role, auth::Role::kDba)) {
+    return Status::PermissionDenied(
+        "Permission denied: system tables are readable by dba and system roles only");
+  }
+  const SystemTable* table = FindSystemTable(ns, name);
+  const std::string qualified = std::string(ns) + "." + catalog::LowerName(name);
+  if (!table) {
+    return Status::TableNotFound(std::string(system ? "System table '" : "Table '") + qualified +
+                                 "' does not exist");
+  }
+  if (write) {
+    return Status::PermissionDenied(std::string(system ? "System table '" : "Table '") +
+                                    qualified + "' is read-only");
+  }
+  return table;
+}
+
+int RegisterSystemModule(sqlite3* db, SqlConnection* conn) {
+  return sqlite3_create_module_v2(db, "kalam_system", &kModule, conn, nullptr);
+}
+
+}  // namespace kalam::sql

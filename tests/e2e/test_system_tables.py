@@ -1,0 +1,228 @@
+"""SQL.md §4 system tables: system.* (dba and system only, read-only) and information_schema."""
+import pytest
+
+from helpers import unique
+
+DENIED = {"code": "PERMISSION_DENIED",
+          "message": "Permission denied: system tables are readable by dba and system roles only"}
+
+# Column names and wire types of every system table, in order.
+SCHEMAS = {
+    "system.users": [
+        ("user_id", "Text"), ("role", "Text"), ("email", "Text"), ("auth_type", "Text"),
+        ("created_at", "Timestamp"), ("updated_at", "Timestamp"), ("last_login_at", "Timestamp"),
+        ("locked_until", "Timestamp"), ("failed_login_attempts", "Int"),
+        ("deleted_at", "Timestamp")],
+    "system.namespaces": [
+        ("namespace_id", "Text"), ("name", "Text"), ("options", "Json"), ("table_count", "BigInt"),
+        ("created_at", "Timestamp")],
+    "system.tables": [
+        ("namespace_id", "Text"), ("table_name", "Text"), ("table_type", "Text"),
+        ("storage_id", "Text"), ("version", "Int"), ("options", "Json"), ("comment", "Text"),
+        ("created_at", "Timestamp"), ("updated_at", "Timestamp")],
+    "system.columns": [
+        ("namespace_id", "Text"), ("table_name", "Text"), ("version", "Int"), ("column_id", "Int"),
+        ("column_name", "Text"), ("ordinal", "Int"), ("data_type", "Text"),
+        ("nullable", "Boolean"), ("primary_key", "Boolean"), ("default_value", "Text"),
+        ("comment", "Text")],
+    "system.schemas": [
+        ("table_id", "BigInt"), ("namespace_id", "Text"), ("table_name", "Text"),
+        ("table_type", "Text"), ("schema_version", "Int"), ("columns", "Json"),
+        ("options", "Json"), ("is_latest", "Boolean"), ("created_at", "Timestamp")],
+    "system.storages": [
+        ("storage_id", "Text"), ("storage_name", "Text"), ("description", "Text"),
+        ("storage_type", "Text"), ("base_directory", "Text"), ("shared_tables_template", "Text"),
+        ("user_tables_template", "Text"), ("created_at", "Timestamp"),
+        ("updated_at", "Timestamp")],
+    "system.jobs": [
+        ("job_id", "Text"), ("job_type", "Text"), ("status", "Text"), ("parameters", "Json"),
+        ("message", "Text"), ("exception_trace", "Text"), ("retry_count", "Int"),
+        ("memory_used", "BigInt"), ("cpu_used", "BigInt"), ("created_at", "Timestamp"),
+        ("started_at", "Timestamp"), ("finished_at", "Timestamp"), ("node_id", "Text")],
+    "system.live": [
+        ("live_id", "Text"), ("connection_id", "Text"), ("subscription_id", "Text"),
+        ("namespace_id", "Text"), ("table_name", "Text"), ("user_id", "Text"), ("query", "Text"),
+        ("options", "Json"), ("status", "Text"), ("created_at", "Timestamp"),
+        ("last_update", "Timestamp"), ("changes", "BigInt"), ("node_id", "Text")],
+    "system.stats": [("metric_name", "Text"), ("metric_value", "Text")],
+    "system.datatypes": [("sql_name", "Text"), ("kalam_type", "Text"), ("description", "Text")],
+    "system.settings": [("name", "Text"), ("value", "Text"), ("description", "Text")],
+    "information_schema.tables": [
+        ("table_catalog", "Text"), ("table_schema", "Text"), ("table_name", "Text"),
+        ("table_type", "Text")],
+    "information_schema.columns": [
+        ("table_schema", "Text"), ("table_name", "Text"), ("column_name", "Text"),
+        ("ordinal_position", "Int"), ("column_default", "Text"), ("is_nullable", "Text"),
+        ("data_type", "Text")],
+}
+
+
+def result(server, sql, **kw):
+    return server.sql(sql, **kw)["results"][0]
+
+
+@pytest.mark.parametrize("table", sorted(SCHEMAS))
+def test_columns_and_types(server, table):
+    res = result(server, f"SELECT * FROM {table} LIMIT 0")
+    assert [(c["name"], c["data_type"]) for c in res["schema"]] == SCHEMAS[table]
+    assert res["row_count"] == 0 and "rows" not in res
+
+
+def test_users_rows_and_no_password_hash(server):
+    name = unique("sysu")
+    server.sql(f"CREATE USER {name} WITH PASSWORD 'password123' ROLE service "
+               f"EMAIL '{name}@example.com'")
+    server.token(name, "password123")  # logs in: sets last_login_at
+    r = server.sql_raw(f"SELECT * FROM system.users WHERE user_id = '{name}'")
+    assert r.status_code == 200
+    assert "argon2" not in r.text
+    rows = r.json()["results"][0]["rows"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row[:4] == [name, "service", f"{name}@example.com", "password"]
+    assert isinstance(row[4], int) and row[4] == row[5]
+    assert isinstance(row[6], int) and row[6] >= row[4]  # last_login_at
+    assert row[7:] == [None, 0, None]
+    everything = server.sql_raw("SELECT * FROM system.users")
+    assert "argon2" not in everything.text and "password_hash" not in everything.text
+    assert ["root", "system"] in [u[:2] for u in everything.json()["results"][0]["rows"]]
+
+
+def test_dropped_user_has_deleted_at(server):
+    name = unique("gone")
+    server.create_user(name)
+    server.sql(f"DROP USER {name}")
+    [[deleted_at]] = server.rows(f"SELECT deleted_at FROM system.users WHERE user_id = '{name}'")
+    assert isinstance(deleted_at, int) and deleted_at > 0
+
+
+def test_namespaces_tables_and_columns(server, ns):
+    server.sql(f"CREATE USER TABLE {ns}.msgs (id INT PRIMARY KEY, body TEXT NOT NULL DEFAULT 'x', "
+               "price DECIMAL(10,2)) WITH (FLUSH_POLICY = 'rows:100')")
+    server.sql(f"CREATE SHARED TABLE {ns}.pub (id BIGINT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC')")
+    assert server.rows(f"SELECT namespace_id, name, options, table_count FROM system.namespaces "
+                       f"WHERE name = '{ns}'") == [[ns, ns, "{}", "2"]]
+    assert server.rows(f"SELECT table_name, table_type, storage_id, version, comment, "
+                       f"json_extract(options, '$.flush_policy'), "
+                       f"json_extract(options, '$.access_level') FROM system.tables "
+                       f"WHERE namespace_id = '{ns}' ORDER BY table_name") == [
+        ["msgs", "USER", "local", 1, None, "rows:100", None],
+        ["pub", "SHARED", "local", 1, None, None, "PUBLIC"]]
+    assert server.rows(f"SELECT column_name, ordinal, data_type, nullable, primary_key, "
+                       f"default_value FROM system.columns WHERE namespace_id = '{ns}' "
+                       f"AND table_name = 'msgs' ORDER BY ordinal") == [
+        ["id", 1, "INT", False, True, None],
+        ["body", 2, "TEXT", False, False, "'x'"],
+        ["price", 3, "DECIMAL(10,2)", True, False, None]]
+
+
+def test_join_tables_and_columns(server, ns):
+    server.sql(f"CREATE USER TABLE {ns}.a (id INT PRIMARY KEY, x TEXT, y TEXT)")
+    server.sql(f"CREATE SHARED TABLE {ns}.b (id INT PRIMARY KEY)")
+    res = result(server, f"SELECT t.table_name, t.table_type, count(c.column_name) AS n "
+                         f"FROM system.tables t JOIN system.columns c "
+                         f"ON c.namespace_id = t.namespace_id AND c.table_name = t.table_name "
+                         f"WHERE t.namespace_id = '{ns}' GROUP BY 1, 2 ORDER BY 1")
+    assert [c["name"] for c in res["schema"]] == ["table_name", "table_type", "n"]
+    assert res["rows"] == [["a", "USER", "3"], ["b", "SHARED", "1"]]
+
+
+def test_schemas(server, ns):
+    server.sql(f"CREATE SHARED TABLE {ns}.s (id INT PRIMARY KEY, v TEXT)")
+    assert server.rows(f"SELECT namespace_id, table_name, table_type, schema_version, is_latest, "
+                       f"json_extract(columns, '$[1].column_name'), "
+                       f"json_extract(options, '$.access_level') FROM system.schemas "
+                       f"WHERE namespace_id = '{ns}'") == [
+        [ns, "s", "SHARED", 1, True, "v", "PRIVATE"]]
+
+
+def test_storages(server):
+    rows = server.rows("SELECT * FROM system.storages")
+    assert len(rows) == 1
+    assert rows[0][:7] == ["local", "Local storage", "Built-in storage under the data directory",
+                           "filesystem", f"{server.data_dir}/storage", "{namespace}/{tableName}",
+                           "{namespace}/{tableName}/{userId}"]
+    assert isinstance(rows[0][7], int) and rows[0][7] == rows[0][8]
+
+
+def test_jobs_and_live_are_empty(server):
+    for table in ("system.jobs", "system.live"):
+        res = result(server, f"SELECT * FROM {table}")
+        assert res["row_count"] == 0 and "rows" not in res
+        assert [c["name"] for c in res["schema"]] == [n for n, _ in SCHEMAS[table]]
+
+
+def test_stats_settings_datatypes(server):
+    stats = dict(server.rows("SELECT metric_name, metric_value FROM system.stats"))
+    for name in ("statement_cache_hits", "statement_cache_misses", "tables", "namespaces", "users",
+                 "commits"):
+        assert stats[name].isdigit(), (name, stats)
+    assert int(stats["namespaces"]) >= 1
+    settings = {r[0]: r[1] for r in server.rows("SELECT name, value, description FROM system.settings")}
+    assert settings["default_query_limit"] == "50"
+    assert settings["max_query_limit"] == "1000"
+    assert settings["data_dir"] == str(server.data_dir)
+    types = server.rows("SELECT sql_name, kalam_type FROM system.datatypes")
+    assert len(types) == 35
+    for pair in (["BIGINT", "BigInt"], ["INT8", "BigInt"], ["DOUBLE PRECISION", "Double"],
+                 ["DECIMAL(p,s)", "Decimal"], ["JSONB", "Json"], ["EMBEDDING(n)", "Embedding"],
+                 ["FILE", "File"]):
+        assert pair in types
+
+
+@pytest.mark.parametrize("role", ["user", "service"])
+def test_non_dba_roles_get_403(server, role):
+    name = server.create_user(unique(role))
+    for sql in ("SELECT * FROM system.users", "SELECT count(*) FROM system.tables",
+                "SELECT * FROM system.nope"):
+        r = server.sql_raw(sql, user=name, password="password123")
+        assert r.status_code == 403, r.text
+        body = r.json()
+        assert body["status"] == "error" and body["results"] == []
+        assert body["error"] == DENIED
+
+
+def test_dba_can_read(server):
+    name = server.create_user(unique("dba"), role="dba")
+    rows = server.rows(f"SELECT user_id, role FROM system.users WHERE user_id = '{name}'",
+                       user=name, password="password123")
+    assert rows == [[name, "dba"]]
+
+
+@pytest.mark.parametrize("sql,table", [
+    ("INSERT INTO system.users (user_id, role) VALUES ('evil', 'system')", "system.users"),
+    ("UPDATE system.users SET role = 'user' WHERE user_id = 'root'", "system.users"),
+    ("DELETE FROM system.namespaces", "system.namespaces"),
+])
+def test_system_tables_are_read_only(server, sql, table):
+    err = server.sql_error(sql, status=403)
+    assert err["code"] == "PERMISSION_DENIED"
+    assert err["message"] == f"System table '{table}' is read-only"
+    assert server.rows("SELECT role FROM system.users WHERE user_id = 'root'") == [["system"]]
+
+
+def test_unknown_system_table(server):
+    err = server.sql_error("SELECT * FROM system.nope")
+    assert err["code"] == "TABLE_NOT_FOUND"
+    assert err["message"] == "System table 'system.nope' does not exist"
+
+
+def test_information_schema_shows_only_readable_tables(server, ns):
+    server.sql(f"CREATE USER TABLE {ns}.mine (id INT PRIMARY KEY, note TEXT NOT NULL)")
+    server.sql(f"CREATE SHARED TABLE {ns}.open (id INT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC')")
+    server.sql(f"CREATE SHARED TABLE {ns}.closed (id INT PRIMARY KEY)")
+    user = server.create_user(unique("isu"))
+    tables = f"SELECT * FROM information_schema.tables WHERE table_schema = '{ns}' ORDER BY table_name"
+    assert server.rows(tables, user=user, password="password123") == [
+        ["kalamdb", ns, "mine", "USER"], ["kalamdb", ns, "open", "SHARED"]]
+    assert server.rows(tables) == [
+        ["kalamdb", ns, "closed", "SHARED"], ["kalamdb", ns, "mine", "USER"],
+        ["kalamdb", ns, "open", "SHARED"]]
+    assert server.rows(f"SELECT * FROM information_schema.columns WHERE table_schema = '{ns}' "
+                       f"ORDER BY table_name, ordinal_position", user=user, password="password123") == [
+        [ns, "mine", "id", 1, None, "NO", "INT"], [ns, "mine", "note", 2, None, "NO", "TEXT"],
+        [ns, "open", "id", 1, None, "NO", "INT"]]
+    err = server.sql_error("DELETE FROM information_schema.tables", user=user,
+                           password="password123", status=403)
+    assert err == {"code": "PERMISSION_DENIED",
+                   "message": "Table 'information_schema.tables' is read-only"}

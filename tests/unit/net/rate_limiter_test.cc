@@ -1,0 +1,26 @@
+// Tests for the per-client token-bucket rate limiter.
+#include "net/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+namespace kalam::net {
+namespace {
+
+TEST(RateLimiterTest, AllowsABurstOfTheRateThenRefillsOverTime) {
+  RateLimiter limiter(5);
+  auto t = RateLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.Allow("1.2.3.4", t)) << i;
+  EXPECT_FALSE(limiter.Allow("1.2.3.4", t));
+  EXPECT_TRUE(limiter.Allow("5.6.7.8", t));  // other clients are unaffected
+  EXPECT_FALSE(limiter.Allow("1.2.3.4", t + std::chrono::milliseconds(100)));
+  EXPECT_TRUE(limiter.Allow("1.2.3.4", t + std::chrono::milliseconds(250)));
+}
+
+TEST(RateLimiterTest, ZeroMeansUnlimited) {
+  RateLimiter limiter(0);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(limiter.Allow("x"));
+  EXPECT_FALSE(limiter.enabled());
+}
+
+}  // namespace
+}  // namespace kalam::net
