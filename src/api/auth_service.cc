@@ -138,20 +138,29 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
   } else {
     ok = auth::VerifyPassword(user->password_hash, password);
   }
+  // The password was checked without a lock (it is slow); the counters are updated under one,
+  // re-reading the user, so concurrent attempts cannot lose failures or outlive a lockout.
+  std::lock_guard lock(login_mu_);
+  auto current = catalog_.GetUser(user_id);
+  if (!current || current->deleted()) return Fail(401, "unauthorized", "Invalid credentials");
+  if (current->locked_until_us > now) {
+    return Fail(401, "account_locked",
+                "Account is locked after too many failed logins; try again later");
+  }
   if (!ok) {
-    user->failed_login_attempts += 1;
-    if (user->failed_login_attempts >= settings_.max_failed_logins) {
-      user->locked_until_us = now + settings_.lockout_seconds * 1000000;
-      user->failed_login_attempts = 0;
+    current->failed_login_attempts += 1;
+    if (current->failed_login_attempts >= settings_.max_failed_logins) {
+      current->locked_until_us = now + settings_.lockout_seconds * 1000000;
+      current->failed_login_attempts = 0;
     }
-    (void)catalog_.PutUser(*user);
+    (void)catalog_.PutUser(*current);
     return Fail(401, "unauthorized", "Invalid credentials");
   }
-  user->failed_login_attempts = 0;
-  user->locked_until_us = 0;
-  user->last_login_at_us = now;
-  (void)catalog_.PutUser(*user);
-  return *user;
+  current->failed_login_attempts = 0;
+  current->locked_until_us = 0;
+  current->last_login_at_us = now;
+  (void)catalog_.PutUser(*current);
+  return *current;
 }
 
 IssuedTokens AuthService::Issue(const catalog::UserRecord& user) const {

@@ -89,6 +89,7 @@ class AuthService {
   const AuthSettings settings_;
   const Clock& clock_;
   std::mutex setup_mu_;  // one setup at a time
+  std::mutex login_mu_;  // serialises updates of failed-login counters and lockouts
 };
 
 }  // namespace kalam::api

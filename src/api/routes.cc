@@ -67,7 +67,9 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   const auto start = SteadyClock::now();
   Principal who;
   const std::string_view authorization = req.Header("Authorization");
-  if (authorization.empty() && req.remote_is_loopback && ctx->auth_options.localhost_bypass) {
+  // "Without any Authorization header": an empty header is still a header (and is rejected).
+  if (!req.HasHeader("Authorization") && req.remote_is_loopback &&
+      ctx->auth_options.localhost_bypass) {
     auto local = ctx->auth->LocalPrincipal(ctx->auth_options.localhost_user);
     if (!local) {
       respond(Json(401, EncodeSqlError("AUTHENTICATION_ERROR",

@@ -184,7 +184,10 @@ Status Catalog::CreateNamespace(std::string_view name, bool if_not_exists, bool*
   *created = false;
   std::string lower = LowerName(name);
   auto snap = CopySnapshot();
-  if (snap->namespaces_.count(lower) || lower == kSystemNamespace) {
+  if (lower == kSystemNamespace || lower == "information_schema") {
+    return Status::PermissionDenied("Namespace '" + lower + "' is reserved");
+  }
+  if (snap->namespaces_.count(lower)) {
     if (if_not_exists) return Status::OK();
     return Status::AlreadyExists("Namespace '" + lower + "' already exists");
   }

@@ -17,6 +17,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool HttpRequest::HasHeader(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) return true;
+  }
+  return false;
+}
+
 std::string_view HttpRequest::Header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
     if (EqualsIgnoreCase(field, name)) return value;

@@ -30,6 +30,8 @@ struct HttpRequest {
   // Case-insensitive header lookup: the value of the first field named `name`; empty when absent.
   // The view points into `headers` and lives as long as this request is not modified.
   std::string_view Header(std::string_view name) const;
+  // Case-insensitive: true if the header was sent, even with an empty value.
+  bool HasHeader(std::string_view name) const;
 };
 
 // The response a handler produces. The server adds Server, Content-Length, Connection and CORS

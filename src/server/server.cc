@@ -103,6 +103,7 @@ Status Server::Impl::OpenData() {
   sql::ExecutorOptions eo;
   eo.default_query_limit = config.limits.default_query_limit;
   eo.max_query_limit = config.limits.max_query_limit;
+  eo.request_time_limit = std::chrono::seconds(config.limits.request_timeout_secs);
   eo.min_password_length = config.auth.min_password_length;
   eo.max_password_length = config.auth.max_password_length;
   eo.data_dir = config.storage.data_dir;

@@ -3,6 +3,7 @@
 // it from the connection that runs the statement.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,11 @@ struct ExecContext {
 
   // While set, every row an INSERT stages appends its pk_key here (for RETURNING).
   std::vector<std::string>* inserted_keys = nullptr;
+
+  // When the request must stop: SQLite statements running past it are interrupted
+  // (time_since_epoch() == 0: no limit).
+  std::chrono::steady_clock::time_point deadline{};
+  std::chrono::milliseconds time_limit{0};  // for the message
 
   // The first error raised inside a SQLite callback, with its code (SQLite only keeps text).
   Status callback_error;

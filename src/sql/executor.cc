@@ -81,6 +81,10 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.clock = &clock_;
   s.ctx.ids = &ids_;
   s.ctx.write_set = &s.ws;
+  if (options_.request_time_limit.count() > 0) {
+    s.ctx.time_limit = options_.request_time_limit;
+    s.ctx.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
+  }
   s.ctx.catalog_service = &catalog_;
   s.ctx.pipeline = &pipeline_;
   s.ctx.options = &options_;
@@ -168,6 +172,7 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
     case StatementKind::kUse:
       return RunNamespaceStatement(s, stmt, kind);
     case StatementKind::kCreateTable: return RunCreateTable(s, stmt);
+    case StatementKind::kAlterTable: return RunAlterTable(s, stmt);
     case StatementKind::kDropTable: return RunDropTable(s, stmt);
     case StatementKind::kShowTables: return RunShowTables(s, stmt);
     case StatementKind::kDescribeTable: return RunDescribe(s, stmt);
@@ -365,6 +370,15 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
                                            insert_def->QualifiedName() + "'");
           }
         }
+      }
+    }
+  }
+  if (analysis.update) {
+    for (const auto& name : analysis.update->columns) {
+      const std::string lower = catalog::LowerName(name);
+      if (lower == "_seq" || lower == "_deleted") {
+        return Status::InvalidArgument("Column '" + lower +
+                                       "' is a system column and cannot be written");
       }
     }
   }

@@ -3,6 +3,7 @@
 // request's transaction and commits through the commit pipeline.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct ExecutorOptions {
   uint64_t max_query_limit = 1000;
   // Times an autocommit statement is re-run after losing a write conflict. Default 3.
   int conflict_retries = 3;
+  // How long one request may run; statements still running then are interrupted. 0 = no limit.
+  // Default 30 s (limits.request_timeout_secs).
+  std::chrono::milliseconds request_time_limit{30000};
   // Password hashing for CREATE/ALTER USER. Lower only in tests.
   uint64_t password_ops_limit = 2;
   size_t password_mem_limit_bytes = 19u << 20;
@@ -74,6 +78,7 @@ class Executor {
   // KalamDB statements.
   Status RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
   Status RunCreateTable(Session& s, const SqlStatement& stmt);
+  Status RunAlterTable(Session& s, const SqlStatement& stmt);  // executor_alter.cc
   Status RunDropTable(Session& s, const SqlStatement& stmt);
   Status RunShowTables(Session& s, const SqlStatement& stmt);
   Status RunDescribe(Session& s, const SqlStatement& stmt);

@@ -260,6 +260,8 @@ Status Executor::RunShowTables(Session& s, const SqlStatement& stmt) {
   b.AddColumn("created_at", kTimestamp);
   b.AddColumn("updated_at", kTimestamp);
   for (const auto& t : tables) {
+    // Tables the caller may not read are not listed (as in information_schema.tables).
+    if (!CheckTableAccess(s.caller, *t, false).ok()) continue;
     KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(t->namespace_id), Value::Text(t->table_name),
                                     Value::Text(std::string(catalog::TableTypeName(t->type))),
                                     Value::Text(t->options.storage_id),
@@ -276,6 +278,7 @@ Status Executor::RunDescribe(Session& s, const SqlStatement& stmt) {
   std::string name = LowerAscii(ast.table.name);
   auto def = s.ctx.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
+  KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, false));
   std::vector<std::shared_ptr<const TableDef>> versions;
   if (ast.history) {
     KALAM_ASSIGN_OR_RETURN(auto history, catalog_.SchemaHistory(def->table_id));
@@ -345,6 +348,11 @@ Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, Statemen
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER USER"));
       auto user = catalog_.GetUser(ast.name);
       if (!user || user->deleted()) return Status::NotFound("User '" + ast.name + "' does not exist");
+      if (user->role == auth::Role::kSystem &&
+          !auth::RoleAtLeast(s.caller.role, auth::Role::kSystem)) {
+        return Status::PermissionDenied("Permission denied: only a system user can alter system "
+                                        "user '" + ast.name + "'");
+      }
       switch (ast.change) {
         case AlterUserStmt::Change::kPassword: {
           KALAM_RETURN_IF_ERROR(CheckPasswordPolicy(options_, ast.value));
@@ -381,6 +389,11 @@ Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, Statemen
         return Status::NotFound("User '" + ast.name + "' does not exist");
       }
       if (user->user_id == "root") return Status::PermissionDenied("User 'root' cannot be dropped");
+      if (user->role == auth::Role::kSystem &&
+          !auth::RoleAtLeast(s.caller.role, auth::Role::kSystem)) {
+        return Status::PermissionDenied("Permission denied: only a system user can drop system "
+                                        "user '" + ast.name + "'");
+      }
       if (user->user_id == s.caller.user_id) {
         return Status::PermissionDenied("You cannot drop your own user");
       }

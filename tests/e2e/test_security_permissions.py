@@ -338,3 +338,37 @@ def test_user_cannot_flush(server, actors, world):
     err = server.sql_error("STORAGE FLUSH TABLE perm.public", user=actors["user"], password=PW,
                            status=403)
     assert err["code"] == "PERMISSION_DENIED"
+
+
+# ---- metadata ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ("user", "service"))
+def test_information_schema_lists_only_readable_tables(server, actors, world, role):
+    who = actors[role]
+    rows = server.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'perm'",
+                       user=who, password=PW)
+    names = {r[0] for r in rows}
+    readable = {lvl.lower() for lvl in READ[role]}
+    assert readable <= names, (names, readable)
+    assert not ({lvl.lower() for lvl in LEVELS} - readable) & names, names
+    cols = server.rows("SELECT table_name FROM information_schema.columns WHERE table_schema = 'perm'",
+                       user=who, password=PW)
+    assert not ({lvl.lower() for lvl in LEVELS} - readable) & {r[0] for r in cols}, cols
+
+
+@pytest.mark.parametrize("role", ("user", "service"))
+def test_show_and_describe_agree_with_information_schema(server, actors, world, role):
+    """information_schema hides tables the caller may not read; SHOW TABLES and DESCRIBE TABLE must
+    not reveal them (names, column names) either. Judgement: the spec says information_schema
+    describes 'user-visible tables'; the other metadata statements should not be a side door."""
+    who = actors[role]
+    hidden = [lvl.lower() for lvl in LEVELS if lvl not in READ[role]]
+    r = server.sql_raw("SHOW TABLES IN perm", user=who, password=PW)
+    assert r.status_code == 200, r.text
+    shown = {row[1] for row in r.json()["results"][0].get("rows", [])}
+    assert not set(hidden) & shown, shown
+    for t in hidden:
+        r = server.sql_raw(f"DESCRIBE TABLE perm.{t}", user=who, password=PW)
+        assert r.status_code == 403, (t, r.text)
+        r = server.sql_raw(f"DESCRIBE TABLE perm.{t} HISTORY", user=who, password=PW)
+        assert r.status_code == 403, (t, r.text)

@@ -99,7 +99,8 @@ def test_dropped_user_has_deleted_at(server):
 def test_namespaces_tables_and_columns(server, ns):
     server.sql(f"CREATE USER TABLE {ns}.msgs (id INT PRIMARY KEY, body TEXT NOT NULL DEFAULT 'x', "
                "price DECIMAL(10,2)) WITH (FLUSH_POLICY = 'rows:100')")
-    server.sql(f"CREATE SHARED TABLE {ns}.pub (id BIGINT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC')")
+    server.sql(f"CREATE SHARED TABLE {ns}.pub (id BIGINT PRIMARY KEY) "
+               "WITH (ACCESS_LEVEL = 'PUBLIC')")
     assert server.rows(f"SELECT namespace_id, name, options, table_count FROM system.namespaces "
                        f"WHERE name = '{ns}'") == [[ns, ns, "{}", "2"]]
     assert server.rows(f"SELECT table_name, table_type, storage_id, version, comment, "
@@ -134,6 +135,13 @@ def test_schemas(server, ns):
                        f"json_extract(options, '$.access_level') FROM system.schemas "
                        f"WHERE namespace_id = '{ns}'") == [
         [ns, "s", "SHARED", 1, True, "v", "PRIVATE"]]
+    server.sql(f"ALTER TABLE {ns}.s ADD COLUMN w TEXT")
+    assert server.rows(f"SELECT schema_version, is_latest, json_array_length(columns) "
+                       f"FROM system.schemas WHERE namespace_id = '{ns}' "
+                       f"ORDER BY schema_version") == [[1, False, "2"], [2, True, "3"]]
+    assert server.rows(f"SELECT version, column_name FROM system.columns "
+                       f"WHERE namespace_id = '{ns}' ORDER BY ordinal") == [
+        [2, "id"], [2, "v"], [2, "w"]]
 
 
 def test_storages(server):
@@ -158,7 +166,8 @@ def test_stats_settings_datatypes(server):
                  "commits"):
         assert stats[name].isdigit(), (name, stats)
     assert int(stats["namespaces"]) >= 1
-    settings = {r[0]: r[1] for r in server.rows("SELECT name, value, description FROM system.settings")}
+    settings = {r[0]: r[1]
+                for r in server.rows("SELECT name, value, description FROM system.settings")}
     assert settings["default_query_limit"] == "50"
     assert settings["max_query_limit"] == "1000"
     assert settings["data_dir"] == str(server.data_dir)
@@ -212,14 +221,16 @@ def test_information_schema_shows_only_readable_tables(server, ns):
     server.sql(f"CREATE SHARED TABLE {ns}.open (id INT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC')")
     server.sql(f"CREATE SHARED TABLE {ns}.closed (id INT PRIMARY KEY)")
     user = server.create_user(unique("isu"))
-    tables = f"SELECT * FROM information_schema.tables WHERE table_schema = '{ns}' ORDER BY table_name"
+    tables = (f"SELECT * FROM information_schema.tables WHERE table_schema = '{ns}' "
+              "ORDER BY table_name")
     assert server.rows(tables, user=user, password="password123") == [
         ["kalamdb", ns, "mine", "USER"], ["kalamdb", ns, "open", "SHARED"]]
     assert server.rows(tables) == [
         ["kalamdb", ns, "closed", "SHARED"], ["kalamdb", ns, "mine", "USER"],
         ["kalamdb", ns, "open", "SHARED"]]
     assert server.rows(f"SELECT * FROM information_schema.columns WHERE table_schema = '{ns}' "
-                       f"ORDER BY table_name, ordinal_position", user=user, password="password123") == [
+                       "ORDER BY table_name, ordinal_position",
+                       user=user, password="password123") == [
         [ns, "mine", "id", 1, None, "NO", "INT"], [ns, "mine", "note", 2, None, "NO", "TEXT"],
         [ns, "open", "id", 1, None, "NO", "INT"]]
     err = server.sql_error("DELETE FROM information_schema.tables", user=user,

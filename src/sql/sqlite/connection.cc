@@ -1,9 +1,12 @@
 // SqlConnection and its pool.
 #include "sql/sqlite/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "sql/sqlite/system_tables.h"
+#include "sql/exec_context.h"
+#include "sql/sqlite/safe_printf.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::sql {
@@ -18,14 +21,24 @@ bool StartsWithNoCase(const char* s, const char* prefix) {
 // Denies everything a request must not reach: SQLite internals, schema changes, pragmas, and
 // `kalam` and `kalam_system` tables (kt_*, ks_*) that the statement did not name (and was not
 // checked for).
-int Authorizer(void* user, int action, const char* a1, const char*, const char*, const char*) {
+int Authorizer(void* user, int action, const char* a1, const char* a2, const char*,
+               const char*) {
   auto* conn = static_cast<SqlConnection*>(user);
   if (conn->registering()) return SQLITE_OK;
   switch (action) {
     case SQLITE_SELECT:
-    case SQLITE_FUNCTION:
     case SQLITE_RECURSIVE:
       return SQLITE_OK;
+    case SQLITE_FUNCTION: {
+      // fts3_tokenizer() can register a native pointer (a known SQLite attack path);
+      // load_extension() loads code. Neither is for requests.
+      const char* fn = a2 ? a2 : "";
+      if (sqlite3_stricmp(fn, "fts3_tokenizer") == 0 ||
+          sqlite3_stricmp(fn, "load_extension") == 0) {
+        return SQLITE_DENY;
+      }
+      return SQLITE_OK;
+    }
     case SQLITE_READ:
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
@@ -48,12 +61,26 @@ int Authorizer(void* user, int action, const char* a1, const char*, const char*,
 
 }  // namespace
 
+// Called by SQLite every few thousand VM steps: interrupts a statement past its deadline, so a
+// runaway query cannot hold a worker forever.
+int ProgressHandler(void* user) {
+  auto* conn = static_cast<SqlConnection*>(user);
+  ExecContext* ctx = conn->context();
+  if (!ctx || ctx->deadline.time_since_epoch().count() == 0) return 0;
+  if (std::chrono::steady_clock::now() < ctx->deadline) return 0;
+  ctx->SetError(Status::ResourceExhausted(
+      "Statement cancelled: the request ran longer than its time limit of " +
+      std::to_string(ctx->time_limit.count() / 1000) + " s (limits.request_timeout_secs)"));
+  return 1;
+}
+
 StatementCacheStats& StatementCacheStats::Global() {
   static StatementCacheStats stats;
   return stats;
 }
 
-Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cache_size) {
+Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cache_size,
+                                                           size_t max_value_bytes) {
   std::unique_ptr<SqlConnection> conn(new SqlConnection());
   conn->cache_capacity_ = statement_cache_size ? statement_cache_size : 1;
   int rc = sqlite3_open_v2(":memory:", &conn->db_,
@@ -63,10 +90,14 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
   sqlite3_db_config(conn->db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(conn->db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   sqlite3_db_config(conn->db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(conn->db_, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, nullptr);
   sqlite3_limit(conn->db_, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_limit(conn->db_, SQLITE_LIMIT_LENGTH,
+                static_cast<int>(std::min<size_t>(max_value_bytes, 1u << 30)));
   if (RegisterKalamModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterSystemModule(conn->db_, conn.get()) != SQLITE_OK ||
-      RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK) {
+      RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK ||
+      RegisterSafePrintf(conn->db_, std::min<size_t>(max_value_bytes, 1u << 30)) != SQLITE_OK) {
     return Status::Internal(std::string("Cannot register SQLite extensions: ") +
                             sqlite3_errmsg(conn->db_));
   }
@@ -78,6 +109,7 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
                             sqlite3_errmsg(conn->db_));
   }
   sqlite3_set_authorizer(conn->db_, Authorizer, conn.get());
+  sqlite3_progress_handler(conn->db_, 20000, ProgressHandler, conn.get());
   return conn;
 }
 
@@ -121,8 +153,8 @@ Result<std::string> SqlConnection::EnsureRegistered(
 
 Result<std::string> SqlConnection::EnsureSystemRegistered(const SystemTable& table) {
   if (system_registered_.count(table.sqlite_name)) return table.sqlite_name;
-  const std::string sql = "CREATE VIRTUAL TABLE temp." + table.sqlite_name + " USING kalam_system(" +
-                          table.sqlite_name + ")";
+  const std::string sql = "CREATE VIRTUAL TABLE temp." + table.sqlite_name +
+                          " USING kalam_system(" + table.sqlite_name + ")";
   registering_ = true;
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
@@ -207,10 +239,11 @@ Result<sqlite3_stmt*> SqlConnection::Prepare(const std::string& sql) {
 }
 
 Result<std::unique_ptr<SqlConnectionPool>> SqlConnectionPool::Create(size_t size,
-                                                                    size_t statement_cache_size) {
+                                                                    size_t statement_cache_size,
+                                                                    size_t max_value_bytes) {
   auto pool = std::make_unique<SqlConnectionPool>();
   for (size_t i = 0; i < std::max<size_t>(size, 1); ++i) {
-    KALAM_ASSIGN_OR_RETURN(auto conn, SqlConnection::Open(statement_cache_size));
+    KALAM_ASSIGN_OR_RETURN(auto conn, SqlConnection::Open(statement_cache_size, max_value_bytes));
     pool->free_.push_back(std::move(conn));
   }
   return pool;

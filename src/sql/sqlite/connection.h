@@ -39,7 +39,10 @@ struct StatementCacheStats {
 class SqlConnection {
  public:
   // Opens an in-memory database and registers the `kalam` module and functions.
-  static Result<std::unique_ptr<SqlConnection>> Open(size_t statement_cache_size);
+  // `max_value_bytes` caps any string or blob SQLite builds (SQLITE_LIMIT_LENGTH), so one
+  // expression (printf width, randomblob, group_concat) cannot stall a worker or exhaust memory.
+  static Result<std::unique_ptr<SqlConnection>> Open(size_t statement_cache_size,
+                                                     size_t max_value_bytes = 16u << 20);
   ~SqlConnection();
 
   sqlite3* db() const { return db_; }
@@ -107,7 +110,8 @@ class SqlConnection {
 // A fixed set of connections. Thread-safe.
 class SqlConnectionPool {
  public:
-  static Result<std::unique_ptr<SqlConnectionPool>> Create(size_t size, size_t statement_cache_size);
+  static Result<std::unique_ptr<SqlConnectionPool>> Create(size_t size, size_t statement_cache_size,
+                                                           size_t max_value_bytes = 16u << 20);
 
   // A connection for exclusive use; returned to the pool when the handle is destroyed.
   class Lease {

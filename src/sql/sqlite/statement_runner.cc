@@ -125,6 +125,12 @@ Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& li
     }
     json.push_back(']');
     ++rows;
+    if (json.size() > limits.max_result_bytes) {
+      sqlite3_reset(stmt);
+      return Status::ResourceExhausted(
+          "Result too large: more than " + std::to_string(limits.max_result_bytes >> 20) +
+          " MiB of rows; select fewer rows or columns");
+    }
   }
   sqlite3_reset(stmt);
   if (ncols == 0) {

@@ -11,6 +11,8 @@ namespace kalam::sql {
 struct RowLimits {
   // Rows returned at most; rows past it are not read and the result is marked truncated.
   uint64_t max_rows = 1000;
+  // Bytes of encoded rows at most; a result growing past it fails with kResourceExhausted.
+  uint64_t max_result_bytes = 64ull << 20;
 };
 
 // Steps `stmt` until done, encoding every row (PROTOCOL.md §5). Column types come from the

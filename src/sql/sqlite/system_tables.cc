@@ -301,7 +301,8 @@ std::vector<std::shared_ptr<const TableDef>> VisibleTables(const ExecContext& ct
 Result<MaterializedRows> InfoTablesRows(const ExecContext& ctx) {
   MaterializedRows rows;
   for (const auto& t : VisibleTables(ctx)) {
-    rows.push_back({Text("kalamdb"), Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t))});
+    rows.push_back(
+        {Text("kalamdb"), Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t))});
   }
   return rows;
 }

@@ -4,48 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include "sql_test_stack.h"
+
 namespace kalam::sql {
 namespace {
 
-class ExecutorTest : public ::testing::Test {
+class ExecutorTest : public SqlStackTest {
  protected:
   void SetUp() override {
-    catalog_ = std::move(catalog::Catalog::Open(*kv_, clock_)).value();
-    ASSERT_TRUE(pipeline_.Start().ok());
-    pool_ = std::move(SqlConnectionPool::Create(2, 16)).value();
-    ExecutorOptions o;
-    o.password_ops_limit = 1;
-    o.password_mem_limit_bytes = 8192;
-    exec_ = std::make_unique<Executor>(*catalog_, store_, pipeline_, *pool_, ids_, clock_, o);
+    SqlStackTest::SetUp();
     Ok("CREATE NAMESPACE chat", root_);
     Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT, body TEXT DEFAULT 'none')",
        root_);
   }
-
-  SqlResponse Run(const std::string& sql, const Caller& who, std::vector<Value> params = {}) {
-    SqlRequest r;
-    r.sql = sql;
-    r.has_params = !params.empty();
-    r.params = std::move(params);
-    return exec_->Execute(r, who);
-  }
-  SqlResponse Ok(const std::string& sql, const Caller& who, std::vector<Value> params = {}) {
-    auto r = Run(sql, who, std::move(params));
-    EXPECT_TRUE(r.error.ok()) << sql << " → " << r.error.ToString();
-    return r;
-  }
-
-  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
-  FakeClock clock_;
-  SnowflakeGenerator ids_{1, clock_};
-  std::unique_ptr<catalog::Catalog> catalog_;
-  table::TableStore store_{*kv_};
-  commit::CommitPipeline pipeline_{*kv_, ids_};
-  std::unique_ptr<SqlConnectionPool> pool_;
-  std::unique_ptr<Executor> exec_;
-  Caller root_{"root", auth::Role::kSystem};
-  Caller alice_{"alice", auth::Role::kUser};
-  Caller bob_{"bob", auth::Role::kUser};
 };
 
 TEST_F(ExecutorTest, UserTableRowsAreScopedToTheCaller) {
@@ -140,6 +111,58 @@ TEST_F(ExecutorTest, DropTableInvalidatesRegistrationsAndCachedStatements) {
   Ok("INSERT INTO chat.msgs (id, room, extra) VALUES (1, 'new', 'x')", alice_);
   EXPECT_EQ(Ok("SELECT room, extra FROM chat.msgs", alice_).results[0].rows_json,
             "[\"new\",\"x\"]");
+}
+
+}  // namespace
+}  // namespace kalam::sql
+
+namespace kalam::sql {
+namespace {
+
+TEST(ExecutorTimeLimitTest, RunawayStatementIsInterruptedAtTheRequestDeadline) {
+  auto kv = storage::NewMemoryStore();
+  FakeClock clock;
+  SnowflakeGenerator ids(1, clock);
+  auto cat = std::move(catalog::Catalog::Open(*kv, clock)).value();
+  table::TableStore store(*kv);
+  commit::CommitPipeline pipeline(*kv, ids);
+  ASSERT_TRUE(pipeline.Start().ok());
+  auto pool = std::move(SqlConnectionPool::Create(1, 4)).value();
+  ExecutorOptions o;
+  o.request_time_limit = std::chrono::milliseconds(200);
+  Executor exec(*cat, store, pipeline, *pool, ids, clock, o);
+  SqlRequest r;
+  r.sql = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c";
+  auto start = std::chrono::steady_clock::now();
+  auto resp = exec.Execute(r, Caller{"root", auth::Role::kSystem});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(resp.error.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(resp.error.message().find("time limit"), std::string::npos) << resp.error.message();
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // The connection is usable again afterwards.
+  r.sql = "SELECT 1";
+  EXPECT_TRUE(exec.Execute(r, Caller{"root", auth::Role::kSystem}).error.ok());
+}
+
+}  // namespace
+}  // namespace kalam::sql
+
+namespace kalam::sql {
+namespace {
+
+TEST_F(ExecutorTest, PrintfKeepsSqliteFormattingButBoundsWidths) {
+  EXPECT_EQ(Ok("SELECT printf('%5.2f|%-4s|%d', 3.14159, 'ab', 42), format('%03d', 7)", alice_)
+                .results[0]
+                .rows_json,
+            "[\" 3.14|ab  |42\",\"007\"]");
+  auto wide = Run("SELECT printf('%.*c', 2000000000, 'x')", alice_);
+  EXPECT_NE(wide.error.message().find("printf() width or precision larger than"),
+            std::string::npos)
+      << wide.error.ToString();
+  auto literal = Run("SELECT printf('%999999999d', 1)", alice_);
+  EXPECT_FALSE(literal.error.ok());
+  auto blob = Run("SELECT randomblob(100000000)", alice_);
+  EXPECT_EQ(blob.error.message(), "string or blob too big");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "sql/executor.h"
+#include "sql_test_stack.h"
 
 namespace kalam::sql {
 namespace {
@@ -25,19 +26,15 @@ std::string TypeOf(const StatementResult& r, std::string_view column) {
   return "<no column " + std::string(column) + ">";
 }
 
-class SystemTablesTest : public ::testing::Test {
+class SystemTablesTest : public SqlStackTest {
  protected:
-  void SetUp() override {
-    clock_.Set(1'700'000'000'000'000);
-    catalog_ = std::move(catalog::Catalog::Open(*kv_, clock_)).value();
-    ASSERT_TRUE(pipeline_.Start().ok());
-    pool_ = std::move(SqlConnectionPool::Create(2, 16)).value();
-    ExecutorOptions o;
-    o.password_ops_limit = 1;
-    o.password_mem_limit_bytes = 8192;
+  SystemTablesTest() { clock_.Set(1'700'000'000'000'000); }
+  void CustomizeOptions(ExecutorOptions& o) override {
     o.default_query_limit = 500;
     o.data_dir = "/srv/kdb";
-    exec_ = std::make_unique<Executor>(*catalog_, store_, pipeline_, *pool_, ids_, clock_, o);
+  }
+  void SetUp() override {
+    SqlStackTest::SetUp();
     clock_.AdvanceMicros(1000);
     Ok("CREATE NAMESPACE chat", root_);
     Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT NOT NULL, "
@@ -49,17 +46,6 @@ class SystemTablesTest : public ::testing::Test {
     Ok("CREATE SHARED TABLE chat.priv (id BIGINT PRIMARY KEY, v TEXT)", root_);
   }
 
-  SqlResponse Run(const std::string& sql, const Caller& who, std::string ns = "") {
-    SqlRequest r;
-    r.sql = sql;
-    r.namespace_id = std::move(ns);
-    return exec_->Execute(r, who);
-  }
-  SqlResponse Ok(const std::string& sql, const Caller& who, std::string ns = "") {
-    auto r = Run(sql, who, std::move(ns));
-    EXPECT_TRUE(r.error.ok()) << sql << " → " << r.error.ToString();
-    return r;
-  }
   StatementResult Query(const std::string& sql, const Caller& who = Caller{"root",
                                                                             auth::Role::kSystem}) {
     auto r = Ok(sql, who);
@@ -67,18 +53,8 @@ class SystemTablesTest : public ::testing::Test {
     return r.results[0];
   }
 
-  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
-  FakeClock clock_;
-  SnowflakeGenerator ids_{1, clock_};
-  std::unique_ptr<catalog::Catalog> catalog_;
-  table::TableStore store_{*kv_};
-  commit::CommitPipeline pipeline_{*kv_, ids_};
-  std::unique_ptr<SqlConnectionPool> pool_;
-  std::unique_ptr<Executor> exec_;
-  Caller root_{"root", auth::Role::kSystem};
-  Caller dba_{"dora", auth::Role::kDba};
   Caller service_{"svc", auth::Role::kService};
-  Caller alice_{"alice", auth::Role::kUser};
+  Caller dba_{"dora", auth::Role::kDba};
 };
 
 TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
@@ -350,7 +326,8 @@ TEST_F(SystemTablesTest, InternalNamesAreDeniedUnlessTheStatementNamedTheTable) 
   (*conn)->set_allowed_tables(&allowed);
   auto denied = (*conn)->Prepare("SELECT * FROM ks_users");
   EXPECT_FALSE(denied.ok());
-  EXPECT_NE(denied.status().message().find("access to temp.ks_users.user_id is prohibited"), std::string::npos)
+  EXPECT_NE(denied.status().message().find("access to temp.ks_users.user_id is prohibited"),
+            std::string::npos)
       << denied.status().ToString();
   allowed.insert("ks_users");
   EXPECT_TRUE((*conn)->Prepare("SELECT * FROM ks_users").ok());
@@ -400,11 +377,33 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
                     alice_);
   EXPECT_EQ(cols.rows_json,
             "[\"id\",1,null,\"NO\",\"INT\"],[\"room\",2,null,\"NO\",\"TEXT\"],"
-            "[\"body\",3,\"'none'\",\"YES\",\"TEXT\"],[\"price\",4,null,\"YES\",\"DECIMAL(10,2)\"]");
+            "[\"body\",3,\"'none'\",\"YES\",\"TEXT\"],"
+            "[\"price\",4,null,\"YES\",\"DECIMAL(10,2)\"]");
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'priv'",
                   alice_)
                 .rows_json,
             "[\"0\"]");
+}
+
+}  // namespace
+}  // namespace kalam::sql
+
+namespace kalam::sql {
+namespace {
+
+TEST_F(SystemTablesTest, SchemasKeepEveryVersionAfterAlter) {
+  clock_.AdvanceMicros(7);
+  Ok("ALTER TABLE chat.priv ADD COLUMN extra INT", root_);
+  auto r = Query("SELECT schema_version, is_latest, json_array_length(columns), "
+                 "json_extract(columns, '$[2].column_name'), created_at FROM system.schemas "
+                 "WHERE table_name = 'priv' ORDER BY schema_version");
+  const std::string created = std::to_string(1'700'000'000'000'000 + 1000);
+  EXPECT_EQ(r.rows_json, "[1,false,\"2\",null," + created + "],[2,true,\"3\",\"extra\"," +
+                             std::to_string(clock_.NowMicros()) + "]");
+  EXPECT_EQ(Query("SELECT version, count(*) FROM system.columns WHERE table_name = 'priv' "
+                  "GROUP BY version")
+                .rows_json,
+            "[2,\"3\"]");
 }
 
 }  // namespace

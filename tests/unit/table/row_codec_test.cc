@@ -60,9 +60,10 @@ TEST(RowCodecTest, AddedColumnReadsItsMissingValueNotTheCurrentDefault) {
   ASSERT_TRUE(row.ok());
   EXPECT_EQ(row->values, (std::vector<Value>{Value::Int(1), Value::Null(), Value::Int(5)}));
   // A version written under the new schema keeps what it stored, NULL included.
-  auto current = DecodeRow(new_def, EncodeRow(new_def, {Value::Int(2), Value::Null(), Value::Null()}, false));
+  const std::vector<Value> stored = {Value::Int(2), Value::Null(), Value::Null()};
+  auto current = DecodeRow(new_def, EncodeRow(new_def, stored, false));
   ASSERT_TRUE(current.ok());
-  EXPECT_EQ(current->values, (std::vector<Value>{Value::Int(2), Value::Null(), Value::Null()}));
+  EXPECT_EQ(current->values, stored);
 }
 
 TEST(RowCodecTest, TruncatedBytesAreCorruptionNotACrash) {
