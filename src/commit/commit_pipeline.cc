@@ -41,6 +41,8 @@ Status CommitPipeline::Start() {
     uint64_t seq = 0;
     if (!ReadOrderedU64(&in, &seq)) return Status::Corruption("Bad last_seq in meta partition");
     seq_gen_.AdvancePast(static_cast<int64_t>(seq));
+    std::lock_guard wl(write_mu_);
+    last_written_seq_ = static_cast<int64_t>(seq);
   }
   std::lock_guard lock(mu_);
   started_ = true;
@@ -51,6 +53,11 @@ void CommitPipeline::Stop() {
   std::unique_lock lock(mu_);
   stopping_ = true;
   idle_cv_.wait(lock, [this] { return !leader_active_ && queue_.empty(); });
+}
+
+CommitPipeline::ReadPoint CommitPipeline::TakeReadPoint() {
+  std::lock_guard lock(write_mu_);
+  return ReadPoint{kv_.GetSnapshot(), last_written_seq_};
 }
 
 void CommitPipeline::AddListener(ChangeListener listener) {
@@ -237,7 +244,9 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
     std::string last;
     AppendOrderedU64(static_cast<uint64_t>(max_seq), &last);
     batch.Put(Partition::kMeta, kLastSeqKey, last);
+    std::lock_guard lock(write_mu_);
     written = kv_.Write(batch, {.sync = options_.sync_writes});
+    if (written.ok()) last_written_seq_ = max_seq;
   }
   if (!written.ok()) {
     for (size_t g : accepted) outcomes[g] = Result<std::vector<int64_t>>(written);

@@ -73,6 +73,15 @@ class CommitPipeline {
   // every row committed after it. Returns change's status, or kUnavailable after Stop.
   Status RunSchemaChange(table::TableId table, const std::function<Result<uint32_t>()>& change);
 
+  // A consistent read view for live-query snapshots: a KV snapshot and the largest `_seq` it
+  // contains, taken between two group writes, so every commit with a larger `_seq` is absent
+  // from the snapshot and is published after this call returns (gap-free handover).
+  struct ReadPoint {
+    std::shared_ptr<const storage::KvSnapshot> snapshot;
+    int64_t seq = 0;
+  };
+  ReadPoint TakeReadPoint();
+
   void AddListener(ChangeListener listener);
 
   // Refuses new commits (kUnavailable) and waits until every accepted one is written and
@@ -109,6 +118,9 @@ class CommitPipeline {
   // Per altered table, the oldest schema version rows may still be committed under. Read and
   // written only by the current leader (handing over the role orders the accesses).
   std::unordered_map<table::TableId, uint32_t> min_schema_version_;
+
+  std::mutex write_mu_;          // held around each group's write and the watermark update
+  int64_t last_written_seq_ = 0;  // guarded by write_mu_: largest `_seq` written
 
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;  // guarded by listeners_mu_

@@ -133,10 +133,19 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("max_auth_requests_per_ip_per_sec", c.rate_limit.max_auth_requests_per_ip_per_sec, 0,
         kNoMax);
   v.Int("max_requests_per_ip_per_sec", c.rate_limit.max_requests_per_ip_per_sec, 0, kNoMax);
+  v.Int("max_subscriptions_per_user", c.rate_limit.max_subscriptions_per_user, 0, kNoMax);
+  v.Int("max_messages_per_sec", c.rate_limit.max_messages_per_sec, 0, kNoMax);
 
   v.Section("security");
   v.StrList("cors_allowed_origins", c.security.cors_allowed_origins);
   v.Int("max_ws_message_size", c.security.max_ws_message_size, 1, kNoMax);
+
+  v.Section("websocket");
+  v.Int("auth_timeout_secs", c.websocket.auth_timeout_secs, 1, kNoMax);
+  v.Int("client_timeout_secs", c.websocket.client_timeout_secs, 1, kNoMax);
+  v.Int("max_subscriptions_per_connection", c.websocket.max_subscriptions_per_connection, 1,
+        kNoMax);
+  v.Int("outbound_queue_messages", c.websocket.outbound_queue_messages, 1, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -610,6 +619,11 @@ max_files = 5
 max_auth_requests_per_ip_per_sec = 20
 # All requests per client IP per second (0 = unlimited).
 max_requests_per_ip_per_sec = 0
+# Live subscriptions one user may hold across all its WebSocket connections (0 = unlimited).
+max_subscriptions_per_user = 10
+# Messages one WebSocket connection may send per second; more are dropped with
+# RATE_LIMIT_EXCEEDED (0 = unlimited).
+max_messages_per_sec = 50
 
 [security]
 # Browser origins allowed to call the API, e.g. ["https://admin.example.com"]; "*" allows any.
@@ -617,6 +631,18 @@ max_requests_per_ip_per_sec = 0
 cors_allowed_origins = []
 # Largest WebSocket message accepted, in bytes (1 MiB).
 max_ws_message_size = 1048576
+
+[websocket]
+# Seconds a client that sent no Authorization header on the upgrade has to authenticate in-band
+# ({"type":"authenticate",...}); then it gets auth_error and close code 1008.
+auth_timeout_secs = 3
+# Seconds of client silence (no message, no ping) before the connection is closed with 1000.
+client_timeout_secs = 10
+# Live subscriptions one connection may hold.
+max_subscriptions_per_connection = 100
+# Server messages waiting to be written per connection. When full, the subscription that could
+# not queue gets SUBSCRIBER_LAGGING and is closed (the client resumes it with `from`).
+outbound_queue_messages = 1024
 )toml";
 }
 

@@ -124,6 +124,12 @@ struct RateLimitConfig {
   uint32_t max_auth_requests_per_ip_per_sec = 20;
   // All requests per IP per second; more → 429 RATE_LIMIT_EXCEEDED. 0 = unlimited. Default: 0.
   uint32_t max_requests_per_ip_per_sec = 0;
+  // Live subscriptions one user may hold across all its WebSocket connections; more →
+  // SUBSCRIPTION_LIMIT_EXCEEDED (PROTOCOL.md §4). 0 = unlimited. Default: 10.
+  uint32_t max_subscriptions_per_user = 10;
+  // Messages one WebSocket connection may send per second (bursts up to this many); more →
+  // RATE_LIMIT_EXCEEDED and the message is dropped. 0 = unlimited. Default: 50.
+  uint32_t max_messages_per_sec = 50;
 
   bool operator==(const RateLimitConfig&) const = default;
 };
@@ -140,6 +146,23 @@ struct SecurityConfig {
   bool operator==(const SecurityConfig&) const = default;
 };
 
+// [websocket]: live-query connections on /v1/ws (PROTOCOL.md §4). All must be > 0.
+struct WebSocketConfig {
+  // Seconds a connection that sent no Authorization header on the upgrade has to send its
+  // `authenticate` message; then auth_error and close 1008. Default: 3.
+  uint32_t auth_timeout_secs = 3;
+  // Seconds of client silence (no message, no WebSocket ping) after which the connection is
+  // closed with 1000 "Heartbeat timeout". Default: 10.
+  uint32_t client_timeout_secs = 10;
+  // Live subscriptions one connection may hold; more → SUBSCRIPTION_LIMIT_EXCEEDED. Default: 100.
+  uint32_t max_subscriptions_per_connection = 100;
+  // Server→client messages waiting to be written per connection; when full, the subscription
+  // that could not queue gets SUBSCRIBER_LAGGING and is closed. Default: 1024.
+  uint32_t outbound_queue_messages = 1024;
+
+  bool operator==(const WebSocketConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -150,6 +173,7 @@ struct ServerConfig {
   LoggingConfig logging;
   RateLimitConfig rate_limit;
   SecurityConfig security;
+  WebSocketConfig websocket;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -9,6 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth_service.h"
+#include "api/live_ws.h"
+#include "api/ws_transport.h"
+#include "live/live_manager.h"
 #include "api/routes.h"
 #include "auth/password.h"
 #include "catalog/catalog.h"
@@ -54,6 +57,9 @@ struct Server::Impl {
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
+  std::unique_ptr<live::LiveManager> live;
+  std::unique_ptr<api::LiveWsApplication> live_ws;
+  std::unique_ptr<api::WsTransport> ws;
   std::unique_ptr<net::RateLimiter> auth_limiter;
   std::unique_ptr<net::RateLimiter> request_limiter;
   api::ApiContext api;
@@ -108,6 +114,15 @@ Status Server::Impl::OpenData() {
   eo.max_password_length = config.auth.max_password_length;
   eo.data_dir = config.storage.data_dir;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
+
+  live::LiveManagerOptions lo;
+  lo.max_subscriptions_per_user = config.rate_limit.max_subscriptions_per_user;
+  lo.max_subscriptions_per_connection = config.websocket.max_subscriptions_per_connection;
+  lo.max_batch_size = config.limits.max_query_limit;
+  lo.node_id = std::to_string(config.server.node_id);
+  live = std::make_unique<live::LiveManager>(*catalog, *executor, *pipeline, clock, lo);
+  KALAM_RETURN_IF_ERROR(live->Start());
+  executor->set_live_registry(live.get());
   return Status::OK();
 }
 
@@ -202,6 +217,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   }
   impl->api.auth = impl->auth.get();
   impl->api.executor = impl->executor.get();
+  // Live queries on /v1/ws.
+  api::WsTransportOptions wo;
+  wo.auth_timeout = std::chrono::seconds(config.websocket.auth_timeout_secs);
+  wo.client_timeout = std::chrono::seconds(config.websocket.client_timeout_secs);
+  wo.max_message_bytes = config.security.max_ws_message_size;
+  wo.max_messages_per_sec = config.rate_limit.max_messages_per_sec;
+  wo.outbound_queue_messages = config.websocket.outbound_queue_messages;
+  impl->live_ws = std::make_unique<api::LiveWsApplication>(*impl->live, *impl->workers);
+  impl->ws = std::make_unique<api::WsTransport>(wo, *impl->auth, *impl->live_ws);
+  impl->http->SetUpgradeHook(impl->ws->Hook());
   impl->ready.store(true, std::memory_order_release);
   spdlog::info("kalamdb-server {} (rev {}, built {}) listening on http://{}:{} — data in {}",
                build.version, build.git_rev, build.build_date, config.server.host,
@@ -216,9 +241,15 @@ void Server::Stop() {
   impl_->stopped = true;
   spdlog::info("Shutting down: finishing in-flight requests");
   impl_->ready.store(false, std::memory_order_release);
+  // WebSocket connections live on the HTTP server's io_context: close them (1001) first.
+  if (impl_->ws) impl_->ws->Shutdown();
   if (impl_->http) impl_->http->Stop(std::chrono::seconds(10));
   if (impl_->workers) impl_->workers->Shutdown();
+  if (impl_->live) impl_->live->Stop();
   if (impl_->pipeline) impl_->pipeline->Stop();
+  impl_->ws.reset();
+  impl_->live_ws.reset();
+  impl_->live.reset();
   impl_->executor.reset();
   impl_->sql_pool.reset();
   impl_->pipeline.reset();

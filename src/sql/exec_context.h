@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "common/status.h"
+#include "sql/live_registry.h"
 #include "common/value.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
@@ -36,6 +37,10 @@ struct ExecContext {
   std::shared_ptr<const catalog::CatalogSnapshot> catalog;
   table::WriteSet* write_set = nullptr;  // staged rows of the current transaction
   const table::TableStore* store = nullptr;
+  // The live-query service, when running (system.live, KILL LIVE QUERY, DROP TABLE checks).
+  LiveRegistry* live = nullptr;
+  // Reads see this snapshot instead of the latest state (live-query snapshots); null = latest.
+  const storage::KvSnapshot* read_snapshot = nullptr;
   const Clock* clock = nullptr;
   SnowflakeGenerator* ids = nullptr;  // for SNOWFLAKE_ID() defaults
 

@@ -81,6 +81,8 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.clock = &clock_;
   s.ctx.ids = &ids_;
   s.ctx.write_set = &s.ws;
+  s.ctx.read_snapshot = request.read_snapshot.get();
+  s.ctx.live = live_;
   if (options_.request_time_limit.count() > 0) {
     s.ctx.time_limit = options_.request_time_limit;
     s.ctx.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
@@ -181,6 +183,7 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
     case StatementKind::kDropUser:
       return RunUserStatement(s, stmt, kind);
     case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
+    case StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
     default:
       return Status::InvalidSql(std::string(StatementKindName(kind)) +
                                 " is not supported yet");
@@ -495,6 +498,26 @@ Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
   s.ctx.user_id = saved.user_id;
   s.ctx.role = saved.role;
   return st;
+}
+
+Status Executor::RunKillLiveQuery(Session& s, const SqlStatement& stmt) {
+  // KILL LIVE QUERY '<live_id>'
+  const auto& t = stmt.tokens;
+  if (t.size() != 4 || !t[1].IsWord("LIVE") || !t[2].IsWord("QUERY") ||
+      t[3].kind != TokenKind::kString) {
+    return Status::InvalidSql("Expected KILL LIVE QUERY '<live_id>'");
+  }
+  if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
+    return Status::PermissionDenied("Permission denied: KILL LIVE QUERY requires role 'dba' or "
+                                    "higher (you are '" +
+                                    std::string(auth::RoleName(s.caller.role)) + "')");
+  }
+  if (!live_) return Status::NotFound("Live query '" + t[3].value + "' does not exist");
+  KALAM_RETURN_IF_ERROR(live_->Kill(t[3].value));
+  StatementResult r;
+  r.message = "Live query killed: " + t[3].value;
+  s.results.push_back(std::move(r));
+  return Status::OK();
 }
 
 Status Executor::CommitSession(Session& s) {

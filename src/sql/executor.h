@@ -13,6 +13,7 @@
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
+#include "sql/live_registry.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
 #include "sqlparse/analyzer.h"
@@ -33,6 +34,8 @@ struct SqlRequest {
   std::vector<Value> params;  // values of $1…$n
   bool has_params = false;    // `params` was given (even empty)
   std::string namespace_id;   // empty = "default"
+  // Read-only requests may read as of this snapshot (live-query snapshots). Null = latest.
+  std::shared_ptr<const storage::KvSnapshot> read_snapshot;
 };
 
 struct ExecutorOptions {
@@ -66,11 +69,15 @@ class Executor {
 
   const ExecutorOptions& options() const { return options_; }
 
+  // Connects the live-query service (set once at startup, before requests).
+  void set_live_registry(LiveRegistry* live) { live_ = live; }
+
  private:
   struct Session;
   Status RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
   Status RunDml(Session& s, const SqlStatement& stmt);
   Status RunExecuteAs(Session& s, const SqlStatement& stmt);
+  Status RunKillLiveQuery(Session& s, const SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
                     StatementResult* result, std::vector<std::string>* returning_keys);
   Status CommitSession(Session& s);
@@ -91,6 +98,7 @@ class Executor {
   SnowflakeGenerator& ids_;
   const Clock& clock_;
   const ExecutorOptions options_;
+  LiveRegistry* live_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 

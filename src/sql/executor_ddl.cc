@@ -232,6 +232,13 @@ Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
                                    " table, not " +
                                    std::string(TableTypeName(*ast.table_type)));
   }
+  if (live_) {
+    if (size_t n = live_->CountOnTable(def->table_id); n > 0) {
+      return Status::FailedPrecondition("Cannot drop table '" + def->QualifiedName() + "': " +
+                                        std::to_string(n) +
+                                        " live subscription(s) are active on it");
+    }
+  }
   storage::WriteBatch deletes;
   table::TableStore::AppendDropTable(def->table_id, &deletes);
   KALAM_RETURN_IF_ERROR(catalog_.DropTable(*def, std::move(deletes)));

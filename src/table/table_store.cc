@@ -17,9 +17,10 @@ Result<std::optional<RowVersion>> TableStore::GetByKey(const catalog::TableDef& 
   return std::optional<RowVersion>(std::move(row));
 }
 
-std::unique_ptr<storage::KvIterator> TableStore::NewPkIterator(std::string lower,
-                                                               std::string upper) const {
+std::unique_ptr<storage::KvIterator> TableStore::NewPkIterator(
+    std::string lower, std::string upper, const storage::KvSnapshot* snapshot) const {
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = std::move(lower);
   ro.upper_bound = std::move(upper);
   return kv_.NewIterator(Partition::kPk, ro);

@@ -23,7 +23,9 @@ class TableStore {
 
   // An iterator over the `pk` partition limited to [lower, upper); each value splits with
   // SplitPkEntry and decodes with DecodeRow.
-  std::unique_ptr<storage::KvIterator> NewPkIterator(std::string lower, std::string upper) const;
+  // Reads as of `snapshot` when given (else the latest state).
+  std::unique_ptr<storage::KvIterator> NewPkIterator(
+      std::string lower, std::string upper, const storage::KvSnapshot* snapshot = nullptr) const;
 
   // Adds the writes that commit `row` as version `seq` (a new `rows` version and the `pk`
   // entry). Requires row.kind() to have a value.

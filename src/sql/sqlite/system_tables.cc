@@ -177,6 +177,19 @@ Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> NoRows(const ExecContext&) { return MaterializedRows(); }
 
+Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.live) return rows;
+  for (const auto& q : ctx.live->List()) {
+    rows.push_back({Text(q.live_id), Text(q.connection_id), Text(q.subscription_id),
+                    Text(q.namespace_id), Text(q.table_name), Text(q.user_id), Text(q.query),
+                    Text(q.options_json), Text(q.status), Timestamp(q.created_at_us),
+                    Timestamp(q.last_update_us), Value::Int(static_cast<int64_t>(q.changes)),
+                    Text(q.node_id)});
+  }
+  return rows;
+}
+
 Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   MaterializedRows rows;
   auto add = [&](std::string_view name, uint64_t v) {
@@ -377,7 +390,7 @@ std::vector<SystemTable> BuildTables() {
                          {"query", kText}, {"options", kJson}, {"status", kText},
                          {"created_at", kTimestamp}, {"last_update", kTimestamp},
                          {"changes", kBigInt}, {"node_id", kText}},
-                        NoRows));
+                        LiveRows));
   t.push_back(MakeTable(sys, "namespaces",
                         {{"namespace_id", kText}, {"name", kText}, {"options", kJson},
                          {"table_count", kBigInt}, {"created_at", kTimestamp}},

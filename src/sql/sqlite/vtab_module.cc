@@ -401,7 +401,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     return SQLITE_OK;
   }
 
-  cur->it = ctx->store->NewPkIterator(lower, upper);
+  cur->it = ctx->store->NewPkIterator(lower, upper, ctx->read_snapshot);
   cur->it->Seek(lower);
   cur->have_staged = ctx->write_set && !ctx->write_set->empty();
   if (cur->have_staged) {

@@ -62,10 +62,18 @@ max_files = 2
 [rate_limit]
 max_auth_requests_per_ip_per_sec = 3
 max_requests_per_ip_per_sec = 100
+max_subscriptions_per_user = 4
+max_messages_per_sec = 20
 
 [security]
 cors_allowed_origins = ["https://a.example", "https://b.example"]
 max_ws_message_size = 65536
+
+[websocket]
+auth_timeout_secs = 7
+client_timeout_secs = 30
+max_subscriptions_per_connection = 8
+outbound_queue_messages = 64
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -154,6 +162,12 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.rate_limit.max_requests_per_ip_per_sec, 0u);
   EXPECT_TRUE(c.security.cors_allowed_origins.empty());
   EXPECT_EQ(c.security.max_ws_message_size, 1048576u);
+  EXPECT_EQ(c.rate_limit.max_subscriptions_per_user, 10u);
+  EXPECT_EQ(c.rate_limit.max_messages_per_sec, 50u);
+  EXPECT_EQ(c.websocket.auth_timeout_secs, 3u);
+  EXPECT_EQ(c.websocket.client_timeout_secs, 10u);
+  EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 100u);
+  EXPECT_EQ(c.websocket.outbound_queue_messages, 1024u);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -197,6 +211,29 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.security.cors_allowed_origins,
             (std::vector<std::string>{"https://a.example", "https://b.example"}));
   EXPECT_EQ(c.security.max_ws_message_size, 65536u);
+  EXPECT_EQ(c.rate_limit.max_subscriptions_per_user, 4u);
+  EXPECT_EQ(c.rate_limit.max_messages_per_sec, 20u);
+  EXPECT_EQ(c.websocket.auth_timeout_secs, 7u);
+  EXPECT_EQ(c.websocket.client_timeout_secs, 30u);
+  EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 8u);
+  EXPECT_EQ(c.websocket.outbound_queue_messages, 64u);
+}
+
+TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
+  EXPECT_EQ(ErrorFor("[websocket]\nauth_timeout_secs = 0\n"),
+            "Invalid configuration: websocket.auth_timeout_secs must be > 0 (got 0) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[websocket]\noutbound_queue_messages = 0\n"),
+            "Invalid configuration: websocket.outbound_queue_messages must be > 0 (got 0) in "
+            "server.toml");
+  auto r = ParseConfigToml(
+      "[rate_limit]\nmax_messages_per_sec = 0\nmax_subscriptions_per_user = 0\n", "inline");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(ValidateConfig(*r).ok());
+  ServerConfig c;
+  c.websocket.client_timeout_secs = 0;
+  EXPECT_EQ(ValidateConfig(c).message(),
+            "Invalid configuration: websocket.client_timeout_secs must be > 0 (got 0)");
 }
 
 TEST_F(ConfigTest, ImplicitServerTomlInWorkingDirectoryIsUsed) {
@@ -400,7 +437,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 34u);
+  EXPECT_EQ(keys(text).size(), 40u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

@@ -1,0 +1,554 @@
+// LiveManager: registry, snapshots, fan-out and event encoding.
+#include "live/live_manager.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+
+#include "common/value_json.h"
+
+namespace kalam::live {
+
+namespace json = boost::json;
+using catalog::TableDef;
+using table::ChangeKind;
+using table::ChangeRecord;
+
+struct LiveManager::Sub {
+  std::string live_id;
+  std::string subscription_id;
+  std::shared_ptr<LiveSink> sink;
+  uint64_t conn_id = 0;
+  sql::Caller caller;
+  std::shared_ptr<const TableDef> table;  // as subscribed; changes may carry newer versions
+  std::string scope;
+  std::string ns, table_name;
+  std::vector<std::string> columns;  // projected user columns (lower case), in order
+  std::unique_ptr<FilterEngine::Filter> filter;
+  std::string query, where_sql;
+  SubscribeOptions options;
+
+  // Snapshot state (guarded by LiveManager::mu_).
+  bool loading = true;
+  commit::CommitPipeline::ReadPoint read_point;
+  int64_t cursor_seq = 0;
+  int batch_num = 0;
+  bool awaiting_next = false;
+  std::vector<ChangeRecord> held;            // changes committed while loading
+  std::vector<std::string> resume_deletes;   // `from`: deletes to send after the last batch
+
+  uint64_t changes = 0;
+  int64_t created_at_us = 0;
+  int64_t last_update_us = 0;
+};
+
+namespace {
+
+std::string Quote(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// `"name":<value>` for a column of `table` (by name), or nothing when the column no longer exists.
+void AppendField(const TableDef& table, const std::vector<Value>& values, const std::string& name,
+                 bool* first, std::string* out) {
+  int c = table.FindColumn(name);
+  if (c < 0 || static_cast<size_t>(c) >= values.size()) return;
+  if (!*first) out->push_back(',');
+  *first = false;
+  AppendJsonString(name, out);
+  out->push_back(':');
+  if (!AppendJsonValue(&table.columns[c].type, values[c], out).ok()) *out += "null";
+}
+
+void AppendSeq(int64_t seq, bool* first, std::string* out) {
+  if (!*first) out->push_back(',');
+  *first = false;
+  *out += "\"_seq\":\"" + std::to_string(seq) + "\"";
+}
+
+}  // namespace
+
+LiveManager::LiveManager(catalog::Catalog& catalog, sql::Executor& executor,
+                         commit::CommitPipeline& pipeline, const Clock& clock,
+                         LiveManagerOptions options)
+    : catalog_(catalog),
+      executor_(executor),
+      pipeline_(pipeline),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+LiveManager::~LiveManager() { Stop(); }
+
+Status LiveManager::Start() {
+  KALAM_ASSIGN_OR_RETURN(filters_, FilterEngine::Create());
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  pipeline_.AddListener([this](const std::vector<ChangeRecord>& recs) { OnCommit(recs); });
+  return Status::OK();
+}
+
+void LiveManager::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+}
+
+void LiveManager::OnCommit(const std::vector<ChangeRecord>& records) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return;
+    queue_.push_back(records);
+  }
+  queue_cv_.notify_one();
+}
+
+void LiveManager::DispatchLoop() {
+  while (true) {
+    std::vector<ChangeRecord> batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::lock_guard lock(mu_);
+    for (const ChangeRecord& rec : batch) {
+      auto it = index_.find({rec.table->table_id, rec.scope});
+      if (it == index_.end()) continue;
+      auto subs = it->second;  // Deliver may drop subscriptions
+      for (const SubPtr& sub : subs) {
+        if (sub->loading) sub->held.push_back(rec);
+        else Deliver(sub, rec);
+      }
+    }
+  }
+}
+
+void LiveManager::SendError(const std::shared_ptr<LiveSink>& sink,
+                            const std::string& subscription_id, const std::string& code,
+                            const std::string& message) {
+  std::string out = "{\"type\":\"error\",\"subscription_id\":";
+  AppendJsonString(subscription_id, &out);
+  out += ",\"code\":";
+  AppendJsonString(code, &out);
+  out += ",\"message\":";
+  AppendJsonString(message, &out);
+  out += "}";
+  sink->Send(std::move(out));
+}
+
+void LiveManager::Drop(const SubPtr& sub) {
+  auto it = index_.find({sub->table->table_id, sub->scope});
+  if (it != index_.end()) {
+    auto& v = it->second;
+    v.erase(std::remove(v.begin(), v.end(), sub), v.end());
+    if (v.empty()) index_.erase(it);
+  }
+  by_conn_.erase({sub->conn_id, sub->subscription_id});
+  by_live_id_.erase(sub->live_id);
+  if (auto u = per_user_.find(sub->caller.user_id); u != per_user_.end() && --u->second == 0) {
+    per_user_.erase(u);
+  }
+}
+
+void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec) {
+  if (rec.seq <= sub->read_point.seq) return;  // already in the snapshot
+  const TableDef& t = *rec.table;
+  auto matches = [&](const std::vector<Value>& values, int64_t seq, bool deleted) {
+    return !sub->filter || filters_->Matches(*sub->filter, t, values, seq, deleted);
+  };
+  bool now = false, before = false;
+  switch (rec.kind) {
+    case ChangeKind::kInsert: now = matches(rec.values, rec.seq, false); break;
+    case ChangeKind::kUpdate:
+      now = matches(rec.values, rec.seq, false);
+      before = matches(rec.old_values, rec.previous_seq, false);
+      break;
+    case ChangeKind::kDelete: before = matches(rec.values, rec.previous_seq, false); break;
+  }
+  if (!now && !before) return;
+  const std::string pk = t.pk_column().name;
+  auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk, bool deleted) {
+    std::string o = "{";
+    bool first = true;
+    bool has_pk = false;
+    for (const auto& c : sub->columns) has_pk |= c == pk;
+    if (with_pk && !has_pk) AppendField(t, values, pk, &first, &o);
+    for (const auto& c : sub->columns) AppendField(t, values, c, &first, &o);
+    AppendSeq(seq, &first, &o);
+    if (deleted) o += ",\"_deleted\":true";
+    return o + "}";
+  };
+  std::string out = "{\"type\":\"change\",\"subscription_id\":";
+  AppendJsonString(sub->subscription_id, &out);
+  if (now && before) {
+    // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
+    // old values of the projected columns that changed.
+    std::string row = "{", old = "{";
+    bool rf = true, of = true;
+    AppendField(t, rec.values, pk, &rf, &row);
+    AppendSeq(rec.seq, &rf, &row);
+    AppendField(t, rec.old_values, pk, &of, &old);
+    AppendSeq(rec.previous_seq, &of, &old);
+    for (const auto& c : sub->columns) {
+      if (c == pk) continue;
+      int i = t.FindColumn(c);
+      if (i < 0) continue;
+      if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
+      if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
+    }
+    out += ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
+  } else if (now) {
+    // insert (or an update that moved the row into the filter)
+    out += ",\"change_type\":\"insert\",\"rows\":[" + projected(rec.values, rec.seq, false, false) +
+           "]}";
+  } else {
+    // delete (or an update that moved the row out of the filter): the row as the client has it
+    const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
+    out += ",\"change_type\":\"delete\",\"old_values\":[" +
+           projected(gone, rec.seq, true, true) + "]}";
+  }
+  if (!sub->sink->Send(std::move(out))) {
+    // Never a silent gap: the client learns it must resume.
+    std::string err = "{\"type\":\"error\",\"subscription_id\":";
+    AppendJsonString(sub->subscription_id, &err);
+    err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
+           "subscription was closed; resubscribe with from = the last _seq received\"}";
+    if (!sub->sink->Send(std::move(err))) sub->sink->Close(1011, "SUBSCRIBER_LAGGING");
+    Drop(sub);
+    return;
+  }
+  ++sub->changes;
+  sub->last_update_us = clock_.NowMicros();
+}
+
+void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Caller& caller,
+                            const std::string& subscription_id, const std::string& query,
+                            SubscribeOptions options) {
+  if (subscription_id.empty() || subscription_id.size() > 128) {
+    return SendError(sink, subscription_id, "INVALID_SUBSCRIPTION_ID",
+                     "Subscription id must be 1 to 128 characters");
+  }
+  auto parsed = ParseSubscriptionQuery(query);
+  if (auto* e = std::get_if<LiveError>(&parsed)) {
+    return SendError(sink, subscription_id, e->code, e->message);
+  }
+  SubscriptionQuery& q = std::get<SubscriptionQuery>(parsed);
+  const std::string ns = q.ns.empty() ? std::string(catalog::kDefaultNamespace)
+                                      : catalog::LowerName(q.ns);
+  if (ns == catalog::kSystemNamespace) {
+    if (!auth::RoleAtLeast(caller.role, auth::Role::kDba)) {
+      return SendError(sink, subscription_id, "UNAUTHORIZED",
+                       "System tables are readable by dba and system roles only");
+    }
+    return SendError(sink, subscription_id, "UNSUPPORTED",
+                     "Live queries on system tables are not supported");
+  }
+  auto def = catalog_.snapshot()->FindTable(ns, q.table);
+  if (!def) {
+    return SendError(sink, subscription_id, "NOT_FOUND",
+                     "Table '" + ns + "." + catalog::LowerName(q.table) + "' does not exist");
+  }
+  auto sub = std::make_shared<Sub>();
+  sub->subscription_id = subscription_id;
+  sub->sink = sink;
+  sub->conn_id = sink->connection_id();
+  sub->caller = caller;
+  sub->table = def;
+  sub->scope = def->type == catalog::TableType::kShared ? std::string() : caller.user_id;
+  sub->ns = ns;
+  sub->table_name = def->table_name;
+  sub->query = query;
+  sub->where_sql = q.where_sql;
+  options.batch_size = std::clamp<uint32_t>(options.batch_size, 1, options_.max_batch_size);
+  if (options.last_rows) options.last_rows = std::min(*options.last_rows, options.batch_size);
+  sub->options = options;
+  sub->live_id = caller.user_id + "-" + std::to_string(sub->conn_id) + "-" + subscription_id;
+  sub->created_at_us = sub->last_update_us = clock_.NowMicros();
+  if (q.columns.empty()) {
+    for (const auto& c : def->columns) sub->columns.push_back(c.name);
+  } else {
+    for (const auto& c : q.columns) {
+      std::string name = catalog::LowerName(c);
+      if (name == "_seq") continue;  // always delivered
+      if (def->FindColumn(name) < 0) {
+        return SendError(sink, subscription_id, "INVALID_SQL",
+                         "Column '" + c + "' does not exist in table '" + def->QualifiedName() +
+                             "'");
+      }
+      sub->columns.push_back(name);
+    }
+  }
+  if (!q.where_tokens.empty()) {
+    auto filter = filters_->Compile(*def, q.where_tokens, q.statement_text);
+    if (!filter.ok()) {
+      return SendError(sink, subscription_id, "INVALID_SQL", filter.status().message());
+    }
+    sub->filter = std::move(*filter);
+  }
+  // Permission and validity: the subscriber's own SELECT over the table, with no rows.
+  {
+    std::string cols;
+    for (const auto& c : sub->columns) cols += Quote(c) + ", ";
+    sql::SqlRequest probe;
+    probe.sql = "SELECT " + cols + "_seq FROM " + Quote(ns) + "." + Quote(def->table_name) +
+                " WHERE (" + (q.where_sql.empty() ? std::string("1") : q.where_sql) +
+                ") AND 0";
+    auto r = executor_.Execute(probe, caller);
+    if (!r.error.ok()) {
+      const StatusCode c = r.error.code();
+      std::string code = c == StatusCode::kPermissionDenied ? "UNAUTHORIZED"
+                         : c == StatusCode::kTableNotFound  ? "NOT_FOUND"
+                         : c == StatusCode::kInvalidSql     ? "INVALID_SQL"
+                                                            : "SUBSCRIPTION_FAILED";
+      return SendError(sink, subscription_id, code, r.error.message());
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (by_conn_.count({sub->conn_id, subscription_id})) {
+      return SendError(sink, subscription_id, "INVALID_SUBSCRIPTION_ID",
+                       "Subscription '" + subscription_id + "' already exists on this connection");
+    }
+    size_t on_conn = 0;
+    for (auto it = by_conn_.lower_bound({sub->conn_id, ""});
+         it != by_conn_.end() && it->first.first == sub->conn_id; ++it) {
+      ++on_conn;
+    }
+    auto user_count = per_user_.find(caller.user_id);
+    if (on_conn >= options_.max_subscriptions_per_connection ||
+        (user_count != per_user_.end() &&
+         user_count->second >= options_.max_subscriptions_per_user)) {
+      return SendError(sink, subscription_id, "SUBSCRIPTION_LIMIT_EXCEEDED",
+                       "Too many subscriptions (at most " +
+                           std::to_string(options_.max_subscriptions_per_user) + " per user and " +
+                           std::to_string(options_.max_subscriptions_per_connection) +
+                           " per connection)");
+    }
+    // Registered (holding changes) before the read point is taken: every commit after the read
+    // point reaches `held`, every commit before it is in the snapshot.
+    index_[{def->table_id, sub->scope}].push_back(sub);
+    by_conn_[{sub->conn_id, subscription_id}] = sub;
+    by_live_id_[sub->live_id] = sub;
+    ++per_user_[caller.user_id];
+  }
+  sub->read_point = pipeline_.TakeReadPoint();
+  sub->cursor_seq = options.from.value_or(0);
+  SendBatch(sub);
+}
+
+void LiveManager::SendBatch(const SubPtr& sub) {
+  const SubscribeOptions& o = sub->options;
+  std::string cols;
+  for (const auto& c : sub->columns) cols += Quote(c) + ", ";
+  const std::string from = Quote(sub->ns) + "." + Quote(sub->table_name);
+  const std::string where = sub->where_sql.empty() ? "1" : sub->where_sql;
+  const bool resume = o.from.has_value();
+  std::string sql;
+  if (!o.snapshot) {
+    sql = "SELECT " + cols + "_seq FROM " + from + " WHERE 0";
+  } else if (resume) {
+    sql = "SELECT " + cols + "_seq, _deleted, CASE WHEN (" + where +
+          ") THEN 1 ELSE 0 END AS kalam_match FROM " + from + " WHERE _deleted >= 0 AND _seq > " +
+          std::to_string(sub->cursor_seq) + " ORDER BY _seq LIMIT " +
+          std::to_string(o.batch_size + 1);
+  } else if (o.last_rows) {
+    sql = "SELECT * FROM (SELECT " + cols + "_seq FROM " + from + " WHERE (" + where +
+          ") ORDER BY _seq DESC LIMIT " + std::to_string(*o.last_rows) + ") ORDER BY _seq";
+  } else {
+    sql = "SELECT " + cols + "_seq FROM " + from + " WHERE (" + where + ") AND _seq > " +
+          std::to_string(sub->cursor_seq) + " ORDER BY _seq LIMIT " +
+          std::to_string(o.batch_size + 1);
+  }
+  sql::SqlRequest req;
+  req.sql = sql;
+  req.read_snapshot = sub->read_point.snapshot;
+  auto r = executor_.Execute(req, sub->caller);
+  std::lock_guard lock(mu_);
+  if (!by_live_id_.count(sub->live_id)) return;  // unsubscribed meanwhile
+  if (!r.error.ok() || r.results.empty()) {
+    SendError(sub->sink, sub->subscription_id, "SUBSCRIPTION_FAILED",
+              r.error.ok() ? "Snapshot query returned nothing" : r.error.message());
+    Drop(sub);
+    return;
+  }
+  const sql::StatementResult& res = r.results[0];
+  // Rows come as JSON arrays in schema order; WebSocket rows are objects keyed by column name.
+  json::value parsed = json::parse("[" + res.rows_json + "]");
+  const auto& arr = parsed.as_array();
+  const size_t user_cols = sub->columns.size() + 1;  // + _seq
+  std::string rows;
+  size_t sent = 0;
+  int64_t last_seq = 0;
+  bool has_more = false;
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (o.snapshot && !o.last_rows && i >= o.batch_size) {
+      has_more = true;
+      break;
+    }
+    const auto& row = arr[i].as_array();
+    last_seq = std::stoll(std::string(row[sub->columns.size()].as_string()));
+    sub->cursor_seq = last_seq;
+    std::string obj = "{";
+    for (size_t c = 0; c < user_cols; ++c) {
+      if (c) obj.push_back(',');
+      AppendJsonString(c < sub->columns.size() ? sub->columns[c] : std::string("_seq"), &obj);
+      obj.push_back(':');
+      obj += json::serialize(row[c]);
+    }
+    if (resume) {
+      const bool deleted = row[user_cols].as_bool();
+      const bool match = row[user_cols + 1].as_string() == "1";
+      if (deleted || !match) {
+        std::string ev = "{\"type\":\"change\",\"subscription_id\":";
+        AppendJsonString(sub->subscription_id, &ev);
+        ev += ",\"change_type\":\"delete\",\"old_values\":[" + obj + ",\"_deleted\":true}]}";
+        sub->resume_deletes.push_back(std::move(ev));
+        continue;
+      }
+    }
+    obj.push_back('}');
+    if (sent++) rows.push_back(',');
+    rows += obj;
+  }
+  const bool first = sub->batch_num == 0;
+  const char* status = has_more ? (first ? "loading" : "loading_batch") : "ready";
+  std::string control = "{\"batch_num\":" + std::to_string(sub->batch_num) +
+                        ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" +
+                        status + "\",\"last_seq_id\":" +
+                        (sent || last_seq ? std::to_string(last_seq) : std::string("null")) + "}";
+  if (first) {
+    std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
+    AppendJsonString(sub->subscription_id, &ack);
+    ack += ",\"total_rows\":0,\"batch_control\":" + control + ",\"schema\":[";
+    for (size_t i = 0; i < user_cols && i < res.schema.size(); ++i) {
+      const auto& c = res.schema[i];
+      if (i) ack.push_back(',');
+      ack += "{\"name\":";
+      AppendJsonString(c.name, &ack);
+      ack += ",\"data_type\":" + c.data_type_json + ",\"index\":" + std::to_string(i);
+      if (!c.flags.empty()) {
+        ack += ",\"flags\":[";
+        for (size_t f = 0; f < c.flags.size(); ++f) {
+          if (f) ack.push_back(',');
+          AppendJsonString(c.flags[f], &ack);
+        }
+        ack.push_back(']');
+      }
+      ack.push_back('}');
+    }
+    ack += "]}";
+    sub->sink->Send(std::move(ack));
+  }
+  if (o.snapshot) {
+    std::string batch = "{\"type\":\"initial_data_batch\",\"subscription_id\":";
+    AppendJsonString(sub->subscription_id, &batch);
+    batch += ",\"rows\":[" + rows + "],\"batch_control\":" + control + "}";
+    sub->sink->Send(std::move(batch));
+  }
+  ++sub->batch_num;
+  if (has_more) {
+    sub->awaiting_next = true;
+    return;
+  }
+  // Snapshot complete: replay what was held, skipping what the snapshot already contains.
+  sub->awaiting_next = false;
+  for (auto& ev : sub->resume_deletes) {
+    sub->sink->Send(std::move(ev));
+    ++sub->changes;
+  }
+  sub->resume_deletes.clear();
+  sub->loading = false;
+  std::vector<ChangeRecord> held;
+  held.swap(sub->held);
+  sub->read_point.snapshot.reset();
+  for (const auto& rec : held) {
+    if (!by_live_id_.count(sub->live_id)) break;
+    Deliver(sub, rec);
+  }
+}
+
+void LiveManager::NextBatch(uint64_t connection_id, const std::string& subscription_id) {
+  SubPtr sub;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_conn_.find({connection_id, subscription_id});
+    if (it == by_conn_.end() || !it->second->awaiting_next) return;
+    sub = it->second;
+    sub->awaiting_next = false;
+  }
+  SendBatch(sub);
+}
+
+void LiveManager::Unsubscribe(uint64_t connection_id, const std::string& subscription_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_conn_.find({connection_id, subscription_id});
+  if (it != by_conn_.end()) Drop(it->second);
+}
+
+void LiveManager::CloseConnection(uint64_t connection_id) {
+  std::lock_guard lock(mu_);
+  std::vector<SubPtr> subs;
+  for (auto it = by_conn_.lower_bound({connection_id, ""});
+       it != by_conn_.end() && it->first.first == connection_id; ++it) {
+    subs.push_back(it->second);
+  }
+  for (const auto& s : subs) Drop(s);
+}
+
+size_t LiveManager::CountOnTable(catalog::TableId table) const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (auto it = index_.lower_bound({table, ""}); it != index_.end() && it->first.first == table;
+       ++it) {
+    n += it->second.size();
+  }
+  return n;
+}
+
+std::vector<sql::LiveQueryInfo> LiveManager::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<sql::LiveQueryInfo> out;
+  for (const auto& [id, s] : by_live_id_) {
+    sql::LiveQueryInfo i;
+    i.live_id = s->live_id;
+    i.connection_id = std::to_string(s->conn_id);
+    i.subscription_id = s->subscription_id;
+    i.namespace_id = s->ns;
+    i.table_name = s->table_name;
+    i.user_id = s->caller.user_id;
+    i.query = s->query;
+    i.options_json = s->options.json;
+    i.status = s->loading ? "loading" : "active";
+    i.created_at_us = s->created_at_us;
+    i.last_update_us = s->last_update_us;
+    i.changes = s->changes;
+    i.node_id = options_.node_id;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+Status LiveManager::Kill(std::string_view live_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_live_id_.find(std::string(live_id));
+  if (it == by_live_id_.end()) {
+    return Status::NotFound("Live query '" + std::string(live_id) + "' does not exist");
+  }
+  SubPtr sub = it->second;
+  SendError(sub->sink, sub->subscription_id, "SUBSCRIPTION_FAILED",
+            "Live query killed by an administrator");
+  Drop(sub);
+  return Status::OK();
+}
+
+}  // namespace kalam::live

@@ -1,0 +1,183 @@
+// Tests for the live-query manager over the in-process stack, with a recording sink.
+#include "live/live_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "../sql/sql_test_stack.h"
+
+namespace kalam::live {
+namespace {
+
+namespace json = boost::json;
+
+class RecordingSink : public LiveSink {
+ public:
+  explicit RecordingSink(uint64_t id, size_t capacity = 100000) : id_(id), capacity_(capacity) {}
+  uint64_t connection_id() const override { return id_; }
+  bool Send(std::string msg) override {
+    std::lock_guard lock(mu_);
+    if (messages_.size() >= capacity_) return false;
+    messages_.push_back(json::parse(msg).as_object());
+    return true;
+  }
+  void Close(uint16_t code, std::string) override { closed_code_ = code; }
+  // Waits until at least `n` messages arrived; returns a copy.
+  std::vector<json::object> WaitFor(size_t n) {
+    for (int i = 0; i < 400; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (messages_.size() >= n) return messages_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+  uint16_t closed_code_ = 0;
+
+ private:
+  uint64_t id_;
+  size_t capacity_;
+  std::mutex mu_;
+  std::vector<json::object> messages_;
+};
+
+class LiveManagerTest : public sql::SqlStackTest {
+ protected:
+  void SetUp() override {
+    SqlStackTest::SetUp();
+    live_ = std::make_unique<LiveManager>(*catalog_, *exec_, pipeline_, clock_,
+                                          LiveManagerOptions{});
+    ASSERT_TRUE(live_->Start().ok());
+    exec_->set_live_registry(live_.get());
+    Ok("CREATE NAMESPACE chat", root_);
+    Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT, body TEXT)", root_);
+  }
+  void TearDown() override { live_->Stop(); }
+  std::unique_ptr<LiveManager> live_;
+};
+
+std::string S(const json::value& v) { return json::serialize(v); }
+
+TEST_F(LiveManagerTest, SnapshotThenChangesInCommitOrderWithExactShapes) {
+  Ok("INSERT INTO chat.msgs (id, room, body) VALUES (1, 'r1', 'hi'), (2, 'r2', 'yo')", alice_);
+  auto sink = std::make_shared<RecordingSink>(7);
+  SubscribeOptions o;
+  o.snapshot = true;
+  live_->Subscribe(sink, alice_, "m", "SELECT id, body FROM chat.msgs", o);
+  auto m = sink->WaitFor(2);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].at("type"), "subscription_ack");
+  EXPECT_EQ(S(m[0].at("schema")),
+            R"([{"name":"id","data_type":"Int","index":0,"flags":["pk","nn","uq"]},)"
+            R"({"name":"body","data_type":"Text","index":1},)"
+            R"({"name":"_seq","data_type":"BigInt","index":2}])");
+  EXPECT_EQ(m[1].at("type"), "initial_data_batch");
+  const auto& rows = m[1].at("rows").as_array();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("id"), 1);
+  EXPECT_EQ(rows[0].at("body"), "hi");
+  EXPECT_EQ(m[1].at("batch_control").at("status"), "ready");
+  EXPECT_EQ(m[1].at("batch_control").at("has_more"), false);
+
+  Ok("INSERT INTO chat.msgs (id, room, body) VALUES (3, 'r1', 'new')", alice_);
+  Ok("UPDATE chat.msgs SET body = 'edited' WHERE id = 3", alice_);
+  Ok("DELETE FROM chat.msgs WHERE id = 3", alice_);
+  m = sink->WaitFor(5);
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_EQ(m[2].at("change_type"), "insert");
+  EXPECT_EQ(m[2].at("rows").as_array()[0].at("body"), "new");
+  EXPECT_EQ(m[3].at("change_type"), "update");
+  EXPECT_EQ(m[3].at("rows").as_array()[0].at("body"), "edited");
+  EXPECT_EQ(m[3].at("old_values").as_array()[0].at("body"), "new");
+  EXPECT_EQ(m[4].at("change_type"), "delete");
+  EXPECT_EQ(m[4].at("old_values").as_array()[0].at("_deleted"), true);
+  EXPECT_EQ(m[4].at("old_values").as_array()[0].at("id"), 3);
+}
+
+TEST_F(LiveManagerTest, OtherUsersWritesNeverReachASubscription) {
+  auto sink = std::make_shared<RecordingSink>(1);
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  ASSERT_EQ(sink->WaitFor(1).size(), 1u);  // ack only (no options: no snapshot)
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'bob room')", bob_);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'alice room')", alice_);
+  auto m = sink->WaitFor(2);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[1].at("rows").as_array()[0].at("room"), "alice room");
+}
+
+TEST_F(LiveManagerTest, FilterTransitionsBecomeInsertsAndDeletes) {
+  auto sink = std::make_shared<RecordingSink>(1);
+  live_->Subscribe(sink, alice_, "r1", "SELECT * FROM chat.msgs WHERE room = 'r1'",
+                   SubscribeOptions{});
+  sink->WaitFor(1);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'r2')", alice_);    // never matches
+  Ok("UPDATE chat.msgs SET room = 'r1' WHERE id = 1", alice_);        // moves in → insert
+  Ok("UPDATE chat.msgs SET body = 'x' WHERE id = 1", alice_);         // stays → update
+  Ok("UPDATE chat.msgs SET room = 'r3' WHERE id = 1", alice_);        // moves out → delete
+  auto m = sink->WaitFor(4);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1].at("change_type"), "insert");
+  EXPECT_EQ(m[2].at("change_type"), "update");
+  EXPECT_EQ(m[3].at("change_type"), "delete");
+  EXPECT_EQ(m[3].at("old_values").as_array()[0].at("room"), "r1");
+}
+
+TEST_F(LiveManagerTest, ResumeFromSeqReplaysChangesAndDeletesExactlyOnce) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'b')", alice_);
+  auto seq = Ok("SELECT max(_seq) FROM chat.msgs", alice_).results[0].rows_json;
+  const int64_t from = std::stoll(seq.substr(2, seq.size() - 4));
+  Ok("UPDATE chat.msgs SET room = 'a2' WHERE id = 1", alice_);
+  Ok("DELETE FROM chat.msgs WHERE id = 2", alice_);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (3, 'c')", alice_);
+  auto sink = std::make_shared<RecordingSink>(1);
+  SubscribeOptions o;
+  o.snapshot = true;
+  o.from = from;
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", o);
+  auto m = sink->WaitFor(3);
+  ASSERT_EQ(m.size(), 3u);
+  const auto& rows = m[1].at("rows").as_array();
+  ASSERT_EQ(rows.size(), 2u);  // row 1 (updated) and row 3 (new)
+  EXPECT_EQ(rows[0].at("room"), "a2");
+  EXPECT_EQ(rows[1].at("room"), "c");
+  EXPECT_EQ(m[2].at("change_type"), "delete");
+  EXPECT_EQ(m[2].at("old_values").as_array()[0].at("id"), 2);
+}
+
+TEST_F(LiveManagerTest, DropTableIsRefusedWhileSubscribedAndListShowsChanges) {
+  auto sink = std::make_shared<RecordingSink>(1);
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  sink->WaitFor(1);
+  auto r = Run("DROP TABLE chat.msgs", root_);
+  EXPECT_EQ(r.error.message(), "Cannot drop table 'chat.msgs': 1 live subscription(s) are active on it");
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  sink->WaitFor(2);
+  auto list = live_->List();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].live_id, "alice-1-m");
+  EXPECT_EQ(list[0].changes, 1u);
+  Ok("KILL LIVE QUERY 'alice-1-m'", root_);
+  EXPECT_EQ(live_->CountOnTable(list.empty() ? 0 : catalog_->snapshot()->FindTable("chat", "msgs")->table_id), 0u);
+  Ok("DROP TABLE chat.msgs", root_);
+}
+
+TEST_F(LiveManagerTest, UnsupportedAndInvalidQueriesAreErrors) {
+  auto sink = std::make_shared<RecordingSink>(1);
+  live_->Subscribe(sink, alice_, "a", "SELECT * FROM chat.msgs ORDER BY id", SubscribeOptions{});
+  live_->Subscribe(sink, alice_, "b", "SELECT * FROM chat.nope", SubscribeOptions{});
+  live_->Subscribe(sink, alice_, "c", "SELECT * FROM chat.msgs WHERE (SELECT 1 FROM chat.msgs)",
+                   SubscribeOptions{});
+  auto m = sink->WaitFor(3);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].at("code"), "UNSUPPORTED");
+  EXPECT_EQ(m[1].at("code"), "NOT_FOUND");
+  EXPECT_EQ(m[2].at("code"), "INVALID_SQL");
+}
+
+}  // namespace
+}  // namespace kalam::live
