@@ -57,6 +57,8 @@ namespace {
 
 constexpr size_t kMaxCloseReasonBytes = 123;  // RFC 6455 §5.5: 125-byte control payload - code
 constexpr std::string_view kGzipMagic = "\x1f\x8b";
+// Buffer for the first chunk of each client message (most are small: subscribe, ping).
+constexpr size_t kFirstReadBytes = 256;
 
 // `text` cut to at most `max` bytes without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string text, size_t max) {
@@ -87,7 +89,9 @@ std::optional<std::string> Gzip(std::string_view in) {
   struct Deflater {
     z_stream zs{};
     bool ok = false;
-    Deflater() { ok = deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+    Deflater() {
+      ok = deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    }
     ~Deflater() {
       if (ok) deflateEnd(&zs);
     }
@@ -359,9 +363,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- Reading ---------------------------------------------------------------------------------
 
   void ReadMore() {
-    // While closing, input is only drained (Beast hands the socket to the close handshake).
-    const size_t limit = state_ == State::kClosing ? 4096 : options_.max_message_bytes + 1 -
-                                                                read_buf_.size();
+    // Beast allocates `limit` (capped at its frame-size hint, 1.5 KiB) in read_buf_ before the
+    // read waits, so an idle connection pays for the first chunk's buffer: keep it small.
+    // Larger messages continue in bigger chunks. While closing, input is only drained (Beast
+    // hands the socket to the close handshake).
+    size_t limit = options_.max_message_bytes + 1 - read_buf_.size();
+    if (read_buf_.size() == 0) limit = std::min(limit, kFirstReadBytes);
+    if (state_ == State::kClosing) limit = kFirstReadBytes;
     ws_.async_read_some(read_buf_, limit,
                         [self = shared_from_this()](beast::error_code ec, size_t bytes) {
                           self->OnRead(ec, bytes);
@@ -501,7 +509,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return std::string("Field 'token' must be a non-empty string (an access JWT)");
     }
     bool compress = compress_;
-    if (const json::value* protocol = msg.if_contains("protocol"); protocol && !protocol->is_null()) {
+    const json::value* protocol = msg.if_contains("protocol");
+    if (protocol != nullptr && !protocol->is_null()) {
       if (!protocol->is_object()) return std::string("Field 'protocol' must be an object");
       const json::object& p = protocol->as_object();
       if (const json::value* s = p.if_contains("serialization")) {

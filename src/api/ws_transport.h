@@ -1,5 +1,5 @@
-// WsTransport: the transport half of `GET /v1/ws` (PROTOCOL.md §4): WebSocket handshake on a socket
-// handed over by net::HttpServer, authentication (Bearer header or in-band `authenticate`),
+// WsTransport: the transport half of `GET /v1/ws` (PROTOCOL.md §4): WebSocket handshake on a
+// socket handed over by net::HttpServer, authentication (Bearer header or in-band `authenticate`),
 // keep-alive, per-connection limits, gzip framing and close codes. What the messages mean
 // (subscribe, next_batch, unsubscribe) is left to a WsApplication, the live-query service.
 //
@@ -11,7 +11,8 @@
 //   wo.max_message_bytes = config.security.max_ws_message_size;
 //   wo.max_messages_per_sec = config.rate_limit.max_messages_per_sec;
 //   wo.outbound_queue_messages = config.websocket.outbound_queue_messages;
-//   ws = std::make_unique<api::WsTransport>(wo, *auth, *live_service);  // live_service: WsApplication
+//   // live_service implements WsApplication.
+//   ws = std::make_unique<api::WsTransport>(wo, *auth, *live_service);
 //   http->SetUpgradeHook(ws->Hook());
 //   ...
 //   // Stop(): WebSocket connections first (their sockets live on the HTTP server's io_context),
@@ -71,8 +72,8 @@ class WsConnection {
 
   // Like Send, but may also use a reserve of kWsControlReserveMessages slots beyond
   // outbound_queue_messages, so a notice such as SUBSCRIBER_LAGGING still fits behind a full
-  // queue (the transport's own replies — pong, errors — use the reserve too). Returns false when
-  // the reserve is used up as well (the client reads nothing: Close it) or the connection is
+  // queue (the transport's own replies, pong and errors, use the reserve too). Returns false
+  // when the reserve is used up as well (the client reads nothing: Close it) or the connection is
   // closing or closed.
   virtual bool SendControl(std::string json) = 0;
 
@@ -109,8 +110,8 @@ class WsApplication {
 // Settings of one WsTransport. Read once by the constructor.
 struct WsTransportOptions {
   // Time a client that sent no Authorization header on the upgrade has to send its `authenticate`
-  // message; then `auth_error` ("… within N seconds") and close 1008. websocket.auth_timeout_secs.
-  // Must be > 0. Default: 3 s.
+  // message; then `auth_error` ("… within N seconds") and close 1008.
+  // websocket.auth_timeout_secs. Must be > 0. Default: 3 s.
   std::chrono::seconds auth_timeout{3};
   // Silence (no frame of any kind, including WebSocket pings) after which an authenticated
   // connection is closed with 1000 "Heartbeat timeout". websocket.client_timeout_secs. Must be

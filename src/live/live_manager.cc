@@ -121,13 +121,15 @@ void LiveManager::DispatchLoop() {
       queue_.pop_front();
     }
     std::lock_guard lock(mu_);
+    BodyCache cache;
     for (const ChangeRecord& rec : batch) {
       auto it = index_.find({rec.table->table_id, rec.scope});
       if (it == index_.end()) continue;
       auto subs = it->second;  // Deliver may drop subscriptions
+      cache.clear();
       for (const SubPtr& sub : subs) {
         if (sub->loading) sub->held.push_back(rec);
-        else Deliver(sub, rec);
+        else Deliver(sub, rec, &cache);
       }
     }
   }
@@ -160,7 +162,7 @@ void LiveManager::Drop(const SubPtr& sub) {
   }
 }
 
-void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec) {
+void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec, BodyCache* cache) {
   if (rec.seq <= sub->read_point.seq) return;  // already in the snapshot
   const TableDef& t = *rec.table;
   auto matches = [&](const std::vector<Value>& values, int64_t seq, bool deleted) {
@@ -188,9 +190,17 @@ void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec) {
     if (deleted) o += ",\"_deleted\":true";
     return o + "}";
   };
-  std::string out = "{\"type\":\"change\",\"subscription_id\":";
-  AppendJsonString(sub->subscription_id, &out);
-  if (now && before) {
+  const char* kind_key = now && before ? "u" : now ? "i" : "d";
+  std::string key;
+  if (cache) {
+    key = kind_key;
+    for (const auto& c : sub->columns) key += "," + c;
+  }
+  std::string body;  // everything after the subscription_id
+  auto cached = cache ? cache->find(key) : BodyCache::iterator();
+  if (cache && cached != cache->end()) {
+    body = cached->second;
+  } else if (now && before) {
     // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
     // old values of the projected columns that changed.
     std::string row = "{", old = "{";
@@ -206,17 +216,23 @@ void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec) {
       if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
       if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
     }
-    out += ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
+    body = ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
   } else if (now) {
     // insert (or an update that moved the row into the filter)
-    out += ",\"change_type\":\"insert\",\"rows\":[" + projected(rec.values, rec.seq, false, false) +
-           "]}";
+    body = ",\"change_type\":\"insert\",\"rows\":[" +
+           projected(rec.values, rec.seq, false, false) + "]}";
   } else {
     // delete (or an update that moved the row out of the filter): the row as the client has it
     const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
-    out += ",\"change_type\":\"delete\",\"old_values\":[" +
+    body = ",\"change_type\":\"delete\",\"old_values\":[" +
            projected(gone, rec.seq, true, true) + "]}";
   }
+  if (cache && cached == cache->end()) cache->emplace(std::move(key), body);
+  std::string out;
+  out.reserve(48 + sub->subscription_id.size() + body.size());
+  out += "{\"type\":\"change\",\"subscription_id\":";
+  AppendJsonString(sub->subscription_id, &out);
+  out += body;
   if (!sub->sink->Send(std::move(out))) {
     // Never a silent gap: the client learns it must resume.
     std::string err = "{\"type\":\"error\",\"subscription_id\":";

@@ -85,7 +85,11 @@ class LiveManager : public sql::LiveRegistry {
   void DispatchLoop();
   // Sends the next snapshot batch of `sub`; finishing the snapshot flushes held changes.
   void SendBatch(const SubPtr& sub);
-  void Deliver(const SubPtr& sub, const table::ChangeRecord& rec);  // requires mu_
+  // Event bodies already encoded for one record, keyed by change type and projection: every
+  // subscriber with the same projection gets the same bytes after its subscription_id.
+  using BodyCache = std::unordered_map<std::string, std::string>;
+  void Deliver(const SubPtr& sub, const table::ChangeRecord& rec,
+               BodyCache* cache = nullptr);  // requires mu_
   void Drop(const SubPtr& sub);                                      // requires mu_
   void SendError(const std::shared_ptr<LiveSink>& sink, const std::string& subscription_id,
                  const std::string& code, const std::string& message);

@@ -2,6 +2,7 @@
 #include "sql/executor.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 
 #include "sql/executor_session.h"
@@ -184,6 +185,7 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
       return RunUserStatement(s, stmt, kind);
     case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
     case StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
+    case StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
     default:
       return Status::InvalidSql(std::string(StatementKindName(kind)) +
                                 " is not supported yet");
@@ -498,6 +500,81 @@ Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
   s.ctx.user_id = saved.user_id;
   s.ctx.role = saved.role;
   return st;
+}
+
+// SUBSCRIBE TO [ns.]t [WHERE …] [OPTIONS (last_rows=N, batch_size=N, from=SEQ)]: checks the table
+// and the caller's right to read it, and answers with the subscription to send over /v1/ws.
+Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
+  const auto& t = stmt.tokens;
+  if (t.size() < 3 || !t[1].IsWord("TO") || !t[2].IsName()) {
+    return Status::InvalidSql("Expected SUBSCRIBE TO [namespace.]table [WHERE …] [OPTIONS (…)]");
+  }
+  size_t i = 2;
+  std::string ns = s.ns, name = t[2].value;
+  if (i + 2 < t.size() && t[i + 1].IsPunct('.') && t[i + 2].IsName()) {
+    ns = catalog::LowerName(t[i].value);
+    name = t[i + 2].value;
+    i += 3;
+  } else {
+    i += 1;
+  }
+  auto def = s.ctx.catalog->FindTable(ns, name);
+  if (!def) {
+    return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name) +
+                                 "' does not exist");
+  }
+  KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, false));
+  // WHERE runs until a top-level OPTIONS.
+  size_t options_at = t.size();
+  int depth = 0;
+  for (size_t k = i; k < t.size(); ++k) {
+    if (t[k].IsPunct('(')) ++depth;
+    if (t[k].IsPunct(')')) --depth;
+    if (depth == 0 && t[k].IsWord("OPTIONS")) {
+      options_at = k;
+      break;
+    }
+  }
+  std::string where;
+  if (i < options_at) {
+    if (!t[i].IsWord("WHERE") || i + 1 >= options_at) {
+      return Status::InvalidSql("Expected WHERE <condition> or OPTIONS (…) after the table");
+    }
+    where = stmt.text.substr(t[i + 1].offset,
+                             t[options_at - 1].offset + t[options_at - 1].length -
+                                 t[i + 1].offset);
+  }
+  boost::json::object options;
+  if (options_at < t.size()) {
+    size_t k = options_at + 1;
+    if (k >= t.size() || !t[k].IsPunct('(')) return Status::InvalidSql("Expected OPTIONS (…)");
+    for (++k; k < t.size() && !t[k].IsPunct(')');) {
+      if (k + 2 >= t.size() || !t[k].IsName() || !t[k + 1].IsOperator("=") ||
+          t[k + 2].kind != TokenKind::kInteger) {
+        return Status::InvalidSql("OPTIONS take name = integer pairs");
+      }
+      std::string key = catalog::LowerName(t[k].value);
+      if (key != "last_rows" && key != "batch_size" && key != "from") {
+        return Status::InvalidSql("Unknown subscription option '" + t[k].value +
+                                  "' (last_rows, batch_size, from)");
+      }
+      options[key] = std::strtoll(t[k + 2].value.c_str(), nullptr, 10);
+      k += 3;
+      if (k < t.size() && t[k].IsPunct(',')) ++k;
+    }
+  }
+  std::string sql = "SELECT * FROM " + def->QualifiedName();
+  if (!where.empty()) sql += " WHERE " + where;
+  boost::json::object sub{{"id", "sub-" + def->table_name}, {"sql", sql}};
+  if (options_at < t.size()) sub["options"] = options;
+  ResultBuilder b;
+  b.AddColumn("ws_url", DataType{TypeKind::kText});
+  b.AddColumn("subscription", DataType{TypeKind::kJson});
+  KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("/v1/ws"), Value::Text(boost::json::serialize(sub))}));
+  StatementResult r = std::move(b).Finish();
+  r.message = "Open a WebSocket to /v1/ws and send {\"type\":\"subscribe\",\"subscription\":…}";
+  s.results.push_back(std::move(r));
+  return Status::OK();
 }
 
 Status Executor::RunKillLiveQuery(Session& s, const SqlStatement& stmt) {

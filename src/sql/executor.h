@@ -78,6 +78,7 @@ class Executor {
   Status RunDml(Session& s, const SqlStatement& stmt);
   Status RunExecuteAs(Session& s, const SqlStatement& stmt);
   Status RunKillLiveQuery(Session& s, const SqlStatement& stmt);
+  Status RunSubscribeTo(Session& s, const SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
                     StatementResult* result, std::vector<std::string>* returning_keys);
   Status CommitSession(Session& s);

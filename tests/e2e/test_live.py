@@ -253,3 +253,22 @@ def test_rejected_subscriptions(server, table):
         m = c.recv()
         assert m["type"] == "error" and m["subscription_id"] == sid and m["code"] == code, m
     c.close()
+
+
+def test_subscribe_to_statement_returns_a_working_subscription(server, table):
+    r = server.sql(f"SUBSCRIBE TO {table} WHERE room = 'r1' OPTIONS (last_rows = 5)")
+    res = r["results"][0]
+    assert [c["name"] for c in res["schema"]] == ["ws_url", "subscription"]
+    ws_url, sub = res["rows"][0]
+    assert ws_url == "/v1/ws"
+    import json as _json
+    sub = _json.loads(sub)
+    assert sub["sql"] == f"SELECT * FROM {table} WHERE room = 'r1'"
+    assert sub["options"] == {"last_rows": 5}
+    server.sql(f"INSERT INTO {table} (id, room) VALUES (1, 'r1'), (2, 'r2')")
+    c = LiveClient(server)
+    _, rows = c.subscribe_ready(sub["id"], sub["sql"], sub["options"])
+    assert [row["id"] for row in rows] == [1]
+    c.close()
+    err = server.sql_error("SUBSCRIBE TO nope.nothing")
+    assert err["code"] == "TABLE_NOT_FOUND"

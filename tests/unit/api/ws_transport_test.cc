@@ -42,7 +42,8 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr std::string_view kAliceSuccess =
-    R"({"type":"auth_success","user":"alice","role":"user","protocol":{"serialization":"json","compression":"gzip"}})";
+    R"({"type":"auth_success","user":"alice","role":"user",)"
+    R"("protocol":{"serialization":"json","compression":"gzip"}})";
 
 // Records every call; lets tests wait for one.
 class FakeApp : public WsApplication {
@@ -287,7 +288,9 @@ class WsTransportTest : public ::testing::Test {
     server_->SetUpgradeHook(transport_->Hook());
   }
 
-  std::string Token(std::string_view user) { return auth_->Issue(*catalog_->GetUser(user)).access_token; }
+  std::string Token(std::string_view user) {
+    return auth_->Issue(*catalog_->GetUser(user)).access_token;
+  }
   std::string Bearer(std::string_view user) { return "Bearer " + Token(user); }
   uint16_t port() const { return server_->port(); }
 
@@ -344,7 +347,8 @@ TEST_F(WsTransportTest, AliasPathAndCompressFalseReportNoCompression) {
   auto first = client.Read();
   ASSERT_TRUE(first);
   EXPECT_EQ(first->data,
-            R"({"type":"auth_success","user":"bob","role":"dba","protocol":{"serialization":"json","compression":"none"}})");
+            R"({"type":"auth_success","user":"bob","role":"dba",)"
+            R"("protocol":{"serialization":"json","compression":"none"}})");
 }
 
 TEST_F(WsTransportTest, InBandAuthenticateOpensTheConnection) {
@@ -398,7 +402,8 @@ TEST_F(WsTransportTest, BasicHeaderIsAnAuthFailureToo) {
   auto first = client.Read();
   ASSERT_TRUE(first);
   EXPECT_EQ(first->data,
-            R"({"type":"auth_error","message":"Only 'Authorization: Bearer <token>' is accepted on this endpoint"})");
+            R"({"type":"auth_error","message":)"
+            R"("Only 'Authorization: Bearer <token>' is accepted on this endpoint"})");
   auto closed = client.ReadUntilClosed();
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->code, 1008);
@@ -441,7 +446,8 @@ TEST_F(WsTransportTest, AuthTimeoutSendsTheExactMessageThenCloses1008) {
   ASSERT_TRUE(first) << client.error().message();
   EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
   EXPECT_EQ(first->data,
-            R"({"type":"auth_error","message":"Authentication timeout - no auth message received within 1 seconds"})");
+            R"({"type":"auth_error","message":)"
+            R"("Authentication timeout - no auth message received within 1 seconds"})");
   auto closed = client.ReadUntilClosed();
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->code, 1008);
@@ -526,7 +532,8 @@ TEST_F(WsTransportTest, TooLargeMessageGetsMessageTooLargeThenClose1009) {
   auto error = client->Read();
   ASSERT_TRUE(error) << client->error().message();
   EXPECT_EQ(error->data,
-            R"({"type":"error","code":"MESSAGE_TOO_LARGE","message":"Message exceeds the maximum size of 1024 bytes"})");
+            R"({"type":"error","code":"MESSAGE_TOO_LARGE",)"
+            R"("message":"Message exceeds the maximum size of 1024 bytes"})");
   auto closed = client->ReadUntilClosed();
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->code, 1009);
@@ -584,7 +591,8 @@ TEST_F(WsTransportTest, MessagesBeyondTheRateAreDroppedWithRateLimitExceeded) {
     auto error = client->Read();
     ASSERT_TRUE(error) << i;
     EXPECT_EQ(error->data,
-              R"({"type":"error","code":"RATE_LIMIT_EXCEEDED","message":"Too many messages: at most 5 per second per connection; this message was dropped"})");
+              R"({"type":"error","code":"RATE_LIMIT_EXCEEDED","message":"Too many messages: )"
+              R"(at most 5 per second per connection; this message was dropped"})");
   }
   auto got = app_.WaitMessages(5);
   ASSERT_EQ(got.size(), 5u);
@@ -634,21 +642,22 @@ TEST_F(WsTransportTest, SendReturnsFalseOnceTheQueueOfANonReadingClientIsFull) {
   auto conn = app_.Opened(0);
   ASSERT_TRUE(conn);
   const std::string chunk = JsonOfSize(256 << 10);
+  // Socket buffers absorb a few MiB first; the queue is stuck once Send still fails after a pause
+  // in which the I/O thread could have written.
   int accepted = 0;
-  bool refused = false;
-  // Socket buffers absorb a few MiB; after that only 4 messages may wait.
-  for (int i = 0; i < 400 && !refused; ++i) {
-    if (conn->Send(chunk)) {
-      ++accepted;
-    } else {
-      refused = true;
-    }
+  bool stuck = false;
+  while (!stuck && accepted < 400) {
+    while (accepted < 400 && conn->Send(chunk)) ++accepted;
+    std::this_thread::sleep_for(50ms);
+    stuck = !conn->Send(chunk);
+    if (!stuck) ++accepted;
   }
-  EXPECT_TRUE(refused) << accepted << " messages accepted";
+  ASSERT_TRUE(stuck) << accepted << " messages accepted";
   EXPECT_GE(accepted, 4);
   EXPECT_FALSE(conn->Send("{}"));  // still full
   // The lagging notice still fits, in the control reserve, until that is full too.
-  const std::string lagging = R"({"type":"error","subscription_id":"s","code":"SUBSCRIBER_LAGGING"})";
+  const std::string lagging =
+      R"({"type":"error","subscription_id":"s","code":"SUBSCRIBER_LAGGING"})";
   for (size_t i = 0; i < kWsControlReserveMessages; ++i) EXPECT_TRUE(conn->SendControl(lagging));
   EXPECT_FALSE(conn->SendControl(lagging));
   EXPECT_FALSE(conn->Send("{}"));
@@ -711,7 +720,8 @@ TEST_F(WsTransportTest, RepeatedAuthenticateForTheSameUserIsAcknowledgedAgain) {
   auto refused = client->Read();
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->data,
-            R"({"type":"auth_error","message":"This connection is already authenticated as 'alice'"})");
+            R"({"type":"auth_error",)"
+            R"("message":"This connection is already authenticated as 'alice'"})");
   auto closed = client->ReadUntilClosed();
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->code, 1008);
