@@ -17,7 +17,6 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/field.hpp>
@@ -389,16 +388,19 @@ class Session : public std::enable_shared_from_this<Session> {
       return RejectTooLarge();
     }
     if (!ws_.is_message_done()) return ReadMore();
-    const bool binary = ws_.got_binary();
-    std::string text = beast::buffers_to_string(read_buf_.data());
-    // Idle connections hold no read buffer: the next message allocates its own.
-    ReleaseReadBuffer();
-    if (binary && !Inflate(text)) return;
+    std::string_view text(static_cast<const char*>(read_buf_.data().data()), read_buf_.size());
+    std::string inflated;
+    if (ws_.got_binary()) {
+      if (!Inflate(text, inflated)) return ReleaseReadBuffer();
+      text = inflated;
+    }
     if (state_ == State::kAuthenticating) {
       HandleAuthenticate(text);
     } else {
       HandleMessage(text);
     }
+    // Idle connections hold no message buffer: the next message allocates its own.
+    ReleaseReadBuffer();
     if (state_ == State::kAuthenticating || state_ == State::kOpen) ReadMore();
   }
 
@@ -415,18 +417,16 @@ class Session : public std::enable_shared_from_this<Session> {
     read_buf_.shrink_to_fit();
   }
 
-  // A binary frame must be gzip of JSON text: replaces `text` with the JSON. False when the
+  // A binary frame must be gzip of JSON text: inflates `frame` into `json`. False when the
   // connection is being closed instead.
-  bool Inflate(std::string& text) {
-    if (std::string_view(text).substr(0, 2) != kGzipMagic) {
+  bool Inflate(std::string_view frame, std::string& json) {
+    if (frame.substr(0, 2) != kGzipMagic) {
       BeginClose(kWsCloseInternalError,
                  "Invalid message: binary frames must be gzip-compressed JSON", true);
       return false;
     }
-    std::string inflated;
-    switch (Gunzip(text, options_.max_message_bytes, inflated)) {
+    switch (Gunzip(frame, options_.max_message_bytes, json)) {
       case InflateResult::kOk:
-        text = std::move(inflated);
         return true;
       case InflateResult::kTooLarge:
         RejectTooLarge();
@@ -439,9 +439,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RejectTooLarge() {
-    Reply(ErrorJson("MESSAGE_TOO_LARGE",
-                            "Message exceeds the maximum size of " +
-                                std::to_string(options_.max_message_bytes) + " bytes"));
+    Reply(ErrorJson("MESSAGE_TOO_LARGE", "Message exceeds the maximum size of " +
+                                             std::to_string(options_.max_message_bytes) +
+                                             " bytes"));
     BeginClose(kWsCloseTooBig, "Message too large", /*flush=*/true);
   }
 
@@ -535,9 +535,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void HandleMessage(std::string_view text) {
     if (!bucket_.Allow(options_.max_messages_per_sec, SteadyClock::now())) {
       Reply(ErrorJson("RATE_LIMIT_EXCEEDED",
-                              "Too many messages: at most " +
-                                  std::to_string(options_.max_messages_per_sec) +
-                                  " per second per connection; this message was dropped"));
+                      "Too many messages: at most " +
+                          std::to_string(options_.max_messages_per_sec) +
+                          " per second per connection; this message was dropped"));
       return;
     }
     std::optional<json::object> msg = ParseObject(text);

@@ -540,15 +540,18 @@ TEST_F(WsTransportTest, TooLargeMessageGetsMessageTooLargeThenClose1009) {
   EXPECT_TRUE(app_.WaitMessages(0).empty());
 }
 
-TEST_F(WsTransportTest, MessageOfExactlyTheLimitIsAccepted) {
-  options_.max_message_bytes = 1024;
+TEST_F(WsTransportTest, MessageOfExactlyTheLimitArrivesIntact) {
+  options_.max_message_bytes = 64 << 10;  // read in many chunks
   Start();
   auto client = OpenAlice();
   std::string message = R"({"type":"subscribe","pad":")";
-  message += std::string(1024 - message.size() - 2, 'x') + R"("})";
-  ASSERT_EQ(message.size(), 1024u);
+  for (size_t i = 0; message.size() < (64 << 10) - 2; ++i) message.push_back('a' + i % 26);
+  message += R"("})";
+  ASSERT_EQ(message.size(), size_t{64 << 10});
   client->SendText(message);
-  EXPECT_EQ(app_.WaitMessages(1).size(), 1u);
+  auto got = app_.WaitMessages(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "1 " + message);
 }
 
 TEST_F(WsTransportTest, GzipBinaryClientMessagesAreInflatedAndBoundedToo) {
