@@ -17,6 +17,7 @@ class WsSink : public live::LiveSink {
   explicit WsSink(std::shared_ptr<WsConnection> conn) : conn_(std::move(conn)) {}
   uint64_t connection_id() const override { return conn_->id(); }
   bool Send(std::string json) override { return conn_->Send(std::move(json)); }
+  bool SendControl(std::string json) override { return conn_->SendControl(std::move(json)); }
   void Close(uint16_t code, std::string reason) override { conn_->Close(code, std::move(reason)); }
 
  private:

@@ -239,7 +239,7 @@ void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec, BodyCache*
     AppendJsonString(sub->subscription_id, &err);
     err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
            "subscription was closed; resubscribe with from = the last _seq received\"}";
-    if (!sub->sink->Send(std::move(err))) sub->sink->Close(1011, "SUBSCRIBER_LAGGING");
+    if (!sub->sink->SendControl(std::move(err))) sub->sink->Close(1011, "SUBSCRIBER_LAGGING");
     Drop(sub);
     return;
   }

@@ -30,6 +30,9 @@ class LiveSink {
   virtual uint64_t connection_id() const = 0;
   // Queues one JSON message; false when the connection's queue is full or it is closed.
   virtual bool Send(std::string json) = 0;
+  // Queues a control message (SUBSCRIBER_LAGGING, kills) in the transport's reserve, so it gets
+  // through even when Send has just failed. False if even the reserve is full or it is closed.
+  virtual bool SendControl(std::string json) { return Send(std::move(json)); }
   virtual void Close(uint16_t code, std::string reason) = 0;
 };
 

@@ -130,6 +130,9 @@ struct RocksOptions {
 // process holds its lock).
 Result<std::unique_ptr<KvStore>> OpenRocksStore(const std::string& path, const RocksOptions& options);
 
+// An iterator that is never valid and reports `status` (for a read that could not start).
+std::unique_ptr<KvIterator> NewErrorIterator(Status status);
+
 // A store held in memory only, for tests. Same semantics as RocksDB's (snapshots, batches).
 std::unique_ptr<KvStore> NewMemoryStore();
 

@@ -36,23 +36,6 @@ class MemorySnapshot final : public KvSnapshot {
   const Maps maps_;
 };
 
-class ErrorIterator final : public KvIterator {
- public:
-  explicit ErrorIterator(Status status) : status_(std::move(status)) {}
-  void Seek(std::string_view) override {}
-  void SeekForPrev(std::string_view) override {}
-  void SeekToFirst() override {}
-  void SeekToLast() override {}
-  bool Valid() const override { return false; }
-  void Next() override {}
-  void Prev() override {}
-  std::string_view key() const override { return {}; }
-  std::string_view value() const override { return {}; }
-  Status status() const override { return status_; }
-
- private:
-  Status status_;
-};
 
 // Iterates one immutable map it co-owns, so writes to the store never disturb it. Bounds follow
 // RocksDB: keys in [lower, upper), empty = unbounded; seeks outside the bounds are clamped.
@@ -164,7 +147,7 @@ class MemoryStore final : public KvStore {
 
   std::unique_ptr<KvIterator> NewIterator(Partition p, const ReadOptions& options) override {
     auto map = MapFor(p, options.snapshot);
-    if (!map.ok()) return std::make_unique<ErrorIterator>(map.status());
+    if (!map.ok()) return NewErrorIterator(map.status());
     return std::make_unique<MemoryIterator>(std::move(map).value(), options.lower_bound,
                                             options.upper_bound);
   }

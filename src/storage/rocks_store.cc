@@ -36,24 +36,6 @@ class RocksSnapshot final : public KvSnapshot {
   const rocksdb::Snapshot* const snapshot_;
 };
 
-// An iterator that has nothing to show because it could not be created.
-class ErrorIterator final : public KvIterator {
- public:
-  explicit ErrorIterator(Status status) : status_(std::move(status)) {}
-  void Seek(std::string_view) override {}
-  void SeekForPrev(std::string_view) override {}
-  void SeekToFirst() override {}
-  void SeekToLast() override {}
-  bool Valid() const override { return false; }
-  void Next() override {}
-  void Prev() override {}
-  std::string_view key() const override { return {}; }
-  std::string_view value() const override { return {}; }
-  Status status() const override { return status_; }
-
- private:
-  Status status_;
-};
 
 // Wraps a rocksdb::Iterator and owns the bound strings its ReadOptions point to: RocksDB keeps
 // only Slices, so the bytes must live exactly as long as the iterator.
@@ -290,9 +272,9 @@ Status RocksStore::Write(const WriteBatch& batch, const WriteOptions& options) {
 
 std::unique_ptr<KvIterator> RocksStore::NewIterator(Partition p, const ReadOptions& options) {
   auto cf = Handle(p);
-  if (!cf.ok()) return std::make_unique<ErrorIterator>(cf.status());
+  if (!cf.ok()) return NewErrorIterator(cf.status());
   auto snap = Unwrap(options.snapshot, db_.get());
-  if (!snap.ok()) return std::make_unique<ErrorIterator>(snap.status());
+  if (!snap.ok()) return NewErrorIterator(snap.status());
   return std::make_unique<RocksIterator>(db_.get(), *cf, *snap, options);
 }
 

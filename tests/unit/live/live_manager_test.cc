@@ -181,3 +181,40 @@ TEST_F(LiveManagerTest, UnsupportedAndInvalidQueriesAreErrors) {
 
 }  // namespace
 }  // namespace kalam::live
+
+namespace kalam::live {
+namespace {
+
+// A sink whose queue takes `capacity` messages, plus a small reserve for control messages.
+class FullSink : public RecordingSink {
+ public:
+  FullSink() : RecordingSink(9, 1) {}
+  bool SendControl(std::string msg) override {
+    std::lock_guard lock(control_mu);
+    control.push_back(msg);
+    return true;
+  }
+  std::vector<std::string> Control() {
+    std::lock_guard lock(control_mu);
+    return control;
+  }
+  std::mutex control_mu;
+  std::vector<std::string> control;  // guarded by control_mu
+};
+
+TEST_F(LiveManagerTest, ASubscriberThatCannotKeepUpIsToldAndDroppedNeverSilentlyGapped) {
+  auto sink = std::make_shared<FullSink>();
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", SubscribeOptions{});  // ack fills it
+  sink->WaitFor(1);
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  for (int i = 0; i < 200 && sink->Control().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto control = sink->Control();
+  ASSERT_EQ(control.size(), 1u);
+  EXPECT_NE(control[0].find("\"code\":\"SUBSCRIBER_LAGGING\""), std::string::npos);
+  EXPECT_TRUE(live_->List().empty());
+}
+
+}  // namespace
+}  // namespace kalam::live
