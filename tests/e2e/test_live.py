@@ -272,3 +272,48 @@ def test_subscribe_to_statement_returns_a_working_subscription(server, table):
     c.close()
     err = server.sql_error("SUBSCRIBE TO nope.nothing")
     assert err["code"] == "TABLE_NOT_FOUND"
+
+
+def test_in_band_authentication_and_its_timeout(server):
+    c = LiveClient(server, header_auth=False)
+    assert c.hello["type"] == "auth_success" and c.hello["user"] == "root"
+    c.close()
+    from websockets.sync.client import connect
+    import json as _json
+    with connect(f"ws://127.0.0.1:{server.port}/v1/ws", open_timeout=10) as ws:
+        m = _json.loads(ws.recv(timeout=10))
+        assert m == {"type": "auth_error",
+                     "message": "Authentication timeout - no auth message received within 3 seconds"}
+        from websockets.exceptions import ConnectionClosed
+        try:
+            ws.recv(timeout=5)
+            raise AssertionError("the server must close after auth_error")
+        except ConnectionClosed as e:
+            assert e.rcvd is not None and e.rcvd.code == 1008, e
+
+
+def test_per_user_subscription_limit(server, table):
+    server.create_user("lq_lim", "password123")
+    c = LiveClient(server, "lq_lim", "password123")
+    for i in range(10):
+        c.subscribe_ready(f"s{i}", f"SELECT * FROM {table}")
+    c.subscribe("s10", f"SELECT * FROM {table}")
+    m = c.recv()
+    assert m["type"] == "error" and m["code"] == "SUBSCRIPTION_LIMIT_EXCEEDED", m
+    c.send({"type": "unsubscribe", "subscription_id": "s0"})
+    ack, _ = c.subscribe_ready("s11", f"SELECT * FROM {table}")
+    assert ack["subscription_id"] == "s11"
+    c.close()
+
+
+def test_large_messages_arrive_gzip_compressed_unless_disabled(server, table):
+    big = "x" * 2000
+    for compress in (True, False):
+        c = LiveClient(server, compress=compress)
+        c.subscribe_ready("m", f"SELECT * FROM {table}")
+        server.sql(f"INSERT INTO {table} (id, body) VALUES ({100 + int(compress)}, '{big}')")
+        raw = c.ws.recv(timeout=10)
+        assert isinstance(raw, bytes) == compress, type(raw)
+        if compress:
+            assert raw[:2] == b"\x1f\x8b"
+        c.close()
