@@ -148,7 +148,7 @@ void LiveManager::SendError(const std::shared_ptr<LiveSink>& sink,
   sink->Send(std::move(out));
 }
 
-void LiveManager::Drop(const SubPtr& sub) {
+void LiveManager::Drop(SubPtr sub) {
   auto it = index_.find({sub->table->table_id, sub->scope});
   if (it != index_.end()) {
     auto& v = it->second;

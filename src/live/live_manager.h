@@ -93,7 +93,8 @@ class LiveManager : public sql::LiveRegistry {
   using BodyCache = std::unordered_map<std::string, std::string>;
   void Deliver(const SubPtr& sub, const table::ChangeRecord& rec,
                BodyCache* cache = nullptr);  // requires mu_
-  void Drop(const SubPtr& sub);                                      // requires mu_
+  // Takes `sub` by value: callers often pass a reference into a map this erases from.
+  void Drop(SubPtr sub);  // requires mu_
   void SendError(const std::shared_ptr<LiveSink>& sink, const std::string& subscription_id,
                  const std::string& code, const std::string& message);
 

@@ -218,3 +218,24 @@ TEST_F(LiveManagerTest, ASubscriberThatCannotKeepUpIsToldAndDroppedNeverSilently
 
 }  // namespace
 }  // namespace kalam::live
+
+namespace kalam::live {
+namespace {
+
+TEST_F(LiveManagerTest, UnsubscribeAndCloseConnectionForgetEverything) {
+  auto sink = std::make_shared<RecordingSink>(3);
+  live_->Subscribe(sink, alice_, "a", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  live_->Subscribe(sink, alice_, "b", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  ASSERT_EQ(sink->WaitFor(2).size(), 2u);
+  live_->Unsubscribe(3, "a");  // the map entry holding the subscription is erased while in use
+  EXPECT_EQ(live_->List().size(), 1u);
+  live_->CloseConnection(3);
+  EXPECT_TRUE(live_->List().empty());
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
+  Ok("DROP TABLE chat.msgs", root_);  // nothing left on the table
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sink->WaitFor(3).size(), 2u);  // no change events after unsubscribing
+}
+
+}  // namespace
+}  // namespace kalam::live
