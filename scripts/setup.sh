@@ -8,7 +8,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   librocksdb-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libsodium-dev
   libzstd-dev libsnappy-dev zlib1g-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
+  libssl-dev libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-venv python3-pip
 )
 
@@ -28,7 +28,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, websockets, requests" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, websockets, requests, pyarrow, duckdb, moto" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
 fi
 echo "setup: ok"
