@@ -124,6 +124,26 @@ void CommitPipeline::PassLeadership() {
   }
 }
 
+Status CommitPipeline::RunExclusive(const std::function<Status()>& fn) {
+  Pending self;
+  self.schema_change = true;
+  std::unique_lock lock(mu_);
+  if (stopping_ || !started_) return Status::Unavailable("Server is shutting down");
+  queue_.push_back(&self);
+  if (!leader_active_) {
+    leader_active_ = true;
+    self.leader = true;
+  } else {
+    self.cv.wait(lock, [&] { return self.leader; });
+  }
+  queue_.pop_front();  // the leader is always the front of the queue
+  lock.unlock();
+  Status s = fn();
+  lock.lock();
+  PassLeadership();
+  return s;
+}
+
 Status CommitPipeline::RunSchemaChange(table::TableId table,
                                        const std::function<Result<uint32_t>()>& change) {
   Pending self;
@@ -189,6 +209,16 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
             break;
           }
           current.live = !table::IsDeletedVersion(bytes);
+        } else if (cold_ && cold_->HasTable(row->table->table_id)) {
+          auto cold = cold_->Find(*row->table, row->scope, row->pk_key);
+          if (!cold.ok()) {
+            check = cold.status();
+            break;
+          }
+          if (*cold) {
+            current.seq = (*cold)->seq;
+            current.live = !(*cold)->deleted;
+          }
         }
       }
       if (current.seq != row->base_seq) {

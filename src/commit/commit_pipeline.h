@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "storage/kv_store.h"
 #include "table/change_record.h"
+#include "table/cold_store.h"
 #include "table/keys.h"
 #include "table/write_set.h"
 
@@ -82,6 +83,16 @@ class CommitPipeline {
   };
   ReadPoint TakeReadPoint();
 
+  // Runs `fn` while no commit group is being written (commits arriving meanwhile wait): how a
+  // flush deletes the hot versions it moved to cold storage without racing a concurrent update of
+  // the same rows. Returns fn's status, or kUnavailable after Stop.
+  Status RunExclusive(const std::function<Status()>& fn);
+
+  // Where committed rows that left hot storage live: the re-check of a row whose key has no hot
+  // version consults it (an update or delete of a cold-only row, a PK insert over a cold row).
+  // Set before Start; may be null.
+  void SetColdStore(table::ColdStore* cold) { cold_ = cold; }
+
   void AddListener(ChangeListener listener);
 
   // Refuses new commits (kUnavailable) and waits until every accepted one is written and
@@ -106,6 +117,7 @@ class CommitPipeline {
   void PassLeadership();
 
   storage::KvStore& kv_;
+  table::ColdStore* cold_ = nullptr;
   SnowflakeGenerator& seq_gen_;
   const CommitPipelineOptions options_;
 

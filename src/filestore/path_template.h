@@ -31,4 +31,8 @@ Result<std::string> ExpandTemplate(std::string_view tmpl, const TemplateValues& 
 // NUL or control character, at most 1024 bytes.
 Status ValidateKey(std::string_view key);
 
+// Checks a List prefix: empty (everything), or a string that is a valid key once a single trailing
+// '/' is dropped ("chat/", "chat/messages/seg-"). kInvalidArgument otherwise ("/", "a//", "../").
+Status ValidatePrefix(std::string_view prefix);
+
 }  // namespace kalam::filestore

@@ -388,6 +388,7 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   sql::SqlRequest req;
   req.sql = sql;
   req.read_snapshot = sub->read_point.snapshot;
+  req.read_seq = sub->read_point.seq;
   auto r = executor_.Execute(req, sub->caller);
   std::lock_guard lock(mu_);
   if (!by_live_id_.count(sub->live_id)) return;  // unsubscribed meanwhile

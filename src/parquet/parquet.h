@@ -78,6 +78,22 @@ struct ColumnVector {
   bool is_null(size_t row) const { return !present.empty() && present[row] == 0; }
 };
 
+// The values of one BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY column chunk packed into one buffer, for
+// scans that should not pay for a std::string per value: row i is
+// data[offsets[i], offsets[i + 1]). A null row's value is empty.
+struct ByteArrayVector {
+  // As ColumnVector::present: empty = every row present, else 1 = present, 0 = null.
+  std::vector<uint8_t> present;
+  std::string data;
+  std::vector<uint64_t> offsets;  // one entry per row plus one; offsets[0] = 0
+
+  size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  bool is_null(size_t row) const { return !present.empty() && present[row] == 0; }
+  std::string_view value(size_t row) const {
+    return std::string_view(data).substr(offsets[row], offsets[row + 1] - offsets[row]);
+  }
+};
+
 // A statistics bound in a typed form: BOOLEAN/INT32/INT64 → int64_t, FLOAT/DOUBLE → double,
 // byte arrays → the raw bytes. monostate = absent.
 using StatValue = std::variant<std::monostate, int64_t, double, std::string>;
@@ -118,14 +134,16 @@ struct WriterOptions {
   Codec codec = Codec::kZstd;
   // ZSTD level. Default: 1 (fast; flush speed matters more than the last few percent of size).
   int zstd_level = 1;
-  // Dictionary-encode columns whose dictionary stays small; others (and columns whose dictionary
-  // outgrows dictionary_page_limit_bytes) are PLAIN. Default: true.
+  // Dictionary-encode each column chunk whose dictionary stays within dictionary_page_limit_bytes
+  // and is smaller than PLAIN; the others (and BOOLEAN columns) are PLAIN. Default: true.
   bool dictionary = true;
   // Largest dictionary page before the column falls back to PLAIN. Default: 1 MiB.
   size_t dictionary_page_limit_bytes = 1 << 20;
-  // Target uncompressed size of one data page. Default: 1 MiB.
+  // Target uncompressed size of one data page (a page also holds at most 2^20 rows).
+  // Default: 1 MiB.
   size_t data_page_bytes = 1 << 20;
-  // Write min/max/null_count statistics per column chunk. Default: true.
+  // Write min/max/null_count statistics per column chunk. Byte-array bounds over 4 KiB are left
+  // out (null_count stays). Default: true.
   bool statistics = true;
   // The footer's created_by. Default: "kalamdb".
   std::string created_by = "kalamdb";
@@ -158,9 +176,12 @@ class Writer {
 // Reads a Parquet file held in memory. Reads PLAIN, dictionary (PLAIN_DICTIONARY /
 // RLE_DICTIONARY), RLE booleans, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY and
 // BYTE_STREAM_SPLIT pages, data page v1 and v2, UNCOMPRESSED/SNAPPY/GZIP/ZSTD.
-// Flat schemas only: nested or repeated columns are refused at Open with kInvalidArgument.
+// Flat schemas only: nested or repeated columns are refused at Open with kInvalidArgument, as are
+// other codecs (LZ4, BROTLI, LZO), encrypted files and column chunks stored in other files.
 // Malformed or truncated input fails with kCorruption naming what is wrong; it never crashes,
-// reads out of bounds or allocates without bound.
+// reads out of bounds or allocates without bound: every count and length is checked against the
+// bytes that hold it, a page is at most 1 GiB, and a column chunk that would decode to more than
+// 1 GiB of values fails with kResourceExhausted.
 // Thread-safe after Open (const methods only).
 class Reader {
  public:
@@ -173,6 +194,13 @@ class Reader {
   int FindColumn(std::string_view name) const;
   // Decodes one column chunk of one row group (RowGroupInfo::num_rows slots).
   Result<ColumnVector> ReadColumn(int row_group, int column) const;
+  // ReadColumn into a caller-owned vector, reusing its allocations (the fast path for scanning
+  // many row groups: string slots keep their capacity). On failure `out` holds unspecified
+  // values of the right shape or less.
+  Status ReadColumnInto(int row_group, int column, ColumnVector* out) const;
+  // ReadColumn of a byte-array column into one buffer (the fastest way to scan strings), reusing
+  // `out`'s allocations. kInvalidArgument if the column is not BYTE_ARRAY/FIXED_LEN_BYTE_ARRAY.
+  Status ReadByteArrays(int row_group, int column, ByteArrayVector* out) const;
 
  private:
   struct Impl;
@@ -181,5 +209,9 @@ class Reader {
 };
 
 std::string_view CodecName(Codec codec);  // "UNCOMPRESSED", "SNAPPY", "GZIP", "ZSTD"
+
+// The fewest FIXED_LEN_BYTE_ARRAY bytes that hold every DECIMAL(precision) unscaled value as
+// big-endian two's complement (precision 1..76); 0 for a precision outside that range.
+int DecimalByteLength(int precision);
 
 }  // namespace kalam::parquet

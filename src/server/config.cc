@@ -98,6 +98,11 @@ void VisitFields(Config& c, Visitor& v) {
   v.Str("data_dir", c.storage.data_dir, /*non_empty=*/true);
   v.Bool("sync_writes", c.storage.sync_writes);
   v.Int("rocksdb_block_cache_mb", c.storage.rocksdb_block_cache_mb, 1, kNoMax);
+  v.Int("cold_cache_mb", c.storage.cold_cache_mb, 1, kNoMax);
+  v.Bool("flush_on_shutdown", c.storage.flush_on_shutdown);
+  v.Int("job_threads", c.storage.job_threads, 1, 64);
+  v.Int("job_retention_days", c.storage.job_retention_days, 1, 36500);
+  v.Int("flush_check_interval_ms", c.storage.flush_check_interval_ms, 10, 3600000);
 
   v.Section("auth");
   v.Str("jwt_secret", c.auth.jwt_secret, /*non_empty=*/false);
@@ -558,6 +563,16 @@ data_dir = "./data"
 sync_writes = false
 # RocksDB block cache, in MiB.
 rocksdb_block_cache_mb = 256
+# Memory for decoded cold (Parquet) segments kept for reuse, in MiB.
+cold_cache_mb = 512
+# Flush every table's hot rows to Parquet on graceful shutdown.
+flush_on_shutdown = true
+# Threads running flush and compaction jobs.
+job_threads = 1
+# Days finished jobs stay in system.jobs.
+job_retention_days = 7
+# How often FLUSH_POLICY triggers (rows / interval) are checked, in milliseconds.
+flush_check_interval_ms = 1000
 
 [auth]
 # HS256 secret for signing JWTs. Empty: a random secret is generated at first start and saved in

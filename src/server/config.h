@@ -40,6 +40,16 @@ struct StorageConfig {
   bool sync_writes = false;
   // RocksDB block cache size in MiB. > 0. Default: 256.
   uint64_t rocksdb_block_cache_mb = 256;
+  // Memory for decoded cold (Parquet) segments kept for reuse, in MiB. > 0. Default: 512.
+  uint64_t cold_cache_mb = 512;
+  // Flush every table's hot rows to cold storage on graceful shutdown. Default: true.
+  bool flush_on_shutdown = true;
+  // Threads running flush and compaction jobs. > 0. Default: 1.
+  uint32_t job_threads = 1;
+  // Finished jobs stay in system.jobs this many days. > 0. Default: 7.
+  uint32_t job_retention_days = 7;
+  // How often FLUSH_POLICY triggers are checked, in milliseconds. > 0. Default: 1000.
+  uint32_t flush_check_interval_ms = 1000;
 
   bool operator==(const StorageConfig&) const = default;
 };

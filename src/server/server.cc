@@ -15,7 +15,9 @@
 #include "api/routes.h"
 #include "auth/password.h"
 #include "catalog/catalog.h"
+#include "catalog/storage_catalog.h"
 #include "commit/commit_pipeline.h"
+#include "jobs/job_system.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "net/http_server.h"
@@ -52,11 +54,14 @@ struct Server::Impl {
   std::unique_ptr<storage::KvStore> kv;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<SnowflakeGenerator> ids;
+  std::unique_ptr<catalog::StorageCatalog> storages;
+  std::unique_ptr<table::ColdStore> cold;
   std::unique_ptr<table::TableStore> tables;
   std::unique_ptr<commit::CommitPipeline> pipeline;
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
+  std::unique_ptr<jobs::JobSystem> jobs;
   std::unique_ptr<live::LiveManager> live;
   std::unique_ptr<api::LiveWsApplication> live_ws;
   std::unique_ptr<api::WsTransport> ws;
@@ -84,10 +89,16 @@ Status Server::Impl::OpenData() {
                                  (fs::path(config.storage.data_dir) / "rocks").string(), ro));
   KALAM_ASSIGN_OR_RETURN(catalog, catalog::Catalog::Open(*kv, clock));
   ids = std::make_unique<SnowflakeGenerator>(config.server.node_id, clock);
-  tables = std::make_unique<table::TableStore>(*kv);
+  const std::string storage_dir =
+      fs::absolute(fs::path(config.storage.data_dir) / "storage").lexically_normal().string();
+  KALAM_ASSIGN_OR_RETURN(storages, catalog::StorageCatalog::Open(*kv, clock, storage_dir));
+  cold = std::make_unique<table::ColdStore>(*kv, *storages, config.storage.cold_cache_mb << 20);
+  KALAM_RETURN_IF_ERROR(cold->Load());
+  tables = std::make_unique<table::TableStore>(*kv, cold.get());
   commit::CommitPipelineOptions po;
   po.sync_writes = config.storage.sync_writes;
   pipeline = std::make_unique<commit::CommitPipeline>(*kv, *ids, po);
+  pipeline->SetColdStore(cold.get());
   KALAM_RETURN_IF_ERROR(pipeline->Start());
 
   std::string secret = config.auth.jwt_secret;
@@ -114,6 +125,16 @@ Status Server::Impl::OpenData() {
   eo.max_password_length = config.auth.max_password_length;
   eo.data_dir = config.storage.data_dir;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
+  executor->set_storages(storages.get());
+
+  jobs::JobSystemOptions jo;
+  jo.manager.threads = config.storage.job_threads;
+  jo.manager.retention = std::chrono::hours(24 * config.storage.job_retention_days);
+  jo.manager.node_id = std::to_string(config.server.node_id);
+  jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
+  jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
+  KALAM_RETURN_IF_ERROR(jobs->Start());
+  executor->set_job_service(jobs.get());
 
   live::LiveManagerOptions lo;
   lo.max_subscriptions_per_user = config.rate_limit.max_subscriptions_per_user;
@@ -246,11 +267,21 @@ void Server::Stop() {
   if (impl_->http) impl_->http->Stop(std::chrono::seconds(10));
   if (impl_->workers) impl_->workers->Shutdown();
   if (impl_->live) impl_->live->Stop();
+  if (impl_->jobs) {
+    // Running jobs stop at their next step; then what is still hot goes to cold storage while
+    // the commit pipeline still runs exclusive steps.
+    impl_->jobs->Stop();
+    if (impl_->config.storage.flush_on_shutdown) {
+      spdlog::info("Flushing hot rows to cold storage");
+      impl_->jobs->FlushAllNow();
+    }
+  }
   if (impl_->pipeline) impl_->pipeline->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();
   impl_->live.reset();
   impl_->executor.reset();
+  impl_->jobs.reset();
   impl_->sql_pool.reset();
   impl_->pipeline.reset();
   if (impl_->kv) {
@@ -259,6 +290,8 @@ void Server::Stop() {
   }
   impl_->auth.reset();
   impl_->tables.reset();
+  impl_->cold.reset();
+  impl_->storages.reset();
   impl_->catalog.reset();
   impl_->kv.reset();
   spdlog::info("Shutdown complete");

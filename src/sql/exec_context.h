@@ -14,6 +14,8 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "common/status.h"
+#include "catalog/storage_catalog.h"
+#include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "common/value.h"
 #include "table/table_store.h"
@@ -39,8 +41,13 @@ struct ExecContext {
   const table::TableStore* store = nullptr;
   // The live-query service, when running (system.live, KILL LIVE QUERY, DROP TABLE checks).
   LiveRegistry* live = nullptr;
+  // Storages and jobs, when running (system.storages, system.jobs).
+  const catalog::StorageCatalog* storages = nullptr;
+  JobService* jobs = nullptr;
   // Reads see this snapshot instead of the latest state (live-query snapshots); null = latest.
   const storage::KvSnapshot* read_snapshot = nullptr;
+  // With read_snapshot: the largest `_seq` it holds; cold versions above it are not seen. 0 = none.
+  int64_t read_seq = 0;
   const Clock* clock = nullptr;
   SnowflakeGenerator* ids = nullptr;  // for SNOWFLAKE_ID() defaults
 

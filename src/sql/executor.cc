@@ -83,7 +83,10 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.ids = &ids_;
   s.ctx.write_set = &s.ws;
   s.ctx.read_snapshot = request.read_snapshot.get();
+  s.ctx.read_seq = request.read_seq;
   s.ctx.live = live_;
+  s.ctx.storages = storages_;
+  s.ctx.jobs = jobs_;
   if (options_.request_time_limit.count() > 0) {
     s.ctx.time_limit = options_.request_time_limit;
     s.ctx.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
@@ -186,6 +189,16 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
     case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
     case StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
     case StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
+    case StatementKind::kCreateStorage:
+    case StatementKind::kAlterStorage:
+    case StatementKind::kDropStorage:
+    case StatementKind::kShowStorages:
+    case StatementKind::kStorageCheck:
+    case StatementKind::kStorageCompact:
+    case StatementKind::kKillJob:
+      return RunStorageStatement(s, stmt, kind);
+    case StatementKind::kStorageFlush: return RunFlush(s, stmt);
+    case StatementKind::kShowStats: return RunShowStats(s, stmt);
     default:
       return Status::InvalidSql(std::string(StatementKindName(kind)) +
                                 " is not supported yet");

@@ -13,6 +13,8 @@
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
+#include "catalog/storage_catalog.h"
+#include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
@@ -36,6 +38,7 @@ struct SqlRequest {
   std::string namespace_id;   // empty = "default"
   // Read-only requests may read as of this snapshot (live-query snapshots). Null = latest.
   std::shared_ptr<const storage::KvSnapshot> read_snapshot;
+  int64_t read_seq = 0;  // the `_seq` of read_snapshot (cold versions above it are not seen)
 };
 
 struct ExecutorOptions {
@@ -71,6 +74,10 @@ class Executor {
 
   // Connects the live-query service (set once at startup, before requests).
   void set_live_registry(LiveRegistry* live) { live_ = live; }
+  // Connects storages (system.storages, CREATE/ALTER/DROP STORAGE) and the job system (flush,
+  // compaction, system.jobs, KILL JOB). Set once at startup, before requests.
+  void set_storages(catalog::StorageCatalog* storages) { storages_ = storages; }
+  void set_job_service(JobService* jobs) { jobs_ = jobs; }
 
  private:
   struct Session;
@@ -91,6 +98,12 @@ class Executor {
   Status RunShowTables(Session& s, const SqlStatement& stmt);
   Status RunDescribe(Session& s, const SqlStatement& stmt);
   Status RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  // executor_storage.cc: storages, flush, compaction, jobs, SHOW STATS.
+  Status RunStorageStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  Status RunFlush(Session& s, const SqlStatement& stmt);
+  Status RunShowStats(Session& s, const SqlStatement& stmt);
+  // Forgets dropped tables' cold manifests and deletes their files (best effort).
+  void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 
   catalog::Catalog& catalog_;
   table::TableStore& store_;
@@ -100,6 +113,8 @@ class Executor {
   const Clock& clock_;
   const ExecutorOptions options_;
   LiveRegistry* live_ = nullptr;
+  catalog::StorageCatalog* storages_ = nullptr;
+  JobService* jobs_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 

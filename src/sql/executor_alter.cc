@@ -52,23 +52,19 @@ Result<size_t> FindColumnOrFail(const TableDef& t, const std::string& name) {
   return static_cast<size_t>(index);
 }
 
-// Calls `visit` with every live row of `def` in hot storage, in every scope, decoded under `def`
+// Calls `visit` with every live row of `def`, hot and cold, in every scope, decoded under `def`
 // (so columns added since a row was written read their missing_value), until it returns false.
 Status ForEachLiveRow(const table::TableStore& store, const TableDef& def,
                       const std::function<bool(const table::RowVersion&)>& visit) {
-  auto it = store.NewPkIterator(table::TableBegin(def.table_id), table::TableEnd(def.table_id));
-  for (it->Seek(table::TableBegin(def.table_id)); it->Valid(); it->Next()) {
-    int64_t seq = 0;
-    std::string_view bytes;
-    if (!table::SplitPkEntry(it->value(), &seq, &bytes)) {
-      return Status::Corruption("Truncated pk entry in table " + Quoted(def));
-    }
-    if (table::IsDeletedVersion(bytes)) continue;
-    KALAM_ASSIGN_OR_RETURN(table::RowVersion row, table::DecodeRow(def, bytes));
-    row.seq = seq;
-    if (!visit(row)) break;
-  }
-  return it->status();
+  bool stopped = false;
+  table::RowVersion row;
+  Status s = store.ForEachLiveRow(def, [&](const std::vector<Value>& values) {
+    if (stopped) return Status::OK();
+    row.values = values;
+    if (!visit(row)) stopped = true;
+    return Status::OK();
+  });
+  return s;
 }
 
 // Fails if some live row reads NULL in column `index` of `def`, naming one such row.

@@ -90,12 +90,16 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP NAMESPACE"));
       std::string name = LowerAscii(ast.name);
       bool dropped = false;
+      std::vector<catalog::TableId> dropped_ids;
       KALAM_RETURN_IF_ERROR(catalog_.DropNamespace(
           name, ast.if_exists, ast.cascade,
-          [](const TableDef& t, storage::WriteBatch* b) {
+          [&](const TableDef& t, storage::WriteBatch* b) {
             table::TableStore::AppendDropTable(t.table_id, b);
+            table::ColdStore::StageDropTable(t.table_id, b);
+            dropped_ids.push_back(t.table_id);
           },
           &dropped));
+      ForgetColdTables(dropped_ids);
       if (s.ns == name) s.ns = std::string(catalog::kDefaultNamespace);
       s.results.push_back(Message(dropped ? "Namespace " + name + " dropped successfully"
                                           : "Namespace " + name + " does not exist"));
@@ -187,11 +191,13 @@ Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
   }
   const auto& o = ast.options;
   if (o.storage_id) {
-    if (LowerAscii(*o.storage_id) != "local") {
+    const std::string id = LowerAscii(*o.storage_id);
+    const bool exists = storages_ ? storages_->Find(id).has_value() : id == "local";
+    if (!exists) {
       return Status::NotFound("Storage '" + *o.storage_id +
                               "' does not exist (see SHOW STORAGES)");
     }
-    def.options.storage_id = "local";
+    def.options.storage_id = id;
   }
   if (o.use_user_storage) def.options.use_user_storage = *o.use_user_storage;
   if (o.flush_policy) {
@@ -241,7 +247,9 @@ Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
   }
   storage::WriteBatch deletes;
   table::TableStore::AppendDropTable(def->table_id, &deletes);
+  table::ColdStore::StageDropTable(def->table_id, &deletes);
   KALAM_RETURN_IF_ERROR(catalog_.DropTable(*def, std::move(deletes)));
+  ForgetColdTables({def->table_id});
   s.results.push_back(Message("Table " + def->QualifiedName() + " dropped successfully"));
   return Status::OK();
 }

@@ -3,23 +3,72 @@
 
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 
 #include "catalog/table_def.h"
 #include "storage/kv_store.h"
+#include "table/cold_store.h"
 #include "table/row_codec.h"
 #include "table/write_set.h"
 
 namespace kalam::table {
 
-// Thread-safe (stateless over a thread-safe KvStore).
+// Committed rows of one table scope in primary-key order, hot versions merged over cold ones
+// (on equal keys the hot version wins: it is the newer, or the same one not yet deleted after a
+// flush). Tombstones included. Not thread-safe.
+class RowScan {
+ public:
+  bool Valid() const { return valid_; }
+  const std::string& key() const { return key_; }
+  int64_t seq() const { return seq_; }
+  bool deleted() const { return deleted_; }
+  const std::vector<Value>& values() const { return *values_; }
+  void Next();
+  Status status() const { return status_; }
+
+ private:
+  friend class TableStore;
+  void Settle();  // positions on the smaller of the hot and cold heads
+
+  const catalog::TableDef* def_ = nullptr;
+  std::unique_ptr<storage::KvIterator> hot_;
+  std::unique_ptr<ColdCursor> cold_;
+  bool from_hot_ = false;
+  bool valid_ = false;
+  std::string key_;
+  int64_t seq_ = 0;
+  bool deleted_ = false;
+  std::vector<Value> hot_values_;
+  const std::vector<Value>* values_ = &hot_values_;
+  Status status_;
+};
+
+// Thread-safe (stateless over a thread-safe KvStore and ColdStore).
 class TableStore {
  public:
-  explicit TableStore(storage::KvStore& kv) : kv_(kv) {}
+  explicit TableStore(storage::KvStore& kv, ColdStore* cold = nullptr) : kv_(kv), cold_(cold) {}
 
-  // The newest committed version stored under `pk_key` (a PkKey), tombstones included.
-  Result<std::optional<RowVersion>> GetByKey(const catalog::TableDef& def,
+  // The newest committed version of `pk_key` (a PkKey of `scope`), hot or cold, tombstones
+  // included.
+  Result<std::optional<RowVersion>> GetByKey(const catalog::TableDef& def, const Scope& scope,
                                              const std::string& pk_key) const;
+
+  // Committed rows of `scope` with keys in [lower, upper), hot as of `snapshot` (latest when
+  // null) merged with cold versions whose `_seq` ≤ max_seq. `bounds` only lets the cold tier
+  // skip segments; callers still filter rows.
+  Result<std::unique_ptr<RowScan>> NewScan(const catalog::TableDef& def, const Scope& scope,
+                                           std::string lower, std::string upper,
+                                           const storage::KvSnapshot* snapshot = nullptr,
+                                           const std::vector<ColdBound>& bounds = {},
+                                           int64_t max_seq = INT64_MAX) const;
+
+  // Calls `fn` for every live (not deleted) committed row of every scope of `def`, hot and cold;
+  // stops at and returns the first error.
+  Status ForEachLiveRow(const catalog::TableDef& def,
+                        const std::function<Status(const std::vector<Value>&)>& fn) const;
+
+  ColdStore* cold() const { return cold_; }
 
   // An iterator over the `pk` partition limited to [lower, upper); each value splits with
   // SplitPkEntry and decodes with DecodeRow.
@@ -38,6 +87,7 @@ class TableStore {
 
  private:
   storage::KvStore& kv_;
+  ColdStore* cold_;
 };
 
 }  // namespace kalam::table

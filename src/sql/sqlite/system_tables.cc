@@ -165,9 +165,19 @@ Result<MaterializedRows> SchemasRows(const ExecContext& ctx) {
 }
 
 Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (ctx.storages) {
+    for (const auto& d : ctx.storages->List()) {
+      rows.push_back({Text(d.storage_id), Text(d.storage_name), Text(d.description),
+                      Text(d.storage_type),
+                      Text(d.base_directory.empty() ? "s3://" + d.bucket : d.base_directory),
+                      Text(d.shared_tables_template), Text(d.user_tables_template),
+                      Timestamp(d.created_at_us), Timestamp(d.updated_at_us)});
+    }
+    return rows;
+  }
   const std::string data_dir = ctx.options ? ctx.options->data_dir : ExecutorOptions().data_dir;
   const std::string base = (std::filesystem::path(data_dir) / "storage").string();
-  MaterializedRows rows;
   rows.push_back({Text("local"), Text("Local storage"),
                   Text("Built-in storage under the data directory"), Text("filesystem"), Text(base),
                   Text("{namespace}/{tableName}"), Text("{namespace}/{tableName}/{userId}"),
@@ -175,7 +185,20 @@ Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
   return rows;
 }
 
-Result<MaterializedRows> NoRows(const ExecContext&) { return MaterializedRows(); }
+Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.jobs) return rows;
+  auto ts = [](int64_t us) { return us ? Value::Int(us) : Value::Null(); };
+  for (const auto& j : ctx.jobs->ListJobs()) {
+    rows.push_back({Text(j.job_id), Text(j.job_type), Text(j.status), Text(j.parameters_json),
+                    Text(j.message), j.exception_trace.empty() ? Value::Null() : Text(j.exception_trace),
+                    Value::Int(j.retry_count), Value::Int(j.memory_used), Value::Int(j.cpu_used),
+                    ts(j.created_at_us), ts(j.started_at_us), ts(j.finished_at_us),
+                    Text(j.node_id)});
+  }
+  return rows;
+}
+
 
 Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
   MaterializedRows rows;
@@ -383,7 +406,7 @@ std::vector<SystemTable> BuildTables() {
                          {"retry_count", kInt}, {"memory_used", kBigInt}, {"cpu_used", kBigInt},
                          {"created_at", kTimestamp}, {"started_at", kTimestamp},
                          {"finished_at", kTimestamp}, {"node_id", kText}},
-                        NoRows));
+                        JobsRows));
   t.push_back(MakeTable(sys, "live",
                         {{"live_id", kText}, {"connection_id", kText}, {"subscription_id", kText},
                          {"namespace_id", kText}, {"table_name", kText}, {"user_id", kText},

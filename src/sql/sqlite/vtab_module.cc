@@ -37,8 +37,9 @@ struct KalamCursor {
   bool include_deleted = false;
   bool eof = true;
 
-  // Committed rows.
-  std::unique_ptr<storage::KvIterator> it;
+  // Committed rows (hot merged with cold).
+  std::unique_ptr<table::RowScan> it;
+  bool advance_it = false;  // the current row came from `it`: move past it on the next step
   // Staged rows of the same table scope in [lower, upper).
   table::WriteSet::Map::const_iterator staged_it, staged_end;
   bool have_staged = false;
@@ -51,8 +52,12 @@ struct KalamCursor {
   };
   std::vector<Predicate> predicates;
 
-  // The current row.
-  std::vector<Value> values;
+  // Comparisons that only let the cold tier skip segments by statistics.
+  std::vector<table::ColdBound> bounds;
+
+  // The current row: a staged row's values, or the committed row `it` is positioned on.
+  std::vector<Value> staged_values;
+  const std::vector<Value>* row = &staged_values;
   int64_t seq = 0;  // 0 for a staged row (its _seq is assigned at commit)
   bool deleted = false;
 };
@@ -101,6 +106,18 @@ bool IsComparison(int op) {
       return true;
     default:
       return false;
+  }
+}
+
+// The cold-tier pruning form of a SQLite comparison, if it is one.
+std::optional<table::ColdBound::Op> BoundOp(int op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return table::ColdBound::Op::kEq;
+    case SQLITE_INDEX_CONSTRAINT_GT: return table::ColdBound::Op::kGt;
+    case SQLITE_INDEX_CONSTRAINT_GE: return table::ColdBound::Op::kGe;
+    case SQLITE_INDEX_CONSTRAINT_LT: return table::ColdBound::Op::kLt;
+    case SQLITE_INDEX_CONSTRAINT_LE: return table::ColdBound::Op::kLe;
+    default: return std::nullopt;
   }
 }
 
@@ -221,7 +238,9 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
     if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
     const ColumnDef& col = def.columns[c.iColumn];
     const bool converted = IsConvertedColumn(col) && IsComparison(c.op);
-    bool use = converted;
+    // Other comparisons with a value are passed down too (SQLite still checks them): the cold
+    // tier uses them to skip segments by statistics.
+    bool use = converted || (c.iColumn != pk && BoundOp(c.op).has_value());
     if (c.iColumn == pk) {
       if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
         use = pk_eq = true;
@@ -283,17 +302,16 @@ int XClose(sqlite3_vtab_cursor* base) {
 
 bool MatchesPredicates(const KalamCursor& cur) {
   for (const auto& p : cur.predicates) {
-    if (!Compare(cur.values[p.column], p.op, p.operand)) return false;
+    if (!Compare((*cur.row)[p.column], p.op, p.operand)) return false;
   }
   return true;
 }
 
 // Moves to the next visible row of the merge of committed and staged rows.
-int Advance(KalamCursor* cur, bool first) {
-  const TableDef& def = *cur->vt->def;
-  if (!first) {
-    // The current row came from whichever source(s) had the smallest key; they were advanced
-    // when the row was taken.
+int Advance(KalamCursor* cur) {
+  if (cur->advance_it) {
+    cur->advance_it = false;
+    cur->it->Next();
   }
   while (true) {
     bool it_valid = cur->it && cur->it->Valid();
@@ -318,30 +336,30 @@ int Advance(KalamCursor* cur, bool first) {
       if (cmp == 0) cur->it->Next();
       if (!row.live) {
         if (!cur->include_deleted) continue;
-        cur->values = row.base_values;
+        cur->staged_values = row.base_values;
         cur->deleted = true;
       } else {
-        cur->values = row.values;
+        cur->staged_values = row.values;
         cur->deleted = false;
       }
+      cur->row = &cur->staged_values;
       if (!MatchesPredicates(*cur)) continue;
       cur->seq = 0;
       cur->eof = false;
       return SQLITE_OK;
     }
-    int64_t seq = 0;
-    std::string_view bytes;
-    if (!table::SplitPkEntry(cur->it->value(), &seq, &bytes)) {
-      return SetVtabError(&cur->vt->base, cur->ctx, Status::Corruption("Truncated pk entry"));
+    if (cur->it->deleted() && !cur->include_deleted) {
+      cur->it->Next();
+      continue;
     }
-    auto row = table::DecodeRow(def, bytes);
-    if (!row.ok()) return SetVtabError(&cur->vt->base, cur->ctx, row.status());
-    cur->it->Next();
-    if (row->deleted && !cur->include_deleted) continue;
-    cur->values = std::move(row->values);
-    if (!MatchesPredicates(*cur)) continue;
-    cur->seq = seq;
-    cur->deleted = row->deleted;
+    cur->row = &cur->it->values();
+    if (!MatchesPredicates(*cur)) {
+      cur->it->Next();
+      continue;
+    }
+    cur->seq = cur->it->seq();
+    cur->deleted = cur->it->deleted();
+    cur->advance_it = true;
     cur->eof = false;
     return SQLITE_OK;
   }
@@ -359,6 +377,9 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   cur->scope = ScopeFor(def, *ctx);
   cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
   cur->predicates.clear();
+  cur->bounds.clear();
+  cur->it.reset();
+  cur->advance_it = false;
   const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
   std::string lower = prefix;
   std::string upper = table::PrefixSuccessor(prefix);
@@ -376,7 +397,13 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
       auto operand = CoerceToColumn(col.type, ValueFromSqlite(argv[arg]), col.name);
       if (!operand.ok()) return SetVtabError(&cur->vt->base, ctx, operand.status());
       if (operand->is_null()) empty = true;  // `col op NULL` is never true
-      cur->predicates.push_back({column, op, std::move(*operand)});
+      cur->predicates.push_back({column, op, *operand});
+      if (auto bop = BoundOp(op)) cur->bounds.push_back({column, *bop, std::move(*operand)});
+    } else if (column != pk) {
+      if (auto bop = BoundOp(op)) {
+        Value operand = ValueFromSqlite(argv[arg]);
+        if (!operand.is_null()) cur->bounds.push_back({column, *bop, std::move(operand)});
+      }
     }
     if (column != pk) continue;
     auto key = PkOperand(pk_col, argv[arg]);
@@ -401,19 +428,21 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     return SQLITE_OK;
   }
 
-  cur->it = ctx->store->NewPkIterator(lower, upper, ctx->read_snapshot);
-  cur->it->Seek(lower);
+  auto scan = ctx->store->NewScan(def, cur->scope, lower, upper, ctx->read_snapshot, cur->bounds,
+                                  ctx->read_seq > 0 ? ctx->read_seq : INT64_MAX);
+  if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
+  cur->it = std::move(*scan);
   cur->have_staged = ctx->write_set && !ctx->write_set->empty();
   if (cur->have_staged) {
     const auto& rows = ctx->write_set->rows();
     cur->staged_it = rows.lower_bound(lower);
     cur->staged_end = rows.lower_bound(upper);
   }
-  return Advance(cur, true);
+  return Advance(cur);
 }
 
 int XNext(sqlite3_vtab_cursor* base) {
-  return Advance(reinterpret_cast<KalamCursor*>(base), false);
+  return Advance(reinterpret_cast<KalamCursor*>(base));
 }
 
 int XEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<KalamCursor*>(base)->eof; }
@@ -423,7 +452,7 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
   if (i < n) {
-    ResultValue(ctx, &def.columns[i], cur->values[i]);
+    ResultValue(ctx, &def.columns[i], (*cur->row)[i]);
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
     if (cur->seq) sqlite3_result_int64(ctx, cur->seq);
@@ -458,7 +487,7 @@ Result<Existing> LookupRow(ExecContext& ctx, const TableDef& def, const std::str
     e.values = s->live ? s->values : s->base_values;
     return e;
   }
-  KALAM_ASSIGN_OR_RETURN(auto row, ctx.store->GetByKey(def, pk_key));
+  KALAM_ASSIGN_OR_RETURN(auto row, ctx.store->GetByKey(def, ScopeFor(def, ctx), pk_key));
   if (row) {
     e.found = true;
     e.live = !row->deleted;

@@ -96,10 +96,10 @@ TEST_F(CommitPipelineTest, SecondInsertOfSamePkFailsWithPkViolationAndWritesNoth
   EXPECT_EQ(r.status().code(), StatusCode::kConstraint);
   EXPECT_EQ(r.status().message(), "Primary key violation: value '1' already exists in column 'id'");
   // Atomic: row 2 of the failed commit was not written.
-  auto row2 = store_.GetByKey(*table_, table::PkKey(7, "", Value::Int(2)));
+  auto row2 = store_.GetByKey(*table_, "", table::PkKey(7, "", Value::Int(2)));
   ASSERT_TRUE(row2.ok());
   EXPECT_FALSE(row2->has_value());
-  auto row1 = store_.GetByKey(*table_, table::PkKey(7, "", Value::Int(1)));
+  auto row1 = store_.GetByKey(*table_, "", table::PkKey(7, "", Value::Int(1)));
   ASSERT_TRUE(row1.ok() && row1->has_value());
   EXPECT_EQ((*row1)->values[1], Value::Text("a"));
 }
@@ -122,7 +122,7 @@ TEST_F(CommitPipelineTest, UpdateOfARowChangedSinceItWasReadConflicts) {
   auto stale = update((*seqs)[0], "c");  // read the version before "b"
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
-  auto row = store_.GetByKey(*table_, table::PkKey(7, "", Value::Int(1)));
+  auto row = store_.GetByKey(*table_, "", table::PkKey(7, "", Value::Int(1)));
   EXPECT_EQ((*row)->values[1], Value::Text("b"));
 }
 
@@ -170,7 +170,7 @@ TEST_F(CommitPipelineTest, RowsStagedUnderAnOlderSchemaConflictAfterASchemaChang
   EXPECT_EQ(stale.status().message(),
             "Table 'ns.t' was altered (now schema version 2) after this transaction wrote to it "
             "under version 1; retry");
-  EXPECT_FALSE((*store_.GetByKey(*table_, table::PkKey(7, "", Value::Int(1)))).has_value());
+  EXPECT_FALSE((*store_.GetByKey(*table_, "", table::PkKey(7, "", Value::Int(1)))).has_value());
   table::WriteSet current;
   current.Stage(Insert(AtVersion(*table_, 2), 1, "new"));
   EXPECT_TRUE(pipeline_.Commit(current).ok());

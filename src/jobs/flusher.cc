@@ -1,0 +1,228 @@
+// Flush and compaction of table scopes into Parquet segments.
+#include "jobs/flusher.h"
+
+#include <cstdio>
+
+#include "common/snowflake.h"
+#include "common/value_codec.h"
+#include "filestore/manifest.h"
+#include "table/cold_format.h"
+#include "table/keys.h"
+#include "table/row_codec.h"
+
+namespace kalam::jobs {
+
+using catalog::TableDef;
+using storage::Partition;
+using table::ColdRow;
+using table::Scope;
+using table::ScopeManifest;
+
+namespace {
+
+// Hot deletions per exclusive step: short enough that commits waiting behind it barely notice.
+constexpr size_t kDeleteChunk = 4096;
+
+std::string Join(const std::string& folder, const std::string& name) {
+  return folder.empty() ? name : folder + "/" + name;
+}
+
+}  // namespace
+
+std::string SegmentFileName(int64_t id) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "seg-%06lld.parquet", static_cast<long long>(id));
+  return buf;
+}
+
+Flusher::Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
+                 commit::CommitPipeline& pipeline, const Clock& clock)
+    : kv_(kv), store_(store), cold_(cold), pipeline_(pipeline), clock_(clock) {}
+
+bool Flusher::HasHotRows(catalog::TableId table) const {
+  auto it = store_.NewPkIterator(table::TableBegin(table), table::TableEnd(table));
+  it->Seek(table::TableBegin(table));
+  return it->Valid();
+}
+
+int64_t Flusher::CountHotRows(catalog::TableId table) const {
+  auto it = store_.NewPkIterator(table::TableBegin(table), table::TableEnd(table));
+  int64_t n = 0;
+  for (it->Seek(table::TableBegin(table)); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+Result<FlushResult> Flusher::Flush(const TableDef& def, const std::function<bool()>& cancelled) {
+  FlushResult result;
+  const auto rp = pipeline_.TakeReadPoint();
+  auto it = store_.NewPkIterator(table::TableBegin(def.table_id), table::TableEnd(def.table_id),
+                                 rp.snapshot.get());
+  Scope scope;
+  bool have_scope = false;
+  std::vector<ColdRow> rows;
+  for (it->Seek(table::TableBegin(def.table_id)); it->Valid(); it->Next()) {
+    std::string_view rest = it->key();
+    uint64_t table_id = 0;
+    std::string key_scope;
+    if (!ReadOrderedU64(&rest, &table_id) || !ReadOrderedString(&rest, &key_scope)) {
+      return Status::Corruption("Malformed pk key in table " + def.QualifiedName());
+    }
+    if (!have_scope || key_scope != scope) {
+      if (have_scope && !rows.empty()) {
+        if (cancelled()) return result;
+        KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, &result));
+        rows.clear();
+      }
+      scope = std::move(key_scope);
+      have_scope = true;
+    }
+    int64_t seq = 0;
+    std::string_view bytes;
+    if (!table::SplitPkEntry(it->value(), &seq, &bytes)) {
+      return Status::Corruption("Truncated pk entry in table " + def.QualifiedName());
+    }
+    KALAM_ASSIGN_OR_RETURN(table::RowVersion version, table::DecodeRow(def, bytes));
+    ColdRow row;
+    row.pk_key.assign(it->key());
+    row.seq = seq;
+    row.deleted = version.deleted;
+    row.values = std::move(version.values);
+    rows.push_back(std::move(row));
+  }
+  KALAM_RETURN_IF_ERROR(it->status());
+  if (have_scope && !rows.empty() && !cancelled()) {
+    KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, &result));
+  }
+  return result;
+}
+
+Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
+                           int64_t read_seq, FlushResult* result) {
+  auto existing = cold_.Get(def.table_id, scope);
+  auto next = std::make_shared<ScopeManifest>();
+  if (existing) {
+    *next = *existing;
+  } else {
+    KALAM_ASSIGN_OR_RETURN(auto location, cold_.Locate(def, scope));
+    next->storage_id = location.first;
+    next->folder = location.second;
+  }
+  KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(next->storage_id));
+  const int64_t id = next->manifest.next_segment_id;
+  KALAM_ASSIGN_OR_RETURN(table::EncodedSegment enc, table::EncodeSegment(def, rows));
+  enc.entry.file = SegmentFileName(id);
+  enc.entry.id = id;
+  enc.entry.created_at_ms = clock_.NowMicros() / 1000;
+  // 1. The segment, durably, under a name no manifest refers to yet.
+  KALAM_RETURN_IF_ERROR(store->Put(Join(next->folder, enc.entry.file), enc.file));
+  next->manifest.segments.push_back(enc.entry);
+  next->manifest.next_segment_id = id + 1;
+  // 2. The manifest mirror for external readers.
+  KALAM_RETURN_IF_ERROR(
+      store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+  // 3. Visible, then the hot versions it holds deleted, a chunk at a time between commits.
+  std::shared_ptr<const ScopeManifest> installed = next;
+  for (size_t start = 0; start < rows.size(); start += kDeleteChunk) {
+    const size_t end = std::min(rows.size(), start + kDeleteChunk);
+    const bool first = start == 0;
+    const bool last = end == rows.size();
+    KALAM_RETURN_IF_ERROR(pipeline_.RunExclusive([&]() -> Status {
+      storage::WriteBatch batch;
+      std::shared_ptr<const ScopeManifest> previous;
+      if (first) {
+        table::ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
+        previous = cold_.Install(def.table_id, scope, installed);
+      }
+      std::vector<std::string> keys;
+      keys.reserve(end - start);
+      for (size_t i = start; i < end; ++i) keys.push_back(rows[i].pk_key);
+      auto current = kv_.MultiGet(Partition::kPk, keys);
+      if (!current.ok()) {
+        if (first) cold_.Install(def.table_id, scope, previous);
+        return current.status();
+      }
+      for (size_t i = start; i < end; ++i) {
+        const auto& entry = (*current)[i - start];
+        int64_t seq = 0;
+        std::string_view bytes;
+        if (entry && table::SplitPkEntry(*entry, &seq, &bytes) && seq == rows[i].seq) {
+          batch.Delete(Partition::kPk, rows[i].pk_key);
+        }
+      }
+      if (last) {
+        batch.DeleteRange(Partition::kRows, table::RowKey(def.table_id, scope, 0),
+                          table::RowKey(def.table_id, scope, read_seq + 1));
+      }
+      Status s = kv_.Write(batch);
+      if (!s.ok() && first) cold_.Install(def.table_id, scope, previous);
+      return s;
+    }));
+  }
+  result->rows += static_cast<int64_t>(rows.size());
+  result->scopes += 1;
+  result->bytes += enc.entry.size_bytes;
+  return Status::OK();
+}
+
+Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def,
+                                                const std::function<bool()>& cancelled) {
+  CompactResult result;
+  const int64_t now_ms = clock_.NowMicros() / 1000;
+  const int64_t retention_ms = static_cast<int64_t>(def.options.deleted_retention_hours) * 3600000;
+  for (const auto& [scope, sm] : cold_.ScopesOf(def.table_id)) {
+    if (cancelled()) break;
+    int64_t tombstones = 0;
+    for (const auto& seg : sm->manifest.segments) tombstones += seg.tombstones;
+    if (sm->manifest.segments.size() < 2 && tombstones == 0) continue;
+    const std::string prefix = table::ScopePrefix(def.table_id, scope);
+    KALAM_ASSIGN_OR_RETURN(auto cursor,
+                           cold_.Scan(def, scope, prefix, table::PrefixSuccessor(prefix)));
+    std::vector<ColdRow> rows;
+    bool dropped_any = false;
+    for (; cursor->Valid(); cursor->Next()) {
+      const ColdRow& r = cursor->row();
+      if (r.deleted && now_ms - SnowflakeMillis(r.seq) >= retention_ms) {
+        dropped_any = true;
+        continue;
+      }
+      rows.push_back(r);
+    }
+    if (sm->manifest.segments.size() < 2 && !dropped_any) continue;
+    KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(sm->storage_id));
+    auto next = std::make_shared<ScopeManifest>();
+    next->storage_id = sm->storage_id;
+    next->folder = sm->folder;
+    next->manifest.next_segment_id = sm->manifest.next_segment_id;
+    if (!rows.empty()) {
+      const int64_t id = next->manifest.next_segment_id++;
+      KALAM_ASSIGN_OR_RETURN(table::EncodedSegment enc, table::EncodeSegment(def, rows));
+      enc.entry.file = SegmentFileName(id);
+      enc.entry.id = id;
+      enc.entry.created_at_ms = now_ms;
+      KALAM_RETURN_IF_ERROR(store->Put(Join(next->folder, enc.entry.file), enc.file));
+      next->manifest.segments.push_back(enc.entry);
+    }
+    KALAM_RETURN_IF_ERROR(
+        store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+    std::shared_ptr<const ScopeManifest> installed = next;
+    KALAM_RETURN_IF_ERROR(pipeline_.RunExclusive([&]() -> Status {
+      storage::WriteBatch batch;
+      // A scope whose every row was an expired tombstone keeps its manifest (empty), so that its
+      // next segment id keeps growing and no file name is ever reused.
+      table::ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
+      auto previous = cold_.Install(def.table_id, scope, installed);
+      Status s = kv_.Write(batch);
+      if (!s.ok()) cold_.Install(def.table_id, scope, previous);
+      return s;
+    }));
+    for (const auto& seg : sm->manifest.segments) {
+      result.obsolete.emplace_back(sm->storage_id, Join(sm->folder, seg.file));
+    }
+    result.scopes += 1;
+    result.segments_merged += static_cast<int64_t>(sm->manifest.segments.size());
+    result.rows += static_cast<int64_t>(rows.size());
+  }
+  return result;
+}
+
+}  // namespace kalam::jobs

@@ -1,0 +1,74 @@
+// Flusher: moves a table's hot rows into Parquet segments (flush) and merges a scope's segments
+// (compaction) — ARCHITECTURE.md §6. Used by flush and compaction jobs.
+//
+// Flush of one table, per scope: take a read point; write the scope's newest versions (tombstones
+// included) as one segment, durably; write the scope's manifest.json; then, in short exclusive
+// steps of the commit pipeline, make the new manifest visible and delete exactly the flushed hot
+// versions (a pk entry only while it still holds the flushed `_seq`). A crash at any point leaves
+// every row in hot storage, in cold storage, or in both (reads merge by key): nothing is lost or
+// doubled.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "commit/commit_pipeline.h"
+#include "common/clock.h"
+#include "jobs/job_manager.h"
+#include "table/cold_store.h"
+#include "table/table_store.h"
+
+namespace kalam::jobs {
+
+struct FlushResult {
+  int64_t rows = 0;      // rows written to segments (tombstones included)
+  int64_t scopes = 0;    // segments written
+  int64_t bytes = 0;     // bytes written
+};
+
+// Thread-safe: flushes of different tables may run concurrently; the job system runs at most
+// one flush or compaction per table at a time.
+class Flusher {
+ public:
+  Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
+          commit::CommitPipeline& pipeline, const Clock& clock);
+
+  // True when `table` has rows in hot storage (anything to flush).
+  bool HasHotRows(catalog::TableId table) const;
+  // Number of row keys of `table` in hot storage (scheduler start-up accounting).
+  int64_t CountHotRows(catalog::TableId table) const;
+
+  // Flushes every scope of `def` (the latest schema version). Stops early, consistently, when
+  // `cancelled` returns true.
+  Result<FlushResult> Flush(const catalog::TableDef& def, const std::function<bool()>& cancelled);
+
+  // Merges each scope's segments into one (newest version per key; tombstones older than the
+  // table's DELETED_RETENTION_HOURS dropped). Returns the files replaced; they are deleted after
+  // `grace` (readers may still hold the old manifest) by the caller's scheduler.
+  struct CompactResult {
+    int64_t scopes = 0;
+    int64_t segments_merged = 0;
+    int64_t rows = 0;
+    std::vector<std::pair<std::string, std::string>> obsolete;  // (storage id, object key)
+  };
+  Result<CompactResult> Compact(const catalog::TableDef& def,
+                                const std::function<bool()>& cancelled);
+
+ private:
+  Status FlushScope(const catalog::TableDef& def, const table::Scope& scope,
+                    std::vector<table::ColdRow> rows, int64_t read_seq, FlushResult* result);
+
+  storage::KvStore& kv_;
+  table::TableStore& store_;
+  table::ColdStore& cold_;
+  commit::CommitPipeline& pipeline_;
+  const Clock& clock_;
+};
+
+// "seg-000001.parquet".
+std::string SegmentFileName(int64_t id);
+
+}  // namespace kalam::jobs

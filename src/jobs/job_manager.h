@@ -1,0 +1,116 @@
+// JobManager: background jobs (flush, compaction) with their records in system.jobs — queued,
+// run on a small pool of job threads, cancellable, persisted so that a restart shows what happened
+// (jobs a crash interrupted are marked failed at startup), and pruned after a retention period.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/snowflake.h"
+#include "common/status.h"
+#include "sql/job_service.h"
+#include "storage/kv_store.h"
+
+namespace kalam::jobs {
+
+struct JobManagerOptions {
+  // Job threads. Default 1 (flushes are I/O and CPU heavy; the machine serves queries too).
+  size_t threads = 1;
+  // Finished jobs older than this are deleted from system.jobs. Default 7 days.
+  std::chrono::hours retention{24 * 7};
+  // At most this many finished jobs are kept (oldest dropped first). Default 1000.
+  size_t max_finished_jobs = 1000;
+  std::string node_id = "node-1";
+};
+
+// Given to a running job. Thread-safe.
+class JobContext {
+ public:
+  // True once KILL JOB (or shutdown) asked the job to stop; jobs check it between steps and
+  // return early, leaving everything consistent.
+  bool cancelled() const { return cancelled_->load(std::memory_order_relaxed); }
+  const std::string& job_id() const { return job_id_; }
+
+ private:
+  friend class JobManager;
+  std::string job_id_;
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+};
+
+// What a job returns: its final message (completed) or an error (failed). A job that returns
+// after cancelled() became true is recorded as cancelled.
+using JobFn = std::function<Result<std::string>(JobContext&)>;
+
+// Thread-safe.
+class JobManager {
+ public:
+  JobManager(storage::KvStore& kv, SnowflakeGenerator& ids, const Clock& clock,
+             JobManagerOptions options);
+  ~JobManager();
+
+  // Loads stored jobs: those left queued or running by a crash become failed ("Interrupted by a
+  // server restart"); old finished jobs are pruned. Then starts the job threads.
+  Status Start();
+  // Cancels queued jobs, asks running ones to stop, waits for them, joins the threads.
+  void Stop();
+
+  // Queues a job unless one with the same `key` (e.g. "flush:<table id>") is queued or running,
+  // in which case that job's id is returned with *already_running = true.
+  // `prefix` starts the id ("FL" → "FL-<n>").
+  Result<std::string> Submit(std::string_view prefix, std::string job_type, std::string key,
+                             std::string parameters_json, JobFn fn, bool* already_running);
+
+  // Runs the job on the calling thread (graceful-shutdown flushes), recording it like Submit.
+  Result<std::string> RunNow(std::string_view prefix, std::string job_type,
+                             std::string parameters_json, JobFn fn);
+
+  std::vector<sql::JobInfo> List() const;
+  std::optional<sql::JobInfo> Get(std::string_view job_id) const;
+  // See sql::JobService::KillJob.
+  Result<std::string> Kill(std::string_view job_id);
+  // Blocks until no job is queued or running (tests, shutdown).
+  void WaitIdle();
+  // Deletes finished jobs past the retention period or count.
+  void Prune();
+
+ private:
+  struct Job {
+    sql::JobInfo info;
+    std::string key;
+    JobFn fn;
+    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  };
+
+  void WorkerLoop();
+  void Execute(const std::shared_ptr<Job>& job);
+  Status Persist(const sql::JobInfo& info);
+  std::string NewId(std::string_view prefix);
+
+  storage::KvStore& kv_;
+  SnowflakeGenerator& ids_;
+  const Clock& clock_;
+  const JobManagerOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // work queued, or stopping
+  std::condition_variable idle_cv_;  // a job finished
+  std::map<std::string, std::shared_ptr<Job>> jobs_;    // guarded by mu_: every known job by id
+  std::map<std::string, std::string> active_by_key_;    // guarded by mu_: key → queued/running id
+  std::deque<std::shared_ptr<Job>> queue_;              // guarded by mu_
+  size_t running_ = 0;                                  // guarded by mu_
+  bool stopping_ = false;                               // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kalam::jobs

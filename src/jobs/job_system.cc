@@ -1,0 +1,231 @@
+// JobSystem: flush/compaction jobs, the flush-policy scheduler and shutdown flushes.
+#include "jobs/job_system.h"
+
+#include <boost/json.hpp>
+
+namespace kalam::jobs {
+
+namespace json = boost::json;
+using catalog::TableDef;
+using catalog::TableType;
+
+namespace {
+
+std::string TableParams(const TableDef& def) {
+  return json::serialize(json::object{{"namespace_id", def.namespace_id},
+                                      {"table_name", def.table_name},
+                                      {"table_id", def.table_id}});
+}
+
+bool Flushable(const TableDef& def) {
+  return def.type == TableType::kUser || def.type == TableType::kShared;
+}
+
+std::string TableKey(catalog::TableId id) { return "table:" + std::to_string(id); }
+
+}  // namespace
+
+JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::TableStore& store,
+                     table::ColdStore& cold, commit::CommitPipeline& pipeline,
+                     SnowflakeGenerator& ids, const Clock& clock, JobSystemOptions options)
+    : catalog_(catalog),
+      cold_(cold),
+      pipeline_(pipeline),
+      clock_(clock),
+      options_(options),
+      manager_(kv, ids, clock, options.manager),
+      flusher_(kv, store, cold, pipeline, clock) {}
+
+JobSystem::~JobSystem() { Stop(); }
+
+Status JobSystem::Start() {
+  KALAM_RETURN_IF_ERROR(manager_.Start());
+  // Rows waiting since before this start count toward the row triggers.
+  const int64_t now = clock_.NowMicros();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& def : catalog_.snapshot()->AllTables()) {
+      if (!Flushable(*def)) continue;
+      if (def->options.flush_policy.row_limit || def->options.flush_policy.interval_seconds) {
+        pending_rows_[def->table_id] = flusher_.CountHotRows(def->table_id);
+      }
+      last_flush_us_[def->table_id] = now;
+    }
+    stopping_ = false;
+  }
+  if (!accounting_.exchange(true)) {
+    pipeline_.AddListener([this](const std::vector<table::ChangeRecord>& records) {
+      OnCommitted(records);
+    });
+  }
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  return Status::OK();
+}
+
+void JobSystem::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !scheduler_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  manager_.Stop();
+  DeleteObsolete(true);
+}
+
+void JobSystem::OnCommitted(const std::vector<table::ChangeRecord>& records) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  catalog::TableId last = 0;
+  int64_t* slot = nullptr;
+  for (const auto& r : records) {
+    if (!slot || r.table->table_id != last) {
+      last = r.table->table_id;
+      slot = &pending_rows_[last];
+    }
+    ++*slot;
+  }
+}
+
+void JobSystem::SchedulerLoop() {
+  auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, options_.tick, [&] { return stopping_; });
+    if (stopping_) break;
+    const int64_t now = clock_.NowMicros();
+    std::vector<std::shared_ptr<const TableDef>> due;
+    for (const auto& def : catalog_.snapshot()->AllTables()) {
+      if (!Flushable(*def)) continue;
+      const auto& policy = def->options.flush_policy;
+      if (!policy.row_limit && !policy.interval_seconds) continue;
+      const int64_t pending = pending_rows_[def->table_id];
+      if (pending <= 0) continue;
+      auto [it, inserted] = last_flush_us_.try_emplace(def->table_id, now);
+      const bool by_rows = policy.row_limit && pending >= static_cast<int64_t>(policy.row_limit);
+      const bool by_time = policy.interval_seconds &&
+                           now - it->second >= static_cast<int64_t>(policy.interval_seconds) * 1000000;
+      if (by_rows || by_time) due.push_back(def);
+    }
+    lock.unlock();
+    for (const auto& def : due) (void)FlushTable(def);
+    DeleteObsolete(false);
+    if (std::chrono::steady_clock::now() >= next_prune) {
+      manager_.Prune();
+      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    }
+    lock.lock();
+  }
+}
+
+void JobSystem::DeleteObsolete(bool all) {
+  std::vector<Obsolete> ready;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = obsolete_.begin(); it != obsolete_.end();) {
+      if (all || it->due <= now) {
+        ready.push_back(std::move(*it));
+        it = obsolete_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& o : ready) {
+    auto store = cold_.StoreFor(o.storage_id);
+    if (store.ok()) (void)(*store)->Delete(o.key);
+  }
+}
+
+Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext& ctx) {
+  auto def = catalog_.snapshot()->FindTableById(table);
+  if (!def) return std::string("Table was dropped; nothing flushed");
+  int64_t counted = 0;
+  {
+    std::lock_guard lock(mu_);
+    counted = pending_rows_[table];
+  }
+  KALAM_ASSIGN_OR_RETURN(FlushResult r, flusher_.Flush(*def, [&] { return ctx.cancelled(); }));
+  {
+    std::lock_guard lock(mu_);
+    pending_rows_[table] = std::max<int64_t>(0, pending_rows_[table] - counted);
+    last_flush_us_[table] = clock_.NowMicros();
+  }
+  return "Flushed " + std::to_string(r.rows) + " row(s) of table '" + def->QualifiedName() +
+         "' into " + std::to_string(r.scopes) + " segment(s), " + std::to_string(r.bytes) +
+         " bytes";
+}
+
+Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
+  auto def = catalog_.snapshot()->FindTableById(table);
+  if (!def) return std::string("Table was dropped; nothing compacted");
+  KALAM_ASSIGN_OR_RETURN(Flusher::CompactResult r,
+                         flusher_.Compact(*def, [&] { return ctx.cancelled(); }));
+  {
+    std::lock_guard lock(mu_);
+    const auto due = std::chrono::steady_clock::now() + options_.obsolete_grace;
+    for (auto& [storage_id, key] : r.obsolete) obsolete_.push_back({due, storage_id, key});
+  }
+  return "Compacted " + std::to_string(r.segments_merged) + " segment(s) of table '" +
+         def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
+         std::to_string(r.rows) + " row(s))";
+}
+
+Result<sql::JobStart> JobSystem::FlushTable(std::shared_ptr<const TableDef> def) {
+  if (!Flushable(*def)) {
+    return Status::InvalidArgument("Table '" + def->QualifiedName() + "' is a " +
+                                   std::string(catalog::TableTypeName(def->type)) +
+                                   " table; only USER and SHARED tables are flushed");
+  }
+  sql::JobStart out;
+  if (!flusher_.HasHotRows(def->table_id)) {
+    out.kind = sql::JobStart::Kind::kSkipped;
+    return out;
+  }
+  bool running = false;
+  const catalog::TableId id = def->table_id;
+  KALAM_ASSIGN_OR_RETURN(out.job_id,
+                         manager_.Submit("FL", "flush", TableKey(id), TableParams(*def),
+                                         [this, id](JobContext& ctx) { return RunFlush(id, ctx); },
+                                         &running));
+  out.kind = running ? sql::JobStart::Kind::kAlreadyRunning : sql::JobStart::Kind::kStarted;
+  return out;
+}
+
+Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> def) {
+  if (!Flushable(*def)) {
+    return Status::InvalidArgument("Table '" + def->QualifiedName() + "' is a " +
+                                   std::string(catalog::TableTypeName(def->type)) +
+                                   " table; only USER and SHARED tables have segments");
+  }
+  sql::JobStart out;
+  if (!cold_.HasTable(def->table_id)) {
+    out.kind = sql::JobStart::Kind::kSkipped;
+    return out;
+  }
+  bool running = false;
+  const catalog::TableId id = def->table_id;
+  KALAM_ASSIGN_OR_RETURN(
+      out.job_id, manager_.Submit("CO", "compact", TableKey(id), TableParams(*def),
+                                  [this, id](JobContext& ctx) { return RunCompact(id, ctx); },
+                                  &running));
+  out.kind = running ? sql::JobStart::Kind::kAlreadyRunning : sql::JobStart::Kind::kStarted;
+  return out;
+}
+
+std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }
+
+Result<std::string> JobSystem::KillJob(std::string_view job_id) { return manager_.Kill(job_id); }
+
+void JobSystem::FlushAllNow() {
+  for (const auto& def : catalog_.snapshot()->AllTables()) {
+    if (!Flushable(*def) || !flusher_.HasHotRows(def->table_id)) continue;
+    const catalog::TableId id = def->table_id;
+    (void)manager_.RunNow("FL", "flush", TableParams(*def),
+                          [this, id](JobContext& ctx) { return RunFlush(id, ctx); });
+  }
+}
+
+}  // namespace kalam::jobs

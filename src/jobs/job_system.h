@@ -1,0 +1,89 @@
+// JobSystem: the server's job service — flush and compaction jobs on the JobManager, the flush
+// scheduler that applies each table's FLUSH_POLICY (rows and/or interval), deferred deletion of
+// segment files replaced by compaction, job retention, and the flush of every table at graceful
+// shutdown. Implements sql::JobService for STORAGE FLUSH / COMPACT, system.jobs and KILL JOB.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "commit/commit_pipeline.h"
+#include "jobs/flusher.h"
+#include "jobs/job_manager.h"
+#include "sql/job_service.h"
+#include "table/cold_store.h"
+#include "table/table_store.h"
+
+namespace kalam::jobs {
+
+struct JobSystemOptions {
+  JobManagerOptions manager;
+  // How often the scheduler checks flush policies. Default 1 s.
+  std::chrono::milliseconds tick{1000};
+  // How long segment files replaced by a compaction stay readable before they are deleted
+  // (queries that started before the compaction may still read them). Default 60 s.
+  std::chrono::seconds obsolete_grace{60};
+};
+
+// Thread-safe.
+class JobSystem : public sql::JobService {
+ public:
+  JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::TableStore& store,
+            table::ColdStore& cold, commit::CommitPipeline& pipeline, SnowflakeGenerator& ids,
+            const Clock& clock, JobSystemOptions options);
+  ~JobSystem() override;
+
+  // Starts the job threads and the scheduler, and subscribes to committed changes (pending-row
+  // accounting). Call after the commit pipeline started.
+  Status Start();
+  // Flushes every USER/SHARED table that has hot rows, on the calling thread, each recorded as a
+  // job (graceful shutdown: the commit pipeline must still accept exclusive steps).
+  void FlushAllNow();
+  // Stops the scheduler and the job threads (running jobs are asked to stop and awaited).
+  void Stop();
+
+  Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
+  Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
+  std::vector<sql::JobInfo> ListJobs() const override;
+  Result<std::string> KillJob(std::string_view job_id) override;
+
+  JobManager& manager() { return manager_; }
+  Flusher& flusher() { return flusher_; }
+
+ private:
+  void OnCommitted(const std::vector<table::ChangeRecord>& records);
+  void SchedulerLoop();
+  void DeleteObsolete(bool all);
+  Result<std::string> RunFlush(catalog::TableId table, const JobContext& ctx);
+  Result<std::string> RunCompact(catalog::TableId table, const JobContext& ctx);
+
+  catalog::Catalog& catalog_;
+  table::ColdStore& cold_;
+  commit::CommitPipeline& pipeline_;
+  const Clock& clock_;
+  const JobSystemOptions options_;
+  JobManager manager_;
+  Flusher flusher_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                               // guarded by mu_
+  std::map<catalog::TableId, int64_t> pending_rows_;    // guarded by mu_: committed since flush
+  std::map<catalog::TableId, int64_t> last_flush_us_;   // guarded by mu_
+  struct Obsolete {
+    std::chrono::steady_clock::time_point due;
+    std::string storage_id;
+    std::string key;
+  };
+  std::vector<Obsolete> obsolete_;  // guarded by mu_
+  std::thread scheduler_;
+  std::atomic<bool> accounting_{false};
+};
+
+}  // namespace kalam::jobs

@@ -1,0 +1,411 @@
+// Executor: storages (CREATE/ALTER/DROP/SHOW STORAGE, STORAGE CHECK), flush and compaction jobs
+// (STORAGE FLUSH …, FLUSH …, STORAGE COMPACT), KILL JOB and SHOW STATS FOR TABLE (SQL.md §2).
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "sql/executor.h"
+#include "sql/executor_session.h"
+#include "sql/result_builder.h"
+#include "sqlparse/token_cursor.h"
+
+namespace kalam::sql {
+
+using catalog::StorageDef;
+using catalog::TableDef;
+
+namespace {
+
+const DataType kText{TypeKind::kText};
+const DataType kBigInt{TypeKind::kBigInt};
+const DataType kInt{TypeKind::kInt};
+const DataType kBool{TypeKind::kBoolean};
+const DataType kTimestamp{TypeKind::kTimestamp};
+
+Status Require(const Caller& caller, auth::Role needed, std::string_view what) {
+  if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
+  return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
+                                  std::string(auth::RoleName(needed)) + "' or higher (you are '" +
+                                  std::string(auth::RoleName(caller.role)) + "')");
+}
+
+StatementResult MessageResult(std::string text) {
+  StatementResult r;
+  r.message = std::move(text);
+  return r;
+}
+
+Value TimestampOrNull(int64_t us) { return us ? Value::Int(us) : Value::Null(); }
+
+// CREATE STORAGE id TYPE '…' [NAME '…'] [DESCRIPTION '…'] [BASE_DIRECTORY|PATH '…'] [BUCKET '…']
+// [REGION '…'] [ENDPOINT '…'] [SHARED_TABLES_TEMPLATE '…'] [USER_TABLES_TEMPLATE '…']
+// [CREDENTIALS '<json>'] — options in any order, each at most once.
+Result<StorageDef> ParseCreateStorage(const SqlStatement& stmt) {
+  TokenCursor c(stmt);
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("CREATE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "CREATE"));
+  StorageDef d;
+  KALAM_ASSIGN_OR_RETURN(d.storage_id, c.ExpectIdentifier("a storage id", "CREATE STORAGE"));
+  d.storage_id = catalog::LowerName(d.storage_id);
+  std::set<std::string> seen;
+  bool has_type = false;
+  while (!c.AtEnd()) {
+    const Token* t = c.Peek();
+    std::string key = catalog::LowerName(t->value);
+    if (t->kind != TokenKind::kIdentifier) return c.Unexpected("a storage option", "CREATE STORAGE " + d.storage_id);
+    c.Next();
+    if (!seen.insert(key == "path" ? "base_directory" : key).second) {
+      return Status::InvalidSql("Option " + t->value + " is given twice in CREATE STORAGE");
+    }
+    KALAM_ASSIGN_OR_RETURN(std::string v, c.ExpectStringOrName("a value", t->value));
+    if (key == "type") {
+      d.storage_type = catalog::LowerName(v);
+      has_type = true;
+    } else if (key == "name") {
+      d.storage_name = v;
+    } else if (key == "description") {
+      d.description = v;
+    } else if (key == "base_directory" || key == "path") {
+      d.base_directory = v;
+    } else if (key == "bucket") {
+      d.bucket = v;
+    } else if (key == "region") {
+      d.region = v;
+    } else if (key == "endpoint") {
+      d.endpoint = v;
+    } else if (key == "shared_tables_template") {
+      d.shared_tables_template = v;
+    } else if (key == "user_tables_template") {
+      d.user_tables_template = v;
+    } else if (key == "credentials") {
+      d.credentials_json = v;
+    } else {
+      return Status::InvalidSql("Unknown CREATE STORAGE option '" + t->value +
+                                "': valid options are TYPE, NAME, DESCRIPTION, BASE_DIRECTORY "
+                                "(PATH), BUCKET, REGION, ENDPOINT, SHARED_TABLES_TEMPLATE, "
+                                "USER_TABLES_TEMPLATE, CREDENTIALS");
+    }
+  }
+  if (!has_type) return Status::InvalidSql("CREATE STORAGE " + d.storage_id + " needs TYPE 'filesystem' or TYPE 's3'");
+  return d;
+}
+
+std::string QualifiedOf(const TableDef& def) { return def.namespace_id + "." + def.table_name; }
+
+std::string JobIdList(const std::vector<std::string>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ", ";
+    out += ids[i];
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+void Executor::ForgetColdTables(const std::vector<catalog::TableId>& tables) {
+  table::ColdStore* cold = store_.cold();
+  if (!cold) return;
+  for (catalog::TableId id : tables) (void)cold->ForgetTable(id);
+}
+
+Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+  TokenCursor c(stmt);
+  switch (kind) {
+    case StatementKind::kCreateStorage: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "CREATE STORAGE"));
+      if (!storages_) return Status::Unavailable("Storages are not available");
+      KALAM_ASSIGN_OR_RETURN(StorageDef d, ParseCreateStorage(stmt));
+      KALAM_RETURN_IF_ERROR(storages_->Create(d));
+      s.results.push_back(MessageResult("Storage " + d.storage_id + " created successfully"));
+      return Status::OK();
+    }
+    case StatementKind::kAlterStorage: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "ALTER STORAGE"));
+      if (!storages_) return Status::Unavailable("Storages are not available");
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("ALTER", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "ALTER"));
+      KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "ALTER STORAGE"));
+      auto def = storages_->Find(id);
+      if (!def) return Status::NotFound("Storage '" + catalog::LowerName(id) + "' does not exist");
+      bool any = false;
+      while (!c.AtEnd()) {
+        if (any && !c.AcceptPunct(',')) return c.Unexpected("',' or the end", "ALTER STORAGE");
+        KALAM_RETURN_IF_ERROR(c.ExpectWord("SET", "ALTER STORAGE " + def->storage_id));
+        KALAM_ASSIGN_OR_RETURN(std::string key, c.ExpectIdentifier("a storage property", "SET"));
+        KALAM_ASSIGN_OR_RETURN(std::string v, c.ExpectString("a value", key));
+        key = catalog::LowerName(key);
+        if (key == "name") def->storage_name = v;
+        else if (key == "description") def->description = v;
+        else if (key == "shared_tables_template") def->shared_tables_template = v;
+        else if (key == "user_tables_template") def->user_tables_template = v;
+        else {
+          return Status::InvalidSql("ALTER STORAGE can SET NAME, DESCRIPTION, "
+                                    "SHARED_TABLES_TEMPLATE or USER_TABLES_TEMPLATE, not '" +
+                                    key + "'");
+        }
+        any = true;
+      }
+      if (!any) return Status::InvalidSql("Expected SET … after ALTER STORAGE " + def->storage_id);
+      KALAM_RETURN_IF_ERROR(storages_->Alter(*def));
+      s.results.push_back(MessageResult("Storage " + def->storage_id + " altered successfully"));
+      return Status::OK();
+    }
+    case StatementKind::kDropStorage: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "DROP STORAGE"));
+      if (!storages_) return Status::Unavailable("Storages are not available");
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("DROP", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "DROP"));
+      const bool if_exists = c.AcceptIfExists();
+      KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "DROP STORAGE"));
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("DROP STORAGE " + id));
+      id = catalog::LowerName(id);
+      std::vector<std::string> users;
+      for (const auto& t : catalog_.snapshot()->AllTables()) {
+        if (t->options.storage_id == id) users.push_back(QualifiedOf(*t));
+      }
+      if (id != catalog::kLocalStorageId && !users.empty()) {
+        std::string list;
+        for (size_t i = 0; i < users.size() && i < 10; ++i) list += (i ? ", " : "") + users[i];
+        return Status::FailedPrecondition("Cannot drop storage '" + id + "': " +
+                                          std::to_string(users.size()) +
+                                          " table(s) use it (" + list + ")");
+      }
+      bool dropped = false;
+      KALAM_RETURN_IF_ERROR(storages_->Drop(id, if_exists, &dropped));
+      s.results.push_back(MessageResult(dropped ? "Storage " + id + " dropped successfully"
+                                                : "Storage " + id + " does not exist"));
+      return Status::OK();
+    }
+    case StatementKind::kShowStorages: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "SHOW STORAGES"));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGES", "SHOW"));
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STORAGES"));
+      ResultBuilder b;
+      for (const char* name : {"storage_id", "storage_name", "description", "storage_type",
+                               "base_directory", "shared_tables_template", "user_tables_template"}) {
+        b.AddColumn(name, kText);
+      }
+      b.AddColumn("created_at", kTimestamp);
+      b.AddColumn("updated_at", kTimestamp);
+      if (storages_) {
+        for (const auto& d : storages_->List()) {
+          KALAM_RETURN_IF_ERROR(b.AddRow(
+              {Value::Text(d.storage_id), Value::Text(d.storage_name), Value::Text(d.description),
+               Value::Text(d.storage_type),
+               Value::Text(d.base_directory.empty() ? "s3://" + d.bucket : d.base_directory),
+               Value::Text(d.shared_tables_template), Value::Text(d.user_tables_template),
+               Value::Int(d.created_at_us), Value::Int(d.updated_at_us)}));
+        }
+      }
+      s.results.push_back(std::move(b).Finish());
+      return Status::OK();
+    }
+    case StatementKind::kStorageCheck: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "STORAGE CHECK"));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("CHECK", "STORAGE"));
+      KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "STORAGE CHECK"));
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE CHECK " + id));
+      id = catalog::LowerName(id);
+      if (!storages_ || !storages_->Find(id)) {
+        return Status::NotFound("Storage '" + id + "' does not exist");
+      }
+      table::ColdStore* cold = store_.cold();
+      if (!cold) return Status::Unavailable("Cold storage is not available");
+      Status check;
+      auto store = cold->StoreFor(id);
+      check = store.ok() ? (*store)->Check() : store.status();
+      ResultBuilder b;
+      b.AddColumn("storage_id", kText);
+      b.AddColumn("healthy", kBool);
+      b.AddColumn("message", kText);
+      const std::string msg = check.ok() ? "Storage " + id + " is reachable: write, read, list and "
+                                            "delete succeeded"
+                                          : check.message();
+      KALAM_RETURN_IF_ERROR(
+          b.AddRow({Value::Text(id), Value::Int(check.ok() ? 1 : 0), Value::Text(msg)}));
+      StatementResult r = std::move(b).Finish();
+      s.results.push_back(std::move(r));
+      return Status::OK();
+    }
+    case StatementKind::kStorageCompact: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kService, "STORAGE COMPACT"));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("COMPACT", "STORAGE"));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("TABLE", "STORAGE COMPACT"));
+      KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "STORAGE COMPACT TABLE"));
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE COMPACT TABLE " + name.ToString()));
+      const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
+      auto def = s.ctx.catalog->FindTable(ns, name.name);
+      if (!def) {
+        return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
+                                     "' does not exist");
+      }
+      if (!jobs_) return Status::Unavailable("The job system is not running");
+      KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->CompactTable(def));
+      const std::string q = QualifiedOf(*def);
+      switch (start.kind) {
+        case JobStart::Kind::kSkipped:
+          s.results.push_back(MessageResult(
+              "Storage compaction skipped: no flushed segments for table '" + q + "'"));
+          break;
+        case JobStart::Kind::kAlreadyRunning:
+          s.results.push_back(MessageResult("A job is already running for table '" + q +
+                                            "'. Job ID: " + start.job_id));
+          break;
+        case JobStart::Kind::kStarted:
+          s.results.push_back(MessageResult("Storage compaction started for table '" + q +
+                                            "'. Job ID: " + start.job_id));
+          break;
+      }
+      return Status::OK();
+    }
+    case StatementKind::kKillJob: {
+      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "KILL JOB"));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("KILL", ""));
+      KALAM_RETURN_IF_ERROR(c.ExpectWord("JOB", "KILL"));
+      KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectStringOrName("a job id", "KILL JOB"));
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("KILL JOB '" + id + "'"));
+      if (!jobs_) return Status::NotFound("Job '" + id + "' does not exist");
+      KALAM_ASSIGN_OR_RETURN(std::string status, jobs_->KillJob(id));
+      s.results.push_back(MessageResult("Job " + id + " killed: " + status));
+      return Status::OK();
+    }
+    default:
+      return Status::Internal("not a storage statement");
+  }
+}
+
+Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
+  // STORAGE FLUSH TABLE t | STORAGE FLUSH ALL [IN [NAMESPACE] ns] | FLUSH TABLE t |
+  // FLUSH ALL TABLES [IN [NAMESPACE] ns]
+  KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kService, "STORAGE FLUSH"));
+  TokenCursor c(stmt);
+  c.AcceptWord("STORAGE");
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("FLUSH", ""));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  if (c.AcceptWord("TABLE")) {
+    KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "FLUSH TABLE"));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH TABLE " + name.ToString()));
+    const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
+    auto def = s.ctx.catalog->FindTable(ns, name.name);
+    if (!def) {
+      return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
+                                   "' does not exist");
+    }
+    KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->FlushTable(def));
+    const std::string q = QualifiedOf(*def);
+    switch (start.kind) {
+      case JobStart::Kind::kSkipped:
+        s.results.push_back(
+            MessageResult("Storage flush skipped: no pending writes for table '" + q + "'"));
+        break;
+      case JobStart::Kind::kAlreadyRunning:
+        s.results.push_back(MessageResult("Storage flush already running for table '" + q +
+                                          "'. Job ID: " + start.job_id));
+        break;
+      case JobStart::Kind::kStarted:
+        s.results.push_back(MessageResult("Storage flush started for table '" + q +
+                                          "'. Job ID: " + start.job_id));
+        break;
+    }
+    return Status::OK();
+  }
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("ALL", "FLUSH"));
+  c.AcceptWord("TABLES");
+  std::string ns;
+  if (c.AcceptWord("IN")) {
+    c.AcceptWord("NAMESPACE");
+    KALAM_ASSIGN_OR_RETURN(ns, c.ExpectIdentifier("a namespace", "FLUSH ALL IN"));
+    ns = catalog::LowerName(ns);
+    if (!s.ctx.catalog->FindNamespace(ns)) {
+      return Status::NotFound("Namespace '" + ns + "' does not exist");
+    }
+  }
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH ALL"));
+  auto tables = ns.empty() ? s.ctx.catalog->AllTables() : s.ctx.catalog->TablesIn(ns);
+  std::vector<std::string> ids;
+  for (const auto& def : tables) {
+    if (def->type != catalog::TableType::kUser && def->type != catalog::TableType::kShared) continue;
+    KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->FlushTable(def));
+    if (start.kind != JobStart::Kind::kSkipped) ids.push_back(start.job_id);
+  }
+  const std::string where = ns.empty() ? "all namespaces" : "namespace '" + ns + "'";
+  s.results.push_back(MessageResult("Storage flush started for " + std::to_string(ids.size()) +
+                                    " table(s) in " + where + ". Job IDs: " + JobIdList(ids)));
+  return Status::OK();
+}
+
+Status Executor::RunShowStats(Session& s, const SqlStatement& stmt) {
+  // SHOW STATS FOR TABLE [ns.]t
+  TokenCursor c(stmt);
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("STATS", "SHOW"));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("FOR", "SHOW STATS"));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("TABLE", "SHOW STATS FOR"));
+  KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "SHOW STATS FOR TABLE"));
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STATS FOR TABLE " + name.ToString()));
+  const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
+  auto def = s.ctx.catalog->FindTable(ns, name.name);
+  if (!def) {
+    return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
+                                 "' does not exist");
+  }
+  KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, false));
+  // Whole-table numbers of a per-user table are for dba and system; others see their own scope.
+  const bool per_user = def->type != catalog::TableType::kShared;
+  const bool whole = !per_user || auth::RoleAtLeast(s.caller.role, auth::Role::kDba);
+  int64_t logical = 0, hot = 0;
+  table::ColdStats cold_stats;
+  if (whole) {
+    KALAM_RETURN_IF_ERROR(store_.ForEachLiveRow(*def, [&](const std::vector<Value>&) {
+      ++logical;
+      return Status::OK();
+    }));
+    auto it = store_.NewPkIterator(table::TableBegin(def->table_id), table::TableEnd(def->table_id));
+    for (it->Seek(table::TableBegin(def->table_id)); it->Valid(); it->Next()) ++hot;
+    KALAM_RETURN_IF_ERROR(it->status());
+    if (store_.cold()) cold_stats = store_.cold()->StatsOf(def->table_id);
+  } else {
+    const std::string scope = s.caller.user_id;
+    const std::string prefix = table::ScopePrefix(def->table_id, scope);
+    const std::string end = table::PrefixSuccessor(prefix);
+    KALAM_ASSIGN_OR_RETURN(auto scan, store_.NewScan(*def, scope, prefix, end));
+    for (; scan->Valid(); scan->Next()) logical += scan->deleted() ? 0 : 1;
+    KALAM_RETURN_IF_ERROR(scan->status());
+    auto it = store_.NewPkIterator(prefix, end);
+    for (it->Seek(prefix); it->Valid(); it->Next()) ++hot;
+    KALAM_RETURN_IF_ERROR(it->status());
+    if (store_.cold()) {
+      if (auto sm = store_.cold()->Get(def->table_id, scope)) {
+        for (const auto& seg : sm->manifest.segments) {
+          ++cold_stats.segments;
+          cold_stats.rows += seg.row_count;
+          cold_stats.bytes += seg.size_bytes;
+          cold_stats.last_flush_at_ms = std::max(cold_stats.last_flush_at_ms, seg.created_at_ms);
+        }
+      }
+    }
+  }
+  ResultBuilder b;
+  b.AddColumn("table_name", kText);
+  b.AddColumn("namespace", kText);
+  b.AddColumn("schema_version", kInt);
+  b.AddColumn("logical_rows", kBigInt);
+  b.AddColumn("hot_rows", kBigInt);
+  b.AddColumn("flushed_segments", kBigInt);
+  b.AddColumn("flushed_rows", kBigInt);
+  b.AddColumn("storage_bytes", kBigInt);
+  b.AddColumn("last_flush_at", kTimestamp);
+  KALAM_RETURN_IF_ERROR(b.AddRow(
+      {Value::Text(def->table_name), Value::Text(def->namespace_id),
+       Value::Int(def->schema_version), Value::Int(logical), Value::Int(hot),
+       Value::Int(cold_stats.segments), Value::Int(cold_stats.rows), Value::Int(cold_stats.bytes),
+       TimestampOrNull(cold_stats.last_flush_at_ms * 1000)}));
+  s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+}  // namespace kalam::sql

@@ -1,0 +1,59 @@
+// Cold segment format: how one table scope's rows become a Parquet file and back (SQL.md §3 type
+// mapping, ARCHITECTURE.md §6). A segment holds the newest version of each row, tombstones
+// included, sorted by primary key, plus `_seq` and `_deleted` columns; its key-value metadata
+// carries the TableDef it was written with so columns map by column id after ALTER TABLE.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/table_def.h"
+#include "common/status.h"
+#include "common/value.h"
+#include "filestore/manifest.h"
+#include "table/keys.h"
+
+namespace kalam::table {
+
+// One row version in cold storage (or on its way there).
+struct ColdRow {
+  std::string pk_key;  // PkKey(table, scope, pk)
+  int64_t seq = 0;
+  bool deleted = false;
+  std::vector<Value> values;  // in the column order of the TableDef it was read/written with
+};
+
+// The rows of one segment decoded into one TableDef's column order, sorted by pk_key.
+// Immutable once built; shared by readers.
+struct SegmentRows {
+  std::vector<ColdRow> rows;
+  size_t approx_bytes = 0;  // memory held, for the segment cache
+};
+
+struct EncodedSegment {
+  std::string file;                 // the Parquet bytes
+  filestore::SegmentEntry entry;    // row_count, tombstones, seq range, column ranges, schema
+                                    // version, size (file/id/created_at left to the caller)
+};
+
+// Encodes `rows` (sorted by pk_key, values in `def` order) as one Parquet file with ZSTD pages.
+// kInvalidArgument when a value does not fit its column (a bug upstream).
+Result<EncodedSegment> EncodeSegment(const catalog::TableDef& def, const std::vector<ColdRow>& rows);
+
+// Decodes a segment file written by EncodeSegment (under any schema version of the same table)
+// into `def`'s columns; columns added since read as their missing_value, dropped ones are skipped.
+// pk keys are rebuilt under `scope`. kCorruption for a file that is not such a segment.
+Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const catalog::TableDef& def,
+                                                         const Scope& scope,
+                                                         std::string_view file);
+
+// Unscaled integer ↔ canonical decimal text ("-12.50" with scale 2 ↔ -1250), for DECIMAL columns.
+bool DecimalTextToUnscaled(std::string_view text, int scale, __int128* out);
+std::string DecimalUnscaledToText(__int128 v, int scale);
+// Bytes of a FIXED_LEN_BYTE_ARRAY able to hold any DECIMAL(precision) value.
+int DecimalByteWidth(int precision);
+
+}  // namespace kalam::table

@@ -1,0 +1,366 @@
+"""Cold tier end to end: storages, flush (by hand, by rows, by interval, at shutdown), Parquet
+segments that independent readers (pyarrow, DuckDB) read, one view over hot and cold rows
+(queries, updates, deletes, PK checks), compaction, SHOW STATS, system.jobs and KILL JOB."""
+import json
+import re
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from kalam_harness import Server
+
+PW = "password123"
+
+
+def wait_job(server, job_id, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = server.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
+        if rows and rows[0][0] not in ("queued", "running"):
+            return rows[0]
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def flush(server, table):
+    msg = server.sql(f"STORAGE FLUSH TABLE {table}")["results"][0]["message"]
+    m = re.fullmatch(rf"Storage flush started for table '{re.escape(table)}'\. Job ID: (FL-\d+)", msg)
+    assert m, msg
+    status, message = wait_job(server, m.group(1))
+    assert status == "completed", message
+    return m.group(1), message
+
+
+def segments(server, *parts):
+    folder = Path(server.data_dir) / "storage" / Path(*parts)
+    return sorted(folder.glob("seg-*.parquet"))
+
+
+def stats(server, table):
+    res = server.sql(f"SHOW STATS FOR TABLE {table}")["results"][0]
+    return dict(zip([c["name"] for c in res["schema"]], res["rows"][0]))
+
+
+# ---- storages ---------------------------------------------------------------------------------
+
+def test_local_storage_is_built_in(server):
+    rows = server.rows("SHOW STORAGES")
+    assert rows[0][:5] == ["local", "Local storage", "Built-in storage under the data directory",
+                           "filesystem", f"{server.data_dir}/storage"]
+    err = server.sql_error("DROP STORAGE local", status=403)
+    assert err["code"] == "PERMISSION_DENIED"
+    assert "cannot be dropped" in err["message"]
+
+
+def test_create_check_alter_drop_storage(server, tmp_path):
+    base = tmp_path / "archive"
+    body = server.sql(f"CREATE STORAGE archive TYPE 'filesystem' NAME 'Archive' "
+                      f"DESCRIPTION 'old rows' BASE_DIRECTORY '{base}'")
+    assert body["results"][0]["message"] == "Storage archive created successfully"
+    err = server.sql_error(f"CREATE STORAGE archive TYPE 'filesystem' BASE_DIRECTORY '{base}'",
+                           )
+    assert err["message"] == "Storage 'archive' already exists"
+    check = server.rows("STORAGE CHECK archive")
+    assert check[0][0] == "archive" and check[0][1] is True, check
+    assert not list((base / ".kalam-check").glob("*")) if (base / ".kalam-check").exists() else True
+    server.sql("ALTER STORAGE archive SET DESCRIPTION 'cold rows'")
+    assert server.rows("SELECT description FROM system.storages WHERE storage_id = 'archive'") == [
+        ["cold rows"]]
+    server.sql("CREATE NAMESPACE arch")
+    server.sql("CREATE SHARED TABLE arch.t (id INT PRIMARY KEY, v TEXT) WITH (STORAGE_ID = 'archive')")
+    err = server.sql_error("DROP STORAGE archive")
+    assert "1 table(s) use it (arch.t)" in err["message"]
+    server.sql("INSERT INTO arch.t VALUES (1, 'a'), (2, 'b')")
+    flush(server, "arch.t")
+    assert sorted(p.name for p in (base / "arch" / "t").iterdir()) == ["manifest.json",
+                                                                        "seg-000001.parquet"]
+    assert server.rows("SELECT id, v FROM arch.t ORDER BY id") == [[1, "a"], [2, "b"]]
+    server.sql("DROP TABLE arch.t")
+    assert not list((base / "arch" / "t").glob("seg-*")), "DROP TABLE removes cold files"
+    assert server.sql("DROP STORAGE archive")["results"][0]["message"] == \
+        "Storage archive dropped successfully"
+    assert server.sql_error("STORAGE CHECK archive")["message"] == "Storage 'archive' does not exist"
+
+
+@pytest.mark.parametrize("sql, fragment", [
+    ("CREATE STORAGE s1 TYPE 'filesystem' BASE_DIRECTORY 'relative/dir'", "absolute path"),
+    ("CREATE STORAGE s2 TYPE 'ftp' BASE_DIRECTORY '/tmp/x'", "Unknown storage type"),
+    ("CREATE STORAGE s3x TYPE 'filesystem' BASE_DIRECTORY '/tmp/x' "
+     "USER_TABLES_TEMPLATE '{namespace}/{tableName}'", "{userId}"),
+    ("CREATE STORAGE s4 TYPE 'filesystem' BASE_DIRECTORY '/tmp/x' "
+     "SHARED_TABLES_TEMPLATE '../{namespace}/{tableName}'", ""),
+    ("CREATE STORAGE s5 TYPE 'filesystem' BASE_DIRECTORY '/tmp/x' "
+     "SHARED_TABLES_TEMPLATE '/abs/{tableName}'", ""),
+    ("CREATE STORAGE s6 TYPE 'filesystem' BASE_DIRECTORY '/tmp/x' "
+     "SHARED_TABLES_TEMPLATE '{namespace}/{bogus}'", ""),
+    ("CREATE STORAGE s7 TYPE 's3' BUCKET 'b'", "CREDENTIALS"),
+    ("CREATE STORAGE s8 TYPE 's3' BUCKET 'b' CREDENTIALS 'not json'", "CREDENTIALS"),
+    ("CREATE STORAGE 9bad TYPE 'filesystem' BASE_DIRECTORY '/tmp/x'", ""),
+    ("CREATE STORAGE s9 BASE_DIRECTORY '/tmp/x'", "TYPE"),
+])
+def test_bad_storage_definitions_change_nothing(server, sql, fragment):
+    before = server.rows("SELECT storage_id FROM system.storages ORDER BY storage_id")
+    r = server.sql_raw(sql)
+    assert r.status_code == 400, r.text
+    assert fragment in r.json()["error"]["message"]
+    assert server.rows("SELECT storage_id FROM system.storages ORDER BY storage_id") == before
+
+
+def test_storage_statements_need_dba(server):
+    server.create_user("svc_st", PW, "service")
+    server.create_user("usr_st", PW, "user")
+    for user in ("svc_st", "usr_st"):
+        for sql in ("CREATE STORAGE x TYPE 'filesystem' BASE_DIRECTORY '/tmp/kx'",
+                    "ALTER STORAGE local SET NAME 'pwned'", "DROP STORAGE local", "SHOW STORAGES",
+                    "STORAGE CHECK local", "KILL JOB 'FL-1'"):
+            err = server.sql_error(sql, user=user, password=PW, status=403)
+            assert err["code"] == "PERMISSION_DENIED", (user, sql)
+    assert server.rows("SELECT storage_name FROM system.storages WHERE storage_id = 'local'") == [
+        ["Local storage"]]
+    assert server.rows("SELECT count(*) FROM system.storages WHERE storage_id = 'x'") == [["0"]]
+
+
+# ---- flush and the merged view ------------------------------------------------------------------
+
+def test_flush_then_query_update_delete_pk_across_tiers(server, ns):
+    t = f"{ns}.m"
+    server.sql(f"CREATE SHARED TABLE {t} (id BIGINT PRIMARY KEY, room TEXT, body TEXT, "
+               "ts TIMESTAMP, u UUID, price DECIMAL(10,2), ok BOOLEAN, n SMALLINT, f DOUBLE, "
+               "b BYTES, j JSON, e EMBEDDING(2), d DATE)")
+    server.sql(f"INSERT INTO {t} VALUES (1, 'r1', 'hello', '2026-01-02T03:04:05.123456Z', "
+               "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 12.5, true, -3, 1.25, x'00ff', "
+               "'{\"k\":1}', '[0.5,-1]', '2026-03-04'), "
+               "(2, 'r2', 'world', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), "
+               "(3, 'r1', 'three', NULL, NULL, -0.25, false, 7, -2.5, NULL, NULL, NULL, NULL)")
+    before = server.rows(f"SELECT * FROM {t} ORDER BY id")
+    job, message = flush(server, t)
+    assert message == f"Flushed 3 row(s) of table '{t}' into 1 segment(s), " + \
+        message.split(", ")[-1]
+    s = stats(server, t)
+    assert (s["logical_rows"], s["hot_rows"], s["flushed_segments"], s["flushed_rows"]) == \
+        ("3", "0", "1", "3")
+    # Same answer from cold storage, with every type intact.
+    assert server.rows(f"SELECT * FROM {t} ORDER BY id") == before
+    assert server.rows(f"SELECT id FROM {t} WHERE room = 'r1' ORDER BY id") == [["1"], ["3"]]
+    assert server.rows(f"SELECT id FROM {t} WHERE ts > '2026-01-01T00:00:00Z'") == [["1"]]
+    assert server.rows(f"SELECT id FROM {t} WHERE u = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'") == [["1"]]
+    assert server.rows(f"SELECT count(*), sum(n) FROM {t}") == [["3", "4"]]
+    # PK check against cold rows.
+    err = server.sql_error(f"INSERT INTO {t} (id, body) VALUES (2, 'dup')")
+    assert err["message"] == "Primary key violation: value '2' already exists in column 'id'"
+    # Update and delete rows that live only in Parquet.
+    assert server.sql(f"UPDATE {t} SET body = 'upd' WHERE id = 2")["results"][0]["row_count"] == 1
+    assert server.sql(f"DELETE FROM {t} WHERE id = 3")["results"][0]["row_count"] == 1
+    assert server.rows(f"SELECT id, body FROM {t} ORDER BY id") == [["1", "hello"], ["2", "upd"]]
+    # Re-insert of a deleted cold key works; a second flush shadows the first segment.
+    server.sql(f"INSERT INTO {t} (id, body) VALUES (3, 'again')")
+    flush(server, t)
+    assert server.rows(f"SELECT id, body FROM {t} ORDER BY id") == [
+        ["1", "hello"], ["2", "upd"], ["3", "again"]]
+    assert len(segments(server, ns, "m")) == 2
+    s = stats(server, t)
+    assert (s["logical_rows"], s["hot_rows"], s["flushed_segments"]) == ("3", "0", "2")
+
+
+def test_segments_read_identically_by_pyarrow_and_duckdb(server, ns):
+    t = f"{ns}.x"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, name TEXT, price DECIMAL(10,2), "
+               "big BIGINT, ts TIMESTAMP, ok BOOLEAN)")
+    values = ", ".join(f"({i}, 'n{i % 7}', {i}.25, {i * 1000000007}, "
+                       f"'2026-05-0{1 + i % 9}T00:00:00Z', {'true' if i % 2 else 'false'})"
+                       for i in range(1, 301))
+    server.sql(f"INSERT INTO {t} VALUES {values}")
+    flush(server, t)
+    [seg] = segments(server, ns, "x")
+    table = pq.read_table(seg)
+    rows = table.to_pylist()
+    assert len(rows) == 300
+    assert rows[0]["id"] == 1 and rows[0]["name"] == "n1" and str(rows[0]["price"]) == "1.25"
+    assert rows[299]["big"] == 300 * 1000000007 and rows[299]["_deleted"] is False
+    con = duckdb.connect()
+    got = con.execute(f"SELECT count(*), sum(id), sum(big), count(DISTINCT name), "
+                      f"sum(CAST(ok AS INT)) FROM read_parquet('{seg}')").fetchone()
+    assert got == (300, sum(range(1, 301)), sum(i * 1000000007 for i in range(1, 301)), 7, 150)
+    ours = server.rows(f"SELECT count(*), sum(id), sum(big), count(DISTINCT name), sum(ok) FROM {t}")
+    assert ours == [[str(v) for v in got]]
+
+
+def test_user_table_paths_follow_template_one_folder_per_user(server, ns):
+    for u in ("ann", "ben"):
+        server.create_user(f"{ns}{u}", PW)
+    t = f"{ns}.notes"
+    server.sql(f"CREATE USER TABLE {t} (id INT PRIMARY KEY, v TEXT)")
+    server.sql(f"INSERT INTO {t} VALUES (1, 'ann1'), (2, 'ann2')", user=f"{ns}ann", password=PW)
+    server.sql(f"INSERT INTO {t} VALUES (1, 'ben1')", user=f"{ns}ben", password=PW)
+    flush(server, t)
+    assert [p.name for p in segments(server, ns, "notes", f"{ns}ann")] == ["seg-000001.parquet"]
+    assert [p.name for p in segments(server, ns, "notes", f"{ns}ben")] == ["seg-000001.parquet"]
+    manifest = json.loads((Path(server.data_dir) / "storage" / ns / "notes" / f"{ns}ann" /
+                           "manifest.json").read_text())
+    assert [s["row_count"] for s in manifest["segments"]] == [2]
+    # Isolation holds in cold storage too.
+    assert server.rows(f"SELECT id, v FROM {t} ORDER BY id", user=f"{ns}ann", password=PW) == [
+        [1, "ann1"], [2, "ann2"]]
+    assert server.rows(f"SELECT id, v FROM {t}", user=f"{ns}ben", password=PW) == [[1, "ben1"]]
+    assert server.rows(f"SELECT id, v FROM {t}") == []  # root's own scope is empty
+    st = stats(server, t)
+    assert st["logical_rows"] == "3" and st["flushed_segments"] == "2"
+    own = server.sql(f"SHOW STATS FOR TABLE {t}", user=f"{ns}ben", password=PW)["results"][0]["rows"][0]
+    assert own[3] == "1"
+
+
+def test_flush_messages_skip_and_all(server, ns):
+    server.sql(f"CREATE SHARED TABLE {ns}.a (id INT PRIMARY KEY)")
+    server.sql(f"CREATE SHARED TABLE {ns}.b (id INT PRIMARY KEY)")
+    assert server.sql(f"FLUSH TABLE {ns}.a")["results"][0]["message"] == \
+        f"Storage flush skipped: no pending writes for table '{ns}.a'"
+    server.sql(f"INSERT INTO {ns}.a VALUES (1)")
+    server.sql(f"INSERT INTO {ns}.b VALUES (1)")
+    msg = server.sql(f"STORAGE FLUSH ALL IN NAMESPACE {ns}")["results"][0]["message"]
+    m = re.fullmatch(rf"Storage flush started for 2 table\(s\) in namespace '{ns}'\. "
+                     rf"Job IDs: \[(FL-\d+), (FL-\d+)\]", msg)
+    assert m, msg
+    for job in m.groups():
+        assert wait_job(server, job)[0] == "completed"
+    assert server.rows(f"SELECT id FROM {ns}.a") == [[1]]
+    assert server.sql_error("FLUSH TABLE nope.nope")["code"] == "TABLE_NOT_FOUND"
+
+
+def test_flush_permissions(server, ns):
+    server.create_user(f"{ns}svc", PW, "service")
+    server.create_user(f"{ns}usr", PW, "user")
+    server.sql(f"CREATE SHARED TABLE {ns}.p (id INT PRIMARY KEY)")
+    server.sql(f"INSERT INTO {ns}.p VALUES (1)")
+    err = server.sql_error(f"STORAGE FLUSH TABLE {ns}.p", user=f"{ns}usr", password=PW, status=403)
+    assert err["code"] == "PERMISSION_DENIED"
+    assert server.rows(f"SELECT count(*) FROM system.jobs WHERE parameters LIKE '%\"{ns}\"%'") == [["0"]]
+    msg = server.sql(f"STORAGE FLUSH TABLE {ns}.p", user=f"{ns}svc", password=PW)["results"][0]["message"]
+    assert msg.startswith(f"Storage flush started for table '{ns}.p'. Job ID: FL-")
+
+
+def test_system_jobs_row_shape(server, ns):
+    server.sql(f"CREATE SHARED TABLE {ns}.j (id INT PRIMARY KEY)")
+    server.sql(f"INSERT INTO {ns}.j VALUES (1), (2)")
+    job, _ = flush(server, f"{ns}.j")
+    res = server.sql(f"SELECT * FROM system.jobs WHERE job_id = '{job}'")["results"][0]
+    row = dict(zip([c["name"] for c in res["schema"]], res["rows"][0]))
+    assert row["job_type"] == "flush" and row["status"] == "completed"
+    assert json.loads(row["parameters"])["table_name"] == "j"
+    assert row["message"].startswith(f"Flushed 2 row(s) of table '{ns}.j'")
+    assert row["exception_trace"] is None and row["retry_count"] == 0
+    assert row["created_at"] <= row["started_at"] <= row["finished_at"]
+    assert int(row["cpu_used"]) >= 0 and int(row["memory_used"]) >= 0
+    err = server.sql_error("KILL JOB 'FL-404'")
+    assert err["message"] == "Job 'FL-404' does not exist"
+    assert server.sql(f"KILL JOB '{job}'")["results"][0]["message"] == f"Job {job} killed: completed"
+
+
+def test_compaction_merges_segments_and_keeps_answers(server, ns):
+    t = f"{ns}.c"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, v INT)")
+    for round_ in range(3):
+        server.sql(f"INSERT INTO {t} VALUES " +
+                   ", ".join(f"({round_ * 10 + i}, {i})" for i in range(5)))
+        server.sql(f"UPDATE {t} SET v = v + 100 WHERE id = 0")
+        flush(server, t)
+    server.sql(f"DELETE FROM {t} WHERE id = 21")
+    flush(server, t)
+    before = server.rows(f"SELECT id, v FROM {t} ORDER BY id")
+    assert len(before) == 14
+    assert stats(server, t)["flushed_segments"] == "4"
+    msg = server.sql(f"STORAGE COMPACT TABLE {t}")["results"][0]["message"]
+    m = re.fullmatch(rf"Storage compaction started for table '{t}'\. Job ID: (CO-\d+)", msg)
+    assert m, msg
+    assert wait_job(server, m.group(1))[0] == "completed"
+    assert stats(server, t)["flushed_segments"] == "1"
+    assert server.rows(f"SELECT id, v FROM {t} ORDER BY id") == before
+    assert server.rows(f"SELECT id FROM {t} WHERE _deleted = true") == [[21]]  # retention 168 h
+
+
+def test_flush_policy_rows_and_interval(tmp_path):
+    s = Server(tmp_path / "data", config_toml="[rate_limit]\nmax_auth_requests_per_ip_per_sec = 100000\n"
+               "[storage]\nflush_check_interval_ms = 100\n").start()
+    try:
+        s.sql("CREATE NAMESPACE p")
+        s.sql("CREATE SHARED TABLE p.byrows (id INT PRIMARY KEY) WITH (FLUSH_POLICY = 'rows:50')")
+        s.sql("CREATE SHARED TABLE p.bytime (id INT PRIMARY KEY) WITH (FLUSH_POLICY = 'interval:1')")
+        s.sql("INSERT INTO p.byrows VALUES " + ", ".join(f"({i})" for i in range(20)))
+        s.sql("INSERT INTO p.bytime VALUES (1)")
+        time.sleep(0.5)
+        assert not list((Path(s.data_dir) / "storage" / "p" / "byrows").glob("seg-*")), \
+            "20 rows < rows:50: no flush yet"
+        s.sql("INSERT INTO p.byrows VALUES " + ", ".join(f"({i})" for i in range(20, 60)))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            done = [len(list((Path(s.data_dir) / "storage" / "p" / t).glob("seg-*")))
+                    for t in ("byrows", "bytime")]
+            if done == [1, 1]:
+                break
+            time.sleep(0.1)
+        assert done == [1, 1], s.log()
+        assert s.rows("SELECT count(*) FROM p.byrows") == [["60"]]
+        assert s.rows("SELECT count(*) FROM p.bytime") == [["1"]]
+    finally:
+        s.stop()
+
+
+def test_graceful_shutdown_flushes_and_restart_reads_cold(tmp_path):
+    s = Server(tmp_path / "data").start()
+    s.sql("CREATE NAMESPACE g")
+    s.sql("CREATE SHARED TABLE g.t (id INT PRIMARY KEY, v TEXT)")
+    s.sql("INSERT INTO g.t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    s.sql("DELETE FROM g.t WHERE id = 2")
+    assert s.stop() == 0
+    assert len(segments(s, "g", "t")) == 1
+    s.start()
+    try:
+        st = stats(s, "g.t")
+        assert (st["hot_rows"], st["logical_rows"]) == ("0", "2")
+        assert s.rows("SELECT id, v FROM g.t ORDER BY id") == [[1, "a"], [3, "c"]]
+        jobs = s.rows("SELECT job_type, status FROM system.jobs")
+        assert ["flush", "completed"] in jobs
+    finally:
+        s.stop()
+
+
+def test_kill9_during_flush_loses_and_duplicates_nothing(tmp_path):
+    s = Server(tmp_path / "data").start()
+    s.sql("CREATE NAMESPACE k")
+    s.sql("CREATE SHARED TABLE k.t (id INT PRIMARY KEY, v TEXT)")
+    n = 20000
+    for start in range(0, n, 2000):
+        s.sql("INSERT INTO k.t VALUES " +
+              ", ".join(f"({i}, 'v{i}')" for i in range(start, start + 2000)))
+    s.sql("UPDATE k.t SET v = 'updated' WHERE id < 100")
+    s.sql("DELETE FROM k.t WHERE id >= 19900")
+    s.sql_raw("STORAGE FLUSH TABLE k.t")
+    time.sleep(0.05)  # somewhere inside the flush
+    s.kill9()
+    s.start()
+    try:
+        assert s.rows("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM k.t") == [
+            ["19900", "19900", "0", "19899"]]
+        assert s.rows("SELECT count(*) FROM k.t WHERE v = 'updated'") == [["100"]]
+        # The job the crash interrupted is failed, not left running.
+        assert all(r[0] != "running" for r in s.rows("SELECT status FROM system.jobs"))
+        flush(s, "k.t")
+        assert s.rows("SELECT count(*), count(DISTINCT id) FROM k.t") == [["19900", "19900"]]
+        assert stats(s, "k.t")["hot_rows"] == "0"
+    finally:
+        s.stop()
+
+
+def test_alter_table_after_flush_reads_old_segments(server, ns):
+    t = f"{ns}.al"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, a TEXT, gone TEXT)")
+    server.sql(f"INSERT INTO {t} VALUES (1, 'x', 'g')")
+    flush(server, t)
+    server.sql(f"ALTER TABLE {t} ADD COLUMN extra INT DEFAULT 7")
+    server.sql(f"ALTER TABLE {t} DROP COLUMN gone")
+    server.sql(f"ALTER TABLE {t} RENAME COLUMN a TO b")
+    assert server.rows(f"SELECT * FROM {t}")[0][:3] == [1, "x", 7]
+    err = server.sql_error(f"ALTER TABLE {t} ADD COLUMN must INT NOT NULL")
+    assert "NOT NULL" in err["message"]
