@@ -21,7 +21,7 @@ using table::ScopeManifest;
 namespace {
 
 // Hot deletions per exclusive step: short enough that commits waiting behind it barely notice.
-constexpr size_t kDeleteChunk = 4096;
+constexpr size_t kDeleteChunk = 16384;
 
 std::string Join(const std::string& folder, const std::string& name) {
   return folder.empty() ? name : folder + "/" + name;
@@ -133,21 +133,45 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
         table::ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
         previous = cold_.Install(def.table_id, scope, installed);
       }
-      std::vector<std::string> keys;
-      keys.reserve(end - start);
-      for (size_t i = start; i < end; ++i) keys.push_back(rows[i].pk_key);
-      auto current = kv_.MultiGet(Partition::kPk, keys);
-      if (!current.ok()) {
-        if (first) cold_.Install(def.table_id, scope, previous);
-        return current.status();
-      }
-      for (size_t i = start; i < end; ++i) {
-        const auto& entry = (*current)[i - start];
-        int64_t seq = 0;
-        std::string_view bytes;
-        if (entry && table::SplitPkEntry(*entry, &seq, &bytes) && seq == rows[i].seq) {
-          batch.Delete(Partition::kPk, rows[i].pk_key);
+      // Walk the current pk entries of the chunk's key range beside the flushed rows (both in key
+      // order). When the range holds exactly the flushed versions — the common case — one range
+      // deletion replaces them all; otherwise each entry still holding its flushed `_seq` is
+      // deleted on its own and newer versions stay hot.
+      storage::ReadOptions ro;
+      ro.lower_bound = rows[start].pk_key;
+      ro.upper_bound = rows[end - 1].pk_key + '\0';
+      auto it = kv_.NewIterator(Partition::kPk, ro);
+      bool exact = true;
+      std::vector<size_t> unchanged;
+      size_t i = start;
+      for (it->Seek(ro.lower_bound); it->Valid(); it->Next()) {
+        const std::string_view key = it->key();
+        while (i < end && std::string_view(rows[i].pk_key) < key) {
+          exact = false;
+          ++i;
         }
+        if (i < end && std::string_view(rows[i].pk_key) == key) {
+          int64_t seq = 0;
+          std::string_view bytes;
+          if (table::SplitPkEntry(it->value(), &seq, &bytes) && seq == rows[i].seq) {
+            unchanged.push_back(i);
+          } else {
+            exact = false;
+          }
+          ++i;
+        } else {
+          exact = false;  // a key inserted since the read point
+        }
+      }
+      if (!it->status().ok()) {
+        if (first) cold_.Install(def.table_id, scope, previous);
+        return it->status();
+      }
+      if (i < end) exact = false;
+      if (exact) {
+        batch.DeleteRange(Partition::kPk, ro.lower_bound, ro.upper_bound);
+      } else {
+        for (size_t k : unchanged) batch.Delete(Partition::kPk, rows[k].pk_key);
       }
       if (last) {
         batch.DeleteRange(Partition::kRows, table::RowKey(def.table_id, scope, 0),

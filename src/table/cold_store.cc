@@ -109,6 +109,18 @@ std::string ColdManifestKey(catalog::TableId table, const Scope& scope) {
 }
 
 void ColdCursor::Next() {
+  if (heads_.size() == 1) {  // one segment: no merge needed
+    Head& h = heads_[0];
+    while (h.pos < h.end) {
+      const ColdRow& r = h.rows->rows[h.pos++];
+      if (r.seq <= max_seq_) {
+        current_ = &r;
+        return;
+      }
+    }
+    current_ = nullptr;
+    return;
+  }
   while (true) {
     const std::string* min_key = nullptr;
     for (const Head& h : heads_) {

@@ -49,7 +49,7 @@ void RowScan::Settle() {
         status_ = row.status();
         return;
       }
-      key_.assign(hot_->key());
+      key_ = hot_->key();
       seq_ = seq;
       deleted_ = row->deleted;
       hot_values_ = std::move(row->values);
@@ -57,7 +57,7 @@ void RowScan::Settle() {
       from_hot_ = true;
     } else {
       const ColdRow& r = cold_->row();
-      key_ = r.pk_key;
+      key_ = r.pk_key;  // a view of the cached segment row
       seq_ = r.seq;
       deleted_ = r.deleted;
       values_ = &r.values;

@@ -20,7 +20,8 @@ namespace kalam::table {
 class RowScan {
  public:
   bool Valid() const { return valid_; }
-  const std::string& key() const { return key_; }
+  // Valid until Next.
+  std::string_view key() const { return key_; }
   int64_t seq() const { return seq_; }
   bool deleted() const { return deleted_; }
   const std::vector<Value>& values() const { return *values_; }
@@ -36,7 +37,7 @@ class RowScan {
   std::unique_ptr<ColdCursor> cold_;
   bool from_hot_ = false;
   bool valid_ = false;
-  std::string key_;
+  std::string_view key_;
   int64_t seq_ = 0;
   bool deleted_ = false;
   std::vector<Value> hot_values_;

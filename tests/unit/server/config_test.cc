@@ -28,6 +28,11 @@ node_id = 7
 data_dir = "/var/lib/kalamdb"
 sync_writes = true
 rocksdb_block_cache_mb = 512
+cold_cache_mb = 64
+flush_on_shutdown = false
+job_threads = 2
+job_retention_days = 3
+flush_check_interval_ms = 250
 
 [auth]
 jwt_secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
@@ -184,6 +189,11 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.storage.data_dir, "/var/lib/kalamdb");
   EXPECT_TRUE(c.storage.sync_writes);
   EXPECT_EQ(c.storage.rocksdb_block_cache_mb, 512u);
+  EXPECT_EQ(c.storage.cold_cache_mb, 64u);
+  EXPECT_FALSE(c.storage.flush_on_shutdown);
+  EXPECT_EQ(c.storage.job_threads, 2u);
+  EXPECT_EQ(c.storage.job_retention_days, 3u);
+  EXPECT_EQ(c.storage.flush_check_interval_ms, 250u);
   EXPECT_EQ(c.auth.jwt_secret, "s3cret-s3cret-s3cret-s3cret-s3cret");
   EXPECT_EQ(c.auth.jwt_expiry_hours, 12u);
   EXPECT_EQ(c.auth.root_password, "rootpass!");
@@ -437,7 +447,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 40u);
+  EXPECT_EQ(keys(text).size(), 45u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
