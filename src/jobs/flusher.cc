@@ -204,12 +204,12 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def,
     std::vector<ColdRow> rows;
     bool dropped_any = false;
     for (; cursor->Valid(); cursor->Next()) {
-      const ColdRow& r = cursor->row();
+      const table::ColdRowView r = cursor->row();
       if (r.deleted && now_ms - SnowflakeMillis(r.seq) >= retention_ms) {
         dropped_any = true;
         continue;
       }
-      rows.push_back(r);
+      rows.push_back(r.ToRow(def.columns.size()));
     }
     if (sm->manifest.segments.size() < 2 && !dropped_any) continue;
     KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(sm->storage_id));

@@ -430,34 +430,35 @@ Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const TableDef& def, co
       }
     }
   }
-  const Value pk_dummy;
   const std::string prefix = ScopePrefix(def.table_id, scope);
   const size_t pk = def.pk_index();
   if (file_col[pk] < 0) return Status::Corruption("Cold segment lacks the primary key column");
 
   auto out = std::make_shared<SegmentRows>();
-  out->rows.reserve(static_cast<size_t>(meta.num_rows));
+  const size_t total = static_cast<size_t>(meta.num_rows);
+  out->ncols = ncols;
+  out->keys.reserve(total);
+  out->seqs.reserve(total);
+  out->deleted.reserve(total);
+  out->cells.reserve(total * ncols);
   size_t bytes = 0;
+  std::vector<pq::ColumnVector> cols(ncols);
+  pq::ColumnVector seqs, dels;
   for (int g = 0; g < static_cast<int>(meta.row_groups.size()); ++g) {
     const size_t n = static_cast<size_t>(meta.row_groups[static_cast<size_t>(g)].num_rows);
-    KALAM_ASSIGN_OR_RETURN(auto seqs, reader->ReadColumn(g, seq_idx));
-    KALAM_ASSIGN_OR_RETURN(auto dels, reader->ReadColumn(g, del_idx));
+    KALAM_RETURN_IF_ERROR(reader->ReadColumnInto(g, seq_idx, &seqs));
+    KALAM_RETURN_IF_ERROR(reader->ReadColumnInto(g, del_idx, &dels));
     if (seqs.i64.size() < n || dels.b.size() < n) return Status::Corruption("Cold segment: short _seq/_deleted column");
-    std::vector<pq::ColumnVector> cols(ncols);
     for (size_t c = 0; c < ncols; ++c) {
       if (file_col[c] < 0) continue;
-      KALAM_ASSIGN_OR_RETURN(cols[c], reader->ReadColumn(g, file_col[c]));
+      KALAM_RETURN_IF_ERROR(reader->ReadColumnInto(g, file_col[c], &cols[c]));
     }
-    const size_t base = out->rows.size();
-    out->rows.resize(base + n);
     for (size_t r = 0; r < n; ++r) {
-      ColdRow& row = out->rows[base + r];
-      row.seq = seqs.i64[r];
-      row.deleted = dels.b[r] != 0;
-      row.values.resize(ncols);
+      out->seqs.push_back(seqs.i64[r]);
+      out->deleted.push_back(dels.b[r] != 0 ? 1 : 0);
       for (size_t c = 0; c < ncols; ++c) {
         if (file_col[c] < 0) {
-          row.values[c] = def.columns[c].missing_value;
+          out->cells.push_back(def.columns[c].missing_value);
           continue;
         }
         const pq::ColumnSchema& fs = meta.schema[static_cast<size_t>(file_col[c])];
@@ -467,17 +468,17 @@ Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const TableDef& def, co
           v = converted.ok() ? std::move(*converted) : Value::Null();
         }
         bytes += ValueBytes(v);
-        row.values[c] = std::move(v);
+        out->cells.push_back(std::move(v));
       }
-      row.pk_key = prefix + EncodePk(row.values[pk]);
-      bytes += sizeof(ColdRow) + row.pk_key.capacity();
+      const Value& pk_value = out->cells[out->cells.size() - ncols + pk];
+      out->keys.push_back(prefix + EncodePk(pk_value));
+      bytes += sizeof(std::string) + out->keys.back().capacity() + 9;
     }
   }
-  (void)pk_dummy;
   // Segments are written in key order; verify rather than trust (a foreign or damaged file must
   // not break the merge's ordering assumption).
-  for (size_t i = 1; i < out->rows.size(); ++i) {
-    if (!(out->rows[i - 1].pk_key < out->rows[i].pk_key)) {
+  for (size_t i = 1; i < out->keys.size(); ++i) {
+    if (!(out->keys[i - 1] < out->keys[i])) {
       return Status::Corruption("Cold segment rows are not in primary-key order");
     }
   }

@@ -26,11 +26,33 @@ struct ColdRow {
   std::vector<Value> values;  // in the column order of the TableDef it was read/written with
 };
 
-// The rows of one segment decoded into one TableDef's column order, sorted by pk_key.
+// A row of a decoded segment: views into SegmentRows, valid while it is alive.
+struct ColdRowView {
+  const std::string* pk_key = nullptr;
+  int64_t seq = 0;
+  bool deleted = false;
+  const Value* values = nullptr;  // one per column of the TableDef the segment was decoded with
+
+  ColdRow ToRow(size_t ncols) const {
+    return ColdRow{*pk_key, seq, deleted, std::vector<Value>(values, values + ncols)};
+  }
+};
+
+// The rows of one segment decoded into one TableDef's column order, sorted by pk_key. Cells are
+// stored contiguously (row-major) so that scans walk memory in order.
 // Immutable once built; shared by readers.
 struct SegmentRows {
-  std::vector<ColdRow> rows;
-  size_t approx_bytes = 0;  // memory held, for the segment cache
+  size_t ncols = 0;
+  std::vector<std::string> keys;
+  std::vector<int64_t> seqs;
+  std::vector<uint8_t> deleted;
+  std::vector<Value> cells;  // size() × ncols
+  size_t approx_bytes = 0;   // memory held, for the segment cache
+
+  size_t size() const { return keys.size(); }
+  ColdRowView row(size_t i) const {
+    return ColdRowView{&keys[i], seqs[i], deleted[i] != 0, cells.data() + i * ncols};
+  }
 };
 
 struct EncodedSegment {

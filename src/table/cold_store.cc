@@ -94,9 +94,8 @@ bool KeyRangeOf(const TableDef& def, const Scope& scope, const filestore::Segmen
 }
 
 size_t LowerBound(const SegmentRows& rows, const std::string& key) {
-  auto it = std::lower_bound(rows.rows.begin(), rows.rows.end(), key,
-                             [](const ColdRow& r, const std::string& k) { return r.pk_key < k; });
-  return static_cast<size_t>(it - rows.rows.begin());
+  auto it = std::lower_bound(rows.keys.begin(), rows.keys.end(), key);
+  return static_cast<size_t>(it - rows.keys.begin());
 }
 
 }  // namespace
@@ -112,9 +111,10 @@ void ColdCursor::Next() {
   if (heads_.size() == 1) {  // one segment: no merge needed
     Head& h = heads_[0];
     while (h.pos < h.end) {
-      const ColdRow& r = h.rows->rows[h.pos++];
-      if (r.seq <= max_seq_) {
-        current_ = &r;
+      const size_t i = h.pos++;
+      if (h.rows->seqs[i] <= max_seq_) {
+        current_ = h.rows.get();
+        current_index_ = i;
         return;
       }
     }
@@ -124,8 +124,8 @@ void ColdCursor::Next() {
   while (true) {
     const std::string* min_key = nullptr;
     for (const Head& h : heads_) {
-      if (h.pos < h.end && (!min_key || h.rows->rows[h.pos].pk_key < *min_key)) {
-        min_key = &h.rows->rows[h.pos].pk_key;
+      if (h.pos < h.end && (!min_key || h.rows->keys[h.pos] < *min_key)) {
+        min_key = &h.rows->keys[h.pos];
       }
     }
     if (!min_key) {
@@ -133,18 +133,22 @@ void ColdCursor::Next() {
       return;
     }
     const std::string key = *min_key;
-    const ColdRow* chosen = nullptr;
+    const SegmentRows* chosen = nullptr;
+    size_t chosen_index = 0;
     // Newest segment first: the first version at or below max_seq wins.
     for (size_t i = heads_.size(); i-- > 0;) {
       Head& h = heads_[i];
-      if (h.pos < h.end && h.rows->rows[h.pos].pk_key == key) {
-        const ColdRow& r = h.rows->rows[h.pos];
-        if (!chosen && r.seq <= max_seq_) chosen = &r;
+      if (h.pos < h.end && h.rows->keys[h.pos] == key) {
+        if (!chosen && h.rows->seqs[h.pos] <= max_seq_) {
+          chosen = h.rows.get();
+          chosen_index = h.pos;
+        }
         ++h.pos;
       }
     }
     if (chosen) {
       current_ = chosen;
+      current_index_ = chosen_index;
       return;
     }
   }
@@ -298,14 +302,13 @@ Result<std::optional<RowVersion>> ColdStore::Find(const TableDef& def, const Sco
     if (KeyRangeOf(def, scope, seg, &first, &last) && (pk_key < first || pk_key > last)) continue;
     KALAM_ASSIGN_OR_RETURN(auto rows, LoadSegment(def, scope, *sm, seg));
     size_t pos = LowerBound(*rows, pk_key);
-    if (pos < rows->rows.size() && rows->rows[pos].pk_key == pk_key &&
-        rows->rows[pos].seq <= max_seq) {
-      const ColdRow& r = rows->rows[pos];
+    if (pos < rows->size() && rows->keys[pos] == pk_key && rows->seqs[pos] <= max_seq) {
+      const ColdRowView r = rows->row(pos);
       RowVersion v;
       v.seq = r.seq;
       v.deleted = r.deleted;
       v.schema_version = def.schema_version;
-      v.values = r.values;
+      v.values.assign(r.values, r.values + rows->ncols);
       return std::optional<RowVersion>(std::move(v));
     }
   }
@@ -342,7 +345,7 @@ Result<std::unique_ptr<ColdCursor>> ColdStore::Scan(const TableDef& def, const S
     KALAM_ASSIGN_OR_RETURN(auto rows, LoadSegment(def, scope, *sm, seg));
     ColdCursor::Head h;
     h.pos = LowerBound(*rows, lower);
-    h.end = upper.empty() ? rows->rows.size() : LowerBound(*rows, upper);
+    h.end = upper.empty() ? rows->size() : LowerBound(*rows, upper);
     h.rows = std::move(rows);
     cursor->heads_.push_back(std::move(h));
     if (ranged) read_ranges.emplace_back(first, last);

@@ -51,7 +51,8 @@ struct ColdBound {
 class ColdCursor {
  public:
   bool Valid() const { return current_ != nullptr; }
-  const ColdRow& row() const { return *current_; }
+  // The current row; valid until Next.
+  ColdRowView row() const { return current_->row(current_index_); }
   void Next();
 
  private:
@@ -63,7 +64,8 @@ class ColdCursor {
   };
   std::vector<Head> heads_;  // oldest segment first
   int64_t max_seq_ = INT64_MAX;
-  const ColdRow* current_ = nullptr;
+  const SegmentRows* current_ = nullptr;
+  size_t current_index_ = 0;
 };
 
 struct ColdStats {

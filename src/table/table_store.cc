@@ -32,7 +32,7 @@ void RowScan::Settle() {
     }
     int cmp = 0;
     if (hot_ok && cold_ok) {
-      cmp = hot_->key().compare(cold_->row().pk_key);
+      cmp = hot_->key().compare(*cold_->row().pk_key);
     } else {
       cmp = hot_ok ? -1 : 1;
     }
@@ -53,14 +53,14 @@ void RowScan::Settle() {
       seq_ = seq;
       deleted_ = row->deleted;
       hot_values_ = std::move(row->values);
-      values_ = &hot_values_;
+      values_ = hot_values_.data();
       from_hot_ = true;
     } else {
-      const ColdRow& r = cold_->row();
-      key_ = r.pk_key;  // a view of the cached segment row
+      const ColdRowView r = cold_->row();
+      key_ = *r.pk_key;  // a view of the cached segment row
       seq_ = r.seq;
       deleted_ = r.deleted;
-      values_ = &r.values;
+      values_ = r.values;
       from_hot_ = false;
     }
     valid_ = true;
@@ -117,11 +117,11 @@ Status TableStore::ForEachLiveRow(
     KALAM_ASSIGN_OR_RETURN(auto cursor,
                            cold_->Scan(def, scope, prefix, PrefixSuccessor(prefix)));
     for (; cursor->Valid(); cursor->Next()) {
-      const ColdRow& r = cursor->row();
+      const ColdRowView r = cursor->row();
       if (r.deleted) continue;
-      KALAM_ASSIGN_OR_RETURN(auto hot, kv_.Get(Partition::kPk, r.pk_key));
+      KALAM_ASSIGN_OR_RETURN(auto hot, kv_.Get(Partition::kPk, *r.pk_key));
       if (hot) continue;
-      KALAM_RETURN_IF_ERROR(fn(r.values));
+      KALAM_RETURN_IF_ERROR(fn(std::vector<Value>(r.values, r.values + def.columns.size())));
     }
   }
   return Status::OK();

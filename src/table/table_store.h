@@ -24,7 +24,8 @@ class RowScan {
   std::string_view key() const { return key_; }
   int64_t seq() const { return seq_; }
   bool deleted() const { return deleted_; }
-  const std::vector<Value>& values() const { return *values_; }
+  // One value per column of the TableDef scanned with; valid until Next.
+  const Value* values() const { return values_; }
   void Next();
   Status status() const { return status_; }
 
@@ -41,7 +42,7 @@ class RowScan {
   int64_t seq_ = 0;
   bool deleted_ = false;
   std::vector<Value> hot_values_;
-  const std::vector<Value>* values_ = &hot_values_;
+  const Value* values_ = nullptr;
   Status status_;
 };
 

@@ -57,7 +57,7 @@ struct KalamCursor {
 
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
-  const std::vector<Value>* row = &staged_values;
+  const Value* row = nullptr;
   int64_t seq = 0;  // 0 for a staged row (its _seq is assigned at commit)
   bool deleted = false;
 };
@@ -302,7 +302,7 @@ int XClose(sqlite3_vtab_cursor* base) {
 
 bool MatchesPredicates(const KalamCursor& cur) {
   for (const auto& p : cur.predicates) {
-    if (!Compare((*cur.row)[p.column], p.op, p.operand)) return false;
+    if (!Compare(cur.row[p.column], p.op, p.operand)) return false;
   }
   return true;
 }
@@ -342,7 +342,7 @@ int Advance(KalamCursor* cur) {
         cur->staged_values = row.values;
         cur->deleted = false;
       }
-      cur->row = &cur->staged_values;
+      cur->row = cur->staged_values.data();
       if (!MatchesPredicates(*cur)) continue;
       cur->seq = 0;
       cur->eof = false;
@@ -352,7 +352,7 @@ int Advance(KalamCursor* cur) {
       cur->it->Next();
       continue;
     }
-    cur->row = &cur->it->values();
+    cur->row = cur->it->values();
     if (!MatchesPredicates(*cur)) {
       cur->it->Next();
       continue;
@@ -452,7 +452,7 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
   if (i < n) {
-    ResultValue(ctx, &def.columns[i], (*cur->row)[i]);
+    ResultValue(ctx, &def.columns[i], cur->row[i]);
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
     if (cur->seq) sqlite3_result_int64(ctx, cur->seq);

@@ -84,12 +84,13 @@ TEST(ColdFormatTest, EveryTypeRoundTripsThroughParquet) {
   EXPECT_EQ(enc->entry.columns[8].null_count, 1);
   auto dec = DecodeSegment(def, "", enc->file);
   ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-  ASSERT_EQ((*dec)->rows.size(), 3u);
+  ASSERT_EQ((*dec)->size(), 3u);
   for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ((*dec)->rows[i].values, rows[i].values) << "row " << i;
-    EXPECT_EQ((*dec)->rows[i].pk_key, rows[i].pk_key);
-    EXPECT_EQ((*dec)->rows[i].seq, rows[i].seq);
-    EXPECT_EQ((*dec)->rows[i].deleted, rows[i].deleted);
+    ColdRow got = (*dec)->row(i).ToRow(def.columns.size());
+    EXPECT_EQ(got.values, rows[i].values) << "row " << i;
+    EXPECT_EQ(got.pk_key, rows[i].pk_key);
+    EXPECT_EQ(got.seq, rows[i].seq);
+    EXPECT_EQ(got.deleted, rows[i].deleted);
   }
 }
 
@@ -109,7 +110,7 @@ TEST(ColdFormatTest, OldSegmentsReadUnderANewSchemaByColumnId) {
   next.columns.push_back(added);
   auto dec = DecodeSegment(next, "", enc->file);
   ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-  const auto& v = (*dec)->rows[0].values;
+  const auto v = (*dec)->row(0).ToRow(next.columns.size()).values;
   ASSERT_EQ(v.size(), next.columns.size());
   EXPECT_EQ(v[1], Value::Int(1));
   EXPECT_EQ(v[8], Value::Bytes(std::string("\0\xff", 2)));  // "bin" moved up
@@ -190,7 +191,7 @@ class ColdStoreTest : public ::testing::Test {
     EXPECT_TRUE(cursor.ok());
     std::vector<std::pair<int64_t, int64_t>> out;  // (id, seq), tombstones as -id
     for (; (*cursor)->Valid(); (*cursor)->Next()) {
-      const auto& r = (*cursor)->row();
+      const auto r = (*cursor)->row();
       out.emplace_back(r.deleted ? -r.values[0].as_int() : r.values[0].as_int(), r.seq);
     }
     return out;
