@@ -367,3 +367,84 @@ def test_alter_table_after_flush_reads_old_segments(server, ns):
     assert server.rows(f"SELECT * FROM {t}")[0][:3] == [1, "x", 7]
     err = server.sql_error(f"ALTER TABLE {t} ADD COLUMN must INT NOT NULL")
     assert "NOT NULL" in err["message"]
+
+
+def test_live_snapshot_and_resume_read_cold_rows(server, ns):
+    from live_client import LiveClient
+    t = f"{ns}.lv"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, room TEXT)")
+    server.sql(f"INSERT INTO {t} VALUES (1, 'r1'), (2, 'r2'), (3, 'r1')")
+    flush(server, t)
+    c = LiveClient(server)
+    try:
+        _, rows = c.subscribe_ready("s", f"SELECT id FROM {t} WHERE room = 'r1'", {})
+        assert [r["id"] for r in rows] == [1, 3]
+        last = max(int(r["_seq"]) for r in rows)
+    finally:
+        c.close()
+    # While disconnected: a cold row is deleted, another updated, and both changes are flushed.
+    server.sql(f"DELETE FROM {t} WHERE id = 3")
+    server.sql(f"UPDATE {t} SET room = 'r1' WHERE id = 2")
+    flush(server, t)
+    assert stats(server, t)["hot_rows"] == "0"
+    c = LiveClient(server)
+    try:
+        c.subscribe("s", f"SELECT id FROM {t} WHERE room = 'r1'", {"from": last})
+        msgs = []
+        while True:
+            m = c.recv()
+            msgs.append(m)
+            if m["type"] == "initial_data_batch" and not m["batch_control"]["has_more"]:
+                break
+        batch = [m for m in msgs if m["type"] == "initial_data_batch"]
+        assert [r["id"] for b in batch for r in b["rows"]] == [2]
+        deletes = [c.recv()]
+        assert deletes[0]["type"] == "change" and deletes[0]["change_type"] == "delete"
+        assert deletes[0]["old_values"][0]["id"] == 3
+        # Live changes keep flowing on top of cold rows.
+        server.sql(f"UPDATE {t} SET room = 'r9' WHERE id = 1")
+        ev = c.changes(1)[0]
+        assert ev["change_type"] == "delete" and ev["old_values"][0]["id"] == 1
+    finally:
+        c.close()
+
+
+def test_writes_continue_during_flush_and_nothing_is_lost(server, ns):
+    import threading
+    t = f"{ns}.busy"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, v INT)")
+    for start in range(0, 30000, 3000):
+        server.sql(f"INSERT INTO {t} VALUES " +
+                   ", ".join(f"({i}, 0)" for i in range(start, start + 3000)))
+    stop = threading.Event()
+    written = []
+
+    def writer():
+        i = 100000
+        while not stop.is_set():
+            server.sql(f"INSERT INTO {t} VALUES ({i}, 1)")
+            server.sql(f"UPDATE {t} SET v = v + 1 WHERE id = {i % 30000}")
+            written.append(i)
+            i += 1
+
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        flush(server, t)
+    finally:
+        stop.set()
+        th.join()
+    assert len(written) > 0
+    total = server.rows(f"SELECT count(*), sum(v) FROM {t}")
+    assert total == [[str(30000 + len(written)), str(2 * len(written))]], total
+    flush(server, t)
+    assert server.rows(f"SELECT count(*), sum(v) FROM {t}") == total
+    # A second flush request while one runs reports the running job.
+    server.sql(f"UPDATE {t} SET v = 0")
+    first = server.sql(f"FLUSH TABLE {t}")["results"][0]["message"]
+    second = server.sql(f"FLUSH TABLE {t}")["results"][0]["message"]
+    job = first.rsplit(" ", 1)[-1]
+    assert second in (f"Storage flush already running for table '{t}'. Job ID: {job}",
+                      f"Storage flush skipped: no pending writes for table '{t}'") or \
+        second.startswith(f"Storage flush started for table '{t}'"), second
+    wait_job(server, job)
