@@ -1,0 +1,181 @@
+// Interactive shell on libedit's native API (histedit.h): prompt callback, history, a TAB
+// completion function and a Ctrl+C function bound as editor commands.
+#include "shell.h"
+
+#include <histedit.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "kalam/format.h"
+#include "terminal.h"
+
+namespace kalam::cli {
+
+namespace {
+
+// Owns the libedit editor and history. Not thread-safe.
+class LineEditor {
+ public:
+  enum class Read { kLine, kEof, kCancelled };
+
+  LineEditor(std::string history_path, Completer* completer)
+      : history_path_(std::move(history_path)), completer_(completer) {
+    hist_ = history_init();
+    history(hist_, &ev_, H_SETSIZE, 2000);
+    history(hist_, &ev_, H_SETUNIQUE, 1);
+    history(hist_, &ev_, H_LOAD, history_path_.c_str());
+    el_ = el_init("kalam", stdin, stdout, stderr);
+    el_set(el_, EL_CLIENTDATA, this);
+    el_set(el_, EL_EDITOR, "emacs");
+    el_set(el_, EL_PROMPT, &LineEditor::PromptFn);
+    el_set(el_, EL_HIST, history, hist_);
+    el_set(el_, EL_SIGNAL, 1);
+    el_set(el_, EL_ADDFN, "kalam-complete", "Complete SQL keywords, tables and columns",
+           &LineEditor::CompleteFn);
+    el_set(el_, EL_BIND, "^I", "kalam-complete", nullptr);
+    // Ctrl+C while editing is a key, not a signal: it clears the line.
+    el_set(el_, EL_ADDFN, "kalam-cancel", "Cancel the line", &LineEditor::CancelFn);
+    el_set(el_, EL_BIND, "^C", "kalam-cancel", nullptr);
+    el_set(el_, EL_SETTY, "-d", "-isig", nullptr);
+    el_source(el_, nullptr);  // ~/.editrc, if the user has one
+  }
+
+  ~LineEditor() {
+    el_end(el_);
+    history_end(hist_);
+  }
+
+  Read ReadLine(const std::string& prompt, std::string* line) {
+    prompt_ = prompt;
+    cancelled_ = false;
+    int count = 0;
+    const char* s = el_gets(el_, &count);
+    if (cancelled_) return Read::kCancelled;
+    if (!s && count < 0 && Interrupted()) return Read::kCancelled;  // a SIGINT from outside
+    if (!s || count <= 0) return Read::kEof;
+    line->assign(s, static_cast<size_t>(count));
+    while (!line->empty() && (line->back() == '\n' || line->back() == '\r')) line->pop_back();
+    return Read::kLine;
+  }
+
+  void AddHistory(const std::string& entry) {
+    history(hist_, &ev_, H_ENTER, entry.c_str());
+    history(hist_, &ev_, H_SAVE, history_path_.c_str());
+    ::chmod(history_path_.c_str(), 0600);  // statements can hold passwords
+  }
+
+  // Statement text typed on earlier lines, for context-aware completion.
+  void set_context(std::string pending) { context_ = std::move(pending); }
+
+ private:
+  static LineEditor* Self(EditLine* el) {
+    void* p = nullptr;
+    el_get(el, EL_CLIENTDATA, &p);
+    return static_cast<LineEditor*>(p);
+  }
+
+  static char* PromptFn(EditLine* el) { return const_cast<char*>(Self(el)->prompt_.c_str()); }
+
+  static unsigned char CancelFn(EditLine* el, int) {
+    LineEditor* self = Self(el);
+    self->cancelled_ = true;
+    std::fputs("^C\n", stdout);
+    std::fflush(stdout);
+    return CC_NEWLINE;
+  }
+
+  static unsigned char CompleteFn(EditLine* el, int) {
+    LineEditor* self = Self(el);
+    const LineInfo* li = el_line(el);
+    const std::string before(li->buffer, static_cast<size_t>(li->cursor - li->buffer));
+    size_t start = before.size();
+    while (start > 0 && Completer::IsWordChar(before[start - 1])) --start;
+    const std::string word = before.substr(start);
+    const auto candidates = self->completer_->Candidates(self->context_ + before, word);
+    if (candidates.empty()) return CC_ERROR;
+    std::string common = CommonPrefix(candidates);
+    if (candidates.size() == 1) {
+      common = candidates[0];
+      const char last = common.empty() ? ' ' : common.back();
+      if (last != '.') common += ' ';
+    }
+    if (common.size() > word.size() || (candidates.size() == 1 && common != word)) {
+      // Replace the word (its case may differ from the candidate's).
+      el_deletestr(el, static_cast<int>(word.size()));
+      el_insertstr(el, common.c_str());
+      return CC_REFRESH;
+    }
+    // Ambiguous and nothing to add: list the candidates under the line.
+    const size_t width = std::max<size_t>(TerminalWidth(), 40);
+    size_t longest = 0;
+    for (const auto& c : candidates) longest = std::max(longest, client::DisplayWidth(c));
+    const size_t per_line = std::max<size_t>(1, width / (longest + 2));
+    std::string out = "\n";
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      out += candidates[i];
+      const bool end = (i + 1) % per_line == 0 || i + 1 == candidates.size();
+      if (end) {
+        out += "\n";
+      } else {
+        out.append(longest + 2 - client::DisplayWidth(candidates[i]), ' ');
+      }
+    }
+    std::fputs(out.c_str(), stdout);
+    std::fflush(stdout);
+    return CC_REDISPLAY;
+  }
+
+  std::string history_path_;
+  Completer* completer_;
+  EditLine* el_ = nullptr;
+  History* hist_ = nullptr;
+  HistEvent ev_{};
+  std::string prompt_;
+  std::string context_;
+  bool cancelled_ = false;
+};
+
+bool Blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+int RunShell(Session& session, const std::string& history_path) {
+  LineEditor editor(history_path, &session.completer());
+  session.PrintBanner();
+  size_t line_number = 0;
+  std::string entry;  // lines of the statement being typed, for the history
+  while (true) {
+    editor.set_context(session.pending_input());
+    std::string line;
+    const auto read = editor.ReadLine(
+        session.has_pending_input() ? session.ContinuationPrompt() : session.Prompt(), &line);
+    if (read == LineEditor::Read::kEof) {
+      std::fputs("\n", stdout);
+      break;
+    }
+    if (read == LineEditor::Read::kCancelled) {
+      session.DiscardPending();
+      entry.clear();
+      ClearInterrupt();
+      continue;
+    }
+    ++line_number;
+    entry += entry.empty() ? line : "\n" + line;
+    const bool go_on = session.FeedLine(line, line_number);
+    if (!session.has_pending_input()) {
+      if (!Blank(entry)) editor.AddHistory(entry);
+      entry.clear();
+    }
+    ClearInterrupt();
+    if (!go_on) break;
+  }
+  return 0;
+}
+
+}  // namespace kalam::cli
