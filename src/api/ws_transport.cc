@@ -1,5 +1,6 @@
 // WsTransport: one Session per upgraded socket, run on that socket's strand; the application sees
-// each authenticated session through a ConnectionHandle.
+// each authenticated session through a ConnectionHandle. A Session frames its queued messages
+// itself and writes them in batches through a FrameStream (api/ws_frame_stream.h).
 #include "api/ws_transport.h"
 
 #include <zlib.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -15,8 +17,11 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/field.hpp>
@@ -25,6 +30,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/ws_frame_stream.h"
 #include "auth/roles.h"
 
 namespace kalam::api {
@@ -34,6 +40,30 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
+
+WsSharedTail::WsSharedTail(std::string text) : text_(std::move(text)) {}
+
+const WsSharedTail::Deflated& WsSharedTail::deflated() const {
+  std::call_once(once_, [this] {
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
+    std::string raw(deflateBound(&zs, static_cast<uLong>(text_.size())), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text_.data()));
+    zs.avail_in = static_cast<uInt>(text_.size());
+    zs.next_out = reinterpret_cast<Bytef*>(raw.data());
+    zs.avail_out = static_cast<uInt>(raw.size());
+    const bool done = deflate(&zs, Z_FINISH) == Z_STREAM_END;
+    raw.resize(zs.total_out);
+    deflateEnd(&zs);
+    if (!done) return;
+    deflated_.raw = std::move(raw);
+    deflated_.crc = static_cast<uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(text_.data()), static_cast<uInt>(text_.size())));
+    deflated_.crc_combine_op = crc32_combine_gen(static_cast<z_off_t>(text_.size()));
+    deflated_.ok = true;
+  });
+  return deflated_;
+}
 
 struct WsTransport::Core {
   Core(WsTransportOptions o, AuthService& a, WsApplication& ap)
@@ -105,6 +135,36 @@ std::optional<std::string> Gzip(std::string_view in) {
   zs.avail_out = static_cast<uInt>(out.size());
   if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return std::nullopt;
   out.resize(zs.total_out);
+  return out;
+}
+
+// The gzip (RFC 1952) of `head` followed by `tail`'s text, made of `head` as a stored deflate block
+// and the tail's own deflate (deflate blocks may follow each other from a byte boundary; the
+// tail's back-references stay within the tail), so the tail is compressed once for every
+// message that ends with it. nullopt if the tail could not be deflated or `head` is too long
+// for one stored block.
+std::optional<std::string> GzipWithTail(std::string_view head, const WsSharedTail& tail) {
+  const WsSharedTail::Deflated& d = tail.deflated();
+  if (!d.ok || head.size() > 0xffff) return std::nullopt;
+  std::string out;
+  out.reserve(10 + 5 + head.size() + d.raw.size() + 8);
+  // ID1 ID2, CM = deflate, FLG = 0, MTIME = 0, XFL = 0, OS = 3 (as zlib writes it).
+  out.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
+  // A stored block, not final: BFINAL 0, BTYPE 00 (padded to the byte), LEN, NLEN, the bytes.
+  const uint16_t len = static_cast<uint16_t>(head.size());
+  const uint16_t nlen = static_cast<uint16_t>(~len);
+  const char stored[5] = {0, static_cast<char>(len & 0xff), static_cast<char>(len >> 8),
+                          static_cast<char>(nlen & 0xff), static_cast<char>(nlen >> 8)};
+  out.append(stored, 5);
+  out.append(head);
+  out += d.raw;
+  const uLong head_crc = crc32(0L, reinterpret_cast<const Bytef*>(head.data()),
+                               static_cast<uInt>(head.size()));
+  const uint32_t crc = static_cast<uint32_t>(crc32_combine_op(head_crc, d.crc, d.crc_combine_op));
+  const uint32_t isize = static_cast<uint32_t>(head.size() + tail.text().size());
+  for (uint32_t v : {crc, isize}) {
+    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
   return out;
 }
 
@@ -192,6 +252,15 @@ class MessageBucket {
   bool started_ = false;
 };
 
+// Message payloads at least this large are written from the queued string itself (a gather write);
+// smaller ones, and every frame header, are copied into the batch buffer so that one batch is
+// one contiguous write (one syscall) however many messages it holds.
+constexpr size_t kCopyBelowBytes = 16 << 10;
+// A write batch stops taking queued messages once it holds this many payload bytes.
+constexpr size_t kBatchBytes = 256 << 10;
+// Batches one connection writes in a row before other connections on its I/O thread get a turn.
+constexpr int kMaxWritesPerTurn = 16;
+
 class Session;
 
 // What the application holds: the session's id and principal plus a weak link, so a handle kept
@@ -205,6 +274,7 @@ class ConnectionHandle final : public WsConnection {
   const Principal& principal() const override { return principal_; }
   bool Send(std::string json) override;
   bool SendControl(std::string json) override;
+  size_t SendMany(std::vector<WsMessage>& messages) override;
   void Close(uint16_t code, std::string reason) override;
 
  private:
@@ -268,14 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t limit =
         options_.outbound_queue_messages + (control ? kWsControlReserveMessages : 0);
     if (queued_.load(std::memory_order_relaxed) >= limit) return false;
-    Outbound message;
-    if (compress_ && json.size() >= options_.compress_min_bytes) {
-      if (auto zipped = Gzip(json)) {
-        message.payload = std::move(*zipped);
-        message.binary = true;
-      }
-    }
-    if (!message.binary) message.payload = std::move(json);
+    Outbound message = Encode(std::move(json));
     bool start_writing = false;
     {
       std::lock_guard lock(out_mu_);
@@ -284,10 +347,35 @@ class Session : public std::enable_shared_from_this<Session> {
       queued_.fetch_add(1, std::memory_order_relaxed);
       if (!writing_) start_writing = writing_ = true;
     }
-    if (start_writing) {
-      asio::post(executor_, [self = shared_from_this()] { self->WriteNext(); });
-    }
+    if (start_writing) StartWriting();
     return true;
+  }
+
+  // From any thread. See WsConnection::SendMany: queues the longest prefix of `messages` that
+  // fits with one lock and at most one wake-up of the writer.
+  size_t EnqueueMany(std::vector<WsMessage>& messages) {
+    const size_t limit = options_.outbound_queue_messages;
+    if (messages.empty() || queued_.load(std::memory_order_relaxed) >= limit) return 0;
+    std::vector<Outbound> encoded;  // compression (the slow part) outside the lock
+    encoded.reserve(messages.size());
+    for (auto& m : messages) encoded.push_back(Encode(std::move(m)));
+    size_t accepted = 0;
+    bool start_writing = false;
+    {
+      std::lock_guard lock(out_mu_);
+      const size_t queued = queued_.load(std::memory_order_relaxed);
+      if (send_closed_ || queued >= limit) return 0;
+      accepted = std::min(encoded.size(), limit - queued);
+      if (queue_.empty() && accepted == encoded.size()) {
+        queue_.swap(encoded);
+      } else {
+        for (size_t i = 0; i < accepted; ++i) queue_.push_back(std::move(encoded[i]));
+      }
+      queued_.fetch_add(accepted, std::memory_order_relaxed);
+      if (!writing_) start_writing = writing_ = true;
+    }
+    if (start_writing) StartWriting();
+    return accepted;
   }
 
   // From any thread: flush, then close with `code`. Later Sends fail at once.
@@ -311,9 +399,12 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   enum class TimerPhase { kNone, kAuth, kHeartbeat, kCloseDeadline };
 
+  // One message as it goes on the wire: `payload`, then (text frames only) `tail`'s text.
   struct Outbound {
     std::string payload;
+    std::shared_ptr<const WsSharedTail> tail;
     bool binary = false;
+    size_t size() const { return payload.size() + (tail ? tail->text().size() : 0); }
   };
 
   void OnAccept(beast::error_code ec) {
@@ -338,6 +429,33 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kAuthenticating;
     ArmTimer(TimerPhase::kAuth, SteadyClock::now() + options_.auth_timeout);
     ReadMore();
+  }
+
+  // `json` as it goes on the wire: gzip in a binary frame when large enough (and wanted), else
+  // text.
+  Outbound Encode(std::string json) { return Encode(WsMessage{std::move(json), nullptr}); }
+
+  Outbound Encode(WsMessage m) {
+    Outbound message;
+    const size_t size = m.head.size() + (m.tail ? m.tail->text().size() : 0);
+    if (compress_ && size >= options_.compress_min_bytes) {
+      std::optional<std::string> zipped;
+      if (m.tail) zipped = GzipWithTail(m.head, *m.tail);
+      if (!zipped) zipped = Gzip(m.tail ? m.head + m.tail->text() : m.head);
+      if (zipped) {
+        message.payload = std::move(*zipped);
+        message.binary = true;
+        return message;
+      }
+    }
+    message.payload = std::move(m.head);
+    message.tail = std::move(m.tail);
+    return message;
+  }
+
+  // Starts the write chain on the strand (the caller set writing_).
+  void StartWriting() {
+    asio::post(executor_, [self = shared_from_this()] { self->WriteNext(); });
   }
 
   // A message of the transport's own (auth results, pong, errors); dropped if even the control
@@ -572,46 +690,105 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- Writing ---------------------------------------------------------------------------------
 
-  // Writes the next queued message, or sends the close frame once the queue is empty and a close
-  // was requested. Called with writing_ set; clears it when there is nothing left to do.
+  // Writes the queued messages, a batch of frames at a time (all of them, or as many as fill
+  // kBatchBytes, at least one): each batch the socket takes at once is done without an
+  // asynchronous round trip, up to kMaxWritesPerTurn of them before giving other connections on
+  // the I/O thread their turn. Sends the close frame once the queue is empty and a close was
+  // requested. Called with writing_ set; clears it when there is nothing left to do.
   void WriteNext() {
-    if (state_ == State::kClosed) return DropQueue();
+    for (int turn = 0;; ++turn) {
+      if (state_ == State::kClosed) return DropQueue();
+      if (!TakeBatch()) return;
+      FrameBatch();
+      beast::error_code ec;
+      if (turn < kMaxWritesPerTurn && ws_.next_layer().TryWrite(buffers_, ec)) {
+        queued_.fetch_sub(batch_.size(), std::memory_order_relaxed);
+        batch_.clear();
+        continue;
+      }
+      if (ec) return OnWrite(ec);
+      ws_.next_layer().WriteData(buffers_, [self = shared_from_this()](beast::error_code ec) {
+        self->OnWrite(ec);
+      });
+      return;
+    }
+  }
+
+  // Moves the next batch from the queue into batch_. False when there is none: then the chain
+  // stops (writing_ cleared, buffers freed) or the close frame goes out.
+  bool TakeBatch() {
     bool close_now = false;
     {
       std::lock_guard lock(out_mu_);
       if (head_ < queue_.size()) {
-        current_ = std::move(queue_[head_++]);
-        if (head_ == queue_.size()) {
-          queue_.clear();
-          head_ = 0;
-          if (queue_.capacity() > 16) std::vector<Outbound>().swap(queue_);
+        size_t end = head_, bytes = 0;
+        while (end < queue_.size() && (end == head_ || bytes < kBatchBytes)) {
+          bytes += queue_[end++].size();
         }
-      } else {
-        close_now = close_.has_value() && !close_started_ && state_ == State::kClosing;
-        if (close_now) {
-          close_started_ = true;  // writing_ stays set: nothing else is written after this
+        if (head_ == 0 && end == queue_.size()) {
+          batch_.swap(queue_);  // the usual case: everything, without moving strings
         } else {
-          writing_ = false;
-          return;
+          for (; head_ < end; ++head_) batch_.push_back(std::move(queue_[head_]));
+          if (head_ == queue_.size()) {
+            queue_.clear();
+            head_ = 0;
+          }
         }
+        return true;
       }
+      close_now = close_.has_value() && !close_started_ && state_ == State::kClosing;
+      if (close_now) {
+        close_started_ = true;  // writing_ stays set: nothing else is written after this
+      } else {
+        writing_ = false;
+      }
+      if (queue_.capacity() > 16) std::vector<Outbound>().swap(queue_);
     }
+    // The chain stops: an idle connection keeps no batch buffers.
+    std::string().swap(wire_);
+    std::vector<asio::const_buffer>().swap(buffers_);
+    std::vector<Outbound>().swap(batch_);
     if (close_now) {
       ws_.async_close(*close_, [self = shared_from_this()](beast::error_code ec) {
         self->OnClosed(ec);
       });
-      return;
     }
-    ws_.binary(current_.binary);
-    ws_.async_write(asio::buffer(current_.payload),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->OnWrite(ec);
-                    });
+    return false;
+  }
+
+  // Frames batch_ into buffers_: headers and small messages are copied into wire_ (one
+  // contiguous write), large ones are written from their own strings.
+  void FrameBatch() {
+    wire_.clear();
+    size_t wire_bytes = 0;
+    for (const Outbound& m : batch_) {
+      const size_t size = m.size();
+      wire_bytes += 10 + (size < kCopyBelowBytes ? size : 0);
+    }
+    wire_.reserve(wire_bytes);  // no reallocation below: buffers_ point into it
+    buffers_.clear();
+    size_t from = 0;  // start of wire_ not yet in buffers_
+    for (const Outbound& m : batch_) {
+      const size_t size = m.size();
+      AppendFrameHeader(m.binary, size, wire_);
+      if (size < kCopyBelowBytes) {
+        wire_ += m.payload;
+        if (m.tail) wire_ += m.tail->text();
+        continue;
+      }
+      buffers_.push_back(asio::buffer(wire_.data() + from, wire_.size() - from));
+      if (!m.payload.empty()) buffers_.push_back(asio::buffer(m.payload));
+      if (m.tail && !m.tail->text().empty()) buffers_.push_back(asio::buffer(m.tail->text()));
+      from = wire_.size();
+    }
+    if (wire_.size() > from) {
+      buffers_.push_back(asio::buffer(wire_.data() + from, wire_.size() - from));
+    }
   }
 
   void OnWrite(beast::error_code ec) {
-    current_ = Outbound{};
-    queued_.fetch_sub(1, std::memory_order_relaxed);
+    queued_.fetch_sub(batch_.size(), std::memory_order_relaxed);
+    batch_.clear();
     if (ec) {
       if (state_ != State::kClosed) {
         spdlog::debug("WebSocket {}: write failed: {}", id_, ec.message());
@@ -732,7 +909,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const WsTransportOptions& options_;  // core_->options
   const uint64_t id_;
   const asio::any_io_executor executor_;  // the connection's strand
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<FrameStream> ws_;
   asio::steady_timer timer_;
   net::ConnectionSlot slot_;  // counts this connection against the HTTP server's max_connections
 
@@ -750,7 +927,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<websocket::close_reason> close_;
   uint16_t deferred_close_code_ = 0;  // a close requested during the handshake; 0 = none
   std::string deferred_close_reason_;
-  Outbound current_;  // the message being written
+  // The batch being written, its frames (headers and small payloads) and the buffers over both.
+  std::vector<Outbound> batch_;
+  std::string wire_;
+  std::vector<asio::const_buffer> buffers_;
 
   // Outbound queue, fed from any thread.
   std::mutex out_mu_;
@@ -759,8 +939,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;         // guarded by out_mu_: a write chain is running (or closing)
   bool send_closed_ = false;     // guarded by out_mu_: Enqueue refuses
   bool close_started_ = false;   // guarded by out_mu_
-  // Messages queued and not yet completely written (including current_). Written under
-  // out_mu_ (or on the strand for current_), read without it as a cheap pre-check.
+  // Messages queued and not yet completely written (including batch_). Written under out_mu_
+  // (or on the strand for batch_), read without it as a cheap pre-check.
   std::atomic<size_t> queued_{0};
 };
 
@@ -772,6 +952,11 @@ bool ConnectionHandle::Send(std::string json) {
 bool ConnectionHandle::SendControl(std::string json) {
   std::shared_ptr<Session> session = session_.lock();
   return session && session->Enqueue(std::move(json), /*control=*/true);
+}
+
+size_t ConnectionHandle::SendMany(std::vector<WsMessage>& messages) {
+  std::shared_ptr<Session> session = session_.lock();
+  return session ? session->EnqueueMany(messages) : 0;
 }
 
 void ConnectionHandle::Close(uint16_t code, std::string reason) {

@@ -25,7 +25,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -44,6 +46,38 @@ inline constexpr uint16_t kWsCloseInternalError = 1011;  // invalid message (pro
 // Outbound slots beyond WsTransportOptions::outbound_queue_messages that only
 // WsConnection::SendControl (and the transport's own replies) may use.
 inline constexpr size_t kWsControlReserveMessages = 16;
+
+// The end of server messages that many messages (on many connections) share, such as a live
+// change event after its subscription_id. Immutable; thread-safe. Connections that compress
+// deflate it once, however many messages it ends: each message's gzip is then its own start
+// plus this shared part.
+class WsSharedTail {
+ public:
+  explicit WsSharedTail(std::string text);
+  const std::string& text() const { return text_; }
+
+  // text() as raw deflate blocks ending a stream (the last one final), with its CRC-32 and the
+  // crc32_combine_op operator for its length. Computed on the first call. `ok` is false if zlib
+  // failed (then a message is compressed whole).
+  struct Deflated {
+    bool ok = false;
+    std::string raw;
+    uint32_t crc = 0;
+    unsigned long crc_combine_op = 0;  // NOLINT(runtime/int): zlib's uLong
+  };
+  const Deflated& deflated() const;
+
+ private:
+  const std::string text_;
+  mutable std::once_flag once_;
+  mutable Deflated deflated_;  // set once, under once_
+};
+
+// One server→client message: `head`, then `tail`'s text if any (complete JSON together).
+struct WsMessage {
+  std::string head;
+  std::shared_ptr<const WsSharedTail> tail;
+};
 
 // One accepted, authenticated WebSocket connection, as the application sees it. A handle: it
 // stays valid (and cheap) after the connection is gone, when Send returns false and Close does
@@ -69,6 +103,13 @@ class WsConnection {
   // SendControl and stop feeding that subscription), or when the connection is closing or
   // closed.
   virtual bool Send(std::string json) = 0;
+
+  // Send for several messages at once (one lock, at most one wake-up of the writer, so they
+  // tend to leave in one write): queues the longest prefix of `messages` that fits and returns
+  // its length; the rest are refused exactly as Send would refuse them. Every message is consumed
+  // (moved from), queued or not. A message with a tail is compressed (when it is compressed)
+  // from its head and the tail's shared deflate.
+  virtual size_t SendMany(std::vector<WsMessage>& messages) = 0;
 
   // Like Send, but may also use a reserve of kWsControlReserveMessages slots beyond
   // outbound_queue_messages, so a notice such as SUBSCRIBER_LAGGING still fits behind a full

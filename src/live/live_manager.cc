@@ -2,6 +2,8 @@
 #include "live/live_manager.h"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 #include <boost/json.hpp>
 
@@ -24,7 +26,8 @@ struct LiveManager::Sub {
   std::string scope;
   std::string ns, table_name;
   std::vector<std::string> columns;  // projected user columns (lower case), in order
-  std::unique_ptr<FilterEngine::Filter> filter;
+  std::string projection_key;        // `columns` as one string: equal keys, equal bodies
+  std::shared_ptr<const FilterEngine::Filter> filter;
   std::string query, where_sql;
   SubscribeOptions options;
 
@@ -37,6 +40,7 @@ struct LiveManager::Sub {
   std::vector<ChangeRecord> held;            // changes committed while loading
   std::vector<std::string> resume_deletes;   // `from`: deletes to send after the last batch
 
+  bool lagging = false;  // told SUBSCRIBER_LAGGING; being dropped (guarded by mu_)
   uint64_t changes = 0;
   int64_t created_at_us = 0;
   int64_t last_update_us = 0;
@@ -101,7 +105,23 @@ void LiveManager::Stop() {
   if (dispatcher_.joinable()) dispatcher_.join();
 }
 
+struct LiveManager::RecordScratch {
+  // Bodies by projection key, then change kind (insert, update, delete); null = not encoded
+  // yet. The keys view Sub::projection_key of subscriptions alive for the whole record.
+  std::unordered_map<std::string_view, std::array<std::shared_ptr<const SharedBody>, 3>> bodies;
+  // Filter results by (filter, old row version?).
+  std::map<std::pair<const FilterEngine::Filter*, bool>, bool> matches;
+  void Clear() {
+    bodies.clear();
+    matches.clear();
+  }
+};
+
 void LiveManager::OnCommit(const std::vector<ChangeRecord>& records) {
+  // Runs on the committing thread before the next group may commit: with no subscription at
+  // all, copy nothing. (A subscription registers before it takes its read point, which waits for
+  // the group being written, so a commit after that read point always sees it counted here.)
+  if (subscriptions_.load(std::memory_order_seq_cst) == 0) return;
   {
     std::lock_guard lock(queue_mu_);
     if (stopping_) return;
@@ -110,29 +130,121 @@ void LiveManager::OnCommit(const std::vector<ChangeRecord>& records) {
   queue_cv_.notify_one();
 }
 
+struct LiveManager::OutBox {
+  std::shared_ptr<LiveSink> sink;
+  std::vector<LiveEvent> messages;
+  std::vector<Sub*> subs;  // subs[i] is whom messages[i] is for (alive: mu_ is held)
+};
+
+struct LiveManager::Outboxes {
+  std::unordered_map<uint64_t, OutBox> boxes;  // by connection id
+  size_t messages = 0;                         // in all boxes
+};
+
+namespace {
+// A dispatch round hands a connection its events (one SendMany) when its subscribers of a change
+// are done if the round is that one change (nothing to batch with: hand over early, so that
+// writing overlaps encoding); otherwise at the end of the round, or once the connection has
+// kMaxBoxMessages (far below the transport's queue, 1024 by default, so that batching never makes
+// a subscriber that keeps up look lagging), or once kMaxRoundMessages are waiting in all.
+constexpr size_t kMaxBoxMessages = 128;
+constexpr size_t kMaxRoundMessages = 16384;
+}  // namespace
+
 void LiveManager::DispatchLoop() {
+  std::deque<std::vector<ChangeRecord>> batches;
+  RecordScratch scratch;
+  Outboxes outboxes;
+  std::vector<Sub*> lagging;
   while (true) {
-    std::vector<ChangeRecord> batch;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      batch = std::move(queue_.front());
-      queue_.pop_front();
+      batches.swap(queue_);  // every group committed so far, in commit order
     }
     std::lock_guard lock(mu_);
-    BodyCache cache;
-    for (const ChangeRecord& rec : batch) {
-      auto it = index_.find({rec.table->table_id, rec.scope});
-      if (it == index_.end()) continue;
-      auto subs = it->second;  // Deliver may drop subscriptions
-      cache.clear();
-      for (const SubPtr& sub : subs) {
-        if (sub->loading) sub->held.push_back(rec);
-        else Deliver(sub, rec, &cache);
+    const int64_t now_us = clock_.NowMicros();
+    const bool one_change = batches.size() == 1 && batches.front().size() == 1;
+    for (const auto& batch : batches) {
+      for (const ChangeRecord& rec : batch) {
+        auto it = index_.find({rec.table->table_id, rec.scope});
+        if (it == index_.end()) continue;
+        scratch.Clear();
+        const std::vector<SubPtr>& subs = it->second;  // grouped by connection
+        for (size_t i = 0; i < subs.size(); ++i) {
+          Sub& sub = *subs[i];
+          if (sub.loading) {
+            sub.held.push_back(rec);
+          } else if (!sub.lagging) {  // (a lagging one is dropped after this change)
+            if (std::optional<LiveEvent> event = EncodeEvent(sub, rec, &scratch)) {
+              OutBox& box = outboxes.boxes[sub.conn_id];
+              if (!box.sink) box.sink = sub.sink;
+              box.messages.push_back(std::move(*event));
+              box.subs.push_back(&sub);
+              ++outboxes.messages;
+              if (box.messages.size() >= kMaxBoxMessages) {
+                outboxes.messages -= box.messages.size();
+                Hand(box, now_us, lagging);
+              }
+            }
+          }
+          if (one_change && (i + 1 == subs.size() || subs[i + 1]->conn_id != sub.conn_id)) {
+            if (auto box = outboxes.boxes.find(sub.conn_id); box != outboxes.boxes.end()) {
+              outboxes.messages -= box->second.messages.size();
+              Hand(box->second, now_us, lagging);
+            }
+          }
+        }
+        if (outboxes.messages >= kMaxRoundMessages) {
+          for (auto& [key, box] : outboxes.boxes) Hand(box, now_us, lagging);
+          outboxes.messages = 0;
+        }
+        DropLagging(lagging);  // after the loop over `subs`, which Drop edits
       }
     }
+    scratch.Clear();
+    for (auto& [key, box] : outboxes.boxes) Hand(box, now_us, lagging);
+    outboxes.boxes.clear();
+    outboxes.messages = 0;
+    DropLagging(lagging);
+    batches.clear();
   }
+}
+
+void LiveManager::Hand(OutBox& box, int64_t now_us, std::vector<Sub*>& lagging) {
+  if (box.messages.empty()) return;
+  const size_t sent = box.sink->SendMany(box.messages);
+  for (size_t i = 0; i < box.subs.size(); ++i) {
+    Sub* sub = box.subs[i];
+    if (i < sent) {
+      ++sub->changes;
+      sub->last_update_us = now_us;
+    } else if (!sub->lagging) {
+      // Never a silent gap: what was queued is a prefix of its events, then this notice.
+      sub->lagging = true;
+      ReportLagging(*sub);
+      lagging.push_back(sub);
+    }
+  }
+  box.messages.clear();
+  box.subs.clear();
+}
+
+void LiveManager::DropLagging(std::vector<Sub*>& lagging) {
+  for (Sub* sub : lagging) {
+    auto it = by_live_id_.find(sub->live_id);
+    if (it != by_live_id_.end() && it->second.get() == sub) Drop(it->second);
+  }
+  lagging.clear();
+}
+
+void LiveManager::ReportLagging(const Sub& sub) {
+  std::string err = "{\"type\":\"error\",\"subscription_id\":";
+  AppendJsonString(sub.subscription_id, &err);
+  err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
+         "subscription was closed; resubscribe with from = the last _seq received\"}";
+  if (!sub.sink->SendControl(std::move(err))) sub.sink->Close(1011, "SUBSCRIBER_LAGGING");
 }
 
 void LiveManager::SendError(const std::shared_ptr<LiveSink>& sink,
@@ -152,7 +264,9 @@ void LiveManager::Drop(SubPtr sub) {
   auto it = index_.find({sub->table->table_id, sub->scope});
   if (it != index_.end()) {
     auto& v = it->second;
-    v.erase(std::remove(v.begin(), v.end(), sub), v.end());
+    auto gone = std::remove(v.begin(), v.end(), sub);
+    if (gone != v.end()) subscriptions_.fetch_sub(1, std::memory_order_seq_cst);
+    v.erase(gone, v.end());
     if (v.empty()) index_.erase(it);
   }
   by_conn_.erase({sub->conn_id, sub->subscription_id});
@@ -162,89 +276,82 @@ void LiveManager::Drop(SubPtr sub) {
   }
 }
 
-void LiveManager::Deliver(const SubPtr& sub, const ChangeRecord& rec, BodyCache* cache) {
-  if (rec.seq <= sub->read_point.seq) return;  // already in the snapshot
+std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRecord& rec,
+                                                  RecordScratch* scratch) {
+  if (rec.seq <= sub.read_point.seq) return std::nullopt;  // already in the snapshot
   const TableDef& t = *rec.table;
-  auto matches = [&](const std::vector<Value>& values, int64_t seq, bool deleted) {
-    return !sub->filter || filters_->Matches(*sub->filter, t, values, seq, deleted);
+  // `old_row`: the version being replaced (update, delete) rather than the new one.
+  auto matches = [&](const std::vector<Value>& values, int64_t seq, bool old_row) {
+    if (!sub.filter) return true;
+    if (!scratch) return filters_->Matches(*sub.filter, t, values, seq, false);
+    auto [it, fresh] = scratch->matches.try_emplace({sub.filter.get(), old_row}, false);
+    if (fresh) it->second = filters_->Matches(*sub.filter, t, values, seq, false);
+    return it->second;
   };
   bool now = false, before = false;
   switch (rec.kind) {
     case ChangeKind::kInsert: now = matches(rec.values, rec.seq, false); break;
     case ChangeKind::kUpdate:
       now = matches(rec.values, rec.seq, false);
-      before = matches(rec.old_values, rec.previous_seq, false);
+      before = matches(rec.old_values, rec.previous_seq, true);
       break;
-    case ChangeKind::kDelete: before = matches(rec.values, rec.previous_seq, false); break;
+    case ChangeKind::kDelete: before = matches(rec.values, rec.previous_seq, true); break;
   }
-  if (!now && !before) return;
-  const std::string pk = t.pk_column().name;
-  auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk, bool deleted) {
-    std::string o = "{";
-    bool first = true;
-    bool has_pk = false;
-    for (const auto& c : sub->columns) has_pk |= c == pk;
-    if (with_pk && !has_pk) AppendField(t, values, pk, &first, &o);
-    for (const auto& c : sub->columns) AppendField(t, values, c, &first, &o);
-    AppendSeq(seq, &first, &o);
-    if (deleted) o += ",\"_deleted\":true";
-    return o + "}";
-  };
-  const char* kind_key = now && before ? "u" : now ? "i" : "d";
-  std::string key;
-  if (cache) {
-    key = kind_key;
-    for (const auto& c : sub->columns) key += "," + c;
-  }
-  std::string body;  // everything after the subscription_id
-  auto cached = cache ? cache->find(key) : BodyCache::iterator();
-  if (cache && cached != cache->end()) {
-    body = cached->second;
-  } else if (now && before) {
-    // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
-    // old values of the projected columns that changed.
-    std::string row = "{", old = "{";
-    bool rf = true, of = true;
-    AppendField(t, rec.values, pk, &rf, &row);
-    AppendSeq(rec.seq, &rf, &row);
-    AppendField(t, rec.old_values, pk, &of, &old);
-    AppendSeq(rec.previous_seq, &of, &old);
-    for (const auto& c : sub->columns) {
-      if (c == pk) continue;
-      int i = t.FindColumn(c);
-      if (i < 0) continue;
-      if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
-      if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
+  if (!now && !before) return std::nullopt;
+  const int kind = now && before ? 1 : now ? 0 : 2;  // update, insert, delete
+  std::shared_ptr<const SharedBody> local;
+  std::shared_ptr<const SharedBody>* body = &local;  // everything after the subscription_id
+  if (scratch) body = &scratch->bodies[sub.projection_key][kind];
+  if (!*body) {
+    std::string text;
+    const std::string& pk = t.pk_column().name;
+    auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk,
+                         bool deleted) {
+      std::string o = "{";
+      bool first = true;
+      bool has_pk = false;
+      for (const auto& c : sub.columns) has_pk |= c == pk;
+      if (with_pk && !has_pk) AppendField(t, values, pk, &first, &o);
+      for (const auto& c : sub.columns) AppendField(t, values, c, &first, &o);
+      AppendSeq(seq, &first, &o);
+      if (deleted) o += ",\"_deleted\":true";
+      return o + "}";
+    };
+    if (kind == 1) {
+      // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
+      // old values of the projected columns that changed.
+      std::string row = "{", old = "{";
+      bool rf = true, of = true;
+      AppendField(t, rec.values, pk, &rf, &row);
+      AppendSeq(rec.seq, &rf, &row);
+      AppendField(t, rec.old_values, pk, &of, &old);
+      AppendSeq(rec.previous_seq, &of, &old);
+      for (const auto& c : sub.columns) {
+        if (c == pk) continue;
+        int i = t.FindColumn(c);
+        if (i < 0) continue;
+        if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
+        if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
+      }
+      text = ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
+    } else if (kind == 0) {
+      // insert (or an update that moved the row into the filter)
+      text = ",\"change_type\":\"insert\",\"rows\":[" +
+             projected(rec.values, rec.seq, false, false) + "]}";
+    } else {
+      // delete (or an update that moved the row out of the filter): the row as the client has it
+      const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
+      text = ",\"change_type\":\"delete\",\"old_values\":[" +
+             projected(gone, rec.seq, true, true) + "]}";
     }
-    body = ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
-  } else if (now) {
-    // insert (or an update that moved the row into the filter)
-    body = ",\"change_type\":\"insert\",\"rows\":[" +
-           projected(rec.values, rec.seq, false, false) + "]}";
-  } else {
-    // delete (or an update that moved the row out of the filter): the row as the client has it
-    const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
-    body = ",\"change_type\":\"delete\",\"old_values\":[" +
-           projected(gone, rec.seq, true, true) + "]}";
+    *body = std::make_shared<const SharedBody>(std::move(text));
   }
-  if (cache && cached == cache->end()) cache->emplace(std::move(key), body);
-  std::string out;
-  out.reserve(48 + sub->subscription_id.size() + body.size());
-  out += "{\"type\":\"change\",\"subscription_id\":";
-  AppendJsonString(sub->subscription_id, &out);
-  out += body;
-  if (!sub->sink->Send(std::move(out))) {
-    // Never a silent gap: the client learns it must resume.
-    std::string err = "{\"type\":\"error\",\"subscription_id\":";
-    AppendJsonString(sub->subscription_id, &err);
-    err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
-           "subscription was closed; resubscribe with from = the last _seq received\"}";
-    if (!sub->sink->SendControl(std::move(err))) sub->sink->Close(1011, "SUBSCRIBER_LAGGING");
-    Drop(sub);
-    return;
-  }
-  ++sub->changes;
-  sub->last_update_us = clock_.NowMicros();
+  LiveEvent event;
+  event.head.reserve(40 + sub.subscription_id.size());
+  event.head = "{\"type\":\"change\",\"subscription_id\":";
+  AppendJsonString(sub.subscription_id, &event.head);
+  event.body = *body;
+  return event;
 }
 
 void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Caller& caller,
@@ -304,6 +411,9 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
       sub->columns.push_back(name);
     }
   }
+  for (const auto& c : sub->columns) {
+    sub->projection_key += std::to_string(c.size()) + ":" + c;  // unambiguous for any name
+  }
   if (!q.where_tokens.empty()) {
     auto filter = filters_->Compile(*def, q.where_tokens, q.statement_text);
     if (!filter.ok()) {
@@ -352,7 +462,13 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
     }
     // Registered (holding changes) before the read point is taken: every commit after the read
     // point reaches `held`, every commit before it is in the snapshot.
-    index_[{def->table_id, sub->scope}].push_back(sub);
+    // Kept grouped by connection, so that the dispatcher knows when a connection's subscribers
+    // of a change are done.
+    auto& subs = index_[{def->table_id, sub->scope}];
+    auto last = std::find_if(subs.rbegin(), subs.rend(),
+                             [&](const SubPtr& s) { return s->conn_id == sub->conn_id; });
+    subs.insert(last == subs.rend() ? subs.end() : last.base(), sub);
+    subscriptions_.fetch_add(1, std::memory_order_seq_cst);
     by_conn_[{sub->conn_id, subscription_id}] = sub;
     by_live_id_[sub->live_id] = sub;
     ++per_user_[caller.user_id];
@@ -479,18 +595,26 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   }
   // Snapshot complete: replay what was held, skipping what the snapshot already contains.
   sub->awaiting_next = false;
-  for (auto& ev : sub->resume_deletes) {
-    sub->sink->Send(std::move(ev));
-    ++sub->changes;
-  }
+  // The resume deletes, then the changes held during the snapshot, at one go; what does not fit
+  // in the connection's queue makes it lag (never a silent gap).
+  std::vector<LiveEvent> events;
+  for (auto& text : sub->resume_deletes) events.push_back(LiveEvent{std::move(text), nullptr});
   sub->resume_deletes.clear();
   sub->loading = false;
   std::vector<ChangeRecord> held;
   held.swap(sub->held);
   sub->read_point.snapshot.reset();
   for (const auto& rec : held) {
-    if (!by_live_id_.count(sub->live_id)) break;
-    Deliver(sub, rec);
+    if (auto event = EncodeEvent(*sub, rec, nullptr)) events.push_back(std::move(*event));
+  }
+  if (events.empty()) return;
+  const size_t queued = sub->sink->SendMany(events);
+  sub->changes += queued;
+  sub->last_update_us = clock_.NowMicros();
+  if (queued < events.size()) {
+    sub->lagging = true;
+    ReportLagging(*sub);
+    Drop(sub);
   }
 }
 

@@ -4,6 +4,7 @@
 // changes committed during the snapshot held and delivered after it (none lost, none doubled).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -23,6 +24,36 @@
 
 namespace kalam::live {
 
+// The part of a change event that every subscriber of the change with the same projection gets
+// (everything after the subscription_id). Immutable; thread-safe.
+class SharedBody {
+ public:
+  explicit SharedBody(std::string text) : text_(std::move(text)) {}
+  const std::string& text() const { return text_; }
+
+  // What the sink makes of this body for sending, shared by every connection it goes to (the
+  // WebSocket transport keeps its gzip there, so it compresses each body once): `make` runs on
+  // the first call only; every call returns its result. One kind of sink per process.
+  template <class Make>
+  std::shared_ptr<const void> SinkState(Make&& make) const {
+    std::call_once(once_, [&] { state_ = make(text_); });
+    return state_;
+  }
+
+ private:
+  const std::string text_;
+  mutable std::once_flag once_;
+  mutable std::shared_ptr<const void> state_;  // set once, under once_
+};
+
+// One server→client message as the live-query service hands it over: `head`, then the text of
+// `body` when there is one (a change event: head = its start up to the subscription_id).
+struct LiveEvent {
+  std::string head;
+  std::shared_ptr<const SharedBody> body;
+  std::string Text() const { return body ? head + body->text() : head; }
+};
+
 // One connection's outbound side, implemented by the WebSocket transport. Thread-safe.
 class LiveSink {
  public:
@@ -30,6 +61,14 @@ class LiveSink {
   virtual uint64_t connection_id() const = 0;
   // Queues one JSON message; false when the connection's queue is full or it is closed.
   virtual bool Send(std::string json) = 0;
+  // Queues the longest prefix of `events` that fits, as Send would one by one, and returns its
+  // length. Every event is consumed. Transports override it to queue them at one go (and to
+  // encode each SharedBody once for all their connections).
+  virtual size_t SendMany(std::vector<LiveEvent>& events) {
+    size_t n = 0;
+    while (n < events.size() && Send(events[n].Text())) ++n;
+    return n;
+  }
   // Queues a control message (SUBSCRIBER_LAGGING, kills) in the transport's reserve, so it gets
   // through even when Send has just failed. False if even the reserve is full or it is closed.
   virtual bool SendControl(std::string json) { return Send(std::move(json)); }
@@ -84,15 +123,32 @@ class LiveManager : public sql::LiveRegistry {
   using SubPtr = std::shared_ptr<Sub>;
   using IndexKey = std::pair<catalog::TableId, std::string>;
 
+  // What the dispatcher already computed for the record being fanned out, shared by its
+  // subscribers: event bodies by projection and change kind (every subscriber with the same
+  // projection gets the same bytes after its subscription_id) and filter results by filter and
+  // row version (identical filters are one FilterEngine::Filter).
+  struct RecordScratch;
+  // The events of one dispatch round for one connection, in order, and all of them: handed to
+  // each connection with one SendMany (so they tend to leave in one write).
+  struct OutBox;
+  struct Outboxes;
+
   void OnCommit(const std::vector<table::ChangeRecord>& records);
   void DispatchLoop();
   // Sends the next snapshot batch of `sub`; finishing the snapshot flushes held changes.
   void SendBatch(const SubPtr& sub);
-  // Event bodies already encoded for one record, keyed by change type and projection: every
-  // subscriber with the same projection gets the same bytes after its subscription_id.
-  using BodyCache = std::unordered_map<std::string, std::string>;
-  void Deliver(const SubPtr& sub, const table::ChangeRecord& rec,
-               BodyCache* cache = nullptr);  // requires mu_
+  // The event `rec` makes for `sub`, or nothing. `scratch` (may be null) is for `rec` only.
+  // Requires mu_.
+  std::optional<LiveEvent> EncodeEvent(const Sub& sub, const table::ChangeRecord& rec,
+                                       RecordScratch* scratch);
+  // Hands one connection's waiting events over with one SendMany; subscribers whose events did
+  // not fit are told SUBSCRIBER_LAGGING, flagged and added to `lagging`. Requires mu_.
+  void Hand(OutBox& box, int64_t now_us, std::vector<Sub*>& lagging);
+  // Drops the subscriptions Hand found lagging. Requires mu_.
+  void DropLagging(std::vector<Sub*>& lagging);
+  // Tells `sub` its queue overflowed (or closes its connection when even that does not fit).
+  // The caller drops it.
+  void ReportLagging(const Sub& sub);
   // Takes `sub` by value: callers often pass a reference into a map this erases from.
   void Drop(SubPtr sub);  // requires mu_
   void SendError(const std::shared_ptr<LiveSink>& sink, const std::string& subscription_id,
@@ -104,6 +160,8 @@ class LiveManager : public sql::LiveRegistry {
   const Clock& clock_;
   const LiveManagerOptions options_;
   std::unique_ptr<FilterEngine> filters_;
+  // Subscriptions registered (index_ entries): OnCommit copies nothing while there are none.
+  std::atomic<size_t> subscriptions_{0};
 
   mutable std::mutex mu_;
   std::map<IndexKey, std::vector<SubPtr>> index_;                  // guarded by mu_

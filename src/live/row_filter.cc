@@ -1,37 +1,330 @@
-// Filter compilation and evaluation.
+// Filter compilation and evaluation: the one-row virtual table `kalam_live_row` and the
+// statements over it.
 #include "live/row_filter.h"
 
 #include <cstdlib>
+#include <optional>
 
-#include "catalog/catalog.h"
+#include "common/value_convert.h"
+#include "sql/sqlite/vtab_module.h"
 
 namespace kalam::live {
 
-namespace {
-constexpr int64_t kSeqParam = -1;
-constexpr int64_t kDeletedParam = -2;
+using catalog::ColumnDef;
+using catalog::TableDef;
 
-void Bind(sqlite3_stmt* stmt, int index, const catalog::ColumnDef* col, const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: sqlite3_bind_null(stmt, index); return;
-    case Value::Kind::kInt: sqlite3_bind_int64(stmt, index, v.as_int()); return;
-    case Value::Kind::kDouble: sqlite3_bind_double(stmt, index, v.as_double()); return;
-    case Value::Kind::kText:
-      // DECIMAL is presented to SQL as REAL (as the virtual tables do) so comparisons with
-      // numbers work.
-      if (col && col->type.kind == TypeKind::kDecimal && col->type.precision <= 15) {
-        sqlite3_bind_double(stmt, index, std::strtod(v.as_text().c_str(), nullptr));
-        return;
-      }
-      sqlite3_bind_text(stmt, index, v.as_text().data(), static_cast<int>(v.as_text().size()),
-                        SQLITE_TRANSIENT);
-      return;
-    case Value::Kind::kBlob:
-      sqlite3_bind_blob(stmt, index, v.as_bytes().data(), static_cast<int>(v.as_bytes().size()),
-                        SQLITE_TRANSIENT);
-      return;
+// One virtual table, declared like the `kalam` table of one table version.
+struct FilterEngine::RowTable {
+  std::string name;  // in the temp schema
+  TableDef def;      // the version filters were compiled against
+  size_t filters = 0;
+};
+
+namespace {
+
+// Unreferenced row tables are kept (so that resubscribing does not change the schema, which makes
+// every statement re-prepare) until there are more than this many.
+constexpr size_t kMaxUnusedRowTables = 16;
+
+// ---- typed comparisons: as src/sql/sqlite/vtab_module.cc evaluates them ----------------------
+// The `kalam` virtual table converts the operand of a comparison on these columns as an INSERT
+// would and compares stored forms itself; the same rules here keep a live filter and a SELECT
+// with the same WHERE in agreement. Keep in step with vtab_module.cc (IsConvertedColumn,
+// IsComparison, BoundOp, Compare, XBestIndex).
+
+bool IsConvertedColumn(const ColumnDef& col) {
+  switch (col.type.kind) {
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+    case TypeKind::kUuid:
+      return true;
+    default:
+      return false;
   }
 }
+
+bool IsComparison(int op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+    case SQLITE_INDEX_CONSTRAINT_GT:
+    case SQLITE_INDEX_CONSTRAINT_GE:
+    case SQLITE_INDEX_CONSTRAINT_LT:
+    case SQLITE_INDEX_CONSTRAINT_LE:
+    case SQLITE_INDEX_CONSTRAINT_NE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The comparisons the `kalam` table takes for statistics pruning (they change its plan costs).
+bool IsBoundOp(int op) {
+  return op == SQLITE_INDEX_CONSTRAINT_EQ || op == SQLITE_INDEX_CONSTRAINT_GT ||
+         op == SQLITE_INDEX_CONSTRAINT_GE || op == SQLITE_INDEX_CONSTRAINT_LT ||
+         op == SQLITE_INDEX_CONSTRAINT_LE;
+}
+
+bool IsPkOrderable(const ColumnDef& col) {
+  switch (col.type.kind) {
+    case TypeKind::kSmallInt:
+    case TypeKind::kInt:
+    case TypeKind::kBigInt:
+    case TypeKind::kText:
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+    case TypeKind::kUuid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True when `v` op `operand` holds (same storage class; NULL never matches).
+bool Compare(const Value& v, int op, const Value& operand) {
+  if (v.is_null() || operand.is_null() || v.kind() != operand.kind()) return false;
+  int c = 0;
+  if (v.kind() == Value::Kind::kInt) {
+    c = v.as_int() < operand.as_int() ? -1 : v.as_int() > operand.as_int() ? 1 : 0;
+  } else if (v.kind() == Value::Kind::kText) {
+    c = v.as_text().compare(operand.as_text());
+  } else {
+    return false;
+  }
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
+    case SQLITE_INDEX_CONSTRAINT_NE: return c != 0;
+  }
+  return false;
+}
+
+struct RowVtab {
+  sqlite3_vtab base{};
+  FilterEngine* engine = nullptr;
+  const FilterEngine::RowTable* table = nullptr;
+};
+
+struct RowCursor {
+  sqlite3_vtab_cursor base{};
+  bool eof = true;
+};
+
+int SetError(sqlite3_vtab* vt, const std::string& message) {
+  sqlite3_free(vt->zErrMsg);
+  vt->zErrMsg = sqlite3_mprintf("%s", message.c_str());
+  return SQLITE_ERROR;
+}
+
+}  // namespace
+
+// The `kalam_live_row` module. Every callback runs inside a sqlite3_* call the engine makes
+// holding its mutex, so they may read the engine's tables and current row.
+struct RowModule {
+  // The current row's value of the compiled table's column `i` (by column id when the row has
+  // another schema version); nullptr when the row has no such column (dropped since).
+  static const Value* ValueOf(const FilterEngine::CurrentRow& row, const TableDef& def, int i) {
+    if (!row.def || !row.values) return nullptr;
+    const ColumnDef& col = def.columns[i];
+    const auto& cols = row.def->columns;
+    size_t pos = static_cast<size_t>(i);
+    if (pos >= cols.size() || cols[pos].column_id != col.column_id) {
+      for (pos = 0; pos < cols.size() && cols[pos].column_id != col.column_id; ++pos) {
+      }
+      if (pos == cols.size()) return nullptr;
+    }
+    return pos < row.values->size() ? &(*row.values)[pos] : nullptr;
+  }
+
+  static int Connect(sqlite3* db, void* aux, int argc, const char* const* argv,
+                     sqlite3_vtab** out, char** err) {
+    auto* engine = static_cast<FilterEngine*>(aux);
+    const FilterEngine::RowTable* table = nullptr;
+    for (const auto& [key, t] : engine->tables_) {
+      if (argc > 2 && t->name == argv[2]) table = t.get();
+    }
+    if (!table) {
+      *err = sqlite3_mprintf("no row table %s", argc > 2 ? argv[2] : "?");
+      return SQLITE_ERROR;
+    }
+    int rc = sqlite3_declare_vtab(db, sql::DeclareTableSql(table->def).c_str());
+    if (rc != SQLITE_OK) return rc;
+    auto* vt = new RowVtab();
+    vt->engine = engine;
+    vt->table = table;
+    *out = &vt->base;
+    return SQLITE_OK;
+  }
+
+  static int Disconnect(sqlite3_vtab* base) {
+    sqlite3_free(base->zErrMsg);
+    delete reinterpret_cast<RowVtab*>(base);
+    return SQLITE_OK;
+  }
+
+  // The `kalam` table's choices (vtab_module.cc XBestIndex): which constraints it takes, which it
+  // evaluates itself (typed comparisons, omit=1; SQLite re-checks the rest) and what each plan
+  // costs, so that SQLite plans the WHERE the same way. Entries travel in idxStr as "column:op,".
+  static int BestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
+    const TableDef& def = reinterpret_cast<RowVtab*>(base)->table->def;
+    const int ncols = static_cast<int>(def.columns.size());
+    const int pk = static_cast<int>(def.pk_index());
+    const bool orderable = IsPkOrderable(def.columns[pk]);
+    bool pk_eq = false, pk_lower = false, pk_upper = false;
+    std::string entries;
+    int next_arg = 1;
+    for (int i = 0; i < info->nConstraint; ++i) {
+      const auto& c = info->aConstraint[i];
+      if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
+      const bool converted = IsConvertedColumn(def.columns[c.iColumn]) && IsComparison(c.op);
+      bool use = converted || (c.iColumn != pk && IsBoundOp(c.op));
+      if (c.iColumn == pk) {
+        if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
+          use = pk_eq = true;
+        } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_GT ||
+                                 c.op == SQLITE_INDEX_CONSTRAINT_GE) && !pk_lower) {
+          use = pk_lower = true;
+        } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_LT ||
+                                 c.op == SQLITE_INDEX_CONSTRAINT_LE) && !pk_upper) {
+          use = pk_upper = true;
+        }
+      }
+      if (!use) continue;
+      info->aConstraintUsage[i].argvIndex = next_arg++;
+      info->aConstraintUsage[i].omit = converted ? 1 : 0;
+      entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
+    }
+    if (!entries.empty()) {
+      info->idxStr = sqlite3_mprintf("%s", entries.c_str());
+      info->needToFreeIdxStr = 1;
+    }
+    if (pk_eq) {
+      info->estimatedCost = 1;
+      info->estimatedRows = 1;
+      info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+    } else if (pk_lower && pk_upper) {
+      info->estimatedCost = 1000;
+      info->estimatedRows = 100;
+    } else if (pk_lower || pk_upper) {
+      info->estimatedCost = 50000;
+      info->estimatedRows = 5000;
+    } else {
+      info->estimatedCost = entries.empty() ? 1000000 : 500000;
+      info->estimatedRows = entries.empty() ? 100000 : 50000;
+    }
+    return SQLITE_OK;
+  }
+
+  static int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+    *out = &(new RowCursor())->base;
+    return SQLITE_OK;
+  }
+
+  static int Close(sqlite3_vtab_cursor* base) {
+    delete reinterpret_cast<RowCursor*>(base);
+    return SQLITE_OK;
+  }
+
+  // Positions on the one row unless a typed comparison rejects it (or compares with NULL).
+  static int Filter(sqlite3_vtab_cursor* base, int, const char* idx_str, int argc,
+                    sqlite3_value** argv) {
+    auto* cur = reinterpret_cast<RowCursor*>(base);
+    auto* vt = reinterpret_cast<RowVtab*>(base->pVtab);
+    const TableDef& def = vt->table->def;
+    const FilterEngine::CurrentRow& row = vt->engine->row_;
+    cur->eof = row.values == nullptr;
+    int arg = 0;
+    for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
+      char* end = nullptr;
+      const int column = static_cast<int>(std::strtol(p, &end, 10));
+      const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
+      p = end + 1;
+      const ColumnDef& col = def.columns[column];
+      if (!IsConvertedColumn(col) || !IsComparison(op)) continue;  // SQLite checks it
+      auto operand = CoerceToColumn(col.type, sql::ValueFromSqlite(argv[arg]), col.name);
+      if (!operand.ok()) return SetError(&vt->base, operand.status().message());
+      const Value* v = ValueOf(row, def, column);
+      if (!v || !Compare(*v, op, *operand)) cur->eof = true;
+    }
+    return SQLITE_OK;
+  }
+
+  static int Next(sqlite3_vtab_cursor* base) {
+    reinterpret_cast<RowCursor*>(base)->eof = true;
+    return SQLITE_OK;
+  }
+
+  static int Eof(sqlite3_vtab_cursor* base) { return reinterpret_cast<RowCursor*>(base)->eof; }
+
+  // As the `kalam` table presents values (DECIMAL as REAL, …); _seq, then _deleted.
+  static int Column(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
+    auto* vt = reinterpret_cast<RowVtab*>(base->pVtab);
+    const TableDef& def = vt->table->def;
+    const FilterEngine::CurrentRow& row = vt->engine->row_;
+    const int n = static_cast<int>(def.columns.size());
+    if (i < n) {
+      const Value* v = ValueOf(row, def, i);
+      if (v) sql::ResultValue(ctx, &def.columns[i], *v);
+      else sqlite3_result_null(ctx);
+    } else if (i == n) {
+      if (row.seq) sqlite3_result_int64(ctx, row.seq);
+      else sqlite3_result_null(ctx);
+    } else {
+      sqlite3_result_int(ctx, row.deleted ? 1 : 0);
+    }
+    return SQLITE_OK;
+  }
+
+  static int Rowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
+    *rowid = 0;  // WITHOUT ROWID: never used
+    return SQLITE_OK;
+  }
+
+  static sqlite3_module Make() {
+    sqlite3_module m{};
+    m.iVersion = 1;
+    m.xCreate = Connect;
+    m.xConnect = Connect;
+    m.xBestIndex = BestIndex;
+    m.xDisconnect = Disconnect;
+    m.xDestroy = Disconnect;
+    m.xOpen = Open;
+    m.xClose = Close;
+    m.xFilter = Filter;
+    m.xNext = Next;
+    m.xEof = Eof;
+    m.xColumn = Column;
+    m.xRowid = Rowid;
+    return m;
+  }
+
+  // While a filter is prepared: it may read its own row table and call functions, nothing else
+  // (no other table, no schema, no pragma, no write).
+  static int Authorize(void* aux, int action, const char* a1, const char*, const char* db,
+                       const char*) {
+    auto* engine = static_cast<FilterEngine*>(aux);
+    switch (action) {
+      case SQLITE_SELECT:
+      case SQLITE_FUNCTION:
+        return SQLITE_OK;
+      case SQLITE_READ:
+        return a1 && db && std::string_view(db) == "temp" && engine->preparing_table_ == a1
+                   ? SQLITE_OK
+                   : SQLITE_DENY;
+      default:
+        return SQLITE_DENY;
+    }
+  }
+};
+
+namespace {
+const sqlite3_module kRowModule = RowModule::Make();
 }  // namespace
 
 Result<std::unique_ptr<FilterEngine>> FilterEngine::Create() {
@@ -45,6 +338,10 @@ Result<std::unique_ptr<FilterEngine>> FilterEngine::Create() {
   sqlite3_db_config(e->db_, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, nullptr);
   sqlite3_limit(e->db_, SQLITE_LIMIT_LENGTH, 1 << 20);
   sqlite3_limit(e->db_, SQLITE_LIMIT_ATTACHED, 0);
+  if (sqlite3_create_module_v2(e->db_, "kalam_live_row", &kRowModule, e.get(), nullptr) !=
+      SQLITE_OK) {
+    return Status::Internal("Cannot register the live-query row table");
+  }
   return e;
 }
 
@@ -53,89 +350,122 @@ FilterEngine::~FilterEngine() {
 }
 
 FilterEngine::Filter::~Filter() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  std::lock_guard lock(engine_->mu_);
+  engine_->Release(*this);
 }
 
-Result<std::unique_ptr<FilterEngine::Filter>> FilterEngine::Compile(
-    const catalog::TableDef& table, const std::vector<sql::Token>& where,
+void FilterEngine::Release(const Filter& filter) {
+  sqlite3_finalize(filter.stmt_);
+  if (auto it = filters_.find(filter.sql_); it != filters_.end() && it->second.expired()) {
+    filters_.erase(it);  // (a new Filter with the same text may have replaced this one)
+  }
+  --filter.table_->filters;
+  DropUnusedRowTables();
+}
+
+void FilterEngine::DropUnusedRowTables() {
+  size_t unused = 0;
+  for (const auto& [key, t] : tables_) unused += t->filters == 0;
+  if (unused <= kMaxUnusedRowTables) return;
+  for (auto it = tables_.begin(); it != tables_.end();) {
+    if (it->second->filters == 0) {
+      std::string drop = "DROP TABLE temp.\"" + it->second->name + "\"";
+      sqlite3_exec(db_, drop.c_str(), nullptr, nullptr, nullptr);
+      it = tables_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t FilterEngine::row_tables() const {
+  std::lock_guard lock(mu_);
+  return tables_.size();
+}
+
+Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
+    const TableDef& table, const std::vector<sql::Token>& where,
     std::string_view statement_text) {
-  auto filter = std::unique_ptr<Filter>(new Filter());
-  std::string sql = "SELECT (";
+  std::string expr;
   for (size_t i = 0; i < where.size(); ++i) {
     const sql::Token& t = where[i];
-    // `t.col` / `table.col`: drop the qualifier.
+    // `t.col` / `table.col` / `ns.table.col`: drop the qualifier.
     if (t.IsName() && i + 2 < where.size() && where[i + 1].IsPunct('.') && where[i + 2].IsName()) {
       continue;
     }
     if (t.IsPunct('.') && i > 0 && where[i - 1].IsName()) continue;
-    const bool call = i + 1 < where.size() && where[i + 1].IsPunct('(');
-    if (t.IsName() && !call) {
-      std::string name = catalog::LowerName(t.value);
-      int64_t id = 0;
-      if (name == "_seq") {
-        id = kSeqParam;
-      } else if (name == "_deleted") {
-        id = kDeletedParam;
-      } else if (int c = table.FindColumn(name); c >= 0) {
-        id = table.columns[c].column_id;
-      } else if (t.kind == sql::TokenKind::kQuotedIdentifier) {
-        return Status::InvalidSql("Unknown column '" + t.value + "' in the subscription filter");
-      } else {
-        id = 0;  // a keyword (AND, NOT, NULL, IS, IN, LIKE, CASE …): keep as written
-      }
-      if (id != 0) {
-        filter->column_ids_.push_back(id);
-        sql += " ?" + std::to_string(filter->column_ids_.size());
-        continue;
-      }
-    }
     if (t.kind == sql::TokenKind::kParameter) {
       return Status::InvalidSql("Subscription filters cannot use parameters");
     }
-    sql += ' ';
-    sql += t.Raw(statement_text);
+    expr += ' ';
+    expr += t.Raw(statement_text);
   }
-  sql += ")";
-  std::lock_guard lock(mu_);
-  int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &filter->stmt_,
-                              nullptr);
-  if (rc != SQLITE_OK) {
-    return Status::InvalidSql(std::string("Invalid subscription filter: ") + sqlite3_errmsg(db_));
-  }
-  return filter;
-}
 
-bool FilterEngine::Matches(const Filter& filter, const catalog::TableDef& table,
-                           const std::vector<Value>& values, int64_t seq, bool deleted) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* stmt = filter.stmt_;
-  for (size_t k = 0; k < filter.column_ids_.size(); ++k) {
-    const int index = static_cast<int>(k + 1);
-    const int64_t id = filter.column_ids_[k];
-    if (id == kSeqParam) {
-      sqlite3_bind_int64(stmt, index, seq);
-    } else if (id == kDeletedParam) {
-      sqlite3_bind_int(stmt, index, deleted ? 1 : 0);
-    } else {
-      const catalog::ColumnDef* col = nullptr;
-      size_t pos = 0;
-      for (; pos < table.columns.size(); ++pos) {
-        if (table.columns[pos].column_id == static_cast<uint32_t>(id)) {
-          col = &table.columns[pos];
-          break;
-        }
-      }
-      if (col && pos < values.size()) Bind(stmt, index, col, values[pos]);
-      else sqlite3_bind_null(stmt, index);  // a column dropped since: NULL
+  auto& slot = tables_[{table.table_id, table.schema_version}];
+  if (!slot) {
+    auto rt = std::make_unique<RowTable>();
+    rt->name = "r" + std::to_string(next_table_++);
+    rt->def = table;
+    slot = std::move(rt);
+    std::string create = "CREATE VIRTUAL TABLE temp.\"" + slot->name + "\" USING kalam_live_row";
+    char* err = nullptr;
+    if (sqlite3_exec(db_, create.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      tables_.erase({table.table_id, table.schema_version});
+      return Status::Internal("Cannot create the live-query row table: " + message);
     }
   }
-  bool match = false;
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
-    match = sqlite3_column_type(stmt, 0) != SQLITE_NULL && sqlite3_column_int64(stmt, 0) != 0;
-    if (sqlite3_column_type(stmt, 0) == SQLITE_FLOAT) match = sqlite3_column_double(stmt, 0) != 0;
+  RowTable* rt = slot.get();
+  const std::string sql = "SELECT 1 FROM temp.\"" + rt->name + "\" WHERE (" + expr + ")";
+  if (auto it = filters_.find(sql); it != filters_.end()) {
+    if (auto shared = it->second.lock()) return shared;
+  }
+
+  sqlite3_stmt* stmt = nullptr;
+  preparing_table_ = rt->name;
+  sqlite3_set_authorizer(db_, &RowModule::Authorize, this);
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  preparing_table_.clear();
+  if (rc != SQLITE_OK) {
+    std::string message = sqlite3_errmsg(db_);
+    sqlite3_finalize(stmt);
+    DropUnusedRowTables();
+    return Status::InvalidSql("Invalid subscription filter: " + message);
+  }
+  // One run over an all-NULL row: a typed comparison with a literal that does not convert fails
+  // now, as the same SELECT would, rather than never matching later.
+  std::vector<Value> nulls(table.columns.size());
+  row_ = CurrentRow{&rt->def, &nulls, 0, false};
+  rc = sqlite3_step(stmt);
+  row_ = CurrentRow{};
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    std::string message = sqlite3_errmsg(db_);
+    sqlite3_finalize(stmt);
+    DropUnusedRowTables();
+    return Status::InvalidSql("Invalid subscription filter: " + message);
   }
   sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+
+  std::shared_ptr<Filter> filter(new Filter());
+  filter->engine_ = this;
+  filter->table_ = rt;
+  filter->sql_ = sql;
+  filter->stmt_ = stmt;
+  ++rt->filters;
+  filters_[sql] = filter;
+  return std::shared_ptr<const Filter>(std::move(filter));
+}
+
+bool FilterEngine::Matches(const Filter& filter, const TableDef& table,
+                           const std::vector<Value>& values, int64_t seq, bool deleted) {
+  std::lock_guard lock(mu_);
+  row_ = CurrentRow{&table, &values, seq, deleted};
+  const bool match = sqlite3_step(filter.stmt_) == SQLITE_ROW;
+  sqlite3_reset(filter.stmt_);
+  row_ = CurrentRow{};
   return match;
 }
 

@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -110,6 +111,9 @@ class Client {
  public:
   // Connects and upgrades `target`; `authorization` (if non-empty) goes in the header.
   Client(uint16_t port, std::string target = "/v1/ws", std::string authorization = "") {
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong) ++pongs_;
+    });
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
     beast::get_lowest_layer(ws_).connect(endpoint, ec_);
     if (ec_) return;
@@ -128,6 +132,8 @@ class Client {
   }
 
   bool connected() const { return !ec_; }
+  // WebSocket pong frames received so far (they arrive during reads).
+  int pongs() const { return pongs_; }
   const beast::error_code& error() const { return ec_; }
   const websocket::response_type& response() const { return response_; }
 
@@ -211,6 +217,7 @@ class Client {
   }
 
   asio::io_context ioc_;
+  int pongs_ = 0;
   websocket::stream<beast::tcp_stream> ws_{ioc_};
   websocket::response_type response_;
   beast::error_code ec_;
@@ -248,6 +255,15 @@ std::string GunzipBytes(std::string_view in) {
   out.resize(zs.total_out);
   inflateEnd(&zs);
   return out;
+}
+
+// Message number `i`, of exactly `bytes` bytes (at least 40), with content that depends on `i`.
+std::string Numbered(size_t i, size_t bytes) {
+  std::string head = R"({"type":"change","i":)" + std::to_string(i) + R"(,"pad":")";
+  const std::string tail = "\"}";
+  std::string pad(bytes - head.size() - tail.size(), 'x');
+  for (size_t k = 0; k < pad.size(); ++k) pad[k] = static_cast<char>('a' + (i * 7 + k) % 26);
+  return head + pad + tail;
 }
 
 // A JSON message of exactly `bytes` bytes.
@@ -791,6 +807,192 @@ TEST_F(WsTransportTest, ShutdownDoesNotWaitForeverOnAClientThatNeverReads) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
   EXPECT_EQ(transport_->open_connections(), 0u);
   EXPECT_EQ(app_.WaitClose(conn->id()), 1);
+}
+
+// Sizes that cover every frame-length encoding (7-bit, 16-bit, 64-bit) on both sides of each
+// limit, payloads copied into a batch and payloads written from their own string (≥ 16 KiB).
+constexpr size_t kSizes[] = {40, 125, 126, 127, 600, 16383, 16384, 65535, 65536, 70000, 200};
+
+// Sends `n` Numbered messages from another thread, alternately one by one and with SendMany.
+std::thread SendNumbered(std::shared_ptr<WsConnection> conn, size_t n,
+                         size_t (*size_of)(size_t)) {
+  return std::thread([conn, n, size_of] {
+    size_t i = 0;
+    while (i < n) {
+      if (i % 2 == 0) {
+        EXPECT_TRUE(conn->Send(Numbered(i, size_of(i))));
+        ++i;
+        continue;
+      }
+      std::vector<WsMessage> many;
+      for (size_t k = 0; k < 7 && i + k < n; ++k) {
+        many.push_back(WsMessage{Numbered(i + k, size_of(i + k)), nullptr});
+      }
+      const size_t count = many.size();
+      EXPECT_EQ(conn->SendMany(many), count);
+      i += count;
+    }
+  });
+}
+
+size_t CycledSize(size_t i) { return kSizes[i % std::size(kSizes)]; }
+
+TEST_F(WsTransportTest, MessagesOfEverySizeArriveIntactAndInOrderAcrossBatches) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  for (std::string target : {"/v1/ws?compress=false", "/v1/ws"}) {
+    auto client = OpenAlice(target);
+    auto conn = app_.Opened(app_.opened_count() - 1);
+    ASSERT_TRUE(conn);
+    const size_t n = 20 * std::size(kSizes);
+    std::thread sender = SendNumbered(conn, n, CycledSize);
+    for (size_t i = 0; i < n; ++i) {
+      auto got = client->Read();
+      ASSERT_TRUE(got) << target << " message " << i << ": " << client->error().message();
+      const std::string expected = Numbered(i, CycledSize(i));
+      const bool gzipped = target == "/v1/ws" && expected.size() >= 512;
+      EXPECT_EQ(got->binary, gzipped) << target << " " << i;
+      ASSERT_EQ(gzipped ? GunzipBytes(got->data) : got->data, expected) << target << " " << i;
+    }
+    sender.join();
+  }
+}
+
+TEST_F(WsTransportTest, AReaderThatFallsBehindGetsEverythingOnceItReadsAgain) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenAlice("/v1/ws?compress=false");
+  auto conn = app_.Opened(0);
+  ASSERT_TRUE(conn);
+  // 16 MiB while the client reads nothing: the socket takes part of a batch, the rest waits.
+  const size_t n = 2000;
+  auto size_of = [](size_t i) -> size_t { return 8000 + i % 300; };
+  std::thread sender = SendNumbered(conn, n, +size_of);
+  sender.join();
+  std::this_thread::sleep_for(200ms);
+  for (size_t i = 0; i < n; ++i) {
+    auto got = client->Read();
+    ASSERT_TRUE(got) << i << ": " << client->error().message();
+    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
+  }
+  EXPECT_FALSE(client->Read(100ms));  // nothing else
+}
+
+TEST_F(WsTransportTest, PingsDuringAFloodAreAnsweredBetweenIntactMessages) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenAlice("/v1/ws?compress=false");
+  auto conn = app_.Opened(0);
+  ASSERT_TRUE(conn);
+  const size_t n = 3000;
+  auto size_of = [](size_t i) -> size_t { return 1500 + i % 700; };
+  std::thread sender = SendNumbered(conn, n, +size_of);
+  int pings = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 100 == 0) {
+      client->Ping();
+      ++pings;
+    }
+    auto got = client->Read();
+    ASSERT_TRUE(got) << i << ": " << client->error().message();
+    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
+  }
+  sender.join();
+  // A message queued after the last ping's pong.
+  client->SendText(R"({"type":"ping"})");
+  auto pong = client->Read();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->data, R"({"type":"pong"})");
+  EXPECT_EQ(client->pongs(), pings);
+}
+
+TEST_F(WsTransportTest, AClientClosingDuringAFloodEndsTheConnectionOnce) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenAlice("/v1/ws?compress=false");
+  auto conn = app_.Opened(0);
+  ASSERT_TRUE(conn);
+  std::atomic<bool> stop{false};
+  std::thread sender([conn, &stop] {
+    for (size_t i = 0; !stop && conn->Send(Numbered(i, 4000)); ++i) {
+    }
+  });
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client->Read());
+  client->Close();
+  EXPECT_EQ(app_.WaitClose(conn->id()), 1);
+  stop = true;
+  sender.join();
+  EXPECT_FALSE(conn->Send("{}"));
+  std::vector<WsMessage> more = {{"{}", nullptr}, {"{}", nullptr}};
+  EXPECT_EQ(conn->SendMany(more), 0u);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(app_.closes()[conn->id()], 1);
+}
+
+TEST_F(WsTransportTest, SendManyQueuesNothingOnceTheQueueIsFull) {
+  options_.outbound_queue_messages = 4;
+  Start();
+  auto client = OpenAlice("/v1/ws?compress=false");  // then never reads again
+  auto conn = app_.Opened(0);
+  ASSERT_TRUE(conn);
+  const std::string chunk = JsonOfSize(256 << 10);
+  bool stuck = false;
+  for (int round = 0; round < 400 && !stuck; ++round) {
+    while (conn->Send(chunk)) {
+    }
+    std::this_thread::sleep_for(50ms);
+    std::vector<WsMessage> two = {{chunk, nullptr}, {chunk, nullptr}};
+    stuck = conn->SendMany(two) == 0;
+  }
+  ASSERT_TRUE(stuck);
+  std::vector<WsMessage> three = {{"{}", nullptr}, {"{}", nullptr}, {"{}", nullptr}};
+  EXPECT_EQ(conn->SendMany(three), 0u);
+  EXPECT_TRUE(conn->SendControl(R"({"type":"error","code":"SUBSCRIBER_LAGGING"})"));
+}
+
+TEST_F(WsTransportTest, MessagesEndingWithASharedTailArriveWholeCompressedOrNot) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto plain = OpenAlice("/v1/ws?compress=false");
+  auto plain_conn = app_.Opened(0);
+  auto zipped = OpenAlice("/v1/ws");
+  auto zipped_conn = app_.Opened(1);
+  ASSERT_TRUE(plain_conn && zipped_conn);
+  // Tails of every size class, each shared by several messages on both connections; one head
+  // too long for a stored block (the message is then compressed whole).
+  std::vector<std::shared_ptr<const WsSharedTail>> tails;
+  for (size_t bytes : {2, 300, 600, 20000, 70000}) {
+    std::string text = R"(,"change_type":"insert","rows":[{"pad":")";
+    for (size_t k = 0; k < bytes; ++k) text.push_back(static_cast<char>('a' + (k * k) % 26));
+    tails.push_back(std::make_shared<const WsSharedTail>(text + "\"}]}"));
+  }
+  std::vector<std::string> heads = {R"({"type":"change","subscription_id":"a")",
+                                    R"({"type":"change","subscription_id":"bb")",
+                                    R"({"type":"change","subscription_id":")" +
+                                        std::string(70000, 'c') + "\""};
+  std::vector<std::string> expected;
+  std::vector<WsMessage> for_plain, for_zipped;
+  for (const auto& tail : tails) {
+    for (const auto& head : heads) {
+      expected.push_back(head + tail->text());
+      for_plain.push_back(WsMessage{head, tail});
+      for_zipped.push_back(WsMessage{head, tail});
+    }
+  }
+  ASSERT_EQ(plain_conn->SendMany(for_plain), expected.size());
+  ASSERT_EQ(zipped_conn->SendMany(for_zipped), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    auto p = plain->Read();
+    ASSERT_TRUE(p) << i;
+    EXPECT_FALSE(p->binary);
+    EXPECT_EQ(p->data, expected[i]) << i;
+    auto z = zipped->Read();
+    ASSERT_TRUE(z) << i;
+    EXPECT_EQ(z->binary, expected[i].size() >= 512) << i;
+    // zlib checks the gzip trailer (CRC-32 and length) of what it inflates.
+    EXPECT_EQ(z->binary ? GunzipBytes(z->data) : z->data, expected[i]) << i;
+  }
+  EXPECT_TRUE(tails[2]->deflated().ok);
 }
 
 }  // namespace

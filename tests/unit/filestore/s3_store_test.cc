@@ -369,9 +369,11 @@ TEST_F(S3ScriptedTest, ASilentServerTimesOut) {
   auto got = store->Get("k");
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(got.status().code(), StatusCode::kIoError);
-  EXPECT_NE(got.status().message().find("failed after 2 attempts: reading response: timed out "
-                                        "after 300 ms"),
-            std::string::npos)
+  // The deadline covers the whole exchange; which step it lands in ("reading response: " or
+  // earlier) depends on scheduling, so only the outcome is checked.
+  EXPECT_NE(got.status().message().find("failed after 2 attempts: "), std::string::npos)
+      << got.status().message();
+  EXPECT_NE(got.status().message().find("timed out after 300 ms"), std::string::npos)
       << got.status().message();
   EXPECT_EQ(server.request_count(), 2);
   EXPECT_LT(elapsed, std::chrono::seconds(5));

@@ -239,3 +239,194 @@ TEST_F(LiveManagerTest, UnsubscribeAndCloseConnectionForgetEverything) {
 
 }  // namespace
 }  // namespace kalam::live
+
+namespace kalam::live {
+namespace {
+
+// A sink that counts SendMany calls and, once limited, takes only `budget` more messages.
+class BatchSink : public RecordingSink {
+ public:
+  explicit BatchSink(uint64_t id) : RecordingSink(id) {}
+  size_t SendMany(std::vector<LiveEvent>& events) override {
+    std::lock_guard lock(batch_mu_);
+    ++calls_;
+    size_t n = 0;
+    while (n < events.size() && (!limited_ || budget_ > 0) && Send(events[n].Text())) {
+      ++n;
+      if (limited_) --budget_;
+    }
+    return n;
+  }
+  bool SendControl(std::string msg) override {
+    std::lock_guard lock(batch_mu_);
+    control_.push_back(msg);
+    return true;
+  }
+  void Limit(size_t budget) {
+    std::lock_guard lock(batch_mu_);
+    limited_ = true;
+    budget_ = budget;
+  }
+  size_t calls() {
+    std::lock_guard lock(batch_mu_);
+    return calls_;
+  }
+  std::vector<std::string> control() {
+    std::lock_guard lock(batch_mu_);
+    return control_;
+  }
+
+ private:
+  std::mutex batch_mu_;
+  size_t calls_ = 0;         // guarded by batch_mu_
+  bool limited_ = false;     // guarded by batch_mu_
+  size_t budget_ = 0;        // guarded by batch_mu_
+  std::vector<std::string> control_;  // guarded by batch_mu_
+};
+
+// The change events in `messages` for subscription `sid`: (change_type, id) in arrival order.
+std::vector<std::pair<std::string, int64_t>> EventsOf(const std::vector<json::object>& messages,
+                                                      std::string_view sid) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& m : messages) {
+    if (m.at("type") != "change" || m.at("subscription_id").as_string() != sid) continue;
+    const auto& rows = m.contains("rows") ? m.at("rows") : m.at("old_values");
+    out.emplace_back(std::string(m.at("change_type").as_string()),
+                     rows.as_array()[0].at("id").as_int64());
+  }
+  return out;
+}
+
+TEST_F(LiveManagerTest, OneCommitReachesAConnectionInFewSendManyCallsInSubscriptionOrder) {
+  auto sink = std::make_shared<BatchSink>(5);
+  for (int s = 0; s < 10; ++s) {
+    live_->Subscribe(sink, alice_, "s" + std::to_string(s), "SELECT * FROM chat.msgs",
+                     SubscribeOptions{});
+  }
+  ASSERT_EQ(sink->WaitFor(10).size(), 10u);  // the acks
+  std::string values;
+  for (int i = 0; i < 20; ++i) values += (i ? ", (" : "(") + std::to_string(i) + ", 'r')";
+  Ok("INSERT INTO chat.msgs (id, room) VALUES " + values, alice_);  // one commit, 20 changes
+  auto m = sink->WaitFor(210);
+  ASSERT_EQ(m.size(), 210u);
+  std::vector<std::pair<std::string, int64_t>> expected;
+  for (int i = 0; i < 20; ++i) expected.emplace_back("insert", i);
+  for (int s = 0; s < 10; ++s) EXPECT_EQ(EventsOf(m, "s" + std::to_string(s)), expected) << s;
+  // 200 events for one connection: handed over in batches of at most 128, not one by one.
+  EXPECT_LE(sink->calls(), 2u);
+  EXPECT_GE(sink->calls(), 1u);
+}
+
+TEST_F(LiveManagerTest, SubscriptionsWhoseEventsDidNotFitGetAPrefixThenLaggingOthersGoOn) {
+  auto slow = std::make_shared<BatchSink>(1);
+  auto fast = std::make_shared<BatchSink>(2);
+  live_->Subscribe(slow, alice_, "b", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  live_->Subscribe(slow, alice_, "c", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  live_->Subscribe(fast, alice_, "a", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  ASSERT_EQ(slow->WaitFor(2).size(), 2u);
+  ASSERT_EQ(fast->WaitFor(1).size(), 1u);
+  slow->Limit(3);  // b0, c0, b1 fit; the rest does not
+  Ok("INSERT INTO chat.msgs (id) VALUES (0), (1), (2), (3), (4)", alice_);
+  auto a = fast->WaitFor(6);
+  for (int i = 0; i < 200 && slow->control().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto m = slow->WaitFor(5);
+  EXPECT_EQ(EventsOf(m, "b"), (std::vector<std::pair<std::string, int64_t>>{{"insert", 0},
+                                                                            {"insert", 1}}));
+  EXPECT_EQ(EventsOf(m, "c"), (std::vector<std::pair<std::string, int64_t>>{{"insert", 0}}));
+  auto control = slow->control();
+  ASSERT_EQ(control.size(), 2u);
+  // In the order their first refused event came: c1, then b2.
+  for (size_t k = 0; k < 2; ++k) {
+    const std::string sid = k == 0 ? "c" : "b";
+    EXPECT_EQ(control[k], R"({"type":"error","subscription_id":")" + sid +
+                              R"(","code":"SUBSCRIBER_LAGGING","message":"The subscriber fell )"
+                              R"(behind and the subscription was closed; resubscribe with from )"
+                              R"(= the last _seq received"})");
+  }
+  EXPECT_EQ(EventsOf(a, "a").size(), 5u);
+  ASSERT_EQ(live_->List().size(), 1u);
+  EXPECT_EQ(live_->List()[0].subscription_id, "a");
+  // Nothing more for the dropped ones; the other subscriber goes on.
+  Ok("INSERT INTO chat.msgs (id) VALUES (5)", alice_);
+  EXPECT_EQ(EventsOf(fast->WaitFor(7), "a").back(), (std::pair<std::string, int64_t>{"insert", 5}));
+  EXPECT_EQ(slow->WaitFor(6).size(), 5u);
+  EXPECT_EQ(slow->control().size(), 2u);
+}
+
+TEST_F(LiveManagerTest, SharedFilterResultsAndBodiesNeverMixSubscriptionsUp) {
+  auto sink = std::make_shared<RecordingSink>(3);
+  const char* queries[] = {
+      "SELECT * FROM chat.msgs WHERE room = 'a'",   "SELECT * FROM chat.msgs WHERE room = 'a'",
+      "SELECT * FROM chat.msgs WHERE room = 'b'",   "SELECT * FROM chat.msgs",
+      "SELECT id FROM chat.msgs WHERE room = 'a'",  "SELECT id, room FROM chat.msgs",
+  };
+  for (int s = 0; s < 6; ++s) {
+    live_->Subscribe(sink, alice_, "q" + std::to_string(s), queries[s], SubscribeOptions{});
+  }
+  ASSERT_EQ(sink->WaitFor(6).size(), 6u);
+  Ok("INSERT INTO chat.msgs (id, room, body) VALUES (1, 'a', 'x'), (2, 'b', 'y')", alice_);
+  Ok("UPDATE chat.msgs SET room = 'b' WHERE id = 1", alice_);  // a → b
+  auto m = sink->WaitFor(6 + 14);
+  ASSERT_EQ(m.size(), 20u);
+  using Events = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(EventsOf(m, "q0"), (Events{{"insert", 1}, {"delete", 1}}));
+  EXPECT_EQ(EventsOf(m, "q1"), (Events{{"insert", 1}, {"delete", 1}}));
+  EXPECT_EQ(EventsOf(m, "q2"), (Events{{"insert", 2}, {"insert", 1}}));
+  EXPECT_EQ(EventsOf(m, "q3"), (Events{{"insert", 1}, {"insert", 2}, {"update", 1}}));
+  EXPECT_EQ(EventsOf(m, "q4"), (Events{{"insert", 1}, {"delete", 1}}));
+  EXPECT_EQ(EventsOf(m, "q5"), (Events{{"insert", 1}, {"insert", 2}, {"update", 1}}));
+  // Each got its own projection.
+  for (const auto& e : m) {
+    if (e.at("type") != "change" || e.at("change_type") != "insert") continue;
+    const auto& row = e.at("rows").as_array()[0].as_object();
+    const std::string sid(e.at("subscription_id").as_string());
+    if (sid == "q4") EXPECT_EQ(row.size(), 2u) << S(row);       // id, _seq
+    else if (sid == "q5") EXPECT_EQ(row.size(), 3u) << S(row);  // id, room, _seq
+    else EXPECT_EQ(row.size(), 4u) << S(row);                   // id, room, body, _seq
+  }
+}
+
+// One sink object per subscription over one shared connection, as the WebSocket service makes
+// them.
+class FacadeSink : public LiveSink {
+ public:
+  explicit FacadeSink(std::shared_ptr<BatchSink> conn) : conn_(std::move(conn)) {}
+  uint64_t connection_id() const override { return conn_->connection_id(); }
+  bool Send(std::string json) override { return conn_->Send(std::move(json)); }
+  size_t SendMany(std::vector<LiveEvent>& events) override { return conn_->SendMany(events); }
+  void Close(uint16_t code, std::string reason) override { conn_->Close(code, reason); }
+
+ private:
+  std::shared_ptr<BatchSink> conn_;
+};
+
+TEST_F(LiveManagerTest, SubscriptionsOfOneConnectionShareItsBatchesWhicheverSinkTheyCameWith) {
+  auto conn = std::make_shared<BatchSink>(8);
+  auto other = std::make_shared<BatchSink>(9);
+  for (int s = 0; s < 5; ++s) {  // interleaved with another connection's subscriptions
+    live_->Subscribe(std::make_shared<FacadeSink>(conn), alice_, "s" + std::to_string(s),
+                     "SELECT * FROM chat.msgs", SubscribeOptions{});
+    live_->Subscribe(std::make_shared<FacadeSink>(other), alice_, "o" + std::to_string(s),
+                     "SELECT * FROM chat.msgs", SubscribeOptions{});
+  }
+  ASSERT_EQ(conn->WaitFor(5).size(), 5u);
+  ASSERT_EQ(other->WaitFor(5).size(), 5u);
+  Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);  // one change
+  Ok("INSERT INTO chat.msgs (id) VALUES (2), (3)", alice_);  // two in one commit
+  auto m = conn->WaitFor(5 + 15);
+  ASSERT_EQ(m.size(), 20u);
+  using Events = std::vector<std::pair<std::string, int64_t>>;
+  for (int s = 0; s < 5; ++s) {
+    EXPECT_EQ(EventsOf(m, "s" + std::to_string(s)),
+              (Events{{"insert", 1}, {"insert", 2}, {"insert", 3}}));
+  }
+  EXPECT_EQ(other->WaitFor(20).size(), 20u);
+  // One SendMany per connection per dispatch round (there may have been one or two rounds).
+  EXPECT_LE(conn->calls(), 2u);
+  EXPECT_LE(other->calls(), 2u);
+}
+
+}  // namespace
+}  // namespace kalam::live
