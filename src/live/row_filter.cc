@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/value_convert.h"
+#include "sql/sqlite/typed_compare.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::live {
@@ -26,84 +27,13 @@ namespace {
 // every statement re-prepare) until there are more than this many.
 constexpr size_t kMaxUnusedRowTables = 16;
 
-// ---- typed comparisons: as src/sql/sqlite/vtab_module.cc evaluates them ----------------------
-// The `kalam` virtual table converts the operand of a comparison on these columns as an INSERT
-// would and compares stored forms itself; the same rules here keep a live filter and a SELECT
-// with the same WHERE in agreement. Keep in step with vtab_module.cc (IsConvertedColumn,
-// IsComparison, BoundOp, Compare, XBestIndex).
-
-bool IsConvertedColumn(const ColumnDef& col) {
-  switch (col.type.kind) {
-    case TypeKind::kTimestamp:
-    case TypeKind::kDateTime:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-    case TypeKind::kUuid:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsComparison(int op) {
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ:
-    case SQLITE_INDEX_CONSTRAINT_GT:
-    case SQLITE_INDEX_CONSTRAINT_GE:
-    case SQLITE_INDEX_CONSTRAINT_LT:
-    case SQLITE_INDEX_CONSTRAINT_LE:
-    case SQLITE_INDEX_CONSTRAINT_NE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The comparisons the `kalam` table takes for statistics pruning (they change its plan costs).
-bool IsBoundOp(int op) {
-  return op == SQLITE_INDEX_CONSTRAINT_EQ || op == SQLITE_INDEX_CONSTRAINT_GT ||
-         op == SQLITE_INDEX_CONSTRAINT_GE || op == SQLITE_INDEX_CONSTRAINT_LT ||
-         op == SQLITE_INDEX_CONSTRAINT_LE;
-}
-
-bool IsPkOrderable(const ColumnDef& col) {
-  switch (col.type.kind) {
-    case TypeKind::kSmallInt:
-    case TypeKind::kInt:
-    case TypeKind::kBigInt:
-    case TypeKind::kText:
-    case TypeKind::kTimestamp:
-    case TypeKind::kDateTime:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-    case TypeKind::kUuid:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// True when `v` op `operand` holds (same storage class; NULL never matches).
-bool Compare(const Value& v, int op, const Value& operand) {
-  if (v.is_null() || operand.is_null() || v.kind() != operand.kind()) return false;
-  int c = 0;
-  if (v.kind() == Value::Kind::kInt) {
-    c = v.as_int() < operand.as_int() ? -1 : v.as_int() > operand.as_int() ? 1 : 0;
-  } else if (v.kind() == Value::Kind::kText) {
-    c = v.as_text().compare(operand.as_text());
-  } else {
-    return false;
-  }
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
-    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
-    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
-    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
-    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
-    case SQLITE_INDEX_CONSTRAINT_NE: return c != 0;
-  }
-  return false;
-}
+// Typed comparisons follow the `kalam` virtual table's rules (sql/sqlite/typed_compare.h), so a
+// live filter and a SELECT with the same WHERE agree.
+using sql::CompareStored;
+using sql::IsBoundOp;
+using sql::IsComparison;
+using sql::IsConvertedColumn;
+using sql::IsPkOrderable;
 
 struct RowVtab {
   sqlite3_vtab base{};
@@ -250,7 +180,7 @@ struct RowModule {
       auto operand = CoerceToColumn(col.type, sql::ValueFromSqlite(argv[arg]), col.name);
       if (!operand.ok()) return SetError(&vt->base, operand.status().message());
       const Value* v = ValueOf(row, def, column);
-      if (!v || !Compare(*v, op, *operand)) cur->eof = true;
+      if (!v || !CompareStored(*v, op, *operand)) cur->eof = true;
     }
     return SQLITE_OK;
   }

@@ -8,6 +8,7 @@
 #include "common/value_convert.h"
 #include "sql/exec_context.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/typed_compare.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
@@ -62,53 +63,6 @@ struct KalamCursor {
   bool deleted = false;
 };
 
-bool IsPkOrderable(const ColumnDef& col) {
-  switch (col.type.kind) {
-    case TypeKind::kSmallInt:
-    case TypeKind::kInt:
-    case TypeKind::kBigInt:
-    case TypeKind::kText:
-    case TypeKind::kTimestamp:
-    case TypeKind::kDateTime:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-    case TypeKind::kUuid:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Columns whose stored form differs from how people write literals (µs vs ISO text, canonical
-// lower-case UUIDs): the cursor converts the operand as an INSERT would and compares itself, so
-// `ts > '2026-01-01T00:00:00Z'` and `id = 'A0EE…'` mean what they say.
-bool IsConvertedColumn(const ColumnDef& col) {
-  switch (col.type.kind) {
-    case TypeKind::kTimestamp:
-    case TypeKind::kDateTime:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-    case TypeKind::kUuid:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsComparison(int op) {
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ:
-    case SQLITE_INDEX_CONSTRAINT_GT:
-    case SQLITE_INDEX_CONSTRAINT_GE:
-    case SQLITE_INDEX_CONSTRAINT_LT:
-    case SQLITE_INDEX_CONSTRAINT_LE:
-    case SQLITE_INDEX_CONSTRAINT_NE:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The cold-tier pruning form of a SQLite comparison, if it is one.
 std::optional<table::ColdBound::Op> BoundOp(int op) {
   switch (op) {
@@ -119,28 +73,6 @@ std::optional<table::ColdBound::Op> BoundOp(int op) {
     case SQLITE_INDEX_CONSTRAINT_LE: return table::ColdBound::Op::kLe;
     default: return std::nullopt;
   }
-}
-
-// True when `v` op `operand` holds (same storage class; NULL never matches).
-bool Compare(const Value& v, int op, const Value& operand) {
-  if (v.is_null() || operand.is_null() || v.kind() != operand.kind()) return false;
-  int c = 0;
-  if (v.kind() == Value::Kind::kInt) {
-    c = v.as_int() < operand.as_int() ? -1 : v.as_int() > operand.as_int() ? 1 : 0;
-  } else if (v.kind() == Value::Kind::kText) {
-    c = v.as_text().compare(operand.as_text());
-  } else {
-    return false;
-  }
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
-    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
-    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
-    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
-    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
-    case SQLITE_INDEX_CONSTRAINT_NE: return c != 0;
-  }
-  return false;
 }
 
 // The PK value a SQLite constraint operand denotes, in the column's stored form, if it converts
@@ -302,7 +234,7 @@ int XClose(sqlite3_vtab_cursor* base) {
 
 bool MatchesPredicates(const KalamCursor& cur) {
   for (const auto& p : cur.predicates) {
-    if (!Compare(cur.row[p.column], p.op, p.operand)) return false;
+    if (!CompareStored(cur.row[p.column], p.op, p.operand)) return false;
   }
   return true;
 }
