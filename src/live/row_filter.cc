@@ -30,10 +30,8 @@ constexpr size_t kMaxUnusedRowTables = 16;
 // Typed comparisons follow the `kalam` virtual table's rules (sql/sqlite/typed_compare.h), so a
 // live filter and a SELECT with the same WHERE agree.
 using sql::CompareStored;
-using sql::IsBoundOp;
 using sql::IsComparison;
 using sql::IsConvertedColumn;
-using sql::IsPkOrderable;
 
 struct RowVtab {
   sqlite3_vtab base{};
@@ -98,56 +96,10 @@ struct RowModule {
     return SQLITE_OK;
   }
 
-  // The `kalam` table's choices (vtab_module.cc XBestIndex): which constraints it takes, which it
-  // evaluates itself (typed comparisons, omit=1; SQLite re-checks the rest) and what each plan
-  // costs, so that SQLite plans the WHERE the same way. Entries travel in idxStr as "column:op,".
+  // Planned exactly as the `kalam` table plans (sql/sqlite/typed_compare.h), so that SQLite
+  // evaluates the WHERE the same way.
   static int BestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
-    const TableDef& def = reinterpret_cast<RowVtab*>(base)->table->def;
-    const int ncols = static_cast<int>(def.columns.size());
-    const int pk = static_cast<int>(def.pk_index());
-    const bool orderable = IsPkOrderable(def.columns[pk]);
-    bool pk_eq = false, pk_lower = false, pk_upper = false;
-    std::string entries;
-    int next_arg = 1;
-    for (int i = 0; i < info->nConstraint; ++i) {
-      const auto& c = info->aConstraint[i];
-      if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
-      const bool converted = IsConvertedColumn(def.columns[c.iColumn]) && IsComparison(c.op);
-      bool use = converted || (c.iColumn != pk && IsBoundOp(c.op));
-      if (c.iColumn == pk) {
-        if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
-          use = pk_eq = true;
-        } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_GT ||
-                                 c.op == SQLITE_INDEX_CONSTRAINT_GE) && !pk_lower) {
-          use = pk_lower = true;
-        } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_LT ||
-                                 c.op == SQLITE_INDEX_CONSTRAINT_LE) && !pk_upper) {
-          use = pk_upper = true;
-        }
-      }
-      if (!use) continue;
-      info->aConstraintUsage[i].argvIndex = next_arg++;
-      info->aConstraintUsage[i].omit = converted ? 1 : 0;
-      entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
-    }
-    if (!entries.empty()) {
-      info->idxStr = sqlite3_mprintf("%s", entries.c_str());
-      info->needToFreeIdxStr = 1;
-    }
-    if (pk_eq) {
-      info->estimatedCost = 1;
-      info->estimatedRows = 1;
-      info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
-    } else if (pk_lower && pk_upper) {
-      info->estimatedCost = 1000;
-      info->estimatedRows = 100;
-    } else if (pk_lower || pk_upper) {
-      info->estimatedCost = 50000;
-      info->estimatedRows = 5000;
-    } else {
-      info->estimatedCost = entries.empty() ? 1000000 : 500000;
-      info->estimatedRows = entries.empty() ? 100000 : 50000;
-    }
+    sql::PlanKalamScan(reinterpret_cast<RowVtab*>(base)->table->def, info);
     return SQLITE_OK;
   }
 

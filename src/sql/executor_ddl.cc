@@ -13,8 +13,6 @@ namespace kalam::sql {
 
 using catalog::TableDef;
 
-namespace {
-
 Status RequireRole(const Caller& caller, auth::Role needed, std::string_view what) {
   if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
   return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
@@ -27,6 +25,8 @@ StatementResult Message(std::string text) {
   r.message = std::move(text);
   return r;
 }
+
+namespace {
 
 std::string ResolveNs(const Caller&, const std::string& written, const std::string& current) {
   return written.empty() ? current : catalog::LowerName(written);

@@ -22,19 +22,6 @@ const DataType kInt{TypeKind::kInt};
 const DataType kBool{TypeKind::kBoolean};
 const DataType kTimestamp{TypeKind::kTimestamp};
 
-Status Require(const Caller& caller, auth::Role needed, std::string_view what) {
-  if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
-  return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
-                                  std::string(auth::RoleName(needed)) + "' or higher (you are '" +
-                                  std::string(auth::RoleName(caller.role)) + "')");
-}
-
-StatementResult MessageResult(std::string text) {
-  StatementResult r;
-  r.message = std::move(text);
-  return r;
-}
-
 Value TimestampOrNull(int64_t us) { return us ? Value::Int(us) : Value::Null(); }
 
 // CREATE STORAGE id TYPE '…' [NAME '…'] [DESCRIPTION '…'] [BASE_DIRECTORY|PATH '…'] [BUCKET '…']
@@ -113,15 +100,15 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
   TokenCursor c(stmt);
   switch (kind) {
     case StatementKind::kCreateStorage: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "CREATE STORAGE"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_ASSIGN_OR_RETURN(StorageDef d, ParseCreateStorage(stmt));
       KALAM_RETURN_IF_ERROR(storages_->Create(d));
-      s.results.push_back(MessageResult("Storage " + d.storage_id + " created successfully"));
+      s.results.push_back(Message("Storage " + d.storage_id + " created successfully"));
       return Status::OK();
     }
     case StatementKind::kAlterStorage: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "ALTER STORAGE"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_RETURN_IF_ERROR(c.ExpectWord("ALTER", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "ALTER"));
@@ -148,11 +135,11 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       }
       if (!any) return Status::InvalidSql("Expected SET … after ALTER STORAGE " + def->storage_id);
       KALAM_RETURN_IF_ERROR(storages_->Alter(*def));
-      s.results.push_back(MessageResult("Storage " + def->storage_id + " altered successfully"));
+      s.results.push_back(Message("Storage " + def->storage_id + " altered successfully"));
       return Status::OK();
     }
     case StatementKind::kDropStorage: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "DROP STORAGE"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_RETURN_IF_ERROR(c.ExpectWord("DROP", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "DROP"));
@@ -173,12 +160,12 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       }
       bool dropped = false;
       KALAM_RETURN_IF_ERROR(storages_->Drop(id, if_exists, &dropped));
-      s.results.push_back(MessageResult(dropped ? "Storage " + id + " dropped successfully"
+      s.results.push_back(Message(dropped ? "Storage " + id + " dropped successfully"
                                                 : "Storage " + id + " does not exist"));
       return Status::OK();
     }
     case StatementKind::kShowStorages: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "SHOW STORAGES"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "SHOW STORAGES"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGES", "SHOW"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STORAGES"));
@@ -203,7 +190,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       return Status::OK();
     }
     case StatementKind::kStorageCheck: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "STORAGE CHECK"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "STORAGE CHECK"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("CHECK", "STORAGE"));
       KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "STORAGE CHECK"));
@@ -231,7 +218,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       return Status::OK();
     }
     case StatementKind::kStorageCompact: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kService, "STORAGE COMPACT"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "STORAGE COMPACT"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("COMPACT", "STORAGE"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("TABLE", "STORAGE COMPACT"));
@@ -248,29 +235,29 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       const std::string q = QualifiedOf(*def);
       switch (start.kind) {
         case JobStart::Kind::kSkipped:
-          s.results.push_back(MessageResult(
+          s.results.push_back(Message(
               "Storage compaction skipped: no flushed segments for table '" + q + "'"));
           break;
         case JobStart::Kind::kAlreadyRunning:
-          s.results.push_back(MessageResult("A job is already running for table '" + q +
+          s.results.push_back(Message("A job is already running for table '" + q +
                                             "'. Job ID: " + start.job_id));
           break;
         case JobStart::Kind::kStarted:
-          s.results.push_back(MessageResult("Storage compaction started for table '" + q +
+          s.results.push_back(Message("Storage compaction started for table '" + q +
                                             "'. Job ID: " + start.job_id));
           break;
       }
       return Status::OK();
     }
     case StatementKind::kKillJob: {
-      KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kDba, "KILL JOB"));
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "KILL JOB"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("KILL", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("JOB", "KILL"));
       KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectStringOrName("a job id", "KILL JOB"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("KILL JOB '" + id + "'"));
       if (!jobs_) return Status::NotFound("Job '" + id + "' does not exist");
       KALAM_ASSIGN_OR_RETURN(std::string status, jobs_->KillJob(id));
-      s.results.push_back(MessageResult("Job " + id + " killed: " + status));
+      s.results.push_back(Message("Job " + id + " killed: " + status));
       return Status::OK();
     }
     default:
@@ -281,7 +268,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
 Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
   // STORAGE FLUSH TABLE t | STORAGE FLUSH ALL [IN [NAMESPACE] ns] | FLUSH TABLE t |
   // FLUSH ALL TABLES [IN [NAMESPACE] ns]
-  KALAM_RETURN_IF_ERROR(Require(s.caller, auth::Role::kService, "STORAGE FLUSH"));
+  KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "STORAGE FLUSH"));
   TokenCursor c(stmt);
   c.AcceptWord("STORAGE");
   KALAM_RETURN_IF_ERROR(c.ExpectWord("FLUSH", ""));
@@ -300,14 +287,14 @@ Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
     switch (start.kind) {
       case JobStart::Kind::kSkipped:
         s.results.push_back(
-            MessageResult("Storage flush skipped: no pending writes for table '" + q + "'"));
+            Message("Storage flush skipped: no pending writes for table '" + q + "'"));
         break;
       case JobStart::Kind::kAlreadyRunning:
-        s.results.push_back(MessageResult("Storage flush already running for table '" + q +
+        s.results.push_back(Message("Storage flush already running for table '" + q +
                                           "'. Job ID: " + start.job_id));
         break;
       case JobStart::Kind::kStarted:
-        s.results.push_back(MessageResult("Storage flush started for table '" + q +
+        s.results.push_back(Message("Storage flush started for table '" + q +
                                           "'. Job ID: " + start.job_id));
         break;
     }
@@ -333,7 +320,7 @@ Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
     if (start.kind != JobStart::Kind::kSkipped) ids.push_back(start.job_id);
   }
   const std::string where = ns.empty() ? "all namespaces" : "namespace '" + ns + "'";
-  s.results.push_back(MessageResult("Storage flush started for " + std::to_string(ids.size()) +
+  s.results.push_back(Message("Storage flush started for " + std::to_string(ids.size()) +
                                     " table(s) in " + where + ". Job IDs: " + JobIdList(ids)));
   return Status::OK();
 }

@@ -43,7 +43,7 @@ pq::ColumnSchema ParquetColumn(const ColumnDef& col) {
         s.physical = pq::PhysicalType::kInt64;
       } else {
         s.physical = pq::PhysicalType::kFixedLenByteArray;
-        s.type_length = DecimalByteWidth(col.type.precision);
+        s.type_length = pq::DecimalByteLength(col.type.precision);
       }
       break;
     case TypeKind::kText:
@@ -284,12 +284,6 @@ size_t ValueBytes(const Value& v) {
 }
 
 }  // namespace
-
-int DecimalByteWidth(int precision) {
-  // Smallest n with 2^(8n-1) > 10^precision.
-  const double bits = precision * std::log2(10.0) + 1;
-  return static_cast<int>(std::ceil(bits / 8));
-}
 
 bool DecimalTextToUnscaled(std::string_view text, int scale, __int128* out) {
   bool neg = false;

@@ -75,7 +75,5 @@ Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const catalog::TableDef
 // Unscaled integer ↔ canonical decimal text ("-12.50" with scale 2 ↔ -1250), for DECIMAL columns.
 bool DecimalTextToUnscaled(std::string_view text, int scale, __int128* out);
 std::string DecimalUnscaledToText(__int128 v, int scale);
-// Bytes of a FIXED_LEN_BYTE_ARRAY able to hold any DECIMAL(precision) value.
-int DecimalByteWidth(int precision);
 
 }  // namespace kalam::table

@@ -153,68 +153,15 @@ int XDisconnect(sqlite3_vtab* base) {
 // ---- planning ---------------------------------------------------------------------------------
 
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
-  auto* vt = reinterpret_cast<KalamVtab*>(base);
-  const TableDef& def = *vt->def;
-  const int ncols = static_cast<int>(def.columns.size());
-  const int pk = static_cast<int>(def.pk_index());
-  const int deleted_col = ncols + 1;
-  const bool orderable = IsPkOrderable(def.columns[pk]);
-
+  const TableDef& def = *reinterpret_cast<KalamVtab*>(base)->def;
+  PlanKalamScan(def, info);
+  // A constraint on _deleted (any) asks for tombstones too; SQLite filters them.
+  const int deleted_col = static_cast<int>(def.columns.size()) + 1;
   int flags = 0;
-  bool pk_eq = false, pk_lower = false, pk_upper = false;
-  std::string entries;
-  int next_arg = 1;
   for (int i = 0; i < info->nConstraint; ++i) {
-    const auto& c = info->aConstraint[i];
-    if (c.iColumn == deleted_col) flags |= kIncludeDeleted;
-    if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
-    const ColumnDef& col = def.columns[c.iColumn];
-    const bool converted = IsConvertedColumn(col) && IsComparison(c.op);
-    // Other comparisons with a value are passed down too (SQLite still checks them): the cold
-    // tier uses them to skip segments by statistics.
-    bool use = converted || (c.iColumn != pk && BoundOp(c.op).has_value());
-    if (c.iColumn == pk) {
-      if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
-        use = pk_eq = true;
-      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_GT ||
-                               c.op == SQLITE_INDEX_CONSTRAINT_GE) && !pk_lower) {
-        use = pk_lower = true;
-      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_LT ||
-                               c.op == SQLITE_INDEX_CONSTRAINT_LE) && !pk_upper) {
-        use = pk_upper = true;
-      }
-    }
-    if (!use) continue;
-    info->aConstraintUsage[i].argvIndex = next_arg++;
-    // Typed comparisons are evaluated by the cursor; everything else SQLite re-checks, so
-    // pushdown only narrows what is read.
-    info->aConstraintUsage[i].omit = converted ? 1 : 0;
-    entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
+    if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
   info->idxNum = flags;
-  if (!entries.empty()) {
-    info->idxStr = sqlite3_mprintf("%s", entries.c_str());
-    info->needToFreeIdxStr = 1;
-  }
-  if (pk_eq) {
-    info->estimatedCost = 1;
-    info->estimatedRows = 1;
-    info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
-  } else if (pk_lower && pk_upper) {
-    info->estimatedCost = 1000;
-    info->estimatedRows = 100;
-  } else if (pk_lower || pk_upper) {
-    info->estimatedCost = 50000;
-    info->estimatedRows = 5000;
-  } else {
-    info->estimatedCost = entries.empty() ? 1000000 : 500000;
-    info->estimatedRows = entries.empty() ? 100000 : 50000;
-  }
-  // Every plan yields rows in PK order.
-  if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
-      !info->aOrderBy[0].desc) {
-    info->orderByConsumed = 1;
-  }
   return SQLITE_OK;
 }
 

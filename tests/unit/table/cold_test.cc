@@ -137,9 +137,6 @@ TEST(ColdFormatTest, DecimalConversions) {
   EXPECT_FALSE(DecimalTextToUnscaled("1.234", 2, &v));
   EXPECT_FALSE(DecimalTextToUnscaled("abc", 2, &v));
   EXPECT_FALSE(DecimalTextToUnscaled("", 2, &v));
-  EXPECT_EQ(DecimalByteWidth(9), 4);
-  EXPECT_EQ(DecimalByteWidth(18), 8);
-  EXPECT_EQ(DecimalByteWidth(38), 16);
 }
 
 class ColdStoreTest : public ::testing::Test {
