@@ -34,11 +34,11 @@ struct LiveManager::Sub {
   // Snapshot state (guarded by LiveManager::mu_).
   bool loading = true;
   commit::CommitPipeline::ReadPoint read_point;
-  int64_t cursor_seq = 0;
+  int64_t cursor_seq = 0;     // the snapshot (or resume) has been read up to this `_seq`
+  int64_t delivered_seq = 0;  // the largest `_seq` handed to the client so far (0: none)
   int batch_num = 0;
   bool awaiting_next = false;
-  std::vector<ChangeRecord> held;            // changes committed while loading
-  std::vector<std::string> resume_deletes;   // `from`: deletes to send after the last batch
+  std::vector<ChangeRecord> held;  // changes committed while loading
 
   bool lagging = false;  // told SUBSCRIBER_LAGGING; being dropped (guarded by mu_)
   uint64_t changes = 0;
@@ -450,15 +450,18 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
          it != by_conn_.end() && it->first.first == sub->conn_id; ++it) {
       ++on_conn;
     }
-    auto user_count = per_user_.find(caller.user_id);
-    if (on_conn >= options_.max_subscriptions_per_connection ||
-        (user_count != per_user_.end() &&
-         user_count->second >= options_.max_subscriptions_per_user)) {
+    if (on_conn >= options_.max_subscriptions_per_connection) {
       return SendError(sink, subscription_id, "SUBSCRIPTION_LIMIT_EXCEEDED",
-                       "Too many subscriptions (at most " +
-                           std::to_string(options_.max_subscriptions_per_user) + " per user and " +
-                           std::to_string(options_.max_subscriptions_per_connection) +
-                           " per connection)");
+                       "Too many subscriptions on this connection (at most " +
+                           std::to_string(options_.max_subscriptions_per_connection) + ")");
+    }
+    auto user_count = per_user_.find(caller.user_id);
+    if (options_.max_subscriptions_per_user != 0 && user_count != per_user_.end() &&
+        user_count->second >= options_.max_subscriptions_per_user) {
+      return SendError(sink, subscription_id, "SUBSCRIPTION_LIMIT_EXCEEDED",
+                       "Too many subscriptions for user '" + caller.user_id + "' (at most " +
+                           std::to_string(options_.max_subscriptions_per_user) +
+                           " across all connections)");
     }
     // Registered (holding changes) before the read point is taken: every commit after the read
     // point reaches `held`, every commit before it is in the snapshot.
@@ -519,18 +522,30 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   json::value parsed = json::parse("[" + res.rows_json + "]");
   const auto& arr = parsed.as_array();
   const size_t user_cols = sub->columns.size() + 1;  // + _seq
+  // One step of the snapshot, in `_seq` order: the batch's rows, then (on a resume) the deletes
+  // that follow them — tombstones, and rows that no longer match — as `delete` events. The step
+  // ends before a row that follows a delete: that row goes in the next batch, so everything the
+  // subscription delivers has a larger `_seq` than what it delivered before.
   std::string rows;
   size_t sent = 0;
-  int64_t last_seq = 0;
-  bool has_more = false;
+  std::vector<LiveEvent> deletes;
+  int64_t batch_last_seq = sub->delivered_seq;  // last_seq_id: what the client has after the batch
+  int64_t step_last_seq = sub->delivered_seq;
+  bool more = false;
   for (size_t i = 0; i < arr.size(); ++i) {
     if (o.snapshot && !o.last_rows && i >= o.batch_size) {
-      has_more = true;
+      more = true;
       break;
     }
     const auto& row = arr[i].as_array();
-    last_seq = std::stoll(std::string(row[sub->columns.size()].as_string()));
-    sub->cursor_seq = last_seq;
+    const bool gone =
+        resume && (row[user_cols].as_bool() || row[user_cols + 1].as_string() != "1");
+    if (!gone && !deletes.empty()) {
+      more = true;
+      break;
+    }
+    const int64_t seq = std::stoll(std::string(row[sub->columns.size()].as_string()));
+    sub->cursor_seq = step_last_seq = seq;
     std::string obj = "{";
     for (size_t c = 0; c < user_cols; ++c) {
       if (c) obj.push_back(',');
@@ -538,31 +553,38 @@ void LiveManager::SendBatch(const SubPtr& sub) {
       obj.push_back(':');
       obj += json::serialize(row[c]);
     }
-    if (resume) {
-      const bool deleted = row[user_cols].as_bool();
-      const bool match = row[user_cols + 1].as_string() == "1";
-      if (deleted || !match) {
-        std::string ev = "{\"type\":\"change\",\"subscription_id\":";
-        AppendJsonString(sub->subscription_id, &ev);
-        ev += ",\"change_type\":\"delete\",\"old_values\":[" + obj + ",\"_deleted\":true}]}";
-        sub->resume_deletes.push_back(std::move(ev));
-        continue;
-      }
+    if (gone) {
+      std::string ev = "{\"type\":\"change\",\"subscription_id\":";
+      AppendJsonString(sub->subscription_id, &ev);
+      ev += ",\"change_type\":\"delete\",\"old_values\":[" + obj + ",\"_deleted\":true}]}";
+      deletes.push_back(LiveEvent{std::move(ev), nullptr});
+      continue;
     }
+    batch_last_seq = seq;
     obj.push_back('}');
     if (sent++) rows.push_back(',');
     rows += obj;
   }
+  // `ready` comes last: a step that ends with deletes has more to come, if only an empty batch.
+  const bool has_more = more || !deletes.empty();
   const bool first = sub->batch_num == 0;
   const char* status = has_more ? (first ? "loading" : "loading_batch") : "ready";
-  std::string control = "{\"batch_num\":" + std::to_string(sub->batch_num) +
-                        ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" +
-                        status + "\",\"last_seq_id\":" +
-                        (sent || last_seq ? std::to_string(last_seq) : std::string("null")) + "}";
+  // last_seq_id never names a `_seq` the client has not been sent: on a batch, the largest it has
+  // got (null before anything); on the ack, the read point of a changes-only subscription (its
+  // position: every earlier commit is behind it, every later one will be delivered), else null.
+  auto control = [&](std::optional<int64_t> last_seq_id) {
+    return "{\"batch_num\":" + std::to_string(sub->batch_num) +
+           ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" + status +
+           "\",\"last_seq_id\":" +
+           (last_seq_id ? std::to_string(*last_seq_id) : std::string("null")) + "}";
+  };
+  std::vector<LiveEvent> out;
   if (first) {
     std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
     AppendJsonString(sub->subscription_id, &ack);
-    ack += ",\"total_rows\":0,\"batch_control\":" + control + ",\"schema\":[";
+    ack += ",\"total_rows\":0,\"batch_control\":" +
+           control(o.snapshot ? std::nullopt : std::optional<int64_t>(sub->read_point.seq)) +
+           ",\"schema\":[";
     for (size_t i = 0; i < user_cols && i < res.schema.size(); ++i) {
       const auto& c = res.schema[i];
       if (i) ack.push_back(',');
@@ -580,38 +602,40 @@ void LiveManager::SendBatch(const SubPtr& sub) {
       ack.push_back('}');
     }
     ack += "]}";
-    sub->sink->Send(std::move(ack));
+    out.push_back(LiveEvent{std::move(ack), nullptr});
   }
   if (o.snapshot) {
     std::string batch = "{\"type\":\"initial_data_batch\",\"subscription_id\":";
     AppendJsonString(sub->subscription_id, &batch);
-    batch += ",\"rows\":[" + rows + "],\"batch_control\":" + control + "}";
-    sub->sink->Send(std::move(batch));
+    batch += ",\"rows\":[" + rows + "],\"batch_control\":" +
+             control(batch_last_seq > 0 ? std::optional<int64_t>(batch_last_seq) : std::nullopt) +
+             "}";
+    out.push_back(LiveEvent{std::move(batch), nullptr});
   }
+  const size_t first_change = out.size();
+  for (auto& d : deletes) out.push_back(std::move(d));
+  sub->delivered_seq = step_last_seq;
   ++sub->batch_num;
-  if (has_more) {
-    sub->awaiting_next = true;
-    return;
+  sub->awaiting_next = has_more;
+  if (!has_more) {
+    // Snapshot complete: the changes held meanwhile follow, skipping what the snapshot already
+    // contains (EncodeEvent drops `_seq` at or below the read point).
+    sub->loading = false;
+    std::vector<ChangeRecord> held;
+    held.swap(sub->held);
+    sub->read_point.snapshot.reset();
+    for (const auto& rec : held) {
+      if (auto event = EncodeEvent(*sub, rec, nullptr)) out.push_back(std::move(*event));
+    }
   }
-  // Snapshot complete: replay what was held, skipping what the snapshot already contains.
-  sub->awaiting_next = false;
-  // The resume deletes, then the changes held during the snapshot, at one go; what does not fit
-  // in the connection's queue makes it lag (never a silent gap).
-  std::vector<LiveEvent> events;
-  for (auto& text : sub->resume_deletes) events.push_back(LiveEvent{std::move(text), nullptr});
-  sub->resume_deletes.clear();
-  sub->loading = false;
-  std::vector<ChangeRecord> held;
-  held.swap(sub->held);
-  sub->read_point.snapshot.reset();
-  for (const auto& rec : held) {
-    if (auto event = EncodeEvent(*sub, rec, nullptr)) events.push_back(std::move(*event));
+  // The whole step at one go; what does not fit in the connection's queue makes the subscription
+  // lag (never a silent gap).
+  const size_t queued = sub->sink->SendMany(out);
+  if (queued > first_change) {
+    sub->changes += queued - first_change;
+    sub->last_update_us = clock_.NowMicros();
   }
-  if (events.empty()) return;
-  const size_t queued = sub->sink->SendMany(events);
-  sub->changes += queued;
-  sub->last_update_us = clock_.NowMicros();
-  if (queued < events.size()) {
+  if (queued < out.size()) {
     sub->lagging = true;
     ReportLagging(*sub);
     Drop(sub);

@@ -2,6 +2,8 @@
 // (table, scope, projection, filter), indexed by (table, scope), fed an optional snapshot in
 // `_seq` order read at a consistent point, then every committed change in commit order, with the
 // changes committed during the snapshot held and delivered after it (none lost, none doubled).
+// Everything one subscription delivers (snapshot rows, replayed deletes, changes) comes in
+// strictly increasing `_seq`, so the largest `_seq` a client received is its exact resume point.
 #pragma once
 
 #include <atomic>
@@ -84,7 +86,9 @@ struct SubscribeOptions {
 };
 
 struct LiveManagerOptions {
+  // Subscriptions one user may hold across all connections; 0 = unlimited. Default: 10.
   size_t max_subscriptions_per_user = 10;
+  // Subscriptions one connection may hold. Default: 100.
   size_t max_subscriptions_per_connection = 100;
   uint32_t max_batch_size = 1000;
   std::string node_id = "1";
@@ -135,7 +139,11 @@ class LiveManager : public sql::LiveRegistry {
 
   void OnCommit(const std::vector<table::ChangeRecord>& records);
   void DispatchLoop();
-  // Sends the next snapshot batch of `sub`; finishing the snapshot flushes held changes.
+  // Sends the next step of `sub`'s snapshot with one SendMany: the ack before the first, one
+  // initial_data_batch, and on a resume the `delete` events that follow the batch's rows in
+  // `_seq` order (the step ends before the next row). The last step (status `ready`, which comes
+  // after every replayed delete) is followed by the changes held meanwhile. A step that does not
+  // fit in the connection's queue makes the subscription lag.
   void SendBatch(const SubPtr& sub);
   // The event `rec` makes for `sub`, or nothing. `scratch` (may be null) is for `rec` only.
   // Requires mu_.

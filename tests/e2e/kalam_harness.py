@@ -152,3 +152,11 @@ class Server:
     def create_user(self, name, password="password123", role="user"):
         self.sql(f"CREATE USER {name} WITH PASSWORD '{password}' ROLE {role}")
         return name
+
+
+def serve(tmp_path_factory, **kwargs):
+    """The body of a module-scoped `server` fixture with its own settings (Server's keyword
+    arguments, e.g. config_toml): `yield from serve(tmp_path_factory, config_toml=…)`."""
+    s = Server(tmp_path_factory.mktemp("kdb") / "data", **kwargs).start()
+    yield s
+    s.stop()

@@ -2,6 +2,7 @@
 and reads server messages (text, or gzip binary frames)."""
 import gzip
 import json
+import socket
 
 from websockets.sync.client import connect
 
@@ -51,6 +52,33 @@ class LiveClient:
                 self.send({"type": "next_batch", "subscription_id": sid,
                            "last_seq_id": batch["batch_control"]["last_seq_id"]})
         return ack, rows
+
+    def subscribe_all(self, sid, sql, options):
+        """Subscribes with `options` and reads the ack and the whole snapshot, sending next_batch
+        after each batch with more, up to the `ready` batch. Returns (ack, messages): the batches
+        and the change events among them (the deletes a resume replays), in arrival order."""
+        self.subscribe(sid, sql, options)
+        ack = self.recv()
+        assert ack["type"] == "subscription_ack", ack
+        messages = []
+        while True:
+            m = self.recv()
+            assert m["type"] in ("initial_data_batch", "change"), m
+            messages.append(m)
+            if m["type"] == "initial_data_batch":
+                if not m["batch_control"]["has_more"]:
+                    return ack, messages
+                self.send({"type": "next_batch", "subscription_id": sid,
+                           "last_seq_id": m["batch_control"]["last_seq_id"]})
+
+    def cut(self):
+        """Drops the connection abruptly: the TCP socket is closed, no close frame is sent."""
+        sock = self.ws.socket
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already gone
+        sock.close()
 
     def changes(self, n, timeout=15.0):
         out = []

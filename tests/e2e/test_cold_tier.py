@@ -390,18 +390,11 @@ def test_live_snapshot_and_resume_read_cold_rows(server, ns):
     assert stats(server, t)["hot_rows"] == "0"
     c = LiveClient(server)
     try:
-        c.subscribe("s", f"SELECT id FROM {t} WHERE room = 'r1'", {"from": last})
-        msgs = []
-        while True:
-            m = c.recv()
-            msgs.append(m)
-            if m["type"] == "initial_data_batch" and not m["batch_control"]["has_more"]:
-                break
-        batch = [m for m in msgs if m["type"] == "initial_data_batch"]
-        assert [r["id"] for b in batch for r in b["rows"]] == [2]
-        deletes = [c.recv()]
-        assert deletes[0]["type"] == "change" and deletes[0]["change_type"] == "delete"
-        assert deletes[0]["old_values"][0]["id"] == 3
+        _, msgs = c.subscribe_all("s", f"SELECT id FROM {t} WHERE room = 'r1'", {"from": last})
+        # In `_seq` order (PROTOCOL §4): an empty first batch, the delete of 3, then row 2.
+        seen = [("delete", m["old_values"][0]["id"]) if m["type"] == "change"
+                else ("rows", [r["id"] for r in m["rows"]]) for m in msgs]
+        assert seen == [("rows", []), ("delete", 3), ("rows", [2])], seen
         # Live changes keep flowing on top of cold rows.
         server.sql(f"UPDATE {t} SET room = 'r9' WHERE id = 1")
         ev = c.changes(1)[0]

@@ -195,11 +195,16 @@ def test_reconnect_cycles_lose_and_duplicate_nothing(server, table):
         if cycle % 3 == 0:
             server.sql(f"DELETE FROM {table} WHERE id = {next_id - 1}")
         c = LiveClient(server)
-        _, rows = c.subscribe_ready("m", f"SELECT * FROM {table}", {"from": last_seq})
-        for r in rows:
-            state[r["id"]] = r.get("body")
-            last_seq = max(last_seq, int(r["_seq"]))
-        # Deletes made while away come as delete events right after the snapshot.
+        _, messages = c.subscribe_all("m", f"SELECT * FROM {table}", {"from": last_seq})
+        # Rows changed and deletes made while away, in `_seq` order.
+        for m in messages:
+            if m["type"] == "change":
+                apply(m)
+                continue
+            for r in m["rows"]:
+                assert int(r["_seq"]) > last_seq
+                state[r["id"]] = r.get("body")
+                last_seq = int(r["_seq"])
         while True:
             try:
                 m = c.recv(timeout=0.2)

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "../sql/sql_test_stack.h"
@@ -50,14 +52,32 @@ class LiveManagerTest : public sql::SqlStackTest {
  protected:
   void SetUp() override {
     SqlStackTest::SetUp();
-    live_ = std::make_unique<LiveManager>(*catalog_, *exec_, pipeline_, clock_,
-                                          LiveManagerOptions{});
+    live_ = std::make_unique<LiveManager>(*catalog_, *exec_, pipeline_, clock_, live_options_);
     ASSERT_TRUE(live_->Start().ok());
     exec_->set_live_registry(live_.get());
     Ok("CREATE NAMESPACE chat", root_);
     Ok("CREATE USER TABLE chat.msgs (id INT PRIMARY KEY, room TEXT, body TEXT)", root_);
   }
   void TearDown() override { live_->Stop(); }
+  // The newest `_seq` of alice's rows of chat.msgs (tombstones included).
+  int64_t MaxSeq() {
+    auto r = Ok("SELECT max(_seq) FROM chat.msgs WHERE _deleted >= 0", alice_);
+    const std::string& j = r.results[0].rows_json;  // ["<seq>"]
+    return std::stoll(j.substr(2, j.size() - 4));
+  }
+  // Alice resumes subscription "m" to `query` after `from`, on connection 1; returns its sink.
+  std::shared_ptr<RecordingSink> Resume(int64_t from,
+                                        const std::string& query = "SELECT * FROM chat.msgs",
+                                        uint32_t batch_size = 1000) {
+    auto sink = std::make_shared<RecordingSink>(1);
+    SubscribeOptions o;
+    o.snapshot = true;
+    o.batch_size = batch_size;
+    o.from = from;
+    live_->Subscribe(sink, alice_, "m", query, o);
+    return sink;
+  }
+  LiveManagerOptions live_options_;  // set by a derived fixture before SetUp
   std::unique_ptr<LiveManager> live_;
 };
 
@@ -129,24 +149,25 @@ TEST_F(LiveManagerTest, FilterTransitionsBecomeInsertsAndDeletes) {
 
 TEST_F(LiveManagerTest, ResumeFromSeqReplaysChangesAndDeletesExactlyOnce) {
   Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'b')", alice_);
-  auto seq = Ok("SELECT max(_seq) FROM chat.msgs", alice_).results[0].rows_json;
-  const int64_t from = std::stoll(seq.substr(2, seq.size() - 4));
+  const int64_t from = MaxSeq();
   Ok("UPDATE chat.msgs SET room = 'a2' WHERE id = 1", alice_);
   Ok("DELETE FROM chat.msgs WHERE id = 2", alice_);
   Ok("INSERT INTO chat.msgs (id, room) VALUES (3, 'c')", alice_);
-  auto sink = std::make_shared<RecordingSink>(1);
-  SubscribeOptions o;
-  o.snapshot = true;
-  o.from = from;
-  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", o);
+  auto sink = Resume(from);
   auto m = sink->WaitFor(3);
   ASSERT_EQ(m.size(), 3u);
   const auto& rows = m[1].at("rows").as_array();
-  ASSERT_EQ(rows.size(), 2u);  // row 1 (updated) and row 3 (new)
+  ASSERT_EQ(rows.size(), 1u);  // row 1 (updated), then the delete of 2 at its place
   EXPECT_EQ(rows[0].at("room"), "a2");
-  EXPECT_EQ(rows[1].at("room"), "c");
+  EXPECT_EQ(m[1].at("batch_control").at("has_more"), true);
   EXPECT_EQ(m[2].at("change_type"), "delete");
   EXPECT_EQ(m[2].at("old_values").as_array()[0].at("id"), 2);
+  live_->NextBatch(1, "m");
+  m = sink->WaitFor(4);
+  ASSERT_EQ(m.size(), 4u);
+  ASSERT_EQ(m[3].at("rows").as_array().size(), 1u);  // row 3 (new)
+  EXPECT_EQ(m[3].at("rows").as_array()[0].at("room"), "c");
+  EXPECT_EQ(m[3].at("batch_control").at("status"), "ready");
 }
 
 TEST_F(LiveManagerTest, DropTableIsRefusedWhileSubscribedAndListShowsChanges) {
@@ -304,6 +325,7 @@ TEST_F(LiveManagerTest, OneCommitReachesAConnectionInFewSendManyCallsInSubscript
                      SubscribeOptions{});
   }
   ASSERT_EQ(sink->WaitFor(10).size(), 10u);  // the acks
+  const size_t ack_calls = sink->calls();
   std::string values;
   for (int i = 0; i < 20; ++i) values += (i ? ", (" : "(") + std::to_string(i) + ", 'r')";
   Ok("INSERT INTO chat.msgs (id, room) VALUES " + values, alice_);  // one commit, 20 changes
@@ -313,8 +335,8 @@ TEST_F(LiveManagerTest, OneCommitReachesAConnectionInFewSendManyCallsInSubscript
   for (int i = 0; i < 20; ++i) expected.emplace_back("insert", i);
   for (int s = 0; s < 10; ++s) EXPECT_EQ(EventsOf(m, "s" + std::to_string(s)), expected) << s;
   // 200 events for one connection: handed over in batches of at most 128, not one by one.
-  EXPECT_LE(sink->calls(), 2u);
-  EXPECT_GE(sink->calls(), 1u);
+  EXPECT_LE(sink->calls() - ack_calls, 2u);
+  EXPECT_GE(sink->calls() - ack_calls, 1u);
 }
 
 TEST_F(LiveManagerTest, SubscriptionsWhoseEventsDidNotFitGetAPrefixThenLaggingOthersGoOn) {
@@ -413,6 +435,7 @@ TEST_F(LiveManagerTest, SubscriptionsOfOneConnectionShareItsBatchesWhicheverSink
   }
   ASSERT_EQ(conn->WaitFor(5).size(), 5u);
   ASSERT_EQ(other->WaitFor(5).size(), 5u);
+  const size_t conn_ack_calls = conn->calls(), other_ack_calls = other->calls();
   Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);  // one change
   Ok("INSERT INTO chat.msgs (id) VALUES (2), (3)", alice_);  // two in one commit
   auto m = conn->WaitFor(5 + 15);
@@ -424,8 +447,214 @@ TEST_F(LiveManagerTest, SubscriptionsOfOneConnectionShareItsBatchesWhicheverSink
   }
   EXPECT_EQ(other->WaitFor(20).size(), 20u);
   // One SendMany per connection per dispatch round (there may have been one or two rounds).
-  EXPECT_LE(conn->calls(), 2u);
-  EXPECT_LE(other->calls(), 2u);
+  EXPECT_LE(conn->calls() - conn_ack_calls, 2u);
+  EXPECT_LE(other->calls() - other_ack_calls, 2u);
+}
+
+}  // namespace
+}  // namespace kalam::live
+
+namespace kalam::live {
+namespace {
+
+// What a subscription delivered, message by message: for a batch its rows' `_seq`s and its
+// last_seq_id, for a change event its row's `_seq`.
+struct Delivered {
+  std::string what;  // "ack", "batch:<status>", "insert", "update", "delete"
+  std::vector<int64_t> seqs;
+  std::optional<int64_t> last_seq_id;  // ack and batch
+  std::vector<int64_t> ids;
+};
+
+std::optional<int64_t> LastSeqId(const json::object& m) {
+  const auto& v = m.at("batch_control").at("last_seq_id");
+  if (v.is_null()) return std::nullopt;
+  return v.as_int64();
+}
+
+std::vector<Delivered> Describe(const std::vector<json::object>& messages) {
+  std::vector<Delivered> out;
+  for (const auto& m : messages) {
+    Delivered d;
+    const std::string type(m.at("type").as_string());
+    auto rows = [&](const char* key) {
+      for (const auto& r : m.at(key).as_array()) {
+        d.seqs.push_back(std::stoll(std::string(r.at("_seq").as_string())));
+        d.ids.push_back(r.at("id").as_int64());
+      }
+    };
+    if (type == "subscription_ack") {
+      d.what = "ack";
+      d.last_seq_id = LastSeqId(m);
+    } else if (type == "initial_data_batch") {
+      d.what = "batch:" + std::string(m.at("batch_control").at("status").as_string());
+      d.last_seq_id = LastSeqId(m);
+      rows("rows");
+    } else {
+      d.what = std::string(m.at("change_type").as_string());
+      rows(d.what == "delete" ? "old_values" : "rows");
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// The delivered messages as "kind(ids)" words: "ack() batch:loading(1,2) delete(3) …".
+std::string Summary(const std::vector<Delivered>& delivered) {
+  std::string out;
+  for (const auto& d : delivered) {
+    out += (out.empty() ? "" : " ") + d.what + "(";
+    for (size_t i = 0; i < d.ids.size(); ++i) out += (i ? "," : "") + std::to_string(d.ids[i]);
+    out += ")";
+  }
+  return out;
+}
+
+// Every `_seq` delivered is larger than all before it, and every last_seq_id names one delivered
+// (at or below the largest so far).
+void ExpectStrictlyIncreasing(const std::vector<Delivered>& delivered) {
+  int64_t max = 0;
+  for (size_t i = 0; i < delivered.size(); ++i) {
+    for (int64_t seq : delivered[i].seqs) {
+      EXPECT_GT(seq, max) << "message " << i << " (" << delivered[i].what << ")";
+      max = std::max(max, seq);
+    }
+    if (delivered[i].what != "ack" && delivered[i].last_seq_id) {
+      EXPECT_EQ(*delivered[i].last_seq_id, max) << "message " << i;
+    }
+  }
+}
+
+TEST_F(LiveManagerTest, AResumeDeliversRowsAndDeletesInOneStrictlyIncreasingSeqOrder) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'a'), (3, 'a')", alice_);
+  const int64_t from = MaxSeq();
+  Ok("DELETE FROM chat.msgs WHERE id = 1", alice_);                  // d1
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (4, 'a')", alice_);    // r4
+  Ok("UPDATE chat.msgs SET room = 'b' WHERE id = 2", alice_);        // r2
+  Ok("DELETE FROM chat.msgs WHERE id = 3", alice_);                  // d3
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (5, 'a')", alice_);    // r5
+  auto sink = Resume(from);
+  ASSERT_EQ(sink->WaitFor(3).size(), 3u);
+  // Flow control: nothing more before next_batch.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_EQ(sink->WaitFor(3).size(), 3u);
+  live_->NextBatch(1, "m");
+  ASSERT_EQ(sink->WaitFor(5).size(), 5u);
+  live_->NextBatch(1, "m");
+  auto m = sink->WaitFor(6);
+  ASSERT_EQ(m.size(), 6u);
+  const auto d = Describe(m);
+  EXPECT_EQ(Summary(d),
+            "ack() batch:loading() delete(1) batch:loading_batch(4,2) delete(3) batch:ready(5)");
+  EXPECT_FALSE(d[0].last_seq_id);  // nothing delivered yet
+  EXPECT_FALSE(d[1].last_seq_id);  // an empty first batch
+  EXPECT_EQ(d[5].seqs.back(), MaxSeq());
+  ExpectStrictlyIncreasing(d);
+}
+
+TEST_F(LiveManagerTest, AResumeEndingInDeletesSendsReadyAfterThemAndHeldChangesAfterThat) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'a')", alice_);
+  const int64_t from = MaxSeq();
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (3, 'a')", alice_);
+  Ok("DELETE FROM chat.msgs WHERE id = 1", alice_);
+  Ok("DELETE FROM chat.msgs WHERE id = 2", alice_);
+  auto sink = Resume(from);
+  ASSERT_EQ(sink->WaitFor(4).size(), 4u);  // ack, batch [3], delete 1, delete 2
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (6, 'a')", alice_);  // held
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_EQ(sink->WaitFor(4).size(), 4u);
+  live_->NextBatch(1, "m");
+  auto m = sink->WaitFor(6);
+  ASSERT_EQ(m.size(), 6u);
+  const auto d = Describe(m);
+  EXPECT_EQ(Summary(d), "ack() batch:loading(3) delete(1) delete(2) batch:ready() insert(6)");
+  EXPECT_EQ(d[4].last_seq_id, d[3].seqs[0]);  // the last delete: delivered
+  ExpectStrictlyIncreasing(d);
+}
+
+TEST_F(LiveManagerTest, ResumeStepsHoldAtMostBatchSizeItemsAndFilterExitsAreDeletesInPlace) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'a'), (3, 'a'), (4, 'a')", alice_);
+  const int64_t from = MaxSeq();
+  Ok("UPDATE chat.msgs SET room = 'x' WHERE id = 1", alice_);  // leaves the filter
+  Ok("UPDATE chat.msgs SET room = 'x' WHERE id = 2", alice_);
+  Ok("UPDATE chat.msgs SET room = 'x' WHERE id = 3", alice_);
+  Ok("UPDATE chat.msgs SET body = 'b' WHERE id = 4", alice_);  // stays in
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (5, 'x')", alice_);  // never in
+  auto sink = Resume(from, "SELECT * FROM chat.msgs WHERE room = 'a'", 2);
+  // Items after `from`: d1 d2 d3 r4 d5. Steps: [] d1 d2 | [] d3 | [r4] d5 | [] ready.
+  std::vector<json::object> m;
+  for (size_t want : {4u, 6u, 8u, 9u}) {
+    m = sink->WaitFor(want);
+    ASSERT_EQ(m.size(), want);
+    if (want < 9) live_->NextBatch(1, "m");
+  }
+  const auto d = Describe(m);
+  EXPECT_EQ(Summary(d),
+            "ack() batch:loading() delete(1) delete(2) batch:loading_batch() delete(3) "
+            "batch:loading_batch(4) delete(5) batch:ready()");
+  EXPECT_EQ(m[8].at("batch_control").at("has_more"), false);
+  ExpectStrictlyIncreasing(d);
+}
+
+TEST_F(LiveManagerTest, AChangesOnlyAckNamesTheReadPoint) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a')", alice_);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'bob')", bob_);  // another scope, later
+  auto before = Ok("SELECT max(_seq) FROM chat.msgs", bob_).results[0].rows_json;
+  const int64_t newest = std::stoll(before.substr(2, before.size() - 4));
+  auto sink = std::make_shared<RecordingSink>(1);
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", SubscribeOptions{});
+  auto m = sink->WaitFor(1);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].at("batch_control").at("status"), "ready");
+  // Every commit before the subscription is at or below it (bob's too: a position, not a row).
+  EXPECT_EQ(LastSeqId(m[0]), newest);
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (2, 'a')", alice_);
+  m = sink->WaitFor(2);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_GT(std::stoll(std::string(m[1].at("rows").as_array()[0].at("_seq").as_string())),
+            newest);
+}
+
+TEST_F(LiveManagerTest, SnapshotBatchesNameOnlyWhatTheyDelivered) {
+  Ok("INSERT INTO chat.msgs (id, room) VALUES (1, 'a'), (2, 'a'), (3, 'a')", alice_);
+  auto sink = std::make_shared<RecordingSink>(1);
+  SubscribeOptions o;
+  o.snapshot = true;
+  o.batch_size = 2;
+  live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", o);
+  ASSERT_EQ(sink->WaitFor(2).size(), 2u);
+  live_->NextBatch(1, "m");
+  const auto d = Describe(sink->WaitFor(3));
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_FALSE(d[0].last_seq_id);  // the ack comes before any row
+  EXPECT_EQ(d[1].last_seq_id, d[1].seqs.back());
+  EXPECT_EQ(d[2].what, "batch:ready");
+  ExpectStrictlyIncreasing(d);
+}
+
+class UnlimitedPerUserTest : public LiveManagerTest {
+ protected:
+  void SetUp() override {
+    live_options_.max_subscriptions_per_user = 0;
+    live_options_.max_subscriptions_per_connection = 12;
+    LiveManagerTest::SetUp();
+  }
+};
+
+TEST_F(UnlimitedPerUserTest, ZeroSubscriptionsPerUserMeansUnlimited) {
+  auto a = std::make_shared<RecordingSink>(1);
+  auto b = std::make_shared<RecordingSink>(2);
+  for (int i = 0; i < 12; ++i) {
+    live_->Subscribe(a, alice_, "a" + std::to_string(i), "SELECT * FROM chat.msgs", {});
+    live_->Subscribe(b, alice_, "b" + std::to_string(i), "SELECT * FROM chat.msgs", {});
+  }
+  for (const auto& m : a->WaitFor(12)) EXPECT_EQ(m.at("type"), "subscription_ack") << S(m);
+  EXPECT_EQ(live_->List().size(), 24u);
+  live_->Subscribe(a, alice_, "a12", "SELECT * FROM chat.msgs", {});  // the connection limit
+  auto m = a->WaitFor(13);
+  ASSERT_EQ(m.size(), 13u);
+  EXPECT_EQ(m[12].at("code"), "SUBSCRIPTION_LIMIT_EXCEEDED");
+  EXPECT_EQ(m[12].at("message"), "Too many subscriptions on this connection (at most 12)");
 }
 
 }  // namespace
