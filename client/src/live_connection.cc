@@ -134,7 +134,7 @@ class LiveConnection::Impl : public std::enable_shared_from_this<Impl> {
         std::lock_guard lock(self->mu_);
         auto it = self->subs_.find(id);
         if (it == self->subs_.end() || it->second.sent()) return;
-        msg = it->second.NextSubscribeMessage(self->options_.resume_clock_slack);
+        msg = it->second.NextSubscribeMessage();
       }
       self->Send(std::move(msg));
     });
@@ -229,7 +229,7 @@ class LiveConnection::Impl : public std::enable_shared_from_this<Impl> {
         if (it == self->subs_.end() || it->second.sent() || it->second.attempt() != attempt) {
           return;
         }
-        msg = it->second.NextSubscribeMessage(self->options_.resume_clock_slack);
+        msg = it->second.NextSubscribeMessage();
       }
       self->Send(std::move(msg));
     });
@@ -445,7 +445,7 @@ class LiveConnection::Impl : public std::enable_shared_from_this<Impl> {
       {
         std::lock_guard lock(mu_);
         for (auto& [id, s] : subs_) {
-          messages.push_back(s.NextSubscribeMessage(options_.resume_clock_slack));
+          messages.push_back(s.NextSubscribeMessage());
         }
       }
       for (auto& m : messages) Send(std::move(m));
@@ -557,7 +557,7 @@ class LiveConnection::Impl : public std::enable_shared_from_this<Impl> {
     if (s) {
       if (auto delay = s->OnServerClose(code, options_)) {
         if (delay->count() == 0) {
-          replies->push_back(s->NextSubscribeMessage(options_.resume_clock_slack));
+          replies->push_back(s->NextSubscribeMessage());
         } else {
           ScheduleResubscribe(id, s->attempt(), *delay);
         }

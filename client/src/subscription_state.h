@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,15 +16,11 @@
 
 namespace kalam::client {
 
-// Resume correctness rests on three numbers:
-//   last_seq — the highest `_seq` delivered; anything at or below it is a duplicate, except the
-//              deletes a resume replays after its rows;
-//   cursor   — every event at or below it was delivered, so a resume starts here. It trails
-//              last_seq during a resume's catch-up, because the catch-up's deletes come after its
-//              rows and may have smaller `_seq`s: if the connection drops in between, the next
-//              resume must start early enough to still get them;
-//   catch_up_deletes — the deletes delivered above `cursor`, so a repeated catch-up does not
-//              deliver them twice.
+// Resume correctness rests on one number, last_seq: the largest `_seq` received. The server
+// delivers everything of a subscription (snapshot rows, replayed deletes, changes) in strictly
+// increasing `_seq`, and a changes-only subscription's ack names its read point (PROTOCOL.md §4),
+// so a resume with `from` = last_seq loses and doubles nothing, wherever the connection was cut;
+// anything at or below it is a duplicate.
 // Not thread-safe: LiveConnection guards it with its mutex.
 class SubscriptionState {
  public:
@@ -43,10 +38,10 @@ class SubscriptionState {
     acked_ = false;
   }
 
-  // The subscribe message for a new server-side subscription: the request as given the first
-  // time, then a resume with `from` = the cursor (or, before anything was delivered, a moment
-  // `clock_slack` before the first acknowledgement). Resets the per-connection state.
-  std::string NextSubscribeMessage(std::chrono::milliseconds clock_slack);
+  // The subscribe message for a new server-side subscription: the request as given until the
+  // subscription has a position (a caller-given `from`, a changes-only ack, a row or an event),
+  // then a resume with `from` = last_seq. Resets the per-connection state.
+  std::string NextSubscribeMessage();
 
   // Handlers of the server's messages for this subscription. Events to deliver are appended to
   // `events`; messages to send back (next_batch) to `replies`.
@@ -63,20 +58,19 @@ class SubscriptionState {
                                                          const LiveOptions& options);
 
  private:
+  // Takes `seq` as received; false when it is a duplicate (at or below last_seq).
+  bool Advance(int64_t seq);
+
   SubscribeRequest request_;
   std::vector<Column> schema_;
-  bool sent_ = false;            // subscribe sent on the current connection
-  bool acked_ = false;           // acknowledged on the current connection
+  bool sent_ = false;          // subscribe sent on the current connection
+  bool acked_ = false;         // acknowledged on the current connection
   bool ever_acked_ = false;
-  int64_t acked_at_ms_ = 0;      // wall clock of the first ack
   int64_t last_seq_ = 0;
-  int64_t cursor_ = 0;
-  std::set<int64_t> catch_up_deletes_;
-  int64_t floor_ = 0;            // `from` of the current server-side subscription
-  bool resuming_ = false;        // the current server-side subscription is a resume
-  bool catching_up_ = false;     // resuming, and no live insert/update seen yet
-  bool resume_deletes_ = false;  // the resume's last batch arrived: its deletes follow
-  int failures_since_ack_ = 0;   // server-side closes without an ack in between
+  bool positioned_ = false;    // last_seq_ is where a resume starts
+  bool changes_only_ = false;  // the current server-side subscription has no initial data
+  bool resuming_ = false;      // the current one is a resume that has not sent `ready` yet
+  int failures_since_ack_ = 0; // server-side closes without an ack in between
   uint64_t attempt_ = 0;
 };
 

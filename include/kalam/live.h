@@ -64,9 +64,9 @@ struct LiveEvent {
   int64_t seq = 0;
   // kInitialRows: true on the last batch of the initial data.
   bool ready = false;
-  // Delivered by a resume after a reconnect (rows and deletes the client missed). Inside one
-  // catch-up block deletes come after the rows, so `seq` may step back there; everywhere else
-  // events arrive in strictly increasing `_seq` order.
+  // Delivered by a resume after a reconnect (rows and deletes the client missed), before the
+  // resume caught up with the server. Catch-up or not, each subscription's events arrive in
+  // strictly increasing `seq`.
   bool catch_up = false;
   Status error;  // kError, kDisconnected
 };
@@ -94,10 +94,6 @@ struct LiveOptions {
   // `KILL LIVE QUERY`), subscribe again from the last `_seq` instead of reporting kError.
   // Default true.
   bool resubscribe_on_server_close = true;
-  // Before the first event of a subscription without initial data, a resume starts this long
-  // before the moment the subscription was acknowledged (derived from `_seq`'s time bits), so a
-  // clock skew between client and server cannot lose changes. Default 2 s.
-  std::chrono::milliseconds resume_clock_slack{2000};
   // When set, every event is passed here (on the connection's own thread; keep it short) and
   // Next() returns nothing. Otherwise events are queued for Next().
   std::function<void(const LiveEvent&)> on_event;
@@ -105,10 +101,11 @@ struct LiveOptions {
 
 // One WebSocket connection to /v1/ws carrying any number of subscriptions. It connects, keeps
 // the connection alive with pings, and when it drops reconnects with back-off and resubscribes
-// every subscription with `from` = the last `_seq` delivered, dropping anything at or below it:
-// no event is lost or delivered twice. (The server coalesces what happened while the client was
-// away: a row changed several times arrives once, with its newest version, as kInitialRows with
-// catch_up set; rows deleted meanwhile arrive as kDelete.)
+// every subscription with `from` = the last `_seq` received (a subscription without initial data
+// has one from its acknowledgement on): no event is lost or delivered twice. (The server
+// coalesces what happened while the client was away: a row changed several times arrives once,
+// with its newest version, as kInitialRows with catch_up set; rows deleted meanwhile arrive as
+// kDelete with catch_up set, in `_seq` order among those rows.)
 // Thread-safe: all methods may be called from any thread. Destroying it closes it.
 class LiveConnection {
  public:
@@ -133,7 +130,9 @@ class LiveConnection {
 
   // True while a WebSocket is open and authenticated.
   bool connected() const;
-  // The last `_seq` delivered for subscription `id` (0 if none or unknown).
+  // Where subscription `id` stands: the largest `_seq` received for it (for a subscription
+  // without initial data, at least the position its acknowledgement named); 0 if none or
+  // unknown. A resume (or SubscribeRequest::from) from it loses and repeats nothing.
   int64_t last_seq(const std::string& id) const;
   // How many times the connection was re-established.
   uint64_t reconnects() const;

@@ -1,6 +1,7 @@
 // Tests of SubscriptionState, the resume bookkeeping of one live subscription, message by
-// message: duplicates dropped, catch-up deletes that step back delivered once, a resume cut short
-// resumed early enough, and the resubscribe back-off.
+// message: duplicates dropped, a resume's rows and deletes delivered in `_seq` order as catch-up,
+// a cut after any message resumed from the largest `_seq` received, the position a changes-only
+// ack gives, and the resubscribe back-off.
 #include "../../../client/src/subscription_state.h"
 
 #include <gtest/gtest.h>
@@ -14,9 +15,11 @@ namespace json = boost::json;
 
 json::object Msg(const std::string& text) { return json::parse(text).as_object(); }
 
-json::object Ack() {
+// An ack whose batch_control.last_seq_id is `last_seq_id` ("null" or a number).
+json::object Ack(const std::string& last_seq_id = "null") {
   return Msg(R"({"type":"subscription_ack","subscription_id":"s","total_rows":0,
-    "batch_control":{"batch_num":0,"has_more":false,"status":"ready","last_seq_id":null},
+    "batch_control":{"batch_num":0,"has_more":false,"status":"ready","last_seq_id":)" +
+             last_seq_id + R"(},
     "schema":[{"name":"id","data_type":"BigInt","index":0,"flags":["pk"]},
               {"name":"_seq","data_type":"BigInt","index":1}]})");
 }
@@ -74,7 +77,9 @@ class Feeder {
     events_.clear();
     return out;
   }
-  void Ack() { s_->OnAck(kalam::client::Ack(), &events_); }
+  void Ack(const std::string& last_seq_id = "null") {
+    s_->OnAck(kalam::client::Ack(last_seq_id), &events_);
+  }
   void Batch(std::vector<int64_t> seqs, bool has_more) {
     s_->OnBatch(kalam::client::Batch(std::move(seqs), has_more), &events_, &replies_);
   }
@@ -90,11 +95,9 @@ class Feeder {
   std::vector<std::string> replies_;
 };
 
-constexpr std::chrono::milliseconds kSlack{2000};
-
 TEST(SubscriptionStateTest, FreshSubscriptionDropsDuplicatesAndOlderSeqs) {
   SubscriptionState s(Request());
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), -1);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), -1);
   Feeder f(&s);
   f.Ack();
   ASSERT_EQ(f.events().size(), 1u);
@@ -109,62 +112,61 @@ TEST(SubscriptionStateTest, FreshSubscriptionDropsDuplicatesAndOlderSeqs) {
   EXPECT_EQ(s.last_seq(), 11);
 }
 
-TEST(SubscriptionStateTest, ResumeDeliversCatchUpRowsThenDeletesThatStepBack) {
+TEST(SubscriptionStateTest, AResumeDeliversRowsAndDeletesInSeqOrderAsCatchUpUntilReady) {
   SubscriptionState s(Request());
-  s.NextSubscribeMessage(kSlack);
+  s.NextSubscribeMessage();
   Feeder f(&s);
   f.Ack();
   f.Change("insert", 10);
   f.Take();
   s.MarkUnsent();  // the connection dropped
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 10);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 10);
   f.Ack();
   EXPECT_TRUE(f.events().empty());  // no second kSubscribed
-  f.Batch({10, 12, 15}, false);      // 10 is at the floor: not again
-  f.Change("delete", 11);           // the resume's delete, below the rows
-  f.Change("delete", 11);           // never twice
+  f.Batch({12}, true);              // the resume's rows up to its first delete
+  f.Change("delete", 13);           // then that delete
+  f.Batch({15}, true);
+  f.Change("delete", 16);
+  f.Batch({}, false);               // ready: caught up (an empty resume batch is no event)
   f.Change("insert", 20);           // live
-  EXPECT_TRUE(f.events()[0].catch_up);
-  EXPECT_TRUE(f.events()[1].catch_up);
-  EXPECT_FALSE(f.events()[2].catch_up);
-  EXPECT_EQ(f.Take(), (std::vector<int64_t>{12, 15, 11, 20}));
+  ASSERT_EQ(f.events().size(), 5u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(f.events()[i].catch_up) << i;
+  EXPECT_FALSE(f.events()[4].catch_up);
+  EXPECT_EQ(f.Take(), (std::vector<int64_t>{12, 13, 15, 16, 20}));
+  EXPECT_EQ(f.replies().size(), 2u);  // next_batch after each batch with more
   s.MarkUnsent();
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 20);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 20);
 }
 
-TEST(SubscriptionStateTest, ACatchUpCutShortIsResumedFromBeforeItsDeletes) {
+TEST(SubscriptionStateTest, ACutAfterAnyMessageResumesFromTheLargestSeqReceived) {
   SubscriptionState s(Request());
-  s.NextSubscribeMessage(kSlack);
+  s.NextSubscribeMessage();
   Feeder f(&s);
   f.Ack();
   f.Change("insert", 10);
   s.MarkUnsent();
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 10);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 10);
+  f.Ack();
+  s.MarkUnsent();  // cut right after the ack
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 10);
   f.Ack();
   f.Batch({12, 13}, true);  // more to come, then the connection drops
   ASSERT_EQ(f.replies().size(), 1u);
   EXPECT_NE(f.replies()[0].find(R"("type":"next_batch")"), std::string::npos);
   EXPECT_NE(f.replies()[0].find(R"("last_seq_id":13)"), std::string::npos);
   EXPECT_EQ(f.Take(), (std::vector<int64_t>{10, 12, 13}));
-  s.MarkUnsent();
-  // Rows up to 13 arrived, but deletes below 13 may still be owed: resume from 10 again.
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 10);
+  s.MarkUnsent();  // cut right after a batch
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 13);
   f.Ack();
-  f.Batch({12, 13, 16}, false);
-  f.Change("delete", 11);
   f.Change("delete", 14);
-  EXPECT_EQ(f.Take(), (std::vector<int64_t>{16, 11, 14}));
-  s.MarkUnsent();  // drops again before any live insert or update
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 10);
+  s.MarkUnsent();  // cut right after a replayed delete
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 14);
   f.Ack();
-  f.Batch({12, 13, 16}, false);
-  f.Change("delete", 11);  // delivered by the previous catch-up
-  f.Change("delete", 14);
-  f.Change("delete", 17);  // new
-  f.Change("update", 18);  // live: the catch-up is over
-  EXPECT_EQ(f.Take(), (std::vector<int64_t>{17, 18}));
+  f.Batch({14, 16}, false);  // 14 again (a duplicate) would be dropped
+  f.Change("update", 18);
+  EXPECT_EQ(f.Take(), (std::vector<int64_t>{14, 16, 18}));
   s.MarkUnsent();
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 18);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 18);
 }
 
 TEST(SubscriptionStateTest, InitialDataAdvancesTheCursorRowByRow) {
@@ -172,7 +174,7 @@ TEST(SubscriptionStateTest, InitialDataAdvancesTheCursorRowByRow) {
   r.initial_data = true;
   r.batch_size = 2;
   SubscriptionState s(r);
-  const std::string first = s.NextSubscribeMessage(kSlack);
+  const std::string first = s.NextSubscribeMessage();
   EXPECT_NE(first.find(R"("options":{"batch_size":2})"), std::string::npos);
   Feeder f(&s);
   f.Ack();
@@ -181,22 +183,41 @@ TEST(SubscriptionStateTest, InitialDataAdvancesTheCursorRowByRow) {
   EXPECT_FALSE(f.events().back().catch_up);
   f.Take();
   s.MarkUnsent();
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 5);  // a fresh snapshot owes no deletes
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 5);
 }
 
-TEST(SubscriptionStateTest, BeforeAnyEventAResumeStartsShortlyBeforeTheFirstAck) {
-  SubscriptionState s(Request());
-  s.NextSubscribeMessage(kSlack);
+TEST(SubscriptionStateTest, ASnapshotCutBeforeItsFirstRowIsAskedForAgain) {
+  SubscribeRequest r = Request();
+  r.last_rows = 5;
+  SubscriptionState s(r);
+  const std::string first = s.NextSubscribeMessage();
   Feeder f(&s);
-  f.Ack();
+  f.Ack("77");  // only a changes-only ack names a position
   s.MarkUnsent();
-  const int64_t from = FromOf(s.NextSubscribeMessage(kSlack));
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  const int64_t from_ms = (from >> 22) + 1704067200000;
-  EXPECT_LE(from_ms, now_ms - 2000);
-  EXPECT_GT(from_ms, now_ms - 4000);
+  EXPECT_EQ(s.NextSubscribeMessage(), first);
+  EXPECT_EQ(s.last_seq(), 0);
+}
+
+TEST(SubscriptionStateTest, AChangesOnlySubscriptionResumesFromItsAcksReadPoint) {
+  SubscriptionState s(Request());
+  const std::string first = s.NextSubscribeMessage();
+  EXPECT_EQ(FromOf(first), -1);
+  Feeder f(&s);
+  f.Ack("500");
+  EXPECT_EQ(s.last_seq(), 500);
+  s.MarkUnsent();  // cut before any change
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 500);
+  f.Ack("null");  // a resume's ack names nothing
+  f.Batch({}, false);
+  f.Change("insert", 501);
+  EXPECT_EQ(f.Take(), (std::vector<int64_t>{501}));
+
+  SubscriptionState unknown(Request());  // an ack without a position: start over
+  const std::string again = unknown.NextSubscribeMessage();
+  Feeder g(&unknown);
+  g.Ack("null");
+  unknown.MarkUnsent();
+  EXPECT_EQ(unknown.NextSubscribeMessage(), again);
 }
 
 TEST(SubscriptionStateTest, CallerGivenFromIsACatchUpFromTheStart) {
@@ -204,14 +225,17 @@ TEST(SubscriptionStateTest, CallerGivenFromIsACatchUpFromTheStart) {
   r.from = 100;
   SubscriptionState s(r);
   EXPECT_EQ(s.last_seq(), 100);
-  EXPECT_EQ(FromOf(s.NextSubscribeMessage(kSlack)), 100);
+  EXPECT_EQ(FromOf(s.NextSubscribeMessage()), 100);
   Feeder f(&s);
   f.Ack();
   EXPECT_EQ(f.events().size(), 1u);  // kSubscribed: the first ack of this subscription
   f.Take();
-  f.Batch({100, 105}, false);
-  f.Change("delete", 101);
-  EXPECT_EQ(f.Take(), (std::vector<int64_t>{105, 101}));
+  f.Batch({100, 105}, true);  // 100 is the caller's own position: not again
+  f.Change("delete", 106);
+  f.Batch({}, false);
+  EXPECT_EQ(f.events().size(), 2u);
+  EXPECT_TRUE(f.events()[0].catch_up && f.events()[1].catch_up);
+  EXPECT_EQ(f.Take(), (std::vector<int64_t>{105, 106}));
 }
 
 TEST(SubscriptionStateTest, ServerClosesResubscribeAtOnceThenWithBackOff) {
@@ -219,11 +243,11 @@ TEST(SubscriptionStateTest, ServerClosesResubscribeAtOnceThenWithBackOff) {
   o.reconnect_min_delay = std::chrono::milliseconds(100);
   o.reconnect_max_delay = std::chrono::milliseconds(1000);
   SubscriptionState never(Request());
-  never.NextSubscribeMessage(kSlack);
+  never.NextSubscribeMessage();
   EXPECT_FALSE(never.OnServerClose("SUBSCRIPTION_FAILED", o).has_value());  // never worked
 
   SubscriptionState s(Request());
-  s.NextSubscribeMessage(kSlack);
+  s.NextSubscribeMessage();
   Feeder f(&s);
   f.Ack();
   EXPECT_FALSE(s.OnServerClose("INVALID_SQL", o).has_value());
@@ -240,7 +264,7 @@ TEST(SubscriptionStateTest, ServerClosesResubscribeAtOnceThenWithBackOff) {
   EXPECT_FALSE(s.OnServerClose("SUBSCRIPTION_FAILED", o).has_value());  // gives up
 
   SubscriptionState off(Request());
-  off.NextSubscribeMessage(kSlack);
+  off.NextSubscribeMessage();
   Feeder g(&off);
   g.Ack();
   o.resubscribe_on_server_close = false;
@@ -250,7 +274,7 @@ TEST(SubscriptionStateTest, ServerClosesResubscribeAtOnceThenWithBackOff) {
 TEST(SubscriptionStateTest, EachSubscribeMessageIsANewAttempt) {
   SubscriptionState s(Request());
   const uint64_t a = s.attempt();
-  s.NextSubscribeMessage(kSlack);
+  s.NextSubscribeMessage();
   EXPECT_TRUE(s.sent());
   EXPECT_EQ(s.attempt(), a + 1);
   s.MarkUnsent();
