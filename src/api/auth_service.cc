@@ -72,15 +72,8 @@ bool AuthService::NeedsSetup() const {
 }
 
 Status AuthService::CheckPasswordPolicy(std::string_view password) const {
-  if (password.size() < settings_.min_password_length) {
-    return Status::InvalidArgument("Password must be at least " +
-                                   std::to_string(settings_.min_password_length) + " characters");
-  }
-  if (password.size() > settings_.max_password_length) {
-    return Status::InvalidArgument("Password must be at most " +
-                                   std::to_string(settings_.max_password_length) + " characters");
-  }
-  return Status::OK();
+  return auth::CheckPasswordPolicy(password, settings_.min_password_length,
+                                   settings_.max_password_length);
 }
 
 std::variant<catalog::UserRecord, AuthFailure> AuthService::Setup(

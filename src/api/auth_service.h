@@ -82,7 +82,7 @@ class AuthService {
   // exists and is not deleted.
   std::optional<Principal> LocalPrincipal(std::string_view user_id) const;
 
-  // "Password must be at least N characters" etc., or OK.
+  // auth::CheckPasswordPolicy with this service's limits.
   Status CheckPasswordPolicy(std::string_view password) const;
 
   const AuthSettings& settings() const { return settings_; }

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -64,6 +65,21 @@ bool PasswordNeedsRehash(std::string_view stored_hash, const PasswordHashParams&
   // Returns 0 (same parameters), 1 (different) or -1 (not an argon2id hash).
   return crypto_pwhash_argon2id_str_needs_rehash(hash->c_str(), params.ops_limit,
                                                  params.mem_limit_bytes) != 0;
+}
+
+Status CheckPasswordPolicy(std::string_view password, size_t min_chars, size_t max_chars) {
+  // Every byte except a UTF-8 continuation byte (10xxxxxx) starts a character.
+  const auto chars = static_cast<size_t>(std::count_if(
+      password.begin(), password.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  if (chars < min_chars) {
+    return Status::InvalidArgument("Password is too short: at least " + std::to_string(min_chars) +
+                                   " characters required");
+  }
+  if (chars > max_chars) {
+    return Status::InvalidArgument("Password is too long: at most " + std::to_string(max_chars) +
+                                   " characters allowed");
+  }
+  return Status::OK();
 }
 
 void BurnDummyVerify(std::string_view password, const PasswordHashParams& params) {

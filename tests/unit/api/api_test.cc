@@ -147,6 +147,20 @@ TEST_F(AuthServiceTest, LoginWhoseOutcomeCannotBeStoredIsRefusedWhateverThePassw
             "account_locked");
 }
 
+TEST_F(AuthServiceTest, SetupRefusesPasswordsShortInCharactersThoughLongInBytes) {
+  catalog::UserRecord root;
+  root.user_id = "root";
+  root.role = auth::Role::kSystem;
+  ASSERT_TRUE(catalog_->PutUser(root).ok());  // no password: setup pending
+  auto weak = service_->Setup("admin", "\u00e9\u00e9\u00e9\u00e9", "root-password", std::nullopt);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(weak));
+  const auto& f = std::get<AuthFailure>(weak);
+  EXPECT_EQ(f.http_status, 400);
+  EXPECT_EQ(f.code, "weak_password");
+  EXPECT_EQ(f.message, "Password is too short: at least 8 characters required");
+  EXPECT_TRUE(service_->NeedsSetup());
+}
+
 TEST_F(AuthServiceTest, UnknownUserAndWrongPasswordFailIdentically) {
   auto a = std::get<AuthFailure>(service_->Login("nobody", "x", true));
   auto b = std::get<AuthFailure>(service_->Login("alice", "x", true));

@@ -119,6 +119,22 @@ TEST(PasswordTest, DummyVerifyCostsAsMuchAsAWrongPassword) {
   EXPECT_LT(dummy, wrong * 3) << "dummy " << dummy.count() << "ns, wrong " << wrong.count() << "ns";
 }
 
+TEST(PasswordTest, PolicyCountsCharactersNotBytes) {
+  EXPECT_TRUE(CheckPasswordPolicy("12345678", 8, 10).ok());
+  Status short_ascii = CheckPasswordPolicy("1234567", 8, 10);
+  EXPECT_EQ(short_ascii.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(short_ascii.message(), "Password is too short: at least 8 characters required");
+  // Four two-byte characters are eight bytes but four characters: too short.
+  EXPECT_EQ(CheckPasswordPolicy("\u00e9\u00e9\u00e9\u00e9", 8, 10).message(),
+            "Password is too short: at least 8 characters required");
+  EXPECT_TRUE(CheckPasswordPolicy("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", 8, 8).ok());
+  // Three four-byte characters (12 bytes) fit a limit of 3 characters; a fourth does not.
+  EXPECT_TRUE(CheckPasswordPolicy("\U0001F511\U0001F511\U0001F511", 1, 3).ok());
+  Status long_emoji = CheckPasswordPolicy("\U0001F511\U0001F511\U0001F511\U0001F511", 1, 3);
+  EXPECT_EQ(long_emoji.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(long_emoji.message(), "Password is too long: at most 3 characters allowed");
+}
+
 TEST(PasswordTest, DummyVerifyRacedByManyThreadsStillCostsAVerifyEveryTime) {
   PasswordHashParams params = Fast();
   // Parameters no other test uses, so every thread races to make the reference hash.
