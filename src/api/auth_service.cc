@@ -1,6 +1,8 @@
 // Authentication.
 #include "api/auth_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include "auth/jwt.h"
 #include "auth/password.h"
 
@@ -9,6 +11,14 @@ namespace kalam::api {
 namespace {
 AuthFailure Fail(int status, std::string code, std::string message) {
   return AuthFailure{status, std::move(code), std::move(message)};
+}
+
+// The answer to a login whose outcome (failure counter, lockout, or the reset after a success)
+// could not be stored. Logged with the cause; the caller learns only that it may retry.
+AuthFailure LoginNotRecorded(std::string_view user_id, const Status& cause) {
+  spdlog::error("Login of user '{}' refused: its login state could not be saved: {}", user_id,
+                cause.ToString());
+  return Fail(500, "internal_error", "The login could not be recorded; try again later");
 }
 }  // namespace
 
@@ -62,15 +72,8 @@ bool AuthService::NeedsSetup() const {
 }
 
 Status AuthService::CheckPasswordPolicy(std::string_view password) const {
-  if (password.size() < settings_.min_password_length) {
-    return Status::InvalidArgument("Password must be at least " +
-                                   std::to_string(settings_.min_password_length) + " characters");
-  }
-  if (password.size() > settings_.max_password_length) {
-    return Status::InvalidArgument("Password must be at most " +
-                                   std::to_string(settings_.max_password_length) + " characters");
-  }
-  return Status::OK();
+  return auth::CheckPasswordPolicy(password, settings_.min_password_length,
+                                   settings_.max_password_length);
 }
 
 std::variant<catalog::UserRecord, AuthFailure> AuthService::Setup(
@@ -153,13 +156,17 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
       current->locked_until_us = now + settings_.lockout_seconds * 1000000;
       current->failed_login_attempts = 0;
     }
-    (void)catalog_.PutUser(*current);
+    // A failure that cannot be counted must not look like an ordinary wrong password: the caller
+    // could then guess without ever reaching the lockout.
+    Status saved = catalog_.PutUser(*current);
+    if (!saved.ok()) return LoginNotRecorded(user_id, saved);
     return Fail(401, "unauthorized", "Invalid credentials");
   }
   current->failed_login_attempts = 0;
   current->locked_until_us = 0;
   current->last_login_at_us = now;
-  (void)catalog_.PutUser(*current);
+  Status saved = catalog_.PutUser(*current);
+  if (!saved.ok()) return LoginNotRecorded(user_id, saved);
   return *current;
 }
 

@@ -54,7 +54,10 @@ class AuthService {
 
   // Checks a password login. Unknown user and wrong password fail identically and take the same
   // time. `loopback` allows a password-less root. Failures use the login error codes
-  // (unauthorized, account_locked, forbidden).
+  // (unauthorized, account_locked, forbidden). Every attempt's outcome is stored (failure count
+  // and lockout, or their reset and the login time); when that write fails the attempt is
+  // refused with 500 internal_error, whatever the password, so an unrecorded failure can never
+  // be an unlimited guess.
   std::variant<catalog::UserRecord, AuthFailure> Login(std::string_view user,
                                                        std::string_view password, bool loopback);
 
@@ -79,7 +82,7 @@ class AuthService {
   // exists and is not deleted.
   std::optional<Principal> LocalPrincipal(std::string_view user_id) const;
 
-  // "Password must be at least N characters" etc., or OK.
+  // auth::CheckPasswordPolicy with this service's limits.
   Status CheckPasswordPolicy(std::string_view password) const;
 
   const AuthSettings& settings() const { return settings_; }

@@ -37,6 +37,12 @@ bool VerifyPassword(std::string_view stored_hash, std::string_view password);
 // login. Thread-safe and cheap.
 bool PasswordNeedsRehash(std::string_view stored_hash, const PasswordHashParams& params = {});
 
+// The password policy (PROTOCOL §2): at least `min_chars` and at most `max_chars` characters,
+// counted as Unicode code points of the UTF-8 text (so "éééé" is 4 characters, not 8 bytes).
+// kInvalidArgument "Password is too short: at least N characters required" / "Password is too
+// long: at most N characters allowed", or OK. Cheap; thread-safe.
+Status CheckPasswordPolicy(std::string_view password, size_t min_chars, size_t max_chars);
+
 // Spends the time of one VerifyPassword against a hash made with `params`, and discards the
 // outcome. Called when a login names an unknown user, so that it takes as long as a wrong
 // password and response time does not reveal which user names exist. The reference hash is made

@@ -106,6 +106,9 @@ std::string DefaultSpec::ToSql(const DataType& type) const {
       return std::to_string(literal.as_int());
     case Value::Kind::kDouble: {
       std::string out;
+      // Cannot fail: AppendJsonValue refuses only NaN and ±Infinity, and a double default is
+      // always finite — CoerceToColumn (value_convert.cc) refuses non-finite values before a
+      // default is stored, and a stored default comes back from JSON, which cannot hold them.
       (void)AppendJsonValue(nullptr, literal, &out);
       return out;
     }

@@ -30,36 +30,36 @@ Status RunStoreCheck(ObjectStore& store) {
     return st.WithPrefix("storage check failed at " + std::string(step) + " (" +
                          store.Describe(key) + "): ");
   };
-  const auto cleanup = [&] { (void)store.Delete(key); };
+  // A step failed after the probe may have been written: remove it, and when that fails too,
+  // say so in the same error, so that the operator knows an object was left behind.
+  const auto fail_and_remove = [&](std::string_view step, const Status& st) {
+    Status out = fail(step, st);
+    if (Status removed = store.Delete(key); !removed.ok()) {
+      out = Status(out.code(), out.message() + "; the probe object could not be removed either: " +
+                                   removed.message());
+    }
+    return out;
+  };
 
-  if (Status st = store.Put(key, payload); !st.ok()) {
-    cleanup();
-    return fail("write", st);
-  }
+  // Put is atomic: when it fails there is no probe to remove.
+  if (Status st = store.Put(key, payload); !st.ok()) return fail("write", st);
   Result<std::string> read = store.Get(key);
-  if (!read.ok()) {
-    cleanup();
-    return fail("read", read.status());
-  }
+  if (!read.ok()) return fail_and_remove("read", read.status());
   if (*read != payload) {
-    cleanup();
-    return fail("read", Status::IoError("the object read back (" + std::to_string(read->size()) +
-                                        " bytes) differs from what was written (" +
-                                        std::to_string(payload.size()) + " bytes)"));
+    return fail_and_remove(
+        "read", Status::IoError("the object read back (" + std::to_string(read->size()) +
+                                " bytes) differs from what was written (" +
+                                std::to_string(payload.size()) + " bytes)"));
   }
   Result<std::vector<ObjectInfo>> listed = store.List(".kalam-check/");
-  if (!listed.ok()) {
-    cleanup();
-    return fail("list", listed.status());
-  }
+  if (!listed.ok()) return fail_and_remove("list", listed.status());
   bool found = false;
   for (const ObjectInfo& info : *listed) {
     found = found || (info.key == key && info.size_bytes == payload.size());
   }
   if (!found) {
-    cleanup();
-    return fail("list", Status::IoError("the probe object is missing from the listing of "
-                                        "'.kalam-check/' (or has the wrong size)"));
+    return fail_and_remove("list", Status::IoError("the probe object is missing from the listing "
+                                                   "of '.kalam-check/' (or has the wrong size)"));
   }
   if (Status st = store.Delete(key); !st.ok()) return fail("delete", st);
   Result<std::string> after = store.Get(key);

@@ -2,6 +2,7 @@
 #include "jobs/flusher.h"
 
 #include <cstdio>
+#include <thread>
 
 #include "common/snowflake.h"
 #include "common/value_codec.h"
@@ -36,8 +37,19 @@ std::string SegmentFileName(int64_t id) {
 }
 
 Flusher::Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
-                 commit::CommitPipeline& pipeline, const Clock& clock)
-    : kv_(kv), store_(store), cold_(cold), pipeline_(pipeline), clock_(clock) {}
+                 commit::CommitPipeline& pipeline, const Clock& clock, FlusherOptions options)
+    : kv_(kv), store_(store), cold_(cold), pipeline_(pipeline), clock_(clock), options_(options) {}
+
+void Flusher::Step(const JobContext& job, std::string step) const {
+  job.ReportProgress(std::move(step));
+  if (options_.test_pause.count() <= 0) return;
+  // Test pause point: real time on purpose (a crash test waits for the server to sit here), cut
+  // short by KILL JOB or shutdown.
+  const auto until = std::chrono::steady_clock::now() + options_.test_pause;
+  while (!job.cancelled() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 bool Flusher::HasHotRows(catalog::TableId table) const {
   auto it = store_.NewPkIterator(table::TableBegin(table), table::TableEnd(table));
@@ -52,7 +64,7 @@ int64_t Flusher::CountHotRows(catalog::TableId table) const {
   return n;
 }
 
-Result<FlushResult> Flusher::Flush(const TableDef& def, const std::function<bool()>& cancelled) {
+Result<FlushResult> Flusher::Flush(const TableDef& def, const JobContext& job) {
   FlushResult result;
   const auto rp = pipeline_.TakeReadPoint();
   auto it = store_.NewPkIterator(table::TableBegin(def.table_id), table::TableEnd(def.table_id),
@@ -69,8 +81,8 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const std::function<bool
     }
     if (!have_scope || key_scope != scope) {
       if (have_scope && !rows.empty()) {
-        if (cancelled()) return result;
-        KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, &result));
+        if (job.cancelled()) return result;
+        KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, job, &result));
         rows.clear();
       }
       scope = std::move(key_scope);
@@ -90,14 +102,14 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const std::function<bool
     rows.push_back(std::move(row));
   }
   KALAM_RETURN_IF_ERROR(it->status());
-  if (have_scope && !rows.empty() && !cancelled()) {
-    KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, &result));
+  if (have_scope && !rows.empty() && !job.cancelled()) {
+    KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, job, &result));
   }
   return result;
 }
 
 Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
-                           int64_t read_seq, FlushResult* result) {
+                           int64_t read_seq, const JobContext& job, FlushResult* result) {
   auto existing = cold_.Get(def.table_id, scope);
   auto next = std::make_shared<ScopeManifest>();
   if (existing) {
@@ -120,9 +132,16 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   // 2. The manifest mirror for external readers.
   KALAM_RETURN_IF_ERROR(
       store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+  Step(job, "Scope '" + scope + "': segment " + enc.entry.file + " written (" +
+                std::to_string(rows.size()) + " rows); publishing its manifest");
   // 3. Visible, then the hot versions it holds deleted, a chunk at a time between commits.
   std::shared_ptr<const ScopeManifest> installed = next;
+  const size_t chunks = (rows.size() + kDeleteChunk - 1) / kDeleteChunk;
   for (size_t start = 0; start < rows.size(); start += kDeleteChunk) {
+    if (start > 0) {
+      Step(job, "Scope '" + scope + "': flushed hot rows deleted, chunk " +
+                    std::to_string(start / kDeleteChunk) + " of " + std::to_string(chunks));
+    }
     const size_t end = std::min(rows.size(), start + kDeleteChunk);
     const bool first = start == 0;
     const bool last = end == rows.size();
@@ -188,13 +207,12 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   return Status::OK();
 }
 
-Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def,
-                                                const std::function<bool()>& cancelled) {
+Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobContext& job) {
   CompactResult result;
   const int64_t now_ms = clock_.NowMicros() / 1000;
   const int64_t retention_ms = static_cast<int64_t>(def.options.deleted_retention_hours) * 3600000;
   for (const auto& [scope, sm] : cold_.ScopesOf(def.table_id)) {
-    if (cancelled()) break;
+    if (job.cancelled()) break;
     int64_t tombstones = 0;
     for (const auto& seg : sm->manifest.segments) tombstones += seg.tombstones;
     if (sm->manifest.segments.size() < 2 && tombstones == 0) continue;

@@ -9,6 +9,7 @@
 // doubled.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,21 +30,31 @@ struct FlushResult {
   int64_t bytes = 0;     // bytes written
 };
 
+struct FlusherOptions {
+  // Test only (server env KALAMDB_TEST_FLUSH_PAUSE_MS; never set in production). When > 0, a
+  // flush pauses this long at two points of every scope: after the segment and manifest.json
+  // are written but before the manifest becomes visible, and after each hot-deletion chunk
+  // except the last. Crash tests kill the server there. Default 0: never pauses.
+  std::chrono::milliseconds test_pause{0};
+};
+
 // Thread-safe: flushes of different tables may run concurrently; the job system runs at most
 // one flush or compaction per table at a time.
 class Flusher {
  public:
   Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
-          commit::CommitPipeline& pipeline, const Clock& clock);
+          commit::CommitPipeline& pipeline, const Clock& clock, FlusherOptions options = {});
 
   // True when `table` has rows in hot storage (anything to flush).
   bool HasHotRows(catalog::TableId table) const;
   // Number of row keys of `table` in hot storage (scheduler start-up accounting).
   int64_t CountHotRows(catalog::TableId table) const;
 
-  // Flushes every scope of `def` (the latest schema version). Stops early, consistently, when
-  // `cancelled` returns true.
-  Result<FlushResult> Flush(const catalog::TableDef& def, const std::function<bool()>& cancelled);
+  // Flushes every scope of `def` (the latest schema version). Stops early, consistently, between
+  // scopes once `job` is cancelled. Reports each scope's steps through job.ReportProgress:
+  // "Scope '<scope>': segment <file> written (<n> rows); publishing its manifest" and
+  // "Scope '<scope>': flushed hot rows deleted, chunk <i> of <n>".
+  Result<FlushResult> Flush(const catalog::TableDef& def, const JobContext& job);
 
   // Merges each scope's segments into one (newest version per key; tombstones older than the
   // table's DELETED_RETENTION_HOURS dropped). Returns the files replaced; they are deleted after
@@ -54,18 +65,21 @@ class Flusher {
     int64_t rows = 0;
     std::vector<std::pair<std::string, std::string>> obsolete;  // (storage id, object key)
   };
-  Result<CompactResult> Compact(const catalog::TableDef& def,
-                                const std::function<bool()>& cancelled);
+  Result<CompactResult> Compact(const catalog::TableDef& def, const JobContext& job);
 
  private:
   Status FlushScope(const catalog::TableDef& def, const table::Scope& scope,
-                    std::vector<table::ColdRow> rows, int64_t read_seq, FlushResult* result);
+                    std::vector<table::ColdRow> rows, int64_t read_seq, const JobContext& job,
+                    FlushResult* result);
+  // Reports `step`, then (test pause only) waits options_.test_pause or until cancelled.
+  void Step(const JobContext& job, std::string step) const;
 
   storage::KvStore& kv_;
   table::TableStore& store_;
   table::ColdStore& cold_;
   commit::CommitPipeline& pipeline_;
   const Clock& clock_;
+  const FlusherOptions options_;
 };
 
 // "seg-000001.parquet".

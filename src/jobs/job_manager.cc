@@ -4,8 +4,10 @@
 #include <time.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 extern "C" {
 // jemalloc's control interface when the binary links jemalloc (the server does); null otherwise.
@@ -21,6 +23,7 @@ using storage::Partition;
 namespace {
 
 constexpr std::string_view kJobPrefix = "job/";
+constexpr const char* kShutdownCancel = "Cancelled by server shutdown before it started";
 
 std::string ToJson(const sql::JobInfo& j) {
   return json::serialize(json::object{
@@ -91,6 +94,41 @@ Status JobManager::Persist(const sql::JobInfo& info) {
   return kv_.Write(batch);
 }
 
+std::pair<sql::JobInfo, uint64_t> JobManager::CancelUnstarted(Job& job, std::string message) {
+  job.info.status = "cancelled";
+  job.info.message = std::move(message);
+  job.info.finished_at_us = clock_.NowMicros();
+  active_by_key_.erase(job.key);
+  job.fn = nullptr;
+  return {job.info, ++job.version};
+}
+
+Status JobManager::Store(Job& job, const sql::JobInfo& info, uint64_t version) {
+  std::unique_lock lock(mu_);
+  // One writer per job at a time, so that a write of an older version can never land after
+  // (and overwrite) a newer one.
+  store_cv_.wait(lock, [&] { return !job.storing; });
+  if (job.stored_version >= version) return Status::OK();
+  job.storing = true;
+  lock.unlock();
+  Status s = Persist(info);
+  lock.lock();
+  job.storing = false;
+  if (s.ok()) job.stored_version = version;
+  lock.unlock();
+  store_cv_.notify_all();
+  return s;
+}
+
+void JobManager::StoreOrMark(Job& job, const sql::JobInfo& info, uint64_t version) {
+  Status s = Store(job, info, version);
+  if (s.ok()) return;
+  spdlog::error("Job {}: its {} record could not be saved in system.jobs: {}", info.job_id,
+                info.status, s.ToString());
+  std::lock_guard lock(mu_);
+  job.info.message += " (its record could not be saved: " + s.message() + ")";
+}
+
 Status JobManager::Start() {
   auto it = kv_.NewIterator(Partition::kSystem);
   std::vector<sql::JobInfo> interrupted;
@@ -100,8 +138,8 @@ Status JobManager::Start() {
       KALAM_ASSIGN_OR_RETURN(sql::JobInfo info, FromJson(it->value()));
       if (!Finished(info.status)) {
         info.status = "failed";
-        info.message = "Interrupted by a server restart before it finished; its table keeps "
-                       "every row in hot storage and is flushed again by the next flush";
+        info.message = "Interrupted by a server restart before it finished; no row was lost: "
+                       "what it had not moved yet is still where it was, for the next run";
         info.finished_at_us = clock_.NowMicros();
         interrupted.push_back(info);
       }
@@ -112,7 +150,7 @@ Status JobManager::Start() {
     KALAM_RETURN_IF_ERROR(it->status());
   }
   for (const auto& info : interrupted) KALAM_RETURN_IF_ERROR(Persist(info));
-  Prune();
+  KALAM_RETURN_IF_ERROR(Prune());
   std::lock_guard lock(mu_);
   stopping_ = false;
   for (size_t i = 0; i < std::max<size_t>(1, options_.threads); ++i) {
@@ -122,23 +160,19 @@ Status JobManager::Start() {
 }
 
 void JobManager::Stop() {
-  std::vector<std::shared_ptr<Job>> cancelled;
+  std::vector<std::tuple<std::shared_ptr<Job>, sql::JobInfo, uint64_t>> cancelled;
   {
     std::lock_guard lock(mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
-    for (auto& job : queue_) cancelled.push_back(job);
+    for (auto& job : queue_) {
+      auto [info, version] = CancelUnstarted(*job, kShutdownCancel);
+      cancelled.emplace_back(job, std::move(info), version);
+    }
     queue_.clear();
     for (auto& [id, job] : jobs_) job->cancelled->store(true);
   }
-  for (auto& job : cancelled) {
-    std::lock_guard lock(mu_);
-    job->info.status = "cancelled";
-    job->info.message = "Cancelled by server shutdown before it started";
-    job->info.finished_at_us = clock_.NowMicros();
-    active_by_key_.erase(job->key);
-    (void)Persist(job->info);
-  }
+  for (auto& [job, info, version] : cancelled) StoreOrMark(*job, info, version);
   cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
@@ -154,6 +188,8 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
                                        bool* already_running) {
   *already_running = false;
   auto job = std::make_shared<Job>();
+  sql::JobInfo queued;
+  uint64_t version = 0;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("Server is shutting down; no new jobs");
@@ -169,17 +205,39 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
     job->info.node_id = options_.node_id;
     job->key = std::move(key);
     job->fn = std::move(fn);
-    KALAM_RETURN_IF_ERROR(Persist(job->info));
+    // Listed (and killable, and one per key) from now on, but queued for a job thread only once
+    // its record is stored.
     jobs_[job->info.job_id] = job;
     active_by_key_[job->key] = job->info.job_id;
-    queue_.push_back(job);
+    queued = job->info;
+    version = ++job->version;
   }
+  Status stored = Store(*job, queued, version);
+  std::unique_lock lock(mu_);
+  if (!stored.ok()) {
+    if (job->info.status == "queued") {
+      jobs_.erase(queued.job_id);
+      active_by_key_.erase(job->key);
+      return stored.WithPrefix("The job could not be recorded in system.jobs: ");
+    }
+    // Killed meanwhile: its cancelled record (stored or marked by Kill) tells the story.
+    return queued.job_id;
+  }
+  if (job->info.status != "queued") return queued.job_id;  // killed meanwhile
+  if (stopping_) {
+    auto [cancelled, cancelled_version] = CancelUnstarted(*job, kShutdownCancel);
+    lock.unlock();
+    StoreOrMark(*job, cancelled, cancelled_version);
+    return queued.job_id;
+  }
+  queue_.push_back(job);
+  lock.unlock();
   cv_.notify_one();
-  return job->info.job_id;
+  return queued.job_id;
 }
 
-Result<std::string> JobManager::RunNow(std::string_view prefix, std::string job_type,
-                                       std::string parameters_json, JobFn fn) {
+sql::JobInfo JobManager::RunNow(std::string_view prefix, std::string job_type,
+                                std::string parameters_json, JobFn fn) {
   auto job = std::make_shared<Job>();
   {
     std::lock_guard lock(mu_);
@@ -190,11 +248,35 @@ Result<std::string> JobManager::RunNow(std::string_view prefix, std::string job_
     job->info.created_at_us = clock_.NowMicros();
     job->info.node_id = options_.node_id;
     job->fn = std::move(fn);
+    job->taken = true;
     jobs_[job->info.job_id] = job;
     ++running_;
   }
   Execute(job);
-  return job->info.job_id;
+  std::lock_guard lock(mu_);
+  return job->info;
+}
+
+std::string JobManager::RecordFailed(std::string_view prefix, std::string job_type,
+                                     std::string parameters_json, std::string message) {
+  auto job = std::make_shared<Job>();
+  sql::JobInfo failed;
+  uint64_t version = 0;
+  {
+    std::lock_guard lock(mu_);
+    job->info.job_id = NewId(prefix);
+    job->info.job_type = std::move(job_type);
+    job->info.status = "failed";
+    job->info.parameters_json = std::move(parameters_json);
+    job->info.message = std::move(message);
+    job->info.created_at_us = job->info.finished_at_us = clock_.NowMicros();
+    job->info.node_id = options_.node_id;
+    jobs_[job->info.job_id] = job;
+    failed = job->info;
+    version = ++job->version;
+  }
+  StoreOrMark(*job, failed, version);
+  return failed.job_id;
 }
 
 void JobManager::WorkerLoop() {
@@ -204,6 +286,7 @@ void JobManager::WorkerLoop() {
     if (queue_.empty()) return;  // stopping
     auto job = queue_.front();
     queue_.pop_front();
+    job->taken = true;
     ++running_;
     lock.unlock();
     Execute(job);
@@ -212,42 +295,71 @@ void JobManager::WorkerLoop() {
 }
 
 void JobManager::Execute(const std::shared_ptr<Job>& job) {
+  sql::JobInfo running;
+  uint64_t version = 0;
   {
     std::lock_guard lock(mu_);
     job->info.status = "running";
     job->info.started_at_us = clock_.NowMicros();
-    (void)Persist(job->info);
+    running = job->info;
+    version = ++job->version;
   }
+  // A job whose start cannot be recorded does not run: after a crash its record would not say
+  // that it had touched anything.
+  const Status started = Store(*job, running, version);
   JobContext ctx;
-  ctx.job_id_ = job->info.job_id;
+  ctx.job_id_ = running.job_id;
   ctx.cancelled_ = job->cancelled;
+  ctx.progress_ = [this, raw = job.get()](std::string step) {
+    std::lock_guard lock(mu_);
+    raw->info.message = std::move(step);
+  };
   const int64_t cpu0 = ThreadCpuMicros();
   const int64_t mem0 = ThreadAllocatedBytes();
   Result<std::string> outcome = Status::Internal("job did not run");
-  if (job->cancelled->load()) {
+  if (!started.ok()) {
+    outcome = started.WithPrefix("Not run: its running record could not be saved: ");
+  } else if (job->cancelled->load()) {
     outcome = Status::Unavailable("cancelled before it started");
   } else {
     outcome = job->fn(ctx);
   }
   const int64_t cpu = ThreadCpuMicros() - cpu0;
   const int64_t mem = ThreadAllocatedBytes() - mem0;
-  std::lock_guard lock(mu_);
-  job->info.cpu_used = cpu;
-  job->info.memory_used = mem;
-  job->info.finished_at_us = clock_.NowMicros();
-  if (job->cancelled->load()) {
-    job->info.status = "cancelled";
-    job->info.message = outcome.ok() ? *outcome + " (cancelled)" : "Cancelled: " +
-                                                                        outcome.status().message();
-  } else if (outcome.ok()) {
-    job->info.status = "completed";
-    job->info.message = *outcome;
-  } else {
-    job->info.status = "failed";
-    job->info.message = outcome.status().message();
-    job->info.exception_trace = outcome.status().ToString();
+  sql::JobInfo final_info;
+  {
+    std::lock_guard lock(mu_);
+    final_info = job->info;
+    version = ++job->version;
   }
-  (void)Persist(job->info);
+  final_info.cpu_used = cpu;
+  final_info.memory_used = mem;
+  final_info.finished_at_us = clock_.NowMicros();
+  if (job->cancelled->load()) {
+    final_info.status = "cancelled";
+    final_info.message = outcome.ok() ? *outcome + " (cancelled)"
+                                      : "Cancelled: " + outcome.status().message();
+  } else if (outcome.ok()) {
+    final_info.status = "completed";
+    final_info.message = *outcome;
+  } else {
+    final_info.status = "failed";
+    final_info.message = outcome.status().message();
+    final_info.exception_trace = outcome.status().ToString();
+  }
+  // The job shows "running" until its end is stored. An end that cannot be stored is shown as
+  // failed: the stored record still says running, which the next start turns into failed.
+  const Status ended = Store(*job, final_info, version);
+  if (!ended.ok()) {
+    spdlog::error("Job {}: its final record ({}: {}) could not be saved in system.jobs: {}",
+                  final_info.job_id, final_info.status, final_info.message, ended.ToString());
+    final_info.message = "Its outcome (" + final_info.status + ": " + final_info.message +
+                         ") could not be saved in system.jobs: " + ended.message();
+    final_info.status = "failed";
+    final_info.exception_trace = ended.ToString();
+  }
+  std::lock_guard lock(mu_);
+  job->info = std::move(final_info);
   if (!job->key.empty()) active_by_key_.erase(job->key);
   job->fn = nullptr;
   --running_;
@@ -276,16 +388,13 @@ Result<std::string> JobManager::Kill(std::string_view job_id) {
   auto job = it->second;
   if (Finished(job->info.status)) return job->info.status;
   job->cancelled->store(true);
-  for (auto q = queue_.begin(); q != queue_.end(); ++q) {
-    if (*q == job) {
-      queue_.erase(q);
-      job->info.status = "cancelled";
-      job->info.message = "Killed before it started";
-      job->info.finished_at_us = clock_.NowMicros();
-      active_by_key_.erase(job->key);
-      (void)Persist(job->info);
-      return job->info.status;
-    }
+  if (!job->taken) {
+    // Queued, or still being admitted by Submit (which then leaves it alone).
+    if (auto q = std::find(queue_.begin(), queue_.end(), job); q != queue_.end()) queue_.erase(q);
+    auto [cancelled, version] = CancelUnstarted(*job, "Killed before it started");
+    lock.unlock();
+    StoreOrMark(*job, cancelled, version);
+    return cancelled.status;
   }
   // Running: it stops at its next check; wait briefly so the answer is the final status.
   idle_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return Finished(job->info.status); });
@@ -297,7 +406,7 @@ void JobManager::WaitIdle() {
   idle_cv_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
 }
 
-void JobManager::Prune() {
+Status JobManager::Prune() {
   std::vector<std::string> doomed;
   {
     std::lock_guard lock(mu_);
@@ -319,12 +428,16 @@ void JobManager::Prune() {
         doomed.push_back(finished[i].second);
       }
     }
-    for (const auto& id : doomed) jobs_.erase(id);
   }
-  if (doomed.empty()) return;
+  if (doomed.empty()) return Status::OK();
+  // Finished jobs never change again, so the records deleted are the ones chosen above.
   storage::WriteBatch batch;
   for (const auto& id : doomed) batch.Delete(Partition::kSystem, std::string(kJobPrefix) + id);
-  (void)kv_.Write(batch);
+  KALAM_RETURN_IF_ERROR(
+      kv_.Write(batch).WithPrefix("Could not delete expired jobs from system.jobs: "));
+  std::lock_guard lock(mu_);
+  for (const auto& id : doomed) jobs_.erase(id);
+  return Status::OK();
 }
 
 }  // namespace kalam::jobs

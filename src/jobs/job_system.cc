@@ -2,6 +2,7 @@
 #include "jobs/job_system.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace kalam::jobs {
 
@@ -23,6 +24,12 @@ bool Flushable(const TableDef& def) {
 
 std::string TableKey(catalog::TableId id) { return "table:" + std::to_string(id); }
 
+int64_t Micros(std::chrono::microseconds d) { return d.count(); }
+
+// Replaced segment files whose deletion keeps failing are given up on (and named in the log)
+// after this many attempts, one grace period apart.
+constexpr int kObsoleteDeleteAttempts = 5;
+
 }  // namespace
 
 JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::TableStore& store,
@@ -34,7 +41,7 @@ JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::Tab
       clock_(clock),
       options_(options),
       manager_(kv, ids, clock, options.manager),
-      flusher_(kv, store, cold, pipeline, clock) {}
+      flusher_(kv, store, cold, pipeline, clock, options.flusher) {}
 
 JobSystem::~JobSystem() { Stop(); }
 
@@ -51,6 +58,7 @@ Status JobSystem::Start() {
       }
       last_flush_us_[def->table_id] = now;
     }
+    next_prune_us_ = now + Micros(options_.prune_every);
     stopping_ = false;
   }
   if (!accounting_.exchange(true)) {
@@ -89,43 +97,73 @@ void JobSystem::OnCommitted(const std::vector<table::ChangeRecord>& records) {
 }
 
 void JobSystem::SchedulerLoop() {
-  auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, options_.tick, [&] { return stopping_; });
     if (stopping_) break;
-    const int64_t now = clock_.NowMicros();
-    std::vector<std::shared_ptr<const TableDef>> due;
+    lock.unlock();
+    RunScheduledWork();
+    lock.lock();
+  }
+}
+
+void JobSystem::RunScheduledWork() {
+  const int64_t now = clock_.NowMicros();
+  std::vector<std::shared_ptr<const TableDef>> due;
+  bool prune = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
     for (const auto& def : catalog_.snapshot()->AllTables()) {
       if (!Flushable(*def)) continue;
       const auto& policy = def->options.flush_policy;
       if (!policy.row_limit && !policy.interval_seconds) continue;
       const int64_t pending = pending_rows_[def->table_id];
       if (pending <= 0) continue;
+      if (auto r = retry_after_us_.find(def->table_id);
+          r != retry_after_us_.end() && now < r->second) {
+        continue;
+      }
       auto [it, inserted] = last_flush_us_.try_emplace(def->table_id, now);
       const bool by_rows = policy.row_limit && pending >= static_cast<int64_t>(policy.row_limit);
       const bool by_time = policy.interval_seconds &&
                            now - it->second >= static_cast<int64_t>(policy.interval_seconds) * 1000000;
       if (by_rows || by_time) due.push_back(def);
     }
-    lock.unlock();
-    for (const auto& def : due) (void)FlushTable(def);
-    DeleteObsolete(false);
-    if (std::chrono::steady_clock::now() >= next_prune) {
-      manager_.Prune();
-      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    if (now >= next_prune_us_) {
+      prune = true;
+      next_prune_us_ = now + Micros(options_.prune_every);
     }
-    lock.lock();
   }
+  for (const auto& def : due) {
+    auto started = FlushTable(def);
+    if (started.ok()) continue;
+    const std::string message =
+        "The scheduled flush (FLUSH_POLICY) of table '" + def->QualifiedName() +
+        "' could not start: " + started.status().message();
+    spdlog::error("{}", message);
+    manager_.RecordFailed("FL", "flush", TableParams(*def), message);
+    HoldOffAfterFailure(def->table_id);
+  }
+  DeleteObsolete(false);
+  if (prune) {
+    Status pruned = manager_.Prune();
+    if (!pruned.ok()) spdlog::error("Job retention: {}", pruned.ToString());
+  }
+}
+
+void JobSystem::HoldOffAfterFailure(catalog::TableId table) {
+  std::lock_guard lock(mu_);
+  retry_after_us_[table] = clock_.NowMicros() + Micros(options_.retry_after_failure);
 }
 
 void JobSystem::DeleteObsolete(bool all) {
   std::vector<Obsolete> ready;
+  const int64_t now = clock_.NowMicros();
   {
     std::lock_guard lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
     for (auto it = obsolete_.begin(); it != obsolete_.end();) {
-      if (all || it->due <= now) {
+      if (all || it->due_us <= now) {
         ready.push_back(std::move(*it));
         it = obsolete_.erase(it);
       } else {
@@ -133,10 +171,27 @@ void JobSystem::DeleteObsolete(bool all) {
       }
     }
   }
-  for (const auto& o : ready) {
+  std::vector<Obsolete> retry;
+  for (auto& o : ready) {
     auto store = cold_.StoreFor(o.storage_id);
-    if (store.ok()) (void)(*store)->Delete(o.key);
+    Status deleted = store.ok() ? (*store)->Delete(o.key) : store.status();
+    if (deleted.ok()) continue;
+    // Nothing refers to the file any more, so a failure costs space, not correctness; it is
+    // retried a few times, then named in the log for the operator to remove.
+    if (all || ++o.attempts >= kObsoleteDeleteAttempts) {
+      spdlog::error("Segment file '{}' of storage '{}' was replaced by a compaction but could not "
+                    "be deleted; remove it by hand: {}",
+                    o.key, o.storage_id, deleted.ToString());
+      continue;
+    }
+    spdlog::warn("Segment file '{}' of storage '{}' could not be deleted (attempt {} of {}): {}",
+                 o.key, o.storage_id, o.attempts, kObsoleteDeleteAttempts, deleted.ToString());
+    o.due_us = now + Micros(options_.obsolete_grace);
+    retry.push_back(std::move(o));
   }
+  if (retry.empty()) return;
+  std::lock_guard lock(mu_);
+  for (auto& o : retry) obsolete_.push_back(std::move(o));
 }
 
 Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext& ctx) {
@@ -147,7 +202,12 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
     std::lock_guard lock(mu_);
     counted = pending_rows_[table];
   }
-  KALAM_ASSIGN_OR_RETURN(FlushResult r, flusher_.Flush(*def, [&] { return ctx.cancelled(); }));
+  Result<FlushResult> flushed = flusher_.Flush(*def, ctx);
+  if (!flushed.ok()) {
+    HoldOffAfterFailure(table);
+    return flushed.status();
+  }
+  const FlushResult& r = *flushed;
   {
     std::lock_guard lock(mu_);
     pending_rows_[table] = std::max<int64_t>(0, pending_rows_[table] - counted);
@@ -162,11 +222,11 @@ Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobConte
   auto def = catalog_.snapshot()->FindTableById(table);
   if (!def) return std::string("Table was dropped; nothing compacted");
   KALAM_ASSIGN_OR_RETURN(Flusher::CompactResult r,
-                         flusher_.Compact(*def, [&] { return ctx.cancelled(); }));
+                         flusher_.Compact(*def, ctx));
   {
     std::lock_guard lock(mu_);
-    const auto due = std::chrono::steady_clock::now() + options_.obsolete_grace;
-    for (auto& [storage_id, key] : r.obsolete) obsolete_.push_back({due, storage_id, key});
+    const int64_t due = clock_.NowMicros() + Micros(options_.obsolete_grace);
+    for (auto& [storage_id, key] : r.obsolete) obsolete_.push_back({due, storage_id, key, 0});
   }
   return "Compacted " + std::to_string(r.segments_merged) + " segment(s) of table '" +
          def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
@@ -223,8 +283,14 @@ void JobSystem::FlushAllNow() {
   for (const auto& def : catalog_.snapshot()->AllTables()) {
     if (!Flushable(*def) || !flusher_.HasHotRows(def->table_id)) continue;
     const catalog::TableId id = def->table_id;
-    (void)manager_.RunNow("FL", "flush", TableParams(*def),
-                          [this, id](JobContext& ctx) { return RunFlush(id, ctx); });
+    const sql::JobInfo job = manager_.RunNow(
+        "FL", "flush", TableParams(*def), [this, id](JobContext& ctx) { return RunFlush(id, ctx); });
+    // The rows of a flush that did not complete stay in hot storage, durable in RocksDB: nothing
+    // is lost, the next start serves them from there.
+    if (job.status != "completed") {
+      spdlog::error("Shutdown flush of table '{}' ({}) {}: {}; its rows stay in hot storage",
+                    def->QualifiedName(), job.job_id, job.status, job.message);
+    }
   }
 }
 

@@ -24,11 +24,19 @@ namespace kalam::jobs {
 
 struct JobSystemOptions {
   JobManagerOptions manager;
-  // How often the scheduler checks flush policies. Default 1 s.
+  // How often the scheduler checks flush policies (real time; the policies themselves are judged
+  // by the injected clock). Default 1 s.
   std::chrono::milliseconds tick{1000};
   // How long segment files replaced by a compaction stay readable before they are deleted
   // (queries that started before the compaction may still read them). Default 60 s.
   std::chrono::seconds obsolete_grace{60};
+  // How often finished jobs past their retention are deleted. Default 10 min.
+  std::chrono::seconds prune_every{600};
+  // A table whose scheduled flush could not start, or failed, is not scheduled again for this
+  // long (each failure is a failed record in system.jobs; no flood). Default 60 s.
+  std::chrono::seconds retry_after_failure{60};
+  // Flusher options (test pause points).
+  FlusherOptions flusher;
 };
 
 // Thread-safe.
@@ -47,6 +55,11 @@ class JobSystem : public sql::JobService {
   void FlushAllNow();
   // Stops the scheduler and the job threads (running jobs are asked to stop and awaited).
   void Stop();
+  // One pass of the scheduler, which runs it every `tick`: starts the flushes whose FLUSH_POLICY
+  // is due, deletes replaced segment files whose grace has passed, and prunes system.jobs when
+  // due — all judged by the injected clock, so a test advances a fake clock and calls this.
+  // A flush that cannot start is logged and recorded as a failed job.
+  void RunScheduledWork();
 
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
@@ -60,6 +73,7 @@ class JobSystem : public sql::JobService {
   void OnCommitted(const std::vector<table::ChangeRecord>& records);
   void SchedulerLoop();
   void DeleteObsolete(bool all);
+  void HoldOffAfterFailure(catalog::TableId table);
   Result<std::string> RunFlush(catalog::TableId table, const JobContext& ctx);
   Result<std::string> RunCompact(catalog::TableId table, const JobContext& ctx);
 
@@ -76,10 +90,13 @@ class JobSystem : public sql::JobService {
   bool stopping_ = false;                               // guarded by mu_
   std::map<catalog::TableId, int64_t> pending_rows_;    // guarded by mu_: committed since flush
   std::map<catalog::TableId, int64_t> last_flush_us_;   // guarded by mu_
+  std::map<catalog::TableId, int64_t> retry_after_us_;  // guarded by mu_: after a failed flush
+  int64_t next_prune_us_ = 0;                            // guarded by mu_
   struct Obsolete {
-    std::chrono::steady_clock::time_point due;
+    int64_t due_us = 0;  // injected clock
     std::string storage_id;
     std::string key;
+    int attempts = 0;    // deletions that failed so far
   };
   std::vector<Obsolete> obsolete_;  // guarded by mu_
   std::thread scheduler_;

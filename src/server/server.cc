@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -39,6 +41,24 @@ std::string RandomToken(size_t bytes) {
   std::string out;
   for (unsigned char c : raw) out.push_back(kAlphabet[c % 57]);
   return out;
+}
+
+// Test only: KALAMDB_TEST_FLUSH_PAUSE_MS makes every flush pause at its test pause points
+// (jobs::FlusherOptions::test_pause) so crash tests can kill the server inside a flush. Unset or
+// empty: no pause.
+Result<std::chrono::milliseconds> TestFlushPause() {
+  const char* text = std::getenv("KALAMDB_TEST_FLUSH_PAUSE_MS");
+  if (text == nullptr || *text == '\0') return std::chrono::milliseconds(0);
+  const std::string_view value(text);
+  int64_t ms = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (ec != std::errc() || end != value.data() + value.size() || ms < 0) {
+    return Status::InvalidArgument("KALAMDB_TEST_FLUSH_PAUSE_MS must be a number of "
+                                   "milliseconds, got '" + std::string(value) + "'");
+  }
+  spdlog::warn("KALAMDB_TEST_FLUSH_PAUSE_MS={}: every flush pauses at its test pause points "
+               "(for crash tests only)", ms);
+  return std::chrono::milliseconds(ms);
 }
 
 }  // namespace
@@ -132,6 +152,7 @@ Status Server::Impl::OpenData() {
   jo.manager.retention = std::chrono::hours(24 * config.storage.job_retention_days);
   jo.manager.node_id = std::to_string(config.server.node_id);
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
+  KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
   KALAM_RETURN_IF_ERROR(jobs->Start());
   executor->set_job_service(jobs.get());

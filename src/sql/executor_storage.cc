@@ -93,6 +93,9 @@ std::string JobIdList(const std::vector<std::string>& ids) {
 void Executor::ForgetColdTables(const std::vector<catalog::TableId>& tables) {
   table::ColdStore* cold = store_.cold();
   if (!cold) return;
+  // Safe to ignore: the drop is already committed and ForgetTable removed the table's manifests
+  // before deleting any file, so a segment or manifest.json it failed to delete is named by no
+  // manifest and never read again; it only costs space under the table's dropped folder.
   for (catalog::TableId id : tables) (void)cold->ForgetTable(id);
 }
 

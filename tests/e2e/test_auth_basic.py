@@ -284,8 +284,8 @@ def test_token_rejected_after_role_change(server):
     assert post_sql(server, {"sql": "SELECT 1"}, token=tok).status_code == 200
     server.sql(f"ALTER USER {name} SET ROLE service")
     r = post_sql(server, {"sql": "SELECT 1"}, token=tok)
-    err = assert_sql_error(r, 401, r.json()["error"]["code"])
-    assert err["code"] in ("INVALID_CREDENTIALS", "AUTHENTICATION_ERROR")
+    # the token is genuine, but names a role the user no longer has
+    assert_sql_error(r, 401, "INVALID_CREDENTIALS")
 
 
 def test_token_rejected_after_drop_user(server):
@@ -294,7 +294,7 @@ def test_token_rejected_after_drop_user(server):
     tok = login_raw(server, {"user": name, "password": "password123"}).json()["access_token"]
     server.sql(f"DROP USER {name}")
     r = post_sql(server, {"sql": "SELECT 1"}, token=tok)
-    err = assert_sql_error(r, 401, r.json()["error"]["code"])
-    assert err["code"] in ("INVALID_CREDENTIALS", "AUTHENTICATION_ERROR")
+    # the token is genuine, but its user is gone
+    assert_sql_error(r, 401, "INVALID_CREDENTIALS")
     r = login_raw(server, {"user": name, "password": "password123"})
     assert r.status_code == 401 and r.json() == INVALID

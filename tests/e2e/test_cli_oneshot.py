@@ -309,16 +309,22 @@ def test_unknown_command_fails_in_scripts(server, tmp_path):
 
 def test_flush_shows_the_server_answer(server, ns, tmp_path):
     server.sql(f"CREATE SHARED TABLE {ns}.f (id INT PRIMARY KEY)")
+    # Nothing to flush: the server's message, exit 0.
     r = run_cli(server, tmp_path, "-c", f"\\flush {ns}.f")
-    # Whatever the server supports today, its own answer is shown and decides the exit code.
-    direct = server.sql_raw(f"STORAGE FLUSH TABLE {ns}.f").json()
-    if direct["status"] == "success":
-        assert r.returncode == 0, r.stderr
-        assert r.stdout.startswith("Storage flush ") and r.stdout.endswith("\n")
-        assert f"'{ns}.f'" in r.stdout
-    else:
-        assert r.returncode == 1
-        assert r.stderr == f"Error [{direct['error']['code']}]: {direct['error']['message']}\n"
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout == f"Storage flush skipped: no pending writes for table '{ns}.f'\n"
+    # A row waiting: the flush starts and the job id is shown.
+    server.sql(f"INSERT INTO {ns}.f VALUES (1)")
+    r = run_cli(server, tmp_path, "-c", f"\\flush {ns}.f")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert re.fullmatch(rf"Storage flush started for table '{ns}\.f'\. Job ID: FL-\d+\n", r.stdout), \
+        r.stdout
+    # A server error is shown with its code and message, exit 1.
+    r = run_cli(server, tmp_path, "-c", f"\\flush {ns}.nope")
+    direct = server.sql_raw(f"STORAGE FLUSH TABLE {ns}.nope").json()
+    assert direct["error"]["code"] == "TABLE_NOT_FOUND", direct
+    assert r.returncode == 1
+    assert r.stderr == f"Error [TABLE_NOT_FOUND]: {direct['error']['message']}\n"
 
 
 def test_timing_flag_prints_took_lines(server, tmp_path):

@@ -327,8 +327,27 @@ def test_graceful_shutdown_flushes_and_restart_reads_cold(tmp_path):
         s.stop()
 
 
-def test_kill9_during_flush_loses_and_duplicates_nothing(tmp_path):
-    s = Server(tmp_path / "data").start()
+# Where a flush pauses under KALAMDB_TEST_FLUSH_PAUSE_MS (a test-only knob): the job's message
+# while it waits there, the state a kill -9 at that point leaves (segments in the manifest, row
+# keys still hot), and the segment files once the next flush has run.
+PAUSE_POINTS = {
+    # The segment and manifest.json are written, the manifest is not yet visible: the segment is
+    # an orphan no manifest names, every row is still hot, and the next flush reuses its name.
+    "segment-written": ("Scope '': segment seg-000001.parquet written (20000 rows); "
+                        "publishing its manifest", "0", "20000", ["seg-000001.parquet"]),
+    # Visible, and the first 16384 flushed keys deleted from hot storage; the rest still hot.
+    "first-chunk-deleted": ("Scope '': flushed hot rows deleted, chunk 1 of 2", "1", "3616",
+                            ["seg-000001.parquet", "seg-000002.parquet"]),
+}
+
+
+PAUSE_MS = 3000
+
+
+@pytest.mark.parametrize("point", sorted(PAUSE_POINTS))
+def test_kill9_inside_a_flush_loses_and_duplicates_nothing(tmp_path, point):
+    pause_message, segments_after, hot_after, files_at_end = PAUSE_POINTS[point]
+    s = Server(tmp_path / "data", env={"KALAMDB_TEST_FLUSH_PAUSE_MS": str(PAUSE_MS)}).start()
     s.sql("CREATE NAMESPACE k")
     s.sql("CREATE SHARED TABLE k.t (id INT PRIMARY KEY, v TEXT)")
     n = 20000
@@ -337,22 +356,47 @@ def test_kill9_during_flush_loses_and_duplicates_nothing(tmp_path):
               ", ".join(f"({i}, 'v{i}')" for i in range(start, start + 2000)))
     s.sql("UPDATE k.t SET v = 'updated' WHERE id < 100")
     s.sql("DELETE FROM k.t WHERE id >= 19900")
-    s.sql_raw("STORAGE FLUSH TABLE k.t")
-    time.sleep(0.05)  # somewhere inside the flush
+    not_yet = time.monotonic()  # no pause can begin before the flush is asked for
+    msg = s.sql("STORAGE FLUSH TABLE k.t")["results"][0]["message"]
+    job = re.fullmatch(r"Storage flush started for table 'k\.t'\. Job ID: (FL-\d+)", msg).group(1)
+    # The flusher shows each pause point as the job's message and waits there PAUSE_MS. The pause
+    # began after the last poll that did not show it was sent, so a kill sent less than PAUSE_MS
+    # after that poll lands inside the pause.
+    seen = []
+    deadline = time.time() + 60
+    while True:
+        asked = time.monotonic()
+        rows = s.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job}'")
+        if rows == [["running", pause_message]]:
+            break
+        if not seen or rows != seen[-1]:
+            seen.append(rows)
+        assert time.time() < deadline, f"the flush never paused at {point}: {seen}\n{s.log()}"
+        time.sleep(0.02)
+        not_yet = asked
     s.kill9()
+    assert time.monotonic() - not_yet < PAUSE_MS / 1000, "too slow to land the kill in the pause"
+    s.extra_env = {}
     s.start()
     try:
+        # The crash interrupted the flush at a known step: nothing lost, nothing doubled.
         assert s.rows("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM k.t") == [
             ["19900", "19900", "0", "19899"]]
         assert s.rows("SELECT count(*) FROM k.t WHERE v = 'updated'") == [["100"]]
-        # The job the crash interrupted is failed, not left running.
-        assert all(r[0] != "running" for r in s.rows("SELECT status FROM system.jobs"))
-        # Whatever the crash left hot is flushed now (if the flush had finished, nothing is).
-        msg = s.sql("STORAGE FLUSH TABLE k.t")["results"][0]["message"]
-        if msg != "Storage flush skipped: no pending writes for table 'k.t'":
-            assert wait_job(s, msg.rsplit(" ", 1)[-1])[0] == "completed"
+        assert s.rows("SELECT count(*) FROM k.t WHERE _deleted = true") == [["100"]]
+        st = stats(s, "k.t")
+        assert (st["flushed_segments"], st["hot_rows"]) == (segments_after, hot_after), st
+        assert [p.name for p in segments(s, "k", "t")] == ["seg-000001.parquet"]
+        # The interrupted job is failed, not left running.
+        assert s.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job}'") == [[
+            "failed", "Interrupted by a server restart before it finished; no row was lost: "
+                      "what it had not moved yet is still where it was, for the next run"]]
+        # The next flush moves what is still hot; the answers stay the same.
+        flush(s, "k.t")
         assert s.rows("SELECT count(*), count(DISTINCT id) FROM k.t") == [["19900", "19900"]]
+        assert s.rows("SELECT count(*) FROM k.t WHERE v = 'updated'") == [["100"]]
         assert stats(s, "k.t")["hot_rows"] == "0"
+        assert [p.name for p in segments(s, "k", "t")] == files_at_end
     finally:
         s.stop()
 

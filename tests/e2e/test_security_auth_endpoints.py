@@ -74,15 +74,17 @@ def test_login_sql_injection_in_user_name(server):
 
 
 def test_login_duplicate_keys_cannot_smuggle(server):
-    """JSON with two 'user' keys: whatever the server picks, the password must match that user."""
+    """JSON with two 'user' keys: the last one wins (root), so the victim's password is checked
+    against root and fails like any wrong password; never root with the victim's password."""
     name = unique("dupk")
     server.create_user(name)
     data = '{"user":"%s","password":"%s","user":"root"}' % (name, PW)
     r = login_raw(server, data=data)
-    if r.status_code == 200:
-        assert r.json()["user"]["id"] == name, r.text  # never root with the victim's password
-    else:
-        assert r.status_code in (400, 401), r.text
+    assert r.status_code == 401 and r.json() == INVALID, r.text
+    assert not set_cookies(r)
+    # the same body with root's password logs in as root: the last key is the one used
+    r = login_raw(server, data='{"user":"%s","password":"%s","user":"root"}' % (name, ROOT_PASSWORD))
+    assert r.status_code == 200 and r.json()["user"]["id"] == "root", r.text
 
 
 def test_unknown_user_vs_wrong_password_identical_and_timing(server):
@@ -161,16 +163,22 @@ def test_lockout_persists_across_restart(server):
 
 
 def test_admin_can_see_but_not_bypass_lock_by_alter_password(server):
-    """Changing the password (ALTER USER) of a locked account is allowed, but the lock stays."""
+    """Changing the password (ALTER USER) of a locked account is allowed, but the lock stays until
+    its window passes (as in MySQL and Oracle, where only an explicit unlock or the lock time ends
+    it): neither the new nor the old password logs in meanwhile."""
     name = unique("lkp")
     server.create_user(name)
     for _ in range(5):
-        login_raw(server, {"user": name, "password": "nope-nope"})
-    server.sql(f"ALTER USER {name} SET PASSWORD 'brand-new-pass'")
-    r = login_raw(server, {"user": name, "password": "brand-new-pass"})
-    # the spec does not say ALTER USER unlocks; it must at least not log in with the OLD password
-    assert login_raw(server, {"user": name, "password": PW}).status_code == 401
-    assert r.status_code in (200, 401), r.text
+        assert login_raw(server, {"user": name, "password": "nope-nope"}).json() == INVALID
+    locked = server.rows(f"SELECT locked_until FROM system.users WHERE user_id = '{name}'")
+    assert locked[0][0] is not None, locked
+    assert server.sql(f"ALTER USER {name} SET PASSWORD 'brand-new-pass'")["results"][0][
+        "message"] == f"User {name} altered successfully"
+    for pw in ("brand-new-pass", PW):
+        r = login_raw(server, {"user": name, "password": pw})
+        auth_error_body(r, 401, "account_locked")
+        assert not set_cookies(r)
+    assert server.rows(f"SELECT locked_until FROM system.users WHERE user_id = '{name}'") == locked
 
 
 # ---- refresh -----------------------------------------------------------------------------------------

@@ -95,16 +95,26 @@ def test_root_is_not_a_target_below_system(server, people, caller_role):
 
 def test_shared_tables_refused_inside(server, people):
     callers, targets = people
+    t = targets["user"]
     before = everything(server, people)
-    for sql in (f"EXECUTE AS USER '{targets['user']}' (INSERT INTO ea.sh VALUES (1, 'x'))",
-                f"EXECUTE AS USER '{targets['user']}' (SELECT * FROM ea.sh)",
-                f"EXECUTE AS USER '{targets['user']}' (INSERT INTO ea.t SELECT id, v FROM ea.dbash)",
-                f"EXECUTE AS USER '{targets['user']}' (SELECT * FROM ea.t WHERE id IN (SELECT id FROM ea.sh))",
-                f"EXECUTE AS USER '{targets['user']}' (SELECT * FROM system.users)",
-                f"EXECUTE AS USER '{targets['user']}' (UPDATE ea.t SET v = (SELECT v FROM ea.dbash))"):
-        r = server.sql_raw(sql)
-        assert r.status_code in (400, 403), (sql, r.text)
-        assert_sql_error(r, r.status_code)
+    shared_only = "EXECUTE AS USER works on USER and STREAM tables only; 'ea.{}' is a SHARED table"
+    for sql, status, code, message in (
+            (f"EXECUTE AS USER '{t}' (INSERT INTO ea.sh VALUES (1, 'x'))",
+             400, "SQL_EXECUTION_ERROR", shared_only.format("sh")),
+            (f"EXECUTE AS USER '{t}' (SELECT * FROM ea.sh)",
+             400, "SQL_EXECUTION_ERROR", shared_only.format("sh")),
+            (f"EXECUTE AS USER '{t}' (INSERT INTO ea.t SELECT id, v FROM ea.dbash)",
+             400, "SQL_EXECUTION_ERROR", shared_only.format("dbash")),
+            (f"EXECUTE AS USER '{t}' (SELECT * FROM ea.t WHERE id IN (SELECT id FROM ea.sh))",
+             400, "SQL_EXECUTION_ERROR", shared_only.format("sh")),
+            # The target is a user: system tables are the dba's.
+            (f"EXECUTE AS USER '{t}' (SELECT * FROM system.users)", 403, "PERMISSION_DENIED",
+             "Permission denied: system tables are readable by dba and system roles only"),
+            (f"EXECUTE AS USER '{t}' (UPDATE ea.t SET v = (SELECT v FROM ea.dbash))",
+             400, "SQL_EXECUTION_ERROR", shared_only.format("dbash"))):
+        r = server.sql_raw(sql)  # root (system) may target anyone: only the table is refused
+        err = assert_sql_error(r, status, code=code)
+        assert err["message"] == message, (sql, err)
         assert "dba-only" not in r.text
     assert everything(server, people) == before
 
@@ -115,14 +125,17 @@ def test_nonexistent_and_deleted_target(server, people):
     server.create_user(gone)
     server.sql(f"DROP USER {gone}")
     before = everything(server, people)
-    for target in ("no_such_user_ea", gone, "", "root' OR '1'='1", "ROOT"):
-        for caller in ("root", callers["dba"]):
-            r = server.sql_raw(f"EXECUTE AS USER '{target}' (INSERT INTO ea.t VALUES (77, 'x'))",
-                               user=caller, password=PW if caller != "root" else None) \
-                if caller != "root" else \
-                server.sql_raw(f"EXECUTE AS USER '{target}' (INSERT INTO ea.t VALUES (77, 'x'))")
-            assert r.status_code in (400, 403, 404), (target, caller, r.text)
-            assert_sql_error(r, r.status_code)
+    # Callers of role dba and above may target any user below them, so they learn whether the
+    # target exists (they can read system.users anyway); a name that is not a name is a syntax
+    # error.
+    for target, code in (("no_such_user_ea", "SQL_EXECUTION_ERROR"), (gone, "SQL_EXECUTION_ERROR"),
+                         ("ROOT", "SQL_EXECUTION_ERROR"),  # user names are case-sensitive
+                         ("", "INVALID_SQL"), ("root' OR '1'='1", "INVALID_SQL")):
+        sql = f"EXECUTE AS USER '{target}' (INSERT INTO ea.t VALUES (77, 'x'))"
+        for r in (server.sql_raw(sql), server.sql_raw(sql, user=callers["dba"], password=PW)):
+            err = assert_sql_error(r, 400, code=code)
+            if code == "SQL_EXECUTION_ERROR":
+                assert err["message"] == f"User '{target}' does not exist", err
     assert everything(server, people) == before
 
 
@@ -152,20 +165,25 @@ def test_nested_and_non_dml_inner(server, people):
                 f"EXECUTE AS USER '{t}' (INSERT INTO ea.t VALUES (90, 'x'); DELETE FROM ea.t)",
                 f"EXECUTE AS USER '{t}' ()",
                 f"EXECUTE AS USER '{t}' INSERT INTO ea.t VALUES (91, 'x')",
-                f"EXECUTE AS USER '{t}' (INSERT INTO ea.t VALUES (92, 'x'))) ; DROP TABLE ea.t --",
-                f"EXECUTE AS USER {t} (INSERT INTO ea.t VALUES (93, 'x'))"):
-        for caller, pw in (("root", None), (callers["dba"], PW)):
-            r = server.sql_raw(sql) if caller == "root" else server.sql_raw(sql, user=caller, password=pw)
-            if r.status_code == 200:
-                # only the unquoted-name form may be accepted; it must then behave like the quoted one
-                assert sql.endswith("(INSERT INTO ea.t VALUES (93, 'x'))"), (sql, r.text)
-                server.sql(f"EXECUTE AS USER '{t}' (DELETE FROM ea.t WHERE id = 93)")
-                continue
-            assert r.status_code in (400, 403), (sql, r.status_code, r.text)
-            assert_sql_error(r, r.status_code)
-    after = everything(server, people)
-    assert after == before
+                f"EXECUTE AS USER '{t}' (INSERT INTO ea.t VALUES (92, 'x'))) ; DROP TABLE ea.t --"):
+        for r in (server.sql_raw(sql), server.sql_raw(sql, user=callers["dba"], password=PW)):
+            assert_sql_error(r, 400, code="INVALID_SQL")
+    assert everything(server, people) == before
     assert server.login("root")["user"]["id"] == "root"
+
+
+def test_unquoted_target_name_behaves_like_the_quoted_one(server, people):
+    callers, targets = people
+    t = targets["user"]
+    for caller, pw in (("root", None), (callers["dba"], PW)):
+        body = (server.sql(f"EXECUTE AS USER {t} (INSERT INTO ea.t VALUES (93, 'x'))")
+                if caller == "root" else
+                server.sql(f"EXECUTE AS USER {t} (INSERT INTO ea.t VALUES (93, 'x'))",
+                           user=caller, password=pw))
+        assert body["results"] == [{"row_count": 1, "message": "Inserted 1 row(s)", "as_user": t}]
+        assert [93, "x"] in rows_of(server, t)
+        assert [93, "x"] not in rows_of(server, caller)
+        server.sql(f"EXECUTE AS USER '{t}' (DELETE FROM ea.t WHERE id = 93)")
 
 
 def test_context_restored_after_execute_as(server, people):
@@ -221,6 +239,6 @@ def test_errors_inside_do_not_leak_internals(server, people):
     callers, targets = people
     r = server.sql_raw(f"EXECUTE AS USER '{targets['user']}' (SELECT nosuch FROM ea.t)",
                        user=callers["service"], password=PW)
-    err = assert_sql_error(r, 400)
+    err = assert_sql_error(r, 400, code="INVALID_SQL")
     assert "details" not in err
     assert_no_leak(err, typed="nosuch ea t")

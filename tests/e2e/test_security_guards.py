@@ -133,7 +133,7 @@ def test_body_too_large(srv):
                       headers={"Authorization": f"Bearer {tok}", "Content-Type": "application/json"})
     assert r.status_code == 413, r.text
     assert r.json()["error"] == "BODY_TOO_LARGE"
-    assert s.rows("SELECT 1") == [["1"]] or s.rows("SELECT 1") == [[1]]
+    assert s.rows("SELECT 1") == [["1"]]  # a computed integer is BIGINT: a string on the wire
 
 
 @pytest.mark.parametrize("data", ["{", "[]", '"sql"', "null", '{"sql": 1}', '{"sql": null}',
@@ -204,7 +204,7 @@ def test_cors(srv):
     pre = {"Access-Control-Request-Method": "POST",
            "Access-Control-Request-Headers": "authorization, content-type"}
     r = requests.options(s.base + "/v1/api/sql", headers=dict(pre, Origin="https://app.example"))
-    assert r.status_code in (200, 204), r.text
+    assert r.status_code == 204 and r.content == b"", (r.status_code, r.text)
     assert r.headers.get("Access-Control-Allow-Origin") == "https://app.example", r.headers
     for evil in ("https://evil.example", "https://app.example.evil.com", "http://app.example",
                  "https://app.example:444", "null", "https://APP.EXAMPLE.evil", "https://app.exampl",

@@ -37,12 +37,6 @@ def world(server, actors):
 DBA_PLUS = set()  # user names whose role is dba or system (they may see `details`)
 
 
-def unsupported(resp):
-    """True when the server answers 'not supported yet' (a feature of a later milestone)."""
-    b = resp.json()
-    return resp.status_code == 400 and "not supported yet" in b.get("error", {}).get("message", "")
-
-
 def deny(server, who, sql, world=(), user_tables=(), code="PERMISSION_DENIED", status=403):
     """`who` runs `sql`; it must be refused with `code` and change nothing."""
     before = snapshot(server, tables=world, user_tables=user_tables)
@@ -133,9 +127,12 @@ def test_create_tables(server, actors, world, role):
     who = actors[role]
     t = unique("ct")
     allow(server, who, f"CREATE USER TABLE perm.{t}u (id INT PRIMARY KEY)")
+    # STREAM tables are a later milestone: refused the same way for every role, creating nothing.
+    before = snapshot(server, world)
     r = server.sql_raw(f"CREATE STREAM TABLE perm.{t}s (id INT PRIMARY KEY) WITH (TTL_SECONDS = 30)",
                        user=who, password=PW)
-    assert r.status_code == 200 or unsupported(r), r.text
+    assert_sql_error(r, 400, "INVALID_SQL")
+    assert_unchanged(server, before, world)
     if role == "user":
         deny(server, who, f"CREATE SHARED TABLE perm.{t}sh (id INT PRIMARY KEY)", world)
         deny(server, who, f"CREATE TABLE perm.{t}pl (id INT PRIMARY KEY)", world)  # plain = SHARED
@@ -145,7 +142,7 @@ def test_create_tables(server, actors, world, role):
     # nobody creates tables in the system namespace
     before = snapshot(server, world)
     r = server.sql_raw(f"CREATE USER TABLE system.{t}x (id INT PRIMARY KEY)", user=who, password=PW)
-    assert r.status_code in (400, 403), r.text
+    assert_sql_error(r, 400, "INVALID_SQL")
     assert_unchanged(server, before, world)
 
 
@@ -205,20 +202,27 @@ def test_system_tables(server, actors, world, role):
     else:
         for q in queries:
             deny(server, who, q, world)
-    # no role can write system tables
+    # no role can write system tables (below dba: not even read them; dba: they are read-only)
     for sql in ("INSERT INTO system.users (user_id, role) VALUES ('x', 'system')",
                 f"UPDATE system.users SET role = 'system' WHERE user_id = '{who}'",
-                "DELETE FROM system.users", "DROP TABLE system.users"):
-        before = snapshot(server, world)
-        r = server.sql_raw(sql, user=who, password=PW)
-        assert r.status_code in (400, 403), (sql, r.text)
-        assert_unchanged(server, before, world)
+                "DELETE FROM system.users"):
+        deny(server, who, sql, world)
+    # DROP TABLE is dba+ (the dba case is test_dba_cannot_drop_a_system_table)
+    if role != "dba":
+        deny(server, who, "DROP TABLE system.users", world)
     # not even root
     for sql in ("UPDATE system.users SET role = 'user' WHERE user_id = 'root'",
                 "DELETE FROM system.namespaces"):
         before = snapshot(server, world)
-        assert server.sql_raw(sql).status_code in (400, 403)
+        assert_sql_error(server.sql_raw(sql), 403, "PERMISSION_DENIED")
         assert_unchanged(server, before, world)
+
+
+@pytest.mark.xfail(strict=True, reason="DROP TABLE system.users by a dba answers 400 "
+                                       "TABLE_NOT_FOUND although the table exists (reported)")
+def test_dba_cannot_drop_a_system_table(server, actors, world):
+    """System tables are read-only for every role: dropping one is refused like writing it."""
+    deny(server, actors["dba"], "DROP TABLE system.users", world)
 
 
 # ---- SHARED table access levels --------------------------------------------------------------------
@@ -305,7 +309,8 @@ def test_denied_ddl_in_transaction(server, actors, world):
     before = snapshot(server, world, user_tables=[("perm.mine", who)])
     r = server.sql_raw("BEGIN; INSERT INTO perm.mine VALUES (700, 'tx'); DROP TABLE perm.public; COMMIT",
                        user=who, password=PW)
-    assert r.status_code in (400, 403), r.text
+    err = assert_sql_error(r, 403, "PERMISSION_DENIED")
+    assert err["message"].startswith("Statement 3 failed: "), err
     assert_unchanged(server, before, world, user_tables=[("perm.mine", who)])
 
 
@@ -317,24 +322,21 @@ def test_dba_only_commands(server, actors, world, role, tmp_path):
     for sql in (f"CREATE STORAGE evil{role} TYPE 'filesystem' BASE_DIRECTORY '{tmp_path}/evil'",
                 "DROP STORAGE local",
                 "ALTER STORAGE local SET NAME 'pwned'",
-                f"BACKUP DATABASE TO '{tmp_path}/dump'",
-                f"RESTORE DATABASE FROM '{tmp_path}/dump'",
                 "KILL JOB 'FL-1'",
                 "KILL LIVE QUERY 'root-1-x'"):
+        deny(server, who, sql, world)
+    # BACKUP and RESTORE are a later milestone: refused for every role, doing nothing.
+    for sql in (f"BACKUP DATABASE TO '{tmp_path}/dump'", f"RESTORE DATABASE FROM '{tmp_path}/dump'"):
         r = server.sql_raw(sql, user=who, password=PW)
-        body = r.json()
-        if unsupported(r):
-            continue  # later milestone; nothing can have happened
-        assert r.status_code == 403 and body["error"]["code"] == "PERMISSION_DENIED", (sql, body)
+        assert_sql_error(r, 400, "INVALID_SQL")
     assert not (tmp_path / "dump").exists()
     assert not (tmp_path / "evil").exists()
 
 
 def test_user_cannot_flush(server, actors, world):
-    r = server.sql_raw("STORAGE FLUSH TABLE perm.public", user=actors["service"], password=PW)
-    if unsupported(r):
-        pytest.skip("STORAGE FLUSH not implemented yet")
-    assert r.status_code == 200, r.text
+    server.sql("INSERT INTO perm.public VALUES (77, 'to flush')")
+    msg = allow(server, actors["service"], "STORAGE FLUSH TABLE perm.public")["results"][0]["message"]
+    assert msg.startswith("Storage flush started for table 'perm.public'. Job ID: FL-"), msg
     err = server.sql_error("STORAGE FLUSH TABLE perm.public", user=actors["user"], password=PW,
                            status=403)
     assert err["code"] == "PERMISSION_DENIED"

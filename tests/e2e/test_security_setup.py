@@ -59,6 +59,8 @@ def test_status_and_setup_flow(setup_server):
     auth_error_body(setup(s, dict(GOOD, password="short")), 400, "weak_password")
     auth_error_body(setup(s, dict(GOOD, root_password="short")), 400, "weak_password")
     auth_error_body(setup(s, dict(GOOD, root_password="")), 400, "weak_password")
+    # 8 bytes but 4 characters: the policy counts characters
+    auth_error_body(setup(s, dict(GOOD, password="éééé")), 400, "weak_password")
     assert setup(s, dict(GOOD, role="system")).status_code == 400
     assert status(s).json()["needs_setup"] is True
     r = setup(s, GOOD)
@@ -130,7 +132,8 @@ def test_concurrent_setup_single_winner(setup_server):
 
 def test_sql_without_header_while_needs_setup(setup_server):
     r = requests.post(setup_server.base + "/v1/api/sql", json={"sql": "CREATE NAMESPACE x"})
-    err = assert_sql_error(r, 401, codes=("MISSING_AUTHORIZATION", "SETUP_REQUIRED"))
+    # No Authorization header is the first thing wrong with the request, setup or not.
+    err = assert_sql_error(r, 401, code="MISSING_AUTHORIZATION")
     assert set(err) == {"code", "message"}
 
 
@@ -150,9 +153,18 @@ def test_remote_peer_cannot_setup_or_use_passwordless_root(remote_setup_server):
     assert requests.post(s.remote + "/v1/api/auth/login", json={"user": "root", "password": ""},
                          headers=spoof).status_code == 403
     assert requests.get(s.remote + "/health", headers=spoof).status_code == 403
-    assert requests.get(s.remote + "/metrics", headers=spoof).status_code in (403, 404)
     # still needs setup: nothing was changed by the remote attempts
     assert status(s).json()["needs_setup"] is True
+
+
+@pytest.mark.xfail(strict=True, reason="GET /metrics (PROTOCOL §1, Ours) is not implemented: "
+                                       "404 for every peer (reported)")
+def test_metrics_is_loopback_only(remote_setup_server):
+    s = remote_setup_server
+    spoof = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Host": "127.0.0.1"}
+    assert requests.get(s.remote + "/metrics", headers=spoof).status_code == 403
+    r = requests.get(s.base + "/metrics")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), r.text
 
 
 def test_remote_setup_allowed_when_configured(tmp_path):

@@ -25,8 +25,6 @@ def role_in_system_users(server, name):
 def test_role_aliases_in_system_users(server, alias, wire):
     name = unique("al")
     r = server.sql_raw(f"CREATE USER {name} WITH PASSWORD '{PW}' ROLE {alias}")
-    if alias.startswith("'") and r.status_code != 200:
-        pytest.skip("quoted role literal not accepted")
     assert r.status_code == 200, r.text
     assert role_in_system_users(server, name) == wire
     assert server.login(name, PW)["user"]["role"] == wire
@@ -71,15 +69,16 @@ def test_too_long_password_refused(server):
     assert login_raw(server, {"user": name2, "password": "y" * 1024}).status_code == 200
 
 
+@pytest.mark.xfail(strict=True, reason="CREATE USER's policy (src/sql/executor_ddl.cc) counts bytes; "
+                                       "auth::CheckPasswordPolicy counts characters (reported)")
 def test_multibyte_password_length_is_not_a_bypass(server):
-    """Whatever unit the policy counts, a 4-character password of 2-byte chars is too short."""
+    """The policy counts characters (its message says so): 'éééé' is 8 bytes but 4 characters,
+    too short for the minimum of 8, as POST /v1/api/auth/setup already answers."""
     name = unique("mb")
     r = server.sql_raw(f"CREATE USER {name} WITH PASSWORD 'éééé' ROLE user")
-    # 8 bytes, 4 characters: either answer is defensible, but it must be consistent with login
-    if r.status_code == 200:
-        assert login_raw(server, {"user": name, "password": "éééé"}).status_code == 200
-    else:
-        assert login_raw(server, {"user": name, "password": "éééé"}).json() == INVALID
+    err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
+    assert err["message"] == "Password is too short: at least 8 characters required", err
+    assert login_raw(server, {"user": name, "password": "éééé"}).json() == INVALID
 
 
 def test_password_with_quotes_and_unicode(server):
@@ -131,7 +130,7 @@ def test_root_and_self_cannot_be_dropped(server):
     server.create_user(d, role="dba")
     before = snapshot(server)
     r = server.sql_raw(f"DROP USER {d}", user=d, password=PW)
-    assert r.status_code in (400, 403), r.text
+    assert_sql_error(r, 403, code="PERMISSION_DENIED")
     assert_unchanged(server, before)
 
 
@@ -146,7 +145,7 @@ def test_drop_user_soft_delete(server):
     # cannot log in, old token dead, /me refuses it
     assert login_raw(server, {"user": name, "password": PW}).json() == INVALID
     r = post_sql_tok(server, "SELECT * FROM usr.diary", tok)
-    assert_sql_error(r, 401)
+    assert_sql_error(r, 401, code="INVALID_CREDENTIALS")
     assert requests.get(server.base + "/v1/api/auth/me",
                         headers={"Authorization": f"Bearer {tok}"}).status_code == 401
     # soft delete: still listed with deleted_at
@@ -154,18 +153,19 @@ def test_drop_user_soft_delete(server):
     assert len(rows) == 1 and rows[0][1] is not None, rows
     # cannot be a target of EXECUTE AS any more, nor be altered
     r = server.sql_raw(f"EXECUTE AS USER '{name}' (SELECT * FROM usr.diary)")
-    assert r.status_code in (400, 403, 404) and "dear diary" not in r.text, r.text
+    err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
+    assert err["message"] == f"User '{name}' does not exist", err
+    assert "dear diary" not in r.text
     r = server.sql_raw(f"ALTER USER {name} SET PASSWORD 'revived-pass-1'")
-    assert r.status_code in (400, 403, 404), r.text
+    err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
+    assert err["message"] == f"User '{name}' does not exist", err
     assert login_raw(server, {"user": name, "password": "revived-pass-1"}).json() == INVALID
-    # re-creating the name must never hand the old owner's private rows to the new account
+    # The name of a dropped user is never given to a new account, which would otherwise inherit
+    # the old owner's private rows (they stay in its scope).
     r = server.sql_raw(f"CREATE USER {name} WITH PASSWORD 'password456' ROLE user")
-    if r.status_code == 200:
-        rows = server.rows("SELECT v FROM usr.diary", user=name, password="password456")
-        assert rows == [], f"re-created user {name} inherited the dropped user's rows: {rows}"
-    else:
-        assert r.status_code == 400 and "already exists" in r.json()["error"]["message"], r.text
-        assert login_raw(server, {"user": name, "password": "password456"}).json() == INVALID
+    err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
+    assert err["message"] == f"User '{name}' already exists", err
+    assert login_raw(server, {"user": name, "password": "password456"}).json() == INVALID
 
 
 def test_system_users_never_exposes_hashes(server):
@@ -183,7 +183,7 @@ def test_system_users_never_exposes_hashes(server):
     assert "$argon2" not in text and "argon2" not in text.lower(), text
     for col in ("password", "password_hash", "hash", "secret", "[password]"):
         r = server.sql_raw(f"SELECT {col} FROM system.users")
-        assert r.status_code == 400, r.text
+        assert_sql_error(r, 400, code="INVALID_SQL")
         assert "argon2" not in r.text
     # the hash does not hide in any other system table either
     for t in ("system.settings", "system.tables", "system.namespaces", "system.stats"):
@@ -193,16 +193,19 @@ def test_system_users_never_exposes_hashes(server):
 
 def test_settings_do_not_expose_secrets(server):
     r = server.sql_raw("SELECT * FROM system.settings")
-    if r.status_code != 200:
-        pytest.skip("system.settings not implemented")
+    assert r.status_code == 200, r.text
     text = r.text
     assert ROOT_PASSWORD not in text
-    rows = r.json()["results"][0].get("rows", [])
-    for row in rows:
+    rows = r.json()["results"][0]["rows"]
+    assert rows, "system.settings lists the server's settings"
+
+    def exposed(row):
         name, value = str(row[0]).lower(), row[1]
-        if "secret" in name or "credential" in name or name.endswith("password"):
-            assert value in (None, "", "***", "****", "********", "<redacted>", "[redacted]") \
-                or set(str(value)) <= {"*"}, row
+        secret = re.search(r"secret|credential|jwt|password$|access_key|token", name)
+        redacted = value in (None, "", "<redacted>", "[redacted]") or set(str(value)) <= {"*"}
+        return bool(secret) and not redacted
+
+    assert [row for row in rows if exposed(row)] == []
 
 
 def test_passwords_never_logged(server):

@@ -5,6 +5,7 @@
 #include "api/sql_response_json.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
+#include "../storage/failing_store.h"
 
 namespace kalam::api {
 namespace {
@@ -65,7 +66,7 @@ TEST(SqlResponseJsonTest, ErrorCodesMapToWireCodes) {
 class AuthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    catalog_ = std::move(catalog::Catalog::Open(*kv_, clock_)).value();
+    catalog_ = std::move(catalog::Catalog::Open(store_, clock_)).value();
     catalog::UserRecord u;
     u.user_id = "alice";
     u.role = auth::Role::kService;
@@ -77,6 +78,7 @@ class AuthServiceTest : public ::testing::Test {
     return "Bearer " + service_->Issue(u).access_token;
   }
   std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
+  storage::FailingStore store_{*kv_};
   FakeClock clock_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<AuthService> service_;
@@ -118,6 +120,45 @@ TEST_F(AuthServiceTest, FiveFailedLoginsLockTheAccountUntilTheWindowPasses) {
   clock_.AdvanceSeconds(901);
   EXPECT_TRUE(std::holds_alternative<catalog::UserRecord>(
       service_->Login("alice", "correct horse", true)));
+}
+
+TEST_F(AuthServiceTest, LoginWhoseOutcomeCannotBeStoredIsRefusedWhateverThePassword) {
+  // Four failures are counted; then the store refuses writes. Were the fifth failure answered
+  // "unauthorized" without being stored, the lockout would never come and guessing would be
+  // unlimited; were the right password let in, the answer would tell a guesser it was right.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(std::get<AuthFailure>(service_->Login("alice", "wrong", true)).code, "unauthorized");
+  }
+  store_.FailWrites(true);
+  for (const char* password : {"wrong", "wrong", "wrong", "correct horse"}) {
+    auto r = service_->Login("alice", password, true);
+    ASSERT_TRUE(std::holds_alternative<AuthFailure>(r)) << password;
+    const auto& f = std::get<AuthFailure>(r);
+    EXPECT_EQ(f.http_status, 500);
+    EXPECT_EQ(f.code, "internal_error");
+    EXPECT_EQ(f.message, "The login could not be recorded; try again later");
+  }
+  EXPECT_EQ(store_.failed_writes(), 4);
+  EXPECT_EQ(catalog_->GetUser("alice")->failed_login_attempts, 4u);
+  // Once the store works again, counting resumes where it stopped: the next failure locks.
+  store_.FailWrites(false);
+  EXPECT_EQ(std::get<AuthFailure>(service_->Login("alice", "wrong", true)).code, "unauthorized");
+  EXPECT_EQ(std::get<AuthFailure>(service_->Login("alice", "correct horse", true)).code,
+            "account_locked");
+}
+
+TEST_F(AuthServiceTest, SetupRefusesPasswordsShortInCharactersThoughLongInBytes) {
+  catalog::UserRecord root;
+  root.user_id = "root";
+  root.role = auth::Role::kSystem;
+  ASSERT_TRUE(catalog_->PutUser(root).ok());  // no password: setup pending
+  auto weak = service_->Setup("admin", "\u00e9\u00e9\u00e9\u00e9", "root-password", std::nullopt);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(weak));
+  const auto& f = std::get<AuthFailure>(weak);
+  EXPECT_EQ(f.http_status, 400);
+  EXPECT_EQ(f.code, "weak_password");
+  EXPECT_EQ(f.message, "Password is too short: at least 8 characters required");
+  EXPECT_TRUE(service_->NeedsSetup());
 }
 
 TEST_F(AuthServiceTest, UnknownUserAndWrongPasswordFailIdentically) {

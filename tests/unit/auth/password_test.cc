@@ -119,18 +119,75 @@ TEST(PasswordTest, DummyVerifyCostsAsMuchAsAWrongPassword) {
   EXPECT_LT(dummy, wrong * 3) << "dummy " << dummy.count() << "ns, wrong " << wrong.count() << "ns";
 }
 
-TEST(PasswordTest, DummyVerifyIsSafeFromManyThreadsAtOnce) {
+TEST(PasswordTest, PolicyCountsCharactersNotBytes) {
+  EXPECT_TRUE(CheckPasswordPolicy("12345678", 8, 10).ok());
+  Status short_ascii = CheckPasswordPolicy("1234567", 8, 10);
+  EXPECT_EQ(short_ascii.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(short_ascii.message(), "Password is too short: at least 8 characters required");
+  // Four two-byte characters are eight bytes but four characters: too short.
+  EXPECT_EQ(CheckPasswordPolicy("\u00e9\u00e9\u00e9\u00e9", 8, 10).message(),
+            "Password is too short: at least 8 characters required");
+  EXPECT_TRUE(CheckPasswordPolicy("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", 8, 8).ok());
+  // Three four-byte characters (12 bytes) fit a limit of 3 characters; a fourth does not.
+  EXPECT_TRUE(CheckPasswordPolicy("\U0001F511\U0001F511\U0001F511", 1, 3).ok());
+  Status long_emoji = CheckPasswordPolicy("\U0001F511\U0001F511\U0001F511\U0001F511", 1, 3);
+  EXPECT_EQ(long_emoji.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(long_emoji.message(), "Password is too long: at most 3 characters allowed");
+}
+
+TEST(PasswordTest, DummyVerifyRacedByManyThreadsStillCostsAVerifyEveryTime) {
   PasswordHashParams params = Fast();
   // Parameters no other test uses, so every thread races to make the reference hash.
   params.mem_limit_bytes = 96 << 10;
+  // The true cost of one verify with these parameters: the fastest of several (preemption only
+  // ever makes a run slower).
+  const std::string hash = HashOrDie("real password", params);
+  auto fastest_verify = std::chrono::nanoseconds::max();
+  for (int i = 0; i < 5; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(VerifyPassword(hash, "guess"));
+    fastest_verify = std::min<std::chrono::nanoseconds>(fastest_verify,
+                                                       std::chrono::steady_clock::now() - start);
+  }
+  // Calls after the first of each thread (the first may also make the reference hash). A racing
+  // thread that lost the reference, or verified against a broken one, would return in
+  // microseconds: a malformed hash is refused without hashing.
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 3;
+  std::vector<std::vector<std::chrono::nanoseconds>> times(kThreads);
   std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&] {
-      for (int j = 0; j < 3; ++j) BurnDummyVerify("x", params);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kCalls; ++j) {
+        auto start = std::chrono::steady_clock::now();
+        BurnDummyVerify("x", params);
+        if (j > 0) times[i].push_back(std::chrono::steady_clock::now() - start);
+      }
     });
   }
   for (auto& t : threads) t.join();
-  BurnDummyVerify("x", PasswordHashParams{0, 0});  // invalid parameters: returns, no crash
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_EQ(times[i].size(), static_cast<size_t>(kCalls - 1));
+    for (auto t : times[i]) {
+      EXPECT_GT(t * 4, fastest_verify)
+          << "thread " << i << ": dummy took " << t.count() << "ns, a verify takes at least "
+          << fastest_verify.count() << "ns";
+    }
+  }
+}
+
+TEST(PasswordTest, DummyVerifyWithInvalidParametersReturnsWithoutHashing) {
+  // No reference hash can be made with these; a real verify would fail as fast. Against the
+  // cost of one verify with the defaults, the call must be far cheaper.
+  const std::string hash = HashOrDie("real password", PasswordHashParams{});
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(VerifyPassword(hash, "guess"));
+  const auto verify = std::chrono::steady_clock::now() - start;
+  start = std::chrono::steady_clock::now();
+  BurnDummyVerify("x", PasswordHashParams{0, 0});
+  const auto burned = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(burned * 10, verify) << "burned " << burned.count() << "ns, verify " << verify.count()
+                                 << "ns";
 }
 
 }  // namespace

@@ -1,0 +1,210 @@
+// Tests for the JobSystem's scheduler on a fake clock (no sleeps): FLUSH_POLICY interval and row
+// triggers, a scheduled flush that cannot start (recorded, held off), deferred deletion of
+// segment files replaced by compaction, and job retention — each pass run by the test itself.
+#include "jobs/job_system.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "../storage/failing_store.h"
+#include "catalog/storage_catalog.h"
+#include "sql/executor.h"
+
+namespace kalam::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+class JobSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kalam_job_system_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    catalog_ = std::move(catalog::Catalog::Open(store_, clock_)).value();
+    storages_ = std::move(catalog::StorageCatalog::Open(store_, clock_, dir_.string())).value();
+    cold_ = std::make_unique<table::ColdStore>(store_, *storages_, 16 << 20);
+    ASSERT_TRUE(cold_->Load().ok());
+    tables_ = std::make_unique<table::TableStore>(store_, cold_.get());
+    pipeline_ = std::make_unique<commit::CommitPipeline>(store_, ids_);
+    pipeline_->SetColdStore(cold_.get());
+    ASSERT_TRUE(pipeline_->Start().ok());
+    pool_ = std::move(sql::SqlConnectionPool::Create(1, 16)).value();
+    exec_ = std::make_unique<sql::Executor>(*catalog_, *tables_, *pipeline_, *pool_, ids_, clock_,
+                                            sql::ExecutorOptions{});
+    exec_->set_storages(storages_.get());
+    JobSystemOptions o;
+    o.tick = std::chrono::hours(24);  // the background pass never comes: each test runs its own
+    jobs_ = std::make_unique<JobSystem>(store_, *catalog_, *tables_, *cold_, *pipeline_, ids_,
+                                        clock_, o);
+    ASSERT_TRUE(jobs_->Start().ok());
+    exec_->set_job_service(jobs_.get());
+    Sql("CREATE NAMESPACE ns");
+  }
+  void TearDown() override {
+    jobs_->Stop();
+    pipeline_->Stop();
+    fs::remove_all(dir_);
+  }
+
+  void Sql(const std::string& text) {
+    sql::SqlRequest r;
+    r.sql = text;
+    auto res = exec_->Execute(r, sql::Caller{"root", auth::Role::kSystem});
+    ASSERT_TRUE(res.error.ok()) << text << " → " << res.error.ToString();
+  }
+  void InsertRows(const std::string& table, int from, int to) {
+    std::string text = "INSERT INTO " + table + " VALUES ";
+    for (int i = from; i < to; ++i) text += (i > from ? ", (" : "(") + std::to_string(i) + ")";
+    Sql(text);
+  }
+  std::shared_ptr<const catalog::TableDef> Def(const std::string& table) {
+    return catalog_->snapshot()->FindTable("ns", table);
+  }
+  // Every job the system lists, oldest first (ids grow).
+  std::vector<sql::JobInfo> Jobs() {
+    auto jobs = jobs_->ListJobs();
+    std::sort(jobs.begin(), jobs.end(),
+              [](const auto& a, const auto& b) { return a.created_at_us < b.created_at_us; });
+    return jobs;
+  }
+  std::vector<std::string> SegmentFiles() {
+    std::vector<std::string> out;
+    if (!fs::exists(dir_)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+      if (e.path().extension() == ".parquet") out.push_back(e.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // `job` is a completed flush of `rows` rows of ns.t.
+  static void ExpectFlushed(const sql::JobInfo& job, int rows) {
+    EXPECT_EQ(job.job_type, "flush");
+    EXPECT_EQ(job.status, "completed");
+    const std::string start =
+        "Flushed " + std::to_string(rows) + " row(s) of table 'ns.t' into 1 segment(s), ";
+    EXPECT_EQ(job.message.rfind(start, 0), 0u) << job.message;
+  }
+  void Flush(const std::string& table) {
+    auto started = jobs_->FlushTable(Def(table));
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    ASSERT_EQ(started->kind, sql::JobStart::Kind::kStarted);
+    jobs_->manager().WaitIdle();
+    ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, "completed");
+  }
+
+  fs::path dir_;
+  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
+  storage::FailingStore store_{*kv_};
+  FakeClock clock_;
+  SnowflakeGenerator ids_{1, clock_};
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<catalog::StorageCatalog> storages_;
+  std::unique_ptr<table::ColdStore> cold_;
+  std::unique_ptr<table::TableStore> tables_;
+  std::unique_ptr<commit::CommitPipeline> pipeline_;
+  std::unique_ptr<sql::SqlConnectionPool> pool_;
+  std::unique_ptr<sql::Executor> exec_;
+  std::unique_ptr<JobSystem> jobs_;
+};
+
+TEST_F(JobSystemTest, IntervalPolicyFlushesOnceTheIntervalHasPassedOnTheInjectedClock) {
+  Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY) WITH (FLUSH_POLICY = 'interval:60')");
+  InsertRows("ns.t", 0, 3);
+  jobs_->RunScheduledWork();  // first sight of the pending rows: the interval starts now
+  clock_.AdvanceSeconds(59);
+  jobs_->RunScheduledWork();
+  EXPECT_TRUE(Jobs().empty()) << "59 s < interval:60";
+  clock_.AdvanceSeconds(1);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  auto jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  ExpectFlushed(jobs[0], 3);
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000001.parquet"});
+  // Nothing pending any more: later passes start nothing.
+  clock_.AdvanceSeconds(600);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  EXPECT_EQ(Jobs().size(), 1u);
+}
+
+TEST_F(JobSystemTest, RowPolicyFlushesWhenEnoughRowsWait) {
+  Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY) WITH (FLUSH_POLICY = 'rows:5')");
+  InsertRows("ns.t", 0, 4);
+  jobs_->RunScheduledWork();
+  EXPECT_TRUE(Jobs().empty()) << "4 rows < rows:5";
+  InsertRows("ns.t", 4, 5);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  auto jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  ExpectFlushed(jobs[0], 5);
+}
+
+TEST_F(JobSystemTest, AScheduledFlushThatCannotStartIsRecordedFailedAndHeldOff) {
+  Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY) WITH (FLUSH_POLICY = 'rows:1')");
+  InsertRows("ns.t", 0, 2);
+  store_.FailWrites(true);  // the job's queued record cannot be written
+  jobs_->RunScheduledWork();
+  auto jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].job_type, "flush");
+  EXPECT_EQ(jobs[0].status, "failed");
+  EXPECT_EQ(jobs[0].message,
+            "The scheduled flush (FLUSH_POLICY) of table 'ns.t' could not start: The job could "
+            "not be recorded in system.jobs: injected write failure: disk full (its record could "
+            "not be saved: injected write failure: disk full)");
+  // Not retried at every pass: the table is held off for retry_after_failure (60 s).
+  store_.FailWrites(false);
+  clock_.AdvanceSeconds(59);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(Jobs().size(), 1u);
+  clock_.AdvanceSeconds(1);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  ExpectFlushed(jobs[1], 2);
+}
+
+TEST_F(JobSystemTest, FilesReplacedByCompactionAreDeletedAfterTheGraceOnTheInjectedClock) {
+  Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
+  InsertRows("ns.c", 0, 3);
+  Flush("c");
+  InsertRows("ns.c", 3, 6);
+  Flush("c");
+  ASSERT_EQ(SegmentFiles(), (std::vector<std::string>{"seg-000001.parquet", "seg-000002.parquet"}));
+  auto started = jobs_->CompactTable(Def("c"));
+  ASSERT_TRUE(started.ok());
+  jobs_->manager().WaitIdle();
+  ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, "completed");
+  const std::vector<std::string> all = {"seg-000001.parquet", "seg-000002.parquet",
+                                        "seg-000003.parquet"};
+  EXPECT_EQ(SegmentFiles(), all) << "replaced files stay readable during the grace";
+  clock_.AdvanceSeconds(59);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(SegmentFiles(), all) << "59 s < obsolete_grace (60 s)";
+  clock_.AdvanceSeconds(1);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
+}
+
+TEST_F(JobSystemTest, FinishedJobsArePrunedBySevenDayRetentionOnTheSchedulersPass) {
+  Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY)");
+  InsertRows("ns.t", 0, 1);
+  Flush("t");
+  ASSERT_EQ(Jobs().size(), 1u);
+  clock_.AdvanceSeconds(7 * 24 * 3600);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(Jobs().size(), 1u) << "exactly seven days old: kept";
+  clock_.AdvanceSeconds(600);  // the next prune is due ten minutes after the last
+  jobs_->RunScheduledWork();
+  EXPECT_TRUE(Jobs().empty());
+}
+
+}  // namespace
+}  // namespace kalam::jobs
