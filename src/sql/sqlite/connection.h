@@ -138,7 +138,8 @@ class SqlConnectionPool {
 };
 
 // Registers KalamDB's scalar functions (NOW, SNOWFLAKE_ID, UUID_V7, ULID, CURRENT_USER,
-// CURRENT_ROLE, COSINE_DISTANCE, L2_DISTANCE, DOT_PRODUCT) on `db`.
+// CURRENT_ROLE, COSINE_DISTANCE, L2_DISTANCE, DOT_PRODUCT, and the rewrite's KALAM_OPERAND) on
+// `db`.
 int RegisterFunctions(sqlite3* db, SqlConnection* conn);
 
 }  // namespace kalam::sql
