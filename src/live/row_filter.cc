@@ -2,6 +2,7 @@
 // statements over it.
 #include "live/row_filter.h"
 
+#include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
 #include "sqlparse/typed_operands.h"
 
@@ -189,7 +190,7 @@ Result<std::unique_ptr<FilterEngine>> FilterEngine::Create() {
   sqlite3_limit(e->db_, SQLITE_LIMIT_ATTACHED, 0);
   if (sqlite3_create_module_v2(e->db_, "kalam_live_row", &kRowModule, e.get(), nullptr) !=
           SQLITE_OK ||
-      sql::RegisterKalamCollations(e->db_) != SQLITE_OK) {
+      sql::RegisterTypedComparisons(e->db_, nullptr) != SQLITE_OK) {
     return Status::Internal("Cannot register the live-query row table");
   }
   return e;
@@ -249,6 +250,7 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
   }
   std::string expr;
   size_t next_operand = 0;
+  const sql::OperandRewrite* wrapping = nullptr;  // being wrapped in kalam_operand(…)
   for (size_t i = 0; i < where.size(); ++i) {
     const sql::Token& t = where[i];
     // `t.col` / `table.col` / `ns.table.col`: drop the qualifier.
@@ -261,11 +263,20 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
     }
     expr += ' ';
     if (next_operand < operands->size() && (*operands)[next_operand].first_token == i) {
-      expr += (*operands)[next_operand].text;
-      i = (*operands)[next_operand++].end_token - 1;
-      continue;
+      const sql::OperandRewrite& op = (*operands)[next_operand++];
+      if (op.call_suffix.empty()) {
+        expr += op.text;
+        i = op.end_token - 1;
+        continue;
+      }
+      expr += std::string(sql::kOperandFunction) + "(";
+      wrapping = &op;
     }
     expr += t.Raw(statement_text);
+    if (wrapping && i + 1 == wrapping->end_token) {
+      expr += wrapping->call_suffix;
+      wrapping = nullptr;
+    }
   }
 
   std::lock_guard lock(mu_);
@@ -302,6 +313,21 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
     DropUnusedRowTables();
     return Status::InvalidSql("Invalid subscription filter: " + message);
   }
+  // One run over an all-NULL row: a constant that converts only when the statement runs
+  // (kalam_operand of a function of constants) and does not convert fails now, as the same SELECT
+  // would, rather than never matching later.
+  std::vector<Value> nulls(table.columns.size());
+  row_ = CurrentRow{&rt->def, &nulls, 0, false};
+  rc = sqlite3_step(stmt);
+  row_ = CurrentRow{};
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    std::string message = sqlite3_errmsg(db_);
+    sqlite3_finalize(stmt);
+    DropUnusedRowTables();
+    return Status::InvalidSql("Invalid subscription filter: " + message);
+  }
+  sqlite3_reset(stmt);
+
   std::shared_ptr<Filter> filter(new Filter());
   filter->engine_ = this;
   filter->table_ = rt;

@@ -225,12 +225,13 @@ std::string RestoreOperands(const std::string& name, const std::string& sql,
   std::string out;
   size_t copied = pos;  // sql[pos, copied) is done
   for (const OperandRewrite& op : operands) {
-    if (op.output_offset < copied || op.output_offset + op.text.size() > pos + name.size()) {
-      continue;
-    }
+    if (op.output_offset < copied || op.output_end > pos + name.size()) continue;
     out.append(sql, copied, op.output_offset - copied);
-    for (size_t t = op.first_token; t < op.end_token; ++t) out += stmt.Raw(t);
-    copied = op.output_offset + op.text.size();
+    out += std::string_view(stmt.text).substr(
+        stmt.tokens[op.first_token].offset,
+        stmt.tokens[op.end_token - 1].offset + stmt.tokens[op.end_token - 1].length -
+            stmt.tokens[op.first_token].offset);
+    copied = op.output_end;
   }
   out.append(sql, copied, pos + name.size() - copied);
   return out;
@@ -328,6 +329,11 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   Status resolve_error;
   // The table each reference names (its columns' types drive the typed-operand rewrite).
   std::vector<const TableDef*> ref_defs(analysis.tables.size(), nullptr);
+  bool any_typed_column = false;
+  auto note_def = [&](size_t index, const TableDef* def) {
+    ref_defs[index] = def;
+    for (const auto& col : def->columns) any_typed_column |= IsTypedComparisonType(col.type);
+  };
   // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
   auto use_name = [&](const TableRef& ref, const std::string& name, bool write) {
     s.allowed_tables.insert(name);
@@ -351,7 +357,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
       KALAM_ASSIGN_OR_RETURN(const SystemTable* sys,
                              ResolveSystemTable(ns, ref.name, s.caller.role, write));
       KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureSystemRegistered(*sys));
-      ref_defs[index] = sys->def.get();
+      note_def(index, sys->def.get());
       return use_name(ref, name, write);
     }
     auto def = snap.FindTable(ns, ref.name);
@@ -373,7 +379,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
     if (write) target = def;
     KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
-    ref_defs[index] = def.get();
+    note_def(index, def.get());
     return use_name(ref, name, write);
   };
   options.column_type = [&](size_t table, std::string_view column) -> std::optional<ColumnType> {
@@ -382,6 +388,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     if (c < 0) return std::nullopt;
     return ColumnType{def->columns[c].type, def->columns[c].name};
   };
+  options.any_typed_column = [&any_typed_column] { return any_typed_column; };
   std::vector<OperandRewrite> operands;
   options.rewritten_operands = &operands;
 

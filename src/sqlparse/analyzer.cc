@@ -183,6 +183,7 @@ class Analyzer {
       int outer = -1;        // the scope around the '(' that opened the frame
     };
     std::vector<Frame> frames(1);
+    out_.scopes.reserve(4);
     out_.scopes.assign(1, QueryScope{});
     out_.token_scopes.assign(toks_.size(), 0);
     Expect expect = Expect::kNone;

@@ -258,15 +258,19 @@ Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& anal
     }
   }
   std::vector<OperandRewrite> operands;
-  if (options.column_type) {
+  if (options.column_type && (!options.any_typed_column || options.any_typed_column())) {
     static const std::vector<size_t> kNoAssignments;
+    const ScopedResolver resolver(stmt, analysis, options.column_type);
+    // Captures one reference, so the std::function needs no allocation.
+    auto resolve = [&resolver](size_t first, size_t end) { return resolver(first, end); };
     KALAM_ASSIGN_OR_RETURN(
         operands,
-        FindTypedOperands(toks, ScopedResolver(stmt, analysis, options.column_type),
+        FindTypedOperands(toks, resolve,
                           analysis.update ? analysis.update->assignment_tokens : kNoAssignments));
   }
   size_t next_ref = 0;
   size_t next_operand = 0;
+  OperandRewrite* wrapping = nullptr;  // the operand being wrapped in kalam_operand(…)
   for (size_t i = begin; i < end; ++i) {
     if (inject_columns && i == insert->column_list_token) emit_columns();
     while (next_ref < analysis.tables.size() && analysis.tables[next_ref].first_token < i) {
@@ -280,15 +284,25 @@ Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& anal
     }
     if (next_operand < operands.size() && operands[next_operand].first_token == i) {
       OperandRewrite& op = operands[next_operand++];
-      const char c = op.text[0];
-      emitter.Raw(op.text, c == '\'' ? SqlWriter::Cls::kLiteral
-                           : (c == '-' || (c >= '0' && c <= '9')) ? SqlWriter::Cls::kNumber
-                                                                   : SqlWriter::Cls::kName);
-      op.output_offset = emitter.size() - op.text.size();
-      i = op.end_token - 1;
-      continue;
+      if (op.call_suffix.empty()) {
+        const bool quoted = op.text[0] == '\'';
+        emitter.Raw(op.text, quoted ? SqlWriter::Cls::kLiteral : SqlWriter::Cls::kNumber);
+        op.output_end = emitter.size();
+        op.output_offset = op.output_end - op.text.size();
+        i = op.end_token - 1;
+        continue;
+      }
+      emitter.Raw(kOperandFunction, SqlWriter::Cls::kName);
+      op.output_offset = emitter.size() - kOperandFunction.size();
+      emitter.Raw("(", SqlWriter::Cls::kOpen);
+      wrapping = &op;
     }
     emitter.Emit(i);
+    if (wrapping && i + 1 == wrapping->end_token) {
+      emitter.Raw(wrapping->call_suffix, SqlWriter::Cls::kClose);
+      wrapping->output_end = emitter.size();
+      wrapping = nullptr;
+    }
   }
   if (options.rewritten_operands) *options.rewritten_operands = std::move(operands);
   if (inject_columns && insert->column_list_token >= end) emit_columns();

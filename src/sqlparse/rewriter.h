@@ -46,6 +46,11 @@ struct RewriteOptions {
   // enclosing ones; a name that may come from a subquery, CTE or table-valued function, or that
   // is ambiguous between types, is left alone. Default: none, no operand is rewritten.
   ColumnTypeLookup column_type;
+  // Called after replace_table has run for every reference: false when no table the statement
+  // names has a column of a typed comparison type, which skips the search for typed operands
+  // (the rewrite of a statement over other tables costs nothing more). Default: none, the search
+  // runs whenever column_type is set.
+  std::function<bool()> any_typed_column;
   // When set, receives the operands rewritten through column_type, in token order. Default: none.
   std::vector<OperandRewrite>* rewritten_operands = nullptr;
 };

@@ -44,17 +44,116 @@ Prec OperatorPrec(std::string_view op) {
   return kConcat;  // || -> ->>
 }
 
-// Keywords after which an expression starts (so a following sign is unary, and a following
-// operand stands alone).
-bool IsBoundaryKeyword(const Token& t) {
-  static constexpr std::string_view kWords[] = {
-      "WHERE",  "ON",        "WHEN",  "THEN",   "ELSE",      "CASE",   "HAVING",
-      "SELECT", "DISTINCT",  "ALL",   "BY",     "SET",       "VALUES", "RETURNING",
-      "LIMIT",  "OFFSET",    "FROM",  "USING",  "EXISTS"};
-  for (std::string_view w : kWords) {
-    if (t.IsWord(w)) return true;
+// The keywords the scan needs to tell apart; every other bare word is kNone.
+enum class Kw : uint8_t {
+  kNone,
+  kBoundary,  // an expression starts after it: WHERE ON HAVING SELECT BY ELSE LIMIT …
+  kOr,
+  kAnd,
+  kNot,
+  kIs,
+  kIn,
+  kBetween,
+  kEqWord,  // LIKE GLOB MATCH REGEXP ISNULL NOTNULL
+  kEscape,
+  kCollate,
+  kCase,
+  kWhen,
+  kThen,
+  kEnd,
+  kFrom,
+  kDistinct,
+  kSelect,  // also WITH, VALUES: a subquery starts
+  kMinMax,
+  kNull,
+  kCurrent,  // CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME
+};
+
+Kw Classify(const Token& t) {
+  const std::string_view w = t.value;
+  if (t.kind != TokenKind::kIdentifier || w.size() < 2 || w.size() > 17) return Kw::kNone;
+  auto is = [&](std::string_view k) { return w.size() == k.size() && EqualsIgnoreCase(w, k); };
+  switch (w[0] | 0x20) {  // by first letter, any case: most names are rejected here
+    case 'a':
+      if (is("AND")) return Kw::kAnd;
+      if (is("ALL")) return Kw::kBoundary;
+      break;
+    case 'b':
+      if (is("BETWEEN")) return Kw::kBetween;
+      if (is("BY")) return Kw::kBoundary;
+      break;
+    case 'c':
+      if (is("CASE")) return Kw::kCase;
+      if (is("COLLATE")) return Kw::kCollate;
+      if (is("CURRENT_TIMESTAMP") || is("CURRENT_DATE") || is("CURRENT_TIME")) {
+        return Kw::kCurrent;
+      }
+      break;
+    case 'd':
+      if (is("DISTINCT")) return Kw::kDistinct;
+      break;
+    case 'e':
+      if (is("END")) return Kw::kEnd;
+      if (is("ESCAPE")) return Kw::kEscape;
+      if (is("ELSE") || is("EXISTS")) return Kw::kBoundary;
+      break;
+    case 'f':
+      if (is("FROM")) return Kw::kFrom;
+      break;
+    case 'g':
+      if (is("GLOB")) return Kw::kEqWord;
+      break;
+    case 'h':
+      if (is("HAVING")) return Kw::kBoundary;
+      break;
+    case 'i':
+      if (is("IS")) return Kw::kIs;
+      if (is("IN")) return Kw::kIn;
+      if (is("ISNULL")) return Kw::kEqWord;
+      break;
+    case 'l':
+      if (is("LIKE")) return Kw::kEqWord;
+      if (is("LIMIT")) return Kw::kBoundary;
+      break;
+    case 'm':
+      if (is("MIN") || is("MAX")) return Kw::kMinMax;
+      if (is("MATCH")) return Kw::kEqWord;
+      break;
+    case 'n':
+      if (is("NOT")) return Kw::kNot;
+      if (is("NULL")) return Kw::kNull;
+      if (is("NOTNULL")) return Kw::kEqWord;
+      break;
+    case 'o':
+      if (is("OR")) return Kw::kOr;
+      if (is("ON") || is("OFFSET")) return Kw::kBoundary;
+      break;
+    case 'r':
+      if (is("REGEXP")) return Kw::kEqWord;
+      if (is("RETURNING")) return Kw::kBoundary;
+      break;
+    case 's':
+      if (is("SELECT")) return Kw::kSelect;
+      if (is("SET")) return Kw::kBoundary;
+      break;
+    case 't':
+      if (is("THEN")) return Kw::kThen;
+      break;
+    case 'u':
+      if (is("USING")) return Kw::kBoundary;
+      break;
+    case 'v':
+      if (is("VALUES")) return Kw::kSelect;
+      break;
+    case 'w':
+      if (is("WHEN")) return Kw::kWhen;
+      if (is("WITH")) return Kw::kSelect;
+      if (is("WHERE")) return Kw::kBoundary;
+      break;
+    default:
+      break;
   }
-  return false;
+  return Kw::kNone;
 }
 
 bool IsConstToken(const Token& t) {
@@ -113,8 +212,9 @@ Value LiteralValue(const std::vector<Token>& toks, size_t first, size_t end) {
       std::string_view digits = t.value;
       const bool hex = digits.size() > 2 && digits[0] == '0' && (digits[1] | 0x20) == 'x';
       uint64_t u = 0;
-      auto [ptr, ec] = hex ? std::from_chars(digits.data() + 2, digits.data() + digits.size(), u, 16)
-                           : std::from_chars(digits.data(), digits.data() + digits.size(), u);
+      const char* last = digits.data() + digits.size();
+      const auto ec = hex ? std::from_chars(digits.data() + 2, last, u, 16).ec
+                          : std::from_chars(digits.data(), last, u).ec;
       if (hex) {  // SQLite reads hex literals as 64-bit two's complement
         const auto v = static_cast<int64_t>(u);
         return Value::Int(negative ? static_cast<int64_t>(0 - u) : v);
@@ -158,8 +258,10 @@ class Finder {
       : toks_(toks), n_(toks.size()), resolve_(resolve), skip_(not_comparisons) {}
 
   Result<std::vector<OperandRewrite>> Run() {
+    kw_.resize(n_);
+    for (size_t i = 0; i < n_; ++i) kw_[i] = Classify(toks_[i]);
     for (size_t i = 0; i < n_; ++i) {
-      if (toks_[i].IsWord("BETWEEN")) between_ands_.push_back(BetweenAnd(i));
+      if (kw_[i] == Kw::kBetween) between_ands_.push_back(BetweenAnd(i));
     }
     for (size_t i = 0; i < n_; ++i) {
       const Token& t = toks_[i];
@@ -169,17 +271,20 @@ class Finder {
             std::find(skip_.begin(), skip_.end(), i) == skip_.end()) {
           Binary(i, i + 1, p);
         }
-      } else if (t.IsWord("IS")) {
-        size_t j = i + 1;
-        if (Word(j, "NOT")) ++j;
-        if (Word(j, "DISTINCT") && Word(j + 1, "FROM")) j += 2;
-        Binary(i, j, kEq);
-      } else if (t.IsWord("IN")) {
-        In(i);
-      } else if (t.IsWord("BETWEEN")) {
-        Between(i);
-      } else if (t.IsWord("CASE")) {
-        SimpleCase(i);
+        continue;
+      }
+      switch (kw_[i]) {
+        case Kw::kIs: {
+          size_t j = i + 1;
+          if (Is(j, Kw::kNot)) ++j;
+          if (Is(j, Kw::kDistinct) && Is(j + 1, Kw::kFrom)) j += 2;
+          Binary(i, j, kEq);
+          break;
+        }
+        case Kw::kIn: In(i); break;
+        case Kw::kBetween: Between(i); break;
+        case Kw::kCase: SimpleCase(i); break;
+        default: break;
       }
     }
     return Rewrites();
@@ -192,16 +297,20 @@ class Finder {
     size_t first = 0, end = 0;
     bool is_const = false;
     size_t col_first = 0, col_end = 0;  // the column reference, when !is_const
+    // A constant whose value is known only when the statement runs: a parameter, a call on
+    // constants (`datetime('now', '-1 day')`), CURRENT_TIMESTAMP.
+    bool runtime = false;
   };
 
   // What a literal is compared with: one typed column, or (conflict) something else too.
   struct ConstUse {
     size_t first = 0, end = 0;
+    bool runtime = false;
     std::optional<ColumnType> column;
     bool conflict = false;
   };
 
-  bool Word(size_t i, std::string_view w) const { return i < n_ && toks_[i].IsWord(w); }
+  bool Is(size_t i, Kw kw) const { return i < n_ && kw_[i] == kw; }
   bool Punct(size_t i, char c) const { return i < n_ && toks_[i].IsPunct(c); }
 
   // Index just past the ')' matching the '(' at `open`.
@@ -218,13 +327,12 @@ class Finder {
   size_t BetweenAnd(size_t between) const {
     size_t depth = 0;
     for (size_t i = between + 1; i < n_; ++i) {
-      const Token& t = toks_[i];
-      if (t.IsPunct('(') || t.IsWord("CASE")) {
+      if (toks_[i].IsPunct('(') || kw_[i] == Kw::kCase) {
         ++depth;
-      } else if (t.IsPunct(')') || t.IsWord("END")) {
+      } else if (toks_[i].IsPunct(')') || kw_[i] == Kw::kEnd) {
         if (depth == 0) return n_;
         --depth;
-      } else if (depth == 0 && t.IsWord("AND")) {
+      } else if (depth == 0 && kw_[i] == Kw::kAnd) {
         return i;
       }
     }
@@ -233,27 +341,39 @@ class Finder {
 
   // The binding strength of the keyword operator at `i`, or kBoundary if it is none.
   Prec KeywordPrec(size_t i) const {
-    const Token& t = toks_[i];
-    if (t.IsWord("OR")) return kOr;
-    if (t.IsWord("AND")) {  // BETWEEN's AND binds like BETWEEN
-      const bool of_between =
-          std::find(between_ands_.begin(), between_ands_.end(), i) != between_ands_.end();
-      return of_between ? kEq : kAnd;
+    switch (kw_[i]) {
+      case Kw::kOr: return kOr;
+      case Kw::kAnd:  // BETWEEN's AND binds like BETWEEN
+        return std::find(between_ands_.begin(), between_ands_.end(), i) != between_ands_.end()
+                   ? kEq
+                   : kAnd;
+      case Kw::kNot: return kNot;
+      case Kw::kIs:
+      case Kw::kIn:
+      case Kw::kBetween:
+      case Kw::kEqWord: return kEq;
+      case Kw::kEscape: return kEscape;
+      case Kw::kCollate: return kCollate;
+      case Kw::kFrom: return i >= 1 && kw_[i - 1] == Kw::kDistinct ? kEq : kBoundary;
+      default: return kBoundary;
     }
-    if (t.IsWord("NOT")) return kNot;
-    if (t.IsWord("IS") || t.IsWord("IN") || t.IsWord("LIKE") || t.IsWord("GLOB") ||
-        t.IsWord("MATCH") || t.IsWord("REGEXP") || t.IsWord("BETWEEN") || t.IsWord("ISNULL") ||
-        t.IsWord("NOTNULL")) {
-      return kEq;
-    }
-    if (t.IsWord("ESCAPE")) return kEscape;
-    if (t.IsWord("COLLATE")) return kCollate;
-    if (t.IsWord("FROM") && i >= 2 && toks_[i - 1].IsWord("DISTINCT")) return kEq;  // IS DISTINCT FROM
-    return kBoundary;
   }
 
-  bool IsKeywordOperator(size_t i) const {
-    return toks_[i].kind == TokenKind::kIdentifier && KeywordPrec(i) != kBoundary;
+  bool IsKeywordOperator(size_t i) const { return KeywordPrec(i) != kBoundary; }
+
+  // Keywords after which an expression starts (so a following sign is unary, and a following
+  // operand stands alone).
+  bool IsBoundaryKeyword(size_t i) const {
+    switch (kw_[i]) {
+      case Kw::kBoundary:
+      case Kw::kCase:
+      case Kw::kWhen:
+      case Kw::kThen:
+      case Kw::kFrom:
+      case Kw::kDistinct:
+      case Kw::kSelect: return true;
+      default: return false;
+    }
   }
 
   // True if an operand starting right after token `before` (npos: at the start) stands alone
@@ -265,7 +385,7 @@ class Finder {
     if (t.kind == TokenKind::kOperator) return OperatorPrec(t.value) < p;
     if (t.kind != TokenKind::kIdentifier) return false;
     if (IsKeywordOperator(before)) return KeywordPrec(before) < p;
-    return IsBoundaryKeyword(t);
+    return IsBoundaryKeyword(before);
   }
 
   // True if an operand ending right before token `after` stands alone as the right operand of an
@@ -283,26 +403,46 @@ class Finder {
   std::optional<std::pair<size_t, size_t>> ColumnRefAt(size_t i) const {
     if (i >= n_ || !toks_[i].IsName()) return std::nullopt;
     size_t j = i + 1;
-    for (int parts = 1; parts < 3 && Punct(j, '.') && j + 1 < n_ && toks_[j + 1].IsName(); ++parts) {
+    for (int parts = 1; parts < 3 && Punct(j, '.') && j + 1 < n_ && toks_[j + 1].IsName();
+         ++parts) {
       j += 2;
     }
     if (Punct(j, '(') || Punct(j, '.')) return std::nullopt;
     return std::make_pair(i, j);
   }
 
+  // The call whose name is token `name` (followed by '('): MIN(col)/MAX(col), an operand on the
+  // column; or a function of constants only (literals, parameters, NULL, CURRENT_*, nested such
+  // calls), a runtime constant. nullopt for anything else.
+  std::optional<Operand> CallAt(size_t name) const {
+    const size_t close = SkipParens(name + 1) - 1;
+    if (close >= n_) return std::nullopt;
+    if (kw_[name] == Kw::kMinMax) {
+      auto col = ColumnRefAt(name + 2);
+      if (col && col->second == close) {
+        return Operand{name, close + 1, false, col->first, col->second};
+      }
+    }
+    for (size_t i = name + 2; i < close; ++i) {
+      const Token& t = toks_[i];
+      const bool constant = IsConstToken(t) || t.kind == TokenKind::kOperator ||
+                            t.kind == TokenKind::kPunct || kw_[i] == Kw::kCurrent ||
+                            kw_[i] == Kw::kNull || (t.IsName() && Punct(i + 1, '('));
+      if (!constant || t.IsPunct('.')) return std::nullopt;
+    }
+    return Operand{name, close + 1, true, 0, 0, true};
+  }
+
   // The operand starting at token `i`.
   std::optional<Operand> Forward(size_t i) const {
     if (i >= n_) return std::nullopt;
     const Token& t = toks_[i];
-    if (IsConstToken(t)) return Operand{i, i + 1, true};
-    if (IsSign(t) && i + 1 < n_ && IsNumberToken(toks_[i + 1])) return Operand{i, i + 2, true};
-    if ((t.IsWord("MIN") || t.IsWord("MAX")) && Punct(i + 1, '(')) {
-      auto col = ColumnRefAt(i + 2);
-      if (col && Punct(col->second, ')')) {
-        return Operand{i, col->second + 1, false, col->first, col->second};
-      }
-      return std::nullopt;
+    if (IsConstToken(t)) {
+      return Operand{i, i + 1, true, 0, 0, t.kind == TokenKind::kParameter};
     }
+    if (IsSign(t) && i + 1 < n_ && IsNumberToken(toks_[i + 1])) return Operand{i, i + 2, true};
+    if (kw_[i] == Kw::kCurrent) return Operand{i, i + 1, true, 0, 0, true};
+    if (t.IsName() && Punct(i + 1, '(')) return CallAt(i);
     auto col = ColumnRefAt(i);
     if (!col) return std::nullopt;
     return Operand{col->first, col->second, false, col->first, col->second};
@@ -313,7 +453,7 @@ class Finder {
     const Token& t = toks_[i];
     if (t.kind == TokenKind::kOperator) return false;
     if (t.kind == TokenKind::kPunct) return t.IsPunct(')');
-    if (t.kind == TokenKind::kIdentifier) return !IsKeywordOperator(i) && !IsBoundaryKeyword(t);
+    if (t.kind == TokenKind::kIdentifier) return !IsKeywordOperator(i) && !IsBoundaryKeyword(i);
     return true;
   }
 
@@ -326,18 +466,20 @@ class Finder {
       if (IsNumberToken(t) && k >= 1 && IsSign(toks_[k - 1]) && (k == 1 || !EndsOperand(k - 2))) {
         return Operand{k - 1, end, true};
       }
-      return Operand{k, end, true};
+      return Operand{k, end, true, 0, 0, t.kind == TokenKind::kParameter};
     }
-    if (t.IsPunct(')')) {  // MIN(col) / MAX(col)
+    if (kw_[k] == Kw::kCurrent) return Operand{k, end, true, 0, 0, true};
+    if (t.IsPunct(')')) {  // a call
       size_t open = k;
-      while (open > 0 && !toks_[open].IsPunct('(')) --open;
-      if (open < 1 || !(toks_[open - 1].IsWord("MIN") || toks_[open - 1].IsWord("MAX"))) {
-        return std::nullopt;
+      for (size_t depth = 0; open-- > 0;) {
+        if (toks_[open].IsPunct(')')) ++depth;
+        if (toks_[open].IsPunct('(') && depth-- == 0) break;
       }
+      if (open == kNone || open < 1 || !toks_[open - 1].IsName()) return std::nullopt;
       if (open >= 2 && toks_[open - 2].IsPunct('.')) return std::nullopt;
-      auto col = ColumnRefAt(open + 1);
-      if (!col || col->second != k) return std::nullopt;
-      return Operand{open - 1, end, false, col->first, col->second};
+      auto call = CallAt(open - 1);
+      if (!call || call->end != end) return std::nullopt;
+      return call;
     }
     if (!t.IsName()) return std::nullopt;
     size_t first = k;
@@ -362,10 +504,10 @@ class Finder {
 
   // `left [NOT] IN (e1, e2, …)`.
   void In(size_t in) {
-    const size_t start = in > 0 && toks_[in - 1].IsWord("NOT") ? in - 1 : in;
+    const size_t start = in > 0 && kw_[in - 1] == Kw::kNot ? in - 1 : in;
     auto left = Backward(start);
     if (!left || !BeforeOk(Before(*left), kEq) || !Punct(in + 1, '(')) return;
-    if (Word(in + 2, "SELECT") || Word(in + 2, "WITH") || Word(in + 2, "VALUES")) return;
+    if (Is(in + 2, Kw::kSelect)) return;
     const size_t close = SkipParens(in + 1) - 1;
     size_t element = in + 2;
     for (size_t i = element, depth = 0; i <= close && i < n_; ++i) {
@@ -381,7 +523,7 @@ class Finder {
 
   // `left [NOT] BETWEEN low AND high`.
   void Between(size_t between) {
-    const size_t start = between > 0 && toks_[between - 1].IsWord("NOT") ? between - 1 : between;
+    const size_t start = between > 0 && kw_[between - 1] == Kw::kNot ? between - 1 : between;
     auto left = Backward(start);
     const size_t and_at = BetweenAnd(between);
     if (!left || !BeforeOk(Before(*left), kEq) || and_at == n_) return;
@@ -394,18 +536,18 @@ class Finder {
   // `CASE base WHEN w1 THEN … WHEN w2 THEN … END`.
   void SimpleCase(size_t case_at) {
     auto base = Forward(case_at + 1);
-    if (!base || !Word(base->end, "WHEN")) return;
+    if (!base || !Is(base->end, Kw::kWhen)) return;
     size_t depth = 0;
     for (size_t i = base->end; i < n_; ++i) {
       const Token& t = toks_[i];
-      if (t.IsPunct('(') || (t.IsWord("CASE") && i != case_at)) {
+      if (t.IsPunct('(') || (kw_[i] == Kw::kCase && i != case_at)) {
         ++depth;
-      } else if (t.IsPunct(')') || t.IsWord("END")) {
+      } else if (t.IsPunct(')') || kw_[i] == Kw::kEnd) {
         if (depth == 0) return;
         --depth;
-      } else if (depth == 0 && t.IsWord("WHEN")) {
+      } else if (depth == 0 && kw_[i] == Kw::kWhen) {
         auto w = Forward(i + 1);
-        Compare(*base, w && Word(w->end, "THEN") ? w : std::nullopt);
+        Compare(*base, w && Is(w->end, Kw::kThen) ? w : std::nullopt);
       }
     }
   }
@@ -430,7 +572,7 @@ class Finder {
     auto it = std::find_if(uses_.begin(), uses_.end(),
                            [&](const ConstUse& u) { return u.first == literal.first; });
     if (it == uses_.end()) {
-      uses_.push_back(ConstUse{literal.first, literal.end, column, !column});
+      uses_.push_back(ConstUse{literal.first, literal.end, literal.runtime, column, !column});
       return;
     }
     if (!column || !it->column || !SameStoredForm(it->column->type, column->type)) {
@@ -443,22 +585,19 @@ class Finder {
     for (const ConstUse& u : uses_) {
       if (u.conflict) continue;
       const ColumnType& col = *u.column;
-      const Token& last = toks_[u.end - 1];
-      std::string text;
-      if (last.kind == TokenKind::kParameter) {
-        std::string_view digits = std::string_view(last.value).substr(1);
-        while (digits.size() > 1 && digits[0] == '0') digits.remove_prefix(1);
-        const std::string param = (last.value[0] == '$' ? "?" : last.value.substr(0, 1)) +
-                                  std::string(digits);
-        text = std::string(kOperandFunction) + "(" + param + ", " +
-               QuoteToken(col.type.SqlName(), '\'') + ", " + QuoteToken(col.name, '\'') + ")";
+      OperandRewrite op;
+      op.first_token = u.first;
+      op.end_token = u.end;
+      if (u.runtime) {
+        op.call_suffix = ", " + QuoteToken(col.type.SqlName(), '\'') + ", " +
+                         QuoteToken(col.name, '\'') + ")";
       } else {
         KALAM_ASSIGN_OR_RETURN(Value v,
                                ComparisonValue(col.type, LiteralValue(toks_, u.first, u.end),
                                                col.name));
-        text = OperandSql(col.type, v);
+        op.text = OperandSql(col.type, v);
       }
-      out.push_back(OperandRewrite{u.first, u.end, std::move(text)});
+      out.push_back(std::move(op));
     }
     std::sort(out.begin(), out.end(), [](const OperandRewrite& a, const OperandRewrite& b) {
       return a.first_token < b.first_token;
@@ -471,6 +610,7 @@ class Finder {
   const size_t n_;
   const ColumnResolver& resolve_;
   const std::vector<size_t>& skip_;
+  std::vector<Kw> kw_;                // Classify() of each token
   std::vector<size_t> between_ands_;  // the AND of each BETWEEN
   std::vector<ConstUse> uses_;
 };

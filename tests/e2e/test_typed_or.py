@@ -101,6 +101,21 @@ def test_parameters_under_or(server, ev):
                                      "'garbage' is not a valid timestamp"), err
 
 
+def test_constants_known_when_the_statement_runs(server, ev):
+    assert ids(server, f"SELECT id FROM {ev} WHERE at > datetime('now', '-100 years') OR n = 99 "
+                       f"ORDER BY id") == [1, 2]
+    assert ids(server, f"SELECT id FROM {ev} WHERE n = 99 OR day > date(CURRENT_DATE, "
+                       f"'-300 years') ORDER BY id") == [1, 2]
+    assert ids(server, f"SELECT id FROM {ev} WHERE n = 99 OR "
+                       f"datetime(CURRENT_TIMESTAMP, '+300 years') > dt ORDER BY id") == [1, 2]
+    assert ids(server, f"SELECT id FROM {ev} WHERE n = 99 OR t < CURRENT_TIME OR "
+                       f"t < '00:00:01' ORDER BY id") == ids(
+        server, f"SELECT id FROM {ev} WHERE t < time('now') ORDER BY id")
+    err = server.sql_error(f"SELECT id FROM {ev} WHERE n = 99 OR day > lower('soon')")
+    assert err["code"] == "SQL_EXECUTION_ERROR"
+    assert err["message"].startswith("Invalid value for column 'day' of type DATE: 'soon'"), err
+
+
 def test_update_and_delete_under_or(server, ev):
     r = server.sql(f"UPDATE {ev} SET n = 20 WHERE at > '2025-01-01' OR n = 99")
     assert r["results"][0]["message"] == "Updated 1 row(s)"
@@ -163,11 +178,15 @@ def test_live_filter_under_or_snapshot_and_changes(server, ev):
     _, rows = c.subscribe_ready("day", f"SELECT id FROM {ev} WHERE n = 99 OR day < '2025-01-01'",
                                 {})
     assert [r["id"] for r in rows] == [1]
+    _, rows = c.subscribe_ready("now", f"SELECT id FROM {ev} WHERE n = 99 OR "
+                                       f"at > datetime('now', '-300 years')", {})
+    assert [r["id"] for r in rows] == [1, 2]
     server.sql(f"INSERT INTO {ev} (id, at, day, n) VALUES (10, '2026-06-01T00:00:00Z', "
                f"'2026-06-01', 10), (11, '2024-06-01T00:00:00Z', '2024-06-01', 11)")
     got = sorted((e["subscription_id"], e["change_type"], e["rows"][0]["id"])
-                 for e in c.changes(2))
-    assert got == [("day", "insert", 11), ("late", "insert", 10)]
+                 for e in c.changes(4))
+    assert got == [("day", "insert", 11), ("late", "insert", 10), ("now", "insert", 10),
+                   ("now", "insert", 11)]
     c.expect_silence(0.5)
     c.close()
 
@@ -179,4 +198,10 @@ def test_live_filter_with_an_invalid_literal_under_or_is_refused(server, ev):
     err = c.recv()
     assert err["type"] == "error" and err["code"] == "INVALID_SQL", err
     assert err["message"] == "Invalid subscription filter: " + select_error["message"]
+    # A constant converted only when the filter runs is checked when it is compiled.
+    c.subscribe("later", f"SELECT id FROM {ev} WHERE n = 1 OR day > lower('Soon')")
+    err = c.recv()
+    assert err["type"] == "error" and err["code"] == "INVALID_SQL", err
+    assert err["message"].startswith("Invalid subscription filter: Invalid value for column 'day' "
+                                     "of type DATE: 'soon'"), err
     c.close()

@@ -68,6 +68,7 @@ void FnCurrentRole(sqlite3_context* c, int, sqlite3_value**) {
 // kalam_operand(value, type, column): a `$N` compared with a typed column, in the column's stored
 // form as SQLite sees it (sqlparse/typed_operands.h); a value that does not convert fails the
 // statement with the error an INSERT of it would give.
+// The connection (user data) may be null (live filters): the error then only fails the statement.
 void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
   auto text = [&](int i) {
     const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
@@ -83,7 +84,8 @@ void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
     }
   }
   if (!v.ok()) {
-    if (ExecContext* ctx = Ctx(c)) ctx->SetError(v.status());
+    ExecContext* ctx = sqlite3_user_data(c) ? Ctx(c) : nullptr;
+    if (ctx) ctx->SetError(v.status());
     sqlite3_result_error(c, v.status().message().c_str(), -1);
     return;
   }
@@ -175,7 +177,6 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
       {"cosine_distance", 2, FnVector<VectorOp::kCosine>, true},
       {"l2_distance", 2, FnVector<VectorOp::kL2>, true},
       {"dot_product", 2, FnVector<VectorOp::kDot>, true},
-      {kOperandFunction.data(), 3, FnOperand, true},  // a literal: NUL-terminated
   };
   for (const auto& f : fns) {
     int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | (f.deterministic ? SQLITE_DETERMINISTIC : 0);
@@ -184,6 +185,16 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
+}
+
+int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn) {
+  const int rc = sqlite3_create_collation_v2(db, kDecimalCollation.data(), SQLITE_UTF8, nullptr,
+                                             CompareDecimalText, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  // kOperandFunction is a literal, so NUL-terminated.
+  return sqlite3_create_function_v2(db, kOperandFunction.data(), 3,
+                                    SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC, conn,
+                                    FnOperand, nullptr, nullptr, nullptr);
 }
 
 }  // namespace kalam::sql

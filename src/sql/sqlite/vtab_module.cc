@@ -705,11 +705,6 @@ int RegisterKalamModule(sqlite3* db, SqlConnection* conn) {
   return sqlite3_create_module_v2(db, "kalam", &kModule, conn, nullptr);
 }
 
-int RegisterKalamCollations(sqlite3* db) {
-  return sqlite3_create_collation_v2(db, kDecimalCollation.data(), SQLITE_UTF8, nullptr,
-                                     CompareDecimalText, nullptr);
-}
-
 std::string DeclareTableSql(const TableDef& def) {
   std::string sql = "CREATE TABLE x(";
   for (const auto& c : def.columns) {

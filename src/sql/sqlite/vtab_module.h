@@ -18,11 +18,8 @@ class SqlConnection;
 // Registers the module on `db`. `conn` must outlive `db`'s use of it.
 int RegisterKalamModule(sqlite3* db, SqlConnection* conn);
 
-// Registers the collations DeclareTableSql uses (kDecimalCollation) on `db`; every connection
-// that declares tables with DeclareTableSql needs them.
-int RegisterKalamCollations(sqlite3* db);
-
-// The kDecimalCollation comparison of two texts, as a sqlite3_create_collation callback: decimal
+// The kDecimalCollation comparison of two texts (registered by RegisterTypedComparisons), as a
+// sqlite3_create_collation callback: decimal
 // numbers in numeric order, equal when numerically equal ("1.50" = "1.5"), any other text after
 // every number, bytewise.
 int CompareDecimalText(void* unused, int n1, const void* p1, int n2, const void* p2);

@@ -113,7 +113,8 @@ TEST(TypedOperandsTest, CaseJoinOnHavingAndSubqueries) {
   EXPECT_EQ(Typed("SELECT n FROM ev GROUP BY n HAVING max(day) > '1970-01-02' "
                   "AND MIN(ev.day) < '1970-01-03'"),
             "SELECT n FROM ev GROUP BY n HAVING max(day) > 1 AND MIN(ev.day) < 2");
-  EXPECT_EQ(Typed("SELECT 1 FROM other WHERE ev_id IN (SELECT id FROM ev WHERE day = '1970-01-02')"),
+  EXPECT_EQ(Typed("SELECT 1 FROM other WHERE ev_id IN "
+                  "(SELECT id FROM ev WHERE day = '1970-01-02')"),
             "SELECT 1 FROM other WHERE ev_id IN (SELECT id FROM ev WHERE day = 1)");
 }
 
@@ -137,6 +138,18 @@ TEST(TypedOperandsTest, ParametersCallTheConversionFunctionAndKeepTheText) {
             "OR u IN (kalam_operand(?3, 'UUID', 'u'), kalam_operand(?1, 'UUID', 'u'))");
   EXPECT_EQ(Typed("SELECT 1 FROM ev WHERE p >= $1"),
             "SELECT 1 FROM ev WHERE p >= kalam_operand(?1, 'DECIMAL(30,4)', 'p')");
+}
+
+TEST(TypedOperandsTest, ConstantsKnownWhenTheStatementRunsAreConvertedThen) {
+  EXPECT_EQ(Typed("SELECT 1 FROM ev WHERE at > datetime('now', '-1 day') OR day = CURRENT_DATE"),
+            "SELECT 1 FROM ev WHERE at > kalam_operand(datetime('now', '-1 day'), 'TIMESTAMP', "
+            "'at') OR day = kalam_operand(CURRENT_DATE, 'DATE', 'day')");
+  EXPECT_EQ(Typed("SELECT 1 FROM ev WHERE CURRENT_TIMESTAMP < at OR at IN (coalesce($1, NULL))"),
+            "SELECT 1 FROM ev WHERE kalam_operand(CURRENT_TIMESTAMP, 'TIMESTAMP', 'at') < at OR "
+            "at IN (kalam_operand(coalesce(?1, NULL), 'TIMESTAMP', 'at'))");
+  // A call that reads a column is no constant.
+  EXPECT_EQ(Typed("SELECT 1 FROM ev WHERE at > datetime(n, 'unixepoch')"),
+            "SELECT 1 FROM ev WHERE at > datetime(n, 'unixepoch')");
 }
 
 TEST(TypedOperandsTest, SignedNumbersAndTheirSide) {
@@ -249,10 +262,11 @@ TEST(TypedOperandsTest, ReportsWhereEachOperandLandsInTheOutput) {
   auto sql = TryTyped("SELECT 1 FROM ev WHERE day > '1970-01-02' OR at < $1", &ops);
   ASSERT_TRUE(sql.ok());
   ASSERT_EQ(ops.size(), 2u);
-  EXPECT_EQ(sql->substr(ops[0].output_offset, ops[0].text.size()), "1");
+  EXPECT_EQ(sql->substr(ops[0].output_offset, ops[0].output_end - ops[0].output_offset), "1");
   EXPECT_EQ(ops[0].text, "1");
-  EXPECT_EQ(sql->substr(ops[1].output_offset, ops[1].text.size()),
+  EXPECT_EQ(sql->substr(ops[1].output_offset, ops[1].output_end - ops[1].output_offset),
             "kalam_operand(?1, 'TIMESTAMP', 'at')");
+  EXPECT_EQ(ops[1].call_suffix, ", 'TIMESTAMP', 'at')");
 }
 
 TEST(TypedOperandsTest, FindTypedOperandsWorksOnABareExpression) {
