@@ -2,12 +2,9 @@
 // statements over it.
 #include "live/row_filter.h"
 
-#include <cstdlib>
-#include <optional>
-
-#include "common/value_convert.h"
-#include "sql/sqlite/typed_compare.h"
+#include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
+#include "sqlparse/typed_operands.h"
 
 namespace kalam::live {
 
@@ -27,12 +24,6 @@ namespace {
 // every statement re-prepare) until there are more than this many.
 constexpr size_t kMaxUnusedRowTables = 16;
 
-// Typed comparisons follow the `kalam` virtual table's rules (sql/sqlite/typed_compare.h), so a
-// live filter and a SELECT with the same WHERE agree.
-using sql::CompareStored;
-using sql::IsComparison;
-using sql::IsConvertedColumn;
-
 struct RowVtab {
   sqlite3_vtab base{};
   FilterEngine* engine = nullptr;
@@ -43,12 +34,6 @@ struct RowCursor {
   sqlite3_vtab_cursor base{};
   bool eof = true;
 };
-
-int SetError(sqlite3_vtab* vt, const std::string& message) {
-  sqlite3_free(vt->zErrMsg);
-  vt->zErrMsg = sqlite3_mprintf("%s", message.c_str());
-  return SQLITE_ERROR;
-}
 
 }  // namespace
 
@@ -96,10 +81,10 @@ struct RowModule {
     return SQLITE_OK;
   }
 
-  // Planned exactly as the `kalam` table plans (sql/sqlite/typed_compare.h), so that SQLite
-  // evaluates the WHERE the same way.
-  static int BestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
-    sql::PlanKalamScan(reinterpret_cast<RowVtab*>(base)->table->def, info);
+  // One row: the table takes no constraint, SQLite evaluates the whole WHERE.
+  static int BestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+    info->estimatedCost = 1;
+    info->estimatedRows = 1;
     return SQLITE_OK;
   }
 
@@ -113,27 +98,10 @@ struct RowModule {
     return SQLITE_OK;
   }
 
-  // Positions on the one row unless a typed comparison rejects it (or compares with NULL).
-  static int Filter(sqlite3_vtab_cursor* base, int, const char* idx_str, int argc,
-                    sqlite3_value** argv) {
+  // Positions on the one row.
+  static int Filter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_value**) {
     auto* cur = reinterpret_cast<RowCursor*>(base);
-    auto* vt = reinterpret_cast<RowVtab*>(base->pVtab);
-    const TableDef& def = vt->table->def;
-    const FilterEngine::CurrentRow& row = vt->engine->row_;
-    cur->eof = row.values == nullptr;
-    int arg = 0;
-    for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
-      char* end = nullptr;
-      const int column = static_cast<int>(std::strtol(p, &end, 10));
-      const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
-      p = end + 1;
-      const ColumnDef& col = def.columns[column];
-      if (!IsConvertedColumn(col) || !IsComparison(op)) continue;  // SQLite checks it
-      auto operand = CoerceToColumn(col.type, sql::ValueFromSqlite(argv[arg]), col.name);
-      if (!operand.ok()) return SetError(&vt->base, operand.status().message());
-      const Value* v = ValueOf(row, def, column);
-      if (!v || !CompareStored(*v, op, *operand)) cur->eof = true;
-    }
+    cur->eof = reinterpret_cast<RowVtab*>(base->pVtab)->engine->row_.values == nullptr;
     return SQLITE_OK;
   }
 
@@ -221,7 +189,8 @@ Result<std::unique_ptr<FilterEngine>> FilterEngine::Create() {
   sqlite3_limit(e->db_, SQLITE_LIMIT_LENGTH, 1 << 20);
   sqlite3_limit(e->db_, SQLITE_LIMIT_ATTACHED, 0);
   if (sqlite3_create_module_v2(e->db_, "kalam_live_row", &kRowModule, e.get(), nullptr) !=
-      SQLITE_OK) {
+          SQLITE_OK ||
+      sql::RegisterTypedComparisons(e->db_, nullptr) != SQLITE_OK) {
     return Status::Internal("Cannot register the live-query row table");
   }
   return e;
@@ -268,7 +237,20 @@ size_t FilterEngine::row_tables() const {
 Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
     const TableDef& table, const std::vector<sql::Token>& where,
     std::string_view statement_text) {
+  // Literals compared with typed columns become their stored form, as the executor's rewrite of
+  // the same WHERE makes them (every column reference names this table's column).
+  auto resolve = [&](size_t, size_t end) -> std::optional<sql::ColumnType> {
+    const int c = table.FindColumn(where[end - 1].value);
+    if (c < 0) return std::nullopt;
+    return sql::ColumnType{table.columns[c].type, table.columns[c].name};
+  };
+  auto operands = sql::FindTypedOperands(where, resolve, {});
+  if (!operands.ok()) {
+    return Status::InvalidSql("Invalid subscription filter: " + operands.status().message());
+  }
   std::string expr;
+  size_t next_operand = 0;
+  const sql::OperandRewrite* wrapping = nullptr;  // being wrapped in kalam_operand(…)
   for (size_t i = 0; i < where.size(); ++i) {
     const sql::Token& t = where[i];
     // `t.col` / `table.col` / `ns.table.col`: drop the qualifier.
@@ -280,7 +262,21 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
       return Status::InvalidSql("Subscription filters cannot use parameters");
     }
     expr += ' ';
+    if (next_operand < operands->size() && (*operands)[next_operand].first_token == i) {
+      const sql::OperandRewrite& op = (*operands)[next_operand++];
+      if (op.call_suffix.empty()) {
+        expr += op.text;
+        i = op.end_token - 1;
+        continue;
+      }
+      expr += std::string(sql::kOperandFunction) + "(";
+      wrapping = &op;
+    }
     expr += t.Raw(statement_text);
+    if (wrapping && i + 1 == wrapping->end_token) {
+      expr += wrapping->call_suffix;
+      wrapping = nullptr;
+    }
   }
 
   std::lock_guard lock(mu_);
@@ -317,8 +313,9 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
     DropUnusedRowTables();
     return Status::InvalidSql("Invalid subscription filter: " + message);
   }
-  // One run over an all-NULL row: a typed comparison with a literal that does not convert fails
-  // now, as the same SELECT would, rather than never matching later.
+  // One run over an all-NULL row: a constant that converts only when the statement runs
+  // (kalam_operand of a function of constants) and does not convert fails now, as the same SELECT
+  // would, rather than never matching later.
   std::vector<Value> nulls(table.columns.size());
   row_ = CurrentRow{&rt->def, &nulls, 0, false};
   rc = sqlite3_step(stmt);

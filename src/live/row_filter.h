@@ -21,12 +21,12 @@ namespace kalam::live {
 
 // A private in-memory SQLite connection that holds every filter's statement. A filter is
 // `SELECT 1 FROM <row> WHERE (<expr>)` over a one-row virtual table declared like the table's
-// `kalam` virtual table (same column affinities) that presents the changed row. Comparisons of a
-// TIMESTAMP/DATETIME/DATE/TIME/UUID column with a value are evaluated as the `kalam` table
-// evaluates them (the operand converted as an INSERT would convert it: ISO text, any-case UUIDs),
-// so a filter matches exactly the rows the same WHERE selects. A filter can read nothing but its
-// row (any other table reference fails to compile). Thread-safe (one mutex around the
-// connection).
+// `kalam` virtual table (same column affinities and collations) that presents the changed row.
+// Literals compared with a TIMESTAMP/DATETIME/DATE/TIME/UUID/DECIMAL column are rewritten into
+// the column's stored form exactly as the executor rewrites the same WHERE
+// (sqlparse/typed_operands.h), so a filter matches exactly the rows the same WHERE selects. A
+// filter can read nothing but its row (any other table reference fails to compile). Thread-safe
+// (one mutex around the connection).
 class FilterEngine {
  public:
   static Result<std::unique_ptr<FilterEngine>> Create();

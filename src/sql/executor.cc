@@ -216,6 +216,27 @@ std::string QuoteIdent(std::string_view name) {
   return out + "\"";
 }
 
+// `name`, an expression column's name (its text in the rewritten `sql`), with the typed operands
+// the rewrite made inside it put back as `stmt` wrote them.
+std::string RestoreOperands(const std::string& name, const std::string& sql,
+                            const SqlStatement& stmt, const std::vector<OperandRewrite>& operands) {
+  const size_t pos = name.empty() ? std::string::npos : sql.find(name);
+  if (pos == std::string::npos) return name;
+  std::string out;
+  size_t copied = pos;  // sql[pos, copied) is done
+  for (const OperandRewrite& op : operands) {
+    if (op.output_offset < copied || op.output_end > pos + name.size()) continue;
+    out.append(sql, copied, op.output_offset - copied);
+    out += std::string_view(stmt.text).substr(
+        stmt.tokens[op.first_token].offset,
+        stmt.tokens[op.end_token - 1].offset + stmt.tokens[op.end_token - 1].length -
+            stmt.tokens[op.first_token].offset);
+    copied = op.output_end;
+  }
+  out.append(sql, copied, pos + name.size() - copied);
+  return out;
+}
+
 // Replaces internal SQLite table names (kt_<id>) in a message by the tables' real names.
 std::string Demangle(std::string message, const SqlConnection& conn,
                      const std::unordered_set<std::string>& names) {
@@ -306,6 +327,13 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   RewriteOptions options;
   size_t ref_index = 0;
   Status resolve_error;
+  // The table each reference names (its columns' types drive the typed-operand rewrite).
+  std::vector<const TableDef*> ref_defs(analysis.tables.size(), nullptr);
+  bool any_typed_column = false;
+  auto note_def = [&](size_t index, const TableDef* def) {
+    ref_defs[index] = def;
+    for (const auto& col : def->columns) any_typed_column |= IsTypedComparisonType(col.type);
+  };
   // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
   auto use_name = [&](const TableRef& ref, const std::string& name, bool write) {
     s.allowed_tables.insert(name);
@@ -329,6 +357,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
       KALAM_ASSIGN_OR_RETURN(const SystemTable* sys,
                              ResolveSystemTable(ns, ref.name, s.caller.role, write));
       KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureSystemRegistered(*sys));
+      note_def(index, sys->def.get());
       return use_name(ref, name, write);
     }
     auto def = snap.FindTable(ns, ref.name);
@@ -350,8 +379,18 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
     if (write) target = def;
     KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+    note_def(index, def.get());
     return use_name(ref, name, write);
   };
+  options.column_type = [&](size_t table, std::string_view column) -> std::optional<ColumnType> {
+    const TableDef* def = ref_defs[table];
+    const int c = def ? def->FindColumn(column) : -1;
+    if (c < 0) return std::nullopt;
+    return ColumnType{def->columns[c].type, def->columns[c].name};
+  };
+  options.any_typed_column = [&any_typed_column] { return any_typed_column; };
+  std::vector<OperandRewrite> operands;
+  options.rewritten_operands = &operands;
 
   // INSERT: which columns the statement writes; the rest take their defaults.
   s.ctx.insert_explicit.clear();
@@ -428,7 +467,11 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   s.ctx.insert_explicit.clear();
   if (st.ok() && !result->schema.empty()) {
     // SQLite names an unaliased expression column after its (rewritten) text: put back what the
-    // client wrote (ns.table, $N). Longest first, so kt_38 never rewrites part of kt_380.
+    // client wrote (typed operands, ns.table, $N).
+    if (!operands.empty()) {
+      for (auto& col : result->schema) col.name = RestoreOperands(col.name, sql, stmt, operands);
+    }
+    // Longest first, so kt_38 never rewrites part of kt_380.
     std::sort(renames.begin(), renames.end(),
               [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
     for (auto& col : result->schema) {

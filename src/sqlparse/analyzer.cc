@@ -179,15 +179,30 @@ class Analyzer {
   Status ScanTables() {
     struct Frame {
       bool in_from = false;  // the frame's current clause is a FROM list
+      uint32_t scope = 0;    // the query scope of the frame's tokens
+      int outer = -1;        // the scope around the '(' that opened the frame
     };
     std::vector<Frame> frames(1);
+    out_.scopes.reserve(4);
+    out_.scopes.assign(1, QueryScope{});
+    out_.token_scopes.assign(toks_.size(), 0);
     Expect expect = Expect::kNone;
     for (size_t i = 0; i < toks_.size(); ++i) {
       const Token& t = toks_[i];
+      if (t.IsWord("SELECT")) {
+        // Each SELECT (each arm of a compound one) names its own tables.
+        out_.scopes.push_back(QueryScope{frames.back().outer, false, {}});
+        frames.back().scope = static_cast<uint32_t>(out_.scopes.size() - 1);
+      }
+      out_.token_scopes[i] = frames.back().scope;
       if (t.IsPunct('(')) {
         // After FROM/JOIN, '(' opens a subquery or a parenthesised join (another FROM list).
         const bool nested_join = expect == Expect::kFromItem && !StartsQuery(i + 1);
-        frames.push_back(Frame{nested_join});
+        if (expect == Expect::kFromItem && !nested_join) {
+          AddOpaqueSource(frames.back().scope, AliasAt(SkipParens(i)));
+        }
+        const uint32_t scope = frames.back().scope;
+        frames.push_back(Frame{nested_join, scope, static_cast<int>(scope)});
         if (!nested_join) expect = Expect::kNone;
         continue;
       }
@@ -203,7 +218,7 @@ class Analyzer {
         const bool qualified = i + 2 < toks_.size() && toks_[i + 1].IsPunct('.') &&
                                toks_[i + 2].IsName();
         if (t.IsName() && (!IsClauseWord(t) || qualified)) {
-          KALAM_RETURN_IF_ERROR(ReadTableRef(i, was));
+          KALAM_RETURN_IF_ERROR(ReadTableRef(i, was, frames.back().scope));
           continue;
         }
       }
@@ -237,11 +252,28 @@ class Analyzer {
     return Status::OK();
   }
 
-  // Reads `name` or `ns.name` at toks_[i] in a table position, with its alias; leaves `i` on the
-  // last token consumed.
-  Status ReadTableRef(size_t& i, Expect expect) {
+  // The alias written at toks_[at] after a FROM item (`AS name` or `name`); empty when none.
+  std::string AliasAt(size_t at) const {
+    if (Word(at, "AS") && at + 1 < toks_.size() && toks_[at + 1].IsName()) {
+      return toks_[at + 1].value;
+    }
+    if (at < toks_.size() && toks_[at].IsName() && !IsClauseWord(toks_[at])) {
+      return toks_[at].value;
+    }
+    return {};
+  }
+
+  void AddOpaqueSource(uint32_t scope, std::string name) {
+    out_.scopes[scope].has_opaque_source = true;
+    if (!name.empty()) out_.scopes[scope].opaque_names.push_back(std::move(name));
+  }
+
+  // Reads `name` or `ns.name` at toks_[i] in a table position of query scope `scope`, with its
+  // alias; leaves `i` on the last token consumed.
+  Status ReadTableRef(size_t& i, Expect expect, uint32_t scope) {
     TableRef ref;
     ref.first_token = i;
+    ref.scope = expect == Expect::kInTable ? TableRef::kNoScope : scope;
     size_t j = i + 1;
     ref.name = toks_[i].value;
     if (Punct(j, '.') && j + 1 < toks_.size() && toks_[j + 1].IsName()) {
@@ -257,6 +289,7 @@ class Analyzer {
     if (IsInternalTable(ref.name)) return InternalTableError(ref.name);
     if (expect != Expect::kTarget && Punct(j, '(')) {
       i = j - 1;  // a table-valued function such as json_each(…): its arguments are scanned
+      if (expect != Expect::kInTable) AddOpaqueSource(scope, AliasAt(SkipParens(j)));
       return Status::OK();
     }
     ref.alias_allowed = expect != Expect::kInTable;
@@ -282,6 +315,7 @@ class Analyzer {
         target_after_ = j;
       }
     } else if (ref.ns.empty() && IsCteName(ref.name)) {
+      if (expect != Expect::kInTable) AddOpaqueSource(scope, ref.has_alias ? ref.alias : ref.name);
       return Status::OK();
     }
     out_.tables.push_back(std::move(ref));
@@ -418,6 +452,7 @@ class Analyzer {
         return Status::InvalidSql("Invalid SET clause in UPDATE: expected '=', found " +
                                   Describe(i));
       }
+      info.assignment_tokens.push_back(i);
       // Skip the value expression up to a top-level ',' or the next clause.
       size_t depth = 0;
       for (++i; i < toks_.size(); ++i) {

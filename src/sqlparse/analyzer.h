@@ -34,6 +34,26 @@ struct TableRef {
   std::string alias;  // the alias when has_alias
   // False for `x IN ns.t`, where SQLite accepts no alias: a replacement must not add one.
   bool alias_allowed = true;
+  // The query scope (index into DmlAnalysis::scopes) whose FROM list holds the reference;
+  // kNoScope for `x IN ns.t`, which brings no columns into scope.
+  static constexpr size_t kNoScope = static_cast<size_t>(-1);
+  size_t scope = 0;
+};
+
+// Where column names resolve: one SELECT (each arm of a compound SELECT has its own), or the
+// statement itself (scope 0, holding the target of INSERT, UPDATE or DELETE, and UPDATE … FROM
+// tables). A column name resolves against the table references of its scope, then against those
+// of the enclosing scopes (a correlated subquery), as SQL resolves names.
+struct QueryScope {
+  // The enclosing scope; -1 for a top-level SELECT (also INSERT … SELECT, which does not see the
+  // INSERT's target) and for scope 0.
+  int parent = -1;
+  // The scope also reads from something whose columns the analyzer cannot know: a subquery in
+  // FROM, a common table expression or a table-valued function. An unqualified name found in no
+  // table reference of the scope may name one of their columns.
+  bool has_opaque_source = false;
+  // The names (alias, or CTE name) by which those sources can qualify a column, as written.
+  std::vector<std::string> opaque_names;
 };
 
 enum class InsertSource : uint8_t {
@@ -73,6 +93,8 @@ struct InsertInfo {
 struct UpdateInfo {
   // Assigned columns in order, unquoted: SET a = …, (b, c) = (…) gives {a, b, c}.
   std::vector<std::string> columns;
+  // Token index of the '=' of each assignment (an assignment, not a comparison).
+  std::vector<size_t> assignment_tokens;
   std::string conflict_action;  // from UPDATE OR <action>; empty when not given
 };
 
@@ -96,6 +118,10 @@ struct DmlAnalysis {
   size_t wrapping_parens = 0;
   std::optional<InsertInfo> insert;  // kInsert only
   std::optional<UpdateInfo> update;  // kUpdate only
+  // The query scopes (scope 0 is the statement's own), and the scope of every token: tokens of a
+  // subquery belong to the subquery's scope.
+  std::vector<QueryScope> scopes;
+  std::vector<uint32_t> token_scopes;  // one per token of the statement
 };
 
 // Analyses a SELECT, INSERT, UPDATE or DELETE (classifying it first). Fails with kInvalidSql when:

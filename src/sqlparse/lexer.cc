@@ -323,6 +323,16 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string QuoteToken(std::string_view s, char quote) {
+  std::string out(1, quote);
+  for (char c : s) {
+    if (c == quote) out += quote;
+    out += c;
+  }
+  out += quote;
+  return out;
+}
+
 std::string ToUpperAscii(std::string_view s) {
   std::string out(s);
   for (char& ch : out) {

@@ -77,4 +77,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // `s` with ASCII letters upper-cased (other bytes, UTF-8 included, unchanged).
 std::string ToUpperAscii(std::string_view s);
 
+// `s` as one token that lexes back to it: `quote` ('\'' for a string, '"' for an identifier)
+// around it, each `quote` inside doubled ('it''s', "a""b").
+std::string QuoteToken(std::string_view s, char quote);
+
 }  // namespace kalam::sql

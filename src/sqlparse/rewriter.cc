@@ -33,6 +33,7 @@ class SqlWriter {
     prev_ = cls;
   }
   bool empty() const { return out_.empty(); }
+  size_t size() const { return out_.size(); }
   Cls prev() const { return prev_; }
   std::string Take() { return std::move(out_); }
 
@@ -130,6 +131,7 @@ class TokenEmitter {
     writer_.Append(text, cls);
   }
 
+  size_t size() const { return writer_.size(); }
   std::string Take() { return writer_.Take(); }
 
  private:
@@ -158,16 +160,59 @@ class TokenEmitter {
   bool last_operand_keyword_ = false;
 };
 
-// `name` as a double-quoted identifier.
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
+// Resolves column references in `analysis`'s scopes (RewriteOptions::column_type).
+class ScopedResolver {
+ public:
+  ScopedResolver(const SqlStatement& stmt, const DmlAnalysis& analysis,
+                 const ColumnTypeLookup& lookup)
+      : toks_(stmt.tokens), analysis_(analysis), lookup_(lookup) {}
+
+  std::optional<ColumnType> operator()(size_t first, size_t end) const {
+    const std::string& column = toks_[end - 1].value;
+    const size_t parts = (end - first + 1) / 2;
+    int scope = first < analysis_.token_scopes.size()
+                    ? static_cast<int>(analysis_.token_scopes[first])
+                    : 0;
+    for (; scope >= 0; scope = analysis_.scopes[scope].parent) {
+      const QueryScope& qs = analysis_.scopes[scope];
+      if (parts == 1) {
+        // The column of the one table in this scope that has it (several: the same stored form).
+        std::optional<ColumnType> found;
+        bool ambiguous = false;
+        for (size_t k = 0; k < analysis_.tables.size(); ++k) {
+          if (analysis_.tables[k].scope != static_cast<size_t>(scope)) continue;
+          auto c = lookup_(k, column);
+          if (!c) continue;
+          if (found && !(found->type == c->type)) ambiguous = true;
+          if (!found) found = c;
+        }
+        if (found) return ambiguous ? std::nullopt : found;
+        if (qs.has_opaque_source) return std::nullopt;
+        continue;
+      }
+      // `q.col` names the reference written or aliased `q`; `ns.t.col` an unaliased `ns.t`.
+      const std::string& q = toks_[end - 3].value;
+      for (size_t k = 0; k < analysis_.tables.size(); ++k) {
+        const TableRef& ref = analysis_.tables[k];
+        if (ref.scope != static_cast<size_t>(scope)) continue;
+        const bool match =
+            parts == 2 ? EqualsIgnoreCase(ref.has_alias ? ref.alias : ref.name, q)
+                       : !ref.has_alias && EqualsIgnoreCase(ref.name, q) &&
+                             EqualsIgnoreCase(ref.ns, toks_[first].value);
+        if (match) return lookup_(k, column);
+      }
+      for (const std::string& name : qs.opaque_names) {
+        if (EqualsIgnoreCase(name, q)) return std::nullopt;
+      }
+    }
+    return std::nullopt;
   }
-  out += '"';
-  return out;
-}
+
+ private:
+  const std::vector<Token>& toks_;
+  const DmlAnalysis& analysis_;
+  const ColumnTypeLookup& lookup_;
+};
 
 }  // namespace
 
@@ -194,7 +239,7 @@ Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& anal
     emitter.Raw("(", SqlWriter::Cls::kOpen);
     for (size_t c = 0; c < options.insert_columns.size(); ++c) {
       if (c > 0) emitter.Raw(",", SqlWriter::Cls::kComma);
-      emitter.Raw(QuoteIdentifier(options.insert_columns[c]), SqlWriter::Cls::kName);
+      emitter.Raw(QuoteToken(options.insert_columns[c], '"'), SqlWriter::Cls::kName);
     }
     emitter.Raw(")", SqlWriter::Cls::kClose);
   };
@@ -204,22 +249,62 @@ Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& anal
     emitter.Raw("FROM", SqlWriter::Cls::kKeyword);
     emitter.Raw("(", SqlWriter::Cls::kOpen);
   }
+  std::vector<std::string> replacements;
+  if (options.replace_table) {
+    replacements.reserve(analysis.tables.size());
+    for (const TableRef& ref : analysis.tables) {
+      KALAM_ASSIGN_OR_RETURN(std::string replacement, options.replace_table(ref));
+      replacements.push_back(std::move(replacement));
+    }
+  }
+  std::vector<OperandRewrite> operands;
+  if (options.column_type && (!options.any_typed_column || options.any_typed_column())) {
+    static const std::vector<size_t> kNoAssignments;
+    const ScopedResolver resolver(stmt, analysis, options.column_type);
+    // Captures one reference, so the std::function needs no allocation.
+    auto resolve = [&resolver](size_t first, size_t end) { return resolver(first, end); };
+    KALAM_ASSIGN_OR_RETURN(
+        operands,
+        FindTypedOperands(toks, resolve,
+                          analysis.update ? analysis.update->assignment_tokens : kNoAssignments));
+  }
   size_t next_ref = 0;
+  size_t next_operand = 0;
+  OperandRewrite* wrapping = nullptr;  // the operand being wrapped in kalam_operand(…)
   for (size_t i = begin; i < end; ++i) {
     if (inject_columns && i == insert->column_list_token) emit_columns();
     while (next_ref < analysis.tables.size() && analysis.tables[next_ref].first_token < i) {
       ++next_ref;
     }
-    if (options.replace_table && next_ref < analysis.tables.size() &&
+    if (!replacements.empty() && next_ref < analysis.tables.size() &&
         analysis.tables[next_ref].first_token == i) {
-      const TableRef& ref = analysis.tables[next_ref++];
-      KALAM_ASSIGN_OR_RETURN(std::string replacement, options.replace_table(ref));
-      emitter.Raw(replacement, SqlWriter::Cls::kName);
-      i = ref.end_token - 1;
+      emitter.Raw(replacements[next_ref], SqlWriter::Cls::kName);
+      i = analysis.tables[next_ref++].end_token - 1;
       continue;
     }
+    if (next_operand < operands.size() && operands[next_operand].first_token == i) {
+      OperandRewrite& op = operands[next_operand++];
+      if (op.call_suffix.empty()) {
+        const bool quoted = op.text[0] == '\'';
+        emitter.Raw(op.text, quoted ? SqlWriter::Cls::kLiteral : SqlWriter::Cls::kNumber);
+        op.output_end = emitter.size();
+        op.output_offset = op.output_end - op.text.size();
+        i = op.end_token - 1;
+        continue;
+      }
+      emitter.Raw(kOperandFunction, SqlWriter::Cls::kName);
+      op.output_offset = emitter.size() - kOperandFunction.size();
+      emitter.Raw("(", SqlWriter::Cls::kOpen);
+      wrapping = &op;
+    }
     emitter.Emit(i);
+    if (wrapping && i + 1 == wrapping->end_token) {
+      emitter.Raw(wrapping->call_suffix, SqlWriter::Cls::kClose);
+      wrapping->output_end = emitter.size();
+      wrapping = nullptr;
+    }
   }
+  if (options.rewritten_operands) *options.rewritten_operands = std::move(operands);
   if (inject_columns && insert->column_list_token >= end) emit_columns();
   if (wrap) emitter.Raw(")", SqlWriter::Cls::kClose);
   if (add_limit) {

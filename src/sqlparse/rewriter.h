@@ -12,13 +12,20 @@
 #include "common/status.h"
 #include "sqlparse/analyzer.h"
 #include "sqlparse/splitter.h"
+#include "sqlparse/typed_operands.h"
 
 namespace kalam::sql {
 
 // Returns the SQL text that stands for `ref` in the rewritten statement (for example
 // "kalam_t17 AS messages" when ref.has_alias is false), or an error that aborts the rewrite and
-// is returned as is (for example kTableNotFound). Called once per reference, in source order.
+// is returned as is (for example kTableNotFound). Called once per reference, in source order,
+// before anything else is rewritten.
 using TableRefReplacer = std::function<Result<std::string>(const TableRef& ref)>;
+
+// The type and declared name of column `column` (as written) of the table that reference
+// `analysis.tables[table]` names; nullopt when that table has no such column.
+using ColumnTypeLookup =
+    std::function<std::optional<ColumnType>(size_t table, std::string_view column)>;
 
 struct RewriteOptions {
   // Replaces every table reference. Default: none, references are kept as written.
@@ -32,10 +39,25 @@ struct RewriteOptions {
   // `SELECT * FROM (…) LIMIT n`, since SQLite allows no LIMIT after VALUES). Ignored for other
   // kinds and when the SELECT has its own LIMIT. Default: none.
   std::optional<uint64_t> default_limit;
+  // When set, every literal or `$N` compared with a TIMESTAMP, DATETIME, DATE, TIME, UUID or
+  // DECIMAL column becomes that column's stored form (FindTypedOperands). A column reference
+  // resolves like SQL resolves it: `alias.col` / `table.col` / `ns.table.col` against the
+  // references in scope, a bare `col` against the references of its own SELECT, then of the
+  // enclosing ones; a name that may come from a subquery, CTE or table-valued function, or that
+  // is ambiguous between types, is left alone. Default: none, no operand is rewritten.
+  ColumnTypeLookup column_type;
+  // Called after replace_table has run for every reference: false when no table the statement
+  // names has a column of a typed comparison type, which skips the search for typed operands
+  // (the rewrite of a statement over other tables costs nothing more). Default: none, the search
+  // runs whenever column_type is set.
+  std::function<bool()> any_typed_column;
+  // When set, receives the operands rewritten through column_type, in token order. Default: none.
+  std::vector<OperandRewrite>* rewritten_operands = nullptr;
 };
 
 // Rewrites `stmt`, which `analysis` (from AnalyzeDml(stmt)) describes:
 //   - each table reference becomes options.replace_table(ref);
+//   - with options.column_type, each typed comparison operand becomes its stored form;
 //   - each `$N` becomes `?N`;
 //   - an INSERT's top-level RETURNING clause is left out (the executor implements it);
 //   - parentheses wrapping a whole SELECT are dropped;
@@ -44,7 +66,8 @@ struct RewriteOptions {
 //     (plus TRUE/FALSE) are upper-cased except right after AS. Names, quoted identifiers and
 //     literals are kept exactly, so statements differing only in whitespace, comments or keyword
 //     case give the same text, and different literals give different texts.
-// Fails only with the replacer's error.
+// Fails with the replacer's error, or with the kTypeMismatch error of a literal compared with a
+// typed column that does not convert to its type.
 Result<std::string> RewriteDml(const SqlStatement& stmt, const DmlAnalysis& analysis,
                                const RewriteOptions& options = {});
 

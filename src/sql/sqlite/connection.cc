@@ -95,6 +95,7 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
   sqlite3_limit(conn->db_, SQLITE_LIMIT_LENGTH,
                 static_cast<int>(std::min<size_t>(max_value_bytes, 1u << 30)));
   if (RegisterKalamModule(conn->db_, conn.get()) != SQLITE_OK ||
+      RegisterTypedComparisons(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterSystemModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterSafePrintf(conn->db_, std::min<size_t>(max_value_bytes, 1u << 30)) != SQLITE_OK) {

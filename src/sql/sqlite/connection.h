@@ -141,4 +141,10 @@ class SqlConnectionPool {
 // CURRENT_ROLE, COSINE_DISTANCE, L2_DISTANCE, DOT_PRODUCT) on `db`.
 int RegisterFunctions(sqlite3* db, SqlConnection* conn);
 
+// Registers what typed comparisons need on any connection that declares tables with
+// DeclareTableSql and runs rewritten statements (sqlparse/typed_operands.h): the collation
+// kDecimalCollation and the function kOperandFunction. `conn` may be null (no request context: a
+// conversion error then only fails the statement); else it must outlive `db`'s use of it.
+int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn);
+
 }  // namespace kalam::sql

@@ -1,5 +1,6 @@
 // KalamDB's scalar SQL functions (SQL.md §3).
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -7,6 +8,8 @@
 #include "common/id_gen.h"
 #include "sql/exec_context.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/vtab_module.h"
+#include "sqlparse/typed_operands.h"
 
 namespace kalam::sql {
 
@@ -60,6 +63,33 @@ void FnCurrentRole(sqlite3_context* c, int, sqlite3_value**) {
   }
   std::string_view r = auth::RoleName(ctx->role);
   sqlite3_result_text(c, r.data(), static_cast<int>(r.size()), SQLITE_TRANSIENT);
+}
+
+// kalam_operand(value, type, column): a `$N` compared with a typed column, in the column's stored
+// form as SQLite sees it (sqlparse/typed_operands.h); a value that does not convert fails the
+// statement with the error an INSERT of it would give.
+// The connection (user data) may be null (live filters): the error then only fails the statement.
+void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
+  auto text = [&](int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+    return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(argv[i])));
+  };
+  Result<Value> v = Status::Internal("kalam_operand: invalid type");
+  if (auto type = DataType::Parse(text(1)); type.ok()) {
+    v = ComparisonValue(*type, ValueFromSqlite(argv[0]), text(2));
+    if (v.ok() && v->kind() == Value::Kind::kText && type->kind == TypeKind::kDecimal &&
+        type->precision <= kMaxRealDecimalPrecision) {
+      sqlite3_result_double(c, std::strtod(v->as_text().c_str(), nullptr));
+      return;
+    }
+  }
+  if (!v.ok()) {
+    ExecContext* ctx = sqlite3_user_data(c) ? Ctx(c) : nullptr;
+    if (ctx) ctx->SetError(v.status());
+    sqlite3_result_error(c, v.status().message().c_str(), -1);
+    return;
+  }
+  ResultValue(c, nullptr, *v);
 }
 
 // An embedding argument: a BLOB of little-endian float32, or text '[0.1, 0.2]'.
@@ -155,6 +185,16 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
+}
+
+int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn) {
+  const int rc = sqlite3_create_collation_v2(db, kDecimalCollation.data(), SQLITE_UTF8, nullptr,
+                                             CompareDecimalText, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  // kOperandFunction is a literal, so NUL-terminated.
+  return sqlite3_create_function_v2(db, kOperandFunction.data(), 3,
+                                    SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC, conn,
+                                    FnOperand, nullptr, nullptr, nullptr);
 }
 
 }  // namespace kalam::sql

@@ -8,7 +8,7 @@
 #include "common/value_convert.h"
 #include "sql/exec_context.h"
 #include "sql/sqlite/connection.h"
-#include "sql/sqlite/typed_compare.h"
+#include "sqlparse/typed_operands.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
@@ -45,14 +45,6 @@ struct KalamCursor {
   table::WriteSet::Map::const_iterator staged_it, staged_end;
   bool have_staged = false;
 
-  // Comparisons on typed columns this cursor evaluates itself (SQLite does not re-check them).
-  struct Predicate {
-    int column;
-    int op;  // SQLITE_INDEX_CONSTRAINT_*
-    Value operand;
-  };
-  std::vector<Predicate> predicates;
-
   // Comparisons that only let the cold tier skip segments by statistics.
   std::vector<table::ColdBound> bounds;
 
@@ -75,18 +67,114 @@ std::optional<table::ColdBound::Op> BoundOp(int op) {
   }
 }
 
-// The PK value a SQLite constraint operand denotes, in the column's stored form, if it converts
-// exactly; else nullopt (the caller then scans and lets SQLite compare).
-std::optional<Value> PkOperand(const ColumnDef& col, sqlite3_value* v) {
-  if (IsConvertedColumn(col)) {
-    auto coerced = CoerceToColumn(col.type, ValueFromSqlite(v), col.name);
-    if (!coerced.ok() || coerced->is_null()) return std::nullopt;
-    return *coerced;
+// EQ/GT/GE/LT/LE: the comparisons the table takes for key ranges and cold-segment pruning.
+bool IsBoundOp(int op) {
+  return op == SQLITE_INDEX_CONSTRAINT_EQ || op == SQLITE_INDEX_CONSTRAINT_GT ||
+         op == SQLITE_INDEX_CONSTRAINT_GE || op == SQLITE_INDEX_CONSTRAINT_LT ||
+         op == SQLITE_INDEX_CONSTRAINT_LE;
+}
+
+// Primary-key types whose key encoding sorts like their values (range scans, ORDER BY pk).
+bool IsPkOrderable(const ColumnDef& col) {
+  switch (col.type.kind) {
+    case TypeKind::kSmallInt:
+    case TypeKind::kInt:
+    case TypeKind::kBigInt:
+    case TypeKind::kText:
+    case TypeKind::kTimestamp:
+    case TypeKind::kDateTime:
+    case TypeKind::kDate:
+    case TypeKind::kTime:
+    case TypeKind::kUuid:
+      return true;
+    default:
+      return false;
   }
+}
+
+bool HasIntegerAffinity(const DataType& t) { return std::strcmp(AffinityName(t), "INTEGER") == 0; }
+
+// The collation a column is declared with (DeclareTableSql).
+const char* DeclaredCollation(const DataType& t) {
+  return t.kind == TypeKind::kDecimal && t.precision > kMaxRealDecimalPrecision
+             ? kDecimalCollation.data()  // a literal: NUL-terminated
+             : "BINARY";
+}
+
+// True if constraint `i` compares as stored values sort: a text comparison under another
+// collation than the column's (`name = 'A' COLLATE NOCASE`) matches values outside the key range
+// and segment bounds its operand gives, so the table must not narrow its scan by it.
+bool ComparesAsStored(sqlite3_index_info* info, int i, const ColumnDef& col) {
+  if (std::strcmp(AffinityName(col.type), "TEXT") != 0) return true;
+  const char* collation = sqlite3_vtab_collation(info, i);
+  return collation == nullptr || sqlite3_stricmp(collation, DeclaredCollation(col.type)) == 0;
+}
+
+// The plan for `info`: which constraints the table takes — the PK's equality and range bounds,
+// and other comparisons with a value (only for cold-segment pruning) — in idxStr as "column:op,"
+// entries in argv order, the plan's cost, and that rows come in PK order. SQLite re-checks every
+// constraint (omit = 0), so a constraint only narrows what is read.
+void PlanScan(const TableDef& def, sqlite3_index_info* info) {
+  const int ncols = static_cast<int>(def.columns.size());
+  const int pk = static_cast<int>(def.pk_index());
+  const bool orderable = IsPkOrderable(def.columns[pk]);
+  bool pk_eq = false, pk_lower = false, pk_upper = false;
+  std::string entries;
+  int next_arg = 1;
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (!c.usable || c.iColumn < 0 || c.iColumn >= ncols) continue;
+    if (!ComparesAsStored(info, i, def.columns[c.iColumn])) continue;
+    bool use = c.iColumn != pk && IsBoundOp(c.op);
+    if (c.iColumn == pk) {
+      if (c.op == SQLITE_INDEX_CONSTRAINT_EQ && !pk_eq) {
+        use = pk_eq = true;
+      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_GT ||
+                               c.op == SQLITE_INDEX_CONSTRAINT_GE) && !pk_lower) {
+        use = pk_lower = true;
+      } else if (orderable && (c.op == SQLITE_INDEX_CONSTRAINT_LT ||
+                               c.op == SQLITE_INDEX_CONSTRAINT_LE) && !pk_upper) {
+        use = pk_upper = true;
+      }
+    }
+    if (!use) continue;
+    info->aConstraintUsage[i].argvIndex = next_arg++;
+    info->aConstraintUsage[i].omit = 0;
+    entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
+  }
+  if (!entries.empty()) {
+    info->idxStr = sqlite3_mprintf("%s", entries.c_str());
+    info->needToFreeIdxStr = 1;
+  }
+  if (pk_eq) {
+    info->estimatedCost = 1;
+    info->estimatedRows = 1;
+    info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+  } else if (pk_lower && pk_upper) {
+    info->estimatedCost = 1000;
+    info->estimatedRows = 100;
+  } else if (pk_lower || pk_upper) {
+    info->estimatedCost = 50000;
+    info->estimatedRows = 5000;
+  } else {
+    info->estimatedCost = entries.empty() ? 1000000 : 500000;
+    info->estimatedRows = entries.empty() ? 100000 : 50000;
+  }
+  // Every plan yields rows in PK order.
+  if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
+      !info->aOrderBy[0].desc) {
+    info->orderByConsumed = 1;
+  }
+}
+
+// The PK value a SQLite constraint operand denotes, in the column's stored form, if SQLite's
+// comparison of the column with it means comparing stored values (same storage class after the
+// column's affinity, same text); else nullopt (the caller then scans and lets SQLite compare).
+// The statement rewrite has already turned typed literals and parameters into stored form.
+std::optional<Value> PkOperand(const ColumnDef& col, sqlite3_value* v) {
   Value in = ValueFromSqlite(v);
   if (in.is_null()) return std::nullopt;
-  bool integral = col.type.kind == TypeKind::kSmallInt || col.type.kind == TypeKind::kInt ||
-                  col.type.kind == TypeKind::kBigInt;
+  const bool integral = HasIntegerAffinity(col.type);
   if (integral && in.kind() == Value::Kind::kText) {
     // SQLite applies INTEGER affinity to a text operand that looks like an integer.
     sqlite3_value* dup = sqlite3_value_dup(v);
@@ -154,7 +242,7 @@ int XDisconnect(sqlite3_vtab* base) {
 
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   const TableDef& def = *reinterpret_cast<KalamVtab*>(base)->def;
-  PlanKalamScan(def, info);
+  PlanScan(def, info);
   // A constraint on _deleted (any) asks for tombstones too; SQLite filters them.
   const int deleted_col = static_cast<int>(def.columns.size()) + 1;
   int flags = 0;
@@ -177,13 +265,6 @@ int XOpen(sqlite3_vtab* base, sqlite3_vtab_cursor** out) {
 int XClose(sqlite3_vtab_cursor* base) {
   delete reinterpret_cast<KalamCursor*>(base);
   return SQLITE_OK;
-}
-
-bool MatchesPredicates(const KalamCursor& cur) {
-  for (const auto& p : cur.predicates) {
-    if (!CompareStored(cur.row[p.column], p.op, p.operand)) return false;
-  }
-  return true;
 }
 
 // Moves to the next visible row of the merge of committed and staged rows.
@@ -222,7 +303,6 @@ int Advance(KalamCursor* cur) {
         cur->deleted = false;
       }
       cur->row = cur->staged_values.data();
-      if (!MatchesPredicates(*cur)) continue;
       cur->seq = 0;
       cur->eof = false;
       return SQLITE_OK;
@@ -232,10 +312,6 @@ int Advance(KalamCursor* cur) {
       continue;
     }
     cur->row = cur->it->values();
-    if (!MatchesPredicates(*cur)) {
-      cur->it->Next();
-      continue;
-    }
     cur->seq = cur->it->seq();
     cur->deleted = cur->it->deleted();
     cur->advance_it = true;
@@ -255,14 +331,12 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   const ColumnDef& pk_col = def.columns[pk];
   cur->scope = ScopeFor(def, *ctx);
   cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
-  cur->predicates.clear();
   cur->bounds.clear();
   cur->it.reset();
   cur->advance_it = false;
   const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
   std::string lower = prefix;
   std::string upper = table::PrefixSuccessor(prefix);
-  bool empty = false;
 
   // idxStr: "column:op," per argv entry.
   int arg = 0;
@@ -271,20 +345,13 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     const int column = static_cast<int>(std::strtol(p, &end, 10));
     const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
     p = end + 1;
-    const ColumnDef& col = def.columns[column];
-    if (IsConvertedColumn(col) && IsComparison(op)) {
-      auto operand = CoerceToColumn(col.type, ValueFromSqlite(argv[arg]), col.name);
-      if (!operand.ok()) return SetVtabError(&cur->vt->base, ctx, operand.status());
-      if (operand->is_null()) empty = true;  // `col op NULL` is never true
-      cur->predicates.push_back({column, op, *operand});
-      if (auto bop = BoundOp(op)) cur->bounds.push_back({column, *bop, std::move(*operand)});
-    } else if (column != pk) {
+    if (column != pk) {
       if (auto bop = BoundOp(op)) {
         Value operand = ValueFromSqlite(argv[arg]);
         if (!operand.is_null()) cur->bounds.push_back({column, *bop, std::move(operand)});
       }
+      continue;
     }
-    if (column != pk) continue;
     auto key = PkOperand(pk_col, argv[arg]);
     if (!key) continue;  // scan and let SQLite (or the predicates) compare
     std::string encoded = prefix + table::EncodePk(*key);
@@ -300,7 +367,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
       default: break;
     }
   }
-  if (empty || lower >= upper) {
+  if (lower >= upper) {
     cur->it.reset();
     cur->have_staged = false;
     cur->eof = true;
@@ -550,7 +617,65 @@ sqlite3_module MakeModule() {
 
 const sqlite3_module kModule = MakeModule();
 
+// A decimal number's text, split for comparison; !valid when the text is not `[+-]digits[.digits]`.
+struct DecimalKey {
+  bool valid = false;
+  bool negative = false;
+  std::string_view integer;   // without leading zeros
+  std::string_view fraction;  // without trailing zeros
+};
+
+DecimalKey ParseDecimalKey(std::string_view s) {
+  DecimalKey k;
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) k.negative = s[i++] == '-';
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return s.substr(start, i - start);
+  };
+  std::string_view integer = digits();
+  std::string_view fraction;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    fraction = digits();
+  }
+  if (i != s.size() || (integer.empty() && fraction.empty())) return k;
+  while (!integer.empty() && integer.front() == '0') integer.remove_prefix(1);
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  if (integer.empty() && fraction.empty()) k.negative = false;  // -0 is 0
+  k.valid = true;
+  k.integer = integer;
+  k.fraction = fraction;
+  return k;
+}
+
 }  // namespace
+
+// The `kalam_decimal` collation: decimal texts in numeric order ("9.99" < "100.50", "-2" < "-1"),
+// equal when numerically equal ("1.50" = "1.5"); text that is no decimal sorts after every
+// number, bytewise.
+int CompareDecimalText(void*, int n1, const void* p1, int n2, const void* p2) {
+  const std::string_view a(static_cast<const char*>(p1), static_cast<size_t>(n1));
+  const std::string_view b(static_cast<const char*>(p2), static_cast<size_t>(n2));
+  const DecimalKey ka = ParseDecimalKey(a);
+  const DecimalKey kb = ParseDecimalKey(b);
+  if (!ka.valid || !kb.valid) {
+    if (ka.valid != kb.valid) return ka.valid ? -1 : 1;
+    const int c = a.compare(b);
+    return c < 0 ? -1 : c > 0;
+  }
+  if (ka.negative != kb.negative) return ka.negative ? -1 : 1;
+  int c = 0;
+  if (ka.integer.size() != kb.integer.size()) {
+    c = ka.integer.size() < kb.integer.size() ? -1 : 1;
+  } else if (int i = ka.integer.compare(kb.integer); i != 0) {
+    c = i < 0 ? -1 : 1;
+  } else if (int f = ka.fraction.compare(kb.fraction); f != 0) {
+    c = f < 0 ? -1 : 1;
+  }
+  return ka.negative ? -c : c;
+}
 
 const char* AffinityName(const DataType& t) {
   switch (t.kind) {
@@ -567,7 +692,7 @@ const char* AffinityName(const DataType& t) {
     case TypeKind::kDouble:
       return "REAL";
     case TypeKind::kDecimal:
-      return t.precision <= 15 ? "REAL" : "TEXT";
+      return t.precision <= kMaxRealDecimalPrecision ? "REAL" : "TEXT";
     case TypeKind::kBytes:
     case TypeKind::kEmbedding:
       return "BLOB";
@@ -583,7 +708,11 @@ int RegisterKalamModule(sqlite3* db, SqlConnection* conn) {
 std::string DeclareTableSql(const TableDef& def) {
   std::string sql = "CREATE TABLE x(";
   for (const auto& c : def.columns) {
-    sql += "\"" + c.name + "\" " + AffinityName(c.type) + ", ";
+    sql += "\"" + c.name + "\" " + AffinityName(c.type);
+    if (const char* collation = DeclaredCollation(c.type); std::strcmp(collation, "BINARY") != 0) {
+      sql += " COLLATE " + std::string(collation);
+    }
+    sql += ", ";
   }
   sql += "\"_seq\" INTEGER, \"_deleted\" INTEGER, PRIMARY KEY(\"" + def.pk_column().name +
          "\")) WITHOUT ROWID";
@@ -611,7 +740,8 @@ void ResultValue(sqlite3_context* ctx, const ColumnDef* col, const Value& v) {
     case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); return;
     case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); return;
     case Value::Kind::kText:
-      if (col && col->type.kind == TypeKind::kDecimal && col->type.precision <= 15) {
+      if (col && col->type.kind == TypeKind::kDecimal &&
+          col->type.precision <= kMaxRealDecimalPrecision) {
         sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
         return;
       }

@@ -18,12 +18,21 @@ class SqlConnection;
 // Registers the module on `db`. `conn` must outlive `db`'s use of it.
 int RegisterKalamModule(sqlite3* db, SqlConnection* conn);
 
+// The kDecimalCollation comparison of two texts (registered by RegisterTypedComparisons), as a
+// sqlite3_create_collation callback: decimal
+// numbers in numeric order, equal when numerically equal ("1.50" = "1.5"), any other text after
+// every number, bytewise.
+int CompareDecimalText(void* unused, int n1, const void* p1, int n2, const void* p2);
+
 // The CREATE TABLE text a `kalam` virtual table declares for `def` (user columns, `_seq`,
-// `_deleted`, PRIMARY KEY, WITHOUT ROWID).
+// `_deleted`, PRIMARY KEY, WITHOUT ROWID). DECIMAL columns wider than kMaxRealDecimalPrecision
+// are TEXT with COLLATE kalam_decimal, so that comparisons, ORDER BY, MIN/MAX and GROUP BY treat
+// them as numbers.
 std::string DeclareTableSql(const catalog::TableDef& def);
 
 // The SQLite type affinity a column of type `t` is declared with ("INTEGER", "REAL", "TEXT",
-// "BLOB"), matching the storage class its values have.
+// "BLOB"), matching the storage class its values have (DECIMAL: REAL up to
+// kMaxRealDecimalPrecision digits, TEXT beyond).
 const char* AffinityName(const DataType& t);
 
 // SQLite value ⇄ Value, by storage class.

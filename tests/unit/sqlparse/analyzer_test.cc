@@ -422,5 +422,39 @@ TEST(AnalyzerDefaultNamespaceTest, ClauseWordFollowedByDotIsANamespace) {
   }
 }
 
+// ---- Query scopes ----
+
+TEST(AnalyzerTest, EachSelectIsAScopeInsideTheOneAroundIt) {
+  auto a = Analyze("SELECT 1 FROM a WHERE x IN (SELECT y FROM b WHERE z) "
+                   "UNION SELECT 2 FROM c, (SELECT 3) AS d, json_each('[]') AS j");
+  ASSERT_EQ(a.tables.size(), 3u);
+  const QueryScope& outer = a.scopes[a.tables[0].scope];
+  const QueryScope& sub = a.scopes[a.tables[1].scope];
+  EXPECT_EQ(outer.parent, -1);
+  EXPECT_EQ(sub.parent, static_cast<int>(a.tables[0].scope));
+  EXPECT_FALSE(outer.has_opaque_source);
+  // `z` is in the subquery's scope, `x` in the outer one.
+  EXPECT_EQ(a.token_scopes[10], a.tables[1].scope);
+  EXPECT_EQ(a.token_scopes[4], a.tables[0].scope);
+  // The second arm of the UNION has its own scope, with the sources it cannot see into.
+  const QueryScope& arm = a.scopes[a.tables[2].scope];
+  EXPECT_NE(a.tables[2].scope, a.tables[0].scope);
+  EXPECT_EQ(arm.parent, -1);
+  EXPECT_TRUE(arm.has_opaque_source);
+  EXPECT_EQ(arm.opaque_names, (Strings{"d", "j"}));
+}
+
+TEST(AnalyzerTest, TheStatementScopeHoldsTheTargetAndUpdateAssignmentsAreMarked) {
+  auto a = Analyze("UPDATE t SET a = 1, (b, c) = (2, 3) WHERE d = 4");
+  ASSERT_EQ(a.tables.size(), 1u);
+  EXPECT_EQ(a.tables[0].scope, 0u);
+  ASSERT_TRUE(a.update.has_value());
+  EXPECT_EQ(a.update->assignment_tokens, (std::vector<size_t>{4, 12}));
+  auto w = Analyze("WITH c AS (SELECT 1) SELECT * FROM c WHERE x IN ns.t");
+  ASSERT_EQ(w.tables.size(), 1u);
+  EXPECT_EQ(w.tables[0].scope, TableRef::kNoScope);
+  EXPECT_EQ(w.scopes.back().opaque_names, (Strings{"c"}));
+}
+
 }  // namespace
 }  // namespace kalam::sql
