@@ -3,8 +3,9 @@
 that the module table in docs/architecture.md allows. Run by ctest (test `include_graph`).
 
 The table sits between `<!-- module-graph -->` and `<!-- /module-graph -->` in the docs, one row a
-module: | `module` | modules it may include, comma-separated, or — |. A module may always include
-its own headers. client/ and cli/ may include only the public headers `kalam/…` and their own
+module: | `module` | modules it may include, comma-separated, or — |. A module is a folder under
+src/ and may be nested (`sql/parser` is its own module inside `sql`): a file or an include belongs
+to the longest module path it starts with. A module may always include its own headers. client/ and cli/ may include only the public headers `kalam/…` and their own
 files. Exit status 0 when every include is allowed, 1 (listing each offending line) otherwise.
 """
 import argparse
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-ROW = re.compile(r'^\|\s*`([a-z_]+)`\s*\|\s*([^|]*)\|')
+ROW = re.compile(r'^\|\s*`([a-z_/]+)`\s*\|\s*([^|]*)\|')
 SOURCE_SUFFIXES = {".h", ".hpp", ".cc", ".cpp"}
 
 
@@ -68,25 +69,35 @@ def sources(folder: Path):
             yield p
 
 
+def owner(path: str, modules: list[str]) -> str | None:
+    """The longest module path that `path` (relative to src/) starts with."""
+    for m in modules:  # longest first
+        if path == m or path.startswith(m + "/"):
+            return m
+    return None
+
+
 def check(root: Path, table: dict[str, set[str]]) -> list[str]:
     errors = []
     src = root / "src"
-    folders = sorted(p.name for p in src.iterdir() if p.is_dir())
-    for module in folders:
-        if module not in table:
-            errors.append(f"src/{module}/: not in the module table of docs/architecture.md")
-            continue
+    modules = sorted(table, key=len, reverse=True)
+    for folder in sorted(p for p in src.iterdir() if p.is_dir()):
+        if folder.name not in table:
+            errors.append(f"src/{folder.name}/: not in the module table of docs/architecture.md")
+    for path in sources(src):
+        rel_src = path.relative_to(src).as_posix()
+        module = owner(rel_src, modules)
+        if module is None:
+            continue  # reported above with its folder
         allowed = table[module] | {module}
-        for path in sources(src / module):
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                m = INCLUDE.match(line)
-                if not m or "/" not in m.group(1):
-                    continue
-                target = m.group(1).split("/", 1)[0]
-                if target not in allowed:
-                    rel = path.relative_to(root)
-                    errors.append(f"{rel}:{n}: {module} may not include \"{m.group(1)}\" "
-                                  f"(allowed: {', '.join(sorted(allowed))})")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            m = INCLUDE.match(line)
+            if not m or "/" not in m.group(1):
+                continue
+            target = owner(m.group(1), modules) or m.group(1).split("/", 1)[0]
+            if target not in allowed:
+                errors.append(f"{path.relative_to(root)}:{n}: {module} may not include "
+                              f"\"{m.group(1)}\" (allowed: {', '.join(sorted(allowed))})")
     # Client side: public headers and its own files only, never server code.
     for side in ("client", "cli", "include"):
         for path in sources(root / side):
