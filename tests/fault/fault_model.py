@@ -63,16 +63,17 @@ class Replica:
     def new_subscription(self):
         self._sub_max = None
 
-    def _note(self, kind, detail):
+    def note(self, kind, detail):
+        """Records a broken promise: its kind (counted in reports) and a description."""
         if len(self.violations) < 10000:
             self.violations.append((kind, detail))
 
     def _delivered(self, pk, seq, what):
         if (pk, seq) in self.seen:
-            self._note("duplicate", f"{what} of row {pk} at _seq {seq} delivered twice")
+            self.note("duplicate", f"{what} of row {pk} at _seq {seq} delivered twice")
         self.seen.add((pk, seq))
         if self._sub_max is not None and seq <= self._sub_max:
-            self._note("out_of_order", f"{what} of row {pk} at _seq {seq} after _seq {self._sub_max}")
+            self.note("out_of_order", f"{what} of row {pk} at _seq {seq} after _seq {self._sub_max}")
         self._sub_max = seq if self._sub_max is None else max(self._sub_max, seq)
         self._advance(seq)
 
@@ -84,10 +85,10 @@ class Replica:
         if last is None:
             return
         if not isinstance(last, int):
-            self._note("bad_last_seq_id", f"{what} last_seq_id {last!r} is not a JSON number")
+            self.note("bad_last_seq_id", f"{what} last_seq_id {last!r} is not a JSON number")
             return
         if self._sub_max is None or last > self._sub_max:
-            self._note("last_seq_id_ahead",
+            self.note("last_seq_id_ahead",
                        f"{what} last_seq_id {last} names a _seq not yet sent (sent up to "
                        f"{self._sub_max})")
         self._advance(last)
@@ -96,7 +97,7 @@ class Replica:
         """The ack of a subscription without options: its last_seq_id is the read point."""
         last = ack.get("batch_control", {}).get("last_seq_id")
         if not isinstance(last, int):
-            self._note("ack_without_read_point",
+            self.note("ack_without_read_point",
                        f"changes-only subscription_ack has last_seq_id {last!r}")
             return False
         if self.read_point is None:
@@ -136,7 +137,7 @@ class Replica:
             row.update(new)
             self.rows[pk] = row
         else:
-            self._note("bad_change_type", f"change_type {kind!r}")
+            self.note("bad_change_type", f"change_type {kind!r}")
 
     def diff(self, expected):
         """Differences between the copy and `expected` ({pk: row dict}), at most 10, as text."""

@@ -150,7 +150,7 @@ class Subscriber:
             return "lagging"
         if t == "pong":
             return "pong"
-        self.replica._note("unexpected_message", str(m)[:300])
+        self.replica.note("unexpected_message", str(m)[:300])
         return "other"
 
     def one_connection(self, stats):
@@ -179,7 +179,7 @@ class Subscriber:
                 continue
             except Closed as e:
                 cut_as = "server_closed"
-                self.replica._note("server_closed", f"{e.code} {e.reason}")
+                self.replica.note("server_closed", f"{e.code} {e.reason}")
                 break
             got = self._handle(ws, m, snapshot)
             counts[got] += 1
