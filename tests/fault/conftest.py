@@ -2,6 +2,7 @@
 the import path, the form being run (short or long) and its numbers, and one summary line per
 test printed at the end of the run."""
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -42,6 +43,14 @@ def form():
         if env:
             numbers[key] = int(env)
     return numbers
+
+
+@pytest.fixture
+def seed():
+    """The test's random seed: KALAMDB_FAULT_SEED to replay a run, else a fresh one. Tests print
+    it in their summary line and failure messages."""
+    env = os.environ.get("KALAMDB_FAULT_SEED")
+    return int(env) if env else random.randrange(1 << 30)
 
 
 @pytest.fixture

@@ -230,8 +230,7 @@ def expected_rows(s, table, user, columns, where, after_seq):
     return {r[0]: dict(zip(columns + ["_seq"], r)) for r in rows}
 
 
-def test_reconnect_chaos_loses_and_doubles_nothing(tmp_path, form, summary):
-    seed = random.randrange(1 << 30)
+def test_reconnect_chaos_loses_and_doubles_nothing(tmp_path, form, seed, summary):
     rng = random.Random(seed)
     s = start_server(tmp_path)
     stats, errors = Stats(), []
@@ -321,7 +320,7 @@ def test_reconnect_chaos_loses_and_doubles_nothing(tmp_path, form, summary):
             f"writes={c['writes']} flushes={sum(flushes)} events={events} "
             f"snapshot_rows={snapshot_rows} subscribers={len(subscribers)} "
             f"failed_subscribers={len(failures)}")
-    assert not failures, "\n".join(failures)
+    assert not failures, f"seed={seed}\n" + "\n".join(failures)
     assert c["reconnects"] >= target, f"only {c['reconnects']} reconnects in {chaos_seconds:.0f}s"
     for k in ("cut_after_ack", "cut_after_batch", "cut_after_change", "cut_random"):
         assert c[k] > 0, f"no cut of kind {k}"

@@ -168,14 +168,15 @@ class Listener:
         return out
 
 
-def test_soak_memory_and_fds_flat_and_every_listener_gets_every_event(tmp_path, form, summary):
+def test_soak_memory_and_fds_flat_and_every_listener_gets_every_event(tmp_path, form, seed,
+                                                                      summary):
     seconds, warmup = form["soak_seconds"], form["soak_warmup_seconds"]
     s = start_server(tmp_path)
     try:
         tokens = create_tables(s, "soak", "id INT PRIMARY KEY, w INT, tok TEXT, n INT",
                                "rows:2000", "rows:2000", ["erin"])
         sent_at = {}
-        rng = random.Random(seconds)
+        rng = random.Random(seed)
         writers, listeners = [], []
         for i, (table, user) in enumerate(TABLES):
             writers += [SoakWriter(i * WRITERS_PER_TABLE + k, table, tokens[user], sent_at,
@@ -226,7 +227,7 @@ def test_soak_memory_and_fds_flat_and_every_listener_gets_every_event(tmp_path, 
     writes_after_warmup = ops * (seconds - warmup) / seconds
     rss_limit = start_rss * (1 + RSS_GROWTH_LIMIT) + min(
         RSS_KIB_PER_WRITE * writes_after_warmup, RSS_WRITE_ALLOWANCE_CAP_KIB)
-    summary(f"{seconds}s writers={len(writers)} listeners={len(listeners)} writes={ops} "
+    summary(f"seed={seed} {seconds}s writers={len(writers)} listeners={len(listeners)} writes={ops} "
             f"events={events} "
             f"rss_kib {start_rss}->{end_rss} ({growth:+.1%}, "
             f"{(end_rss - start_rss) / max(1, writes_after_warmup):.2f} KiB/write, "
