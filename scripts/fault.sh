@@ -27,6 +27,7 @@ case "$FORM" in
     for t in "${TARGETS[@]}"; do
       echo "== $t (ThreadSanitizer) =="
       "build/tsan/tests/unit/$t" --gtest_brief=1 "$@"
+      echo "$t: passed under ThreadSanitizer"
     done
     ;;
   *)
