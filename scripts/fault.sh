@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The fault suite (docs/testing.md): crash loop, reconnect chaos and soak against
 # build/release's kalamdb-server, or the ThreadSanitizer build of the concurrency unit tests.
-#   scripts/fault.sh [short]   ~8 min; scripts/test.sh runs it after the e2e tests
-#   scripts/fault.sh long      release check, ~1.5 h (200 crash cycles, 10,000 reconnects, 1 h soak)
+#   scripts/fault.sh [short]   ~6 min; scripts/test.sh runs it after the e2e tests
+#   scripts/fault.sh long      release check, ~1.2 h (200 crash cycles, 10,000 reconnects, 1 h soak)
 #   scripts/fault.sh tsan      builds build/tsan; runs the commit, live, job, WebSocket/API and net
 #                              unit tests under ThreadSanitizer
 # Extra arguments go to pytest (e.g. -k chaos).
