@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: set-up, release build, gtest unit tests (ctest), then the pytest
-# end-to-end tests against the real kalamdb-server binary.
+# Runs the whole test suite: set-up, release build, gtest unit tests (ctest), the pytest
+# end-to-end tests against the real kalamdb-server binary, then the fault suite's short form
+# (crash loop, reconnect chaos, soak; docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -10,3 +11,4 @@ ctest --test-dir build/release --output-on-failure -j2
 echo "== end-to-end tests (pytest) =="
 KALAMDB_SERVER_BIN="$PWD/build/release/src/server/kalamdb-server" \
   .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"
+./scripts/fault.sh short
