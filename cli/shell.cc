@@ -3,12 +3,15 @@
 #include "shell.h"
 
 #include <histedit.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cwchar>
 
 #include "kalam/format.h"
 #include "terminal.h"
@@ -41,6 +44,7 @@ class LineEditor {
     el_set(el_, EL_ADDFN, "kalam-cancel", "Cancel the line", &LineEditor::CancelFn);
     el_set(el_, EL_BIND, "^C", "kalam-cancel", nullptr);
     el_set(el_, EL_SETTY, "-d", "-isig", nullptr);
+    el_set(el_, EL_GETCFN, &LineEditor::ReadCharFn);
     el_source(el_, nullptr);  // ~/.editrc, if the user has one
   }
 
@@ -55,7 +59,13 @@ class LineEditor {
     int count = 0;
     const char* s = el_gets(el_, &count);
     if (cancelled_) return Read::kCancelled;
-    if (!s && count < 0 && Interrupted()) return Read::kCancelled;  // a SIGINT from outside
+    if (Interrupted()) {
+      // A SIGINT: Ctrl+C typed before the editor put the terminal in raw mode (the terminal
+      // echoed "^C" without a newline), or one sent from outside. Either way the line is gone.
+      std::fputs("\n", stdout);
+      std::fflush(stdout);
+      return Read::kCancelled;
+    }
     if (!s || count <= 0) return Read::kEof;
     line->assign(s, static_cast<size_t>(count));
     while (!line->empty() && (line->back() == '\n' || line->back() == '\r')) line->pop_back();
@@ -76,6 +86,41 @@ class LineEditor {
     void* p = nullptr;
     el_get(el, EL_CLIENTDATA, &p);
     return static_cast<LineEditor*>(p);
+  }
+
+  // The editor's character reader: one character from stdin, decoded in the current locale (a
+  // byte that does not decode is passed as is, as libedit does). It waits on stdin and on the
+  // SIGINT wake-up pipe together, so a Ctrl+C that arrives just before the wait begins (when the
+  // terminal still turns it into a signal) ends the read instead of being lost: -1 with EINTR,
+  // and el_gets returns.
+  static int ReadCharFn(EditLine*, wchar_t* out) {
+    std::mbstate_t state{};
+    while (true) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {InterruptFd(), POLLIN, 0}};
+      const int n = ::poll(fds, fds[1].fd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno != EINTR) return -1;
+      if (Interrupted()) {
+        errno = EINTR;
+        return -1;
+      }
+      if (n <= 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      char c = 0;
+      const ssize_t r = ::read(STDIN_FILENO, &c, 1);
+      if (r == 0) return 0;  // end of input
+      if (r < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        return -1;
+      }
+      wchar_t wc = 0;
+      const size_t k = std::mbrtowc(&wc, &c, 1, &state);
+      if (k == static_cast<size_t>(-2)) continue;  // a multi-byte character goes on
+      if (k == static_cast<size_t>(-1)) {
+        *out = static_cast<unsigned char>(c);
+        return 1;
+      }
+      *out = wc;
+      return 1;
+    }
   }
 
   static char* PromptFn(EditLine* el) { return const_cast<char*>(Self(el)->prompt_.c_str()); }

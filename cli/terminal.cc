@@ -1,11 +1,13 @@
 // Terminal helpers: isatty, TIOCGWINSZ, termios no-echo reads, ANSI colors, the SIGINT flag.
 #include "terminal.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
@@ -14,8 +16,18 @@ namespace kalam::cli {
 namespace {
 
 volatile sig_atomic_t g_interrupted = 0;
+int g_wake_pipe[2] = {-1, -1};  // set once by InstallSignalHandlers, before the handler
 
-void OnSigint(int) { g_interrupted = 1; }
+void OnSigint(int) {
+  g_interrupted = 1;
+  if (g_wake_pipe[1] >= 0) {
+    const int saved = errno;
+    const char byte = 1;
+    // A failed write means the pipe is full, so already readable: the waiter wakes either way.
+    [[maybe_unused]] const ssize_t written = ::write(g_wake_pipe[1], &byte, 1);
+    errno = saved;
+  }
+}
 
 size_t EnvSize(const char* name) {
   const char* v = std::getenv(name);
@@ -100,6 +112,9 @@ std::string Yellow(std::string_view t, bool on) { return Wrap(t, "\x1b[33m", on)
 std::string Cyan(std::string_view t, bool on) { return Wrap(t, "\x1b[36m", on); }
 
 void InstallSignalHandlers() {
+  if (g_wake_pipe[0] < 0 && ::pipe2(g_wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+    g_wake_pipe[0] = g_wake_pipe[1] = -1;  // no pipe: waits still end on EINTR, as before
+  }
   struct sigaction sa {};
   sa.sa_handler = OnSigint;
   sigemptyset(&sa.sa_mask);
@@ -112,6 +127,13 @@ void InstallSignalHandlers() {
 }
 
 bool Interrupted() { return g_interrupted != 0; }
-void ClearInterrupt() { g_interrupted = 0; }
+void ClearInterrupt() {
+  g_interrupted = 0;
+  char buf[64];
+  while (g_wake_pipe[0] >= 0 && ::read(g_wake_pipe[0], buf, sizeof buf) > 0) {
+  }
+}
+
+int InterruptFd() { return g_wake_pipe[0]; }
 
 }  // namespace kalam::cli

@@ -32,10 +32,16 @@ std::string Green(std::string_view text, bool on);
 std::string Yellow(std::string_view text, bool on);
 std::string Cyan(std::string_view text, bool on);
 
-// SIGINT handling: the handler only sets a flag. Install once at startup. Thread-safe.
+// SIGINT handling: the handler only sets a flag and writes a byte to a wake-up pipe. Install once
+// at startup. Thread-safe.
 void InstallSignalHandlers();
 // True when SIGINT arrived since the last ClearInterrupt().
 bool Interrupted();
+// Clears the flag and drains the wake-up pipe.
 void ClearInterrupt();
+// The read end of the wake-up pipe (readable once SIGINT arrived, until ClearInterrupt), or -1
+// before InstallSignalHandlers. A blocking wait polls it beside its own descriptor, so a SIGINT
+// that lands just before the wait begins still ends it.
+int InterruptFd();
 
 }  // namespace kalam::cli

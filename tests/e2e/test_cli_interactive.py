@@ -186,6 +186,23 @@ def test_ctrl_c_clears_the_line_being_typed(server, shell):
     s.expect(r"\| fresh \|")
 
 
+def test_sigint_at_the_prompt_discards_the_line_and_prompts_again(server, shell):
+    # A SIGINT that is not the editor's Ctrl+C key (sent from outside, or typed while the terminal
+    # still turned it into a signal) ends the wait for input: the half-typed statement is
+    # discarded and a fresh prompt starts on its own line.
+    import signal
+    s = shell()
+    s.sendline("SELECT 'never")
+    s.expect(r"-> ")
+    s.send("half typed")
+    typed = s.expect(r"half typed")
+    s.proc.send_signal(signal.SIGINT)
+    prompt = s.expect(r"\nkalam> ")
+    assert s.text()[typed.end():prompt.start()] in ("", "\r")  # nothing between them
+    s.sendline("SELECT 'fresh' AS f;")
+    s.expect(r"\| fresh \|")
+
+
 def test_sql_errors_keep_the_session(server, shell):
     s = shell()
     s.sendline("SELECT * FROM missing_table;")
