@@ -6,12 +6,12 @@
 #include <cctype>
 
 #include "sql/executor_session.h"
+#include "sql/parser/parser.h"
+#include "sql/parser/rewriter.h"
+#include "sql/parser/splitter.h"
 #include "sql/result_builder.h"
 #include "sql/sqlite/statement_runner.h"
 #include "sql/sqlite/system_tables.h"
-#include "sqlparse/parser.h"
-#include "sqlparse/rewriter.h"
-#include "sqlparse/splitter.h"
 
 namespace kalam::sql {
 
@@ -52,7 +52,7 @@ Status CheckTableAccess(const Caller& caller, const TableDef& table, bool write)
 SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   SqlResponse response;
   response.as_user = caller.user_id;
-  auto split = SplitStatements(request.sql);
+  auto split = parser::SplitStatements(request.sql);
   if (!split.ok()) {
     response.error = split.status();
     response.error_details = request.sql.substr(0, 4096);
@@ -100,14 +100,14 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
 
   const bool batch = statements.size() > 1;
   for (size_t i = 0; i < statements.size(); ++i) {
-    const SqlStatement& stmt = statements[i];
+    const parser::SqlStatement& stmt = statements[i];
     s.ctx.catalog = catalog_.snapshot();
     s.conn->SyncWithCatalog(*s.ctx.catalog);
     s.ctx.user_id = s.caller.user_id;
     s.ctx.role = s.caller.role;
     s.ctx.callback_error = Status::OK();
     Status st;
-    auto kind = ClassifyStatement(stmt.tokens);
+    auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
     if (!st.ok()) {
@@ -141,24 +141,25 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   return response;
 }
 
-Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
+                              parser::StatementKind kind) {
   switch (kind) {
-    case StatementKind::kSelect:
-    case StatementKind::kInsert:
-    case StatementKind::kUpdate:
-    case StatementKind::kDelete:
+    case parser::StatementKind::kSelect:
+    case parser::StatementKind::kInsert:
+    case parser::StatementKind::kUpdate:
+    case parser::StatementKind::kDelete:
       return RunDml(s, stmt);
-    case StatementKind::kBegin:
+    case parser::StatementKind::kBegin:
       if (s.in_txn) return Status::FailedPrecondition("A transaction is already open");
       s.in_txn = true;
       s.at_begin = {s.inserted, s.updated, s.deleted, s.any_inserted, s.any_updated,
                     s.any_deleted};
       return Status::OK();
-    case StatementKind::kCommit:
+    case parser::StatementKind::kCommit:
       if (!s.in_txn) return Status::FailedPrecondition("COMMIT without an open transaction");
       s.in_txn = false;
       return CommitSession(s);
-    case StatementKind::kRollback:
+    case parser::StatementKind::kRollback:
       if (!s.in_txn) return Status::FailedPrecondition("ROLLBACK without an open transaction");
       s.in_txn = false;
       s.ws.Clear();
@@ -171,36 +172,36 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
       s.any_updated = s.at_begin.any_updated;
       s.any_deleted = s.at_begin.any_deleted;
       return Status::OK();
-    case StatementKind::kCreateNamespace:
-    case StatementKind::kDropNamespace:
-    case StatementKind::kAlterNamespace:
-    case StatementKind::kShowNamespaces:
-    case StatementKind::kUse:
+    case parser::StatementKind::kCreateNamespace:
+    case parser::StatementKind::kDropNamespace:
+    case parser::StatementKind::kAlterNamespace:
+    case parser::StatementKind::kShowNamespaces:
+    case parser::StatementKind::kUse:
       return RunNamespaceStatement(s, stmt, kind);
-    case StatementKind::kCreateTable: return RunCreateTable(s, stmt);
-    case StatementKind::kAlterTable: return RunAlterTable(s, stmt);
-    case StatementKind::kDropTable: return RunDropTable(s, stmt);
-    case StatementKind::kShowTables: return RunShowTables(s, stmt);
-    case StatementKind::kDescribeTable: return RunDescribe(s, stmt);
-    case StatementKind::kCreateUser:
-    case StatementKind::kAlterUser:
-    case StatementKind::kDropUser:
+    case parser::StatementKind::kCreateTable: return RunCreateTable(s, stmt);
+    case parser::StatementKind::kAlterTable: return RunAlterTable(s, stmt);
+    case parser::StatementKind::kDropTable: return RunDropTable(s, stmt);
+    case parser::StatementKind::kShowTables: return RunShowTables(s, stmt);
+    case parser::StatementKind::kDescribeTable: return RunDescribe(s, stmt);
+    case parser::StatementKind::kCreateUser:
+    case parser::StatementKind::kAlterUser:
+    case parser::StatementKind::kDropUser:
       return RunUserStatement(s, stmt, kind);
-    case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
-    case StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
-    case StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
-    case StatementKind::kCreateStorage:
-    case StatementKind::kAlterStorage:
-    case StatementKind::kDropStorage:
-    case StatementKind::kShowStorages:
-    case StatementKind::kStorageCheck:
-    case StatementKind::kStorageCompact:
-    case StatementKind::kKillJob:
+    case parser::StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
+    case parser::StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
+    case parser::StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
+    case parser::StatementKind::kCreateStorage:
+    case parser::StatementKind::kAlterStorage:
+    case parser::StatementKind::kDropStorage:
+    case parser::StatementKind::kShowStorages:
+    case parser::StatementKind::kStorageCheck:
+    case parser::StatementKind::kStorageCompact:
+    case parser::StatementKind::kKillJob:
       return RunStorageStatement(s, stmt, kind);
-    case StatementKind::kStorageFlush: return RunFlush(s, stmt);
-    case StatementKind::kShowStats: return RunShowStats(s, stmt);
+    case parser::StatementKind::kStorageFlush: return RunFlush(s, stmt);
+    case parser::StatementKind::kShowStats: return RunShowStats(s, stmt);
     default:
-      return Status::InvalidSql(std::string(StatementKindName(kind)) +
+      return Status::InvalidSql(std::string(parser::StatementKindName(kind)) +
                                 " is not supported yet");
   }
 }
@@ -219,12 +220,13 @@ std::string QuoteIdent(std::string_view name) {
 // `name`, an expression column's name (its text in the rewritten `sql`), with the typed operands
 // the rewrite made inside it put back as `stmt` wrote them.
 std::string RestoreOperands(const std::string& name, const std::string& sql,
-                            const SqlStatement& stmt, const std::vector<OperandRewrite>& operands) {
+                            const parser::SqlStatement& stmt,
+                            const std::vector<parser::OperandRewrite>& operands) {
   const size_t pos = name.empty() ? std::string::npos : sql.find(name);
   if (pos == std::string::npos) return name;
   std::string out;
   size_t copied = pos;  // sql[pos, copied) is done
-  for (const OperandRewrite& op : operands) {
+  for (const parser::OperandRewrite& op : operands) {
     if (op.output_offset < copied || op.output_end > pos + name.size()) continue;
     out.append(sql, copied, op.output_offset - copied);
     out += std::string_view(stmt.text).substr(
@@ -253,8 +255,8 @@ std::string Demangle(std::string message, const SqlConnection& conn,
 
 }  // namespace
 
-Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(DmlAnalysis analysis, AnalyzeDml(stmt));
+Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::DmlAnalysis analysis, parser::AnalyzeDml(stmt));
   // Parameters: the request's values must match the placeholders exactly.
   const size_t given = s.request.params.size();
   if (static_cast<size_t>(analysis.max_param) != given && (s.request.has_params || analysis.max_param)) {
@@ -272,10 +274,10 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
       if (!s.in_txn) s.ws.Clear();
       return Status(st.code(), Demangle(st.message(), *s.conn, s.allowed_tables));
     }
-    if (analysis.kind == StatementKind::kSelect) break;
+    if (analysis.kind == parser::StatementKind::kSelect) break;
     const bool returning = analysis.insert && analysis.insert->returning;
     if (returning) {
-      const TableRef& ref = analysis.tables[*analysis.target_table];
+      const parser::TableRef& ref = analysis.tables[*analysis.target_table];
       s.pending_returning.push_back(Session::PendingReturning{
           s.results.size(), s.ctx.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
           *analysis.insert->returning, returning_keys});
@@ -291,23 +293,23 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
     if (returning) s.results.pop_back();
     s.ctx.catalog = catalog_.snapshot();
   }
-  if (analysis.kind != StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
+  if (analysis.kind != parser::StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
   switch (analysis.kind) {
-    case StatementKind::kSelect:
+    case parser::StatementKind::kSelect:
       result.as_user = s.caller.user_id;
       s.results.push_back(std::move(result));
       break;
-    case StatementKind::kInsert:
+    case parser::StatementKind::kInsert:
       if (!(analysis.insert && analysis.insert->returning)) {
         s.inserted += result.row_count;
         s.any_inserted = true;
       }
       break;
-    case StatementKind::kUpdate:
+    case parser::StatementKind::kUpdate:
       s.updated += result.row_count;
       s.any_updated = true;
       break;
-    case StatementKind::kDelete:
+    case parser::StatementKind::kDelete:
       s.deleted += result.row_count;
       s.any_deleted = true;
       break;
@@ -316,7 +318,8 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
+Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
+                            const parser::DmlAnalysis& analysis,
                             StatementResult* result, std::vector<std::string>* returning_keys) {
   const auto& snap = *s.ctx.catalog;
   s.allowed_tables.clear();
@@ -324,7 +327,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   // Rewritten table references and the text the client wrote, to restore in column names.
   std::vector<std::pair<std::string, std::string>> renames;
   std::shared_ptr<const TableDef> target;
-  RewriteOptions options;
+  parser::RewriteOptions options;
   size_t ref_index = 0;
   Status resolve_error;
   // The table each reference names (its columns' types drive the typed-operand rewrite).
@@ -332,10 +335,12 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   bool any_typed_column = false;
   auto note_def = [&](size_t index, const TableDef* def) {
     ref_defs[index] = def;
-    for (const auto& col : def->columns) any_typed_column |= IsTypedComparisonType(col.type);
+    for (const auto& col : def->columns) {
+      any_typed_column |= parser::IsTypedComparisonType(col.type);
+    }
   };
   // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
-  auto use_name = [&](const TableRef& ref, const std::string& name, bool write) {
+  auto use_name = [&](const parser::TableRef& ref, const std::string& name, bool write) {
     s.allowed_tables.insert(name);
     std::string written;
     for (size_t t = ref.first_token; t < ref.end_token; ++t) written += stmt.Raw(t);
@@ -343,13 +348,13 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     // INSERT targets take no alias before their column list; others keep the written name
     // usable as a qualifier.
     if (!ref.has_alias && ref.alias_allowed &&
-        !(write && analysis.kind == StatementKind::kInsert)) {
+        !(write && analysis.kind == parser::StatementKind::kInsert)) {
       replacement += " AS " + QuoteIdent(catalog::LowerName(ref.name));
     }
     renames.emplace_back(replacement, written);
     return replacement;
   };
-  options.replace_table = [&](const TableRef& ref) -> Result<std::string> {
+  options.replace_table = [&](const parser::TableRef& ref) -> Result<std::string> {
     const size_t index = ref_index++;
     const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
     if (IsSystemNamespace(ns)) {
@@ -382,25 +387,26 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
     note_def(index, def.get());
     return use_name(ref, name, write);
   };
-  options.column_type = [&](size_t table, std::string_view column) -> std::optional<ColumnType> {
+  options.column_type = [&](size_t table,
+                            std::string_view column) -> std::optional<parser::ColumnType> {
     const TableDef* def = ref_defs[table];
     const int c = def ? def->FindColumn(column) : -1;
     if (c < 0) return std::nullopt;
-    return ColumnType{def->columns[c].type, def->columns[c].name};
+    return parser::ColumnType{def->columns[c].type, def->columns[c].name};
   };
   options.any_typed_column = [&any_typed_column] { return any_typed_column; };
-  std::vector<OperandRewrite> operands;
+  std::vector<parser::OperandRewrite> operands;
   options.rewritten_operands = &operands;
 
   // INSERT: which columns the statement writes; the rest take their defaults.
   s.ctx.insert_explicit.clear();
   std::shared_ptr<const TableDef> insert_def;
-  if (analysis.kind == StatementKind::kInsert && analysis.target_table) {
-    const TableRef& ref = analysis.tables[*analysis.target_table];
+  if (analysis.kind == parser::StatementKind::kInsert && analysis.target_table) {
+    const parser::TableRef& ref = analysis.tables[*analysis.target_table];
     insert_def = snap.FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name);
     if (insert_def) {
       const auto& ins = *analysis.insert;
-      if (ins.source == InsertSource::kDefaultValues) {
+      if (ins.source == parser::InsertSource::kDefaultValues) {
         s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
       } else if (ins.has_column_list) {
         s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
@@ -419,7 +425,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
       } else {
         for (const auto& c : insert_def->columns) options.insert_columns.push_back(c.name);
       }
-      if (ins.returning && ins.returning->kind == ReturningKind::kColumns) {
+      if (ins.returning && ins.returning->kind == parser::ReturningKind::kColumns) {
         for (const auto& name : ins.returning->columns) {
           std::string lower = catalog::LowerName(name);
           if (lower != "_seq" && lower != "_deleted" && insert_def->FindColumn(name) < 0) {
@@ -439,7 +445,7 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
       }
     }
   }
-  KALAM_ASSIGN_OR_RETURN(std::string sql, RewriteDml(stmt, analysis, options));
+  KALAM_ASSIGN_OR_RETURN(std::string sql, parser::RewriteDml(stmt, analysis, options));
   KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
   for (int i = 1; i <= analysis.max_param; ++i) {
     const Value& v = s.request.params[i - 1];
@@ -522,8 +528,8 @@ bool MayExecuteAs(auth::Role caller, const std::string& caller_id, auth::Role ta
 
 }  // namespace
 
-Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(ExecuteAsStmt ast, ParseExecuteAs(stmt));
+Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::ExecuteAsStmt ast, parser::ParseExecuteAs(stmt));
   if (s.executing_as) return Status::InvalidSql("EXECUTE AS USER cannot be nested");
   const std::string denied = "Permission denied: role '" +
                              std::string(auth::RoleName(s.caller.role)) +
@@ -539,11 +545,11 @@ Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
     return Status::PermissionDenied(denied + " (role '" +
                                     std::string(auth::RoleName(target->role)) + "')");
   }
-  KALAM_ASSIGN_OR_RETURN(StatementKind kind, ClassifyStatement(ast.inner.tokens));
-  if (!IsDmlKind(kind)) {
+  KALAM_ASSIGN_OR_RETURN(parser::StatementKind kind, parser::ClassifyStatement(ast.inner.tokens));
+  if (!parser::IsDmlKind(kind)) {
     return Status::InvalidSql(
         "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
-        std::string(StatementKindName(kind)));
+        std::string(parser::StatementKindName(kind)));
   }
   const Caller saved = s.caller;
   s.caller = Caller{target->user_id, target->role};
@@ -560,7 +566,7 @@ Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
 
 // SUBSCRIBE TO [ns.]t [WHERE …] [OPTIONS (last_rows=N, batch_size=N, from=SEQ)]: checks the table
 // and the caller's right to read it, and answers with the subscription to send over /v1/ws.
-Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
+Status Executor::RunSubscribeTo(Session& s, const parser::SqlStatement& stmt) {
   const auto& t = stmt.tokens;
   if (t.size() < 3 || !t[1].IsWord("TO") || !t[2].IsName()) {
     return Status::InvalidSql("Expected SUBSCRIBE TO [namespace.]table [WHERE …] [OPTIONS (…)]");
@@ -606,7 +612,7 @@ Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
     if (k >= t.size() || !t[k].IsPunct('(')) return Status::InvalidSql("Expected OPTIONS (…)");
     for (++k; k < t.size() && !t[k].IsPunct(')');) {
       if (k + 2 >= t.size() || !t[k].IsName() || !t[k + 1].IsOperator("=") ||
-          t[k + 2].kind != TokenKind::kInteger) {
+          t[k + 2].kind != parser::TokenKind::kInteger) {
         return Status::InvalidSql("OPTIONS take name = integer pairs");
       }
       std::string key = catalog::LowerName(t[k].value);
@@ -626,18 +632,19 @@ Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
   ResultBuilder b;
   b.AddColumn("ws_url", DataType{TypeKind::kText});
   b.AddColumn("subscription", DataType{TypeKind::kJson});
-  KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("/v1/ws"), Value::Text(boost::json::serialize(sub))}));
+  KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("/v1/ws"),
+                        Value::Text(boost::json::serialize(sub))}));
   StatementResult r = std::move(b).Finish();
   r.message = "Open a WebSocket to /v1/ws and send {\"type\":\"subscribe\",\"subscription\":…}";
   s.results.push_back(std::move(r));
   return Status::OK();
 }
 
-Status Executor::RunKillLiveQuery(Session& s, const SqlStatement& stmt) {
+Status Executor::RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt) {
   // KILL LIVE QUERY '<live_id>'
   const auto& t = stmt.tokens;
   if (t.size() != 4 || !t[1].IsWord("LIVE") || !t[2].IsWord("QUERY") ||
-      t[3].kind != TokenKind::kString) {
+      t[3].kind != parser::TokenKind::kString) {
     return Status::InvalidSql("Expected KILL LIVE QUERY '<live_id>'");
   }
   if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
@@ -692,13 +699,13 @@ Status Executor::CommitSession(Session& s) {
         }
       };
       switch (p.clause.kind) {
-        case ReturningKind::kStar:
+        case parser::ReturningKind::kStar:
           for (const auto& c : def.columns) add_col(c.name);
           add_col("_seq");
           add_col("_deleted");
           break;
-        case ReturningKind::kSeq: add_col("_seq"); break;
-        case ReturningKind::kColumns:
+        case parser::ReturningKind::kSeq: add_col("_seq"); break;
+        case parser::ReturningKind::kColumns:
           for (const auto& name : p.clause.columns) add_col(name);
           break;
       }

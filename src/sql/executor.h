@@ -10,17 +10,17 @@
 
 #include "auth/roles.h"
 #include "catalog/catalog.h"
+#include "catalog/storage_catalog.h"
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
-#include "catalog/storage_catalog.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "sql/parser/analyzer.h"
+#include "sql/parser/ast.h"
+#include "sql/parser/classifier.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
-#include "sqlparse/analyzer.h"
-#include "sqlparse/ast.h"
-#include "sqlparse/classifier.h"
 #include "table/table_store.h"
 
 namespace kalam::sql {
@@ -81,27 +81,30 @@ class Executor {
 
  private:
   struct Session;
-  Status RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunDml(Session& s, const SqlStatement& stmt);
-  Status RunExecuteAs(Session& s, const SqlStatement& stmt);
-  Status RunKillLiveQuery(Session& s, const SqlStatement& stmt);
-  Status RunSubscribeTo(Session& s, const SqlStatement& stmt);
-  Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
+  Status RunStatement(Session& s, const parser::SqlStatement& stmt, parser::StatementKind kind);
+  Status RunDml(Session& s, const parser::SqlStatement& stmt);
+  Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
+  Status RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt);
+  Status RunSubscribeTo(Session& s, const parser::SqlStatement& stmt);
+  Status RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
+                    const parser::DmlAnalysis& analysis,
                     StatementResult* result, std::vector<std::string>* returning_keys);
   Status CommitSession(Session& s);
 
   // KalamDB statements.
-  Status RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunCreateTable(Session& s, const SqlStatement& stmt);
-  Status RunAlterTable(Session& s, const SqlStatement& stmt);  // executor_alter.cc
-  Status RunDropTable(Session& s, const SqlStatement& stmt);
-  Status RunShowTables(Session& s, const SqlStatement& stmt);
-  Status RunDescribe(Session& s, const SqlStatement& stmt);
-  Status RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  Status RunNamespaceStatement(Session& s, const parser::SqlStatement& stmt,
+                               parser::StatementKind kind);
+  Status RunCreateTable(Session& s, const parser::SqlStatement& stmt);
+  Status RunAlterTable(Session& s, const parser::SqlStatement& stmt);  // executor_alter.cc
+  Status RunDropTable(Session& s, const parser::SqlStatement& stmt);
+  Status RunShowTables(Session& s, const parser::SqlStatement& stmt);
+  Status RunDescribe(Session& s, const parser::SqlStatement& stmt);
+  Status RunUserStatement(Session& s, const parser::SqlStatement& stmt, parser::StatementKind kind);
   // executor_storage.cc: storages, flush, compaction, jobs, SHOW STATS.
-  Status RunStorageStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunFlush(Session& s, const SqlStatement& stmt);
-  Status RunShowStats(Session& s, const SqlStatement& stmt);
+  Status RunStorageStatement(Session& s, const parser::SqlStatement& stmt,
+                             parser::StatementKind kind);
+  Status RunFlush(Session& s, const parser::SqlStatement& stmt);
+  Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 

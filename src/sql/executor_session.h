@@ -30,7 +30,7 @@ struct Executor::Session {
   struct PendingReturning {
     size_t result_index;
     std::shared_ptr<const catalog::TableDef> table;
-    ReturningClause clause;
+    parser::ReturningClause clause;
     std::vector<std::string> keys;
   };
   std::vector<PendingReturning> pending_returning;

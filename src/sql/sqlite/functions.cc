@@ -7,9 +7,9 @@
 
 #include "common/id_gen.h"
 #include "sql/exec_context.h"
+#include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
-#include "sqlparse/typed_operands.h"
 
 namespace kalam::sql {
 
@@ -76,9 +76,9 @@ void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
   };
   Result<Value> v = Status::Internal("kalam_operand: invalid type");
   if (auto type = DataType::Parse(text(1)); type.ok()) {
-    v = ComparisonValue(*type, ValueFromSqlite(argv[0]), text(2));
+    v = parser::ComparisonValue(*type, ValueFromSqlite(argv[0]), text(2));
     if (v.ok() && v->kind() == Value::Kind::kText && type->kind == TypeKind::kDecimal &&
-        type->precision <= kMaxRealDecimalPrecision) {
+        type->precision <= parser::kMaxRealDecimalPrecision) {
       sqlite3_result_double(c, std::strtod(v->as_text().c_str(), nullptr));
       return;
     }
@@ -188,11 +188,12 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
 }
 
 int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn) {
-  const int rc = sqlite3_create_collation_v2(db, kDecimalCollation.data(), SQLITE_UTF8, nullptr,
+  const int rc = sqlite3_create_collation_v2(db, parser::kDecimalCollation.data(), SQLITE_UTF8,
+                                             nullptr,
                                              CompareDecimalText, nullptr);
   if (rc != SQLITE_OK) return rc;
   // kOperandFunction is a literal, so NUL-terminated.
-  return sqlite3_create_function_v2(db, kOperandFunction.data(), 3,
+  return sqlite3_create_function_v2(db, parser::kOperandFunction.data(), 3,
                                     SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC, conn,
                                     FnOperand, nullptr, nullptr, nullptr);
 }

@@ -7,8 +7,8 @@
 #include "common/id_gen.h"
 #include "common/value_convert.h"
 #include "sql/exec_context.h"
+#include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
-#include "sqlparse/typed_operands.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
@@ -96,8 +96,8 @@ bool HasIntegerAffinity(const DataType& t) { return std::strcmp(AffinityName(t),
 
 // The collation a column is declared with (DeclareTableSql).
 const char* DeclaredCollation(const DataType& t) {
-  return t.kind == TypeKind::kDecimal && t.precision > kMaxRealDecimalPrecision
-             ? kDecimalCollation.data()  // a literal: NUL-terminated
+  return t.kind == TypeKind::kDecimal && t.precision > parser::kMaxRealDecimalPrecision
+             ? parser::kDecimalCollation.data()  // a literal: NUL-terminated
              : "BINARY";
 }
 
@@ -454,7 +454,8 @@ Result<Value> DefaultFor(const ColumnDef& col, ExecContext& ctx) {
       if (col.type.kind == TypeKind::kTime) return Value::Int(now_us % 86400000000LL);
       return CoerceToColumn(col.type, Value::Int(now_us), col.name);
     case K::kSnowflakeId: return CoerceToColumn(col.type, Value::Int(ctx.ids->Next()), col.name);
-    case K::kUuidV7: return CoerceToColumn(col.type, Value::Text(NewUuidV7(now_us / 1000)), col.name);
+    case K::kUuidV7: return CoerceToColumn(col.type, Value::Text(NewUuidV7(now_us / 1000)),
+                                           col.name);
     case K::kUlid: return CoerceToColumn(col.type, Value::Text(NewUlid(now_us / 1000)), col.name);
     case K::kCurrentUser: return CoerceToColumn(col.type, Value::Text(ctx.user_id), col.name);
   }
@@ -485,7 +486,8 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
     const ColumnDef& col = def->columns[i];
     bool explicit_col = ctx.insert_explicit.empty() || ctx.insert_explicit[i];
     if (explicit_col) {
-      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]), col.name));
+      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]),
+                             col.name));
     } else {
       KALAM_ASSIGN_OR_RETURN(values[i], DefaultFor(col, ctx));
     }
@@ -523,7 +525,8 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
 Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>& def,
                         sqlite3_value* old_pk, sqlite3_value** argv, int argc, bool is_delete) {
   const ColumnDef& pk_col = def->pk_column();
-  KALAM_ASSIGN_OR_RETURN(Value pk, CoerceToColumn(pk_col.type, ValueFromSqlite(old_pk), pk_col.name));
+  KALAM_ASSIGN_OR_RETURN(Value pk, CoerceToColumn(pk_col.type, ValueFromSqlite(old_pk),
+                         pk_col.name));
   std::string scope = ScopeFor(*def, ctx);
   std::string pk_key = table::PkKey(def->table_id, scope, pk);
   KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
@@ -692,7 +695,7 @@ const char* AffinityName(const DataType& t) {
     case TypeKind::kDouble:
       return "REAL";
     case TypeKind::kDecimal:
-      return t.precision <= kMaxRealDecimalPrecision ? "REAL" : "TEXT";
+      return t.precision <= parser::kMaxRealDecimalPrecision ? "REAL" : "TEXT";
     case TypeKind::kBytes:
     case TypeKind::kEmbedding:
       return "BLOB";
@@ -741,7 +744,7 @@ void ResultValue(sqlite3_context* ctx, const ColumnDef* col, const Value& v) {
     case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); return;
     case Value::Kind::kText:
       if (col && col->type.kind == TypeKind::kDecimal &&
-          col->type.precision <= kMaxRealDecimalPrecision) {
+          col->type.precision <= parser::kMaxRealDecimalPrecision) {
         sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
         return;
       }
