@@ -24,7 +24,7 @@ namespace kalam::live {
 // `kalam` virtual table (same column affinities and collations) that presents the changed row.
 // Literals compared with a TIMESTAMP/DATETIME/DATE/TIME/UUID/DECIMAL column are rewritten into
 // the column's stored form exactly as the executor rewrites the same WHERE
-// (sqlparse/typed_operands.h), so a filter matches exactly the rows the same WHERE selects. A
+// (sql/parser/typed_operands.h), so a filter matches exactly the rows the same WHERE selects. A
 // filter can read nothing but its row (any other table reference fails to compile). Thread-safe
 // (one mutex around the connection).
 class FilterEngine {

@@ -111,7 +111,7 @@ Result<catalog::DefaultSpec> BuildDefault(const parser::DefaultExpr& expr,
   return out;
 }
 
-Result<catalog::ColumnDef> BuildColumn(const parser::ColumnDef& c) {
+Result<catalog::ColumnDef> BuildColumn(const parser::ParsedColumn& c) {
   catalog::ColumnDef col;
   col.name = catalog::LowerName(c.name);
   auto type = DataType::Parse(c.type_text);

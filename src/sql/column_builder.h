@@ -1,5 +1,5 @@
-// Turning parsed column definitions (sqlparse's ColumnDef and DefaultExpr) into catalog columns:
-// type resolution, DEFAULT conversion and the checks CREATE TABLE and ALTER TABLE share.
+// Turning parsed column definitions (the parser's ParsedColumn and DefaultExpr) into catalog
+// columns: type resolution, DEFAULT conversion and the checks CREATE TABLE and ALTER TABLE share.
 #pragma once
 
 #include "catalog/table_def.h"
@@ -18,7 +18,7 @@ Value LiteralValue(const parser::Literal& literal);
 // left for the caller. Fails with kInvalidArgument naming the column: an unknown type, a DEFAULT
 // literal that does not fit the type, a DEFAULT function that does not fit it, AUTO_INCREMENT on
 // anything but BIGINT, or a PRIMARY KEY of a type that cannot be one.
-Result<catalog::ColumnDef> BuildColumn(const parser::ColumnDef& parsed);
+Result<catalog::ColumnDef> BuildColumn(const parser::ParsedColumn& parsed);
 
 // The DEFAULT `expr` for `column` (whose name and type are set), converted and checked as
 // BuildColumn does. DEFAULT NULL means no default. Fails with kInvalidArgument.

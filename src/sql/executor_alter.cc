@@ -226,9 +226,7 @@ Status SetAccessLevel(const parser::AlterTableStmt& ast, TableDef& t) {
                                    std::string(catalog::TableTypeName(t.type)) + " tables (" +
                                    Quoted(t) + ")");
   }
-  auto level = catalog::ParseAccessLevel(parser::AccessLevelName(ast.access_level));
-  if (!level) return Status::Internal("unknown access level");
-  t.options.access_level = *level;
+  t.options.access_level = ast.access_level;
   return Status::OK();
 }
 
@@ -266,7 +264,7 @@ Status CheckAlterPermission(const Caller& caller, const TableDef& t,
   }
   if (t.type != catalog::TableType::kShared) return Status::OK();
   KALAM_RETURN_IF_ERROR(CheckTableAccess(caller, t, /*write=*/true));
-  if (ast.action == Action::kSetAccessLevel && ast.access_level == parser::AccessLevel::kDba &&
+  if (ast.action == Action::kSetAccessLevel && ast.access_level == AccessLevel::kDba &&
       !auth::RoleAtLeast(caller.role, auth::Role::kDba)) {
     return Status::PermissionDenied(
         "Permission denied: only roles 'dba' and 'system' can set ACCESS LEVEL DBA (you are '" +

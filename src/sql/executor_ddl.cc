@@ -44,25 +44,6 @@ Status CheckPasswordPolicy(const ExecutorOptions& o, const std::string& pw) {
   return Status::OK();
 }
 
-catalog::TableType ToCatalogType(sql::parser::TableType t) {
-  switch (t) {
-    case sql::parser::TableType::kUser: return catalog::TableType::kUser;
-    case sql::parser::TableType::kStream: return catalog::TableType::kStream;
-    case sql::parser::TableType::kShared: return catalog::TableType::kShared;
-  }
-  return catalog::TableType::kShared;
-}
-
-catalog::AccessLevel ToCatalogLevel(sql::parser::AccessLevel a) {
-  switch (a) {
-    case sql::parser::AccessLevel::kPublic: return catalog::AccessLevel::kPublic;
-    case sql::parser::AccessLevel::kPrivate: return catalog::AccessLevel::kPrivate;
-    case sql::parser::AccessLevel::kRestricted: return catalog::AccessLevel::kRestricted;
-    case sql::parser::AccessLevel::kDba: return catalog::AccessLevel::kDba;
-  }
-  return catalog::AccessLevel::kPrivate;
-}
-
 std::string LowerAscii(std::string_view s) { return catalog::LowerName(s); }
 
 const DataType kText{TypeKind::kText};
@@ -172,7 +153,7 @@ Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
   TableDef def;
   def.namespace_id = ResolveNs({}, ast.table.ns, s.ns);
   def.table_name = LowerAscii(ast.table.name);
-  def.type = ToCatalogType(ast.table_type);
+  def.type = ast.table_type;
   if (def.namespace_id == catalog::kSystemNamespace) {
     return Status::PermissionDenied("Tables cannot be created in namespace 'system'");
   }
@@ -209,7 +190,7 @@ Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
     def.options.deleted_retention_hours = static_cast<uint32_t>(*o.deleted_retention_hours);
   }
   if (o.ttl_seconds) def.options.ttl_seconds = static_cast<uint32_t>(*o.ttl_seconds);
-  if (o.access_level) def.options.access_level = ToCatalogLevel(*o.access_level);
+  if (o.access_level) def.options.access_level = *o.access_level;
   const std::string qualified = def.QualifiedName();
   const std::string type_name = LowerAscii(catalog::TableTypeName(def.type));
   bool created = false;
@@ -234,11 +215,11 @@ Status Executor::RunDropTable(Session& s, const parser::SqlStatement& stmt) {
     }
     return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   }
-  if (ast.table_type && ToCatalogType(*ast.table_type) != def->type) {
+  if (ast.table_type && *ast.table_type != def->type) {
     return Status::InvalidArgument("Table '" + def->QualifiedName() + "' is a " +
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table, not " +
-                                   std::string(parser::TableTypeName(*ast.table_type)));
+                                   std::string(TableTypeName(*ast.table_type)));
   }
   if (live_) {
     if (size_t n = live_->CountOnTable(def->table_id); n > 0) {

@@ -56,7 +56,7 @@ class AlterTableParser {
                                 " is not supported: only columns can be added");
     }
     out_.action = Action::kAddColumn;
-    ColumnDef& column = out_.column;
+    ParsedColumn& column = out_.column;
     KALAM_ASSIGN_OR_RETURN(column.name, ExpectColumnName(cursor_, head_ + " ADD COLUMN"));
     KALAM_RETURN_IF_ERROR(ParseColumnType(cursor_, column));
     KALAM_RETURN_IF_ERROR(ParseColumnConstraints(cursor_, column));

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/table_type.h"
 #include "sql/parser/splitter.h"
 
 namespace kalam::sql::parser {
@@ -69,15 +70,7 @@ struct UseNamespaceStmt {
 
 // ---- Tables ----
 
-enum class TableType : uint8_t { kUser, kShared, kStream };
-
-// "USER", "SHARED" or "STREAM".
-std::string_view TableTypeName(TableType type);
-
-enum class AccessLevel : uint8_t { kPublic, kPrivate, kRestricted, kDba };
-
-// "PUBLIC", "PRIVATE", "RESTRICTED" or "DBA".
-std::string_view AccessLevelName(AccessLevel level);
+// Table types and access levels: common/table_type.h (TableType::kSystem is never parsed).
 
 // DEFAULT of a column.
 struct DefaultExpr {
@@ -96,7 +89,10 @@ struct DefaultExpr {
   bool operator==(const DefaultExpr&) const = default;
 };
 
-struct ColumnDef {
+// A column definition as written (CREATE TABLE, ALTER TABLE … ADD COLUMN): syntax only. The
+// executor builds the catalog's catalog::ColumnDef from it (sql/column_builder.h), checking the
+// type and converting the DEFAULT.
+struct ParsedColumn {
   std::string name;
   // The type as SQL text for DataType::Parse: words upper-cased and single-spaced, arguments
   // without spaces ("BIGINT", "DOUBLE PRECISION", "DECIMAL(10,2)", "EMBEDDING(384)").
@@ -133,8 +129,8 @@ struct CreateTableStmt {
   // From CREATE USER|SHARED|STREAM TABLE or WITH (TYPE = …); SHARED when neither is given.
   TableType table_type = TableType::kShared;
   bool if_not_exists = false;
-  std::vector<ColumnDef> columns;  // in written order; names unique ignoring case
-  size_t primary_key_index = 0;    // columns[primary_key_index].primary_key
+  std::vector<ParsedColumn> columns;  // in written order; names unique ignoring case
+  size_t primary_key_index = 0;       // columns[primary_key_index].primary_key
   TableOptions options;
 };
 
@@ -156,7 +152,7 @@ struct AlterTableStmt {
   // The column acted on, as written; empty for kAddColumn (see `column`) and kSetAccessLevel.
   std::string column_name;
   // kAddColumn: the new column (never primary_key). kModifyColumn: name and type_text only.
-  ColumnDef column;
+  ParsedColumn column;
   // kModifyColumn: NOT NULL → false, NULL → true; unset keeps the column's nullability.
   std::optional<bool> nullable;
   DefaultExpr default_value;  // kSetDefault

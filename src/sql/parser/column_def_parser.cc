@@ -28,7 +28,7 @@ Result<std::string> ExpectColumnName(TokenCursor& cursor, std::string_view after
   return name;
 }
 
-Status ParseColumnType(TokenCursor& cursor, ColumnDef& column) {
+Status ParseColumnType(TokenCursor& cursor, ParsedColumn& column) {
   const std::string after = "column '" + column.name + "'";
   while (const Token* t = cursor.Peek()) {
     if (t->kind != TokenKind::kIdentifier || IsConstraintWord(*t)) break;
@@ -56,7 +56,7 @@ Status ParseColumnType(TokenCursor& cursor, ColumnDef& column) {
   return Status::OK();
 }
 
-Status ParseColumnConstraints(TokenCursor& cursor, ColumnDef& column) {
+Status ParseColumnConstraints(TokenCursor& cursor, ParsedColumn& column) {
   const std::string where = "column '" + column.name + "'";
   bool said_null = false;
   bool said_not_null = false;

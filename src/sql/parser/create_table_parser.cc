@@ -201,9 +201,9 @@ class CreateTableParser {
   }
 
   Status ParseColumn() {
-    ColumnDef column;
+    ParsedColumn column;
     KALAM_ASSIGN_OR_RETURN(column.name, ExpectColumnName(cursor_, head_ + " ("));
-    for (const ColumnDef& other : out_.columns) {
+    for (const ParsedColumn& other : out_.columns) {
       if (EqualsIgnoreCase(other.name, column.name)) {
         return Status::InvalidSql("Duplicate column name '" + column.name + "' in " + head_);
       }
@@ -267,7 +267,7 @@ class CreateTableParser {
                                 "): KalamDB tables have exactly one single-column primary key");
     }
     for (size_t i = 0; i < out_.columns.size(); ++i) {
-      ColumnDef& column = out_.columns[i];
+      ParsedColumn& column = out_.columns[i];
       if (!EqualsIgnoreCase(column.name, distinct[0])) continue;
       column.primary_key = true;
       column.nullable = false;

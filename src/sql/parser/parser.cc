@@ -35,32 +35,6 @@ Result<std::string> ExpectPassword(TokenCursor& cursor, std::string_view after) 
 
 }  // namespace
 
-std::string_view TableTypeName(TableType type) {
-  switch (type) {
-    case TableType::kUser:
-      return "USER";
-    case TableType::kShared:
-      return "SHARED";
-    case TableType::kStream:
-      return "STREAM";
-  }
-  return "SHARED";
-}
-
-std::string_view AccessLevelName(AccessLevel level) {
-  switch (level) {
-    case AccessLevel::kPublic:
-      return "PUBLIC";
-    case AccessLevel::kPrivate:
-      return "PRIVATE";
-    case AccessLevel::kRestricted:
-      return "RESTRICTED";
-    case AccessLevel::kDba:
-      return "DBA";
-  }
-  return "PRIVATE";
-}
-
 // ---- Namespaces ----
 
 Result<CreateNamespaceStmt> ParseCreateNamespace(const SqlStatement& stmt) {

@@ -66,7 +66,7 @@ void FnCurrentRole(sqlite3_context* c, int, sqlite3_value**) {
 }
 
 // kalam_operand(value, type, column): a `$N` compared with a typed column, in the column's stored
-// form as SQLite sees it (sqlparse/typed_operands.h); a value that does not convert fails the
+// form as SQLite sees it (sql/parser/typed_operands.h); a value that does not convert fails the
 // statement with the error an INSERT of it would give.
 // The connection (user data) may be null (live filters): the error then only fails the statement.
 void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
