@@ -29,26 +29,6 @@ Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
       options_(options),
       started_at_us_(clock.NowMicros()) {}
 
-Status CheckTableAccess(const Caller& caller, const TableDef& table, bool write) {
-  if (table.type == catalog::TableType::kUser || table.type == catalog::TableType::kStream) return Status::OK();
-  if (auth::RoleAtLeast(caller.role, auth::Role::kDba)) return Status::OK();
-  const auto level = table.options.access_level;
-  const bool service = auth::RoleAtLeast(caller.role, auth::Role::kService);
-  bool allowed = false;
-  switch (level) {
-    case catalog::AccessLevel::kPublic: allowed = !write || service; break;
-    case catalog::AccessLevel::kPrivate:
-    case catalog::AccessLevel::kRestricted: allowed = service; break;
-    case catalog::AccessLevel::kDba: allowed = false; break;
-  }
-  if (allowed) return Status::OK();
-  return Status::PermissionDenied("Permission denied: role '" +
-                                  std::string(auth::RoleName(caller.role)) + "' cannot " +
-                                  (write ? "write" : "read") + " shared table '" +
-                                  table.QualifiedName() + "' (access level " +
-                                  std::string(catalog::AccessLevelName(level)) + ")");
-}
-
 SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   SqlResponse response;
   response.as_user = caller.user_id;
@@ -509,25 +489,6 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
   return st;
 }
 
-namespace {
-
-// SQL.md §5: whom each role may act as.
-bool MayExecuteAs(auth::Role caller, const std::string& caller_id, auth::Role target,
-                  const std::string& target_id) {
-  switch (caller) {
-    case auth::Role::kSystem: return true;
-    case auth::Role::kDba:
-      return target == auth::Role::kDba || target == auth::Role::kService ||
-             target == auth::Role::kUser;
-    case auth::Role::kService:
-      return target == auth::Role::kService || target == auth::Role::kUser;
-    case auth::Role::kUser: return target_id == caller_id;
-    default: return false;
-  }
-}
-
-}  // namespace
-
 Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   KALAM_ASSIGN_OR_RETURN(parser::ExecuteAsStmt ast, parser::ParseExecuteAs(stmt));
   if (s.executing_as) return Status::InvalidSql("EXECUTE AS USER cannot be nested");
@@ -647,11 +608,7 @@ Status Executor::RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt) 
       t[3].kind != parser::TokenKind::kString) {
     return Status::InvalidSql("Expected KILL LIVE QUERY '<live_id>'");
   }
-  if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
-    return Status::PermissionDenied("Permission denied: KILL LIVE QUERY requires role 'dba' or "
-                                    "higher (you are '" +
-                                    std::string(auth::RoleName(s.caller.role)) + "')");
-  }
+  KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "KILL LIVE QUERY"));
   if (!live_) return Status::NotFound("Live query '" + t[3].value + "' does not exist");
   KALAM_RETURN_IF_ERROR(live_->Kill(t[3].value));
   StatementResult r;

@@ -14,6 +14,7 @@
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
+#include "sql/access.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "sql/parser/analyzer.h"
@@ -24,12 +25,6 @@
 #include "table/table_store.h"
 
 namespace kalam::sql {
-
-// Who runs a request.
-struct Caller {
-  std::string user_id;
-  auth::Role role = auth::Role::kUser;
-};
 
 struct SqlRequest {
   std::string sql;

@@ -13,13 +13,6 @@ namespace kalam::sql {
 
 using catalog::TableDef;
 
-Status RequireRole(const Caller& caller, auth::Role needed, std::string_view what) {
-  if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
-  return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
-                                  std::string(auth::RoleName(needed)) + "' or higher (you are '" +
-                                  std::string(auth::RoleName(caller.role)) + "')");
-}
-
 StatementResult Message(std::string text) {
   StatementResult r;
   r.message = std::move(text);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "commit/commit_pipeline.h"
+#include "sql/access.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
 #include "sql/sqlite/connection.h"
@@ -326,7 +327,7 @@ std::vector<std::shared_ptr<const TableDef>> VisibleTables(const ExecContext& ct
   for (auto& t : ctx.catalog->AllTables()) {
     if (CheckTableAccess(caller, *t, /*write=*/false).ok()) out.push_back(std::move(t));
   }
-  if (auth::RoleAtLeast(ctx.role, auth::Role::kDba)) {
+  if (MayReadSystemTables(ctx.role)) {
     for (const auto& s : AllSystemTables()) {
       if (s.dba_only) out.push_back(s.def);
     }
@@ -627,7 +628,7 @@ const SystemTable* FindSystemTableBySqliteName(std::string_view sqlite_name) {
 Result<const SystemTable*> ResolveSystemTable(std::string_view ns, std::string_view name,
                                               auth::Role role, bool write) {
   const bool system = ns == catalog::kSystemNamespace;
-  if (system && !auth::RoleAtLeast(role, auth::Role::kDba)) {
+  if (system && !MayReadSystemTables(role)) {
     return Status::PermissionDenied(
         "Permission denied: system tables are readable by dba and system roles only");
   }
