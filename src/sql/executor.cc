@@ -298,98 +298,119 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
-                            const parser::DmlAnalysis& analysis,
-                            StatementResult* result, std::vector<std::string>* returning_keys) {
-  const auto& snap = *s.ctx.catalog;
-  s.allowed_tables.clear();
-  s.ctx.system_rows.clear();  // system tables are computed afresh for each statement
-  // Rewritten table references and the text the client wrote, to restore in column names.
+namespace {
+
+// What resolving a DML statement's tables needs of the request: the statement, where and as whom
+// it runs. Every reference outlives the statement's run.
+struct DmlSite {
+  const parser::SqlStatement& stmt;
+  const parser::DmlAnalysis& analysis;
+  const catalog::CatalogSnapshot& snap;
+  const std::string& ns;  // current namespace for unqualified names
+  const Caller& caller;   // the effective user
+  bool executing_as;      // inside EXECUTE AS USER: only USER/STREAM tables
+  SqlConnection& conn;    // the connection the statement runs on (registers virtual tables)
+  // Receives the SQLite name of every table the statement names (the authorizer allows only these).
+  std::unordered_set<std::string>& allowed_tables;
+};
+
+// What the table references of one DML statement resolved to, filled while RewriteDml runs.
+struct DmlTables {
+  // Each rewritten reference and the text the client wrote, to restore in column names.
   std::vector<std::pair<std::string, std::string>> renames;
-  std::shared_ptr<const TableDef> target;
-  parser::RewriteOptions options;
-  size_t ref_index = 0;
-  Status resolve_error;
   // The table each reference names (its columns' types drive the typed-operand rewrite).
-  std::vector<const TableDef*> ref_defs(analysis.tables.size(), nullptr);
+  std::vector<const TableDef*> defs;
   bool any_typed_column = false;
-  auto note_def = [&](size_t index, const TableDef* def) {
-    ref_defs[index] = def;
+  size_t next_ref = 0;  // the index of the reference RewriteDml asks for next
+};
+
+// Step 1, resolve tables: points `options` at `tables` and `site` so that RewriteDml replaces each
+// table reference, in order, by its SQLite table — a system table (role and read-only checks),
+// or a catalog table (must exist; EXECUTE AS reaches USER and STREAM tables only; the caller's
+// access level) — registered on the connection, and learns the type of each column it compares.
+// `tables` and `site` must outlive the rewrite.
+void ResolveTables(const DmlSite& site, DmlTables& tables, parser::RewriteOptions& options) {
+  tables.defs.assign(site.analysis.tables.size(), nullptr);
+  auto note_def = [&tables](size_t index, const TableDef* def) {
+    tables.defs[index] = def;
     for (const auto& col : def->columns) {
-      any_typed_column |= parser::IsTypedComparisonType(col.type);
+      tables.any_typed_column |= parser::IsTypedComparisonType(col.type);
     }
   };
   // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
-  auto use_name = [&](const parser::TableRef& ref, const std::string& name, bool write) {
-    s.allowed_tables.insert(name);
+  auto use_name = [&site, &tables](const parser::TableRef& ref, const std::string& name,
+                                   bool write) {
+    site.allowed_tables.insert(name);
     std::string written;
-    for (size_t t = ref.first_token; t < ref.end_token; ++t) written += stmt.Raw(t);
+    for (size_t t = ref.first_token; t < ref.end_token; ++t) written += site.stmt.Raw(t);
     std::string replacement = name;
     // INSERT targets take no alias before their column list; others keep the written name
     // usable as a qualifier.
     if (!ref.has_alias && ref.alias_allowed &&
-        !(write && analysis.kind == parser::StatementKind::kInsert)) {
+        !(write && site.analysis.kind == parser::StatementKind::kInsert)) {
       replacement += " AS " + QuoteIdent(catalog::LowerName(ref.name));
     }
-    renames.emplace_back(replacement, written);
+    tables.renames.emplace_back(replacement, written);
     return replacement;
   };
-  options.replace_table = [&](const parser::TableRef& ref) -> Result<std::string> {
-    const size_t index = ref_index++;
-    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
+  options.replace_table = [&site, &tables, note_def,
+                           use_name](const parser::TableRef& ref) -> Result<std::string> {
+    const size_t index = tables.next_ref++;
+    const std::string ns = ref.ns.empty() ? site.ns : catalog::LowerName(ref.ns);
+    const bool write = site.analysis.target_table && *site.analysis.target_table == index;
     if (IsSystemNamespace(ns)) {
-      const bool write = analysis.target_table && *analysis.target_table == index;
       KALAM_ASSIGN_OR_RETURN(const SystemTable* sys,
-                             ResolveSystemTable(ns, ref.name, s.caller.role, write));
-      KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureSystemRegistered(*sys));
+                             ResolveSystemTable(ns, ref.name, site.caller.role, write));
+      KALAM_ASSIGN_OR_RETURN(std::string name, site.conn.EnsureSystemRegistered(*sys));
       note_def(index, sys->def.get());
       return use_name(ref, name, write);
     }
-    auto def = snap.FindTable(ns, ref.name);
+    auto def = site.snap.FindTable(ns, ref.name);
     if (!def) {
-      if (!snap.FindNamespace(ns)) {
+      if (!site.snap.FindNamespace(ns)) {
         return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
                                      "' does not exist: namespace '" + ns + "' does not exist");
       }
       return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
                                    "' does not exist");
     }
-    const bool write = analysis.target_table && *analysis.target_table == index;
-    if (s.executing_as && def->type != catalog::TableType::kUser &&
+    if (site.executing_as && def->type != catalog::TableType::kUser &&
         def->type != catalog::TableType::kStream) {
       return Status::InvalidArgument("EXECUTE AS USER works on USER and STREAM tables only; '" +
                                      def->QualifiedName() + "' is a " +
                                      std::string(catalog::TableTypeName(def->type)) + " table");
     }
-    KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
-    if (write) target = def;
-    KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+    KALAM_RETURN_IF_ERROR(CheckTableAccess(site.caller, *def, write));
+    KALAM_ASSIGN_OR_RETURN(std::string name, site.conn.EnsureRegistered(def));
     note_def(index, def.get());
     return use_name(ref, name, write);
   };
-  options.column_type = [&](size_t table,
-                            std::string_view column) -> std::optional<parser::ColumnType> {
-    const TableDef* def = ref_defs[table];
+  options.column_type = [&tables](size_t table,
+                                  std::string_view column) -> std::optional<parser::ColumnType> {
+    const TableDef* def = tables.defs[table];
     const int c = def ? def->FindColumn(column) : -1;
     if (c < 0) return std::nullopt;
     return parser::ColumnType{def->columns[c].type, def->columns[c].name};
   };
-  options.any_typed_column = [&any_typed_column] { return any_typed_column; };
-  std::vector<parser::OperandRewrite> operands;
-  options.rewritten_operands = &operands;
+  options.any_typed_column = [&tables] { return tables.any_typed_column; };
+}
 
-  // INSERT: which columns the statement writes; the rest take their defaults.
-  s.ctx.insert_explicit.clear();
-  std::shared_ptr<const TableDef> insert_def;
+// Step 2, check written columns: an INSERT's column list names existing, non-system columns (and
+// `insert_explicit` says which columns it writes; without a column list, options.insert_columns
+// lists them all), its RETURNING names existing columns, and an UPDATE writes no system column.
+// Fails with kInvalidArgument naming the column.
+Status CheckWrittenColumns(const DmlSite& site, std::vector<bool>& insert_explicit,
+                           parser::RewriteOptions& options) {
+  const parser::DmlAnalysis& analysis = site.analysis;
   if (analysis.kind == parser::StatementKind::kInsert && analysis.target_table) {
     const parser::TableRef& ref = analysis.tables[*analysis.target_table];
-    insert_def = snap.FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name);
+    auto insert_def = site.snap.FindTable(ref.ns.empty() ? site.ns : ref.ns, ref.name);
     if (insert_def) {
       const auto& ins = *analysis.insert;
       if (ins.source == parser::InsertSource::kDefaultValues) {
-        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+        insert_explicit.assign(insert_def->columns.size(), false);
       } else if (ins.has_column_list) {
-        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+        insert_explicit.assign(insert_def->columns.size(), false);
         for (const auto& name : ins.columns) {
           if (catalog::LowerName(name) == "_seq" || catalog::LowerName(name) == "_deleted") {
             return Status::InvalidArgument("Column '" + catalog::LowerName(name) +
@@ -400,7 +421,7 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
             return Status::InvalidArgument("Column '" + name + "' does not exist in table '" +
                                            insert_def->QualifiedName() + "'");
           }
-          s.ctx.insert_explicit[c] = true;
+          insert_explicit[c] = true;
         }
       } else {
         for (const auto& c : insert_def->columns) options.insert_columns.push_back(c.name);
@@ -425,10 +446,14 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
       }
     }
   }
-  KALAM_ASSIGN_OR_RETURN(std::string sql, parser::RewriteDml(stmt, analysis, options));
-  KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
-  for (int i = 1; i <= analysis.max_param; ++i) {
-    const Value& v = s.request.params[i - 1];
+  return Status::OK();
+}
+
+// Step 3, bind parameters: ?1…?count get params[0…count-1]. The values are not copied, so
+// `params` must outlive the statement's run.
+void BindParameters(sqlite3_stmt* prepared, const std::vector<Value>& params, int count) {
+  for (int i = 1; i <= count; ++i) {
+    const Value& v = params[i - 1];
     switch (v.kind()) {
       case Value::Kind::kNull: sqlite3_bind_null(prepared, i); break;
       case Value::Kind::kInt: sqlite3_bind_int64(prepared, i, v.as_int()); break;
@@ -443,6 +468,62 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
         break;
     }
   }
+}
+
+// Step 4, restore column names: SQLite names an unaliased expression column after its text in
+// the rewritten `sql`; put back what the client wrote (typed operands, ns.table, $N). Then keep
+// key flags only when rows come from one table: a join or a compound SELECT can repeat a key or
+// null a NOT NULL column.
+void RestoreColumnNames(const DmlSite& site, const std::string& sql,
+                        const std::vector<parser::OperandRewrite>& operands, DmlTables& tables,
+                        StatementResult& result) {
+  if (!operands.empty()) {
+    for (auto& col : result.schema) col.name = RestoreOperands(col.name, sql, site.stmt, operands);
+  }
+  auto& renames = tables.renames;
+  // Longest first, so kt_38 never rewrites part of kt_380.
+  std::sort(renames.begin(), renames.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (auto& col : result.schema) {
+    for (const auto& [from, to] : renames) {
+      for (size_t pos; (pos = col.name.find(from)) != std::string::npos;) {
+        col.name.replace(pos, from.size(), to);
+      }
+    }
+    for (size_t pos = 0; (pos = col.name.find('?', pos)) != std::string::npos; ++pos) {
+      if (pos + 1 < col.name.size() && std::isdigit(static_cast<unsigned char>(col.name[pos + 1]))) {
+        col.name[pos] = '$';
+      }
+    }
+  }
+  bool compound = false;
+  for (const auto& t : site.stmt.tokens) {
+    if (t.IsWord("UNION") || t.IsWord("INTERSECT") || t.IsWord("EXCEPT")) compound = true;
+  }
+  if (site.analysis.tables.size() != 1 || compound) {
+    for (auto& col : result.schema) col.flags.clear();
+  }
+}
+
+}  // namespace
+
+Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
+                            const parser::DmlAnalysis& analysis,
+                            StatementResult* result, std::vector<std::string>* returning_keys) {
+  s.allowed_tables.clear();
+  s.ctx.system_rows.clear();  // system tables are computed afresh for each statement
+  const DmlSite site{stmt,    analysis,       *s.ctx.catalog, s.ns,
+                     s.caller, s.executing_as, *s.conn,        s.allowed_tables};
+  DmlTables tables;
+  parser::RewriteOptions options;
+  ResolveTables(site, tables, options);
+  std::vector<parser::OperandRewrite> operands;
+  options.rewritten_operands = &operands;
+  s.ctx.insert_explicit.clear();  // INSERT: which columns the statement writes (others: DEFAULT)
+  KALAM_RETURN_IF_ERROR(CheckWrittenColumns(site, s.ctx.insert_explicit, options));
+  KALAM_ASSIGN_OR_RETURN(std::string sql, parser::RewriteDml(stmt, analysis, options));
+  KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
+  BindParameters(prepared, s.request.params, analysis.max_param);
   RowLimits limits;
   limits.max_rows = analysis.has_top_level_limit
                         ? options_.max_query_limit
@@ -452,35 +533,7 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
   s.ctx.inserted_keys = nullptr;
   s.ctx.insert_explicit.clear();
   if (st.ok() && !result->schema.empty()) {
-    // SQLite names an unaliased expression column after its (rewritten) text: put back what the
-    // client wrote (typed operands, ns.table, $N).
-    if (!operands.empty()) {
-      for (auto& col : result->schema) col.name = RestoreOperands(col.name, sql, stmt, operands);
-    }
-    // Longest first, so kt_38 never rewrites part of kt_380.
-    std::sort(renames.begin(), renames.end(),
-              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-    for (auto& col : result->schema) {
-      for (const auto& [from, to] : renames) {
-        for (size_t pos; (pos = col.name.find(from)) != std::string::npos;) {
-          col.name.replace(pos, from.size(), to);
-        }
-      }
-      for (size_t pos = 0; (pos = col.name.find('?', pos)) != std::string::npos; ++pos) {
-        if (pos + 1 < col.name.size() && std::isdigit(static_cast<unsigned char>(col.name[pos + 1]))) {
-          col.name[pos] = '$';
-        }
-      }
-    }
-    // Key flags hold only when rows come from one table: a join or a compound SELECT can repeat
-    // a key or null a NOT NULL column.
-    bool compound = false;
-    for (const auto& t : stmt.tokens) {
-      if (t.IsWord("UNION") || t.IsWord("INTERSECT") || t.IsWord("EXCEPT")) compound = true;
-    }
-    if (analysis.tables.size() != 1 || compound) {
-      for (auto& col : result->schema) col.flags.clear();
-    }
+    RestoreColumnNames(site, sql, operands, tables, *result);
   }
   if (!st.ok() && st.code() == StatusCode::kTypeMismatch && analysis.max_param > 0) {
     // A value from `params` that does not fit its column is a parameter error.
