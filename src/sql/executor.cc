@@ -58,34 +58,33 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ns = request.namespace_id.empty() ? std::string(catalog::kDefaultNamespace)
                                       : catalog::LowerName(request.namespace_id);
   s.conn = &*lease;
-  s.ctx.store = &store_;
-  s.ctx.clock = &clock_;
-  s.ctx.ids = &ids_;
-  s.ctx.write_set = &s.ws;
-  s.ctx.read_snapshot = request.read_snapshot.get();
-  s.ctx.read_seq = request.read_seq;
-  s.ctx.live = live_;
-  s.ctx.storages = storages_;
-  s.ctx.jobs = jobs_;
+  s.ctx.services.store = &store_;
+  s.ctx.services.clock = &clock_;
+  s.ctx.services.ids = &ids_;
+  s.ctx.statement.write_set = &s.ws;
+  s.ctx.statement.read_snapshot = request.read_snapshot.get();
+  s.ctx.statement.read_seq = request.read_seq;
+  s.ctx.services.live = live_;
+  s.ctx.services.storages = storages_;
+  s.ctx.services.jobs = jobs_;
   if (options_.request_time_limit.count() > 0) {
-    s.ctx.time_limit = options_.request_time_limit;
-    s.ctx.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
+    s.ctx.statement.time_limit = options_.request_time_limit;
+    s.ctx.statement.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
   }
-  s.ctx.catalog_service = &catalog_;
-  s.ctx.pipeline = &pipeline_;
-  s.ctx.options = &options_;
-  s.ctx.server_started_at_us = started_at_us_;
+  s.ctx.services.catalog_service = &catalog_;
+  s.ctx.services.pipeline = &pipeline_;
+  s.ctx.services.options = &options_;
+  s.ctx.services.server_started_at_us = started_at_us_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 
   const bool batch = statements.size() > 1;
   for (size_t i = 0; i < statements.size(); ++i) {
     const parser::SqlStatement& stmt = statements[i];
-    s.ctx.catalog = catalog_.snapshot();
-    s.conn->SyncWithCatalog(*s.ctx.catalog);
-    s.ctx.user_id = s.caller.user_id;
-    s.ctx.role = s.caller.role;
-    s.ctx.callback_error = Status::OK();
+    s.ctx.statement.catalog = catalog_.snapshot();
+    s.conn->SyncWithCatalog(*s.ctx.statement.catalog);
+    s.ctx.caller = s.caller;
+    s.ctx.statement.callback_error = Status::OK();
     Status st;
     auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
@@ -259,7 +258,8 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
     if (returning) {
       const parser::TableRef& ref = analysis.tables[*analysis.target_table];
       s.pending_returning.push_back(Session::PendingReturning{
-          s.results.size(), s.ctx.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
+          s.results.size(),
+          s.ctx.statement.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
           *analysis.insert->returning, returning_keys});
       s.results.push_back(StatementResult());
       s.results.back().as_user = s.caller.user_id;
@@ -271,7 +271,7 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
       return committed;
     }
     if (returning) s.results.pop_back();
-    s.ctx.catalog = catalog_.snapshot();
+    s.ctx.statement.catalog = catalog_.snapshot();
   }
   if (analysis.kind != parser::StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
   switch (analysis.kind) {
@@ -511,16 +511,17 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
                             const parser::DmlAnalysis& analysis,
                             StatementResult* result, std::vector<std::string>* returning_keys) {
   s.allowed_tables.clear();
-  s.ctx.system_rows.clear();  // system tables are computed afresh for each statement
-  const DmlSite site{stmt,    analysis,       *s.ctx.catalog, s.ns,
+  s.ctx.statement.system_rows.clear();  // system tables are computed afresh for each statement
+  const DmlSite site{stmt,    analysis,       *s.ctx.statement.catalog, s.ns,
                      s.caller, s.executing_as, *s.conn,        s.allowed_tables};
   DmlTables tables;
   parser::RewriteOptions options;
   ResolveTables(site, tables, options);
   std::vector<parser::OperandRewrite> operands;
   options.rewritten_operands = &operands;
-  s.ctx.insert_explicit.clear();  // INSERT: which columns the statement writes (others: DEFAULT)
-  KALAM_RETURN_IF_ERROR(CheckWrittenColumns(site, s.ctx.insert_explicit, options));
+  // INSERT: which columns the statement writes (the others take their DEFAULT).
+  s.ctx.statement.insert_explicit.clear();
+  KALAM_RETURN_IF_ERROR(CheckWrittenColumns(site, s.ctx.statement.insert_explicit, options));
   KALAM_ASSIGN_OR_RETURN(std::string sql, parser::RewriteDml(stmt, analysis, options));
   KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
   BindParameters(prepared, s.request.params, analysis.max_param);
@@ -528,10 +529,10 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
   limits.max_rows = analysis.has_top_level_limit
                         ? options_.max_query_limit
                         : std::min(options_.default_query_limit, options_.max_query_limit);
-  s.ctx.inserted_keys = returning_keys;
+  s.ctx.statement.inserted_keys = returning_keys;
   Status st = sql::RunStatement(*s.conn, prepared, limits, result);
-  s.ctx.inserted_keys = nullptr;
-  s.ctx.insert_explicit.clear();
+  s.ctx.statement.inserted_keys = nullptr;
+  s.ctx.statement.insert_explicit.clear();
   if (st.ok() && !result->schema.empty()) {
     RestoreColumnNames(site, sql, operands, tables, *result);
   }
@@ -567,14 +568,12 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   }
   const Caller saved = s.caller;
   s.caller = Caller{target->user_id, target->role};
-  s.ctx.user_id = s.caller.user_id;
-  s.ctx.role = s.caller.role;
+  s.ctx.caller = s.caller;
   s.executing_as = true;
   Status st = RunDml(s, ast.inner);
   s.executing_as = false;
   s.caller = saved;
-  s.ctx.user_id = saved.user_id;
-  s.ctx.role = saved.role;
+  s.ctx.caller = saved;
   return st;
 }
 
@@ -594,7 +593,7 @@ Status Executor::RunSubscribeTo(Session& s, const parser::SqlStatement& stmt) {
   } else {
     i += 1;
   }
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) {
     return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name) +
                                  "' does not exist");

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "sql/access.h"
+#include "sql/executor_options.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "sql/parser/analyzer.h"
@@ -34,26 +35,6 @@ struct SqlRequest {
   // Read-only requests may read as of this snapshot (live-query snapshots). Null = latest.
   std::shared_ptr<const storage::KvSnapshot> read_snapshot;
   int64_t read_seq = 0;  // the `_seq` of read_snapshot (cold versions above it are not seen)
-};
-
-struct ExecutorOptions {
-  // Rows a SELECT without a top-level LIMIT returns at most. Default 50.
-  uint64_t default_query_limit = 50;
-  // Rows any SELECT returns at most. Default 1000.
-  uint64_t max_query_limit = 1000;
-  // Times an autocommit statement is re-run after losing a write conflict. Default 3.
-  int conflict_retries = 3;
-  // How long one request may run; statements still running then are interrupted. 0 = no limit.
-  // Default 30 s (limits.request_timeout_secs).
-  std::chrono::milliseconds request_time_limit{30000};
-  // Password hashing for CREATE/ALTER USER. Lower only in tests.
-  uint64_t password_ops_limit = 2;
-  size_t password_mem_limit_bytes = 19u << 20;
-  size_t min_password_length = 8;
-  size_t max_password_length = 1024;
-  // The server's data directory, shown by system.storages (the `local` storage lives under
-  // <data_dir>/storage) and system.settings. Default "./data".
-  std::string data_dir = "./data";
 };
 
 // Thread-safe: requests run concurrently, each on its own pooled SQLite connection.

@@ -283,7 +283,7 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
     return Status::PermissionDenied("Permission denied: tables in namespace 'system' cannot be "
                                     "altered");
   }
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   KALAM_RETURN_IF_ERROR(CheckAlterPermission(s.caller, *def, ast));
   // Staged rows are encoded under the version they were staged with; altering the table under

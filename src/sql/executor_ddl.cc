@@ -84,7 +84,7 @@ Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& s
       KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseAlterNamespace(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER NAMESPACE"));
       std::string name = LowerAscii(ast.name);
-      const catalog::NamespaceDef* ns = s.ctx.catalog->FindNamespace(name);
+      const catalog::NamespaceDef* ns = s.ctx.statement.catalog->FindNamespace(name);
       if (!ns) return Status::NotFound("Namespace '" + name + "' does not exist");
       boost::system::error_code ec;
       boost::json::value current = boost::json::parse(ns->options_json, ec);
@@ -118,10 +118,10 @@ Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& s
       b.AddColumn("options", DataType{TypeKind::kJson});
       b.AddColumn("table_count", kBigInt);
       b.AddColumn("created_at", kTimestamp);
-      for (const auto& [name, ns] : s.ctx.catalog->namespaces()) {
+      for (const auto& [name, ns] : s.ctx.statement.catalog->namespaces()) {
         KALAM_RETURN_IF_ERROR(b.AddRow(
             {Value::Text(name), Value::Text(name), Value::Text(ns.options_json),
-             Value::Int(static_cast<int64_t>(s.ctx.catalog->TablesIn(name).size())),
+             Value::Int(static_cast<int64_t>(s.ctx.statement.catalog->TablesIn(name).size())),
              Value::Int(ns.created_at_us)}));
       }
       s.results.push_back(std::move(b).Finish());
@@ -130,7 +130,7 @@ Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& s
     case parser::StatementKind::kUse: {
       KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseUseNamespace(stmt));
       std::string name = LowerAscii(ast.name);
-      if (!s.ctx.catalog->FindNamespace(name)) {
+      if (!s.ctx.statement.catalog->FindNamespace(name)) {
         return Status::NotFound("Namespace '" + name + "' does not exist");
       }
       s.ns = name;
@@ -156,7 +156,7 @@ Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
   if (def.type == catalog::TableType::kShared) {
     KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "CREATE SHARED TABLE"));
   }
-  if (!s.ctx.catalog->FindNamespace(def.namespace_id)) {
+  if (!s.ctx.statement.catalog->FindNamespace(def.namespace_id)) {
     return Status::NotFound("Namespace '" + def.namespace_id +
                             "' does not exist. Create it first with CREATE NAMESPACE.");
   }
@@ -200,7 +200,7 @@ Status Executor::RunDropTable(Session& s, const parser::SqlStatement& stmt) {
   KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP TABLE"));
   std::string ns = ResolveNs({}, ast.table.ns, s.ns);
   std::string name = LowerAscii(ast.table.name);
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) {
     if (ast.if_exists) {
       s.results.push_back(Message("Table " + ns + "." + name + " does not exist"));
@@ -234,13 +234,13 @@ Status Executor::RunShowTables(Session& s, const parser::SqlStatement& stmt) {
   KALAM_ASSIGN_OR_RETURN(parser::ShowTablesStmt ast, parser::ParseShowTables(stmt));
   std::vector<std::shared_ptr<const TableDef>> tables;
   if (ast.ns.empty()) {
-    tables = s.ctx.catalog->AllTables();
+    tables = s.ctx.statement.catalog->AllTables();
   } else {
     std::string ns = LowerAscii(ast.ns);
-    if (!s.ctx.catalog->FindNamespace(ns)) {
+    if (!s.ctx.statement.catalog->FindNamespace(ns)) {
       return Status::NotFound("Namespace '" + ns + "' does not exist");
     }
-    tables = s.ctx.catalog->TablesIn(ns);
+    tables = s.ctx.statement.catalog->TablesIn(ns);
   }
   ResultBuilder b;
   b.AddColumn("namespace_id", kText);
@@ -267,7 +267,7 @@ Status Executor::RunDescribe(Session& s, const parser::SqlStatement& stmt) {
   KALAM_ASSIGN_OR_RETURN(parser::DescribeTableStmt ast, parser::ParseDescribeTable(stmt));
   std::string ns = ResolveNs({}, ast.table.ns, s.ns);
   std::string name = LowerAscii(ast.table.name);
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, false));
   std::vector<std::shared_ptr<const TableDef>> versions;

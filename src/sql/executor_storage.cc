@@ -231,7 +231,7 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "STORAGE COMPACT TABLE"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE COMPACT TABLE " + name.ToString()));
       const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-      auto def = s.ctx.catalog->FindTable(ns, name.name);
+      auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
       if (!def) {
         return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                      "' does not exist");
@@ -283,7 +283,7 @@ Status Executor::RunFlush(Session& s, const parser::SqlStatement& stmt) {
     KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "FLUSH TABLE"));
     KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH TABLE " + name.ToString()));
     const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-    auto def = s.ctx.catalog->FindTable(ns, name.name);
+    auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
     if (!def) {
       return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                    "' does not exist");
@@ -313,12 +313,13 @@ Status Executor::RunFlush(Session& s, const parser::SqlStatement& stmt) {
     c.AcceptWord("NAMESPACE");
     KALAM_ASSIGN_OR_RETURN(ns, c.ExpectIdentifier("a namespace", "FLUSH ALL IN"));
     ns = catalog::LowerName(ns);
-    if (!s.ctx.catalog->FindNamespace(ns)) {
+    if (!s.ctx.statement.catalog->FindNamespace(ns)) {
       return Status::NotFound("Namespace '" + ns + "' does not exist");
     }
   }
   KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH ALL"));
-  auto tables = ns.empty() ? s.ctx.catalog->AllTables() : s.ctx.catalog->TablesIn(ns);
+  const auto& snap = *s.ctx.statement.catalog;
+  auto tables = ns.empty() ? snap.AllTables() : snap.TablesIn(ns);
   std::vector<std::string> ids;
   for (const auto& def : tables) {
     if (def->type != catalog::TableType::kUser && def->type != catalog::TableType::kShared) continue;
@@ -341,7 +342,7 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
   KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "SHOW STATS FOR TABLE"));
   KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STATS FOR TABLE " + name.ToString()));
   const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-  auto def = s.ctx.catalog->FindTable(ns, name.name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
   if (!def) {
     return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                  "' does not exist");

@@ -21,18 +21,19 @@ ExecContext* Ctx(sqlite3_context* c) {
 
 int64_t NowMicros(sqlite3_context* c) {
   ExecContext* ctx = Ctx(c);
-  return ctx && ctx->clock ? ctx->clock->NowMicros() : Clock::System().NowMicros();
+  return ctx && ctx->services.clock ? ctx->services.clock->NowMicros()
+                                    : Clock::System().NowMicros();
 }
 
 void FnNow(sqlite3_context* c, int, sqlite3_value**) { sqlite3_result_int64(c, NowMicros(c)); }
 
 void FnSnowflake(sqlite3_context* c, int, sqlite3_value**) {
   ExecContext* ctx = Ctx(c);
-  if (!ctx || !ctx->ids) {
+  if (!ctx || !ctx->services.ids) {
     sqlite3_result_error(c, "SNOWFLAKE_ID() is not available here", -1);
     return;
   }
-  sqlite3_result_int64(c, ctx->ids->Next());
+  sqlite3_result_int64(c, ctx->services.ids->Next());
 }
 
 void FnUuidV7(sqlite3_context* c, int, sqlite3_value**) {
@@ -51,7 +52,7 @@ void FnCurrentUser(sqlite3_context* c, int, sqlite3_value**) {
     sqlite3_result_null(c);
     return;
   }
-  sqlite3_result_text(c, ctx->user_id.data(), static_cast<int>(ctx->user_id.size()),
+  sqlite3_result_text(c, ctx->caller.user_id.data(), static_cast<int>(ctx->caller.user_id.size()),
                       SQLITE_TRANSIENT);
 }
 
@@ -61,7 +62,7 @@ void FnCurrentRole(sqlite3_context* c, int, sqlite3_value**) {
     sqlite3_result_null(c);
     return;
   }
-  std::string_view r = auth::RoleName(ctx->role);
+  std::string_view r = auth::RoleName(ctx->caller.role);
   sqlite3_result_text(c, r.data(), static_cast<int>(r.size()), SQLITE_TRANSIENT);
 }
 
