@@ -61,34 +61,6 @@ Result<Value> ValueFromJson(const json::value& j) {
 
 }  // namespace
 
-std::string_view TableTypeName(TableType t) {
-  switch (t) {
-    case TableType::kUser: return "USER";
-    case TableType::kShared: return "SHARED";
-    case TableType::kStream: return "STREAM";
-    case TableType::kSystem: return "SYSTEM";
-  }
-  return "SHARED";
-}
-
-std::string_view AccessLevelName(AccessLevel a) {
-  switch (a) {
-    case AccessLevel::kPublic: return "PUBLIC";
-    case AccessLevel::kPrivate: return "PRIVATE";
-    case AccessLevel::kRestricted: return "RESTRICTED";
-    case AccessLevel::kDba: return "DBA";
-  }
-  return "PRIVATE";
-}
-
-std::optional<AccessLevel> ParseAccessLevel(std::string_view s) {
-  for (auto a : {AccessLevel::kPublic, AccessLevel::kPrivate, AccessLevel::kRestricted,
-                 AccessLevel::kDba}) {
-    if (IEquals(s, AccessLevelName(a))) return a;
-  }
-  return std::nullopt;
-}
-
 std::string DefaultSpec::ToSql(const DataType& type) const {
   switch (kind) {
     case Kind::kNone: return "";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/table_type.h"
 #include "common/types.h"
 #include "common/value.h"
 
@@ -17,13 +18,13 @@ namespace kalam::catalog {
 // Internal numeric table id: the key prefix of the table's rows in hot storage. Never reused.
 using TableId = uint64_t;
 
-enum class TableType : uint8_t { kUser, kShared, kStream, kSystem };
-// "USER", "SHARED", "STREAM", "SYSTEM".
-std::string_view TableTypeName(TableType t);
-
-enum class AccessLevel : uint8_t { kPublic, kPrivate, kRestricted, kDba };
-std::string_view AccessLevelName(AccessLevel a);
-std::optional<AccessLevel> ParseAccessLevel(std::string_view s);
+// Table types and access levels are defined once, in common/table_type.h, so that the parser
+// can produce them too; the catalog names them as its own.
+using kalam::AccessLevel;
+using kalam::AccessLevelName;
+using kalam::ParseAccessLevel;
+using kalam::TableType;
+using kalam::TableTypeName;
 
 // When hot rows of a table are flushed to Parquet (cold-tier milestone). 0 = no trigger.
 struct FlushPolicy {

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/value_json.h"
+#include "sql/access.h"
 
 namespace kalam::live {
 
@@ -369,7 +370,7 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
   const std::string ns = q.ns.empty() ? std::string(catalog::kDefaultNamespace)
                                       : catalog::LowerName(q.ns);
   if (ns == catalog::kSystemNamespace) {
-    if (!auth::RoleAtLeast(caller.role, auth::Role::kDba)) {
+    if (!sql::MayReadSystemTables(caller.role)) {
       return SendError(sink, subscription_id, "UNAUTHORIZED",
                        "System tables are readable by dba and system roles only");
     }

@@ -2,9 +2,9 @@
 // statements over it.
 #include "live/row_filter.h"
 
+#include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
-#include "sqlparse/typed_operands.h"
 
 namespace kalam::live {
 
@@ -235,41 +235,41 @@ size_t FilterEngine::row_tables() const {
 }
 
 Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
-    const TableDef& table, const std::vector<sql::Token>& where,
+    const TableDef& table, const std::vector<sql::parser::Token>& where,
     std::string_view statement_text) {
   // Literals compared with typed columns become their stored form, as the executor's rewrite of
   // the same WHERE makes them (every column reference names this table's column).
-  auto resolve = [&](size_t, size_t end) -> std::optional<sql::ColumnType> {
+  auto resolve = [&](size_t, size_t end) -> std::optional<sql::parser::ColumnType> {
     const int c = table.FindColumn(where[end - 1].value);
     if (c < 0) return std::nullopt;
-    return sql::ColumnType{table.columns[c].type, table.columns[c].name};
+    return sql::parser::ColumnType{table.columns[c].type, table.columns[c].name};
   };
-  auto operands = sql::FindTypedOperands(where, resolve, {});
+  auto operands = sql::parser::FindTypedOperands(where, resolve, {});
   if (!operands.ok()) {
     return Status::InvalidSql("Invalid subscription filter: " + operands.status().message());
   }
   std::string expr;
   size_t next_operand = 0;
-  const sql::OperandRewrite* wrapping = nullptr;  // being wrapped in kalam_operand(…)
+  const sql::parser::OperandRewrite* wrapping = nullptr;  // being wrapped in kalam_operand(…)
   for (size_t i = 0; i < where.size(); ++i) {
-    const sql::Token& t = where[i];
+    const sql::parser::Token& t = where[i];
     // `t.col` / `table.col` / `ns.table.col`: drop the qualifier.
     if (t.IsName() && i + 2 < where.size() && where[i + 1].IsPunct('.') && where[i + 2].IsName()) {
       continue;
     }
     if (t.IsPunct('.') && i > 0 && where[i - 1].IsName()) continue;
-    if (t.kind == sql::TokenKind::kParameter) {
+    if (t.kind == sql::parser::TokenKind::kParameter) {
       return Status::InvalidSql("Subscription filters cannot use parameters");
     }
     expr += ' ';
     if (next_operand < operands->size() && (*operands)[next_operand].first_token == i) {
-      const sql::OperandRewrite& op = (*operands)[next_operand++];
+      const sql::parser::OperandRewrite& op = (*operands)[next_operand++];
       if (op.call_suffix.empty()) {
         expr += op.text;
         i = op.end_token - 1;
         continue;
       }
-      expr += std::string(sql::kOperandFunction) + "(";
+      expr += std::string(sql::parser::kOperandFunction) + "(";
       wrapping = &op;
     }
     expr += t.Raw(statement_text);

@@ -15,7 +15,7 @@
 #include "catalog/table_def.h"
 #include "common/status.h"
 #include "common/value.h"
-#include "sqlparse/lexer.h"
+#include "sql/parser/lexer.h"
 
 namespace kalam::live {
 
@@ -24,7 +24,7 @@ namespace kalam::live {
 // `kalam` virtual table (same column affinities and collations) that presents the changed row.
 // Literals compared with a TIMESTAMP/DATETIME/DATE/TIME/UUID/DECIMAL column are rewritten into
 // the column's stored form exactly as the executor rewrites the same WHERE
-// (sqlparse/typed_operands.h), so a filter matches exactly the rows the same WHERE selects. A
+// (sql/parser/typed_operands.h), so a filter matches exactly the rows the same WHERE selects. A
 // filter can read nothing but its row (any other table reference fails to compile). Thread-safe
 // (one mutex around the connection).
 class FilterEngine {
@@ -43,7 +43,7 @@ class FilterEngine {
   // on the same table version are one shared object: a caller evaluating many subscriptions
   // against one row may evaluate each distinct Filter once. A Filter must not outlive the engine.
   Result<std::shared_ptr<const Filter>> Compile(const catalog::TableDef& table,
-                                                const std::vector<sql::Token>& where,
+                                                const std::vector<sql::parser::Token>& where,
                                                 std::string_view statement_text);
 
   // True when the row (values in `table`'s column order, plus its _seq and deleted flag)

@@ -3,17 +3,17 @@
 
 #include <variant>
 
-#include "sqlparse/splitter.h"
+#include "sql/parser/splitter.h"
 
 namespace kalam::live {
 
 std::variant<SubscriptionQuery, LiveError> ParseSubscriptionQuery(std::string_view text) {
-  auto split = sql::SplitStatements(text);
+  auto split = sql::parser::SplitStatements(text);
   if (!split.ok()) return LiveError{"INVALID_SQL", split.status().message()};
   if (split->size() != 1) {
     return LiveError{"INVALID_SQL", "A subscription is exactly one SELECT statement"};
   }
-  const sql::SqlStatement& stmt = (*split)[0];
+  const sql::parser::SqlStatement& stmt = (*split)[0];
   const auto& t = stmt.tokens;
   if (t.empty() || !t[0].IsWord("SELECT")) {
     if (!t.empty() && t[0].IsWord("WITH")) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "sqlparse/lexer.h"
+#include "sql/parser/lexer.h"
 
 namespace kalam::live {
 
@@ -22,7 +22,7 @@ struct SubscriptionQuery {
   std::string table;
   std::vector<std::string> columns;     // empty = `*`
   std::string where_sql;                // the WHERE expression as written, empty = none
-  std::vector<sql::Token> where_tokens;  // offsets into statement_text
+  std::vector<sql::parser::Token> where_tokens;  // offsets into statement_text
   std::string statement_text;
 };
 

@@ -10,20 +10,20 @@
 
 namespace kalam::sql {
 
-Value LiteralValue(const Literal& lit) {
+Value LiteralValue(const parser::Literal& lit) {
   switch (lit.kind) {
-    case LiteralKind::kNull: return Value::Null();
-    case LiteralKind::kBoolean: return Value::Int(lit.text == "TRUE" ? 1 : 0);
-    case LiteralKind::kInteger: {
+    case parser::LiteralKind::kNull: return Value::Null();
+    case parser::LiteralKind::kBoolean: return Value::Int(lit.text == "TRUE" ? 1 : 0);
+    case parser::LiteralKind::kInteger: {
       errno = 0;
       char* end = nullptr;
       long long v = std::strtoll(lit.text.c_str(), &end, 0);
       if (errno == 0 && end && *end == '\0') return Value::Int(v);
       return Value::Double(std::strtod(lit.text.c_str(), nullptr));
     }
-    case LiteralKind::kFloat: return Value::Double(std::strtod(lit.text.c_str(), nullptr));
-    case LiteralKind::kString: return Value::Text(lit.text);
-    case LiteralKind::kBlob: {
+    case parser::LiteralKind::kFloat: return Value::Double(std::strtod(lit.text.c_str(), nullptr));
+    case parser::LiteralKind::kString: return Value::Text(lit.text);
+    case parser::LiteralKind::kBlob: {
       std::string bytes;
       auto nib = [](char c) {
         return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
@@ -82,20 +82,20 @@ Status CheckPrimaryKeyType(const catalog::ColumnDef& col) {
   }
 }
 
-Result<catalog::DefaultSpec> BuildDefault(const DefaultExpr& expr,
+Result<catalog::DefaultSpec> BuildDefault(const parser::DefaultExpr& expr,
                                           const catalog::ColumnDef& column) {
   using K = catalog::DefaultSpec::Kind;
   catalog::ColumnDef col = column;
   catalog::DefaultSpec& out = col.default_value;
   out = catalog::DefaultSpec{};
   switch (expr.kind) {
-    case DefaultExpr::Kind::kNone: out.kind = K::kNone; break;
-    case DefaultExpr::Kind::kNow: out.kind = K::kNow; break;
-    case DefaultExpr::Kind::kSnowflakeId: out.kind = K::kSnowflakeId; break;
-    case DefaultExpr::Kind::kUuidV7: out.kind = K::kUuidV7; break;
-    case DefaultExpr::Kind::kUlid: out.kind = K::kUlid; break;
-    case DefaultExpr::Kind::kCurrentUser: out.kind = K::kCurrentUser; break;
-    case DefaultExpr::Kind::kLiteral: {
+    case parser::DefaultExpr::Kind::kNone: out.kind = K::kNone; break;
+    case parser::DefaultExpr::Kind::kNow: out.kind = K::kNow; break;
+    case parser::DefaultExpr::Kind::kSnowflakeId: out.kind = K::kSnowflakeId; break;
+    case parser::DefaultExpr::Kind::kUuidV7: out.kind = K::kUuidV7; break;
+    case parser::DefaultExpr::Kind::kUlid: out.kind = K::kUlid; break;
+    case parser::DefaultExpr::Kind::kCurrentUser: out.kind = K::kCurrentUser; break;
+    case parser::DefaultExpr::Kind::kLiteral: {
       out.kind = K::kLiteral;
       auto v = CoerceToColumn(col.type, LiteralValue(expr.literal), col.name);
       if (!v.ok()) {
@@ -111,7 +111,7 @@ Result<catalog::DefaultSpec> BuildDefault(const DefaultExpr& expr,
   return out;
 }
 
-Result<catalog::ColumnDef> BuildColumn(const ColumnDef& c) {
+Result<catalog::ColumnDef> BuildColumn(const parser::ParsedColumn& c) {
   catalog::ColumnDef col;
   col.name = catalog::LowerName(c.name);
   auto type = DataType::Parse(c.type_text);

@@ -6,12 +6,12 @@
 #include <cctype>
 
 #include "sql/executor_session.h"
+#include "sql/parser/parser.h"
+#include "sql/parser/rewriter.h"
+#include "sql/parser/splitter.h"
 #include "sql/result_builder.h"
 #include "sql/sqlite/statement_runner.h"
 #include "sql/sqlite/system_tables.h"
-#include "sqlparse/parser.h"
-#include "sqlparse/rewriter.h"
-#include "sqlparse/splitter.h"
 
 namespace kalam::sql {
 
@@ -29,30 +29,10 @@ Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
       options_(options),
       started_at_us_(clock.NowMicros()) {}
 
-Status CheckTableAccess(const Caller& caller, const TableDef& table, bool write) {
-  if (table.type == catalog::TableType::kUser || table.type == catalog::TableType::kStream) return Status::OK();
-  if (auth::RoleAtLeast(caller.role, auth::Role::kDba)) return Status::OK();
-  const auto level = table.options.access_level;
-  const bool service = auth::RoleAtLeast(caller.role, auth::Role::kService);
-  bool allowed = false;
-  switch (level) {
-    case catalog::AccessLevel::kPublic: allowed = !write || service; break;
-    case catalog::AccessLevel::kPrivate:
-    case catalog::AccessLevel::kRestricted: allowed = service; break;
-    case catalog::AccessLevel::kDba: allowed = false; break;
-  }
-  if (allowed) return Status::OK();
-  return Status::PermissionDenied("Permission denied: role '" +
-                                  std::string(auth::RoleName(caller.role)) + "' cannot " +
-                                  (write ? "write" : "read") + " shared table '" +
-                                  table.QualifiedName() + "' (access level " +
-                                  std::string(catalog::AccessLevelName(level)) + ")");
-}
-
 SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   SqlResponse response;
   response.as_user = caller.user_id;
-  auto split = SplitStatements(request.sql);
+  auto split = parser::SplitStatements(request.sql);
   if (!split.ok()) {
     response.error = split.status();
     response.error_details = request.sql.substr(0, 4096);
@@ -78,36 +58,35 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ns = request.namespace_id.empty() ? std::string(catalog::kDefaultNamespace)
                                       : catalog::LowerName(request.namespace_id);
   s.conn = &*lease;
-  s.ctx.store = &store_;
-  s.ctx.clock = &clock_;
-  s.ctx.ids = &ids_;
-  s.ctx.write_set = &s.ws;
-  s.ctx.read_snapshot = request.read_snapshot.get();
-  s.ctx.read_seq = request.read_seq;
-  s.ctx.live = live_;
-  s.ctx.storages = storages_;
-  s.ctx.jobs = jobs_;
+  s.ctx.services.store = &store_;
+  s.ctx.services.clock = &clock_;
+  s.ctx.services.ids = &ids_;
+  s.ctx.statement.write_set = &s.ws;
+  s.ctx.statement.read_snapshot = request.read_snapshot.get();
+  s.ctx.statement.read_seq = request.read_seq;
+  s.ctx.services.live = live_;
+  s.ctx.services.storages = storages_;
+  s.ctx.services.jobs = jobs_;
   if (options_.request_time_limit.count() > 0) {
-    s.ctx.time_limit = options_.request_time_limit;
-    s.ctx.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
+    s.ctx.statement.time_limit = options_.request_time_limit;
+    s.ctx.statement.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
   }
-  s.ctx.catalog_service = &catalog_;
-  s.ctx.pipeline = &pipeline_;
-  s.ctx.options = &options_;
-  s.ctx.server_started_at_us = started_at_us_;
+  s.ctx.services.catalog_service = &catalog_;
+  s.ctx.services.pipeline = &pipeline_;
+  s.ctx.services.options = &options_;
+  s.ctx.services.server_started_at_us = started_at_us_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 
   const bool batch = statements.size() > 1;
   for (size_t i = 0; i < statements.size(); ++i) {
-    const SqlStatement& stmt = statements[i];
-    s.ctx.catalog = catalog_.snapshot();
-    s.conn->SyncWithCatalog(*s.ctx.catalog);
-    s.ctx.user_id = s.caller.user_id;
-    s.ctx.role = s.caller.role;
-    s.ctx.callback_error = Status::OK();
+    const parser::SqlStatement& stmt = statements[i];
+    s.ctx.statement.catalog = catalog_.snapshot();
+    s.conn->SyncWithCatalog(*s.ctx.statement.catalog);
+    s.ctx.caller = s.caller;
+    s.ctx.statement.callback_error = Status::OK();
     Status st;
-    auto kind = ClassifyStatement(stmt.tokens);
+    auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
     if (!st.ok()) {
@@ -141,24 +120,25 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   return response;
 }
 
-Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
+                              parser::StatementKind kind) {
   switch (kind) {
-    case StatementKind::kSelect:
-    case StatementKind::kInsert:
-    case StatementKind::kUpdate:
-    case StatementKind::kDelete:
+    case parser::StatementKind::kSelect:
+    case parser::StatementKind::kInsert:
+    case parser::StatementKind::kUpdate:
+    case parser::StatementKind::kDelete:
       return RunDml(s, stmt);
-    case StatementKind::kBegin:
+    case parser::StatementKind::kBegin:
       if (s.in_txn) return Status::FailedPrecondition("A transaction is already open");
       s.in_txn = true;
       s.at_begin = {s.inserted, s.updated, s.deleted, s.any_inserted, s.any_updated,
                     s.any_deleted};
       return Status::OK();
-    case StatementKind::kCommit:
+    case parser::StatementKind::kCommit:
       if (!s.in_txn) return Status::FailedPrecondition("COMMIT without an open transaction");
       s.in_txn = false;
       return CommitSession(s);
-    case StatementKind::kRollback:
+    case parser::StatementKind::kRollback:
       if (!s.in_txn) return Status::FailedPrecondition("ROLLBACK without an open transaction");
       s.in_txn = false;
       s.ws.Clear();
@@ -171,36 +151,36 @@ Status Executor::RunStatement(Session& s, const SqlStatement& stmt, StatementKin
       s.any_updated = s.at_begin.any_updated;
       s.any_deleted = s.at_begin.any_deleted;
       return Status::OK();
-    case StatementKind::kCreateNamespace:
-    case StatementKind::kDropNamespace:
-    case StatementKind::kAlterNamespace:
-    case StatementKind::kShowNamespaces:
-    case StatementKind::kUse:
+    case parser::StatementKind::kCreateNamespace:
+    case parser::StatementKind::kDropNamespace:
+    case parser::StatementKind::kAlterNamespace:
+    case parser::StatementKind::kShowNamespaces:
+    case parser::StatementKind::kUse:
       return RunNamespaceStatement(s, stmt, kind);
-    case StatementKind::kCreateTable: return RunCreateTable(s, stmt);
-    case StatementKind::kAlterTable: return RunAlterTable(s, stmt);
-    case StatementKind::kDropTable: return RunDropTable(s, stmt);
-    case StatementKind::kShowTables: return RunShowTables(s, stmt);
-    case StatementKind::kDescribeTable: return RunDescribe(s, stmt);
-    case StatementKind::kCreateUser:
-    case StatementKind::kAlterUser:
-    case StatementKind::kDropUser:
+    case parser::StatementKind::kCreateTable: return RunCreateTable(s, stmt);
+    case parser::StatementKind::kAlterTable: return RunAlterTable(s, stmt);
+    case parser::StatementKind::kDropTable: return RunDropTable(s, stmt);
+    case parser::StatementKind::kShowTables: return RunShowTables(s, stmt);
+    case parser::StatementKind::kDescribeTable: return RunDescribe(s, stmt);
+    case parser::StatementKind::kCreateUser:
+    case parser::StatementKind::kAlterUser:
+    case parser::StatementKind::kDropUser:
       return RunUserStatement(s, stmt, kind);
-    case StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
-    case StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
-    case StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
-    case StatementKind::kCreateStorage:
-    case StatementKind::kAlterStorage:
-    case StatementKind::kDropStorage:
-    case StatementKind::kShowStorages:
-    case StatementKind::kStorageCheck:
-    case StatementKind::kStorageCompact:
-    case StatementKind::kKillJob:
+    case parser::StatementKind::kExecuteAs: return RunExecuteAs(s, stmt);
+    case parser::StatementKind::kKillLiveQuery: return RunKillLiveQuery(s, stmt);
+    case parser::StatementKind::kSubscribe: return RunSubscribeTo(s, stmt);
+    case parser::StatementKind::kCreateStorage:
+    case parser::StatementKind::kAlterStorage:
+    case parser::StatementKind::kDropStorage:
+    case parser::StatementKind::kShowStorages:
+    case parser::StatementKind::kStorageCheck:
+    case parser::StatementKind::kStorageCompact:
+    case parser::StatementKind::kKillJob:
       return RunStorageStatement(s, stmt, kind);
-    case StatementKind::kStorageFlush: return RunFlush(s, stmt);
-    case StatementKind::kShowStats: return RunShowStats(s, stmt);
+    case parser::StatementKind::kStorageFlush: return RunFlush(s, stmt);
+    case parser::StatementKind::kShowStats: return RunShowStats(s, stmt);
     default:
-      return Status::InvalidSql(std::string(StatementKindName(kind)) +
+      return Status::InvalidSql(std::string(parser::StatementKindName(kind)) +
                                 " is not supported yet");
   }
 }
@@ -219,12 +199,13 @@ std::string QuoteIdent(std::string_view name) {
 // `name`, an expression column's name (its text in the rewritten `sql`), with the typed operands
 // the rewrite made inside it put back as `stmt` wrote them.
 std::string RestoreOperands(const std::string& name, const std::string& sql,
-                            const SqlStatement& stmt, const std::vector<OperandRewrite>& operands) {
+                            const parser::SqlStatement& stmt,
+                            const std::vector<parser::OperandRewrite>& operands) {
   const size_t pos = name.empty() ? std::string::npos : sql.find(name);
   if (pos == std::string::npos) return name;
   std::string out;
   size_t copied = pos;  // sql[pos, copied) is done
-  for (const OperandRewrite& op : operands) {
+  for (const parser::OperandRewrite& op : operands) {
     if (op.output_offset < copied || op.output_end > pos + name.size()) continue;
     out.append(sql, copied, op.output_offset - copied);
     out += std::string_view(stmt.text).substr(
@@ -253,8 +234,8 @@ std::string Demangle(std::string message, const SqlConnection& conn,
 
 }  // namespace
 
-Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(DmlAnalysis analysis, AnalyzeDml(stmt));
+Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::DmlAnalysis analysis, parser::AnalyzeDml(stmt));
   // Parameters: the request's values must match the placeholders exactly.
   const size_t given = s.request.params.size();
   if (static_cast<size_t>(analysis.max_param) != given && (s.request.has_params || analysis.max_param)) {
@@ -272,12 +253,13 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
       if (!s.in_txn) s.ws.Clear();
       return Status(st.code(), Demangle(st.message(), *s.conn, s.allowed_tables));
     }
-    if (analysis.kind == StatementKind::kSelect) break;
+    if (analysis.kind == parser::StatementKind::kSelect) break;
     const bool returning = analysis.insert && analysis.insert->returning;
     if (returning) {
-      const TableRef& ref = analysis.tables[*analysis.target_table];
+      const parser::TableRef& ref = analysis.tables[*analysis.target_table];
       s.pending_returning.push_back(Session::PendingReturning{
-          s.results.size(), s.ctx.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
+          s.results.size(),
+          s.ctx.statement.catalog->FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name),
           *analysis.insert->returning, returning_keys});
       s.results.push_back(StatementResult());
       s.results.back().as_user = s.caller.user_id;
@@ -289,25 +271,25 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
       return committed;
     }
     if (returning) s.results.pop_back();
-    s.ctx.catalog = catalog_.snapshot();
+    s.ctx.statement.catalog = catalog_.snapshot();
   }
-  if (analysis.kind != StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
+  if (analysis.kind != parser::StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
   switch (analysis.kind) {
-    case StatementKind::kSelect:
+    case parser::StatementKind::kSelect:
       result.as_user = s.caller.user_id;
       s.results.push_back(std::move(result));
       break;
-    case StatementKind::kInsert:
+    case parser::StatementKind::kInsert:
       if (!(analysis.insert && analysis.insert->returning)) {
         s.inserted += result.row_count;
         s.any_inserted = true;
       }
       break;
-    case StatementKind::kUpdate:
+    case parser::StatementKind::kUpdate:
       s.updated += result.row_count;
       s.any_updated = true;
       break;
-    case StatementKind::kDelete:
+    case parser::StatementKind::kDelete:
       s.deleted += result.row_count;
       s.any_deleted = true;
       break;
@@ -316,94 +298,119 @@ Status Executor::RunDml(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
-                            StatementResult* result, std::vector<std::string>* returning_keys) {
-  const auto& snap = *s.ctx.catalog;
-  s.allowed_tables.clear();
-  s.ctx.system_rows.clear();  // system tables are computed afresh for each statement
-  // Rewritten table references and the text the client wrote, to restore in column names.
+namespace {
+
+// What resolving a DML statement's tables needs of the request: the statement, where and as whom
+// it runs. Every reference outlives the statement's run.
+struct DmlSite {
+  const parser::SqlStatement& stmt;
+  const parser::DmlAnalysis& analysis;
+  const catalog::CatalogSnapshot& snap;
+  const std::string& ns;  // current namespace for unqualified names
+  const Caller& caller;   // the effective user
+  bool executing_as;      // inside EXECUTE AS USER: only USER/STREAM tables
+  SqlConnection& conn;    // the connection the statement runs on (registers virtual tables)
+  // Receives the SQLite name of every table the statement names (the authorizer allows only these).
+  std::unordered_set<std::string>& allowed_tables;
+};
+
+// What the table references of one DML statement resolved to, filled while RewriteDml runs.
+struct DmlTables {
+  // Each rewritten reference and the text the client wrote, to restore in column names.
   std::vector<std::pair<std::string, std::string>> renames;
-  std::shared_ptr<const TableDef> target;
-  RewriteOptions options;
-  size_t ref_index = 0;
-  Status resolve_error;
   // The table each reference names (its columns' types drive the typed-operand rewrite).
-  std::vector<const TableDef*> ref_defs(analysis.tables.size(), nullptr);
+  std::vector<const TableDef*> defs;
   bool any_typed_column = false;
-  auto note_def = [&](size_t index, const TableDef* def) {
-    ref_defs[index] = def;
-    for (const auto& col : def->columns) any_typed_column |= IsTypedComparisonType(col.type);
+  size_t next_ref = 0;  // the index of the reference RewriteDml asks for next
+};
+
+// Step 1, resolve tables: points `options` at `tables` and `site` so that RewriteDml replaces each
+// table reference, in order, by its SQLite table — a system table (role and read-only checks),
+// or a catalog table (must exist; EXECUTE AS reaches USER and STREAM tables only; the caller's
+// access level) — registered on the connection, and learns the type of each column it compares.
+// `tables` and `site` must outlive the rewrite.
+void ResolveTables(const DmlSite& site, DmlTables& tables, parser::RewriteOptions& options) {
+  tables.defs.assign(site.analysis.tables.size(), nullptr);
+  auto note_def = [&tables](size_t index, const TableDef* def) {
+    tables.defs[index] = def;
+    for (const auto& col : def->columns) {
+      tables.any_typed_column |= parser::IsTypedComparisonType(col.type);
+    }
   };
   // The text that replaces `ref`, now known as SQLite table `name`, which the statement may read.
-  auto use_name = [&](const TableRef& ref, const std::string& name, bool write) {
-    s.allowed_tables.insert(name);
+  auto use_name = [&site, &tables](const parser::TableRef& ref, const std::string& name,
+                                   bool write) {
+    site.allowed_tables.insert(name);
     std::string written;
-    for (size_t t = ref.first_token; t < ref.end_token; ++t) written += stmt.Raw(t);
+    for (size_t t = ref.first_token; t < ref.end_token; ++t) written += site.stmt.Raw(t);
     std::string replacement = name;
     // INSERT targets take no alias before their column list; others keep the written name
     // usable as a qualifier.
     if (!ref.has_alias && ref.alias_allowed &&
-        !(write && analysis.kind == StatementKind::kInsert)) {
+        !(write && site.analysis.kind == parser::StatementKind::kInsert)) {
       replacement += " AS " + QuoteIdent(catalog::LowerName(ref.name));
     }
-    renames.emplace_back(replacement, written);
+    tables.renames.emplace_back(replacement, written);
     return replacement;
   };
-  options.replace_table = [&](const TableRef& ref) -> Result<std::string> {
-    const size_t index = ref_index++;
-    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
+  options.replace_table = [&site, &tables, note_def,
+                           use_name](const parser::TableRef& ref) -> Result<std::string> {
+    const size_t index = tables.next_ref++;
+    const std::string ns = ref.ns.empty() ? site.ns : catalog::LowerName(ref.ns);
+    const bool write = site.analysis.target_table && *site.analysis.target_table == index;
     if (IsSystemNamespace(ns)) {
-      const bool write = analysis.target_table && *analysis.target_table == index;
       KALAM_ASSIGN_OR_RETURN(const SystemTable* sys,
-                             ResolveSystemTable(ns, ref.name, s.caller.role, write));
-      KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureSystemRegistered(*sys));
+                             ResolveSystemTable(ns, ref.name, site.caller.role, write));
+      KALAM_ASSIGN_OR_RETURN(std::string name, site.conn.EnsureSystemRegistered(*sys));
       note_def(index, sys->def.get());
       return use_name(ref, name, write);
     }
-    auto def = snap.FindTable(ns, ref.name);
+    auto def = site.snap.FindTable(ns, ref.name);
     if (!def) {
-      if (!snap.FindNamespace(ns)) {
+      if (!site.snap.FindNamespace(ns)) {
         return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
                                      "' does not exist: namespace '" + ns + "' does not exist");
       }
       return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(ref.name) +
                                    "' does not exist");
     }
-    const bool write = analysis.target_table && *analysis.target_table == index;
-    if (s.executing_as && def->type != catalog::TableType::kUser &&
+    if (site.executing_as && def->type != catalog::TableType::kUser &&
         def->type != catalog::TableType::kStream) {
       return Status::InvalidArgument("EXECUTE AS USER works on USER and STREAM tables only; '" +
                                      def->QualifiedName() + "' is a " +
                                      std::string(catalog::TableTypeName(def->type)) + " table");
     }
-    KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, write));
-    if (write) target = def;
-    KALAM_ASSIGN_OR_RETURN(std::string name, s.conn->EnsureRegistered(def));
+    KALAM_RETURN_IF_ERROR(CheckTableAccess(site.caller, *def, write));
+    KALAM_ASSIGN_OR_RETURN(std::string name, site.conn.EnsureRegistered(def));
     note_def(index, def.get());
     return use_name(ref, name, write);
   };
-  options.column_type = [&](size_t table, std::string_view column) -> std::optional<ColumnType> {
-    const TableDef* def = ref_defs[table];
+  options.column_type = [&tables](size_t table,
+                                  std::string_view column) -> std::optional<parser::ColumnType> {
+    const TableDef* def = tables.defs[table];
     const int c = def ? def->FindColumn(column) : -1;
     if (c < 0) return std::nullopt;
-    return ColumnType{def->columns[c].type, def->columns[c].name};
+    return parser::ColumnType{def->columns[c].type, def->columns[c].name};
   };
-  options.any_typed_column = [&any_typed_column] { return any_typed_column; };
-  std::vector<OperandRewrite> operands;
-  options.rewritten_operands = &operands;
+  options.any_typed_column = [&tables] { return tables.any_typed_column; };
+}
 
-  // INSERT: which columns the statement writes; the rest take their defaults.
-  s.ctx.insert_explicit.clear();
-  std::shared_ptr<const TableDef> insert_def;
-  if (analysis.kind == StatementKind::kInsert && analysis.target_table) {
-    const TableRef& ref = analysis.tables[*analysis.target_table];
-    insert_def = snap.FindTable(ref.ns.empty() ? s.ns : ref.ns, ref.name);
+// Step 2, check written columns: an INSERT's column list names existing, non-system columns (and
+// `insert_explicit` says which columns it writes; without a column list, options.insert_columns
+// lists them all), its RETURNING names existing columns, and an UPDATE writes no system column.
+// Fails with kInvalidArgument naming the column.
+Status CheckWrittenColumns(const DmlSite& site, std::vector<bool>& insert_explicit,
+                           parser::RewriteOptions& options) {
+  const parser::DmlAnalysis& analysis = site.analysis;
+  if (analysis.kind == parser::StatementKind::kInsert && analysis.target_table) {
+    const parser::TableRef& ref = analysis.tables[*analysis.target_table];
+    auto insert_def = site.snap.FindTable(ref.ns.empty() ? site.ns : ref.ns, ref.name);
     if (insert_def) {
       const auto& ins = *analysis.insert;
-      if (ins.source == InsertSource::kDefaultValues) {
-        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+      if (ins.source == parser::InsertSource::kDefaultValues) {
+        insert_explicit.assign(insert_def->columns.size(), false);
       } else if (ins.has_column_list) {
-        s.ctx.insert_explicit.assign(insert_def->columns.size(), false);
+        insert_explicit.assign(insert_def->columns.size(), false);
         for (const auto& name : ins.columns) {
           if (catalog::LowerName(name) == "_seq" || catalog::LowerName(name) == "_deleted") {
             return Status::InvalidArgument("Column '" + catalog::LowerName(name) +
@@ -414,12 +421,12 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
             return Status::InvalidArgument("Column '" + name + "' does not exist in table '" +
                                            insert_def->QualifiedName() + "'");
           }
-          s.ctx.insert_explicit[c] = true;
+          insert_explicit[c] = true;
         }
       } else {
         for (const auto& c : insert_def->columns) options.insert_columns.push_back(c.name);
       }
-      if (ins.returning && ins.returning->kind == ReturningKind::kColumns) {
+      if (ins.returning && ins.returning->kind == parser::ReturningKind::kColumns) {
         for (const auto& name : ins.returning->columns) {
           std::string lower = catalog::LowerName(name);
           if (lower != "_seq" && lower != "_deleted" && insert_def->FindColumn(name) < 0) {
@@ -439,10 +446,14 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
       }
     }
   }
-  KALAM_ASSIGN_OR_RETURN(std::string sql, RewriteDml(stmt, analysis, options));
-  KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
-  for (int i = 1; i <= analysis.max_param; ++i) {
-    const Value& v = s.request.params[i - 1];
+  return Status::OK();
+}
+
+// Step 3, bind parameters: ?1…?count get params[0…count-1]. The values are not copied, so
+// `params` must outlive the statement's run.
+void BindParameters(sqlite3_stmt* prepared, const std::vector<Value>& params, int count) {
+  for (int i = 1; i <= count; ++i) {
+    const Value& v = params[i - 1];
     switch (v.kind()) {
       case Value::Kind::kNull: sqlite3_bind_null(prepared, i); break;
       case Value::Kind::kInt: sqlite3_bind_int64(prepared, i, v.as_int()); break;
@@ -457,44 +468,73 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
         break;
     }
   }
+}
+
+// Step 4, restore column names: SQLite names an unaliased expression column after its text in
+// the rewritten `sql`; put back what the client wrote (typed operands, ns.table, $N). Then keep
+// key flags only when rows come from one table: a join or a compound SELECT can repeat a key or
+// null a NOT NULL column.
+void RestoreColumnNames(const DmlSite& site, const std::string& sql,
+                        const std::vector<parser::OperandRewrite>& operands, DmlTables& tables,
+                        StatementResult& result) {
+  if (!operands.empty()) {
+    for (auto& col : result.schema) col.name = RestoreOperands(col.name, sql, site.stmt, operands);
+  }
+  auto& renames = tables.renames;
+  // Longest first, so kt_38 never rewrites part of kt_380.
+  std::sort(renames.begin(), renames.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (auto& col : result.schema) {
+    for (const auto& [from, to] : renames) {
+      for (size_t pos; (pos = col.name.find(from)) != std::string::npos;) {
+        col.name.replace(pos, from.size(), to);
+      }
+    }
+    for (size_t pos = 0; (pos = col.name.find('?', pos)) != std::string::npos; ++pos) {
+      if (pos + 1 < col.name.size() && std::isdigit(static_cast<unsigned char>(col.name[pos + 1]))) {
+        col.name[pos] = '$';
+      }
+    }
+  }
+  bool compound = false;
+  for (const auto& t : site.stmt.tokens) {
+    if (t.IsWord("UNION") || t.IsWord("INTERSECT") || t.IsWord("EXCEPT")) compound = true;
+  }
+  if (site.analysis.tables.size() != 1 || compound) {
+    for (auto& col : result.schema) col.flags.clear();
+  }
+}
+
+}  // namespace
+
+Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
+                            const parser::DmlAnalysis& analysis,
+                            StatementResult* result, std::vector<std::string>* returning_keys) {
+  s.allowed_tables.clear();
+  s.ctx.statement.system_rows.clear();  // system tables are computed afresh for each statement
+  const DmlSite site{stmt,    analysis,       *s.ctx.statement.catalog, s.ns,
+                     s.caller, s.executing_as, *s.conn,        s.allowed_tables};
+  DmlTables tables;
+  parser::RewriteOptions options;
+  ResolveTables(site, tables, options);
+  std::vector<parser::OperandRewrite> operands;
+  options.rewritten_operands = &operands;
+  // INSERT: which columns the statement writes (the others take their DEFAULT).
+  s.ctx.statement.insert_explicit.clear();
+  KALAM_RETURN_IF_ERROR(CheckWrittenColumns(site, s.ctx.statement.insert_explicit, options));
+  KALAM_ASSIGN_OR_RETURN(std::string sql, parser::RewriteDml(stmt, analysis, options));
+  KALAM_ASSIGN_OR_RETURN(sqlite3_stmt * prepared, s.conn->Prepare(sql));
+  BindParameters(prepared, s.request.params, analysis.max_param);
   RowLimits limits;
   limits.max_rows = analysis.has_top_level_limit
                         ? options_.max_query_limit
                         : std::min(options_.default_query_limit, options_.max_query_limit);
-  s.ctx.inserted_keys = returning_keys;
+  s.ctx.statement.inserted_keys = returning_keys;
   Status st = sql::RunStatement(*s.conn, prepared, limits, result);
-  s.ctx.inserted_keys = nullptr;
-  s.ctx.insert_explicit.clear();
+  s.ctx.statement.inserted_keys = nullptr;
+  s.ctx.statement.insert_explicit.clear();
   if (st.ok() && !result->schema.empty()) {
-    // SQLite names an unaliased expression column after its (rewritten) text: put back what the
-    // client wrote (typed operands, ns.table, $N).
-    if (!operands.empty()) {
-      for (auto& col : result->schema) col.name = RestoreOperands(col.name, sql, stmt, operands);
-    }
-    // Longest first, so kt_38 never rewrites part of kt_380.
-    std::sort(renames.begin(), renames.end(),
-              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-    for (auto& col : result->schema) {
-      for (const auto& [from, to] : renames) {
-        for (size_t pos; (pos = col.name.find(from)) != std::string::npos;) {
-          col.name.replace(pos, from.size(), to);
-        }
-      }
-      for (size_t pos = 0; (pos = col.name.find('?', pos)) != std::string::npos; ++pos) {
-        if (pos + 1 < col.name.size() && std::isdigit(static_cast<unsigned char>(col.name[pos + 1]))) {
-          col.name[pos] = '$';
-        }
-      }
-    }
-    // Key flags hold only when rows come from one table: a join or a compound SELECT can repeat
-    // a key or null a NOT NULL column.
-    bool compound = false;
-    for (const auto& t : stmt.tokens) {
-      if (t.IsWord("UNION") || t.IsWord("INTERSECT") || t.IsWord("EXCEPT")) compound = true;
-    }
-    if (analysis.tables.size() != 1 || compound) {
-      for (auto& col : result->schema) col.flags.clear();
-    }
+    RestoreColumnNames(site, sql, operands, tables, *result);
   }
   if (!st.ok() && st.code() == StatusCode::kTypeMismatch && analysis.max_param > 0) {
     // A value from `params` that does not fit its column is a parameter error.
@@ -503,27 +543,8 @@ Status Executor::RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnaly
   return st;
 }
 
-namespace {
-
-// SQL.md §5: whom each role may act as.
-bool MayExecuteAs(auth::Role caller, const std::string& caller_id, auth::Role target,
-                  const std::string& target_id) {
-  switch (caller) {
-    case auth::Role::kSystem: return true;
-    case auth::Role::kDba:
-      return target == auth::Role::kDba || target == auth::Role::kService ||
-             target == auth::Role::kUser;
-    case auth::Role::kService:
-      return target == auth::Role::kService || target == auth::Role::kUser;
-    case auth::Role::kUser: return target_id == caller_id;
-    default: return false;
-  }
-}
-
-}  // namespace
-
-Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(ExecuteAsStmt ast, ParseExecuteAs(stmt));
+Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::ExecuteAsStmt ast, parser::ParseExecuteAs(stmt));
   if (s.executing_as) return Status::InvalidSql("EXECUTE AS USER cannot be nested");
   const std::string denied = "Permission denied: role '" +
                              std::string(auth::RoleName(s.caller.role)) +
@@ -539,28 +560,26 @@ Status Executor::RunExecuteAs(Session& s, const SqlStatement& stmt) {
     return Status::PermissionDenied(denied + " (role '" +
                                     std::string(auth::RoleName(target->role)) + "')");
   }
-  KALAM_ASSIGN_OR_RETURN(StatementKind kind, ClassifyStatement(ast.inner.tokens));
-  if (!IsDmlKind(kind)) {
+  KALAM_ASSIGN_OR_RETURN(parser::StatementKind kind, parser::ClassifyStatement(ast.inner.tokens));
+  if (!parser::IsDmlKind(kind)) {
     return Status::InvalidSql(
         "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
-        std::string(StatementKindName(kind)));
+        std::string(parser::StatementKindName(kind)));
   }
   const Caller saved = s.caller;
   s.caller = Caller{target->user_id, target->role};
-  s.ctx.user_id = s.caller.user_id;
-  s.ctx.role = s.caller.role;
+  s.ctx.caller = s.caller;
   s.executing_as = true;
   Status st = RunDml(s, ast.inner);
   s.executing_as = false;
   s.caller = saved;
-  s.ctx.user_id = saved.user_id;
-  s.ctx.role = saved.role;
+  s.ctx.caller = saved;
   return st;
 }
 
 // SUBSCRIBE TO [ns.]t [WHERE …] [OPTIONS (last_rows=N, batch_size=N, from=SEQ)]: checks the table
 // and the caller's right to read it, and answers with the subscription to send over /v1/ws.
-Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
+Status Executor::RunSubscribeTo(Session& s, const parser::SqlStatement& stmt) {
   const auto& t = stmt.tokens;
   if (t.size() < 3 || !t[1].IsWord("TO") || !t[2].IsName()) {
     return Status::InvalidSql("Expected SUBSCRIBE TO [namespace.]table [WHERE …] [OPTIONS (…)]");
@@ -574,7 +593,7 @@ Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
   } else {
     i += 1;
   }
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) {
     return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name) +
                                  "' does not exist");
@@ -606,7 +625,7 @@ Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
     if (k >= t.size() || !t[k].IsPunct('(')) return Status::InvalidSql("Expected OPTIONS (…)");
     for (++k; k < t.size() && !t[k].IsPunct(')');) {
       if (k + 2 >= t.size() || !t[k].IsName() || !t[k + 1].IsOperator("=") ||
-          t[k + 2].kind != TokenKind::kInteger) {
+          t[k + 2].kind != parser::TokenKind::kInteger) {
         return Status::InvalidSql("OPTIONS take name = integer pairs");
       }
       std::string key = catalog::LowerName(t[k].value);
@@ -626,25 +645,22 @@ Status Executor::RunSubscribeTo(Session& s, const SqlStatement& stmt) {
   ResultBuilder b;
   b.AddColumn("ws_url", DataType{TypeKind::kText});
   b.AddColumn("subscription", DataType{TypeKind::kJson});
-  KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("/v1/ws"), Value::Text(boost::json::serialize(sub))}));
+  KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("/v1/ws"),
+                        Value::Text(boost::json::serialize(sub))}));
   StatementResult r = std::move(b).Finish();
   r.message = "Open a WebSocket to /v1/ws and send {\"type\":\"subscribe\",\"subscription\":…}";
   s.results.push_back(std::move(r));
   return Status::OK();
 }
 
-Status Executor::RunKillLiveQuery(Session& s, const SqlStatement& stmt) {
+Status Executor::RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt) {
   // KILL LIVE QUERY '<live_id>'
   const auto& t = stmt.tokens;
   if (t.size() != 4 || !t[1].IsWord("LIVE") || !t[2].IsWord("QUERY") ||
-      t[3].kind != TokenKind::kString) {
+      t[3].kind != parser::TokenKind::kString) {
     return Status::InvalidSql("Expected KILL LIVE QUERY '<live_id>'");
   }
-  if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
-    return Status::PermissionDenied("Permission denied: KILL LIVE QUERY requires role 'dba' or "
-                                    "higher (you are '" +
-                                    std::string(auth::RoleName(s.caller.role)) + "')");
-  }
+  KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "KILL LIVE QUERY"));
   if (!live_) return Status::NotFound("Live query '" + t[3].value + "' does not exist");
   KALAM_RETURN_IF_ERROR(live_->Kill(t[3].value));
   StatementResult r;
@@ -692,13 +708,13 @@ Status Executor::CommitSession(Session& s) {
         }
       };
       switch (p.clause.kind) {
-        case ReturningKind::kStar:
+        case parser::ReturningKind::kStar:
           for (const auto& c : def.columns) add_col(c.name);
           add_col("_seq");
           add_col("_deleted");
           break;
-        case ReturningKind::kSeq: add_col("_seq"); break;
-        case ReturningKind::kColumns:
+        case parser::ReturningKind::kSeq: add_col("_seq"); break;
+        case parser::ReturningKind::kColumns:
           for (const auto& name : p.clause.columns) add_col(name);
           break;
       }

@@ -10,26 +10,22 @@
 
 #include "auth/roles.h"
 #include "catalog/catalog.h"
+#include "catalog/storage_catalog.h"
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
-#include "catalog/storage_catalog.h"
+#include "sql/access.h"
+#include "sql/executor_options.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "sql/parser/analyzer.h"
+#include "sql/parser/ast.h"
+#include "sql/parser/classifier.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
-#include "sqlparse/analyzer.h"
-#include "sqlparse/ast.h"
-#include "sqlparse/classifier.h"
 #include "table/table_store.h"
 
 namespace kalam::sql {
-
-// Who runs a request.
-struct Caller {
-  std::string user_id;
-  auth::Role role = auth::Role::kUser;
-};
 
 struct SqlRequest {
   std::string sql;
@@ -39,26 +35,6 @@ struct SqlRequest {
   // Read-only requests may read as of this snapshot (live-query snapshots). Null = latest.
   std::shared_ptr<const storage::KvSnapshot> read_snapshot;
   int64_t read_seq = 0;  // the `_seq` of read_snapshot (cold versions above it are not seen)
-};
-
-struct ExecutorOptions {
-  // Rows a SELECT without a top-level LIMIT returns at most. Default 50.
-  uint64_t default_query_limit = 50;
-  // Rows any SELECT returns at most. Default 1000.
-  uint64_t max_query_limit = 1000;
-  // Times an autocommit statement is re-run after losing a write conflict. Default 3.
-  int conflict_retries = 3;
-  // How long one request may run; statements still running then are interrupted. 0 = no limit.
-  // Default 30 s (limits.request_timeout_secs).
-  std::chrono::milliseconds request_time_limit{30000};
-  // Password hashing for CREATE/ALTER USER. Lower only in tests.
-  uint64_t password_ops_limit = 2;
-  size_t password_mem_limit_bytes = 19u << 20;
-  size_t min_password_length = 8;
-  size_t max_password_length = 1024;
-  // The server's data directory, shown by system.storages (the `local` storage lives under
-  // <data_dir>/storage) and system.settings. Default "./data".
-  std::string data_dir = "./data";
 };
 
 // Thread-safe: requests run concurrently, each on its own pooled SQLite connection.
@@ -81,27 +57,30 @@ class Executor {
 
  private:
   struct Session;
-  Status RunStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunDml(Session& s, const SqlStatement& stmt);
-  Status RunExecuteAs(Session& s, const SqlStatement& stmt);
-  Status RunKillLiveQuery(Session& s, const SqlStatement& stmt);
-  Status RunSubscribeTo(Session& s, const SqlStatement& stmt);
-  Status RunDmlOnce(Session& s, const SqlStatement& stmt, const DmlAnalysis& analysis,
+  Status RunStatement(Session& s, const parser::SqlStatement& stmt, parser::StatementKind kind);
+  Status RunDml(Session& s, const parser::SqlStatement& stmt);
+  Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
+  Status RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt);
+  Status RunSubscribeTo(Session& s, const parser::SqlStatement& stmt);
+  Status RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
+                    const parser::DmlAnalysis& analysis,
                     StatementResult* result, std::vector<std::string>* returning_keys);
   Status CommitSession(Session& s);
 
   // KalamDB statements.
-  Status RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunCreateTable(Session& s, const SqlStatement& stmt);
-  Status RunAlterTable(Session& s, const SqlStatement& stmt);  // executor_alter.cc
-  Status RunDropTable(Session& s, const SqlStatement& stmt);
-  Status RunShowTables(Session& s, const SqlStatement& stmt);
-  Status RunDescribe(Session& s, const SqlStatement& stmt);
-  Status RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
+  Status RunNamespaceStatement(Session& s, const parser::SqlStatement& stmt,
+                               parser::StatementKind kind);
+  Status RunCreateTable(Session& s, const parser::SqlStatement& stmt);
+  Status RunAlterTable(Session& s, const parser::SqlStatement& stmt);  // executor_alter.cc
+  Status RunDropTable(Session& s, const parser::SqlStatement& stmt);
+  Status RunShowTables(Session& s, const parser::SqlStatement& stmt);
+  Status RunDescribe(Session& s, const parser::SqlStatement& stmt);
+  Status RunUserStatement(Session& s, const parser::SqlStatement& stmt, parser::StatementKind kind);
   // executor_storage.cc: storages, flush, compaction, jobs, SHOW STATS.
-  Status RunStorageStatement(Session& s, const SqlStatement& stmt, StatementKind kind);
-  Status RunFlush(Session& s, const SqlStatement& stmt);
-  Status RunShowStats(Session& s, const SqlStatement& stmt);
+  Status RunStorageStatement(Session& s, const parser::SqlStatement& stmt,
+                             parser::StatementKind kind);
+  Status RunFlush(Session& s, const parser::SqlStatement& stmt);
+  Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 

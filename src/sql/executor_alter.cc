@@ -9,13 +9,13 @@
 #include "sql/column_builder.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
-#include "sqlparse/parser.h"
+#include "sql/parser/parser.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
 
 using catalog::TableDef;
-using Action = AlterTableStmt::Action;
+using Action = parser::AlterTableStmt::Action;
 
 namespace {
 
@@ -84,7 +84,7 @@ Status CheckNoNulls(const table::TableStore& store, const TableDef& def, size_t 
       "' (and maybe others) holds NULL. Update those rows first.");
 }
 
-Status AddColumn(const AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
+Status AddColumn(const parser::AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
   if (t.FindColumn(ast.column.name) >= 0) {
     return Status::AlreadyExists("Column '" + catalog::LowerName(ast.column.name) +
                                  "' already exists in table " + Quoted(t));
@@ -113,7 +113,7 @@ Status AddColumn(const AlterTableStmt& ast, const table::TableStore& store, Tabl
   return Status::OK();
 }
 
-Status DropColumn(const AlterTableStmt& ast, TableDef& t) {
+Status DropColumn(const parser::AlterTableStmt& ast, TableDef& t) {
   KALAM_ASSIGN_OR_RETURN(size_t index, FindColumnOrFail(t, ast.column_name));
   const catalog::ColumnDef& column = t.columns[index];
   if (column.primary_key) {
@@ -142,7 +142,8 @@ Status Reconvert(const catalog::ColumnDef& column, std::string_view what, Value*
   return Status::OK();
 }
 
-Status ModifyColumn(const AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
+Status ModifyColumn(const parser::AlterTableStmt& ast, const table::TableStore& store,
+                    TableDef& t) {
   KALAM_ASSIGN_OR_RETURN(size_t index, FindColumnOrFail(t, ast.column_name));
   const catalog::ColumnDef& current = t.columns[index];
   auto type = DataType::Parse(ast.column.type_text);
@@ -176,7 +177,8 @@ Status ModifyColumn(const AlterTableStmt& ast, const table::TableStore& store, T
   return Status::OK();
 }
 
-Status SetNullability(const AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
+Status SetNullability(const parser::AlterTableStmt& ast, const table::TableStore& store,
+                      TableDef& t) {
   KALAM_ASSIGN_OR_RETURN(size_t index, FindColumnOrFail(t, ast.column_name));
   catalog::ColumnDef& column = t.columns[index];
   if (ast.action == Action::kDropNotNull) {
@@ -191,7 +193,7 @@ Status SetNullability(const AlterTableStmt& ast, const table::TableStore& store,
   return Status::OK();
 }
 
-Status SetDefault(const AlterTableStmt& ast, TableDef& t) {
+Status SetDefault(const parser::AlterTableStmt& ast, TableDef& t) {
   KALAM_ASSIGN_OR_RETURN(size_t index, FindColumnOrFail(t, ast.column_name));
   catalog::ColumnDef& column = t.columns[index];
   if (ast.action == Action::kDropDefault) {
@@ -202,7 +204,7 @@ Status SetDefault(const AlterTableStmt& ast, TableDef& t) {
   return Status::OK();
 }
 
-Status RenameColumn(const AlterTableStmt& ast, TableDef& t) {
+Status RenameColumn(const parser::AlterTableStmt& ast, TableDef& t) {
   KALAM_ASSIGN_OR_RETURN(size_t index, FindColumnOrFail(t, ast.column_name));
   const std::string new_name = catalog::LowerName(ast.new_name);
   if (new_name == t.columns[index].name) {
@@ -218,21 +220,19 @@ Status RenameColumn(const AlterTableStmt& ast, TableDef& t) {
   return Status::OK();
 }
 
-Status SetAccessLevel(const AlterTableStmt& ast, TableDef& t) {
+Status SetAccessLevel(const parser::AlterTableStmt& ast, TableDef& t) {
   if (t.type != catalog::TableType::kShared) {
     return Status::InvalidArgument("ACCESS_LEVEL is only valid for SHARED tables, not " +
                                    std::string(catalog::TableTypeName(t.type)) + " tables (" +
                                    Quoted(t) + ")");
   }
-  auto level = catalog::ParseAccessLevel(AccessLevelName(ast.access_level));
-  if (!level) return Status::Internal("unknown access level");
-  t.options.access_level = *level;
+  t.options.access_level = ast.access_level;
   return Status::OK();
 }
 
 // Applies `ast` to `t`, the latest version of the table (under the catalog's DDL lock and with
 // commits paused, so the row checks hold until the new version is published).
-Status ApplyAlter(const AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
+Status ApplyAlter(const parser::AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
   switch (ast.action) {
     case Action::kAddColumn: return AddColumn(ast, store, t);
     case Action::kDropColumn: return DropColumn(ast, t);
@@ -252,7 +252,8 @@ Status ApplyAlter(const AlterTableStmt& ast, const table::TableStore& store, Tab
 // move a table to DBA, out of its own reach. Anyone may create a USER (or STREAM) table, but its
 // schema is shared by every user's rows in it, so changing that schema is reserved for dba and
 // system.
-Status CheckAlterPermission(const Caller& caller, const TableDef& t, const AlterTableStmt& ast) {
+Status CheckAlterPermission(const Caller& caller, const TableDef& t,
+                            const parser::AlterTableStmt& ast) {
   const auth::Role needed =
       t.type == catalog::TableType::kShared ? auth::Role::kService : auth::Role::kDba;
   if (!auth::RoleAtLeast(caller.role, needed)) {
@@ -274,15 +275,15 @@ Status CheckAlterPermission(const Caller& caller, const TableDef& t, const Alter
 
 }  // namespace
 
-Status Executor::RunAlterTable(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(AlterTableStmt ast, ParseAlterTable(stmt));
+Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::AlterTableStmt ast, parser::ParseAlterTable(stmt));
   const std::string ns = ast.table.ns.empty() ? s.ns : catalog::LowerName(ast.table.ns);
   const std::string name = catalog::LowerName(ast.table.name);
   if (ns == catalog::kSystemNamespace) {
     return Status::PermissionDenied("Permission denied: tables in namespace 'system' cannot be "
                                     "altered");
   }
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   KALAM_RETURN_IF_ERROR(CheckAlterPermission(s.caller, *def, ast));
   // Staged rows are encoded under the version they were staged with; altering the table under

@@ -6,19 +6,12 @@
 #include "sql/column_builder.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
+#include "sql/parser/parser.h"
 #include "sql/result_builder.h"
-#include "sqlparse/parser.h"
 
 namespace kalam::sql {
 
 using catalog::TableDef;
-
-Status RequireRole(const Caller& caller, auth::Role needed, std::string_view what) {
-  if (auth::RoleAtLeast(caller.role, needed)) return Status::OK();
-  return Status::PermissionDenied("Permission denied: " + std::string(what) + " requires role '" +
-                                  std::string(auth::RoleName(needed)) + "' or higher (you are '" +
-                                  std::string(auth::RoleName(caller.role)) + "')");
-}
 
 StatementResult Message(std::string text) {
   StatementResult r;
@@ -44,25 +37,6 @@ Status CheckPasswordPolicy(const ExecutorOptions& o, const std::string& pw) {
   return Status::OK();
 }
 
-catalog::TableType ToCatalogType(sql::TableType t) {
-  switch (t) {
-    case sql::TableType::kUser: return catalog::TableType::kUser;
-    case sql::TableType::kStream: return catalog::TableType::kStream;
-    case sql::TableType::kShared: return catalog::TableType::kShared;
-  }
-  return catalog::TableType::kShared;
-}
-
-catalog::AccessLevel ToCatalogLevel(sql::AccessLevel a) {
-  switch (a) {
-    case sql::AccessLevel::kPublic: return catalog::AccessLevel::kPublic;
-    case sql::AccessLevel::kPrivate: return catalog::AccessLevel::kPrivate;
-    case sql::AccessLevel::kRestricted: return catalog::AccessLevel::kRestricted;
-    case sql::AccessLevel::kDba: return catalog::AccessLevel::kDba;
-  }
-  return catalog::AccessLevel::kPrivate;
-}
-
 std::string LowerAscii(std::string_view s) { return catalog::LowerName(s); }
 
 const DataType kText{TypeKind::kText};
@@ -73,10 +47,11 @@ const DataType kTimestamp{TypeKind::kTimestamp};
 
 }  // namespace
 
-Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& stmt,
+                                       parser::StatementKind kind) {
   switch (kind) {
-    case StatementKind::kCreateNamespace: {
-      KALAM_ASSIGN_OR_RETURN(auto ast, ParseCreateNamespace(stmt));
+    case parser::StatementKind::kCreateNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseCreateNamespace(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE NAMESPACE"));
       std::string name = LowerAscii(ast.name);
       bool created = false;
@@ -85,8 +60,8 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
                                           : "Namespace " + name + " already exists"));
       return Status::OK();
     }
-    case StatementKind::kDropNamespace: {
-      KALAM_ASSIGN_OR_RETURN(auto ast, ParseDropNamespace(stmt));
+    case parser::StatementKind::kDropNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseDropNamespace(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP NAMESPACE"));
       std::string name = LowerAscii(ast.name);
       bool dropped = false;
@@ -105,11 +80,11 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
                                           : "Namespace " + name + " does not exist"));
       return Status::OK();
     }
-    case StatementKind::kAlterNamespace: {
-      KALAM_ASSIGN_OR_RETURN(auto ast, ParseAlterNamespace(stmt));
+    case parser::StatementKind::kAlterNamespace: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseAlterNamespace(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER NAMESPACE"));
       std::string name = LowerAscii(ast.name);
-      const catalog::NamespaceDef* ns = s.ctx.catalog->FindNamespace(name);
+      const catalog::NamespaceDef* ns = s.ctx.statement.catalog->FindNamespace(name);
       if (!ns) return Status::NotFound("Namespace '" + name + "' does not exist");
       boost::system::error_code ec;
       boost::json::value current = boost::json::parse(ns->options_json, ec);
@@ -121,7 +96,7 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
         switch (v.kind()) {
           case Value::Kind::kNull: j = nullptr; break;
           case Value::Kind::kInt:
-            if (o.value.kind == LiteralKind::kBoolean) j = v.as_int() != 0;
+            if (o.value.kind == parser::LiteralKind::kBoolean) j = v.as_int() != 0;
             else j = v.as_int();
             break;
           case Value::Kind::kDouble: j = v.as_double(); break;
@@ -134,8 +109,8 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
       s.results.push_back(Message("Namespace " + name + " altered successfully"));
       return Status::OK();
     }
-    case StatementKind::kShowNamespaces: {
-      KALAM_ASSIGN_OR_RETURN(auto ast, ParseShowNamespaces(stmt));
+    case parser::StatementKind::kShowNamespaces: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseShowNamespaces(stmt));
       (void)ast;
       ResultBuilder b;
       b.AddColumn("namespace_id", kText);
@@ -143,19 +118,19 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
       b.AddColumn("options", DataType{TypeKind::kJson});
       b.AddColumn("table_count", kBigInt);
       b.AddColumn("created_at", kTimestamp);
-      for (const auto& [name, ns] : s.ctx.catalog->namespaces()) {
+      for (const auto& [name, ns] : s.ctx.statement.catalog->namespaces()) {
         KALAM_RETURN_IF_ERROR(b.AddRow(
             {Value::Text(name), Value::Text(name), Value::Text(ns.options_json),
-             Value::Int(static_cast<int64_t>(s.ctx.catalog->TablesIn(name).size())),
+             Value::Int(static_cast<int64_t>(s.ctx.statement.catalog->TablesIn(name).size())),
              Value::Int(ns.created_at_us)}));
       }
       s.results.push_back(std::move(b).Finish());
       return Status::OK();
     }
-    case StatementKind::kUse: {
-      KALAM_ASSIGN_OR_RETURN(auto ast, ParseUseNamespace(stmt));
+    case parser::StatementKind::kUse: {
+      KALAM_ASSIGN_OR_RETURN(auto ast, parser::ParseUseNamespace(stmt));
       std::string name = LowerAscii(ast.name);
-      if (!s.ctx.catalog->FindNamespace(name)) {
+      if (!s.ctx.statement.catalog->FindNamespace(name)) {
         return Status::NotFound("Namespace '" + name + "' does not exist");
       }
       s.ns = name;
@@ -166,12 +141,12 @@ Status Executor::RunNamespaceStatement(Session& s, const SqlStatement& stmt, Sta
   }
 }
 
-Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(CreateTableStmt ast, ParseCreateTable(stmt));
+Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::CreateTableStmt ast, parser::ParseCreateTable(stmt));
   TableDef def;
   def.namespace_id = ResolveNs({}, ast.table.ns, s.ns);
   def.table_name = LowerAscii(ast.table.name);
-  def.type = ToCatalogType(ast.table_type);
+  def.type = ast.table_type;
   if (def.namespace_id == catalog::kSystemNamespace) {
     return Status::PermissionDenied("Tables cannot be created in namespace 'system'");
   }
@@ -181,7 +156,7 @@ Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
   if (def.type == catalog::TableType::kShared) {
     KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "CREATE SHARED TABLE"));
   }
-  if (!s.ctx.catalog->FindNamespace(def.namespace_id)) {
+  if (!s.ctx.statement.catalog->FindNamespace(def.namespace_id)) {
     return Status::NotFound("Namespace '" + def.namespace_id +
                             "' does not exist. Create it first with CREATE NAMESPACE.");
   }
@@ -208,23 +183,24 @@ Status Executor::RunCreateTable(Session& s, const SqlStatement& stmt) {
     def.options.deleted_retention_hours = static_cast<uint32_t>(*o.deleted_retention_hours);
   }
   if (o.ttl_seconds) def.options.ttl_seconds = static_cast<uint32_t>(*o.ttl_seconds);
-  if (o.access_level) def.options.access_level = ToCatalogLevel(*o.access_level);
+  if (o.access_level) def.options.access_level = *o.access_level;
   const std::string qualified = def.QualifiedName();
   const std::string type_name = LowerAscii(catalog::TableTypeName(def.type));
   bool created = false;
-  KALAM_ASSIGN_OR_RETURN(auto table, catalog_.CreateTable(std::move(def), ast.if_not_exists, &created));
+  KALAM_ASSIGN_OR_RETURN(auto table, catalog_.CreateTable(std::move(def), ast.if_not_exists,
+                         &created));
   (void)table;
   s.results.push_back(Message(created ? type_name + " table " + qualified + " created successfully"
                                       : "Table " + qualified + " already exists"));
   return Status::OK();
 }
 
-Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(DropTableStmt ast, ParseDropTable(stmt));
+Status Executor::RunDropTable(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::DropTableStmt ast, parser::ParseDropTable(stmt));
   KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP TABLE"));
   std::string ns = ResolveNs({}, ast.table.ns, s.ns);
   std::string name = LowerAscii(ast.table.name);
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) {
     if (ast.if_exists) {
       s.results.push_back(Message("Table " + ns + "." + name + " does not exist"));
@@ -232,7 +208,7 @@ Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
     }
     return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   }
-  if (ast.table_type && ToCatalogType(*ast.table_type) != def->type) {
+  if (ast.table_type && *ast.table_type != def->type) {
     return Status::InvalidArgument("Table '" + def->QualifiedName() + "' is a " +
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table, not " +
@@ -254,17 +230,17 @@ Status Executor::RunDropTable(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunShowTables(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(ShowTablesStmt ast, ParseShowTables(stmt));
+Status Executor::RunShowTables(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::ShowTablesStmt ast, parser::ParseShowTables(stmt));
   std::vector<std::shared_ptr<const TableDef>> tables;
   if (ast.ns.empty()) {
-    tables = s.ctx.catalog->AllTables();
+    tables = s.ctx.statement.catalog->AllTables();
   } else {
     std::string ns = LowerAscii(ast.ns);
-    if (!s.ctx.catalog->FindNamespace(ns)) {
+    if (!s.ctx.statement.catalog->FindNamespace(ns)) {
       return Status::NotFound("Namespace '" + ns + "' does not exist");
     }
-    tables = s.ctx.catalog->TablesIn(ns);
+    tables = s.ctx.statement.catalog->TablesIn(ns);
   }
   ResultBuilder b;
   b.AddColumn("namespace_id", kText);
@@ -287,11 +263,11 @@ Status Executor::RunShowTables(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunDescribe(Session& s, const SqlStatement& stmt) {
-  KALAM_ASSIGN_OR_RETURN(DescribeTableStmt ast, ParseDescribeTable(stmt));
+Status Executor::RunDescribe(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_ASSIGN_OR_RETURN(parser::DescribeTableStmt ast, parser::ParseDescribeTable(stmt));
   std::string ns = ResolveNs({}, ast.table.ns, s.ns);
   std::string name = LowerAscii(ast.table.name);
-  auto def = s.ctx.catalog->FindTable(ns, name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   KALAM_RETURN_IF_ERROR(CheckTableAccess(s.caller, *def, false));
   std::vector<std::shared_ptr<const TableDef>> versions;
@@ -326,14 +302,15 @@ Status Executor::RunDescribe(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
+Status Executor::RunUserStatement(Session& s, const parser::SqlStatement& stmt,
+                                  parser::StatementKind kind) {
   auth::PasswordHashParams hash_params;
   hash_params.ops_limit = options_.password_ops_limit;
   hash_params.mem_limit_bytes = options_.password_mem_limit_bytes;
   const int64_t now = clock_.NowMicros();
   switch (kind) {
-    case StatementKind::kCreateUser: {
-      KALAM_ASSIGN_OR_RETURN(CreateUserStmt ast, ParseCreateUser(stmt));
+    case parser::StatementKind::kCreateUser: {
+      KALAM_ASSIGN_OR_RETURN(parser::CreateUserStmt ast, parser::ParseCreateUser(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE USER"));
       auto role = auth::ParseRole(ast.role);
       if (!role) {
@@ -358,8 +335,8 @@ Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, Statemen
       s.results.push_back(Message("User " + ast.name + " created successfully"));
       return Status::OK();
     }
-    case StatementKind::kAlterUser: {
-      KALAM_ASSIGN_OR_RETURN(AlterUserStmt ast, ParseAlterUser(stmt));
+    case parser::StatementKind::kAlterUser: {
+      KALAM_ASSIGN_OR_RETURN(parser::AlterUserStmt ast, parser::ParseAlterUser(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER USER"));
       auto user = catalog_.GetUser(ast.name);
       if (!user || user->deleted()) return Status::NotFound("User '" + ast.name + "' does not exist");
@@ -369,12 +346,12 @@ Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, Statemen
                                         "user '" + ast.name + "'");
       }
       switch (ast.change) {
-        case AlterUserStmt::Change::kPassword: {
+        case parser::AlterUserStmt::Change::kPassword: {
           KALAM_RETURN_IF_ERROR(CheckPasswordPolicy(options_, ast.value));
           KALAM_ASSIGN_OR_RETURN(user->password_hash, auth::HashPassword(ast.value, hash_params));
           break;
         }
-        case AlterUserStmt::Change::kRole: {
+        case parser::AlterUserStmt::Change::kRole: {
           auto role = auth::ParseRole(ast.value);
           if (!role) return Status::InvalidArgument("Unknown role '" + ast.value + "'");
           if ((*role == auth::Role::kSystem || user->role == auth::Role::kSystem) &&
@@ -385,15 +362,15 @@ Status Executor::RunUserStatement(Session& s, const SqlStatement& stmt, Statemen
           user->role = *role;
           break;
         }
-        case AlterUserStmt::Change::kEmail: user->email = ast.value; break;
+        case parser::AlterUserStmt::Change::kEmail: user->email = ast.value; break;
       }
       user->updated_at_us = now;
       KALAM_RETURN_IF_ERROR(catalog_.PutUser(*user));
       s.results.push_back(Message("User " + ast.name + " altered successfully"));
       return Status::OK();
     }
-    case StatementKind::kDropUser: {
-      KALAM_ASSIGN_OR_RETURN(DropUserStmt ast, ParseDropUser(stmt));
+    case parser::StatementKind::kDropUser: {
+      KALAM_ASSIGN_OR_RETURN(parser::DropUserStmt ast, parser::ParseDropUser(stmt));
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP USER"));
       auto user = catalog_.GetUser(ast.name);
       if (!user || user->deleted()) {

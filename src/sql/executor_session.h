@@ -30,7 +30,7 @@ struct Executor::Session {
   struct PendingReturning {
     size_t result_index;
     std::shared_ptr<const catalog::TableDef> table;
-    ReturningClause clause;
+    parser::ReturningClause clause;
     std::vector<std::string> keys;
   };
   std::vector<PendingReturning> pending_returning;
@@ -42,14 +42,7 @@ struct Executor::Session {
   explicit Session(const SqlRequest& r) : request(r) {}
 };
 
-// "Permission denied: <what> requires role '<needed>' or higher (you are '<role>')" unless
-// `caller` has at least `needed`.
-Status RequireRole(const Caller& caller, auth::Role needed, std::string_view what);
-
 // A result carrying only a message (DDL and commands).
 StatementResult Message(std::string text);
-
-// "Permission denied: …" unless `caller` may read (or write) `table`.
-Status CheckTableAccess(const Caller& caller, const catalog::TableDef& table, bool write);
 
 }  // namespace kalam::sql

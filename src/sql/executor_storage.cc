@@ -6,8 +6,8 @@
 
 #include "sql/executor.h"
 #include "sql/executor_session.h"
+#include "sql/parser/token_cursor.h"
 #include "sql/result_builder.h"
-#include "sqlparse/token_cursor.h"
 
 namespace kalam::sql {
 
@@ -27,8 +27,8 @@ Value TimestampOrNull(int64_t us) { return us ? Value::Int(us) : Value::Null(); 
 // CREATE STORAGE id TYPE '…' [NAME '…'] [DESCRIPTION '…'] [BASE_DIRECTORY|PATH '…'] [BUCKET '…']
 // [REGION '…'] [ENDPOINT '…'] [SHARED_TABLES_TEMPLATE '…'] [USER_TABLES_TEMPLATE '…']
 // [CREDENTIALS '<json>'] — options in any order, each at most once.
-Result<StorageDef> ParseCreateStorage(const SqlStatement& stmt) {
-  TokenCursor c(stmt);
+Result<StorageDef> ParseCreateStorage(const parser::SqlStatement& stmt) {
+  parser::TokenCursor c(stmt);
   KALAM_RETURN_IF_ERROR(c.ExpectWord("CREATE", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "CREATE"));
   StorageDef d;
@@ -37,9 +37,11 @@ Result<StorageDef> ParseCreateStorage(const SqlStatement& stmt) {
   std::set<std::string> seen;
   bool has_type = false;
   while (!c.AtEnd()) {
-    const Token* t = c.Peek();
+    const parser::Token* t = c.Peek();
     std::string key = catalog::LowerName(t->value);
-    if (t->kind != TokenKind::kIdentifier) return c.Unexpected("a storage option", "CREATE STORAGE " + d.storage_id);
+    if (t->kind != parser::TokenKind::kIdentifier) {
+      return c.Unexpected("a storage option", "CREATE STORAGE " + d.storage_id);
+    }
     c.Next();
     if (!seen.insert(key == "path" ? "base_directory" : key).second) {
       return Status::InvalidSql("Option " + t->value + " is given twice in CREATE STORAGE");
@@ -99,10 +101,11 @@ void Executor::ForgetColdTables(const std::vector<catalog::TableId>& tables) {
   for (catalog::TableId id : tables) (void)cold->ForgetTable(id);
 }
 
-Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, StatementKind kind) {
-  TokenCursor c(stmt);
+Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stmt,
+                                     parser::StatementKind kind) {
+  parser::TokenCursor c(stmt);
   switch (kind) {
-    case StatementKind::kCreateStorage: {
+    case parser::StatementKind::kCreateStorage: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "CREATE STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_ASSIGN_OR_RETURN(StorageDef d, ParseCreateStorage(stmt));
@@ -110,7 +113,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       s.results.push_back(Message("Storage " + d.storage_id + " created successfully"));
       return Status::OK();
     }
-    case StatementKind::kAlterStorage: {
+    case parser::StatementKind::kAlterStorage: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "ALTER STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_RETURN_IF_ERROR(c.ExpectWord("ALTER", ""));
@@ -141,7 +144,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       s.results.push_back(Message("Storage " + def->storage_id + " altered successfully"));
       return Status::OK();
     }
-    case StatementKind::kDropStorage: {
+    case parser::StatementKind::kDropStorage: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "DROP STORAGE"));
       if (!storages_) return Status::Unavailable("Storages are not available");
       KALAM_RETURN_IF_ERROR(c.ExpectWord("DROP", ""));
@@ -167,7 +170,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
                                                 : "Storage " + id + " does not exist"));
       return Status::OK();
     }
-    case StatementKind::kShowStorages: {
+    case parser::StatementKind::kShowStorages: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "SHOW STORAGES"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGES", "SHOW"));
@@ -192,7 +195,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       s.results.push_back(std::move(b).Finish());
       return Status::OK();
     }
-    case StatementKind::kStorageCheck: {
+    case parser::StatementKind::kStorageCheck: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "STORAGE CHECK"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("CHECK", "STORAGE"));
@@ -220,7 +223,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       s.results.push_back(std::move(r));
       return Status::OK();
     }
-    case StatementKind::kStorageCompact: {
+    case parser::StatementKind::kStorageCompact: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "STORAGE COMPACT"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("COMPACT", "STORAGE"));
@@ -228,7 +231,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "STORAGE COMPACT TABLE"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE COMPACT TABLE " + name.ToString()));
       const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-      auto def = s.ctx.catalog->FindTable(ns, name.name);
+      auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
       if (!def) {
         return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                      "' does not exist");
@@ -252,7 +255,7 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
       }
       return Status::OK();
     }
-    case StatementKind::kKillJob: {
+    case parser::StatementKind::kKillJob: {
       KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "KILL JOB"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("KILL", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("JOB", "KILL"));
@@ -268,11 +271,11 @@ Status Executor::RunStorageStatement(Session& s, const SqlStatement& stmt, State
   }
 }
 
-Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
+Status Executor::RunFlush(Session& s, const parser::SqlStatement& stmt) {
   // STORAGE FLUSH TABLE t | STORAGE FLUSH ALL [IN [NAMESPACE] ns] | FLUSH TABLE t |
   // FLUSH ALL TABLES [IN [NAMESPACE] ns]
   KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "STORAGE FLUSH"));
-  TokenCursor c(stmt);
+  parser::TokenCursor c(stmt);
   c.AcceptWord("STORAGE");
   KALAM_RETURN_IF_ERROR(c.ExpectWord("FLUSH", ""));
   if (!jobs_) return Status::Unavailable("The job system is not running");
@@ -280,7 +283,7 @@ Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
     KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "FLUSH TABLE"));
     KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH TABLE " + name.ToString()));
     const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-    auto def = s.ctx.catalog->FindTable(ns, name.name);
+    auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
     if (!def) {
       return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                    "' does not exist");
@@ -310,12 +313,13 @@ Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
     c.AcceptWord("NAMESPACE");
     KALAM_ASSIGN_OR_RETURN(ns, c.ExpectIdentifier("a namespace", "FLUSH ALL IN"));
     ns = catalog::LowerName(ns);
-    if (!s.ctx.catalog->FindNamespace(ns)) {
+    if (!s.ctx.statement.catalog->FindNamespace(ns)) {
       return Status::NotFound("Namespace '" + ns + "' does not exist");
     }
   }
   KALAM_RETURN_IF_ERROR(c.ExpectEnd("FLUSH ALL"));
-  auto tables = ns.empty() ? s.ctx.catalog->AllTables() : s.ctx.catalog->TablesIn(ns);
+  const auto& snap = *s.ctx.statement.catalog;
+  auto tables = ns.empty() ? snap.AllTables() : snap.TablesIn(ns);
   std::vector<std::string> ids;
   for (const auto& def : tables) {
     if (def->type != catalog::TableType::kUser && def->type != catalog::TableType::kShared) continue;
@@ -328,9 +332,9 @@ Status Executor::RunFlush(Session& s, const SqlStatement& stmt) {
   return Status::OK();
 }
 
-Status Executor::RunShowStats(Session& s, const SqlStatement& stmt) {
+Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
   // SHOW STATS FOR TABLE [ns.]t
-  TokenCursor c(stmt);
+  parser::TokenCursor c(stmt);
   KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("STATS", "SHOW"));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("FOR", "SHOW STATS"));
@@ -338,7 +342,7 @@ Status Executor::RunShowStats(Session& s, const SqlStatement& stmt) {
   KALAM_ASSIGN_OR_RETURN(auto name, c.ExpectQualifiedName("a table", "SHOW STATS FOR TABLE"));
   KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STATS FOR TABLE " + name.ToString()));
   const std::string ns = name.ns.empty() ? s.ns : catalog::LowerName(name.ns);
-  auto def = s.ctx.catalog->FindTable(ns, name.name);
+  auto def = s.ctx.statement.catalog->FindTable(ns, name.name);
   if (!def) {
     return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                  "' does not exist");
@@ -354,7 +358,8 @@ Status Executor::RunShowStats(Session& s, const SqlStatement& stmt) {
       ++logical;
       return Status::OK();
     }));
-    auto it = store_.NewPkIterator(table::TableBegin(def->table_id), table::TableEnd(def->table_id));
+    auto it = store_.NewPkIterator(table::TableBegin(def->table_id),
+                                   table::TableEnd(def->table_id));
     for (it->Seek(table::TableBegin(def->table_id)); it->Valid(); it->Next()) ++hot;
     KALAM_RETURN_IF_ERROR(it->status());
     if (store_.cold()) cold_stats = store_.cold()->StatsOf(def->table_id);

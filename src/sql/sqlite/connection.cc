@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "sql/sqlite/system_tables.h"
 #include "sql/exec_context.h"
 #include "sql/sqlite/safe_printf.h"
+#include "sql/sqlite/system_tables.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::sql {
@@ -66,11 +66,12 @@ int Authorizer(void* user, int action, const char* a1, const char* a2, const cha
 int ProgressHandler(void* user) {
   auto* conn = static_cast<SqlConnection*>(user);
   ExecContext* ctx = conn->context();
-  if (!ctx || ctx->deadline.time_since_epoch().count() == 0) return 0;
-  if (std::chrono::steady_clock::now() < ctx->deadline) return 0;
+  if (!ctx || ctx->statement.deadline.time_since_epoch().count() == 0) return 0;
+  if (std::chrono::steady_clock::now() < ctx->statement.deadline) return 0;
   ctx->SetError(Status::ResourceExhausted(
       "Statement cancelled: the request ran longer than its time limit of " +
-      std::to_string(ctx->time_limit.count() / 1000) + " s (limits.request_timeout_secs)"));
+      std::to_string(ctx->statement.time_limit.count() / 1000) +
+      " s (limits.request_timeout_secs)"));
   return 1;
 }
 

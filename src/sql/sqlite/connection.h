@@ -142,7 +142,7 @@ class SqlConnectionPool {
 int RegisterFunctions(sqlite3* db, SqlConnection* conn);
 
 // Registers what typed comparisons need on any connection that declares tables with
-// DeclareTableSql and runs rewritten statements (sqlparse/typed_operands.h): the collation
+// DeclareTableSql and runs rewritten statements (sql/parser/typed_operands.h): the collation
 // kDecimalCollation and the function kOperandFunction. `conn` may be null (no request context: a
 // conversion error then only fails the statement); else it must outlive `db`'s use of it.
 int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn);

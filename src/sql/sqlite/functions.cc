@@ -7,9 +7,9 @@
 
 #include "common/id_gen.h"
 #include "sql/exec_context.h"
+#include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
-#include "sqlparse/typed_operands.h"
 
 namespace kalam::sql {
 
@@ -21,18 +21,19 @@ ExecContext* Ctx(sqlite3_context* c) {
 
 int64_t NowMicros(sqlite3_context* c) {
   ExecContext* ctx = Ctx(c);
-  return ctx && ctx->clock ? ctx->clock->NowMicros() : Clock::System().NowMicros();
+  return ctx && ctx->services.clock ? ctx->services.clock->NowMicros()
+                                    : Clock::System().NowMicros();
 }
 
 void FnNow(sqlite3_context* c, int, sqlite3_value**) { sqlite3_result_int64(c, NowMicros(c)); }
 
 void FnSnowflake(sqlite3_context* c, int, sqlite3_value**) {
   ExecContext* ctx = Ctx(c);
-  if (!ctx || !ctx->ids) {
+  if (!ctx || !ctx->services.ids) {
     sqlite3_result_error(c, "SNOWFLAKE_ID() is not available here", -1);
     return;
   }
-  sqlite3_result_int64(c, ctx->ids->Next());
+  sqlite3_result_int64(c, ctx->services.ids->Next());
 }
 
 void FnUuidV7(sqlite3_context* c, int, sqlite3_value**) {
@@ -51,7 +52,7 @@ void FnCurrentUser(sqlite3_context* c, int, sqlite3_value**) {
     sqlite3_result_null(c);
     return;
   }
-  sqlite3_result_text(c, ctx->user_id.data(), static_cast<int>(ctx->user_id.size()),
+  sqlite3_result_text(c, ctx->caller.user_id.data(), static_cast<int>(ctx->caller.user_id.size()),
                       SQLITE_TRANSIENT);
 }
 
@@ -61,12 +62,12 @@ void FnCurrentRole(sqlite3_context* c, int, sqlite3_value**) {
     sqlite3_result_null(c);
     return;
   }
-  std::string_view r = auth::RoleName(ctx->role);
+  std::string_view r = auth::RoleName(ctx->caller.role);
   sqlite3_result_text(c, r.data(), static_cast<int>(r.size()), SQLITE_TRANSIENT);
 }
 
 // kalam_operand(value, type, column): a `$N` compared with a typed column, in the column's stored
-// form as SQLite sees it (sqlparse/typed_operands.h); a value that does not convert fails the
+// form as SQLite sees it (sql/parser/typed_operands.h); a value that does not convert fails the
 // statement with the error an INSERT of it would give.
 // The connection (user data) may be null (live filters): the error then only fails the statement.
 void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
@@ -76,9 +77,9 @@ void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
   };
   Result<Value> v = Status::Internal("kalam_operand: invalid type");
   if (auto type = DataType::Parse(text(1)); type.ok()) {
-    v = ComparisonValue(*type, ValueFromSqlite(argv[0]), text(2));
+    v = parser::ComparisonValue(*type, ValueFromSqlite(argv[0]), text(2));
     if (v.ok() && v->kind() == Value::Kind::kText && type->kind == TypeKind::kDecimal &&
-        type->precision <= kMaxRealDecimalPrecision) {
+        type->precision <= parser::kMaxRealDecimalPrecision) {
       sqlite3_result_double(c, std::strtod(v->as_text().c_str(), nullptr));
       return;
     }
@@ -188,11 +189,12 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
 }
 
 int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn) {
-  const int rc = sqlite3_create_collation_v2(db, kDecimalCollation.data(), SQLITE_UTF8, nullptr,
+  const int rc = sqlite3_create_collation_v2(db, parser::kDecimalCollation.data(), SQLITE_UTF8,
+                                             nullptr,
                                              CompareDecimalText, nullptr);
   if (rc != SQLITE_OK) return rc;
   // kOperandFunction is a literal, so NUL-terminated.
-  return sqlite3_create_function_v2(db, kOperandFunction.data(), 3,
+  return sqlite3_create_function_v2(db, parser::kOperandFunction.data(), 3,
                                     SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC, conn,
                                     FnOperand, nullptr, nullptr, nullptr);
 }

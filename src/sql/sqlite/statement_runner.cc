@@ -72,9 +72,9 @@ std::string ComputedTypeJson(int storage_class) {
 }  // namespace
 
 Status SqliteError(SqlConnection& conn, int rc) {
-  if (ExecContext* ctx = conn.context(); ctx && !ctx->callback_error.ok()) {
-    Status s = ctx->callback_error;
-    ctx->callback_error = Status::OK();
+  if (ExecContext* ctx = conn.context(); ctx && !ctx->statement.callback_error.ok()) {
+    Status s = ctx->statement.callback_error;
+    ctx->statement.callback_error = Status::OK();
     return s;
   }
   const char* msg = sqlite3_errmsg(conn.db());

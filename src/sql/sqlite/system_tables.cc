@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "commit/commit_pipeline.h"
-#include "sql/executor.h"
-#include "sql/executor_session.h"
+#include "sql/access.h"
+#include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/vtab_module.h"
 
@@ -89,9 +89,9 @@ std::string TypeName(const TableDef& t) { return std::string(catalog::TableTypeN
 
 Result<MaterializedRows> UsersRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  if (!ctx.catalog_service) return rows;
+  if (!ctx.services.catalog_service) return rows;
   // Never the password hash: no column carries it.
-  for (const auto& u : ctx.catalog_service->ListUsers()) {
+  for (const auto& u : ctx.services.catalog_service->ListUsers()) {
     rows.push_back({Text(u.user_id), Text(auth::RoleName(u.role)),
                     u.email ? Text(*u.email) : Value::Null(), Text(u.auth_type),
                     Timestamp(u.created_at_us), Timestamp(u.updated_at_us),
@@ -103,9 +103,9 @@ Result<MaterializedRows> UsersRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> NamespacesRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  for (const auto& [name, ns] : ctx.catalog->namespaces()) {
+  for (const auto& [name, ns] : ctx.statement.catalog->namespaces()) {
     rows.push_back({Text(name), Text(name), Text(ns.options_json),
-                    Int(static_cast<int64_t>(ctx.catalog->TablesIn(name).size())),
+                    Int(static_cast<int64_t>(ctx.statement.catalog->TablesIn(name).size())),
                     Timestamp(ns.created_at_us)});
   }
   return rows;
@@ -113,7 +113,7 @@ Result<MaterializedRows> NamespacesRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> TablesRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  for (const auto& t : ctx.catalog->AllTables()) {
+  for (const auto& t : ctx.statement.catalog->AllTables()) {
     rows.push_back({Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t)),
                     Text(t->options.storage_id), Int(t->schema_version),
                     Text(TableOptionsJson(*t)), TextOrNull(t->comment),
@@ -124,7 +124,7 @@ Result<MaterializedRows> TablesRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> ColumnsRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  for (const auto& t : ctx.catalog->AllTables()) {
+  for (const auto& t : ctx.statement.catalog->AllTables()) {
     for (size_t i = 0; i < t->columns.size(); ++i) {
       const catalog::ColumnDef& c = t->columns[i];
       rows.push_back({Text(t->namespace_id), Text(t->table_name), Int(t->schema_version),
@@ -138,10 +138,11 @@ Result<MaterializedRows> ColumnsRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> SchemasRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  for (const auto& latest : ctx.catalog->AllTables()) {
+  for (const auto& latest : ctx.statement.catalog->AllTables()) {
     std::vector<std::shared_ptr<const TableDef>> versions;
-    if (ctx.catalog_service) {
-      KALAM_ASSIGN_OR_RETURN(auto history, ctx.catalog_service->SchemaHistory(latest->table_id));
+    if (ctx.services.catalog_service) {
+      KALAM_ASSIGN_OR_RETURN(auto history,
+                             ctx.services.catalog_service->SchemaHistory(latest->table_id));
       for (auto& v : history) {
         // Versions published after this statement's snapshot are not shown yet.
         if (v->schema_version <= latest->schema_version) versions.push_back(std::move(v));
@@ -166,8 +167,8 @@ Result<MaterializedRows> SchemasRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  if (ctx.storages) {
-    for (const auto& d : ctx.storages->List()) {
+  if (ctx.services.storages) {
+    for (const auto& d : ctx.services.storages->List()) {
       rows.push_back({Text(d.storage_id), Text(d.storage_name), Text(d.description),
                       Text(d.storage_type),
                       Text(d.base_directory.empty() ? "s3://" + d.bucket : d.base_directory),
@@ -176,20 +177,22 @@ Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
     }
     return rows;
   }
-  const std::string data_dir = ctx.options ? ctx.options->data_dir : ExecutorOptions().data_dir;
+  const std::string data_dir =
+      ctx.services.options ? ctx.services.options->data_dir : ExecutorOptions().data_dir;
   const std::string base = (std::filesystem::path(data_dir) / "storage").string();
   rows.push_back({Text("local"), Text("Local storage"),
                   Text("Built-in storage under the data directory"), Text("filesystem"), Text(base),
                   Text("{namespace}/{tableName}"), Text("{namespace}/{tableName}/{userId}"),
-                  Timestamp(ctx.server_started_at_us), Timestamp(ctx.server_started_at_us)});
+                  Timestamp(ctx.services.server_started_at_us),
+                  Timestamp(ctx.services.server_started_at_us)});
   return rows;
 }
 
 Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  if (!ctx.jobs) return rows;
+  if (!ctx.services.jobs) return rows;
   auto ts = [](int64_t us) { return us ? Value::Int(us) : Value::Null(); };
-  for (const auto& j : ctx.jobs->ListJobs()) {
+  for (const auto& j : ctx.services.jobs->ListJobs()) {
     rows.push_back({Text(j.job_id), Text(j.job_type), Text(j.status), Text(j.parameters_json),
                     Text(j.message), j.exception_trace.empty() ? Value::Null() : Text(j.exception_trace),
                     Value::Int(j.retry_count), Value::Int(j.memory_used), Value::Int(j.cpu_used),
@@ -202,8 +205,8 @@ Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
 
 Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
   MaterializedRows rows;
-  if (!ctx.live) return rows;
-  for (const auto& q : ctx.live->List()) {
+  if (!ctx.services.live) return rows;
+  for (const auto& q : ctx.services.live->List()) {
     rows.push_back({Text(q.live_id), Text(q.connection_id), Text(q.subscription_id),
                     Text(q.namespace_id), Text(q.table_name), Text(q.user_id), Text(q.query),
                     Text(q.options_json), Text(q.status), Timestamp(q.created_at_us),
@@ -221,22 +224,22 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   const auto& cache = StatementCacheStats::Global();
   add("statement_cache_hits", cache.hits.load(std::memory_order_relaxed));
   add("statement_cache_misses", cache.misses.load(std::memory_order_relaxed));
-  add("namespaces", ctx.catalog->namespaces().size());
-  add("tables", ctx.catalog->AllTables().size());
-  if (ctx.catalog_service) {
+  add("namespaces", ctx.statement.catalog->namespaces().size());
+  add("tables", ctx.statement.catalog->AllTables().size());
+  if (ctx.services.catalog_service) {
     uint64_t users = 0;
-    for (const auto& u : ctx.catalog_service->ListUsers()) users += u.deleted() ? 0 : 1;
+    for (const auto& u : ctx.services.catalog_service->ListUsers()) users += u.deleted() ? 0 : 1;
     add("users", users);
   }
-  if (ctx.pipeline) {
-    const commit::CommitStats c = ctx.pipeline->stats();
+  if (ctx.services.pipeline) {
+    const commit::CommitStats c = ctx.services.pipeline->stats();
     add("commits", c.commits);
     add("commit_groups", c.groups);
     add("committed_rows", c.rows);
     add("commit_conflicts", c.conflicts);
   }
-  if (ctx.clock && ctx.server_started_at_us) {
-    const int64_t up = ctx.clock->NowMicros() - ctx.server_started_at_us;
+  if (ctx.services.clock && ctx.services.server_started_at_us) {
+    const int64_t up = ctx.services.clock->NowMicros() - ctx.services.server_started_at_us;
     add("uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
   }
   return rows;
@@ -296,7 +299,7 @@ Result<MaterializedRows> DatatypesRows(const ExecContext&) {
 }
 
 Result<MaterializedRows> SettingsRows(const ExecContext& ctx) {
-  const ExecutorOptions o = ctx.options ? *ctx.options : ExecutorOptions();
+  const ExecutorOptions o = ctx.services.options ? *ctx.services.options : ExecutorOptions();
   MaterializedRows rows;
   auto add = [&](std::string_view name, std::string value, std::string_view description) {
     rows.push_back({Text(name), Text(value), Text(description)});
@@ -321,12 +324,11 @@ Result<MaterializedRows> SettingsRows(const ExecContext& ctx) {
 // The tables information_schema lists for the caller: the catalog tables it may read, and the
 // system tables for dba and system.
 std::vector<std::shared_ptr<const TableDef>> VisibleTables(const ExecContext& ctx) {
-  const Caller caller{ctx.user_id, ctx.role};
   std::vector<std::shared_ptr<const TableDef>> out;
-  for (auto& t : ctx.catalog->AllTables()) {
-    if (CheckTableAccess(caller, *t, /*write=*/false).ok()) out.push_back(std::move(t));
+  for (auto& t : ctx.statement.catalog->AllTables()) {
+    if (CheckTableAccess(ctx.caller, *t, /*write=*/false).ok()) out.push_back(std::move(t));
   }
-  if (auth::RoleAtLeast(ctx.role, auth::Role::kDba)) {
+  if (MayReadSystemTables(ctx.caller.role)) {
     for (const auto& s : AllSystemTables()) {
       if (s.dba_only) out.push_back(s.def);
     }
@@ -533,15 +535,15 @@ int XClose(sqlite3_vtab_cursor* base) {
 int XFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_value**) {
   auto* cur = reinterpret_cast<SystemCursor*>(base);
   ExecContext* ctx = cur->vt->conn->context();
-  if (!ctx || !ctx->catalog) {
+  if (!ctx || !ctx->statement.catalog) {
     return SetError(&cur->vt->base, ctx, Status::Internal("no request context"));
   }
   const SystemTable& table = *cur->vt->table;
-  auto& cached = ctx->system_rows[table.sqlite_name];
+  auto& cached = ctx->statement.system_rows[table.sqlite_name];
   if (!cached) {
     auto rows = table.produce(*ctx);
     if (!rows.ok()) {
-      ctx->system_rows.erase(table.sqlite_name);
+      ctx->statement.system_rows.erase(table.sqlite_name);
       return SetError(&cur->vt->base, ctx, rows.status());
     }
     cached = std::make_shared<const MaterializedRows>(std::move(*rows));
@@ -627,7 +629,7 @@ const SystemTable* FindSystemTableBySqliteName(std::string_view sqlite_name) {
 Result<const SystemTable*> ResolveSystemTable(std::string_view ns, std::string_view name,
                                               auth::Role role, bool write) {
   const bool system = ns == catalog::kSystemNamespace;
-  if (system && !auth::RoleAtLeast(role, auth::Role::kDba)) {
+  if (system && !MayReadSystemTables(role)) {
     return Status::PermissionDenied(
         "Permission denied: system tables are readable by dba and system roles only");
   }

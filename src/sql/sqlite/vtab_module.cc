@@ -7,8 +7,8 @@
 #include "common/id_gen.h"
 #include "common/value_convert.h"
 #include "sql/exec_context.h"
+#include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
-#include "sqlparse/typed_operands.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
@@ -96,8 +96,8 @@ bool HasIntegerAffinity(const DataType& t) { return std::strcmp(AffinityName(t),
 
 // The collation a column is declared with (DeclareTableSql).
 const char* DeclaredCollation(const DataType& t) {
-  return t.kind == TypeKind::kDecimal && t.precision > kMaxRealDecimalPrecision
-             ? kDecimalCollation.data()  // a literal: NUL-terminated
+  return t.kind == TypeKind::kDecimal && t.precision > parser::kMaxRealDecimalPrecision
+             ? parser::kDecimalCollation.data()  // a literal: NUL-terminated
              : "BINARY";
 }
 
@@ -198,7 +198,7 @@ std::optional<Value> PkOperand(const ColumnDef& col, sqlite3_value* v) {
 }
 
 std::string ScopeFor(const TableDef& def, const ExecContext& ctx) {
-  return def.type == TableType::kShared ? std::string() : ctx.user_id;
+  return def.type == TableType::kShared ? std::string() : ctx.caller.user_id;
 }
 
 int SetVtabError(sqlite3_vtab* vt, ExecContext* ctx, Status s) {
@@ -374,13 +374,14 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     return SQLITE_OK;
   }
 
-  auto scan = ctx->store->NewScan(def, cur->scope, lower, upper, ctx->read_snapshot, cur->bounds,
-                                  ctx->read_seq > 0 ? ctx->read_seq : INT64_MAX);
+  auto scan = ctx->services.store->NewScan(
+      def, cur->scope, lower, upper, ctx->statement.read_snapshot, cur->bounds,
+      ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX);
   if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
   cur->it = std::move(*scan);
-  cur->have_staged = ctx->write_set && !ctx->write_set->empty();
+  cur->have_staged = ctx->statement.write_set && !ctx->statement.write_set->empty();
   if (cur->have_staged) {
-    const auto& rows = ctx->write_set->rows();
+    const auto& rows = ctx->statement.write_set->rows();
     cur->staged_it = rows.lower_bound(lower);
     cur->staged_end = rows.lower_bound(upper);
   }
@@ -427,13 +428,13 @@ struct Existing {
 
 Result<Existing> LookupRow(ExecContext& ctx, const TableDef& def, const std::string& pk_key) {
   Existing e;
-  if (StagedRow* s = ctx.write_set->Find(pk_key)) {
+  if (StagedRow* s = ctx.statement.write_set->Find(pk_key)) {
     e.found = true;
     e.live = s->live;
     e.values = s->live ? s->values : s->base_values;
     return e;
   }
-  KALAM_ASSIGN_OR_RETURN(auto row, ctx.store->GetByKey(def, ScopeFor(def, ctx), pk_key));
+  KALAM_ASSIGN_OR_RETURN(auto row, ctx.services.store->GetByKey(def, ScopeFor(def, ctx), pk_key));
   if (row) {
     e.found = true;
     e.live = !row->deleted;
@@ -445,7 +446,7 @@ Result<Existing> LookupRow(ExecContext& ctx, const TableDef& def, const std::str
 
 Result<Value> DefaultFor(const ColumnDef& col, ExecContext& ctx) {
   using K = catalog::DefaultSpec::Kind;
-  const int64_t now_us = ctx.clock->NowMicros();
+  const int64_t now_us = ctx.services.clock->NowMicros();
   switch (col.default_value.kind) {
     case K::kNone: return Value::Null();
     case K::kLiteral: return col.default_value.literal;
@@ -453,10 +454,13 @@ Result<Value> DefaultFor(const ColumnDef& col, ExecContext& ctx) {
       if (col.type.kind == TypeKind::kDate) return Value::Int(now_us / 86400000000LL);
       if (col.type.kind == TypeKind::kTime) return Value::Int(now_us % 86400000000LL);
       return CoerceToColumn(col.type, Value::Int(now_us), col.name);
-    case K::kSnowflakeId: return CoerceToColumn(col.type, Value::Int(ctx.ids->Next()), col.name);
-    case K::kUuidV7: return CoerceToColumn(col.type, Value::Text(NewUuidV7(now_us / 1000)), col.name);
+    case K::kSnowflakeId:
+      return CoerceToColumn(col.type, Value::Int(ctx.services.ids->Next()), col.name);
+    case K::kUuidV7: return CoerceToColumn(col.type, Value::Text(NewUuidV7(now_us / 1000)),
+                                           col.name);
     case K::kUlid: return CoerceToColumn(col.type, Value::Text(NewUlid(now_us / 1000)), col.name);
-    case K::kCurrentUser: return CoerceToColumn(col.type, Value::Text(ctx.user_id), col.name);
+    case K::kCurrentUser:
+      return CoerceToColumn(col.type, Value::Text(ctx.caller.user_id), col.name);
   }
   return Value::Null();
 }
@@ -483,9 +487,10 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
   std::vector<Value> values(n);
   for (size_t i = 0; i < n; ++i) {
     const ColumnDef& col = def->columns[i];
-    bool explicit_col = ctx.insert_explicit.empty() || ctx.insert_explicit[i];
+    bool explicit_col = ctx.statement.insert_explicit.empty() || ctx.statement.insert_explicit[i];
     if (explicit_col) {
-      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]), col.name));
+      KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]),
+                             col.name));
     } else {
       KALAM_ASSIGN_OR_RETURN(values[i], DefaultFor(col, ctx));
     }
@@ -502,7 +507,7 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
                               "' already exists in column '" + def->columns[pk].name + "'");
   }
   StagedRow row;
-  if (StagedRow* staged = ctx.write_set->Find(pk_key)) {
+  if (StagedRow* staged = ctx.statement.write_set->Find(pk_key)) {
     row = *staged;  // re-insert after a delete in this transaction keeps the committed base
   } else {
     row.table = def;
@@ -515,15 +520,16 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
   }
   row.live = true;
   row.values = std::move(values);
-  if (ctx.inserted_keys) ctx.inserted_keys->push_back(row.pk_key);
-  ctx.write_set->Stage(std::move(row));
+  if (ctx.statement.inserted_keys) ctx.statement.inserted_keys->push_back(row.pk_key);
+  ctx.statement.write_set->Stage(std::move(row));
   return Status::OK();
 }
 
 Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>& def,
                         sqlite3_value* old_pk, sqlite3_value** argv, int argc, bool is_delete) {
   const ColumnDef& pk_col = def->pk_column();
-  KALAM_ASSIGN_OR_RETURN(Value pk, CoerceToColumn(pk_col.type, ValueFromSqlite(old_pk), pk_col.name));
+  KALAM_ASSIGN_OR_RETURN(Value pk, CoerceToColumn(pk_col.type, ValueFromSqlite(old_pk),
+                         pk_col.name));
   std::string scope = ScopeFor(*def, ctx);
   std::string pk_key = table::PkKey(def->table_id, scope, pk);
   KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
@@ -555,7 +561,7 @@ Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>&
     }
   }
   StagedRow row;
-  if (StagedRow* staged = ctx.write_set->Find(pk_key)) {
+  if (StagedRow* staged = ctx.statement.write_set->Find(pk_key)) {
     row = *staged;
   } else {
     row.table = def;
@@ -574,14 +580,14 @@ Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>&
     row.live = true;
     row.values = std::move(values);
   }
-  ctx.write_set->Stage(std::move(row));
+  ctx.statement.write_set->Stage(std::move(row));
   return Status::OK();
 }
 
 int XUpdate(sqlite3_vtab* base, int argc, sqlite3_value** argv, sqlite3_int64*) {
   auto* vt = reinterpret_cast<KalamVtab*>(base);
   ExecContext* ctx = vt->conn->context();
-  if (!ctx || !ctx->write_set) {
+  if (!ctx || !ctx->statement.write_set) {
     return SetVtabError(base, ctx, Status::Internal("write outside a request"));
   }
   Status s;
@@ -692,7 +698,7 @@ const char* AffinityName(const DataType& t) {
     case TypeKind::kDouble:
       return "REAL";
     case TypeKind::kDecimal:
-      return t.precision <= kMaxRealDecimalPrecision ? "REAL" : "TEXT";
+      return t.precision <= parser::kMaxRealDecimalPrecision ? "REAL" : "TEXT";
     case TypeKind::kBytes:
     case TypeKind::kEmbedding:
       return "BLOB";
@@ -741,7 +747,7 @@ void ResultValue(sqlite3_context* ctx, const ColumnDef* col, const Value& v) {
     case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); return;
     case Value::Kind::kText:
       if (col && col->type.kind == TypeKind::kDecimal &&
-          col->type.precision <= kMaxRealDecimalPrecision) {
+          col->type.precision <= parser::kMaxRealDecimalPrecision) {
         sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
         return;
       }

@@ -1,0 +1,32 @@
+// ExecutorOptions: the limits and settings the SQL executor runs with (server config
+// [limits]/[auth]/[storage]); also shown by system.settings and system.storages.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace kalam::sql {
+
+struct ExecutorOptions {
+  // Rows a SELECT without a top-level LIMIT returns at most. Default 50.
+  uint64_t default_query_limit = 50;
+  // Rows any SELECT returns at most. Default 1000.
+  uint64_t max_query_limit = 1000;
+  // Times an autocommit statement is re-run after losing a write conflict. Default 3.
+  int conflict_retries = 3;
+  // How long one request may run; statements still running then are interrupted. 0 = no limit.
+  // Default 30 s (limits.request_timeout_secs).
+  std::chrono::milliseconds request_time_limit{30000};
+  // Password hashing for CREATE/ALTER USER. Lower only in tests.
+  uint64_t password_ops_limit = 2;
+  size_t password_mem_limit_bytes = 19u << 20;
+  size_t min_password_length = 8;
+  size_t max_password_length = 1024;
+  // The server's data directory, shown by system.storages (the `local` storage lives under
+  // <data_dir>/storage) and system.settings. Default "./data".
+  std::string data_dir = "./data";
+};
+
+}  // namespace kalam::sql
