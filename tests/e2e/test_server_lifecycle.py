@@ -85,12 +85,16 @@ def test_generated_root_password_is_printed_once(tmp_path):
                              cwd=tmp_path)
         import time
         import requests
-        for _ in range(200):
+        deadline = time.time() + 30
+        while True:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/health", timeout=0.3).status_code == 200:
                     break
             except requests.RequestException:
-                time.sleep(0.05)
+                pass
+            assert p.poll() is None, f"the server exited: {out.read_text()}"
+            assert time.time() < deadline, "the server did not become ready within 30 s"
+            time.sleep(0.05)
         return p, f
 
     p, f = start()
