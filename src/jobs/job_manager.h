@@ -99,7 +99,7 @@ class JobManager {
   std::vector<sql::JobInfo> List() const;
   std::optional<sql::JobInfo> Get(std::string_view job_id) const;
   // See sql::JobService::KillJob.
-  Result<std::string> Kill(std::string_view job_id);
+  Result<sql::JobStatus> Kill(std::string_view job_id);
   // Blocks until no job is queued or running (tests, shutdown).
   void WaitIdle();
   // Deletes finished jobs past the retention period (by the injected clock) or beyond the count

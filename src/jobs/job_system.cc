@@ -277,7 +277,7 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
 
 std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }
 
-Result<std::string> JobSystem::KillJob(std::string_view job_id) { return manager_.Kill(job_id); }
+Result<sql::JobStatus> JobSystem::KillJob(std::string_view job_id) { return manager_.Kill(job_id); }
 
 void JobSystem::FlushAllNow() {
   for (const auto& def : catalog_.snapshot()->AllTables()) {
@@ -287,9 +287,9 @@ void JobSystem::FlushAllNow() {
         "FL", "flush", TableParams(*def), [this, id](JobContext& ctx) { return RunFlush(id, ctx); });
     // The rows of a flush that did not complete stay in hot storage, durable in RocksDB: nothing
     // is lost, the next start serves them from there.
-    if (job.status != "completed") {
+    if (job.status != sql::JobStatus::kCompleted) {
       spdlog::error("Shutdown flush of table '{}' ({}) {}: {}; its rows stay in hot storage",
-                    def->QualifiedName(), job.job_id, job.status, job.message);
+                    def->QualifiedName(), job.job_id, sql::JobStatusName(job.status), job.message);
     }
   }
 }

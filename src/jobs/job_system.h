@@ -64,7 +64,7 @@ class JobSystem : public sql::JobService {
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
   std::vector<sql::JobInfo> ListJobs() const override;
-  Result<std::string> KillJob(std::string_view job_id) override;
+  Result<sql::JobStatus> KillJob(std::string_view job_id) override;
 
   JobManager& manager() { return manager_; }
   Flusher& flusher() { return flusher_; }
