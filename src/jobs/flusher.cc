@@ -6,7 +6,7 @@
 
 #include "common/snowflake.h"
 #include "common/value_codec.h"
-#include "filestore/manifest.h"
+#include "table/manifest.h"
 #include "table/cold_format.h"
 #include "table/keys.h"
 #include "table/row_codec.h"
@@ -131,7 +131,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   next->manifest.next_segment_id = id + 1;
   // 2. The manifest mirror for external readers.
   KALAM_RETURN_IF_ERROR(
-      store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+      store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
   Step(job, "Scope '" + scope + "': segment " + enc.entry.file + " written (" +
                 std::to_string(rows.size()) + " rows); publishing its manifest");
   // 3. Visible, then the hot versions it holds deleted, a chunk at a time between commits.
@@ -245,7 +245,7 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobCo
       next->manifest.segments.push_back(enc.entry);
     }
     KALAM_RETURN_IF_ERROR(
-        store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+        store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
     std::shared_ptr<const ScopeManifest> installed = next;
     KALAM_RETURN_IF_ERROR(pipeline_.RunExclusive([&]() -> Status {
       storage::WriteBatch batch;

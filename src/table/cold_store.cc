@@ -21,7 +21,7 @@ constexpr std::string_view kColdPrefix = "cold/";
 std::string EncodeScopeManifest(const ScopeManifest& sm) {
   return json::serialize(json::object{{"storage_id", sm.storage_id},
                                       {"folder", sm.folder},
-                                      {"manifest", filestore::EncodeManifest(sm.manifest)}});
+                                      {"manifest", EncodeManifest(sm.manifest)}});
 }
 
 Result<ScopeManifest> DecodeScopeManifest(std::string_view text) {
@@ -38,7 +38,7 @@ Result<ScopeManifest> DecodeScopeManifest(std::string_view text) {
   ScopeManifest sm;
   sm.storage_id = std::string(sid->as_string());
   sm.folder = std::string(folder->as_string());
-  KALAM_ASSIGN_OR_RETURN(sm.manifest, filestore::DecodeManifest(m->as_string()));
+  KALAM_ASSIGN_OR_RETURN(sm.manifest, DecodeManifest(m->as_string()));
   return sm;
 }
 
@@ -55,7 +55,7 @@ int CompareValues(const Value& a, const Value& b, bool* comparable) {
   }
 }
 
-const filestore::ColumnRange* RangeOf(const filestore::SegmentEntry& seg, uint32_t column_id) {
+const ColumnRange* RangeOf(const SegmentEntry& seg, uint32_t column_id) {
   for (const auto& r : seg.columns) {
     if (r.column_id == column_id) return &r;
   }
@@ -63,7 +63,7 @@ const filestore::ColumnRange* RangeOf(const filestore::SegmentEntry& seg, uint32
 }
 
 // Whether statistics prove no row of `seg` satisfies every bound.
-bool ExcludedByBounds(const TableDef& def, const filestore::SegmentEntry& seg,
+bool ExcludedByBounds(const TableDef& def, const SegmentEntry& seg,
                       const std::vector<ColdBound>& bounds) {
   for (const auto& b : bounds) {
     const auto* r = RangeOf(seg, def.columns[static_cast<size_t>(b.column)].column_id);
@@ -84,7 +84,7 @@ bool ExcludedByBounds(const TableDef& def, const filestore::SegmentEntry& seg,
 }
 
 // The pk-key range [first, last] a segment covers, or false when its statistics do not say.
-bool KeyRangeOf(const TableDef& def, const Scope& scope, const filestore::SegmentEntry& seg,
+bool KeyRangeOf(const TableDef& def, const Scope& scope, const SegmentEntry& seg,
                 std::string* first, std::string* last) {
   const auto* r = RangeOf(seg, def.pk_column().column_id);
   if (!r || r->min.is_null() || r->max.is_null()) return false;
@@ -252,7 +252,7 @@ Result<std::shared_ptr<filestore::ObjectStore>> ColdStore::StoreFor(const std::s
 
 Result<std::shared_ptr<const SegmentRows>> ColdStore::LoadSegment(
     const TableDef& def, const Scope& scope, const ScopeManifest& sm,
-    const filestore::SegmentEntry& seg) {
+    const SegmentEntry& seg) {
   std::string key = sm.storage_id + "\n" + sm.folder + "/" + seg.file + "\n" +
                     std::to_string(def.table_id) + "@" + std::to_string(def.schema_version);
   {
