@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "sql/job_service.h"
 #include "storage/kv_store.h"
+#include "table/flusher.h"
 
 namespace kalam::jobs {
 
@@ -35,16 +36,18 @@ struct JobManagerOptions {
   std::string node_id = "node-1";
 };
 
-// Given to a running job. Thread-safe.
-class JobContext {
+// Given to a running job; the context of the flushes and compactions it runs. Thread-safe.
+class JobContext : public table::TieringContext {
  public:
   // True once KILL JOB (or shutdown) asked the job to stop; jobs check it between steps and
   // return early, leaving everything consistent.
-  bool cancelled() const { return cancelled_ && cancelled_->load(std::memory_order_relaxed); }
+  bool cancelled() const override {
+    return cancelled_ && cancelled_->load(std::memory_order_relaxed);
+  }
   const std::string& job_id() const { return job_id_; }
   // Shows `step` as the running job's message in system.jobs (in memory only; the final message
   // replaces it). A context not made by a JobManager ignores it.
-  void ReportProgress(std::string step) const {
+  void ReportProgress(std::string step) const override {
     if (progress_) progress_(std::move(step));
   }
 

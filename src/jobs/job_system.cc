@@ -41,7 +41,17 @@ JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::Tab
       clock_(clock),
       options_(options),
       manager_(kv, ids, clock, options.manager),
-      flusher_(kv, store, cold, pipeline, clock, options.flusher) {}
+      gate_(pipeline),
+      flusher_(kv, store, cold, gate_, clock, options.flusher) {}
+
+table::WriterGate::ReadPoint JobSystem::PipelineGate::TakeReadPoint() {
+  commit::CommitPipeline::ReadPoint rp = pipeline_.TakeReadPoint();
+  return {std::move(rp.snapshot), rp.seq};
+}
+
+Status JobSystem::PipelineGate::RunExclusive(const std::function<Status()>& fn) {
+  return pipeline_.RunExclusive(fn);
+}
 
 JobSystem::~JobSystem() { Stop(); }
 
@@ -202,12 +212,12 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
     std::lock_guard lock(mu_);
     counted = pending_rows_[table];
   }
-  Result<FlushResult> flushed = flusher_.Flush(*def, ctx);
+  Result<table::FlushResult> flushed = flusher_.Flush(*def, ctx);
   if (!flushed.ok()) {
     HoldOffAfterFailure(table);
     return flushed.status();
   }
-  const FlushResult& r = *flushed;
+  const table::FlushResult& r = *flushed;
   {
     std::lock_guard lock(mu_);
     pending_rows_[table] = std::max<int64_t>(0, pending_rows_[table] - counted);
@@ -221,7 +231,7 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
 Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
   auto def = catalog_.snapshot()->FindTableById(table);
   if (!def) return std::string("Table was dropped; nothing compacted");
-  KALAM_ASSIGN_OR_RETURN(Flusher::CompactResult r,
+  KALAM_ASSIGN_OR_RETURN(table::Flusher::CompactResult r,
                          flusher_.Compact(*def, ctx));
   {
     std::lock_guard lock(mu_);

@@ -13,8 +13,8 @@
 #include "catalog/table_def.h"
 #include "common/status.h"
 #include "common/value.h"
-#include "table/manifest.h"
 #include "table/keys.h"
+#include "table/manifest.h"
 
 namespace kalam::table {
 

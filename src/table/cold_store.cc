@@ -5,8 +5,8 @@
 
 #include <boost/json.hpp>
 
-#include "common/value_codec.h"
 #include "filestore/path_template.h"
+#include "table/keys.h"
 
 namespace kalam::table {
 
@@ -16,7 +16,6 @@ using storage::Partition;
 
 namespace {
 
-constexpr std::string_view kColdPrefix = "cold/";
 
 std::string EncodeScopeManifest(const ScopeManifest& sm) {
   return json::serialize(json::object{{"storage_id", sm.storage_id},
@@ -100,13 +99,6 @@ size_t LowerBound(const SegmentRows& rows, const std::string& key) {
 
 }  // namespace
 
-std::string ColdManifestKey(catalog::TableId table, const Scope& scope) {
-  std::string k(kColdPrefix);
-  AppendOrderedU64(table, &k);
-  AppendOrderedString(scope, &k);
-  return k;
-}
-
 void ColdCursor::Next() {
   if (heads_.size() == 1) {  // one segment: no merge needed
     Head& h = heads_[0];
@@ -161,11 +153,11 @@ ColdStore::ColdStore(storage::KvStore& kv, const catalog::StorageCatalog& storag
 Status ColdStore::Load() {
   auto it = kv_.NewIterator(Partition::kMeta);
   std::map<Key, std::shared_ptr<const ScopeManifest>> loaded;
-  for (it->Seek(kColdPrefix); it->Valid() && it->key().starts_with(kColdPrefix); it->Next()) {
-    std::string_view rest = it->key().substr(kColdPrefix.size());
-    uint64_t table = 0;
-    std::string scope;
-    if (!ReadOrderedU64(&rest, &table) || !ReadOrderedString(&rest, &scope)) {
+  const std::string_view prefix = ColdManifestPrefix();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    catalog::TableId table = 0;
+    Scope scope;
+    if (!ParseColdManifestKey(it->key(), &table, &scope)) {
       return Status::Corruption("Malformed cold manifest key");
     }
     KALAM_ASSIGN_OR_RETURN(ScopeManifest sm, DecodeScopeManifest(it->value()));
@@ -378,10 +370,7 @@ std::shared_ptr<const ScopeManifest> ColdStore::Install(catalog::TableId table, 
 }
 
 void ColdStore::StageDropTable(catalog::TableId table, storage::WriteBatch* batch) {
-  std::string begin(kColdPrefix), end(kColdPrefix);
-  AppendOrderedU64(table, &begin);
-  AppendOrderedU64(table + 1, &end);
-  batch->DeleteRange(Partition::kMeta, begin, end);
+  batch->DeleteRange(Partition::kMeta, ColdManifestsBegin(table), ColdManifestsEnd(table));
 }
 
 Status ColdStore::ForgetTable(catalog::TableId table) {

@@ -23,10 +23,10 @@
 
 #include "catalog/storage_catalog.h"
 #include "catalog/table_def.h"
-#include "table/manifest.h"
 #include "filestore/object_store.h"
 #include "storage/kv_store.h"
 #include "table/cold_format.h"
+#include "table/manifest.h"
 #include "table/row_codec.h"
 
 namespace kalam::table {
@@ -155,8 +155,5 @@ class ColdStore {
   std::list<std::string> lru_;                         // guarded by cache_mu_: front = newest
   size_t cached_bytes_ = 0;                            // guarded by cache_mu_
 };
-
-// The `meta` key of a scope manifest.
-std::string ColdManifestKey(catalog::TableId table, const Scope& scope);
 
 }  // namespace kalam::table
