@@ -181,6 +181,18 @@ std::string JobManager::NewId(std::string_view prefix) {
   return std::string(prefix) + "-" + std::to_string(ids_.Next());
 }
 
+sql::JobInfo JobManager::NewInfo(std::string_view prefix, std::string job_type,
+                                 std::string parameters_json, sql::JobStatus status) {
+  sql::JobInfo info;
+  info.job_id = NewId(prefix);
+  info.job_type = std::move(job_type);
+  info.status = status;
+  info.parameters_json = std::move(parameters_json);
+  info.created_at_us = clock_.NowMicros();
+  info.node_id = options_.node_id;
+  return info;
+}
+
 Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_type,
                                        std::string key, std::string parameters_json, JobFn fn,
                                        bool* already_running) {
@@ -195,12 +207,8 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
       *already_running = true;
       return it->second;
     }
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = sql::JobStatus::kQueued;
-    job->info.parameters_json = std::move(parameters_json);
-    job->info.created_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kQueued);
     job->key = std::move(key);
     job->fn = std::move(fn);
     // Listed (and killable, and one per key) from now on, but queued for a job thread only once
@@ -239,12 +247,8 @@ sql::JobInfo JobManager::RunNow(std::string_view prefix, std::string job_type,
   auto job = std::make_shared<Job>();
   {
     std::lock_guard lock(mu_);
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = sql::JobStatus::kQueued;
-    job->info.parameters_json = std::move(parameters_json);
-    job->info.created_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kQueued);
     job->fn = std::move(fn);
     job->taken = true;
     jobs_[job->info.job_id] = job;
@@ -262,13 +266,10 @@ std::string JobManager::RecordFailed(std::string_view prefix, std::string job_ty
   uint64_t version = 0;
   {
     std::lock_guard lock(mu_);
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = sql::JobStatus::kFailed;
-    job->info.parameters_json = std::move(parameters_json);
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kFailed);
     job->info.message = std::move(message);
-    job->info.created_at_us = job->info.finished_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info.finished_at_us = job->info.created_at_us;
     jobs_[job->info.job_id] = job;
     failed = job->info;
     version = ++job->version;

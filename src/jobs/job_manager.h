@@ -134,6 +134,9 @@ class JobManager {
   void StoreOrMark(Job& job, const sql::JobInfo& info, uint64_t version);
   Status Persist(const sql::JobInfo& info);
   std::string NewId(std::string_view prefix);
+  // The record of a new job: a fresh id, created now on this node, with `status`. Requires mu_.
+  sql::JobInfo NewInfo(std::string_view prefix, std::string job_type,
+                       std::string parameters_json, sql::JobStatus status);
 
   storage::KvStore& kv_;
   SnowflakeGenerator& ids_;
