@@ -27,7 +27,7 @@ constexpr const char* kShutdownCancel = "Cancelled by server shutdown before it 
 
 std::string ToJson(const sql::JobInfo& j) {
   return json::serialize(json::object{
-      {"job_id", j.job_id}, {"job_type", j.job_type}, {"status", j.status},
+      {"job_id", j.job_id}, {"job_type", j.job_type}, {"status", sql::JobStatusName(j.status)},
       {"parameters", j.parameters_json}, {"message", j.message},
       {"exception_trace", j.exception_trace}, {"retry_count", j.retry_count},
       {"memory_used", j.memory_used}, {"cpu_used", j.cpu_used},
@@ -44,7 +44,9 @@ Result<sql::JobInfo> FromJson(std::string_view text) {
     sql::JobInfo j;
     j.job_id = std::string(o.at("job_id").as_string());
     j.job_type = std::string(o.at("job_type").as_string());
-    j.status = std::string(o.at("status").as_string());
+    const std::optional<sql::JobStatus> status = sql::ParseJobStatus(o.at("status").as_string());
+    if (!status) return Status::Corruption("Stored job has an unknown status");
+    j.status = *status;
     j.parameters_json = std::string(o.at("parameters").as_string());
     j.message = std::string(o.at("message").as_string());
     j.exception_trace = std::string(o.at("exception_trace").as_string());
@@ -59,10 +61,6 @@ Result<sql::JobInfo> FromJson(std::string_view text) {
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("Stored job is malformed: ") + e.what());
   }
-}
-
-bool Finished(const std::string& status) {
-  return status != "queued" && status != "running";
 }
 
 int64_t ThreadCpuMicros() {
@@ -95,7 +93,7 @@ Status JobManager::Persist(const sql::JobInfo& info) {
 }
 
 std::pair<sql::JobInfo, uint64_t> JobManager::CancelUnstarted(Job& job, std::string message) {
-  job.info.status = "cancelled";
+  job.info.status = sql::JobStatus::kCancelled;
   job.info.message = std::move(message);
   job.info.finished_at_us = clock_.NowMicros();
   active_by_key_.erase(job.key);
@@ -124,7 +122,7 @@ void JobManager::StoreOrMark(Job& job, const sql::JobInfo& info, uint64_t versio
   Status s = Store(job, info, version);
   if (s.ok()) return;
   spdlog::error("Job {}: its {} record could not be saved in system.jobs: {}", info.job_id,
-                info.status, s.ToString());
+                sql::JobStatusName(info.status), s.ToString());
   std::lock_guard lock(mu_);
   job.info.message += " (its record could not be saved: " + s.message() + ")";
 }
@@ -136,8 +134,8 @@ Status JobManager::Start() {
     std::lock_guard lock(mu_);
     for (it->Seek(kJobPrefix); it->Valid() && it->key().starts_with(kJobPrefix); it->Next()) {
       KALAM_ASSIGN_OR_RETURN(sql::JobInfo info, FromJson(it->value()));
-      if (!Finished(info.status)) {
-        info.status = "failed";
+      if (!sql::IsFinal(info.status)) {
+        info.status = sql::JobStatus::kFailed;
         info.message = "Interrupted by a server restart before it finished; no row was lost: "
                        "what it had not moved yet is still where it was, for the next run";
         info.finished_at_us = clock_.NowMicros();
@@ -183,6 +181,18 @@ std::string JobManager::NewId(std::string_view prefix) {
   return std::string(prefix) + "-" + std::to_string(ids_.Next());
 }
 
+sql::JobInfo JobManager::NewInfo(std::string_view prefix, std::string job_type,
+                                 std::string parameters_json, sql::JobStatus status) {
+  sql::JobInfo info;
+  info.job_id = NewId(prefix);
+  info.job_type = std::move(job_type);
+  info.status = status;
+  info.parameters_json = std::move(parameters_json);
+  info.created_at_us = clock_.NowMicros();
+  info.node_id = options_.node_id;
+  return info;
+}
+
 Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_type,
                                        std::string key, std::string parameters_json, JobFn fn,
                                        bool* already_running) {
@@ -197,12 +207,8 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
       *already_running = true;
       return it->second;
     }
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = "queued";
-    job->info.parameters_json = std::move(parameters_json);
-    job->info.created_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kQueued);
     job->key = std::move(key);
     job->fn = std::move(fn);
     // Listed (and killable, and one per key) from now on, but queued for a job thread only once
@@ -215,7 +221,7 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
   Status stored = Store(*job, queued, version);
   std::unique_lock lock(mu_);
   if (!stored.ok()) {
-    if (job->info.status == "queued") {
+    if (job->info.status == sql::JobStatus::kQueued) {
       jobs_.erase(queued.job_id);
       active_by_key_.erase(job->key);
       return stored.WithPrefix("The job could not be recorded in system.jobs: ");
@@ -223,7 +229,7 @@ Result<std::string> JobManager::Submit(std::string_view prefix, std::string job_
     // Killed meanwhile: its cancelled record (stored or marked by Kill) tells the story.
     return queued.job_id;
   }
-  if (job->info.status != "queued") return queued.job_id;  // killed meanwhile
+  if (job->info.status != sql::JobStatus::kQueued) return queued.job_id;  // killed meanwhile
   if (stopping_) {
     auto [cancelled, cancelled_version] = CancelUnstarted(*job, kShutdownCancel);
     lock.unlock();
@@ -241,12 +247,8 @@ sql::JobInfo JobManager::RunNow(std::string_view prefix, std::string job_type,
   auto job = std::make_shared<Job>();
   {
     std::lock_guard lock(mu_);
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = "queued";
-    job->info.parameters_json = std::move(parameters_json);
-    job->info.created_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kQueued);
     job->fn = std::move(fn);
     job->taken = true;
     jobs_[job->info.job_id] = job;
@@ -264,13 +266,10 @@ std::string JobManager::RecordFailed(std::string_view prefix, std::string job_ty
   uint64_t version = 0;
   {
     std::lock_guard lock(mu_);
-    job->info.job_id = NewId(prefix);
-    job->info.job_type = std::move(job_type);
-    job->info.status = "failed";
-    job->info.parameters_json = std::move(parameters_json);
+    job->info = NewInfo(prefix, std::move(job_type), std::move(parameters_json),
+                        sql::JobStatus::kFailed);
     job->info.message = std::move(message);
-    job->info.created_at_us = job->info.finished_at_us = clock_.NowMicros();
-    job->info.node_id = options_.node_id;
+    job->info.finished_at_us = job->info.created_at_us;
     jobs_[job->info.job_id] = job;
     failed = job->info;
     version = ++job->version;
@@ -299,7 +298,7 @@ void JobManager::Execute(const std::shared_ptr<Job>& job) {
   uint64_t version = 0;
   {
     std::lock_guard lock(mu_);
-    job->info.status = "running";
+    job->info.status = sql::JobStatus::kRunning;
     job->info.started_at_us = clock_.NowMicros();
     running = job->info;
     version = ++job->version;
@@ -336,14 +335,14 @@ void JobManager::Execute(const std::shared_ptr<Job>& job) {
   final_info.memory_used = mem;
   final_info.finished_at_us = clock_.NowMicros();
   if (job->cancelled->load()) {
-    final_info.status = "cancelled";
+    final_info.status = sql::JobStatus::kCancelled;
     final_info.message = outcome.ok() ? *outcome + " (cancelled)"
                                       : "Cancelled: " + outcome.status().message();
   } else if (outcome.ok()) {
-    final_info.status = "completed";
+    final_info.status = sql::JobStatus::kCompleted;
     final_info.message = *outcome;
   } else {
-    final_info.status = "failed";
+    final_info.status = sql::JobStatus::kFailed;
     final_info.message = outcome.status().message();
     final_info.exception_trace = outcome.status().ToString();
   }
@@ -352,10 +351,12 @@ void JobManager::Execute(const std::shared_ptr<Job>& job) {
   const Status ended = Store(*job, final_info, version);
   if (!ended.ok()) {
     spdlog::error("Job {}: its final record ({}: {}) could not be saved in system.jobs: {}",
-                  final_info.job_id, final_info.status, final_info.message, ended.ToString());
-    final_info.message = "Its outcome (" + final_info.status + ": " + final_info.message +
+                  final_info.job_id, sql::JobStatusName(final_info.status), final_info.message,
+                  ended.ToString());
+    final_info.message = "Its outcome (" + std::string(sql::JobStatusName(final_info.status)) +
+                         ": " + final_info.message +
                          ") could not be saved in system.jobs: " + ended.message();
-    final_info.status = "failed";
+    final_info.status = sql::JobStatus::kFailed;
     final_info.exception_trace = ended.ToString();
   }
   std::lock_guard lock(mu_);
@@ -381,12 +382,12 @@ std::optional<sql::JobInfo> JobManager::Get(std::string_view job_id) const {
   return it->second->info;
 }
 
-Result<std::string> JobManager::Kill(std::string_view job_id) {
+Result<sql::JobStatus> JobManager::Kill(std::string_view job_id) {
   std::unique_lock lock(mu_);
   auto it = jobs_.find(std::string(job_id));
   if (it == jobs_.end()) return Status::NotFound("Job '" + std::string(job_id) + "' does not exist");
   auto job = it->second;
-  if (Finished(job->info.status)) return job->info.status;
+  if (sql::IsFinal(job->info.status)) return job->info.status;
   job->cancelled->store(true);
   if (!job->taken) {
     // Queued, or still being admitted by Submit (which then leaves it alone).
@@ -397,7 +398,7 @@ Result<std::string> JobManager::Kill(std::string_view job_id) {
     return cancelled.status;
   }
   // Running: it stops at its next check; wait briefly so the answer is the final status.
-  idle_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return Finished(job->info.status); });
+  idle_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return sql::IsFinal(job->info.status); });
   return job->info.status;
 }
 
@@ -415,7 +416,7 @@ Status JobManager::Prune() {
         std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
     std::vector<std::pair<int64_t, std::string>> finished;
     for (const auto& [id, job] : jobs_) {
-      if (!Finished(job->info.status)) continue;
+      if (!sql::IsFinal(job->info.status)) continue;
       if (job->info.finished_at_us < cutoff) {
         doomed.push_back(id);
       } else {

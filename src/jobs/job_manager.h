@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "sql/job_service.h"
 #include "storage/kv_store.h"
+#include "table/flusher.h"
 
 namespace kalam::jobs {
 
@@ -35,16 +36,18 @@ struct JobManagerOptions {
   std::string node_id = "node-1";
 };
 
-// Given to a running job. Thread-safe.
-class JobContext {
+// Given to a running job; the context of the flushes and compactions it runs. Thread-safe.
+class JobContext : public table::TieringContext {
  public:
   // True once KILL JOB (or shutdown) asked the job to stop; jobs check it between steps and
   // return early, leaving everything consistent.
-  bool cancelled() const { return cancelled_ && cancelled_->load(std::memory_order_relaxed); }
+  bool cancelled() const override {
+    return cancelled_ && cancelled_->load(std::memory_order_relaxed);
+  }
   const std::string& job_id() const { return job_id_; }
   // Shows `step` as the running job's message in system.jobs (in memory only; the final message
   // replaces it). A context not made by a JobManager ignores it.
-  void ReportProgress(std::string step) const {
+  void ReportProgress(std::string step) const override {
     if (progress_) progress_(std::move(step));
   }
 
@@ -99,7 +102,7 @@ class JobManager {
   std::vector<sql::JobInfo> List() const;
   std::optional<sql::JobInfo> Get(std::string_view job_id) const;
   // See sql::JobService::KillJob.
-  Result<std::string> Kill(std::string_view job_id);
+  Result<sql::JobStatus> Kill(std::string_view job_id);
   // Blocks until no job is queued or running (tests, shutdown).
   void WaitIdle();
   // Deletes finished jobs past the retention period (by the injected clock) or beyond the count
@@ -131,6 +134,9 @@ class JobManager {
   void StoreOrMark(Job& job, const sql::JobInfo& info, uint64_t version);
   Status Persist(const sql::JobInfo& info);
   std::string NewId(std::string_view prefix);
+  // The record of a new job: a fresh id, created now on this node, with `status`. Requires mu_.
+  sql::JobInfo NewInfo(std::string_view prefix, std::string job_type,
+                       std::string parameters_json, sql::JobStatus status);
 
   storage::KvStore& kv_;
   SnowflakeGenerator& ids_;

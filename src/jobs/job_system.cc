@@ -41,7 +41,17 @@ JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::Tab
       clock_(clock),
       options_(options),
       manager_(kv, ids, clock, options.manager),
-      flusher_(kv, store, cold, pipeline, clock, options.flusher) {}
+      gate_(pipeline),
+      flusher_(kv, store, cold, gate_, clock, options.flusher) {}
+
+table::WriterGate::ReadPoint JobSystem::PipelineGate::TakeReadPoint() {
+  commit::CommitPipeline::ReadPoint rp = pipeline_.TakeReadPoint();
+  return {std::move(rp.snapshot), rp.seq};
+}
+
+Status JobSystem::PipelineGate::RunExclusive(const std::function<Status()>& fn) {
+  return pipeline_.RunExclusive(fn);
+}
 
 JobSystem::~JobSystem() { Stop(); }
 
@@ -202,12 +212,12 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
     std::lock_guard lock(mu_);
     counted = pending_rows_[table];
   }
-  Result<FlushResult> flushed = flusher_.Flush(*def, ctx);
+  Result<table::FlushResult> flushed = flusher_.Flush(*def, ctx);
   if (!flushed.ok()) {
     HoldOffAfterFailure(table);
     return flushed.status();
   }
-  const FlushResult& r = *flushed;
+  const table::FlushResult& r = *flushed;
   {
     std::lock_guard lock(mu_);
     pending_rows_[table] = std::max<int64_t>(0, pending_rows_[table] - counted);
@@ -221,7 +231,7 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
 Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
   auto def = catalog_.snapshot()->FindTableById(table);
   if (!def) return std::string("Table was dropped; nothing compacted");
-  KALAM_ASSIGN_OR_RETURN(Flusher::CompactResult r,
+  KALAM_ASSIGN_OR_RETURN(table::Flusher::CompactResult r,
                          flusher_.Compact(*def, ctx));
   {
     std::lock_guard lock(mu_);
@@ -277,7 +287,7 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
 
 std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }
 
-Result<std::string> JobSystem::KillJob(std::string_view job_id) { return manager_.Kill(job_id); }
+Result<sql::JobStatus> JobSystem::KillJob(std::string_view job_id) { return manager_.Kill(job_id); }
 
 void JobSystem::FlushAllNow() {
   for (const auto& def : catalog_.snapshot()->AllTables()) {
@@ -287,9 +297,9 @@ void JobSystem::FlushAllNow() {
         "FL", "flush", TableParams(*def), [this, id](JobContext& ctx) { return RunFlush(id, ctx); });
     // The rows of a flush that did not complete stay in hot storage, durable in RocksDB: nothing
     // is lost, the next start serves them from there.
-    if (job.status != "completed") {
+    if (job.status != sql::JobStatus::kCompleted) {
       spdlog::error("Shutdown flush of table '{}' ({}) {}: {}; its rows stay in hot storage",
-                    def->QualifiedName(), job.job_id, job.status, job.message);
+                    def->QualifiedName(), job.job_id, sql::JobStatusName(job.status), job.message);
     }
   }
 }

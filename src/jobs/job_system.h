@@ -14,10 +14,10 @@
 
 #include "catalog/catalog.h"
 #include "commit/commit_pipeline.h"
-#include "jobs/flusher.h"
 #include "jobs/job_manager.h"
 #include "sql/job_service.h"
 #include "table/cold_store.h"
+#include "table/flusher.h"
 #include "table/table_store.h"
 
 namespace kalam::jobs {
@@ -36,7 +36,7 @@ struct JobSystemOptions {
   // long (each failure is a failed record in system.jobs; no flood). Default 60 s.
   std::chrono::seconds retry_after_failure{60};
   // Flusher options (test pause points).
-  FlusherOptions flusher;
+  table::FlusherOptions flusher;
 };
 
 // Thread-safe.
@@ -64,10 +64,10 @@ class JobSystem : public sql::JobService {
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
   std::vector<sql::JobInfo> ListJobs() const override;
-  Result<std::string> KillJob(std::string_view job_id) override;
+  Result<sql::JobStatus> KillJob(std::string_view job_id) override;
 
   JobManager& manager() { return manager_; }
-  Flusher& flusher() { return flusher_; }
+  table::Flusher& flusher() { return flusher_; }
 
  private:
   void OnCommitted(const std::vector<table::ChangeRecord>& records);
@@ -83,7 +83,18 @@ class JobSystem : public sql::JobService {
   const Clock& clock_;
   const JobSystemOptions options_;
   JobManager manager_;
-  Flusher flusher_;
+  // The commit pipeline as the flusher's writer gate.
+  class PipelineGate : public table::WriterGate {
+   public:
+    explicit PipelineGate(commit::CommitPipeline& pipeline) : pipeline_(pipeline) {}
+    ReadPoint TakeReadPoint() override;
+    Status RunExclusive(const std::function<Status()>& fn) override;
+
+   private:
+    commit::CommitPipeline& pipeline_;
+  };
+  PipelineGate gate_;
+  table::Flusher flusher_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -44,7 +44,7 @@ std::string RandomToken(size_t bytes) {
 }
 
 // Test only: KALAMDB_TEST_FLUSH_PAUSE_MS makes every flush pause at its test pause points
-// (jobs::FlusherOptions::test_pause) so crash tests can kill the server inside a flush. Unset or
+// (table::FlusherOptions::test_pause) so crash tests can kill the server inside a flush. Unset or
 // empty: no pause.
 Result<std::chrono::milliseconds> TestFlushPause() {
   const char* text = std::getenv("KALAMDB_TEST_FLUSH_PAUSE_MS");

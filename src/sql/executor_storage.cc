@@ -262,8 +262,8 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectStringOrName("a job id", "KILL JOB"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("KILL JOB '" + id + "'"));
       if (!jobs_) return Status::NotFound("Job '" + id + "' does not exist");
-      KALAM_ASSIGN_OR_RETURN(std::string status, jobs_->KillJob(id));
-      s.results.push_back(Message("Job " + id + " killed: " + status));
+      KALAM_ASSIGN_OR_RETURN(JobStatus status, jobs_->KillJob(id));
+      s.results.push_back(Message("Job " + id + " killed: " + std::string(JobStatusName(status))));
       return Status::OK();
     }
     default:

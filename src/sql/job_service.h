@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,11 +14,47 @@
 
 namespace kalam::sql {
 
+// Where a job is in its life. Queued and running jobs are active; the others are final.
+enum class JobStatus : uint8_t {
+  kQueued,
+  kRunning,
+  kCompleted,
+  kFailed,
+  kCancelled,
+};
+
+// The name system.jobs shows and the stored job record holds ("queued", "running",
+// "completed", "failed", "cancelled").
+constexpr std::string_view JobStatusName(JobStatus status) {
+  switch (status) {
+    case JobStatus::kQueued: return "queued";
+    case JobStatus::kRunning: return "running";
+    case JobStatus::kCompleted: return "completed";
+    case JobStatus::kFailed: return "failed";
+    case JobStatus::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+// The status named `name` (as JobStatusName spells it); nullopt for any other text.
+constexpr std::optional<JobStatus> ParseJobStatus(std::string_view name) {
+  for (JobStatus s : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kCompleted,
+                      JobStatus::kFailed, JobStatus::kCancelled}) {
+    if (JobStatusName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+// True for the statuses a job ends in (completed, failed, cancelled).
+constexpr bool IsFinal(JobStatus status) {
+  return status != JobStatus::kQueued && status != JobStatus::kRunning;
+}
+
 // One row of system.jobs.
 struct JobInfo {
   std::string job_id;    // "FL-<id>" flush, "CO-<id>" compaction
   std::string job_type;  // "flush", "compact"
-  std::string status;    // queued, running, completed, failed, cancelled, skipped
+  JobStatus status = JobStatus::kQueued;
   std::string parameters_json = "{}";
   std::string message;
   std::string exception_trace;
@@ -48,9 +85,9 @@ class JobService {
   virtual Result<JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) = 0;
   virtual Result<JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) = 0;
   virtual std::vector<JobInfo> ListJobs() const = 0;
-  // Cancels a queued or running job; returns its status afterwards ("cancelled", or the final
+  // Cancels a queued or running job; returns its status afterwards (kCancelled, or the final
   // status of a job that had already finished). kNotFound for an unknown id.
-  virtual Result<std::string> KillJob(std::string_view job_id) = 0;
+  virtual Result<JobStatus> KillJob(std::string_view job_id) = 0;
 };
 
 }  // namespace kalam::sql

@@ -344,7 +344,7 @@ Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<Cold
 
   const size_t ncols = def.columns.size();
   EncodedSegment out;
-  filestore::SegmentEntry& e = out.entry;
+  SegmentEntry& e = out.entry;
   e.row_count = static_cast<int64_t>(rows.size());
   e.schema_version = def.schema_version;
   e.columns.resize(ncols);
@@ -369,7 +369,7 @@ Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<Cold
       for (size_t c = 0; c < ncols; ++c) {
         const Value& v = row.values[c];
         KALAM_RETURN_IF_ERROR(PutSlot(def.columns[c], schema[c], v, r - start, &cols[c]));
-        filestore::ColumnRange& range = e.columns[c];
+        ColumnRange& range = e.columns[c];
         if (v.is_null()) {
           ++range.null_count;
         } else if (HasOrderedStats(def.columns[c]) &&

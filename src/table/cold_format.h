@@ -13,8 +13,8 @@
 #include "catalog/table_def.h"
 #include "common/status.h"
 #include "common/value.h"
-#include "filestore/manifest.h"
 #include "table/keys.h"
+#include "table/manifest.h"
 
 namespace kalam::table {
 
@@ -57,7 +57,7 @@ struct SegmentRows {
 
 struct EncodedSegment {
   std::string file;                 // the Parquet bytes
-  filestore::SegmentEntry entry;    // row_count, tombstones, seq range, column ranges, schema
+  SegmentEntry entry;    // row_count, tombstones, seq range, column ranges, schema
                                     // version, size (file/id/created_at left to the caller)
 };
 

@@ -5,8 +5,8 @@
 
 #include <boost/json.hpp>
 
-#include "common/value_codec.h"
 #include "filestore/path_template.h"
+#include "table/keys.h"
 
 namespace kalam::table {
 
@@ -16,12 +16,11 @@ using storage::Partition;
 
 namespace {
 
-constexpr std::string_view kColdPrefix = "cold/";
 
 std::string EncodeScopeManifest(const ScopeManifest& sm) {
   return json::serialize(json::object{{"storage_id", sm.storage_id},
                                       {"folder", sm.folder},
-                                      {"manifest", filestore::EncodeManifest(sm.manifest)}});
+                                      {"manifest", EncodeManifest(sm.manifest)}});
 }
 
 Result<ScopeManifest> DecodeScopeManifest(std::string_view text) {
@@ -38,7 +37,7 @@ Result<ScopeManifest> DecodeScopeManifest(std::string_view text) {
   ScopeManifest sm;
   sm.storage_id = std::string(sid->as_string());
   sm.folder = std::string(folder->as_string());
-  KALAM_ASSIGN_OR_RETURN(sm.manifest, filestore::DecodeManifest(m->as_string()));
+  KALAM_ASSIGN_OR_RETURN(sm.manifest, DecodeManifest(m->as_string()));
   return sm;
 }
 
@@ -55,7 +54,7 @@ int CompareValues(const Value& a, const Value& b, bool* comparable) {
   }
 }
 
-const filestore::ColumnRange* RangeOf(const filestore::SegmentEntry& seg, uint32_t column_id) {
+const ColumnRange* RangeOf(const SegmentEntry& seg, uint32_t column_id) {
   for (const auto& r : seg.columns) {
     if (r.column_id == column_id) return &r;
   }
@@ -63,7 +62,7 @@ const filestore::ColumnRange* RangeOf(const filestore::SegmentEntry& seg, uint32
 }
 
 // Whether statistics prove no row of `seg` satisfies every bound.
-bool ExcludedByBounds(const TableDef& def, const filestore::SegmentEntry& seg,
+bool ExcludedByBounds(const TableDef& def, const SegmentEntry& seg,
                       const std::vector<ColdBound>& bounds) {
   for (const auto& b : bounds) {
     const auto* r = RangeOf(seg, def.columns[static_cast<size_t>(b.column)].column_id);
@@ -84,7 +83,7 @@ bool ExcludedByBounds(const TableDef& def, const filestore::SegmentEntry& seg,
 }
 
 // The pk-key range [first, last] a segment covers, or false when its statistics do not say.
-bool KeyRangeOf(const TableDef& def, const Scope& scope, const filestore::SegmentEntry& seg,
+bool KeyRangeOf(const TableDef& def, const Scope& scope, const SegmentEntry& seg,
                 std::string* first, std::string* last) {
   const auto* r = RangeOf(seg, def.pk_column().column_id);
   if (!r || r->min.is_null() || r->max.is_null()) return false;
@@ -99,13 +98,6 @@ size_t LowerBound(const SegmentRows& rows, const std::string& key) {
 }
 
 }  // namespace
-
-std::string ColdManifestKey(catalog::TableId table, const Scope& scope) {
-  std::string k(kColdPrefix);
-  AppendOrderedU64(table, &k);
-  AppendOrderedString(scope, &k);
-  return k;
-}
 
 void ColdCursor::Next() {
   if (heads_.size() == 1) {  // one segment: no merge needed
@@ -161,11 +153,11 @@ ColdStore::ColdStore(storage::KvStore& kv, const catalog::StorageCatalog& storag
 Status ColdStore::Load() {
   auto it = kv_.NewIterator(Partition::kMeta);
   std::map<Key, std::shared_ptr<const ScopeManifest>> loaded;
-  for (it->Seek(kColdPrefix); it->Valid() && it->key().starts_with(kColdPrefix); it->Next()) {
-    std::string_view rest = it->key().substr(kColdPrefix.size());
-    uint64_t table = 0;
-    std::string scope;
-    if (!ReadOrderedU64(&rest, &table) || !ReadOrderedString(&rest, &scope)) {
+  const std::string_view prefix = ColdManifestPrefix();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    catalog::TableId table = 0;
+    Scope scope;
+    if (!ParseColdManifestKey(it->key(), &table, &scope)) {
       return Status::Corruption("Malformed cold manifest key");
     }
     KALAM_ASSIGN_OR_RETURN(ScopeManifest sm, DecodeScopeManifest(it->value()));
@@ -252,7 +244,7 @@ Result<std::shared_ptr<filestore::ObjectStore>> ColdStore::StoreFor(const std::s
 
 Result<std::shared_ptr<const SegmentRows>> ColdStore::LoadSegment(
     const TableDef& def, const Scope& scope, const ScopeManifest& sm,
-    const filestore::SegmentEntry& seg) {
+    const SegmentEntry& seg) {
   std::string key = sm.storage_id + "\n" + sm.folder + "/" + seg.file + "\n" +
                     std::to_string(def.table_id) + "@" + std::to_string(def.schema_version);
   {
@@ -378,10 +370,7 @@ std::shared_ptr<const ScopeManifest> ColdStore::Install(catalog::TableId table, 
 }
 
 void ColdStore::StageDropTable(catalog::TableId table, storage::WriteBatch* batch) {
-  std::string begin(kColdPrefix), end(kColdPrefix);
-  AppendOrderedU64(table, &begin);
-  AppendOrderedU64(table + 1, &end);
-  batch->DeleteRange(Partition::kMeta, begin, end);
+  batch->DeleteRange(Partition::kMeta, ColdManifestsBegin(table), ColdManifestsEnd(table));
 }
 
 Status ColdStore::ForgetTable(catalog::TableId table) {

@@ -23,10 +23,10 @@
 
 #include "catalog/storage_catalog.h"
 #include "catalog/table_def.h"
-#include "filestore/manifest.h"
 #include "filestore/object_store.h"
 #include "storage/kv_store.h"
 #include "table/cold_format.h"
+#include "table/manifest.h"
 #include "table/row_codec.h"
 
 namespace kalam::table {
@@ -35,7 +35,7 @@ namespace kalam::table {
 struct ScopeManifest {
   std::string storage_id;
   std::string folder;  // relative folder inside the storage ("chat/messages/u1")
-  filestore::Manifest manifest;
+  Manifest manifest;
 };
 
 // A comparison a scan is known to apply, used to skip segments by their column statistics.
@@ -112,7 +112,7 @@ class ColdStore {
   Result<std::shared_ptr<const SegmentRows>> LoadSegment(const catalog::TableDef& def,
                                                          const Scope& scope,
                                                          const ScopeManifest& sm,
-                                                         const filestore::SegmentEntry& seg);
+                                                         const SegmentEntry& seg);
 
   // ---- flush and compaction ----
   // The storage and folder where a scope of `def` is flushed to (its table's storage and path
@@ -155,8 +155,5 @@ class ColdStore {
   std::list<std::string> lru_;                         // guarded by cache_mu_: front = newest
   size_t cached_bytes_ = 0;                            // guarded by cache_mu_
 };
-
-// The `meta` key of a scope manifest.
-std::string ColdManifestKey(catalog::TableId table, const Scope& scope);
 
 }  // namespace kalam::table

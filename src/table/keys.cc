@@ -43,6 +43,40 @@ std::string TableEnd(TableId table) {
   return k;
 }
 
+bool ConsumeScopePrefix(std::string_view* key, TableId* table, Scope* scope) {
+  uint64_t id = 0;
+  if (!ReadOrderedU64(key, &id) || !ReadOrderedString(key, scope)) return false;
+  *table = id;
+  return true;
+}
+
+namespace {
+constexpr std::string_view kColdPrefix = "cold/";
+}  // namespace
+
+std::string_view ColdManifestPrefix() { return kColdPrefix; }
+
+std::string ColdManifestKey(TableId table, std::string_view scope) {
+  std::string k(kColdPrefix);
+  AppendOrderedU64(table, &k);
+  AppendOrderedString(scope, &k);
+  return k;
+}
+
+std::string ColdManifestsBegin(TableId table) {
+  std::string k(kColdPrefix);
+  AppendOrderedU64(table, &k);
+  return k;
+}
+
+std::string ColdManifestsEnd(TableId table) { return ColdManifestsBegin(table + 1); }
+
+bool ParseColdManifestKey(std::string_view key, TableId* table, Scope* scope) {
+  if (!key.starts_with(kColdPrefix)) return false;
+  key.remove_prefix(kColdPrefix.size());
+  return ConsumeScopePrefix(&key, table, scope);
+}
+
 std::string PrefixSuccessor(std::string prefix) {
   while (!prefix.empty()) {
     unsigned char last = static_cast<unsigned char>(prefix.back());

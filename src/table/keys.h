@@ -1,4 +1,6 @@
-// Hot-storage key layout of table rows (ARCHITECTURE.md §4): table_id · scope · (_seq | PK).
+// Hot-storage key layout of table rows (ARCHITECTURE.md §4): table_id · scope · (_seq | PK), and
+// the `meta` keys of cold manifests. Every key of the `rows`, `pk` and `stream` partitions and
+// every `cold/` key of `meta` is built (and parsed) here.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,19 @@ std::string EncodePk(const Value& pk);
 // [begin, end) covering every key of `table` in any partition keyed by table id.
 std::string TableBegin(TableId table);
 std::string TableEnd(TableId table);
+// Consumes the table_id · scope prefix of a `rows` or `pk` key from the front of `*key`; false
+// when `*key` does not start with one.
+bool ConsumeScopePrefix(std::string_view* key, TableId* table, Scope* scope);
+
+// `meta` key of one scope's cold manifest: "cold/" · table_id · scope.
+std::string ColdManifestKey(TableId table, std::string_view scope);
+// The prefix of every cold manifest key, and [begin, end) covering those of `table`.
+std::string_view ColdManifestPrefix();
+std::string ColdManifestsBegin(TableId table);
+std::string ColdManifestsEnd(TableId table);
+// The table and scope of a cold manifest key; false when `key` is not one.
+bool ParseColdManifestKey(std::string_view key, TableId* table, Scope* scope);
+
 // The smallest key greater than every key that starts with `prefix`.
 std::string PrefixSuccessor(std::string prefix);
 

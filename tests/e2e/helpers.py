@@ -20,26 +20,40 @@ def unique(prefix):
 def post_sql(server, body, token=None, headers=None, path="/v1/api/sql"):
     """POST a JSON body to the SQL endpoint with an explicit token (or explicit headers)."""
     h = {"Authorization": f"Bearer {token or server.token()}"} if headers is None else headers
-    return requests.post(server.base + path, json=body, headers=h)
+    return requests.post(server.base + path, json=body, headers=h, timeout=30)
 
 
-def login_raw(server, body=None, data=None):
-    """POST /v1/api/auth/login with an arbitrary JSON body (or raw data); returns the response."""
+def login_raw(server, body=None, data=None, headers=None):
+    """POST /v1/api/auth/login with an arbitrary JSON body (or raw data, sent as JSON unless
+    `headers` say otherwise); returns the response."""
+    url = server.base + "/v1/api/auth/login"
     if data is not None:
-        return requests.post(server.base + "/v1/api/auth/login", data=data,
-                             headers={"Content-Type": "application/json"})
-    return requests.post(server.base + "/v1/api/auth/login", json=body)
+        return requests.post(url, data=data,
+                             headers=headers or {"Content-Type": "application/json"}, timeout=30)
+    return requests.post(url, json=body, headers=headers, timeout=30)
+
+
+def assert_sql_error_envelope(resp, status):
+    """Asserts HTTP `status` and the exact SQL-endpoint error envelope (a JSON body with exactly
+    status/results/took/error, a non-empty message); returns the error object."""
+    try:
+        body = resp.json()
+    except ValueError:
+        raise AssertionError(f"non-JSON body {resp.status_code}: {resp.text[:300]!r}")
+    assert resp.status_code == status, (resp.status_code, body)
+    assert set(body) == SQL_ERROR_KEYS, body
+    assert body["status"] == "error" and body["results"] == [], body
+    assert isinstance(body["took"], (int, float)) and not isinstance(body["took"], bool), body
+    err = body["error"]
+    assert isinstance(err, dict) and isinstance(err.get("message"), str) and err["message"], body
+    return err
 
 
 def assert_sql_error(resp, status, code, message=None, message_prefix=None):
-    """Asserts the exact SQL-endpoint error shape and returns the error object."""
+    """Asserts the exact SQL-endpoint error (HTTP `status`, envelope, error `code`, and the
+    message when given: whole or its start); returns the error object."""
+    err = assert_sql_error_envelope(resp, status)
     body = resp.json()
-    assert resp.status_code == status, (resp.status_code, body)
-    assert set(body) == SQL_ERROR_KEYS, body
-    assert body["status"] == "error", body
-    assert body["results"] == [], body
-    assert isinstance(body["took"], (int, float)), body
-    err = body["error"]
     assert err["code"] == code, body
     if message is not None:
         assert err["message"] == message, body

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from helpers import assert_sql_error_envelope
+
 ROOT_PASSWORD = "root-test-password"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,10 +142,10 @@ class Server:
                   status=400):
         """Runs SQL that must fail with HTTP `status`; returns the `error` object."""
         r = self.sql_raw(sql, params, namespace_id, user, password)
-        body = r.json()
-        assert r.status_code == status, f"{sql!r} → {r.status_code} {body}"
-        assert body["status"] == "error" and body["results"] == [], body
-        return body["error"]
+        try:
+            return assert_sql_error_envelope(r, status)
+        except AssertionError as e:
+            raise AssertionError(f"{sql!r} → {e}") from None
 
     def rows(self, sql, params=None, **kw):
         """Rows of the first result of a query (arrays in schema order)."""

@@ -12,12 +12,12 @@ import time
 
 import requests
 
+from helpers import SQL_ERROR_KEYS, assert_sql_error, login_raw, post_sql  # noqa: F401
 from kalam_harness import ROOT_PASSWORD, Server
 
 PW = "password123"
 JWT_SECRET = "security-suite-fixed-jwt-secret-0123456789"
 
-SQL_ERROR_KEYS = {"status", "results", "took", "error"}
 LEAK_MARKERS = ("kt_", "ks_", "sqlite_", "/tmp/", "/work/", ".cc:", ".h:", "#0 ", "0x7f",
                 "Traceback", "std::", "boost::", "rocksdb")
 
@@ -62,15 +62,7 @@ def post_sql_tok(server, sql, token=None, headers=None, **body):
         {"Authorization": f"Bearer {token}"} if token is not None else {})
     payload = {"sql": sql}
     payload.update(body)
-    return requests.post(server.base + "/v1/api/sql", json=payload, headers=h, timeout=30)
-
-
-def login_raw(server, body=None, data=None, headers=None):
-    url = server.base + "/v1/api/auth/login"
-    if data is not None:
-        return requests.post(url, data=data,
-                             headers=headers or {"Content-Type": "application/json"}, timeout=30)
-    return requests.post(url, json=body, headers=headers, timeout=30)
+    return post_sql(server, payload, headers=h)
 
 
 def login_ok(server, user, password=PW):
@@ -81,22 +73,6 @@ def login_ok(server, user, password=PW):
 
 def access(server, user, password=PW):
     return login_ok(server, user, password)["access_token"]
-
-
-def assert_sql_error(resp, status, code):
-    """Exact SQL error envelope with HTTP `status` and error `code`; returns the error object."""
-    try:
-        body = resp.json()
-    except ValueError:
-        raise AssertionError(f"non-JSON body {resp.status_code}: {resp.text[:300]!r}")
-    assert resp.status_code == status, (resp.status_code, body)
-    assert set(body) == SQL_ERROR_KEYS, body
-    assert body["status"] == "error" and body["results"] == [], body
-    assert isinstance(body["took"], (int, float)) and not isinstance(body["took"], bool), body
-    err = body["error"]
-    assert isinstance(err, dict) and isinstance(err.get("message"), str) and err["message"], body
-    assert err["code"] == code, body
-    return err
 
 
 def assert_no_leak(err_or_text, extra=(), typed=""):

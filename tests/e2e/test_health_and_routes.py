@@ -4,7 +4,7 @@ import re
 import pytest
 import requests
 
-from helpers import post_sql
+from helpers import assert_sql_error, post_sql
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -82,10 +82,7 @@ def test_api_sql_alias(server):
 
 def test_api_sql_alias_requires_auth(server):
     r = requests.post(server.base + "/api/sql", json={"sql": "SELECT 1"})
-    assert r.status_code == 401
-    body = r.json()
-    assert body["status"] == "error" and body["results"] == []
-    assert body["error"]["code"] == "MISSING_AUTHORIZATION"
+    assert_sql_error(r, 401, "MISSING_AUTHORIZATION")
 
 
 def test_keep_alive_many_requests_one_connection(server):

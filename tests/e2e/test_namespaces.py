@@ -153,10 +153,8 @@ def test_use_switches_namespace_for_rest_of_request(server, ns, stmt):
 def test_use_only_affects_later_statements(server, ns):
     server.sql(f"CREATE TABLE {ns}.only (id INT PRIMARY KEY)")
     r = server.sql_raw(f"SELECT * FROM only; USE {ns}")
-    assert r.status_code == 400
-    err = r.json()["error"]
-    assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == "Statement 1 failed: Table 'default.only' does not exist"
+    assert_sql_error(r, 400, "TABLE_NOT_FOUND",
+                     message="Statement 1 failed: Table 'default.only' does not exist")
 
 
 def test_use_missing_namespace_fails(server):

@@ -93,8 +93,7 @@ def test_param_array_or_object(server, t, params, idx):
 
 def test_params_not_array(server):
     r = post_sql(server, {"sql": "SELECT $1", "params": {"1": 2}})
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] in ("INVALID_INPUT", "INVALID_PARAMETER")
+    assert_sql_error(r, 400, "INVALID_PARAMETER")
 
 
 def test_too_many_params(server):
@@ -210,8 +209,7 @@ def test_malformed_body(server, data):
 
 def test_body_not_utf8(server):
     r = server.sql_raw(body=b'{"sql": "SELECT \xff"}')
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] in ("INVALID_INPUT", "INVALID_SQL")
+    assert_sql_error(r, 400, "INVALID_INPUT")
 
 
 def test_oversized_body_413(server):
@@ -379,11 +377,7 @@ def test_transaction_failure_on_missing_table_rolls_back(server, t):
 
 def test_transaction_left_open_is_rolled_back_and_fails(server, t):
     r = server.sql_raw(f"BEGIN; INSERT INTO {t} VALUES (1, 'a'); SELECT id FROM {t}")
-    assert r.status_code == 400
-    body = r.json()
-    assert body["status"] == "error" and body["results"] == []
-    assert body["error"]["code"] == "SQL_EXECUTION_ERROR"
-    assert body["error"]["message"]
+    assert_sql_error(r, 400, "SQL_EXECUTION_ERROR")
     assert server.rows(f"SELECT id FROM {t}") == []
 
 
@@ -445,10 +439,7 @@ def test_seq_after_commit_is_visible_and_ordered(server, t):
 ])
 def test_sqlite_internals_rejected(server, sql):
     r = server.sql_raw(sql)
-    assert r.status_code == 400, r.text
-    body = r.json()
-    assert body["status"] == "error" and body["results"] == []
-    assert body["error"]["code"] == "INVALID_SQL", body
+    assert_sql_error(r, 400, "INVALID_SQL")
 
 
 def test_upsert_forms_rejected(server, t):
@@ -464,5 +455,4 @@ def test_internal_table_names_not_addressable(server, ns):
     server.sql(f"CREATE TABLE {ns}.x (id INT PRIMARY KEY)")
     for sql in ("SELECT * FROM kt_1", "SELECT * FROM temp.kt_1", 'SELECT * FROM "temp"."kt_1"'):
         r = server.sql_raw(sql)
-        assert r.status_code == 400
-        assert r.json()["error"]["code"] in ("TABLE_NOT_FOUND", "INVALID_SQL")
+        assert_sql_error(r, 400, "TABLE_NOT_FOUND")

@@ -193,7 +193,8 @@ Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
   if (!ctx.services.jobs) return rows;
   auto ts = [](int64_t us) { return us ? Value::Int(us) : Value::Null(); };
   for (const auto& j : ctx.services.jobs->ListJobs()) {
-    rows.push_back({Text(j.job_id), Text(j.job_type), Text(j.status), Text(j.parameters_json),
+    rows.push_back({Text(j.job_id), Text(j.job_type), Text(JobStatusName(j.status)),
+                    Text(j.parameters_json),
                     Text(j.message), j.exception_trace.empty() ? Value::Null() : Text(j.exception_trace),
                     Value::Int(j.retry_count), Value::Int(j.memory_used), Value::Int(j.cpu_used),
                     ts(j.created_at_us), ts(j.started_at_us), ts(j.finished_at_us),

@@ -148,12 +148,12 @@ TEST_F(JobManagerTest, RunsJobsAndRecordsOutcomes) {
   m->WaitIdle();
   auto a = m->Get(*ok);
   ASSERT_TRUE(a);
-  EXPECT_EQ(a->status, "completed");
+  EXPECT_EQ(a->status, sql::JobStatus::kCompleted);
   EXPECT_EQ(a->message, "done");
   EXPECT_EQ(a->parameters_json, "{\"x\":1}");
   EXPECT_EQ(StoredStatus(*ok), "completed");
   auto b = m->Get(*bad);
-  EXPECT_EQ(b->status, "failed");
+  EXPECT_EQ(b->status, sql::JobStatus::kFailed);
   EXPECT_EQ(b->message, "disk");
   EXPECT_EQ(b->exception_trace, Status::IoError("disk").ToString());
   EXPECT_EQ(StoredStatus(*bad), "failed");
@@ -167,7 +167,7 @@ TEST_F(JobManagerTest, JobTimesComeFromTheInjectedClock) {
     clock_.AdvanceSeconds(5);  // the job takes five (fake) seconds
     return std::string("done");
   });
-  EXPECT_EQ(info.status, "completed");
+  EXPECT_EQ(info.status, sql::JobStatus::kCompleted);
   EXPECT_EQ(info.created_at_us, t0);
   EXPECT_EQ(info.started_at_us, t0);
   EXPECT_EQ(info.finished_at_us, t0 + 5000000);
@@ -198,11 +198,11 @@ TEST_F(JobManagerTest, OneJobPerKeyAndKill) {
   ASSERT_EQ(started.get_future().wait_for(kBound), std::future_status::ready);
   auto k2 = m->Kill(*queued);
   ASSERT_TRUE(k2.ok());
-  EXPECT_EQ(*k2, "cancelled");
+  EXPECT_EQ(*k2, sql::JobStatus::kCancelled);
   EXPECT_EQ(StoredStatus(*queued), "cancelled");
   auto k1 = m->Kill(*first);
   ASSERT_TRUE(k1.ok());
-  EXPECT_EQ(*k1, "cancelled");
+  EXPECT_EQ(*k1, sql::JobStatus::kCancelled);
   m->WaitIdle();
   EXPECT_FALSE(ran);
   EXPECT_EQ(m->Get(*first)->message, "stopped (cancelled)");
@@ -225,7 +225,7 @@ TEST_F(JobManagerTest, RunningJobShowsItsProgressAsItsMessage) {
   ASSERT_TRUE(id.ok());
   ASSERT_EQ(reported.get_future().wait_for(kBound), std::future_status::ready);
   auto shown = m->Get(*id);
-  EXPECT_EQ(shown->status, "running");
+  EXPECT_EQ(shown->status, sql::JobStatus::kRunning);
   EXPECT_EQ(shown->message, "step 1 of 2");
   EXPECT_EQ(StoredStatus(*id), "running");
   ASSERT_TRUE(m->Kill(*id).ok());
@@ -241,7 +241,7 @@ TEST_F(JobManagerTest, InterruptedJobsAreFailedAtStartAndOldOnesPruned) {
     ASSERT_TRUE(id.ok());
     ASSERT_EQ(go.get_future().wait_for(kBound), std::future_status::ready);
     // Simulate a crash: the stored record still says "running". Copy the store's state now.
-    ASSERT_EQ(m->Get(*id)->status, "running");
+    ASSERT_EQ(m->Get(*id)->status, sql::JobStatus::kRunning);
     ASSERT_EQ(StoredStatus(*id), "running");
     auto snapshot = storage::NewMemoryStore();
     auto it = kv_->NewIterator(storage::Partition::kSystem);
@@ -260,7 +260,7 @@ TEST_F(JobManagerTest, InterruptedJobsAreFailedAtStartAndOldOnesPruned) {
   ASSERT_TRUE(m.Start().ok());
   auto jobs = m.List();
   ASSERT_EQ(jobs.size(), 1u);
-  EXPECT_EQ(jobs[0].status, "failed");
+  EXPECT_EQ(jobs[0].status, sql::JobStatus::kFailed);
   EXPECT_EQ(jobs[0].message,
             "Interrupted by a server restart before it finished; no row was lost: what it had "
             "not moved yet is still where it was, for the next run");
@@ -329,17 +329,17 @@ TEST_F(JobManagerTest, AJobWhoseEndCannotBeStoredIsShownFailedNotCompleted) {
     store_.FailWrites(true);  // the disk fills while the job runs
     return std::string("Flushed 3 row(s)");
   });
-  EXPECT_EQ(info.status, "failed");
+  EXPECT_EQ(info.status, sql::JobStatus::kFailed);
   EXPECT_EQ(info.message,
             "Its outcome (completed: Flushed 3 row(s)) could not be saved in system.jobs: "
             "injected write failure: disk full");
-  EXPECT_EQ(m->Get(info.job_id)->status, "failed");
+  EXPECT_EQ(m->Get(info.job_id)->status, sql::JobStatus::kFailed);
   // The stored record still says running: a restart turns it into failed, never completed.
   EXPECT_EQ(StoredStatus(info.job_id), "running");
   store_.FailWrites(false);
   JobManager restarted(store_, ids_, clock_, {});
   ASSERT_TRUE(restarted.Start().ok());
-  EXPECT_EQ(restarted.Get(info.job_id)->status, "failed");
+  EXPECT_EQ(restarted.Get(info.job_id)->status, sql::JobStatus::kFailed);
 }
 
 TEST_F(JobManagerTest, AJobWhoseStartCannotBeStoredDoesNotRun) {
@@ -351,7 +351,7 @@ TEST_F(JobManagerTest, AJobWhoseStartCannotBeStoredDoesNotRun) {
     return std::string("done");
   });
   EXPECT_FALSE(ran);
-  EXPECT_EQ(info.status, "failed");
+  EXPECT_EQ(info.status, sql::JobStatus::kFailed);
   EXPECT_EQ(info.message,
             "Its outcome (failed: Not run: its running record could not be saved: injected write "
             "failure: disk full) could not be saved in system.jobs: injected write failure: disk "
@@ -382,7 +382,7 @@ TEST_F(JobManagerTest, KillOfAQueuedJobWhoseRecordCannotBeStoredSaysSo) {
   store_.FailWrites(true);
   auto killed = m->Kill(*id);
   ASSERT_TRUE(killed.ok());
-  EXPECT_EQ(*killed, "cancelled");
+  EXPECT_EQ(*killed, sql::JobStatus::kCancelled);
   EXPECT_EQ(m->Get(*id)->message,
             "Killed before it started (its record could not be saved: injected write failure: "
             "disk full)");
@@ -437,10 +437,12 @@ TEST_F(JobManagerTest, AJobKilledWhileItsQueuedRecordIsWrittenEndsCancelledNever
     if (!jobs.empty()) id = jobs[0].job_id;
     return !jobs.empty();
   });
-  std::promise<Result<std::string>> killed;
+  std::promise<Result<sql::JobStatus>> killed;
   std::thread killer([&] { killed.set_value(m.Kill(id)); });
   const bool cancelled_shown =
-      listed && Eventually([&] { return m.Get(id) && m.Get(id)->status == "cancelled"; });
+      listed && Eventually([&] {
+        return m.Get(id) && m.Get(id)->status == sql::JobStatus::kCancelled;
+      });
   recording.Release();
   submitter.join();
   killer.join();
@@ -451,7 +453,7 @@ TEST_F(JobManagerTest, AJobKilledWhileItsQueuedRecordIsWrittenEndsCancelledNever
   EXPECT_EQ(*submit_result, id);
   auto kill_result = killed.get_future().get();
   ASSERT_TRUE(kill_result.ok());
-  EXPECT_EQ(*kill_result, "cancelled");
+  EXPECT_EQ(*kill_result, sql::JobStatus::kCancelled);
   m.WaitIdle();
   EXPECT_FALSE(ran);
   ExpectStoredInOrder(recording.Written(id), id, "cancelled");

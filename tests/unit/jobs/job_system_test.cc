@@ -83,7 +83,7 @@ class JobSystemTest : public ::testing::Test {
   // `job` is a completed flush of `rows` rows of ns.t.
   static void ExpectFlushed(const sql::JobInfo& job, int rows) {
     EXPECT_EQ(job.job_type, "flush");
-    EXPECT_EQ(job.status, "completed");
+    EXPECT_EQ(job.status, sql::JobStatus::kCompleted);
     const std::string start =
         "Flushed " + std::to_string(rows) + " row(s) of table 'ns.t' into 1 segment(s), ";
     EXPECT_EQ(job.message.rfind(start, 0), 0u) << job.message;
@@ -93,7 +93,7 @@ class JobSystemTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started.status().ToString();
     ASSERT_EQ(started->kind, sql::JobStart::Kind::kStarted);
     jobs_->manager().WaitIdle();
-    ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, "completed");
+    ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, sql::JobStatus::kCompleted);
   }
 
   fs::path dir_;
@@ -153,7 +153,7 @@ TEST_F(JobSystemTest, AScheduledFlushThatCannotStartIsRecordedFailedAndHeldOff) 
   auto jobs = Jobs();
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].job_type, "flush");
-  EXPECT_EQ(jobs[0].status, "failed");
+  EXPECT_EQ(jobs[0].status, sql::JobStatus::kFailed);
   EXPECT_EQ(jobs[0].message,
             "The scheduled flush (FLUSH_POLICY) of table 'ns.t' could not start: The job could "
             "not be recorded in system.jobs: injected write failure: disk full (its record could "
@@ -181,7 +181,7 @@ TEST_F(JobSystemTest, FilesReplacedByCompactionAreDeletedAfterTheGraceOnTheInjec
   auto started = jobs_->CompactTable(Def("c"));
   ASSERT_TRUE(started.ok());
   jobs_->manager().WaitIdle();
-  ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, "completed");
+  ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, sql::JobStatus::kCompleted);
   const std::vector<std::string> all = {"seg-000001.parquet", "seg-000002.parquet",
                                         "seg-000003.parquet"};
   EXPECT_EQ(SegmentFiles(), all) << "replaced files stay readable during the grace";

@@ -1,9 +1,10 @@
 // Flusher: moves a table's hot rows into Parquet segments (flush) and merges a scope's segments
-// (compaction) — ARCHITECTURE.md §6. Used by flush and compaction jobs.
+// (compaction) — ARCHITECTURE.md §6. Run by flush and compaction jobs (jobs/), which supply the
+// writer gate (the commit pipeline) and the job context.
 //
 // Flush of one table, per scope: take a read point; write the scope's newest versions (tombstones
 // included) as one segment, durably; write the scope's manifest.json; then, in short exclusive
-// steps of the commit pipeline, make the new manifest visible and delete exactly the flushed hot
+// steps with the writer held off (WriterGate::RunExclusive), make the new manifest visible and delete exactly the flushed hot
 // versions (a pk entry only while it still holds the flushed `_seq`). A crash at any point leaves
 // every row in hot storage, in cold storage, or in both (reads merge by key): nothing is lost or
 // doubled.
@@ -14,15 +15,42 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "catalog/catalog.h"
-#include "commit/commit_pipeline.h"
 #include "common/clock.h"
-#include "jobs/job_manager.h"
+#include "storage/kv_store.h"
 #include "table/cold_store.h"
 #include "table/table_store.h"
 
-namespace kalam::jobs {
+namespace kalam::table {
+
+// What a flush or compaction needs from the writer of hot storage (commit/, above this module;
+// jobs/ supplies it from the commit pipeline). Thread-safe.
+class WriterGate {
+ public:
+  struct ReadPoint {
+    std::shared_ptr<const storage::KvSnapshot> snapshot;
+    int64_t seq = 0;  // the last `_seq` written into `snapshot`
+  };
+  virtual ~WriterGate() = default;
+  // A consistent snapshot of hot storage and the last `_seq` it holds.
+  virtual ReadPoint TakeReadPoint() = 0;
+  // Runs `fn` while no commit is being written (commits arriving meanwhile wait). Returns fn's
+  // status, or kUnavailable once the writer stopped.
+  virtual Status RunExclusive(const std::function<Status()>& fn) = 0;
+};
+
+// Whoever runs a flush or compaction (a job): asked whether to stop, told each step. Thread-safe.
+class TieringContext {
+ public:
+  virtual ~TieringContext() = default;
+  // True once the run should stop; checked between steps, stopping leaves everything consistent.
+  virtual bool cancelled() const = 0;
+  // Shows `step` as the run's current step.
+  virtual void ReportProgress(std::string step) const = 0;
+};
 
 struct FlushResult {
   int64_t rows = 0;      // rows written to segments (tombstones included)
@@ -42,8 +70,8 @@ struct FlusherOptions {
 // one flush or compaction per table at a time.
 class Flusher {
  public:
-  Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
-          commit::CommitPipeline& pipeline, const Clock& clock, FlusherOptions options = {});
+  Flusher(storage::KvStore& kv, TableStore& store, ColdStore& cold,
+          WriterGate& writer, const Clock& clock, FlusherOptions options = {});
 
   // True when `table` has rows in hot storage (anything to flush).
   bool HasHotRows(catalog::TableId table) const;
@@ -54,7 +82,7 @@ class Flusher {
   // scopes once `job` is cancelled. Reports each scope's steps through job.ReportProgress:
   // "Scope '<scope>': segment <file> written (<n> rows); publishing its manifest" and
   // "Scope '<scope>': flushed hot rows deleted, chunk <i> of <n>".
-  Result<FlushResult> Flush(const catalog::TableDef& def, const JobContext& job);
+  Result<FlushResult> Flush(const catalog::TableDef& def, const TieringContext& job);
 
   // Merges each scope's segments into one (newest version per key; tombstones older than the
   // table's DELETED_RETENTION_HOURS dropped). Returns the files replaced; they are deleted after
@@ -65,19 +93,18 @@ class Flusher {
     int64_t rows = 0;
     std::vector<std::pair<std::string, std::string>> obsolete;  // (storage id, object key)
   };
-  Result<CompactResult> Compact(const catalog::TableDef& def, const JobContext& job);
+  Result<CompactResult> Compact(const catalog::TableDef& def, const TieringContext& job);
 
  private:
-  Status FlushScope(const catalog::TableDef& def, const table::Scope& scope,
-                    std::vector<table::ColdRow> rows, int64_t read_seq, const JobContext& job,
-                    FlushResult* result);
+  Status FlushScope(const catalog::TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
+                    int64_t read_seq, const TieringContext& job, FlushResult* result);
   // Reports `step`, then (test pause only) waits options_.test_pause or until cancelled.
-  void Step(const JobContext& job, std::string step) const;
+  void Step(const TieringContext& job, std::string step) const;
 
   storage::KvStore& kv_;
-  table::TableStore& store_;
-  table::ColdStore& cold_;
-  commit::CommitPipeline& pipeline_;
+  TableStore& store_;
+  ColdStore& cold_;
+  WriterGate& writer_;
   const Clock& clock_;
   const FlusherOptions options_;
 };
@@ -85,4 +112,4 @@ class Flusher {
 // "seg-000001.parquet".
 std::string SegmentFileName(int64_t id);
 
-}  // namespace kalam::jobs
+}  // namespace kalam::table

@@ -1,6 +1,6 @@
 // Tests for the manifest JSON: exact round trips of every Value kind and segment field, the stable
 // wire form, and refusal of malformed documents with kCorruption naming the field.
-#include "filestore/manifest.h"
+#include "table/manifest.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-namespace kalam::filestore {
+namespace kalam::table {
 namespace {
 
 using namespace std::string_literals;
@@ -333,4 +333,4 @@ TEST(ManifestTest, CorruptInputsAreRefusedNamingTheField) {
 }
 
 }  // namespace
-}  // namespace kalam::filestore
+}  // namespace kalam::table

@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "common/value.h"
 
-namespace kalam::filestore {
+namespace kalam::table {
 
 struct ColumnRange {
   uint32_t column_id = 0;
@@ -44,4 +44,4 @@ std::string EncodeManifest(const Manifest& manifest);
 // kCorruption naming the field when the text is not a manifest this code wrote.
 Result<Manifest> DecodeManifest(std::string_view json);
 
-}  // namespace kalam::filestore
+}  // namespace kalam::table

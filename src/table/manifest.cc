@@ -15,7 +15,7 @@
 //   {"bytes":"aGk="}                a Blob, standard base64 with padding
 // Decoding is strict: unknown members, wrong types, out-of-range numbers and inconsistent
 // segments are kCorruption naming the field, so a damaged manifest is never half-trusted.
-#include "filestore/manifest.h"
+#include "table/manifest.h"
 
 #include <charconv>
 #include <cmath>
@@ -30,7 +30,7 @@
 #include "filestore/path_template.h"
 #include "filestore/utf8.h"
 
-namespace kalam::filestore {
+namespace kalam::table {
 namespace json = boost::json;
 namespace {
 
@@ -129,7 +129,7 @@ json::value EncodeValue(const Value& v) {
     case Value::Kind::kDouble:
       return json::object{{"double", DoubleText(v.as_double())}};
     case Value::Kind::kText:
-      if (IsValidUtf8(v.as_text())) return json::object{{"text", v.as_text()}};
+      if (filestore::IsValidUtf8(v.as_text())) return json::object{{"text", v.as_text()}};
       return json::object{{"text_base64", Base64Encode(v.as_text())}};
     case Value::Kind::kBlob:
       return json::object{{"bytes", Base64Encode(v.as_bytes())}};
@@ -263,7 +263,7 @@ Result<SegmentEntry> DecodeSegment(const json::value& v, const std::string& path
                                      path));
   SegmentEntry s;
   KALAM_ASSIGN_OR_RETURN(s.file, GetString(obj, "file", path));
-  if (Status st = ValidateKey(s.file); !st.ok()) {
+  if (Status st = filestore::ValidateKey(s.file); !st.ok()) {
     return Corrupt(Join(path, "file"), "is not a safe relative key: " + st.message());
   }
   KALAM_ASSIGN_OR_RETURN(s.id, GetInt(obj, "id", path, 1));
@@ -366,4 +366,4 @@ Result<Manifest> DecodeManifest(std::string_view text) {
   return m;
 }
 
-}  // namespace kalam::filestore
+}  // namespace kalam::table

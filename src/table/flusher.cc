@@ -1,23 +1,19 @@
 // Flush and compaction of table scopes into Parquet segments.
-#include "jobs/flusher.h"
+#include "table/flusher.h"
 
 #include <cstdio>
 #include <thread>
 
 #include "common/snowflake.h"
-#include "common/value_codec.h"
-#include "filestore/manifest.h"
 #include "table/cold_format.h"
 #include "table/keys.h"
+#include "table/manifest.h"
 #include "table/row_codec.h"
 
-namespace kalam::jobs {
+namespace kalam::table {
 
 using catalog::TableDef;
 using storage::Partition;
-using table::ColdRow;
-using table::Scope;
-using table::ScopeManifest;
 
 namespace {
 
@@ -36,11 +32,11 @@ std::string SegmentFileName(int64_t id) {
   return buf;
 }
 
-Flusher::Flusher(storage::KvStore& kv, table::TableStore& store, table::ColdStore& cold,
-                 commit::CommitPipeline& pipeline, const Clock& clock, FlusherOptions options)
-    : kv_(kv), store_(store), cold_(cold), pipeline_(pipeline), clock_(clock), options_(options) {}
+Flusher::Flusher(storage::KvStore& kv, TableStore& store, ColdStore& cold, WriterGate& writer,
+                 const Clock& clock, FlusherOptions options)
+    : kv_(kv), store_(store), cold_(cold), writer_(writer), clock_(clock), options_(options) {}
 
-void Flusher::Step(const JobContext& job, std::string step) const {
+void Flusher::Step(const TieringContext& job, std::string step) const {
   job.ReportProgress(std::move(step));
   if (options_.test_pause.count() <= 0) return;
   // Test pause point: real time on purpose (a crash test waits for the server to sit here), cut
@@ -52,31 +48,31 @@ void Flusher::Step(const JobContext& job, std::string step) const {
 }
 
 bool Flusher::HasHotRows(catalog::TableId table) const {
-  auto it = store_.NewPkIterator(table::TableBegin(table), table::TableEnd(table));
-  it->Seek(table::TableBegin(table));
+  auto it = store_.NewPkIterator(TableBegin(table), TableEnd(table));
+  it->Seek(TableBegin(table));
   return it->Valid();
 }
 
 int64_t Flusher::CountHotRows(catalog::TableId table) const {
-  auto it = store_.NewPkIterator(table::TableBegin(table), table::TableEnd(table));
+  auto it = store_.NewPkIterator(TableBegin(table), TableEnd(table));
   int64_t n = 0;
-  for (it->Seek(table::TableBegin(table)); it->Valid(); it->Next()) ++n;
+  for (it->Seek(TableBegin(table)); it->Valid(); it->Next()) ++n;
   return n;
 }
 
-Result<FlushResult> Flusher::Flush(const TableDef& def, const JobContext& job) {
+Result<FlushResult> Flusher::Flush(const TableDef& def, const TieringContext& job) {
   FlushResult result;
-  const auto rp = pipeline_.TakeReadPoint();
-  auto it = store_.NewPkIterator(table::TableBegin(def.table_id), table::TableEnd(def.table_id),
+  const auto rp = writer_.TakeReadPoint();
+  auto it = store_.NewPkIterator(TableBegin(def.table_id), TableEnd(def.table_id),
                                  rp.snapshot.get());
   Scope scope;
   bool have_scope = false;
   std::vector<ColdRow> rows;
-  for (it->Seek(table::TableBegin(def.table_id)); it->Valid(); it->Next()) {
+  for (it->Seek(TableBegin(def.table_id)); it->Valid(); it->Next()) {
     std::string_view rest = it->key();
-    uint64_t table_id = 0;
-    std::string key_scope;
-    if (!ReadOrderedU64(&rest, &table_id) || !ReadOrderedString(&rest, &key_scope)) {
+    catalog::TableId table_id = 0;
+    Scope key_scope;
+    if (!ConsumeScopePrefix(&rest, &table_id, &key_scope)) {
       return Status::Corruption("Malformed pk key in table " + def.QualifiedName());
     }
     if (!have_scope || key_scope != scope) {
@@ -90,10 +86,10 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const JobContext& job) {
     }
     int64_t seq = 0;
     std::string_view bytes;
-    if (!table::SplitPkEntry(it->value(), &seq, &bytes)) {
+    if (!SplitPkEntry(it->value(), &seq, &bytes)) {
       return Status::Corruption("Truncated pk entry in table " + def.QualifiedName());
     }
-    KALAM_ASSIGN_OR_RETURN(table::RowVersion version, table::DecodeRow(def, bytes));
+    KALAM_ASSIGN_OR_RETURN(RowVersion version, DecodeRow(def, bytes));
     ColdRow row;
     row.pk_key.assign(it->key());
     row.seq = seq;
@@ -109,7 +105,7 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const JobContext& job) {
 }
 
 Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
-                           int64_t read_seq, const JobContext& job, FlushResult* result) {
+                           int64_t read_seq, const TieringContext& job, FlushResult* result) {
   auto existing = cold_.Get(def.table_id, scope);
   auto next = std::make_shared<ScopeManifest>();
   if (existing) {
@@ -121,7 +117,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   }
   KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(next->storage_id));
   const int64_t id = next->manifest.next_segment_id;
-  KALAM_ASSIGN_OR_RETURN(table::EncodedSegment enc, table::EncodeSegment(def, rows));
+  KALAM_ASSIGN_OR_RETURN(EncodedSegment enc, EncodeSegment(def, rows));
   enc.entry.file = SegmentFileName(id);
   enc.entry.id = id;
   enc.entry.created_at_ms = clock_.NowMicros() / 1000;
@@ -131,7 +127,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   next->manifest.next_segment_id = id + 1;
   // 2. The manifest mirror for external readers.
   KALAM_RETURN_IF_ERROR(
-      store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+      store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
   Step(job, "Scope '" + scope + "': segment " + enc.entry.file + " written (" +
                 std::to_string(rows.size()) + " rows); publishing its manifest");
   // 3. Visible, then the hot versions it holds deleted, a chunk at a time between commits.
@@ -145,11 +141,11 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
     const size_t end = std::min(rows.size(), start + kDeleteChunk);
     const bool first = start == 0;
     const bool last = end == rows.size();
-    KALAM_RETURN_IF_ERROR(pipeline_.RunExclusive([&]() -> Status {
+    KALAM_RETURN_IF_ERROR(writer_.RunExclusive([&]() -> Status {
       storage::WriteBatch batch;
       std::shared_ptr<const ScopeManifest> previous;
       if (first) {
-        table::ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
+        ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
         previous = cold_.Install(def.table_id, scope, installed);
       }
       // Walk the current pk entries of the chunk's key range beside the flushed rows (both in key
@@ -172,7 +168,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
         if (i < end && std::string_view(rows[i].pk_key) == key) {
           int64_t seq = 0;
           std::string_view bytes;
-          if (table::SplitPkEntry(it->value(), &seq, &bytes) && seq == rows[i].seq) {
+          if (SplitPkEntry(it->value(), &seq, &bytes) && seq == rows[i].seq) {
             unchanged.push_back(i);
           } else {
             exact = false;
@@ -193,8 +189,8 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
         for (size_t k : unchanged) batch.Delete(Partition::kPk, rows[k].pk_key);
       }
       if (last) {
-        batch.DeleteRange(Partition::kRows, table::RowKey(def.table_id, scope, 0),
-                          table::RowKey(def.table_id, scope, read_seq + 1));
+        batch.DeleteRange(Partition::kRows, RowKey(def.table_id, scope, 0),
+                          RowKey(def.table_id, scope, read_seq + 1));
       }
       Status s = kv_.Write(batch);
       if (!s.ok() && first) cold_.Install(def.table_id, scope, previous);
@@ -207,7 +203,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   return Status::OK();
 }
 
-Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobContext& job) {
+Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const TieringContext& job) {
   CompactResult result;
   const int64_t now_ms = clock_.NowMicros() / 1000;
   const int64_t retention_ms = static_cast<int64_t>(def.options.deleted_retention_hours) * 3600000;
@@ -216,13 +212,13 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobCo
     int64_t tombstones = 0;
     for (const auto& seg : sm->manifest.segments) tombstones += seg.tombstones;
     if (sm->manifest.segments.size() < 2 && tombstones == 0) continue;
-    const std::string prefix = table::ScopePrefix(def.table_id, scope);
+    const std::string prefix = ScopePrefix(def.table_id, scope);
     KALAM_ASSIGN_OR_RETURN(auto cursor,
-                           cold_.Scan(def, scope, prefix, table::PrefixSuccessor(prefix)));
+                           cold_.Scan(def, scope, prefix, PrefixSuccessor(prefix)));
     std::vector<ColdRow> rows;
     bool dropped_any = false;
     for (; cursor->Valid(); cursor->Next()) {
-      const table::ColdRowView r = cursor->row();
+      const ColdRowView r = cursor->row();
       if (r.deleted && now_ms - SnowflakeMillis(r.seq) >= retention_ms) {
         dropped_any = true;
         continue;
@@ -237,7 +233,7 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobCo
     next->manifest.next_segment_id = sm->manifest.next_segment_id;
     if (!rows.empty()) {
       const int64_t id = next->manifest.next_segment_id++;
-      KALAM_ASSIGN_OR_RETURN(table::EncodedSegment enc, table::EncodeSegment(def, rows));
+      KALAM_ASSIGN_OR_RETURN(EncodedSegment enc, EncodeSegment(def, rows));
       enc.entry.file = SegmentFileName(id);
       enc.entry.id = id;
       enc.entry.created_at_ms = now_ms;
@@ -245,13 +241,13 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobCo
       next->manifest.segments.push_back(enc.entry);
     }
     KALAM_RETURN_IF_ERROR(
-        store->Put(Join(next->folder, "manifest.json"), filestore::EncodeManifest(next->manifest)));
+        store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
     std::shared_ptr<const ScopeManifest> installed = next;
-    KALAM_RETURN_IF_ERROR(pipeline_.RunExclusive([&]() -> Status {
+    KALAM_RETURN_IF_ERROR(writer_.RunExclusive([&]() -> Status {
       storage::WriteBatch batch;
       // A scope whose every row was an expired tombstone keeps its manifest (empty), so that its
       // next segment id keeps growing and no file name is ever reused.
-      table::ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
+      ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
       auto previous = cold_.Install(def.table_id, scope, installed);
       Status s = kv_.Write(batch);
       if (!s.ok()) cold_.Install(def.table_id, scope, previous);
@@ -267,4 +263,4 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const JobCo
   return result;
 }
 
-}  // namespace kalam::jobs
+}  // namespace kalam::table
