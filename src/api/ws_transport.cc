@@ -32,6 +32,7 @@
 
 #include "api/ws_frame_stream.h"
 #include "auth/roles.h"
+#include "common/utf8.h"
 
 namespace kalam::api {
 
@@ -91,10 +92,7 @@ constexpr size_t kFirstReadBytes = 256;
 
 // `text` cut to at most `max` bytes without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
+  text.resize(Utf8CutLength(text, max));
   return text;
 }
 

@@ -28,7 +28,7 @@
 #include <boost/json.hpp>
 
 #include "filestore/path_template.h"
-#include "filestore/utf8.h"
+#include "common/utf8.h"
 
 namespace kalam::filestore {
 namespace json = boost::json;
