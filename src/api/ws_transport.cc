@@ -3,8 +3,6 @@
 // itself and writes them in batches through a FrameStream (api/ws_frame_stream.h).
 #include "api/ws_transport.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -32,6 +30,7 @@
 
 #include "api/ws_frame_stream.h"
 #include "auth/roles.h"
+#include "common/gzip.h"
 #include "common/utf8.h"
 
 namespace kalam::api {
@@ -44,25 +43,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 WsSharedTail::WsSharedTail(std::string text) : text_(std::move(text)) {}
 
-const WsSharedTail::Deflated& WsSharedTail::deflated() const {
-  std::call_once(once_, [this] {
-    z_stream zs{};
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
-    std::string raw(deflateBound(&zs, static_cast<uLong>(text_.size())), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text_.data()));
-    zs.avail_in = static_cast<uInt>(text_.size());
-    zs.next_out = reinterpret_cast<Bytef*>(raw.data());
-    zs.avail_out = static_cast<uInt>(raw.size());
-    const bool done = deflate(&zs, Z_FINISH) == Z_STREAM_END;
-    raw.resize(zs.total_out);
-    deflateEnd(&zs);
-    if (!done) return;
-    deflated_.raw = std::move(raw);
-    deflated_.crc = static_cast<uint32_t>(
-        crc32(0L, reinterpret_cast<const Bytef*>(text_.data()), static_cast<uInt>(text_.size())));
-    deflated_.crc_combine_op = crc32_combine_gen(static_cast<z_off_t>(text_.size()));
-    deflated_.ok = true;
-  });
+const DeflatedTail& WsSharedTail::deflated() const {
+  std::call_once(once_, [this] { deflated_ = DeflateTail(text_); });
   return deflated_;
 }
 
@@ -108,95 +90,6 @@ bool CompressionWanted(std::string_view query) {
     if (net::EqualsIgnoreCase(value, "false") || value == "0") return false;
   }
   return true;
-}
-
-// Gzip (RFC 1952) of `in` at the fastest level; nullopt if zlib fails. One deflate state per
-// thread is reused: building one costs ~256 KiB of allocation.
-std::optional<std::string> Gzip(std::string_view in) {
-  struct Deflater {
-    z_stream zs{};
-    bool ok = false;
-    Deflater() {
-      ok = deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    }
-    ~Deflater() {
-      if (ok) deflateEnd(&zs);
-    }
-  };
-  thread_local Deflater deflater;
-  if (!deflater.ok || deflateReset(&deflater.zs) != Z_OK) return std::nullopt;
-  z_stream& zs = deflater.zs;
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return std::nullopt;
-  out.resize(zs.total_out);
-  return out;
-}
-
-// The gzip (RFC 1952) of `head` followed by `tail`'s text, made of `head` as a stored deflate block
-// and the tail's own deflate (deflate blocks may follow each other from a byte boundary; the
-// tail's back-references stay within the tail), so the tail is compressed once for every
-// message that ends with it. nullopt if the tail could not be deflated or `head` is too long
-// for one stored block.
-std::optional<std::string> GzipWithTail(std::string_view head, const WsSharedTail& tail) {
-  const WsSharedTail::Deflated& d = tail.deflated();
-  if (!d.ok || head.size() > 0xffff) return std::nullopt;
-  std::string out;
-  out.reserve(10 + 5 + head.size() + d.raw.size() + 8);
-  // ID1 ID2, CM = deflate, FLG = 0, MTIME = 0, XFL = 0, OS = 3 (as zlib writes it).
-  out.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
-  // A stored block, not final: BFINAL 0, BTYPE 00 (padded to the byte), LEN, NLEN, the bytes.
-  const uint16_t len = static_cast<uint16_t>(head.size());
-  const uint16_t nlen = static_cast<uint16_t>(~len);
-  const char stored[5] = {0, static_cast<char>(len & 0xff), static_cast<char>(len >> 8),
-                          static_cast<char>(nlen & 0xff), static_cast<char>(nlen >> 8)};
-  out.append(stored, 5);
-  out.append(head);
-  out += d.raw;
-  const uLong head_crc = crc32(0L, reinterpret_cast<const Bytef*>(head.data()),
-                               static_cast<uInt>(head.size()));
-  const uint32_t crc = static_cast<uint32_t>(crc32_combine_op(head_crc, d.crc, d.crc_combine_op));
-  const uint32_t isize = static_cast<uint32_t>(head.size() + tail.text().size());
-  for (uint32_t v : {crc, isize}) {
-    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
-  return out;
-}
-
-enum class InflateResult { kOk, kTooLarge, kCorrupt };
-
-// Inflates one gzip member into `out`, refusing more than `max_bytes` of output.
-InflateResult Gunzip(std::string_view in, size_t max_bytes, std::string& out) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return InflateResult::kCorrupt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  out.clear();
-  InflateResult result = InflateResult::kCorrupt;
-  for (;;) {
-    size_t have = out.size();
-    size_t room = std::min<size_t>(std::max<size_t>(in.size() * 4, 4096), max_bytes + 1 - have);
-    out.resize(have + room);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + have);
-    zs.avail_out = static_cast<uInt>(room);
-    int rc = inflate(&zs, Z_NO_FLUSH);
-    out.resize(have + room - zs.avail_out);
-    if (out.size() > max_bytes) {
-      result = InflateResult::kTooLarge;
-      break;
-    }
-    if (rc == Z_STREAM_END) {
-      result = zs.avail_in == 0 ? InflateResult::kOk : InflateResult::kCorrupt;
-      break;
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) break;
-    if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // truncated input
-  }
-  inflateEnd(&zs);
-  return result;
 }
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
@@ -438,10 +331,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t size = m.head.size() + (m.tail ? m.tail->text().size() : 0);
     if (compress_ && size >= options_.compress_min_bytes) {
       std::optional<std::string> zipped;
-      if (m.tail) zipped = GzipWithTail(m.head, *m.tail);
-      if (!zipped) zipped = Gzip(m.tail ? m.head + m.tail->text() : m.head);
+      if (m.tail) zipped = GzipWithTail(m.head, m.tail->deflated());
       if (zipped) {
         message.payload = std::move(*zipped);
+        message.binary = true;
+        return message;
+      }
+      if (Gzip(m.tail ? m.head + m.tail->text() : m.head, kGzipFastest, &message.payload)) {
         message.binary = true;
         return message;
       }
@@ -541,13 +437,15 @@ class Session : public std::enable_shared_from_this<Session> {
                  "Invalid message: binary frames must be gzip-compressed JSON", true);
       return false;
     }
-    switch (Gunzip(frame, options_.max_message_bytes, json)) {
-      case InflateResult::kOk:
+    GunzipOptions limits;
+    limits.max_bytes = options_.max_message_bytes;
+    switch (Gunzip(frame, limits, &json)) {
+      case GunzipResult::kOk:
         return true;
-      case InflateResult::kTooLarge:
+      case GunzipResult::kTooLarge:
         RejectTooLarge();
         return false;
-      case InflateResult::kCorrupt:
+      case GunzipResult::kCorrupt:
         BeginClose(kWsCloseInternalError, "Invalid message: corrupt gzip data", true);
         return false;
     }

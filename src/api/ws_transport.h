@@ -32,6 +32,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/auth_service.h"
+#include "common/gzip.h"
 #include "net/http_server.h"
 
 namespace kalam::api {
@@ -56,21 +57,14 @@ class WsSharedTail {
   explicit WsSharedTail(std::string text);
   const std::string& text() const { return text_; }
 
-  // text() as raw deflate blocks ending a stream (the last one final), with its CRC-32 and the
-  // crc32_combine_op operator for its length. Computed on the first call. `ok` is false if zlib
-  // failed (then a message is compressed whole).
-  struct Deflated {
-    bool ok = false;
-    std::string raw;
-    uint32_t crc = 0;
-    unsigned long crc_combine_op = 0;  // NOLINT(runtime/int): zlib's uLong
-  };
-  const Deflated& deflated() const;
+  // text() deflated to end gzip streams (DeflateTail). Computed on the first call. `ok` is
+  // false if zlib failed (then a message is compressed whole).
+  const DeflatedTail& deflated() const;
 
  private:
   const std::string text_;
   mutable std::once_flag once_;
-  mutable Deflated deflated_;  // set once, under once_
+  mutable DeflatedTail deflated_;  // set once, under once_
 };
 
 // One server→client message: `head`, then `tail`'s text if any (complete JSON together).
