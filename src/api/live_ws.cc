@@ -17,21 +17,12 @@ class WsSink : public live::LiveSink {
   explicit WsSink(std::shared_ptr<WsConnection> conn) : conn_(std::move(conn)) {}
   uint64_t connection_id() const override { return conn_->id(); }
   bool Send(std::string json) override { return conn_->Send(std::move(json)); }
-  // Each SharedBody becomes one WsSharedTail, kept in the body, for every connection it goes
-  // to: the transport deflates it once.
+  // A change event's shared body is the message's shared tail: every connection that compresses
+  // uses its one deflate.
   size_t SendMany(std::vector<live::LiveEvent>& events) override {
     std::vector<WsMessage> messages;
     messages.reserve(events.size());
-    for (auto& e : events) {
-      std::shared_ptr<const WsSharedTail> tail;
-      if (e.body) {
-        tail = std::static_pointer_cast<const WsSharedTail>(e.body->SinkState(
-            [](const std::string& text) -> std::shared_ptr<const void> {
-              return std::make_shared<const WsSharedTail>(text);
-            }));
-      }
-      messages.push_back(WsMessage{std::move(e.head), std::move(tail)});
-    }
+    for (auto& e : events) messages.push_back(WsMessage{std::move(e.head), std::move(e.body)});
     return conn_->SendMany(messages);
   }
   bool SendControl(std::string json) override { return conn_->SendControl(std::move(json)); }

@@ -41,13 +41,6 @@ namespace websocket = boost::beast::websocket;
 namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
 
-WsSharedTail::WsSharedTail(std::string text) : text_(std::move(text)) {}
-
-const DeflatedTail& WsSharedTail::deflated() const {
-  std::call_once(once_, [this] { deflated_ = DeflateTail(text_); });
-  return deflated_;
-}
-
 struct WsTransport::Core {
   Core(WsTransportOptions o, AuthService& a, WsApplication& ap)
       : options(std::move(o)), auth(a), app(ap) {}
@@ -293,7 +286,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // One message as it goes on the wire: `payload`, then (text frames only) `tail`'s text.
   struct Outbound {
     std::string payload;
-    std::shared_ptr<const WsSharedTail> tail;
+    std::shared_ptr<const SharedTail> tail;
     bool binary = false;
     size_t size() const { return payload.size() + (tail ? tail->text().size() : 0); }
   };

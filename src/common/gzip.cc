@@ -133,4 +133,9 @@ std::optional<std::string> GzipWithTail(std::string_view head, const DeflatedTai
   return out;
 }
 
+const DeflatedTail& SharedTail::deflated() const {
+  std::call_once(once_, [this] { deflated_ = DeflateTail(text_); });
+  return deflated_;
+}
+
 }  // namespace kalam

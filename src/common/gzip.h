@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace kalam {
 
@@ -62,5 +64,22 @@ DeflatedTail DeflateTail(std::string_view text);
 // that ends with it. nullopt when `tail` is not ok or `head` is too long for one stored block
 // (64 KiB).
 std::optional<std::string> GzipWithTail(std::string_view head, const DeflatedTail& tail);
+
+// The end that many outgoing messages share (a live change event after its subscription_id, the
+// same for every subscriber with the same projection), with its DeflateTail computed once, on
+// first use, for every connection that gzips a message ending with it. Immutable; thread-safe.
+class SharedTail {
+ public:
+  explicit SharedTail(std::string text) : text_(std::move(text)) {}
+  const std::string& text() const { return text_; }
+
+  // DeflateTail(text()), computed on the first call; later calls return the same object.
+  const DeflatedTail& deflated() const;
+
+ private:
+  const std::string text_;
+  mutable std::once_flag once_;
+  mutable DeflatedTail deflated_;  // set once, under once_
+};
 
 }  // namespace kalam

@@ -108,7 +108,7 @@ void LiveManager::Stop() {
 struct LiveManager::RecordScratch {
   // Bodies by projection key, then change kind (insert, update, delete); null = not encoded
   // yet. The keys view Sub::projection_key of subscriptions alive for the whole record.
-  std::unordered_map<std::string_view, std::array<std::shared_ptr<const SharedBody>, 3>> bodies;
+  std::unordered_map<std::string_view, std::array<std::shared_ptr<const SharedTail>, 3>> bodies;
   // Filter results by (filter, old row version?).
   std::map<std::pair<const FilterEngine::Filter*, bool>, bool> matches;
   void Clear() {
@@ -299,8 +299,8 @@ std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRe
   }
   if (!now && !before) return std::nullopt;
   const int kind = now && before ? 1 : now ? 0 : 2;  // update, insert, delete
-  std::shared_ptr<const SharedBody> local;
-  std::shared_ptr<const SharedBody>* body = &local;  // everything after the subscription_id
+  std::shared_ptr<const SharedTail> local;
+  std::shared_ptr<const SharedTail>* body = &local;  // everything after the subscription_id
   if (scratch) body = &scratch->bodies[sub.projection_key][kind];
   if (!*body) {
     std::string text;
@@ -344,7 +344,7 @@ std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRe
       text = ",\"change_type\":\"delete\",\"old_values\":[" +
              projected(gone, rec.seq, true, true) + "]}";
     }
-    *body = std::make_shared<const SharedBody>(std::move(text));
+    *body = std::make_shared<const SharedTail>(std::move(text));
   }
   LiveEvent event;
   event.head.reserve(40 + sub.subscription_id.size());
