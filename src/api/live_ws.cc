@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "common/value_json.h"
+#include "api/ws_protocol.h"
 
 namespace kalam::api {
 
@@ -26,6 +26,11 @@ class WsSink : public live::LiveSink {
     return conn_->SendMany(messages);
   }
   bool SendControl(std::string json) override { return conn_->SendControl(std::move(json)); }
+  bool SendError(std::string_view subscription_id, std::string_view code,
+                 std::string_view message, bool control) override {
+    std::string json = WsErrorJson(subscription_id, code, message);
+    return control ? conn_->SendControl(std::move(json)) : conn_->Send(std::move(json));
+  }
   void Close(uint16_t code, std::string reason) override { conn_->Close(code, std::move(reason)); }
 
  private:
@@ -34,14 +39,7 @@ class WsSink : public live::LiveSink {
 
 void SendError(WsConnection& conn, std::string_view id, std::string_view code,
                std::string_view message) {
-  std::string out = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(id, &out);
-  out += ",\"code\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  conn.Send(std::move(out));
+  conn.Send(WsErrorJson(id, code, message));
 }
 
 std::optional<int64_t> Int64Field(const json::object& o, std::string_view key, bool* bad) {

@@ -25,11 +25,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/ws_frame_stream.h"
-#include "auth/roles.h"
+#include "api/ws_protocol.h"
 #include "common/gzip.h"
 #include "common/utf8.h"
 
@@ -83,33 +82,6 @@ bool CompressionWanted(std::string_view query) {
     if (net::EqualsIgnoreCase(value, "false") || value == "0") return false;
   }
   return true;
-}
-
-std::string ErrorJson(std::string_view code, std::string_view message) {
-  json::object o;
-  o["type"] = "error";
-  o["code"] = code;
-  o["message"] = message;
-  return json::serialize(o);
-}
-
-std::string AuthErrorJson(std::string_view message) {
-  json::object o;
-  o["type"] = "auth_error";
-  o["message"] = message;
-  return json::serialize(o);
-}
-
-std::string AuthSuccessJson(const Principal& who, bool compress) {
-  json::object protocol;
-  protocol["serialization"] = "json";
-  protocol["compression"] = compress ? "gzip" : "none";
-  json::object o;
-  o["type"] = "auth_success";
-  o["user"] = who.user_id;
-  o["role"] = auth::RoleName(who.role);
-  o["protocol"] = std::move(protocol);
-  return json::serialize(o);
 }
 
 // Per-connection token bucket: `rate` messages per second, bursts of `rate`.
@@ -352,7 +324,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Open(Principal who) {
     state_ = State::kOpen;
     handle_ = std::make_shared<ConnectionHandle>(weak_from_this(), id_, who);
-    Reply(AuthSuccessJson(who, compress_));
+    Reply(WsAuthSuccessJson(who, compress_));
     last_activity_ = SteadyClock::now();
     ArmTimer(TimerPhase::kHeartbeat, last_activity_ + options_.client_timeout);
     spdlog::debug("WebSocket {}: authenticated as '{}'", id_, who.user_id);
@@ -360,7 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void FailAuthentication(const std::string& message) {
-    Reply(AuthErrorJson(message));
+    Reply(WsAuthErrorJson(message));
     BeginClose(kWsClosePolicy, message, /*flush=*/true);
   }
 
@@ -446,9 +418,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RejectTooLarge() {
-    Reply(ErrorJson("MESSAGE_TOO_LARGE", "Message exceeds the maximum size of " +
-                                             std::to_string(options_.max_message_bytes) +
-                                             " bytes"));
+    Reply(WsErrorJson(std::nullopt, "MESSAGE_TOO_LARGE",
+                      "Message exceeds the maximum size of " +
+                          std::to_string(options_.max_message_bytes) + " bytes"));
     BeginClose(kWsCloseTooBig, "Message too large", /*flush=*/true);
   }
 
@@ -541,10 +513,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void HandleMessage(std::string_view text) {
     if (!bucket_.Allow(options_.max_messages_per_sec, SteadyClock::now())) {
-      Reply(ErrorJson("RATE_LIMIT_EXCEEDED",
-                      "Too many messages: at most " +
-                          std::to_string(options_.max_messages_per_sec) +
-                          " per second per connection; this message was dropped"));
+      Reply(WsErrorJson(std::nullopt, "RATE_LIMIT_EXCEEDED",
+                        "Too many messages: at most " +
+                            std::to_string(options_.max_messages_per_sec) +
+                            " per second per connection; this message was dropped"));
       return;
     }
     std::optional<json::object> msg = ParseObject(text);
@@ -574,7 +546,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return FailAuthentication("This connection is already authenticated as '" +
                                 handle_->principal().user_id + "'");
     }
-    Reply(AuthSuccessJson(who, compress_));
+    Reply(WsAuthSuccessJson(who, compress_));
   }
 
   // ---- Writing ---------------------------------------------------------------------------------

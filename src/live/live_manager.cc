@@ -240,24 +240,18 @@ void LiveManager::DropLagging(std::vector<Sub*>& lagging) {
 }
 
 void LiveManager::ReportLagging(const Sub& sub) {
-  std::string err = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(sub.subscription_id, &err);
-  err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
-         "subscription was closed; resubscribe with from = the last _seq received\"}";
-  if (!sub.sink->SendControl(std::move(err))) sub.sink->Close(1011, "SUBSCRIBER_LAGGING");
+  if (!sub.sink->SendError(sub.subscription_id, "SUBSCRIBER_LAGGING",
+                           "The subscriber fell behind and the subscription was closed; "
+                           "resubscribe with from = the last _seq received",
+                           /*control=*/true)) {
+    sub.sink->Close(1011, "SUBSCRIBER_LAGGING");
+  }
 }
 
 void LiveManager::SendError(const std::shared_ptr<LiveSink>& sink,
                             const std::string& subscription_id, const std::string& code,
                             const std::string& message) {
-  std::string out = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(subscription_id, &out);
-  out += ",\"code\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  sink->Send(std::move(out));
+  sink->SendError(subscription_id, code, message, /*control=*/false);
 }
 
 void LiveManager::Drop(SubPtr sub) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,11 @@ class LiveSink {
   // Queues a control message (SUBSCRIBER_LAGGING, kills) in the transport's reserve, so it gets
   // through even when Send has just failed. False if even the reserve is full or it is closed.
   virtual bool SendControl(std::string json) { return Send(std::move(json)); }
+  // Queues the error object `{"type":"error","subscription_id":…,"code":…,"message":…}` of
+  // PROTOCOL.md §4, written by the transport: as Send would, or with `control` in the reserve as
+  // SendControl would. False when it does not fit or the connection is closed.
+  virtual bool SendError(std::string_view subscription_id, std::string_view code,
+                         std::string_view message, bool control) = 0;
   virtual void Close(uint16_t code, std::string reason) = 0;
 };
 
