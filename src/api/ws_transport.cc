@@ -31,6 +31,7 @@
 #include "api/ws_protocol.h"
 #include "common/gzip.h"
 #include "common/utf8.h"
+#include "net/rate_limiter.h"
 
 namespace kalam::api {
 
@@ -83,30 +84,6 @@ bool CompressionWanted(std::string_view query) {
   }
   return true;
 }
-
-// Per-connection token bucket: `rate` messages per second, bursts of `rate`.
-class MessageBucket {
- public:
-  bool Allow(uint32_t rate, SteadyClock::time_point now) {
-    if (rate == 0) return true;
-    if (!started_) {
-      started_ = true;
-      tokens_ = rate;
-    } else {
-      std::chrono::duration<double> elapsed = now - last_;
-      tokens_ = std::min<double>(rate, tokens_ + elapsed.count() * rate);
-    }
-    last_ = now;
-    if (tokens_ < 1.0) return false;
-    tokens_ -= 1.0;
-    return true;
-  }
-
- private:
-  double tokens_ = 0;
-  SteadyClock::time_point last_{};
-  bool started_ = false;
-};
 
 // Message payloads at least this large are written from the queued string itself (a gather write);
 // smaller ones, and every frame header, are copied into the batch buffer so that one batch is
@@ -512,7 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void HandleMessage(std::string_view text) {
-    if (!bucket_.Allow(options_.max_messages_per_sec, SteadyClock::now())) {
+    if (!bucket_.Take(options_.max_messages_per_sec, SteadyClock::now())) {
       Reply(WsErrorJson(std::nullopt, "RATE_LIMIT_EXCEEDED",
                         "Too many messages: at most " +
                             std::to_string(options_.max_messages_per_sec) +
@@ -784,7 +761,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_notified_ = false;
   beast::flat_buffer read_buf_;
   SteadyClock::time_point last_activity_{};
-  MessageBucket bucket_;
+  net::TokenBucket bucket_;  // client messages (max_messages_per_sec)
   std::optional<websocket::close_reason> close_;
   uint16_t deferred_close_code_ = 0;  // a close requested during the handshake; 0 = none
   std::string deferred_close_reason_;
