@@ -1,6 +1,6 @@
 // WsTransport: one Session per upgraded socket, run on that socket's strand; the application sees
 // each authenticated session through a ConnectionHandle. A Session frames its queued messages
-// itself and writes them in batches through a FrameStream (api/ws_frame_stream.h).
+// itself and writes them in batches through a FrameStream (net/ws_frame_stream.h).
 #include "api/ws_transport.h"
 
 #include <algorithm>
@@ -27,7 +27,7 @@
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/ws_frame_stream.h"
+#include "net/ws_frame_stream.h"
 #include "api/ws_protocol.h"
 #include "common/gzip.h"
 #include "common/utf8.h"
@@ -608,7 +608,7 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t from = 0;  // start of wire_ not yet in buffers_
     for (const Outbound& m : batch_) {
       const size_t size = m.size();
-      AppendFrameHeader(m.binary, size, wire_);
+      net::AppendFrameHeader(m.binary, size, wire_);
       if (size < kCopyBelowBytes) {
         wire_ += m.payload;
         if (m.tail) wire_ += m.tail->text();
@@ -747,7 +747,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const WsTransportOptions& options_;  // core_->options
   const uint64_t id_;
   const asio::any_io_executor executor_;  // the connection's strand
-  websocket::stream<FrameStream> ws_;
+  websocket::stream<net::FrameStream> ws_;
   asio::steady_timer timer_;
   net::ConnectionSlot slot_;  // counts this connection against the HTTP server's max_connections
 
