@@ -1,4 +1,4 @@
-// LiveManager: registry, snapshots, fan-out and event encoding.
+// LiveManager: registry, snapshots and fan-out; change events are encoded by live/event_encoder.
 #include "live/live_manager.h"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/value_json.h"
+#include "live/event_encoder.h"
 
 namespace kalam::live {
 
@@ -57,24 +58,6 @@ std::string Quote(std::string_view name) {
   return out + "\"";
 }
 
-// `"name":<value>` for a column of `table` (by name), or nothing when the column no longer exists.
-void AppendField(const TableDef& table, const std::vector<Value>& values, const std::string& name,
-                 bool* first, std::string* out) {
-  int c = table.FindColumn(name);
-  if (c < 0 || static_cast<size_t>(c) >= values.size()) return;
-  if (!*first) out->push_back(',');
-  *first = false;
-  AppendJsonString(name, out);
-  out->push_back(':');
-  if (!AppendJsonValue(&table.columns[c].type, values[c], out).ok()) *out += "null";
-}
-
-void AppendSeq(int64_t seq, bool* first, std::string* out) {
-  if (!*first) out->push_back(',');
-  *first = false;
-  *out += "\"_seq\":\"" + std::to_string(seq) + "\"";
-}
-
 }  // namespace
 
 LiveManager::LiveManager(catalog::Catalog& catalog, sql::Executor& executor,
@@ -106,7 +89,7 @@ void LiveManager::Stop() {
 }
 
 struct LiveManager::RecordScratch {
-  // Bodies by projection key, then change kind (insert, update, delete); null = not encoded
+  // Bodies by projection key, then ChangeEventKind (insert, update, delete); null = not encoded
   // yet. The keys view Sub::projection_key of subscriptions alive for the whole record.
   std::unordered_map<std::string_view, std::array<std::shared_ptr<const SharedTail>, 3>> bodies;
   // Filter results by (filter, old row version?).
@@ -292,58 +275,17 @@ std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRe
     case ChangeKind::kDelete: before = matches(rec.values, rec.previous_seq, true); break;
   }
   if (!now && !before) return std::nullopt;
-  const int kind = now && before ? 1 : now ? 0 : 2;  // update, insert, delete
+  const ChangeEventKind kind = now && before ? ChangeEventKind::kUpdate
+                              : now             ? ChangeEventKind::kInsert
+                                                : ChangeEventKind::kDelete;
   std::shared_ptr<const SharedTail> local;
   std::shared_ptr<const SharedTail>* body = &local;  // everything after the subscription_id
-  if (scratch) body = &scratch->bodies[sub.projection_key][kind];
+  if (scratch) body = &scratch->bodies[sub.projection_key][static_cast<size_t>(kind)];
   if (!*body) {
-    std::string text;
-    const std::string& pk = t.pk_column().name;
-    auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk,
-                         bool deleted) {
-      std::string o = "{";
-      bool first = true;
-      bool has_pk = false;
-      for (const auto& c : sub.columns) has_pk |= c == pk;
-      if (with_pk && !has_pk) AppendField(t, values, pk, &first, &o);
-      for (const auto& c : sub.columns) AppendField(t, values, c, &first, &o);
-      AppendSeq(seq, &first, &o);
-      if (deleted) o += ",\"_deleted\":true";
-      return o + "}";
-    };
-    if (kind == 1) {
-      // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
-      // old values of the projected columns that changed.
-      std::string row = "{", old = "{";
-      bool rf = true, of = true;
-      AppendField(t, rec.values, pk, &rf, &row);
-      AppendSeq(rec.seq, &rf, &row);
-      AppendField(t, rec.old_values, pk, &of, &old);
-      AppendSeq(rec.previous_seq, &of, &old);
-      for (const auto& c : sub.columns) {
-        if (c == pk) continue;
-        int i = t.FindColumn(c);
-        if (i < 0) continue;
-        if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
-        if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
-      }
-      text = ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
-    } else if (kind == 0) {
-      // insert (or an update that moved the row into the filter)
-      text = ",\"change_type\":\"insert\",\"rows\":[" +
-             projected(rec.values, rec.seq, false, false) + "]}";
-    } else {
-      // delete (or an update that moved the row out of the filter): the row as the client has it
-      const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
-      text = ",\"change_type\":\"delete\",\"old_values\":[" +
-             projected(gone, rec.seq, true, true) + "]}";
-    }
-    *body = std::make_shared<const SharedTail>(std::move(text));
+    *body = std::make_shared<const SharedTail>(ChangeEventBody(t, sub.columns, rec, kind));
   }
   LiveEvent event;
-  event.head.reserve(40 + sub.subscription_id.size());
-  event.head = "{\"type\":\"change\",\"subscription_id\":";
-  AppendJsonString(sub.subscription_id, &event.head);
+  event.head = ChangeEventHead(sub.subscription_id);
   event.body = *body;
   return event;
 }
@@ -548,8 +490,7 @@ void LiveManager::SendBatch(const SubPtr& sub) {
       obj += json::serialize(row[c]);
     }
     if (gone) {
-      std::string ev = "{\"type\":\"change\",\"subscription_id\":";
-      AppendJsonString(sub->subscription_id, &ev);
+      std::string ev = ChangeEventHead(sub->subscription_id);
       ev += ",\"change_type\":\"delete\",\"old_values\":[" + obj + ",\"_deleted\":true}]}";
       deletes.push_back(LiveEvent{std::move(ev), nullptr});
       continue;
