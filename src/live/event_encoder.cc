@@ -1,4 +1,4 @@
-// Change events as JSON text, written straight into strings (the fan-out's hot path).
+// Live-query messages as JSON text, written straight into strings (the fan-out's hot path).
 #include "live/event_encoder.h"
 
 #include "common/value_json.h"
@@ -80,6 +80,47 @@ std::string ChangeEventBody(const TableDef& t, const std::vector<std::string>& c
     }
   }
   return std::string();
+}
+
+std::string BatchControlJson(int batch_num, bool has_more, std::optional<int64_t> last_seq_id) {
+  const char* status = has_more ? (batch_num == 0 ? "loading" : "loading_batch") : "ready";
+  return "{\"batch_num\":" + std::to_string(batch_num) +
+         ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" + status +
+         "\",\"last_seq_id\":" +
+         (last_seq_id ? std::to_string(*last_seq_id) : std::string("null")) + "}";
+}
+
+std::string SubscriptionAckJson(std::string_view subscription_id, const std::string& batch_control,
+                                const std::vector<sql::ResultColumn>& schema, size_t columns) {
+  std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
+  AppendJsonString(subscription_id, &ack);
+  ack += ",\"total_rows\":0,\"batch_control\":" + batch_control + ",\"schema\":[";
+  for (size_t i = 0; i < columns && i < schema.size(); ++i) {
+    const auto& c = schema[i];
+    if (i) ack.push_back(',');
+    ack += "{\"name\":";
+    AppendJsonString(c.name, &ack);
+    ack += ",\"data_type\":" + c.data_type_json + ",\"index\":" + std::to_string(i);
+    if (!c.flags.empty()) {
+      ack += ",\"flags\":[";
+      for (size_t f = 0; f < c.flags.size(); ++f) {
+        if (f) ack.push_back(',');
+        AppendJsonString(c.flags[f], &ack);
+      }
+      ack.push_back(']');
+    }
+    ack.push_back('}');
+  }
+  ack += "]}";
+  return ack;
+}
+
+std::string InitialDataBatchJson(std::string_view subscription_id, const std::string& rows,
+                                 const std::string& batch_control) {
+  std::string batch = "{\"type\":\"initial_data_batch\",\"subscription_id\":";
+  AppendJsonString(subscription_id, &batch);
+  batch += ",\"rows\":[" + rows + "],\"batch_control\":" + batch_control + "}";
+  return batch;
 }
 
 }  // namespace kalam::live

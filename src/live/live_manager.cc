@@ -503,49 +503,24 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   // `ready` comes last: a step that ends with deletes has more to come, if only an empty batch.
   const bool has_more = more || !deletes.empty();
   const bool first = sub->batch_num == 0;
-  const char* status = has_more ? (first ? "loading" : "loading_batch") : "ready";
   // last_seq_id never names a `_seq` the client has not been sent: on a batch, the largest it has
   // got (null before anything); on the ack, the read point of a changes-only subscription (its
   // position: every earlier commit is behind it, every later one will be delivered), else null.
   auto control = [&](std::optional<int64_t> last_seq_id) {
-    return "{\"batch_num\":" + std::to_string(sub->batch_num) +
-           ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" + status +
-           "\",\"last_seq_id\":" +
-           (last_seq_id ? std::to_string(*last_seq_id) : std::string("null")) + "}";
+    return BatchControlJson(sub->batch_num, has_more, last_seq_id);
   };
   std::vector<LiveEvent> out;
   if (first) {
-    std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
-    AppendJsonString(sub->subscription_id, &ack);
-    ack += ",\"total_rows\":0,\"batch_control\":" +
-           control(o.snapshot ? std::nullopt : std::optional<int64_t>(sub->read_point.seq)) +
-           ",\"schema\":[";
-    for (size_t i = 0; i < user_cols && i < res.schema.size(); ++i) {
-      const auto& c = res.schema[i];
-      if (i) ack.push_back(',');
-      ack += "{\"name\":";
-      AppendJsonString(c.name, &ack);
-      ack += ",\"data_type\":" + c.data_type_json + ",\"index\":" + std::to_string(i);
-      if (!c.flags.empty()) {
-        ack += ",\"flags\":[";
-        for (size_t f = 0; f < c.flags.size(); ++f) {
-          if (f) ack.push_back(',');
-          AppendJsonString(c.flags[f], &ack);
-        }
-        ack.push_back(']');
-      }
-      ack.push_back('}');
-    }
-    ack += "]}";
-    out.push_back(LiveEvent{std::move(ack), nullptr});
+    const std::string ack_control =
+        control(o.snapshot ? std::nullopt : std::optional<int64_t>(sub->read_point.seq));
+    out.push_back(LiveEvent{
+        SubscriptionAckJson(sub->subscription_id, ack_control, res.schema, user_cols), nullptr});
   }
   if (o.snapshot) {
-    std::string batch = "{\"type\":\"initial_data_batch\",\"subscription_id\":";
-    AppendJsonString(sub->subscription_id, &batch);
-    batch += ",\"rows\":[" + rows + "],\"batch_control\":" +
-             control(batch_last_seq > 0 ? std::optional<int64_t>(batch_last_seq) : std::nullopt) +
-             "}";
-    out.push_back(LiveEvent{std::move(batch), nullptr});
+    const std::string batch_control =
+        control(batch_last_seq > 0 ? std::optional<int64_t>(batch_last_seq) : std::nullopt);
+    out.push_back(
+        LiveEvent{InitialDataBatchJson(sub->subscription_id, rows, batch_control), nullptr});
   }
   const size_t first_change = out.size();
   for (auto& d : deletes) out.push_back(std::move(d));
