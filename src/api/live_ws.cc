@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "common/value_json.h"
+#include "api/ws_protocol.h"
 
 namespace kalam::api {
 
@@ -17,24 +17,20 @@ class WsSink : public live::LiveSink {
   explicit WsSink(std::shared_ptr<WsConnection> conn) : conn_(std::move(conn)) {}
   uint64_t connection_id() const override { return conn_->id(); }
   bool Send(std::string json) override { return conn_->Send(std::move(json)); }
-  // Each SharedBody becomes one WsSharedTail, kept in the body, for every connection it goes
-  // to: the transport deflates it once.
+  // A change event's shared body is the message's shared tail: every connection that compresses
+  // uses its one deflate.
   size_t SendMany(std::vector<live::LiveEvent>& events) override {
     std::vector<WsMessage> messages;
     messages.reserve(events.size());
-    for (auto& e : events) {
-      std::shared_ptr<const WsSharedTail> tail;
-      if (e.body) {
-        tail = std::static_pointer_cast<const WsSharedTail>(e.body->SinkState(
-            [](const std::string& text) -> std::shared_ptr<const void> {
-              return std::make_shared<const WsSharedTail>(text);
-            }));
-      }
-      messages.push_back(WsMessage{std::move(e.head), std::move(tail)});
-    }
+    for (auto& e : events) messages.push_back(WsMessage{std::move(e.head), std::move(e.body)});
     return conn_->SendMany(messages);
   }
   bool SendControl(std::string json) override { return conn_->SendControl(std::move(json)); }
+  bool SendError(std::string_view subscription_id, std::string_view code,
+                 std::string_view message, bool control) override {
+    std::string json = WsErrorJson(subscription_id, code, message);
+    return control ? conn_->SendControl(std::move(json)) : conn_->Send(std::move(json));
+  }
   void Close(uint16_t code, std::string reason) override { conn_->Close(code, std::move(reason)); }
 
  private:
@@ -43,14 +39,7 @@ class WsSink : public live::LiveSink {
 
 void SendError(WsConnection& conn, std::string_view id, std::string_view code,
                std::string_view message) {
-  std::string out = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(id, &out);
-  out += ",\"code\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  conn.Send(std::move(out));
+  conn.Send(WsErrorJson(id, code, message));
 }
 
 std::optional<int64_t> Int64Field(const json::object& o, std::string_view key, bool* bad) {

@@ -11,14 +11,14 @@
 
 #include "api/ws_transport.h"
 #include "live/live_manager.h"
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 
 namespace kalam::api {
 
 // Thread-safe.
 class LiveWsApplication : public WsApplication {
  public:
-  LiveWsApplication(live::LiveManager& live, net::ThreadPool& workers)
+  LiveWsApplication(live::LiveManager& live, ThreadPool& workers)
       : live_(live), workers_(workers) {}
 
   void OnOpen(const std::shared_ptr<WsConnection>& conn) override;
@@ -36,7 +36,7 @@ class LiveWsApplication : public WsApplication {
   void Handle(const std::shared_ptr<WsConnection>& conn, const boost::json::object& message);
 
   live::LiveManager& live_;
-  net::ThreadPool& workers_;
+  ThreadPool& workers_;
   std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Lane>> lanes_;  // guarded by mu_
 };

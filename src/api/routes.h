@@ -9,7 +9,7 @@
 #include "api/auth_service.h"
 #include "net/rate_limiter.h"
 #include "net/router.h"
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 #include "sql/executor.h"
 
 namespace kalam::api {
@@ -31,7 +31,7 @@ struct ApiAuthOptions {
 struct ApiContext {
   AuthService* auth = nullptr;
   sql::Executor* executor = nullptr;
-  net::ThreadPool* workers = nullptr;
+  ThreadPool* workers = nullptr;
   ApiLimits limits;
   ApiAuthOptions auth_options;
   net::RateLimiter* auth_limiter = nullptr;     // per IP, on /v1/api/auth/*

@@ -1,9 +1,7 @@
 // WsTransport: one Session per upgraded socket, run on that socket's strand; the application sees
 // each authenticated session through a ConnectionHandle. A Session frames its queued messages
-// itself and writes them in batches through a FrameStream (api/ws_frame_stream.h).
+// itself and writes them in batches through a FrameStream (net/ws_frame_stream.h).
 #include "api/ws_transport.h"
-
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,11 +25,13 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/ws_frame_stream.h"
-#include "auth/roles.h"
+#include "net/ws_frame_stream.h"
+#include "api/ws_protocol.h"
+#include "common/gzip.h"
+#include "common/utf8.h"
+#include "net/rate_limiter.h"
 
 namespace kalam::api {
 
@@ -40,30 +40,6 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
-
-WsSharedTail::WsSharedTail(std::string text) : text_(std::move(text)) {}
-
-const WsSharedTail::Deflated& WsSharedTail::deflated() const {
-  std::call_once(once_, [this] {
-    z_stream zs{};
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
-    std::string raw(deflateBound(&zs, static_cast<uLong>(text_.size())), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text_.data()));
-    zs.avail_in = static_cast<uInt>(text_.size());
-    zs.next_out = reinterpret_cast<Bytef*>(raw.data());
-    zs.avail_out = static_cast<uInt>(raw.size());
-    const bool done = deflate(&zs, Z_FINISH) == Z_STREAM_END;
-    raw.resize(zs.total_out);
-    deflateEnd(&zs);
-    if (!done) return;
-    deflated_.raw = std::move(raw);
-    deflated_.crc = static_cast<uint32_t>(
-        crc32(0L, reinterpret_cast<const Bytef*>(text_.data()), static_cast<uInt>(text_.size())));
-    deflated_.crc_combine_op = crc32_combine_gen(static_cast<z_off_t>(text_.size()));
-    deflated_.ok = true;
-  });
-  return deflated_;
-}
 
 struct WsTransport::Core {
   Core(WsTransportOptions o, AuthService& a, WsApplication& ap)
@@ -91,10 +67,7 @@ constexpr size_t kFirstReadBytes = 256;
 
 // `text` cut to at most `max` bytes without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
+  text.resize(Utf8CutLength(text, max));
   return text;
 }
 
@@ -111,146 +84,6 @@ bool CompressionWanted(std::string_view query) {
   }
   return true;
 }
-
-// Gzip (RFC 1952) of `in` at the fastest level; nullopt if zlib fails. One deflate state per
-// thread is reused: building one costs ~256 KiB of allocation.
-std::optional<std::string> Gzip(std::string_view in) {
-  struct Deflater {
-    z_stream zs{};
-    bool ok = false;
-    Deflater() {
-      ok = deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    }
-    ~Deflater() {
-      if (ok) deflateEnd(&zs);
-    }
-  };
-  thread_local Deflater deflater;
-  if (!deflater.ok || deflateReset(&deflater.zs) != Z_OK) return std::nullopt;
-  z_stream& zs = deflater.zs;
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return std::nullopt;
-  out.resize(zs.total_out);
-  return out;
-}
-
-// The gzip (RFC 1952) of `head` followed by `tail`'s text, made of `head` as a stored deflate block
-// and the tail's own deflate (deflate blocks may follow each other from a byte boundary; the
-// tail's back-references stay within the tail), so the tail is compressed once for every
-// message that ends with it. nullopt if the tail could not be deflated or `head` is too long
-// for one stored block.
-std::optional<std::string> GzipWithTail(std::string_view head, const WsSharedTail& tail) {
-  const WsSharedTail::Deflated& d = tail.deflated();
-  if (!d.ok || head.size() > 0xffff) return std::nullopt;
-  std::string out;
-  out.reserve(10 + 5 + head.size() + d.raw.size() + 8);
-  // ID1 ID2, CM = deflate, FLG = 0, MTIME = 0, XFL = 0, OS = 3 (as zlib writes it).
-  out.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
-  // A stored block, not final: BFINAL 0, BTYPE 00 (padded to the byte), LEN, NLEN, the bytes.
-  const uint16_t len = static_cast<uint16_t>(head.size());
-  const uint16_t nlen = static_cast<uint16_t>(~len);
-  const char stored[5] = {0, static_cast<char>(len & 0xff), static_cast<char>(len >> 8),
-                          static_cast<char>(nlen & 0xff), static_cast<char>(nlen >> 8)};
-  out.append(stored, 5);
-  out.append(head);
-  out += d.raw;
-  const uLong head_crc = crc32(0L, reinterpret_cast<const Bytef*>(head.data()),
-                               static_cast<uInt>(head.size()));
-  const uint32_t crc = static_cast<uint32_t>(crc32_combine_op(head_crc, d.crc, d.crc_combine_op));
-  const uint32_t isize = static_cast<uint32_t>(head.size() + tail.text().size());
-  for (uint32_t v : {crc, isize}) {
-    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
-  return out;
-}
-
-enum class InflateResult { kOk, kTooLarge, kCorrupt };
-
-// Inflates one gzip member into `out`, refusing more than `max_bytes` of output.
-InflateResult Gunzip(std::string_view in, size_t max_bytes, std::string& out) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return InflateResult::kCorrupt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  out.clear();
-  InflateResult result = InflateResult::kCorrupt;
-  for (;;) {
-    size_t have = out.size();
-    size_t room = std::min<size_t>(std::max<size_t>(in.size() * 4, 4096), max_bytes + 1 - have);
-    out.resize(have + room);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + have);
-    zs.avail_out = static_cast<uInt>(room);
-    int rc = inflate(&zs, Z_NO_FLUSH);
-    out.resize(have + room - zs.avail_out);
-    if (out.size() > max_bytes) {
-      result = InflateResult::kTooLarge;
-      break;
-    }
-    if (rc == Z_STREAM_END) {
-      result = zs.avail_in == 0 ? InflateResult::kOk : InflateResult::kCorrupt;
-      break;
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) break;
-    if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // truncated input
-  }
-  inflateEnd(&zs);
-  return result;
-}
-
-std::string ErrorJson(std::string_view code, std::string_view message) {
-  json::object o;
-  o["type"] = "error";
-  o["code"] = code;
-  o["message"] = message;
-  return json::serialize(o);
-}
-
-std::string AuthErrorJson(std::string_view message) {
-  json::object o;
-  o["type"] = "auth_error";
-  o["message"] = message;
-  return json::serialize(o);
-}
-
-std::string AuthSuccessJson(const Principal& who, bool compress) {
-  json::object protocol;
-  protocol["serialization"] = "json";
-  protocol["compression"] = compress ? "gzip" : "none";
-  json::object o;
-  o["type"] = "auth_success";
-  o["user"] = who.user_id;
-  o["role"] = auth::RoleName(who.role);
-  o["protocol"] = std::move(protocol);
-  return json::serialize(o);
-}
-
-// Per-connection token bucket: `rate` messages per second, bursts of `rate`.
-class MessageBucket {
- public:
-  bool Allow(uint32_t rate, SteadyClock::time_point now) {
-    if (rate == 0) return true;
-    if (!started_) {
-      started_ = true;
-      tokens_ = rate;
-    } else {
-      std::chrono::duration<double> elapsed = now - last_;
-      tokens_ = std::min<double>(rate, tokens_ + elapsed.count() * rate);
-    }
-    last_ = now;
-    if (tokens_ < 1.0) return false;
-    tokens_ -= 1.0;
-    return true;
-  }
-
- private:
-  double tokens_ = 0;
-  SteadyClock::time_point last_{};
-  bool started_ = false;
-};
 
 // Message payloads at least this large are written from the queued string itself (a gather write);
 // smaller ones, and every frame header, are copied into the batch buffer so that one batch is
@@ -402,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // One message as it goes on the wire: `payload`, then (text frames only) `tail`'s text.
   struct Outbound {
     std::string payload;
-    std::shared_ptr<const WsSharedTail> tail;
+    std::shared_ptr<const SharedTail> tail;
     bool binary = false;
     size_t size() const { return payload.size() + (tail ? tail->text().size() : 0); }
   };
@@ -440,10 +273,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t size = m.head.size() + (m.tail ? m.tail->text().size() : 0);
     if (compress_ && size >= options_.compress_min_bytes) {
       std::optional<std::string> zipped;
-      if (m.tail) zipped = GzipWithTail(m.head, *m.tail);
-      if (!zipped) zipped = Gzip(m.tail ? m.head + m.tail->text() : m.head);
+      if (m.tail) zipped = GzipWithTail(m.head, m.tail->deflated());
       if (zipped) {
         message.payload = std::move(*zipped);
+        message.binary = true;
+        return message;
+      }
+      if (Gzip(m.tail ? m.head + m.tail->text() : m.head, kGzipFastest, &message.payload)) {
         message.binary = true;
         return message;
       }
@@ -465,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Open(Principal who) {
     state_ = State::kOpen;
     handle_ = std::make_shared<ConnectionHandle>(weak_from_this(), id_, who);
-    Reply(AuthSuccessJson(who, compress_));
+    Reply(WsAuthSuccessJson(who, compress_));
     last_activity_ = SteadyClock::now();
     ArmTimer(TimerPhase::kHeartbeat, last_activity_ + options_.client_timeout);
     spdlog::debug("WebSocket {}: authenticated as '{}'", id_, who.user_id);
@@ -473,7 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void FailAuthentication(const std::string& message) {
-    Reply(AuthErrorJson(message));
+    Reply(WsAuthErrorJson(message));
     BeginClose(kWsClosePolicy, message, /*flush=*/true);
   }
 
@@ -543,13 +379,15 @@ class Session : public std::enable_shared_from_this<Session> {
                  "Invalid message: binary frames must be gzip-compressed JSON", true);
       return false;
     }
-    switch (Gunzip(frame, options_.max_message_bytes, json)) {
-      case InflateResult::kOk:
+    GunzipOptions limits;
+    limits.max_bytes = options_.max_message_bytes;
+    switch (Gunzip(frame, limits, &json)) {
+      case GunzipResult::kOk:
         return true;
-      case InflateResult::kTooLarge:
+      case GunzipResult::kTooLarge:
         RejectTooLarge();
         return false;
-      case InflateResult::kCorrupt:
+      case GunzipResult::kCorrupt:
         BeginClose(kWsCloseInternalError, "Invalid message: corrupt gzip data", true);
         return false;
     }
@@ -557,9 +395,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RejectTooLarge() {
-    Reply(ErrorJson("MESSAGE_TOO_LARGE", "Message exceeds the maximum size of " +
-                                             std::to_string(options_.max_message_bytes) +
-                                             " bytes"));
+    Reply(WsErrorJson(std::nullopt, "MESSAGE_TOO_LARGE",
+                      "Message exceeds the maximum size of " +
+                          std::to_string(options_.max_message_bytes) + " bytes"));
     BeginClose(kWsCloseTooBig, "Message too large", /*flush=*/true);
   }
 
@@ -651,11 +489,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void HandleMessage(std::string_view text) {
-    if (!bucket_.Allow(options_.max_messages_per_sec, SteadyClock::now())) {
-      Reply(ErrorJson("RATE_LIMIT_EXCEEDED",
-                      "Too many messages: at most " +
-                          std::to_string(options_.max_messages_per_sec) +
-                          " per second per connection; this message was dropped"));
+    if (!bucket_.Take(options_.max_messages_per_sec, SteadyClock::now())) {
+      Reply(WsErrorJson(std::nullopt, "RATE_LIMIT_EXCEEDED",
+                        "Too many messages: at most " +
+                            std::to_string(options_.max_messages_per_sec) +
+                            " per second per connection; this message was dropped"));
       return;
     }
     std::optional<json::object> msg = ParseObject(text);
@@ -685,7 +523,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return FailAuthentication("This connection is already authenticated as '" +
                                 handle_->principal().user_id + "'");
     }
-    Reply(AuthSuccessJson(who, compress_));
+    Reply(WsAuthSuccessJson(who, compress_));
   }
 
   // ---- Writing ---------------------------------------------------------------------------------
@@ -770,7 +608,7 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t from = 0;  // start of wire_ not yet in buffers_
     for (const Outbound& m : batch_) {
       const size_t size = m.size();
-      AppendFrameHeader(m.binary, size, wire_);
+      net::AppendFrameHeader(m.binary, size, wire_);
       if (size < kCopyBelowBytes) {
         wire_ += m.payload;
         if (m.tail) wire_ += m.tail->text();
@@ -909,7 +747,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const WsTransportOptions& options_;  // core_->options
   const uint64_t id_;
   const asio::any_io_executor executor_;  // the connection's strand
-  websocket::stream<FrameStream> ws_;
+  websocket::stream<net::FrameStream> ws_;
   asio::steady_timer timer_;
   net::ConnectionSlot slot_;  // counts this connection against the HTTP server's max_connections
 
@@ -923,7 +761,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_notified_ = false;
   beast::flat_buffer read_buf_;
   SteadyClock::time_point last_activity_{};
-  MessageBucket bucket_;
+  net::TokenBucket bucket_;  // client messages (max_messages_per_sec)
   std::optional<websocket::close_reason> close_;
   uint16_t deferred_close_code_ = 0;  // a close requested during the handshake; 0 = none
   std::string deferred_close_reason_;

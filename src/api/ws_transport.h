@@ -25,13 +25,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
 
 #include "api/auth_service.h"
+#include "common/gzip.h"
 #include "net/http_server.h"
 
 namespace kalam::api {
@@ -47,36 +47,11 @@ inline constexpr uint16_t kWsCloseInternalError = 1011;  // invalid message (pro
 // WsConnection::SendControl (and the transport's own replies) may use.
 inline constexpr size_t kWsControlReserveMessages = 16;
 
-// The end of server messages that many messages (on many connections) share, such as a live
-// change event after its subscription_id. Immutable; thread-safe. Connections that compress
-// deflate it once, however many messages it ends: each message's gzip is then its own start
-// plus this shared part.
-class WsSharedTail {
- public:
-  explicit WsSharedTail(std::string text);
-  const std::string& text() const { return text_; }
-
-  // text() as raw deflate blocks ending a stream (the last one final), with its CRC-32 and the
-  // crc32_combine_op operator for its length. Computed on the first call. `ok` is false if zlib
-  // failed (then a message is compressed whole).
-  struct Deflated {
-    bool ok = false;
-    std::string raw;
-    uint32_t crc = 0;
-    unsigned long crc_combine_op = 0;  // NOLINT(runtime/int): zlib's uLong
-  };
-  const Deflated& deflated() const;
-
- private:
-  const std::string text_;
-  mutable std::once_flag once_;
-  mutable Deflated deflated_;  // set once, under once_
-};
-
-// One server→client message: `head`, then `tail`'s text if any (complete JSON together).
+// One server→client message: `head`, then `tail`'s text if any (complete JSON together). A
+// connection that compresses gzips the tail once for all the messages that share it.
 struct WsMessage {
   std::string head;
-  std::shared_ptr<const WsSharedTail> tail;
+  std::shared_ptr<const SharedTail> tail;
 };
 
 // One accepted, authenticated WebSocket connection, as the application sees it. A handle: it

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "common/utf8.h"
+
 namespace kalam {
 namespace {
 
@@ -29,10 +31,7 @@ std::string Value::DebugString() const {
       // SQL literal form: quotes doubled. Cut at a UTF-8 character boundary when long.
       const std::string& t = as_text();
       size_t n = t.size();
-      if (n > kMaxShownBytes) {
-        n = kMaxShownBytes;
-        while (n > 0 && (static_cast<unsigned char>(t[n]) & 0xC0) == 0x80) --n;
-      }
+      if (n > kMaxShownBytes) n = Utf8CutLength(t, kMaxShownBytes);
       std::string out = "'";
       for (size_t i = 0; i < n; ++i) {
         if (t[i] == '\'') out += '\'';

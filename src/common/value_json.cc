@@ -7,44 +7,13 @@
 #include <cstring>
 
 #include "common/decimal.h"
+#include "common/utf8.h"
 
 namespace kalam {
 namespace {
 
 // Characters that pass through a JSON string unchanged: printable ASCII except '"' and '\\'.
 bool IsPlainAscii(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-// Length of the valid UTF-8 sequence at the front of `s` (2–4), or 0 with `*bad_len` set to the
-// length of the maximal invalid subpart to replace with one U+FFFD.
-size_t Utf8SequenceLength(std::string_view s, size_t* bad_len) {
-  const auto lead = static_cast<unsigned char>(s[0]);
-  size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    need = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    need = 3;
-    if (lead == 0xE0) lo = 0xA0;  // overlong
-    if (lead == 0xED) hi = 0x9F;  // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    need = 4;
-    if (lead == 0xF0) lo = 0x90;  // overlong
-    if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    *bad_len = 1;
-    return 0;
-  }
-  size_t i = 1;
-  for (; i < need && i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const unsigned char min = i == 1 ? lo : 0x80;
-    const unsigned char max = i == 1 ? hi : 0xBF;
-    if (c < min || c > max) break;
-  }
-  if (i == need) return need;
-  *bad_len = i;
-  return 0;
-}
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];
@@ -219,7 +188,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t bad_len = 0;
-      const size_t len = Utf8SequenceLength(s.substr(i), &bad_len);
+      const size_t len = Utf8SequenceLength(s, i, &bad_len);
       if (len > 0) {
         out->append(s.data() + i, len);
         i += len;

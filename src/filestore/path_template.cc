@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "filestore/utf8.h"
+#include "common/utf8.h"
 
 namespace kalam::filestore {
 namespace {

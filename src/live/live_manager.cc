@@ -1,82 +1,17 @@
-// LiveManager: registry, snapshots, fan-out and event encoding.
+// LiveManager: the registry of subscriptions (subscribe with its checks and limits, unsubscribe,
+// closed connections, system.live, KILL). Fan-out is in live/fanout.cc, snapshots and resume in
+// live/snapshot.cc, event encoding in live/event_encoder.
 #include "live/live_manager.h"
 
 #include <algorithm>
-#include <array>
 #include <string_view>
 
-#include <boost/json.hpp>
-
-#include "common/value_json.h"
+#include "live/subscription.h"
 #include "sql/access.h"
 
 namespace kalam::live {
 
-namespace json = boost::json;
-using catalog::TableDef;
-using table::ChangeKind;
 using table::ChangeRecord;
-
-struct LiveManager::Sub {
-  std::string live_id;
-  std::string subscription_id;
-  std::shared_ptr<LiveSink> sink;
-  uint64_t conn_id = 0;
-  sql::Caller caller;
-  std::shared_ptr<const TableDef> table;  // as subscribed; changes may carry newer versions
-  std::string scope;
-  std::string ns, table_name;
-  std::vector<std::string> columns;  // projected user columns (lower case), in order
-  std::string projection_key;        // `columns` as one string: equal keys, equal bodies
-  std::shared_ptr<const FilterEngine::Filter> filter;
-  std::string query, where_sql;
-  SubscribeOptions options;
-
-  // Snapshot state (guarded by LiveManager::mu_).
-  bool loading = true;
-  commit::CommitPipeline::ReadPoint read_point;
-  int64_t cursor_seq = 0;     // the snapshot (or resume) has been read up to this `_seq`
-  int64_t delivered_seq = 0;  // the largest `_seq` handed to the client so far (0: none)
-  int batch_num = 0;
-  bool awaiting_next = false;
-  std::vector<ChangeRecord> held;  // changes committed while loading
-
-  bool lagging = false;  // told SUBSCRIBER_LAGGING; being dropped (guarded by mu_)
-  uint64_t changes = 0;
-  int64_t created_at_us = 0;
-  int64_t last_update_us = 0;
-};
-
-namespace {
-
-std::string Quote(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-// `"name":<value>` for a column of `table` (by name), or nothing when the column no longer exists.
-void AppendField(const TableDef& table, const std::vector<Value>& values, const std::string& name,
-                 bool* first, std::string* out) {
-  int c = table.FindColumn(name);
-  if (c < 0 || static_cast<size_t>(c) >= values.size()) return;
-  if (!*first) out->push_back(',');
-  *first = false;
-  AppendJsonString(name, out);
-  out->push_back(':');
-  if (!AppendJsonValue(&table.columns[c].type, values[c], out).ok()) *out += "null";
-}
-
-void AppendSeq(int64_t seq, bool* first, std::string* out) {
-  if (!*first) out->push_back(',');
-  *first = false;
-  *out += "\"_seq\":\"" + std::to_string(seq) + "\"";
-}
-
-}  // namespace
 
 LiveManager::LiveManager(catalog::Catalog& catalog, sql::Executor& executor,
                          commit::CommitPipeline& pipeline, const Clock& clock,
@@ -106,159 +41,10 @@ void LiveManager::Stop() {
   if (dispatcher_.joinable()) dispatcher_.join();
 }
 
-struct LiveManager::RecordScratch {
-  // Bodies by projection key, then change kind (insert, update, delete); null = not encoded
-  // yet. The keys view Sub::projection_key of subscriptions alive for the whole record.
-  std::unordered_map<std::string_view, std::array<std::shared_ptr<const SharedBody>, 3>> bodies;
-  // Filter results by (filter, old row version?).
-  std::map<std::pair<const FilterEngine::Filter*, bool>, bool> matches;
-  void Clear() {
-    bodies.clear();
-    matches.clear();
-  }
-};
-
-void LiveManager::OnCommit(const std::vector<ChangeRecord>& records) {
-  // Runs on the committing thread before the next group may commit: with no subscription at
-  // all, copy nothing. (A subscription registers before it takes its read point, which waits for
-  // the group being written, so a commit after that read point always sees it counted here.)
-  if (subscriptions_.load(std::memory_order_seq_cst) == 0) return;
-  {
-    std::lock_guard lock(queue_mu_);
-    if (stopping_) return;
-    queue_.push_back(records);
-  }
-  queue_cv_.notify_one();
-}
-
-struct LiveManager::OutBox {
-  std::shared_ptr<LiveSink> sink;
-  std::vector<LiveEvent> messages;
-  std::vector<Sub*> subs;  // subs[i] is whom messages[i] is for (alive: mu_ is held)
-};
-
-struct LiveManager::Outboxes {
-  std::unordered_map<uint64_t, OutBox> boxes;  // by connection id
-  size_t messages = 0;                         // in all boxes
-};
-
-namespace {
-// A dispatch round hands a connection its events (one SendMany) when its subscribers of a change
-// are done if the round is that one change (nothing to batch with: hand over early, so that
-// writing overlaps encoding); otherwise at the end of the round, or once the connection has
-// kMaxBoxMessages (far below the transport's queue, 1024 by default, so that batching never makes
-// a subscriber that keeps up look lagging), or once kMaxRoundMessages are waiting in all.
-constexpr size_t kMaxBoxMessages = 128;
-constexpr size_t kMaxRoundMessages = 16384;
-}  // namespace
-
-void LiveManager::DispatchLoop() {
-  std::deque<std::vector<ChangeRecord>> batches;
-  RecordScratch scratch;
-  Outboxes outboxes;
-  std::vector<Sub*> lagging;
-  while (true) {
-    {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      batches.swap(queue_);  // every group committed so far, in commit order
-    }
-    std::lock_guard lock(mu_);
-    const int64_t now_us = clock_.NowMicros();
-    const bool one_change = batches.size() == 1 && batches.front().size() == 1;
-    for (const auto& batch : batches) {
-      for (const ChangeRecord& rec : batch) {
-        auto it = index_.find({rec.table->table_id, rec.scope});
-        if (it == index_.end()) continue;
-        scratch.Clear();
-        const std::vector<SubPtr>& subs = it->second;  // grouped by connection
-        for (size_t i = 0; i < subs.size(); ++i) {
-          Sub& sub = *subs[i];
-          if (sub.loading) {
-            sub.held.push_back(rec);
-          } else if (!sub.lagging) {  // (a lagging one is dropped after this change)
-            if (std::optional<LiveEvent> event = EncodeEvent(sub, rec, &scratch)) {
-              OutBox& box = outboxes.boxes[sub.conn_id];
-              if (!box.sink) box.sink = sub.sink;
-              box.messages.push_back(std::move(*event));
-              box.subs.push_back(&sub);
-              ++outboxes.messages;
-              if (box.messages.size() >= kMaxBoxMessages) {
-                outboxes.messages -= box.messages.size();
-                Hand(box, now_us, lagging);
-              }
-            }
-          }
-          if (one_change && (i + 1 == subs.size() || subs[i + 1]->conn_id != sub.conn_id)) {
-            if (auto box = outboxes.boxes.find(sub.conn_id); box != outboxes.boxes.end()) {
-              outboxes.messages -= box->second.messages.size();
-              Hand(box->second, now_us, lagging);
-            }
-          }
-        }
-        if (outboxes.messages >= kMaxRoundMessages) {
-          for (auto& [key, box] : outboxes.boxes) Hand(box, now_us, lagging);
-          outboxes.messages = 0;
-        }
-        DropLagging(lagging);  // after the loop over `subs`, which Drop edits
-      }
-    }
-    scratch.Clear();
-    for (auto& [key, box] : outboxes.boxes) Hand(box, now_us, lagging);
-    outboxes.boxes.clear();
-    outboxes.messages = 0;
-    DropLagging(lagging);
-    batches.clear();
-  }
-}
-
-void LiveManager::Hand(OutBox& box, int64_t now_us, std::vector<Sub*>& lagging) {
-  if (box.messages.empty()) return;
-  const size_t sent = box.sink->SendMany(box.messages);
-  for (size_t i = 0; i < box.subs.size(); ++i) {
-    Sub* sub = box.subs[i];
-    if (i < sent) {
-      ++sub->changes;
-      sub->last_update_us = now_us;
-    } else if (!sub->lagging) {
-      // Never a silent gap: what was queued is a prefix of its events, then this notice.
-      sub->lagging = true;
-      ReportLagging(*sub);
-      lagging.push_back(sub);
-    }
-  }
-  box.messages.clear();
-  box.subs.clear();
-}
-
-void LiveManager::DropLagging(std::vector<Sub*>& lagging) {
-  for (Sub* sub : lagging) {
-    auto it = by_live_id_.find(sub->live_id);
-    if (it != by_live_id_.end() && it->second.get() == sub) Drop(it->second);
-  }
-  lagging.clear();
-}
-
-void LiveManager::ReportLagging(const Sub& sub) {
-  std::string err = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(sub.subscription_id, &err);
-  err += ",\"code\":\"SUBSCRIBER_LAGGING\",\"message\":\"The subscriber fell behind and the "
-         "subscription was closed; resubscribe with from = the last _seq received\"}";
-  if (!sub.sink->SendControl(std::move(err))) sub.sink->Close(1011, "SUBSCRIBER_LAGGING");
-}
-
 void LiveManager::SendError(const std::shared_ptr<LiveSink>& sink,
                             const std::string& subscription_id, const std::string& code,
                             const std::string& message) {
-  std::string out = "{\"type\":\"error\",\"subscription_id\":";
-  AppendJsonString(subscription_id, &out);
-  out += ",\"code\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  sink->Send(std::move(out));
+  sink->SendError(subscription_id, code, message, /*control=*/false);
 }
 
 void LiveManager::Drop(SubPtr sub) {
@@ -275,84 +61,6 @@ void LiveManager::Drop(SubPtr sub) {
   if (auto u = per_user_.find(sub->caller.user_id); u != per_user_.end() && --u->second == 0) {
     per_user_.erase(u);
   }
-}
-
-std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRecord& rec,
-                                                  RecordScratch* scratch) {
-  if (rec.seq <= sub.read_point.seq) return std::nullopt;  // already in the snapshot
-  const TableDef& t = *rec.table;
-  // `old_row`: the version being replaced (update, delete) rather than the new one.
-  auto matches = [&](const std::vector<Value>& values, int64_t seq, bool old_row) {
-    if (!sub.filter) return true;
-    if (!scratch) return filters_->Matches(*sub.filter, t, values, seq, false);
-    auto [it, fresh] = scratch->matches.try_emplace({sub.filter.get(), old_row}, false);
-    if (fresh) it->second = filters_->Matches(*sub.filter, t, values, seq, false);
-    return it->second;
-  };
-  bool now = false, before = false;
-  switch (rec.kind) {
-    case ChangeKind::kInsert: now = matches(rec.values, rec.seq, false); break;
-    case ChangeKind::kUpdate:
-      now = matches(rec.values, rec.seq, false);
-      before = matches(rec.old_values, rec.previous_seq, true);
-      break;
-    case ChangeKind::kDelete: before = matches(rec.values, rec.previous_seq, true); break;
-  }
-  if (!now && !before) return std::nullopt;
-  const int kind = now && before ? 1 : now ? 0 : 2;  // update, insert, delete
-  std::shared_ptr<const SharedBody> local;
-  std::shared_ptr<const SharedBody>* body = &local;  // everything after the subscription_id
-  if (scratch) body = &scratch->bodies[sub.projection_key][kind];
-  if (!*body) {
-    std::string text;
-    const std::string& pk = t.pk_column().name;
-    auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk,
-                         bool deleted) {
-      std::string o = "{";
-      bool first = true;
-      bool has_pk = false;
-      for (const auto& c : sub.columns) has_pk |= c == pk;
-      if (with_pk && !has_pk) AppendField(t, values, pk, &first, &o);
-      for (const auto& c : sub.columns) AppendField(t, values, c, &first, &o);
-      AppendSeq(seq, &first, &o);
-      if (deleted) o += ",\"_deleted\":true";
-      return o + "}";
-    };
-    if (kind == 1) {
-      // update → rows: PK + _seq + non-null projected columns; old_values: PK + old _seq + the
-      // old values of the projected columns that changed.
-      std::string row = "{", old = "{";
-      bool rf = true, of = true;
-      AppendField(t, rec.values, pk, &rf, &row);
-      AppendSeq(rec.seq, &rf, &row);
-      AppendField(t, rec.old_values, pk, &of, &old);
-      AppendSeq(rec.previous_seq, &of, &old);
-      for (const auto& c : sub.columns) {
-        if (c == pk) continue;
-        int i = t.FindColumn(c);
-        if (i < 0) continue;
-        if (!rec.values[i].is_null()) AppendField(t, rec.values, c, &rf, &row);
-        if (!(rec.values[i] == rec.old_values[i])) AppendField(t, rec.old_values, c, &of, &old);
-      }
-      text = ",\"change_type\":\"update\",\"rows\":[" + row + "}],\"old_values\":[" + old + "}]}";
-    } else if (kind == 0) {
-      // insert (or an update that moved the row into the filter)
-      text = ",\"change_type\":\"insert\",\"rows\":[" +
-             projected(rec.values, rec.seq, false, false) + "]}";
-    } else {
-      // delete (or an update that moved the row out of the filter): the row as the client has it
-      const auto& gone = rec.kind == ChangeKind::kUpdate ? rec.old_values : rec.values;
-      text = ",\"change_type\":\"delete\",\"old_values\":[" +
-             projected(gone, rec.seq, true, true) + "]}";
-    }
-    *body = std::make_shared<const SharedBody>(std::move(text));
-  }
-  LiveEvent event;
-  event.head.reserve(40 + sub.subscription_id.size());
-  event.head = "{\"type\":\"change\",\"subscription_id\":";
-  AppendJsonString(sub.subscription_id, &event.head);
-  event.body = *body;
-  return event;
 }
 
 void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Caller& caller,
@@ -425,9 +133,9 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
   // Permission and validity: the subscriber's own SELECT over the table, with no rows.
   {
     std::string cols;
-    for (const auto& c : sub->columns) cols += Quote(c) + ", ";
+    for (const auto& c : sub->columns) cols += QuoteIdentifier(c) + ", ";
     sql::SqlRequest probe;
-    probe.sql = "SELECT " + cols + "_seq FROM " + Quote(ns) + "." + Quote(def->table_name) +
+    probe.sql = "SELECT " + cols + "_seq FROM " + QuoteIdentifier(ns) + "." + QuoteIdentifier(def->table_name) +
                 " WHERE (" + (q.where_sql.empty() ? std::string("1") : q.where_sql) +
                 ") AND 0";
     auto r = executor_.Execute(probe, caller);
@@ -479,179 +187,6 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
   }
   sub->read_point = pipeline_.TakeReadPoint();
   sub->cursor_seq = options.from.value_or(0);
-  SendBatch(sub);
-}
-
-void LiveManager::SendBatch(const SubPtr& sub) {
-  const SubscribeOptions& o = sub->options;
-  std::string cols;
-  for (const auto& c : sub->columns) cols += Quote(c) + ", ";
-  const std::string from = Quote(sub->ns) + "." + Quote(sub->table_name);
-  const std::string where = sub->where_sql.empty() ? "1" : sub->where_sql;
-  const bool resume = o.from.has_value();
-  std::string sql;
-  if (!o.snapshot) {
-    sql = "SELECT " + cols + "_seq FROM " + from + " WHERE 0";
-  } else if (resume) {
-    sql = "SELECT " + cols + "_seq, _deleted, CASE WHEN (" + where +
-          ") THEN 1 ELSE 0 END AS kalam_match FROM " + from + " WHERE _deleted >= 0 AND _seq > " +
-          std::to_string(sub->cursor_seq) + " ORDER BY _seq LIMIT " +
-          std::to_string(o.batch_size + 1);
-  } else if (o.last_rows) {
-    sql = "SELECT * FROM (SELECT " + cols + "_seq FROM " + from + " WHERE (" + where +
-          ") ORDER BY _seq DESC LIMIT " + std::to_string(*o.last_rows) + ") ORDER BY _seq";
-  } else {
-    sql = "SELECT " + cols + "_seq FROM " + from + " WHERE (" + where + ") AND _seq > " +
-          std::to_string(sub->cursor_seq) + " ORDER BY _seq LIMIT " +
-          std::to_string(o.batch_size + 1);
-  }
-  sql::SqlRequest req;
-  req.sql = sql;
-  req.read_snapshot = sub->read_point.snapshot;
-  req.read_seq = sub->read_point.seq;
-  auto r = executor_.Execute(req, sub->caller);
-  std::lock_guard lock(mu_);
-  if (!by_live_id_.count(sub->live_id)) return;  // unsubscribed meanwhile
-  if (!r.error.ok() || r.results.empty()) {
-    SendError(sub->sink, sub->subscription_id, "SUBSCRIPTION_FAILED",
-              r.error.ok() ? "Snapshot query returned nothing" : r.error.message());
-    Drop(sub);
-    return;
-  }
-  const sql::StatementResult& res = r.results[0];
-  // Rows come as JSON arrays in schema order; WebSocket rows are objects keyed by column name.
-  json::value parsed = json::parse("[" + res.rows_json + "]");
-  const auto& arr = parsed.as_array();
-  const size_t user_cols = sub->columns.size() + 1;  // + _seq
-  // One step of the snapshot, in `_seq` order: the batch's rows, then (on a resume) the deletes
-  // that follow them — tombstones, and rows that no longer match — as `delete` events. The step
-  // ends before a row that follows a delete: that row goes in the next batch, so everything the
-  // subscription delivers has a larger `_seq` than what it delivered before.
-  std::string rows;
-  size_t sent = 0;
-  std::vector<LiveEvent> deletes;
-  int64_t batch_last_seq = sub->delivered_seq;  // last_seq_id: what the client has after the batch
-  int64_t step_last_seq = sub->delivered_seq;
-  bool more = false;
-  for (size_t i = 0; i < arr.size(); ++i) {
-    if (o.snapshot && !o.last_rows && i >= o.batch_size) {
-      more = true;
-      break;
-    }
-    const auto& row = arr[i].as_array();
-    const bool gone =
-        resume && (row[user_cols].as_bool() || row[user_cols + 1].as_string() != "1");
-    if (!gone && !deletes.empty()) {
-      more = true;
-      break;
-    }
-    const int64_t seq = std::stoll(std::string(row[sub->columns.size()].as_string()));
-    sub->cursor_seq = step_last_seq = seq;
-    std::string obj = "{";
-    for (size_t c = 0; c < user_cols; ++c) {
-      if (c) obj.push_back(',');
-      AppendJsonString(c < sub->columns.size() ? sub->columns[c] : std::string("_seq"), &obj);
-      obj.push_back(':');
-      obj += json::serialize(row[c]);
-    }
-    if (gone) {
-      std::string ev = "{\"type\":\"change\",\"subscription_id\":";
-      AppendJsonString(sub->subscription_id, &ev);
-      ev += ",\"change_type\":\"delete\",\"old_values\":[" + obj + ",\"_deleted\":true}]}";
-      deletes.push_back(LiveEvent{std::move(ev), nullptr});
-      continue;
-    }
-    batch_last_seq = seq;
-    obj.push_back('}');
-    if (sent++) rows.push_back(',');
-    rows += obj;
-  }
-  // `ready` comes last: a step that ends with deletes has more to come, if only an empty batch.
-  const bool has_more = more || !deletes.empty();
-  const bool first = sub->batch_num == 0;
-  const char* status = has_more ? (first ? "loading" : "loading_batch") : "ready";
-  // last_seq_id never names a `_seq` the client has not been sent: on a batch, the largest it has
-  // got (null before anything); on the ack, the read point of a changes-only subscription (its
-  // position: every earlier commit is behind it, every later one will be delivered), else null.
-  auto control = [&](std::optional<int64_t> last_seq_id) {
-    return "{\"batch_num\":" + std::to_string(sub->batch_num) +
-           ",\"has_more\":" + (has_more ? "true" : "false") + ",\"status\":\"" + status +
-           "\",\"last_seq_id\":" +
-           (last_seq_id ? std::to_string(*last_seq_id) : std::string("null")) + "}";
-  };
-  std::vector<LiveEvent> out;
-  if (first) {
-    std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
-    AppendJsonString(sub->subscription_id, &ack);
-    ack += ",\"total_rows\":0,\"batch_control\":" +
-           control(o.snapshot ? std::nullopt : std::optional<int64_t>(sub->read_point.seq)) +
-           ",\"schema\":[";
-    for (size_t i = 0; i < user_cols && i < res.schema.size(); ++i) {
-      const auto& c = res.schema[i];
-      if (i) ack.push_back(',');
-      ack += "{\"name\":";
-      AppendJsonString(c.name, &ack);
-      ack += ",\"data_type\":" + c.data_type_json + ",\"index\":" + std::to_string(i);
-      if (!c.flags.empty()) {
-        ack += ",\"flags\":[";
-        for (size_t f = 0; f < c.flags.size(); ++f) {
-          if (f) ack.push_back(',');
-          AppendJsonString(c.flags[f], &ack);
-        }
-        ack.push_back(']');
-      }
-      ack.push_back('}');
-    }
-    ack += "]}";
-    out.push_back(LiveEvent{std::move(ack), nullptr});
-  }
-  if (o.snapshot) {
-    std::string batch = "{\"type\":\"initial_data_batch\",\"subscription_id\":";
-    AppendJsonString(sub->subscription_id, &batch);
-    batch += ",\"rows\":[" + rows + "],\"batch_control\":" +
-             control(batch_last_seq > 0 ? std::optional<int64_t>(batch_last_seq) : std::nullopt) +
-             "}";
-    out.push_back(LiveEvent{std::move(batch), nullptr});
-  }
-  const size_t first_change = out.size();
-  for (auto& d : deletes) out.push_back(std::move(d));
-  sub->delivered_seq = step_last_seq;
-  ++sub->batch_num;
-  sub->awaiting_next = has_more;
-  if (!has_more) {
-    // Snapshot complete: the changes held meanwhile follow, skipping what the snapshot already
-    // contains (EncodeEvent drops `_seq` at or below the read point).
-    sub->loading = false;
-    std::vector<ChangeRecord> held;
-    held.swap(sub->held);
-    sub->read_point.snapshot.reset();
-    for (const auto& rec : held) {
-      if (auto event = EncodeEvent(*sub, rec, nullptr)) out.push_back(std::move(*event));
-    }
-  }
-  // The whole step at one go; what does not fit in the connection's queue makes the subscription
-  // lag (never a silent gap).
-  const size_t queued = sub->sink->SendMany(out);
-  if (queued > first_change) {
-    sub->changes += queued - first_change;
-    sub->last_update_us = clock_.NowMicros();
-  }
-  if (queued < out.size()) {
-    sub->lagging = true;
-    ReportLagging(*sub);
-    Drop(sub);
-  }
-}
-
-void LiveManager::NextBatch(uint64_t connection_id, const std::string& subscription_id) {
-  SubPtr sub;
-  {
-    std::lock_guard lock(mu_);
-    auto it = by_conn_.find({connection_id, subscription_id});
-    if (it == by_conn_.end() || !it->second->awaiting_next) return;
-    sub = it->second;
-    sub->awaiting_next = false;
-  }
   SendBatch(sub);
 }
 

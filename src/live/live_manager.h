@@ -14,11 +14,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "commit/commit_pipeline.h"
+#include "common/gzip.h"
 #include "live/row_filter.h"
 #include "live/subscription_query.h"
 #include "sql/executor.h"
@@ -26,33 +28,13 @@
 
 namespace kalam::live {
 
-// The part of a change event that every subscriber of the change with the same projection gets
-// (everything after the subscription_id). Immutable; thread-safe.
-class SharedBody {
- public:
-  explicit SharedBody(std::string text) : text_(std::move(text)) {}
-  const std::string& text() const { return text_; }
-
-  // What the sink makes of this body for sending, shared by every connection it goes to (the
-  // WebSocket transport keeps its gzip there, so it compresses each body once): `make` runs on
-  // the first call only; every call returns its result. One kind of sink per process.
-  template <class Make>
-  std::shared_ptr<const void> SinkState(Make&& make) const {
-    std::call_once(once_, [&] { state_ = make(text_); });
-    return state_;
-  }
-
- private:
-  const std::string text_;
-  mutable std::once_flag once_;
-  mutable std::shared_ptr<const void> state_;  // set once, under once_
-};
-
 // One server→client message as the live-query service hands it over: `head`, then the text of
-// `body` when there is one (a change event: head = its start up to the subscription_id).
+// `body` when there is one. For a change event, head = its start up to the subscription_id, and
+// body = the rest, one object shared by every subscriber with the same projection (a transport
+// that compresses deflates it once for all of them).
 struct LiveEvent {
   std::string head;
-  std::shared_ptr<const SharedBody> body;
+  std::shared_ptr<const SharedTail> body;
   std::string Text() const { return body ? head + body->text() : head; }
 };
 
@@ -65,7 +47,7 @@ class LiveSink {
   virtual bool Send(std::string json) = 0;
   // Queues the longest prefix of `events` that fits, as Send would one by one, and returns its
   // length. Every event is consumed. Transports override it to queue them at one go (and to
-  // encode each SharedBody once for all their connections).
+  // encode each shared body once for all their connections).
   virtual size_t SendMany(std::vector<LiveEvent>& events) {
     size_t n = 0;
     while (n < events.size() && Send(events[n].Text())) ++n;
@@ -74,6 +56,11 @@ class LiveSink {
   // Queues a control message (SUBSCRIBER_LAGGING, kills) in the transport's reserve, so it gets
   // through even when Send has just failed. False if even the reserve is full or it is closed.
   virtual bool SendControl(std::string json) { return Send(std::move(json)); }
+  // Queues the error object `{"type":"error","subscription_id":…,"code":…,"message":…}` of
+  // PROTOCOL.md §4, written by the transport: as Send would, or with `control` in the reserve as
+  // SendControl would. False when it does not fit or the connection is closed.
+  virtual bool SendError(std::string_view subscription_id, std::string_view code,
+                         std::string_view message, bool control) = 0;
   virtual void Close(uint16_t code, std::string reason) = 0;
 };
 

@@ -51,7 +51,7 @@ struct HttpResponse {
 using Responder = std::function<void(HttpResponse)>;
 
 // Handles one request. Runs on the I/O thread that parsed the request, so it must not block: do
-// real work elsewhere (e.g. a ThreadPool) and call the Responder from there.
+// real work elsewhere (e.g. a kalam::ThreadPool) and call the Responder from there.
 using Handler = std::function<void(HttpRequest&&, Responder)>;
 
 // A JSON error response: `{"error":"<code>","message":"<message>"}` with `status`.

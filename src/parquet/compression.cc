@@ -1,9 +1,11 @@
-// Page codecs over libzstd, snappy and zlib; each library's errors become a Status here.
+// Page codecs over libzstd, snappy and common/gzip (zlib); each library's errors become a Status
+// here.
 #include "parquet/compression.h"
 
 #include <snappy.h>
-#include <zlib.h>
 #include <zstd.h>
+
+#include "common/gzip.h"
 
 namespace kalam::parquet {
 
@@ -63,25 +65,10 @@ Status Compressor::Compress(std::string_view in, std::string* out) {
       out->resize(n);
       return Status::OK();
     }
-    case Codec::kGzip: {
-      z_stream z{};
-      // windowBits 15 + 16: a gzip (RFC 1952) wrapper, as the Parquet spec requires.
-      if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-          Z_OK) {
-        return Status::Internal("zlib deflateInit2 failed");
-      }
-      out->resize(deflateBound(&z, in.size()) + 32);
-      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-      z.avail_in = static_cast<uInt>(in.size());
-      z.next_out = reinterpret_cast<Bytef*>(out->data());
-      z.avail_out = static_cast<uInt>(out->size());
-      int rc = deflate(&z, Z_FINISH);
-      size_t n = z.total_out;
-      deflateEnd(&z);
-      if (rc != Z_STREAM_END) return Status::Internal("zlib deflate failed: " + std::to_string(rc));
-      out->resize(n);
+    case Codec::kGzip:
+      // A gzip (RFC 1952) wrapper, as the Parquet spec requires.
+      if (!Gzip(in, kGzipDefault, out)) return Status::Internal("zlib deflate failed");
       return Status::OK();
-    }
     case Codec::kZstd: {
       if (!state_->zstd) state_->zstd.reset(ZSTD_createCCtx());
       if (!state_->zstd) return Status::Internal("ZSTD_createCCtx failed");
@@ -136,30 +123,17 @@ Result<std::string_view> Decompressor::Decompress(Codec codec, std::string_view 
         return CorruptPage(name, "header claims " + std::to_string(uncompressed_size) +
                                      " bytes from " + std::to_string(in.size()));
       }
-      buffer->resize(uncompressed_size);
-      z_stream z{};
-      // 15 + 32: accept a gzip or zlib header.
-      if (inflateInit2(&z, 15 + 32) != Z_OK) return Status::Internal("zlib inflateInit2 failed");
-      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-      z.avail_in = static_cast<uInt>(in.size());
-      z.next_out = reinterpret_cast<Bytef*>(buffer->data());
-      z.avail_out = static_cast<uInt>(buffer->size());
-      int rc;
-      for (;;) {
-        rc = inflate(&z, Z_FINISH);
-        // Concatenated gzip members: continue with the next one.
-        if (rc == Z_STREAM_END && z.avail_in > 0 && z.avail_out > 0) {
-          if (inflateReset(&z) != Z_OK) break;
-          continue;
-        }
-        break;
+      GunzipOptions options;
+      options.max_bytes = uncompressed_size;
+      options.initial_bytes = uncompressed_size + 1;  // +1: to see that nothing more follows
+      options.accept_zlib = true;
+      options.concatenated_members = true;
+      int zlib_status = 0;
+      const GunzipResult result = Gunzip(in, options, buffer, &zlib_status);
+      if (result == GunzipResult::kCorrupt) {
+        return CorruptPage(name, "zlib error " + std::to_string(zlib_status));
       }
-      size_t produced = z.total_out;
-      inflateEnd(&z);
-      if (rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && z.avail_out == 0)) {
-        return CorruptPage(name, "zlib error " + std::to_string(rc));
-      }
-      if (produced != uncompressed_size || z.avail_in != 0) {
+      if (result == GunzipResult::kTooLarge || buffer->size() != uncompressed_size) {
         return CorruptPage(name, "expands to a size other than the header's " +
                                      std::to_string(uncompressed_size) + " bytes");
       }

@@ -24,7 +24,7 @@
 #include "common/snowflake.h"
 #include "net/http_server.h"
 #include "net/rate_limiter.h"
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 #include "sql/executor.h"
 #include "sql/sqlite/connection.h"
 #include "storage/kv_store.h"
@@ -69,7 +69,7 @@ struct Server::Impl {
   const Clock& clock = Clock::System();
 
   // Construction order; destroyed in reverse.
-  std::unique_ptr<net::ThreadPool> workers;
+  std::unique_ptr<ThreadPool> workers;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<storage::KvStore> kv;
   std::unique_ptr<catalog::Catalog> catalog;
@@ -221,7 +221,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->build = build;
   size_t workers = config.server.worker_threads;
   if (workers == 0) workers = std::max<size_t>(8, 4 * std::thread::hardware_concurrency());
-  impl->workers = std::make_unique<net::ThreadPool>(workers);
+  impl->workers = std::make_unique<ThreadPool>(workers);
 
   Impl* raw = impl.get();
   impl->api.workers = impl->workers.get();

@@ -28,7 +28,7 @@
 #include <boost/json.hpp>
 
 #include "filestore/path_template.h"
-#include "filestore/utf8.h"
+#include "common/utf8.h"
 
 namespace kalam::table {
 namespace json = boost::json;
@@ -129,7 +129,7 @@ json::value EncodeValue(const Value& v) {
     case Value::Kind::kDouble:
       return json::object{{"double", DoubleText(v.as_double())}};
     case Value::Kind::kText:
-      if (filestore::IsValidUtf8(v.as_text())) return json::object{{"text", v.as_text()}};
+      if (IsValidUtf8(v.as_text())) return json::object{{"text", v.as_text()}};
       return json::object{{"text_base64", Base64Encode(v.as_text())}};
     case Value::Kind::kBlob:
       return json::object{{"bytes", Base64Encode(v.as_bytes())}};

@@ -960,11 +960,11 @@ TEST_F(WsTransportTest, MessagesEndingWithASharedTailArriveWholeCompressedOrNot)
   ASSERT_TRUE(plain_conn && zipped_conn);
   // Tails of every size class, each shared by several messages on both connections; one head
   // too long for a stored block (the message is then compressed whole).
-  std::vector<std::shared_ptr<const WsSharedTail>> tails;
+  std::vector<std::shared_ptr<const SharedTail>> tails;
   for (size_t bytes : {2, 300, 600, 20000, 70000}) {
     std::string text = R"(,"change_type":"insert","rows":[{"pad":")";
     for (size_t k = 0; k < bytes; ++k) text.push_back(static_cast<char>('a' + (k * k) % 26));
-    tails.push_back(std::make_shared<const WsSharedTail>(text + "\"}]}"));
+    tails.push_back(std::make_shared<const SharedTail>(text + "\"}]}"));
   }
   std::vector<std::string> heads = {R"({"type":"change","subscription_id":"a")",
                                     R"({"type":"change","subscription_id":"bb")",

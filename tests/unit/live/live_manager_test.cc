@@ -26,6 +26,13 @@ class RecordingSink : public LiveSink {
     messages_.push_back(json::parse(msg).as_object());
     return true;
   }
+  bool SendError(std::string_view subscription_id, std::string_view code,
+                 std::string_view message, bool control) override {
+    std::string msg = json::serialize(json::object{
+        {"type", "error"}, {"subscription_id", subscription_id}, {"code", code},
+        {"message", message}});
+    return control ? SendControl(std::move(msg)) : Send(std::move(msg));
+  }
   void Close(uint16_t code, std::string) override { closed_code_ = code; }
   // Waits until at least `n` messages arrived; returns a copy.
   std::vector<json::object> WaitFor(size_t n) {
@@ -418,6 +425,10 @@ class FacadeSink : public LiveSink {
   uint64_t connection_id() const override { return conn_->connection_id(); }
   bool Send(std::string json) override { return conn_->Send(std::move(json)); }
   size_t SendMany(std::vector<LiveEvent>& events) override { return conn_->SendMany(events); }
+  bool SendError(std::string_view subscription_id, std::string_view code,
+                 std::string_view message, bool control) override {
+    return conn_->SendError(subscription_id, code, message, control);
+  }
   void Close(uint16_t code, std::string reason) override { conn_->Close(code, reason); }
 
  private:

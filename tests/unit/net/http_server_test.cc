@@ -18,7 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 
 namespace kalam::net {
 namespace {

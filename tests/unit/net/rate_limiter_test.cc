@@ -22,5 +22,19 @@ TEST(RateLimiterTest, ZeroMeansUnlimited) {
   EXPECT_FALSE(limiter.enabled());
 }
 
+TEST(TokenBucketTest, StartsFullRefillsAtTheRateAndNeverHoldsMoreThanOneSecond) {
+  TokenBucket bucket;
+  auto t = TokenBucket::Clock::now();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(bucket.Take(4, t)) << i;
+  EXPECT_FALSE(bucket.Take(4, t));
+  EXPECT_EQ(bucket.last_take(), t);
+  EXPECT_TRUE(bucket.Take(4, t + std::chrono::milliseconds(250)));
+  EXPECT_FALSE(bucket.Take(4, t + std::chrono::milliseconds(300)));
+  const auto later = t + std::chrono::seconds(60);  // a long pause refills only the burst
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(bucket.Take(4, later)) << i;
+  EXPECT_FALSE(bucket.Take(4, later));
+  EXPECT_TRUE(TokenBucket().Take(0, t));  // 0 = unlimited
+}
+
 }  // namespace
 }  // namespace kalam::net

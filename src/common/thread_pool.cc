@@ -1,11 +1,11 @@
 // ThreadPool implementation: one mutex-guarded deque, workers sleeping on a condition variable.
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 
 #include <exception>
 
 #include <spdlog/spdlog.h>
 
-namespace kalam::net {
+namespace kalam {
 
 ThreadPool::ThreadPool(size_t num_threads) {
   if (num_threads == 0) {
@@ -68,4 +68,4 @@ void ThreadPool::WorkerLoop() {
   }
 }
 
-}  // namespace kalam::net
+}  // namespace kalam

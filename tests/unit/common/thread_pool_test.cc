@@ -1,6 +1,6 @@
 // Tests for ThreadPool: every accepted task runs, shutdown drains the queue, and submissions after
 // shutdown are refused.
-#include "net/thread_pool.h"
+#include "common/thread_pool.h"
 
 #include <atomic>
 #include <future>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-namespace kalam::net {
+namespace kalam {
 namespace {
 
 TEST(ThreadPoolTest, RunsEverySubmittedTaskOnWorkerThreads) {
@@ -99,4 +99,4 @@ TEST(ThreadPoolTest, DestructorDrainsQueue) {
 }
 
 }  // namespace
-}  // namespace kalam::net
+}  // namespace kalam

@@ -1,4 +1,4 @@
-// FrameStream: the byte stream under the WebSocket transport's Beast websocket::stream, through
+// FrameStream: the byte stream under a WebSocket session's Beast websocket::stream, through
 // which every write to a connection's socket goes, so that batches of data frames the transport
 // frames itself and Beast's own control frames never interleave.
 #pragma once
@@ -19,7 +19,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
-namespace kalam::api {
+namespace kalam::net {
 
 // Appends the header of an unmasked, final server frame (RFC 6455 §5.2) carrying
 // `payload_bytes`: text (opcode 1), or binary (opcode 2).
@@ -139,4 +139,4 @@ void async_teardown(boost::beast::role_type role, FrameStream& stream, TeardownH
   async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
 }
 
-}  // namespace kalam::api
+}  // namespace kalam::net

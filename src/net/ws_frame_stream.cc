@@ -1,11 +1,11 @@
 // FrameStream: write arbitration between data batches and Beast's frames.
-#include "api/ws_frame_stream.h"
+#include "net/ws_frame_stream.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/error.hpp>
 
-namespace kalam::api {
+namespace kalam::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -91,4 +91,4 @@ void FrameStream::Consume(std::vector<asio::const_buffer>& buffers, size_t n) {
   if (n > 0 && !buffers.empty()) buffers.front() += n;
 }
 
-}  // namespace kalam::api
+}  // namespace kalam::net

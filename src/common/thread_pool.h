@@ -1,5 +1,5 @@
 // ThreadPool: a fixed set of worker threads running submitted tasks in FIFO order; the worker pool
-// that HTTP handlers hand SQL and storage work to, so that I/O threads only parse and write.
+// that request handlers hand SQL and storage work to, so that I/O threads only parse and write.
 #pragma once
 
 #include <condition_variable>
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace kalam::net {
+namespace kalam {
 
 // A fixed pool of worker threads. Tasks run in submission order (FIFO queue), each on whichever
 // worker is free. A task that throws is logged and dropped; the worker keeps running.
@@ -52,4 +52,4 @@ class ThreadPool {
   std::vector<std::thread> workers_;         // written only by the constructor and Shutdown
 };
 
-}  // namespace kalam::net
+}  // namespace kalam
