@@ -19,8 +19,8 @@ max_query_limit = 1000000
 PASSWORD = "fault-password-1"
 
 
-def start_server(tmp_path):
-    return Server(tmp_path / "data", config_toml=CONFIG).start()
+def start_server(tmp_path, env=None):
+    return Server(tmp_path / "data", config_toml=CONFIG, env=env).start()
 
 
 def create_tables(s, ns, columns, shared_policy, user_policy, users):

@@ -18,6 +18,10 @@ SCOPES = [("crash.s", "root"), ("crash.u", "alice"), ("crash.u", "bob")]
 WRITERS_PER_SCOPE = 2
 ID_RANGE = 1_000_000
 INTERRUPTED = "Interrupted by a server restart"
+# Every flush pauses this long at each of the flusher's test pause points (the test-only knob
+# KALAMDB_TEST_FLUSH_PAUSE_MS), so a flush stays running long enough for an aimed kill to land
+# inside it on a loaded machine too.
+FLUSH_PAUSE_MS = 250
 
 
 class Writer:
@@ -150,7 +154,7 @@ def interrupted_jobs(s):
 def test_crash_loop_keeps_every_acknowledged_write_and_nothing_else(tmp_path, form, seed,
                                                                      summary):
     rng = random.Random(seed)
-    s = start_server(tmp_path)
+    s = start_server(tmp_path, env={"KALAMDB_TEST_FLUSH_PAUSE_MS": str(FLUSH_PAUSE_MS)})
     tokens = create_tables(s, "crash", "id INT PRIMARY KEY, v INT, note TEXT", "rows:100",
                            "interval:3", ["alice", "bob"])
     writers = [Writer(i * WRITERS_PER_SCOPE + k, table, user, tokens[user], rng.random())
@@ -174,7 +178,13 @@ def test_crash_loop_keeps_every_acknowledged_write_and_nothing_else(tmp_path, fo
                 flush_kill_cycles += 1
                 time.sleep(rng.uniform(0.1, 0.6))
                 s.sql_raw("STORAGE FLUSH TABLE crash.u")
-                time.sleep(rng.uniform(0.0, 0.3))
+                # Aim at the running flush: wait (bounded) until a flush job runs, then kill
+                # within the pause it makes at its first pause point.
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline and s.rows(
+                        "SELECT count(*) FROM system.jobs WHERE status = 'running'") == [["0"]]:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, FLUSH_PAUSE_MS / 1000 / 2))
             else:
                 time.sleep(rng.uniform(0.05, 1.2))
             s.kill9()
