@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "live/live_manager.h"
+#include "sql/parser/lexer.h"
 
 namespace kalam::live {
 
@@ -44,12 +45,7 @@ struct LiveManager::Sub {
 
 // `name` as an SQL identifier in double quotes (embedded quotes doubled).
 inline std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
+  return sql::parser::QuoteToken(name, '"');
 }
 
 }  // namespace kalam::live

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "sql/executor_session.h"
+#include "sql/parser/lexer.h"
 #include "sql/parser/parser.h"
 #include "sql/parser/rewriter.h"
 #include "sql/parser/splitter.h"
@@ -187,14 +188,7 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
 
 namespace {
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
+std::string QuoteIdent(std::string_view name) { return parser::QuoteToken(name, '"'); }
 
 // `name`, an expression column's name (its text in the rewritten `sql`), with the typed operands
 // the rewrite made inside it put back as `stmt` wrote them.
