@@ -7,9 +7,14 @@ from kalam_harness import ROOT_PASSWORD, Server
 
 # Every test logs in and subscribes far more than the per-IP and per-user defaults allow; flush
 # policies are checked often; a SELECT returns every row (the checks read whole tables).
+# The fault suite tests exactness, not limits: a chaos subscriber with batch_size 1 sends a
+# next_batch per batch and may exceed the default 50 client messages per second, and the server
+# then drops the message with RATE_LIMIT_EXCEEDED (as documented), which would stall that
+# subscriber. The limit itself is tested in tests/e2e.
 CONFIG = """[rate_limit]
 max_auth_requests_per_ip_per_sec = 100000
 max_subscriptions_per_user = 100000
+max_messages_per_sec = 100000
 [storage]
 flush_check_interval_ms = 100
 [limits]
