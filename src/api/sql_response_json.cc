@@ -68,7 +68,9 @@ void AppendResult(const sql::StatementResult& r, const std::string& as_user, std
     }
     *out += "],";
   }
-  if (!r.rows_json.empty()) {
+  // A query result (it has a schema) always carries `rows`, `[]` when nothing matched; a message
+  // result (DDL, DML without RETURNING) has none (PROTOCOL §3).
+  if (!r.schema.empty() || !r.rows_json.empty()) {
     *out += "\"rows\":[";
     *out += r.rows_json;
     *out += "],";

@@ -44,10 +44,15 @@ def test_took_has_at_most_three_decimals(server, sql):
     assert TOOK_RE.search(r.text), r.text
 
 
-def test_empty_result_omits_rows_keeps_schema(server, t):
+def test_empty_result_has_empty_rows_and_schema(server, t):
     res = server.sql(f"SELECT id FROM {t}")["results"][0]
     assert res == {"schema": [{"name": "id", "data_type": "Int", "index": 0, "flags": ["pk", "nn", "uq"]}],
-                   "row_count": 0, "as_user": "root"}
+                   "rows": [], "row_count": 0, "as_user": "root"}
+
+
+def test_message_result_has_no_rows(server, t):
+    res = server.sql(f"INSERT INTO {t} (id) VALUES (7)")["results"][0]
+    assert "rows" not in res and "schema" not in res and res["row_count"] == 1
 
 
 def test_ddl_result_has_no_schema(server):

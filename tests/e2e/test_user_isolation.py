@@ -60,7 +60,7 @@ def test_each_user_sees_only_own_rows(server, iso, query, a_rows, b_rows):
 def test_root_sees_only_own_rows_too(server, iso):
     t, _, _ = iso
     res = server.sql(f"SELECT id, v FROM {t}")["results"][0]
-    assert "rows" not in res and res["row_count"] == 0 and res["as_user"] == "root"
+    assert res["rows"] == [] and res["row_count"] == 0 and res["as_user"] == "root"
     server.sql(f"INSERT INTO {t} VALUES (1, 'root1')")
     assert server.rows(f"SELECT id, v FROM {t}") == [[1, "root1"]]
 
