@@ -190,7 +190,8 @@ Result<std::unique_ptr<FilterEngine>> FilterEngine::Create() {
   sqlite3_limit(e->db_, SQLITE_LIMIT_ATTACHED, 0);
   if (sqlite3_create_module_v2(e->db_, "kalam_live_row", &kRowModule, e.get(), nullptr) !=
           SQLITE_OK ||
-      sql::RegisterTypedComparisons(e->db_, nullptr) != SQLITE_OK) {
+      sql::RegisterTypedComparisons(e->db_, nullptr) != SQLITE_OK ||
+      sql::RegisterJsonFunctions(e->db_) != SQLITE_OK) {
     return Status::Internal("Cannot register the live-query row table");
   }
   return e;
@@ -272,7 +273,7 @@ Result<std::shared_ptr<const FilterEngine::Filter>> FilterEngine::Compile(
       expr += std::string(sql::parser::kOperandFunction) + "(";
       wrapping = &op;
     }
-    expr += t.Raw(statement_text);
+    expr += t.SqliteText(statement_text);
     if (wrapping && i + 1 == wrapping->end_token) {
       expr += wrapping->call_suffix;
       wrapping = nullptr;

@@ -89,11 +89,20 @@ class Scanner {
         return Quoted('`', TokenKind::kQuotedIdentifier, "quoted identifier");
       case '[':
         return Bracketed();
-      case '?':
+      case '?': {
         ++pos_;
         while (IsDigit(At(pos_))) ++pos_;
-        EmitRaw(TokenKind::kParameter, start, pos_);
+        // A bare `?` before a string literal is the JSON key test (`doc ? 'key'`), an operator;
+        // any other `?` is a SQLite-style parameter (which the analyzer refuses).
+        bool key_test = false;
+        if (pos_ == start + 1) {
+          size_t next = pos_;
+          while (IsSpace(At(next))) ++next;
+          key_test = At(next) == '\'';
+        }
+        EmitRaw(key_test ? TokenKind::kOperator : TokenKind::kParameter, start, pos_);
         return Status::OK();
+      }
       case '$':
       case ':':
       case '@':

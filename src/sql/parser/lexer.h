@@ -58,6 +58,12 @@ struct Token {
   }
   // The raw source text of this token; `source` must be the text it was lexed from.
   std::string_view Raw(std::string_view source) const { return source.substr(offset, length); }
+  // The text SQLite gets for this token: Raw, except for the JSON key test `doc ? 'key'` (an
+  // operator `?`, lexed so only before a string literal), which SQLite gets as `MATCH` and
+  // evaluates with KalamDB's match(key, doc) = json_contains(doc, key).
+  std::string_view SqliteText(std::string_view source) const {
+    return IsOperator("?") ? std::string_view("MATCH") : Raw(source);
+  }
 };
 
 struct LexOptions {

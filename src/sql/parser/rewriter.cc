@@ -108,6 +108,10 @@ class TokenEmitter {
         }
         break;
       case TokenKind::kOperator:
+        if (t.IsOperator("?")) {  // the JSON key test: Token::SqliteText
+          writer_.Append(t.SqliteText(""), SqlWriter::Cls::kKeyword);
+          break;
+        }
         writer_.Append(t.value, IsUnary(t, after_operand_keyword) ? SqlWriter::Cls::kUnary
                                                                    : SqlWriter::Cls::kOperator);
         break;

@@ -99,6 +99,7 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
       RegisterTypedComparisons(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterSystemModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK ||
+      RegisterJsonFunctions(conn->db_) != SQLITE_OK ||
       RegisterSafePrintf(conn->db_, std::min<size_t>(max_value_bytes, 1u << 30)) != SQLITE_OK) {
     return Status::Internal(std::string("Cannot register SQLite extensions: ") +
                             sqlite3_errmsg(conn->db_));

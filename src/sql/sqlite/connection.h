@@ -147,4 +147,9 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn);
 // conversion error then only fails the statement); else it must outlive `db`'s use of it.
 int RegisterTypedComparisons(sqlite3* db, SqlConnection* conn);
 
+// Registers json_contains, json_get_str/_int/_float/_bool/_json, json_as_text, json_length and
+// json_object_keys (sql/sqlite/json_functions.cc; docs/sql_functions.md). They need no
+// connection state, so live filters register them too.
+int RegisterJsonFunctions(sqlite3* db);
+
 }  // namespace kalam::sql

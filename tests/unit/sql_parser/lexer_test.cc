@@ -210,5 +210,16 @@ TEST(KeywordsTest, RecognisesSqliteKeywordsInAnyCase) {
   EXPECT_FALSE(IsSqliteKeyword(""));
 }
 
+TEST(LexerTest, QuestionMarkBeforeAStringIsTheJsonKeyTest) {
+  auto tokens = LexOk("doc ? 'k' AND d?'x' AND a = ? AND b = ?1");
+  ASSERT_EQ(tokens.size(), 15u);
+  EXPECT_TRUE(tokens[1].IsOperator("?"));
+  EXPECT_EQ(tokens[1].SqliteText("doc ? 'k'"), "MATCH");
+  EXPECT_EQ(tokens[0].SqliteText("doc ? 'k'"), "doc");
+  EXPECT_TRUE(tokens[5].IsOperator("?"));
+  EXPECT_EQ(tokens[10].kind, TokenKind::kParameter);
+  EXPECT_EQ(tokens[14].kind, TokenKind::kParameter);
+}
+
 }  // namespace
 }  // namespace kalam::sql::parser

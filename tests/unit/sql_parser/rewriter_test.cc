@@ -81,6 +81,8 @@ TEST(RewriterTest, SpacingRules) {
   EXPECT_EQ(Rewrite("SELECT true, False, null FROM t"), "SELECT TRUE, FALSE, NULL FROM t");
   EXPECT_EQ(Rewrite("SELECT data->>'$.a', a||b, t.* FROM t"),
             "SELECT data ->> '$.a', a || b, t.* FROM t");
+  EXPECT_EQ(Rewrite("SELECT a FROM t WHERE data?'k' AND NOT d ? 'x'"),
+            "SELECT a FROM t WHERE data MATCH 'k' AND NOT d MATCH 'x'");
 }
 
 TEST(RewriterTest, UnarySignsStayAttachedAndNeverFormComments) {
