@@ -92,8 +92,8 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Setup(
     if (!policy.ok()) return Fail(400, "weak_password", policy.message());
   }
   auto root = catalog_.GetUser("root");
-  auto root_hash = auth::HashPassword(root_password);
-  auto user_hash = auth::HashPassword(password);
+  auto root_hash = auth::HashPassword(root_password, settings_.password_hash);
+  auto user_hash = auth::HashPassword(password, settings_.password_hash);
   if (!root_hash.ok() || !user_hash.ok()) {
     return Fail(500, "internal_error", "Password hashing failed");
   }
@@ -123,7 +123,7 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
                                                                   bool loopback) {
   auto user = catalog_.GetUser(user_id);
   if (!user || user->deleted()) {
-    auth::BurnDummyVerify(password);
+    auth::BurnDummyVerify(password, settings_.password_hash);
     return Fail(401, "unauthorized", "Invalid credentials");
   }
   const int64_t now = clock_.NowMicros();
@@ -136,7 +136,7 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
     if (!loopback) {
       return Fail(403, "forbidden", "This user has no password and can only log in locally");
     }
-    auth::BurnDummyVerify(password);
+    auth::BurnDummyVerify(password, settings_.password_hash);
     ok = password.empty();
   } else {
     ok = auth::VerifyPassword(user->password_hash, password);

@@ -7,6 +7,7 @@
 #include <variant>
 #include <string>
 
+#include "auth/password.h"
 #include "auth/roles.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
@@ -26,6 +27,7 @@ struct AuthSettings {
   int64_t lockout_seconds = 15 * 60;
   size_t min_password_length = 8;
   size_t max_password_length = 1024;
+  auth::PasswordHashParams password_hash;  // cost of the hashes setup makes
 };
 
 // A failed authentication, with its wire form.

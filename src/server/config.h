@@ -79,6 +79,14 @@ struct AuthConfig {
   uint32_t min_password_length = 8;
   // Longest accepted password. >= 1. Default: 1024.
   uint32_t max_password_length = 1024;
+  // Cost of the argon2id hash of each stored password (CREATE USER, ALTER USER … PASSWORD,
+  // setup, root bootstrap); a login costs the same as the hash it checks. Passes over memory
+  // (argon2 t), 1..10. Default: 2.
+  uint32_t password_hash_ops_limit = 2;
+  // Memory per hash in KiB (argon2 m), 8..4194304. Default: 19456 (19 MiB; OWASP's minimum for
+  // argon2id with t = 2). Hashes keep the parameters they were made with: a change applies to
+  // passwords set from then on, and logins verify old hashes with their own parameters.
+  uint32_t password_hash_memory_kib = 19456;
 
   bool operator==(const AuthConfig&) const = default;
 };

@@ -93,6 +93,13 @@ struct Server::Impl {
 
   Status OpenData();
   Status BootstrapRoot();
+  // [auth] password_hash_*: the cost of every password hash the server makes.
+  auth::PasswordHashParams PasswordHash() const {
+    auth::PasswordHashParams p;
+    p.ops_limit = config.auth.password_hash_ops_limit;
+    p.mem_limit_bytes = static_cast<size_t>(config.auth.password_hash_memory_kib) << 10;
+    return p;
+  }
 };
 
 Status Server::Impl::OpenData() {
@@ -130,9 +137,11 @@ Status Server::Impl::OpenData() {
   as.jwt_expiry_hours = config.auth.jwt_expiry_hours;
   as.min_password_length = config.auth.min_password_length;
   as.max_password_length = config.auth.max_password_length;
+  as.password_hash = PasswordHash();
   auth = std::make_unique<api::AuthService>(*catalog, as, clock);
   KALAM_RETURN_IF_ERROR(BootstrapRoot());
-  auth::BurnDummyVerify("warm-up");  // builds the dummy hash before the first login needs it
+  // Builds the dummy hash before the first login needs it.
+  auth::BurnDummyVerify("warm-up", as.password_hash);
 
   const size_t workers_n = workers->size();
   size_t conns = config.execution.sql_connections ? config.execution.sql_connections : workers_n;
@@ -143,6 +152,8 @@ Status Server::Impl::OpenData() {
   eo.request_time_limit = std::chrono::seconds(config.limits.request_timeout_secs);
   eo.min_password_length = config.auth.min_password_length;
   eo.max_password_length = config.auth.max_password_length;
+  eo.password_ops_limit = as.password_hash.ops_limit;
+  eo.password_mem_limit_bytes = as.password_hash.mem_limit_bytes;
   eo.data_dir = config.storage.data_dir;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
   executor->set_storages(storages.get());
@@ -183,7 +194,7 @@ Status Server::Impl::BootstrapRoot() {
       generated = true;
     }
     if (!password.empty()) {
-      KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(password));
+      KALAM_ASSIGN_OR_RETURN(user.password_hash, auth::HashPassword(password, PasswordHash()));
     }
     KALAM_RETURN_IF_ERROR(catalog->PutUser(user));
     if (password.empty()) {
@@ -203,7 +214,7 @@ Status Server::Impl::BootstrapRoot() {
   }
   if (!configured.empty() && (root->password_hash.empty() ||
                               !auth::VerifyPassword(root->password_hash, configured))) {
-    KALAM_ASSIGN_OR_RETURN(root->password_hash, auth::HashPassword(configured));
+    KALAM_ASSIGN_OR_RETURN(root->password_hash, auth::HashPassword(configured, PasswordHash()));
     root->updated_at_us = clock.NowMicros();
     KALAM_RETURN_IF_ERROR(catalog->PutUser(*root));
     spdlog::info("Password of user 'root' set from the configuration");

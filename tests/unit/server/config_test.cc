@@ -44,6 +44,8 @@ localhost_bypass = true
 localhost_user = "admin"
 min_password_length = 12
 max_password_length = 256
+password_hash_ops_limit = 3
+password_hash_memory_kib = 65536
 
 [limits]
 max_sql_length = 2048
@@ -150,6 +152,8 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.auth.localhost_user, "root");
   EXPECT_EQ(c.auth.min_password_length, 8u);
   EXPECT_EQ(c.auth.max_password_length, 1024u);
+  EXPECT_EQ(c.auth.password_hash_ops_limit, 2u);
+  EXPECT_EQ(c.auth.password_hash_memory_kib, 19456u);
   EXPECT_EQ(c.limits.max_sql_length, 1048576u);
   EXPECT_EQ(c.limits.max_body_bytes, 2097152u);
   EXPECT_EQ(c.limits.default_query_limit, 50u);
@@ -202,6 +206,8 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_TRUE(c.auth.localhost_bypass);
   EXPECT_EQ(c.auth.localhost_user, "admin");
   EXPECT_EQ(c.auth.min_password_length, 12u);
+  EXPECT_EQ(c.auth.password_hash_ops_limit, 3u);
+  EXPECT_EQ(c.auth.password_hash_memory_kib, 65536u);
   EXPECT_EQ(c.auth.max_password_length, 256u);
   EXPECT_EQ(c.limits.max_sql_length, 2048u);
   EXPECT_EQ(c.limits.max_body_bytes, 4096u);
@@ -330,6 +336,12 @@ TEST_F(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_EQ(ErrorFor("[server]\nnode_id = 1024\n"),
             "Invalid configuration: server.node_id must be between 0 and 1023 (got 1024) in "
             "server.toml");
+  EXPECT_EQ(ErrorFor("[auth]\npassword_hash_ops_limit = 0\n"),
+            "Invalid configuration: auth.password_hash_ops_limit must be between 1 and 10 (got 0) "
+            "in server.toml");
+  EXPECT_EQ(ErrorFor("[auth]\npassword_hash_memory_kib = 4\n"),
+            "Invalid configuration: auth.password_hash_memory_kib must be between 8 and 4194304 "
+            "(got 4) in server.toml");
   EXPECT_EQ(ErrorFor("[execution]\nmax_parameters = 5000000000\n"),
             "Invalid configuration: execution.max_parameters must be between 1 and 4294967295 "
             "(got 5000000000) in server.toml");
@@ -447,7 +459,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 45u);
+  EXPECT_EQ(keys(text).size(), 47u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
