@@ -35,7 +35,7 @@ namespace kalam::net {
 // Close codes (RFC 6455 §7.4.1).
 inline constexpr uint16_t kWsCloseNormal = 1000;         // heartbeat timeout, application close
 inline constexpr uint16_t kWsCloseGoingAway = 1001;      // server shutdown
-inline constexpr uint16_t kWsClosePolicy = 1008;         // policy violation (e.g. not authenticated)
+inline constexpr uint16_t kWsClosePolicy = 1008;         // policy violation (not authenticated)
 inline constexpr uint16_t kWsCloseTooBig = 1009;         // message over max_message_bytes
 inline constexpr uint16_t kWsCloseInternalError = 1011;  // invalid message (protocol error)
 
