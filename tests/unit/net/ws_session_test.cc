@@ -1,8 +1,10 @@
-// Tests for net::WsServer on its own: a real HttpServer with the upgrade hook, a scripted
-// WsHandler that knows nothing of KalamDB (it opens a connection on the message "open"), and a
-// Beast client. The KalamDB handshake on top is tested in tests/unit/api/ws_transport_test.cc.
+// Tests for net::WsServer on its own (the session: handshake, limits, queue, batched writes,
+// compression, closing): a real HttpServer with the upgrade hook, a scripted WsHandler that knows
+// nothing of KalamDB (it opens a connection on the message "open"), and a Beast client. The
+// KalamDB handshake on top is tested in tests/unit/api/ws_transport_test.cc.
 #include "net/ws_session.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -43,6 +45,10 @@ class Recorder {
   int count(const std::string& event) {
     std::lock_guard lock(mu_);
     return Count(event);
+  }
+  size_t handles() {
+    std::lock_guard lock(mu_);
+    return handles_.size();
   }
   std::shared_ptr<WsConnection> Handle(size_t n) {
     std::unique_lock lock(mu_);
@@ -135,6 +141,16 @@ class WsSessionTest : public ::testing::Test {
     EXPECT_TRUE(first && first->data == "opened");
     return client;
   }
+
+  // The n-th handle opened (0-based), waiting up to 5 s for it.
+  std::shared_ptr<WsConnection> Opened(size_t n) { return rec_.Handle(n); }
+  size_t opened_count() { return rec_.handles(); }
+  // OnClose calls for `id`, after waiting up to 5 s for one.
+  int WaitClose(uint64_t id) {
+    rec_.WaitFor(std::to_string(id) + " closed");
+    return closes(id);
+  }
+  int closes(uint64_t id) { return rec_.count(std::to_string(id) + " closed"); }
 
   Recorder rec_;
   TestService service_{rec_};
@@ -270,29 +286,6 @@ TEST_F(WsSessionTest, LargeMessagesAreGzippedUnlessTheHandlerTurnedCompressionOf
   }
 }
 
-TEST_F(WsSessionTest, AFullQueueRefusesSendButLeavesTheControlReserve) {
-  options_.outbound_queue_messages = 4;
-  Start();
-  auto client = OpenClient("open=1&plain=1");  // then never reads again
-  auto conn = rec_.Handle(0);
-  ASSERT_TRUE(conn);
-  const std::string chunk(256 << 10, 'c');
-  int accepted = 0;
-  bool stuck = false;
-  while (!stuck && accepted < 400) {
-    while (accepted < 400 && conn->Send(chunk)) ++accepted;
-    std::this_thread::sleep_for(50ms);
-    stuck = !conn->Send(chunk);
-    if (!stuck) ++accepted;
-  }
-  ASSERT_TRUE(stuck) << accepted << " messages accepted";
-  std::vector<WsMessage> one = {{"x", nullptr}};
-  EXPECT_EQ(conn->SendMany(one), 0u);
-  for (size_t i = 0; i < kWsControlReserveMessages; ++i) EXPECT_TRUE(conn->SendControl("notice"));
-  EXPECT_FALSE(conn->SendControl("notice"));
-  EXPECT_EQ(rec_.count("1 closed"), 0);
-}
-
 TEST_F(WsSessionTest, AHandleOutlivesItsConnectionAndOnCloseComesOnce) {
   Start();
   auto client = OpenClient();
@@ -332,6 +325,269 @@ TEST_F(WsSessionTest, ShutdownClosesEveryConnectionWith1001AndRefusesNewOnes) {
   EXPECT_EQ(rec_.count("2 closed"), 0);  // never opened
   Client late(http_->port(), "/test");
   EXPECT_FALSE(late.connected() && late.Read(1s));
+}
+
+TEST_F(WsSessionTest, SendReturnsFalseOnceTheQueueOfANonReadingClientIsFull) {
+  options_.outbound_queue_messages = 4;
+  Start();
+  auto client = OpenClient("open=1&plain=1");  // then never reads again
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  const std::string chunk = JsonOfSize(256 << 10);
+  // Socket buffers absorb a few MiB first; the queue is stuck once Send still fails after a pause
+  // in which the I/O thread could have written.
+  int accepted = 0;
+  bool stuck = false;
+  while (!stuck && accepted < 400) {
+    while (accepted < 400 && conn->Send(chunk)) ++accepted;
+    std::this_thread::sleep_for(50ms);
+    stuck = !conn->Send(chunk);
+    if (!stuck) ++accepted;
+  }
+  ASSERT_TRUE(stuck) << accepted << " messages accepted";
+  EXPECT_GE(accepted, 4);
+  EXPECT_FALSE(conn->Send("{}"));  // still full
+  // The lagging notice still fits, in the control reserve, until that is full too.
+  const std::string lagging =
+      R"({"type":"error","subscription_id":"s","code":"SUBSCRIBER_LAGGING"})";
+  for (size_t i = 0; i < kWsControlReserveMessages; ++i) EXPECT_TRUE(conn->SendControl(lagging));
+  EXPECT_FALSE(conn->SendControl(lagging));
+  EXPECT_FALSE(conn->Send("{}"));
+  EXPECT_EQ(closes(conn->id()), 0);  // a full queue alone does not close the connection
+}
+
+TEST_F(WsSessionTest, CloseThroughTheHandleFlushesQueuedMessagesThenCloses) {
+  Start();
+  auto client = OpenClient();
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(conn->Send(R"({"type":"error","code":"SUBSCRIBER_LAGGING"})"));
+  conn->Close(1008, "Go away");
+  EXPECT_FALSE(conn->Send(R"({"type":"too late"})"));
+  auto last = client->Read();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->data, R"({"type":"error","code":"SUBSCRIBER_LAGGING"})");
+  auto closed = client->ReadUntilClosed();
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->code, 1008);
+  EXPECT_EQ(ReasonOf(*closed), "Go away");
+  EXPECT_EQ(WaitClose(conn->id()), 1);
+}
+
+TEST_F(WsSessionTest, ConnectionsCountAgainstTheHttpServerSlots) {
+  Start();
+  auto client = OpenClient();
+  EXPECT_EQ(http_->open_connections(), 1u);
+  client->Close();
+  ASSERT_EQ(WaitClose(1), 1);
+  for (int i = 0; i < 100 && http_->open_connections() != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(http_->open_connections(), 0u);
+  EXPECT_EQ(ws_->open_connections(), 0u);
+}
+
+TEST_F(WsSessionTest, ShutdownDoesNotWaitForeverOnAClientThatNeverReads) {
+  options_.outbound_queue_messages = 4;
+  options_.close_timeout = 500ms;
+  Start();
+  auto client = OpenClient("open=1&plain=1");
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  const std::string chunk = JsonOfSize(256 << 10);
+  for (int i = 0; i < 400 && conn->Send(chunk); ++i) {
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ws_->Shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
+  EXPECT_EQ(ws_->open_connections(), 0u);
+  EXPECT_EQ(WaitClose(conn->id()), 1);
+}
+
+// Sizes that cover every frame-length encoding (7-bit, 16-bit, 64-bit) on both sides of each
+// limit, payloads copied into a batch and payloads written from their own string (≥ 16 KiB).
+constexpr size_t kSizes[] = {40, 125, 126, 127, 600, 16383, 16384, 65535, 65536, 70000, 200};
+
+// Sends `n` Numbered messages from another thread, alternately one by one and with SendMany.
+std::thread SendNumbered(std::shared_ptr<WsConnection> conn, size_t n,
+                         size_t (*size_of)(size_t)) {
+  return std::thread([conn, n, size_of] {
+    size_t i = 0;
+    while (i < n) {
+      if (i % 2 == 0) {
+        EXPECT_TRUE(conn->Send(Numbered(i, size_of(i))));
+        ++i;
+        continue;
+      }
+      std::vector<WsMessage> many;
+      for (size_t k = 0; k < 7 && i + k < n; ++k) {
+        many.push_back(WsMessage{Numbered(i + k, size_of(i + k)), nullptr});
+      }
+      const size_t count = many.size();
+      EXPECT_EQ(conn->SendMany(many), count);
+      i += count;
+    }
+  });
+}
+
+size_t CycledSize(size_t i) { return kSizes[i % std::size(kSizes)]; }
+
+TEST_F(WsSessionTest, MessagesOfEverySizeArriveIntactAndInOrderAcrossBatches) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  for (std::string target : {"open=1&plain=1", "open=1"}) {
+    auto client = OpenClient(target);
+    auto conn = Opened(opened_count() - 1);
+    ASSERT_TRUE(conn);
+    const size_t n = 20 * std::size(kSizes);
+    std::thread sender = SendNumbered(conn, n, CycledSize);
+    for (size_t i = 0; i < n; ++i) {
+      auto got = client->Read();
+      ASSERT_TRUE(got) << target << " message " << i << ": " << client->error().message();
+      const std::string expected = Numbered(i, CycledSize(i));
+      const bool gzipped = target == "open=1" && expected.size() >= 512;
+      EXPECT_EQ(got->binary, gzipped) << target << " " << i;
+      ASSERT_EQ(gzipped ? GunzipBytes(got->data) : got->data, expected) << target << " " << i;
+    }
+    sender.join();
+  }
+}
+
+TEST_F(WsSessionTest, AReaderThatFallsBehindGetsEverythingOnceItReadsAgain) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenClient("open=1&plain=1");
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  // 16 MiB while the client reads nothing: the socket takes part of a batch, the rest waits.
+  const size_t n = 2000;
+  auto size_of = [](size_t i) -> size_t { return 8000 + i % 300; };
+  std::thread sender = SendNumbered(conn, n, +size_of);
+  sender.join();
+  std::this_thread::sleep_for(200ms);
+  for (size_t i = 0; i < n; ++i) {
+    auto got = client->Read();
+    ASSERT_TRUE(got) << i << ": " << client->error().message();
+    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
+  }
+  EXPECT_FALSE(client->Read(100ms));  // nothing else
+}
+
+TEST_F(WsSessionTest, PingsDuringAFloodAreAnsweredBetweenIntactMessages) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenClient("open=1&plain=1");
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  const size_t n = 3000;
+  auto size_of = [](size_t i) -> size_t { return 1500 + i % 700; };
+  std::thread sender = SendNumbered(conn, n, +size_of);
+  int pings = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 100 == 0) {
+      client->Ping();
+      ++pings;
+    }
+    auto got = client->Read();
+    ASSERT_TRUE(got) << i << ": " << client->error().message();
+    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
+  }
+  sender.join();
+  // A message queued after the last ping's pong.
+  client->SendText("ping");
+  auto reply = client->Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->data, "echo:ping");
+  EXPECT_EQ(client->pongs(), pings);
+}
+
+TEST_F(WsSessionTest, AClientClosingDuringAFloodEndsTheConnectionOnce) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto client = OpenClient("open=1&plain=1");
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  std::atomic<bool> stop{false};
+  std::thread sender([conn, &stop] {
+    for (size_t i = 0; !stop && conn->Send(Numbered(i, 4000)); ++i) {
+    }
+  });
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client->Read());
+  client->Close();
+  EXPECT_EQ(WaitClose(conn->id()), 1);
+  stop = true;
+  sender.join();
+  EXPECT_FALSE(conn->Send("{}"));
+  std::vector<WsMessage> more = {{"{}", nullptr}, {"{}", nullptr}};
+  EXPECT_EQ(conn->SendMany(more), 0u);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(closes(conn->id()), 1);
+}
+
+TEST_F(WsSessionTest, SendManyQueuesNothingOnceTheQueueIsFull) {
+  options_.outbound_queue_messages = 4;
+  Start();
+  auto client = OpenClient("open=1&plain=1");  // then never reads again
+  auto conn = Opened(0);
+  ASSERT_TRUE(conn);
+  const std::string chunk = JsonOfSize(256 << 10);
+  bool stuck = false;
+  for (int round = 0; round < 400 && !stuck; ++round) {
+    while (conn->Send(chunk)) {
+    }
+    std::this_thread::sleep_for(50ms);
+    std::vector<WsMessage> two = {{chunk, nullptr}, {chunk, nullptr}};
+    stuck = conn->SendMany(two) == 0;
+  }
+  ASSERT_TRUE(stuck);
+  std::vector<WsMessage> three = {{"{}", nullptr}, {"{}", nullptr}, {"{}", nullptr}};
+  EXPECT_EQ(conn->SendMany(three), 0u);
+  EXPECT_TRUE(conn->SendControl(R"({"type":"error","code":"SUBSCRIBER_LAGGING"})"));
+}
+
+TEST_F(WsSessionTest, MessagesEndingWithASharedTailArriveWholeCompressedOrNot) {
+  options_.outbound_queue_messages = 100000;
+  Start();
+  auto plain = OpenClient("open=1&plain=1");
+  auto plain_conn = Opened(0);
+  auto zipped = OpenClient("open=1");
+  auto zipped_conn = Opened(1);
+  ASSERT_TRUE(plain_conn && zipped_conn);
+  // Tails of every size class, each shared by several messages on both connections; one head
+  // too long for a stored block (the message is then compressed whole).
+  std::vector<std::shared_ptr<const SharedTail>> tails;
+  for (size_t bytes : {2, 300, 600, 20000, 70000}) {
+    std::string text = R"(,"change_type":"insert","rows":[{"pad":")";
+    for (size_t k = 0; k < bytes; ++k) text.push_back(static_cast<char>('a' + (k * k) % 26));
+    tails.push_back(std::make_shared<const SharedTail>(text + "\"}]}"));
+  }
+  std::vector<std::string> heads = {R"({"type":"change","subscription_id":"a")",
+                                    R"({"type":"change","subscription_id":"bb")",
+                                    R"({"type":"change","subscription_id":")" +
+                                        std::string(70000, 'c') + "\""};
+  std::vector<std::string> expected;
+  std::vector<WsMessage> for_plain, for_zipped;
+  for (const auto& tail : tails) {
+    for (const auto& head : heads) {
+      expected.push_back(head + tail->text());
+      for_plain.push_back(WsMessage{head, tail});
+      for_zipped.push_back(WsMessage{head, tail});
+    }
+  }
+  ASSERT_EQ(plain_conn->SendMany(for_plain), expected.size());
+  ASSERT_EQ(zipped_conn->SendMany(for_zipped), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    auto p = plain->Read();
+    ASSERT_TRUE(p) << i;
+    EXPECT_FALSE(p->binary);
+    EXPECT_EQ(p->data, expected[i]) << i;
+    auto z = zipped->Read();
+    ASSERT_TRUE(z) << i;
+    EXPECT_EQ(z->binary, expected[i].size() >= 512) << i;
+    // zlib checks the gzip trailer (CRC-32 and length) of what it inflates.
+    EXPECT_EQ(z->binary ? GunzipBytes(z->data) : z->data, expected[i]) << i;
+  }
+  EXPECT_TRUE(tails[2]->deflated().ok);
 }
 
 }  // namespace
