@@ -121,8 +121,8 @@ class WsSession {
   // The connection's id (WsConnection::id).
   virtual uint64_t id() const = 0;
 
-  // Whether outbound messages of compress_min_bytes or more are gzipped (default: true). May be
-  // changed only while the connection is not open: once open, other threads compress for it.
+  // Whether outbound messages of compress_min_bytes or more are gzipped (default: true).
+  // set_compress is ignored once the connection is open (other threads compress for it then).
   virtual bool compress() const = 0;
   virtual void set_compress(bool compress) = 0;
 
@@ -175,7 +175,8 @@ class WsHandler {
 };
 
 // The owner of a WsServer's connections: which upgrades it takes, and a handler for each.
-// Must outlive the WsServer. Its methods run on I/O threads.
+// Must outlive the WsServer. Its methods run on I/O threads, possibly several at once: they must
+// be thread-safe, and must not block or throw.
 class WsService {
  public:
   virtual ~WsService() = default;
