@@ -3,43 +3,15 @@
 
 #include <boost/json.hpp>
 
-#include "api/ws_protocol.h"
-
 namespace kalam::api {
 
 namespace json = boost::json;
 
 namespace {
 
-// LiveSink over a WebSocket connection.
-class WsSink : public live::LiveSink {
- public:
-  explicit WsSink(std::shared_ptr<WsConnection> conn) : conn_(std::move(conn)) {}
-  uint64_t connection_id() const override { return conn_->id(); }
-  bool Send(std::string json) override { return conn_->Send(std::move(json)); }
-  // A change event's shared body is the message's shared tail: every connection that compresses
-  // uses its one deflate.
-  size_t SendMany(std::vector<live::LiveEvent>& events) override {
-    std::vector<WsMessage> messages;
-    messages.reserve(events.size());
-    for (auto& e : events) messages.push_back(WsMessage{std::move(e.head), std::move(e.body)});
-    return conn_->SendMany(messages);
-  }
-  bool SendControl(std::string json) override { return conn_->SendControl(std::move(json)); }
-  bool SendError(std::string_view subscription_id, std::string_view code,
-                 std::string_view message, bool control) override {
-    std::string json = WsErrorJson(subscription_id, code, message);
-    return control ? conn_->SendControl(std::move(json)) : conn_->Send(std::move(json));
-  }
-  void Close(uint16_t code, std::string reason) override { conn_->Close(code, std::move(reason)); }
-
- private:
-  std::shared_ptr<WsConnection> conn_;
-};
-
 void SendError(WsConnection& conn, std::string_view id, std::string_view code,
                std::string_view message) {
-  conn.Send(WsErrorJson(id, code, message));
+  conn.SendError(id, code, message, /*control=*/false);
 }
 
 std::optional<int64_t> Int64Field(const json::object& o, std::string_view key, bool* bad) {
@@ -154,7 +126,7 @@ void LiveWsApplication::Handle(const std::shared_ptr<WsConnection>& conn,
                          "options batch_size, last_rows and from must be integers");
       }
     }
-    live_.Subscribe(std::make_shared<WsSink>(conn), sql::Caller{who.user_id, who.role}, sid,
+    live_.Subscribe(conn, sql::Caller{who.user_id, who.role}, sid,
                     std::string(sql->as_string()), std::move(options));
   } else if (type == "next_batch" || type == "unsubscribe") {
     const json::value* id = message.if_contains("subscription_id");

@@ -1,4 +1,4 @@
-// WebSocket protocol messages of api: JSON text of auth results and errors.
+// WebSocket protocol messages of api: JSON text of auth results, pong and errors.
 #include "api/ws_protocol.h"
 
 #include <boost/json/object.hpp>
@@ -43,6 +43,25 @@ std::string WsAuthSuccessJson(const Principal& who, bool compress) {
   o["role"] = auth::RoleName(who.role);
   o["protocol"] = std::move(protocol);
   return json::serialize(o);
+}
+
+std::string WsRateLimitExceededJson(uint32_t max_per_sec) {
+  return WsErrorJson(std::nullopt, "RATE_LIMIT_EXCEEDED",
+                     "Too many messages: at most " + std::to_string(max_per_sec) +
+                         " per second per connection; this message was dropped");
+}
+
+std::string WsMessageTooLargeJson(size_t max_bytes) {
+  return WsErrorJson(std::nullopt, "MESSAGE_TOO_LARGE",
+                     "Message exceeds the maximum size of " + std::to_string(max_bytes) +
+                         " bytes");
+}
+
+std::string WsPongJson() { return R"({"type":"pong"})"; }
+
+std::string WsAuthTimeoutMessage(std::chrono::seconds timeout) {
+  return "Authentication timeout - no auth message received within " +
+         std::to_string(timeout.count()) + " seconds";
 }
 
 }  // namespace kalam::api

@@ -1,8 +1,11 @@
 // The server→client messages of `GET /v1/ws` (PROTOCOL.md §4) that api itself writes: the
-// authentication results and error objects. Live-query messages (acks, batches, changes) are
-// written by live/.
+// authentication results, pong and error objects. Live-query messages (acks, batches, changes)
+// are written by live/.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,5 +26,18 @@ std::string WsAuthErrorJson(std::string_view message);
 // `{"type":"auth_success","user":…,"role":…,"protocol":{"serialization":"json",
 // "compression":"gzip"|"none"}}` for `who`, with the connection's compression.
 std::string WsAuthSuccessJson(const Principal& who, bool compress);
+
+// The error for a client message dropped by the rate limit: RATE_LIMIT_EXCEEDED, naming
+// `max_per_sec`.
+std::string WsRateLimitExceededJson(uint32_t max_per_sec);
+
+// The error for a client message over `max_bytes`: MESSAGE_TOO_LARGE (close 1009 follows).
+std::string WsMessageTooLargeJson(size_t max_bytes);
+
+// `{"type":"pong"}`, the answer to `{"type":"ping"}`.
+std::string WsPongJson();
+
+// The auth_error message (and close reason) when no `authenticate` came within `timeout`.
+std::string WsAuthTimeoutMessage(std::chrono::seconds timeout);
 
 }  // namespace kalam::api

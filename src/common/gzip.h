@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -80,6 +81,16 @@ class SharedTail {
   const std::string text_;
   mutable std::once_flag once_;
   mutable DeflatedTail deflated_;  // set once, under once_
+};
+
+// One outgoing text message whose end may be shared with other messages: `head`, then `tail`'s
+// text if any (the text is complete only together). live writes them (LiveEvent) and the
+// WebSocket session sends them (net::WsMessage) as this one type.
+struct TailedMessage {
+  std::string head;
+  std::shared_ptr<const SharedTail> tail;
+  // The whole text, head and tail.
+  std::string Text() const { return tail ? head + tail->text() : head; }
 };
 
 }  // namespace kalam

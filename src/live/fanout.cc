@@ -193,7 +193,7 @@ std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRe
   }
   LiveEvent event;
   event.head = ChangeEventHead(sub.subscription_id);
-  event.body = *body;
+  event.tail = *body;
   return event;
 }
 

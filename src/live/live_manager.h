@@ -29,16 +29,14 @@
 namespace kalam::live {
 
 // One server→client message as the live-query service hands it over: `head`, then the text of
-// `body` when there is one. For a change event, head = its start up to the subscription_id, and
-// body = the rest, one object shared by every subscriber with the same projection (a transport
-// that compresses deflates it once for all of them).
-struct LiveEvent {
-  std::string head;
-  std::shared_ptr<const SharedTail> body;
-  std::string Text() const { return body ? head + body->text() : head; }
-};
+// `tail` when there is one. For a change event, head = its start up to the subscription_id, and
+// tail = the rest, one object shared by every subscriber with the same projection (a transport
+// that compresses deflates it once for all of them). The WebSocket session's own message type
+// (net::WsMessage), so a transport passes events on as they are.
+using LiveEvent = TailedMessage;
 
-// One connection's outbound side, implemented by the WebSocket transport. Thread-safe.
+// One connection's outbound side, implemented by the WebSocket transport's connection handle
+// (api::WsConnection). Thread-safe.
 class LiveSink {
  public:
   virtual ~LiveSink() = default;

@@ -1,6 +1,6 @@
 // FrameStream: the byte stream under a WebSocket session's Beast websocket::stream, through
-// which every write to a connection's socket goes, so that batches of data frames the transport
-// frames itself and Beast's own control frames never interleave.
+// which every write to a connection's socket goes, so that batches of data frames the session
+// (net/ws_session.cc) frames itself and Beast's own control frames never interleave.
 #pragma once
 
 #include <cstddef>
@@ -132,7 +132,7 @@ class FrameStream {
 };
 
 // The customization point Beast's closing handshake finds by argument-dependent lookup
-// (websocket/teardown.hpp). Only the asynchronous one: the transport never closes synchronously.
+// (websocket/teardown.hpp). Only the asynchronous one: a session never closes synchronously.
 template <class TeardownHandler>
 void async_teardown(boost::beast::role_type role, FrameStream& stream, TeardownHandler&& handler) {
   using boost::beast::websocket::async_teardown;

@@ -1,6 +1,8 @@
-// Tests for WsTransport: a real HttpServer with the WebSocket hook, a real AuthService over an
-// in-memory catalog, a recording WsApplication, and a Beast WebSocket client. Timeouts are
-// configured to 1 s where a test waits for one (the transport runs on real Asio timers).
+// Tests for WsTransport, KalamDB's protocol over the WebSocket sessions: a real HttpServer with
+// the WebSocket hook, a real AuthService over an in-memory catalog, a recording WsApplication,
+// and a Beast WebSocket client. Timeouts are configured to 1 s where a test waits for one (the
+// sessions run on real Asio timers). The session's own mechanics (queue, batched writes, shared
+// tails, shutdown) are tested in tests/unit/net/ws_session_test.cc.
 #include "api/ws_transport.h"
 
 #include <zlib.h>
@@ -31,6 +33,7 @@
 #include "common/clock.h"
 #include "net/http_server.h"
 #include "net/router.h"
+#include "../net/ws_test_client.h"
 #include "storage/kv_store.h"
 
 namespace kalam::api {
@@ -99,179 +102,7 @@ class FakeApp : public WsApplication {
   std::map<uint64_t, int> closes_;
 };
 
-struct Frame {
-  std::string data;
-  bool binary = false;
-};
-
-// A WebSocket client whose reads give up after a timeout instead of hanging the test. A read that
-// timed out stays pending (Beast cannot resume a cancelled read); the next Read continues it.
-// Every operation is asynchronous, run on the calling thread until it completes.
-class Client {
- public:
-  // Connects and upgrades `target`; `authorization` (if non-empty) goes in the header.
-  Client(uint16_t port, std::string target = "/v1/ws", std::string authorization = "") {
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-      if (kind == websocket::frame_type::pong) ++pongs_;
-    });
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-    beast::get_lowest_layer(ws_).connect(endpoint, ec_);
-    if (ec_) return;
-    if (!authorization.empty()) {
-      ws_.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& r) {
-        r.set(beast::http::field::authorization, authorization);
-      }));
-    }
-    bool done = false;
-    ws_.async_handshake(response_, "127.0.0.1", target, [&](beast::error_code ec) {
-      ec_ = ec;
-      done = true;
-    });
-    RunUntil(done, 5s);
-    if (!done) ec_ = beast::error::timeout;
-  }
-
-  bool connected() const { return !ec_; }
-  // WebSocket pong frames received so far (they arrive during reads).
-  int pongs() const { return pongs_; }
-  const beast::error_code& error() const { return ec_; }
-  const websocket::response_type& response() const { return response_; }
-
-  // The next message; nullopt on close, error or timeout (see error()).
-  std::optional<Frame> Read(std::chrono::milliseconds timeout = 5s) {
-    if (!pending_) {
-      pending_ = std::make_unique<PendingRead>();
-      ws_.async_read(pending_->buffer, [this, p = pending_.get()](beast::error_code ec, size_t) {
-        p->ec = ec;
-        p->binary = ws_.got_binary();
-        p->done = true;
-      });
-    }
-    RunUntil(pending_->done, timeout);
-    if (!pending_->done) {
-      ec_ = beast::error::timeout;
-      return std::nullopt;
-    }
-    std::unique_ptr<PendingRead> read = std::move(pending_);
-    ec_ = read->ec;
-    if (ec_) return std::nullopt;
-    return Frame{beast::buffers_to_string(read->buffer.data()), read->binary};
-  }
-
-  // Reads until the server closes; the close code and reason, or nullopt on timeout or error.
-  std::optional<websocket::close_reason> ReadUntilClosed(std::chrono::milliseconds timeout = 5s) {
-    for (int i = 0; i < 100000; ++i) {
-      if (Read(timeout)) continue;
-      if (ec_ == websocket::error::closed) return ws_.reason();
-      return std::nullopt;
-    }
-    return std::nullopt;
-  }
-
-  void SendText(std::string_view text) { Write(text, false); }
-  void SendBinary(std::string_view bytes) { Write(bytes, true); }
-
-  void Ping() {
-    bool done = false;
-    ws_.async_ping({}, [&](beast::error_code ec) {
-      ec_ = ec;
-      done = true;
-    });
-    RunUntil(done, 5s);
-  }
-
-  void Close() {
-    bool done = false;
-    ws_.async_close(websocket::close_code::normal, [&](beast::error_code ec) {
-      ec_ = ec;
-      done = true;
-    });
-    RunUntil(done, 5s);
-  }
-
- private:
-  struct PendingRead {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    bool done = false;
-    bool binary = false;
-  };
-
-  void Write(std::string_view data, bool binary) {
-    bool done = false;
-    ws_.binary(binary);
-    ws_.async_write(asio::buffer(data.data(), data.size()), [&](beast::error_code ec, size_t) {
-      ec_ = ec;
-      done = true;
-    });
-    RunUntil(done, 5s);
-  }
-
-  // Runs handlers until `flag` is set or `timeout` passes.
-  void RunUntil(const bool& flag, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!flag && std::chrono::steady_clock::now() < deadline) {
-      ioc_.restart();
-      ioc_.run_one_until(deadline);
-    }
-  }
-
-  asio::io_context ioc_;
-  int pongs_ = 0;
-  websocket::stream<beast::tcp_stream> ws_{ioc_};
-  websocket::response_type response_;
-  beast::error_code ec_;
-  std::unique_ptr<PendingRead> pending_;
-};
-
-std::string ReasonOf(const websocket::close_reason& r) {
-  return std::string(r.reason.data(), r.reason.size());
-}
-
-std::string GzipBytes(std::string_view in) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
-            Z_OK);
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string GunzipBytes(std::string_view in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
-  std::string out(1 << 20, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
-}
-
-// Message number `i`, of exactly `bytes` bytes (at least 40), with content that depends on `i`.
-std::string Numbered(size_t i, size_t bytes) {
-  std::string head = R"({"type":"change","i":)" + std::to_string(i) + R"(,"pad":")";
-  const std::string tail = "\"}";
-  std::string pad(bytes - head.size() - tail.size(), 'x');
-  for (size_t k = 0; k < pad.size(); ++k) pad[k] = static_cast<char>('a' + (i * 7 + k) % 26);
-  return head + pad + tail;
-}
-
-// A JSON message of exactly `bytes` bytes.
-std::string JsonOfSize(size_t bytes) {
-  std::string head = R"({"type":"change","pad":")";
-  std::string tail = "\"}";
-  return head + std::string(bytes - head.size() - tail.size(), 'x') + tail;
-}
+using namespace net::wstest;  // NOLINT(build/namespaces): the shared test client
 
 class WsTransportTest : public ::testing::Test {
  protected:
@@ -654,35 +485,6 @@ TEST_F(WsTransportTest, CompressFalseSendsLargeMessagesAsText) {
   EXPECT_EQ(got->data, big);
 }
 
-TEST_F(WsTransportTest, SendReturnsFalseOnceTheQueueOfANonReadingClientIsFull) {
-  options_.outbound_queue_messages = 4;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");  // then never reads again
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  const std::string chunk = JsonOfSize(256 << 10);
-  // Socket buffers absorb a few MiB first; the queue is stuck once Send still fails after a pause
-  // in which the I/O thread could have written.
-  int accepted = 0;
-  bool stuck = false;
-  while (!stuck && accepted < 400) {
-    while (accepted < 400 && conn->Send(chunk)) ++accepted;
-    std::this_thread::sleep_for(50ms);
-    stuck = !conn->Send(chunk);
-    if (!stuck) ++accepted;
-  }
-  ASSERT_TRUE(stuck) << accepted << " messages accepted";
-  EXPECT_GE(accepted, 4);
-  EXPECT_FALSE(conn->Send("{}"));  // still full
-  // The lagging notice still fits, in the control reserve, until that is full too.
-  const std::string lagging =
-      R"({"type":"error","subscription_id":"s","code":"SUBSCRIBER_LAGGING"})";
-  for (size_t i = 0; i < kWsControlReserveMessages; ++i) EXPECT_TRUE(conn->SendControl(lagging));
-  EXPECT_FALSE(conn->SendControl(lagging));
-  EXPECT_FALSE(conn->Send("{}"));
-  EXPECT_TRUE(app_.closes().empty());  // a full queue alone does not close the connection
-}
-
 TEST_F(WsTransportTest, ClientCloseCallsOnCloseOnceAndSendThenFails) {
   Start();
   auto client = OpenAlice();
@@ -694,24 +496,6 @@ TEST_F(WsTransportTest, ClientCloseCallsOnCloseOnceAndSendThenFails) {
   conn->Close(1000, "again");  // harmless after the fact
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(app_.closes()[conn->id()], 1);
-}
-
-TEST_F(WsTransportTest, ApplicationCloseFlushesQueuedMessagesThenCloses) {
-  Start();
-  auto client = OpenAlice();
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  ASSERT_TRUE(conn->Send(R"({"type":"error","code":"SUBSCRIBER_LAGGING"})"));
-  conn->Close(1008, "Go away");
-  EXPECT_FALSE(conn->Send(R"({"type":"too late"})"));
-  auto last = client->Read();
-  ASSERT_TRUE(last);
-  EXPECT_EQ(last->data, R"({"type":"error","code":"SUBSCRIBER_LAGGING"})");
-  auto closed = client->ReadUntilClosed();
-  ASSERT_TRUE(closed);
-  EXPECT_EQ(closed->code, 1008);
-  EXPECT_EQ(ReasonOf(*closed), "Go away");
-  EXPECT_EQ(app_.WaitClose(conn->id()), 1);
 }
 
 TEST_F(WsTransportTest, ApplicationMessagesReachTheAppInOrderWithTheirConnection) {
@@ -746,19 +530,6 @@ TEST_F(WsTransportTest, RepeatedAuthenticateForTheSameUserIsAcknowledgedAgain) {
   EXPECT_EQ(closed->code, 1008);
 }
 
-TEST_F(WsTransportTest, ConnectionsCountAgainstTheHttpServerSlots) {
-  Start();
-  auto client = OpenAlice();
-  EXPECT_EQ(server_->open_connections(), 1u);
-  client->Close();
-  ASSERT_EQ(app_.WaitClose(1), 1);
-  for (int i = 0; i < 100 && server_->open_connections() != 0; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(server_->open_connections(), 0u);
-  EXPECT_EQ(transport_->open_connections(), 0u);
-}
-
 TEST_F(WsTransportTest, ShutdownClosesEveryConnectionWith1001AndRefusesNewOnes) {
   Start();
   auto open = OpenAlice();
@@ -790,209 +561,6 @@ TEST_F(WsTransportTest, ShutdownClosesEveryConnectionWith1001AndRefusesNewOnes) 
 
   Client late(port(), "/v1/ws", Bearer("alice"));
   EXPECT_FALSE(late.connected() && late.Read(1s));
-}
-
-TEST_F(WsTransportTest, ShutdownDoesNotWaitForeverOnAClientThatNeverReads) {
-  options_.outbound_queue_messages = 4;
-  options_.close_timeout = 500ms;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  const std::string chunk = JsonOfSize(256 << 10);
-  for (int i = 0; i < 400 && conn->Send(chunk); ++i) {
-  }
-  const auto start = std::chrono::steady_clock::now();
-  transport_->Shutdown();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
-  EXPECT_EQ(transport_->open_connections(), 0u);
-  EXPECT_EQ(app_.WaitClose(conn->id()), 1);
-}
-
-// Sizes that cover every frame-length encoding (7-bit, 16-bit, 64-bit) on both sides of each
-// limit, payloads copied into a batch and payloads written from their own string (≥ 16 KiB).
-constexpr size_t kSizes[] = {40, 125, 126, 127, 600, 16383, 16384, 65535, 65536, 70000, 200};
-
-// Sends `n` Numbered messages from another thread, alternately one by one and with SendMany.
-std::thread SendNumbered(std::shared_ptr<WsConnection> conn, size_t n,
-                         size_t (*size_of)(size_t)) {
-  return std::thread([conn, n, size_of] {
-    size_t i = 0;
-    while (i < n) {
-      if (i % 2 == 0) {
-        EXPECT_TRUE(conn->Send(Numbered(i, size_of(i))));
-        ++i;
-        continue;
-      }
-      std::vector<WsMessage> many;
-      for (size_t k = 0; k < 7 && i + k < n; ++k) {
-        many.push_back(WsMessage{Numbered(i + k, size_of(i + k)), nullptr});
-      }
-      const size_t count = many.size();
-      EXPECT_EQ(conn->SendMany(many), count);
-      i += count;
-    }
-  });
-}
-
-size_t CycledSize(size_t i) { return kSizes[i % std::size(kSizes)]; }
-
-TEST_F(WsTransportTest, MessagesOfEverySizeArriveIntactAndInOrderAcrossBatches) {
-  options_.outbound_queue_messages = 100000;
-  Start();
-  for (std::string target : {"/v1/ws?compress=false", "/v1/ws"}) {
-    auto client = OpenAlice(target);
-    auto conn = app_.Opened(app_.opened_count() - 1);
-    ASSERT_TRUE(conn);
-    const size_t n = 20 * std::size(kSizes);
-    std::thread sender = SendNumbered(conn, n, CycledSize);
-    for (size_t i = 0; i < n; ++i) {
-      auto got = client->Read();
-      ASSERT_TRUE(got) << target << " message " << i << ": " << client->error().message();
-      const std::string expected = Numbered(i, CycledSize(i));
-      const bool gzipped = target == "/v1/ws" && expected.size() >= 512;
-      EXPECT_EQ(got->binary, gzipped) << target << " " << i;
-      ASSERT_EQ(gzipped ? GunzipBytes(got->data) : got->data, expected) << target << " " << i;
-    }
-    sender.join();
-  }
-}
-
-TEST_F(WsTransportTest, AReaderThatFallsBehindGetsEverythingOnceItReadsAgain) {
-  options_.outbound_queue_messages = 100000;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  // 16 MiB while the client reads nothing: the socket takes part of a batch, the rest waits.
-  const size_t n = 2000;
-  auto size_of = [](size_t i) -> size_t { return 8000 + i % 300; };
-  std::thread sender = SendNumbered(conn, n, +size_of);
-  sender.join();
-  std::this_thread::sleep_for(200ms);
-  for (size_t i = 0; i < n; ++i) {
-    auto got = client->Read();
-    ASSERT_TRUE(got) << i << ": " << client->error().message();
-    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
-  }
-  EXPECT_FALSE(client->Read(100ms));  // nothing else
-}
-
-TEST_F(WsTransportTest, PingsDuringAFloodAreAnsweredBetweenIntactMessages) {
-  options_.outbound_queue_messages = 100000;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  const size_t n = 3000;
-  auto size_of = [](size_t i) -> size_t { return 1500 + i % 700; };
-  std::thread sender = SendNumbered(conn, n, +size_of);
-  int pings = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i % 100 == 0) {
-      client->Ping();
-      ++pings;
-    }
-    auto got = client->Read();
-    ASSERT_TRUE(got) << i << ": " << client->error().message();
-    ASSERT_EQ(got->data, Numbered(i, size_of(i))) << i;
-  }
-  sender.join();
-  // A message queued after the last ping's pong.
-  client->SendText(R"({"type":"ping"})");
-  auto pong = client->Read();
-  ASSERT_TRUE(pong);
-  EXPECT_EQ(pong->data, R"({"type":"pong"})");
-  EXPECT_EQ(client->pongs(), pings);
-}
-
-TEST_F(WsTransportTest, AClientClosingDuringAFloodEndsTheConnectionOnce) {
-  options_.outbound_queue_messages = 100000;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  std::atomic<bool> stop{false};
-  std::thread sender([conn, &stop] {
-    for (size_t i = 0; !stop && conn->Send(Numbered(i, 4000)); ++i) {
-    }
-  });
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client->Read());
-  client->Close();
-  EXPECT_EQ(app_.WaitClose(conn->id()), 1);
-  stop = true;
-  sender.join();
-  EXPECT_FALSE(conn->Send("{}"));
-  std::vector<WsMessage> more = {{"{}", nullptr}, {"{}", nullptr}};
-  EXPECT_EQ(conn->SendMany(more), 0u);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(app_.closes()[conn->id()], 1);
-}
-
-TEST_F(WsTransportTest, SendManyQueuesNothingOnceTheQueueIsFull) {
-  options_.outbound_queue_messages = 4;
-  Start();
-  auto client = OpenAlice("/v1/ws?compress=false");  // then never reads again
-  auto conn = app_.Opened(0);
-  ASSERT_TRUE(conn);
-  const std::string chunk = JsonOfSize(256 << 10);
-  bool stuck = false;
-  for (int round = 0; round < 400 && !stuck; ++round) {
-    while (conn->Send(chunk)) {
-    }
-    std::this_thread::sleep_for(50ms);
-    std::vector<WsMessage> two = {{chunk, nullptr}, {chunk, nullptr}};
-    stuck = conn->SendMany(two) == 0;
-  }
-  ASSERT_TRUE(stuck);
-  std::vector<WsMessage> three = {{"{}", nullptr}, {"{}", nullptr}, {"{}", nullptr}};
-  EXPECT_EQ(conn->SendMany(three), 0u);
-  EXPECT_TRUE(conn->SendControl(R"({"type":"error","code":"SUBSCRIBER_LAGGING"})"));
-}
-
-TEST_F(WsTransportTest, MessagesEndingWithASharedTailArriveWholeCompressedOrNot) {
-  options_.outbound_queue_messages = 100000;
-  Start();
-  auto plain = OpenAlice("/v1/ws?compress=false");
-  auto plain_conn = app_.Opened(0);
-  auto zipped = OpenAlice("/v1/ws");
-  auto zipped_conn = app_.Opened(1);
-  ASSERT_TRUE(plain_conn && zipped_conn);
-  // Tails of every size class, each shared by several messages on both connections; one head
-  // too long for a stored block (the message is then compressed whole).
-  std::vector<std::shared_ptr<const SharedTail>> tails;
-  for (size_t bytes : {2, 300, 600, 20000, 70000}) {
-    std::string text = R"(,"change_type":"insert","rows":[{"pad":")";
-    for (size_t k = 0; k < bytes; ++k) text.push_back(static_cast<char>('a' + (k * k) % 26));
-    tails.push_back(std::make_shared<const SharedTail>(text + "\"}]}"));
-  }
-  std::vector<std::string> heads = {R"({"type":"change","subscription_id":"a")",
-                                    R"({"type":"change","subscription_id":"bb")",
-                                    R"({"type":"change","subscription_id":")" +
-                                        std::string(70000, 'c') + "\""};
-  std::vector<std::string> expected;
-  std::vector<WsMessage> for_plain, for_zipped;
-  for (const auto& tail : tails) {
-    for (const auto& head : heads) {
-      expected.push_back(head + tail->text());
-      for_plain.push_back(WsMessage{head, tail});
-      for_zipped.push_back(WsMessage{head, tail});
-    }
-  }
-  ASSERT_EQ(plain_conn->SendMany(for_plain), expected.size());
-  ASSERT_EQ(zipped_conn->SendMany(for_zipped), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    auto p = plain->Read();
-    ASSERT_TRUE(p) << i;
-    EXPECT_FALSE(p->binary);
-    EXPECT_EQ(p->data, expected[i]) << i;
-    auto z = zipped->Read();
-    ASSERT_TRUE(z) << i;
-    EXPECT_EQ(z->binary, expected[i].size() >= 512) << i;
-    // zlib checks the gzip trailer (CRC-32 and length) of what it inflates.
-    EXPECT_EQ(z->binary ? GunzipBytes(z->data) : z->data, expected[i]) << i;
-  }
-  EXPECT_TRUE(tails[2]->deflated().ok);
 }
 
 }  // namespace
