@@ -72,6 +72,15 @@ Result<uint64_t> OptionUnsigned(std::string_view key, const OptionValue& v, uint
   return *value;
 }
 
+// TRUE or FALSE (any case, bare or quoted).
+Result<bool> OptionBool(std::string_view key, const OptionValue& v) {
+  const bool word_or_string =
+      v.token->kind == TokenKind::kString || v.token->kind == TokenKind::kIdentifier;
+  if (word_or_string && EqualsIgnoreCase(v.text, "TRUE")) return true;
+  if (word_or_string && EqualsIgnoreCase(v.text, "FALSE")) return false;
+  return Status::InvalidSql(std::string(key) + " must be TRUE or FALSE, got '" + v.text + "'");
+}
+
 Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionValue& v,
                                              TableOptions& options) {
   const bool word_or_string =
@@ -91,13 +100,7 @@ Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionV
     }
     options.storage_id = v.text;
   } else if (key == "USE_USER_STORAGE") {
-    if (word_or_string && EqualsIgnoreCase(v.text, "TRUE")) {
-      options.use_user_storage = true;
-    } else if (word_or_string && EqualsIgnoreCase(v.text, "FALSE")) {
-      options.use_user_storage = false;
-    } else {
-      return Status::InvalidSql("USE_USER_STORAGE must be TRUE or FALSE, got '" + v.text + "'");
-    }
+    KALAM_ASSIGN_OR_RETURN(options.use_user_storage, OptionBool(key, v));
   } else if (key == "FLUSH_POLICY") {
     if (v.token->kind != TokenKind::kString) {
       return Status::InvalidSql("FLUSH_POLICY must be a quoted string such as 'rows:10000'");
@@ -125,13 +128,7 @@ Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionV
   } else if (key == "MAX_ROWS_PER_USER") {
     KALAM_ASSIGN_OR_RETURN(options.max_rows_per_user, OptionUnsigned(key, v, 1));
   } else if (key == "EPHEMERAL") {
-    if (word_or_string && EqualsIgnoreCase(v.text, "TRUE")) {
-      options.ephemeral = true;
-    } else if (word_or_string && EqualsIgnoreCase(v.text, "FALSE")) {
-      options.ephemeral = false;
-    } else {
-      return Status::InvalidSql("EPHEMERAL must be TRUE or FALSE, got '" + v.text + "'");
-    }
+    KALAM_ASSIGN_OR_RETURN(options.ephemeral, OptionBool(key, v));
   } else if (key == "ACCESS_LEVEL") {
     static constexpr AccessLevel kLevels[] = {AccessLevel::kPublic, AccessLevel::kPrivate,
                                               AccessLevel::kRestricted, AccessLevel::kDba};
