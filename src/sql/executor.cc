@@ -713,10 +713,7 @@ Status Executor::CommitSession(Session& s) {
         } else {
           int c = def.FindColumn(name);
           const auto& col = def.columns[c];
-          std::vector<std::string> flags;
-          if (col.primary_key) flags = {"pk", "nn", "uq"};
-          else if (!col.nullable) flags = {"nn"};
-          b.AddColumn(col.name, col.type, flags);
+          b.AddColumn(col.name, col.type, ColumnFlags(def, col));
           cols.push_back(c);
         }
       };

@@ -2,6 +2,7 @@
 scope, TTL visibility, stream_eviction jobs, MAX_ROWS_PER_USER, EPHEMERAL, live subscriptions and
 durability across kill -9."""
 import json
+import threading
 import time
 
 import pytest
@@ -193,6 +194,41 @@ def test_delete_by_key_by_any_where_and_without_a_primary_key(server, ns, users)
     assert body["results"] == [msg_result("Deleted 0 row(s)", 0, "alice")]
 
 
+def test_a_stream_key_is_not_flagged_unique(server, ns, users):
+    server.sql(f"CREATE STREAM TABLE {ns}.fl (id INT PRIMARY KEY, v TEXT NOT NULL) "
+               f"WITH (TTL_SECONDS = 600)")
+    as_user(server, "alice", f"INSERT INTO {ns}.fl VALUES (1, 'a')")
+    schema = as_user(server, "alice", f"SELECT id, v, _seq FROM {ns}.fl")["results"][0]["schema"]
+    assert [(c["name"], c.get("flags")) for c in schema] == [
+        ("id", ["pk", "nn"]), ("v", ["nn"]), ("_seq", None)]
+
+
+def test_concurrent_deletes_of_the_same_rows_delete_and_notify_once(server, ns, users):
+    server.sql(f"CREATE STREAM TABLE {ns}.race (n INT) WITH (TTL_SECONDS = 600)")
+    as_user(server, "alice", f"INSERT INTO {ns}.race (n) VALUES " +
+            ", ".join(f"({i})" for i in range(40)))
+    c = LiveClient(server, user="alice", password=PW)
+    c.subscribe_ready("r", f"SELECT * FROM {ns}.race")
+    deleted = []
+
+    def deleter():
+        for i in range(0, 40, 2):
+            body = as_user(server, "alice", f"DELETE FROM {ns}.race WHERE n = {i} OR n = {i + 1}")
+            deleted.append(body["results"][0]["row_count"])
+
+    threads = [threading.Thread(target=deleter) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(deleted) == 40, deleted
+    events = c.changes(40)
+    assert sorted(e["old_values"][0]["n"] for e in events) == list(range(40))
+    c.expect_silence()
+    c.close()
+    assert rows_of(server, "alice", f"SELECT n FROM {ns}.race") == []
+
+
 def test_update_transactions_flush_and_compact_are_refused(server, ns, users):
     server.sql(f"CREATE STREAM TABLE {ns}.ro (id INT PRIMARY KEY, v TEXT) WITH (TTL_SECONDS = 600)")
     as_user(server, "alice", f"INSERT INTO {ns}.ro VALUES (1, 'a')")
@@ -347,6 +383,15 @@ def test_live_snapshot_inserts_deletes_and_resume(server, ns, users):
     assert r2.changes(1)[0]["rows"][0]["v"] == "late"
     r.close()
     r2.close()
+
+
+def test_live_last_rows(server, ns, users):
+    server.sql(f"CREATE STREAM TABLE {ns}.lr (n INT) WITH (TTL_SECONDS = 600)")
+    as_user(server, "alice", f"INSERT INTO {ns}.lr (n) VALUES (1), (2), (3), (4)")
+    c = LiveClient(server, user="alice", password=PW)
+    ack, rows = c.subscribe_ready("l", f"SELECT n FROM {ns}.lr WHERE n < 4", {"last_rows": 2})
+    assert [r["n"] for r in rows] == [2, 3]
+    c.close()
 
 
 def test_live_snapshot_never_shows_expired_rows(server, ns, users):
