@@ -9,7 +9,7 @@
 #include "sql/access.h"
 #include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
-#include "sql/sqlite/vtab_module.h"
+#include "sql/sqlite/sqlite_values.h"
 
 namespace kalam::sql {
 
