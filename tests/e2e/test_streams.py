@@ -194,6 +194,36 @@ def test_delete_by_key_by_any_where_and_without_a_primary_key(server, ns, users)
     assert body["results"] == [msg_result("Deleted 0 row(s)", 0, "alice")]
 
 
+def test_seq_bounds_select_exactly_what_sqlite_compares(server, ns, users):
+    server.sql(f"CREATE STREAM TABLE {ns}.rng (n INT) WITH (TTL_SECONDS = 600)")
+    as_user(server, "alice", f"INSERT INTO {ns}.rng (n) VALUES (1), (2), (3), (4)")
+    seqs = [int(r[0]) for r in rows_of(server, "alice", f"SELECT _seq FROM {ns}.rng")]
+    a, b, c, d = seqs
+
+    def ns_of(where):
+        return [r[0] for r in rows_of(server, "alice", f"SELECT n FROM {ns}.rng WHERE {where}")]
+
+    assert ns_of(f"_seq = {b}") == [2]
+    assert ns_of(f"_seq = '{b}'") == [2]
+    assert ns_of(f"_seq > {b}") == [3, 4]
+    assert ns_of(f"_seq >= {b} AND _seq < {d}") == [2, 3]
+    assert ns_of(f"_seq <= {c} AND n > 1") == [2, 3]
+    assert ns_of(f"_seq > {d} OR n = 1") == [1]
+    assert ns_of("_seq > 9223372036854775807") == []
+    # Bounds the table takes (`_seq op x`) select what SQLite's own comparison does (`+_seq`
+    # hides the column from the planner), for real and out-of-range operands too.
+    for op in ("=", ">", ">=", "<", "<="):
+        for x in (f"{b}", f"{b}.5", f"{b - 100}.25", f"{c}.0", "1e30", "-1e30", "NULL"):
+            assert ns_of(f"_seq {op} {x}") == ns_of(f"+_seq {op} {x}"), (op, x)
+    # A text operand compares after the column's INTEGER affinity: numbers as numbers, other
+    # text above every integer.
+    assert ns_of(f"_seq >= '{c}'") == [3, 4]
+    assert ns_of("_seq > 'abc'") == []
+    assert ns_of("_seq < 'abc'") == [1, 2, 3, 4]
+    assert [r[0] for r in rows_of(server, "alice",
+                                  f"SELECT n FROM {ns}.rng ORDER BY _seq DESC LIMIT 2")] == [4, 3]
+
+
 def test_a_stream_key_is_not_flagged_unique(server, ns, users):
     server.sql(f"CREATE STREAM TABLE {ns}.fl (id INT PRIMARY KEY, v TEXT NOT NULL) "
                f"WITH (TTL_SECONDS = 600)")
