@@ -640,14 +640,16 @@ Status DoStreamDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>& d
   const int64_t seq = sqlite3_value_int64(seq_value);
   const std::string scope = ScopeFor(*def, ctx);
   KALAM_ASSIGN_OR_RETURN(auto stored, ctx.services.streams->Get(*def, scope, seq));
-  if (!stored || stored->deleted) return Status::OK();
   StagedRow row;
   row.table = def;
   row.scope = scope;
   row.pk_key = table::StreamKey(def->table_id, scope, seq);
   row.base_seq = seq;
   row.base_live = true;
-  row.base_values = std::move(stored->values);
+  // The scan saw the row, so SQLite counts it as deleted. When a concurrent DELETE removed it
+  // since, it is staged all the same: its commit then fails with kConflict and the statement is
+  // retried on what is stored, so its count never includes a row another statement deleted.
+  if (stored && !stored->deleted) row.base_values = std::move(stored->values);
   row.live = false;
   ctx.statement.write_set->Stage(std::move(row));
   return Status::OK();
