@@ -78,6 +78,9 @@ struct Options {
   int payload = 0;              // bytes of text each inserted row carries besides `t`
   bool compress = false;        // let the server gzip messages of 512 bytes and more
   int server_pid = 0;           // when set: the server's CPU time per event is reported too
+  // `--table stream`: watch and write a STREAM table (bench.live_stream, the writer's own scope)
+  // instead of the SHARED bench.live_events.
+  std::string table = "bench.live_events";
 };
 
 int64_t NowNs() {
@@ -395,8 +398,7 @@ PhaseResult RunPhase(const Options& o, Http& http, const tcp::resolver::results_
     iocs.push_back(std::make_unique<asio::io_context>(1));
     stats.push_back(std::make_unique<Stats>());
   }
-  std::string sql = o.payload ? "SELECT t, p FROM bench.live_events"
-                              : "SELECT t FROM bench.live_events";
+  std::string sql = o.payload ? "SELECT t, p FROM " + o.table : "SELECT t FROM " + o.table;
   if (!o.where.empty()) sql += " WHERE " + o.where;
   std::vector<std::vector<std::shared_ptr<Conn>>> conns(threads);
   for (int i = 0; i < shape.connections; ++i) {
@@ -447,10 +449,10 @@ PhaseResult RunPhase(const Options& o, Http& http, const tcp::resolver::results_
       }
     }
     if (o.payload) {
-      http.Sql("INSERT INTO bench.live_events (t, p) VALUES (" + std::to_string(NowNs()) + ", '" +
+      http.Sql("INSERT INTO " + o.table + " (t, p) VALUES (" + std::to_string(NowNs()) + ", '" +
                PayloadText(o.payload, r.inserts) + "')");
     } else {
-      http.Sql("INSERT INTO bench.live_events (t) VALUES (" + std::to_string(NowNs()) + ")");
+      http.Sql("INSERT INTO " + o.table + " (t) VALUES (" + std::to_string(NowNs()) + ")");
     }
     ++r.inserts;
     if (Clock::now() - last_ping > std::chrono::seconds(3)) {  // heartbeat: 10 s by default
@@ -555,7 +557,9 @@ int main(int argc, char** argv) {
     else if (k == "--server-pid") o.server_pid = std::stoi(v);
     else if (k == "--payload") o.payload = std::stoi(v);
     else if (k == "--compress") o.compress = v == "1" || v == "true";
-    else {
+    else if (k == "--table" && (v == "stream" || v == "shared")) {
+      o.table = v == "stream" ? "bench.live_stream" : "bench.live_events";
+    } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
@@ -570,6 +574,8 @@ int main(int argc, char** argv) {
   http.Sql("CREATE NAMESPACE IF NOT EXISTS bench");
   http.Sql("CREATE SHARED TABLE IF NOT EXISTS bench.live_events (id BIGINT PRIMARY KEY "
            "AUTO_INCREMENT, t BIGINT, p TEXT)");
+  http.Sql("CREATE STREAM TABLE IF NOT EXISTS bench.live_stream (t BIGINT, p TEXT) "
+           "WITH (TTL_SECONDS = 3600)");
   asio::io_context resolver_ioc;
   const auto endpoints = tcp::resolver(resolver_ioc).resolve(o.host, o.port);
   std::printf("live_bench %s:%s  client threads %d  %.1f s per phase  payload %d B  %s%s%s\n",

@@ -97,6 +97,13 @@ std::string DefaultSpec::ToSql(const DataType& type) const {
   return "";
 }
 
+bool TableDef::has_pk() const {
+  for (const auto& c : columns) {
+    if (c.primary_key) return true;
+  }
+  return false;
+}
+
 size_t TableDef::pk_index() const {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (columns[i].primary_key) return i;
@@ -133,6 +140,8 @@ std::string TableDef::ToJson() const {
       {"flush_interval_seconds", options.flush_policy.interval_seconds},
       {"deleted_retention_hours", options.deleted_retention_hours},
       {"ttl_seconds", options.ttl_seconds},
+      {"max_rows_per_user", options.max_rows_per_user},
+      {"ephemeral", options.ephemeral},
       {"access_level", AccessLevelName(options.access_level)},
   };
   json::object o{
@@ -199,6 +208,10 @@ Result<std::shared_ptr<TableDef>> TableDef::FromJson(std::string_view text) {
     def->options.flush_policy.interval_seconds = op.at("flush_interval_seconds").to_number<uint64_t>();
     def->options.deleted_retention_hours = op.at("deleted_retention_hours").to_number<uint32_t>();
     def->options.ttl_seconds = op.at("ttl_seconds").to_number<uint32_t>();
+    if (const auto* m = op.if_contains("max_rows_per_user")) {
+      def->options.max_rows_per_user = m->to_number<uint64_t>();
+    }
+    if (const auto* e = op.if_contains("ephemeral")) def->options.ephemeral = e->as_bool();
     def->options.access_level =
         ParseAccessLevel(op.at("access_level").as_string()).value_or(AccessLevel::kPrivate);
     def->comment = std::string(o.at("comment").as_string());

@@ -61,7 +61,12 @@ struct TableOptions {
   bool use_user_storage = false;
   FlushPolicy flush_policy;
   uint32_t deleted_retention_hours = 168;
-  uint32_t ttl_seconds = 0;  // STREAM only
+  uint32_t ttl_seconds = 0;  // STREAM only: rows are visible for this long after their `_seq`
+  // STREAM only: a user's stream keeps at most this many rows; an insert beyond it evicts that
+  // user's oldest rows in the same commit. 0 = no limit (docs/streams.md).
+  uint64_t max_rows_per_user = 0;
+  // STREAM only: an insert into a user's stream nobody subscribes to is acknowledged and dropped.
+  bool ephemeral = false;
   AccessLevel access_level = AccessLevel::kPrivate;  // SHARED only
 };
 
@@ -83,7 +88,9 @@ struct TableDef {
   int64_t created_at_us = 0;
   int64_t updated_at_us = 0;
 
-  // Index into `columns` of the primary-key column.
+  // Whether a column is the primary key (always for USER/SHARED; optional for STREAM).
+  bool has_pk() const;
+  // Index into `columns` of the primary-key column (0 when there is none: check has_pk()).
   size_t pk_index() const;
   const ColumnDef& pk_column() const { return columns[pk_index()]; }
   // Index into `columns` of the column named `name` (case-insensitive), or -1.

@@ -177,6 +177,11 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
   std::vector<size_t> accepted;
   int64_t max_seq = 0;
   uint64_t rows = 0, conflicts = 0;
+  // STREAM rows are re-checked and written by their own writer (docs/streams.md).
+  table::StreamGroupWriter streams(kv_, &stream_subscriber_);
+  auto is_stream = [](const table::StagedRow& row) {
+    return row.table->type == catalog::TableType::kStream;
+  };
 
   for (size_t g = 0; g < group.size(); ++g) {
     auto rows_in_order = group[g]->ws->InOrder();
@@ -192,6 +197,11 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
                                  "to it under version " +
                                  std::to_string(row->table->schema_version) + "; retry");
         break;
+      }
+      if (is_stream(*row)) {
+        check = streams.Check(*row);
+        if (!check.ok()) break;
+        continue;
       }
       KeyState current;
       if (auto it = touched.find(row->pk_key); it != touched.end()) {
@@ -251,8 +261,12 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
       int64_t seq = seq_gen_.Next();
       max_seq = seq;
       seqs.push_back(seq);
-      table::TableStore::AppendCommit(*row, seq, &batch);
-      touched[row->pk_key] = KeyState{seq, row->live};
+      if (!is_stream(*row)) {
+        table::TableStore::AppendCommit(*row, seq, &batch);
+        touched[row->pk_key] = KeyState{seq, row->live};
+      } else if (!streams.Append(*row, seq, &batch)) {
+        continue;  // an EPHEMERAL insert nobody subscribes to: acknowledged, not stored
+      }
       table::ChangeRecord rec;
       rec.table = row->table;
       rec.scope = row->scope;

@@ -24,6 +24,7 @@
 #include "table/change_record.h"
 #include "table/cold_store.h"
 #include "table/keys.h"
+#include "table/stream_store.h"
 #include "table/write_set.h"
 
 namespace kalam::commit {
@@ -93,6 +94,14 @@ class CommitPipeline {
   // Set before Start; may be null.
   void SetColdStore(table::ColdStore* cold) { cold_ = cold; }
 
+  // Whether a (table, scope) has a live subscriber, asked by the writer for each insert into an
+  // EPHEMERAL stream (docs/streams.md): without one the row is acknowledged and dropped. Asked
+  // while a group is written, so it agrees with read points taken between groups. Set before
+  // Start; unset = no subscriber ever.
+  void SetStreamSubscriberPredicate(table::StreamSubscriberPredicate has_subscriber) {
+    stream_subscriber_ = std::move(has_subscriber);
+  }
+
   void AddListener(ChangeListener listener);
 
   // Refuses new commits (kUnavailable) and waits until every accepted one is written and
@@ -118,6 +127,7 @@ class CommitPipeline {
 
   storage::KvStore& kv_;
   table::ColdStore* cold_ = nullptr;
+  table::StreamSubscriberPredicate stream_subscriber_;  // set before Start, then read-only
   SnowflakeGenerator& seq_gen_;
   const CommitPipelineOptions options_;
 

@@ -42,7 +42,8 @@ JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::Tab
       options_(options),
       manager_(kv, ids, clock, options.manager),
       gate_(pipeline),
-      flusher_(kv, store, cold, gate_, clock, options.flusher) {}
+      flusher_(kv, store, cold, gate_, clock, options.flusher),
+      streams_(kv) {}
 
 table::WriterGate::ReadPoint JobSystem::PipelineGate::TakeReadPoint() {
   commit::CommitPipeline::ReadPoint rp = pipeline_.TakeReadPoint();
@@ -69,6 +70,7 @@ Status JobSystem::Start() {
       last_flush_us_[def->table_id] = now;
     }
     next_prune_us_ = now + Micros(options_.prune_every);
+    next_eviction_us_ = now + Micros(options_.stream_eviction_interval);
     stopping_ = false;
   }
   if (!accounting_.exchange(true)) {
@@ -120,10 +122,14 @@ void JobSystem::SchedulerLoop() {
 void JobSystem::RunScheduledWork() {
   const int64_t now = clock_.NowMicros();
   std::vector<std::shared_ptr<const TableDef>> due;
-  bool prune = false;
+  bool prune = false, evict = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
+    if (options_.stream_eviction_interval.count() > 0 && now >= next_eviction_us_) {
+      evict = true;
+      next_eviction_us_ = now + Micros(options_.stream_eviction_interval);
+    }
     for (const auto& def : catalog_.snapshot()->AllTables()) {
       if (!Flushable(*def)) continue;
       const auto& policy = def->options.flush_policy;
@@ -155,6 +161,7 @@ void JobSystem::RunScheduledWork() {
     manager_.RecordFailed("FL", "flush", TableParams(*def), message);
     HoldOffAfterFailure(def->table_id);
   }
+  if (evict) StartStreamEvictions();
   DeleteObsolete(false);
   if (prune) {
     Status pruned = manager_.Prune();
@@ -241,6 +248,36 @@ Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobConte
   return "Compacted " + std::to_string(r.segments_merged) + " segment(s) of table '" +
          def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
          std::to_string(r.rows) + " row(s))";
+}
+
+void JobSystem::StartStreamEvictions() {
+  const int64_t now_ms = clock_.NowMillis();
+  for (const auto& def : catalog_.snapshot()->AllTables()) {
+    if (def->type != TableType::kStream) continue;
+    Result<bool> expired = streams_.HasExpired(*def, now_ms);
+    if (expired.ok() && !*expired) continue;  // the pre-check: nothing to do, no job
+    const catalog::TableId id = def->table_id;
+    bool running = false;
+    // A failed pre-check still starts the job: its failure is then recorded in system.jobs.
+    auto started = manager_.Submit(
+        "SE", "stream_eviction", "stream_eviction:" + std::to_string(id), TableParams(*def),
+        [this, id](JobContext&) { return RunStreamEviction(id); }, &running);
+    if (!started.ok()) {
+      spdlog::error("The stream eviction of table '{}' could not start: {}",
+                    def->QualifiedName(), started.status().ToString());
+    }
+  }
+}
+
+Result<std::string> JobSystem::RunStreamEviction(catalog::TableId table) {
+  auto def = catalog_.snapshot()->FindTableById(table);
+  if (!def) return std::string("Table was dropped; nothing evicted");
+  const std::string name = def->namespace_id + ":" + def->table_name;  // the original's ns:t form
+  KALAM_ASSIGN_OR_RETURN(table::StreamEviction r,
+                         streams_.EvictExpired(*def, clock_.NowMillis(), &gate_));
+  if (r.entries == 0) return "No expired rows found in " + name;
+  return "Evicted " + std::to_string(r.entries) + " expired rows from " + name + " (ttl: " +
+         std::to_string(def->options.ttl_seconds) + "s)";
 }
 
 Result<sql::JobStart> JobSystem::FlushTable(std::shared_ptr<const TableDef> def) {

@@ -1,5 +1,6 @@
 // JobSystem: the server's job service — flush and compaction jobs on the JobManager, the flush
-// scheduler that applies each table's FLUSH_POLICY (rows and/or interval), deferred deletion of
+// scheduler that applies each table's FLUSH_POLICY (rows and/or interval), the eviction of
+// expired STREAM rows (stream_eviction jobs, docs/streams.md), deferred deletion of
 // segment files replaced by compaction, job retention, and the flush of every table at graceful
 // shutdown. Implements sql::JobService for STORAGE FLUSH / COMPACT, system.jobs and KILL JOB.
 #pragma once
@@ -18,6 +19,7 @@
 #include "sql/job_service.h"
 #include "table/cold_store.h"
 #include "table/flusher.h"
+#include "table/stream_store.h"
 #include "table/table_store.h"
 
 namespace kalam::jobs {
@@ -37,6 +39,9 @@ struct JobSystemOptions {
   std::chrono::seconds retry_after_failure{60};
   // Flusher options (test pause points).
   table::FlusherOptions flusher;
+  // How often (injected clock) the scheduler starts a stream_eviction job for each STREAM table
+  // with expired rows (config stream.eviction_interval_seconds). 0 = never. Default 60 s.
+  std::chrono::seconds stream_eviction_interval{60};
 };
 
 // Thread-safe.
@@ -56,8 +61,9 @@ class JobSystem : public sql::JobService {
   // Stops the scheduler and the job threads (running jobs are asked to stop and awaited).
   void Stop();
   // One pass of the scheduler, which runs it every `tick`: starts the flushes whose FLUSH_POLICY
-  // is due, deletes replaced segment files whose grace has passed, and prunes system.jobs when
-  // due — all judged by the injected clock, so a test advances a fake clock and calls this.
+  // is due, starts stream evictions when due, deletes replaced segment files whose grace has
+  // passed, and prunes system.jobs when due — all judged by the injected clock, so a test
+  // advances a fake clock and calls this.
   // A flush that cannot start is logged and recorded as a failed job.
   void RunScheduledWork();
 
@@ -76,6 +82,9 @@ class JobSystem : public sql::JobService {
   void HoldOffAfterFailure(catalog::TableId table);
   Result<std::string> RunFlush(catalog::TableId table, const JobContext& ctx);
   Result<std::string> RunCompact(catalog::TableId table, const JobContext& ctx);
+  // Starts a stream_eviction job for every STREAM table with expired rows.
+  void StartStreamEvictions();
+  Result<std::string> RunStreamEviction(catalog::TableId table);
 
   catalog::Catalog& catalog_;
   table::ColdStore& cold_;
@@ -95,6 +104,7 @@ class JobSystem : public sql::JobService {
   };
   PipelineGate gate_;
   table::Flusher flusher_;
+  const table::StreamStore streams_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -103,6 +113,7 @@ class JobSystem : public sql::JobService {
   std::map<catalog::TableId, int64_t> last_flush_us_;   // guarded by mu_
   std::map<catalog::TableId, int64_t> retry_after_us_;  // guarded by mu_: after a failed flush
   int64_t next_prune_us_ = 0;                            // guarded by mu_
+  int64_t next_eviction_us_ = 0;                         // guarded by mu_
   struct Obsolete {
     int64_t due_us = 0;  // injected clock
     std::string storage_id;

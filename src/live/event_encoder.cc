@@ -40,7 +40,8 @@ std::string ChangeEventHead(std::string_view subscription_id) {
 
 std::string ChangeEventBody(const TableDef& t, const std::vector<std::string>& columns,
                             const ChangeRecord& rec, ChangeEventKind kind) {
-  const std::string& pk = t.pk_column().name;
+  // A STREAM table may have no primary key: then no key column is added to deletes.
+  const std::string pk = t.has_pk() ? t.pk_column().name : std::string();
   auto projected = [&](const std::vector<Value>& values, int64_t seq, bool with_pk,
                        bool deleted) {
     std::string o = "{";

@@ -52,7 +52,12 @@ void LiveManager::Drop(SubPtr sub) {
   if (it != index_.end()) {
     auto& v = it->second;
     auto gone = std::remove(v.begin(), v.end(), sub);
-    if (gone != v.end()) subscriptions_.fetch_sub(1, std::memory_order_seq_cst);
+    if (gone != v.end()) {
+      subscriptions_.fetch_sub(1, std::memory_order_seq_cst);
+      std::lock_guard scopes(scopes_mu_);
+      auto count = scope_counts_.find(it->first);
+      if (count != scope_counts_.end() && --count->second == 0) scope_counts_.erase(count);
+    }
     v.erase(gone, v.end());
     if (v.empty()) index_.erase(it);
   }
@@ -181,6 +186,10 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
                              [&](const SubPtr& s) { return s->conn_id == sub->conn_id; });
     subs.insert(last == subs.rend() ? subs.end() : last.base(), sub);
     subscriptions_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::lock_guard scopes(scopes_mu_);
+      ++scope_counts_[{def->table_id, sub->scope}];
+    }
     by_conn_[{sub->conn_id, subscription_id}] = sub;
     by_live_id_[sub->live_id] = sub;
     ++per_user_[caller.user_id];
@@ -188,6 +197,11 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
   sub->read_point = pipeline_.TakeReadPoint();
   sub->cursor_seq = options.from.value_or(0);
   SendBatch(sub);
+}
+
+bool LiveManager::HasSubscriber(catalog::TableId table, const std::string& scope) const {
+  std::lock_guard lock(scopes_mu_);
+  return scope_counts_.count({table, scope}) > 0;
 }
 
 void LiveManager::Unsubscribe(uint64_t connection_id, const std::string& subscription_id) {

@@ -102,6 +102,11 @@ class LiveManager : public sql::LiveRegistry {
   // Forgets every subscription of a closed connection.
   void CloseConnection(uint64_t connection_id);
 
+  // Whether `table`'s `scope` has a registered subscription (loading or live). Thread-safe and
+  // quick (its own mutex, never held across I/O): the commit pipeline asks it for inserts into
+  // EPHEMERAL streams while it writes a group.
+  bool HasSubscriber(catalog::TableId table, const std::string& scope) const;
+
   // sql::LiveRegistry
   size_t CountOnTable(catalog::TableId table) const override;
   std::vector<sql::LiveQueryInfo> List() const override;
@@ -158,6 +163,10 @@ class LiveManager : public sql::LiveRegistry {
 
   mutable std::mutex mu_;
   std::map<IndexKey, std::vector<SubPtr>> index_;                  // guarded by mu_
+  // index_'s sizes, for HasSubscriber without mu_ (which the dispatcher holds for whole rounds).
+  // Updated together with index_ (mu_ then scopes_mu_).
+  mutable std::mutex scopes_mu_;
+  std::map<IndexKey, size_t> scope_counts_;  // guarded by scopes_mu_
   std::map<std::pair<uint64_t, std::string>, SubPtr> by_conn_;     // guarded by mu_
   std::unordered_map<std::string, SubPtr> by_live_id_;             // guarded by mu_
   std::unordered_map<std::string, size_t> per_user_;               // guarded by mu_

@@ -4,6 +4,7 @@
 
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/sqlite_values.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::live {

@@ -153,6 +153,9 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("max_subscriptions_per_connection", c.websocket.max_subscriptions_per_connection, 1,
         kNoMax);
   v.Int("outbound_queue_messages", c.websocket.outbound_queue_messages, 1, kNoMax);
+
+  v.Section("stream");
+  v.Int("eviction_interval_seconds", c.stream.eviction_interval_seconds, 0, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -666,6 +669,11 @@ max_subscriptions_per_connection = 100
 # Server messages waiting to be written per connection. When full, the subscription that could
 # not queue gets SUBSCRIBER_LAGGING and is closed (the client resumes it with `from`).
 outbound_queue_messages = 1024
+
+[stream]
+# How often expired rows of STREAM tables are deleted (one stream_eviction job per table with
+# expired rows), in seconds. Reads hide expired rows anyway. 0 = never.
+eviction_interval_seconds = 60
 )toml";
 }
 

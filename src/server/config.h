@@ -164,6 +164,15 @@ struct SecurityConfig {
   bool operator==(const SecurityConfig&) const = default;
 };
 
+// [stream]: STREAM tables (docs/streams.md).
+struct StreamConfig {
+  // Seconds between eviction passes that delete expired stream rows (reads hide them anyway).
+  // 0 = never. Default: 60.
+  uint64_t eviction_interval_seconds = 60;
+
+  bool operator==(const StreamConfig&) const = default;
+};
+
 // [websocket]: live-query connections on /v1/ws (PROTOCOL.md §4). All must be > 0.
 struct WebSocketConfig {
   // Seconds a connection that sent no Authorization header on the upgrade has to send its
@@ -192,6 +201,7 @@ struct ServerConfig {
   RateLimitConfig rate_limit;
   SecurityConfig security;
   WebSocketConfig websocket;
+  StreamConfig stream;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -83,6 +83,8 @@ struct Server::Impl {
   std::unique_ptr<api::AuthService> auth;
   std::unique_ptr<jobs::JobSystem> jobs;
   std::unique_ptr<live::LiveManager> live;
+  // `live` once started, for the commit pipeline's EPHEMERAL predicate (null before).
+  std::atomic<live::LiveManager*> live_for_streams{nullptr};
   std::unique_ptr<api::LiveWsApplication> live_ws;
   std::unique_ptr<api::WsTransport> ws;
   std::unique_ptr<net::RateLimiter> auth_limiter;
@@ -126,6 +128,13 @@ Status Server::Impl::OpenData() {
   po.sync_writes = config.storage.sync_writes;
   pipeline = std::make_unique<commit::CommitPipeline>(*kv, *ids, po);
   pipeline->SetColdStore(cold.get());
+  // EPHEMERAL streams keep a row only while someone subscribes to its (table, user); live
+  // queries start later, before any request is served.
+  pipeline->SetStreamSubscriberPredicate(
+      [this](catalog::TableId table, const table::Scope& scope) {
+        live::LiveManager* l = live_for_streams.load(std::memory_order_acquire);
+        return l != nullptr && l->HasSubscriber(table, scope);
+      });
   KALAM_RETURN_IF_ERROR(pipeline->Start());
 
   std::string secret = config.auth.jwt_secret;
@@ -163,6 +172,7 @@ Status Server::Impl::OpenData() {
   jo.manager.retention = std::chrono::hours(24 * config.storage.job_retention_days);
   jo.manager.node_id = std::to_string(config.server.node_id);
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
+  jo.stream_eviction_interval = std::chrono::seconds(config.stream.eviction_interval_seconds);
   KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
   KALAM_RETURN_IF_ERROR(jobs->Start());
@@ -175,6 +185,7 @@ Status Server::Impl::OpenData() {
   lo.node_id = std::to_string(config.server.node_id);
   live = std::make_unique<live::LiveManager>(*catalog, *executor, *pipeline, clock, lo);
   KALAM_RETURN_IF_ERROR(live->Start());
+  live_for_streams.store(live.get(), std::memory_order_release);
   executor->set_live_registry(live.get());
   return Status::OK();
 }
@@ -311,6 +322,7 @@ void Server::Stop() {
   if (impl_->pipeline) impl_->pipeline->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();
+  impl_->live_for_streams.store(nullptr, std::memory_order_release);
   impl_->live.reset();
   impl_->executor.reset();
   impl_->jobs.reset();

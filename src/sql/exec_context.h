@@ -19,6 +19,7 @@
 #include "sql/executor_options.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "table/stream_store.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
 
@@ -35,6 +36,7 @@ using MaterializedRows = std::vector<std::vector<Value>>;
 // that built the executor) and outlives every request. Null where the service is not running.
 struct ExecServices {
   const table::TableStore* store = nullptr;  // owner: server; hot + cold rows of every table
+  const table::StreamStore* streams = nullptr;  // owner: the Executor; STREAM tables' rows
   // Owner: server. The live-query service (system.live, KILL LIVE QUERY, DROP TABLE checks).
   LiveRegistry* live = nullptr;
   // Owner: server. Storages and jobs (system.storages, system.jobs).

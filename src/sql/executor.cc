@@ -23,6 +23,7 @@ Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
                    SnowflakeGenerator& ids, const Clock& clock, ExecutorOptions options)
     : catalog_(catalog),
       store_(store),
+      streams_(store.kv()),
       pipeline_(pipeline),
       pool_(pool),
       ids_(ids),
@@ -60,6 +61,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
                                       : catalog::LowerName(request.namespace_id);
   s.conn = &*lease;
   s.ctx.services.store = &store_;
+  s.ctx.services.streams = &streams_;
   s.ctx.services.clock = &clock_;
   s.ctx.services.ids = &ids_;
   s.ctx.statement.write_set = &s.ws;
@@ -303,6 +305,7 @@ struct DmlSite {
   const std::string& ns;  // current namespace for unqualified names
   const Caller& caller;   // the effective user
   bool executing_as;      // inside EXECUTE AS USER: only USER/STREAM tables
+  bool in_txn;            // inside BEGIN … COMMIT: STREAM tables are not written
   SqlConnection& conn;    // the connection the statement runs on (registers virtual tables)
   // Receives the SQLite name of every table the statement names (the authorizer allows only these).
   std::unordered_set<std::string>& allowed_tables;
@@ -317,6 +320,19 @@ struct DmlTables {
   bool any_typed_column = false;
   size_t next_ref = 0;  // the index of the reference RewriteDml asks for next
 };
+
+// A write to a STREAM table: append (INSERT) and DELETE only, and never inside an explicit
+// transaction (docs/streams.md).
+Status CheckStreamWrite(const DmlSite& site) {
+  if (site.analysis.kind == parser::StatementKind::kUpdate) {
+    return Status::InvalidArgument("UPDATE is not supported for STREAM tables");
+  }
+  if (site.in_txn) {
+    return Status::InvalidArgument(
+        "Invalid operation: stream tables are not supported inside explicit transactions");
+  }
+  return Status::OK();
+}
 
 // Step 1, resolve tables: points `options` at `tables` and `site` so that RewriteDml replaces each
 // table reference, in order, by its SQLite table — a system table (role and read-only checks),
@@ -375,6 +391,9 @@ void ResolveTables(const DmlSite& site, DmlTables& tables, parser::RewriteOption
                                      std::string(catalog::TableTypeName(def->type)) + " table");
     }
     KALAM_RETURN_IF_ERROR(CheckTableAccess(site.caller, *def, write));
+    if (write && def->type == catalog::TableType::kStream) {
+      KALAM_RETURN_IF_ERROR(CheckStreamWrite(site));
+    }
     KALAM_ASSIGN_OR_RETURN(std::string name, site.conn.EnsureRegistered(def));
     note_def(index, def.get());
     return use_name(ref, name, write);
@@ -506,8 +525,8 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
                             StatementResult* result, std::vector<std::string>* returning_keys) {
   s.allowed_tables.clear();
   s.ctx.statement.system_rows.clear();  // system tables are computed afresh for each statement
-  const DmlSite site{stmt,    analysis,       *s.ctx.statement.catalog, s.ns,
-                     s.caller, s.executing_as, *s.conn,        s.allowed_tables};
+  const DmlSite site{stmt,           analysis, *s.ctx.statement.catalog, s.ns, s.caller,
+                     s.executing_as, s.in_txn, *s.conn, s.allowed_tables};
   DmlTables tables;
   parser::RewriteOptions options;
   ResolveTables(site, tables, options);
@@ -694,10 +713,7 @@ Status Executor::CommitSession(Session& s) {
         } else {
           int c = def.FindColumn(name);
           const auto& col = def.columns[c];
-          std::vector<std::string> flags;
-          if (col.primary_key) flags = {"pk", "nn", "uq"};
-          else if (!col.nullable) flags = {"nn"};
-          b.AddColumn(col.name, col.type, flags);
+          b.AddColumn(col.name, col.type, ColumnFlags(def, col));
           cols.push_back(c);
         }
       };

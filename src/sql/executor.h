@@ -23,6 +23,7 @@
 #include "sql/parser/classifier.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
+#include "table/stream_store.h"
 #include "table/table_store.h"
 
 namespace kalam::sql {
@@ -86,6 +87,7 @@ class Executor {
 
   catalog::Catalog& catalog_;
   table::TableStore& store_;
+  const table::StreamStore streams_;  // STREAM tables' rows, over store_'s KvStore
   commit::CommitPipeline& pipeline_;
   SqlConnectionPool& pool_;
   SnowflakeGenerator& ids_;

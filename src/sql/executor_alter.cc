@@ -285,6 +285,11 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
   }
   auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
+  if (def->type == catalog::TableType::kStream) {
+    // Its checks read the `pk` index, which streams do not have (docs/streams.md).
+    return Status::InvalidArgument("Invalid operation: ALTER TABLE is not supported for STREAM "
+                                   "tables; create a new stream table instead");
+  }
   KALAM_RETURN_IF_ERROR(CheckAlterPermission(s.caller, *def, ast));
   // Staged rows are encoded under the version they were staged with; altering the table under
   // them would fail their COMMIT anyway (see CommitPipeline::RunSchemaChange).

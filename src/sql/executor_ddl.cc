@@ -45,6 +45,17 @@ const DataType kInt{TypeKind::kInt};
 const DataType kBool{TypeKind::kBoolean};
 const DataType kTimestamp{TypeKind::kTimestamp};
 
+// DESCRIBE's message for a STREAM table: its type and stream options.
+std::string StreamOptionsText(const TableDef& def) {
+  std::string text = "STREAM table " + def.QualifiedName() +
+                     ": TTL_SECONDS = " + std::to_string(def.options.ttl_seconds);
+  if (def.options.max_rows_per_user) {
+    text += ", MAX_ROWS_PER_USER = " + std::to_string(def.options.max_rows_per_user);
+  }
+  if (def.options.ephemeral) text += ", EPHEMERAL = TRUE";
+  return text;
+}
+
 }  // namespace
 
 Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& stmt,
@@ -150,9 +161,6 @@ Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
   if (def.namespace_id == catalog::kSystemNamespace) {
     return Status::PermissionDenied("Tables cannot be created in namespace 'system'");
   }
-  if (def.type == catalog::TableType::kStream) {
-    return Status::InvalidSql("STREAM tables are not supported yet");
-  }
   if (def.type == catalog::TableType::kShared) {
     KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kService, "CREATE SHARED TABLE"));
   }
@@ -184,6 +192,8 @@ Status Executor::RunCreateTable(Session& s, const parser::SqlStatement& stmt) {
   }
   if (o.ttl_seconds) def.options.ttl_seconds = static_cast<uint32_t>(*o.ttl_seconds);
   if (o.access_level) def.options.access_level = *o.access_level;
+  if (o.max_rows_per_user) def.options.max_rows_per_user = *o.max_rows_per_user;
+  if (o.ephemeral) def.options.ephemeral = *o.ephemeral;
   const std::string qualified = def.QualifiedName();
   const std::string type_name = LowerAscii(catalog::TableTypeName(def.type));
   bool created = false;
@@ -287,6 +297,7 @@ Status Executor::RunDescribe(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("column_default", kText);
   b.AddColumn("column_comment", kText);
   b.AddColumn("schema_version", kInt);
+  const bool stream = def->type == catalog::TableType::kStream;
   for (const auto& v : versions) {
     for (size_t i = 0; i < v->columns.size(); ++i) {
       const auto& c = v->columns[i];
@@ -297,8 +308,23 @@ Status Executor::RunDescribe(Session& s, const parser::SqlStatement& stmt) {
            Value::Int(c.primary_key ? 1 : 0), dflt.empty() ? Value() : Value::Text(dflt),
            c.comment.empty() ? Value() : Value::Text(c.comment), Value::Int(v->schema_version)}));
     }
+    if (stream) {
+      // A stream's system columns are listed too (FEATURES §1.2); their column_id is 0.
+      const int64_t n = static_cast<int64_t>(v->columns.size());
+      KALAM_RETURN_IF_ERROR(b.AddRow(
+          {Value::Text("_seq"), Value::Int(n + 1), Value::Int(0), Value::Text("BIGINT"),
+           Value::Int(0), Value::Int(0), Value(),
+           Value::Text("Version ID (MVCC) with embedded timestamp"),
+           Value::Int(v->schema_version)}));
+      KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("_deleted"), Value::Int(n + 2), Value::Int(0),
+                                      Value::Text("BOOLEAN"), Value::Int(0), Value::Int(0),
+                                      Value::Text("FALSE"), Value::Text("Soft delete flag"),
+                                      Value::Int(v->schema_version)}));
+    }
   }
-  s.results.push_back(std::move(b).Finish());
+  StatementResult r = std::move(b).Finish();
+  if (stream) r.message = StreamOptionsText(*def);
+  s.results.push_back(std::move(r));
   return Status::OK();
 }
 

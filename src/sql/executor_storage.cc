@@ -236,6 +236,10 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
         return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                      "' does not exist");
       }
+      if (def->type == catalog::TableType::kStream) {
+        return Status::InvalidArgument(
+            "Invalid operation: STORAGE COMPACT TABLE is not supported for STREAM tables");
+      }
       if (!jobs_) return Status::Unavailable("The job system is not running");
       KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->CompactTable(def));
       const std::string q = QualifiedOf(*def);
@@ -287,6 +291,10 @@ Status Executor::RunFlush(Session& s, const parser::SqlStatement& stmt) {
     if (!def) {
       return Status::TableNotFound("Table '" + ns + "." + catalog::LowerName(name.name) +
                                    "' does not exist");
+    }
+    if (def->type == catalog::TableType::kStream) {
+      return Status::InvalidArgument(
+          "Invalid operation: STORAGE FLUSH TABLE is not supported for STREAM tables");
     }
     KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->FlushTable(def));
     const std::string q = QualifiedOf(*def);

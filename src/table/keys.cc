@@ -19,6 +19,26 @@ std::string RowKey(TableId table, std::string_view scope, int64_t seq) {
   return k;
 }
 
+std::string StreamKey(TableId table, std::string_view scope, int64_t seq) {
+  return RowKey(table, scope, seq);
+}
+
+bool ParseStreamKey(std::string_view key, TableId* table, Scope* scope, int64_t* seq) {
+  uint64_t s = 0;
+  if (!ConsumeScopePrefix(&key, table, scope) || !ReadOrderedU64(&key, &s) || !key.empty()) {
+    return false;
+  }
+  *seq = static_cast<int64_t>(s);
+  return true;
+}
+
+std::string StreamInsertStagingKey(TableId table, std::string_view scope, uint64_t n) {
+  std::string k = ScopePrefix(table, scope);
+  k.push_back('\x01');
+  AppendOrderedU64(n, &k);
+  return k;
+}
+
 std::string EncodePk(const Value& pk) {
   std::string k;
   AppendOrderedValue(pk, &k);

@@ -25,6 +25,14 @@ std::string RowKey(TableId table, std::string_view scope, int64_t seq);
 std::string PkKey(TableId table, std::string_view scope, const Value& pk);
 // The encoded PK alone (the suffix of PkKey after the scope prefix).
 std::string EncodePk(const Value& pk);
+// `stream` key of one stream row (or delete marker): table_id · scope · `_seq`(8B BE), so a
+// scope's entries are ordered by `_seq`, which is time (docs/streams.md).
+std::string StreamKey(TableId table, std::string_view scope, int64_t seq);
+// The table, scope and `_seq` of a `stream` key; false when `key` is not one.
+bool ParseStreamKey(std::string_view key, TableId* table, Scope* scope, int64_t* seq);
+// The WriteSet key of the `n`th stream insert a request stages into `table`'s `scope`: never
+// equal to a StreamKey (its suffix is 9 bytes, not 8) and never written to storage.
+std::string StreamInsertStagingKey(TableId table, std::string_view scope, uint64_t n);
 // [begin, end) covering every key of `table` in any partition keyed by table id.
 std::string TableBegin(TableId table);
 std::string TableEnd(TableId table);

@@ -127,12 +127,10 @@ def test_create_tables(server, actors, world, role):
     who = actors[role]
     t = unique("ct")
     allow(server, who, f"CREATE USER TABLE perm.{t}u (id INT PRIMARY KEY)")
-    # STREAM tables are a later milestone: refused the same way for every role, creating nothing.
-    before = snapshot(server, world)
-    r = server.sql_raw(f"CREATE STREAM TABLE perm.{t}s (id INT PRIMARY KEY) WITH (TTL_SECONDS = 30)",
-                       user=who, password=PW)
-    assert_sql_error(r, 400, "INVALID_SQL")
-    assert_unchanged(server, before, world)
+    # Every role may create STREAM tables (FEATURES §1.1), like USER tables.
+    body = allow(server, who, f"CREATE STREAM TABLE perm.{t}s (id INT PRIMARY KEY) "
+                              f"WITH (TTL_SECONDS = 30)")
+    assert body["results"][0]["message"] == f"stream table perm.{t}s created successfully"
     if role == "user":
         deny(server, who, f"CREATE SHARED TABLE perm.{t}sh (id INT PRIMARY KEY)", world)
         deny(server, who, f"CREATE TABLE perm.{t}pl (id INT PRIMARY KEY)", world)  # plain = SHARED

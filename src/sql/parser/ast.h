@@ -122,6 +122,8 @@ struct TableOptions {
   std::optional<uint64_t> deleted_retention_hours;     // DELETED_RETENTION_HOURS
   std::optional<uint64_t> ttl_seconds;                 // TTL_SECONDS: STREAM only, required there
   std::optional<AccessLevel> access_level;             // ACCESS_LEVEL: SHARED only
+  std::optional<uint64_t> max_rows_per_user;           // MAX_ROWS_PER_USER: STREAM only (ours)
+  std::optional<bool> ephemeral;                       // EPHEMERAL: STREAM only (ours)
 };
 
 struct CreateTableStmt {
@@ -130,7 +132,10 @@ struct CreateTableStmt {
   TableType table_type = TableType::kShared;
   bool if_not_exists = false;
   std::vector<ParsedColumn> columns;  // in written order; names unique ignoring case
-  size_t primary_key_index = 0;       // columns[primary_key_index].primary_key
+  // columns[primary_key_index].primary_key when has_primary_key; only a STREAM table may have
+  // no primary key.
+  size_t primary_key_index = 0;
+  bool has_primary_key = false;
   TableOptions options;
 };
 

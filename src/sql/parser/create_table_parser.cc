@@ -72,6 +72,15 @@ Result<uint64_t> OptionUnsigned(std::string_view key, const OptionValue& v, uint
   return *value;
 }
 
+// TRUE or FALSE (any case, bare or quoted).
+Result<bool> OptionBool(std::string_view key, const OptionValue& v) {
+  const bool word_or_string =
+      v.token->kind == TokenKind::kString || v.token->kind == TokenKind::kIdentifier;
+  if (word_or_string && EqualsIgnoreCase(v.text, "TRUE")) return true;
+  if (word_or_string && EqualsIgnoreCase(v.text, "FALSE")) return false;
+  return Status::InvalidSql(std::string(key) + " must be TRUE or FALSE, got '" + v.text + "'");
+}
+
 Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionValue& v,
                                              TableOptions& options) {
   const bool word_or_string =
@@ -91,13 +100,7 @@ Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionV
     }
     options.storage_id = v.text;
   } else if (key == "USE_USER_STORAGE") {
-    if (word_or_string && EqualsIgnoreCase(v.text, "TRUE")) {
-      options.use_user_storage = true;
-    } else if (word_or_string && EqualsIgnoreCase(v.text, "FALSE")) {
-      options.use_user_storage = false;
-    } else {
-      return Status::InvalidSql("USE_USER_STORAGE must be TRUE or FALSE, got '" + v.text + "'");
-    }
+    KALAM_ASSIGN_OR_RETURN(options.use_user_storage, OptionBool(key, v));
   } else if (key == "FLUSH_POLICY") {
     if (v.token->kind != TokenKind::kString) {
       return Status::InvalidSql("FLUSH_POLICY must be a quoted string such as 'rows:10000'");
@@ -106,7 +109,26 @@ Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionV
   } else if (key == "DELETED_RETENTION_HOURS") {
     KALAM_ASSIGN_OR_RETURN(options.deleted_retention_hours, OptionUnsigned(key, v, 0));
   } else if (key == "TTL_SECONDS") {
-    KALAM_ASSIGN_OR_RETURN(options.ttl_seconds, OptionUnsigned(key, v, 1));
+    std::optional<uint64_t> ttl;
+    if (v.token->kind == TokenKind::kInteger || v.token->kind == TokenKind::kString) {
+      ttl = ParseUnsigned(v.text);
+    }
+    if (!ttl || *ttl > UINT32_MAX) {
+      return Status::InvalidSql("Invalid TTL_SECONDS '" + v.text +
+                                "': use a whole number of seconds (at least 1)");
+    }
+    if (*ttl == 0) {
+      // The original accepts 0 and then hides every row; a table that can never show a row is
+      // a mistake, so it is refused (docs/streams.md).
+      return Status::InvalidSql(
+          "Invalid TTL_SECONDS '0': a STREAM table with TTL 0 could never show a row; use at "
+          "least 1 second");
+    }
+    options.ttl_seconds = ttl;
+  } else if (key == "MAX_ROWS_PER_USER") {
+    KALAM_ASSIGN_OR_RETURN(options.max_rows_per_user, OptionUnsigned(key, v, 1));
+  } else if (key == "EPHEMERAL") {
+    KALAM_ASSIGN_OR_RETURN(options.ephemeral, OptionBool(key, v));
   } else if (key == "ACCESS_LEVEL") {
     static constexpr AccessLevel kLevels[] = {AccessLevel::kPublic, AccessLevel::kPrivate,
                                               AccessLevel::kRestricted, AccessLevel::kDba};
@@ -121,9 +143,17 @@ Result<std::optional<TableType>> ApplyOption(std::string_view key, const OptionV
   } else {
     return Status::InvalidSql("Unknown table option '" + std::string(key) +
                               "': valid options are TYPE, STORAGE_ID, USE_USER_STORAGE, "
-                              "FLUSH_POLICY, DELETED_RETENTION_HOURS, TTL_SECONDS, ACCESS_LEVEL");
+                              "FLUSH_POLICY, DELETED_RETENTION_HOURS, TTL_SECONDS, ACCESS_LEVEL, "
+                              "MAX_ROWS_PER_USER, EPHEMERAL");
   }
   return std::optional<TableType>();
+}
+
+// "User", "Shared" or "Stream", as the original's messages spell table types.
+std::string DebugTypeName(TableType type) {
+  std::string name(TableTypeName(type));
+  for (size_t i = 1; i < name.size(); ++i) name[i] = static_cast<char>(name[i] - 'A' + 'a');
+  return name;
 }
 
 class CreateTableParser {
@@ -164,9 +194,10 @@ class CreateTableParser {
     }
     KALAM_RETURN_IF_ERROR(cursor_.ExpectEnd(head_ + " (…)" + (has_options ? " WITH (…)" : "")));
     if (keyword_type && option_type && *keyword_type != *option_type) {
-      return Status::InvalidSql("TYPE = '" + std::string(TableTypeName(*option_type)) +
-                                "' conflicts with CREATE " +
-                                std::string(TableTypeName(*keyword_type)) + " TABLE");
+      // The original's text, with its type names (Rust Debug forms: User, Shared, Stream).
+      return Status::InvalidSql("Conflicting table type definitions: CREATE " +
+                                DebugTypeName(*keyword_type) + " TABLE vs TYPE option " +
+                                DebugTypeName(*option_type));
     }
     out_.table_type = keyword_type.value_or(option_type.value_or(TableType::kShared));
     KALAM_RETURN_IF_ERROR(ResolvePrimaryKey());
@@ -235,6 +266,10 @@ class CreateTableParser {
       seen.push_back(key);
       KALAM_RETURN_IF_ERROR(cursor_.ExpectOperator("=", key));
       const Token* value = cursor_.Peek();
+      if (value != nullptr && key == "TTL_SECONDS" && value->IsOperator("-")) {
+        return Status::InvalidSql("Invalid TTL_SECONDS: a negative value; use a whole number of "
+                                  "seconds (at least 1)");
+      }
       if (value == nullptr ||
           !(value->kind == TokenKind::kString || value->kind == TokenKind::kInteger ||
             value->kind == TokenKind::kFloat || value->kind == TokenKind::kIdentifier)) {
@@ -257,6 +292,9 @@ class CreateTableParser {
       if (!dup) distinct.push_back(name);
     }
     const std::string table = "'" + out_.table.ToString() + "'";
+    if (distinct.empty() && out_.table_type == TableType::kStream) {
+      return Status::OK();  // a stream is an event log: its primary key is optional
+    }
     if (distinct.empty()) {
       return Status::InvalidSql("Table " + table +
                                 " needs a PRIMARY KEY: mark exactly one column PRIMARY KEY");
@@ -272,6 +310,7 @@ class CreateTableParser {
       column.primary_key = true;
       column.nullable = false;
       out_.primary_key_index = i;
+      out_.has_primary_key = true;
       return Status::OK();
     }
     return Status::InvalidSql("PRIMARY KEY names unknown column '" + distinct[0] + "' in " +
@@ -281,17 +320,25 @@ class CreateTableParser {
   Status CheckOptionsFitType() const {
     const TableOptions& o = out_.options;
     const TableType type = out_.table_type;
-    if (type == TableType::kStream && !o.ttl_seconds) {
+    const bool stream = type == TableType::kStream;
+    if (stream && !o.ttl_seconds) {
       return Status::InvalidSql(
-          "STREAM tables require TTL_SECONDS: add WITH (TTL_SECONDS = <seconds>)");
+          "Invalid CREATE TABLE statement: STREAM tables must specify 'TTL_SECONDS'");
     }
-    if (type != TableType::kStream && o.ttl_seconds) {
-      return Status::InvalidSql("TTL_SECONDS is only valid for STREAM tables, not " +
-                                std::string(TableTypeName(type)) + " tables");
+    if (!stream && o.ttl_seconds) {
+      return Status::InvalidSql("TTL_SECONDS is only supported for STREAM tables");
+    }
+    if (!stream && o.max_rows_per_user) {
+      return Status::InvalidSql("MAX_ROWS_PER_USER is only supported for STREAM tables");
+    }
+    if (!stream && o.ephemeral) {
+      return Status::InvalidSql("EPHEMERAL is only supported for STREAM tables");
     }
     if (type != TableType::kShared && o.access_level) {
-      return Status::InvalidSql("ACCESS_LEVEL is only valid for SHARED tables, not " +
-                                std::string(TableTypeName(type)) + " tables");
+      return Status::InvalidSql("ACCESS_LEVEL is only supported for SHARED tables");
+    }
+    if (stream && o.use_user_storage) {
+      return Status::InvalidSql("USE_USER_STORAGE is only supported for USER tables");
     }
     return Status::OK();
   }

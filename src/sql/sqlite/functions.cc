@@ -9,7 +9,7 @@
 #include "sql/exec_context.h"
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
-#include "sql/sqlite/vtab_module.h"
+#include "sql/sqlite/sqlite_values.h"
 
 namespace kalam::sql {
 

@@ -39,8 +39,7 @@ ColumnInfo DescribeColumn(SqlConnection& conn, sqlite3_stmt* stmt, int i) {
     if (c < 0) return info;
     const auto& col = def->columns[c];
     info.type = col.type;
-    if (col.primary_key) info.flags = {"pk", "nn", "uq"};
-    else if (!col.nullable) info.flags = {"nn"};
+    info.flags = ColumnFlags(*def, col);
   }
   return info;
 }
@@ -70,6 +69,13 @@ std::string ComputedTypeJson(int storage_class) {
 }
 
 }  // namespace
+
+std::vector<std::string> ColumnFlags(const catalog::TableDef& def, const catalog::ColumnDef& col) {
+  if (col.primary_key && def.type == catalog::TableType::kStream) return {"pk", "nn"};
+  if (col.primary_key) return {"pk", "nn", "uq"};
+  if (!col.nullable) return {"nn"};
+  return {};
+}
 
 Status SqliteError(SqlConnection& conn, int rc) {
   if (ExecContext* ctx = conn.context(); ctx && !ctx->statement.callback_error.ok()) {

@@ -25,4 +25,8 @@ Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& li
 // Status for a SQLite error code on `conn`, preferring a callback's own Status.
 Status SqliteError(SqlConnection& conn, int rc);
 
+// The schema flags of a result column read from `def`'s column `col`: "pk", "nn", "uq" for a
+// primary key ("uq" not on a STREAM table, whose key values may repeat), "nn" for NOT NULL.
+std::vector<std::string> ColumnFlags(const catalog::TableDef& def, const catalog::ColumnDef& col);
+
 }  // namespace kalam::sql

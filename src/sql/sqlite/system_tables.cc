@@ -9,7 +9,7 @@
 #include "sql/access.h"
 #include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
-#include "sql/sqlite/vtab_module.h"
+#include "sql/sqlite/sqlite_values.h"
 
 namespace kalam::sql {
 
@@ -49,9 +49,21 @@ json::value FlushPolicyJson(const catalog::FlushPolicy& p) {
 }
 
 // The WITH options of a table as a JSON object. Options that do not apply to the table's type
-// (ACCESS_LEVEL outside SHARED, TTL_SECONDS outside STREAM) are null.
+// (ACCESS_LEVEL outside SHARED, TTL_SECONDS outside STREAM) are null; a STREAM table has its own
+// shape.
 std::string TableOptionsJson(const TableDef& t) {
   json::object o;
+  if (t.type == catalog::TableType::kStream) {
+    // The original's stored stream options (FEATURES §1.1), then ours (docs/streams.md).
+    o["table_type"] = "STREAM";
+    o["ttl_seconds"] = t.options.ttl_seconds;
+    o["eviction_strategy"] = "time_based";
+    o["max_stream_size_bytes"] = 0;
+    o["compression"] = "snappy";
+    o["max_rows_per_user"] = t.options.max_rows_per_user;
+    o["ephemeral"] = t.options.ephemeral;
+    return json::serialize(o);
+  }
   o["flush_policy"] = FlushPolicyJson(t.options.flush_policy);
   o["deleted_retention_hours"] = t.options.deleted_retention_hours;
   o["ttl_seconds"] = t.type == catalog::TableType::kStream ? json::value(t.options.ttl_seconds)

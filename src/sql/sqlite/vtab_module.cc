@@ -40,6 +40,8 @@ struct KalamCursor {
 
   // Committed rows (hot merged with cold).
   std::unique_ptr<table::RowScan> it;
+  // STREAM tables: the scope's visible entries (a statement never sees its own staged rows).
+  std::unique_ptr<table::StreamScan> stream;
   bool advance_it = false;  // the current row came from `it`: move past it on the next step
   // Staged rows of the same table scope in [lower, upper).
   table::WriteSet::Map::const_iterator staged_it, staged_end;
@@ -167,6 +169,34 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
   }
 }
 
+// The plan for a STREAM table: `_seq` comparisons bound the key range (its keys are in `_seq`
+// order), passed as "column:op," entries like PlanScan's; rows come in `_seq` order.
+void PlanStreamScan(const TableDef& def, sqlite3_index_info* info) {
+  const int seq_col = static_cast<int>(def.columns.size());
+  std::string entries;
+  int next_arg = 1;
+  bool eq = false, bounded = false;
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (!c.usable || c.iColumn != seq_col || !IsBoundOp(c.op)) continue;
+    info->aConstraintUsage[i].argvIndex = next_arg++;
+    info->aConstraintUsage[i].omit = 0;
+    entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
+    eq |= c.op == SQLITE_INDEX_CONSTRAINT_EQ;
+    bounded = true;
+  }
+  if (!entries.empty()) {
+    info->idxStr = sqlite3_mprintf("%s", entries.c_str());
+    info->needToFreeIdxStr = 1;
+  }
+  info->estimatedCost = eq ? 1 : bounded ? 1000 : 100000;
+  info->estimatedRows = eq ? 1 : bounded ? 100 : 10000;
+  if (eq) info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+  if (info->nOrderBy == 1 && info->aOrderBy[0].iColumn == seq_col && !info->aOrderBy[0].desc) {
+    info->orderByConsumed = 1;
+  }
+}
+
 // The PK value a SQLite constraint operand denotes, in the column's stored form, if SQLite's
 // comparison of the column with it means comparing stored values (same storage class after the
 // column's affinity, same text); else nullopt (the caller then scans and lets SQLite compare).
@@ -242,7 +272,11 @@ int XDisconnect(sqlite3_vtab* base) {
 
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   const TableDef& def = *reinterpret_cast<KalamVtab*>(base)->def;
-  PlanScan(def, info);
+  if (def.type == TableType::kStream) {
+    PlanStreamScan(def, info);
+  } else {
+    PlanScan(def, info);
+  }
   // A constraint on _deleted (any) asks for tombstones too; SQLite filters them.
   const int deleted_col = static_cast<int>(def.columns.size()) + 1;
   int flags = 0;
@@ -267,8 +301,30 @@ int XClose(sqlite3_vtab_cursor* base) {
   return SQLITE_OK;
 }
 
+// Moves a STREAM cursor to its next entry.
+int AdvanceStream(KalamCursor* cur) {
+  if (cur->advance_it) {
+    cur->advance_it = false;
+    cur->stream->Next();
+  }
+  if (!cur->stream->Valid()) {
+    if (!cur->stream->status().ok()) {
+      return SetVtabError(&cur->vt->base, cur->ctx, cur->stream->status());
+    }
+    cur->eof = true;
+    return SQLITE_OK;
+  }
+  cur->row = cur->stream->values().data();
+  cur->seq = cur->stream->seq();
+  cur->deleted = cur->stream->deleted();
+  cur->advance_it = true;
+  cur->eof = false;
+  return SQLITE_OK;
+}
+
 // Moves to the next visible row of the merge of committed and staged rows.
 int Advance(KalamCursor* cur) {
+  if (cur->stream) return AdvanceStream(cur);
   if (cur->advance_it) {
     cur->advance_it = false;
     cur->it->Next();
@@ -320,6 +376,62 @@ int Advance(KalamCursor* cur) {
   }
 }
 
+// XFilter of a STREAM table: the caller's scope, `_seq` bounds from PlanStreamScan, expired
+// entries hidden (TTL, on the injected clock), delete markers only when `_deleted` is constrained.
+int FilterStream(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                 sqlite3_value** argv) {
+  ExecContext* ctx = cur->ctx;
+  const TableDef& def = *cur->vt->def;
+  cur->scope = ScopeFor(def, *ctx);
+  cur->it.reset();
+  cur->stream.reset();
+  cur->advance_it = false;
+  cur->have_staged = false;
+  int64_t lo = 0, hi = INT64_MAX;
+  int arg = 0;
+  for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
+    char* end = nullptr;
+    std::strtol(p, &end, 10);
+    const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
+    p = end + 1;
+    // The operand as SQLite compares it with an INTEGER column (numeric text becomes a number).
+    sqlite3_value* v = sqlite3_value_dup(argv[arg]);
+    const int type = sqlite3_value_numeric_type(v);
+    const double d = sqlite3_value_double(v);
+    const int64_t n = sqlite3_value_int64(v);
+    sqlite3_value_free(v);
+    if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) continue;  // SQLite compares
+    if (d >= 9.2e18 || d <= -9.2e18) continue;
+    const bool exact = type == SQLITE_INTEGER || static_cast<double>(n) == d;
+    switch (op) {
+      case SQLITE_INDEX_CONSTRAINT_EQ:
+        if (!exact) {
+          lo = 1;
+          hi = 0;
+        } else {
+          lo = std::max(lo, n);
+          hi = std::min(hi, n);
+        }
+        break;
+      case SQLITE_INDEX_CONSTRAINT_GT: lo = std::max(lo, d < n ? n : n + 1); break;
+      case SQLITE_INDEX_CONSTRAINT_GE: lo = std::max(lo, d <= n ? n : n + 1); break;
+      case SQLITE_INDEX_CONSTRAINT_LT: hi = std::min(hi, d > n ? n : n - 1); break;
+      case SQLITE_INDEX_CONSTRAINT_LE: hi = std::min(hi, d >= n ? n : n - 1); break;
+      default: break;
+    }
+  }
+  if (!ctx->services.streams || !ctx->services.clock) {
+    return SetVtabError(&cur->vt->base, ctx, Status::Internal("no stream store"));
+  }
+  auto scan = ctx->services.streams->NewScan(def, cur->scope, lo, hi,
+                                             ctx->services.clock->NowMillis(),
+                                             (idx_num & kIncludeDeleted) != 0,
+                                             ctx->statement.read_snapshot);
+  if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
+  cur->stream = std::move(*scan);
+  return AdvanceStream(cur);
+}
+
 int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
             sqlite3_value** argv) {
   auto* cur = reinterpret_cast<KalamCursor*>(base);
@@ -327,6 +439,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
   cur->ctx = ctx;
   const TableDef& def = *cur->vt->def;
+  if (def.type == TableType::kStream) return FilterStream(cur, idx_num, idx_str, argc, argv);
   const int pk = static_cast<int>(def.pk_index());
   const ColumnDef& pk_col = def.columns[pk];
   cur->scope = ScopeFor(def, *ctx);
@@ -480,13 +593,15 @@ Status CheckSystemColumnsUntouched(const TableDef& def, int argc, sqlite3_value*
   return Status::OK();
 }
 
-Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sqlite3_value** argv,
-                int argc) {
-  KALAM_RETURN_IF_ERROR(CheckSystemColumnsUntouched(*def, argc, argv, true));
-  const size_t n = def->columns.size();
+// The values an INSERT writes: its columns converted to their types, DEFAULTs for the columns
+// it omits; kConstraint for a NULL in a NOT NULL or key column.
+Result<std::vector<Value>> InsertedValues(ExecContext& ctx, const TableDef& def,
+                                          sqlite3_value** argv, int argc) {
+  KALAM_RETURN_IF_ERROR(CheckSystemColumnsUntouched(def, argc, argv, true));
+  const size_t n = def.columns.size();
   std::vector<Value> values(n);
   for (size_t i = 0; i < n; ++i) {
-    const ColumnDef& col = def->columns[i];
+    const ColumnDef& col = def.columns[i];
     bool explicit_col = ctx.statement.insert_explicit.empty() || ctx.statement.insert_explicit[i];
     if (explicit_col) {
       KALAM_ASSIGN_OR_RETURN(values[i], CoerceToColumn(col.type, ValueFromSqlite(argv[2 + i]),
@@ -498,6 +613,51 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
       return Status::Constraint("Column '" + col.name + "' cannot be NULL");
     }
   }
+  return values;
+}
+
+// A STREAM insert: appended, no key uniqueness (an event log), staged under a key of its own.
+Status DoStreamInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def,
+                      sqlite3_value** argv, int argc) {
+  KALAM_ASSIGN_OR_RETURN(std::vector<Value> values, InsertedValues(ctx, *def, argv, argc));
+  StagedRow row;
+  row.table = def;
+  row.scope = ScopeFor(*def, ctx);
+  row.pk_key = table::StreamInsertStagingKey(def->table_id, row.scope,
+                                             ctx.statement.write_set->size());
+  row.live = true;
+  row.values = std::move(values);
+  if (ctx.statement.inserted_keys) ctx.statement.inserted_keys->push_back(row.pk_key);
+  ctx.statement.write_set->Stage(std::move(row));
+  return Status::OK();
+}
+
+// A STREAM delete of the row at `_seq` = seq_value (the declared key of a stream's virtual
+// table): staged with the row as read, so the commit can re-check that it is still there.
+Status DoStreamDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>& def,
+                      sqlite3_value* seq_value) {
+  if (sqlite3_value_type(seq_value) != SQLITE_INTEGER) return Status::OK();
+  const int64_t seq = sqlite3_value_int64(seq_value);
+  const std::string scope = ScopeFor(*def, ctx);
+  KALAM_ASSIGN_OR_RETURN(auto stored, ctx.services.streams->Get(*def, scope, seq));
+  StagedRow row;
+  row.table = def;
+  row.scope = scope;
+  row.pk_key = table::StreamKey(def->table_id, scope, seq);
+  row.base_seq = seq;
+  row.base_live = true;
+  // The scan saw the row, so SQLite counts it as deleted. When a concurrent DELETE removed it
+  // since, it is staged all the same: its commit then fails with kConflict and the statement is
+  // retried on what is stored, so its count never includes a row another statement deleted.
+  if (stored && !stored->deleted) row.base_values = std::move(stored->values);
+  row.live = false;
+  ctx.statement.write_set->Stage(std::move(row));
+  return Status::OK();
+}
+
+Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sqlite3_value** argv,
+                int argc) {
+  KALAM_ASSIGN_OR_RETURN(std::vector<Value> values, InsertedValues(ctx, *def, argv, argc));
   const size_t pk = def->pk_index();
   std::string scope = ScopeFor(*def, ctx);
   std::string pk_key = table::PkKey(def->table_id, scope, values[pk]);
@@ -591,7 +751,15 @@ int XUpdate(sqlite3_vtab* base, int argc, sqlite3_value** argv, sqlite3_int64*) 
     return SetVtabError(base, ctx, Status::Internal("write outside a request"));
   }
   Status s;
-  if (argc == 1) {
+  if (vt->def->type == TableType::kStream) {
+    if (argc == 1) {
+      s = DoStreamDelete(*ctx, vt->def, argv[0]);
+    } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+      s = DoStreamInsert(*ctx, vt->def, argv, argc);
+    } else {
+      s = Status::InvalidArgument("UPDATE is not supported for STREAM tables");
+    }
+  } else if (argc == 1) {
     s = DoUpdateOrDelete(*ctx, vt->def, argv[0], nullptr, argc, true);
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     s = DoInsert(*ctx, vt->def, argv, argc);
@@ -623,89 +791,7 @@ sqlite3_module MakeModule() {
 
 const sqlite3_module kModule = MakeModule();
 
-// A decimal number's text, split for comparison; !valid when the text is not `[+-]digits[.digits]`.
-struct DecimalKey {
-  bool valid = false;
-  bool negative = false;
-  std::string_view integer;   // without leading zeros
-  std::string_view fraction;  // without trailing zeros
-};
-
-DecimalKey ParseDecimalKey(std::string_view s) {
-  DecimalKey k;
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) k.negative = s[i++] == '-';
-  auto digits = [&] {
-    const size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    return s.substr(start, i - start);
-  };
-  std::string_view integer = digits();
-  std::string_view fraction;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    fraction = digits();
-  }
-  if (i != s.size() || (integer.empty() && fraction.empty())) return k;
-  while (!integer.empty() && integer.front() == '0') integer.remove_prefix(1);
-  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
-  if (integer.empty() && fraction.empty()) k.negative = false;  // -0 is 0
-  k.valid = true;
-  k.integer = integer;
-  k.fraction = fraction;
-  return k;
-}
-
 }  // namespace
-
-// The `kalam_decimal` collation: decimal texts in numeric order ("9.99" < "100.50", "-2" < "-1"),
-// equal when numerically equal ("1.50" = "1.5"); text that is no decimal sorts after every
-// number, bytewise.
-int CompareDecimalText(void*, int n1, const void* p1, int n2, const void* p2) {
-  const std::string_view a(static_cast<const char*>(p1), static_cast<size_t>(n1));
-  const std::string_view b(static_cast<const char*>(p2), static_cast<size_t>(n2));
-  const DecimalKey ka = ParseDecimalKey(a);
-  const DecimalKey kb = ParseDecimalKey(b);
-  if (!ka.valid || !kb.valid) {
-    if (ka.valid != kb.valid) return ka.valid ? -1 : 1;
-    const int c = a.compare(b);
-    return c < 0 ? -1 : c > 0;
-  }
-  if (ka.negative != kb.negative) return ka.negative ? -1 : 1;
-  int c = 0;
-  if (ka.integer.size() != kb.integer.size()) {
-    c = ka.integer.size() < kb.integer.size() ? -1 : 1;
-  } else if (int i = ka.integer.compare(kb.integer); i != 0) {
-    c = i < 0 ? -1 : 1;
-  } else if (int f = ka.fraction.compare(kb.fraction); f != 0) {
-    c = f < 0 ? -1 : 1;
-  }
-  return ka.negative ? -c : c;
-}
-
-const char* AffinityName(const DataType& t) {
-  switch (t.kind) {
-    case TypeKind::kBoolean:
-    case TypeKind::kSmallInt:
-    case TypeKind::kInt:
-    case TypeKind::kBigInt:
-    case TypeKind::kTimestamp:
-    case TypeKind::kDateTime:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-      return "INTEGER";
-    case TypeKind::kFloat:
-    case TypeKind::kDouble:
-      return "REAL";
-    case TypeKind::kDecimal:
-      return t.precision <= parser::kMaxRealDecimalPrecision ? "REAL" : "TEXT";
-    case TypeKind::kBytes:
-    case TypeKind::kEmbedding:
-      return "BLOB";
-    default:
-      return "TEXT";
-  }
-}
 
 int RegisterKalamModule(sqlite3* db, SqlConnection* conn) {
   return sqlite3_create_module_v2(db, "kalam", &kModule, conn, nullptr);
@@ -720,45 +806,11 @@ std::string DeclareTableSql(const TableDef& def) {
     }
     sql += ", ";
   }
-  sql += "\"_seq\" INTEGER, \"_deleted\" INTEGER, PRIMARY KEY(\"" + def.pk_column().name +
-         "\")) WITHOUT ROWID";
+  // A STREAM table is keyed by `_seq` (it may have no primary key, and keys need not be unique):
+  // DELETE then names each row by its `_seq`.
+  const std::string key = def.type == TableType::kStream ? "_seq" : def.pk_column().name;
+  sql += "\"_seq\" INTEGER, \"_deleted\" INTEGER, PRIMARY KEY(\"" + key + "\")) WITHOUT ROWID";
   return sql;
-}
-
-Value ValueFromSqlite(sqlite3_value* v) {
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER: return Value::Int(sqlite3_value_int64(v));
-    case SQLITE_FLOAT: return Value::Double(sqlite3_value_double(v));
-    case SQLITE_TEXT:
-      return Value::Text(std::string(reinterpret_cast<const char*>(sqlite3_value_text(v)),
-                                     sqlite3_value_bytes(v)));
-    case SQLITE_BLOB: {
-      const void* p = sqlite3_value_blob(v);
-      return Value::Bytes(std::string(static_cast<const char*>(p), sqlite3_value_bytes(v)));
-    }
-    default: return Value::Null();
-  }
-}
-
-void ResultValue(sqlite3_context* ctx, const ColumnDef* col, const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: sqlite3_result_null(ctx); return;
-    case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); return;
-    case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); return;
-    case Value::Kind::kText:
-      if (col && col->type.kind == TypeKind::kDecimal &&
-          col->type.precision <= parser::kMaxRealDecimalPrecision) {
-        sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
-        return;
-      }
-      sqlite3_result_text(ctx, v.as_text().data(), static_cast<int>(v.as_text().size()),
-                          SQLITE_TRANSIENT);
-      return;
-    case Value::Kind::kBlob:
-      sqlite3_result_blob(ctx, v.as_bytes().data(), static_cast<int>(v.as_bytes().size()),
-                          SQLITE_TRANSIENT);
-      return;
-  }
 }
 
 }  // namespace kalam::sql

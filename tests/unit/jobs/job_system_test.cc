@@ -1,6 +1,7 @@
 // Tests for the JobSystem's scheduler on a fake clock (no sleeps): FLUSH_POLICY interval and row
 // triggers, a scheduled flush that cannot start (recorded, held off), deferred deletion of
-// segment files replaced by compaction, and job retention — each pass run by the test itself.
+// segment files replaced by compaction, job retention and stream evictions — each pass run by
+// the test itself.
 #include "jobs/job_system.h"
 
 #include <gtest/gtest.h>
@@ -204,6 +205,41 @@ TEST_F(JobSystemTest, FinishedJobsArePrunedBySevenDayRetentionOnTheSchedulersPas
   clock_.AdvanceSeconds(600);  // the next prune is due ten minutes after the last
   jobs_->RunScheduledWork();
   EXPECT_TRUE(Jobs().empty());
+}
+
+TEST_F(JobSystemTest, StreamEvictionRunsEveryIntervalOnlyForTablesWithExpiredRows) {
+  Sql("CREATE STREAM TABLE ns.s (n INT) WITH (TTL_SECONDS = 100)");
+  InsertRows("ns.s", 0, 3);
+  auto stored_keys = [&] {
+    size_t n = 0;
+    auto it = kv_->NewIterator(storage::Partition::kStream);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  clock_.AdvanceSeconds(60);  // the first eviction pass is due (default interval 60 s) ...
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  EXPECT_TRUE(Jobs().empty()) << "... but nothing has expired: no job";
+  clock_.AdvanceSeconds(59);
+  jobs_->RunScheduledWork();  // expired now, but the next pass is not due yet
+  jobs_->manager().WaitIdle();
+  EXPECT_TRUE(Jobs().empty());
+  clock_.AdvanceSeconds(1);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  auto jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].job_type, "stream_eviction");
+  EXPECT_EQ(jobs[0].job_id.rfind("SE-", 0), 0u) << jobs[0].job_id;
+  EXPECT_EQ(jobs[0].status, sql::JobStatus::kCompleted);
+  EXPECT_EQ(jobs[0].message, "Evicted 3 expired rows from ns:s (ttl: 100s)");
+  EXPECT_EQ(stored_keys(), 0u);
+  InsertRows("ns.s", 3, 4);
+  clock_.AdvanceSeconds(60);
+  jobs_->RunScheduledWork();
+  jobs_->manager().WaitIdle();
+  EXPECT_EQ(Jobs().size(), 1u) << "the fresh row has not expired";
+  EXPECT_EQ(stored_keys(), 1u);
 }
 
 }  // namespace

@@ -81,6 +81,9 @@ auth_timeout_secs = 7
 client_timeout_secs = 30
 max_subscriptions_per_connection = 8
 outbound_queue_messages = 64
+
+[stream]
+eviction_interval_seconds = 5
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -177,6 +180,7 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.websocket.client_timeout_secs, 10u);
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 100u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 1024u);
+  EXPECT_EQ(c.stream.eviction_interval_seconds, 60u);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -233,6 +237,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.websocket.client_timeout_secs, 30u);
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 8u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 64u);
+  EXPECT_EQ(c.stream.eviction_interval_seconds, 5u);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -459,7 +464,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 47u);
+  EXPECT_EQ(keys(text).size(), 48u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

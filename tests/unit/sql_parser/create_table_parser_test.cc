@@ -101,7 +101,7 @@ TEST(CreateTableParserTest, TableTypeFromKeywordOrOption) {
 
 TEST(CreateTableParserTest, TypeConflictingWithTheKeywordFormIsAnError) {
   EXPECT_EQ(Err("CREATE USER TABLE t (id INT PRIMARY KEY) WITH (TYPE = 'SHARED')"),
-            "TYPE = 'SHARED' conflicts with CREATE USER TABLE");
+            "Conflicting table type definitions: CREATE User TABLE vs TYPE option Shared");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (TYPE = 'TEMP')"),
             "Invalid TYPE 'TEMP': use 'USER', 'SHARED' or 'STREAM'");
 }
@@ -288,7 +288,8 @@ TEST(CreateTableParserTest, MalformedFlushPolicyIsAnError) {
 TEST(CreateTableParserTest, OptionValuesAreValidated) {
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (COLOR = 'red')"),
             "Unknown table option 'COLOR': valid options are TYPE, STORAGE_ID, USE_USER_STORAGE, "
-            "FLUSH_POLICY, DELETED_RETENTION_HOURS, TTL_SECONDS, ACCESS_LEVEL");
+            "FLUSH_POLICY, DELETED_RETENTION_HOURS, TTL_SECONDS, ACCESS_LEVEL, "
+            "MAX_ROWS_PER_USER, EPHEMERAL");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (storage_id = 'a', STORAGE_ID = 'b')"),
             "Table option STORAGE_ID is given more than once");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (USE_USER_STORAGE = 'maybe')"),
@@ -298,7 +299,8 @@ TEST(CreateTableParserTest, OptionValuesAreValidated) {
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (DELETED_RETENTION_HOURS = 1.5)"),
             "DELETED_RETENTION_HOURS must be a whole number of at least 0, got '1.5'");
   EXPECT_EQ(Err("CREATE STREAM TABLE t (id INT PRIMARY KEY) WITH (TTL_SECONDS = 0)"),
-            "TTL_SECONDS must be a whole number of at least 1, got '0'");
+            "Invalid TTL_SECONDS '0': a STREAM table with TTL 0 could never show a row; use at "
+            "least 1 second");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (ACCESS_LEVEL = 'OPEN')"),
             "Invalid ACCESS_LEVEL 'OPEN': use 'PUBLIC', 'PRIVATE', 'RESTRICTED' or 'DBA'");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (STORAGE_ID = '')"),
@@ -315,16 +317,42 @@ TEST(CreateTableParserTest, AccessLevelOnlyForSharedTables) {
   auto bare = Ok("CREATE TABLE t (id INT PRIMARY KEY) WITH (ACCESS_LEVEL = dba)");
   EXPECT_EQ(bare.options.access_level, AccessLevel::kDba);
   EXPECT_EQ(Err("CREATE USER TABLE t (id INT PRIMARY KEY) WITH (ACCESS_LEVEL = 'PUBLIC')"),
-            "ACCESS_LEVEL is only valid for SHARED tables, not USER tables");
+            "ACCESS_LEVEL is only supported for SHARED tables");
 }
 
 TEST(CreateTableParserTest, TtlSecondsOnlyAndAlwaysForStreamTables) {
   auto t = Ok("CREATE STREAM TABLE t (id INT PRIMARY KEY) WITH (TTL_SECONDS = 30)");
   EXPECT_EQ(t.options.ttl_seconds, 30u);
   EXPECT_EQ(Err("CREATE STREAM TABLE t (id INT PRIMARY KEY)"),
-            "STREAM tables require TTL_SECONDS: add WITH (TTL_SECONDS = <seconds>)");
+            "Invalid CREATE TABLE statement: STREAM tables must specify 'TTL_SECONDS'");
   EXPECT_EQ(Err("CREATE TABLE t (id INT PRIMARY KEY) WITH (TTL_SECONDS = 30)"),
-            "TTL_SECONDS is only valid for STREAM tables, not SHARED tables");
+            "TTL_SECONDS is only supported for STREAM tables");
+}
+
+TEST(CreateTableParserTest, StreamTablesTakeTheirOwnOptionsAndNeedNoPrimaryKey) {
+  auto t = Ok("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = 5, MAX_ROWS_PER_USER = 100, "
+              "EPHEMERAL = true)");
+  EXPECT_FALSE(t.has_primary_key);
+  EXPECT_EQ(t.options.max_rows_per_user, 100u);
+  EXPECT_EQ(t.options.ephemeral, true);
+  EXPECT_TRUE(Ok("CREATE STREAM TABLE t (id INT PRIMARY KEY) WITH (TTL_SECONDS = 5)")
+                  .has_primary_key);
+  EXPECT_EQ(Err("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = 'soon')"),
+            "Invalid TTL_SECONDS 'soon': use a whole number of seconds (at least 1)");
+  EXPECT_EQ(Err("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = -5)"),
+            "Invalid TTL_SECONDS: a negative value; use a whole number of seconds (at least 1)");
+  EXPECT_EQ(Err("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = 5, ACCESS_LEVEL = 'PUBLIC')"),
+            "ACCESS_LEVEL is only supported for SHARED tables");
+  EXPECT_EQ(Err("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = 5, USE_USER_STORAGE = TRUE)"),
+            "USE_USER_STORAGE is only supported for USER tables");
+  EXPECT_EQ(Err("CREATE USER TABLE t (id INT PRIMARY KEY) WITH (MAX_ROWS_PER_USER = 5)"),
+            "MAX_ROWS_PER_USER is only supported for STREAM tables");
+  EXPECT_EQ(Err("CREATE USER TABLE t (id INT PRIMARY KEY) WITH (EPHEMERAL = TRUE)"),
+            "EPHEMERAL is only supported for STREAM tables");
+  EXPECT_EQ(Err("CREATE STREAM TABLE t (v TEXT) WITH (TTL_SECONDS = 5, TYPE = 'USER')"),
+            "Conflicting table type definitions: CREATE Stream TABLE vs TYPE option User");
+  EXPECT_EQ(Err("CREATE USER TABLE t (v TEXT)"),
+            "Table 't' needs a PRIMARY KEY: mark exactly one column PRIMARY KEY");
 }
 
 TEST(CreateTableParserTest, NamesKeepTheirWrittenCase) {
