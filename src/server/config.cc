@@ -151,6 +151,10 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("max_subscriptions_per_connection", c.websocket.max_subscriptions_per_connection, 1,
         kNoMax);
   v.Int("outbound_queue_messages", c.websocket.outbound_queue_messages, 1, kNoMax);
+
+  v.Section("topics");
+  v.Int("visibility_timeout_secs", c.topics.visibility_timeout_secs, 1, kNoMax);
+  v.Int("retention_check_interval_seconds", c.topics.retention_check_interval_seconds, 0, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -449,6 +453,17 @@ constexpr EnvOverride kEnvOverrides[] = {
        c.auth.root_password = text;
        return std::nullopt;
      }},
+    {"KALAMDB_TOPIC_VISIBILITY_TIMEOUT_SECS", "topics.visibility_timeout_secs",
+     [](const std::string& text, ServerConfig& c) -> std::optional<std::string> {
+       int64_t value = 0;
+       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+       if (ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+           value > UINT32_MAX) {
+         return "topics.visibility_timeout_secs must be an integer >= 1 (got \"" + text + "\")";
+       }
+       c.topics.visibility_timeout_secs = static_cast<uint32_t>(value);
+       return std::nullopt;
+     }},
 };
 
 std::string EnvWhere(std::string_view variable) {
@@ -658,6 +673,13 @@ max_subscriptions_per_connection = 100
 # Server messages waiting to be written per connection. When full, the subscription that could
 # not queue gets SUBSCRIBER_LAGGING and is closed (the client resumes it with `from`).
 outbound_queue_messages = 1024
+
+[topics]
+# Seconds a consumer-group claim lasts: a message fetched and not acknowledged within it is
+# delivered again. Env: KALAMDB_TOPIC_VISIBILITY_TIMEOUT_SECS.
+visibility_timeout_secs = 60
+# Seconds between topic retention checks (0 = never).
+retention_check_interval_seconds = 60
 )toml";
 }
 

@@ -19,6 +19,7 @@
 #include "sql/executor_options.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "sql/topic_service.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
 
@@ -40,6 +41,8 @@ struct ExecServices {
   // Owner: server. Storages and jobs (system.storages, system.jobs).
   const catalog::StorageCatalog* storages = nullptr;
   JobService* jobs = nullptr;
+  // Owner: server. Topics (system.topics, system.topic_offsets).
+  TopicService* topics = nullptr;
   const Clock* clock = nullptr;        // owner: server
   SnowflakeGenerator* ids = nullptr;   // owner: server; for SNOWFLAKE_ID() defaults
   // Read by the system tables (sql/sqlite/system_tables.h); null where no statement reads them.
