@@ -187,7 +187,7 @@ std::string BuildPayload(const table::ChangeRecord& rec, PayloadMode mode) {
 
 uint32_t PartitionFor(const std::optional<std::string>& key, int64_t seq, uint32_t partitions) {
   const std::string text = key ? *key : std::to_string(seq);
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
   for (unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ull;

@@ -1,0 +1,194 @@
+// Tests for the topics module: claims, message encoding, payloads, offsets in the commit hook.
+#include <gtest/gtest.h>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "sql/parser/splitter.h"
+#include "topics/consumer_group.h"
+#include "topics/message.h"
+#include "topics/topic_service.h"
+
+namespace kalam::topics {
+namespace {
+
+using sql::parser::PayloadMode;
+
+TEST(ConsumerGroupTest, ConsumersOfAGroupGetDisjointWindows) {
+  ConsumerGroup g(std::nullopt);
+  uint64_t stop = 0;
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 0u);
+  g.Take(0, 5, 1000);
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 5u);
+  g.Take(5, 10, 1000);
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 10u);
+  EXPECT_EQ(stop, UINT64_MAX);
+}
+
+TEST(ConsumerGroupTest, AnExpiredClaimIsRedeliveredAndLiveClaimsAreSkipped) {
+  ConsumerGroup g(std::nullopt);
+  uint64_t stop = 0;
+  g.Take(0, 5, 100);   // expires at 100
+  g.Take(5, 10, 500);  // still live at 200
+  EXPECT_EQ(g.NextWindow(0, 200, &stop), 0u);
+  EXPECT_EQ(stop, 5u);  // the redelivery stops before the live claim
+  g.Take(0, 5, 300);
+  EXPECT_EQ(g.NextWindow(0, 200, &stop), 10u);
+}
+
+TEST(ConsumerGroupTest, AckNeverRegressesAndMovesTheCursor) {
+  ConsumerGroup g(std::optional<uint64_t>(3));
+  uint64_t stop = 0;
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 4u);  // committed + 1 wins over the start
+  g.Take(4, 8, 1000);
+  EXPECT_EQ(g.Ack(6), 6u);
+  EXPECT_EQ(g.Ack(2), 6u);
+  EXPECT_EQ(g.claims().size(), 1u);  // [4,8) ends above 7
+  EXPECT_EQ(g.Ack(7), 7u);
+  EXPECT_TRUE(g.claims().empty());
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 8u);
+}
+
+TEST(MessageTest, EncodeDecodeRoundTrips) {
+  Message m;
+  m.key = "k1";
+  m.payload = "{\"a\":1}";
+  m.timestamp_ms = 1730000000000;
+  m.user_id = "alice";
+  m.op = sql::parser::TopicOp::kDelete;
+  m.seq = 42;
+  auto d = Message::Decode(m.Encode());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->key, m.key);
+  EXPECT_EQ(d->payload, m.payload);
+  EXPECT_EQ(d->timestamp_ms, m.timestamp_ms);
+  EXPECT_EQ(d->user_id, m.user_id);
+  EXPECT_EQ(d->op, m.op);
+  EXPECT_EQ(d->seq, 42);
+  Message bare;
+  bare.payload = "{}";
+  auto b = Message::Decode(bare.Encode());
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->key.has_value());
+  EXPECT_FALSE(b->user_id.has_value());
+  EXPECT_FALSE(Message::Decode("x").ok());
+}
+
+TEST(MessageTest, PartitionIsDeterministicAndInRange) {
+  EXPECT_EQ(PartitionFor(std::string("42"), 0, 4), PartitionFor(std::string("42"), 9, 4));
+  EXPECT_EQ(PartitionFor(std::nullopt, 77, 4), PartitionFor(std::string("77"), 0, 4));
+  for (int i = 0; i < 100; ++i) EXPECT_LT(PartitionFor(std::to_string(i), 0, 3), 3u);
+  // FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c.
+  EXPECT_EQ(PartitionFor(std::string("a"), 0, 1000), 0xaf63dc4c8601ec8cull % 1000);
+}
+
+std::shared_ptr<catalog::TableDef> Table() {
+  auto d = std::make_shared<catalog::TableDef>();
+  d->table_id = 9;
+  d->namespace_id = "ns";
+  d->table_name = "t";
+  d->type = catalog::TableType::kShared;
+  catalog::ColumnDef id;
+  id.column_id = 1;
+  id.name = "id";
+  id.type = DataType{TypeKind::kBigInt};
+  id.primary_key = true;
+  catalog::ColumnDef v;
+  v.column_id = 2;
+  v.name = "v";
+  v.type = DataType{TypeKind::kText};
+  d->columns = {id, v};
+  return d;
+}
+
+TEST(PayloadTest, ModesCarryWhatTheyPromise) {
+  table::ChangeRecord rec;
+  rec.table = Table();
+  rec.kind = table::ChangeKind::kUpdate;
+  rec.seq = 5;
+  rec.values = {Value::Int(1), Value::Text("new")};
+  rec.old_values = {Value::Int(1), Value::Text("old")};
+  EXPECT_EQ(BuildPayload(rec, PayloadMode::kFull),
+            R"({"id":"1","v":"new","_seq":"5","_deleted":false,"_table":"ns:t"})");
+  EXPECT_EQ(BuildPayload(rec, PayloadMode::kKey), R"({"id":"1","_seq":"5","_table":"ns:t"})");
+  EXPECT_EQ(BuildPayload(rec, PayloadMode::kDiff),
+            R"({"id":"1","v":"new","_old":{"v":"old"},"_seq":"5","_table":"ns:t"})");
+  EXPECT_EQ(MessageKeyText(rec), "1");
+}
+
+class TopicServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cat = catalog::Catalog::Open(*kv_, clock_);
+    ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+    catalog_ = std::move(*cat);
+    service_ = std::make_unique<TopicService>(*kv_, *catalog_, clock_, TopicServiceOptions{});
+    ASSERT_TRUE(service_->Open().ok());
+  }
+
+  void Run(std::string_view sql, const std::shared_ptr<const catalog::TableDef>& source) {
+    auto stmts = sql::parser::SplitStatements(sql);
+    ASSERT_TRUE(stmts.ok());
+    auto ast = sql::parser::ParseTopicStatement((*stmts)[0]);
+    ASSERT_TRUE(ast.ok()) << ast.status().ToString();
+    sql::TopicStatementContext ctx;
+    ctx.topic_id = ast->topic_ns + "." + ast->topic_name;
+    ctx.source = source;
+    auto r = service_->Run(*ast, ctx);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  table::ChangeRecord Insert(int64_t id, int64_t seq) {
+    table::ChangeRecord rec;
+    rec.table = table_;
+    rec.kind = table::ChangeKind::kInsert;
+    rec.seq = seq;
+    rec.values = {Value::Int(id), Value::Text("x")};
+    return rec;
+  }
+
+  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
+  FakeClock clock_{1000000};
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<TopicService> service_;
+  std::shared_ptr<const catalog::TableDef> table_ = Table();
+};
+
+TEST_F(TopicServiceTest, OffsetsOfAFailedWriteAreReused) {
+  Run("CREATE TOPIC ns.tp", nullptr);
+  Run("ALTER TOPIC ns.tp ADD SOURCE ns.t ON INSERT", table_);
+  storage::WriteBatch batch;
+  ASSERT_TRUE(service_->OnStamped({Insert(1, 10), Insert(2, 11)}, &batch).ok());
+  service_->OnWritten(Status::IoError("disk full"));  // nothing of the batch exists
+  ConsumeRequest req;
+  req.topic_id = "ns.tp";
+  req.start = sql::parser::TopicStatement::Start::kEarliest;
+  auto r = service_->ConsumeNow(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->messages.empty());
+  storage::WriteBatch ok;
+  ASSERT_TRUE(service_->OnStamped({Insert(3, 12)}, &ok).ok());
+  ASSERT_TRUE(kv_->Write(ok).ok());
+  service_->OnWritten(Status::OK());
+  r = service_->ConsumeNow(req);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->messages.size(), 1u);
+  EXPECT_EQ(r->messages[0].offset, 0u);  // offset 0 again: the failed group's never existed
+  EXPECT_EQ(r->messages[0].message.key, "3");
+}
+
+TEST_F(TopicServiceTest, AckBeyondTheNewestOffsetIsRefused) {
+  Run("CREATE TOPIC ns.tp", nullptr);
+  Run("ALTER TOPIC ns.tp ADD SOURCE ns.t ON INSERT", table_);
+  storage::WriteBatch batch;
+  ASSERT_TRUE(service_->OnStamped({Insert(1, 10)}, &batch).ok());
+  ASSERT_TRUE(kv_->Write(batch).ok());
+  service_->OnWritten(Status::OK());
+  EXPECT_FALSE(service_->Ack("ns.tp", "g", 0, 1).ok());
+  auto acked = service_->Ack("ns.tp", "g", 0, 0);
+  ASSERT_TRUE(acked.ok());
+  EXPECT_EQ(*acked, 0u);
+  ASSERT_EQ(service_->ListOffsets().size(), 1u);
+}
+
+}  // namespace
+}  // namespace kalam::topics
