@@ -79,6 +79,10 @@ auth_timeout_secs = 7
 client_timeout_secs = 30
 max_subscriptions_per_connection = 8
 outbound_queue_messages = 64
+
+[topics]
+visibility_timeout_secs = 5
+retention_check_interval_seconds = 0
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -173,6 +177,8 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.websocket.client_timeout_secs, 10u);
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 100u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 1024u);
+  EXPECT_EQ(c.topics.visibility_timeout_secs, 60u);
+  EXPECT_EQ(c.topics.retention_check_interval_seconds, 60u);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -227,6 +233,8 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.websocket.client_timeout_secs, 30u);
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 8u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 64u);
+  EXPECT_EQ(c.topics.visibility_timeout_secs, 5u);
+  EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -447,7 +455,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 45u);
+  EXPECT_EQ(keys(text).size(), 47u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
