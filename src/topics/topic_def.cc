@@ -17,7 +17,10 @@ json::array RoutesArray(const std::vector<Route>& routes, bool stored) {
   json::array a;
   for (const Route& r : routes) {
     json::object o;
-    if (stored) o["table_num"] = r.table_id;
+    if (stored) {
+      o["table_num"] = r.table_id;
+      o["schema_version"] = r.schema_version;
+    }
     o["table_id"] = r.table_name;
     o["op"] = std::string(sql::parser::TopicOpName(r.op));
     o["payload_mode"] = std::string(sql::parser::PayloadModeName(r.payload));
@@ -83,6 +86,9 @@ Result<TopicDef> TopicDef::FromJson(std::string_view text) {
       Route r;
       r.table_id = json::value_to<uint64_t>(ro.at("table_num"));
       r.table_name = json::value_to<std::string>(ro.at("table_id"));
+      if (const auto* v = ro.if_contains("schema_version")) {
+        r.schema_version = json::value_to<uint32_t>(*v);
+      }
       const std::string op = json::value_to<std::string>(ro.at("op"));
       r.op = op == "update" ? TopicOp::kUpdate : op == "delete" ? TopicOp::kDelete
                                                                 : TopicOp::kInsert;

@@ -25,6 +25,9 @@ struct Route {
   sql::parser::TopicOp op = sql::parser::TopicOp::kInsert;
   sql::parser::PayloadMode payload = sql::parser::PayloadMode::kFull;
   std::optional<std::string> filter;  // the WHERE expression as written
+  // The table's schema version the filter was compiled for (it is compiled for that version
+  // again at startup, so a later ALTER TABLE never makes a stored route fail to load).
+  uint32_t schema_version = 0;
 };
 
 struct TopicDef {

@@ -72,7 +72,13 @@ Status TopicService::Open() {
       auto topic = std::make_shared<Topic>();
       for (const Route& r : def.routes) {
         std::shared_ptr<const live::FilterEngine::Filter> filter;
-        auto table = catalog->FindTableById(r.table_id);
+        std::shared_ptr<const catalog::TableDef> table = catalog->FindTableById(r.table_id);
+        if (r.filter && table && table->schema_version != r.schema_version) {
+          KALAM_ASSIGN_OR_RETURN(auto history, catalog_.SchemaHistory(r.table_id));
+          for (const auto& version : history) {
+            if (version->schema_version == r.schema_version) table = version;
+          }
+        }
         if (r.filter && table) {
           auto stmts = sql::parser::SplitStatements(*r.filter);
           if (stmts.ok() && stmts->size() == 1) {
@@ -368,6 +374,7 @@ Result<sql::StatementResult> TopicService::AddSource(const TopicStatement& stmt,
     }
     filter = *compiled;
     route.filter = stmt.where->text;
+    route.schema_version = ctx.source->schema_version;
   }
   auto next = std::make_shared<Topic>(*topic);
   next->def.routes.push_back(route);

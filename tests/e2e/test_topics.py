@@ -544,3 +544,19 @@ def test_shutdown_answers_pending_long_polls(tmp_path):
     t.join(15)
     assert out["r"].status_code == 200 and out["r"].json()["messages"] == []
     assert time.perf_counter() - start < 10
+
+
+def test_route_filter_survives_a_column_rename_and_restart(tmp_path):
+    s = Server(tmp_path / "data").start()
+    try:
+        s.sql("CREATE SHARED TABLE default.f (id INT PRIMARY KEY, v INT)")
+        s.sql("CREATE TOPIC default.ft")
+        s.sql("ALTER TOPIC default.ft ADD SOURCE default.f ON INSERT WHERE v > 10")
+        s.sql("ALTER TABLE default.f RENAME COLUMN v TO w")
+        s.sql("INSERT INTO default.f (id, w) VALUES (1, 5), (2, 50)")
+        s.stop()
+        s.start()
+        s.sql("INSERT INTO default.f (id, w) VALUES (3, 7), (4, 70)")
+        assert [m["key"] for m in consume(s, "CONSUME FROM default.ft")] == ["2", "4"]
+    finally:
+        s.stop()
