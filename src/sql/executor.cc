@@ -91,10 +91,13 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
+    // A classifier-level denial (topic statements) carries no "Statement N failed" prefix.
+    const bool classifier_denial = kind.ok() && !CheckTopicRole(*kind, s.caller).ok();
     if (!st.ok()) {
       s.ws.Clear();
-      response.error = batch ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
-                             : st;
+      response.error = batch && !classifier_denial
+                           ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
+                           : st;
       response.error_details = stmt.text;
       return response;
     }

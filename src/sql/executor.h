@@ -88,6 +88,10 @@ class Executor {
   // executor_topics.cc: CREATE/DROP/CLEAR/ALTER TOPIC, CONSUME, ACK.
   Status RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
                            parser::StatementKind kind);
+  // The classifier-level role check of topic statements (docs/topics.md): kPermissionDenied
+  // when `caller` may not run a statement of `kind`; OK for every other kind. Its error is
+  // reported without the "Statement N failed: " prefix of a batch.
+  static Status CheckTopicRole(parser::StatementKind kind, const Caller& caller);
   // kFailedPrecondition naming the topic and the ALTER TOPIC … DROP SOURCE to run when `table`
   // feeds a topic.
   Status CheckNotTopicSource(const catalog::TableDef& table) const;

@@ -24,21 +24,29 @@ Status Executor::CheckNotTopicSource(const catalog::TableDef& table) const {
       " DROP SOURCE " + table.QualifiedName() + " ON <INSERT|UPDATE|DELETE>");
 }
 
-Status Executor::RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
-                                   parser::StatementKind kind) {
-  // Permissions are decided before parsing, like the original's classifier.
+Status Executor::CheckTopicRole(parser::StatementKind kind, const Caller& caller) {
   if (IsTopicDdl(kind)) {
-    if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
+    if (!auth::RoleAtLeast(caller.role, auth::Role::kDba)) {
       return Status::PermissionDenied(
           "Admin privileges (DBA or System role) required for topic management");
     }
-  } else if (!auth::RoleAtLeast(s.caller.role, auth::Role::kService)) {
+    return Status::OK();
+  }
+  if ((kind == parser::StatementKind::kConsume || kind == parser::StatementKind::kAck) &&
+      !auth::RoleAtLeast(caller.role, auth::Role::kService)) {
     return Status::PermissionDenied(
         kind == parser::StatementKind::kConsume
             ? "Permission denied: Only service, dba, or system roles can consume from topics"
             : "Permission denied: Only service, dba, or system roles can acknowledge topic "
               "offsets");
   }
+  return Status::OK();
+}
+
+Status Executor::RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
+                                   parser::StatementKind kind) {
+  // Permissions are decided before parsing, like the original's classifier.
+  KALAM_RETURN_IF_ERROR(CheckTopicRole(kind, s.caller));
   if (!topics_) return Status::Unavailable("Topics are not available on this server");
   KALAM_ASSIGN_OR_RETURN(parser::TopicStatement ast, parser::ParseTopicStatement(stmt));
   if (ast.topic_ns.empty() || ast.topic_name.empty()) {

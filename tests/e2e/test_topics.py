@@ -106,6 +106,12 @@ def test_topic_ddl_needs_dba(server, ns):
                     f"ALTER TOPIC {ns}.t ADD SOURCE {ns}.s ON INSERT"):
             e = err(server, sql, user=who, password="password123", status=403)
             assert e == {"code": "PERMISSION_DENIED", "message": ADMIN_DENIED}, sql
+    # A classifier-level denial has no "Statement N failed: " prefix, also in a batch.
+    e = err(server, f"SELECT 1; CREATE TOPIC {ns}.x", user=usr, password="password123",
+            status=403)
+    assert e == {"code": "PERMISSION_DENIED", "message": ADMIN_DENIED}
+    e = err(server, f"SELECT 1; CREATE TOPIC {ns}")
+    assert e["message"].startswith("Statement 2 failed: Invalid operation: Topic name must be")
     e = server.sql_error(f"CONSUME FROM {ns}.t", user=usr, password="password123", status=403)
     assert e["message"] == \
         "Permission denied: Only service, dba, or system roles can consume from topics"
