@@ -19,6 +19,7 @@ using storage::Partition;
 namespace {
 
 constexpr uint64_t kMaxPartitions = 256;
+constexpr uint64_t kMaxConsumeLimit = 100000;  // as the HTTP API's `limit`
 
 sql::StatementResult MessageResult(std::string message) {
   sql::StatementResult r;
@@ -424,6 +425,11 @@ Result<sql::StatementResult> TopicService::SetOptions(const TopicStatement& stmt
 
 Result<sql::StatementResult> TopicService::RunConsume(const TopicStatement& stmt,
                                                       const std::string& topic_id) {
+  if (stmt.limit > kMaxConsumeLimit) {
+    return Status::InvalidArgument("Invalid operation: CONSUME LIMIT must be at most " +
+                                   std::to_string(kMaxConsumeLimit) + " (got " +
+                                   std::to_string(stmt.limit) + ")");
+  }
   ConsumeRequest req;
   req.topic_id = topic_id;
   req.group = stmt.group;
@@ -754,17 +760,18 @@ Status TopicService::OnStamped(const std::vector<table::ChangeRecord>& records,
 
 void TopicService::OnWritten(const Status& written) {
   if (pending_.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (written.ok()) {
       for (const auto& [pk, next] : pending_) {
         next_[pk] = next;
-        if (waiters_.count(pk)) dirty_.insert(pk);
+        if (waiters_.count(pk)) wake = dirty_.insert(pk).second || wake;
       }
     }
   }
   pending_.clear();
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
 // ---- retention --------------------------------------------------------------------------------

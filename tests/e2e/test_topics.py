@@ -216,6 +216,8 @@ def test_consume_shape_and_full_payload(server, ns):
     e = err(server, f"CONSUME FROM {topic} PARTITION 1")
     assert e["message"] == \
         f"Invalid operation: Partition 1 does not exist in topic '{topic}' (it has 1 partition(s))"
+    e = err(server, f"CONSUME FROM {topic} LIMIT 100001")
+    assert e["message"] == "Invalid operation: CONSUME LIMIT must be at most 100000 (got 100001)"
     e = err(server, f"CONSUME FROM {ns}.nope")
     assert e["message"] == f"Not found: Topic '{ns}.nope' does not exist"
 
@@ -564,5 +566,20 @@ def test_route_filter_survives_a_column_rename_and_restart(tmp_path):
         s.start()
         s.sql("INSERT INTO default.f (id, w) VALUES (3, 7), (4, 70)")
         assert [m["key"] for m in consume(s, "CONSUME FROM default.ft")] == ["2", "4"]
+    finally:
+        s.stop()
+
+
+def test_long_poll_outlasts_the_request_timeout(tmp_path):
+    from kalam_harness import DEFAULT_TEST_CONFIG
+    s = Server(tmp_path / "data",
+               config_toml=DEFAULT_TEST_CONFIG + "[limits]\nrequest_timeout_secs = 1\n").start()
+    try:
+        s.sql("CREATE TOPIC default.slow")
+        start = time.perf_counter()
+        r = http_consume(s, "default.slow", "g", timeout_seconds=3)
+        took = time.perf_counter() - start
+        assert r.status_code == 200 and r.json()["messages"] == [], r.text
+        assert 2.9 < took < 6, took
     finally:
         s.stop()
