@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "catalog/catalog.h"
+#include "commit/commit_pipeline.h"
 #include "common/clock.h"
+#include "table/keys.h"
 #include "sql/parser/splitter.h"
 #include "topics/consumer_group.h"
 #include "topics/message.h"
@@ -188,6 +190,48 @@ TEST_F(TopicServiceTest, AckBeyondTheNewestOffsetIsRefused) {
   ASSERT_TRUE(acked.ok());
   EXPECT_EQ(*acked, 0u);
   ASSERT_EQ(service_->ListOffsets().size(), 1u);
+}
+
+TEST_F(TopicServiceTest, ACommitThatFailsItsConflictCheckPublishesNothing) {
+  Run("CREATE TOPIC ns.tp PARTITIONS 2", nullptr);
+  Run("ALTER TOPIC ns.tp ADD SOURCE ns.t ON INSERT", table_);
+  SnowflakeGenerator ids(1, Clock::System());
+  commit::CommitPipeline pipeline(*kv_, ids);
+  pipeline.SetCommitHook(service_.get());
+  ASSERT_TRUE(pipeline.Start().ok());
+  auto staged = [&](int64_t id) {
+    table::StagedRow r;
+    r.table = table_;
+    r.pk = Value::Int(id);
+    r.pk_key = table::PkKey(table_->table_id, "", r.pk);
+    r.live = true;
+    r.values = {Value::Int(id), Value::Text("v")};
+    return r;
+  };
+  // Both transactions staged id 1 against "absent"; the second COMMIT fails its re-check.
+  table::WriteSet first, second;
+  first.Stage(staged(1));
+  second.Stage(staged(1));
+  second.Stage(staged(2));
+  ASSERT_TRUE(pipeline.Commit(first).ok());
+  auto failed = pipeline.Commit(second);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kConstraint);
+  size_t messages = 0;
+  for (uint32_t p = 0; p < 2; ++p) {
+    ConsumeRequest req;
+    req.topic_id = "ns.tp";
+    req.partition = p;
+    req.start = sql::parser::TopicStatement::Start::kEarliest;
+    auto r = service_->ConsumeNow(req);
+    ASSERT_TRUE(r.ok());
+    for (const auto& m : r->messages) {
+      EXPECT_EQ(m.message.key, "1");  // never "2": its transaction did not commit
+      ++messages;
+    }
+  }
+  EXPECT_EQ(messages, 1u);
+  pipeline.Stop();
 }
 
 }  // namespace
