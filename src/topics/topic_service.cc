@@ -122,10 +122,36 @@ Status TopicService::Open() {
     }
     KALAM_RETURN_IF_ERROR(it->status());
   }
+  KALAM_RETURN_IF_ERROR(DeleteOrphanMessages(loaded));
   std::lock_guard lock(mu_);
   topics_ = std::move(loaded);
   RebuildRoutes();
   return Status::OK();
+}
+
+Status TopicService::DeleteOrphanMessages(
+    const std::map<std::string, std::shared_ptr<const Topic>>& topics) {
+  std::set<TopicNum> known;
+  for (const auto& [id, t] : topics) known.insert(t->def.num);
+  storage::WriteBatch batch;
+  auto it = kv_.NewIterator(Partition::kTopic);
+  // One seek per topic number present: a dropped topic whose cleanup job never ran (a crash or
+  // a shutdown came first) leaves messages no topic owns.
+  for (it->SeekToFirst(); it->Valid();) {
+    TopicNum num = 0;
+    uint32_t p = 0;
+    uint64_t offset = 0;
+    if (!ParseMessageKey(it->key(), &num, &p, &offset)) {
+      return Status::Corruption("Bad topic message key");
+    }
+    if (!known.count(num)) {
+      spdlog::info("Deleting the messages of dropped topic number {}", num);
+      batch.DeleteRange(Partition::kTopic, MessageKey(num, 0, 0), MessageKey(num + 1, 0, 0));
+    }
+    it->Seek(MessageKey(num + 1, 0, 0));
+  }
+  KALAM_RETURN_IF_ERROR(it->status());
+  return batch.empty() ? Status::OK() : kv_.Write(batch);
 }
 
 void TopicService::Start() {

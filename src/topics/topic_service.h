@@ -173,6 +173,8 @@ class TopicService : public sql::TopicService, public commit::CommitHook {
   // Deletes messages of `num` partition `p` in [from, to); counts messages and bytes.
   Status DeleteMessages(TopicNum num, uint32_t p, uint64_t from, uint64_t to, uint64_t* messages,
                         uint64_t* bytes);
+  // Deletes messages of topic numbers no loaded topic has (Open).
+  Status DeleteOrphanMessages(const std::map<std::string, std::shared_ptr<const Topic>>& topics);
   bool RetentionDue();
   void NotifierLoop();
   void Register(Waiter waiter, uint64_t latest_seen);

@@ -234,5 +234,18 @@ TEST_F(TopicServiceTest, ACommitThatFailsItsConflictCheckPublishesNothing) {
   pipeline.Stop();
 }
 
+TEST_F(TopicServiceTest, MessagesOfADroppedTopicWhoseCleanupNeverRanGoAtTheNextOpen) {
+  // A message under topic number 77, which no topic has (its DROP's job never ran).
+  storage::WriteBatch orphan;
+  orphan.Put(storage::Partition::kTopic, MessageKey(77, 0, 0), "x");
+  orphan.Put(storage::Partition::kTopic, MessageKey(77, 3, 9), "x");
+  ASSERT_TRUE(kv_->Write(orphan).ok());
+  TopicService reopened(*kv_, *catalog_, clock_, TopicServiceOptions{});
+  ASSERT_TRUE(reopened.Open().ok());
+  auto it = kv_->NewIterator(storage::Partition::kTopic);
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+}
+
 }  // namespace
 }  // namespace kalam::topics
