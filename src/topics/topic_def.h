@@ -15,6 +15,12 @@
 
 namespace kalam::topics {
 
+// Most partitions a topic may have.
+inline constexpr uint64_t kMaxTopicPartitions = 256;
+
+// kNotFound "Not found: Topic '<id>' does not exist".
+Status TopicNotFound(const std::string& topic_id);
+
 using TopicNum = uint64_t;  // internal id: message keys; never reused, so a dropped topic's
                             // messages never mix with a new topic of the same name
 

@@ -1,9 +1,8 @@
-// The topic service: DDL, publishing in the commit, consumption, claims, long polls and the
-// cleanup/retention jobs.
+// The topic service: opening, DDL, publishing in the commit (the CommitHook) and listing.
+// Consumption is in topic_consumer.cc, cleanup and retention in topic_retention.cc.
 #include "topics/topic_service.h"
 
 #include <algorithm>
-#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +17,6 @@ using storage::Partition;
 
 namespace {
 
-constexpr uint64_t kMaxPartitions = 256;
 constexpr uint64_t kMaxConsumeLimit = 100000;  // as the HTTP API's `limit`
 
 sql::StatementResult MessageResult(std::string message) {
@@ -34,10 +32,6 @@ bool OpMatches(TopicOp op, table::ChangeKind kind) {
     case TopicOp::kDelete: return kind == table::ChangeKind::kDelete;
   }
   return false;
-}
-
-Status NoTopic(const std::string& topic_id) {
-  return Status::NotFound("Not found: Topic '" + topic_id + "' does not exist");
 }
 
 std::string RouteText(const Route& r) {
@@ -230,9 +224,9 @@ Result<sql::StatementResult> TopicService::Run(const TopicStatement& stmt,
 
 Result<sql::StatementResult> TopicService::Create(const TopicStatement& stmt,
                                                   const std::string& topic_id) {
-  if (stmt.partitions < 1 || stmt.partitions > kMaxPartitions) {
+  if (stmt.partitions < 1 || stmt.partitions > kMaxTopicPartitions) {
     return Status::InvalidArgument("Invalid operation: Partition count must be between 1 and " +
-                                   std::to_string(kMaxPartitions) + " (got " +
+                                   std::to_string(kMaxTopicPartitions) + " (got " +
                                    std::to_string(stmt.partitions) + ")");
   }
   std::lock_guard ddl(ddl_mu_);
@@ -276,7 +270,7 @@ Result<size_t> TopicService::ForgetGroups(TopicNum num) {
 Result<sql::StatementResult> TopicService::DropOrClear(const std::string& topic_id, bool drop) {
   std::lock_guard ddl(ddl_mu_);
   auto topic = Find(topic_id);
-  if (!topic) return NoTopic(topic_id);
+  if (!topic) return TopicNotFound(topic_id);
   const TopicNum num = topic->def.num;
   std::map<uint32_t, uint64_t> upto;
   if (drop) {
@@ -309,76 +303,11 @@ Result<sql::StatementResult> TopicService::DropOrClear(const std::string& topic_
   return MessageResult("Scheduled cleanup job [" + job + "] for topic '" + topic_id + "'");
 }
 
-Status TopicService::DeleteMessages(TopicNum num, uint32_t p, uint64_t from, uint64_t to,
-                                    uint64_t* messages, uint64_t* bytes) {
-  if (from >= to) return Status::OK();
-  storage::ReadOptions ro;
-  ro.lower_bound = MessageKey(num, p, from);
-  ro.upper_bound = MessageKey(num, p, to);
-  auto it = kv_.NewIterator(Partition::kTopic, ro);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ++*messages;
-    *bytes += it->key().size() + it->value().size();
-  }
-  KALAM_RETURN_IF_ERROR(it->status());
-  storage::WriteBatch batch;
-  batch.DeleteRange(Partition::kTopic, ro.lower_bound, ro.upper_bound);
-  return kv_.Write(batch);
-}
-
-Result<std::string> TopicService::ScheduleCleanup(const std::string& topic_id, TopicNum num,
-                                                  bool drop, std::map<uint32_t, uint64_t> upto,
-                                                  size_t offsets_deleted) {
-  auto body = [this, topic_id, num, drop, upto, offsets_deleted](
-                  jobs::JobContext&) -> Result<std::string> {
-    uint64_t messages = 0, bytes = 0;
-    if (drop) {
-      // Every partition of the topic: the key range of `num`.
-      storage::ReadOptions ro;
-      ro.lower_bound = MessageKey(num, 0, 0);
-      ro.upper_bound = MessageKey(num + 1, 0, 0);
-      auto it = kv_.NewIterator(Partition::kTopic, ro);
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        ++messages;
-        bytes += it->key().size() + it->value().size();
-      }
-      KALAM_RETURN_IF_ERROR(it->status());
-      storage::WriteBatch batch;
-      batch.DeleteRange(Partition::kTopic, ro.lower_bound, ro.upper_bound);
-      for (uint32_t p = 0; p < kMaxPartitions; ++p) {
-        batch.Delete(Partition::kMeta, NextOffsetKey(num, p));
-        batch.Delete(Partition::kMeta, LowOffsetKey(num, p));
-      }
-      KALAM_RETURN_IF_ERROR(kv_.Write(batch));
-      std::lock_guard lock(mu_);
-      std::erase_if(next_, [&](const auto& e) { return e.first.first == num; });
-      std::erase_if(low_, [&](const auto& e) { return e.first.first == num; });
-    } else {
-      for (const auto& [p, to] : upto) {
-        KALAM_RETURN_IF_ERROR(DeleteMessages(num, p, 0, to, &messages, &bytes));
-      }
-    }
-    return "Cleaned up topic '" + topic_id + "' - " + std::to_string(offsets_deleted) +
-           " consumer group offsets deleted, " + std::to_string(messages) +
-           " messages deleted, " + std::to_string(bytes) + " bytes freed";
-  };
-  const std::string params = "{\"topic_id\":\"" + topic_id + "\"}";
-  const std::string key = std::string(drop ? "drop_topic:" : "clear_topic:") + std::to_string(num);
-  if (!jobs_) {
-    jobs::JobContext ctx;
-    KALAM_ASSIGN_OR_RETURN(std::string message, body(ctx));
-    (void)message;  // no job record to carry it without a job manager (unit tests)
-    return std::string("TC-inline");
-  }
-  bool already = false;
-  return jobs_->Submit("TC", "topic_cleanup", key, params, body, &already);
-}
-
 Result<sql::StatementResult> TopicService::AddSource(const TopicStatement& stmt,
                                                      const sql::TopicStatementContext& ctx) {
   std::lock_guard ddl(ddl_mu_);
   auto topic = Find(ctx.topic_id);
-  if (!topic) return NoTopic(ctx.topic_id);
+  if (!topic) return TopicNotFound(ctx.topic_id);
   Route route;
   route.table_id = ctx.source->table_id;
   route.table_name = ctx.source->QualifiedName();
@@ -415,7 +344,7 @@ Result<sql::StatementResult> TopicService::DropSource(const TopicStatement& stmt
                                                       const sql::TopicStatementContext& ctx) {
   std::lock_guard ddl(ddl_mu_);
   auto topic = Find(ctx.topic_id);
-  if (!topic) return NoTopic(ctx.topic_id);
+  if (!topic) return TopicNotFound(ctx.topic_id);
   auto next = std::make_shared<Topic>(*topic);
   for (size_t i = 0; i < next->def.routes.size(); ++i) {
     const Route& r = next->def.routes[i];
@@ -438,7 +367,7 @@ Result<sql::StatementResult> TopicService::SetOptions(const TopicStatement& stmt
                                                       const std::string& topic_id) {
   std::lock_guard ddl(ddl_mu_);
   auto topic = Find(topic_id);
-  if (!topic) return NoTopic(topic_id);
+  if (!topic) return TopicNotFound(topic_id);
   auto next = std::make_shared<Topic>(*topic);
   if (stmt.retention_seconds) next->def.retention_seconds = *stmt.retention_seconds;
   if (stmt.retention_max_bytes) next->def.retention_max_bytes = *stmt.retention_max_bytes;
@@ -502,233 +431,6 @@ Result<sql::StatementResult> TopicService::RunAck(const TopicStatement& stmt,
                                   Value::Int(partition),
                                   Value::Int(static_cast<int64_t>(stmt.upto_offset))}));
   return std::move(b).Finish();
-}
-
-// ---- consumption ------------------------------------------------------------------------------
-
-Result<ConsumeResult> TopicService::ConsumeNow(const ConsumeRequest& request) {
-  auto topic = Find(request.topic_id);
-  if (!topic) return NoTopic(request.topic_id);
-  if (request.partition >= topic->def.partitions) {
-    return Status::InvalidArgument("Invalid operation: Partition " +
-                                   std::to_string(request.partition) + " does not exist in topic '" +
-                                   request.topic_id + "' (it has " +
-                                   std::to_string(topic->def.partitions) + " partition(s))");
-  }
-  const TopicNum num = topic->def.num;
-  const PartitionKey pk{num, request.partition};
-  std::unique_lock groups(groups_mu_, std::defer_lock);
-  if (request.group) groups.lock();
-  uint64_t latest = 0, low = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = next_.find(pk); it != next_.end()) latest = it->second;
-    if (auto it = low_.find(pk); it != low_.end()) low = it->second;
-  }
-  uint64_t start = 0;
-  switch (request.start) {
-    case TopicStatement::Start::kEarliest:
-    case TopicStatement::Start::kDefault: start = low; break;
-    case TopicStatement::Start::kLatest: start = latest; break;
-    case TopicStatement::Start::kOffset: start = request.start_offset; break;
-  }
-  const int64_t now_ms = clock_.NowMillis();
-  uint64_t stop = std::numeric_limits<uint64_t>::max();
-  ConsumerGroup* group = nullptr;
-  uint64_t begin = start;
-  if (request.group) {
-    GroupKey gk{num, request.partition, *request.group};
-    auto it = groups_.find(gk);
-    if (it == groups_.end()) {
-      std::optional<uint64_t> committed;
-      if (auto c = committed_.find(gk); c != committed_.end()) committed = c->second.offset;
-      it = groups_.emplace(gk, ConsumerGroup(committed)).first;
-    }
-    group = &it->second;
-    begin = group->NextWindow(start, now_ms, &stop);
-  }
-  begin = std::max(begin, low);
-  ConsumeResult result;
-  result.topic_id = request.topic_id;
-  result.partition = request.partition;
-  result.next_offset = begin;
-  const uint64_t end = std::min(latest, stop);
-  if (request.limit == 0 || begin >= end) return result;
-  storage::ReadOptions ro;
-  ro.lower_bound = MessageKey(num, request.partition, begin);
-  ro.upper_bound = MessageKey(num, request.partition, end);
-  auto it = kv_.NewIterator(Partition::kTopic, ro);
-  for (it->SeekToFirst(); it->Valid() && result.messages.size() < request.limit; it->Next()) {
-    TopicNum n = 0;
-    uint32_t p = 0;
-    uint64_t offset = 0;
-    if (!ParseMessageKey(it->key(), &n, &p, &offset)) {
-      return Status::Corruption("Bad topic message key");
-    }
-    KALAM_ASSIGN_OR_RETURN(Message m, Message::Decode(it->value()));
-    result.messages.push_back(ConsumedMessage{offset, std::move(m)});
-  }
-  KALAM_RETURN_IF_ERROR(it->status());
-  if (!result.messages.empty()) {
-    result.next_offset = result.messages.back().offset + 1;
-    if (group) {
-      group->Take(result.messages.front().offset, result.next_offset,
-                  now_ms + options_.visibility_timeout.count());
-    }
-  }
-  return result;
-}
-
-void TopicService::Consume(ConsumeRequest request, ConsumeCallback done) {
-  uint64_t latest_seen = 0;
-  if (auto topic = Find(request.topic_id)) {
-    std::lock_guard lock(mu_);
-    if (auto it = next_.find({topic->def.num, request.partition}); it != next_.end()) {
-      latest_seen = it->second;
-    }
-  }
-  auto result = ConsumeNow(request);
-  if (!result.ok() || !result->messages.empty() || request.wait.count() <= 0) {
-    done(std::move(result));
-    return;
-  }
-  const auto wait = std::min<std::chrono::milliseconds>(request.wait, options_.max_wait);
-  Waiter w;
-  w.deadline = std::chrono::steady_clock::now() + wait;
-  w.empty = std::move(*result);
-  w.request = std::move(request);
-  w.done = std::move(done);
-  Register(std::move(w), latest_seen);
-}
-
-void TopicService::Register(Waiter waiter, uint64_t latest_seen) {
-  auto topic = Find(waiter.request.topic_id);
-  {
-    std::unique_lock lock(mu_);
-    if (!stopping_ && topic) {
-      const PartitionKey pk{topic->def.num, waiter.request.partition};
-      auto it = next_.find(pk);
-      // A commit between the fetch and now must not be missed: look again at once.
-      if (it != next_.end() && it->second != latest_seen) dirty_.insert(pk);
-      waiters_[pk].push_back(std::move(waiter));
-      waiters_changed_ = true;
-      lock.unlock();
-      cv_.notify_all();
-      return;
-    }
-  }
-  waiter.done(std::move(waiter.empty));
-}
-
-void TopicService::NotifierLoop() {
-  std::unique_lock lock(mu_);
-  auto last_retention = std::chrono::steady_clock::now();
-  while (!stopping_) {
-    auto wake = std::chrono::steady_clock::time_point::max();
-    for (const auto& [k, list] : waiters_) {
-      for (const auto& w : list) wake = std::min(wake, w.deadline);
-    }
-    if (options_.retention_check_interval.count() > 0) {
-      wake = std::min(wake, last_retention + options_.retention_check_interval);
-    }
-    waiters_changed_ = false;
-    cv_.wait_until(lock, wake, [&] { return stopping_ || !dirty_.empty() || waiters_changed_; });
-    if (stopping_) break;
-    const auto now = std::chrono::steady_clock::now();
-    std::vector<Waiter> retry, expired;
-    for (const auto& pk : dirty_) {
-      auto it = waiters_.find(pk);
-      if (it == waiters_.end()) continue;
-      for (auto& w : it->second) retry.push_back(std::move(w));
-      waiters_.erase(it);
-    }
-    dirty_.clear();
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      auto& list = it->second;
-      for (auto w = list.begin(); w != list.end();) {
-        if (w->deadline <= now) {
-          expired.push_back(std::move(*w));
-          w = list.erase(w);
-        } else {
-          ++w;
-        }
-      }
-      it = list.empty() ? waiters_.erase(it) : std::next(it);
-    }
-    const bool retention_due = options_.retention_check_interval.count() > 0 &&
-                               now >= last_retention + options_.retention_check_interval;
-    if (retention_due) last_retention = now;
-    lock.unlock();
-    for (auto& w : retry) {
-      uint64_t latest_seen = 0;
-      if (auto topic = Find(w.request.topic_id)) {
-        std::lock_guard l(mu_);
-        if (auto it = next_.find({topic->def.num, w.request.partition}); it != next_.end()) {
-          latest_seen = it->second;
-        }
-      }
-      auto result = ConsumeNow(w.request);
-      if (!result.ok() || !result->messages.empty() || w.deadline <= now) {
-        w.done(std::move(result));
-      } else {
-        Register(std::move(w), latest_seen);
-      }
-    }
-    for (auto& w : expired) w.done(std::move(w.empty));
-    if (retention_due && RetentionDue()) {
-      if (jobs_) {
-        bool already = false;
-        auto job = jobs_->Submit("TR", "topic_retention", "topic_retention", "{}",
-                                 [this](jobs::JobContext&) { return EnforceRetention(); },
-                                 &already);
-        if (!job.ok()) spdlog::error("Topic retention job not queued: {}", job.status().ToString());
-      } else {
-        auto r = EnforceRetention();
-        if (!r.ok()) spdlog::error("Topic retention failed: {}", r.status().ToString());
-      }
-    }
-    lock.lock();
-  }
-}
-
-Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::string& group,
-                                   uint32_t partition, uint64_t offset) {
-  auto topic = Find(topic_id);
-  if (!topic) return NoTopic(topic_id);
-  if (partition >= topic->def.partitions) {
-    return Status::InvalidArgument("Invalid operation: Partition " + std::to_string(partition) +
-                                   " does not exist in topic '" + topic_id + "' (it has " +
-                                   std::to_string(topic->def.partitions) + " partition(s))");
-  }
-  const TopicNum num = topic->def.num;
-  std::lock_guard groups(groups_mu_);
-  uint64_t latest = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = next_.find({num, partition}); it != next_.end()) latest = it->second;
-  }
-  if (offset >= latest) {
-    return Status::InvalidArgument(
-        "Invalid operation: Cannot acknowledge offset " + std::to_string(offset) +
-        " of topic '" + topic_id + "' partition " + std::to_string(partition) + ": " +
-        (latest == 0 ? std::string("the partition has no messages")
-                     : "the newest offset is " + std::to_string(latest - 1)));
-  }
-  GroupKey gk{num, partition, group};
-  auto it = groups_.find(gk);
-  uint64_t committed = offset;
-  if (it != groups_.end()) {
-    committed = it->second.Ack(offset);
-  } else if (auto c = committed_.find(gk); c != committed_.end()) {
-    committed = std::max(c->second.offset, offset);
-  }
-  const int64_t now_ms = clock_.NowMillis();
-  storage::WriteBatch batch;
-  batch.Put(Partition::kSystem, GroupOffsetKey(num, partition, group),
-            U64Bytes(committed) + U64Bytes(static_cast<uint64_t>(now_ms)));
-  KALAM_RETURN_IF_ERROR(kv_.Write(batch));
-  committed_[gk] = Committed{committed, now_ms};
-  return committed;
 }
 
 // ---- publishing -------------------------------------------------------------------------------
@@ -798,118 +500,6 @@ void TopicService::OnWritten(const Status& written) {
   }
   pending_.clear();
   if (wake) cv_.notify_all();
-}
-
-// ---- retention --------------------------------------------------------------------------------
-
-bool TopicService::RetentionDue() {
-  std::vector<std::shared_ptr<const Topic>> topics;
-  std::map<PartitionKey, std::pair<uint64_t, uint64_t>> ranges;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, t] : topics_) {
-      topics.push_back(t);
-      for (uint32_t p = 0; p < t->def.partitions; ++p) {
-        const PartitionKey pk{t->def.num, p};
-        ranges[pk] = {low_.count(pk) ? low_[pk] : 0, next_.count(pk) ? next_[pk] : 0};
-      }
-    }
-  }
-  const int64_t now_ms = clock_.NowMillis();
-  for (const auto& t : topics) {
-    for (uint32_t p = 0; p < t->def.partitions; ++p) {
-      auto [low, next] = ranges[{t->def.num, p}];
-      if (low >= next) continue;
-      storage::ReadOptions ro;
-      ro.lower_bound = MessageKey(t->def.num, p, 0);
-      ro.upper_bound = MessageKey(t->def.num, p, next);
-      auto it = kv_.NewIterator(Partition::kTopic, ro);
-      it->SeekToFirst();
-      if (!it->Valid()) continue;
-      uint64_t offset = 0;
-      TopicNum n = 0;
-      uint32_t part = 0;
-      if (ParseMessageKey(it->key(), &n, &part, &offset) && offset < low) return true;
-      auto m = Message::Decode(it->value());
-      if (t->def.retention_seconds > 0 && m.ok() &&
-          m->timestamp_ms < now_ms - t->def.retention_seconds * 1000) {
-        return true;
-      }
-      if (t->def.retention_max_bytes > 0 &&
-          kv_.ApproximateSize(Partition::kTopic, ro.lower_bound, ro.upper_bound) >
-              static_cast<uint64_t>(t->def.retention_max_bytes)) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-Result<std::string> TopicService::EnforceRetention() {
-  std::vector<std::shared_ptr<const Topic>> topics;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, t] : topics_) topics.push_back(t);
-  }
-  const int64_t now_ms = clock_.NowMillis();
-  uint64_t messages = 0, bytes = 0;
-  size_t partitions = 0;
-  for (const auto& t : topics) {
-    const TopicNum num = t->def.num;
-    for (uint32_t p = 0; p < t->def.partitions; ++p) {
-      uint64_t low = 0, next = 0;
-      {
-        std::lock_guard lock(mu_);
-        if (auto it = low_.find({num, p}); it != low_.end()) low = it->second;
-        if (auto it = next_.find({num, p}); it != next_.end()) next = it->second;
-      }
-      uint64_t cut = low;
-      storage::ReadOptions ro;
-      ro.lower_bound = MessageKey(num, p, 0);
-      ro.upper_bound = MessageKey(num, p, next);
-      if (t->def.retention_seconds > 0) {
-        const int64_t cutoff = now_ms - t->def.retention_seconds * 1000;
-        auto it = kv_.NewIterator(Partition::kTopic, ro);
-        for (it->Seek(MessageKey(num, p, low)); it->Valid(); it->Next()) {
-          KALAM_ASSIGN_OR_RETURN(Message m, Message::Decode(it->value()));
-          if (m.timestamp_ms >= cutoff) break;
-          TopicNum n = 0;
-          uint32_t part = 0;
-          uint64_t offset = 0;
-          if (ParseMessageKey(it->key(), &n, &part, &offset)) cut = std::max(cut, offset + 1);
-        }
-        KALAM_RETURN_IF_ERROR(it->status());
-      }
-      if (t->def.retention_max_bytes > 0) {
-        uint64_t total = 0;
-        auto it = kv_.NewIterator(Partition::kTopic, ro);
-        for (it->SeekToLast(); it->Valid(); it->Prev()) {
-          total += it->key().size() + it->value().size();
-          if (total > static_cast<uint64_t>(t->def.retention_max_bytes)) {
-            TopicNum n = 0;
-            uint32_t part = 0;
-            uint64_t offset = 0;
-            if (ParseMessageKey(it->key(), &n, &part, &offset)) cut = std::max(cut, offset + 1);
-            break;
-          }
-        }
-        KALAM_RETURN_IF_ERROR(it->status());
-      }
-      const uint64_t before = messages;
-      // Everything below `cut` goes, including what CLEAR TOPIC already hid below `low`.
-      KALAM_RETURN_IF_ERROR(DeleteMessages(num, p, 0, cut, &messages, &bytes));
-      if (cut > low) {
-        storage::WriteBatch batch;
-        batch.Put(Partition::kMeta, LowOffsetKey(num, p), U64Bytes(cut));
-        KALAM_RETURN_IF_ERROR(kv_.Write(batch));
-        std::lock_guard lock(mu_);
-        low_[{num, p}] = std::max(low_[{num, p}], cut);
-      }
-      if (messages > before) ++partitions;
-    }
-  }
-  return "Topic retention: " + std::to_string(messages) + " messages deleted (" +
-         std::to_string(bytes) + " bytes) from " + std::to_string(partitions) + " partition(s)";
 }
 
 // ---- listing ----------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // TopicService: topics and consumer groups (docs/topics.md) — topic definitions, routes from
 // tables, messages appended in the same commit as the row change (a commit::CommitHook), offsets,
-// consumer-group claims, long-poll waiters, and the cleanup and retention jobs.
+// consumer-group claims, long-poll waiters, and the cleanup and retention jobs. Implemented in
+// topic_service.cc (definitions, DDL, publishing), topic_consumer.cc (fetches, claims, acks, long
+// polls) and topic_retention.cc (the job bodies).
 #pragma once
 
 #include <chrono>
