@@ -95,7 +95,8 @@ void TopicService::Consume(ConsumeRequest request, ConsumeCallback done) {
     }
   }
   auto result = ConsumeNow(request);
-  if (!result.ok() || !result->messages.empty() || request.wait.count() <= 0) {
+  if (!result.ok() || !result->messages.empty() || request.wait.count() <= 0 ||
+      request.limit == 0) {
     done(std::move(result));
     return;
   }

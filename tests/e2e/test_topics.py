@@ -432,8 +432,10 @@ def test_http_consume_and_ack_shapes(server, ns):
     r = http(server, "/v1/api/topics/ack", {"topic_id": topic, "group_id": "h", "upto_offset": 0})
     assert r.status_code == 200 and r.json() == {"success": True, "acknowledged_offset": 0}
     # limit 0 → has_more false.
-    r = http_consume(server, topic, "h2", start="Earliest", limit=0)
+    start = time.perf_counter()
+    r = http_consume(server, topic, "h2", start="Earliest", limit=0, timeout_seconds=5)
     assert r.json() == {"messages": [], "next_offset": 0, "has_more": False}
+    assert time.perf_counter() - start < 2  # nothing to wait for
     # limit reached → has_more true.
     r = http_consume(server, topic, "h3", start={"Offset": 0}, limit=1)
     assert r.json()["has_more"] is True
