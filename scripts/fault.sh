@@ -3,7 +3,7 @@
 # build/release's kalamdb-server, or the ThreadSanitizer build of the concurrency unit tests.
 #   scripts/fault.sh [short]   ~6 min; scripts/test.sh runs it after the e2e tests
 #   scripts/fault.sh long      release check, ~1.2 h (200 crash cycles, 10,000 reconnects, 1 h soak)
-#   scripts/fault.sh tsan      builds build/tsan; runs the commit, live, job, WebSocket/API and net
+#   scripts/fault.sh tsan      builds build/tsan; runs the commit, live, job, WebSocket/API, net and topics
 #                              unit tests under ThreadSanitizer
 # Extra arguments go to pytest (e.g. -k chaos).
 set -euo pipefail
@@ -21,7 +21,7 @@ case "$FORM" in
   tsan)
     export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
     [ -f build/tsan/build.ninja ] || cmake --preset tsan >/dev/null
-    TARGETS=(unit_commit unit_live unit_jobs unit_api unit_net)
+    TARGETS=(unit_commit unit_live unit_jobs unit_api unit_net unit_topics)
     cmake --build build/tsan -j2 --target "${TARGETS[@]}"
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
     for t in "${TARGETS[@]}"; do

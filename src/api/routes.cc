@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/sql_response_json.h"
+#include "api/topics_routes.h"
 #include "common/time_format.h"
 #include "common/value_convert.h"
 #include "common/value_json.h"
@@ -413,6 +414,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   router->Add("GET", "/v1/api/auth/me", bind(HandleMe, true));
   router->Add("GET", "/v1/api/auth/status", bind(HandleStatus, true));
   router->Add("POST", "/v1/api/auth/setup", bind(HandleSetup, true));
+  AddTopicRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   return router;
 }
 

@@ -12,6 +12,10 @@
 #include "common/thread_pool.h"
 #include "sql/executor.h"
 
+namespace kalam::topics {
+class TopicService;
+}
+
 namespace kalam::api {
 
 struct ApiLimits {
@@ -38,6 +42,8 @@ struct ApiContext {
   net::RateLimiter* request_limiter = nullptr;  // per IP, on every request
   std::string version;
   std::string build_date;
+  topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
+  const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
 };

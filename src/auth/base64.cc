@@ -1,4 +1,4 @@
-// Base64url (no padding) over libsodium's constant-time codec.
+// Base64url (no padding) and standard base64 (padded) over libsodium's constant-time codec.
 #include "auth/base64.h"
 
 #include <sodium.h>
@@ -9,16 +9,22 @@ namespace kalam::auth {
 
 namespace {
 constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-}  // namespace
 
-std::string Base64UrlEncode(std::string_view bytes) {
+std::string Encode(std::string_view bytes, int variant) {
   EnsureSodium();
   // sodium_base64_ENCODED_LEN counts the terminating NUL that sodium_bin2base64 writes.
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), kVariant);
+                    bytes.size(), variant);
   out.pop_back();
   return out;
+}
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kVariant); }
+
+std::string Base64Encode(std::string_view bytes) {
+  return Encode(bytes, sodium_base64_VARIANT_ORIGINAL);
 }
 
 std::optional<std::string> Base64UrlDecode(std::string_view text) {

@@ -282,9 +282,18 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
     accepted.push_back(g);
   }
 
-  // 3. One atomic, durable write for the whole group.
+  // 3. The hook's writes (topic messages) join the group's batch; if it fails, the group fails.
   Status written;
-  if (!batch.empty()) {
+  bool hooked = hook_ != nullptr && !records.empty();
+  if (hooked) {
+    written = hook_->OnStamped(records, &batch);
+    if (!written.ok()) {
+      batch.Clear();
+      hooked = false;  // OnWritten is only for groups the hook accepted
+    }
+  }
+  // 4. One atomic, durable write for the whole group.
+  if (written.ok() && !batch.empty()) {
     std::string last;
     AppendOrderedU64(static_cast<uint64_t>(max_seq), &last);
     batch.Put(Partition::kMeta, kLastSeqKey, last);
@@ -292,6 +301,7 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
     written = kv_.Write(batch, {.sync = options_.sync_writes});
     if (written.ok()) last_written_seq_ = max_seq;
   }
+  if (hooked) hook_->OnWritten(written);
   if (!written.ok()) {
     for (size_t g : accepted) outcomes[g] = Result<std::vector<int64_t>>(written);
     records.clear();

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "commit/commit_hook.h"
 #include "common/snowflake.h"
 #include "common/status.h"
 #include "storage/kv_store.h"
@@ -104,6 +105,10 @@ class CommitPipeline {
 
   void AddListener(ChangeListener listener);
 
+  // Adds `hook`'s writes to every group's batch (see CommitHook). Set before Start; may be null.
+  // Not owned; must outlive the pipeline's last commit.
+  void SetCommitHook(CommitHook* hook) { hook_ = hook; }
+
   // Refuses new commits (kUnavailable) and waits until every accepted one is written and
   // published.
   void Stop();
@@ -128,6 +133,7 @@ class CommitPipeline {
   storage::KvStore& kv_;
   table::ColdStore* cold_ = nullptr;
   table::StreamSubscriberPredicate stream_subscriber_;  // set before Start, then read-only
+  CommitHook* hook_ = nullptr;
   SnowflakeGenerator& seq_gen_;
   const CommitPipelineOptions options_;
 

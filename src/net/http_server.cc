@@ -381,7 +381,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     // The timer's handler keeps this connection alive while the handler works; if the Responder
     // is never called, the timeout closes the connection instead of leaking it.
-    handler_timer_.expires_after(shared_->options.request_timeout);
+    handler_timer_.expires_after(shared_->options.request_timeout +
+                                 shared_->router->ExtraHandlerTime(request.path));
     current_method_ = request.method;  // kept for the timeout message; reuses capacity
     current_path_ = request.path;
     handler_timer_.async_wait([self = shared_from_this(), seq = request_seq_](beast::error_code ec) {

@@ -38,6 +38,15 @@ void Router::Dispatch(HttpRequest&& request, Responder respond) const {
   respond(std::move(response));
 }
 
+void Router::SetExtraHandlerTime(std::string path, std::chrono::seconds extra) {
+  extra_time_[std::move(path)] = extra;
+}
+
+std::chrono::seconds Router::ExtraHandlerTime(std::string_view path) const {
+  auto it = extra_time_.find(path);
+  return it == extra_time_.end() ? std::chrono::seconds(0) : it->second;
+}
+
 bool Router::HasPath(std::string_view path) const { return routes_.find(path) != routes_.end(); }
 
 std::string Router::AllowedMethods(std::string_view path) const {

@@ -2,6 +2,7 @@
 // 404/405 errors of PROTOCOL.md §1.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ class Router {
   // Registers `handler` for `method` (compared case-sensitively, e.g. "GET") on `path`
   // (e.g. "/v1/api/sql"). Registering the same pair again replaces the earlier handler.
   void Add(std::string method, std::string path, Handler handler);
+
+  // Gives handlers on `path` `extra` more time to respond than the server's request timeout
+  // (long polls that answer within a bounded wait). Default: none.
+  void SetExtraHandlerTime(std::string path, std::chrono::seconds extra);
+  // The extra handler time of `path` (0 s when none was set).
+  std::chrono::seconds ExtraHandlerTime(std::string_view path) const;
 
   // Runs the matching handler on the calling thread, passing `respond` on. Without a match it
   // responds itself: unknown path → 404 `{"error":"NOT_FOUND","message":"No route for GET /x"}`;
@@ -46,6 +53,7 @@ class Router {
   };
 
   std::unordered_map<std::string, std::vector<Route>, PathHash, std::equal_to<>> routes_;
+  std::unordered_map<std::string, std::chrono::seconds, PathHash, std::equal_to<>> extra_time_;
 };
 
 }  // namespace kalam::net

@@ -156,6 +156,9 @@ void VisitFields(Config& c, Visitor& v) {
 
   v.Section("stream");
   v.Int("eviction_interval_seconds", c.stream.eviction_interval_seconds, 0, kNoMax);
+  v.Section("topics");
+  v.Int("visibility_timeout_secs", c.topics.visibility_timeout_secs, 1, kNoMax);
+  v.Int("retention_check_interval_seconds", c.topics.retention_check_interval_seconds, 0, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -454,6 +457,17 @@ constexpr EnvOverride kEnvOverrides[] = {
        c.auth.root_password = text;
        return std::nullopt;
      }},
+    {"KALAMDB_TOPIC_VISIBILITY_TIMEOUT_SECS", "topics.visibility_timeout_secs",
+     [](const std::string& text, ServerConfig& c) -> std::optional<std::string> {
+       int64_t value = 0;
+       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+       if (ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+           value > UINT32_MAX) {
+         return "topics.visibility_timeout_secs must be an integer >= 1 (got \"" + text + "\")";
+       }
+       c.topics.visibility_timeout_secs = static_cast<uint32_t>(value);
+       return std::nullopt;
+     }},
 };
 
 std::string EnvWhere(std::string_view variable) {
@@ -674,6 +688,13 @@ outbound_queue_messages = 1024
 # How often expired rows of STREAM tables are deleted (one stream_eviction job per table with
 # expired rows), in seconds. Reads hide expired rows anyway. 0 = never.
 eviction_interval_seconds = 60
+
+[topics]
+# Seconds a consumer-group claim lasts: a message fetched and not acknowledged within it is
+# delivered again. Env: KALAMDB_TOPIC_VISIBILITY_TIMEOUT_SECS.
+visibility_timeout_secs = 60
+# Seconds between topic retention checks (0 = never).
+retention_check_interval_seconds = 60
 )toml";
 }
 

@@ -190,6 +190,18 @@ struct WebSocketConfig {
   bool operator==(const WebSocketConfig&) const = default;
 };
 
+// [topics]: topics and consumer groups (docs/topics.md).
+struct TopicsConfig {
+  // Seconds a consumer-group claim lasts; an unacknowledged message is redelivered after it.
+  // Env: KALAMDB_TOPIC_VISIBILITY_TIMEOUT_SECS. Must be > 0. Default: 60.
+  uint32_t visibility_timeout_secs = 60;
+  // Seconds between retention checks (a topic_retention job runs when messages expired).
+  // 0 = never. Default: 60.
+  uint32_t retention_check_interval_seconds = 60;
+
+  bool operator==(const TopicsConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -202,6 +214,7 @@ struct ServerConfig {
   SecurityConfig security;
   WebSocketConfig websocket;
   StreamConfig stream;
+  TopicsConfig topics;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -29,6 +29,7 @@
 #include "sql/sqlite/connection.h"
 #include "storage/kv_store.h"
 #include "table/table_store.h"
+#include "topics/topic_service.h"
 
 namespace kalam::server {
 
@@ -78,6 +79,7 @@ struct Server::Impl {
   std::unique_ptr<table::ColdStore> cold;
   std::unique_ptr<table::TableStore> tables;
   std::unique_ptr<commit::CommitPipeline> pipeline;
+  std::unique_ptr<topics::TopicService> topics;
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
@@ -135,6 +137,13 @@ Status Server::Impl::OpenData() {
         live::LiveManager* l = live_for_streams.load(std::memory_order_acquire);
         return l != nullptr && l->HasSubscriber(table, scope);
       });
+  topics::TopicServiceOptions to;
+  to.visibility_timeout = std::chrono::seconds(config.topics.visibility_timeout_secs);
+  to.retention_check_interval =
+      std::chrono::seconds(config.topics.retention_check_interval_seconds);
+  topics = std::make_unique<topics::TopicService>(*kv, *catalog, clock, to);
+  KALAM_RETURN_IF_ERROR(topics->Open());
+  pipeline->SetCommitHook(topics.get());
   KALAM_RETURN_IF_ERROR(pipeline->Start());
 
   std::string secret = config.auth.jwt_secret;
@@ -177,6 +186,9 @@ Status Server::Impl::OpenData() {
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
   KALAM_RETURN_IF_ERROR(jobs->Start());
   executor->set_job_service(jobs.get());
+  topics->SetJobManager(&jobs->manager());
+  topics->Start();
+  executor->set_topic_service(topics.get());
 
   live::LiveManagerOptions lo;
   lo.max_subscriptions_per_user = config.rate_limit.max_subscriptions_per_user;
@@ -281,6 +293,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   }
   impl->api.auth = impl->auth.get();
   impl->api.executor = impl->executor.get();
+  impl->api.topics = impl->topics.get();
+  impl->api.catalog = impl->catalog.get();
   // Live queries on /v1/ws.
   api::WsTransportOptions wo;
   wo.auth_timeout = std::chrono::seconds(config.websocket.auth_timeout_secs);
@@ -307,6 +321,8 @@ void Server::Stop() {
   impl_->ready.store(false, std::memory_order_release);
   // WebSocket connections live on the HTTP server's io_context: close them (1001) first.
   if (impl_->ws) impl_->ws->Shutdown();
+  // Pending long polls are answered before the HTTP server stops waiting for responses.
+  if (impl_->topics) impl_->topics->Stop();
   if (impl_->http) impl_->http->Stop(std::chrono::seconds(10));
   if (impl_->workers) impl_->workers->Shutdown();
   if (impl_->live) impl_->live->Stop();
@@ -328,6 +344,7 @@ void Server::Stop() {
   impl_->jobs.reset();
   impl_->sql_pool.reset();
   impl_->pipeline.reset();
+  impl_->topics.reset();
   if (impl_->kv) {
     Status flushed = impl_->kv->Flush();
     if (!flushed.ok()) spdlog::error("Final flush failed: {}", flushed.ToString());

@@ -20,6 +20,7 @@
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "table/stream_store.h"
+#include "sql/topic_service.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
 
@@ -42,6 +43,8 @@ struct ExecServices {
   // Owner: server. Storages and jobs (system.storages, system.jobs).
   const catalog::StorageCatalog* storages = nullptr;
   JobService* jobs = nullptr;
+  // Owner: server. Topics (system.topics, system.topic_offsets).
+  TopicService* topics = nullptr;
   const Clock* clock = nullptr;        // owner: server
   SnowflakeGenerator* ids = nullptr;   // owner: server; for SNOWFLAKE_ID() defaults
   // Read by the system tables (sql/sqlite/system_tables.h); null where no statement reads them.

@@ -70,6 +70,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.services.live = live_;
   s.ctx.services.storages = storages_;
   s.ctx.services.jobs = jobs_;
+  s.ctx.services.topics = topics_;
   if (options_.request_time_limit.count() > 0) {
     s.ctx.statement.time_limit = options_.request_time_limit;
     s.ctx.statement.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
@@ -92,10 +93,13 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
+    // A classifier-level denial (topic statements) carries no "Statement N failed" prefix.
+    const bool classifier_denial = kind.ok() && !CheckTopicRole(*kind, s.caller).ok();
     if (!st.ok()) {
       s.ws.Clear();
-      response.error = batch ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
-                             : st;
+      response.error = batch && !classifier_denial
+                           ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
+                           : st;
       response.error_details = stmt.text;
       return response;
     }
@@ -182,6 +186,13 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
       return RunStorageStatement(s, stmt, kind);
     case parser::StatementKind::kStorageFlush: return RunFlush(s, stmt);
     case parser::StatementKind::kShowStats: return RunShowStats(s, stmt);
+    case parser::StatementKind::kCreateTopic:
+    case parser::StatementKind::kDropTopic:
+    case parser::StatementKind::kClearTopic:
+    case parser::StatementKind::kAlterTopic:
+    case parser::StatementKind::kConsume:
+    case parser::StatementKind::kAck:
+      return RunTopicStatement(s, stmt, kind);
     default:
       return Status::InvalidSql(std::string(parser::StatementKindName(kind)) +
                                 " is not supported yet");

@@ -24,6 +24,7 @@
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
 #include "table/stream_store.h"
+#include "sql/topic_service.h"
 #include "table/table_store.h"
 
 namespace kalam::sql {
@@ -55,6 +56,9 @@ class Executor {
   // compaction, system.jobs, KILL JOB). Set once at startup, before requests.
   void set_storages(catalog::StorageCatalog* storages) { storages_ = storages; }
   void set_job_service(JobService* jobs) { jobs_ = jobs; }
+  // Connects the topic service (topic statements, system.topics, DROP TABLE checks). Set once at
+  // startup, before requests.
+  void set_topic_service(TopicService* topics) { topics_ = topics; }
 
  private:
   struct Session;
@@ -82,6 +86,16 @@ class Executor {
                              parser::StatementKind kind);
   Status RunFlush(Session& s, const parser::SqlStatement& stmt);
   Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
+  // executor_topics.cc: CREATE/DROP/CLEAR/ALTER TOPIC, CONSUME, ACK.
+  Status RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
+                           parser::StatementKind kind);
+  // The classifier-level role check of topic statements (docs/topics.md): kPermissionDenied
+  // when `caller` may not run a statement of `kind`; OK for every other kind. Its error is
+  // reported without the "Statement N failed: " prefix of a batch.
+  static Status CheckTopicRole(parser::StatementKind kind, const Caller& caller);
+  // kFailedPrecondition naming the topic and the ALTER TOPIC … DROP SOURCE to run when `table`
+  // feeds a topic.
+  Status CheckNotTopicSource(const catalog::TableDef& table) const;
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 
@@ -96,6 +110,7 @@ class Executor {
   LiveRegistry* live_ = nullptr;
   catalog::StorageCatalog* storages_ = nullptr;
   JobService* jobs_ = nullptr;
+  TopicService* topics_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 

@@ -77,6 +77,9 @@ Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& s
       std::string name = LowerAscii(ast.name);
       bool dropped = false;
       std::vector<catalog::TableId> dropped_ids;
+      for (const auto& t : s.ctx.statement.catalog->TablesIn(name)) {
+        KALAM_RETURN_IF_ERROR(CheckNotTopicSource(*t));
+      }
       KALAM_RETURN_IF_ERROR(catalog_.DropNamespace(
           name, ast.if_exists, ast.cascade,
           [&](const TableDef& t, storage::WriteBatch* b) {
@@ -224,6 +227,7 @@ Status Executor::RunDropTable(Session& s, const parser::SqlStatement& stmt) {
                                    " table, not " +
                                    std::string(TableTypeName(*ast.table_type)));
   }
+  KALAM_RETURN_IF_ERROR(CheckNotTopicSource(*def));
   if (live_) {
     if (size_t n = live_->CountOnTable(def->table_id); n > 0) {
       return Status::FailedPrecondition("Cannot drop table '" + def->QualifiedName() + "': " +

@@ -20,8 +20,9 @@ enum class Partition : uint8_t {
   kStream = 2,  // table_id · scope · _seq → stream row
   kSystem = 3,  // kind · id → catalog entity
   kMeta = 4,    // name → counters, format version, node id
+  kTopic = 5,   // topic_id · partition · offset → topic message (topics/message_log.h)
 };
-inline constexpr int kPartitionCount = 5;
+inline constexpr int kPartitionCount = 6;
 std::string_view PartitionName(Partition p);
 
 // A consistent read view. Immutable; thread-safe; released when the last owner drops it.

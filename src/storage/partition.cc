@@ -11,6 +11,7 @@ std::string_view PartitionName(Partition p) {
     case Partition::kStream: return "stream";
     case Partition::kSystem: return "system";
     case Partition::kMeta: return "meta";
+    case Partition::kTopic: return "topic";
   }
   return "unknown";
 }

@@ -95,6 +95,7 @@ Result<StatementKind> ClassifyCreate(const std::vector<Token>& tokens) {
   }
   if (w.Is(1, "USER")) return StatementKind::kCreateUser;
   if (w.Is(1, "STORAGE")) return StatementKind::kCreateStorage;
+  if (w.Is(1, "TOPIC")) return StatementKind::kCreateTopic;
   return Unsupported(tokens);
 }
 
@@ -107,6 +108,7 @@ Result<StatementKind> ClassifyDrop(const std::vector<Token>& tokens) {
   }
   if (w.Is(1, "USER")) return StatementKind::kDropUser;
   if (w.Is(1, "STORAGE")) return StatementKind::kDropStorage;
+  if (w.Is(1, "TOPIC")) return StatementKind::kDropTopic;
   return Unsupported(tokens);
 }
 
@@ -148,6 +150,12 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kExecuteAs: return "EXECUTE AS USER";
     case StatementKind::kBackup: return "BACKUP DATABASE";
     case StatementKind::kRestore: return "RESTORE DATABASE";
+    case StatementKind::kCreateTopic: return "CREATE TOPIC";
+    case StatementKind::kDropTopic: return "DROP TOPIC";
+    case StatementKind::kClearTopic: return "CLEAR TOPIC";
+    case StatementKind::kAlterTopic: return "ALTER TOPIC";
+    case StatementKind::kConsume: return "CONSUME";
+    case StatementKind::kAck: return "ACK";
   }
   return "UNKNOWN";
 }
@@ -210,6 +218,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     if (w.Is(1, "TABLE")) return StatementKind::kAlterTable;
     if (w.Is(1, "USER")) return StatementKind::kAlterUser;
     if (w.Is(1, "STORAGE")) return StatementKind::kAlterStorage;
+    if (w.Is(1, "TOPIC")) return StatementKind::kAlterTopic;
     return Unsupported(tokens);
   }
   if (first.IsWord("SHOW")) {
@@ -240,6 +249,9 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   if (first.IsWord("EXECUTE") && w.Is(1, "AS") && w.Is(2, "USER")) {
     return StatementKind::kExecuteAs;
   }
+  if (first.IsWord("CLEAR") && w.Is(1, "TOPIC")) return StatementKind::kClearTopic;
+  if (first.IsWord("CONSUME") && w.Is(1, "FROM")) return StatementKind::kConsume;
+  if (first.IsWord("ACK")) return StatementKind::kAck;
   if (first.IsWord("BACKUP") && w.Is(1, "DATABASE")) return StatementKind::kBackup;
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
   return Unsupported(tokens);

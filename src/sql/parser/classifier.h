@@ -50,6 +50,13 @@ enum class StatementKind : uint8_t {
   kExecuteAs,
   kBackup,
   kRestore,
+  // Topics (docs/topics.md).
+  kCreateTopic,
+  kDropTopic,
+  kClearTopic,
+  kAlterTopic,
+  kConsume,  // CONSUME FROM …
+  kAck,      // ACK …
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",

@@ -200,6 +200,28 @@ Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
   return rows;
 }
 
+// system.topics and system.topic_offsets: timestamps in ms (docs/topics.md).
+Result<MaterializedRows> TopicsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.topics) return rows;
+  for (const auto& t : ctx.services.topics->ListTopics()) {
+    rows.push_back({Text(t.topic_id), Text(t.topic_id), Value::Null(), Int(t.partitions),
+                    Int(t.retention_seconds), Int(t.retention_max_bytes), Text(t.routes_json),
+                    Int(t.created_at_ms), Int(t.updated_at_ms)});
+  }
+  return rows;
+}
+
+Result<MaterializedRows> TopicOffsetsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.topics) return rows;
+  for (const auto& o : ctx.services.topics->ListOffsets()) {
+    rows.push_back({Text(o.topic_id), Text(o.group_id), Int(o.partition_id),
+                    Int(o.last_acked_offset), Int(o.updated_at_ms)});
+  }
+  return rows;
+}
+
 Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
   MaterializedRows rows;
   if (!ctx.services.jobs) return rows;
@@ -415,6 +437,16 @@ std::vector<SystemTable> BuildTables() {
   t.push_back(MakeTable(sys, "datatypes",
                         {{"sql_name", kText}, {"kalam_type", kText}, {"description", kText}},
                         DatatypesRows));
+  t.push_back(MakeTable(sys, "topics",
+                        {{"topic_id", kText}, {"name", kText}, {"alias", kText},
+                         {"partitions", kInt}, {"retention_seconds", kBigInt},
+                         {"retention_max_bytes", kBigInt}, {"routes", kJson},
+                         {"created_at", kTimestamp}, {"updated_at", kTimestamp}},
+                        TopicsRows));
+  t.push_back(MakeTable(sys, "topic_offsets",
+                        {{"topic_id", kText}, {"group_id", kText}, {"partition_id", kInt},
+                         {"last_acked_offset", kBigInt}, {"updated_at", kTimestamp}},
+                        TopicOffsetsRows));
   t.push_back(MakeTable(sys, "jobs",
                         {{"job_id", kText}, {"job_type", kText}, {"status", kText},
                          {"parameters", kJson}, {"message", kText}, {"exception_trace", kText},

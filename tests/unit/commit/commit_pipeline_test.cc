@@ -233,5 +233,69 @@ TEST_F(CommitPipelineTest, SchemaChangeRunsOnlyAfterTheGroupBeingWrittenIsPublis
   EXPECT_TRUE(saw_published);
 }
 
+// A hook that appends one `topic` entry per record, or fails when told to.
+class RecordingHook : public CommitHook {
+ public:
+  Status OnStamped(const std::vector<table::ChangeRecord>& records,
+                   storage::WriteBatch* batch) override {
+    ++stamped;
+    if (!fail.ok()) return fail;
+    for (const auto& r : records) {
+      batch->Put(storage::Partition::kTopic, "m" + std::to_string(r.seq), "x");
+    }
+    return Status::OK();
+  }
+  void OnWritten(const Status& written) override { outcomes.push_back(written); }
+
+  Status fail;
+  int stamped = 0;
+  std::vector<Status> outcomes;
+};
+
+size_t Count(storage::KvStore& kv, storage::Partition p) {
+  size_t n = 0;
+  auto it = kv.NewIterator(p);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+TEST_F(CommitPipelineTest, HookWritesAreCommittedInTheSameBatch) {
+  RecordingHook hook;
+  pipeline_.SetCommitHook(&hook);
+  table::WriteSet ws;
+  ws.Stage(Insert(table_, 1, "a"));
+  ws.Stage(Insert(table_, 2, "b"));
+  auto seqs = pipeline_.Commit(ws);
+  ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
+  EXPECT_EQ(Count(*kv_, storage::Partition::kTopic), 2u);
+  auto m = kv_->Get(storage::Partition::kTopic, "m" + std::to_string((*seqs)[0]));
+  ASSERT_TRUE(m.ok() && m->has_value());
+  ASSERT_EQ(hook.outcomes.size(), 1u);
+  EXPECT_TRUE(hook.outcomes[0].ok());
+}
+
+TEST_F(CommitPipelineTest, FailingHookFailsTheGroupAndWritesNothing) {
+  RecordingHook hook;
+  hook.fail = Status::Internal("publish failed");
+  pipeline_.SetCommitHook(&hook);
+  int published = 0;
+  pipeline_.AddListener([&](const std::vector<table::ChangeRecord>&) { ++published; });
+  table::WriteSet ws;
+  ws.Stage(Insert(table_, 1, "a"));
+  auto seqs = pipeline_.Commit(ws);
+  ASSERT_FALSE(seqs.ok());
+  EXPECT_EQ(seqs.status().message(), "publish failed");
+  EXPECT_EQ(Count(*kv_, storage::Partition::kPk), 0u);
+  EXPECT_EQ(Count(*kv_, storage::Partition::kRows), 0u);
+  EXPECT_EQ(Count(*kv_, storage::Partition::kTopic), 0u);
+  EXPECT_EQ(published, 0);
+  EXPECT_EQ(hook.stamped, 1);
+  EXPECT_TRUE(hook.outcomes.empty());  // OnWritten only follows an accepted OnStamped
+  // The next commit goes through once the hook accepts.
+  hook.fail = Status::OK();
+  ASSERT_TRUE(pipeline_.Commit(ws).ok());
+  EXPECT_EQ(Count(*kv_, storage::Partition::kPk), 1u);
+}
+
 }  // namespace
 }  // namespace kalam::commit

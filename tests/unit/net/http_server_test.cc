@@ -424,6 +424,25 @@ TEST_F(HttpServerTest, HandlerThatNeverRespondsIsClosedAfterRequestTimeout) {
   parked[0](Text(200, "too late"));  // harmless after the close
 }
 
+TEST_F(HttpServerTest, ExtraHandlerTimeLetsALongPollAnswerAfterTheRequestTimeout) {
+  options_.request_timeout = 1s;
+  router_->Add("GET", "/poll", [&](HttpRequest&&, Responder respond) {
+    std::thread([respond = std::move(respond)] {
+      std::this_thread::sleep_for(1500ms);  // past request_timeout, within the extra time
+      respond(Text(200, "polled"));
+    }).detach();
+  });
+  router_->SetExtraHandlerTime("/poll", 2s);
+  EXPECT_EQ(router_->ExtraHandlerTime("/poll"), 2s);
+  EXPECT_EQ(router_->ExtraHandlerTime("/echo"), 0s);
+  StartServer();
+  TestClient client(server_->port());
+  auto r = client.Request("GET", "/poll");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(r->body(), "polled");
+}
+
 TEST_F(HttpServerTest, SilentConnectionIsClosedAfterRequestTimeout) {
   options_.request_timeout = 1s;
   StartServer();

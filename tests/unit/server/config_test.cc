@@ -84,6 +84,9 @@ outbound_queue_messages = 64
 
 [stream]
 eviction_interval_seconds = 5
+[topics]
+visibility_timeout_secs = 5
+retention_check_interval_seconds = 0
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -181,6 +184,8 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 100u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 1024u);
   EXPECT_EQ(c.stream.eviction_interval_seconds, 60u);
+  EXPECT_EQ(c.topics.visibility_timeout_secs, 60u);
+  EXPECT_EQ(c.topics.retention_check_interval_seconds, 60u);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -238,6 +243,8 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 8u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 64u);
   EXPECT_EQ(c.stream.eviction_interval_seconds, 5u);
+  EXPECT_EQ(c.topics.visibility_timeout_secs, 5u);
+  EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -464,7 +471,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 48u);
+  EXPECT_EQ(keys(text).size(), 50u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

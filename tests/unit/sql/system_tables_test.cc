@@ -84,6 +84,11 @@ TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
       {"system.stats", {"metric_name", "metric_value"}},
       {"system.datatypes", {"sql_name", "kalam_type", "description"}},
       {"system.settings", {"name", "value", "description"}},
+      {"system.topics",
+       {"topic_id", "name", "alias", "partitions", "retention_seconds", "retention_max_bytes",
+        "routes", "created_at", "updated_at"}},
+      {"system.topic_offsets",
+       {"topic_id", "group_id", "partition_id", "last_acked_offset", "updated_at"}},
       {"information_schema.tables", {"table_catalog", "table_schema", "table_name", "table_type"}},
       {"information_schema.columns",
        {"table_schema", "table_name", "column_name", "ordinal_position", "column_default",
@@ -370,7 +375,7 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
             "[\"0\"]");
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'system'")
                 .rows_json,
-            "[\"11\"]");
+            "[\"13\"]");
   auto cols = Query("SELECT column_name, ordinal_position, column_default, is_nullable, data_type "
                     "FROM information_schema.columns WHERE table_name = 'msgs' "
                     "ORDER BY ordinal_position",

@@ -595,6 +595,7 @@ TEST(PartitionNameTest, NamesAreTheColumnFamilyNames) {
   EXPECT_EQ(PartitionName(Partition::kStream), "stream");
   EXPECT_EQ(PartitionName(Partition::kSystem), "system");
   EXPECT_EQ(PartitionName(Partition::kMeta), "meta");
+  EXPECT_EQ(PartitionName(Partition::kTopic), "topic");
 }
 
 TEST(WriteBatchTest, RecordsOpsInOrderAndCountsBytes) {

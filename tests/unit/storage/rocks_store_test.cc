@@ -43,7 +43,35 @@ TEST(RocksStoreTest, CreatesOneColumnFamilyPerPartition) {
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families).ok());
   std::sort(families.begin(), families.end());
   EXPECT_EQ(families,
-            (std::vector<std::string>{"default", "meta", "pk", "rows", "stream", "system"}));
+            (std::vector<std::string>{"default", "meta", "pk", "rows", "stream", "system", "topic"}));
+}
+
+TEST(RocksStoreTest, OpensADataDirectoryMadeBeforeTheTopicPartition) {
+  TempDir dir;
+  std::string path = dir.Sub("db");
+  {
+    // A database with the column families of the release before `topic` existed.
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {"default", "rows", "pk", "stream", "system", "meta"}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path, cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[5], "last_seq", "x").ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(GetOrDie(*store, Partition::kMeta, "last_seq"), "x");
+  WriteBatch batch;
+  batch.Put(Partition::kTopic, "m", "message");
+  ASSERT_TRUE(store->Write(batch).ok());
+  EXPECT_EQ(GetOrDie(*store, Partition::kTopic, "m"), "message");
 }
 
 TEST(RocksStoreTest, UnflushedWritesSurviveCloseAndReopen) {
