@@ -400,7 +400,7 @@ def test_system_topics_columns_and_access(server, ns):
         ("created_at", "Timestamp"), ("updated_at", "Timestamp")]
     (row,) = res["rows"]
     assert row[:7] == [f"{ns}.t", f"{ns}.t", None, 3, "604800", "1073741824", "[]"]
-    assert abs(row[7] / 1000 - time.time()) < 60 and row[7] == row[8]  # milliseconds
+    assert abs(row[7] / 1e6 - time.time()) < 60 and row[7] == row[8]  # microseconds
     res = server.sql("SELECT * FROM system.topic_offsets")["results"][0]
     assert [(c["name"], c["data_type"]) for c in res["schema"]] == [
         ("topic_id", "Text"), ("group_id", "Text"), ("partition_id", "Int"),
@@ -585,3 +585,24 @@ def test_long_poll_outlasts_the_request_timeout(tmp_path):
         assert 2.9 < took < 6, took
     finally:
         s.stop()
+
+
+# ---- STREAM tables as sources ----------------------------------------------------------------
+
+def test_stream_inserts_and_deletes_publish_with_the_row_and_user(server, ns):
+    alice = unique("sa")
+    server.create_user(alice, role="user")
+    server.sql(f"CREATE STREAM TABLE {ns}.typing (room TEXT, who TEXT) WITH (TTL_SECONDS = 3600)")
+    server.sql(f"CREATE TOPIC {ns}.tev")
+    server.sql(f"ALTER TOPIC {ns}.tev ADD SOURCE {ns}.typing ON INSERT WHERE room = 'r1'")
+    server.sql(f"ALTER TOPIC {ns}.tev ADD SOURCE {ns}.typing ON DELETE")
+    for room in ("r1", "r2"):
+        server.sql(f"INSERT INTO {ns}.typing (room, who) VALUES ('{room}', 'a')",
+                   user=alice, password="password123")
+    server.sql(f"DELETE FROM {ns}.typing WHERE room = 'r2'", user=alice, password="password123")
+    got = consume(server, f"CONSUME FROM {ns}.tev FROM EARLIEST LIMIT 10")
+    assert [(m["op"], m["user_id"], m["payload"]["room"]) for m in got] == [
+        ("insert", alice, "r1"), ("delete", alice, "r2")]
+    assert got[0]["key"] is None  # a stream without a PRIMARY KEY has no message key
+    assert got[0]["payload"]["_table"] == f"{ns}:typing"
+    assert int(got[1]["payload"]["_seq"]) > int(got[0]["payload"]["_seq"])

@@ -200,14 +200,15 @@ Result<MaterializedRows> StoragesRows(const ExecContext& ctx) {
   return rows;
 }
 
-// system.topics and system.topic_offsets: timestamps in ms (docs/topics.md).
+// system.topics and system.topic_offsets: timestamps in µs like every system table (the original
+// shows ms in these two; docs/compatibility.md).
 Result<MaterializedRows> TopicsRows(const ExecContext& ctx) {
   MaterializedRows rows;
   if (!ctx.services.topics) return rows;
   for (const auto& t : ctx.services.topics->ListTopics()) {
     rows.push_back({Text(t.topic_id), Text(t.topic_id), Value::Null(), Int(t.partitions),
                     Int(t.retention_seconds), Int(t.retention_max_bytes), Text(t.routes_json),
-                    Int(t.created_at_ms), Int(t.updated_at_ms)});
+                    Timestamp(t.created_at_ms * 1000), Timestamp(t.updated_at_ms * 1000)});
   }
   return rows;
 }
@@ -217,7 +218,7 @@ Result<MaterializedRows> TopicOffsetsRows(const ExecContext& ctx) {
   if (!ctx.services.topics) return rows;
   for (const auto& o : ctx.services.topics->ListOffsets()) {
     rows.push_back({Text(o.topic_id), Text(o.group_id), Int(o.partition_id),
-                    Int(o.last_acked_offset), Int(o.updated_at_ms)});
+                    Int(o.last_acked_offset), Timestamp(o.updated_at_ms * 1000)});
   }
   return rows;
 }
