@@ -78,6 +78,13 @@ struct StatementState {
   // its pk_key here (for RETURNING).
   std::vector<std::string>* inserted_keys = nullptr;
 
+  // Owner: the executor, set while an UPDATE or DELETE runs. The `_seq` of every committed row
+  // version the statement's scans returned, by pk_key: xUpdate stages a row on the version its
+  // WHERE was evaluated on, so a commit in between (an update or delete of that row) makes the
+  // statement's commit fail with kConflict and the statement run again, instead of changing or
+  // counting a row that no longer is what the statement read.
+  std::unordered_map<std::string, int64_t>* scanned_seqs = nullptr;
+
   // When the request must stop: SQLite statements running past it are interrupted
   // (time_since_epoch() == 0: no limit).
   std::chrono::steady_clock::time_point deadline{};

@@ -554,7 +554,13 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
                         ? options_.max_query_limit
                         : std::min(options_.default_query_limit, options_.max_query_limit);
   s.ctx.statement.inserted_keys = returning_keys;
+  std::unordered_map<std::string, int64_t> scanned_seqs;
+  if (analysis.kind == parser::StatementKind::kUpdate ||
+      analysis.kind == parser::StatementKind::kDelete) {
+    s.ctx.statement.scanned_seqs = &scanned_seqs;
+  }
   Status st = sql::RunStatement(*s.conn, prepared, limits, result);
+  s.ctx.statement.scanned_seqs = nullptr;
   s.ctx.statement.inserted_keys = nullptr;
   s.ctx.statement.insert_explicit.clear();
   if (st.ok() && !result->schema.empty()) {

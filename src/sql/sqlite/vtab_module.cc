@@ -370,6 +370,9 @@ int Advance(KalamCursor* cur) {
     cur->row = cur->it->values();
     cur->seq = cur->it->seq();
     cur->deleted = cur->it->deleted();
+    if (auto* scanned = cur->ctx->statement.scanned_seqs) {
+      (*scanned)[std::string(cur->it->key())] = cur->seq;
+    }
     cur->advance_it = true;
     cur->eof = false;
     return SQLITE_OK;
@@ -693,7 +696,21 @@ Status DoUpdateOrDelete(ExecContext& ctx, const std::shared_ptr<const TableDef>&
   std::string scope = ScopeFor(*def, ctx);
   std::string pk_key = table::PkKey(def->table_id, scope, pk);
   KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
-  if (!existing.found || !existing.live) {
+  // The committed version this statement's scan read, if it read one (StatementState::
+  // scanned_seqs). When a commit changed or deleted the row since, the row is staged on the
+  // version read: its commit then fails with kConflict and the statement runs again on what is
+  // stored, so it never changes or counts a row that is no longer what its WHERE matched.
+  int64_t read_seq = 0;
+  const bool staged_before = ctx.statement.write_set->Find(pk_key) != nullptr;
+  if (auto* scanned = ctx.statement.scanned_seqs; scanned && !staged_before) {
+    if (auto it = scanned->find(pk_key); it != scanned->end()) read_seq = it->second;
+  }
+  const bool changed_since_read = read_seq != 0 && (!existing.live || existing.seq != read_seq);
+  if (changed_since_read) {
+    existing.found = true;
+    existing.live = true;  // as read; the commit's re-check sees it changed
+    existing.seq = read_seq;
+  } else if (!existing.found || !existing.live) {
     return is_delete ? Status::OK()
                      : Status::InvalidArgument("Cannot update a deleted row (primary key '" +
                                                commit::PkDisplay(pk) + "')");
