@@ -4,6 +4,11 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <filesystem>
+
+#include "jobs/backup.h"
+
 namespace kalam::jobs {
 
 namespace json = boost::json;
@@ -35,7 +40,8 @@ constexpr int kObsoleteDeleteAttempts = 5;
 JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::TableStore& store,
                      table::ColdStore& cold, commit::CommitPipeline& pipeline,
                      SnowflakeGenerator& ids, const Clock& clock, JobSystemOptions options)
-    : catalog_(catalog),
+    : kv_(kv),
+      catalog_(catalog),
       cold_(cold),
       pipeline_(pipeline),
       clock_(clock),
@@ -320,6 +326,44 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
                                   &running));
   out.kind = running ? sql::JobStart::Kind::kAlreadyRunning : sql::JobStart::Kind::kStarted;
   return out;
+}
+
+Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
+  if (options_.storages == nullptr) {
+    return Status::FailedPrecondition("Backups are not available on this server");
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(dir, options_.backup_roots));
+  std::error_code ec;
+  if (std::filesystem::exists(resolved, ec) &&
+      !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
+    return Status::AlreadyExists("Backup directory '" + dir +
+                                 "' is not empty; back up into a new directory");
+  }
+  bool running = false;
+  const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
+  KALAM_ASSIGN_OR_RETURN(
+      std::string id,
+      manager_.Submit("BK", "backup", "backup:" + resolved, params,
+                      [this, dir, resolved](JobContext& ctx) -> Result<std::string> {
+                        BackupSources src{kv_, pipeline_, cold_, *options_.storages,
+                                          options_.server_version};
+                        auto made = CreateBackup(src, resolved, clock_.NowMillis(),
+                                                 [&ctx](std::string s) {
+                                                   ctx.ReportProgress(std::move(s));
+                                                 });
+                        if (!made.ok()) return made.status().WithPrefix("Backup failed: ");
+                        char mb[32];
+                        std::snprintf(mb, sizeof mb, "%.2f",
+                                      static_cast<double>(made->total_bytes()) / (1024.0 * 1024.0));
+                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB",
+                                     resolved, made->seq, made->files.size(), mb);
+                        return "Backup completed: '" + dir + "' (" + mb + " MB)";
+                      },
+                      &running));
+  if (running) {
+    return Status::AlreadyExists("A backup into '" + dir + "' is already running: " + id);
+  }
+  return id;
 }
 
 std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }

@@ -156,6 +156,9 @@ void VisitFields(Config& c, Visitor& v) {
 
   v.Section("stream");
   v.Int("eviction_interval_seconds", c.stream.eviction_interval_seconds, 0, kNoMax);
+
+  v.Section("backup");
+  v.StrList("allowed_dirs", c.backup.allowed_dirs);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -674,6 +677,12 @@ outbound_queue_messages = 1024
 # How often expired rows of STREAM tables are deleted (one stream_eviction job per table with
 # expired rows), in seconds. Reads hide expired rows anyway. 0 = never.
 eviction_interval_seconds = 60
+
+[backup]
+# Directories BACKUP DATABASE may write into and backups may be restored from, e.g.
+# ["/srv/kalamdb-backups"]; a path must resolve (symlinks followed) inside one of them.
+# Empty: only <data_dir>/../backups (the directory beside the data directory).
+allowed_dirs = []
 )toml";
 }
 

@@ -18,6 +18,7 @@
 #include "auth/password.h"
 #include "catalog/catalog.h"
 #include "catalog/storage_catalog.h"
+#include "jobs/backup.h"
 #include "commit/commit_pipeline.h"
 #include "jobs/job_system.h"
 #include "common/clock.h"
@@ -174,6 +175,9 @@ Status Server::Impl::OpenData() {
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
   jo.stream_eviction_interval = std::chrono::seconds(config.stream.eviction_interval_seconds);
   KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
+  jo.storages = storages.get();
+  jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
+  jo.server_version = build.version;
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
   KALAM_RETURN_IF_ERROR(jobs->Start());
   executor->set_job_service(jobs.get());

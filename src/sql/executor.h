@@ -81,6 +81,8 @@ class Executor {
   Status RunStorageStatement(Session& s, const parser::SqlStatement& stmt,
                              parser::StatementKind kind);
   Status RunFlush(Session& s, const parser::SqlStatement& stmt);
+  // BACKUP DATABASE TO '<dir>' (backup = true) and RESTORE DATABASE FROM '<dir>'.
+  Status RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup);
   Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);

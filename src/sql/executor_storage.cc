@@ -1,5 +1,6 @@
 // Executor: storages (CREATE/ALTER/DROP/SHOW STORAGE, STORAGE CHECK), flush and compaction jobs
 // (STORAGE FLUSH …, FLUSH …, STORAGE COMPACT), KILL JOB and SHOW STATS FOR TABLE (SQL.md §2).
+#include <cctype>
 #include <set>
 
 #include <boost/json.hpp>
@@ -408,6 +409,76 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
        Value::Int(cold_stats.segments), Value::Int(cold_stats.rows), Value::Int(cold_stats.bytes),
        TimestampOrNull(cold_stats.last_flush_at_ms * 1000)}));
   s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+
+namespace {
+
+// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
+// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
+Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
+  const char* verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
+  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
+    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
+                              verb);
+  }
+  const parser::Token* t = c.Peek();
+  if (t == nullptr || (t->kind != parser::TokenKind::kString &&
+                       t->kind != parser::TokenKind::kQuotedIdentifier)) {
+    return Status::InvalidSql("Backup path must be quoted");
+  }
+  std::string path = c.Next().value;
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd(std::string(verb) + " '" + path + "'"));
+  if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
+  if (path.find("..") != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+  }
+  if (path.find('\0') != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain null bytes");
+  }
+  if (backup) {
+    std::string lower = path;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
+      if (lower.find(bad) != std::string::npos) {
+        return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
+      }
+    }
+  }
+  return path;
+}
+
+}  // namespace
+
+Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
+  const char* what = backup ? "backup" : "restore";
+  if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
+    return Status::PermissionDenied(
+        std::string("Admin privileges (DBA or System role) required for ") + what + " operations");
+  }
+  parser::TokenCursor c(stmt);
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
+  if (!backup) {
+    return Status::InvalidSql(
+        "RESTORE DATABASE from SQL is not supported yet: stop the server and run "
+        "`kalamdb-server restore --from '" + path + "' --data-dir <new data directory>` "
+        "(docs/backup.md)");
+  }
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  Result<std::string> id = jobs_->BackupDatabase(path);
+  if (!id.ok()) {
+    switch (id.status().code()) {
+      case StatusCode::kInvalidArgument:
+      case StatusCode::kFailedPrecondition:
+        return id.status().WithPrefix("Invalid operation: ");
+      case StatusCode::kAlreadyExists: return id.status().WithPrefix("Already exists: ");
+      default: return id.status();
+    }
+  }
+  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
   return Status::OK();
 }
 

@@ -52,8 +52,8 @@ constexpr bool IsFinal(JobStatus status) {
 
 // One row of system.jobs.
 struct JobInfo {
-  std::string job_id;    // "FL-<id>" flush, "CO-<id>" compaction
-  std::string job_type;  // "flush", "compact"
+  std::string job_id;    // "FL-<id>" flush, "CO-<id>" compaction, "BK-<id>" backup
+  std::string job_type;  // "flush", "compact", "backup"
   JobStatus status = JobStatus::kQueued;
   std::string parameters_json = "{}";
   std::string message;
@@ -84,6 +84,10 @@ class JobService {
   virtual ~JobService() = default;
   virtual Result<JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) = 0;
   virtual Result<JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) = 0;
+  // Starts a backup of the whole server into `dir` as a `backup` job (BK-…) and returns its id.
+  // Checked before the job starts: kInvalidArgument when `dir` is outside the allowed backup
+  // directories (backup.allowed_dirs), kAlreadyExists when it exists and is not empty.
+  virtual Result<std::string> BackupDatabase(const std::string& dir) = 0;
   virtual std::vector<JobInfo> ListJobs() const = 0;
   // Cancels a queued or running job; returns its status afterwards (kCancelled, or the final
   // status of a job that had already finished). kNotFound for an unknown id.
