@@ -38,10 +38,11 @@ std::string JoinKey(const std::string& folder, const std::string& name) {
   return folder.empty() ? name : folder + "/" + name;
 }
 
-// True when `path` is `root` or inside it (both lexically normal, absolute).
+// True when `path` is strictly inside `root` (both lexically normal, absolute): a backup is a
+// directory of its own under a root, never the root itself.
 bool IsInside(const fs::path& path, const fs::path& root) {
   auto rel = path.lexically_relative(root);
-  if (rel.empty()) return false;
+  if (rel.empty() || rel == ".") return false;
   const std::string first = rel.begin()->string();
   return first != ".." && !rel.is_absolute();
 }

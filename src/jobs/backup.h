@@ -73,8 +73,8 @@ std::vector<std::string> EffectiveBackupRoots(const std::vector<std::string>& al
                                               const std::string& data_dir);
 
 // Resolves `dir` (absolute, or relative to the working directory) for a backup or restore:
-// symlinks in the existing part of the path are resolved, and the result must lie inside one of
-// `roots` (also resolved). Returns the resolved absolute path; kInvalidArgument
+// symlinks in the existing part of the path are resolved, and the result must lie strictly inside
+// one of `roots` (also resolved). Returns the resolved absolute path; kInvalidArgument
 // "Backup path '<dir>' is outside the allowed backup directories (backup.allowed_dirs: …)".
 Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots);
 

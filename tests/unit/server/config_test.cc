@@ -84,6 +84,9 @@ outbound_queue_messages = 64
 
 [stream]
 eviction_interval_seconds = 5
+
+[backup]
+allowed_dirs = ["/srv/backups", "/mnt/offsite"]
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -238,6 +241,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.websocket.max_subscriptions_per_connection, 8u);
   EXPECT_EQ(c.websocket.outbound_queue_messages, 64u);
   EXPECT_EQ(c.stream.eviction_interval_seconds, 5u);
+  EXPECT_EQ(c.backup.allowed_dirs, (std::vector<std::string>{"/srv/backups", "/mnt/offsite"}));
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -464,7 +468,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 48u);
+  EXPECT_EQ(keys(text).size(), 49u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
