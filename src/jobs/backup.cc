@@ -210,7 +210,8 @@ std::vector<std::string> EffectiveBackupRoots(const std::vector<std::string>& al
   return {(fs::absolute(data_dir).lexically_normal().parent_path() / "backups").string()};
 }
 
-Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots) {
+Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots,
+                                     bool allow_root) {
   std::error_code ec;
   const fs::path resolved = fs::weakly_canonical(fs::absolute(fs::path(dir)), ec);
   if (ec) return Io("Cannot resolve backup path '" + std::string(dir) + "'", ec);
@@ -221,7 +222,10 @@ Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std
     std::error_code rec;
     const fs::path r = fs::weakly_canonical(fs::absolute(fs::path(root)), rec);
     if (rec) continue;
-    if (IsInside(resolved.lexically_normal(), r.lexically_normal())) return resolved.string();
+    if (IsInside(resolved.lexically_normal(), r.lexically_normal()) ||
+        (allow_root && resolved.lexically_normal() == r.lexically_normal())) {
+      return resolved.string();
+    }
   }
   return Status::InvalidArgument("Backup path '" + std::string(dir) +
                                  "' is outside the allowed backup directories "
@@ -354,6 +358,45 @@ Result<BackupManifest> VerifyBackup(const std::string& dir_text) {
   return m;
 }
 
+namespace {
+
+// Fills the empty directory `build` with the data directory the backup at `from` (verified
+// already, as `m`) restores to, for a server that will open it at `final_dir`: storage base
+// directories are set for `final_dir`, not for `build`.
+Status BuildDataDir(const std::string& from, const BackupManifest& m, const fs::path& build,
+                    const fs::path& final_dir) {
+  std::error_code ec;
+  const fs::path src(from);
+  KALAM_RETURN_IF_ERROR(CopyTree(src / kRocksDir, build / kRocksDir));
+  std::vector<std::pair<std::string, std::string>> relocations;  // storage id → new base
+  for (const auto& st : m.storages) {
+    if (!st.included) continue;
+    const bool local = st.storage_id == catalog::kLocalStorageId;
+    const fs::path base =
+        local ? fs::path("storage") : fs::path("restored_storages") / st.storage_id;
+    const fs::path files = src / kStoragesDir / st.storage_id;
+    if (fs::exists(files, ec)) KALAM_RETURN_IF_ERROR(CopyTree(files, build / base));
+    if (!local) relocations.emplace_back(st.storage_id, (final_dir / base).string());
+  }
+  // Point the storages at their new homes; `local` follows the data directory at every start.
+  KALAM_ASSIGN_OR_RETURN(auto kv, storage::RocksStore::Open((build / kRocksDir).string(),
+                                                            storage::RocksOptions{}));
+  {
+    KALAM_ASSIGN_OR_RETURN(auto storages, catalog::StorageCatalog::Open(
+                                              *kv, Clock::System(), (final_dir / "storage").string()));
+    for (const auto& [id, base] : relocations) {
+      KALAM_RETURN_IF_ERROR(storages->Relocate(id, base));
+    }
+  }
+  return kv->Close();
+}
+
+constexpr std::string_view kPendingDir = "restore_pending";
+constexpr std::string_view kPendingBuildDir = "restore_pending.tmp";
+constexpr std::string_view kReplacedDir = "restore_replaced";
+
+}  // namespace
+
 Result<BackupManifest> RestoreBackup(const std::string& from, const std::string& data_dir_text) {
   const fs::path data_dir = fs::absolute(data_dir_text).lexically_normal();
   KALAM_ASSIGN_OR_RETURN(bool empty, IsAbsentOrEmpty(data_dir));
@@ -370,41 +413,115 @@ Result<BackupManifest> RestoreBackup(const std::string& from, const std::string&
   fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   if (ec) return Io("Cannot create '" + staging.string() + "'", ec);
-  auto fail = [&](Status s) -> Status {
+  Status built = BuildDataDir(from, m, staging, data_dir);
+  // rename(2) replaces an empty directory.
+  if (built.ok()) fs::rename(staging, data_dir, ec);
+  if (built.ok() && ec) built = Io("Cannot move the restored data into '" + data_dir_text + "'", ec);
+  if (!built.ok()) {
     std::error_code rec;
     fs::remove_all(staging, rec);
-    return s;
-  };
-  const fs::path src(from);
-  if (Status s = CopyTree(src / kRocksDir, staging / kRocksDir); !s.ok()) return fail(s);
-  std::vector<std::pair<std::string, std::string>> relocations;  // storage id → new base
-  for (const auto& st : m.storages) {
-    if (!st.included) continue;
-    const bool local = st.storage_id == catalog::kLocalStorageId;
-    const fs::path base = local ? fs::path("storage") : fs::path("restored_storages") / st.storage_id;
-    const fs::path files = src / kStoragesDir / st.storage_id;
-    if (fs::exists(files, ec)) {
-      if (Status s = CopyTree(files, staging / base); !s.ok()) return fail(s);
-    }
-    if (!local) relocations.emplace_back(st.storage_id, (data_dir / base).string());
+    return built;
   }
-  {
-    // Point the storages at their new homes; `local` follows the data directory at every start.
-    auto kv = storage::RocksStore::Open((staging / kRocksDir).string(), storage::RocksOptions{});
-    if (!kv.ok()) return fail(kv.status());
-    auto storages = catalog::StorageCatalog::Open(**kv, Clock::System(),
-                                                  (data_dir / "storage").string());
-    if (!storages.ok()) return fail(storages.status());
-    for (const auto& [id, base] : relocations) {
-      if (Status s = (*storages)->Relocate(id, base); !s.ok()) return fail(s);
-    }
-    storages->reset();
-    if (Status s = (*kv)->Close(); !s.ok()) return fail(s);
-  }
-  // rename(2) replaces an empty directory.
-  fs::rename(staging, data_dir, ec);
-  if (ec) return fail(Io("Cannot move the restored data into '" + data_dir_text + "'", ec));
   return m;
+}
+
+Result<BackupManifest> StageRestore(const std::string& from, const std::string& data_dir_text) {
+  const fs::path data_dir = fs::absolute(data_dir_text).lexically_normal();
+  KALAM_ASSIGN_OR_RETURN(BackupManifest m, VerifyBackup(from));
+  std::error_code ec;
+  const fs::path build = data_dir / kPendingBuildDir;
+  const fs::path pending = data_dir / kPendingDir;
+  fs::remove_all(build, ec);
+  // Left by an earlier applied restore whose clean-up was interrupted; nothing reads it.
+  fs::remove_all(data_dir / kReplacedDir, ec);
+  fs::create_directories(build, ec);
+  if (ec) return Io("Cannot create '" + build.string() + "'", ec);
+  Status built = BuildDataDir(from, m, build, data_dir);
+  if (built.ok()) {
+    fs::remove_all(pending, ec);  // a restore staged earlier is replaced by this one
+    fs::rename(build, pending, ec);
+    if (ec) built = Io("Cannot stage the restore in '" + pending.string() + "'", ec);
+  }
+  if (!built.ok()) {
+    std::error_code rec;
+    fs::remove_all(build, rec);
+    return built;
+  }
+  return m;
+}
+
+Result<bool> ApplyStagedRestore(const std::string& data_dir_text) {
+  const fs::path data_dir = fs::absolute(data_dir_text).lexically_normal();
+  const fs::path pending = data_dir / kPendingDir;
+  const fs::path replaced = data_dir / kReplacedDir;
+  std::error_code ec;
+  fs::remove_all(data_dir / kPendingBuildDir, ec);  // an unfinished staging: never applied
+  if (!fs::exists(pending, ec)) {
+    fs::remove_all(replaced, ec);
+    return false;
+  }
+  // Each entry moves in two renames (live → replaced, staged → live); an entry still in
+  // `pending` has not been moved in, so after a crash the loop simply continues.
+  fs::create_directories(replaced, ec);
+  if (ec) return Io("Cannot create '" + replaced.string() + "'", ec);
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(pending, ec), end; !ec && it != end; it.increment(ec)) {
+    entries.push_back(it->path().filename());
+  }
+  if (ec) return Io("Cannot list '" + pending.string() + "'", ec);
+  for (const auto& name : entries) {
+    const fs::path live = data_dir / name;
+    if (fs::exists(fs::symlink_status(live, ec))) {
+      fs::remove_all(replaced / name, ec);
+      fs::rename(live, replaced / name, ec);
+      if (ec) return Io("Cannot move '" + live.string() + "' aside", ec);
+    }
+    fs::rename(pending / name, live, ec);
+    if (ec) return Io("Cannot move the restored '" + name.string() + "' into place", ec);
+  }
+  fs::remove(pending, ec);
+  if (ec) return Io("Cannot remove '" + pending.string() + "'", ec);
+  fs::remove_all(replaced, ec);  // best effort: a leftover is removed at the next start
+  return true;
+}
+
+Result<std::vector<BackupListing>> ListBackups(const std::string& dir_text) {
+  const fs::path dir(dir_text);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Status::NotFound("Backup directory '" + dir_text + "' not found");
+  }
+  std::vector<fs::path> candidates;
+  if (fs::exists(dir / kBackupManifestName, ec)) {
+    candidates.push_back(dir);
+  } else {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_directory() && !it->is_symlink() &&
+          fs::exists(it->path() / kBackupManifestName)) {
+        candidates.push_back(it->path());
+      }
+    }
+    if (ec) return Io("Cannot list '" + dir_text + "'", ec);
+    std::sort(candidates.begin(), candidates.end());
+  }
+  std::vector<BackupListing> out;
+  for (const auto& c : candidates) {
+    BackupListing l;
+    l.path = c.string();
+    auto verified = VerifyBackup(l.path);
+    if (verified.ok()) {
+      l.manifest = std::move(verified).value();
+      l.verified = true;
+    } else {
+      l.problem = verified.status().message();
+      auto text = ReadWholeFile(c / kBackupManifestName);
+      if (text.ok()) {
+        if (auto m = BackupManifest::FromJson(*text); m.ok()) l.manifest = std::move(m).value();
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 }  // namespace kalam::jobs

@@ -76,7 +76,9 @@ std::vector<std::string> EffectiveBackupRoots(const std::vector<std::string>& al
 // symlinks in the existing part of the path are resolved, and the result must lie strictly inside
 // one of `roots` (also resolved). Returns the resolved absolute path; kInvalidArgument
 // "Backup path '<dir>' is outside the allowed backup directories (backup.allowed_dirs: …)".
-Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots);
+// With `allow_root` (SHOW BACKUPS lists a root) a root itself is accepted too.
+Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots,
+                                     bool allow_root = false);
 
 // Writes a backup of the whole server into `dir`, which must not exist or be empty (its parent is
 // created). Only the consistent point — the RocksDB checkpoint and the hard links (or copies, when
@@ -100,5 +102,30 @@ Result<BackupManifest> VerifyBackup(const std::string& dir);
 // there. A server started on `data_dir` then serves exactly the backed-up state. When a step after
 // verification fails, what was written into `data_dir` is removed.
 Result<BackupManifest> RestoreBackup(const std::string& from, const std::string& data_dir);
+
+// RESTORE DATABASE from SQL, first half (the server is running on `data_dir`): verifies the
+// backup at `from`, then builds the restored data directory in `<data_dir>/restore_pending.tmp`
+// (storages pointed at `data_dir`) and renames it to `<data_dir>/restore_pending`, replacing a
+// restore staged earlier. The live data is not touched. Fails like VerifyBackup, or kIoError.
+Result<BackupManifest> StageRestore(const std::string& from, const std::string& data_dir);
+
+// RESTORE DATABASE, second half, at server start before anything is opened: when
+// `<data_dir>/restore_pending` exists, moves each of its entries into `data_dir` (the live entry
+// of the same name is first moved to `<data_dir>/restore_replaced`, then deleted). Rename-based
+// and resumable: after a crash at any point the next call completes the swap, so the server never
+// opens a mix. Returns whether a staged restore was applied.
+Result<bool> ApplyStagedRestore(const std::string& data_dir);
+
+// One backup found by ListBackups.
+struct BackupListing {
+  std::string path;
+  BackupManifest manifest;  // as backup.json says (empty when it cannot be read)
+  bool verified = false;    // every file checked against its size and SHA-256
+  std::string problem;      // why not verified
+};
+
+// The backup at `dir` (when it holds backup.json), else every backup directly under `dir`, by
+// path; each verified. kNotFound when `dir` is not a directory.
+Result<std::vector<BackupListing>> ListBackups(const std::string& dir);
 
 }  // namespace kalam::jobs

@@ -47,6 +47,8 @@ struct JobSystemOptions {
   const catalog::StorageCatalog* storages = nullptr;
   std::vector<std::string> backup_roots;
   std::string server_version;
+  // The data directory RESTORE DATABASE stages into (<data_dir>/restore_pending).
+  std::string data_dir;
 };
 
 // Thread-safe.
@@ -75,6 +77,8 @@ class JobSystem : public sql::JobService {
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<std::string> BackupDatabase(const std::string& dir) override;
+  Result<std::string> RestoreDatabase(const std::string& dir) override;
+  Result<std::vector<sql::BackupInfo>> ListBackups(const std::string& dir) override;
   std::vector<sql::JobInfo> ListJobs() const override;
   Result<sql::JobStatus> KillJob(std::string_view job_id) override;
 

@@ -83,6 +83,8 @@ class Executor {
   Status RunFlush(Session& s, const parser::SqlStatement& stmt);
   // BACKUP DATABASE TO '<dir>' (backup = true) and RESTORE DATABASE FROM '<dir>'.
   Status RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup);
+  // SHOW BACKUPS FROM '<dir>'.
+  Status RunShowBackups(Session& s, const parser::SqlStatement& stmt);
   Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);

@@ -453,32 +453,85 @@ Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
 
 }  // namespace
 
-Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
-  const char* what = backup ? "backup" : "restore";
-  if (!auth::RoleAtLeast(s.caller.role, auth::Role::kDba)) {
-    return Status::PermissionDenied(
-        std::string("Admin privileges (DBA or System role) required for ") + what + " operations");
+namespace {
+
+// A JobService backup error as the statement reports it (FEATURES §0 prefixes).
+Status BackupError(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+      return st.WithPrefix("Invalid operation: ");
+    case StatusCode::kCorruption:  // the backup's, not the server's: the caller's input is bad
+      return Status::InvalidArgument("Invalid operation: " + st.message());
+    case StatusCode::kAlreadyExists: return st.WithPrefix("Already exists: ");
+    case StatusCode::kNotFound: return st.WithPrefix("Not found: ");
+    default: return st;
   }
+}
+
+Status RequireBackupRole(const Caller& caller, const char* what) {
+  if (auth::RoleAtLeast(caller.role, auth::Role::kDba)) return Status::OK();
+  return Status::PermissionDenied(
+      std::string("Admin privileges (DBA or System role) required for ") + what + " operations");
+}
+
+}  // namespace
+
+Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
   KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
   if (!backup) {
-    return Status::InvalidSql(
-        "RESTORE DATABASE from SQL is not supported yet: stop the server and run "
-        "`kalamdb-server restore --from '" + path + "' --data-dir <new data directory>` "
-        "(docs/backup.md)");
+    Result<std::string> id = jobs_->RestoreDatabase(path);
+    if (!id.ok()) return BackupError(id.status());
+    s.results.push_back(Message("Database restore started from '" + path + "'. Job ID: " + *id +
+                                ". Server restart required after completion."));
+    return Status::OK();
+  }
+  Result<std::string> id = jobs_->BackupDatabase(path);
+  if (!id.ok()) return BackupError(id.status());
+  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
+  return Status::OK();
+}
+
+Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, "backup"));
+  parser::TokenCursor c(stmt);
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("BACKUPS", "SHOW"));
+  if (!c.AcceptWord("FROM")) return Status::InvalidSql("Expected FROM clause in SHOW BACKUPS");
+  const parser::Token* t = c.Peek();
+  if (t == nullptr || (t->kind != parser::TokenKind::kString &&
+                       t->kind != parser::TokenKind::kQuotedIdentifier)) {
+    return Status::InvalidSql("Backup path must be quoted");
+  }
+  std::string path = c.Next().value;
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM '" + path + "'"));
+  if (path.find("..") != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+  }
+  if (path.find('\0') != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain null bytes");
   }
   if (!jobs_) return Status::Unavailable("The job system is not running");
-  Result<std::string> id = jobs_->BackupDatabase(path);
-  if (!id.ok()) {
-    switch (id.status().code()) {
-      case StatusCode::kInvalidArgument:
-      case StatusCode::kFailedPrecondition:
-        return id.status().WithPrefix("Invalid operation: ");
-      case StatusCode::kAlreadyExists: return id.status().WithPrefix("Already exists: ");
-      default: return id.status();
-    }
+  Result<std::vector<BackupInfo>> listed = jobs_->ListBackups(path);
+  if (!listed.ok()) return BackupError(listed.status());
+  ResultBuilder b;
+  b.AddColumn("path", kText);
+  b.AddColumn("created_at", kText);
+  b.AddColumn("seq", kBigInt);
+  b.AddColumn("size_bytes", kBigInt);
+  b.AddColumn("files", kBigInt);
+  b.AddColumn("verified", DataType{TypeKind::kBoolean});
+  b.AddColumn("problem", kText);
+  for (const auto& info : *listed) {
+    KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(info.path), Value::Text(info.created_at),
+                                    Value::Int(info.seq), Value::Int(info.size_bytes),
+                                    Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
+                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem)}));
   }
-  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
+  s.results.push_back(std::move(b).Finish());
   return Status::OK();
 }
 

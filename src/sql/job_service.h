@@ -78,6 +78,17 @@ struct JobStart {
   std::string job_id;
 };
 
+// One backup as SHOW BACKUPS shows it.
+struct BackupInfo {
+  std::string path;
+  std::string created_at;  // RFC 3339, UTC
+  int64_t seq = 0;         // the backup's `_seq` read point
+  int64_t size_bytes = 0;
+  int64_t files = 0;
+  bool verified = false;   // every file matches its size and SHA-256
+  std::string problem;     // why not verified ("" when verified)
+};
+
 // Thread-safe.
 class JobService {
  public:
@@ -88,6 +99,13 @@ class JobService {
   // Checked before the job starts: kInvalidArgument when `dir` is outside the allowed backup
   // directories (backup.allowed_dirs), kAlreadyExists when it exists and is not empty.
   virtual Result<std::string> BackupDatabase(const std::string& dir) = 0;
+  // RESTORE DATABASE FROM `dir`: checks the path like BackupDatabase, verifies every file of the
+  // backup synchronously (kNotFound for a missing directory, kInvalidArgument for a file,
+  // kCorruption naming a damaged file), then stages it as a `restore` job (RS-…) that the next
+  // server start applies. Returns the job id.
+  virtual Result<std::string> RestoreDatabase(const std::string& dir) = 0;
+  // The backups at or directly under `dir` (a path inside, or equal to, an allowed directory).
+  virtual Result<std::vector<BackupInfo>> ListBackups(const std::string& dir) = 0;
   virtual std::vector<JobInfo> ListJobs() const = 0;
   // Cancels a queued or running job; returns its status afterwards (kCancelled, or the final
   // status of a job that had already finished). kNotFound for an unknown id.

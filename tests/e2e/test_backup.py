@@ -317,3 +317,68 @@ def test_dba_backs_up_and_the_default_root_is_beside_the_data_dir(tmp_path):
                                  f"'{tmp_path}/d/backups')")
     finally:
         s.stop()
+
+
+def test_sql_restore_is_verified_staged_and_applied_at_the_next_start(made, tmp_path):
+    s, root, manifest = made
+    at_backup_items = items(s)
+    at_backup_alice = notes(s, "alice")
+    # Changes after the backup point, which the restore must undo.
+    s.sql("INSERT INTO bk.items VALUES (5000, 'after', 1)")
+    s.sql("CREATE USER carol WITH PASSWORD 'carol-secret-1' ROLE user")
+    s.sql("ALTER USER alice SET PASSWORD 'alice-changed-9'")
+    s.sql("DELETE FROM bk.notes WHERE id = 10", user="alice", password="alice-changed-9")
+
+    damaged = root / "damaged"
+    shutil.copytree(root / "good", damaged)
+    rel = next(f["path"] for f in manifest["files"] if f["path"].endswith(".parquet"))
+    flip_byte(damaged / rel)
+    res = s.sql(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])["results"][0]
+    assert [c["name"] for c in res["schema"]] == ["path", "created_at", "seq", "size_bytes", "files",
+                                                  "verified", "problem"]
+    by_path = {r[0]: r for r in res["rows"]}
+    assert sorted(by_path) == [str(root / "damaged"), str(root / "good")]
+    good = by_path[str(root / "good")]
+    assert good[2:] == [str(manifest["seq"]), str(sum(f["size_bytes"] for f in manifest["files"])),
+                        str(len(manifest["files"])), True, None], good
+    assert by_path[str(root / "damaged")][5:] == [False,
+                                                  f"Backup file '{rel}' is damaged: SHA-256 mismatch"]
+
+    def refused(sql, message, status=400, code="SQL_EXECUTION_ERROR"):
+        assert_sql_error(s.sql_raw(sql, user="ops", password=PW["ops"]), status, code, message=message)
+
+    refused(f"RESTORE DATABASE FROM '{damaged}'",
+            f"Invalid operation: Backup file '{rel}' is damaged: SHA-256 mismatch")
+    refused(f"RESTORE DATABASE FROM '{root}/nothing'",
+            f"Not found: Backup directory '{root}/nothing' not found")
+    (root / "afile").write_text("x")
+    refused(f"RESTORE DATABASE FROM '{root}/afile'",
+            f"Invalid operation: '{root}/afile' is not a directory. RESTORE DATABASE expects a "
+            "backup directory, not a file.")
+    refused(f"RESTORE DATABASE FROM '{tmp_path}/src'",
+            f"Invalid operation: Backup path '{tmp_path}/src' is outside the allowed backup "
+            f"directories (backup.allowed_dirs: '{root}')")
+    assert not (s.data_dir / "restore_pending").exists()
+
+    msg = s.sql(f"RESTORE DATABASE FROM '{root}/good'", user="ops", password=PW["ops"])
+    msg = msg["results"][0]["message"]
+    m = re.fullmatch(rf"Database restore started from '{re.escape(str(root / 'good'))}'\. Job ID: "
+                     r"(RS-\d+)\. Server restart required after completion\.", msg)
+    assert m, msg
+    assert wait_job(s, m.group(1)) == [
+        "completed", f"Restore staged from '{root}/good'. Restart server to activate restored data."]
+    assert s.rows(f"SELECT job_type FROM system.jobs WHERE job_id = '{m.group(1)}'") == [["restore"]]
+    # Staged only: the live data is unchanged until the restart.
+    assert (s.data_dir / "restore_pending" / "rocks").is_dir()
+    assert s.rows("SELECT body FROM bk.items WHERE id = 5000") == [["after"]]
+
+    s.stop()
+    s.start()
+    assert "Applied the restore staged by RESTORE DATABASE" in s.log_path.read_text()
+    assert not (s.data_dir / "restore_pending").exists()
+    assert not (s.data_dir / "restore_replaced").exists()
+    assert items(s) == at_backup_items
+    assert notes(s, "alice") == at_backup_alice
+    assert s.login("alice", PW["alice"])["access_token"]
+    r = s.http.post(s.base + "/v1/api/auth/login", json={"user": "carol", "password": "carol-secret-1"})
+    assert r.status_code == 401, r.text

@@ -148,6 +148,7 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kExecuteAs: return "EXECUTE AS USER";
     case StatementKind::kBackup: return "BACKUP DATABASE";
     case StatementKind::kRestore: return "RESTORE DATABASE";
+    case StatementKind::kShowBackups: return "SHOW BACKUPS";
   }
   return "UNKNOWN";
 }
@@ -217,6 +218,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     if (w.Is(1, "TABLES")) return StatementKind::kShowTables;
     if (w.Is(1, "STATS")) return StatementKind::kShowStats;
     if (w.Is(1, "STORAGES")) return StatementKind::kShowStorages;
+    if (w.Is(1, "BACKUPS")) return StatementKind::kShowBackups;
     return Unsupported(tokens);
   }
   if (first.IsWord("USE")) return StatementKind::kUse;

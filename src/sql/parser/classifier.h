@@ -50,6 +50,7 @@ enum class StatementKind : uint8_t {
   kExecuteAs,
   kBackup,
   kRestore,
+  kShowBackups,  // SHOW BACKUPS FROM '<dir>'
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",

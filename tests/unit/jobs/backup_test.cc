@@ -121,5 +121,49 @@ TEST(RestoreBackupTest, ADamagedBackupLeavesTheTargetUntouched) {
   EXPECT_FALSE(fs::exists(dir.Sub("target.restoring")));
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+TEST(ApplyStagedRestoreTest, NothingStagedChangesNothing) {
+  TempDir dir;
+  WriteText(dir.Sub("rocks/f"), "live");
+  auto applied = ApplyStagedRestore(dir.path());
+  ASSERT_TRUE(applied.ok());
+  EXPECT_FALSE(*applied);
+  EXPECT_EQ(ReadText(dir.Sub("rocks/f")), "live");
+}
+
+TEST(ApplyStagedRestoreTest, SwapsEveryEntryAndResumesAfterACrashMidway) {
+  TempDir dir;
+  WriteText(dir.Sub("rocks/f"), "old rocks");
+  WriteText(dir.Sub("storage/f"), "old storage");
+  WriteText(dir.Sub("restore_pending/rocks/f"), "new rocks");
+  WriteText(dir.Sub("restore_pending/storage/f"), "new storage");
+  WriteText(dir.Sub("restore_pending/restored_storages/a/f"), "new archive");
+  // A crash after the first rename of the first entry: the live `rocks` is aside, the new one
+  // not yet in place.
+  fs::create_directories(dir.Sub("restore_replaced"));
+  fs::rename(dir.Sub("rocks"), dir.Sub("restore_replaced/rocks"));
+  auto applied = ApplyStagedRestore(dir.path());
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_TRUE(*applied);
+  EXPECT_EQ(ReadText(dir.Sub("rocks/f")), "new rocks");
+  EXPECT_EQ(ReadText(dir.Sub("storage/f")), "new storage");
+  EXPECT_EQ(ReadText(dir.Sub("restored_storages/a/f")), "new archive");
+  EXPECT_FALSE(fs::exists(dir.Sub("restore_pending")));
+  EXPECT_FALSE(fs::exists(dir.Sub("restore_replaced")));
+  // An unfinished staging (no rename to restore_pending yet) is never applied.
+  WriteText(dir.Sub("restore_pending.tmp/rocks/f"), "half");
+  applied = ApplyStagedRestore(dir.path());
+  ASSERT_TRUE(applied.ok());
+  EXPECT_FALSE(*applied);
+  EXPECT_EQ(ReadText(dir.Sub("rocks/f")), "new rocks");
+  EXPECT_FALSE(fs::exists(dir.Sub("restore_pending.tmp")));
+}
+
 }  // namespace
 }  // namespace kalam::jobs
