@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import assert_sql_error
+from helpers import assert_sql_error, flush, wait_job
 from kalam_harness import DEFAULT_TEST_CONFIG, Server, server_binary
 
 PW = {"alice": "alice-secret-1", "bob": "bob-secret-22", "ops": "ops-secret-333",
@@ -37,23 +37,6 @@ def env(tmp_path):
         s.sql(f"CREATE USER {name} WITH PASSWORD '{PW[name]}' ROLE {role}")
     yield s, root
     s.stop()
-
-
-def wait_job(server, job_id, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = server.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
-        if rows and rows[0][0] not in ("queued", "running"):
-            return rows[0]
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-def flush(server, table):
-    msg = server.sql(f"STORAGE FLUSH TABLE {table}")["results"][0]["message"]
-    job = re.fullmatch(rf"Storage flush started for table '{re.escape(table)}'\. Job ID: (FL-\d+)",
-                       msg).group(1)
-    assert wait_job(server, job)[0] == "completed"
 
 
 def backup(server, path, user="ops"):
