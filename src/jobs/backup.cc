@@ -368,6 +368,10 @@ Status BuildDataDir(const std::string& from, const BackupManifest& m, const fs::
   std::error_code ec;
   const fs::path src(from);
   KALAM_RETURN_IF_ERROR(CopyTree(src / kRocksDir, build / kRocksDir));
+  // Always present, so a staged restore also replaces a live `storage` the backup has no files
+  // for (no stale segment of the replaced state survives the swap).
+  fs::create_directories(build / "storage", ec);
+  if (ec) return Io("Cannot create '" + (build / "storage").string() + "'", ec);
   std::vector<std::pair<std::string, std::string>> relocations;  // storage id → new base
   for (const auto& st : m.storages) {
     if (!st.included) continue;
