@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -269,6 +270,7 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   // running, the last `_seq`, the checkpoint and the cold manifests all describe one state.
   std::vector<std::shared_ptr<const table::ScopeManifest>> manifests;
   step("Taking the consistent point (checkpoint and segment links)");
+  const auto point_start = std::chrono::steady_clock::now();
   Status point = src.pipeline.RunExclusive([&]() -> Status {
     m.seq = src.pipeline.TakeReadPoint().seq;
     KALAM_RETURN_IF_ERROR(src.kv.Checkpoint((dir / kRocksDir).string()));
@@ -285,6 +287,9 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
     return Status::OK();
   });
   if (!point.ok()) return fail(point);
+  m.pause_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - point_start)
+                   .count();
 
   // Outside the exclusive step: manifest mirrors as of the backup point, private copies of
   // hard-linked files, checksums.

@@ -51,6 +51,9 @@ struct BackupManifest {
   int64_t created_at_ms = 0;
   std::vector<BackupStorage> storages;
   std::vector<BackupFile> files;
+  // How long the consistent point held commits off (waiting for the writer included); reported
+  // by CreateBackup, not stored in backup.json.
+  int64_t pause_ms = 0;
 
   uint64_t total_bytes() const;
   std::string ToJson() const;

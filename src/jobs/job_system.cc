@@ -356,8 +356,9 @@ Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
                         char mb[32];
                         std::snprintf(mb, sizeof mb, "%.2f",
                                       static_cast<double>(made->total_bytes()) / (1024.0 * 1024.0));
-                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB",
-                                     resolved, made->seq, made->files.size(), mb);
+                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB; "
+                                     "commits were held off for {} ms",
+                                     resolved, made->seq, made->files.size(), mb, made->pause_ms);
                         return "Backup completed: '" + dir + "' (" + mb + " MB)";
                       },
                       &running));

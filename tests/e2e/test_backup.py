@@ -365,3 +365,35 @@ def test_sql_restore_is_verified_staged_and_applied_at_the_next_start(made, tmp_
     assert s.login("alice", PW["alice"])["access_token"]
     r = s.http.post(s.base + "/v1/api/auth/login", json={"user": "carol", "password": "carol-secret-1"})
     assert r.status_code == 401, r.text
+
+
+def test_a_storage_outside_the_data_dir_is_restored_into_the_new_data_dir(env, tmp_path):
+    s, root = env
+    archive = tmp_path / "archive-storage"
+    s.sql(f"CREATE STORAGE archive TYPE 'filesystem' BASE_DIRECTORY '{archive}'")
+    s.sql("CREATE NAMESPACE arch")
+    s.sql("CREATE SHARED TABLE arch.t (id INT PRIMARY KEY, v TEXT) WITH (STORAGE_ID = 'archive')")
+    s.sql("INSERT INTO arch.t VALUES (1, 'cold one'), (2, 'cold two')")
+    flush(s, "arch.t")
+    s.sql("UPDATE arch.t SET v = 'hot two' WHERE id = 2")
+    expected = s.rows("SELECT id, v, _seq FROM arch.t ORDER BY id")
+    manifest = backup(s, root / "arch")
+    assert [st["storage_id"] for st in manifest["storages"]] == ["archive", "local"]
+    assert any(f["path"].startswith("storages/archive/arch/t/seg-") for f in manifest["files"])
+    s.stop()
+    shutil.rmtree(archive)  # the original storage is gone: the restore must not need it
+    shutil.rmtree(tmp_path / "src")
+
+    target = tmp_path / "restored" / "data"
+    r = restore(root / "arch", target)
+    assert r.returncode == 0, r.stderr
+    assert not archive.exists()
+    r2 = start(target, root)
+    try:
+        assert r2.rows("SELECT storage_id, base_directory FROM system.storages ORDER BY storage_id") == [
+            ["archive", str(target / "restored_storages" / "archive")],
+            ["local", str(target / "storage")]]
+        assert r2.rows("SELECT id, v, _seq FROM arch.t ORDER BY id") == expected
+        assert list((target / "restored_storages" / "archive" / "arch" / "t").glob("seg-*.parquet"))
+    finally:
+        r2.stop()
