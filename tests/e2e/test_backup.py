@@ -89,12 +89,14 @@ def notes(s, who):
 def test_backup_under_concurrent_writes_restores_the_state_at_its_seq(env, tmp_path):
     s, root = env
     make_world(s)
-    acked = []  # (id, acknowledged before the BACKUP statement was sent)
+    before_writers = items(s)
+    acked = []    # (id, acknowledged before the BACKUP statement was sent)
+    updates = []  # (id, body, _seq) of each acknowledged update, in commit order
     backup_sent = threading.Event()
     stop = threading.Event()
     errors = []
 
-    def writer():
+    def inserter():
         i = 100000
         try:
             while not stop.is_set():
@@ -106,14 +108,31 @@ def test_backup_under_concurrent_writes_restores_the_state_at_its_seq(env, tmp_p
         except Exception as e:  # reported by the main thread
             errors.append(e)
 
-    t = threading.Thread(target=writer)
-    t.start()
+    def updater():
+        # The only writer of rows 31..200 (cold since the flush): each update's `_seq` is read
+        # right after it, so the row's state at any `_seq` is known.
+        c = 0
+        try:
+            while not stop.is_set():
+                k = 31 + c % 170
+                body = f"u{c}"
+                s.sql(f"UPDATE bk.items SET body = '{body}' WHERE id = {k}")
+                seq = s.rows(f"SELECT _seq FROM bk.items WHERE id = {k}")[0][0]
+                updates.append((k, body, seq))
+                c += 1
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=inserter), threading.Thread(target=updater)]
+    for t in threads:
+        t.start()
     time.sleep(0.5)
     backup_sent.set()
     manifest = backup(s, root / "b1")
     time.sleep(0.5)
     stop.set()
-    t.join()
+    for t in threads:
+        t.join()
     assert not errors, errors
     seq = manifest["seq"]
     assert manifest["format_version"] == 1 and manifest["server_version"]
@@ -121,12 +140,21 @@ def test_backup_under_concurrent_writes_restores_the_state_at_its_seq(env, tmp_p
     assert any(f["path"].endswith(".parquet") for f in manifest["files"])
     assert any(f["path"].startswith("rocks/") for f in manifest["files"])
 
-    # The expected state: the writer only inserts, so a row whose `_seq` ≤ the backup's is as it
-    # was at the backup point. Writes ran on both sides of it.
+    # The expected state at the backup's `_seq`: the rows before the writers, with every update
+    # whose `_seq` is at or below it applied, plus the inserted rows at or below it (never
+    # changed afterwards). Writes ran on both sides of the point.
+    assert any(int(u[2]) <= seq for u in updates) and any(int(u[2]) > seq for u in updates)
+    state = {r[0]: r for r in before_writers}
+    for k, body, useq in updates:
+        if int(useq) <= seq:
+            row = state[str(k)]
+            state[str(k)] = [row[0], body, row[2], useq]
     all_items = items(s)
-    expected_items = [r for r in all_items if int(r[3]) <= seq]
-    assert len(expected_items) < len(all_items), "no write after the backup point"
-    assert any(int(r[0]) >= 100000 for r in expected_items), "no concurrent write before it"
+    inserted = [r for r in all_items if int(r[0]) >= 100000]
+    assert any(int(r[3]) > seq for r in inserted), "no insert after the backup point"
+    assert any(int(r[3]) <= seq for r in inserted), "no concurrent insert before it"
+    state.update({r[0]: r for r in inserted if int(r[3]) <= seq})
+    expected_items = sorted(state.values(), key=lambda r: int(r[0]))
     expected_notes = {who: [r for r in notes(s, who) if int(r[2]) <= seq] for who in ("alice", "bob")}
     acked_before = {i for i, before in acked if before}
     assert acked_before <= {int(r[0]) for r in expected_items}
