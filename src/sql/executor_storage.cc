@@ -415,23 +415,16 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
 
 namespace {
 
-// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
-// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
-Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
-  const char* verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
-  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
-  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
-  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
-    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
-                              verb);
-  }
+// The quoted path ending a backup statement (`verb` names it in the syntax error): not empty, no
+// `..`, no NUL.
+Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb) {
   const parser::Token* t = c.Peek();
   if (t == nullptr || (t->kind != parser::TokenKind::kString &&
                        t->kind != parser::TokenKind::kQuotedIdentifier)) {
     return Status::InvalidSql("Backup path must be quoted");
   }
   std::string path = c.Next().value;
-  KALAM_RETURN_IF_ERROR(c.ExpectEnd(std::string(verb) + " '" + path + "'"));
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
   if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
   if (path.find("..") != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
@@ -439,6 +432,20 @@ Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
   if (path.find('\0') != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain null bytes");
   }
+  return path;
+}
+
+// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
+// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
+Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
+  const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
+  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
+    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
+                              verb);
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, verb));
   if (backup) {
     std::string lower = path;
     for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -501,19 +508,7 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("BACKUPS", "SHOW"));
   if (!c.AcceptWord("FROM")) return Status::InvalidSql("Expected FROM clause in SHOW BACKUPS");
-  const parser::Token* t = c.Peek();
-  if (t == nullptr || (t->kind != parser::TokenKind::kString &&
-                       t->kind != parser::TokenKind::kQuotedIdentifier)) {
-    return Status::InvalidSql("Backup path must be quoted");
-  }
-  std::string path = c.Next().value;
-  KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM '" + path + "'"));
-  if (path.find("..") != std::string::npos) {
-    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
-  }
-  if (path.find('\0') != std::string::npos) {
-    return Status::InvalidSql("Backup path cannot contain null bytes");
-  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, "SHOW BACKUPS FROM"));
   if (!jobs_) return Status::Unavailable("The job system is not running");
   Result<std::vector<BackupInfo>> listed = jobs_->ListBackups(path);
   if (!listed.ok()) return BackupError(listed.status());

@@ -282,6 +282,14 @@ def test_path_attacks_are_refused(env, tmp_path):
             "Expected TO clause in BACKUP DATABASE")
     refused("RESTORE DATABASE '/tmp/x'", 400, "INVALID_SQL",
             "Expected FROM clause in RESTORE DATABASE")
+    refused(f"SHOW BACKUPS FROM '{root}/../outside'", 400, "INVALID_SQL",
+            "Backup path cannot contain '..' (path traversal not allowed)")
+    refused(f"SHOW BACKUPS '{root}'", 400, "INVALID_SQL", "Expected FROM clause in SHOW BACKUPS")
+    refused(f"SHOW BACKUPS FROM '{root}/link'", 400, "SQL_EXECUTION_ERROR",
+            f"Invalid operation: Backup path '{root}/link' is outside the allowed backup "
+            f"directories (backup.allowed_dirs: '{root}')")
+    assert s.sql(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])["results"][0].get(
+        "rows", []) == []
     refused("BACKUP DATABASE TO '/etc/kalam'", 400, "INVALID_SQL",
             "Backup path cannot write to sensitive directory: /etc/kalam")
     for path in (outside / "x", root / "link" / "x", sibling / "x", tmp_path / "relative"):
@@ -302,7 +310,8 @@ def test_path_attacks_are_refused(env, tmp_path):
 def test_below_dba_is_refused(env, who):
     s, root = env
     for sql, what in ((f"BACKUP DATABASE TO '{root}/p'", "backup"),
-                      (f"RESTORE DATABASE FROM '{root}/p'", "restore")):
+                      (f"RESTORE DATABASE FROM '{root}/p'", "restore"),
+                      (f"SHOW BACKUPS FROM '{root}'", "backup")):
         r = s.sql_raw(sql, user=who, password=PW[who])
         assert_sql_error(r, 403, "PERMISSION_DENIED",
                          message=f"Admin privileges (DBA or System role) required for {what} operations")
