@@ -235,10 +235,9 @@ Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std
 }
 
 Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string& dir_text,
-                                    int64_t now_ms,
-                                    const std::function<void(std::string)>& progress) {
+                                    int64_t now_ms, const table::TieringContext* ctx) {
   auto step = [&](std::string s) {
-    if (progress) progress(std::move(s));
+    if (ctx) ctx->ReportProgress(std::move(s));
   };
   const fs::path dir = fs::absolute(dir_text).lexically_normal();
   KALAM_ASSIGN_OR_RETURN(bool empty, IsAbsentOrEmpty(dir));
@@ -317,6 +316,7 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   }
   size_t done = 0;
   for (const auto& rel : paths) {
+    if (ctx && ctx->cancelled()) return fail(Status::Unavailable("Backup cancelled"));
     if (++done % 64 == 0) {
       step("Checksumming file " + std::to_string(done) + " of " + std::to_string(paths.size()));
     }

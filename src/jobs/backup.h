@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "common/status.h"
 #include "storage/kv_store.h"
 #include "table/cold_store.h"
+#include "table/flusher.h"
 
 namespace kalam::jobs {
 
@@ -86,11 +86,12 @@ Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std
 // Writes a backup of the whole server into `dir`, which must not exist or be empty (its parent is
 // created). Only the consistent point — the RocksDB checkpoint and the hard links (or copies, when
 // `dir` is on another file system) of the segment files — runs with commits held off; checksums
-// are computed afterwards while writes go on. `progress` (may be empty) is told each step.
-// On failure the partial backup is removed and the error returned; the server is unchanged.
+// are computed afterwards while writes go on. `ctx` (may be null) is told each step and asked
+// between files whether to stop (KILL JOB): a cancelled backup fails with kUnavailable
+// "Backup cancelled". On failure the partial backup is removed and the error returned; the
+// server is unchanged.
 Result<BackupManifest> CreateBackup(const BackupSources& sources, const std::string& dir,
-                                    int64_t now_ms,
-                                    const std::function<void(std::string)>& progress);
+                                    int64_t now_ms, const table::TieringContext* ctx);
 
 // Reads `dir`/backup.json and checks every file it lists: present, its size, its SHA-256.
 // kNotFound "Backup directory '<dir>' not found" / "… is not a backup (no backup.json)";

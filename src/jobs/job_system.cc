@@ -348,10 +348,7 @@ Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
                       [this, dir, resolved](JobContext& ctx) -> Result<std::string> {
                         BackupSources src{kv_, pipeline_, cold_, *options_.storages,
                                           options_.server_version};
-                        auto made = CreateBackup(src, resolved, clock_.NowMillis(),
-                                                 [&ctx](std::string s) {
-                                                   ctx.ReportProgress(std::move(s));
-                                                 });
+                        auto made = CreateBackup(src, resolved, clock_.NowMillis(), &ctx);
                         if (!made.ok()) return made.status().WithPrefix("Backup failed: ");
                         char mb[32];
                         std::snprintf(mb, sizeof mb, "%.2f",
