@@ -245,6 +245,25 @@ Status StorageCatalog::Alter(const StorageDef& def) {
   return Status::OK();
 }
 
+Status StorageCatalog::Relocate(std::string_view storage_id, std::string base_directory) {
+  std::lock_guard lock(mu_);
+  auto it = storages_.find(LowerName(storage_id));
+  if (it == storages_.end()) {
+    return Status::NotFound("Storage '" + std::string(storage_id) + "' does not exist");
+  }
+  if (it->second.storage_type != "filesystem") {
+    return Status::InvalidArgument("Storage '" + it->second.storage_id +
+                                   "' is not a filesystem storage");
+  }
+  StorageDef next = it->second;
+  next.base_directory = std::move(base_directory);
+  next.updated_at_us = clock_.NowMicros();
+  KALAM_RETURN_IF_ERROR(Persist(next));
+  it->second = std::move(next);
+  ++version_;
+  return Status::OK();
+}
+
 Status StorageCatalog::Drop(std::string_view storage_id, bool if_exists, bool* dropped) {
   *dropped = false;
   std::string id = LowerName(storage_id);

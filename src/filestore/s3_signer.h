@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "filestore/sha256.h"
+
 namespace kalam::filestore {
 
 // Credentials a request is signed with.
@@ -66,9 +68,6 @@ std::string UriEncode(std::string_view s, bool keep_slash);
 // The canonical query string: parameters URI-encoded, sorted by name then value, joined as
 // "a=1&b=&c=x%2Fy". Also what the request line must carry so that it matches the signature.
 std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query);
-
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
 
 // Raw 32-byte HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256(std::string_view key, std::string_view data);

@@ -4,6 +4,12 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <filesystem>
+
+#include "common/time_format.h"
+#include "jobs/backup.h"
+
 namespace kalam::jobs {
 
 namespace json = boost::json;
@@ -35,7 +41,8 @@ constexpr int kObsoleteDeleteAttempts = 5;
 JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::TableStore& store,
                      table::ColdStore& cold, commit::CommitPipeline& pipeline,
                      SnowflakeGenerator& ids, const Clock& clock, JobSystemOptions options)
-    : catalog_(catalog),
+    : kv_(kv),
+      catalog_(catalog),
       cold_(cold),
       pipeline_(pipeline),
       clock_(clock),
@@ -319,6 +326,94 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
                                   [this, id](JobContext& ctx) { return RunCompact(id, ctx); },
                                   &running));
   out.kind = running ? sql::JobStart::Kind::kAlreadyRunning : sql::JobStart::Kind::kStarted;
+  return out;
+}
+
+Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
+  if (options_.storages == nullptr) {
+    return Status::FailedPrecondition("Backups are not available on this server");
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(dir, options_.backup_roots));
+  std::error_code ec;
+  if (std::filesystem::exists(resolved, ec) &&
+      !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
+    return Status::AlreadyExists("Backup directory '" + dir +
+                                 "' is not empty; back up into a new directory");
+  }
+  bool running = false;
+  const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
+  KALAM_ASSIGN_OR_RETURN(
+      std::string id,
+      manager_.Submit("BK", "backup", "backup:" + resolved, params,
+                      [this, dir, resolved](JobContext& ctx) -> Result<std::string> {
+                        BackupSources src{kv_, pipeline_, cold_, *options_.storages,
+                                          options_.server_version};
+                        auto made = CreateBackup(src, resolved, clock_.NowMillis(), &ctx);
+                        if (!made.ok()) return made.status().WithPrefix("Backup failed: ");
+                        char mb[32];
+                        std::snprintf(mb, sizeof mb, "%.2f",
+                                      static_cast<double>(made->total_bytes()) / (1024.0 * 1024.0));
+                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB; "
+                                     "commits were held off for {} ms",
+                                     resolved, made->seq, made->files.size(), mb, made->pause_ms);
+                        return "Backup completed: '" + dir + "' (" + mb + " MB)";
+                      },
+                      &running));
+  if (running) {
+    return Status::AlreadyExists("A backup into '" + dir + "' is already running: " + id);
+  }
+  return id;
+}
+
+Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
+  if (options_.storages == nullptr || options_.data_dir.empty()) {
+    return Status::FailedPrecondition("Restores are not available on this server");
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(dir, options_.backup_roots));
+  std::error_code ec;
+  if (!std::filesystem::exists(resolved, ec)) {
+    return Status::NotFound("Backup directory '" + dir + "' not found");
+  }
+  if (!std::filesystem::is_directory(resolved, ec)) {
+    return Status::InvalidArgument("'" + dir + "' is not a directory. RESTORE DATABASE expects a "
+                                   "backup directory, not a file.");
+  }
+  KALAM_RETURN_IF_ERROR(VerifyBackup(resolved).status());
+  bool running = false;
+  const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
+  KALAM_ASSIGN_OR_RETURN(
+      std::string id,
+      manager_.Submit("RS", "restore", "restore", params,
+                      [this, dir, resolved](JobContext&) -> Result<std::string> {
+                        auto staged = StageRestore(resolved, options_.data_dir);
+                        if (!staged.ok()) return staged.status().WithPrefix("Restore failed: ");
+                        spdlog::warn("Restore of backup '{}' (_seq {}) staged in '{}/restore_pending'; "
+                                     "it replaces all data at the next start",
+                                     resolved, staged->seq, options_.data_dir);
+                        return "Restore staged from '" + dir +
+                               "'. Restart server to activate restored data.";
+                      },
+                      &running));
+  if (running) return Status::AlreadyExists("A restore is already running: " + id);
+  return id;
+}
+
+Result<std::vector<sql::BackupInfo>> JobSystem::ListBackups(const std::string& dir) {
+  KALAM_ASSIGN_OR_RETURN(std::string resolved,
+                         ResolveBackupDir(dir, options_.backup_roots, /*allow_root=*/true));
+  KALAM_ASSIGN_OR_RETURN(auto listed, jobs::ListBackups(resolved));
+  std::vector<sql::BackupInfo> out;
+  for (const auto& l : listed) {
+    sql::BackupInfo b;
+    b.path = l.path;
+    b.created_at = l.manifest.created_at_ms ? FormatRfc3339(l.manifest.created_at_ms * 1000) : "";
+    b.seq = l.manifest.seq;
+    b.size_bytes = static_cast<int64_t>(l.manifest.total_bytes());
+    b.files = static_cast<int64_t>(l.manifest.files.size());
+    b.verified = l.verified;
+    b.problem = l.problem;
+    out.push_back(std::move(b));
+  }
   return out;
 }
 

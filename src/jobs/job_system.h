@@ -42,6 +42,13 @@ struct JobSystemOptions {
   // How often (injected clock) the scheduler starts a stream_eviction job for each STREAM table
   // with expired rows (config stream.eviction_interval_seconds). 0 = never. Default 60 s.
   std::chrono::seconds stream_eviction_interval{60};
+  // Backups (docs/backup.md): the storages whose files are copied (null = BACKUP DATABASE is
+  // refused), the directories backups may go to (EffectiveBackupRoots), the version recorded.
+  const catalog::StorageCatalog* storages = nullptr;
+  std::vector<std::string> backup_roots;
+  std::string server_version;
+  // The data directory RESTORE DATABASE stages into (<data_dir>/restore_pending).
+  std::string data_dir;
 };
 
 // Thread-safe.
@@ -69,6 +76,9 @@ class JobSystem : public sql::JobService {
 
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
+  Result<std::string> BackupDatabase(const std::string& dir) override;
+  Result<std::string> RestoreDatabase(const std::string& dir) override;
+  Result<std::vector<sql::BackupInfo>> ListBackups(const std::string& dir) override;
   std::vector<sql::JobInfo> ListJobs() const override;
   Result<sql::JobStatus> KillJob(std::string_view job_id) override;
 
@@ -86,6 +96,7 @@ class JobSystem : public sql::JobService {
   void StartStreamEvictions();
   Result<std::string> RunStreamEviction(catalog::TableId table);
 
+  storage::KvStore& kv_;
   catalog::Catalog& catalog_;
   table::ColdStore& cold_;
   commit::CommitPipeline& pipeline_;

@@ -159,6 +159,9 @@ void VisitFields(Config& c, Visitor& v) {
   v.Section("topics");
   v.Int("visibility_timeout_secs", c.topics.visibility_timeout_secs, 1, kNoMax);
   v.Int("retention_check_interval_seconds", c.topics.retention_check_interval_seconds, 0, kNoMax);
+
+  v.Section("backup");
+  v.StrList("allowed_dirs", c.backup.allowed_dirs);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -695,6 +698,12 @@ eviction_interval_seconds = 60
 visibility_timeout_secs = 60
 # Seconds between topic retention checks (0 = never).
 retention_check_interval_seconds = 60
+
+[backup]
+# Directories BACKUP DATABASE may write into and backups may be restored from, e.g.
+# ["/srv/kalamdb-backups"]; a path must resolve (symlinks followed) inside one of them.
+# Empty: only <data_dir>/../backups (the directory beside the data directory).
+allowed_dirs = []
 )toml";
 }
 

@@ -202,6 +202,16 @@ struct TopicsConfig {
   bool operator==(const TopicsConfig&) const = default;
 };
 
+// [backup]: BACKUP DATABASE and restore (docs/backup.md).
+struct BackupConfig {
+  // Directories backups may be written into and restored from (a backup path must resolve, with
+  // symlinks followed, to a directory inside one of them). Empty = the single directory
+  // `<data_dir>/../backups`. Default: [].
+  std::vector<std::string> allowed_dirs;
+
+  bool operator==(const BackupConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -215,6 +225,7 @@ struct ServerConfig {
   WebSocketConfig websocket;
   StreamConfig stream;
   TopicsConfig topics;
+  BackupConfig backup;
 
   bool operator==(const ServerConfig&) const = default;
 };

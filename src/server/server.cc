@@ -18,6 +18,7 @@
 #include "auth/password.h"
 #include "catalog/catalog.h"
 #include "catalog/storage_catalog.h"
+#include "jobs/backup.h"
 #include "commit/commit_pipeline.h"
 #include "jobs/job_system.h"
 #include "common/clock.h"
@@ -114,6 +115,13 @@ Status Server::Impl::OpenData() {
     return Status::IoError("Cannot create data directory '" + config.storage.data_dir +
                            "': " + ec.message());
   }
+  // A restore staged by RESTORE DATABASE replaces the data before anything opens it.
+  KALAM_ASSIGN_OR_RETURN(bool restored, jobs::ApplyStagedRestore(config.storage.data_dir));
+  if (restored) {
+    spdlog::warn("Applied the restore staged by RESTORE DATABASE: the data directory '{}' now holds "
+                 "the backup's data",
+                 config.storage.data_dir);
+  }
   storage::RocksOptions ro;
   ro.block_cache_bytes = config.storage.rocksdb_block_cache_mb << 20;
   KALAM_ASSIGN_OR_RETURN(kv, storage::OpenRocksStore(
@@ -183,6 +191,10 @@ Status Server::Impl::OpenData() {
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
   jo.stream_eviction_interval = std::chrono::seconds(config.stream.eviction_interval_seconds);
   KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
+  jo.storages = storages.get();
+  jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
+  jo.server_version = build.version;
+  jo.data_dir = config.storage.data_dir;
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
   KALAM_RETURN_IF_ERROR(jobs->Start());
   executor->set_job_service(jobs.get());

@@ -185,6 +185,9 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
     case parser::StatementKind::kKillJob:
       return RunStorageStatement(s, stmt, kind);
     case parser::StatementKind::kStorageFlush: return RunFlush(s, stmt);
+    case parser::StatementKind::kBackup: return RunBackupStatement(s, stmt, true);
+    case parser::StatementKind::kRestore: return RunBackupStatement(s, stmt, false);
+    case parser::StatementKind::kShowBackups: return RunShowBackups(s, stmt);
     case parser::StatementKind::kShowStats: return RunShowStats(s, stmt);
     case parser::StatementKind::kCreateTopic:
     case parser::StatementKind::kDropTopic:

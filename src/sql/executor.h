@@ -85,6 +85,10 @@ class Executor {
   Status RunStorageStatement(Session& s, const parser::SqlStatement& stmt,
                              parser::StatementKind kind);
   Status RunFlush(Session& s, const parser::SqlStatement& stmt);
+  // BACKUP DATABASE TO '<dir>' (backup = true) and RESTORE DATABASE FROM '<dir>'.
+  Status RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup);
+  // SHOW BACKUPS FROM '<dir>'.
+  Status RunShowBackups(Session& s, const parser::SqlStatement& stmt);
   Status RunShowStats(Session& s, const parser::SqlStatement& stmt);
   // executor_topics.cc: CREATE/DROP/CLEAR/ALTER TOPIC, CONSUME, ACK.
   Status RunTopicStatement(Session& s, const parser::SqlStatement& stmt,

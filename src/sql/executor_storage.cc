@@ -1,5 +1,6 @@
 // Executor: storages (CREATE/ALTER/DROP/SHOW STORAGE, STORAGE CHECK), flush and compaction jobs
 // (STORAGE FLUSH …, FLUSH …, STORAGE COMPACT), KILL JOB and SHOW STATS FOR TABLE (SQL.md §2).
+#include <cctype>
 #include <set>
 
 #include <boost/json.hpp>
@@ -407,6 +408,124 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
        Value::Int(def->schema_version), Value::Int(logical), Value::Int(hot),
        Value::Int(cold_stats.segments), Value::Int(cold_stats.rows), Value::Int(cold_stats.bytes),
        TimestampOrNull(cold_stats.last_flush_at_ms * 1000)}));
+  s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+
+namespace {
+
+// The quoted path ending a backup statement (`verb` names it in the syntax error): not empty, no
+// `..`, no NUL.
+Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb) {
+  const parser::Token* t = c.Peek();
+  if (t == nullptr || (t->kind != parser::TokenKind::kString &&
+                       t->kind != parser::TokenKind::kQuotedIdentifier)) {
+    return Status::InvalidSql("Backup path must be quoted");
+  }
+  std::string path = c.Next().value;
+  KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
+  if (path.find("..") != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+  }
+  if (path.find('\0') != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain null bytes");
+  }
+  return path;
+}
+
+// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
+// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
+Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
+  const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
+  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
+    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
+                              verb);
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, verb));
+  if (backup) {
+    std::string lower = path;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
+      if (lower.find(bad) != std::string::npos) {
+        return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
+      }
+    }
+  }
+  return path;
+}
+
+}  // namespace
+
+namespace {
+
+// A JobService backup error as the statement reports it (FEATURES §0 prefixes).
+Status BackupError(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+      return st.WithPrefix("Invalid operation: ");
+    case StatusCode::kCorruption:  // the backup's, not the server's: the caller's input is bad
+      return Status::InvalidArgument("Invalid operation: " + st.message());
+    case StatusCode::kAlreadyExists: return st.WithPrefix("Already exists: ");
+    case StatusCode::kNotFound: return st.WithPrefix("Not found: ");
+    default: return st;
+  }
+}
+
+Status RequireBackupRole(const Caller& caller, const char* what) {
+  if (auth::RoleAtLeast(caller.role, auth::Role::kDba)) return Status::OK();
+  return Status::PermissionDenied(
+      std::string("Admin privileges (DBA or System role) required for ") + what + " operations");
+}
+
+}  // namespace
+
+Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
+  parser::TokenCursor c(stmt);
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  if (!backup) {
+    Result<std::string> id = jobs_->RestoreDatabase(path);
+    if (!id.ok()) return BackupError(id.status());
+    s.results.push_back(Message("Database restore started from '" + path + "'. Job ID: " + *id +
+                                ". Server restart required after completion."));
+    return Status::OK();
+  }
+  Result<std::string> id = jobs_->BackupDatabase(path);
+  if (!id.ok()) return BackupError(id.status());
+  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
+  return Status::OK();
+}
+
+Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, "backup"));
+  parser::TokenCursor c(stmt);
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("BACKUPS", "SHOW"));
+  if (!c.AcceptWord("FROM")) return Status::InvalidSql("Expected FROM clause in SHOW BACKUPS");
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, "SHOW BACKUPS FROM"));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  Result<std::vector<BackupInfo>> listed = jobs_->ListBackups(path);
+  if (!listed.ok()) return BackupError(listed.status());
+  ResultBuilder b;
+  b.AddColumn("path", kText);
+  b.AddColumn("created_at", kText);
+  b.AddColumn("seq", kBigInt);
+  b.AddColumn("size_bytes", kBigInt);
+  b.AddColumn("files", kBigInt);
+  b.AddColumn("verified", DataType{TypeKind::kBoolean});
+  b.AddColumn("problem", kText);
+  for (const auto& info : *listed) {
+    KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(info.path), Value::Text(info.created_at),
+                                    Value::Int(info.seq), Value::Int(info.size_bytes),
+                                    Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
+                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem)}));
+  }
   s.results.push_back(std::move(b).Finish());
   return Status::OK();
 }

@@ -52,8 +52,8 @@ constexpr bool IsFinal(JobStatus status) {
 
 // One row of system.jobs.
 struct JobInfo {
-  std::string job_id;    // "FL-<id>" flush, "CO-<id>" compaction
-  std::string job_type;  // "flush", "compact"
+  std::string job_id;    // "FL-<id>" flush, "CO-<id>" compaction, "BK-<id>" backup
+  std::string job_type;  // "flush", "compact", "backup"
   JobStatus status = JobStatus::kQueued;
   std::string parameters_json = "{}";
   std::string message;
@@ -78,12 +78,34 @@ struct JobStart {
   std::string job_id;
 };
 
+// One backup as SHOW BACKUPS shows it.
+struct BackupInfo {
+  std::string path;
+  std::string created_at;  // RFC 3339, UTC
+  int64_t seq = 0;         // the backup's `_seq` read point
+  int64_t size_bytes = 0;
+  int64_t files = 0;
+  bool verified = false;   // every file matches its size and SHA-256
+  std::string problem;     // why not verified ("" when verified)
+};
+
 // Thread-safe.
 class JobService {
  public:
   virtual ~JobService() = default;
   virtual Result<JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) = 0;
   virtual Result<JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) = 0;
+  // Starts a backup of the whole server into `dir` as a `backup` job (BK-…) and returns its id.
+  // Checked before the job starts: kInvalidArgument when `dir` is outside the allowed backup
+  // directories (backup.allowed_dirs), kAlreadyExists when it exists and is not empty.
+  virtual Result<std::string> BackupDatabase(const std::string& dir) = 0;
+  // RESTORE DATABASE FROM `dir`: checks the path like BackupDatabase, verifies every file of the
+  // backup synchronously (kNotFound for a missing directory, kInvalidArgument for a file,
+  // kCorruption naming a damaged file), then stages it as a `restore` job (RS-…) that the next
+  // server start applies. Returns the job id.
+  virtual Result<std::string> RestoreDatabase(const std::string& dir) = 0;
+  // The backups at or directly under `dir` (a path inside, or equal to, an allowed directory).
+  virtual Result<std::vector<BackupInfo>> ListBackups(const std::string& dir) = 0;
   virtual std::vector<JobInfo> ListJobs() const = 0;
   // Cancels a queued or running job; returns its status afterwards (kCancelled, or the final
   // status of a job that had already finished). kNotFound for an unknown id.

@@ -115,6 +115,14 @@ class KvStore {
 
   // Approximate number of bytes stored under [begin, end) of a partition (for stats).
   virtual uint64_t ApproximateSize(Partition p, std::string_view begin, std::string_view end) = 0;
+
+  // Writes a complete, openable copy of the store as of one moment into the directory `dir`,
+  // which must not exist yet (its parent must). Every write that returned before the call is in
+  // the copy; writes racing the call may or may not be (callers that need one exact point hold
+  // writers off around it). Files are hard-linked where the file system allows, else copied.
+  // kIoError naming `dir` on failure (a partial `dir` may be left for the caller to remove);
+  // kFailedPrecondition for a backend that keeps nothing on disk.
+  virtual Status Checkpoint(const std::string& dir) = 0;
 };
 
 struct RocksOptions {

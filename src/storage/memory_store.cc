@@ -162,6 +162,10 @@ class MemoryStore final : public KvStore {
   }
 
   Status Flush() override { return Status::OK(); }
+  Status Checkpoint(const std::string& dir) override {
+    return Status::FailedPrecondition("The in-memory store cannot write a checkpoint to '" + dir +
+                                      "'");
+  }
 
   uint64_t ApproximateSize(Partition p, std::string_view begin, std::string_view end) override {
     auto map = MapFor(p, nullptr);

@@ -12,6 +12,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/snapshot.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "storage/rocks_status.h"
@@ -319,6 +320,19 @@ uint64_t RocksStore::ApproximateSize(Partition p, std::string_view begin, std::s
   uint64_t size = 0;
   if (!db_->GetApproximateSizes(sao, *cf, &range, 1, &size).ok()) return 0;
   return size;
+}
+
+Status RocksStore::Checkpoint(const std::string& dir) {
+  if (db_ == nullptr) return Status::Unavailable("Storage is closed");
+  rocksdb::Checkpoint* raw = nullptr;
+  KALAM_RETURN_IF_ERROR(
+      FromRocksStatus(rocksdb::Checkpoint::Create(db_.get(), &raw), "Storage checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  rocksdb::Status s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) {
+    return Status::IoError("Cannot create a storage checkpoint in '" + dir + "': " + s.ToString());
+  }
+  return Status::OK();
 }
 
 Result<std::unique_ptr<KvStore>> OpenRocksStore(const std::string& path,

@@ -64,6 +64,9 @@ class RocksStore final : public KvStore {
   Status Flush() override;
   // Includes memtables. An empty `end` means "to the end of the partition". 0 after Close().
   uint64_t ApproximateSize(Partition p, std::string_view begin, std::string_view end) override;
+  // A RocksDB checkpoint (rocksdb::Checkpoint): memtables are flushed first, SST files are
+  // hard-linked when `dir` is on the same file system, the rest copied.
+  Status Checkpoint(const std::string& dir) override;
 
   // Closes the database, reporting what RocksDB reports (kFailedPrecondition when snapshots are
   // still alive, which is a caller bug). Afterwards the store is closed whatever the outcome and

@@ -187,6 +187,14 @@ std::vector<std::pair<Scope, std::shared_ptr<const ScopeManifest>>> ColdStore::S
   return out;
 }
 
+std::vector<std::shared_ptr<const ScopeManifest>> ColdStore::AllManifests() const {
+  std::vector<std::shared_ptr<const ScopeManifest>> out;
+  std::lock_guard lock(mu_);
+  out.reserve(manifests_.size());
+  for (const auto& [key, sm] : manifests_) out.push_back(sm);
+  return out;
+}
+
 bool ColdStore::HasTable(catalog::TableId table) const {
   std::lock_guard lock(mu_);
   auto it = manifests_.lower_bound({table, ""});

@@ -93,6 +93,9 @@ class ColdStore {
   std::vector<std::pair<Scope, std::shared_ptr<const ScopeManifest>>> ScopesOf(
       catalog::TableId table) const;
   bool HasTable(catalog::TableId table) const;
+  // Every scope manifest of every table (a backup's list of cold files). Taken while flushes and
+  // compactions are held off (CommitPipeline::RunExclusive), it equals what `meta` holds.
+  std::vector<std::shared_ptr<const ScopeManifest>> AllManifests() const;
   ColdStats StatsOf(catalog::TableId table) const;
 
   // The newest cold version of `pk_key` with `_seq` ≤ max_seq (tombstones included), or nullopt.

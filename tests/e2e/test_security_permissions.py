@@ -323,10 +323,12 @@ def test_dba_only_commands(server, actors, world, role, tmp_path):
                 "KILL JOB 'FL-1'",
                 "KILL LIVE QUERY 'root-1-x'"):
         deny(server, who, sql, world)
-    # BACKUP and RESTORE are a later milestone: refused for every role, doing nothing.
-    for sql in (f"BACKUP DATABASE TO '{tmp_path}/dump'", f"RESTORE DATABASE FROM '{tmp_path}/dump'"):
+    # BACKUP and RESTORE need dba or system: the classifier-level denial, nothing written.
+    for sql, what in ((f"BACKUP DATABASE TO '{tmp_path}/dump'", "backup"),
+                      (f"RESTORE DATABASE FROM '{tmp_path}/dump'", "restore")):
         r = server.sql_raw(sql, user=who, password=PW)
-        assert_sql_error(r, 400, "INVALID_SQL")
+        assert_sql_error(r, 403, "PERMISSION_DENIED",
+                         message=f"Admin privileges (DBA or System role) required for {what} operations")
     assert not (tmp_path / "dump").exists()
     assert not (tmp_path / "evil").exists()
 

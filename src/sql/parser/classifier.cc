@@ -156,6 +156,7 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kAlterTopic: return "ALTER TOPIC";
     case StatementKind::kConsume: return "CONSUME";
     case StatementKind::kAck: return "ACK";
+    case StatementKind::kShowBackups: return "SHOW BACKUPS";
   }
   return "UNKNOWN";
 }
@@ -226,6 +227,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     if (w.Is(1, "TABLES")) return StatementKind::kShowTables;
     if (w.Is(1, "STATS")) return StatementKind::kShowStats;
     if (w.Is(1, "STORAGES")) return StatementKind::kShowStorages;
+    if (w.Is(1, "BACKUPS")) return StatementKind::kShowBackups;
     return Unsupported(tokens);
   }
   if (first.IsWord("USE")) return StatementKind::kUse;

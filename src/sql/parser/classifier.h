@@ -57,6 +57,7 @@ enum class StatementKind : uint8_t {
   kAlterTopic,
   kConsume,  // CONSUME FROM …
   kAck,      // ACK …
+  kShowBackups,  // SHOW BACKUPS FROM '<dir>'
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",

@@ -102,6 +102,7 @@ class RecordingStore final : public storage::KvStore {
   }
   std::shared_ptr<const storage::KvSnapshot> GetSnapshot() override { return base_.GetSnapshot(); }
   Status Flush() override { return base_.Flush(); }
+  Status Checkpoint(const std::string& dir) override { return base_.Checkpoint(dir); }
   uint64_t ApproximateSize(storage::Partition p, std::string_view b, std::string_view e) override {
     return base_.ApproximateSize(p, b, e);
   }

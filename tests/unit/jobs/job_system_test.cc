@@ -39,6 +39,8 @@ class JobSystemTest : public ::testing::Test {
     exec_->set_storages(storages_.get());
     JobSystemOptions o;
     o.tick = std::chrono::hours(24);  // the background pass never comes: each test runs its own
+    o.storages = storages_.get();
+    o.backup_roots = {(dir_ / "bk").string()};
     jobs_ = std::make_unique<JobSystem>(store_, *catalog_, *tables_, *cold_, *pipeline_, ids_,
                                         clock_, o);
     ASSERT_TRUE(jobs_->Start().ok());
@@ -240,6 +242,29 @@ TEST_F(JobSystemTest, StreamEvictionRunsEveryIntervalOnlyForTablesWithExpiredRow
   jobs_->manager().WaitIdle();
   EXPECT_EQ(Jobs().size(), 1u) << "the fresh row has not expired";
   EXPECT_EQ(stored_keys(), 1u);
+}
+
+TEST_F(JobSystemTest, AFailedBackupIsAFailedJobAndLeavesNothingBehind) {
+  Sql("CREATE TABLE ns.t (id INT PRIMARY KEY) WITH (TYPE = 'SHARED')");
+  InsertRows("ns.t", 0, 3);
+  const std::string target = (dir_ / "bk" / "one").string();
+  // The memory store keeps nothing on disk, so its checkpoint fails after the directory exists.
+  auto id = jobs_->BackupDatabase(target);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(id->rfind("BK-", 0), 0u) << *id;
+  jobs_->manager().WaitIdle();
+  auto job = jobs_->manager().Get(*id);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->job_type, "backup");
+  EXPECT_EQ(job->status, sql::JobStatus::kFailed);
+  EXPECT_EQ(job->message.rfind("Backup failed: The in-memory store cannot write a checkpoint", 0),
+            0u)
+      << job->message;
+  EXPECT_FALSE(fs::exists(target));
+  // Outside the allowed directories: refused before any job exists.
+  auto outside = jobs_->BackupDatabase((dir_ / "elsewhere").string());
+  EXPECT_EQ(outside.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Jobs().size(), 1u);
 }
 
 }  // namespace

@@ -87,6 +87,9 @@ eviction_interval_seconds = 5
 [topics]
 visibility_timeout_secs = 5
 retention_check_interval_seconds = 0
+
+[backup]
+allowed_dirs = ["/srv/backups", "/mnt/offsite"]
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -245,6 +248,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.stream.eviction_interval_seconds, 5u);
   EXPECT_EQ(c.topics.visibility_timeout_secs, 5u);
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
+  EXPECT_EQ(c.backup.allowed_dirs, (std::vector<std::string>{"/srv/backups", "/mnt/offsite"}));
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -471,7 +475,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 50u);
+  EXPECT_EQ(keys(text).size(), 51u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

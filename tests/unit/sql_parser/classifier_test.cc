@@ -90,6 +90,7 @@ TEST(ClassifierTest, EveryKindFromItsLeadingWords) {
       {"EXECUTE AS USER 'alice' (SELECT 1)", StatementKind::kExecuteAs},
       {"BACKUP DATABASE TO '/tmp/b'", StatementKind::kBackup},
       {"RESTORE DATABASE FROM '/tmp/b'", StatementKind::kRestore},
+      {"SHOW BACKUPS FROM '/tmp/b'", StatementKind::kShowBackups},
   };
   for (const auto& [sql, kind] : cases) {
     auto got = Classify(sql);

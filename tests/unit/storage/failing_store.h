@@ -40,6 +40,7 @@ class FailingStore final : public KvStore {
   }
   std::shared_ptr<const KvSnapshot> GetSnapshot() override { return base_.GetSnapshot(); }
   Status Flush() override { return base_.Flush(); }
+  Status Checkpoint(const std::string& dir) override { return base_.Checkpoint(dir); }
   uint64_t ApproximateSize(Partition p, std::string_view begin, std::string_view end) override {
     return base_.ApproximateSize(p, begin, end);
   }

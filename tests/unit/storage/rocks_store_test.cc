@@ -74,6 +74,30 @@ TEST(RocksStoreTest, OpensADataDirectoryMadeBeforeTheTopicPartition) {
   EXPECT_EQ(GetOrDie(*store, Partition::kTopic, "m"), "message");
 }
 
+TEST(RocksStoreTest, CheckpointHoldsEveryWriteBeforeItAndNoneAfter) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  ASSERT_NE(store, nullptr);
+  WriteBatch before;
+  before.Put(Partition::kRows, "r1", "before");
+  before.Put(Partition::kMeta, "m", "1");
+  ASSERT_TRUE(store->Write(before).ok());
+  ASSERT_TRUE(store->Checkpoint(dir.Sub("cp")).ok());
+  WriteBatch after;
+  after.Put(Partition::kRows, "r2", "after");
+  ASSERT_TRUE(store->Write(after).ok());
+  // A second checkpoint into an existing directory is refused, naming it.
+  Status again = store->Checkpoint(dir.Sub("cp"));
+  EXPECT_EQ(again.code(), StatusCode::kIoError);
+  EXPECT_NE(again.message().find(dir.Sub("cp")), std::string::npos) << again.message();
+
+  auto copy = OpenOrDie(dir.Sub("cp"));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->Get(Partition::kRows, "r1")->value_or(""), "before");
+  EXPECT_EQ(copy->Get(Partition::kMeta, "m")->value_or(""), "1");
+  EXPECT_FALSE(copy->Get(Partition::kRows, "r2")->has_value());
+}
+
 TEST(RocksStoreTest, UnflushedWritesSurviveCloseAndReopen) {
   TempDir dir;
   std::string path = dir.Sub("db");
