@@ -78,8 +78,9 @@ bool UseColor(client::ColorMode mode, int fd) {
 }
 
 std::optional<std::string> ReadPassword(const std::string& prompt) {
-  std::fprintf(stderr, "%s", prompt.c_str());
-  std::fflush(stderr);
+  // Echo goes off before the prompt appears, so nothing typed after seeing the prompt is shown,
+  // and TCSANOW keeps what was typed already (TCSAFLUSH would throw away a password typed right
+  // after the prompt, and the read would then wait forever).
   const bool tty = IsTty(STDIN_FILENO);
   termios old{};
   if (tty) {
@@ -87,8 +88,10 @@ std::optional<std::string> ReadPassword(const std::string& prompt) {
     termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
+  std::fprintf(stderr, "%s", prompt.c_str());
+  std::fflush(stderr);
   std::string line;
   bool got = false;
   char c;
@@ -99,7 +102,7 @@ std::optional<std::string> ReadPassword(const std::string& prompt) {
     if (c == '\n') break;
     if (c != '\r') line.push_back(c);
   }
-  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
   if (!got) return std::nullopt;
   return line;
 }

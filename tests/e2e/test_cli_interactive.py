@@ -278,6 +278,18 @@ def test_password_prompt(server, tmp_path):
         s.close()
 
 
+def test_password_typed_ahead_of_the_prompt_is_kept(server, tmp_path):
+    # Typed before the CLI turned echo off: it must still be read (not flushed away).
+    argv = [cli_binary(), "-H", server.base, "-u", "root", "-p", "--color=false"]
+    s = PtySession(argv, cli_env(tmp_path))
+    try:
+        s.sendline(ROOT_PASSWORD)
+        s.expect("Password for root: ")
+        s.expect(r"kalam> ")
+    finally:
+        s.close()
+
+
 def test_slow_statement_shows_a_spinner_and_ctrl_c_cancels_it(server, shell):
     s = shell()
     s.sendline("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) "
