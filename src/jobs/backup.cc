@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -401,6 +402,10 @@ Status BuildDataDir(const std::string& from, const BackupManifest& m, const fs::
       KALAM_RETURN_IF_ERROR(storages->Relocate(id, base));
     }
   }
+  // The first start on this data records the restore gap (RecordRestoreGaps).
+  storage::WriteBatch mark;
+  mark.Put(storage::Partition::kMeta, kRestoredFromSeqKey, std::to_string(m.seq));
+  KALAM_RETURN_IF_ERROR(kv->Write(mark));
   return kv->Close();
 }
 
@@ -535,6 +540,46 @@ Result<std::vector<BackupListing>> ListBackups(const std::string& dir_text) {
     out.push_back(std::move(l));
   }
   return out;
+}
+
+Result<std::vector<RestoreGap>> RecordRestoreGaps(storage::KvStore& kv, int64_t next_seq) {
+  std::vector<RestoreGap> gaps;
+  KALAM_ASSIGN_OR_RETURN(auto stored, kv.Get(storage::Partition::kMeta, kRestoreGapsKey));
+  if (stored) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(*stored, ec);
+    if (ec || !v.is_array()) {
+      return Status::Corruption("meta '" + std::string(kRestoreGapsKey) + "' is not a JSON array");
+    }
+    for (const auto& g : v.get_array()) {
+      const auto* o = g.if_object();
+      const auto* b = o ? o->if_contains("backup_seq") : nullptr;
+      const auto* r = o ? o->if_contains("resumed_at_seq") : nullptr;
+      if (!b || !r || !b->is_int64() || !r->is_int64()) {
+        return Status::Corruption("meta '" + std::string(kRestoreGapsKey) + "' has a bad entry");
+      }
+      gaps.push_back({b->get_int64(), r->get_int64()});
+    }
+  }
+  KALAM_ASSIGN_OR_RETURN(auto restored, kv.Get(storage::Partition::kMeta, kRestoredFromSeqKey));
+  if (!restored) return gaps;
+  int64_t backup_seq = 0;
+  const auto [end, perr] =
+      std::from_chars(restored->data(), restored->data() + restored->size(), backup_seq);
+  if (perr != std::errc() || end != restored->data() + restored->size()) {
+    return Status::Corruption("meta '" + std::string(kRestoredFromSeqKey) + "' is not a _seq");
+  }
+  gaps.push_back({backup_seq, next_seq});
+  json::array out;
+  for (const auto& g : gaps) {
+    out.push_back(json::object{{"backup_seq", g.backup_seq}, {"resumed_at_seq", g.resumed_at_seq}});
+  }
+  // One batch: a crash before it leaves the mark, and the next start records the gap (wider).
+  storage::WriteBatch batch;
+  batch.Put(storage::Partition::kMeta, kRestoreGapsKey, json::serialize(out));
+  batch.Delete(storage::Partition::kMeta, kRestoredFromSeqKey);
+  KALAM_RETURN_IF_ERROR(kv.Write(batch));
+  return gaps;
 }
 
 }  // namespace kalam::jobs

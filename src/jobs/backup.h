@@ -120,6 +120,26 @@ Result<BackupManifest> StageRestore(const std::string& from, const std::string& 
 // opens a mix. Returns whether a staged restore was applied.
 Result<bool> ApplyStagedRestore(const std::string& data_dir);
 
+// A restore's break in `_seq` history: the restored server holds every commit up to backup_seq,
+// and its own commits start at resumed_at_seq. A `_seq` strictly between them was issued by the
+// server whose later history the restore discarded; a live query resuming from one would silently
+// keep rows that no longer exist, so it is refused (docs/backup.md).
+struct RestoreGap {
+  int64_t backup_seq = 0;
+  int64_t resumed_at_seq = 0;
+};
+
+// `meta` keys owned by this file: the backup `_seq` a restored data directory was built from
+// (written by the restore, consumed by the first start), and the list of restore gaps.
+inline constexpr std::string_view kRestoredFromSeqKey = "restored_from_seq";
+inline constexpr std::string_view kRestoreGapsKey = "restore_gaps";
+
+// At server start, after the commit pipeline started, with `next_seq` a `_seq` larger than any
+// issued before this start and smaller than any issued after it: when the data was just restored,
+// records the gap (backup's seq, next_seq) and clears the restore mark, in one write. Returns
+// every gap recorded so far (oldest first). kCorruption if the stored list cannot be read.
+Result<std::vector<RestoreGap>> RecordRestoreGaps(storage::KvStore& kv, int64_t next_seq);
+
 // One backup found by ListBackups.
 struct BackupListing {
   std::string path;

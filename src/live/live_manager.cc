@@ -75,6 +75,19 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
     return SendError(sink, subscription_id, "INVALID_SUBSCRIPTION_ID",
                      "Subscription id must be 1 to 128 characters");
   }
+  if (options.from) {
+    for (const auto& [backup_seq, resumed_at] : options_.foreign_seq_ranges) {
+      if (*options.from > backup_seq && *options.from < resumed_at) {
+        return SendError(
+            sink, subscription_id, "SUBSCRIPTION_FAILED",
+            "Cannot resume from _seq " + std::to_string(*options.from) +
+                ": this server was restored from a backup taken at _seq " +
+                std::to_string(backup_seq) +
+                ", and changes after that point are not part of its data. Subscribe again "
+                "without 'from' to load a fresh snapshot");
+      }
+    }
+  }
   auto parsed = ParseSubscriptionQuery(query);
   if (auto* e = std::get_if<LiveError>(&parsed)) {
     return SendError(sink, subscription_id, e->code, e->message);

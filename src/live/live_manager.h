@@ -77,6 +77,11 @@ struct LiveManagerOptions {
   size_t max_subscriptions_per_connection = 100;
   uint32_t max_batch_size = 1000;
   std::string node_id = "1";
+  // `_seq` ranges (exclusive at both ends) this server's history does not contain: after a
+  // restore from a backup, the `_seq`s between the backup's point and the first commit of the
+  // restored server. A resume (`from`) inside one is refused, since the client may hold rows the
+  // restore discarded.
+  std::vector<std::pair<int64_t, int64_t>> foreign_seq_ranges;
 };
 
 // Thread-safe. Subscribe/NextBatch run SQL: call them on a worker thread.

@@ -96,6 +96,8 @@ struct Server::Impl {
   std::atomic<bool> ready{false};
   bool stopped = false;
 
+  std::vector<jobs::RestoreGap> restore_gaps;  // from RecordRestoreGaps at start
+
   Status OpenData();
   Status BootstrapRoot();
   // [auth] password_hash_*: the cost of every password hash the server makes.
@@ -153,6 +155,12 @@ Status Server::Impl::OpenData() {
   KALAM_RETURN_IF_ERROR(topics->Open());
   pipeline->SetCommitHook(topics.get());
   KALAM_RETURN_IF_ERROR(pipeline->Start());
+  // After a restore, the `_seq`s between the backup's point and now belong to a discarded history.
+  KALAM_ASSIGN_OR_RETURN(restore_gaps, jobs::RecordRestoreGaps(*kv, ids->Next()));
+  for (const auto& g : restore_gaps) {
+    spdlog::info("Restored history: _seq {} (backup) to {} (this server's first) is not resumable",
+                 g.backup_seq, g.resumed_at_seq);
+  }
 
   std::string secret = config.auth.jwt_secret;
   if (secret.empty()) {
@@ -207,6 +215,7 @@ Status Server::Impl::OpenData() {
   lo.max_subscriptions_per_connection = config.websocket.max_subscriptions_per_connection;
   lo.max_batch_size = config.limits.max_query_limit;
   lo.node_id = std::to_string(config.server.node_id);
+  for (const auto& g : restore_gaps) lo.foreign_seq_ranges.emplace_back(g.backup_seq, g.resumed_at_seq);
   live = std::make_unique<live::LiveManager>(*catalog, *executor, *pipeline, clock, lo);
   KALAM_RETURN_IF_ERROR(live->Start());
   live_for_streams.store(live.get(), std::memory_order_release);

@@ -434,3 +434,48 @@ def test_a_storage_outside_the_data_dir_is_restored_into_the_new_data_dir(env, t
         assert list((target / "restored_storages" / "archive" / "arch" / "t").glob("seg-*.parquet"))
     finally:
         r2.stop()
+
+
+def test_resuming_from_a_seq_the_restore_discarded_is_refused(made, tmp_path):
+    from live_client import LiveClient
+    s, root, manifest = made
+    seq = manifest["seq"]
+    s.sql("INSERT INTO bk.items VALUES (777777, 'after the backup', 1)")
+    lost = int(s.rows("SELECT _seq FROM bk.items WHERE id = 777777")[0][0])
+    assert lost > seq
+    target = tmp_path / "restored" / "data"
+    r = restore(root / "good", target)
+    assert r.returncode == 0, r.stderr
+    s.stop()
+    r2 = Server(target, config_toml=config(root)).start()
+    try:
+        c = LiveClient(r2, user="ops", password=PW["ops"])
+        # A position from the discarded history: refused, not silently continued.
+        c.subscribe("gone", "SELECT id FROM bk.items", options={"from": lost})
+        err = c.recv()
+        assert err == {"type": "error", "subscription_id": "gone", "code": "SUBSCRIPTION_FAILED",
+                       "message": f"Cannot resume from _seq {lost}: this server was restored from a "
+                                  f"backup taken at _seq {seq}, and changes after that point are "
+                                  "not part of its data. Subscribe again without 'from' to load a "
+                                  "fresh snapshot"}, err
+        # A position inside the restored history resumes; so does one from the new history.
+        ack, rows = c.subscribe_ready("kept", "SELECT id FROM bk.items", options={"from": seq})
+        assert rows == []
+        r2.sql("INSERT INTO bk.items VALUES (888888, 'new', 1)")
+        new = int(r2.rows("SELECT _seq FROM bk.items WHERE id = 888888")[0][0])
+        assert new > lost
+        assert [e["rows"][0]["id"] for e in c.changes(1)] == ["888888"]
+        ack, rows = c.subscribe_ready("later", "SELECT id FROM bk.items", options={"from": new - 1})
+        assert [r["id"] for r in rows] == ["888888"]
+        c.close()
+    finally:
+        r2.stop()
+    # The gap is remembered across restarts.
+    r3 = Server(target, config_toml=config(root)).start()
+    try:
+        c = LiveClient(r3, user="ops", password=PW["ops"])
+        c.subscribe("gone", "SELECT id FROM bk.items", options={"from": lost})
+        assert c.recv()["code"] == "SUBSCRIPTION_FAILED"
+        c.close()
+    finally:
+        r3.stop()
