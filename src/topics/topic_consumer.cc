@@ -46,11 +46,7 @@ Result<ConsumeResult> TopicService::ConsumeNow(const ConsumeRequest& request) {
   if (request.group) {
     GroupKey gk{num, request.partition, *request.group};
     auto it = groups_.find(gk);
-    if (it == groups_.end()) {
-      std::optional<uint64_t> committed;
-      if (auto c = committed_.find(gk); c != committed_.end()) committed = c->second.offset;
-      it = groups_.emplace(gk, ConsumerGroup(committed)).first;
-    }
+    if (it == groups_.end()) it = groups_.emplace(gk, StoredGroup(gk)).first;
     group = &it->second;
     begin = group->NextWindow(start, now_ms, &stop);
   }
@@ -199,6 +195,12 @@ void TopicService::NotifierLoop() {
   }
 }
 
+ConsumerGroup TopicService::StoredGroup(const GroupKey& gk) const {
+  auto c = committed_.find(gk);
+  if (c == committed_.end()) return ConsumerGroup(std::nullopt);
+  return ConsumerGroup(c->second.committed, c->second.acked);
+}
+
 Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::string& group,
                                    uint32_t partition, uint64_t offset) {
   auto topic = Find(topic_id);
@@ -210,10 +212,11 @@ Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::strin
   }
   const TopicNum num = topic->def.num;
   std::lock_guard groups(groups_mu_);
-  uint64_t latest = 0;
+  uint64_t latest = 0, low = 0;
   {
     std::lock_guard lock(mu_);
     if (auto it = next_.find({num, partition}); it != next_.end()) latest = it->second;
+    if (auto it = low_.find({num, partition}); it != low_.end()) low = it->second;
   }
   if (offset >= latest) {
     return Status::InvalidArgument(
@@ -224,19 +227,23 @@ Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::strin
   }
   GroupKey gk{num, partition, group};
   auto it = groups_.find(gk);
-  uint64_t committed = offset;
-  if (it != groups_.end()) {
-    committed = it->second.Ack(offset);
-  } else if (auto c = committed_.find(gk); c != committed_.end()) {
-    committed = std::max(c->second.offset, offset);
-  }
-  const int64_t now_ms = clock_.NowMillis();
+  if (it == groups_.end()) it = groups_.emplace(gk, StoredGroup(gk)).first;
+  ConsumerGroup& g = it->second;
+  const std::optional<uint64_t> before = g.committed();
+  g.Ack(offset, low);
+  // Persist the committed offset and the acknowledged ranges above it, so a restart redelivers
+  // only what nobody acknowledged.
+  GroupRecord rec;
+  rec.committed = g.committed();
+  rec.acked = g.acked();
+  rec.updated_ms = g.committed() != before || !committed_.count(gk)
+                       ? clock_.NowMillis()
+                       : committed_[gk].updated_ms;
   storage::WriteBatch batch;
-  batch.Put(Partition::kSystem, GroupOffsetKey(num, partition, group),
-            U64Bytes(committed) + U64Bytes(static_cast<uint64_t>(now_ms)));
+  batch.Put(Partition::kSystem, GroupOffsetKey(num, partition, group), rec.Encode());
   KALAM_RETURN_IF_ERROR(kv_.Write(batch));
-  committed_[gk] = Committed{committed, now_ms};
-  return committed;
+  committed_[gk] = std::move(rec);
+  return offset;
 }
 
 }  // namespace kalam::topics

@@ -105,14 +105,12 @@ Status TopicService::Open() {
     auto it = kv_.NewIterator(Partition::kSystem, ro);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       GroupKey k;
+      std::optional<GroupRecord> rec;
       if (!ParseGroupOffsetKey(it->key(), &k.num, &k.partition, &k.group) ||
-          it->value().size() != 16) {
+          !(rec = GroupRecord::Decode(it->value()))) {
         return Status::Corruption("Bad consumer group offset record");
       }
-      Committed c;
-      c.offset = *ReadU64(it->value().substr(0, 8));
-      c.updated_ms = static_cast<int64_t>(*ReadU64(it->value().substr(8, 8)));
-      committed_[k] = c;
+      committed_[k] = std::move(*rec);
     }
     KALAM_RETURN_IF_ERROR(it->status());
   }
@@ -545,9 +543,9 @@ std::vector<sql::TopicOffsetInfo> TopicService::ListOffsets() const {
   std::lock_guard groups(groups_mu_);
   for (const auto& [k, c] : committed_) {
     auto name = names.find(k.num);
-    if (name == names.end()) continue;
+    if (name == names.end() || !c.committed) continue;
     out.push_back(sql::TopicOffsetInfo{name->second, k.group, k.partition,
-                                       static_cast<int64_t>(c.offset), c.updated_ms});
+                                       static_cast<int64_t>(*c.committed), c.updated_ms});
   }
   return out;
 }

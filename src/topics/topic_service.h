@@ -96,8 +96,10 @@ class TopicService : public sql::TopicService, public commit::CommitHook {
   // a commit appends to the partition or the wait ends. `done` may run on the calling thread or
   // on the service's thread; it must not block.
   void Consume(ConsumeRequest request, ConsumeCallback done);
-  // Commits `offset` for (topic, group, partition): max with the stored offset, persisted.
-  // Refused (kInvalidArgument) for an offset at or beyond the partition's next offset.
+  // Acknowledges `offset` for (topic, group, partition): the batch (claim) holding it, from the
+  // batch's start (ConsumerGroup::Ack); the committed offset, persisted, advances over the
+  // contiguous acknowledged run. Returns `offset` (the wire echoes the request). Refused
+  // (kInvalidArgument) for an offset at or beyond the partition's next offset.
   Result<uint64_t> Ack(const std::string& topic_id, const std::string& group, uint32_t partition,
                        uint64_t offset);
 
@@ -137,10 +139,9 @@ class TopicService : public sql::TopicService, public commit::CommitHook {
     std::string group;
     auto operator<=>(const GroupKey&) const = default;
   };
-  struct Committed {
-    uint64_t offset = 0;
-    int64_t updated_ms = 0;
-  };
+  using Committed = GroupRecord;  // a group's persisted progress
+  // A group's in-memory state as its persisted progress starts it. Requires groups_mu_.
+  ConsumerGroup StoredGroup(const GroupKey& gk) const;
   struct Waiter {
     ConsumeRequest request;
     ConsumeCallback done;

@@ -49,10 +49,113 @@ TEST(ConsumerGroupTest, AckNeverRegressesAndMovesTheCursor) {
   g.Take(4, 8, 1000);
   EXPECT_EQ(g.Ack(6), 6u);
   EXPECT_EQ(g.Ack(2), 6u);
-  EXPECT_EQ(g.claims().size(), 1u);  // [4,8) ends above 7
+  ASSERT_EQ(g.claims().size(), 1u);  // [7,8) of the batch is still claimed
+  EXPECT_EQ(g.claims()[0].begin, 7u);
   EXPECT_EQ(g.Ack(7), 7u);
   EXPECT_TRUE(g.claims().empty());
   EXPECT_EQ(g.NextWindow(0, 0, &stop), 8u);
+}
+
+TEST(ConsumerGroupTest, AnAckCoversOnlyTheBatchHoldingItSoACrashedConsumersBatchComesBack) {
+  ConsumerGroup g(std::nullopt);
+  uint64_t stop = 0;
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 0u);
+  g.Take(0, 10, 100);                          // consumer A
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 10u);
+  g.Take(10, 20, 100);                         // consumer B
+  EXPECT_EQ(g.Ack(19), std::nullopt);          // B's batch only: A's [0,10) is not acknowledged
+  EXPECT_TRUE(g.committed() == std::nullopt);
+  ASSERT_EQ(g.claims().size(), 1u);
+  EXPECT_EQ(g.claims()[0].begin, 0u);
+  // A crashed: its claim expires and exactly its batch is delivered again, stopping before B's.
+  EXPECT_EQ(g.NextWindow(0, 150, &stop), 0u);
+  EXPECT_EQ(stop, 10u);
+  g.Take(0, 10, 300);                          // consumer C
+  EXPECT_EQ(g.Ack(9), std::optional<uint64_t>(19));  // the run 0..19 is now contiguous
+  EXPECT_TRUE(g.claims().empty());
+  EXPECT_TRUE(g.acked().empty());
+  EXPECT_EQ(g.NextWindow(0, 150, &stop), 20u);
+}
+
+TEST(ConsumerGroupTest, AcknowledgedRangesAreNotRedeliveredAndAStrayAckCoversOneOffset) {
+  ConsumerGroup g(std::optional<uint64_t>(4));
+  uint64_t stop = 0;
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 5u);
+  g.Take(5, 8, 100);
+  EXPECT_EQ(g.NextWindow(0, 0, &stop), 8u);
+  g.Take(8, 12, 100);
+  EXPECT_EQ(g.Ack(11), std::optional<uint64_t>(4));
+  // After both expire, only [5,8) comes back: [8,12) was acknowledged.
+  EXPECT_EQ(g.NextWindow(0, 200, &stop), 5u);
+  EXPECT_EQ(stop, 8u);
+  // An offset no claim holds (e.g. a batch fetched before a restart) acknowledges itself only.
+  ConsumerGroup h(std::optional<uint64_t>(4));
+  EXPECT_EQ(h.Ack(9), std::optional<uint64_t>(4));
+  EXPECT_EQ(h.NextWindow(0, 0, &stop), 5u);
+  EXPECT_EQ(stop, 9u);
+  EXPECT_EQ(h.Ack(5), std::optional<uint64_t>(5));
+}
+
+TEST(GroupRecordTest, RoundTripsAndReadsTheFirstFormat) {
+  GroupRecord r;
+  r.updated_ms = 1234;
+  r.acked = {{10, 20}, {25, 26}};
+  auto back = GroupRecord::Decode(r.Encode());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_FALSE(back->committed.has_value());
+  EXPECT_EQ(back->updated_ms, 1234);
+  ASSERT_EQ(back->acked.size(), 2u);
+  EXPECT_EQ(back->acked[1].begin, 25u);
+  r.committed = 7;
+  back = GroupRecord::Decode(r.Encode());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->committed, std::optional<uint64_t>(7));
+  const std::string v1 = U64Bytes(42) + U64Bytes(99);  // committed · updated_ms
+  back = GroupRecord::Decode(v1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->committed, std::optional<uint64_t>(42));
+  EXPECT_TRUE(back->acked.empty());
+  std::string bad = r.Encode();
+  bad.pop_back();
+  EXPECT_FALSE(GroupRecord::Decode(bad).has_value());
+  GroupRecord overlapping;
+  overlapping.acked = {{10, 20}, {15, 30}};
+  EXPECT_FALSE(GroupRecord::Decode(overlapping.Encode()).has_value());
+}
+
+TEST(ConsumerGroupTest, ARedeliveryNeverSpansTwoExpiredBatches) {
+  ConsumerGroup g(std::nullopt);
+  uint64_t stop = 0;
+  g.NextWindow(0, 0, &stop);
+  g.Take(0, 5, 100);    // B
+  g.NextWindow(0, 0, &stop);
+  g.Take(5, 10, 100);   // A
+  // Both expire. C gets B's batch alone, not [0,10): A's late ack of 9 must not cover 0..4.
+  EXPECT_EQ(g.NextWindow(0, 200, &stop), 0u);
+  EXPECT_EQ(stop, 5u);
+  g.Take(0, 5, 1000);   // C
+  EXPECT_EQ(g.NextWindow(0, 200, &stop), 5u);
+  EXPECT_EQ(stop, 10u);
+  g.Take(5, 10, 1000);  // D
+  EXPECT_EQ(g.Ack(9), std::nullopt);  // A's late ack: [5,10) only; C still holds [0,5)
+  ASSERT_EQ(g.claims().size(), 1u);
+  EXPECT_EQ(g.claims()[0].begin, 0u);
+}
+
+TEST(ConsumerGroupTest, PersistedAcknowledgementsAreNotRedeliveredAfterARestart) {
+  ConsumerGroup before(std::nullopt);
+  uint64_t stop = 0;
+  before.NextWindow(0, 0, &stop);
+  before.Take(0, 10, 100);
+  before.NextWindow(0, 0, &stop);
+  before.Take(10, 20, 100);
+  before.Ack(19);
+  // A restart: claims are gone, the acknowledged range [10,20) was persisted.
+  ConsumerGroup after(before.committed(), before.acked());
+  EXPECT_EQ(after.NextWindow(0, 0, &stop), 0u);
+  EXPECT_EQ(stop, 10u);  // [0,10) comes again, [10,20) does not
+  after.Take(0, 10, 100);
+  EXPECT_EQ(after.NextWindow(0, 0, &stop), 20u);
 }
 
 TEST(MessageTest, EncodeDecodeRoundTrips) {
