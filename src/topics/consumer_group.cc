@@ -35,7 +35,7 @@ uint64_t ConsumerGroup::NextWindow(uint64_t start, int64_t now_ms, uint64_t* sto
   }
   *stop = std::numeric_limits<uint64_t>::max();
   for (const auto& r : expired_) {
-    if (r.begin <= begin && begin < r.end) *stop = std::min(*stop, r.end);
+    if (r.begin > begin) *stop = std::min(*stop, r.begin);
   }
   for (const auto& c : claims_) {
     if (c.begin >= begin) {

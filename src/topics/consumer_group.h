@@ -40,9 +40,9 @@ class ConsumerGroup {
   // Where the next fetch starts and where it must stop: expired claims are dropped first (their
   // ranges become deliverable again); the cursor is created at committed + 1, else at `start`;
   // ranges still claimed or already acknowledged are skipped. `*stop` is the start of the next
-  // claimed or acknowledged range above the returned offset, or the end of the expired batch the
-  // window starts in (a redelivery never spans two earlier batches, so a late ack by a batch's
-  // first consumer covers only messages of its own batch), or UINT64_MAX.
+  // claimed or acknowledged range, or of the next expired batch, above the returned offset, or
+  // UINT64_MAX: a redelivery never spans two earlier batches (it may run on into messages never
+  // delivered), so a late ack by a batch's first consumer covers only messages of its own batch.
   uint64_t NextWindow(uint64_t start, int64_t now_ms, uint64_t* stop);
   // Records the delivery of [begin, end) (end > begin), claimed until `expires_ms`, and moves
   // the cursor past it.
