@@ -93,6 +93,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("io_threads", c.server.io_threads, 1, kNoMax);
   v.Int("worker_threads", c.server.worker_threads, 0, kNoMax);
   v.Int("node_id", c.server.node_id, 0, 1023);
+  v.Str("public_origin", c.server.public_origin, /*non_empty=*/false);
 
   v.Section("storage");
   v.Str("data_dir", c.storage.data_dir, /*non_empty=*/true);
@@ -159,6 +160,8 @@ void VisitFields(Config& c, Visitor& v) {
   v.Section("topics");
   v.Int("visibility_timeout_secs", c.topics.visibility_timeout_secs, 1, kNoMax);
   v.Int("retention_check_interval_seconds", c.topics.retention_check_interval_seconds, 0, kNoMax);
+  v.Section("export");
+  v.Int("retention_hours", c.exports.retention_hours, 0, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -572,6 +575,9 @@ io_threads = 2
 worker_threads = 0
 # This node's id (0..1023), stamped into every _seq value.
 node_id = 1
+# The origin clients reach this server at, for links it hands out (SHOW EXPORT download_url),
+# e.g. "https://db.example.com". Empty: http://<host>:<port> (0.0.0.0 shown as 127.0.0.1).
+public_origin = ""
 
 [storage]
 # Directory for RocksDB (hot storage) and local cold segments. Env: KALAMDB_DATA_DIR.
@@ -695,6 +701,11 @@ eviction_interval_seconds = 60
 visibility_timeout_secs = 60
 # Seconds between topic retention checks (0 = never).
 retention_check_interval_seconds = 60
+
+[export]
+# Hours an EXPORT USER DATA archive is kept before it is deleted (SHOW EXPORT then shows the
+# export as expired). 0 = kept forever.
+retention_hours = 168
 )toml";
 }
 

@@ -394,6 +394,34 @@ Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<Cold
   return out;
 }
 
+Result<std::string> EncodeExportParquet(const TableDef& def, const std::vector<ExportRow>& rows) {
+  std::vector<pq::ColumnSchema> schema;
+  for (const auto& col : def.columns) schema.push_back(ParquetColumn(col));
+  pq::ColumnSchema seq_col;
+  seq_col.name = std::string(kSeqColumn);
+  seq_col.physical = pq::PhysicalType::kInt64;
+  seq_col.nullable = false;
+  schema.push_back(seq_col);
+  const size_t ncols = def.columns.size();
+  KALAM_ASSIGN_OR_RETURN(auto writer, pq::Writer::Create(schema));
+  constexpr size_t kGroupRows = 128 * 1024;
+  for (size_t start = 0; start < rows.size() || (start == 0 && rows.empty()); start += kGroupRows) {
+    const size_t end = std::min(rows.size(), start + kGroupRows);
+    std::vector<pq::ColumnVector> cols(schema.size());
+    for (size_t r = start; r < end; ++r) {
+      const ExportRow& row = rows[r];
+      if (row.values.size() != ncols) return Status::Internal("Export: row width mismatch");
+      for (size_t c = 0; c < ncols; ++c) {
+        KALAM_RETURN_IF_ERROR(PutSlot(def.columns[c], schema[c], row.values[c], r - start, &cols[c]));
+      }
+      cols[ncols].i64.push_back(row.seq);
+    }
+    KALAM_RETURN_IF_ERROR(writer->WriteRowGroup(cols, end - start));
+    if (rows.empty()) break;
+  }
+  return writer->Finish();
+}
+
 Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const TableDef& def, const Scope& scope,
                                                          std::string_view file) {
   KALAM_ASSIGN_OR_RETURN(auto reader, pq::Reader::Open(file));

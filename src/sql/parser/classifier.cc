@@ -156,6 +156,8 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kAlterTopic: return "ALTER TOPIC";
     case StatementKind::kConsume: return "CONSUME";
     case StatementKind::kAck: return "ACK";
+    case StatementKind::kExportUserData: return "EXPORT USER DATA";
+    case StatementKind::kShowExport: return "SHOW EXPORT";
   }
   return "UNKNOWN";
 }
@@ -226,6 +228,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     if (w.Is(1, "TABLES")) return StatementKind::kShowTables;
     if (w.Is(1, "STATS")) return StatementKind::kShowStats;
     if (w.Is(1, "STORAGES")) return StatementKind::kShowStorages;
+    if (w.Is(1, "EXPORT")) return StatementKind::kShowExport;
     return Unsupported(tokens);
   }
   if (first.IsWord("USE")) return StatementKind::kUse;
@@ -253,6 +256,9 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   if (first.IsWord("CONSUME") && w.Is(1, "FROM")) return StatementKind::kConsume;
   if (first.IsWord("ACK")) return StatementKind::kAck;
   if (first.IsWord("BACKUP") && w.Is(1, "DATABASE")) return StatementKind::kBackup;
+  if (first.IsWord("EXPORT") && w.Is(1, "USER") && w.Is(2, "DATA")) {
+    return StatementKind::kExportUserData;
+  }
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
   return Unsupported(tokens);
 }

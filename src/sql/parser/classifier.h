@@ -57,6 +57,9 @@ enum class StatementKind : uint8_t {
   kAlterTopic,
   kConsume,  // CONSUME FROM …
   kAck,      // ACK …
+  // User data export (docs/export.md).
+  kExportUserData,  // EXPORT USER DATA
+  kShowExport,      // SHOW EXPORT
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",

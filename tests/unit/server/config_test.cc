@@ -23,6 +23,7 @@ port = 9090
 io_threads = 4
 worker_threads = 8
 node_id = 7
+public_origin = "https://db.example.com"
 
 [storage]
 data_dir = "/var/lib/kalamdb"
@@ -87,6 +88,8 @@ eviction_interval_seconds = 5
 [topics]
 visibility_timeout_secs = 5
 retention_check_interval_seconds = 0
+[export]
+retention_hours = 1
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -471,7 +474,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 50u);
+  EXPECT_EQ(keys(text).size(), 52u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
