@@ -24,11 +24,7 @@ constexpr std::chrono::seconds kMaxWait{60};
 HttpResponse TopicError(int status, std::string_view code, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = "{\"error\":";
-  AppendJsonString(message, &r.body);
-  r.body += ",\"code\":";
-  AppendJsonString(code, &r.body);
-  r.body += "}";
+  r.body = EncodeCodedError(code, message);
   return r;
 }
 

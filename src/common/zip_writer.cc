@@ -110,6 +110,14 @@ Status ZipWriter::Add(std::string_view name, std::string_view data) {
   e.offset = static_cast<uint32_t>(out_.size());
   Put32(&out_, 0x04034b50);
   Put16(&out_, kVersionNeeded);
+  PutEntryFields(e);
+  out_.append(name);
+  out_.append(packed);
+  central_.push_back(std::move(e));
+  return Status::OK();
+}
+
+void ZipWriter::PutEntryFields(const CentralEntry& e) {
   Put16(&out_, kFlagUtf8);
   Put16(&out_, kMethodDeflate);
   Put16(&out_, dos_time_);
@@ -117,12 +125,8 @@ Status ZipWriter::Add(std::string_view name, std::string_view data) {
   Put32(&out_, e.crc);
   Put32(&out_, e.compressed);
   Put32(&out_, e.uncompressed);
-  Put16(&out_, static_cast<uint16_t>(name.size()));
+  Put16(&out_, static_cast<uint16_t>(e.name.size()));
   Put16(&out_, 0);  // extra field length
-  out_.append(name);
-  out_.append(packed);
-  central_.push_back(std::move(e));
-  return Status::OK();
 }
 
 Result<std::string> ZipWriter::Finish() {
@@ -131,15 +135,7 @@ Result<std::string> ZipWriter::Finish() {
     Put32(&out_, 0x02014b50);
     Put16(&out_, (3 << 8) | kVersionNeeded);  // made by: Unix, 2.0
     Put16(&out_, kVersionNeeded);
-    Put16(&out_, kFlagUtf8);
-    Put16(&out_, kMethodDeflate);
-    Put16(&out_, dos_time_);
-    Put16(&out_, dos_date_);
-    Put32(&out_, e.crc);
-    Put32(&out_, e.compressed);
-    Put32(&out_, e.uncompressed);
-    Put16(&out_, static_cast<uint16_t>(e.name.size()));
-    Put16(&out_, 0);  // extra field length
+    PutEntryFields(e);
     Put16(&out_, 0);  // comment length
     Put16(&out_, 0);  // disk number start
     Put16(&out_, 0);  // internal attributes

@@ -40,6 +40,9 @@ class ZipWriter {
     uint32_t uncompressed = 0;
     uint32_t offset = 0;
   };
+  // The fields local header and central directory share, from the flags to the extra length.
+  void PutEntryFields(const CentralEntry& e);
+
   uint16_t dos_time_ = 0;
   uint16_t dos_date_ = 0;
   std::string out_;

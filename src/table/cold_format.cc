@@ -328,18 +328,28 @@ std::string DecimalUnscaledToText(__int128 v, int scale) {
   return out;
 }
 
-Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<ColdRow>& rows) {
+namespace {
+
+// The Parquet columns of `def`'s columns followed by `_seq` (INT64, required).
+std::vector<pq::ColumnSchema> ColumnsWithSeq(const TableDef& def) {
   std::vector<pq::ColumnSchema> schema;
   for (const auto& col : def.columns) schema.push_back(ParquetColumn(col));
   pq::ColumnSchema seq_col;
   seq_col.name = std::string(kSeqColumn);
   seq_col.physical = pq::PhysicalType::kInt64;
   seq_col.nullable = false;
+  schema.push_back(seq_col);
+  return schema;
+}
+
+}  // namespace
+
+Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<ColdRow>& rows) {
+  std::vector<pq::ColumnSchema> schema = ColumnsWithSeq(def);
   pq::ColumnSchema del_col;
   del_col.name = std::string(kDeletedColumn);
   del_col.physical = pq::PhysicalType::kBoolean;
   del_col.nullable = false;
-  schema.push_back(seq_col);
   schema.push_back(del_col);
 
   const size_t ncols = def.columns.size();
@@ -395,13 +405,7 @@ Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<Cold
 }
 
 Result<std::string> EncodeExportParquet(const TableDef& def, const std::vector<ExportRow>& rows) {
-  std::vector<pq::ColumnSchema> schema;
-  for (const auto& col : def.columns) schema.push_back(ParquetColumn(col));
-  pq::ColumnSchema seq_col;
-  seq_col.name = std::string(kSeqColumn);
-  seq_col.physical = pq::PhysicalType::kInt64;
-  seq_col.nullable = false;
-  schema.push_back(seq_col);
+  const std::vector<pq::ColumnSchema> schema = ColumnsWithSeq(def);
   const size_t ncols = def.columns.size();
   KALAM_ASSIGN_OR_RETURN(auto writer, pq::Writer::Create(schema));
   constexpr size_t kGroupRows = 128 * 1024;

@@ -1,6 +1,7 @@
 """Small helpers for the black-box e2e tests (the lead owns kalam_harness.py / conftest.py)."""
 import itertools
 import re
+import time
 
 import requests
 
@@ -84,3 +85,14 @@ def schema_of(server, sql, **kw):
 def seq_time_ms(seq):
     """Milliseconds since the Unix epoch encoded in a Snowflake `_seq`."""
     return (int(seq) >> 22) + 1704067200000
+
+
+def wait_job(server, job_id, timeout=30.0):
+    """Waits until system.jobs shows `job_id` finished; returns [status, message]."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = server.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
+        if rows and rows[0][0] not in ("queued", "running"):
+            return rows[0]
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")

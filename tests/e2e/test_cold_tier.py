@@ -10,19 +10,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import wait_job
 from kalam_harness import Server
 
 PW = "password123"
-
-
-def wait_job(server, job_id, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = server.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
-        if rows and rows[0][0] not in ("queued", "running"):
-            return rows[0]
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def flush(server, table):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import assert_sql_error, col, msg_result
+from helpers import assert_sql_error, col, wait_job
 from kalam_harness import Server, serve
 
 PW = "password123"
@@ -26,16 +26,6 @@ def server(tmp_path_factory):
     yield from serve(tmp_path_factory, config_toml=(
         "[rate_limit]\nmax_auth_requests_per_ip_per_sec = 100000\n"
         "[storage]\nflush_check_interval_ms = 200\n"))
-
-
-def wait_job(server, job_id, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = server.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
-        if rows and rows[0][0] not in ("queued", "running"):
-            return rows[0]
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def flush(server, table):
