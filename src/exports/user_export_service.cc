@@ -187,8 +187,11 @@ std::vector<sql::ExportInfo> UserExportService::ListExports(const std::string& u
     }
     out.push_back(std::move(e));
   }
-  std::stable_sort(out.begin(), out.end(), [](const sql::ExportInfo& a, const sql::ExportInfo& b) {
-    return a.created_at_us > b.created_at_us;
+  // Newest first; jobs of the same microsecond by id (ids grow), newest first too.
+  std::sort(out.begin(), out.end(), [](const sql::ExportInfo& a, const sql::ExportInfo& b) {
+    if (a.created_at_us != b.created_at_us) return a.created_at_us > b.created_at_us;
+    if (a.job_id.size() != b.job_id.size()) return a.job_id.size() > b.job_id.size();
+    return a.job_id > b.job_id;
   });
   return out;
 }
