@@ -42,21 +42,14 @@ bool ParseExportPath(std::string_view path, std::string* user_id, std::string* e
 }
 
 void HandleDownload(ApiContext* ctx, HttpRequest&& req, Responder respond) {
-  auto auth = ctx->auth->AuthenticateBearer(req.Header("Authorization"));
-  if (auto* f = std::get_if<AuthFailure>(&auth)) {
-    HttpResponse r;
-    r.status = f->http_status;
-    r.body = EncodeSqlError(f->code, f->message, 0.0);
-    respond(std::move(r));
-    return;
-  }
-  const Principal& who = std::get<Principal>(auth);
+  std::optional<Principal> who = AuthenticateOrRespond(*ctx->auth, req, respond);
+  if (!who) return;
   std::string user_id, export_id;
   if (!ParseExportPath(req.path, &user_id, &export_id)) {
     respond(ExportError(400, "INVALID_INPUT", "Invalid export path"));
     return;
   }
-  if (user_id != who.user_id && !auth::RoleAtLeast(who.role, auth::Role::kDba)) {
+  if (user_id != who->user_id && !auth::RoleAtLeast(who->role, auth::Role::kDba)) {
     HttpResponse r;
     r.status = 403;
     r.body = EncodeSqlError("PERMISSION_DENIED", "You can only download your own exports", 0.0);
