@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/sql_response_json.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
 
@@ -185,6 +186,20 @@ IssuedTokens AuthService::Issue(const catalog::UserRecord& user) const {
   c.token_type = "refresh";
   t.refresh_token = auth::SignJwt(c, settings_.jwt_secret);
   return t;
+}
+
+std::optional<Principal> AuthenticateOrRespond(const AuthService& auth,
+                                               const net::HttpRequest& req,
+                                               const net::Responder& respond) {
+  auto result = auth.AuthenticateBearer(req.Header("Authorization"));
+  if (auto* f = std::get_if<AuthFailure>(&result)) {
+    net::HttpResponse r;
+    r.status = f->http_status;
+    r.body = EncodeSqlError(f->code, f->message, 0.0);
+    respond(std::move(r));
+    return std::nullopt;
+  }
+  return std::get<Principal>(std::move(result));
 }
 
 }  // namespace kalam::api

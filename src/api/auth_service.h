@@ -11,6 +11,7 @@
 #include "auth/roles.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
+#include "net/http_types.h"
 
 namespace kalam::api {
 
@@ -96,5 +97,12 @@ class AuthService {
   std::mutex setup_mu_;  // one setup at a time
   std::mutex login_mu_;  // serialises updates of failed-login counters and lockouts
 };
+
+// For the HTTP routes outside /v1/api/sql (topics, exports): the principal of the request's
+// `Authorization: Bearer …`, or nullopt after answering it with the failure's status in the SQL
+// error envelope (`took` 0).
+std::optional<Principal> AuthenticateOrRespond(const AuthService& auth,
+                                               const net::HttpRequest& req,
+                                               const net::Responder& respond);
 
 }  // namespace kalam::api

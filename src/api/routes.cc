@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/sql_response_json.h"
+#include "api/export_routes.h"
 #include "api/topics_routes.h"
 #include "common/time_format.h"
 #include "common/value_convert.h"
@@ -415,6 +416,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   router->Add("GET", "/v1/api/auth/status", bind(HandleStatus, true));
   router->Add("POST", "/v1/api/auth/setup", bind(HandleSetup, true));
   AddTopicRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
+  AddExportRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   return router;
 }
 

@@ -15,6 +15,9 @@
 namespace kalam::topics {
 class TopicService;
 }
+namespace kalam::exports {
+class UserExportService;
+}
 
 namespace kalam::api {
 
@@ -44,6 +47,7 @@ struct ApiContext {
   std::string build_date;
   topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
+  exports::UserExportService* exports = nullptr;  // export downloads (null: unavailable)
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
 };

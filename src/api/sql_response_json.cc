@@ -30,6 +30,15 @@ std::string FormatTook(double took_ms) {
   return buf;
 }
 
+std::string EncodeCodedError(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":";
+  AppendJsonString(message, &out);
+  out += ",\"code\":";
+  AppendJsonString(code, &out);
+  out += "}";
+  return out;
+}
+
 std::string EncodeSqlError(std::string_view code, std::string_view message, double took_ms) {
   std::string out = "{\"status\":\"error\",\"results\":[],\"took\":";
   out += FormatTook(took_ms);

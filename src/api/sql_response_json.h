@@ -25,6 +25,9 @@ std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
 // `{"status":"error","results":[],"took":…,"error":{"code":…,"message":…}}`.
 std::string EncodeSqlError(std::string_view code, std::string_view message, double took_ms);
 
+// `{"error":<message>,"code":<code>}`: the error body of the topic and export routes.
+std::string EncodeCodedError(std::string_view code, std::string_view message);
+
 // Milliseconds rounded to 3 decimals, as JSON.
 std::string FormatTook(double took_ms);
 

@@ -24,11 +24,7 @@ constexpr std::chrono::seconds kMaxWait{60};
 HttpResponse TopicError(int status, std::string_view code, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = "{\"error\":";
-  AppendJsonString(message, &r.body);
-  r.body += ",\"code\":";
-  AppendJsonString(code, &r.body);
-  r.body += "}";
+  r.body = EncodeCodedError(code, message);
   return r;
 }
 
@@ -44,15 +40,9 @@ std::string Bare(const Status& s) {
 // Authenticates the Bearer token and checks the role; responds and returns false on failure.
 bool Authorize(ApiContext* ctx, const HttpRequest& req, const Responder& respond,
                std::string_view denied) {
-  auto auth = ctx->auth->AuthenticateBearer(req.Header("Authorization"));
-  if (auto* f = std::get_if<AuthFailure>(&auth)) {
-    HttpResponse r;
-    r.status = f->http_status;
-    r.body = EncodeSqlError(f->code, f->message, 0.0);
-    respond(std::move(r));
-    return false;
-  }
-  if (!auth::RoleAtLeast(std::get<Principal>(auth).role, auth::Role::kService)) {
+  std::optional<Principal> who = AuthenticateOrRespond(*ctx->auth, req, respond);
+  if (!who) return false;
+  if (!auth::RoleAtLeast(who->role, auth::Role::kService)) {
     respond(TopicError(403, "FORBIDDEN", denied));
     return false;
   }

@@ -174,6 +174,11 @@ void JobSystem::RunScheduledWork() {
     Status pruned = manager_.Prune();
     if (!pruned.ok()) spdlog::error("Job retention: {}", pruned.ToString());
   }
+  for (const auto& task : scheduled_tasks_) task();
+}
+
+void JobSystem::AddScheduledTask(std::function<void()> task) {
+  scheduled_tasks_.push_back(std::move(task));
 }
 
 void JobSystem::HoldOffAfterFailure(catalog::TableId table) {

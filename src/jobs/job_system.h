@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,10 @@ class JobSystem : public sql::JobService {
   // advances a fake clock and calls this.
   // A flush that cannot start is logged and recorded as a failed job.
   void RunScheduledWork();
+  // Adds `task` to every scheduler pass: RunScheduledWork runs it after the built-in work, on
+  // its thread, so a module above jobs (export retention) needs no thread of its own. The task
+  // must not block for long and reports its own failures. Call before Start.
+  void AddScheduledTask(std::function<void()> task);
 
   Result<sql::JobStart> FlushTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
@@ -132,6 +137,7 @@ class JobSystem : public sql::JobService {
     int attempts = 0;    // deletions that failed so far
   };
   std::vector<Obsolete> obsolete_;  // guarded by mu_
+  std::vector<std::function<void()>> scheduled_tasks_;  // set before Start, read-only after
   std::thread scheduler_;
   std::atomic<bool> accounting_{false};
 };

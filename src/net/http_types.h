@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +57,10 @@ using Handler = std::function<void(HttpRequest&&, Responder)>;
 
 // A JSON error response: `{"error":"<code>","message":"<message>"}` with `status`.
 HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message);
+
+// `text` with every %XX escape decoded (RFC 3986 §2.1; '+' stays '+'), for path segments a
+// prefix route parses. nullopt when a '%' is not followed by two hex digits.
+std::optional<std::string> PercentDecode(std::string_view text);
 
 // ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

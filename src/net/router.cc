@@ -1,12 +1,13 @@
-// Router implementation: a hash map from path to the few methods registered on it.
+// Router implementation: a hash map from path to the few methods registered on it, and a short
+// list of prefix routes searched when no exact path matches.
 #include "net/router.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace kalam::net {
 
-void Router::Add(std::string method, std::string path, Handler handler) {
-  auto& routes = routes_[std::move(path)];
+void Router::Put(std::vector<Route>& routes, std::string method, Handler handler) {
   for (auto& route : routes) {
     if (route.method == method) {
       route.handler = std::move(handler);
@@ -16,14 +17,39 @@ void Router::Add(std::string method, std::string path, Handler handler) {
   routes.push_back(Route{std::move(method), std::move(handler)});
 }
 
+void Router::Add(std::string method, std::string path, Handler handler) {
+  Put(routes_[std::move(path)], std::move(method), std::move(handler));
+}
+
+void Router::AddPrefix(std::string method, std::string prefix, Handler handler) {
+  for (auto& [p, routes] : prefixes_) {
+    if (p == prefix) {
+      Put(routes, std::move(method), std::move(handler));
+      return;
+    }
+  }
+  prefixes_.emplace_back(std::move(prefix), std::vector<Route>{});
+  Put(prefixes_.back().second, std::move(method), std::move(handler));
+  std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+const std::vector<Router::Route>* Router::Find(std::string_view path) const {
+  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+  for (const auto& [prefix, routes] : prefixes_) {
+    if (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix) return &routes;
+  }
+  return nullptr;
+}
+
 void Router::Dispatch(HttpRequest&& request, Responder respond) const {
-  auto it = routes_.find(std::string_view(request.path));
-  if (it == routes_.end()) {
+  const std::vector<Route>* routes = Find(request.path);
+  if (routes == nullptr) {
     respond(JsonErrorResponse(404, "NOT_FOUND",
                               "No route for " + request.method + " " + request.path));
     return;
   }
-  for (const auto& route : it->second) {
+  for (const auto& route : *routes) {
     if (route.method == request.method) {
       route.handler(std::move(request), std::move(respond));
       return;
@@ -47,13 +73,13 @@ std::chrono::seconds Router::ExtraHandlerTime(std::string_view path) const {
   return it == extra_time_.end() ? std::chrono::seconds(0) : it->second;
 }
 
-bool Router::HasPath(std::string_view path) const { return routes_.find(path) != routes_.end(); }
+bool Router::HasPath(std::string_view path) const { return Find(path) != nullptr; }
 
 std::string Router::AllowedMethods(std::string_view path) const {
   std::string allowed;
-  auto it = routes_.find(path);
-  if (it == routes_.end()) return allowed;
-  for (const auto& route : it->second) {
+  const std::vector<Route>* routes = Find(path);
+  if (routes == nullptr) return allowed;
+  for (const auto& route : *routes) {
     if (!allowed.empty()) allowed += ", ";
     allowed += route.method;
   }

@@ -1,5 +1,5 @@
-// Router: maps an exact (method, path) pair to a Handler and answers unknown routes with the JSON
-// 404/405 errors of PROTOCOL.md §1.
+// Router: maps an exact (method, path) pair — or a path prefix, for routes with parameters in the
+// path — to a Handler and answers unknown routes with the JSON 404/405 errors of PROTOCOL.md §1.
 #pragma once
 
 #include <chrono>
@@ -13,8 +13,10 @@
 
 namespace kalam::net {
 
-// Exact-match routing table. The query string never takes part in matching, and paths are compared
-// byte for byte (no trailing-slash folding, no percent-decoding, no patterns).
+// Routing table of exact paths and path prefixes. The query string never takes part in matching,
+// and paths are compared byte for byte (no trailing-slash folding, no percent-decoding). An exact
+// route wins over a prefix route; among prefix routes the longest matching prefix wins. A prefix
+// handler parses (and percent-decodes) the rest of the path itself.
 // Thread-safety: Add is not thread-safe and must finish before the router is shared with a running
 // HttpServer; every const method is safe to call concurrently afterwards.
 class Router {
@@ -22,6 +24,12 @@ class Router {
   // Registers `handler` for `method` (compared case-sensitively, e.g. "GET") on `path`
   // (e.g. "/v1/api/sql"). Registering the same pair again replaces the earlier handler.
   void Add(std::string method, std::string path, Handler handler);
+
+  // Registers `handler` for `method` on every path that starts with `prefix` and is longer than
+  // it (e.g. prefix "/v1/exports/" matches "/v1/exports/u1/e1", not "/v1/exports/"), unless an
+  // exact route matches. `prefix` must end with '/'. Registering the same pair again replaces the
+  // earlier handler.
+  void AddPrefix(std::string method, std::string prefix, Handler handler);
 
   // Gives handlers on `path` `extra` more time to respond than the server's request timeout
   // (long polls that answer within a bounded wait). Default: none.
@@ -34,11 +42,11 @@ class Router {
   // known path, other method → 405 `{"error":"METHOD_NOT_ALLOWED",...}` with an Allow header.
   void Dispatch(HttpRequest&& request, Responder respond) const;
 
-  // True when any method is registered for `path`.
+  // True when any method is registered for `path` (exactly, or through a prefix route).
   bool HasPath(std::string_view path) const;
 
-  // The methods registered for `path` in registration order, joined as for an Allow header
-  // ("GET, POST"); empty for an unknown path.
+  // The methods registered for `path` (its exact routes, else its longest prefix's) in
+  // registration order, joined as for an Allow header ("GET, POST"); empty for an unknown path.
   std::string AllowedMethods(std::string_view path) const;
 
  private:
@@ -52,7 +60,13 @@ class Router {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  // The routes of `path`: exact ones, else those of the longest matching prefix; null if none.
+  const std::vector<Route>* Find(std::string_view path) const;
+  static void Put(std::vector<Route>& routes, std::string method, Handler handler);
+
   std::unordered_map<std::string, std::vector<Route>, PathHash, std::equal_to<>> routes_;
+  // Prefix routes, longest prefix first.
+  std::vector<std::pair<std::string, std::vector<Route>>> prefixes_;
   std::unordered_map<std::string, std::chrono::seconds, PathHash, std::equal_to<>> extra_time_;
 };
 

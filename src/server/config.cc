@@ -93,6 +93,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("io_threads", c.server.io_threads, 1, kNoMax);
   v.Int("worker_threads", c.server.worker_threads, 0, kNoMax);
   v.Int("node_id", c.server.node_id, 0, 1023);
+  v.Str("public_origin", c.server.public_origin, /*non_empty=*/false);
 
   v.Section("storage");
   v.Str("data_dir", c.storage.data_dir, /*non_empty=*/true);
@@ -162,6 +163,8 @@ void VisitFields(Config& c, Visitor& v) {
 
   v.Section("backup");
   v.StrList("allowed_dirs", c.backup.allowed_dirs);
+  v.Section("export");
+  v.Int("retention_hours", c.exports.retention_hours, 0, kNoMax);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -575,6 +578,9 @@ io_threads = 2
 worker_threads = 0
 # This node's id (0..1023), stamped into every _seq value.
 node_id = 1
+# The origin clients reach this server at, for links it hands out (SHOW EXPORT download_url),
+# e.g. "https://db.example.com". Empty: http://<host>:<port> (0.0.0.0 shown as 127.0.0.1).
+public_origin = ""
 
 [storage]
 # Directory for RocksDB (hot storage) and local cold segments. Env: KALAMDB_DATA_DIR.
@@ -704,6 +710,11 @@ retention_check_interval_seconds = 60
 # ["/srv/kalamdb-backups"]; a path must resolve (symlinks followed) inside one of them.
 # Empty: only <data_dir>/../backups (the directory beside the data directory).
 allowed_dirs = []
+
+[export]
+# Hours an EXPORT USER DATA archive is kept before it is deleted (SHOW EXPORT then shows the
+# export as expired). 0 = kept forever.
+retention_hours = 168
 )toml";
 }
 

@@ -26,6 +26,10 @@ struct ServerSectionConfig {
   uint32_t worker_threads = 0;
   // This node's id in Snowflake `_seq` values, 0..1023. Default: 1.
   uint32_t node_id = 1;
+  // The origin clients reach this server at ("https://db.example.com"), used in the links the
+  // server hands out (SHOW EXPORT download_url). No trailing '/'. Empty: "http://<host>:<port>"
+  // with 0.0.0.0 / :: replaced by 127.0.0.1. Default: "".
+  std::string public_origin;
 
   bool operator==(const ServerSectionConfig&) const = default;
 };
@@ -173,6 +177,15 @@ struct StreamConfig {
   bool operator==(const StreamConfig&) const = default;
 };
 
+// [export]: user data exports (EXPORT USER DATA; docs/export.md).
+struct ExportConfig {
+  // Hours an export file is kept before the job scheduler deletes it (SHOW EXPORT then shows
+  // the job as `expired`). 0 = kept forever. Default: 168 (7 days).
+  uint64_t retention_hours = 168;
+
+  bool operator==(const ExportConfig&) const = default;
+};
+
 // [websocket]: live-query connections on /v1/ws (PROTOCOL.md §4). All must be > 0.
 struct WebSocketConfig {
   // Seconds a connection that sent no Authorization header on the upgrade has to send its
@@ -226,6 +239,7 @@ struct ServerConfig {
   StreamConfig stream;
   TopicsConfig topics;
   BackupConfig backup;
+  ExportConfig exports;  // [export]
 
   bool operator==(const ServerConfig&) const = default;
 };

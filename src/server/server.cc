@@ -20,6 +20,7 @@
 #include "catalog/storage_catalog.h"
 #include "jobs/backup.h"
 #include "commit/commit_pipeline.h"
+#include "exports/user_export_service.h"
 #include "jobs/job_system.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
@@ -63,6 +64,20 @@ Result<std::chrono::milliseconds> TestFlushPause() {
   return std::chrono::milliseconds(ms);
 }
 
+// The origin of links the server hands out: server.public_origin, else http://<host>:<port> with
+// a wildcard bind address shown as loopback (a client cannot connect to 0.0.0.0).
+std::string PublicOrigin(const ServerConfig& config, uint16_t port) {
+  std::string origin = config.server.public_origin;
+  if (!origin.empty()) {
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    return origin;
+  }
+  std::string host = config.server.host;
+  if (host == "0.0.0.0" || host == "::" || host == "[::]") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -84,6 +99,9 @@ struct Server::Impl {
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
+  // Declared before `jobs`: destroyed after it, since export jobs and the export retention task
+  // call into it.
+  std::unique_ptr<exports::UserExportService> exports;
   std::unique_ptr<jobs::JobSystem> jobs;
   std::unique_ptr<live::LiveManager> live;
   // `live` once started, for the commit pipeline's EPHEMERAL predicate (null before).
@@ -204,7 +222,15 @@ Status Server::Impl::OpenData() {
   jo.server_version = build.version;
   jo.data_dir = config.storage.data_dir;
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
+  exports::UserExportOptions xo;
+  xo.directory = fs::absolute(fs::path(config.storage.data_dir) / "exports").lexically_normal().string();
+  xo.public_origin = PublicOrigin(config, http->port());
+  xo.retention = std::chrono::hours(config.exports.retention_hours);
+  KALAM_ASSIGN_OR_RETURN(exports, exports::UserExportService::Create(
+                                      *catalog, *tables, *kv, *pipeline, jobs->manager(), clock, xo));
+  jobs->AddScheduledTask([this] { exports->DeleteExpired(); });
   KALAM_RETURN_IF_ERROR(jobs->Start());
+  executor->set_export_service(exports.get());
   executor->set_job_service(jobs.get());
   topics->SetJobManager(&jobs->manager());
   topics->Start();
@@ -316,6 +342,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.executor = impl->executor.get();
   impl->api.topics = impl->topics.get();
   impl->api.catalog = impl->catalog.get();
+  impl->api.exports = impl->exports.get();
   // Live queries on /v1/ws.
   api::WsTransportOptions wo;
   wo.auth_timeout = std::chrono::seconds(config.websocket.auth_timeout_secs);

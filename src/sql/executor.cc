@@ -196,6 +196,9 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
     case parser::StatementKind::kConsume:
     case parser::StatementKind::kAck:
       return RunTopicStatement(s, stmt, kind);
+    case parser::StatementKind::kExportUserData:
+    case parser::StatementKind::kShowExport:
+      return RunExportStatement(s, stmt, kind);
     default:
       return Status::InvalidSql(std::string(parser::StatementKindName(kind)) +
                                 " is not supported yet");
@@ -594,7 +597,10 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
                                     std::string(auth::RoleName(target->role)) + "')");
   }
   KALAM_ASSIGN_OR_RETURN(parser::StatementKind kind, parser::ClassifyStatement(ast.inner.tokens));
-  if (!parser::IsDmlKind(kind)) {
+  // An export (EXPORT USER DATA, SHOW EXPORT) as the target exports or lists its data.
+  const bool export_kind = kind == parser::StatementKind::kExportUserData ||
+                           kind == parser::StatementKind::kShowExport;
+  if (!parser::IsDmlKind(kind) && !export_kind) {
     return Status::InvalidSql(
         "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
         std::string(parser::StatementKindName(kind)));
@@ -603,7 +609,7 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   s.caller = Caller{target->user_id, target->role};
   s.ctx.caller = s.caller;
   s.executing_as = true;
-  Status st = RunDml(s, ast.inner);
+  Status st = export_kind ? RunExportStatement(s, ast.inner, kind) : RunDml(s, ast.inner);
   s.executing_as = false;
   s.caller = saved;
   s.ctx.caller = saved;

@@ -16,6 +16,7 @@
 #include "common/snowflake.h"
 #include "sql/access.h"
 #include "sql/executor_options.h"
+#include "sql/export_service.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
 #include "sql/parser/analyzer.h"
@@ -59,6 +60,9 @@ class Executor {
   // Connects the topic service (topic statements, system.topics, DROP TABLE checks). Set once at
   // startup, before requests.
   void set_topic_service(TopicService* topics) { topics_ = topics; }
+  // Connects the user data export (EXPORT USER DATA, SHOW EXPORT). Set once at startup, before
+  // requests.
+  void set_export_service(ExportService* exports) { exports_ = exports; }
 
  private:
   struct Session;
@@ -100,6 +104,9 @@ class Executor {
   // kFailedPrecondition naming the topic and the ALTER TOPIC … DROP SOURCE to run when `table`
   // feeds a topic.
   Status CheckNotTopicSource(const catalog::TableDef& table) const;
+  // executor_export.cc: EXPORT USER DATA and SHOW EXPORT, for the session's user.
+  Status RunExportStatement(Session& s, const parser::SqlStatement& stmt,
+                            parser::StatementKind kind);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 
@@ -115,6 +122,7 @@ class Executor {
   catalog::StorageCatalog* storages_ = nullptr;
   JobService* jobs_ = nullptr;
   TopicService* topics_ = nullptr;
+  ExportService* exports_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 

@@ -328,18 +328,28 @@ std::string DecimalUnscaledToText(__int128 v, int scale) {
   return out;
 }
 
-Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<ColdRow>& rows) {
+namespace {
+
+// The Parquet columns of `def`'s columns followed by `_seq` (INT64, required).
+std::vector<pq::ColumnSchema> ColumnsWithSeq(const TableDef& def) {
   std::vector<pq::ColumnSchema> schema;
   for (const auto& col : def.columns) schema.push_back(ParquetColumn(col));
   pq::ColumnSchema seq_col;
   seq_col.name = std::string(kSeqColumn);
   seq_col.physical = pq::PhysicalType::kInt64;
   seq_col.nullable = false;
+  schema.push_back(seq_col);
+  return schema;
+}
+
+}  // namespace
+
+Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<ColdRow>& rows) {
+  std::vector<pq::ColumnSchema> schema = ColumnsWithSeq(def);
   pq::ColumnSchema del_col;
   del_col.name = std::string(kDeletedColumn);
   del_col.physical = pq::PhysicalType::kBoolean;
   del_col.nullable = false;
-  schema.push_back(seq_col);
   schema.push_back(del_col);
 
   const size_t ncols = def.columns.size();
@@ -392,6 +402,28 @@ Result<EncodedSegment> EncodeSegment(const TableDef& def, const std::vector<Cold
   KALAM_ASSIGN_OR_RETURN(out.file, writer->Finish(kv));
   e.size_bytes = static_cast<int64_t>(out.file.size());
   return out;
+}
+
+Result<std::string> EncodeExportParquet(const TableDef& def, const std::vector<ExportRow>& rows) {
+  const std::vector<pq::ColumnSchema> schema = ColumnsWithSeq(def);
+  const size_t ncols = def.columns.size();
+  KALAM_ASSIGN_OR_RETURN(auto writer, pq::Writer::Create(schema));
+  constexpr size_t kGroupRows = 128 * 1024;
+  for (size_t start = 0; start < rows.size() || (start == 0 && rows.empty()); start += kGroupRows) {
+    const size_t end = std::min(rows.size(), start + kGroupRows);
+    std::vector<pq::ColumnVector> cols(schema.size());
+    for (size_t r = start; r < end; ++r) {
+      const ExportRow& row = rows[r];
+      if (row.values.size() != ncols) return Status::Internal("Export: row width mismatch");
+      for (size_t c = 0; c < ncols; ++c) {
+        KALAM_RETURN_IF_ERROR(PutSlot(def.columns[c], schema[c], row.values[c], r - start, &cols[c]));
+      }
+      cols[ncols].i64.push_back(row.seq);
+    }
+    KALAM_RETURN_IF_ERROR(writer->WriteRowGroup(cols, end - start));
+    if (rows.empty()) break;
+  }
+  return writer->Finish();
 }
 
 Result<std::shared_ptr<const SegmentRows>> DecodeSegment(const TableDef& def, const Scope& scope,

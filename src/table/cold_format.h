@@ -65,6 +65,18 @@ struct EncodedSegment {
 // kInvalidArgument when a value does not fit its column (a bug upstream).
 Result<EncodedSegment> EncodeSegment(const catalog::TableDef& def, const std::vector<ColdRow>& rows);
 
+// A row as a person receives it in a data export: its `_seq` and its values (in `def` order).
+struct ExportRow {
+  int64_t seq = 0;
+  std::vector<Value> values;
+};
+
+// Encodes `rows` as a standalone Parquet file for a data export (docs/export.md): the columns of
+// `def` (same type mapping as segments) plus `_seq`, ZSTD pages, no KalamDB metadata.
+// kInvalidArgument when a value does not fit its column (a bug upstream).
+Result<std::string> EncodeExportParquet(const catalog::TableDef& def,
+                                        const std::vector<ExportRow>& rows);
+
 // Decodes a segment file written by EncodeSegment (under any schema version of the same table)
 // into `def`'s columns; columns added since read as their missing_value, dropped ones are skipped.
 // pk keys are rebuilt under `scope`. kCorruption for a file that is not such a segment.

@@ -157,6 +157,8 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kConsume: return "CONSUME";
     case StatementKind::kAck: return "ACK";
     case StatementKind::kShowBackups: return "SHOW BACKUPS";
+    case StatementKind::kExportUserData: return "EXPORT USER DATA";
+    case StatementKind::kShowExport: return "SHOW EXPORT";
   }
   return "UNKNOWN";
 }
@@ -228,6 +230,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     if (w.Is(1, "STATS")) return StatementKind::kShowStats;
     if (w.Is(1, "STORAGES")) return StatementKind::kShowStorages;
     if (w.Is(1, "BACKUPS")) return StatementKind::kShowBackups;
+    if (w.Is(1, "EXPORT")) return StatementKind::kShowExport;
     return Unsupported(tokens);
   }
   if (first.IsWord("USE")) return StatementKind::kUse;
@@ -255,6 +258,9 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   if (first.IsWord("CONSUME") && w.Is(1, "FROM")) return StatementKind::kConsume;
   if (first.IsWord("ACK")) return StatementKind::kAck;
   if (first.IsWord("BACKUP") && w.Is(1, "DATABASE")) return StatementKind::kBackup;
+  if (first.IsWord("EXPORT") && w.Is(1, "USER") && w.Is(2, "DATA")) {
+    return StatementKind::kExportUserData;
+  }
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
   return Unsupported(tokens);
 }

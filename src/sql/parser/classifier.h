@@ -58,6 +58,9 @@ enum class StatementKind : uint8_t {
   kConsume,  // CONSUME FROM …
   kAck,      // ACK …
   kShowBackups,  // SHOW BACKUPS FROM '<dir>'
+  // User data export (docs/export.md).
+  kExportUserData,  // EXPORT USER DATA
+  kShowExport,      // SHOW EXPORT
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",

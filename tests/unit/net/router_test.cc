@@ -94,5 +94,44 @@ TEST(HttpRequestTest, HeaderLookupIsCaseInsensitiveAndReturnsFirst) {
   EXPECT_EQ(request.Header("Authorization"), "");
 }
 
+TEST(RouterTest, PrefixRoutesMatchLongerPathsAndLoseToExactOnes) {
+  Router router;
+  router.AddPrefix("GET", "/v1/exports/", [](HttpRequest&& r, Responder respond) {
+    HttpResponse out;
+    out.body = "export " + r.path;
+    respond(std::move(out));
+  });
+  router.AddPrefix("GET", "/v1/", Reply("v1"));
+  router.Add("GET", "/v1/exports/list", Reply("exact"));
+  EXPECT_EQ(Route(router, Request("GET", "/v1/exports/u1/e1")).body, "export /v1/exports/u1/e1");
+  EXPECT_EQ(Route(router, Request("GET", "/v1/exports/list")).body, "exact");
+  EXPECT_EQ(Route(router, Request("GET", "/v1/other")).body, "v1");
+  // The prefix itself is not matched by its own route (the parameters are missing).
+  EXPECT_EQ(Route(router, Request("GET", "/v1/exports/")).body, "v1");
+  HttpResponse miss = Route(router, Request("GET", "/v2/x"));
+  EXPECT_EQ(miss.status, 404);
+  EXPECT_TRUE(router.HasPath("/v1/exports/a/b"));
+  EXPECT_FALSE(router.HasPath("/v2/x"));
+}
+
+TEST(RouterTest, PrefixRouteWithOtherMethodIs405WithAllow) {
+  Router router;
+  router.AddPrefix("GET", "/v1/exports/", Reply("x"));
+  HttpResponse r = Route(router, Request("POST", "/v1/exports/u/e"));
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(router.AllowedMethods("/v1/exports/u/e"), "GET");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].second, "GET");
+}
+
+TEST(PercentDecodeTest, DecodesEscapesAndRefusesMalformedOnes) {
+  EXPECT_EQ(PercentDecode("a%2e%2E%2fb"), "a../b");
+  EXPECT_EQ(PercentDecode("plain+text"), "plain+text");
+  EXPECT_EQ(PercentDecode("%00").value().size(), 1u);
+  EXPECT_EQ(PercentDecode("bad%2"), std::nullopt);
+  EXPECT_EQ(PercentDecode("bad%zz"), std::nullopt);
+  EXPECT_EQ(PercentDecode("%"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace kalam::net

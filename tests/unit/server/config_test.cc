@@ -23,6 +23,7 @@ port = 9090
 io_threads = 4
 worker_threads = 8
 node_id = 7
+public_origin = "https://db.example.com"
 
 [storage]
 data_dir = "/var/lib/kalamdb"
@@ -90,6 +91,9 @@ retention_check_interval_seconds = 0
 
 [backup]
 allowed_dirs = ["/srv/backups", "/mnt/offsite"]
+
+[export]
+retention_hours = 1
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -475,7 +479,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 51u);
+  EXPECT_EQ(keys(text).size(), 53u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
