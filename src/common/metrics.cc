@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 namespace kalam::metrics {
 
@@ -64,6 +68,35 @@ std::string EscapeLabelValue(std::string_view v) {
       out += c;
     }
   }
+  return out;
+}
+
+namespace {
+
+uint64_t CountEntries(const char* dir) {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+ProcessStats ReadProcessStats() {
+  ProcessStats out;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    out.virtual_bytes = size_pages * page;
+    out.rss_bytes = resident_pages * page;
+  }
+  // The iterator's own descriptor is among the entries it counts.
+  const uint64_t fds = CountEntries("/proc/self/fd");
+  out.open_fds = fds > 0 ? fds - 1 : 0;
+  out.threads = CountEntries("/proc/self/task");
   return out;
 }
 

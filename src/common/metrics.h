@@ -134,6 +134,15 @@ class Registry {
   mutable std::mutex scrape_mu_;
 };
 
+// This process's resource use, read from /proc/self (Linux); fields stay 0 where unreadable.
+struct ProcessStats {
+  uint64_t rss_bytes = 0;      // resident set size
+  uint64_t virtual_bytes = 0;  // virtual memory size
+  uint64_t open_fds = 0;       // entries of /proc/self/fd
+  uint64_t threads = 0;        // entries of /proc/self/task
+};
+ProcessStats ReadProcessStats();
+
 // Formats a sample value as Prometheus writes it: integers without a fraction, "+Inf", "NaN".
 std::string FormatValue(double v);
 // Escapes a label value for the exposition format: backslash, double quote and newline.

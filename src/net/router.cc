@@ -1,9 +1,35 @@
 // Router implementation: a hash map from path to the few methods registered on it.
 #include "net/router.h"
 
+#include <chrono>
 #include <utility>
 
+#include "common/metrics.h"
+
 namespace kalam::net {
+
+namespace {
+const std::string kUnmatched = "unmatched";
+}  // namespace
+
+Responder Router::Measured(const std::string* route, Responder respond) {
+  return [route, start = std::chrono::steady_clock::now(),
+          inner = std::move(respond)](HttpResponse response) mutable {
+    auto& registry = metrics::Registry::Default();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    registry
+        .GetHistogram("kalamdb_http_request_duration_seconds",
+                      "HTTP request latency from routing to the handler's response",
+                      metrics::LatencyBuckets(), {{"route", *route}})
+        .Observe(seconds);
+    registry
+        .GetCounter("kalamdb_http_requests_total", "HTTP requests answered, by route and status",
+                    {{"route", *route}, {"status", std::to_string(response.status)}})
+        .Inc();
+    inner(std::move(response));
+  };
+}
 
 void Router::Add(std::string method, std::string path, Handler handler) {
   auto& routes = routes_[std::move(path)];
@@ -18,6 +44,7 @@ void Router::Add(std::string method, std::string path, Handler handler) {
 
 void Router::Dispatch(HttpRequest&& request, Responder respond) const {
   auto it = routes_.find(std::string_view(request.path));
+  respond = Measured(it == routes_.end() ? &kUnmatched : &it->first, std::move(respond));
   if (it == routes_.end()) {
     respond(JsonErrorResponse(404, "NOT_FOUND",
                               "No route for " + request.method + " " + request.path));

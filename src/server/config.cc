@@ -159,6 +159,8 @@ void VisitFields(Config& c, Visitor& v) {
   v.Section("topics");
   v.Int("visibility_timeout_secs", c.topics.visibility_timeout_secs, 1, kNoMax);
   v.Int("retention_check_interval_seconds", c.topics.retention_check_interval_seconds, 0, kNoMax);
+  v.Section("metrics");
+  v.Bool("allow_remote", c.metrics.allow_remote);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -695,6 +697,10 @@ eviction_interval_seconds = 60
 visibility_timeout_secs = 60
 # Seconds between topic retention checks (0 = never).
 retention_check_interval_seconds = 60
+
+[metrics]
+# Answer GET /metrics (Prometheus text format) for other machines too; default: loopback only.
+allow_remote = false
 )toml";
 }
 

@@ -202,6 +202,15 @@ struct TopicsConfig {
   bool operator==(const TopicsConfig&) const = default;
 };
 
+// [metrics]: GET /metrics (docs/metrics.md).
+struct MetricsConfig {
+  // Answer GET /metrics for peers other than loopback too. Default false: loopback only (403
+  // otherwise), as the figures describe the server's load and contents.
+  bool allow_remote = false;
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -215,6 +224,7 @@ struct ServerConfig {
   WebSocketConfig websocket;
   StreamConfig stream;
   TopicsConfig topics;
+  MetricsConfig metrics;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -87,6 +87,9 @@ eviction_interval_seconds = 5
 [topics]
 visibility_timeout_secs = 5
 retention_check_interval_seconds = 0
+
+[metrics]
+allow_remote = true
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -186,6 +189,7 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.stream.eviction_interval_seconds, 60u);
   EXPECT_EQ(c.topics.visibility_timeout_secs, 60u);
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 60u);
+  EXPECT_FALSE(c.metrics.allow_remote);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -245,6 +249,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.stream.eviction_interval_seconds, 5u);
   EXPECT_EQ(c.topics.visibility_timeout_secs, 5u);
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
+  EXPECT_TRUE(c.metrics.allow_remote);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -471,7 +476,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 50u);
+  EXPECT_EQ(keys(text).size(), 51u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
