@@ -194,53 +194,47 @@ Registry::Family* Registry::FamilyFor(std::string_view name, std::string_view he
   return it->second->type == type ? it->second.get() : nullptr;
 }
 
+namespace {
+
+// The series of `labels` in `series` (one of a family's maps), created with `make` on first use.
+template <typename T, typename Make>
+T& SeriesFor(std::map<std::string, std::unique_ptr<T>>& series,
+             std::map<std::string, Labels>& label_sets, const Labels& labels, Make make) {
+  std::string key = LabelText(labels);
+  auto& slot = series[key];
+  if (!slot) {
+    slot = make();
+    label_sets[key] = labels;
+  }
+  return *slot;
+}
+
+}  // namespace
+
 Counter& Registry::GetCounter(std::string_view name, std::string_view help, const Labels& labels) {
   std::lock_guard lock(mu_);
   Family* f = FamilyFor(name, help, MetricType::kCounter);
-  if (!f) {
-    static Counter detached;
-    return detached;
-  }
-  std::string key = LabelText(labels);
-  auto& slot = f->counters[key];
-  if (!slot) {
-    slot = std::make_unique<Counter>();
-    f->labels[key] = labels;
-  }
-  return *slot;
+  static Counter detached;
+  if (!f) return detached;
+  return SeriesFor(f->counters, f->labels, labels, [] { return std::make_unique<Counter>(); });
 }
 
 Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const Labels& labels) {
   std::lock_guard lock(mu_);
   Family* f = FamilyFor(name, help, MetricType::kGauge);
-  if (!f) {
-    static Gauge detached;
-    return detached;
-  }
-  std::string key = LabelText(labels);
-  auto& slot = f->gauges[key];
-  if (!slot) {
-    slot = std::make_unique<Gauge>();
-    f->labels[key] = labels;
-  }
-  return *slot;
+  static Gauge detached;
+  if (!f) return detached;
+  return SeriesFor(f->gauges, f->labels, labels, [] { return std::make_unique<Gauge>(); });
 }
 
 Histogram& Registry::GetHistogram(std::string_view name, std::string_view help,
                                   const std::vector<double>& bounds, const Labels& labels) {
   std::lock_guard lock(mu_);
   Family* f = FamilyFor(name, help, MetricType::kHistogram);
-  if (!f) {
-    static Histogram detached({});
-    return detached;
-  }
-  std::string key = LabelText(labels);
-  auto& slot = f->histograms[key];
-  if (!slot) {
-    slot = std::make_unique<Histogram>(bounds);
-    f->labels[key] = labels;
-  }
-  return *slot;
+  static Histogram detached({});
+  if (!f) return detached;
+  return SeriesFor(f->histograms, f->labels, labels,
+                   [&] { return std::make_unique<Histogram>(bounds); });
 }
 
 uint64_t Registry::AddCallback(std::string_view name, std::string_view help, MetricType type,
