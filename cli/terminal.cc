@@ -78,8 +78,6 @@ bool UseColor(client::ColorMode mode, int fd) {
 }
 
 std::optional<std::string> ReadPassword(const std::string& prompt) {
-  std::fprintf(stderr, "%s", prompt.c_str());
-  std::fflush(stderr);
   const bool tty = IsTty(STDIN_FILENO);
   termios old{};
   if (tty) {
@@ -89,6 +87,10 @@ std::optional<std::string> ReadPassword(const std::string& prompt) {
     quiet.c_lflag |= ECHONL;
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  // The prompt only once echo is off: TCSAFLUSH discards input already typed, so a password
+  // typed in answer to an earlier prompt would be lost (and echoed).
+  std::fprintf(stderr, "%s", prompt.c_str());
+  std::fflush(stderr);
   std::string line;
   bool got = false;
   char c;
