@@ -54,22 +54,29 @@ std::string FormatValue(double v) {
   return std::string(buf, end);
 }
 
-std::string EscapeLabelValue(std::string_view v) {
+namespace {
+
+// Exposition-format escaping: backslash and newline always, the double quote in label values.
+std::string Escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view v) { return Escape(v, /*quote=*/true); }
 
 namespace {
 
@@ -101,21 +108,6 @@ ProcessStats ReadProcessStats() {
 }
 
 namespace {
-
-// HELP text escapes backslash and newline only.
-std::string EscapeHelp(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // `{k="v",…}` with `extra` (the histogram's `le`) appended; empty for no labels.
 std::string LabelText(const Labels& labels, std::string_view extra_key = {},
@@ -300,7 +292,7 @@ std::vector<Registry::Rendered> Registry::Collect() const {
 std::string Registry::RenderPrometheus() const {
   std::string out;
   for (const auto& r : Collect()) {
-    out += "# HELP " + r.name + " " + EscapeHelp(r.help) + "\n";
+    out += "# HELP " + r.name + " " + Escape(r.help, /*quote=*/false) + "\n";
     out += "# TYPE " + r.name + " " + TypeName(r.type) + "\n";
     for (const auto& s : r.samples) {
       out += r.name + LabelText(s.labels) + " " + FormatValue(s.value) + "\n";
