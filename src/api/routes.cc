@@ -8,6 +8,7 @@
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
 #include "api/topics_routes.h"
+#include "common/metrics.h"
 #include "common/time_format.h"
 #include "common/value_convert.h"
 #include "common/value_json.h"
@@ -61,6 +62,25 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   AppendJsonString(ctx->build_date, &body);
   body += "}";
   respond(Json(200, std::move(body)));
+}
+
+// GET /metrics: the Prometheus text exposition format 0.0.4 (docs/metrics.md). Loopback only
+// unless [metrics] allow_remote; forwarding headers are not trusted.
+void HandleMetrics(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  if (!req.remote_is_loopback && !ctx->metrics_allow_remote) {
+    respond(Json(403, ErrorBody("FORBIDDEN",
+                                "Metrics are only answered on loopback (set [metrics] "
+                                "allow_remote = true to allow other machines)")));
+    return;
+  }
+  // Scrape callbacks read RocksDB properties, /proc and job lists: off the I/O thread.
+  OnWorker(ctx, std::move(respond), [](Responder respond) {
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics::Registry::Default().RenderPrometheus();
+    respond(std::move(r));
+  });
 }
 
 // ---- SQL ------------------------------------------------------------------------------------
@@ -407,6 +427,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   };
   router->Add("GET", "/health", bind(HandleHealth));
   router->Add("GET", "/v1/api/healthcheck", bind(HandleHealth));
+  router->Add("GET", "/metrics", bind(HandleMetrics));
   router->Add("POST", "/v1/api/sql", bind(HandleSql));
   router->Add("POST", "/api/sql", bind(HandleSql));
   router->Add("POST", "/v1/api/auth/login", bind(HandleLogin, true));

@@ -48,6 +48,8 @@ struct ApiContext {
   topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
   exports::UserExportService* exports = nullptr;  // export downloads (null: unavailable)
+  // GET /metrics from non-loopback peers ([metrics] allow_remote). Default false.
+  bool metrics_allow_remote = false;
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
 };

@@ -3,10 +3,12 @@
 // handed over with one SendMany) and lagging subscribers.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <string_view>
 #include <unordered_map>
 
+#include "common/metrics.h"
 #include "live/event_encoder.h"
 #include "live/live_manager.h"
 #include "live/subscription.h"
@@ -16,6 +18,45 @@ namespace kalam::live {
 using table::ChangeKind;
 using catalog::TableDef;
 using table::ChangeRecord;
+
+namespace {
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+metrics::Counter& EventsDelivered() {
+  static metrics::Counter& c = metrics::Registry::Default().GetCounter(
+      "kalamdb_live_events_delivered_total",
+      "Live-query change events queued on subscribers' connections");
+  return c;
+}
+
+metrics::Counter& LaggingCloses() {
+  static metrics::Counter& c = metrics::Registry::Default().GetCounter(
+      "kalamdb_live_lagging_closes_total",
+      "Subscriptions closed with SUBSCRIBER_LAGGING because their connection's queue was full");
+  return c;
+}
+
+metrics::Histogram& NotifyLatency() {
+  static metrics::Histogram& h = metrics::Registry::Default().GetHistogram(
+      "kalamdb_live_notify_latency_seconds",
+      "From a commit group's write to its events queued on every subscriber's connection",
+      metrics::LatencyBuckets());
+  return h;
+}
+
+}  // namespace
+
+void LiveManager::RegisterMetrics() {
+  // Registered up front so the series are scraped (at 0) before the first event.
+  EventsDelivered();
+  LaggingCloses();
+  NotifyLatency();
+}
 
 struct LiveManager::RecordScratch {
   // Bodies by projection key, then ChangeEventKind (insert, update, delete); null = not encoded
@@ -38,6 +79,7 @@ void LiveManager::OnCommit(const std::vector<ChangeRecord>& records) {
     std::lock_guard lock(queue_mu_);
     if (stopping_) return;
     queue_.push_back(records);
+    queue_commit_ns_.push_back(SteadyNanos());
   }
   queue_cv_.notify_one();
 }
@@ -68,20 +110,26 @@ void LiveManager::DispatchLoop() {
   RecordScratch scratch;
   Outboxes outboxes;
   std::vector<Sub*> lagging;
+  std::deque<int64_t> commit_ns;  // when each of `batches` was committed
+  std::vector<int64_t> matched_ns;  // commit times of this round's batches with subscribers
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
       batches.swap(queue_);  // every group committed so far, in commit order
+      commit_ns.swap(queue_commit_ns_);
     }
     std::lock_guard lock(mu_);
     const int64_t now_us = clock_.NowMicros();
     const bool one_change = batches.size() == 1 && batches.front().size() == 1;
-    for (const auto& batch : batches) {
-      for (const ChangeRecord& rec : batch) {
+    for (size_t b = 0; b < batches.size(); ++b) {
+      for (const ChangeRecord& rec : batches[b]) {
         auto it = index_.find({rec.table->table_id, rec.scope});
         if (it == index_.end()) continue;
+        if (matched_ns.empty() || matched_ns.back() != commit_ns[b]) {
+          matched_ns.push_back(commit_ns[b]);
+        }
         scratch.Clear();
         const std::vector<SubPtr>& subs = it->second;  // grouped by connection
         for (size_t i = 0; i < subs.size(); ++i) {
@@ -121,12 +169,19 @@ void LiveManager::DispatchLoop() {
     outboxes.messages = 0;
     DropLagging(lagging);
     batches.clear();
+    commit_ns.clear();
+    if (!matched_ns.empty()) {
+      const int64_t done_ns = SteadyNanos();
+      for (int64_t t : matched_ns) NotifyLatency().Observe((done_ns - t) / 1e9);
+      matched_ns.clear();
+    }
   }
 }
 
 void LiveManager::Hand(OutBox& box, int64_t now_us, std::vector<Sub*>& lagging) {
   if (box.messages.empty()) return;
   const size_t sent = box.sink->SendMany(box.messages);
+  EventsDelivered().Inc(sent);
   for (size_t i = 0; i < box.subs.size(); ++i) {
     Sub* sub = box.subs[i];
     if (i < sent) {
@@ -152,6 +207,7 @@ void LiveManager::DropLagging(std::vector<Sub*>& lagging) {
 }
 
 void LiveManager::ReportLagging(const Sub& sub) {
+  LaggingCloses().Inc();
   if (!sub.sink->SendError(sub.subscription_id, "SUBSCRIBER_LAGGING",
                            "The subscriber fell behind and the subscription was closed; "
                            "resubscribe with from = the last _seq received",

@@ -25,6 +25,7 @@ LiveManager::LiveManager(catalog::Catalog& catalog, sql::Executor& executor,
 LiveManager::~LiveManager() { Stop(); }
 
 Status LiveManager::Start() {
+  RegisterMetrics();
   KALAM_ASSIGN_OR_RETURN(filters_, FilterEngine::Create());
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   pipeline_.AddListener([this](const std::vector<ChangeRecord>& recs) { OnCommit(recs); });

@@ -111,6 +111,8 @@ class LiveManager : public sql::LiveRegistry {
   // quick (its own mutex, never held across I/O): the commit pipeline asks it for inserts into
   // EPHEMERAL streams while it writes a group.
   bool HasSubscriber(catalog::TableId table, const std::string& scope) const;
+  // Subscriptions registered now (loading or live), for metrics. Thread-safe.
+  size_t subscription_count() const { return subscriptions_.load(std::memory_order_relaxed); }
 
   // sql::LiveRegistry
   size_t CountOnTable(catalog::TableId table) const override;
@@ -133,6 +135,8 @@ class LiveManager : public sql::LiveRegistry {
   struct Outboxes;
 
   void OnCommit(const std::vector<table::ChangeRecord>& records);
+  // Creates the live metrics' series (docs/metrics.md) in the default registry.
+  static void RegisterMetrics();
   void DispatchLoop();
   // Sends the next step of `sub`'s snapshot with one SendMany: the ack before the first, one
   // initial_data_batch, and on a resume the `delete` events that follow the batch's rows in
@@ -179,6 +183,8 @@ class LiveManager : public sql::LiveRegistry {
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<std::vector<table::ChangeRecord>> queue_;  // guarded by queue_mu_
+  // When each queue_ entry was committed (steady clock, ns): write→notify latency.
+  std::deque<int64_t> queue_commit_ns_;                 // guarded by queue_mu_
   bool stopping_ = false;                               // guarded by queue_mu_
   std::thread dispatcher_;
 };

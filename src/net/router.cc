@@ -3,9 +3,35 @@
 #include "net/router.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
+#include "common/metrics.h"
+
 namespace kalam::net {
+
+namespace {
+const std::string kUnmatched = "unmatched";
+}  // namespace
+
+Responder Router::Measured(const std::string* route, Responder respond) {
+  return [route, start = std::chrono::steady_clock::now(),
+          inner = std::move(respond)](HttpResponse response) mutable {
+    auto& registry = metrics::Registry::Default();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    registry
+        .GetHistogram("kalamdb_http_request_duration_seconds",
+                      "HTTP request latency from routing to the handler's response",
+                      metrics::LatencyBuckets(), {{"route", *route}})
+        .Observe(seconds);
+    registry
+        .GetCounter("kalamdb_http_requests_total", "HTTP requests answered, by route and status",
+                    {{"route", *route}, {"status", std::to_string(response.status)}})
+        .Inc();
+    inner(std::move(response));
+  };
+}
 
 void Router::Put(std::vector<Route>& routes, std::string method, Handler handler) {
   for (auto& route : routes) {
@@ -34,16 +60,25 @@ void Router::AddPrefix(std::string method, std::string prefix, Handler handler) 
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
-const std::vector<Router::Route>* Router::Find(std::string_view path) const {
-  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+const std::vector<Router::Route>* Router::Find(std::string_view path,
+                                               const std::string** label) const {
+  if (auto it = routes_.find(path); it != routes_.end()) {
+    if (label) *label = &it->first;
+    return &it->second;
+  }
   for (const auto& [prefix, routes] : prefixes_) {
-    if (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix) return &routes;
+    if (path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix) {
+      if (label) *label = &prefix;
+      return &routes;
+    }
   }
   return nullptr;
 }
 
 void Router::Dispatch(HttpRequest&& request, Responder respond) const {
-  const std::vector<Route>* routes = Find(request.path);
+  const std::string* label = &kUnmatched;
+  const std::vector<Route>* routes = Find(request.path, &label);
+  respond = Measured(label, std::move(respond));
   if (routes == nullptr) {
     respond(JsonErrorResponse(404, "NOT_FOUND",
                               "No route for " + request.method + " " + request.path));

@@ -37,7 +37,9 @@ class Router {
   // The extra handler time of `path` (0 s when none was set).
   std::chrono::seconds ExtraHandlerTime(std::string_view path) const;
 
-  // Runs the matching handler on the calling thread, passing `respond` on. Without a match it
+  // Runs the matching handler on the calling thread, passing `respond` on, and counts the response
+  // in kalamdb_http_requests_total{route,status} and kalamdb_http_request_duration_seconds{route}
+  // (route = the registered path, or "unmatched"; docs/metrics.md). Without a match it
   // responds itself: unknown path → 404 `{"error":"NOT_FOUND","message":"No route for GET /x"}`;
   // known path, other method → 405 `{"error":"METHOD_NOT_ALLOWED",...}` with an Allow header.
   void Dispatch(HttpRequest&& request, Responder respond) const;
@@ -54,6 +56,9 @@ class Router {
     std::string method;
     Handler handler;
   };
+  // Wraps `respond` to record the response's status and latency under `route`, which must stay
+  // valid while the response is pending (a key of routes_, or a static string).
+  static Responder Measured(const std::string* route, Responder respond);
   // Transparent hashing so lookups by string_view do not allocate.
   struct PathHash {
     using is_transparent = void;
@@ -61,7 +66,9 @@ class Router {
   };
 
   // The routes of `path`: exact ones, else those of the longest matching prefix; null if none.
-  const std::vector<Route>* Find(std::string_view path) const;
+  // With `label`, also where the route's metrics label is: the exact path or the prefix (a key
+  // that lives as long as the router).
+  const std::vector<Route>* Find(std::string_view path, const std::string** label = nullptr) const;
   static void Put(std::vector<Route>& routes, std::string method, Handler handler);
 
   std::unordered_map<std::string, std::vector<Route>, PathHash, std::equal_to<>> routes_;

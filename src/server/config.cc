@@ -165,6 +165,8 @@ void VisitFields(Config& c, Visitor& v) {
   v.StrList("allowed_dirs", c.backup.allowed_dirs);
   v.Section("export");
   v.Int("retention_hours", c.exports.retention_hours, 0, kNoMax);
+  v.Section("metrics");
+  v.Bool("allow_remote", c.metrics.allow_remote);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -715,6 +717,10 @@ allowed_dirs = []
 # Hours an EXPORT USER DATA archive is kept before it is deleted (SHOW EXPORT then shows the
 # export as expired). 0 = kept forever.
 retention_hours = 168
+
+[metrics]
+# Answer GET /metrics (Prometheus text format) for other machines too; default: loopback only.
+allow_remote = false
 )toml";
 }
 

@@ -225,6 +225,15 @@ struct BackupConfig {
   bool operator==(const BackupConfig&) const = default;
 };
 
+// [metrics]: GET /metrics (docs/metrics.md).
+struct MetricsConfig {
+  // Answer GET /metrics for peers other than loopback too. Default false: loopback only (403
+  // otherwise), as the figures describe the server's load and contents.
+  bool allow_remote = false;
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -240,6 +249,7 @@ struct ServerConfig {
   TopicsConfig topics;
   BackupConfig backup;
   ExportConfig exports;  // [export]
+  MetricsConfig metrics;
 
   bool operator==(const ServerConfig&) const = default;
 };

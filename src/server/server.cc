@@ -28,6 +28,7 @@
 #include "net/rate_limiter.h"
 #include "common/thread_pool.h"
 #include "sql/executor.h"
+#include "server/server_metrics.h"
 #include "sql/sqlite/connection.h"
 #include "storage/kv_store.h"
 #include "table/table_store.h"
@@ -110,6 +111,8 @@ struct Server::Impl {
   std::unique_ptr<api::WsTransport> ws;
   std::unique_ptr<net::RateLimiter> auth_limiter;
   std::unique_ptr<net::RateLimiter> request_limiter;
+  // Scrape-time metrics; created once everything above runs, destroyed first on Stop.
+  std::unique_ptr<ServerMetrics> metrics;
   api::ApiContext api;
   std::atomic<bool> ready{false};
   bool stopped = false;
@@ -314,6 +317,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.auth_options.allow_remote_setup = config.auth.allow_remote_setup;
   impl->api.auth_options.localhost_bypass = config.auth.localhost_bypass;
   impl->api.auth_options.localhost_user = config.auth.localhost_user;
+  impl->api.metrics_allow_remote = config.metrics.allow_remote;
   impl->auth_limiter =
       std::make_unique<net::RateLimiter>(config.rate_limit.max_auth_requests_per_ip_per_sec);
   impl->request_limiter =
@@ -353,6 +357,17 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->live_ws = std::make_unique<api::LiveWsApplication>(*impl->live, *impl->workers);
   impl->ws = std::make_unique<api::WsTransport>(wo, *impl->auth, *impl->live_ws);
   impl->http->SetUpgradeHook(impl->ws->Hook());
+  ServerMetricsSources ms;
+  ms.kv = impl->kv.get();
+  ms.catalog = impl->catalog.get();
+  ms.pipeline = impl->pipeline.get();
+  ms.live = impl->live.get();
+  ms.ws = impl->ws.get();
+  ms.jobs = impl->jobs.get();
+  ms.version = build.version;
+  ms.git_rev = build.git_rev;
+  ms.started_at_unix_us = impl->clock.NowMicros();
+  impl->metrics = std::make_unique<ServerMetrics>(std::move(ms));
   impl->ready.store(true, std::memory_order_release);
   spdlog::info("kalamdb-server {} (rev {}, built {}) listening on http://{}:{} — data in {}",
                build.version, build.git_rev, build.build_date, config.server.host,
@@ -367,6 +382,7 @@ void Server::Stop() {
   impl_->stopped = true;
   spdlog::info("Shutting down: finishing in-flight requests");
   impl_->ready.store(false, std::memory_order_release);
+  impl_->metrics.reset();  // before any source stops; waits for a scrape in progress
   // WebSocket connections live on the HTTP server's io_context: close them (1001) first.
   if (impl_->ws) impl_->ws->Shutdown();
   // Pending long polls are answered before the HTTP server stops waiting for responses.

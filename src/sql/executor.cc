@@ -2,9 +2,13 @@
 #include "sql/executor.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <optional>
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "common/metrics.h"
 #include "sql/executor_session.h"
 #include "sql/parser/lexer.h"
 #include "sql/parser/parser.h"
@@ -17,6 +21,26 @@
 namespace kalam::sql {
 
 using catalog::TableDef;
+
+namespace {
+
+// kalamdb_sql_statements_total{kind,outcome}: the series of each (kind, outcome) is looked up once
+// and cached, so counting a statement is one atomic add.
+void CountStatement(std::optional<parser::StatementKind> kind, bool ok) {
+  static std::array<std::atomic<metrics::Counter*>, 2 * 257> cache{};
+  const size_t slot = 2 * (kind ? static_cast<size_t>(*kind) : 256) + (ok ? 0 : 1);
+  metrics::Counter* c = cache[slot].load(std::memory_order_acquire);
+  if (!c) {
+    c = &metrics::Registry::Default().GetCounter(
+        "kalamdb_sql_statements_total", "SQL statements run, by kind and outcome",
+        {{"kind", kind ? std::string(parser::StatementKindName(*kind)) : "unknown"},
+         {"outcome", ok ? "ok" : "error"}});
+    cache[slot].store(c, std::memory_order_release);
+  }
+  c->Inc();
+}
+
+}  // namespace
 
 Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
                    commit::CommitPipeline& pipeline, SqlConnectionPool& pool,
@@ -93,6 +117,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
+    CountStatement(kind.ok() ? std::optional(*kind) : std::nullopt, st.ok());
     // A classifier-level denial (topic statements) carries no "Statement N failed" prefix.
     const bool classifier_denial = kind.ok() && !CheckTopicRole(*kind, s.caller).ok();
     if (!st.ok()) {

@@ -92,9 +92,21 @@ struct WriteOptions {
 };
 
 // An ordered key-value store with atomic batches and snapshots. Thread-safe.
+// Engine figures for metrics (docs/metrics.md); 0 where the engine has no such thing.
+struct KvEngineStats {
+  uint64_t memtable_bytes = 0;            // all memtables, every partition
+  uint64_t pending_compaction_bytes = 0;  // estimated bytes compaction still has to rewrite
+  uint64_t live_sst_bytes = 0;            // SST files of the current version
+  uint64_t wal_bytes = 0;                 // live write-ahead log files
+};
+
 class KvStore {
  public:
   virtual ~KvStore() = default;
+
+  // Engine figures, read now. Thread-safe; must not be called concurrently with closing the
+  // store. Default: all zero (in-memory stores).
+  virtual KvEngineStats EngineStats() { return {}; }
 
   // Value of `key`, or nullopt when absent.
   virtual Result<std::optional<std::string>> Get(Partition p, std::string_view key,

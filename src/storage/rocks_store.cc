@@ -11,6 +11,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/snapshot.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -298,6 +299,30 @@ Status RocksStore::Flush() {
   fo.wait = true;
   KALAM_RETURN_IF_ERROR(FromRocksStatus(db_->Flush(fo, cfs), "Storage flush"));
   return FromRocksStatus(db_->SyncWAL(), "Storage WAL sync");
+}
+
+KvEngineStats RocksStore::EngineStats() {
+  KvEngineStats stats;
+  if (db_ == nullptr) return stats;
+  auto add = [&](rocksdb::ColumnFamilyHandle* cf) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) stats.memtable_bytes += v;
+    if (db_->GetIntProperty(cf, "rocksdb.estimate-pending-compaction-bytes", &v)) {
+      stats.pending_compaction_bytes += v;
+    }
+    if (db_->GetIntProperty(cf, "rocksdb.live-sst-files-size", &v)) stats.live_sst_bytes += v;
+  };
+  for (auto* cf : partitions_) {
+    if (cf != nullptr) add(cf);
+  }
+  for (auto* cf : other_handles_) add(cf);
+  rocksdb::VectorLogPtr wal_files;
+  if (db_->GetSortedWalFiles(wal_files).ok()) {
+    for (const auto& f : wal_files) {
+      if (f->Type() == rocksdb::kAliveLogFile) stats.wal_bytes += f->SizeFileBytes();
+    }
+  }
+  return stats;
 }
 
 uint64_t RocksStore::ApproximateSize(Partition p, std::string_view begin, std::string_view end) {

@@ -62,6 +62,9 @@ class RocksStore final : public KvStore {
   std::shared_ptr<const KvSnapshot> GetSnapshot() override;
   // Flushes the memtables of every column family to SST files, then fsyncs the WAL.
   Status Flush() override;
+  // Sums rocksdb.cur-size-all-mem-tables, rocksdb.estimate-pending-compaction-bytes and
+  // rocksdb.live-sst-files-size over the partitions, and the sizes of the live WAL files.
+  KvEngineStats EngineStats() override;
   // Includes memtables. An empty `end` means "to the end of the partition". 0 after Close().
   uint64_t ApproximateSize(Partition p, std::string_view begin, std::string_view end) override;
   // A RocksDB checkpoint (rocksdb::Checkpoint): memtables are flushed first, SST files are

@@ -5,10 +5,25 @@
 
 #include <boost/json.hpp>
 
+#include "common/metrics.h"
 #include "filestore/path_template.h"
 #include "table/keys.h"
 
 namespace kalam::table {
+
+namespace {
+
+metrics::Counter& ColdCacheCounter(bool hit) {
+  static metrics::Counter& hits = metrics::Registry::Default().GetCounter(
+      "kalamdb_cold_cache_hits_total", "Cold segment reads answered from the decoded-segment cache");
+  static metrics::Counter& misses = metrics::Registry::Default().GetCounter(
+      "kalamdb_cold_cache_misses_total",
+      "Cold segment reads that fetched and decoded the segment file");
+  return hit ? hits : misses;
+}
+
+}  // namespace
+
 
 namespace json = boost::json;
 using catalog::TableDef;
@@ -148,7 +163,10 @@ void ColdCursor::Next() {
 
 ColdStore::ColdStore(storage::KvStore& kv, const catalog::StorageCatalog& storages,
                      size_t cache_bytes)
-    : kv_(kv), storages_(storages), cache_bytes_(cache_bytes) {}
+    : kv_(kv), storages_(storages), cache_bytes_(cache_bytes) {
+  ColdCacheCounter(true);  // the metrics' series exist (at 0) before the first read
+  ColdCacheCounter(false);
+}
 
 Status ColdStore::Load() {
   auto it = kv_.NewIterator(Partition::kMeta);
@@ -260,9 +278,11 @@ Result<std::shared_ptr<const SegmentRows>> ColdStore::LoadSegment(
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.lru);
+      ColdCacheCounter(true).Inc();
       return it->second.rows;
     }
   }
+  ColdCacheCounter(false).Inc();
   KALAM_ASSIGN_OR_RETURN(auto store, StoreFor(sm.storage_id));
   const std::string object = sm.folder.empty() ? seg.file : sm.folder + "/" + seg.file;
   auto file = store->Get(object);

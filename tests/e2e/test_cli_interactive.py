@@ -216,7 +216,8 @@ def test_sql_errors_keep_the_session(server, shell):
 
 
 def test_format_timing_config_and_health_commands(server, shell, tmp_path):
-    s = shell()
+    # \stats lists more rows than the terminal has (every /metrics series): no pager to quit.
+    s = shell(env=cli_env(tmp_path, PAGER="cat"))
     s.sendline("\\format json")
     s.expect("Output format: json")
     s.sendline("SELECT 1 AS a;")
@@ -238,7 +239,7 @@ def test_format_timing_config_and_health_commands(server, shell, tmp_path):
     s.expect(r"\| status +\| version +\| api_version \| build_date +\|")
     s.expect(r"\| healthy \|")
     s.sendline("\\stats")
-    s.expect(r"\| metric_name +\| metric_value \|")
+    s.expect(r"\| metric_name +\| metric_value +\|")
     s.sendline("\\help")
     s.expect(r"\\subscribe SELECT")
 

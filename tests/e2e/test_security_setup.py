@@ -157,8 +157,6 @@ def test_remote_peer_cannot_setup_or_use_passwordless_root(remote_setup_server):
     assert status(s).json()["needs_setup"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="GET /metrics (PROTOCOL §1, Ours) is not implemented: "
-                                       "404 for every peer (reported)")
 def test_metrics_is_loopback_only(remote_setup_server):
     s = remote_setup_server
     spoof = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Host": "127.0.0.1"}

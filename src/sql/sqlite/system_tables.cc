@@ -5,7 +5,10 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "commit/commit_pipeline.h"
+#include "common/metrics.h"
 #include "sql/access.h"
 #include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
@@ -260,12 +263,36 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   const auto& cache = StatementCacheStats::Global();
   add("statement_cache_hits", cache.hits.load(std::memory_order_relaxed));
   add("statement_cache_misses", cache.misses.load(std::memory_order_relaxed));
-  add("namespaces", ctx.statement.catalog->namespaces().size());
-  add("tables", ctx.statement.catalog->AllTables().size());
+  const uint64_t namespaces = ctx.statement.catalog->namespaces().size();
+  const uint64_t tables = ctx.statement.catalog->AllTables().size();
+  add("namespaces", namespaces);
+  add("tables", tables);
+  // The original's names (docs/metrics.md).
+  add("total_namespaces", namespaces);
+  add("total_tables", tables);
   if (ctx.services.catalog_service) {
     uint64_t users = 0;
     for (const auto& u : ctx.services.catalog_service->ListUsers()) users += u.deleted() ? 0 : 1;
     add("users", users);
+    add("total_users", users);
+  }
+  if (ctx.services.jobs) {
+    uint64_t total = 0, running = 0, queued = 0, failed = 0;
+    for (const auto& j : ctx.services.jobs->ListJobs()) {
+      ++total;
+      running += j.status == JobStatus::kRunning ? 1 : 0;
+      queued += j.status == JobStatus::kQueued ? 1 : 0;
+      failed += j.status == JobStatus::kFailed ? 1 : 0;
+    }
+    add("total_jobs", total);
+    add("jobs_running", running);
+    add("jobs_queued", queued);
+    add("jobs_failed", failed);
+  }
+  if (ctx.services.live) {
+    const uint64_t live = ctx.services.live->List().size();
+    add("total_live_queries", live);
+    add("active_subscriptions", live);
   }
   if (ctx.services.pipeline) {
     const commit::CommitStats c = ctx.services.pipeline->stats();
@@ -277,6 +304,19 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   if (ctx.services.clock && ctx.services.server_started_at_us) {
     const int64_t up = ctx.services.clock->NowMicros() - ctx.services.server_started_at_us;
     add("uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
+    add("server_uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
+  }
+  const metrics::ProcessStats proc = metrics::ReadProcessStats();
+  add("memory_rss_bytes", proc.rss_bytes);
+  add("memory_rss_mb", proc.rss_bytes >> 20);
+  add("memory_virtual_bytes", proc.virtual_bytes);
+  add("memory_virtual_mb", proc.virtual_bytes >> 20);
+  add("open_files_total", proc.open_fds);
+  add("thread_count", proc.threads);
+  add("pid", static_cast<uint64_t>(getpid()));
+  // Then every series /metrics shows, named as there.
+  for (auto& [name, value] : metrics::Registry::Default().Rows()) {
+    rows.push_back({Text(name), Text(value)});
   }
   return rows;
 }

@@ -94,6 +94,9 @@ allowed_dirs = ["/srv/backups", "/mnt/offsite"]
 
 [export]
 retention_hours = 1
+
+[metrics]
+allow_remote = true
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -193,6 +196,7 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.stream.eviction_interval_seconds, 60u);
   EXPECT_EQ(c.topics.visibility_timeout_secs, 60u);
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 60u);
+  EXPECT_FALSE(c.metrics.allow_remote);
   EXPECT_TRUE(ValidateConfig(ServerConfig{}).ok());
 }
 
@@ -253,6 +257,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.topics.visibility_timeout_secs, 5u);
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
   EXPECT_EQ(c.backup.allowed_dirs, (std::vector<std::string>{"/srv/backups", "/mnt/offsite"}));
+  EXPECT_TRUE(c.metrics.allow_remote);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -479,7 +484,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 53u);
+  EXPECT_EQ(keys(text).size(), 54u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
