@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "topics/topic_def.h"
+
 namespace kalam::topics {
 
 uint64_t ConsumerGroup::NextWindow(uint64_t start, int64_t now_ms, uint64_t* stop) {
@@ -125,30 +127,24 @@ void ConsumerGroup::AdvanceCommitted() {
 
 namespace {
 
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+// The range count: 4 bytes big-endian.
 void PutU32(uint32_t v, std::string* out) {
   for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
-uint64_t GetBE(std::string_view b, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-  return v;
-}
+uint64_t U64At(std::string_view b, size_t at) { return *ReadU64(b.substr(at, 8)); }
 
 }  // namespace
 
 std::string GroupRecord::Encode() const {
   std::string out;
   out.reserve(21 + 16 * acked.size());
-  PutU64(committed.value_or(0), &out);
-  PutU64(static_cast<uint64_t>(updated_ms), &out);
+  out += U64Bytes(committed.value_or(0));
+  out += U64Bytes(static_cast<uint64_t>(updated_ms));
   out.push_back(committed ? 1 : 0);
   PutU32(static_cast<uint32_t>(acked.size()), &out);
   for (const auto& r : acked) {
-    PutU64(r.begin, &out);
-    PutU64(r.end, &out);
+    out += U64Bytes(r.begin);
+    out += U64Bytes(r.end);
   }
   return out;
 }
@@ -156,17 +152,18 @@ std::string GroupRecord::Encode() const {
 std::optional<GroupRecord> GroupRecord::Decode(std::string_view b) {
   GroupRecord rec;
   if (b.size() == 16) {  // the first format: a committed offset and its time
-    rec.committed = GetBE(b, 0, 8);
-    rec.updated_ms = static_cast<int64_t>(GetBE(b, 8, 8));
+    rec.committed = U64At(b, 0);
+    rec.updated_ms = static_cast<int64_t>(U64At(b, 8));
     return rec;
   }
   if (b.size() < 21) return std::nullopt;
-  const uint64_t n = GetBE(b, 17, 4);
+  uint64_t n = 0;
+  for (size_t i = 17; i < 21; ++i) n = (n << 8) | static_cast<unsigned char>(b[i]);
   if (b.size() != 21 + 16 * n || (b[16] != 0 && b[16] != 1)) return std::nullopt;
-  if (b[16] == 1) rec.committed = GetBE(b, 0, 8);
-  rec.updated_ms = static_cast<int64_t>(GetBE(b, 8, 8));
+  if (b[16] == 1) rec.committed = U64At(b, 0);
+  rec.updated_ms = static_cast<int64_t>(U64At(b, 8));
   for (uint64_t i = 0; i < n; ++i) {
-    const ConsumerGroup::Range r{GetBE(b, 21 + 16 * i, 8), GetBE(b, 29 + 16 * i, 8)};
+    const ConsumerGroup::Range r{U64At(b, 21 + 16 * i), U64At(b, 29 + 16 * i)};
     if (r.end <= r.begin || (!rec.acked.empty() && r.begin <= rec.acked.back().end)) {
       return std::nullopt;
     }
