@@ -251,11 +251,12 @@ Status StorageCatalog::Relocate(std::string_view storage_id, std::string base_di
   if (it == storages_.end()) {
     return Status::NotFound("Storage '" + std::string(storage_id) + "' does not exist");
   }
-  if (it->second.storage_type != "filesystem") {
-    return Status::InvalidArgument("Storage '" + it->second.storage_id +
-                                   "' is not a filesystem storage");
-  }
   StorageDef next = it->second;
+  next.storage_type = "filesystem";
+  next.bucket.clear();
+  next.region.clear();
+  next.endpoint.clear();
+  next.credentials_json.clear();
   next.base_directory = std::move(base_directory);
   next.updated_at_us = clock_.NowMicros();
   KALAM_RETURN_IF_ERROR(Persist(next));

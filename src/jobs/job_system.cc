@@ -6,9 +6,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "common/time_format.h"
 #include "jobs/backup.h"
+#include "jobs/storage_backup.h"
 
 namespace kalam::jobs {
 
@@ -200,6 +202,14 @@ void JobSystem::DeleteObsolete(bool all) {
       }
     }
   }
+  // A running backup may still copy a file its manifests named before the compaction replaced
+  // it: keep everything until no backup holds deletes (checked after collecting, so an entry
+  // queued after a backup's hold is always seen held).
+  if (cold_.DeletesHeld()) {
+    std::lock_guard lock(mu_);
+    for (auto& o : ready) obsolete_.push_back(std::move(o));
+    return;
+  }
   std::vector<Obsolete> retry;
   for (auto& o : ready) {
     auto store = cold_.StoreFor(o.storage_id);
@@ -335,39 +345,156 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
 }
 
 Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
+  return BackupDatabaseTo({"", dir}, "");
+}
+
+namespace {
+
+// "'<dir>'" or "storage '<id>' path '<prefix>'", as backup messages name a location.
+std::string DescribeLocation(const sql::BackupLocation& at) {
+  if (at.storage_id.empty()) return "'" + at.path + "'";
+  return "storage '" + at.storage_id + "' path '" + at.path + "'";
+}
+
+std::string BackupSummary(const BackupManifest& m) {
+  char mb[32];
+  std::snprintf(mb, sizeof mb, "%.2f", static_cast<double>(m.total_bytes()) / (1024.0 * 1024.0));
+  return std::string(mb) + " MB; " + std::to_string(m.copied_files()) + " file(s) copied, " +
+         std::to_string(m.reused_files()) + " reused";
+}
+
+}  // namespace
+
+Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
+                                                const std::string& incremental_from) {
   if (options_.storages == nullptr) {
     return Status::FailedPrecondition("Backups are not available on this server");
   }
-  KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(dir, options_.backup_roots));
-  std::error_code ec;
-  if (std::filesystem::exists(resolved, ec) &&
-      !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
-    return Status::AlreadyExists("Backup directory '" + dir +
-                                 "' is not empty; back up into a new directory");
+  auto base = std::make_shared<BackupBase>();
+  const bool incremental = !incremental_from.empty();
+  std::string key;
+  std::function<Result<BackupManifest>(JobContext&)> run;
+  if (to.storage_id.empty()) {
+    KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(to.path, options_.backup_roots));
+    std::error_code ec;
+    if (std::filesystem::exists(resolved, ec) &&
+        !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
+      return Status::AlreadyExists("Backup directory '" + to.path +
+                                   "' is not empty; back up into a new directory");
+    }
+    if (incremental) {
+      KALAM_ASSIGN_OR_RETURN(std::string from,
+                             ResolveBackupDir(incremental_from, options_.backup_roots));
+      KALAM_ASSIGN_OR_RETURN(*base, LoadBackupBase(from));
+    }
+    key = "backup:" + resolved;
+    run = [this, resolved, base, incremental](JobContext& ctx) {
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      return CreateBackup(src, resolved, clock_.NowMillis(), &ctx, incremental ? base.get() : nullptr);
+    };
+  } else {
+    if (options_.data_dir.empty()) {
+      return Status::FailedPrecondition("Backups to a storage are not available on this server");
+    }
+    KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(to.storage_id));
+    KALAM_ASSIGN_OR_RETURN(bool empty, StorePrefixIsEmpty(*store, to.path));
+    if (!empty) {
+      return Status::AlreadyExists("Backup location " + DescribeLocation(to) +
+                                   " is not empty; back up into a new path");
+    }
+    if (incremental) {
+      KALAM_ASSIGN_OR_RETURN(*base, LoadStoreBackupBase(*store, incremental_from));
+    }
+    key = "backup:storage:" + to.storage_id + ":" + to.path;
+    const std::string staging = options_.data_dir + "/backup_staging/" +
+                                std::to_string(clock_.NowMicros()) + "-" +
+                                std::to_string(reinterpret_cast<uintptr_t>(base.get()));
+    run = [this, store, to, staging, base, incremental](JobContext& ctx) {
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      return CreateBackupInStore(src, *store, to.path, staging, clock_.NowMillis(), &ctx,
+                                 incremental ? base.get() : nullptr);
+    };
   }
   bool running = false;
-  const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
+  json::object params{{"backup_path", to.path}};
+  if (!to.storage_id.empty()) params["storage_id"] = to.storage_id;
+  if (incremental) params["incremental_from"] = incremental_from;
+  const std::string where = DescribeLocation(to);
   KALAM_ASSIGN_OR_RETURN(
       std::string id,
-      manager_.Submit("BK", "backup", "backup:" + resolved, params,
-                      [this, dir, resolved](JobContext& ctx) -> Result<std::string> {
-                        BackupSources src{kv_, pipeline_, cold_, *options_.storages,
-                                          options_.server_version};
-                        auto made = CreateBackup(src, resolved, clock_.NowMillis(), &ctx);
+      manager_.Submit("BK", "backup", key, boost::json::serialize(params),
+                      [where, run](JobContext& ctx) -> Result<std::string> {
+                        auto made = run(ctx);
                         if (!made.ok()) return made.status().WithPrefix("Backup failed: ");
-                        char mb[32];
-                        std::snprintf(mb, sizeof mb, "%.2f",
-                                      static_cast<double>(made->total_bytes()) / (1024.0 * 1024.0));
-                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB; "
-                                     "commits were held off for {} ms",
-                                     resolved, made->seq, made->files.size(), mb, made->pause_ms);
-                        return "Backup completed: '" + dir + "' (" + mb + " MB)";
+                        spdlog::info("Backup to {} completed at _seq {}: {} file(s), {}; commits "
+                                     "were held off for {} ms",
+                                     where, made->seq, made->files.size(), BackupSummary(*made),
+                                     made->pause_ms);
+                        return "Backup completed: " + where + " (" + BackupSummary(*made) + ")";
                       },
                       &running));
-  if (running) {
-    return Status::AlreadyExists("A backup into '" + dir + "' is already running: " + id);
-  }
+  if (running) return Status::AlreadyExists("A backup into " + where + " is already running: " + id);
   return id;
+}
+
+Result<std::string> JobSystem::RestoreDatabaseFrom(const sql::BackupLocation& from) {
+  if (from.storage_id.empty()) return RestoreDatabase(from.path);
+  if (options_.storages == nullptr || options_.data_dir.empty()) {
+    return Status::FailedPrecondition("Restores are not available on this server");
+  }
+  KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(from.storage_id));
+  // Downloaded and verified before answering, like a directory backup is verified; the job then
+  // stages the download like RESTORE DATABASE FROM '<dir>'.
+  const std::string download = options_.data_dir + "/restore_download.tmp";
+  std::error_code ec;
+  std::filesystem::remove_all(download, ec);
+  KALAM_RETURN_IF_ERROR(VerifyStoreBackup(*store, from.path, download).status());
+  bool running = false;
+  const std::string where = DescribeLocation(from);
+  json::object params{{"backup_path", from.path}, {"storage_id", from.storage_id}};
+  Result<std::string> id =
+      manager_.Submit("RS", "restore", "restore", boost::json::serialize(params),
+                      [this, where, download](JobContext&) -> Result<std::string> {
+                        auto staged = StageRestore(download, options_.data_dir);
+                        std::error_code rec;
+                        std::filesystem::remove_all(download, rec);
+                        if (!staged.ok()) return staged.status().WithPrefix("Restore failed: ");
+                        spdlog::warn("Restore of backup {} (_seq {}) staged in "
+                                     "'{}/restore_pending'; it replaces all data at the next start",
+                                     where, staged->seq, options_.data_dir);
+                        return "Restore staged from " + where +
+                               ". Restart server to activate restored data.";
+                      },
+                      &running);
+  if (!id.ok() || running) std::filesystem::remove_all(download, ec);
+  if (!id.ok()) return id.status();
+  if (running) return Status::AlreadyExists("A restore is already running: " + *id);
+  return id;
+}
+
+Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupLocation& at) {
+  std::vector<BackupListing> listed;
+  if (at.storage_id.empty()) {
+    KALAM_ASSIGN_OR_RETURN(std::string resolved,
+                           ResolveBackupDir(at.path, options_.backup_roots, /*allow_root=*/true));
+    KALAM_ASSIGN_OR_RETURN(listed, jobs::ListBackups(resolved));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(at.storage_id));
+    KALAM_ASSIGN_OR_RETURN(listed, ListStoreBackups(*store, at.path));
+  }
+  std::vector<sql::BackupInfo> out;
+  for (const auto& l : listed) {
+    sql::BackupInfo b;
+    b.path = l.path;
+    b.created_at = l.manifest.created_at_ms ? FormatRfc3339(l.manifest.created_at_ms * 1000) : "";
+    b.seq = l.manifest.seq;
+    b.size_bytes = static_cast<int64_t>(l.manifest.total_bytes());
+    b.files = static_cast<int64_t>(l.manifest.files.size());
+    b.verified = l.verified;
+    b.problem = l.problem;
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
@@ -404,22 +531,7 @@ Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
 }
 
 Result<std::vector<sql::BackupInfo>> JobSystem::ListBackups(const std::string& dir) {
-  KALAM_ASSIGN_OR_RETURN(std::string resolved,
-                         ResolveBackupDir(dir, options_.backup_roots, /*allow_root=*/true));
-  KALAM_ASSIGN_OR_RETURN(auto listed, jobs::ListBackups(resolved));
-  std::vector<sql::BackupInfo> out;
-  for (const auto& l : listed) {
-    sql::BackupInfo b;
-    b.path = l.path;
-    b.created_at = l.manifest.created_at_ms ? FormatRfc3339(l.manifest.created_at_ms * 1000) : "";
-    b.seq = l.manifest.seq;
-    b.size_bytes = static_cast<int64_t>(l.manifest.total_bytes());
-    b.files = static_cast<int64_t>(l.manifest.files.size());
-    b.verified = l.verified;
-    b.problem = l.problem;
-    out.push_back(std::move(b));
-  }
-  return out;
+  return ListBackupsAt({"", dir});
 }
 
 std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "filestore/path_template.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
 #include "sql/parser/token_cursor.h"
@@ -415,16 +416,17 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
 
 namespace {
 
-// The quoted path ending a backup statement (`verb` names it in the syntax error): not empty, no
-// `..`, no NUL.
-Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb) {
+// The quoted path token of a backup statement: not empty, no `..`, no NUL.
+Result<std::string> TakeQuotedBackupPath(parser::TokenCursor& c) {
   const parser::Token* t = c.Peek();
   if (t == nullptr || (t->kind != parser::TokenKind::kString &&
                        t->kind != parser::TokenKind::kQuotedIdentifier)) {
     return Status::InvalidSql("Backup path must be quoted");
   }
-  std::string path = c.Next().value;
-  KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  return c.Next().value;
+}
+
+Status CheckBackupPath(const std::string& path) {
   if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
   if (path.find("..") != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
@@ -432,12 +434,65 @@ Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::str
   if (path.find('\0') != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain null bytes");
   }
-  return path;
+  return Status::OK();
 }
 
-// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
-// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
-Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
+// The key prefix a storage `PATH '<path>'` names: relative, ending in '/' ("nightly/x" →
+// "nightly/x/"); with `allow_empty` (SHOW BACKUPS lists a storage's root) "" stays "".
+// Errors are INVALID_SQL.
+Result<std::string> StoragePrefix(std::string_view path, bool allow_empty = false) {
+  std::string p(path);
+  if (p.find('\0') != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain null bytes");
+  }
+  if (p.find("..") != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+  }
+  if (!p.empty() && (p.front() == '/' || p.front() == '\\')) {
+    return Status::InvalidSql(
+        "Backup path in a storage must be relative to the storage's base directory: '" + p + "'");
+  }
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (p.empty()) {
+    if (allow_empty) return std::string();
+    return Status::InvalidSql("Backup path cannot be empty");
+  }
+  if (Status s = filestore::ValidateKey(p + "/" + std::string("backup.json")); !s.ok()) {
+    return Status::InvalidSql("Backup path '" + std::string(path) +
+                                   "' is not a valid object key: " + s.message());
+  }
+  return p + "/";
+}
+
+// `STORAGE <id> PATH '<prefix>'` after TO/FROM (PATH optional with `path_optional`).
+Result<BackupLocation> ParseStorageLocation(parser::TokenCursor& c, const std::string& verb,
+                                            bool path_optional) {
+  BackupLocation at;
+  KALAM_ASSIGN_OR_RETURN(at.storage_id, c.ExpectIdentifier("a storage id", verb + " STORAGE"));
+  at.storage_id = catalog::LowerName(at.storage_id);
+  if (!c.AcceptWord("PATH")) {
+    if (!path_optional) {
+      return Status::InvalidSql("Expected PATH '<prefix>' after " + verb + " STORAGE " +
+                                at.storage_id);
+    }
+    return at;
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, TakeQuotedBackupPath(c));
+  KALAM_ASSIGN_OR_RETURN(at.path, StoragePrefix(path, path_optional));
+  return at;
+}
+
+// BACKUP DATABASE TO {'<dir>' | STORAGE <id> PATH '<prefix>'} [INCREMENTAL FROM '<base>'] /
+// RESTORE DATABASE FROM {'<dir>' | STORAGE <id> PATH '<prefix>'} (FEATURES §3.1 texts): paths
+// quoted, not empty, no `..`, no NUL; a backup directory is never under a system directory; a
+// storage path is relative. The base of an incremental backup is in the same kind of place as
+// the backup (a directory, or a prefix in the same storage).
+struct BackupStatement {
+  BackupLocation at;
+  std::string incremental_from;
+};
+
+Result<BackupStatement> ParseBackupStatement(parser::TokenCursor& c, bool backup) {
   const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
   KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
@@ -445,7 +500,29 @@ Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
     return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
                               verb);
   }
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, verb));
+  BackupStatement out;
+  const std::string clause = verb + (backup ? " TO" : " FROM");
+  if (c.AcceptWord("STORAGE")) {
+    KALAM_ASSIGN_OR_RETURN(out.at, ParseStorageLocation(c, clause, false));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(out.at.path, TakeQuotedBackupPath(c));
+  }
+  if (backup && c.AcceptWord("INCREMENTAL")) {
+    KALAM_RETURN_IF_ERROR(c.ExpectWord("FROM", "INCREMENTAL"));
+    KALAM_ASSIGN_OR_RETURN(std::string base, TakeQuotedBackupPath(c));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " … INCREMENTAL FROM '" + base + "'"));
+    KALAM_RETURN_IF_ERROR(CheckBackupPath(base));
+    if (out.at.storage_id.empty()) {
+      out.incremental_from = base;
+    } else {
+      KALAM_ASSIGN_OR_RETURN(out.incremental_from, StoragePrefix(base));
+    }
+  } else {
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + out.at.path + "'"));
+  }
+  if (!out.at.storage_id.empty()) return out;
+  const std::string& path = out.at.path;
+  KALAM_RETURN_IF_ERROR(CheckBackupPath(path));
   if (backup) {
     std::string lower = path;
     for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -455,7 +532,7 @@ Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
       }
     }
   }
-  return path;
+  return out;
 }
 
 }  // namespace
@@ -487,18 +564,21 @@ Status RequireBackupRole(const Caller& caller, const char* what) {
 Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
   KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
+  KALAM_ASSIGN_OR_RETURN(BackupStatement st, ParseBackupStatement(c, backup));
   if (!jobs_) return Status::Unavailable("The job system is not running");
+  const std::string where = st.at.storage_id.empty()
+                                ? "'" + st.at.path + "'"
+                                : "storage '" + st.at.storage_id + "' path '" + st.at.path + "'";
   if (!backup) {
-    Result<std::string> id = jobs_->RestoreDatabase(path);
+    Result<std::string> id = jobs_->RestoreDatabaseFrom(st.at);
     if (!id.ok()) return BackupError(id.status());
-    s.results.push_back(Message("Database restore started from '" + path + "'. Job ID: " + *id +
+    s.results.push_back(Message("Database restore started from " + where + ". Job ID: " + *id +
                                 ". Server restart required after completion."));
     return Status::OK();
   }
-  Result<std::string> id = jobs_->BackupDatabase(path);
+  Result<std::string> id = jobs_->BackupDatabaseTo(st.at, st.incremental_from);
   if (!id.ok()) return BackupError(id.status());
-  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
+  s.results.push_back(Message("Database backup started to " + where + ". Job ID: " + *id));
   return Status::OK();
 }
 
@@ -508,9 +588,17 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("BACKUPS", "SHOW"));
   if (!c.AcceptWord("FROM")) return Status::InvalidSql("Expected FROM clause in SHOW BACKUPS");
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, "SHOW BACKUPS FROM"));
+  BackupLocation at;
+  if (c.AcceptWord("STORAGE")) {
+    KALAM_ASSIGN_OR_RETURN(at, ParseStorageLocation(c, "SHOW BACKUPS FROM", true));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM STORAGE " + at.storage_id));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(at.path, TakeQuotedBackupPath(c));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM '" + at.path + "'"));
+    KALAM_RETURN_IF_ERROR(CheckBackupPath(at.path));
+  }
   if (!jobs_) return Status::Unavailable("The job system is not running");
-  Result<std::vector<BackupInfo>> listed = jobs_->ListBackups(path);
+  Result<std::vector<BackupInfo>> listed = jobs_->ListBackupsAt(at);
   if (!listed.ok()) return BackupError(listed.status());
   ResultBuilder b;
   b.AddColumn("path", kText);

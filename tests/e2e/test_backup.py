@@ -47,7 +47,8 @@ def backup(server, path, user="ops"):
     assert m, msg
     status, message = wait_job(server, m.group(1))
     assert status == "completed", message
-    assert re.fullmatch(rf"Backup completed: '{re.escape(str(path))}' \(\d+\.\d\d MB\)", message), message
+    assert re.fullmatch(rf"Backup completed: '{re.escape(str(path))}' \(\d+\.\d\d MB; \d+ file\(s\) copied, 0 reused\)",
+                        message), message
     job = server.rows(f"SELECT job_type FROM system.jobs WHERE job_id = '{m.group(1)}'")
     assert job == [["backup"]]
     return json.loads((path / "backup.json").read_text())
