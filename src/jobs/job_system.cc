@@ -445,7 +445,10 @@ Result<std::string> JobSystem::RestoreDatabaseFrom(const sql::BackupLocation& fr
   KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(from.storage_id));
   // Downloaded and verified before answering, like a directory backup is verified; the job then
   // stages the download like RESTORE DATABASE FROM '<dir>'.
-  const std::string download = options_.data_dir + "/restore_download.tmp";
+  // One directory per request: a second RESTORE must not delete the download a running one
+  // stages from.
+  const std::string download = options_.data_dir + "/restore_download-" +
+                               std::to_string(clock_.NowMicros()) + ".tmp";
   std::error_code ec;
   std::filesystem::remove_all(download, ec);
   KALAM_RETURN_IF_ERROR(VerifyStoreBackup(*store, from.path, download).status());

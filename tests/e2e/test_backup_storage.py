@@ -124,7 +124,7 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
     assert ops(s, "SHOW BACKUPS FROM STORAGE s3bk PATH 'full'")["rows"][0][5:] == [
         False, f"Backup file '{victim}' is damaged: SHA-256 mismatch"]
     assert not (s.data_dir / "restore_pending").exists()
-    assert not (s.data_dir / "restore_download.tmp").exists()
+    assert not list(s.data_dir.glob("restore_download*"))
     client.put_object(Bucket=BUCKET, Key=key, Body=good)
 
     # Changes after the backup, undone by the restore.
@@ -138,7 +138,8 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
     assert wait_job(s, mm.group(1)) == [
         "completed", "Restore staged from storage 's3bk' path 'full/'. Restart server to "
                      "activate restored data."]
-    assert not (s.data_dir / "restore_download.tmp").exists()
+    assert not list(s.data_dir.glob("restore_download*"))
+    assert not list((s.data_dir / "backup_staging").iterdir())
     s.stop()
     # The source's S3 segments are gone: the restored server must not need them.
     for k in cold_keys(client, cold):
