@@ -373,9 +373,11 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
   auto base = std::make_shared<BackupBase>();
   const bool incremental = !incremental_from.empty();
   std::string key;
+  std::string recorded_path = to.path;  // system.jobs parameters: the resolved directory
   std::function<Result<BackupManifest>(JobContext&)> run;
   if (to.storage_id.empty()) {
     KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(to.path, options_.backup_roots));
+    recorded_path = resolved;
     std::error_code ec;
     if (std::filesystem::exists(resolved, ec) &&
         !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
@@ -416,7 +418,7 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
     };
   }
   bool running = false;
-  json::object params{{"backup_path", to.path}};
+  json::object params{{"backup_path", recorded_path}};
   if (!to.storage_id.empty()) params["storage_id"] = to.storage_id;
   if (incremental) params["incremental_from"] = incremental_from;
   const std::string where = DescribeLocation(to);

@@ -295,3 +295,29 @@ def test_storage_backup_paths_and_bases_are_checked(world):
             "backup.json is missing")
     assert keys(client, f"{bk}/n/") == [] and keys(client, f"{bk}/x/") == []
     assert not (root / "n").exists()
+
+
+def test_backup_to_a_filesystem_storage_is_a_backup_directory(world, tmp_path):
+    s, root, client, bk, cold = world
+    fsdir = tmp_path / "fsbk"
+    s.sql(f"CREATE STORAGE fsbk TYPE 'filesystem' BASE_DIRECTORY '{fsdir}'")
+    expected = state(s)
+    copied, reused = run_backup(s, "BACKUP DATABASE TO STORAGE fsbk PATH 'nightly/one'",
+                                "storage 'fsbk' path 'nightly/one/'")
+    where = fsdir / "nightly" / "one"
+    m = json.loads((where / "backup.json").read_text())
+    assert (copied, reused) == (len(m["files"]), 0)
+    assert sorted(p.relative_to(where).as_posix() for p in where.rglob("*") if p.is_file()) == sorted(
+        [f["path"] for f in m["files"]] + ["backup.json"])
+    rows = ops(s, "SHOW BACKUPS FROM STORAGE fsbk PATH 'nightly'")["rows"]
+    assert [(r[0], r[5], r[6]) for r in rows] == [(f"{where}/", True, None)]
+    # What a storage holds is a backup directory: the offline restore takes it as it is.
+    s.stop()
+    r = restore(where, tmp_path / "restored" / "data")
+    assert r.returncode == 0, r.stderr
+    r2 = start(tmp_path / "restored" / "data", root)
+    try:
+        assert state(r2) == expected
+    finally:
+        r2.stop()
+    s.start()
