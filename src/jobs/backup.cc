@@ -547,7 +547,16 @@ Status BuildDataDir(const std::string& from, const BackupManifest& m, const fs::
         local ? fs::path("storage") : fs::path("restored_storages") / st.storage_id;
     const fs::path files = src / kStoragesDir / st.storage_id;
     if (fs::exists(files, ec)) KALAM_RETURN_IF_ERROR(CopyTree(files, build / base));
-    if (!local) relocations.emplace_back(st.storage_id, (final_dir / base).string());
+    // An S3 storage the backup holds no file of (no table of it had cold data, or it is where
+    // backups go) keeps its definition: there is nothing to re-point, and a restored server can
+    // go on backing up to it.
+    const std::string prefix = std::string(kStoragesDir) + "/" + st.storage_id + "/";
+    const bool has_files = std::any_of(m.files.begin(), m.files.end(), [&](const BackupFile& f) {
+      return f.path.compare(0, prefix.size(), prefix) == 0;
+    });
+    if (!local && (st.storage_type == "filesystem" || has_files)) {
+      relocations.emplace_back(st.storage_id, (final_dir / base).string());
+    }
   }
   // Point the storages at their new homes; `local` follows the data directory at every start.
   KALAM_ASSIGN_OR_RETURN(auto kv, storage::RocksStore::Open((build / kRocksDir).string(),

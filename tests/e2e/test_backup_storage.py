@@ -149,8 +149,13 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
     for who in PW:
         assert s.login(who, PW[who])["access_token"]
     assert s.rows("SELECT storage_id, storage_type, base_directory FROM system.storages "
-                  "WHERE storage_id = 's3cold'") == [
+                  "ORDER BY storage_id") == [
+        ["local", "filesystem", str(s.data_dir / "storage")],
+        ["s3bk", "s3", f"s3://{BUCKET}/{bk}"],  # no file of it in the backup: kept as it was
         ["s3cold", "filesystem", str(s.data_dir / "restored_storages" / "s3cold")]]
+    # The restored server backs up to the storage it was restored from.
+    run_backup(s, "BACKUP DATABASE TO STORAGE s3bk PATH 'after-restore/'",
+               "storage 's3bk' path 'after-restore/'")
 
 
 def test_incremental_directory_backup_links_unchanged_files_and_outlives_its_base(world, tmp_path):
