@@ -497,6 +497,9 @@ Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupL
     b.files = static_cast<int64_t>(l.manifest.files.size());
     b.verified = l.verified;
     b.problem = l.problem;
+    b.copied_files = static_cast<int64_t>(l.manifest.copied_files());
+    b.reused_files = static_cast<int64_t>(l.manifest.reused_files());
+    b.incremental_from = l.manifest.incremental_from;
     out.push_back(std::move(b));
   }
   return out;

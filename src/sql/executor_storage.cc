@@ -608,11 +608,16 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("files", kBigInt);
   b.AddColumn("verified", DataType{TypeKind::kBoolean});
   b.AddColumn("problem", kText);
+  b.AddColumn("copied_files", kBigInt);
+  b.AddColumn("reused_files", kBigInt);
+  b.AddColumn("incremental_from", kText);
   for (const auto& info : *listed) {
-    KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(info.path), Value::Text(info.created_at),
-                                    Value::Int(info.seq), Value::Int(info.size_bytes),
-                                    Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
-                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem)}));
+    KALAM_RETURN_IF_ERROR(b.AddRow(
+        {Value::Text(info.path), Value::Text(info.created_at), Value::Int(info.seq),
+         Value::Int(info.size_bytes), Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
+         info.problem.empty() ? Value::Null() : Value::Text(info.problem),
+         Value::Int(info.copied_files), Value::Int(info.reused_files),
+         info.incremental_from.empty() ? Value::Null() : Value::Text(info.incremental_from)}));
   }
   s.results.push_back(std::move(b).Finish());
   return Status::OK();

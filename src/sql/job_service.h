@@ -87,6 +87,9 @@ struct BackupInfo {
   int64_t files = 0;
   bool verified = false;   // every file matches its size and SHA-256
   std::string problem;     // why not verified ("" when verified)
+  int64_t copied_files = 0;      // files the backup wrote itself
+  int64_t reused_files = 0;      // files taken over from its base backup
+  std::string incremental_from;  // its base backup ("" for a full backup)
 };
 
 // Where a backup is: a directory, or a key prefix inside a configured storage.
