@@ -126,9 +126,10 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   }
   request.sql = std::string(sql->as_string());
   if (request.sql.size() > ctx->limits.max_sql_length) {
-    return bad("INVALID_SQL", "SQL text is " + std::to_string(request.sql.size()) +
-                                  " bytes; the maximum is " +
-                                  std::to_string(ctx->limits.max_sql_length));
+    // The original's text, which its clients match on.
+    return bad("INVALID_SQL", "SQL query too long: " + std::to_string(request.sql.size()) +
+                                  " bytes (maximum " +
+                                  std::to_string(ctx->limits.max_sql_length) + " bytes)");
   }
   if (const json::value* ns = obj.if_contains("namespace_id"); ns && !ns->is_null()) {
     if (!ns->is_string()) {

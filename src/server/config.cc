@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -562,6 +563,89 @@ Result<ServerConfig> LoadConfig(const std::optional<std::string>& path,
   return config;
 }
 
+namespace {
+
+// Collects every setting's value, with the section as its category.
+class SettingsLister {
+ public:
+  void Section(std::string_view name) { section_ = std::string(name); }
+
+  template <typename T>
+  void Int(std::string_view key, const T& field, int64_t, int64_t) {
+    Add(key, std::to_string(field));
+  }
+  void Bool(std::string_view key, const bool& field) { Add(key, field ? "true" : "false"); }
+  void Str(std::string_view key, const std::string& field, bool) {
+    const std::string name = section_ + "." + std::string(key);
+    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password";
+    Add(key, secret && !field.empty() ? "***" : field);
+  }
+  void LogLevel(std::string_view key, const std::string& field) { Add(key, field); }
+  void StrList(std::string_view key, const std::vector<std::string>& field) {
+    std::string joined;
+    for (const auto& v : field) joined += (joined.empty() ? "" : ", ") + v;
+    Add(key, joined);
+  }
+
+  std::vector<SettingValue> settings;
+
+ private:
+  void Add(std::string_view key, std::string value) {
+    settings.push_back({section_ + "." + std::string(key), std::move(value), "", section_});
+  }
+  std::string section_;
+};
+
+// "section.key" → the comment block above the key in DefaultConfigToml (keys listed right
+// after another key share its block), joined into one line.
+std::map<std::string, std::string> DefaultConfigDescriptions() {
+  std::map<std::string, std::string> out;
+  std::istringstream in(DefaultConfigToml());
+  std::string line, section, block;
+  bool block_used = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      block.clear();
+      block_used = false;
+      continue;
+    }
+    if (line[0] == '[') {
+      section = line.substr(1, line.find(']') - 1);
+      block.clear();
+      block_used = false;
+      continue;
+    }
+    if (line[0] == '#') {
+      if (block_used) {
+        block.clear();
+        block_used = false;
+      }
+      std::string text = line.substr(1);
+      const size_t start = text.find_first_not_of(' ');
+      text = start == std::string::npos ? "" : text.substr(start);
+      if (!text.empty()) block += (block.empty() ? "" : " ") + text;
+      continue;
+    }
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos || section.empty()) continue;
+    out[section + "." + line.substr(0, eq)] = block;
+    block_used = true;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<SettingValue> ListSettings(const ServerConfig& config) {
+  SettingsLister lister;
+  VisitFields(config, lister);
+  const auto descriptions = DefaultConfigDescriptions();
+  for (auto& s : lister.settings) {
+    if (auto it = descriptions.find(s.name); it != descriptions.end()) s.description = it->second;
+  }
+  return std::move(lister.settings);
+}
+
 std::string DefaultConfigToml() {
   return R"toml(# KalamDB server configuration (server.toml).
 #
@@ -672,8 +756,8 @@ max_auth_requests_per_ip_per_sec = 20
 max_requests_per_ip_per_sec = 0
 # Live subscriptions one user may hold across all its WebSocket connections (0 = unlimited).
 max_subscriptions_per_user = 10
-# Messages one WebSocket connection may send per second; more are dropped with
-# RATE_LIMIT_EXCEEDED (0 = unlimited).
+# subscribe, unsubscribe and authenticate messages one WebSocket connection may send per second;
+# more are dropped with RATE_LIMIT_EXCEEDED. ping and next_batch are never limited (0 = unlimited).
 max_messages_per_sec = 50
 
 [security]

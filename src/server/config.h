@@ -287,4 +287,17 @@ Status ValidateConfig(const ServerConfig& config);
 // ServerConfig{}. Printed by `kalamdb-server --print-default-config` and used in docs.
 std::string DefaultConfigToml();
 
+// One setting as system.settings shows it.
+struct SettingValue {
+  std::string name;         // dotted key: "limits.default_query_limit"
+  std::string value;        // as TOML would write it, without quotes for strings; lists joined
+                            // with ", "; secrets (auth.jwt_secret, auth.root_password) as "***"
+                            // when set
+  std::string description;  // the comment above the key in DefaultConfigToml, on one line
+  std::string category;     // the section: "limits"
+};
+
+// Every setting of `config`, in VisitFields order (the same keys and sections as server.toml).
+std::vector<SettingValue> ListSettings(const ServerConfig& config);
+
 }  // namespace kalam::server

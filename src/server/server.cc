@@ -210,6 +210,17 @@ Status Server::Impl::OpenData() {
   eo.password_ops_limit = as.password_hash.ops_limit;
   eo.password_mem_limit_bytes = as.password_hash.mem_limit_bytes;
   eo.data_dir = config.storage.data_dir;
+  for (auto& setting : ListSettings(config)) {
+    eo.settings.push_back({std::move(setting.name), std::move(setting.value),
+                           std::move(setting.description), std::move(setting.category)});
+  }
+  eo.server_version = build.version;
+  eo.server_build_date = build.build_date;
+  eo.server_git_commit = build.git_rev;
+  eo.node_id = config.server.node_id;
+  eo.server_workers_configured = config.server.worker_threads;
+  eo.server_workers_effective = workers_n;
+  eo.max_connections = config.limits.max_connections;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
   executor->set_storages(storages.get());
 

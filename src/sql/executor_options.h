@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kalam::sql {
 
@@ -27,6 +28,23 @@ struct ExecutorOptions {
   // The server's data directory, shown by system.storages (the `local` storage lives under
   // <data_dir>/storage) and system.settings. Default "./data".
   std::string data_dir = "./data";
+
+  // What system.settings and system.stats show about the server (filled by the server from its
+  // configuration; empty in tests that build an Executor directly).
+  struct Setting {
+    std::string name;  // "limits.default_query_limit"
+    std::string value;
+    std::string description;
+    std::string category;  // "limits"
+  };
+  std::vector<Setting> settings;
+  std::string server_version;
+  std::string server_build_date;
+  std::string server_git_commit;
+  uint64_t node_id = 1;
+  uint64_t server_workers_configured = 0;  // server.worker_threads (0 = one per core)
+  uint64_t server_workers_effective = 0;
+  uint64_t max_connections = 0;
 };
 
 }  // namespace kalam::sql

@@ -2,6 +2,7 @@
 // a clear message, environment precedence (env > file > default), and validation.
 #include "server/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -485,6 +486,44 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
   EXPECT_EQ(keys(text).size(), 54u);
+}
+
+TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
+  ServerConfig c;
+  c.limits.default_query_limit = 70;
+  c.auth.jwt_secret = "top-secret";
+  c.backup.allowed_dirs = {"/a", "/b"};
+  const auto settings = ListSettings(c);
+  // The same keys as the default server.toml, in its order.
+  auto toml = toml::parse(DefaultConfigToml());
+  std::vector<std::string> expected;
+  for (const auto& [section, node] : toml) {
+    for (const auto& [key, value] : *node.as_table()) {
+      expected.push_back(std::string(section.str()) + "." + std::string(key.str()));
+    }
+  }
+  std::vector<std::string> names;
+  std::map<std::string, SettingValue> by_name;
+  for (const auto& s : settings) {
+    names.push_back(s.name);
+    by_name[s.name] = s;
+    EXPECT_FALSE(s.description.empty()) << s.name;
+    EXPECT_EQ(s.name.substr(0, s.category.size() + 1), s.category + ".") << s.name;
+  }
+  std::sort(expected.begin(), expected.end());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(by_name["limits.default_query_limit"].value, "70");
+  EXPECT_EQ(by_name["limits.default_query_limit"].category, "limits");
+  EXPECT_EQ(by_name["limits.max_sql_length"].description,
+            "Longest SQL text in one request, in bytes (1 MiB).");
+  // Keys listed right after another key share its comment.
+  EXPECT_EQ(by_name["auth.max_password_length"].description, "Accepted password lengths.");
+  EXPECT_EQ(by_name["auth.jwt_secret"].value, "***");
+  EXPECT_EQ(by_name["auth.root_password"].value, "");  // unset: nothing to hide
+  EXPECT_EQ(by_name["backup.allowed_dirs"].value, "/a, /b");
+  EXPECT_EQ(by_name["storage.sync_writes"].value, "false");
+  EXPECT_EQ(by_name["server.host"].value, "127.0.0.1");
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
