@@ -138,6 +138,7 @@ def test_sql(srv, contract):
         (bearer(root), "{not json", 400, "INVALID_INPUT"),
         (bearer(root), json.dumps({"sql": 5}), 400, "INVALID_INPUT"),
         (bearer(root), json.dumps({"sql": "SELEC 1"}), 400, "INVALID_SQL"),
+        (bearer(root), json.dumps({"sql": " ; "}), 400, "EMPTY_SQL"),
         (bearer(root), json.dumps({"sql": "SELECT $1", "params": 3}), 400, "INVALID_PARAMETER"),
         (bearer(root), json.dumps({"sql": "SELECT 1; SELECT $1", "params": [1]}), 400,
          "PARAMS_WITH_BATCH"),
