@@ -181,9 +181,14 @@ def test_auth_routes(srv, contract):
     r = contract.check(requests.post(base + "/refresh",
                                      cookies={"kalamdb_refresh": tokens["refresh_token"]}))
     assert r.status_code == 200
-    for headers in ({}, bearer(tokens["access_token"])):
+    for headers, message in [
+            ({}, "No refresh token: send the kalamdb_refresh cookie or "
+                 "'Authorization: Bearer <refresh token>'"),
+            (bearer(tokens["access_token"]), "Invalid token: not a refresh token")]:
         r = contract.check(requests.post(base + "/refresh", headers=headers))
-        assert (r.status_code, r.json()["error"]) == (401, "unauthorized")
+        assert r.json() == {"error": "unauthorized", "message": message}
+    r = contract.check(requests.get(base + "/me", headers=bearer(tokens["refresh_token"])))
+    assert r.json() == {"error": "unauthorized", "message": "Invalid token: not an access token"}
 
     r = contract.check(requests.get(base + "/me", headers=bearer(tokens["access_token"])))
     assert r.json()["user"]["id"] == "alice" and r.json()["admin_ui_access"] is False
