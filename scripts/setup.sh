@@ -28,7 +28,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pytest, websockets, requests, pyarrow, duckdb, moto" 2>/dev/null; then
+if ! .venv/bin/python -c "import pytest, websockets, requests, pyarrow, duckdb, moto, yaml, jsonschema, openapi_schema_validator, openapi_spec_validator" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
 fi
 echo "setup: ok"

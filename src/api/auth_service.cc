@@ -35,7 +35,8 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::VerifyToken(
   }
   if (v.claims.token_type != token_type) {
     return Fail(401, "AUTHENTICATION_ERROR",
-                "Invalid token: not an " + std::string(token_type) + " token");
+                "Invalid token: not " + std::string(token_type == "access" ? "an " : "a ") +
+                    std::string(token_type) + " token");
   }
   auto user = catalog_.GetUser(v.claims.sub);
   if (!user || user->deleted()) {

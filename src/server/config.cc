@@ -651,7 +651,7 @@ std::string DefaultConfigToml() {
 #
 # Every key is shown with its default value. Unknown sections or keys are errors, so a typo is
 # reported at startup instead of being ignored. Load order: built-in defaults, then this file
-# (--config PATH, else ./server.toml if present), then environment variables, which win.
+# (`kalamdb-server PATH`, else ./server.toml if present), then environment variables, which win.
 
 [server]
 # Address to listen on. Env: KALAMDB_SERVER_HOST.
