@@ -75,7 +75,7 @@ def test_the_file_overrides_a_default(tmp_path):
     s = Server(tmp_path / "data", config_toml="[limits]\ndefault_query_limit = 7\n")
     s.start()
     try:
-        rows = s.rows("SELECT value FROM system.settings WHERE name = 'default_query_limit'")
+        rows = s.rows("SELECT value FROM system.settings WHERE name = 'limits.default_query_limit'")
         assert rows == [["7"]]
     finally:
         s.stop()
