@@ -27,6 +27,12 @@ struct ExecutorOptions {
   // The server's data directory, shown by system.storages (the `local` storage lives under
   // <data_dir>/storage) and system.settings. Default "./data".
   std::string data_dir = "./data";
+  // The server log file system.server_logs reads (logging.file); empty = none. Default "".
+  std::string log_file;
+  // system.server_logs reads at most this many bytes from the end of log_file. Default 4 MiB.
+  size_t server_logs_tail_bytes = 4u << 20;
+  // system.audit_log shows at most this many entries, the newest. Default 100000.
+  size_t audit_log_max_rows = 100000;
 };
 
 }  // namespace kalam::sql

@@ -47,6 +47,13 @@ SCHEMAS = {
     "system.stats": [("metric_name", "Text"), ("metric_value", "Text")],
     "system.datatypes": [("sql_name", "Text"), ("kalam_type", "Text"), ("description", "Text")],
     "system.settings": [("name", "Text"), ("value", "Text"), ("description", "Text")],
+    "system.audit_log": [
+        ("audit_id", "Text"), ("timestamp", "Timestamp"), ("actor_user_id", "Text"),
+        ("action", "Text"), ("target", "Text"), ("details", "Text"), ("ip_address", "Text"),
+        ("subject_user_id", "Text"), ("outcome", "Text")],
+    "system.server_logs": [
+        ("timestamp", "Text"), ("level", "Text"), ("thread", "Text"), ("target", "Text"),
+        ("line", "BigInt"), ("message", "Text")],
     "information_schema.tables": [
         ("table_catalog", "Text"), ("table_schema", "Text"), ("table_name", "Text"),
         ("table_type", "Text")],
