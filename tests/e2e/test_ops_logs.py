@@ -3,6 +3,7 @@
 system.server_logs (dba and system only; reads either format)."""
 import json
 import re
+import time
 
 import pytest
 
@@ -24,7 +25,8 @@ def logging_config(log_file, fmt, threshold):
 @pytest.fixture(scope="module")
 def json_server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("logs")
-    s_gen = serve(tmp_path_factory, config_toml=logging_config(logs / "server.jsonl", "json", 0))
+    s_gen = serve(tmp_path_factory, config_toml=logging_config(logs / "server.jsonl", "json", 0),
+                  env={"KALAMDB_LOG_LEVEL": "info"})
     s = next(s_gen)
     s.logs = logs
     yield s
@@ -34,11 +36,23 @@ def json_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def compact_server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("logs")
-    s_gen = serve(tmp_path_factory, config_toml=logging_config(logs / "server.log", "compact", -1))
+    s_gen = serve(tmp_path_factory, config_toml=logging_config(logs / "server.log", "compact", -1),
+                  env={"KALAMDB_LOG_LEVEL": "info"})
     s = next(s_gen)
     s.logs = logs
     yield s
     next(s_gen, None)
+
+
+def wait_for(path, needle, timeout=5.0):
+    """The text of `path` once it holds `needle` (info lines reach the file within a second)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        text = path.read_text() if path.exists() else ""
+        if needle in text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"{needle!r} not in {path} after {timeout}s: {text[-2000:]}")
 
 
 def slow_lines(server):
@@ -47,8 +61,7 @@ def slow_lines(server):
 
 
 def test_json_log_lines_parse_with_expected_fields(json_server):
-    lines = (json_server.logs / "server.jsonl").read_text().splitlines()
-    assert lines
+    lines = wait_for(json_server.logs / "server.jsonl", " listening on ").splitlines()
     for line in lines:
         obj = json.loads(line)
         assert list(obj)[:4] == ["timestamp", "level", "thread", "target"], line
@@ -79,7 +92,7 @@ def test_slow_query_log_redacts_literals_and_names_user_table_rows(json_server):
     ]
     # The warning in the server log, and the counter.
     warnings = [json.loads(line) for line in
-                (json_server.logs / "server.jsonl").read_text().splitlines()]
+                wait_for(json_server.logs / "server.jsonl", "rows=2 | query=SELECT").splitlines()]
     assert any(w["level"] == "warning" and w["message"].startswith("SLOW QUERY: ") and
                f"| user=root | table={ns}.items (user) | rows=2 | query=SELECT * FROM {ns}.items "
                f"WHERE id >= ? AND name <> ?" in w["message"] for w in warnings)
@@ -89,6 +102,7 @@ def test_slow_query_log_redacts_literals_and_names_user_table_rows(json_server):
 
 
 def test_server_logs_reads_the_json_log_for_dba_only(json_server):
+    wait_for(json_server.logs / "server.jsonl", " listening on ")
     res = json_server.sql("SELECT timestamp, level, thread, target, line, message "
                           "FROM system.server_logs WHERE message LIKE 'kalamdb-server %listening%'")
     rows = res["results"][0]["rows"]
@@ -101,15 +115,15 @@ def test_server_logs_reads_the_json_log_for_dba_only(json_server):
                                 password="password123", status=403)
     assert {k: err[k] for k in ("code", "message")} == DENIED
     dba = json_server.create_user(unique("logd"), role="dba")
-    assert json_server.rows("SELECT count(*) FROM system.server_logs WHERE level = 'info'",
-                            user=dba, password="password123")[0][0] >= 1
-    err = json_server.sql_error("DELETE FROM system.server_logs")
+    assert int(json_server.rows("SELECT count(*) FROM system.server_logs WHERE level = 'info'",
+                                user=dba, password="password123")[0][0]) >= 1
+    err = json_server.sql_error("DELETE FROM system.server_logs", status=403)
     assert {k: err[k] for k in ("code", "message")} == {
         "code": "PERMISSION_DENIED", "message": "System table 'system.server_logs' is read-only"}
 
 
 def test_compact_format_stays_human_readable_and_server_logs_reads_it(compact_server):
-    first = (compact_server.logs / "server.log").read_text().splitlines()[0]
+    first = wait_for(compact_server.logs / "server.log", " listening on ").splitlines()[0]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[info\] \[tid \d+\] .*", first)
     rows = compact_server.rows("SELECT level, target, message FROM system.server_logs "
                                "WHERE message LIKE 'kalamdb-server %listening%'")
