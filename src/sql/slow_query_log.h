@@ -17,7 +17,7 @@ namespace kalam::sql {
 // One slow statement. Value type.
 struct SlowQuery {
   int64_t at_us = 0;          // when it finished, µs since the epoch
-  std::string user_id;        // the user it ran as
+  std::string user_id;        // the authenticated caller (not an EXECUTE AS target)
   std::string table;          // "ns.table" it read or wrote; empty = unknown (not a DML)
   std::string table_type;     // "user", "shared", "stream", "system"; empty with `table`
   std::chrono::microseconds duration{0};
