@@ -162,7 +162,9 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
     // could then guess without ever reaching the lockout.
     Status saved = catalog_.PutUser(*current);
     if (!saved.ok()) return LoginNotRecorded(user_id, saved);
-    return Fail(401, "unauthorized", "Invalid credentials");
+    AuthFailure failure = Fail(401, "unauthorized", "Invalid credentials");
+    failure.locked_now = current->locked_until_us > now;
+    return failure;
   }
   current->failed_login_attempts = 0;
   current->locked_until_us = 0;

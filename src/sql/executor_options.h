@@ -45,6 +45,12 @@ struct ExecutorOptions {
   uint64_t server_workers_configured = 0;  // server.worker_threads (0 = one per core)
   uint64_t server_workers_effective = 0;
   uint64_t max_connections = 0;
+  // The server log file system.server_logs reads (logging.file); empty = none. Default "".
+  std::string log_file;
+  // system.server_logs reads at most this many bytes from the end of log_file. Default 4 MiB.
+  size_t server_logs_tail_bytes = 4u << 20;
+  // system.audit_log shows at most this many entries, the newest. Default 100000.
+  size_t audit_log_max_rows = 100000;
 };
 
 }  // namespace kalam::sql

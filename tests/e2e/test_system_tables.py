@@ -60,6 +60,13 @@ SCHEMAS = {
         ("scope", "Text"), ("etag", "Text"), ("last_refreshed", "Timestamp"),
         ("last_accessed", "Timestamp"), ("in_memory", "Boolean"), ("sync_state", "Text"),
         ("manifest_json", "Json")],
+    "system.audit_log": [
+        ("audit_id", "Text"), ("timestamp", "Timestamp"), ("actor_user_id", "Text"),
+        ("action", "Text"), ("target", "Text"), ("details", "Text"), ("ip_address", "Text"),
+        ("subject_user_id", "Text"), ("outcome", "Text")],
+    "system.server_logs": [
+        ("timestamp", "Text"), ("level", "Text"), ("thread", "Text"), ("target", "Text"),
+        ("line", "BigInt"), ("message", "Text")],
     "information_schema.tables": [
         ("table_catalog", "Text"), ("table_schema", "Text"), ("table_name", "Text"),
         ("table_type", "Text")],

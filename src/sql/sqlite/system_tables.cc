@@ -7,7 +7,9 @@
 
 #include <unistd.h>
 
+#include "audit/audit_log.h"
 #include "commit/commit_pipeline.h"
+#include "common/log_line.h"
 #include "common/metrics.h"
 #include "sql/access.h"
 #include "sql/executor_options.h"
@@ -271,6 +273,35 @@ Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
   return rows;
 }
 
+
+// system.audit_log: the newest options.audit_log_max_rows entries, oldest first.
+Result<MaterializedRows> AuditLogRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.audit) return rows;
+  const size_t max_rows =
+      ctx.services.options ? ctx.services.options->audit_log_max_rows : ExecutorOptions().audit_log_max_rows;
+  KALAM_ASSIGN_OR_RETURN(auto entries, ctx.services.audit->ListNewest(max_rows));
+  for (const auto& e : entries) {
+    rows.push_back({Text(e.audit_id), Timestamp(e.timestamp_us), Text(e.actor_user_id),
+                    Text(e.action), Text(e.target), TextOrNull(e.details),
+                    TextOrNull(e.ip_address), TextOrNull(e.subject_user_id), Text(e.outcome)});
+  }
+  return rows;
+}
+
+// system.server_logs: the messages in the last options.server_logs_tail_bytes of the log file,
+// in either log format; no rows without a log file.
+Result<MaterializedRows> ServerLogsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  const ExecutorOptions o = ctx.services.options ? *ctx.services.options : ExecutorOptions();
+  if (o.log_file.empty()) return rows;
+  KALAM_ASSIGN_OR_RETURN(auto lines, ReadLogTail(o.log_file, o.server_logs_tail_bytes));
+  for (const auto& l : lines) {
+    rows.push_back({Text(l.timestamp), Text(l.level), TextOrNull(l.thread), TextOrNull(l.target),
+                    l.line > 0 ? Int(l.line) : Value::Null(), Text(l.message)});
+  }
+  return rows;
+}
 
 Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
   MaterializedRows rows;
@@ -584,6 +615,12 @@ std::vector<SystemTable> BuildTables() {
   const std::string_view sys = catalog::kSystemNamespace;
   const std::string_view info = kInformationSchemaNamespace;
   std::vector<SystemTable> t;
+  t.push_back(MakeTable(sys, "audit_log",
+                        {{"audit_id", kText}, {"timestamp", kTimestamp},
+                         {"actor_user_id", kText}, {"action", kText}, {"target", kText},
+                         {"details", kText}, {"ip_address", kText}, {"subject_user_id", kText},
+                         {"outcome", kText}},
+                        AuditLogRows));
   t.push_back(MakeTable(sys, "columns",
                         {{"namespace_id", kText}, {"table_name", kText}, {"version", kInt},
                          {"column_id", kInt}, {"column_name", kText}, {"ordinal", kInt},
@@ -643,6 +680,10 @@ std::vector<SystemTable> BuildTables() {
                          {"access_level", kText}, {"storage_id", kText},
                          {"use_user_storage", kBool}},
                         SchemasRows));
+  t.push_back(MakeTable(sys, "server_logs",
+                        {{"timestamp", kText}, {"level", kText}, {"thread", kText},
+                         {"target", kText}, {"line", kBigInt}, {"message", kText}},
+                        ServerLogsRows));
   t.push_back(MakeTable(sys, "settings",
                         {{"name", kText}, {"value", kText}, {"description", kText},
                          {"category", kText}},

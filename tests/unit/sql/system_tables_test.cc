@@ -99,6 +99,10 @@ TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
         "routes", "created_at", "updated_at"}},
       {"system.topic_offsets",
        {"topic_id", "group_id", "partition_id", "last_acked_offset", "updated_at"}},
+      {"system.audit_log",
+       {"audit_id", "timestamp", "actor_user_id", "action", "target", "details", "ip_address",
+        "subject_user_id", "outcome"}},
+      {"system.server_logs", {"timestamp", "level", "thread", "target", "line", "message"}},
       {"information_schema.tables", {"table_catalog", "table_schema", "table_name", "table_type"}},
       {"information_schema.columns",
        {"table_catalog", "table_schema", "table_name", "column_name", "ordinal_position", "column_default",
@@ -385,7 +389,7 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
             "[\"0\"]");
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'system'")
                 .rows_json,
-            "[\"15\"]");
+            "[\"17\"]");
   auto cols = Query("SELECT column_name, ordinal_position, column_default, is_nullable, data_type "
                     "FROM information_schema.columns WHERE table_name = 'msgs' "
                     "ORDER BY ordinal_position",
