@@ -631,6 +631,13 @@ class SettingsLister {
     Add(key, secret && !field.empty() ? "***" : field);
   }
   void LogLevel(std::string_view key, const std::string& field) { Add(key, field); }
+  template <size_t N>
+  void OneOf(std::string_view key, const std::string& field, const std::string_view (&)[N]) {
+    Add(key, field);
+  }
+  // Listed under its primary name only.
+  template <typename T>
+  void Alias(std::string_view, std::string_view, const T&, int64_t, int64_t) {}
   void StrList(std::string_view key, const std::vector<std::string>& field) {
     std::string joined;
     for (const auto& v : field) joined += (joined.empty() ? "" : ", ") + v;
