@@ -58,6 +58,10 @@ export class LiveConnection {
   private token?: string;
   /** Connections opened (diagnostics and tests). */
   connects = 0;
+  /** Messages the client could not handle (each one dropped the connection). */
+  readonly protocolErrors: string[] = [];
+  /** Subscriptions the server ended on its own, by error code (diagnostics and tests). */
+  readonly serverCloses: Record<string, number> = {};
 
   constructor(
     private readonly baseUrl: string,
@@ -225,6 +229,7 @@ export class LiveConnection {
       .catch((e: unknown) => {
         // A message the client cannot read: treat the connection as broken and resume.
         if (gen !== this.gen) return;
+        this.protocolErrors.push(String((e as Error)?.stack ?? e));
         this.socket?.close();
         return this.onDrop(gen, 1002, `protocol error: ${(e as Error)?.message ?? e}`);
       });
@@ -293,6 +298,7 @@ export class LiveConnection {
       case 'error': {
         const code = String(msg.code ?? 'UNKNOWN');
         const message = String(msg.message ?? '');
+        this.serverCloses[code] = (this.serverCloses[code] ?? 0) + 1;
         const delay = st.onServerClose(code, this.o.reconnectMinDelayMs, this.o.reconnectMaxDelayMs);
         if (delay !== undefined) {
           const gen = this.gen;

@@ -84,6 +84,7 @@ export async function startServer({ config = DEFAULT_CONFIG, env = {} } = {}) {
 /** A TCP proxy in front of the server whose connections a test can cut at any byte. */
 export async function startProxy(targetPort) {
   const conns = new Set();
+  let paused = false;
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
     const pair = { client, upstream };
@@ -97,6 +98,7 @@ export async function startProxy(targetPort) {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    if (paused) upstream.pause();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -111,6 +113,15 @@ export async function startProxy(targetPort) {
       }
       conns.clear();
       return n;
+    },
+    /** Stops forwarding server → client bytes (a stalled reader). */
+    pause() {
+      paused = true;
+      for (const p of conns) p.upstream.pause();
+    },
+    resume() {
+      paused = false;
+      for (const p of conns) p.upstream.resume();
     },
     get open() {
       return conns.size;
