@@ -58,6 +58,8 @@ export class LiveConnection {
   private token?: string;
   /** Connections opened (diagnostics and tests). */
   connects = 0;
+  /** Binary (gzip) frames inflated (diagnostics and tests). */
+  gzipFrames = 0;
   /** Messages the client could not handle (each one dropped the connection). */
   readonly protocolErrors: string[] = [];
   /** Subscriptions the server ended on its own, by error code (diagnostics and tests). */
@@ -236,6 +238,7 @@ export class LiveConnection {
   }
 
   private async onMessage(gen: number, data: string | Uint8Array): Promise<void> {
+    if (typeof data !== 'string') this.gzipFrames++;
     const text = typeof data === 'string' ? data : await gunzip(data);
     if (gen !== this.gen) return;
     this.lastRecv = Date.now();
