@@ -130,7 +130,10 @@ export const openNodeSocket: Opener = async (url, bearer, h, timeoutMs) => {
     req.on('response', (res: any) => {
       let text = '';
       res.on('data', (c: Uint8Array) => (text += c.toString()));
-      res.on('end', () => fail(new KalamError('NETWORK_ERROR', `WebSocket upgrade refused: HTTP ${res.statusCode} ${text}`, res.statusCode)));
+      res.on('end', () => {
+        const code = res.statusCode === 401 || res.statusCode === 403 ? 'AUTH_ERROR' : 'NETWORK_ERROR';
+        fail(new KalamError(code, `WebSocket upgrade refused: HTTP ${res.statusCode} ${text}`, res.statusCode));
+      });
     });
     req.on('upgrade', (res: any, socket: any, head: Uint8Array) => {
       const expect = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');

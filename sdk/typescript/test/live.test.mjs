@@ -131,6 +131,29 @@ test('a refused subscription rejects with the server error', async () => {
   await c.disconnect();
 });
 
+test('Node: in-band auth with text frames, and a refused token', async () => {
+  await root.query("CREATE TABLE app.inband (id BIGINT PRIMARY KEY, v INT, label TEXT) WITH (TYPE = 'SHARED')");
+  await root.query("INSERT INTO app.inband (id, v, label) VALUES (1, 1, 'a')");
+  const c = createClient({ url: server.url, authProvider: Auth.basic('root', ROOT_PASSWORD), wsAuth: 'in-band', compression: false });
+  let rows;
+  const stop = await c.live('SELECT id, v, label FROM app.inband', (r) => (rows = plain(r)));
+  await root.query("INSERT INTO app.inband (id, v, label) VALUES (2, 2, '" + 'z'.repeat(2000) + "')");
+  await waitFor(() => rows?.length === 2);
+  assert.deepEqual(rows[0], { id: 1n, v: 1, label: 'a' });
+  assert.equal(rows[1].label.length, 2000);
+  assert.equal(c.connection.gzipFrames, 0, 'compression: false means text frames only');
+  await stop();
+  await c.disconnect();
+
+  for (const wsAuth of ['header', 'in-band']) {
+    const bad = createClient({ url: server.url, authProvider: Auth.jwt('bad.token.here'), wsAuth });
+    const e = await bad.subscribeWithSql('SELECT * FROM app.inband', () => {}).catch((x) => x);
+    assert.ok(e instanceof KalamError, String(e));
+    assert.deepEqual([e.code, e.status], ['AUTH_ERROR', 401], `${wsAuth}: ${e.message}`);
+    await bad.disconnect();
+  }
+});
+
 test('KILL LIVE QUERY: the subscription resumes and the rows stay exact', async () => {
   await root.query("CREATE TABLE app.kill (id BIGINT PRIMARY KEY, v INT, label TEXT) WITH (TYPE = 'SHARED')");
   await root.query("INSERT INTO app.kill (id, v) VALUES (1, 1), (2, 2)");
