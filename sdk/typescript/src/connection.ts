@@ -170,7 +170,8 @@ export class LiveConnection {
   private async openOnce(gen: number): Promise<void> {
     // Messages may arrive before the opener's promise settles: hold them until the socket is stored.
     let opened!: () => void;
-    this.queue = this.queue.then(() => new Promise<void>((r) => (opened = r)));
+    const gate = new Promise<void>((r) => (opened = r));
+    this.queue = this.queue.then(() => gate);
     try {
       await this.openSocket(gen);
     } finally {

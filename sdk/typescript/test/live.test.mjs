@@ -8,9 +8,7 @@ import { createClient, Auth, KalamError, SeqId } from '../dist/index.js';
 let server;
 let root;
 before(async () => {
-  server = await startServer({
-    config: '[rate_limit]\nmax_auth_requests_per_ip_per_sec = 100000\nmax_messages_per_sec = 100000\n[websocket]\noutbound_queue_messages = 4\n',
-  });
+  server = await startServer();
   root = createClient({ url: server.url, authProvider: Auth.basic('root', ROOT_PASSWORD) });
   await root.query('CREATE NAMESPACE app');
 });
@@ -179,6 +177,22 @@ test('KILL LIVE QUERY: the subscription resumes and the rows stay exact', async 
 });
 
 test('SUBSCRIBER_LAGGING: a stalled reader is resumed with nothing lost', async () => {
+  // A server whose per-connection outbound queue holds 4 messages.
+  const lagServer = await startServer({
+    config: '[rate_limit]\nmax_auth_requests_per_ip_per_sec = 100000\nmax_messages_per_sec = 100000\n[websocket]\noutbound_queue_messages = 4\n',
+  });
+  const outerRoot = root;
+  root = createClient({ url: lagServer.url, authProvider: Auth.basic('root', ROOT_PASSWORD) });
+  try {
+    await lagging(lagServer);
+  } finally {
+    root = outerRoot;
+    await lagServer.stop();
+  }
+});
+
+async function lagging(server) {
+  await root.query('CREATE NAMESPACE app');
   await root.query("CREATE TABLE app.lag (id BIGINT PRIMARY KEY, v INT, label TEXT) WITH (TYPE = 'SHARED')");
   const proxy = await startProxy(server.port);
   const c = createClient({ url: proxy.url, authProvider: Auth.basic('root', ROOT_PASSWORD), idleTimeoutMs: 60000 });
@@ -208,7 +222,7 @@ test('SUBSCRIBER_LAGGING: a stalled reader is resumed with nothing lost', async 
   await stop();
   await c.disconnect();
   await proxy.close();
-});
+}
 
 test('300 forced disconnects with concurrent inserts/updates/deletes: the live rows equal the table', async () => {
   await root.query("CREATE TABLE app.chaos (id BIGINT PRIMARY KEY, v INT, label TEXT) WITH (TYPE = 'SHARED')");
@@ -230,7 +244,9 @@ test('300 forced disconnects with concurrent inserts/updates/deletes: the live r
     calls++;
   }, { subscriptionOptions: { batch_size: 16 }, onError: (e) => errors.push(e) });
   const seqs = [];
+  let catchUps = 0;
   const unsubRaw = await c.subscribeWithSql('SELECT id, v FROM app.chaos', (e) => {
+    if (e.catch_up && (e.type === 'change' || e.rows.length > 0)) catchUps++;
     if (e.type === 'change') seqs.push(e.change_type === 'delete' ? e.old_values[0]._seq : e.rows[0]._seq);
     if (e.type === 'initial_data_batch') for (const r of e.rows) seqs.push(r._seq);
   }, { batch_size: 16 });
@@ -276,7 +292,8 @@ test('300 forced disconnects with concurrent inserts/updates/deletes: the live r
   const info = c.getSubscriptions().find((s) => s.sql === 'SELECT id, v, label FROM app.chaos');
   assert.ok(info.lastSeqId.toBigInt() >= maxSeq);
   assert.deepEqual(c.connection.protocolErrors, []);
-  console.log(`# chaos: ${cuts} cuts, ${c.connection.connects} connections, ${ops} writes, ${calls} onRows calls, ${expect.size} rows, server closes ${JSON.stringify(c.connection.serverCloses)}`);
+  assert.ok(catchUps > 0, 'resumes delivered catch-up rows and deletes');
+  console.log(`# chaos: ${catchUps} catch-up events, ${cuts} cuts, ${c.connection.connects} connections, ${ops} writes, ${calls} onRows calls, ${expect.size} rows, server closes ${JSON.stringify(c.connection.serverCloses)}`);
   await unsubRaw();
   await stop();
   await c.disconnect();
