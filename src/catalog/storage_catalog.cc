@@ -231,7 +231,7 @@ Status StorageCatalog::Alter(const StorageDef& def) {
   std::lock_guard lock(mu_);
   auto it = storages_.find(def.storage_id);
   if (it == storages_.end()) {
-    return Status::NotFound("Storage '" + def.storage_id + "' does not exist");
+    return Status::NotFound("Storage '" + def.storage_id + "' not found");
   }
   StorageDef next = it->second;
   next.storage_name = def.storage_name;
@@ -249,7 +249,7 @@ Status StorageCatalog::Relocate(std::string_view storage_id, std::string base_di
   std::lock_guard lock(mu_);
   auto it = storages_.find(LowerName(storage_id));
   if (it == storages_.end()) {
-    return Status::NotFound("Storage '" + std::string(storage_id) + "' does not exist");
+    return Status::NotFound("Storage '" + std::string(storage_id) + "' not found");
   }
   StorageDef next = it->second;
   next.storage_type = "filesystem";
@@ -274,7 +274,7 @@ Status StorageCatalog::Drop(std::string_view storage_id, bool if_exists, bool* d
   std::lock_guard lock(mu_);
   if (!storages_.count(id)) {
     if (if_exists) return Status::OK();
-    return Status::NotFound("Storage '" + id + "' does not exist");
+    return Status::NotFound("Storage '" + id + "' not found");
   }
   storage::WriteBatch batch;
   batch.Delete(Partition::kSystem, std::string(kStoragePrefix) + id);

@@ -260,6 +260,9 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
 Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
   auto def = catalog_.snapshot()->FindTableById(table);
   if (!def) return std::string("Table was dropped; nothing compacted");
+  if (!cold_.HasTable(table)) {
+    return "Compaction completed: table '" + def->QualifiedName() + "' has no flushed segments";
+  }
   KALAM_ASSIGN_OR_RETURN(table::Flusher::CompactResult r,
                          flusher_.Compact(*def, ctx));
   {
@@ -267,7 +270,8 @@ Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobConte
     const int64_t due = clock_.NowMicros() + Micros(options_.obsolete_grace);
     for (auto& [storage_id, key] : r.obsolete) obsolete_.push_back({due, storage_id, key, 0});
   }
-  return "Compacted " + std::to_string(r.segments_merged) + " segment(s) of table '" +
+  return "Compaction completed: merged " + std::to_string(r.segments_merged) +
+         " segment(s) of table '" +
          def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
          std::to_string(r.rows) + " row(s))";
 }
@@ -329,11 +333,9 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table; only USER and SHARED tables have segments");
   }
+  // Always a job, as in the original, also when the table has no segments yet: the job then
+  // completes at once saying so.
   sql::JobStart out;
-  if (!cold_.HasTable(def->table_id)) {
-    out.kind = sql::JobStart::Kind::kSkipped;
-    return out;
-  }
   bool running = false;
   const catalog::TableId id = def->table_id;
   KALAM_ASSIGN_OR_RETURN(

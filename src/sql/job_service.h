@@ -72,7 +72,7 @@ struct JobStart {
   enum class Kind : uint8_t {
     kStarted,         // a new job was queued: job_id
     kAlreadyRunning,  // a job for this table is queued or running: job_id is that job
-    kSkipped,         // nothing to do (no hot rows to flush / nothing to compact)
+    kSkipped,         // nothing to do (no hot rows to flush); compactions always get a job
   };
   Kind kind = Kind::kStarted;
   std::string job_id;

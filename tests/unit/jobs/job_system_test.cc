@@ -216,6 +216,19 @@ TEST_F(JobSystemTest, FilesReplacedByCompactionStayWhileABackupHoldsDeletes) {
   EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
 }
 
+TEST_F(JobSystemTest, CompactingATableWithoutSegmentsIsStillAJobThatSaysSo) {
+  Sql("CREATE SHARED TABLE ns.e (id INT PRIMARY KEY)");
+  auto started = jobs_->CompactTable(Def("e"));
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(started->kind, sql::JobStart::Kind::kStarted);
+  EXPECT_EQ(started->job_id.rfind("CO-", 0), 0u) << started->job_id;
+  jobs_->manager().WaitIdle();
+  auto job = jobs_->manager().Get(started->job_id);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->status, sql::JobStatus::kCompleted);
+  EXPECT_EQ(job->message, "Compaction completed: table 'ns.e' has no flushed segments");
+}
+
 TEST_F(JobSystemTest, FinishedJobsArePrunedBySevenDayRetentionOnTheSchedulersPass) {
   Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY)");
   InsertRows("ns.t", 0, 1);
