@@ -11,6 +11,9 @@ DEB_PACKAGES=(
   libssl-dev libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-venv python3-pip
   chromium
+  # promtool (tests/e2e/test_metrics.py checks GET /metrics with Prometheus's own checker); the
+  # package's daemon is stopped below where systemd runs it.
+  prometheus
 )
 
 missing=()
@@ -23,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Only promtool is wanted from the prometheus package, not a monitoring daemon on :9090.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null ||
+      echo "setup: note: could not stop the prometheus service; stop it by hand if unwanted"
+  fi
 fi
 
 # Test-only Python tools live in a project virtualenv (Debian forbids pip into the system).
