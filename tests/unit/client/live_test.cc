@@ -288,7 +288,13 @@ TEST_F(LiveTest, ServerSideErrorsAreEventsAndLocalMisuseIsAStatus) {
   EXPECT_TRUE(live->Unsubscribe("sub").ok());
   live->Close();
   live->Close();  // idempotent
+  // Events that arrived before Close (the ack and first batch of "sub") are still returned, in
+  // order; then kClosed.
   auto after = live->Next(100ms);
+  for (int i = 0; i < 10 && after.ok(); ++i) {
+    EXPECT_EQ(after->subscription_id, "sub");
+    after = live->Next(100ms);
+  }
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.status().code(), StatusCode::kClosed);
   EXPECT_EQ(live->Subscribe(Request()).code(), StatusCode::kClosed);
