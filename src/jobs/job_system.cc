@@ -383,7 +383,12 @@ Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
     return Status::InvalidArgument("'" + dir + "' is not a directory. RESTORE DATABASE expects a "
                                    "backup directory, not a file.");
   }
-  KALAM_RETURN_IF_ERROR(VerifyBackup(resolved).status());
+  KALAM_ASSIGN_OR_RETURN(BackupManifest verified, VerifyBackup(resolved));
+  if (verified.kind != kBackupKindDatabase) {
+    return Status::InvalidArgument("Backup '" + dir + "' is a backup of namespace '" +
+                                   verified.namespace_name + "'; use RESTORE NAMESPACE " +
+                                   verified.namespace_name + " FROM '" + dir + "'");
+  }
   bool running = false;
   const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
   KALAM_ASSIGN_OR_RETURN(
@@ -417,6 +422,8 @@ Result<std::vector<sql::BackupInfo>> JobSystem::ListBackups(const std::string& d
     b.files = static_cast<int64_t>(l.manifest.files.size());
     b.verified = l.verified;
     b.problem = l.problem;
+    b.kind = l.manifest.kind;
+    b.ns = l.manifest.namespace_name;
     out.push_back(std::move(b));
   }
   return out;

@@ -83,6 +83,9 @@ class JobSystem : public sql::JobService {
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<std::string> BackupDatabase(const std::string& dir) override;
   Result<std::string> RestoreDatabase(const std::string& dir) override;
+  Result<std::string> BackupNamespace(const std::string& ns, const std::string& dir) override;
+  Result<std::string> RestoreNamespace(const std::string& ns, const std::string& dir,
+                                       const std::string& target, bool replace) override;
   Result<std::vector<sql::BackupInfo>> ListBackups(const std::string& dir) override;
   std::vector<sql::JobInfo> ListJobs() const override;
   Result<sql::JobStatus> KillJob(std::string_view job_id) override;

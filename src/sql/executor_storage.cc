@@ -417,14 +417,16 @@ namespace {
 
 // The quoted path ending a backup statement (`verb` names it in the syntax error): not empty, no
 // `..`, no NUL.
-Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb) {
+// With `at_end` false, what follows the path is left to the caller.
+Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb,
+                                          bool at_end = true) {
   const parser::Token* t = c.Peek();
   if (t == nullptr || (t->kind != parser::TokenKind::kString &&
                        t->kind != parser::TokenKind::kQuotedIdentifier)) {
     return Status::InvalidSql("Backup path must be quoted");
   }
   std::string path = c.Next().value;
-  KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  if (at_end) KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
   if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
   if (path.find("..") != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
@@ -435,17 +437,47 @@ Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::str
   return path;
 }
 
+// What BACKUP/RESTORE NAMESPACE names besides the path.
+struct NamespaceBackupArgs {
+  std::string ns;
+  std::string target;  // AS <name>; empty = ns
+  bool replace = false;
+};
+
 // The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
 // quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
-Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup) {
-  const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
+// With `ns_args`, the NAMESPACE forms: BACKUP NAMESPACE <ns> TO '<dir>' and
+// RESTORE NAMESPACE <ns> FROM '<dir>' [AS <other>] [REPLACE].
+Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup,
+                                    NamespaceBackupArgs* ns_args = nullptr) {
+  const char* object = ns_args ? "NAMESPACE" : "DATABASE";
+  const std::string verb = std::string(backup ? "BACKUP " : "RESTORE ") + object;
   KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
-  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(object, backup ? "BACKUP" : "RESTORE"));
+  if (ns_args) {
+    KALAM_ASSIGN_OR_RETURN(ns_args->ns, c.ExpectIdentifier("namespace", verb));
+  }
   if (!c.AcceptWord(backup ? "TO" : "FROM")) {
     return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
                               verb);
   }
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, verb));
+  KALAM_ASSIGN_OR_RETURN(std::string path,
+                         ParseQuotedBackupPath(c, verb, /*at_end=*/!ns_args || backup));
+  if (ns_args && !backup) {
+    const std::string after = verb + " " + ns_args->ns + " FROM '" + path + "'";
+    if (c.AcceptWord("AS")) {
+      KALAM_ASSIGN_OR_RETURN(ns_args->target, c.ExpectIdentifier("namespace", after + " AS"));
+    }
+    ns_args->replace = c.AcceptWord("REPLACE");
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(after));
+    if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
+    if (path.find("..") != std::string::npos) {
+      return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+    }
+    if (path.find('\0') != std::string::npos) {
+      return Status::InvalidSql("Backup path cannot contain null bytes");
+    }
+  }
   if (backup) {
     std::string lower = path;
     for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -487,6 +519,7 @@ Status RequireBackupRole(const Caller& caller, const char* what) {
 Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
   KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
+  if (c.PeekWord("NAMESPACE", 1)) return RunNamespaceBackupStatement(s, stmt, backup);
   KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
   if (!jobs_) return Status::Unavailable("The job system is not running");
   if (!backup) {
@@ -520,13 +553,44 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("files", kBigInt);
   b.AddColumn("verified", DataType{TypeKind::kBoolean});
   b.AddColumn("problem", kText);
+  b.AddColumn("kind", kText);
+  b.AddColumn("namespace", kText);
   for (const auto& info : *listed) {
     KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(info.path), Value::Text(info.created_at),
                                     Value::Int(info.seq), Value::Int(info.size_bytes),
                                     Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
-                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem)}));
+                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem),
+                                    Value::Text(info.kind),
+                                    info.ns.empty() ? Value::Null() : Value::Text(info.ns)}));
   }
   s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+Status Executor::RunNamespaceBackupStatement(Session& s, const parser::SqlStatement& stmt,
+                                             bool backup) {
+  parser::TokenCursor c(stmt);
+  NamespaceBackupArgs args;
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup, &args));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  const std::string ns = catalog::LowerName(args.ns);
+  if (backup) {
+    Result<std::string> id = jobs_->BackupNamespace(ns, path);
+    if (!id.ok()) return BackupError(id.status());
+    s.results.push_back(Message("Namespace backup started to '" + path + "'. Job ID: " + *id));
+    return Status::OK();
+  }
+  const std::string target = args.target.empty() ? ns : catalog::LowerName(args.target);
+  if (args.replace) {
+    // REPLACE drops the namespace's tables like DROP NAMESPACE … CASCADE: not while a topic
+    // reads one of them.
+    for (const auto& t : s.ctx.statement.catalog->TablesIn(target)) {
+      KALAM_RETURN_IF_ERROR(CheckNotTopicSource(*t));
+    }
+  }
+  Result<std::string> done = jobs_->RestoreNamespace(ns, path, target, args.replace);
+  if (!done.ok()) return BackupError(done.status());
+  s.results.push_back(Message(*done));
   return Status::OK();
 }
 

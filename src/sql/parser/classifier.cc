@@ -257,11 +257,15 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   if (first.IsWord("CLEAR") && w.Is(1, "TOPIC")) return StatementKind::kClearTopic;
   if (first.IsWord("CONSUME") && w.Is(1, "FROM")) return StatementKind::kConsume;
   if (first.IsWord("ACK")) return StatementKind::kAck;
-  if (first.IsWord("BACKUP") && w.Is(1, "DATABASE")) return StatementKind::kBackup;
+  if (first.IsWord("BACKUP") && (w.Is(1, "DATABASE") || w.Is(1, "NAMESPACE"))) {
+    return StatementKind::kBackup;
+  }
   if (first.IsWord("EXPORT") && w.Is(1, "USER") && w.Is(2, "DATA")) {
     return StatementKind::kExportUserData;
   }
-  if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
+  if (first.IsWord("RESTORE") && (w.Is(1, "DATABASE") || w.Is(1, "NAMESPACE"))) {
+    return StatementKind::kRestore;
+  }
   return Unsupported(tokens);
 }
 
