@@ -50,6 +50,9 @@ struct JobSystemOptions {
   std::string server_version;
   // The data directory RESTORE DATABASE stages into (<data_dir>/restore_pending).
   std::string data_dir;
+  // Test only (server env KALAMDB_TEST_RESTORE_PAUSE_MS): RESTORE NAMESPACE pauses this long after
+  // writing its data and before publishing the namespace, so a crash test can kill it there.
+  std::chrono::milliseconds restore_test_pause{0};
 };
 
 // Thread-safe.

@@ -110,7 +110,8 @@ Result<std::string> JobSystem::RestoreNamespace(const std::string& ns_in, const 
       "RS", "restore", params, [&](JobContext& ctx) -> Result<std::string> {
         NamespaceBackupSources src{kv_, pipeline_, cold_, catalog_, *options_.storages,
                                    options_.server_version};
-        auto done = RestoreNamespaceBackup(src, resolved, m, target, replace, &ctx);
+        auto done = RestoreNamespaceBackup(src, resolved, m, target, replace, &ctx,
+                                           options_.restore_test_pause);
         if (!done.ok()) {
           outcome = done.status();
           return done.status().WithPrefix("Restore failed: ");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -344,7 +345,8 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
                                                       const std::string& from,
                                                       const BackupManifest& m,
                                                       const std::string& target_in, bool replace,
-                                                      const table::TieringContext* ctx) {
+                                                      const table::TieringContext* ctx,
+                                                      std::chrono::milliseconds test_pause) {
   auto step = [&](std::string s) {
     if (ctx) ctx->ReportProgress(std::move(s));
   };
@@ -488,6 +490,7 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
     histories.push_back(std::move(history));
   }
 
+  if (test_pause.count() > 0) std::this_thread::sleep_for(test_pause);
   // Publish: namespace, tables, schema history and cold manifests in one write.
   step("Publishing namespace " + target);
   Status published = src.catalog.RestoreNamespace(

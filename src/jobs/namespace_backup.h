@@ -14,6 +14,7 @@
 //                                      every file above with its size and SHA-256 (jobs/backup.h)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -69,12 +70,13 @@ struct NamespaceRestoreResult {
 // write (Catalog::RestoreNamespace), and make the manifests visible. With `replace`, an existing
 // `target` is dropped in that same write; without it: kAlreadyExists "Namespace 'x' already
 // exists". On a failure before the publishing write, what was written is removed and nothing is
-// visible.
+// visible. `test_pause` (tests only) sleeps just before the publishing write.
 Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSources& src,
                                                       const std::string& from,
                                                       const BackupManifest& m,
                                                       const std::string& target, bool replace,
-                                                      const table::TieringContext* ctx);
+                                                      const table::TieringContext* ctx,
+                                                      std::chrono::milliseconds test_pause = {});
 
 // ---- pieces, exposed for tests ----
 

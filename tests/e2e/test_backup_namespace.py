@@ -341,3 +341,54 @@ def test_path_attacks_and_callers_below_dba_are_refused(env, tmp_path):
     assert list(outside.iterdir()) == []
     assert not sibling.exists() and not (root / "p").exists()
     assert s.rows("SELECT count(*) FROM system.jobs WHERE job_type IN ('backup', 'restore')") == [["0"]]
+
+
+def test_a_crash_mid_restore_leaves_no_namespace_and_a_retry_completes(tmp_path):
+    root = tmp_path / "backups"
+    root.mkdir()
+    (tmp_path / "src").mkdir()
+    # The restore pauses after writing its rows and segments, before publishing the namespace.
+    s = Server(tmp_path / "src" / "data", env={"KALAMDB_TEST_RESTORE_PAUSE_MS": "2000"},
+               config_toml=config(root)).start()
+    try:
+        for name, role in (("alice", "user"), ("bob", "user"), ("ops", "dba")):
+            s.sql(f"CREATE USER {name} WITH PASSWORD '{PW[name]}' ROLE {role}")
+        make_world(s)
+        expected = digest(s, "shop")
+        backup(s, "shop", root / "b")
+        outcome = []
+
+        def restore_in_background():
+            try:
+                outcome.append(s.sql_raw(f"RESTORE NAMESPACE shop FROM '{root / 'b'}' AS copy",
+                                         user="ops", password=PW["ops"]).status_code)
+            except Exception as e:  # the server is killed under it
+                outcome.append(type(e).__name__)
+
+        t = threading.Thread(target=restore_in_background)
+        t.start()
+        deadline = time.time() + 10
+        while time.time() < deadline and s.rows(
+                "SELECT count(*) FROM system.jobs WHERE job_type = 'restore' AND status = 'running'"
+        ) != [["1"]]:
+            time.sleep(0.05)
+        time.sleep(0.7)  # the rows and segments are written; the publishing write is not
+        s.kill9()
+        t.join()
+        assert outcome and outcome[0] != 200, outcome
+        # It was killed in the middle: its segments were written into copy's folders.
+        assert list((tmp_path / "src" / "data" / "storage" / "copy").rglob("*-t*.parquet"))
+        s.start()
+        assert s.rows("SELECT count(*) FROM system.namespaces WHERE namespace_id = 'copy'") == [["0"]]
+        assert s.rows("SELECT count(*) FROM system.tables WHERE namespace_id = 'copy'") == [["0"]]
+        assert s.rows("SELECT status, message FROM system.jobs WHERE job_type = 'restore'") == [
+            ["failed", "Interrupted by a server restart before it finished; no row was lost: what "
+                       "it had not moved yet is still where it was, for the next run"]]
+        assert digest(s, "shop") == expected
+        restore(s, f"shop FROM '{root / 'b'}' AS copy", root / "b", "copy")
+        assert digest(s, "copy") == expected
+        s.stop()
+        s.start()
+        assert digest(s, "copy") == expected
+    finally:
+        s.stop()
