@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "common/time_format.h"
 #include "jobs/backup.h"
@@ -200,8 +201,18 @@ void JobSystem::DeleteObsolete(bool all) {
       }
     }
   }
+  if (ready.empty()) return;
+  // A file a current manifest names is never deleted: after a DROP, a table of the same name
+  // (created, or restored by RESTORE NAMESPACE) flushes into the same folder and may reuse a name.
+  std::set<std::pair<std::string, std::string>> named;
+  for (const auto& sm : cold_.AllManifests()) {
+    for (const auto& seg : sm->manifest.segments) {
+      named.emplace(sm->storage_id, sm->folder.empty() ? seg.file : sm->folder + "/" + seg.file);
+    }
+  }
   std::vector<Obsolete> retry;
   for (auto& o : ready) {
+    if (named.count({o.storage_id, o.key})) continue;
     auto store = cold_.StoreFor(o.storage_id);
     Status deleted = store.ok() ? (*store)->Delete(o.key) : store.status();
     if (deleted.ok()) continue;
