@@ -519,7 +519,6 @@ Status RequireBackupRole(const Caller& caller, const char* what) {
 Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
   KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
-  if (c.PeekWord("NAMESPACE", 1)) return RunNamespaceBackupStatement(s, stmt, backup);
   KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
   if (!jobs_) return Status::Unavailable("The job system is not running");
   if (!backup) {
@@ -569,6 +568,7 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
 
 Status Executor::RunNamespaceBackupStatement(Session& s, const parser::SqlStatement& stmt,
                                              bool backup) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
   NamespaceBackupArgs args;
   KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup, &args));

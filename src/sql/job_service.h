@@ -108,20 +108,16 @@ class JobService {
   virtual Result<std::string> RestoreDatabase(const std::string& dir) = 0;
   // BACKUP NAMESPACE `ns` TO `dir`: path checks like BackupDatabase, kNotFound when `ns` does not
   // exist; starts a `backup` job (BK-…) and returns its id.
-  virtual Result<std::string> BackupNamespace(const std::string& ns, const std::string& dir) {
-    (void)ns;
-    (void)dir;
+  virtual Result<std::string> BackupNamespace(const std::string& /*ns*/,
+                                              const std::string& /*dir*/) {
     return Status::Unavailable("Namespace backups are not available on this server");
   }
   // RESTORE NAMESPACE `ns` FROM `dir` [AS `target`] [REPLACE]: path checks like RestoreDatabase,
   // verifies every file, then restores synchronously, recorded as a `restore` job (RS-…).
   // Returns the completion message.
-  virtual Result<std::string> RestoreNamespace(const std::string& ns, const std::string& dir,
-                                               const std::string& target, bool replace) {
-    (void)ns;
-    (void)dir;
-    (void)target;
-    (void)replace;
+  virtual Result<std::string> RestoreNamespace(const std::string& /*ns*/,
+                                               const std::string& /*dir*/,
+                                               const std::string& /*target*/, bool /*replace*/) {
     return Status::Unavailable("Namespace restores are not available on this server");
   }
   // The backups at or directly under `dir` (a path inside, or equal to, an allowed directory).

@@ -46,6 +46,7 @@ def make_world(s, ns="shop"):
     """SHARED, USER (two users) and STREAM tables; an ALTER'd table; cold segments with hot rows,
     updates and deletes over them."""
     s.sql(f"CREATE NAMESPACE {ns}")
+    s.sql(f"ALTER NAMESPACE {ns} SET OPTIONS (owner = 'shop-team', tier = 2)")
     s.sql(f"CREATE TABLE {ns}.items (id BIGINT PRIMARY KEY, body TEXT, n INT) "
           "WITH (TYPE='SHARED', FLUSH_POLICY='rows:100000', ACCESS_LEVEL='PUBLIC')")
     s.sql(f"CREATE USER TABLE {ns}.notes (id BIGINT PRIMARY KEY, body TEXT) "
@@ -82,6 +83,8 @@ def digest(s, ns, max_seq=None):
                           "ORDER BY table_name, schema_version"),
         "tables": s.rows("SELECT table_name, table_type, options FROM system.tables "
                          f"WHERE namespace_id = '{ns}' ORDER BY table_name"),
+        "namespace": s.rows("SELECT options, table_count, created_at FROM system.namespaces "
+                            f"WHERE namespace_id = '{ns}'"),
     }
     for who in USERS:
         d["notes_" + who] = keep(as_user(s, who, f"SELECT id, body, _seq FROM {ns}.notes ORDER BY id"))
@@ -177,6 +180,7 @@ def test_backup_under_writes_then_drop_and_restore_gives_the_namespace_back(env)
     restored_stats = stats(s, "shop.items")
     assert restored_stats[2:] == stats_before[2:]
     assert json.loads(expected["tables"][1][2])["flush_policy"] == "rows:100000"
+    assert json.loads(expected["namespace"][0][0]) == {"owner": "shop-team", "tier": 2}
 
     # The restored tables take new writes, flushes and live subscriptions.
     c = LiveClient(s, user="alice", password=PW["alice"])
