@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <thread>
@@ -429,23 +430,51 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
     step("Restoring " + latest.QualifiedName());
     if (t.has_hot) {
       const std::string rel = TableDir(t.id) + "/hot.kv";
-      auto data = ReadWholeFile(dir / rel);
-      if (!data.ok()) return fail(data.status());
-      std::string_view all = *data;
-      if (!all.starts_with(kHotFileMagic)) {
+      // Streamed: a window of the file at a time (an entry may span windows), so memory stays
+      // at about two batches whatever the table's size.
+      std::ifstream in(dir / rel, std::ios::binary);
+      if (!in) return fail(Status::IoError("Cannot read '" + (dir / rel).string() + "'"));
+      std::string buf;
+      size_t pos = 0;
+      bool at_eof = false;
+      auto refill = [&]() -> Status {
+        buf.erase(0, pos);
+        pos = 0;
+        const size_t had = buf.size();
+        buf.resize(had + kHotChunkBytes);
+        in.read(buf.data() + had, static_cast<std::streamsize>(kHotChunkBytes));
+        buf.resize(had + static_cast<size_t>(in.gcount()));
+        if (in.bad()) return Status::IoError("Cannot read '" + (dir / rel).string() + "'");
+        at_eof = in.eof();
+        return Status::OK();
+      };
+      if (Status s = refill(); !s.ok()) return fail(s);
+      if (!std::string_view(buf).starts_with(kHotFileMagic)) {
         return fail(Status::Corruption("Backup file '" + rel + "' is not a hot-row file"));
       }
-      size_t pos = kHotFileMagic.size();
+      pos = kHotFileMagic.size();
+      uint64_t consumed = 0;  // bytes of the file before buf[0]
       storage::WriteBatch batch;
       int64_t rows = 0;
       std::string key;
-      while (pos < all.size()) {
+      while (pos < buf.size() || !at_eof) {
         Partition p{};
         std::string_view k, v;
-        if (!ReadHotEntry(all, &pos, &p, &k, &v) || !table::RetargetTableKey(k, t.id, id, &key)) {
+        size_t next = pos;
+        if (!ReadHotEntry(buf, &next, &p, &k, &v)) {
+          if (!at_eof) {  // the entry may continue in the next window
+            consumed += pos;
+            if (Status s = refill(); !s.ok()) return fail(s);
+            continue;
+          }
           return fail(Status::Corruption("Backup file '" + rel + "' has a malformed entry at byte " +
-                                         std::to_string(pos)));
+                                         std::to_string(consumed + pos)));
         }
+        if (!table::RetargetTableKey(k, t.id, id, &key)) {
+          return fail(Status::Corruption("Backup file '" + rel + "' has a key of another table at "
+                                         "byte " + std::to_string(consumed + pos)));
+        }
+        pos = next;
         batch.Put(p, key, v);
         if (p == Partition::kRows) ++rows;
         ++result.hot_entries;
