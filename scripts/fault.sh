@@ -2,7 +2,8 @@
 # The fault suite (docs/testing.md): crash loop, reconnect chaos and soak against
 # build/release's kalamdb-server, or the ThreadSanitizer build of the concurrency unit tests.
 #   scripts/fault.sh [short]   ~6 min; scripts/test.sh runs it after the e2e tests
-#   scripts/fault.sh long      release check, ~1.2 h (200 crash cycles, 10,000 reconnects, 1 h soak)
+#   scripts/fault.sh long      release check, ~1.2 h (200 crash cycles, 10,000 reconnects, 1 h soak),
+#                              then scripts/fuzz_api.sh (schemathesis over docs/reference/openapi.yaml)
 #   scripts/fault.sh tsan      builds build/tsan; runs the commit, live, job, WebSocket/API, net and topics
 #                              unit tests under ThreadSanitizer
 # Extra arguments go to pytest (e.g. -k chaos).
@@ -17,6 +18,9 @@ case "$FORM" in
     KALAMDB_FAULT_FORM="$FORM" \
       KALAMDB_SERVER_BIN="${KALAMDB_SERVER_BIN:-$PWD/build/release/src/server/kalamdb-server}" \
       .venv/bin/python -m pytest tests/fault -q -p no:cacheprovider "$@"
+    if [ "$FORM" = long ]; then
+      FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-300}" ./scripts/fuzz_api.sh
+    fi
     ;;
   tsan)
     export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1

@@ -35,7 +35,8 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::VerifyToken(
   }
   if (v.claims.token_type != token_type) {
     return Fail(401, "AUTHENTICATION_ERROR",
-                "Invalid token: not an " + std::string(token_type) + " token");
+                "Invalid token: not " + std::string(token_type == "access" ? "an " : "a ") +
+                    std::string(token_type) + " token");
   }
   auto user = catalog_.GetUser(v.claims.sub);
   if (!user || user->deleted()) {
@@ -161,7 +162,9 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
     // could then guess without ever reaching the lockout.
     Status saved = catalog_.PutUser(*current);
     if (!saved.ok()) return LoginNotRecorded(user_id, saved);
-    return Fail(401, "unauthorized", "Invalid credentials");
+    AuthFailure failure = Fail(401, "unauthorized", "Invalid credentials");
+    failure.locked_now = current->locked_until_us > now;
+    return failure;
   }
   current->failed_login_attempts = 0;
   current->locked_until_us = 0;

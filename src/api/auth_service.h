@@ -36,6 +36,8 @@ struct AuthFailure {
   int http_status = 401;
   std::string code;     // SQL-endpoint code (MISSING_AUTHORIZATION, TOKEN_EXPIRED, …)
   std::string message;
+  // Login only: this failed attempt locked the account (the audit log records a LOCKOUT).
+  bool locked_now = false;
 };
 
 struct IssuedTokens {

@@ -4,10 +4,12 @@
 #include <chrono>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
 #include "api/topics_routes.h"
+#include "audit/audit_log.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
 #include "common/value_convert.h"
@@ -126,9 +128,10 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   }
   request.sql = std::string(sql->as_string());
   if (request.sql.size() > ctx->limits.max_sql_length) {
-    return bad("INVALID_SQL", "SQL text is " + std::to_string(request.sql.size()) +
-                                  " bytes; the maximum is " +
-                                  std::to_string(ctx->limits.max_sql_length));
+    // The original's text, which its clients match on.
+    return bad("INVALID_SQL", "SQL query too long: " + std::to_string(request.sql.size()) +
+                                  " bytes (maximum " +
+                                  std::to_string(ctx->limits.max_sql_length) + " bytes)");
   }
   if (const json::value* ns = obj.if_contains("namespace_id"); ns && !ns->is_null()) {
     if (!ns->is_string()) {
@@ -153,6 +156,7 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
       request.params.push_back(std::move(*v));
     }
   }
+  request.client_ip = req.remote_ip;
   OnWorker(ctx, std::move(respond),
            [ctx, who, request = std::move(request), start](Responder respond) {
              sql::Caller caller{who.user_id, who.role};
@@ -164,6 +168,31 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 }
 
 // ---- auth -----------------------------------------------------------------------------------
+
+// Records an authentication event in the audit log (docs/audit.md). `reason` (an error code) goes
+// into details; passwords and tokens never do. A record that cannot be stored is logged: the
+// login itself has already been decided.
+void AuditAuth(ApiContext* ctx, std::string_view action, const std::string& user,
+               const std::string& ip, bool ok, std::string_view reason = {}) {
+  if (!ctx->audit) return;
+  audit::AuditRecord r;
+  r.actor_user_id = user;
+  r.subject_user_id = user;
+  r.action = std::string(action);
+  r.target = user.empty() ? "unknown" : "user:" + user;
+  r.ip_address = ip;
+  r.outcome = std::string(ok ? audit::kOutcomeSuccess : audit::kOutcomeFailure);
+  if (!reason.empty()) {
+    r.details = "{\"reason\":";
+    AppendJsonString(reason, &r.details);
+    r.details += "}";
+  }
+  auto stored = ctx->audit->Append(std::move(r));
+  if (!stored.ok()) {
+    spdlog::error("Audit log: cannot record {} of '{}': {}", action, user,
+                  stored.status().ToString());
+  }
+}
 
 std::string Rfc3339Seconds(int64_t unix_seconds) { return FormatRfc3339(unix_seconds * 1000000); }
 
@@ -236,12 +265,16 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     return;
   }
   bool loopback = req.remote_is_loopback;
-  OnWorker(ctx, std::move(respond), [ctx, user, password, loopback](Responder respond) {
+  std::string ip = req.remote_ip;
+  OnWorker(ctx, std::move(respond), [ctx, user, password, loopback, ip](Responder respond) {
     auto result = ctx->auth->Login(user, password, loopback);
     if (auto* f = std::get_if<AuthFailure>(&result)) {
+      AuditAuth(ctx, "LOGIN", user, ip, false, f->code);
+      if (f->locked_now) AuditAuth(ctx, "LOCKOUT", user, ip, true, "too_many_failed_logins");
       respond(Json(f->http_status, ErrorBody(f->code, f->message)));
       return;
     }
+    AuditAuth(ctx, "LOGIN", user, ip, true);
     respond(TokenResponse(ctx, std::get<catalog::UserRecord>(result)));
   });
 }
@@ -308,10 +341,14 @@ void HandleRefresh(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   }
   auto user = ctx->auth->VerifyToken(token, "refresh");
   if (auto* f = std::get_if<AuthFailure>(&user)) {
+    // The token named no user we trust: record the attempt without one.
+    AuditAuth(ctx, "TOKEN_REFRESH", "", req.remote_ip, false, f->code);
     respond(AuthError(*f));
     return;
   }
-  respond(TokenResponse(ctx, std::get<catalog::UserRecord>(user)));
+  const auto& u = std::get<catalog::UserRecord>(user);
+  AuditAuth(ctx, "TOKEN_REFRESH", u.user_id, req.remote_ip, true);
+  respond(TokenResponse(ctx, u));
 }
 
 void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {

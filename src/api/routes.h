@@ -12,6 +12,9 @@
 #include "common/thread_pool.h"
 #include "sql/executor.h"
 
+namespace kalam::audit {
+class AuditLog;
+}
 namespace kalam::topics {
 class TopicService;
 }
@@ -47,6 +50,7 @@ struct ApiContext {
   std::string build_date;
   topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
+  audit::AuditLog* audit = nullptr;             // logins and token refreshes (null: not recorded)
   exports::UserExportService* exports = nullptr;  // export downloads (null: unavailable)
   // GET /metrics from non-loopback peers ([metrics] allow_remote). Default false.
   bool metrics_allow_remote = false;

@@ -13,6 +13,7 @@
 #include "api/ws_protocol.h"
 #include "common/utf8.h"
 #include "net/http_types.h"
+#include "net/rate_limiter.h"
 
 namespace kalam::api {
 
@@ -39,7 +40,6 @@ net::WsSessionOptions SessionOptions(const WsTransportOptions& o) {
   s.open_timeout = o.auth_timeout;
   s.client_timeout = o.client_timeout;
   s.max_message_bytes = o.max_message_bytes;
-  s.max_messages_per_sec = o.max_messages_per_sec;
   s.outbound_queue_messages = o.outbound_queue_messages;
   s.compress_min_bytes = o.compress_min_bytes;
   s.close_timeout = o.close_timeout;
@@ -117,6 +117,16 @@ class Handshake final : public net::WsHandler {
     std::optional<json::object> msg = ParseObject(session, text);
     if (!msg) return;
     std::string_view type = msg->at("type").as_string();
+    // The rate limit is for requests that cost the server work on their own: subscribe,
+    // unsubscribe, authenticate. Keep-alives and next_batch (flow control the server paces: it
+    // answers only when it has a batch waiting) are never dropped — a dropped next_batch would
+    // stall a snapshot for good.
+    const bool limited = type == "subscribe" || type == "unsubscribe" || type == "authenticate";
+    if (limited && !bucket_.Take(service_.options.max_messages_per_sec,
+                                 net::TokenBucket::Clock::now())) {
+      session.Reply(WsRateLimitExceededJson(service_.options.max_messages_per_sec));
+      return;
+    }
     if (type == "ping") {
       session.Reply(WsPongJson());
     } else if (type == "subscribe" || type == "next_batch" || type == "unsubscribe") {
@@ -135,10 +145,6 @@ class Handshake final : public net::WsHandler {
 
   void OnTooLarge(net::WsSession& session) override {
     session.Reply(WsMessageTooLargeJson(service_.options.max_message_bytes));
-  }
-
-  void OnRateLimited(net::WsSession& session) override {
-    session.Reply(WsRateLimitExceededJson(service_.options.max_messages_per_sec));
   }
 
   void OnClose(net::WsSession& session) override { service_.app.OnClose(session.id()); }
@@ -265,6 +271,7 @@ class Handshake final : public net::WsHandler {
   // The Authorization header's verdict, until the handshake completes.
   std::optional<std::variant<Principal, AuthFailure>> header_auth_;
   std::shared_ptr<Connection> conn_;  // set once authenticated
+  net::TokenBucket bucket_;  // rate_limit.max_messages_per_sec, of an open connection
 };
 
 }  // namespace

@@ -101,8 +101,9 @@ struct WsTransportOptions {
   std::chrono::seconds client_timeout{10};
   // security.max_ws_message_size: MESSAGE_TOO_LARGE, then close 1009. Default: 1 MiB.
   size_t max_message_bytes = 1 << 20;
-  // rate_limit.max_messages_per_sec: RATE_LIMIT_EXCEEDED, the message dropped. 0 = unlimited.
-  // Default: 50.
+  // rate_limit.max_messages_per_sec: subscribe, unsubscribe and authenticate messages of an open
+  // connection beyond it (a token bucket: bursts of this many) get RATE_LIMIT_EXCEEDED and are
+  // dropped; ping and next_batch never are. 0 = unlimited. Default: 50.
   uint32_t max_messages_per_sec = 50;
   // websocket.outbound_queue_messages. Must be >= 1. Default: 1024.
   size_t outbound_queue_messages = 1024;

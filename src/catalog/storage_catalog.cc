@@ -231,7 +231,7 @@ Status StorageCatalog::Alter(const StorageDef& def) {
   std::lock_guard lock(mu_);
   auto it = storages_.find(def.storage_id);
   if (it == storages_.end()) {
-    return Status::NotFound("Storage '" + def.storage_id + "' does not exist");
+    return Status::NotFound("Storage '" + def.storage_id + "' not found");
   }
   StorageDef next = it->second;
   next.storage_name = def.storage_name;
@@ -249,13 +249,14 @@ Status StorageCatalog::Relocate(std::string_view storage_id, std::string base_di
   std::lock_guard lock(mu_);
   auto it = storages_.find(LowerName(storage_id));
   if (it == storages_.end()) {
-    return Status::NotFound("Storage '" + std::string(storage_id) + "' does not exist");
-  }
-  if (it->second.storage_type != "filesystem") {
-    return Status::InvalidArgument("Storage '" + it->second.storage_id +
-                                   "' is not a filesystem storage");
+    return Status::NotFound("Storage '" + std::string(storage_id) + "' not found");
   }
   StorageDef next = it->second;
+  next.storage_type = "filesystem";
+  next.bucket.clear();
+  next.region.clear();
+  next.endpoint.clear();
+  next.credentials_json.clear();
   next.base_directory = std::move(base_directory);
   next.updated_at_us = clock_.NowMicros();
   KALAM_RETURN_IF_ERROR(Persist(next));
@@ -273,7 +274,7 @@ Status StorageCatalog::Drop(std::string_view storage_id, bool if_exists, bool* d
   std::lock_guard lock(mu_);
   if (!storages_.count(id)) {
     if (if_exists) return Status::OK();
-    return Status::NotFound("Storage '" + id + "' does not exist");
+    return Status::NotFound("Storage '" + id + "' not found");
   }
   storage::WriteBatch batch;
   batch.Delete(Partition::kSystem, std::string(kStoragePrefix) + id);

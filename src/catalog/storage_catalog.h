@@ -60,9 +60,9 @@ class StorageCatalog {
   Status Create(StorageDef def);
   // Replaces the mutable fields (name, description, templates). kNotFound when absent.
   Status Alter(const StorageDef& def);
-  // Points the filesystem storage `storage_id` at `base_directory` (absolute): an offline
-  // restore moving a storage's files into the restored data directory. kNotFound when absent,
-  // kInvalidArgument for an S3 storage.
+  // Points the storage `storage_id` at the local directory `base_directory` (absolute): a restore
+  // moving a storage's files into the restored data directory. An S3 storage becomes a
+  // filesystem storage (bucket, region, endpoint and credentials cleared). kNotFound when absent.
   Status Relocate(std::string_view storage_id, std::string base_directory);
   // kPermissionDenied for `local`; kNotFound unless if_exists; the caller checks table use first.
   Status Drop(std::string_view storage_id, bool if_exists, bool* dropped);

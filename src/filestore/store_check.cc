@@ -23,7 +23,10 @@ std::string ProbeToken() {
 
 }  // namespace
 
-Status RunStoreCheck(ObjectStore& store) {
+Status RunStoreCheck(ObjectStore& store, StoreCheckSteps* passed) {
+  StoreCheckSteps ignored;
+  StoreCheckSteps& steps = passed ? *passed : ignored;
+  steps = StoreCheckSteps();
   const std::string key = ".kalam-check/probe-" + ProbeToken();
   const std::string payload = "KalamDB storage check " + key;
   const auto fail = [&](std::string_view step, const Status& st) {
@@ -43,6 +46,7 @@ Status RunStoreCheck(ObjectStore& store) {
 
   // Put is atomic: when it fails there is no probe to remove.
   if (Status st = store.Put(key, payload); !st.ok()) return fail("write", st);
+  steps.writable = true;
   Result<std::string> read = store.Get(key);
   if (!read.ok()) return fail_and_remove("read", read.status());
   if (*read != payload) {
@@ -51,6 +55,7 @@ Status RunStoreCheck(ObjectStore& store) {
                                 " bytes) differs from what was written (" +
                                 std::to_string(payload.size()) + " bytes)"));
   }
+  steps.readable = true;
   Result<std::vector<ObjectInfo>> listed = store.List(".kalam-check/");
   if (!listed.ok()) return fail_and_remove("list", listed.status());
   bool found = false;
@@ -61,12 +66,14 @@ Status RunStoreCheck(ObjectStore& store) {
     return fail_and_remove("list", Status::IoError("the probe object is missing from the listing "
                                                    "of '.kalam-check/' (or has the wrong size)"));
   }
+  steps.listable = true;
   if (Status st = store.Delete(key); !st.ok()) return fail("delete", st);
   Result<std::string> after = store.Get(key);
   if (after.ok()) {
     return fail("delete", Status::IoError("the probe object is still readable after Delete"));
   }
   if (after.status().code() != StatusCode::kNotFound) return fail("delete", after.status());
+  steps.deletable = true;
   return Status::OK();
 }
 

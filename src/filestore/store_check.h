@@ -12,6 +12,14 @@ namespace kalam::filestore {
 // "storage check failed at <step> (<location>): ". A probe left by a failed read or list step is
 // deleted; when that deletion fails too, the message ends with "; the probe object could not be
 // removed either: <cause>". Thread-safe if `store` is.
-Status RunStoreCheck(ObjectStore& store);
+//
+// `passed` (may be null) is told which steps succeeded, for STORAGE CHECK's columns.
+struct StoreCheckSteps {
+  bool writable = false;   // the probe was written
+  bool readable = false;   // and read back equal
+  bool listable = false;   // and listed with its size
+  bool deletable = false;  // and deleted (a read then says kNotFound)
+};
+Status RunStoreCheck(ObjectStore& store, StoreCheckSteps* passed = nullptr);
 
 }  // namespace kalam::filestore

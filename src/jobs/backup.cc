@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "common/time_format.h"
@@ -71,11 +72,11 @@ Status CopyTree(const fs::path& from, const fs::path& to) {
   return Status::OK();
 }
 
-// A cold file the backup point refers to: where it lives and where it goes in the backup.
-struct ColdFile {
-  fs::path source;
-  fs::path target;
-};
+std::string SegmentIdentity(const table::SegmentEntry& seg) {
+  return std::to_string(seg.id) + ":" + std::to_string(seg.min_seq) + ":" +
+         std::to_string(seg.max_seq) + ":" + std::to_string(seg.row_count) + ":" +
+         std::to_string(seg.created_at_ms);
+}
 
 }  // namespace
 
@@ -83,6 +84,13 @@ uint64_t BackupManifest::total_bytes() const {
   uint64_t n = 0;
   for (const auto& f : files) n += f.size_bytes;
   return n;
+}
+
+uint64_t BackupManifest::copied_files() const { return files.size() - reused_files(); }
+
+uint64_t BackupManifest::reused_files() const {
+  return static_cast<uint64_t>(
+      std::count_if(files.begin(), files.end(), [](const BackupFile& f) { return f.reused; }));
 }
 
 std::string BackupManifest::ToJson() const {
@@ -95,19 +103,29 @@ std::string BackupManifest::ToJson() const {
   }
   json::array fl;
   for (const auto& f : files) {
-    fl.push_back(json::object{{"path", f.path}, {"size_bytes", f.size_bytes}, {"sha256", f.sha256}});
+    json::object o{{"path", f.path},
+                   {"size_bytes", f.size_bytes},
+                   {"sha256", f.sha256},
+                   {"reused", f.reused}};
+    if (!f.segment.empty()) o["segment"] = f.segment;
+    if (!f.base.empty()) o["base"] = f.base;
+    fl.push_back(std::move(o));
   }
-  json::object o{{"format_version", format_version},
-                 {"kind", kind},
-                 {"server_version", server_version},
-                 {"seq", seq},
-                 {"created_at_ms", created_at_ms},
-                 {"created_at", FormatRfc3339(created_at_ms * 1000)},
-                 {"total_bytes", total_bytes()},
-                 {"storages", std::move(st)},
-                 {"files", std::move(fl)}};
-  if (!namespace_name.empty()) o["namespace"] = namespace_name;
-  return json::serialize(o) + "\n";
+  json::object out{{"format_version", format_version},
+                   {"kind", kind},
+                   {"server_version", server_version},
+                   {"seq", seq},
+                   {"created_at_ms", created_at_ms},
+                   {"created_at", FormatRfc3339(created_at_ms * 1000)},
+                   {"total_bytes", total_bytes()},
+                   {"copied_files", copied_files()},
+                   {"reused_files", reused_files()}};
+  if (!namespace_name.empty()) out["namespace"] = namespace_name;
+  if (!incremental_from.empty()) out["incremental_from"] = incremental_from;
+  out["storages"] = std::move(st);
+  out["files"] = std::move(fl);
+  return json::serialize(out) + "
+";
 }
 
 Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
@@ -130,6 +148,9 @@ Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     m.server_version = std::string(o.at("server_version").as_string());
     m.seq = o.at("seq").to_number<int64_t>();
     m.created_at_ms = o.at("created_at_ms").to_number<int64_t>();
+    if (const auto* inc = o.if_contains("incremental_from")) {
+      m.incremental_from = std::string(inc->as_string());
+    }
     for (const auto& sv : o.at("storages").as_array()) {
       const json::object& s = sv.as_object();
       m.storages.push_back({std::string(s.at("storage_id").as_string()),
@@ -142,11 +163,18 @@ Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
       BackupFile file{std::string(f.at("path").as_string()),
                       f.at("size_bytes").to_number<uint64_t>(),
                       std::string(f.at("sha256").as_string())};
-      const fs::path p(file.path);
-      if (file.path.empty() || p.is_absolute() ||
-          std::any_of(p.begin(), p.end(), [](const fs::path& c) { return c == ".."; })) {
+      if (const auto* seg = f.if_contains("segment")) file.segment = std::string(seg->as_string());
+      if (const auto* reused = f.if_contains("reused")) file.reused = reused->as_bool();
+      if (const auto* base = f.if_contains("base")) file.base = std::string(base->as_string());
+      auto leaves = [](const std::string& path) {
+        const fs::path p(path);
+        return p.is_absolute() || path.find('\0') != std::string::npos ||
+               std::any_of(p.begin(), p.end(), [](const fs::path& c) { return c == ".."; });
+      };
+      if (file.path.empty() || leaves(file.path)) {
         return bad("file path '" + file.path + "' leaves the backup directory");
       }
+      if (leaves(file.base)) return bad("base '" + file.base + "' leaves the storage");
       m.files.push_back(std::move(file));
     }
   } catch (const std::exception& e) {
@@ -185,7 +213,8 @@ Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std
 }
 
 Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string& dir_text,
-                                    int64_t now_ms, const table::TieringContext* ctx) {
+                                    int64_t now_ms, const table::TieringContext* ctx,
+                                    const BackupBase* base) {
   auto step = [&](std::string s) {
     if (ctx) ctx->ReportProgress(std::move(s));
   };
@@ -208,11 +237,15 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   BackupManifest m;
   m.server_version = src.server_version;
   m.created_at_ms = now_ms;
+  if (base) m.incremental_from = base->location;
   std::map<std::string, catalog::StorageDef> storages;
   for (auto& def : src.storages.List()) storages[def.storage_id] = def;
   for (const auto& [id, def] : storages) {
-    m.storages.push_back(
-        {id, def.storage_type, def.base_directory, def.storage_type == "filesystem"});
+    m.storages.push_back({id, def.storage_type, def.base_directory, true});
+  }
+  std::map<std::string, const BackupFile*> base_files;
+  if (base) {
+    for (const auto& f : base->manifest.files) base_files[f.path] = &f;
   }
 
   // The consistent point: with no commit group being written and no flush or compaction step
@@ -224,9 +257,13 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   if (Status s = src.kv.Flush(); !s.ok()) return fail(s);
   step("Taking the consistent point (checkpoint and segment links)");
   const auto point_start = std::chrono::steady_clock::now();
+  bool holding = false;
   Status point = src.pipeline.RunExclusive([&]() -> Status {
     m.seq = src.pipeline.TakeReadPoint().seq;
     KALAM_RETURN_IF_ERROR(src.kv.Checkpoint((dir / kRocksDir).string()));
+    // Taken before the manifests are read: every file they name stays until the release below.
+    src.cold.HoldDeletes();
+    holding = true;
     manifests = src.cold.AllManifests();
     for (const auto& sm : manifests) {
       auto def = storages.find(sm->storage_id);
@@ -239,17 +276,81 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
     }
     return Status::OK();
   });
+  // Released when the backup returns, however it ends.
+  struct Release {
+    table::ColdStore* cold;
+    ~Release() {
+      if (!cold) return;
+      Status released = cold->ReleaseDeletes();
+      if (!released.ok()) {
+        spdlog::error("Files of a table dropped during a backup could not be deleted; remove "
+                      "them by hand: {}", released.ToString());
+      }
+    }
+  } release{holding ? &src.cold : nullptr};
   if (!point.ok()) return fail(point);
   m.pause_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - point_start)
                    .count();
 
-  // Outside the exclusive step: manifest mirrors as of the backup point, private copies of
-  // hard-linked files, checksums.
-  step("Writing manifest mirrors");
+  // The base file `rel` when it may stand for the new one: same path and size, and the same
+  // segment identity for segments.
+  auto base_match = [&](const std::string& rel, uint64_t size,
+                        const std::string& segment) -> const BackupFile* {
+    auto it = base_files.find(rel);
+    if (it == base_files.end() || it->second->size_bytes != size) return nullptr;
+    if (!segment.empty() && it->second->segment != segment) return nullptr;
+    return it->second;
+  };
+  // Takes the base file over: linked (or copied) from a base directory, else left out of `dir`.
+  std::map<std::string, const BackupFile*> reused;
+  auto reuse = [&](const std::string& rel, const BackupFile* bf) -> Status {
+    std::error_code rec;
+    fs::remove(dir / rel, rec);
+    if (!base->dir.empty()) KALAM_RETURN_IF_ERROR(LinkOrCopy(fs::path(base->dir) / rel, dir / rel));
+    reused[rel] = bf;
+    return Status::OK();
+  };
+
+  // Outside the exclusive step: S3 storages' segments (deletes are held), manifest mirrors as of
+  // the backup point, private copies of hard-linked files, checksums.
+  std::map<std::string, std::string> segment_ids;  // backup path → segment identity
+  size_t downloaded = 0;
   for (const auto& sm : manifests) {
     auto def = storages.find(sm->storage_id);
-    if (def == storages.end() || def->second.storage_type != "filesystem") continue;
+    if (def == storages.end()) continue;
+    const bool remote = def->second.storage_type != "filesystem";
+    std::shared_ptr<filestore::ObjectStore> store;
+    for (const auto& seg : sm->manifest.segments) {
+      const std::string key = JoinKey(sm->folder, seg.file);
+      const std::string rel = std::string(kStoragesDir) + "/" + sm->storage_id + "/" + key;
+      const std::string identity = SegmentIdentity(seg);
+      segment_ids[rel] = identity;
+      if (!remote) continue;
+      if (ctx && ctx->cancelled()) return fail(Status::Unavailable("Backup cancelled"));
+      if (const BackupFile* bf = base_match(rel, static_cast<uint64_t>(seg.size_bytes), identity)) {
+        if (Status s = reuse(rel, bf); !s.ok()) return fail(s);
+        continue;
+      }
+      if (!store) {
+        auto opened = src.cold.StoreFor(sm->storage_id);
+        if (!opened.ok()) return fail(opened.status());
+        store = *opened;
+      }
+      if (++downloaded % 16 == 0) {
+        step("Copying segments of storage '" + sm->storage_id + "': " + std::to_string(downloaded));
+      }
+      auto bytes = store->Get(key);
+      if (!bytes.ok()) return fail(bytes.status().WithPrefix("Cannot copy segment: "));
+      const fs::path target = dir / rel;
+      fs::create_directories(target.parent_path(), ec);
+      if (ec) return fail(Io("Cannot create '" + target.parent_path().string() + "'", ec));
+      if (Status s = WriteFileSynced(target, *bytes); !s.ok()) return fail(s);
+    }
+  }
+  step("Writing manifest mirrors");
+  for (const auto& sm : manifests) {
+    if (storages.find(sm->storage_id) == storages.end()) continue;
     const fs::path mirror =
         dir / kStoragesDir / sm->storage_id / JoinKey(sm->folder, "manifest.json");
     fs::create_directories(mirror.parent_path(), ec);
@@ -264,16 +365,52 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
     if (!listed.ok()) return fail(listed.status());
     paths.insert(paths.end(), listed->begin(), listed->end());
   }
+  if (base && base->dir.empty()) {
+    // Reused files of a storage backup are not in `dir`; they are listed all the same.
+    for (const auto& [rel, bf] : reused) paths.push_back(rel);
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  }
   size_t done = 0;
   for (const auto& rel : paths) {
     if (ctx && ctx->cancelled()) return fail(Status::Unavailable("Backup cancelled"));
     if (++done % 64 == 0) {
       step("Checksumming file " + std::to_string(done) + " of " + std::to_string(paths.size()));
     }
+    auto seg = segment_ids.find(rel);
+    const std::string identity = seg == segment_ids.end() ? std::string() : seg->second;
+    const BackupFile* bf = nullptr;
+    if (auto r = reused.find(rel); r != reused.end()) {
+      bf = r->second;
+    } else if (base) {
+      std::error_code sec;
+      const uint64_t size = fs::file_size(dir / rel, sec);
+      if (sec) return fail(Io("Cannot inspect '" + (dir / rel).string() + "'", sec));
+      const BackupFile* candidate = base_match(rel, size, identity);
+      if (candidate && identity.empty()) {
+        // Not a segment: the same name and size is not proof (a manifest mirror is rewritten,
+        // an SST number can come back on a restored server), the same SHA-256 is.
+        auto digest = filestore::Sha256OfFile((dir / rel).string());
+        if (!digest.ok()) return fail(digest.status());
+        if (digest->sha256 != candidate->sha256) candidate = nullptr;
+      }
+      if (candidate) {
+        if (Status s = reuse(rel, candidate); !s.ok()) return fail(s);
+        bf = candidate;
+      }
+    }
+    if (bf) {
+      BackupFile f = *bf;
+      f.segment = identity;
+      f.reused = true;
+      if (!base->dir.empty()) f.base.clear();  // a directory backup holds its own link
+      m.files.push_back(std::move(f));
+      continue;
+    }
     if (Status s = Unshare(dir / rel); !s.ok()) return fail(s);
     auto digest = filestore::Sha256OfFile((dir / rel).string());
     if (!digest.ok()) return fail(digest.status());
-    m.files.push_back({rel, digest->size_bytes, std::move(digest->sha256)});
+    m.files.push_back({rel, digest->size_bytes, std::move(digest->sha256), identity});
   }
   // backup.json last, through a rename: its presence means the backup is complete.
   const fs::path tmp = dir / (std::string(kBackupManifestName) + ".tmp");
@@ -281,6 +418,22 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   fs::rename(tmp, dir / kBackupManifestName, ec);
   if (ec) return fail(Io("Cannot write backup.json in '" + dir_text + "'", ec));
   return m;
+}
+
+Result<BackupBase> LoadBackupBase(const std::string& dir_text) {
+  const fs::path dir(dir_text);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound("Base backup '" + dir_text + "' not found");
+  if (!fs::exists(dir / kBackupManifestName, ec)) {
+    return Status::NotFound("Base backup '" + dir_text +
+                            "' is not a complete backup: backup.json is missing");
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(dir / kBackupManifestName));
+  BackupBase b;
+  KALAM_ASSIGN_OR_RETURN(b.manifest, BackupManifest::FromJson(text));
+  b.dir = dir_text;
+  b.location = dir_text;
+  return b;
 }
 
 Result<BackupManifest> VerifyBackup(const std::string& dir_text) {
@@ -299,6 +452,11 @@ Result<BackupManifest> VerifyBackup(const std::string& dir_text) {
   KALAM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(dir / kBackupManifestName));
   KALAM_ASSIGN_OR_RETURN(BackupManifest m, BackupManifest::FromJson(text));
   for (const auto& f : m.files) {
+    if (!f.base.empty()) {
+      return Status::FailedPrecondition(
+          "Backup file '" + f.path + "' is kept in the base backup '" + f.base +
+          "' of a storage; restore this backup with RESTORE DATABASE FROM STORAGE");
+    }
     const fs::path p = dir / f.path;
     if (!fs::is_regular_file(fs::symlink_status(p, ec))) {
       return Status::Corruption("Backup file '" + f.path + "' is missing");
@@ -339,7 +497,16 @@ Status BuildDataDir(const std::string& from, const BackupManifest& m, const fs::
         local ? fs::path("storage") : fs::path("restored_storages") / st.storage_id;
     const fs::path files = src / kStoragesDir / st.storage_id;
     if (fs::exists(files, ec)) KALAM_RETURN_IF_ERROR(CopyTree(files, build / base));
-    if (!local) relocations.emplace_back(st.storage_id, (final_dir / base).string());
+    // An S3 storage the backup holds no file of (no table of it had cold data, or it is where
+    // backups go) keeps its definition: there is nothing to re-point, and a restored server can
+    // go on backing up to it.
+    const std::string prefix = std::string(kStoragesDir) + "/" + st.storage_id + "/";
+    const bool has_files = std::any_of(m.files.begin(), m.files.end(), [&](const BackupFile& f) {
+      return f.path.compare(0, prefix.size(), prefix) == 0;
+    });
+    if (!local && (st.storage_type == "filesystem" || has_files)) {
+      relocations.emplace_back(st.storage_id, (final_dir / base).string());
+    }
   }
   // Point the storages at their new homes; `local` follows the data directory at every start.
   KALAM_ASSIGN_OR_RETURN(auto kv, storage::RocksStore::Open((build / kRocksDir).string(),

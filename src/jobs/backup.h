@@ -5,10 +5,12 @@
 //   rocks/                       a RocksDB checkpoint of the hot tier, catalog, users, storages,
 //                                cold manifests and jobs, all as of one `_seq`;
 //   storages/<id>/<folder>/…     the Parquet segments (and manifest.json mirrors) those manifests
-//                                name, for every filesystem storage;
+//                                name, for every storage (filesystem and S3);
 //   backup.json                  written last: format version, server version, the `_seq` read
 //                                point, creation time, the storages, and every file above with its
-//                                size and SHA-256.
+//                                size and SHA-256, and whether it was copied or reused from the
+//                                base of an incremental backup.
+// The same layout in a storage (BACKUP DATABASE TO STORAGE) is in jobs/storage_backup.h.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,15 @@ struct BackupFile {
   std::string path;
   uint64_t size_bytes = 0;
   std::string sha256;  // lower-case hex
+  // For a Parquet segment, its manifest entry's identity ("<id>:<min_seq>:<max_seq>:<row_count>:
+  // <created_at_ms>"); "" for other files. A later incremental backup takes a segment over when
+  // path, size and identity match, without reading it (segments are immutable; a segment name
+  // alone can come back after DROP + CREATE TABLE, the identity cannot).
+  std::string segment;
+  bool reused = false;  // taken over from the base backup instead of copied
+  // Backups in a storage only: the prefix (in the same storage) of the earlier backup holding the
+  // bytes, when this backup reuses them without a copy of its own. "" = in this backup.
+  std::string base;
 };
 
 // A storage as it was at the backup point, and whether its files are in the backup.
@@ -42,7 +53,7 @@ struct BackupStorage {
   std::string storage_id;
   std::string storage_type;    // "filesystem" | "s3"
   std::string base_directory;  // as the source server had it
-  bool included = false;       // filesystem: true; s3: false (its objects stay where they are)
+  bool included = true;        // always true since S3 storages' segments are backed up too
 };
 
 // The contents of backup.json.
@@ -57,11 +68,15 @@ struct BackupManifest {
   int64_t created_at_ms = 0;
   std::vector<BackupStorage> storages;
   std::vector<BackupFile> files;
+  // The base backup of an incremental backup (its directory or storage prefix), "" for a full one.
+  std::string incremental_from;
   // How long the consistent point held commits off (waiting for the writer included); reported
   // by CreateBackup, not stored in backup.json.
   int64_t pause_ms = 0;
 
   uint64_t total_bytes() const;
+  uint64_t copied_files() const;  // files whose bytes this backup wrote
+  uint64_t reused_files() const;  // files taken over from the base backup
   std::string ToJson() const;
   // kCorruption naming what is wrong when `json` is not a backup.json this code wrote.
   static Result<BackupManifest> FromJson(std::string_view json);
@@ -89,20 +104,42 @@ std::vector<std::string> EffectiveBackupRoots(const std::vector<std::string>& al
 Result<std::string> ResolveBackupDir(std::string_view dir, const std::vector<std::string>& roots,
                                      bool allow_root = false);
 
+// The earlier backup an incremental backup reuses files of.
+struct BackupBase {
+  BackupManifest manifest;
+  // Its directory: reused files are hard-linked from it (copied across file systems), so the new
+  // backup stays self-contained. "" for a backup in a storage: reused files are left out of the
+  // new backup's directory and recorded with BackupFile::base (jobs/storage_backup.h).
+  std::string dir;
+  std::string location;  // recorded as BackupManifest::incremental_from
+};
+
+// Reads the backup.json of the directory backup `dir` as a base for an incremental backup (its
+// files are not re-read: a damaged base file makes the new backup fail verification, naming it).
+// kNotFound "Base backup '<dir>' not found" / "… is not a complete backup: backup.json is
+// missing"; kCorruption for a bad backup.json.
+Result<BackupBase> LoadBackupBase(const std::string& dir);
+
 // Writes a backup of the whole server into `dir`, which must not exist or be empty (its parent is
 // created). Only the consistent point — the RocksDB checkpoint and the hard links (or copies, when
-// `dir` is on another file system) of the segment files — runs with commits held off; checksums
-// are computed afterwards while writes go on. `ctx` (may be null) is told each step and asked
+// `dir` is on another file system) of the filesystem storages' segment files — runs with commits
+// held off; S3 storages' segments are downloaded afterwards while ColdStore deletes are held (a
+// concurrent compaction or DROP TABLE cannot remove them before they are copied); checksums are
+// computed afterwards too. With `base`, a file with the same path and size as a base file is
+// reused instead of copied: a segment when its identity matches too, any other file (RocksDB SST,
+// manifest mirror) when its SHA-256 matches. `ctx` (may be null) is told each step and asked
 // between files whether to stop (KILL JOB): a cancelled backup fails with kUnavailable
 // "Backup cancelled". On failure the partial backup is removed and the error returned; the
 // server is unchanged.
 Result<BackupManifest> CreateBackup(const BackupSources& sources, const std::string& dir,
-                                    int64_t now_ms, const table::TieringContext* ctx);
+                                    int64_t now_ms, const table::TieringContext* ctx,
+                                    const BackupBase* base = nullptr);
 
 // Reads `dir`/backup.json and checks every file it lists: present, its size, its SHA-256.
 // kNotFound "Backup directory '<dir>' not found" / "… is not a backup (no backup.json)";
 // kCorruption naming the first damaged file:
-// "Backup file 'rocks/000012.sst' is damaged: SHA-256 mismatch".
+// "Backup file 'rocks/000012.sst' is damaged: SHA-256 mismatch". kFailedPrecondition for a
+// storage backup's backup.json whose files live in a base backup (restore it from the storage).
 Result<BackupManifest> VerifyBackup(const std::string& dir);
 
 // Restores the backup at `from` into the data directory `data_dir`, which must not exist or be

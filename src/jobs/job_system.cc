@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <functional>
 
 #include "common/time_format.h"
 #include "jobs/backup.h"
+#include "jobs/storage_backup.h"
 
 namespace kalam::jobs {
 
@@ -202,6 +204,14 @@ void JobSystem::DeleteObsolete(bool all) {
     }
   }
   if (ready.empty()) return;
+  // A running backup may still copy a file its manifests named before the compaction replaced
+  // it: keep everything until no backup holds deletes (checked after collecting, so an entry
+  // queued after a backup's hold is always seen held).
+  if (cold_.DeletesHeld()) {
+    std::lock_guard lock(mu_);
+    for (auto& o : ready) obsolete_.push_back(std::move(o));
+    return;
+  }
   // A file a current manifest names is never deleted: after a DROP, a table of the same name
   // (created, or restored by RESTORE NAMESPACE) flushes into the same folder and may reuse a name.
   std::set<std::pair<std::string, std::string>> named;
@@ -261,6 +271,9 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
 Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
   auto def = catalog_.snapshot()->FindTableById(table);
   if (!def) return std::string("Table was dropped; nothing compacted");
+  if (!cold_.HasTable(table)) {
+    return "Compaction completed: table '" + def->QualifiedName() + "' has no flushed segments";
+  }
   KALAM_ASSIGN_OR_RETURN(table::Flusher::CompactResult r,
                          flusher_.Compact(*def, ctx));
   {
@@ -268,7 +281,8 @@ Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobConte
     const int64_t due = clock_.NowMicros() + Micros(options_.obsolete_grace);
     for (auto& [storage_id, key] : r.obsolete) obsolete_.push_back({due, storage_id, key, 0});
   }
-  return "Compacted " + std::to_string(r.segments_merged) + " segment(s) of table '" +
+  return "Compaction completed: merged " + std::to_string(r.segments_merged) +
+         " segment(s) of table '" +
          def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
          std::to_string(r.rows) + " row(s))";
 }
@@ -330,11 +344,9 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table; only USER and SHARED tables have segments");
   }
+  // Always a job, as in the original, also when the table has no segments yet: the job then
+  // completes at once saying so.
   sql::JobStart out;
-  if (!cold_.HasTable(def->table_id)) {
-    out.kind = sql::JobStart::Kind::kSkipped;
-    return out;
-  }
   bool running = false;
   const catalog::TableId id = def->table_id;
   KALAM_ASSIGN_OR_RETURN(
@@ -346,39 +358,166 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
 }
 
 Result<std::string> JobSystem::BackupDatabase(const std::string& dir) {
+  return BackupDatabaseTo({"", dir}, "");
+}
+
+namespace {
+
+// "'<dir>'" or "storage '<id>' path '<prefix>'", as backup messages name a location.
+std::string DescribeLocation(const sql::BackupLocation& at) {
+  if (at.storage_id.empty()) return "'" + at.path + "'";
+  return "storage '" + at.storage_id + "' path '" + at.path + "'";
+}
+
+std::string BackupSummary(const BackupManifest& m) {
+  char mb[32];
+  std::snprintf(mb, sizeof mb, "%.2f", static_cast<double>(m.total_bytes()) / (1024.0 * 1024.0));
+  return std::string(mb) + " MB; " + std::to_string(m.copied_files()) + " file(s) copied, " +
+         std::to_string(m.reused_files()) + " reused";
+}
+
+}  // namespace
+
+Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
+                                                const std::string& incremental_from) {
   if (options_.storages == nullptr) {
     return Status::FailedPrecondition("Backups are not available on this server");
   }
-  KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(dir, options_.backup_roots));
-  std::error_code ec;
-  if (std::filesystem::exists(resolved, ec) &&
-      !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
-    return Status::AlreadyExists("Backup directory '" + dir +
-                                 "' is not empty; back up into a new directory");
+  auto base = std::make_shared<BackupBase>();
+  const bool incremental = !incremental_from.empty();
+  std::string key;
+  std::string recorded_path = to.path;  // system.jobs parameters: the resolved directory
+  std::function<Result<BackupManifest>(JobContext&)> run;
+  if (to.storage_id.empty()) {
+    KALAM_ASSIGN_OR_RETURN(std::string resolved, ResolveBackupDir(to.path, options_.backup_roots));
+    recorded_path = resolved;
+    std::error_code ec;
+    if (std::filesystem::exists(resolved, ec) &&
+        !(std::filesystem::is_directory(resolved, ec) && std::filesystem::is_empty(resolved, ec))) {
+      return Status::AlreadyExists("Backup directory '" + to.path +
+                                   "' is not empty; back up into a new directory");
+    }
+    if (incremental) {
+      KALAM_ASSIGN_OR_RETURN(std::string from,
+                             ResolveBackupDir(incremental_from, options_.backup_roots));
+      KALAM_ASSIGN_OR_RETURN(*base, LoadBackupBase(from));
+    }
+    key = "backup:" + resolved;
+    run = [this, resolved, base, incremental](JobContext& ctx) {
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      return CreateBackup(src, resolved, clock_.NowMillis(), &ctx, incremental ? base.get() : nullptr);
+    };
+  } else {
+    if (options_.data_dir.empty()) {
+      return Status::FailedPrecondition("Backups to a storage are not available on this server");
+    }
+    KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(to.storage_id));
+    KALAM_ASSIGN_OR_RETURN(bool empty, StorePrefixIsEmpty(*store, to.path));
+    if (!empty) {
+      return Status::AlreadyExists("Backup location " + DescribeLocation(to) +
+                                   " is not empty; back up into a new path");
+    }
+    if (incremental) {
+      KALAM_ASSIGN_OR_RETURN(*base, LoadStoreBackupBase(*store, incremental_from));
+    }
+    key = "backup:storage:" + to.storage_id + ":" + to.path;
+    const std::string staging = options_.data_dir + "/backup_staging/" +
+                                std::to_string(clock_.NowMicros()) + "-" +
+                                std::to_string(reinterpret_cast<uintptr_t>(base.get()));
+    run = [this, store, to, staging, base, incremental](JobContext& ctx) {
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      return CreateBackupInStore(src, *store, to.path, staging, clock_.NowMillis(), &ctx,
+                                 incremental ? base.get() : nullptr);
+    };
   }
   bool running = false;
-  const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
+  json::object params{{"backup_path", recorded_path}};
+  if (!to.storage_id.empty()) params["storage_id"] = to.storage_id;
+  if (incremental) params["incremental_from"] = incremental_from;
+  const std::string where = DescribeLocation(to);
   KALAM_ASSIGN_OR_RETURN(
       std::string id,
-      manager_.Submit("BK", "backup", "backup:" + resolved, params,
-                      [this, dir, resolved](JobContext& ctx) -> Result<std::string> {
-                        BackupSources src{kv_, pipeline_, cold_, *options_.storages,
-                                          options_.server_version};
-                        auto made = CreateBackup(src, resolved, clock_.NowMillis(), &ctx);
+      manager_.Submit("BK", "backup", key, boost::json::serialize(params),
+                      [where, run](JobContext& ctx) -> Result<std::string> {
+                        auto made = run(ctx);
                         if (!made.ok()) return made.status().WithPrefix("Backup failed: ");
-                        char mb[32];
-                        std::snprintf(mb, sizeof mb, "%.2f",
-                                      static_cast<double>(made->total_bytes()) / (1024.0 * 1024.0));
-                        spdlog::info("Backup into '{}' completed at _seq {}: {} file(s), {} MB; "
-                                     "commits were held off for {} ms",
-                                     resolved, made->seq, made->files.size(), mb, made->pause_ms);
-                        return "Backup completed: '" + dir + "' (" + mb + " MB)";
+                        spdlog::info("Backup to {} completed at _seq {}: {} file(s), {}; commits "
+                                     "were held off for {} ms",
+                                     where, made->seq, made->files.size(), BackupSummary(*made),
+                                     made->pause_ms);
+                        return "Backup completed: " + where + " (" + BackupSummary(*made) + ")";
                       },
                       &running));
-  if (running) {
-    return Status::AlreadyExists("A backup into '" + dir + "' is already running: " + id);
-  }
+  if (running) return Status::AlreadyExists("A backup into " + where + " is already running: " + id);
   return id;
+}
+
+Result<std::string> JobSystem::RestoreDatabaseFrom(const sql::BackupLocation& from) {
+  if (from.storage_id.empty()) return RestoreDatabase(from.path);
+  if (options_.storages == nullptr || options_.data_dir.empty()) {
+    return Status::FailedPrecondition("Restores are not available on this server");
+  }
+  KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(from.storage_id));
+  // Downloaded and verified before answering, like a directory backup is verified; the job then
+  // stages the download like RESTORE DATABASE FROM '<dir>'.
+  // One directory per request: a second RESTORE must not delete the download a running one
+  // stages from.
+  const std::string download = options_.data_dir + "/restore_download-" +
+                               std::to_string(clock_.NowMicros()) + ".tmp";
+  std::error_code ec;
+  std::filesystem::remove_all(download, ec);
+  KALAM_RETURN_IF_ERROR(VerifyStoreBackup(*store, from.path, download).status());
+  bool running = false;
+  const std::string where = DescribeLocation(from);
+  json::object params{{"backup_path", from.path}, {"storage_id", from.storage_id}};
+  Result<std::string> id =
+      manager_.Submit("RS", "restore", "restore", boost::json::serialize(params),
+                      [this, where, download](JobContext&) -> Result<std::string> {
+                        auto staged = StageRestore(download, options_.data_dir);
+                        std::error_code rec;
+                        std::filesystem::remove_all(download, rec);
+                        if (!staged.ok()) return staged.status().WithPrefix("Restore failed: ");
+                        spdlog::warn("Restore of backup {} (_seq {}) staged in "
+                                     "'{}/restore_pending'; it replaces all data at the next start",
+                                     where, staged->seq, options_.data_dir);
+                        return "Restore staged from " + where +
+                               ". Restart server to activate restored data.";
+                      },
+                      &running);
+  if (!id.ok() || running) std::filesystem::remove_all(download, ec);
+  if (!id.ok()) return id.status();
+  if (running) return Status::AlreadyExists("A restore is already running: " + *id);
+  return id;
+}
+
+Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupLocation& at) {
+  std::vector<BackupListing> listed;
+  if (at.storage_id.empty()) {
+    KALAM_ASSIGN_OR_RETURN(std::string resolved,
+                           ResolveBackupDir(at.path, options_.backup_roots, /*allow_root=*/true));
+    KALAM_ASSIGN_OR_RETURN(listed, jobs::ListBackups(resolved));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(at.storage_id));
+    KALAM_ASSIGN_OR_RETURN(listed, ListStoreBackups(*store, at.path));
+  }
+  std::vector<sql::BackupInfo> out;
+  for (const auto& l : listed) {
+    sql::BackupInfo b;
+    b.path = l.path;
+    b.created_at = l.manifest.created_at_ms ? FormatRfc3339(l.manifest.created_at_ms * 1000) : "";
+    b.seq = l.manifest.seq;
+    b.size_bytes = static_cast<int64_t>(l.manifest.total_bytes());
+    b.files = static_cast<int64_t>(l.manifest.files.size());
+    b.verified = l.verified;
+    b.problem = l.problem;
+    b.copied_files = static_cast<int64_t>(l.manifest.copied_files());
+    b.reused_files = static_cast<int64_t>(l.manifest.reused_files());
+    b.incremental_from = l.manifest.incremental_from;
+    b.kind = l.manifest.kind;
+    b.ns = l.manifest.namespace_name;
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
@@ -420,24 +559,7 @@ Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
 }
 
 Result<std::vector<sql::BackupInfo>> JobSystem::ListBackups(const std::string& dir) {
-  KALAM_ASSIGN_OR_RETURN(std::string resolved,
-                         ResolveBackupDir(dir, options_.backup_roots, /*allow_root=*/true));
-  KALAM_ASSIGN_OR_RETURN(auto listed, jobs::ListBackups(resolved));
-  std::vector<sql::BackupInfo> out;
-  for (const auto& l : listed) {
-    sql::BackupInfo b;
-    b.path = l.path;
-    b.created_at = l.manifest.created_at_ms ? FormatRfc3339(l.manifest.created_at_ms * 1000) : "";
-    b.seq = l.manifest.seq;
-    b.size_bytes = static_cast<int64_t>(l.manifest.total_bytes());
-    b.files = static_cast<int64_t>(l.manifest.files.size());
-    b.verified = l.verified;
-    b.problem = l.problem;
-    b.kind = l.manifest.kind;
-    b.ns = l.manifest.namespace_name;
-    out.push_back(std::move(b));
-  }
-  return out;
+  return ListBackupsAt({"", dir});
 }
 
 std::vector<sql::JobInfo> JobSystem::ListJobs() const { return manager_.List(); }

@@ -90,6 +90,10 @@ class JobSystem : public sql::JobService {
   Result<std::string> RestoreNamespace(const std::string& ns, const std::string& dir,
                                        const std::string& target, bool replace) override;
   Result<std::vector<sql::BackupInfo>> ListBackups(const std::string& dir) override;
+  Result<std::string> BackupDatabaseTo(const sql::BackupLocation& to,
+                                       const std::string& incremental_from) override;
+  Result<std::string> RestoreDatabaseFrom(const sql::BackupLocation& from) override;
+  Result<std::vector<sql::BackupInfo>> ListBackupsAt(const sql::BackupLocation& at) override;
   std::vector<sql::JobInfo> ListJobs() const override;
   Result<sql::JobStatus> KillJob(std::string_view job_id) override;
 

@@ -20,7 +20,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/utf8.h"
-#include "net/rate_limiter.h"
 #include "net/ws_frame_stream.h"
 
 namespace kalam::net {
@@ -306,12 +305,7 @@ class Session final : public WsSession, public std::enable_shared_from_this<Sess
       if (!Inflate(text, inflated)) return ReleaseReadBuffer();
       text = inflated;
     }
-    if (state_ == State::kOpen && !bucket_.Take(options_.max_messages_per_sec,
-                                                SteadyClock::now())) {
-      handler_->OnRateLimited(*this);
-    } else {
-      handler_->OnMessage(*this, text);
-    }
+    handler_->OnMessage(*this, text);
     // Idle connections hold no message buffer: the next message allocates its own.
     ReleaseReadBuffer();
     if (state_ == State::kPending || state_ == State::kOpen) ReadMore();
@@ -596,7 +590,6 @@ class Session final : public WsSession, public std::enable_shared_from_this<Sess
   bool closed_notified_ = false;
   beast::flat_buffer read_buf_;
   SteadyClock::time_point last_activity_{};
-  TokenBucket bucket_;  // client messages (max_messages_per_sec)
   std::optional<websocket::close_reason> close_;
   uint16_t deferred_close_code_ = 0;  // a close requested during the handshake; 0 = none
   std::string deferred_close_reason_;

@@ -59,9 +59,6 @@ struct WsSessionOptions {
   // Larger → WsHandler::OnTooLarge, then close 1009 "Message too large". Must be > 0.
   // Default: 1 MiB.
   size_t max_message_bytes = 1 << 20;
-  // Client messages per second per open connection (a token bucket: bursts of this many); more
-  // → WsHandler::OnRateLimited and the message is dropped. 0 = unlimited. Default: 50.
-  uint32_t max_messages_per_sec = 50;
   // Server→client messages that may wait per connection, counting the one being written.
   // Must be >= 1. Default: 1024.
   size_t outbound_queue_messages = 1024;
@@ -142,7 +139,7 @@ class WsSession {
 
 // What one connection means: made by WsService::NewHandler for each upgrade and owned by the
 // connection. Every call is made on the connection's strand, so calls never overlap, in this
-// order: OnHandshake, then any of OnMessage / OnTooLarge / OnRateLimited / OnOpenTimeout, and
+// order: OnHandshake, then any of OnMessage / OnTooLarge / OnOpenTimeout, and
 // OnClose once if it was opened. They run on I/O threads: they must not block (hand slow work to
 // a worker pool) and must not throw.
 class WsHandler {
@@ -166,8 +163,6 @@ class WsHandler {
   // call (what the handler Replies now is written first).
   virtual void OnTooLarge(WsSession& session) = 0;
 
-  // A client message of an open connection was dropped: over max_messages_per_sec.
-  virtual void OnRateLimited(WsSession& session) = 0;
 
   // The open connection is closing or closed (by the peer, the network, a limit, a Close or
   // Shutdown). Its handle's Send returns false from now on.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -21,6 +22,7 @@ namespace {
 constexpr std::string_view kPrefix = "Invalid configuration: ";
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn",
                                            "error", "critical", "off"};
+constexpr std::string_view kLogFormats[] = {"compact", "json"};
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 
 std::string Lower(std::string_view s) {
@@ -136,6 +138,11 @@ void VisitFields(Config& c, Visitor& v) {
   v.Str("file", c.logging.file, /*non_empty=*/false);
   v.Int("max_file_mb", c.logging.max_file_mb, 1, kNoMax);
   v.Int("max_files", c.logging.max_files, 1, kNoMax);
+  v.OneOf("format", c.logging.format, kLogFormats);
+  v.Int("slow_query_threshold_ms", c.logging.slow_query_threshold_ms, -1, kNoMax);
+  // The name the issue tracker used; the original's name above is the one documented.
+  v.Alias("slow_query_ms", "slow_query_threshold_ms", c.logging.slow_query_threshold_ms, -1,
+          kNoMax);
 
   v.Section("rate_limit");
   v.Int("max_auth_requests_per_ip_per_sec", c.rate_limit.max_auth_requests_per_ip_per_sec, 0,
@@ -167,6 +174,8 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("retention_hours", c.exports.retention_hours, 0, kNoMax);
   v.Section("metrics");
   v.Bool("allow_remote", c.metrics.allow_remote);
+  v.Section("audit");
+  v.Int("retention_days", c.audit.retention_days, 0, 36500);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -224,6 +233,27 @@ class TomlReader {
   void LogLevel(std::string_view key, std::string& field) {
     Str(key, field, true);
     field = Lower(field);
+  }
+
+  template <size_t N>
+  void OneOf(std::string_view key, std::string& field, const std::string_view (&)[N]) {
+    Str(key, field, true);
+    field = Lower(field);
+  }
+
+  // A second name for the key `primary` (read just before): setting both is an error.
+  template <typename T>
+  void Alias(std::string_view key, std::string_view primary, T& field, int64_t min, int64_t max) {
+    if (problem_ || table_ == nullptr) {
+      known_keys_.insert(Qualified(key));
+      return;
+    }
+    if (table_->get(key) != nullptr && table_->get(primary) != nullptr) {
+      known_keys_.insert(Qualified(key));
+      return Fail(Qualified(key), "set only one of " + Qualified(primary) + " and " +
+                                      Qualified(key) + " (they are the same setting)");
+    }
+    Int(key, field, min, max);
   }
 
   void StrList(std::string_view key, std::vector<std::string>& field) {
@@ -332,9 +362,14 @@ class Validator {
   template <typename T>
   void Int(std::string_view key, const T& field, int64_t min, int64_t max) {
     if (problem_) return;
-    // Fields are unsigned; clamp so the conversion cannot wrap.
-    const auto value = static_cast<int64_t>(
-        std::min<uint64_t>(static_cast<uint64_t>(field), static_cast<uint64_t>(kNoMax)));
+    // Unsigned fields are clamped so the conversion cannot wrap.
+    int64_t value;
+    if constexpr (std::is_signed_v<T>) {
+      value = static_cast<int64_t>(field);
+    } else {
+      value = static_cast<int64_t>(
+          std::min<uint64_t>(static_cast<uint64_t>(field), static_cast<uint64_t>(kNoMax)));
+    }
     if (auto rule = BrokenRule(value, min, max, TypeMax<T>())) {
       Fail(key, Qualified(key) + " " + *rule + " (got " + std::to_string(value) + ")");
     }
@@ -354,6 +389,22 @@ class Validator {
     }
     Fail(key, Qualified(key) + " must be one of " + JoinLevels() + " (got \"" + field + "\")");
   }
+
+  template <size_t N>
+  void OneOf(std::string_view key, const std::string& field, const std::string_view (&allowed)[N]) {
+    if (problem_) return;
+    std::string list;
+    for (auto a : allowed) {
+      if (field == a) return;
+      if (!list.empty()) list += ", ";
+      list += a;
+    }
+    Fail(key, Qualified(key) + " must be one of " + list + " (got \"" + field + "\")");
+  }
+
+  // Validated under its primary name.
+  template <typename T>
+  void Alias(std::string_view, std::string_view, const T&, int64_t, int64_t) {}
 
   void StrList(std::string_view, const std::vector<std::string>&) {}
 
@@ -562,12 +613,102 @@ Result<ServerConfig> LoadConfig(const std::optional<std::string>& path,
   return config;
 }
 
+namespace {
+
+// Collects every setting's value, with the section as its category.
+class SettingsLister {
+ public:
+  void Section(std::string_view name) { section_ = std::string(name); }
+
+  template <typename T>
+  void Int(std::string_view key, const T& field, int64_t, int64_t) {
+    Add(key, std::to_string(field));
+  }
+  void Bool(std::string_view key, const bool& field) { Add(key, field ? "true" : "false"); }
+  void Str(std::string_view key, const std::string& field, bool) {
+    const std::string name = section_ + "." + std::string(key);
+    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password";
+    Add(key, secret && !field.empty() ? "***" : field);
+  }
+  void LogLevel(std::string_view key, const std::string& field) { Add(key, field); }
+  template <size_t N>
+  void OneOf(std::string_view key, const std::string& field, const std::string_view (&)[N]) {
+    Add(key, field);
+  }
+  // Listed under its primary name only.
+  template <typename T>
+  void Alias(std::string_view, std::string_view, const T&, int64_t, int64_t) {}
+  void StrList(std::string_view key, const std::vector<std::string>& field) {
+    std::string joined;
+    for (const auto& v : field) joined += (joined.empty() ? "" : ", ") + v;
+    Add(key, joined);
+  }
+
+  std::vector<SettingValue> settings;
+
+ private:
+  void Add(std::string_view key, std::string value) {
+    settings.push_back({section_ + "." + std::string(key), std::move(value), "", section_});
+  }
+  std::string section_;
+};
+
+// "section.key" → the comment block above the key in DefaultConfigToml (keys listed right
+// after another key share its block), joined into one line.
+std::map<std::string, std::string> DefaultConfigDescriptions() {
+  std::map<std::string, std::string> out;
+  std::istringstream in(DefaultConfigToml());
+  std::string line, section, block;
+  bool block_used = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      block.clear();
+      block_used = false;
+      continue;
+    }
+    if (line[0] == '[') {
+      section = line.substr(1, line.find(']') - 1);
+      block.clear();
+      block_used = false;
+      continue;
+    }
+    if (line[0] == '#') {
+      if (block_used) {
+        block.clear();
+        block_used = false;
+      }
+      std::string text = line.substr(1);
+      const size_t start = text.find_first_not_of(' ');
+      text = start == std::string::npos ? "" : text.substr(start);
+      if (!text.empty()) block += (block.empty() ? "" : " ") + text;
+      continue;
+    }
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos || section.empty()) continue;
+    out[section + "." + line.substr(0, eq)] = block;
+    block_used = true;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<SettingValue> ListSettings(const ServerConfig& config) {
+  SettingsLister lister;
+  VisitFields(config, lister);
+  const auto descriptions = DefaultConfigDescriptions();
+  for (auto& s : lister.settings) {
+    if (auto it = descriptions.find(s.name); it != descriptions.end()) s.description = it->second;
+  }
+  return std::move(lister.settings);
+}
+
 std::string DefaultConfigToml() {
   return R"toml(# KalamDB server configuration (server.toml).
 #
 # Every key is shown with its default value. Unknown sections or keys are errors, so a typo is
 # reported at startup instead of being ignored. Load order: built-in defaults, then this file
-# (--config PATH, else ./server.toml if present), then environment variables, which win.
+# (`kalamdb-server PATH`, else ./server.toml if present), then environment variables, which win.
 
 [server]
 # Address to listen on. Env: KALAMDB_SERVER_HOST.
@@ -664,6 +805,13 @@ file = ""
 max_file_mb = 50
 # Rotated log files to keep.
 max_files = 5
+# Line format: "compact" (human-readable) or "json" (one JSON object per line with timestamp,
+# level, thread, target and message). system.server_logs reads either from the log file.
+format = "compact"
+# Statements running at least this many milliseconds go to slow.log (beside the log file; none
+# without one) with literals replaced by ?, and are logged as a warning. 0 = every statement,
+# -1 = off. Also accepted as slow_query_ms.
+slow_query_threshold_ms = 1200
 
 [rate_limit]
 # Login, refresh and setup requests per client IP per second (0 = unlimited).
@@ -672,8 +820,8 @@ max_auth_requests_per_ip_per_sec = 20
 max_requests_per_ip_per_sec = 0
 # Live subscriptions one user may hold across all its WebSocket connections (0 = unlimited).
 max_subscriptions_per_user = 10
-# Messages one WebSocket connection may send per second; more are dropped with
-# RATE_LIMIT_EXCEEDED (0 = unlimited).
+# subscribe, unsubscribe and authenticate messages one WebSocket connection may send per second;
+# more are dropped with RATE_LIMIT_EXCEEDED. ping and next_batch are never limited (0 = unlimited).
 max_messages_per_sec = 50
 
 [security]
@@ -721,6 +869,10 @@ retention_hours = 168
 [metrics]
 # Answer GET /metrics (Prometheus text format) for other machines too; default: loopback only.
 allow_remote = false
+
+[audit]
+# Days an entry stays in system.audit_log before it is deleted. 0 = kept forever.
+retention_days = 90
 )toml";
 }
 

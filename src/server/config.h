@@ -136,6 +136,14 @@ struct LoggingConfig {
   uint32_t max_file_mb = 50;
   // Rotated files kept besides the current one. > 0. Default: 5.
   uint32_t max_files = 5;
+  // Line format of the console and the file: "compact" (human-readable, one line per message)
+  // or "json" (one JSON object per line: timestamp, level, thread, target, message). Both are
+  // readable through system.server_logs. Default: "compact".
+  std::string format = "compact";
+  // Statements running at least this many milliseconds are written to slow.log (beside `file`;
+  // none when `file` is empty) and logged as a warning. 0 = every statement, -1 = off.
+  // Also accepted as logging.slow_query_ms. Default: 1200.
+  int64_t slow_query_threshold_ms = 1200;
 
   bool operator==(const LoggingConfig&) const = default;
 };
@@ -234,6 +242,15 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig&) const = default;
 };
 
+// [audit]: system.audit_log (docs/audit.md).
+struct AuditConfig {
+  // Days an audit entry is kept; older entries are deleted by the job scheduler (checked at most
+  // once a minute). 0 = kept forever. Default: 90.
+  uint64_t retention_days = 90;
+
+  bool operator==(const AuditConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -250,6 +267,7 @@ struct ServerConfig {
   BackupConfig backup;
   ExportConfig exports;  // [export]
   MetricsConfig metrics;
+  AuditConfig audit;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -286,5 +304,18 @@ Status ValidateConfig(const ServerConfig& config);
 // A complete server.toml holding every key at its default, each commented; parsing it yields
 // ServerConfig{}. Printed by `kalamdb-server --print-default-config` and used in docs.
 std::string DefaultConfigToml();
+
+// One setting as system.settings shows it.
+struct SettingValue {
+  std::string name;         // dotted key: "limits.default_query_limit"
+  std::string value;        // as TOML would write it, without quotes for strings; lists joined
+                            // with ", "; secrets (auth.jwt_secret, auth.root_password) as "***"
+                            // when set
+  std::string description;  // the comment above the key in DefaultConfigToml, on one line
+  std::string category;     // the section: "limits"
+};
+
+// Every setting of `config`, in VisitFields order (the same keys and sections as server.toml).
+std::vector<SettingValue> ListSettings(const ServerConfig& config);
 
 }  // namespace kalam::server

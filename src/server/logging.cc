@@ -12,6 +12,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/log_line.h"
+
 namespace kalam::server {
 
 namespace {
@@ -32,12 +34,44 @@ std::optional<spdlog::level::level_enum> ParseLevel(const std::string& level) {
 
 }  // namespace
 
+std::unique_ptr<spdlog::formatter> NewJsonLogFormatter() {
+  return std::make_unique<JsonLogFormatter>();
+}
+
+void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
+  LogLine line;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      msg.time.time_since_epoch());
+  line.timestamp = FormatLogTimestamp(us.count());
+  const auto level = spdlog::level::to_string_view(msg.level);
+  line.level.assign(level.data(), level.size());
+  line.thread = std::to_string(msg.thread_id);
+  line.target.assign(msg.logger_name.data(), msg.logger_name.size());
+  if (!msg.source.empty()) {
+    line.file = msg.source.filename;
+    line.line = msg.source.line;
+  }
+  line.message.assign(msg.payload.data(), msg.payload.size());
+  std::string text = FormatJsonLogLine(line);
+  text += '\n';
+  dest.append(text.data(), text.data() + text.size());
+}
+
+std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
+  return std::make_unique<JsonLogFormatter>();
+}
+
 Status SetupLogging(const LoggingConfig& config) {
   std::optional<spdlog::level::level_enum> level = ParseLevel(config.level);
   if (!level) {
     return Status::InvalidArgument(
         "Invalid configuration: logging.level must be one of trace, debug, info, warn, error, "
         "critical, off (got \"" + config.level + "\")");
+  }
+  if (config.format != "compact" && config.format != "json") {
+    return Status::InvalidArgument(
+        "Invalid configuration: logging.format must be one of compact, json (got \"" +
+        config.format + "\")");
   }
   if (!config.file.empty() && (config.max_file_mb == 0 || config.max_files == 0)) {
     return Status::InvalidArgument(
@@ -64,8 +98,12 @@ Status SetupLogging(const LoggingConfig& config) {
   }
 
   auto logger = std::make_shared<spdlog::logger>("kalamdb", sinks.begin(), sinks.end());
-  logger->set_formatter(
-      std::make_unique<spdlog::pattern_formatter>(kPattern, spdlog::pattern_time_type::utc));
+  if (config.format == "json") {
+    logger->set_formatter(NewJsonLogFormatter());
+  } else {
+    logger->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>(kPattern, spdlog::pattern_time_type::utc));
+  }
   logger->set_level(*level);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth_service.h"
+#include "audit/audit_log.h"
 #include "api/live_ws.h"
 #include "api/ws_transport.h"
 #include "live/live_manager.h"
@@ -91,6 +92,7 @@ struct Server::Impl {
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<storage::KvStore> kv;
   std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<SnowflakeGenerator> ids;
   std::unique_ptr<catalog::StorageCatalog> storages;
   std::unique_ptr<table::ColdStore> cold;
@@ -98,6 +100,7 @@ struct Server::Impl {
   std::unique_ptr<commit::CommitPipeline> pipeline;
   std::unique_ptr<topics::TopicService> topics;
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
+  std::unique_ptr<sql::SlowQueryLog> slow_queries;
   std::unique_ptr<sql::Executor> executor;
   std::unique_ptr<api::AuthService> auth;
   // Declared before `jobs`: destroyed after it, since export jobs and the export retention task
@@ -150,6 +153,7 @@ Status Server::Impl::OpenData() {
   KALAM_ASSIGN_OR_RETURN(kv, storage::OpenRocksStore(
                                  (fs::path(config.storage.data_dir) / "rocks").string(), ro));
   KALAM_ASSIGN_OR_RETURN(catalog, catalog::Catalog::Open(*kv, clock));
+  audit = std::make_unique<audit::AuditLog>(*kv, clock);
   ids = std::make_unique<SnowflakeGenerator>(config.server.node_id, clock);
   const std::string storage_dir =
       fs::absolute(fs::path(config.storage.data_dir) / "storage").lexically_normal().string();
@@ -210,8 +214,31 @@ Status Server::Impl::OpenData() {
   eo.password_ops_limit = as.password_hash.ops_limit;
   eo.password_mem_limit_bytes = as.password_hash.mem_limit_bytes;
   eo.data_dir = config.storage.data_dir;
+  for (auto& setting : ListSettings(config)) {
+    eo.settings.push_back({std::move(setting.name), std::move(setting.value),
+                           std::move(setting.description), std::move(setting.category)});
+  }
+  eo.server_version = build.version;
+  eo.server_build_date = build.build_date;
+  eo.server_git_commit = build.git_rev;
+  eo.node_id = config.server.node_id;
+  eo.server_workers_configured = config.server.worker_threads;
+  eo.server_workers_effective = workers_n;
+  eo.max_connections = config.limits.max_connections;
+  eo.log_file = config.logging.file;
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
   executor->set_storages(storages.get());
+  executor->set_audit_log(audit.get());
+  // slow.log sits beside the server log file (the original's <logs_path>/slow.log); none when
+  // the threshold is -1 (off).
+  const std::string slow_path =
+      config.logging.file.empty() || config.logging.slow_query_threshold_ms < 0
+          ? std::string()
+          : (fs::path(config.logging.file).parent_path() / "slow.log").string();
+  KALAM_ASSIGN_OR_RETURN(slow_queries,
+                         sql::SlowQueryLog::Open(slow_path, std::chrono::milliseconds(
+                                                               config.logging.slow_query_threshold_ms)));
+  executor->set_slow_query_log(slow_queries.get());
 
   jobs::JobSystemOptions jo;
   jo.manager.threads = config.storage.job_threads;
@@ -237,6 +264,10 @@ Status Server::Impl::OpenData() {
   KALAM_ASSIGN_OR_RETURN(exports, exports::UserExportService::Create(
                                       *catalog, *tables, *kv, *pipeline, jobs->manager(), clock, xo));
   jobs->AddScheduledTask([this] { exports->DeleteExpired(); });
+  if (config.audit.retention_days > 0) {
+    jobs->AddScheduledTask(
+        [this] { audit->PruneIfDue(std::chrono::hours(24 * config.audit.retention_days)); });
+  }
   KALAM_RETURN_IF_ERROR(jobs->Start());
   executor->set_export_service(exports.get());
   executor->set_job_service(jobs.get());
@@ -351,6 +382,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.executor = impl->executor.get();
   impl->api.topics = impl->topics.get();
   impl->api.catalog = impl->catalog.get();
+  impl->api.audit = impl->audit.get();
   impl->api.exports = impl->exports.get();
   // Live queries on /v1/ws.
   api::WsTransportOptions wo;

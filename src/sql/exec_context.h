@@ -27,6 +27,9 @@
 namespace kalam::commit {
 class CommitPipeline;
 }
+namespace kalam::audit {
+class AuditLog;
+}
 
 namespace kalam::sql {
 
@@ -51,6 +54,7 @@ struct ExecServices {
   const catalog::Catalog* catalog_service = nullptr;  // owner: server; users, schema history
   const commit::CommitPipeline* pipeline = nullptr;   // owner: server; commit stats
   const ExecutorOptions* options = nullptr;  // owner: the Executor; system.settings, .storages
+  const audit::AuditLog* audit = nullptr;    // owner: server; system.audit_log
   int64_t server_started_at_us = 0;
 };
 

@@ -103,6 +103,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.services.pipeline = &pipeline_;
   s.ctx.services.options = &options_;
   s.ctx.services.server_started_at_us = started_at_us_;
+  s.ctx.services.audit = audit_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 
@@ -114,10 +115,18 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     s.ctx.caller = s.caller;
     s.ctx.statement.callback_error = Status::OK();
     Status st;
+    s.stmt_table.reset();
+    s.stmt_rows = 0;
+    const Caller actor = s.caller;  // before EXECUTE AS changes it
+    const size_t results_before = s.results.size();
+    const auto started = std::chrono::steady_clock::now();
     auto kind = parser::ClassifyStatement(stmt.tokens);
     if (!kind.ok()) st = kind.status();
     else st = RunStatement(s, stmt, *kind);
     CountStatement(kind.ok() ? std::optional(*kind) : std::nullopt, st.ok());
+    LogIfSlow(s, stmt, std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started));
+    if (kind.ok()) AuditStatement(s, actor, stmt, *kind, st, results_before);
     // A classifier-level denial (topic statements) carries no "Statement N failed" prefix.
     const bool classifier_denial = kind.ok() && !CheckTopicRole(*kind, s.caller).ok();
     if (!st.ok()) {
@@ -316,6 +325,17 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
     s.ctx.statement.catalog = catalog_.snapshot();
   }
   if (analysis.kind != parser::StatementKind::kSelect) s.dml_as_user = s.caller.user_id;
+  // For the slow-query log: the table written, else the first one read.
+  s.stmt_rows = result.row_count;
+  if (!analysis.tables.empty()) {
+    const parser::TableRef& ref = analysis.tables[analysis.target_table.value_or(0)];
+    const std::string ns = ref.ns.empty() ? s.ns : catalog::LowerName(ref.ns);
+    if (const SystemTable* sys = IsSystemNamespace(ns) ? FindSystemTable(ns, ref.name) : nullptr) {
+      s.stmt_table = sys->def;
+    } else {
+      s.stmt_table = s.ctx.statement.catalog->FindTable(ns, ref.name);
+    }
+  }
   switch (analysis.kind) {
     case parser::StatementKind::kSelect:
       result.as_user = s.caller.user_id;

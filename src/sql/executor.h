@@ -23,10 +23,15 @@
 #include "sql/parser/ast.h"
 #include "sql/parser/classifier.h"
 #include "sql/sqlite/connection.h"
+#include "sql/slow_query_log.h"
 #include "sql/statement_result.h"
 #include "table/stream_store.h"
 #include "sql/topic_service.h"
 #include "table/table_store.h"
+
+namespace kalam::audit {
+class AuditLog;
+}
 
 namespace kalam::sql {
 
@@ -35,6 +40,7 @@ struct SqlRequest {
   std::vector<Value> params;  // values of $1…$n
   bool has_params = false;    // `params` was given (even empty)
   std::string namespace_id;   // empty = "default"
+  std::string client_ip;      // the caller's address, for the audit log; empty = unknown
   // Read-only requests may read as of this snapshot (live-query snapshots). Null = latest.
   std::shared_ptr<const storage::KvSnapshot> read_snapshot;
   int64_t read_seq = 0;  // the `_seq` of read_snapshot (cold versions above it are not seen)
@@ -63,6 +69,10 @@ class Executor {
   // Connects the user data export (EXPORT USER DATA, SHOW EXPORT). Set once at startup, before
   // requests.
   void set_export_service(ExportService* exports) { exports_ = exports; }
+  // Connects the audit log (security-relevant statements are recorded with their outcome;
+  // system.audit_log) and the slow-query log. Set once at startup, before requests.
+  void set_audit_log(audit::AuditLog* audit) { audit_ = audit; }
+  void set_slow_query_log(SlowQueryLog* slow) { slow_ = slow; }
 
  private:
   struct Session;
@@ -109,6 +119,14 @@ class Executor {
   // executor_export.cc: EXPORT USER DATA and SHOW EXPORT, for the session's user.
   Status RunExportStatement(Session& s, const parser::SqlStatement& stmt,
                             parser::StatementKind kind);
+  // executor_audit.cc: records statement `stmt` of `kind`, run by `actor` with result `st`, in
+  // the audit log when it is a security-relevant kind (docs/audit.md); and in the slow-query
+  // log when it took at least the threshold.
+  // `results_before`: the size of s.results before the statement ran.
+  void AuditStatement(const Session& s, const Caller& actor, const parser::SqlStatement& stmt,
+                      parser::StatementKind kind, const Status& st, size_t results_before);
+  void LogIfSlow(const Session& s, const parser::SqlStatement& stmt,
+                 std::chrono::microseconds took);
   // Forgets dropped tables' cold manifests and deletes their files (best effort).
   void ForgetColdTables(const std::vector<catalog::TableId>& tables);
 
@@ -125,6 +143,8 @@ class Executor {
   JobService* jobs_ = nullptr;
   TopicService* topics_ = nullptr;
   ExportService* exports_ = nullptr;
+  audit::AuditLog* audit_ = nullptr;
+  SlowQueryLog* slow_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };
 

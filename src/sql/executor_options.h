@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kalam::sql {
 
@@ -27,6 +28,29 @@ struct ExecutorOptions {
   // The server's data directory, shown by system.storages (the `local` storage lives under
   // <data_dir>/storage) and system.settings. Default "./data".
   std::string data_dir = "./data";
+
+  // What system.settings and system.stats show about the server (filled by the server from its
+  // configuration; empty in tests that build an Executor directly).
+  struct Setting {
+    std::string name;  // "limits.default_query_limit"
+    std::string value;
+    std::string description;
+    std::string category;  // "limits"
+  };
+  std::vector<Setting> settings;
+  std::string server_version;
+  std::string server_build_date;
+  std::string server_git_commit;
+  uint64_t node_id = 1;
+  uint64_t server_workers_configured = 0;  // server.worker_threads (0 = one per core)
+  uint64_t server_workers_effective = 0;
+  uint64_t max_connections = 0;
+  // The server log file system.server_logs reads (logging.file); empty = none. Default "".
+  std::string log_file;
+  // system.server_logs reads at most this many bytes from the end of log_file. Default 4 MiB.
+  size_t server_logs_tail_bytes = 4u << 20;
+  // system.audit_log shows at most this many entries, the newest. Default 100000.
+  size_t audit_log_max_rows = 100000;
 };
 
 }  // namespace kalam::sql

@@ -38,6 +38,9 @@ struct Executor::Session {
   std::unordered_set<std::string> allowed_tables;  // SQLite names the current statement may read
   bool executing_as = false;  // inside EXECUTE AS USER: only USER/STREAM tables
   std::string dml_as_user;    // effective user of the last statement counted in the DML sums
+  // The table the last DML read or wrote and the rows it returned or changed (slow-query log).
+  std::shared_ptr<const catalog::TableDef> stmt_table;
+  uint64_t stmt_rows = 0;
 
   explicit Session(const SqlRequest& r) : request(r) {}
 };

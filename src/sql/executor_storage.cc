@@ -1,10 +1,15 @@
 // Executor: storages (CREATE/ALTER/DROP/SHOW STORAGE, STORAGE CHECK), flush and compaction jobs
 // (STORAGE FLUSH …, FLUSH …, STORAGE COMPACT), KILL JOB and SHOW STATS FOR TABLE (SQL.md §2).
+#include <sys/statvfs.h>
+
 #include <cctype>
+#include <chrono>
 #include <set>
 
 #include <boost/json.hpp>
 
+#include "filestore/path_template.h"
+#include "filestore/store_check.h"
 #include "sql/executor.h"
 #include "sql/executor_session.h"
 #include "sql/parser/token_cursor.h"
@@ -121,7 +126,7 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", "ALTER"));
       KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "ALTER STORAGE"));
       auto def = storages_->Find(id);
-      if (!def) return Status::NotFound("Storage '" + catalog::LowerName(id) + "' does not exist");
+      if (!def) return Status::NotFound("Storage '" + catalog::LowerName(id) + "' not found");
       bool any = false;
       while (!c.AtEnd()) {
         if (any && !c.AcceptPunct(',')) return c.Unexpected("',' or the end", "ALTER STORAGE");
@@ -172,7 +177,8 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       return Status::OK();
     }
     case parser::StatementKind::kShowStorages: {
-      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kDba, "SHOW STORAGES"));
+      // Any role may list storages, as in the original: no column carries credentials.
+      KALAM_RETURN_IF_ERROR(RequireRole(s.caller, auth::Role::kUser, "SHOW STORAGES"));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGES", "SHOW"));
       KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW STORAGES"));
@@ -201,27 +207,53 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       KALAM_RETURN_IF_ERROR(c.ExpectWord("STORAGE", ""));
       KALAM_RETURN_IF_ERROR(c.ExpectWord("CHECK", "STORAGE"));
       KALAM_ASSIGN_OR_RETURN(std::string id, c.ExpectIdentifier("a storage id", "STORAGE CHECK"));
-      KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE CHECK " + id));
+      const bool extended = c.AcceptWord("EXTENDED");
+      KALAM_RETURN_IF_ERROR(c.ExpectEnd("STORAGE CHECK " + id + (extended ? " EXTENDED" : "")));
       id = catalog::LowerName(id);
-      if (!storages_ || !storages_->Find(id)) {
-        return Status::NotFound("Storage '" + id + "' does not exist");
-      }
+      std::optional<catalog::StorageDef> def;
+      if (storages_) def = storages_->Find(id);
+      if (!def) return Status::NotFound("Storage '" + id + "' not found");
       table::ColdStore* cold = store_.cold();
       if (!cold) return Status::Unavailable("Cold storage is not available");
-      Status check;
+      // The original's columns: a probe object written, read back, listed and deleted, how long
+      // that took, and with EXTENDED the capacity of a filesystem storage's volume.
+      const int64_t started_us = clock_.NowMicros();
+      const auto started = std::chrono::steady_clock::now();
+      filestore::StoreCheckSteps steps;
       auto store = cold->StoreFor(id);
-      check = store.ok() ? (*store)->Check() : store.status();
+      const Status check = store.ok() ? filestore::RunStoreCheck(**store, &steps) : store.status();
+      const int64_t latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count();
+      Value total = Value::Null(), used = Value::Null();
+      if (extended && def->storage_type == "filesystem") {
+        struct statvfs vfs {};
+        if (::statvfs(def->base_directory.c_str(), &vfs) == 0) {
+          const uint64_t unit = vfs.f_frsize ? vfs.f_frsize : vfs.f_bsize;
+          total = Value::Int(static_cast<int64_t>(vfs.f_blocks * unit));
+          used = Value::Int(static_cast<int64_t>((vfs.f_blocks - vfs.f_bfree) * unit));
+        }
+      }
+      const char* status = check.ok() ? "healthy" : steps.writable ? "degraded" : "unreachable";
       ResultBuilder b;
       b.AddColumn("storage_id", kText);
-      b.AddColumn("healthy", kBool);
-      b.AddColumn("message", kText);
-      const std::string msg = check.ok() ? "Storage " + id + " is reachable: write, read, list and "
-                                            "delete succeeded"
-                                          : check.message();
-      KALAM_RETURN_IF_ERROR(
-          b.AddRow({Value::Text(id), Value::Int(check.ok() ? 1 : 0), Value::Text(msg)}));
-      StatementResult r = std::move(b).Finish();
-      s.results.push_back(std::move(r));
+      b.AddColumn("status", kText);
+      b.AddColumn("readable", kBool);
+      b.AddColumn("writable", kBool);
+      b.AddColumn("listable", kBool);
+      b.AddColumn("deletable", kBool);
+      b.AddColumn("latency_ms", kBigInt);
+      b.AddColumn("total_bytes", kBigInt);
+      b.AddColumn("used_bytes", kBigInt);
+      b.AddColumn("error", kText);
+      b.AddColumn("tested_at", kTimestamp);
+      KALAM_RETURN_IF_ERROR(b.AddRow(
+          {Value::Text(id), Value::Text(status), Value::Int(steps.readable ? 1 : 0),
+           Value::Int(steps.writable ? 1 : 0), Value::Int(steps.listable ? 1 : 0),
+           Value::Int(steps.deletable ? 1 : 0), Value::Int(latency_ms), std::move(total),
+           std::move(used), check.ok() ? Value::Null() : Value::Text(check.message()),
+           Value::Int(started_us)}));
+      s.results.push_back(std::move(b).Finish());
       return Status::OK();
     }
     case parser::StatementKind::kStorageCompact: {
@@ -244,20 +276,12 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       if (!jobs_) return Status::Unavailable("The job system is not running");
       KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->CompactTable(def));
       const std::string q = QualifiedOf(*def);
-      switch (start.kind) {
-        case JobStart::Kind::kSkipped:
-          s.results.push_back(Message(
-              "Storage compaction skipped: no flushed segments for table '" + q + "'"));
-          break;
-        case JobStart::Kind::kAlreadyRunning:
-          s.results.push_back(Message("A job is already running for table '" + q +
+      // A compaction is never skipped: it always has a job (JobService::CompactTable).
+      s.results.push_back(Message(start.kind == JobStart::Kind::kAlreadyRunning
+                                      ? "A job is already running for table '" + q +
+                                            "'. Job ID: " + start.job_id
+                                      : "Storage compaction started for table '" + q +
                                             "'. Job ID: " + start.job_id));
-          break;
-        case JobStart::Kind::kStarted:
-          s.results.push_back(Message("Storage compaction started for table '" + q +
-                                            "'. Job ID: " + start.job_id));
-          break;
-      }
       return Status::OK();
     }
     case parser::StatementKind::kKillJob: {
@@ -415,18 +439,17 @@ Status Executor::RunShowStats(Session& s, const parser::SqlStatement& stmt) {
 
 namespace {
 
-// The quoted path ending a backup statement (`verb` names it in the syntax error): not empty, no
-// `..`, no NUL.
-// With `at_end` false, what follows the path is left to the caller.
-Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::string& verb,
-                                          bool at_end = true) {
+// The quoted path token of a backup statement: not empty, no `..`, no NUL.
+Result<std::string> TakeQuotedBackupPath(parser::TokenCursor& c) {
   const parser::Token* t = c.Peek();
   if (t == nullptr || (t->kind != parser::TokenKind::kString &&
                        t->kind != parser::TokenKind::kQuotedIdentifier)) {
     return Status::InvalidSql("Backup path must be quoted");
   }
-  std::string path = c.Next().value;
-  if (at_end) KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  return c.Next().value;
+}
+
+Status CheckBackupPath(const std::string& path) {
   if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
   if (path.find("..") != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
@@ -434,7 +457,110 @@ Result<std::string> ParseQuotedBackupPath(parser::TokenCursor& c, const std::str
   if (path.find('\0') != std::string::npos) {
     return Status::InvalidSql("Backup path cannot contain null bytes");
   }
-  return path;
+  return Status::OK();
+}
+
+// The key prefix a storage `PATH '<path>'` names: relative, ending in '/' ("nightly/x" →
+// "nightly/x/"); with `allow_empty` (SHOW BACKUPS lists a storage's root) "" stays "".
+// Errors are INVALID_SQL.
+Result<std::string> StoragePrefix(std::string_view path, bool allow_empty = false) {
+  std::string p(path);
+  if (p.find('\0') != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain null bytes");
+  }
+  if (p.find("..") != std::string::npos) {
+    return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
+  }
+  if (!p.empty() && (p.front() == '/' || p.front() == '\\')) {
+    return Status::InvalidSql(
+        "Backup path in a storage must be relative to the storage's base directory: '" + p + "'");
+  }
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (p.empty()) {
+    if (allow_empty) return std::string();
+    return Status::InvalidSql("Backup path cannot be empty");
+  }
+  if (Status s = filestore::ValidateKey(p + "/" + std::string("backup.json")); !s.ok()) {
+    return Status::InvalidSql("Backup path '" + std::string(path) +
+                                   "' is not a valid object key: " + s.message());
+  }
+  return p + "/";
+}
+
+// `STORAGE <id> PATH '<prefix>'` after TO/FROM (PATH optional with `path_optional`).
+Result<BackupLocation> ParseStorageLocation(parser::TokenCursor& c, const std::string& verb,
+                                            bool path_optional) {
+  BackupLocation at;
+  KALAM_ASSIGN_OR_RETURN(at.storage_id, c.ExpectIdentifier("a storage id", verb + " STORAGE"));
+  at.storage_id = catalog::LowerName(at.storage_id);
+  if (!c.AcceptWord("PATH")) {
+    if (!path_optional) {
+      return Status::InvalidSql("Expected PATH '<prefix>' after " + verb + " STORAGE " +
+                                at.storage_id);
+    }
+    return at;
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, TakeQuotedBackupPath(c));
+  KALAM_ASSIGN_OR_RETURN(at.path, StoragePrefix(path, path_optional));
+  return at;
+}
+
+// BACKUP DATABASE TO {'<dir>' | STORAGE <id> PATH '<prefix>'} [INCREMENTAL FROM '<base>'] /
+// RESTORE DATABASE FROM {'<dir>' | STORAGE <id> PATH '<prefix>'} (FEATURES §3.1 texts): paths
+// quoted, not empty, no `..`, no NUL; a backup directory is never under a system directory; a
+// storage path is relative. The base of an incremental backup is in the same kind of place as
+// the backup (a directory, or a prefix in the same storage).
+struct BackupStatement {
+  BackupLocation at;
+  std::string incremental_from;
+};
+
+// A backup directory's path: CheckBackupPath, and a backup is never written under a system
+// directory.
+Status CheckBackupDirectory(const std::string& path, bool backup) {
+  KALAM_RETURN_IF_ERROR(CheckBackupPath(path));
+  if (!backup) return Status::OK();
+  std::string lower = path;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
+    if (lower.find(bad) != std::string::npos) {
+      return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
+    }
+  }
+  return Status::OK();
+}
+
+Result<BackupStatement> ParseBackupStatement(parser::TokenCursor& c, bool backup) {
+  const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("DATABASE", backup ? "BACKUP" : "RESTORE"));
+  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
+    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
+                              verb);
+  }
+  BackupStatement out;
+  const std::string clause = verb + (backup ? " TO" : " FROM");
+  if (c.AcceptWord("STORAGE")) {
+    KALAM_ASSIGN_OR_RETURN(out.at, ParseStorageLocation(c, clause, false));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(out.at.path, TakeQuotedBackupPath(c));
+  }
+  if (backup && c.AcceptWord("INCREMENTAL")) {
+    KALAM_RETURN_IF_ERROR(c.ExpectWord("FROM", "INCREMENTAL"));
+    KALAM_ASSIGN_OR_RETURN(std::string base, TakeQuotedBackupPath(c));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " … INCREMENTAL FROM '" + base + "'"));
+    KALAM_RETURN_IF_ERROR(CheckBackupPath(base));
+    if (out.at.storage_id.empty()) {
+      out.incremental_from = base;
+    } else {
+      KALAM_ASSIGN_OR_RETURN(out.incremental_from, StoragePrefix(base));
+    }
+  } else {
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + out.at.path + "'"));
+  }
+  if (!out.at.storage_id.empty()) return out;
+  KALAM_RETURN_IF_ERROR(CheckBackupDirectory(out.at.path, backup));
+  return out;
 }
 
 // What BACKUP/RESTORE NAMESPACE names besides the path.
@@ -444,49 +570,30 @@ struct NamespaceBackupArgs {
   bool replace = false;
 };
 
-// The path of BACKUP DATABASE TO '<dir>' / RESTORE DATABASE FROM '<dir>' (FEATURES §3.1 texts):
-// quoted, not empty, no `..`, no NUL; a backup is also never written under a system directory.
-// With `ns_args`, the NAMESPACE forms: BACKUP NAMESPACE <ns> TO '<dir>' and
-// RESTORE NAMESPACE <ns> FROM '<dir>' [AS <other>] [REPLACE].
-Result<std::string> ParseBackupPath(parser::TokenCursor& c, bool backup,
-                                    NamespaceBackupArgs* ns_args = nullptr) {
-  const char* object = ns_args ? "NAMESPACE" : "DATABASE";
-  const std::string verb = std::string(backup ? "BACKUP " : "RESTORE ") + object;
+// BACKUP NAMESPACE <ns> TO '<dir>' / RESTORE NAMESPACE <ns> FROM '<dir>' [AS <other>] [REPLACE]:
+// directories only, with the path rules of the DATABASE forms. Returns the path.
+Result<std::string> ParseNamespaceBackupStatement(parser::TokenCursor& c, bool backup,
+                                                  NamespaceBackupArgs* args) {
+  const std::string verb = backup ? "BACKUP NAMESPACE" : "RESTORE NAMESPACE";
   KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
-  KALAM_RETURN_IF_ERROR(c.ExpectWord(object, backup ? "BACKUP" : "RESTORE"));
-  if (ns_args) {
-    KALAM_ASSIGN_OR_RETURN(ns_args->ns, c.ExpectIdentifier("namespace", verb));
-  }
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("NAMESPACE", backup ? "BACKUP" : "RESTORE"));
+  KALAM_ASSIGN_OR_RETURN(args->ns, c.ExpectIdentifier("namespace", verb));
   if (!c.AcceptWord(backup ? "TO" : "FROM")) {
     return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
                               verb);
   }
-  KALAM_ASSIGN_OR_RETURN(std::string path,
-                         ParseQuotedBackupPath(c, verb, /*at_end=*/!ns_args || backup));
-  if (ns_args && !backup) {
-    const std::string after = verb + " " + ns_args->ns + " FROM '" + path + "'";
-    if (c.AcceptWord("AS")) {
-      KALAM_ASSIGN_OR_RETURN(ns_args->target, c.ExpectIdentifier("namespace", after + " AS"));
-    }
-    ns_args->replace = c.AcceptWord("REPLACE");
-    KALAM_RETURN_IF_ERROR(c.ExpectEnd(after));
-    if (path.empty()) return Status::InvalidSql("Backup path cannot be empty");
-    if (path.find("..") != std::string::npos) {
-      return Status::InvalidSql("Backup path cannot contain '..' (path traversal not allowed)");
-    }
-    if (path.find('\0') != std::string::npos) {
-      return Status::InvalidSql("Backup path cannot contain null bytes");
-    }
-  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, TakeQuotedBackupPath(c));
   if (backup) {
-    std::string lower = path;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
-      if (lower.find(bad) != std::string::npos) {
-        return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
-      }
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  } else {
+    const std::string after = verb + " " + args->ns + " FROM '" + path + "'";
+    if (c.AcceptWord("AS")) {
+      KALAM_ASSIGN_OR_RETURN(args->target, c.ExpectIdentifier("namespace", after + " AS"));
     }
+    args->replace = c.AcceptWord("REPLACE");
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(after));
   }
+  KALAM_RETURN_IF_ERROR(CheckBackupDirectory(path, backup));
   return path;
 }
 
@@ -519,18 +626,21 @@ Status RequireBackupRole(const Caller& caller, const char* what) {
 Status Executor::RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup) {
   KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup));
+  KALAM_ASSIGN_OR_RETURN(BackupStatement st, ParseBackupStatement(c, backup));
   if (!jobs_) return Status::Unavailable("The job system is not running");
+  const std::string where = st.at.storage_id.empty()
+                                ? "'" + st.at.path + "'"
+                                : "storage '" + st.at.storage_id + "' path '" + st.at.path + "'";
   if (!backup) {
-    Result<std::string> id = jobs_->RestoreDatabase(path);
+    Result<std::string> id = jobs_->RestoreDatabaseFrom(st.at);
     if (!id.ok()) return BackupError(id.status());
-    s.results.push_back(Message("Database restore started from '" + path + "'. Job ID: " + *id +
+    s.results.push_back(Message("Database restore started from " + where + ". Job ID: " + *id +
                                 ". Server restart required after completion."));
     return Status::OK();
   }
-  Result<std::string> id = jobs_->BackupDatabase(path);
+  Result<std::string> id = jobs_->BackupDatabaseTo(st.at, st.incremental_from);
   if (!id.ok()) return BackupError(id.status());
-  s.results.push_back(Message("Database backup started to '" + path + "'. Job ID: " + *id));
+  s.results.push_back(Message("Database backup started to " + where + ". Job ID: " + *id));
   return Status::OK();
 }
 
@@ -540,9 +650,17 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   KALAM_RETURN_IF_ERROR(c.ExpectWord("SHOW", ""));
   KALAM_RETURN_IF_ERROR(c.ExpectWord("BACKUPS", "SHOW"));
   if (!c.AcceptWord("FROM")) return Status::InvalidSql("Expected FROM clause in SHOW BACKUPS");
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseQuotedBackupPath(c, "SHOW BACKUPS FROM"));
+  BackupLocation at;
+  if (c.AcceptWord("STORAGE")) {
+    KALAM_ASSIGN_OR_RETURN(at, ParseStorageLocation(c, "SHOW BACKUPS FROM", true));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM STORAGE " + at.storage_id));
+  } else {
+    KALAM_ASSIGN_OR_RETURN(at.path, TakeQuotedBackupPath(c));
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd("SHOW BACKUPS FROM '" + at.path + "'"));
+    KALAM_RETURN_IF_ERROR(CheckBackupPath(at.path));
+  }
   if (!jobs_) return Status::Unavailable("The job system is not running");
-  Result<std::vector<BackupInfo>> listed = jobs_->ListBackups(path);
+  Result<std::vector<BackupInfo>> listed = jobs_->ListBackupsAt(at);
   if (!listed.ok()) return BackupError(listed.status());
   ResultBuilder b;
   b.AddColumn("path", kText);
@@ -554,13 +672,17 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("problem", kText);
   b.AddColumn("kind", kText);
   b.AddColumn("namespace", kText);
+  b.AddColumn("copied_files", kBigInt);
+  b.AddColumn("reused_files", kBigInt);
+  b.AddColumn("incremental_from", kText);
   for (const auto& info : *listed) {
-    KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text(info.path), Value::Text(info.created_at),
-                                    Value::Int(info.seq), Value::Int(info.size_bytes),
-                                    Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
-                                    info.problem.empty() ? Value::Null() : Value::Text(info.problem),
-                                    Value::Text(info.kind),
-                                    info.ns.empty() ? Value::Null() : Value::Text(info.ns)}));
+    KALAM_RETURN_IF_ERROR(b.AddRow(
+        {Value::Text(info.path), Value::Text(info.created_at), Value::Int(info.seq),
+         Value::Int(info.size_bytes), Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
+         info.problem.empty() ? Value::Null() : Value::Text(info.problem), Value::Text(info.kind),
+         info.ns.empty() ? Value::Null() : Value::Text(info.ns), Value::Int(info.copied_files),
+         Value::Int(info.reused_files),
+         info.incremental_from.empty() ? Value::Null() : Value::Text(info.incremental_from)}));
   }
   s.results.push_back(std::move(b).Finish());
   return Status::OK();
@@ -571,7 +693,7 @@ Status Executor::RunNamespaceBackupStatement(Session& s, const parser::SqlStatem
   KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
   parser::TokenCursor c(stmt);
   NamespaceBackupArgs args;
-  KALAM_ASSIGN_OR_RETURN(std::string path, ParseBackupPath(c, backup, &args));
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseNamespaceBackupStatement(c, backup, &args));
   if (!jobs_) return Status::Unavailable("The job system is not running");
   const std::string ns = catalog::LowerName(args.ns);
   if (backup) {

@@ -72,7 +72,7 @@ struct JobStart {
   enum class Kind : uint8_t {
     kStarted,         // a new job was queued: job_id
     kAlreadyRunning,  // a job for this table is queued or running: job_id is that job
-    kSkipped,         // nothing to do (no hot rows to flush / nothing to compact)
+    kSkipped,         // nothing to do (no hot rows to flush); compactions always get a job
   };
   Kind kind = Kind::kStarted;
   std::string job_id;
@@ -89,6 +89,15 @@ struct BackupInfo {
   std::string problem;     // why not verified ("" when verified)
   std::string kind;        // "database" | "namespace"
   std::string ns;          // the namespace of a namespace backup ("" otherwise)
+  int64_t copied_files = 0;      // files the backup wrote itself
+  int64_t reused_files = 0;      // files taken over from its base backup
+  std::string incremental_from;  // its base backup ("" for a full backup)
+};
+
+// Where a backup is: a directory, or a key prefix inside a configured storage.
+struct BackupLocation {
+  std::string storage_id;  // "" = `path` is a directory
+  std::string path;        // the directory, or the prefix ("nightly/2026-12-07/", ends in '/')
 };
 
 // Thread-safe.
@@ -122,6 +131,16 @@ class JobService {
   }
   // The backups at or directly under `dir` (a path inside, or equal to, an allowed directory).
   virtual Result<std::vector<BackupInfo>> ListBackups(const std::string& dir) = 0;
+  // BackupDatabase to a directory or a storage prefix (kAlreadyExists when it holds anything),
+  // incremental to the backup at `incremental_from` (same kind of place; "" = a full backup;
+  // kNotFound when it is not a complete backup), checked before the job starts.
+  virtual Result<std::string> BackupDatabaseTo(const BackupLocation& to,
+                                               const std::string& incremental_from) = 0;
+  // RestoreDatabase from a directory or a storage prefix (downloaded and verified before the job
+  // starts).
+  virtual Result<std::string> RestoreDatabaseFrom(const BackupLocation& from) = 0;
+  // ListBackups at a directory or a storage prefix.
+  virtual Result<std::vector<BackupInfo>> ListBackupsAt(const BackupLocation& at) = 0;
   virtual std::vector<JobInfo> ListJobs() const = 0;
   // Cancels a queued or running job; returns its status afterwards (kCancelled, or the final
   // status of a job that had already finished). kNotFound for an unknown id.

@@ -403,25 +403,52 @@ void ColdStore::StageDropTable(catalog::TableId table, storage::WriteBatch* batc
 
 Status ColdStore::ForgetTable(catalog::TableId table) {
   auto scopes = ScopesOf(table);
+  std::vector<std::pair<std::string, std::string>> keys;  // (storage id, key)
+  for (const auto& [scope, sm] : scopes) {
+    for (const auto& seg : sm->manifest.segments) {
+      keys.emplace_back(sm->storage_id, sm->folder + "/" + seg.file);
+    }
+    keys.emplace_back(sm->storage_id, sm->folder + "/manifest.json");
+  }
   {
     std::lock_guard lock(mu_);
     for (const auto& [scope, sm] : scopes) manifests_.erase({table, scope});
+    if (delete_holds_ > 0) {
+      deferred_deletes_.insert(deferred_deletes_.end(), keys.begin(), keys.end());
+      return Status::OK();
+    }
   }
+  return DeleteKeys(keys);
+}
+
+Status ColdStore::DeleteKeys(const std::vector<std::pair<std::string, std::string>>& keys) {
   Status first_error;
-  for (const auto& [scope, sm] : scopes) {
-    auto store = StoreFor(sm->storage_id);
-    if (!store.ok()) {
-      if (first_error.ok()) first_error = store.status();
-      continue;
-    }
-    for (const auto& seg : sm->manifest.segments) {
-      Status s = (*store)->Delete(sm->folder + "/" + seg.file);
-      if (!s.ok() && first_error.ok()) first_error = s;
-    }
-    Status s = (*store)->Delete(sm->folder + "/manifest.json");
+  for (const auto& [storage_id, key] : keys) {
+    auto store = StoreFor(storage_id);
+    Status s = store.ok() ? (*store)->Delete(key) : store.status();
     if (!s.ok() && first_error.ok()) first_error = s;
   }
   return first_error;
+}
+
+void ColdStore::HoldDeletes() {
+  std::lock_guard lock(mu_);
+  ++delete_holds_;
+}
+
+Status ColdStore::ReleaseDeletes() {
+  std::vector<std::pair<std::string, std::string>> keys;
+  {
+    std::lock_guard lock(mu_);
+    if (--delete_holds_ > 0) return Status::OK();
+    keys.swap(deferred_deletes_);
+  }
+  return DeleteKeys(keys);
+}
+
+bool ColdStore::DeletesHeld() const {
+  std::lock_guard lock(mu_);
+  return delete_holds_ > 0;
 }
 
 }  // namespace kalam::table

@@ -134,11 +134,24 @@ class ColdStore {
   // Adds removal of every manifest of `table` to `batch`.
   static void StageDropTable(catalog::TableId table, storage::WriteBatch* batch);
   // Forgets a dropped table's manifests and cached segments, and deletes its files (best effort:
-  // failures are logged by the caller through the returned status).
+  // failures are logged by the caller through the returned status). While deletes are held
+  // (HoldDeletes) the files are deleted when the last hold is released instead.
   Status ForgetTable(catalog::TableId table);
+
+  // A backup copying segment files outside the exclusive step holds deletes, so a file named by
+  // the manifests it read stays until it was copied: taken under the same lock AllManifests
+  // reads, any file a manifest named at that point is then deleted only after ReleaseDeletes.
+  // Holds nest; the release of the last one deletes what ForgetTable deferred (the first failure
+  // is returned; such a file is named by no manifest, so it only costs space). Compaction's
+  // obsolete files (JobSystem) are kept while DeletesHeld().
+  void HoldDeletes();
+  Status ReleaseDeletes();
+  bool DeletesHeld() const;
 
  private:
   using Key = std::pair<catalog::TableId, Scope>;
+  // Deletes each (storage id, key); the first failure, after trying all.
+  Status DeleteKeys(const std::vector<std::pair<std::string, std::string>>& keys);
   struct CacheEntry {
     std::shared_ptr<const SegmentRows> rows;
     std::list<std::string>::iterator lru;
@@ -152,6 +165,8 @@ class ColdStore {
   std::map<Key, std::shared_ptr<const ScopeManifest>> manifests_;  // guarded by mu_
   std::unordered_map<std::string, std::pair<uint64_t, std::shared_ptr<filestore::ObjectStore>>>
       stores_;  // guarded by mu_: storage id → (storage catalog version, store)
+  int delete_holds_ = 0;  // guarded by mu_
+  std::vector<std::pair<std::string, std::string>> deferred_deletes_;  // guarded by mu_: (storage, key)
 
   std::mutex cache_mu_;
   std::unordered_map<std::string, CacheEntry> cache_;  // guarded by cache_mu_

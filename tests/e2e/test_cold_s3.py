@@ -67,8 +67,9 @@ def test_s3_storage_flush_and_read_back(s3, tmp_path):
         server.sql(f"CREATE STORAGE s3cold TYPE 's3' BUCKET 'kalam-cold' REGION 'us-east-1' "
                    f"ENDPOINT '{endpoint}' BASE_DIRECTORY 's3://kalam-cold/prefix' "
                    f"CREDENTIALS '{json.dumps(CREDS)}'")
-        check = server.rows("STORAGE CHECK s3cold")
-        assert check[0][1] is True, check
+        [check] = server.rows("STORAGE CHECK s3cold EXTENDED")
+        assert check[:6] == ["s3cold", "healthy", True, True, True, True], check
+        assert check[7:10] == [None, None, None], check  # no capacity for an object store
         assert server.rows("SELECT storage_type, base_directory FROM system.storages "
                            "WHERE storage_id = 's3cold'") == [["s3", "s3://kalam-cold/prefix"]]
         server.create_user("sara", "password123")
@@ -110,7 +111,8 @@ def test_s3_storage_with_wrong_credentials_fails_check_cleanly(s3, tmp_path):
         server.sql(f"CREATE STORAGE nobucket TYPE 's3' BUCKET 'does-not-exist' REGION 'us-east-1' "
                    f"ENDPOINT '{endpoint}' CREDENTIALS '{json.dumps(bad)}'")
         row = server.rows("STORAGE CHECK nobucket")[0]
-        assert row[0] == "nobucket" and row[1] is False and row[2], row
+        assert row[:6] == ["nobucket", "unreachable", False, False, False, False], row
+        assert row[9].startswith("storage check failed at write ("), row
         masked = server.rows("SELECT * FROM system.storages WHERE storage_id = 'nobucket'")
         assert "wrong" not in json.dumps(masked)
     finally:

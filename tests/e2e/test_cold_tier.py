@@ -45,8 +45,17 @@ def test_create_check_alter_drop_storage(server, tmp_path):
     err = server.sql_error(f"CREATE STORAGE archive TYPE 'filesystem' BASE_DIRECTORY '{base}'",
                            )
     assert err["message"] == "Storage 'archive' already exists"
-    check = server.rows("STORAGE CHECK archive")
-    assert check[0][0] == "archive" and check[0][1] is True, check
+    res = server.sql("STORAGE CHECK archive")["results"][0]
+    assert [c["name"] for c in res["schema"]] == [
+        "storage_id", "status", "readable", "writable", "listable", "deletable", "latency_ms",
+        "total_bytes", "used_bytes", "error", "tested_at"]
+    [check] = res["rows"]
+    assert check[:6] == ["archive", "healthy", True, True, True, True], check
+    assert int(check[6]) >= 0 and check[7:10] == [None, None, None] and check[10] > 0, check
+    # EXTENDED adds the capacity of the storage's volume
+    [ext] = server.rows("STORAGE CHECK archive EXTENDED")
+    assert ext[:6] == ["archive", "healthy", True, True, True, True], ext
+    assert 0 < int(ext[8]) <= int(ext[7]), ext
     probe = base / ".kalam-check"
     assert not probe.exists() or not any(probe.iterdir()), "STORAGE CHECK leaves no probe object"
     server.sql("ALTER STORAGE archive SET DESCRIPTION 'cold rows'")
@@ -65,7 +74,7 @@ def test_create_check_alter_drop_storage(server, tmp_path):
     assert not list((base / "arch" / "t").glob("seg-*")), "DROP TABLE removes cold files"
     assert server.sql("DROP STORAGE archive")["results"][0]["message"] == \
         "Storage archive dropped successfully"
-    assert server.sql_error("STORAGE CHECK archive")["message"] == "Storage 'archive' does not exist"
+    assert server.sql_error("STORAGE CHECK archive")["message"] == "Storage 'archive' not found"
 
 
 @pytest.mark.parametrize("sql, fragment", [
@@ -97,13 +106,20 @@ def test_storage_statements_need_dba(server):
     server.create_user("usr_st", PW, "user")
     for user in ("svc_st", "usr_st"):
         for sql in ("CREATE STORAGE x TYPE 'filesystem' BASE_DIRECTORY '/tmp/kx'",
-                    "ALTER STORAGE local SET NAME 'pwned'", "DROP STORAGE local", "SHOW STORAGES",
+                    "ALTER STORAGE local SET NAME 'pwned'", "DROP STORAGE local",
                     "STORAGE CHECK local", "KILL JOB 'FL-1'"):
             err = server.sql_error(sql, user=user, password=PW, status=403)
             assert err["code"] == "PERMISSION_DENIED", (user, sql)
     assert server.rows("SELECT storage_name FROM system.storages WHERE storage_id = 'local'") == [
         ["Local storage"]]
     assert server.rows("SELECT count(*) FROM system.storages WHERE storage_id = 'x'") == [["0"]]
+    # Listing storages is open to every role, as in the original (no column holds credentials).
+    for user in ("svc_st", "usr_st"):
+        res = server.sql("SHOW STORAGES", user=user, password=PW)["results"][0]
+        assert [c["name"] for c in res["schema"]] == [
+            "storage_id", "storage_name", "description", "storage_type", "base_directory",
+            "shared_tables_template", "user_tables_template", "created_at", "updated_at"]
+        assert res["rows"][0][:2] == ["local", "Local storage"]
 
 
 # ---- flush and the merged view ------------------------------------------------------------------
@@ -258,9 +274,22 @@ def test_compaction_merges_segments_and_keeps_answers(server, ns):
     m = re.fullmatch(rf"Storage compaction started for table '{t}'\. Job ID: (CO-\d+)", msg)
     assert m, msg
     assert wait_job(server, m.group(1))[0] == "completed"
+    [[message]] = server.rows(f"SELECT message FROM system.jobs WHERE job_id = '{m.group(1)}'")
+    assert message == f"Compaction completed: merged 4 segment(s) of table '{t}' into 1 (15 row(s))", message  # 14 rows + 1 tombstone
     assert stats(server, t)["flushed_segments"] == "1"
     assert server.rows(f"SELECT id, v FROM {t} ORDER BY id") == before
     assert server.rows(f"SELECT id FROM {t} WHERE _deleted = true") == [[21]]  # retention 168 h
+
+
+def test_compacting_a_table_without_segments_is_a_job_that_says_so(server, ns):
+    t = f"{ns}.nothing"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY)")
+    msg = server.sql(f"STORAGE COMPACT TABLE {t}")["results"][0]["message"]
+    m = re.fullmatch(rf"Storage compaction started for table '{t}'\. Job ID: (CO-\d+)", msg)
+    assert m, msg
+    assert wait_job(server, m.group(1))[0] == "completed"
+    assert server.rows(f"SELECT message FROM system.jobs WHERE job_id = '{m.group(1)}'") == [
+        [f"Compaction completed: table '{t}' has no flushed segments"]]
 
 
 def test_flush_policy_rows_and_interval(tmp_path):

@@ -205,6 +205,17 @@ def test_empty_sql(server, sql):
     assert_sql_error(r, 400, "EMPTY_SQL")
 
 
+def test_oversized_sql_gets_the_original_invalid_sql_text(server):
+    sql = "SELECT 1 " + "-" * (1048576 - 9) + "\n"  # one byte over limits.max_sql_length
+    assert len(sql.encode()) == 1048577
+    r = server.sql_raw(sql)
+    assert_sql_error(r, 400, "INVALID_SQL",
+                     message="SQL query too long: 1048577 bytes (maximum 1048576 bytes)")
+    # at the limit it runs
+    ok = "SELECT 1 " + "-" * (1048576 - 9)
+    assert server.sql(ok)["results"][0]["rows"] == [["1"]]
+
+
 @pytest.mark.parametrize("data", ["{not json", "", "{\"sql\": \"SELECT 1\"", "[]", "\"SELECT 1\"",
                                   "{\"sql\": 5}", "{\"params\": []}", "{\"sql\": null}"])
 def test_malformed_body(server, data):

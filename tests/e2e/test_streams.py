@@ -55,7 +55,7 @@ def test_create_stream_table_in_both_forms(server, ns):
     assert json.loads(tables[0][2]) == {
         "table_type": "STREAM", "ttl_seconds": 30, "eviction_strategy": "time_based",
         "max_stream_size_bytes": 0, "compression": "snappy", "max_rows_per_user": 0,
-        "ephemeral": False}
+        "ephemeral": False, "storage_id": "local"}
     assert json.loads(tables[1][2])["ttl_seconds"] == 5
 
 

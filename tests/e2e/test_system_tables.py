@@ -24,11 +24,13 @@ SCHEMAS = {
         ("namespace_id", "Text"), ("table_name", "Text"), ("version", "Int"), ("column_id", "Int"),
         ("column_name", "Text"), ("ordinal", "Int"), ("data_type", "Text"),
         ("nullable", "Boolean"), ("primary_key", "Boolean"), ("default_value", "Text"),
-        ("comment", "Text")],
+        ("comment", "Text"), ("primary_key_pos", "Int")],
     "system.schemas": [
         ("table_id", "BigInt"), ("namespace_id", "Text"), ("table_name", "Text"),
         ("table_type", "Text"), ("schema_version", "Int"), ("columns", "Json"),
-        ("options", "Json"), ("is_latest", "Boolean"), ("created_at", "Timestamp")],
+        ("options", "Json"), ("is_latest", "Boolean"), ("created_at", "Timestamp"),
+        ("table_comment", "Text"), ("updated_at", "Timestamp"), ("access_level", "Text"),
+        ("storage_id", "Text"), ("use_user_storage", "Boolean")],
     "system.storages": [
         ("storage_id", "Text"), ("storage_name", "Text"), ("description", "Text"),
         ("storage_type", "Text"), ("base_directory", "Text"), ("shared_tables_template", "Text"),
@@ -45,16 +47,46 @@ SCHEMAS = {
         ("options", "Json"), ("status", "Text"), ("created_at", "Timestamp"),
         ("last_update", "Timestamp"), ("changes", "BigInt"), ("node_id", "Text")],
     "system.stats": [("metric_name", "Text"), ("metric_value", "Text")],
-    "system.datatypes": [("sql_name", "Text"), ("kalam_type", "Text"), ("description", "Text")],
-    "system.settings": [("name", "Text"), ("value", "Text"), ("description", "Text")],
+    "system.datatypes": [("sql_name", "Text"), ("kalam_type", "Text"), ("description", "Text"),
+                         ("arrow_type", "Text")],
+    "system.settings": [("name", "Text"), ("value", "Text"), ("description", "Text"),
+                        ("category", "Text")],
+    "system.job_nodes": [
+        ("job_id", "Text"), ("node_id", "BigInt"), ("status", "Text"), ("error_message", "Text"),
+        ("created_at", "Timestamp"), ("started_at", "Timestamp"), ("finished_at", "Timestamp"),
+        ("updated_at", "Timestamp")],
+    "system.manifest": [
+        ("cache_key", "Text"), ("namespace_id", "Text"), ("table_name", "Text"),
+        ("scope", "Text"), ("etag", "Text"), ("last_refreshed", "Timestamp"),
+        ("last_accessed", "Timestamp"), ("in_memory", "Boolean"), ("sync_state", "Text"),
+        ("manifest_json", "Json")],
+    "system.audit_log": [
+        ("audit_id", "Text"), ("timestamp", "Timestamp"), ("actor_user_id", "Text"),
+        ("action", "Text"), ("target", "Text"), ("details", "Text"), ("ip_address", "Text"),
+        ("subject_user_id", "Text"), ("outcome", "Text")],
+    "system.server_logs": [
+        ("timestamp", "Text"), ("level", "Text"), ("thread", "Text"), ("target", "Text"),
+        ("line", "BigInt"), ("message", "Text")],
     "information_schema.tables": [
         ("table_catalog", "Text"), ("table_schema", "Text"), ("table_name", "Text"),
         ("table_type", "Text")],
     "information_schema.columns": [
-        ("table_schema", "Text"), ("table_name", "Text"), ("column_name", "Text"),
+        ("table_catalog", "Text"), ("table_schema", "Text"), ("table_name", "Text"), ("column_name", "Text"),
         ("ordinal_position", "Int"), ("column_default", "Text"), ("is_nullable", "Text"),
         ("data_type", "Text")],
 }
+
+
+def wait_job(server, job_id, timeout=20):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = server.rows(f"SELECT status FROM system.jobs WHERE job_id = '{job_id}'")
+        if rows and rows[0][0] in ("completed", "failed", "cancelled", "skipped"):
+            assert rows[0][0] == "completed", rows
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
 
 
 def result(server, sql, **kw):
@@ -166,11 +198,14 @@ def test_stats_settings_datatypes(server):
                  "commits"):
         assert stats[name].isdigit(), (name, stats)
     assert int(stats["namespaces"]) >= 1
-    settings = {r[0]: r[1]
-                for r in server.rows("SELECT name, value, description FROM system.settings")}
-    assert settings["default_query_limit"] == "50"
-    assert settings["max_query_limit"] == "1000"
-    assert settings["data_dir"] == str(server.data_dir)
+    settings = {r[0]: r[1:]
+                for r in server.rows("SELECT name, value, description, category "
+                                     "FROM system.settings")}
+    assert settings["limits.default_query_limit"] == [
+        "50", "Rows returned by a SELECT without a LIMIT.", "limits"]
+    assert settings["limits.max_query_limit"][0] == "1000"
+    assert settings["storage.data_dir"][0] == str(server.data_dir)
+    assert settings["storage.data_dir"][2] == "storage"
     types = server.rows("SELECT sql_name, kalam_type FROM system.datatypes")
     assert len(types) == 35
     for pair in (["BIGINT", "BigInt"], ["INT8", "BigInt"], ["DOUBLE PRECISION", "Double"],
@@ -224,16 +259,91 @@ def test_information_schema_shows_only_readable_tables(server, ns):
     tables = (f"SELECT * FROM information_schema.tables WHERE table_schema = '{ns}' "
               "ORDER BY table_name")
     assert server.rows(tables, user=user, password="password123") == [
-        ["kalamdb", ns, "mine", "USER"], ["kalamdb", ns, "open", "SHARED"]]
+        ["kalam", ns, "mine", "USER"], ["kalam", ns, "open", "SHARED"]]
     assert server.rows(tables) == [
-        ["kalamdb", ns, "closed", "SHARED"], ["kalamdb", ns, "mine", "USER"],
-        ["kalamdb", ns, "open", "SHARED"]]
+        ["kalam", ns, "closed", "SHARED"], ["kalam", ns, "mine", "USER"],
+        ["kalam", ns, "open", "SHARED"]]
     assert server.rows(f"SELECT * FROM information_schema.columns WHERE table_schema = '{ns}' "
                        "ORDER BY table_name, ordinal_position",
                        user=user, password="password123") == [
-        [ns, "mine", "id", 1, None, "NO", "INT"], [ns, "mine", "note", 2, None, "NO", "TEXT"],
-        [ns, "open", "id", 1, None, "NO", "INT"]]
+        ["kalam", ns, "mine", "id", 1, None, "NO", "INT"],
+        ["kalam", ns, "mine", "note", 2, None, "NO", "TEXT"],
+        ["kalam", ns, "open", "id", 1, None, "NO", "INT"]]
     err = server.sql_error("DELETE FROM information_schema.tables", user=user,
                            password="password123", status=403)
     assert err == {"code": "PERMISSION_DENIED",
                    "message": "Table 'information_schema.tables' is read-only"}
+
+
+def test_schemas_columns_use_the_wire_type_names_and_options_name_the_storage(server, ns):
+    server.sql(f"CREATE SHARED TABLE {ns}.w (id BIGINT PRIMARY KEY, doc JSON, "
+               "v EMBEDDING(3), price DECIMAL(10,2) NOT NULL DEFAULT 1.5 COMMENT 'cost') "
+               "WITH (ACCESS_LEVEL = 'PUBLIC')")
+    import json
+    [[columns, options, comment, access, storage, use_user_storage]] = server.rows(
+        f"SELECT columns, options, table_comment, access_level, storage_id, use_user_storage "
+        f"FROM system.schemas WHERE namespace_id = '{ns}' AND table_name = 'w'")
+    assert json.loads(columns) == [
+        {"column_id": 1, "column_name": "id", "column_comment": None, "data_type": "BigInt",
+         "default_value": None, "ordinal_position": 1, "is_nullable": False,
+         "is_primary_key": True, "is_partition_key": False},
+        {"column_id": 2, "column_name": "doc", "column_comment": None, "data_type": "Json",
+         "default_value": None, "ordinal_position": 2, "is_nullable": True,
+         "is_primary_key": False, "is_partition_key": False},
+        {"column_id": 3, "column_name": "v", "column_comment": None,
+         "data_type": {"Embedding": 3}, "default_value": None, "ordinal_position": 3,
+         "is_nullable": True, "is_primary_key": False, "is_partition_key": False},
+        {"column_id": 4, "column_name": "price", "column_comment": "cost",
+         "data_type": {"Decimal": {"precision": 10, "scale": 2}}, "default_value": "'1.50'",
+         "ordinal_position": 4, "is_nullable": False, "is_primary_key": False,
+         "is_partition_key": False}]
+    assert json.loads(options)["storage_id"] == "local"
+    assert [comment, access, storage, use_user_storage] == [None, "PUBLIC", "local", None]
+    assert server.rows(f"SELECT column_name, primary_key_pos FROM system.columns "
+                       f"WHERE namespace_id = '{ns}' AND table_name = 'w' ORDER BY ordinal") == [
+        ["id", 1], ["doc", None], ["v", None], ["price", None]]
+
+
+def test_manifest_lists_each_flushed_scope(server, ns):
+    server.sql(f"CREATE USER TABLE {ns}.m (id INT PRIMARY KEY, v TEXT)")
+    server.sql(f"CREATE SHARED TABLE {ns}.s (id INT PRIMARY KEY)")
+    alice = server.create_user(unique("mal"))
+    server.sql(f"INSERT INTO {ns}.m (id, v) VALUES (1, 'a'), (2, 'b')", user=alice,
+               password="password123")
+    server.sql(f"INSERT INTO {ns}.s (id) VALUES (7)")
+    for t in ("m", "s"):
+        job = server.sql(f"STORAGE FLUSH TABLE {ns}.{t}")["results"][0]["message"].split()[-1]
+        wait_job(server, job)
+    rows = server.rows(f"SELECT cache_key, namespace_id, table_name, scope, etag, in_memory, "
+                       f"sync_state, json_extract(manifest_json, '$.segments[0].row_count'), "
+                       f"last_refreshed = last_accessed, last_refreshed > 0 "
+                       f"FROM system.manifest WHERE namespace_id = '{ns}' ORDER BY cache_key")
+    assert rows == [
+        [f"{ns}:m:{alice}", ns, "m", alice, None, True, "in_sync", "2", "1", "1"],
+        [f"{ns}:s:shared", ns, "s", "shared", None, True, "in_sync", "1", "1", "1"]]
+
+
+def test_job_nodes_has_one_row_per_job_on_this_node(server, ns):
+    server.sql(f"CREATE SHARED TABLE {ns}.j (id INT PRIMARY KEY)")
+    server.sql(f"INSERT INTO {ns}.j (id) VALUES (1)")
+    job = server.sql(f"STORAGE FLUSH TABLE {ns}.j")["results"][0]["message"].split()[-1]
+    wait_job(server, job)
+    [[node, status, error, finished_eq_updated]] = server.rows(
+        f"SELECT node_id, status, error_message, finished_at = updated_at "
+        f"FROM system.job_nodes WHERE job_id = '{job}'")
+    assert [node, status, error, finished_eq_updated] == ["1", "completed", None, "1"]
+
+
+def test_stats_carry_the_original_metric_names(server):
+    stats = dict(server.rows("SELECT metric_name, metric_value FROM system.stats"))
+    for name in ("schema_cache_size", "schema_registry_size", "total_users", "total_tables",
+                 "total_namespaces", "total_storages", "server_workers_effective",
+                 "max_connections", "server_uptime_seconds", "memory_usage_bytes", "node_id"):
+        assert stats[name].isdigit(), (name, stats.get(name))
+    assert stats["max_connections"] == "10000"
+    assert stats["schema_cache_size"] == stats["total_tables"]
+    assert stats["cluster_mode"] == "false"
+    assert stats["memory_usage_source"] == "rss"
+    version = server.http.get(server.base + "/health").json()["version"]
+    assert stats["server_version"] == version
+    assert int(stats["server_workers_effective"]) >= 1

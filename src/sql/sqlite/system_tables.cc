@@ -7,12 +7,17 @@
 
 #include <unistd.h>
 
+#include "audit/audit_log.h"
 #include "commit/commit_pipeline.h"
+#include "common/log_line.h"
 #include "common/metrics.h"
 #include "sql/access.h"
 #include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/sqlite_values.h"
+#include "table/cold_store.h"
+#include "table/manifest.h"
+#include "table/table_store.h"
 
 namespace kalam::sql {
 
@@ -51,6 +56,12 @@ json::value FlushPolicyJson(const catalog::FlushPolicy& p) {
   return json::value(out);
 }
 
+// The storage a table's cold rows go to; STREAM tables have none of their own and show "local",
+// as the original does.
+std::string StorageIdOf(const TableDef& t) {
+  return t.options.storage_id.empty() ? std::string("local") : t.options.storage_id;
+}
+
 // The WITH options of a table as a JSON object. Options that do not apply to the table's type
 // (ACCESS_LEVEL outside SHARED, TTL_SECONDS outside STREAM) are null; a STREAM table has its own
 // shape.
@@ -65,6 +76,7 @@ std::string TableOptionsJson(const TableDef& t) {
     o["compression"] = "snappy";
     o["max_rows_per_user"] = t.options.max_rows_per_user;
     o["ephemeral"] = t.options.ephemeral;
+    o["storage_id"] = StorageIdOf(t);
     return json::serialize(o);
   }
   o["flush_policy"] = FlushPolicyJson(t.options.flush_policy);
@@ -75,10 +87,21 @@ std::string TableOptionsJson(const TableDef& t) {
                           ? json::value(catalog::AccessLevelName(t.options.access_level))
                           : json::value(nullptr);
   o["use_user_storage"] = t.options.use_user_storage;
+  o["storage_id"] = StorageIdOf(t);
   return json::serialize(o);
 }
 
-// The columns of one schema version as a JSON array (system.schemas).
+// 1-based position of column `i` in the primary key, or 0 when it is not part of it.
+int64_t PrimaryKeyPos(const TableDef& t, size_t i) {
+  if (!t.columns[i].primary_key) return 0;
+  int64_t pos = 0;
+  for (size_t j = 0; j <= i; ++j) pos += t.columns[j].primary_key ? 1 : 0;
+  return pos;
+}
+
+// The columns of one schema version as a JSON array (system.schemas), with the original's field
+// names and its wire form of the type ("Json", {"Embedding":768}); `default_value` is the SQL text
+// of the default (ours; docs/compatibility.md).
 std::string ColumnsJson(const TableDef& t) {
   json::array a;
   for (size_t i = 0; i < t.columns.size(); ++i) {
@@ -87,12 +110,13 @@ std::string ColumnsJson(const TableDef& t) {
     a.push_back(json::object{
         {"column_id", c.column_id},
         {"column_name", c.name},
-        {"ordinal", i + 1},
-        {"data_type", c.type.SqlName()},
-        {"nullable", c.nullable},
-        {"primary_key", c.primary_key},
+        {"column_comment", c.comment.empty() ? json::value(nullptr) : json::value(c.comment)},
+        {"data_type", json::parse(c.type.WireJson())},
         {"default_value", dflt.empty() ? json::value(nullptr) : json::value(dflt)},
-        {"comment", c.comment.empty() ? json::value(nullptr) : json::value(c.comment)},
+        {"ordinal_position", i + 1},
+        {"is_nullable", c.nullable},
+        {"is_primary_key", c.primary_key},
+        {"is_partition_key", false},
     });
   }
   return json::serialize(a);
@@ -145,7 +169,8 @@ Result<MaterializedRows> ColumnsRows(const ExecContext& ctx) {
       rows.push_back({Text(t->namespace_id), Text(t->table_name), Int(t->schema_version),
                       Int(c.column_id), Text(c.name), Int(static_cast<int64_t>(i + 1)),
                       Text(c.type.SqlName()), Bool(c.nullable), Bool(c.primary_key),
-                      TextOrNull(c.default_value.ToSql(c.type)), TextOrNull(c.comment)});
+                      TextOrNull(c.default_value.ToSql(c.type)), TextOrNull(c.comment),
+                      c.primary_key ? Int(PrimaryKeyPos(*t, i)) : Value::Null()});
     }
   }
   return rows;
@@ -171,10 +196,17 @@ Result<MaterializedRows> SchemasRows(const ExecContext& ctx) {
       // A version is created when its ALTER (or the CREATE, for version 1) runs.
       const int64_t created = v->schema_version == 1 || v->updated_at_us == 0 ? v->created_at_us
                                                                                : v->updated_at_us;
+      const bool shared = v->type == catalog::TableType::kShared;
+      const bool user = v->type == catalog::TableType::kUser;
       rows.push_back({Int(static_cast<int64_t>(v->table_id)), Text(v->namespace_id),
                       Text(v->table_name), Text(TypeName(*v)), Int(v->schema_version),
                       Text(ColumnsJson(*v)), Text(TableOptionsJson(*v)), Bool(is_latest),
-                      Timestamp(created)});
+                      Timestamp(created), TextOrNull(v->comment),
+                      Timestamp(v->updated_at_us ? v->updated_at_us : v->created_at_us),
+                      shared ? Text(catalog::AccessLevelName(v->options.access_level))
+                             : Value::Null(),
+                      Text(StorageIdOf(*v)),
+                      user ? Bool(v->options.use_user_storage) : Value::Null()});
     }
   }
   return rows;
@@ -242,6 +274,35 @@ Result<MaterializedRows> JobsRows(const ExecContext& ctx) {
 }
 
 
+// system.audit_log: the newest options.audit_log_max_rows entries, oldest first.
+Result<MaterializedRows> AuditLogRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.audit) return rows;
+  const size_t max_rows =
+      ctx.services.options ? ctx.services.options->audit_log_max_rows : ExecutorOptions().audit_log_max_rows;
+  KALAM_ASSIGN_OR_RETURN(auto entries, ctx.services.audit->ListNewest(max_rows));
+  for (const auto& e : entries) {
+    rows.push_back({Text(e.audit_id), Timestamp(e.timestamp_us), Text(e.actor_user_id),
+                    Text(e.action), Text(e.target), TextOrNull(e.details),
+                    TextOrNull(e.ip_address), TextOrNull(e.subject_user_id), Text(e.outcome)});
+  }
+  return rows;
+}
+
+// system.server_logs: the messages in the last options.server_logs_tail_bytes of the log file,
+// in either log format; no rows without a log file.
+Result<MaterializedRows> ServerLogsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  const ExecutorOptions o = ctx.services.options ? *ctx.services.options : ExecutorOptions();
+  if (o.log_file.empty()) return rows;
+  KALAM_ASSIGN_OR_RETURN(auto lines, ReadLogTail(o.log_file, o.server_logs_tail_bytes));
+  for (const auto& l : lines) {
+    rows.push_back({Text(l.timestamp), Text(l.level), TextOrNull(l.thread), TextOrNull(l.target),
+                    l.line > 0 ? Int(l.line) : Value::Null(), Text(l.message)});
+  }
+  return rows;
+}
+
 Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
   MaterializedRows rows;
   if (!ctx.services.live) return rows;
@@ -260,6 +321,9 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   auto add = [&](std::string_view name, uint64_t v) {
     rows.push_back({Text(name), Text(std::to_string(v))});
   };
+  auto add_text = [&](std::string_view name, std::string_view v) {
+    rows.push_back({Text(name), Text(v)});
+  };
   const auto& cache = StatementCacheStats::Global();
   add("statement_cache_hits", cache.hits.load(std::memory_order_relaxed));
   add("statement_cache_misses", cache.misses.load(std::memory_order_relaxed));
@@ -270,6 +334,22 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   // The original's names (docs/metrics.md).
   add("total_namespaces", namespaces);
   add("total_tables", tables);
+  // The schema cache is the catalog snapshot every statement reads: one entry per table.
+  add("schema_cache_size", tables);
+  add("schema_registry_size", tables);
+  add("schema_cache_total_entries", tables);
+  if (ctx.services.storages) add("total_storages", ctx.services.storages->List().size());
+  if (const ExecutorOptions* o = ctx.services.options; o && !o->server_version.empty()) {
+    add_text("server_version", o->server_version);
+    add_text("server_build_date", o->server_build_date);
+    add_text("server_git_commit", o->server_git_commit);
+    add("node_id", o->node_id);
+    add_text("cluster_mode", "false");
+    add("server_workers_configured", o->server_workers_configured);
+    add("server_workers_effective", o->server_workers_effective);
+    add("max_connections", o->max_connections);
+    add("max_connections_configured", o->max_connections);
+  }
   if (ctx.services.catalog_service) {
     uint64_t users = 0;
     for (const auto& u : ctx.services.catalog_service->ListUsers()) users += u.deleted() ? 0 : 1;
@@ -303,12 +383,21 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   }
   if (ctx.services.clock && ctx.services.server_started_at_us) {
     const int64_t up = ctx.services.clock->NowMicros() - ctx.services.server_started_at_us;
-    add("uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
-    add("server_uptime_seconds", static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000));
+    const uint64_t secs = static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000);
+    add("uptime_seconds", secs);
+    add("server_uptime_seconds", secs);
+    add_text("server_uptime_human", std::to_string(secs / 86400) + "d " +
+                                        std::to_string(secs / 3600 % 24) + "h " +
+                                        std::to_string(secs / 60 % 60) + "m " +
+                                        std::to_string(secs % 60) + "s");
   }
   const metrics::ProcessStats proc = metrics::ReadProcessStats();
   add("memory_rss_bytes", proc.rss_bytes);
   add("memory_rss_mb", proc.rss_bytes >> 20);
+  // The original's memory_usage_* is its allocator's figure when known, else RSS; ours is RSS.
+  add("memory_usage_bytes", proc.rss_bytes);
+  add("memory_usage_mb", proc.rss_bytes >> 20);
+  add_text("memory_usage_source", "rss");
   add("memory_virtual_bytes", proc.virtual_bytes);
   add("memory_virtual_mb", proc.virtual_bytes >> 20);
   add("open_files_total", proc.open_fds);
@@ -319,6 +408,30 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
     rows.push_back({Text(name), Text(value)});
   }
   return rows;
+}
+
+// How a type is stored in Parquet, named as Arrow names its types (the original's `arrow_type`).
+std::string_view ArrowTypeName(TypeKind kind) {
+  switch (kind) {
+    case TypeKind::kBoolean: return "Boolean";
+    case TypeKind::kSmallInt: return "Int16";
+    case TypeKind::kInt: return "Int32";
+    case TypeKind::kBigInt: return "Int64";
+    case TypeKind::kFloat: return "Float32";
+    case TypeKind::kDouble: return "Float64";
+    case TypeKind::kDecimal: return "Decimal128(p, s)";
+    case TypeKind::kText: return "Utf8";
+    case TypeKind::kBytes: return "Binary";
+    case TypeKind::kJson: return "Utf8";
+    case TypeKind::kTimestamp: return "Timestamp(Microsecond, None)";
+    case TypeKind::kDateTime: return "Timestamp(Microsecond, Some(\"UTC\"))";
+    case TypeKind::kDate: return "Date32";
+    case TypeKind::kTime: return "Time64(Microsecond)";
+    case TypeKind::kUuid: return "FixedSizeBinary(16)";
+    case TypeKind::kEmbedding: return "FixedSizeList(Float32, n)";
+    case TypeKind::kFile: return "Utf8";
+  }
+  return "Utf8";
 }
 
 Result<MaterializedRows> DatatypesRows(const ExecContext&) {
@@ -369,31 +482,59 @@ Result<MaterializedRows> DatatypesRows(const ExecContext&) {
   };
   MaterializedRows rows;
   for (const auto& e : kEntries) {
-    rows.push_back({Text(e.sql_name), Text(TypeKindWireName(e.kind)), Text(e.description)});
+    rows.push_back({Text(e.sql_name), Text(TypeKindWireName(e.kind)), Text(e.description),
+                    Text(ArrowTypeName(e.kind))});
   }
   return rows;
 }
 
+// Every server setting (config key, value, its description from the default server.toml, and
+// its section), as the server handed them to the executor; secrets are masked there.
 Result<MaterializedRows> SettingsRows(const ExecContext& ctx) {
-  const ExecutorOptions o = ctx.services.options ? *ctx.services.options : ExecutorOptions();
   MaterializedRows rows;
-  auto add = [&](std::string_view name, std::string value, std::string_view description) {
-    rows.push_back({Text(name), Text(value), Text(description)});
-  };
-  add("default_query_limit", std::to_string(o.default_query_limit),
-      "Rows a SELECT without a top-level LIMIT returns at most");
-  add("max_query_limit", std::to_string(o.max_query_limit), "Rows any SELECT returns at most");
-  add("conflict_retries", std::to_string(o.conflict_retries),
-      "Times an autocommit statement is re-run after losing a write conflict");
-  add("min_password_length", std::to_string(o.min_password_length),
-      "Shortest password CREATE/ALTER USER accepts");
-  add("max_password_length", std::to_string(o.max_password_length),
-      "Longest password CREATE/ALTER USER accepts");
-  add("password_ops_limit", std::to_string(o.password_ops_limit),
-      "Argon2id iterations for password hashes");
-  add("password_mem_limit_bytes", std::to_string(o.password_mem_limit_bytes),
-      "Argon2id memory for password hashes, in bytes");
-  add("data_dir", o.data_dir, "Directory holding RocksDB and the local storage");
+  if (!ctx.services.options) return rows;
+  for (const auto& s : ctx.services.options->settings) {
+    rows.push_back({Text(s.name), Text(s.value), Text(s.description), Text(s.category)});
+  }
+  return rows;
+}
+
+// One row per cold-tier scope manifest (the original's cache_key `<ns>:<table>:<scope>`, scope
+// `shared` for SHARED tables). Manifests live in RocksDB and are always in memory and in sync
+// with their mirror, so `etag` is null, `in_memory` true and `sync_state` "in_sync"; the
+// refresh/access times are the last flush's.
+Result<MaterializedRows> ManifestRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.store || !ctx.services.store->cold()) return rows;
+  const table::ColdStore& cold = *ctx.services.store->cold();
+  for (const auto& t : ctx.statement.catalog->AllTables()) {
+    for (const auto& [scope, m] : cold.ScopesOf(t->table_id)) {
+      const std::string scope_name = scope.empty() ? "shared" : scope;
+      int64_t last_ms = 0;
+      for (const auto& seg : m->manifest.segments) last_ms = std::max(last_ms, seg.created_at_ms);
+      rows.push_back({Text(t->namespace_id + ":" + t->table_name + ":" + scope_name),
+                      Text(t->namespace_id), Text(t->table_name), Text(scope_name),
+                      Value::Null(), Timestamp(last_ms * 1000), Timestamp(last_ms * 1000),
+                      Bool(true), Text("in_sync"), Text(table::EncodeManifest(m->manifest))});
+    }
+  }
+  return rows;
+}
+
+// One row per job and the node that ran it: this server is the only node, so each job has one
+// row, with the job's status and times.
+Result<MaterializedRows> JobNodesRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  if (!ctx.services.jobs) return rows;
+  const int64_t node = ctx.services.options ? static_cast<int64_t>(ctx.services.options->node_id)
+                                            : 1;
+  for (const auto& j : ctx.services.jobs->ListJobs()) {
+    const bool failed = j.status == JobStatus::kFailed;
+    const int64_t updated = std::max({j.created_at_us, j.started_at_us, j.finished_at_us});
+    rows.push_back({Text(j.job_id), Int(node), Text(JobStatusName(j.status)),
+                    failed ? Text(j.message) : Value::Null(), Timestamp(j.created_at_us),
+                    Timestamp(j.started_at_us), Timestamp(j.finished_at_us), Timestamp(updated)});
+  }
   return rows;
 }
 
@@ -412,11 +553,15 @@ std::vector<std::shared_ptr<const TableDef>> VisibleTables(const ExecContext& ct
   return out;
 }
 
+// The catalog name information_schema shows (the original's, which its CLI's \\d command reads).
+constexpr std::string_view kInformationSchemaCatalog = "kalam";
+
 Result<MaterializedRows> InfoTablesRows(const ExecContext& ctx) {
   MaterializedRows rows;
   for (const auto& t : VisibleTables(ctx)) {
     rows.push_back(
-        {Text("kalamdb"), Text(t->namespace_id), Text(t->table_name), Text(TypeName(*t))});
+        {Text(kInformationSchemaCatalog), Text(t->namespace_id), Text(t->table_name),
+         Text(TypeName(*t))});
   }
   return rows;
 }
@@ -426,7 +571,8 @@ Result<MaterializedRows> InfoColumnsRows(const ExecContext& ctx) {
   for (const auto& t : VisibleTables(ctx)) {
     for (size_t i = 0; i < t->columns.size(); ++i) {
       const catalog::ColumnDef& c = t->columns[i];
-      rows.push_back({Text(t->namespace_id), Text(t->table_name), Text(c.name),
+      rows.push_back({Text(kInformationSchemaCatalog), Text(t->namespace_id),
+                      Text(t->table_name), Text(c.name),
                       Int(static_cast<int64_t>(i + 1)), TextOrNull(c.default_value.ToSql(c.type)),
                       Text(c.nullable ? "YES" : "NO"), Text(c.type.SqlName())});
     }
@@ -469,15 +615,35 @@ std::vector<SystemTable> BuildTables() {
   const std::string_view sys = catalog::kSystemNamespace;
   const std::string_view info = kInformationSchemaNamespace;
   std::vector<SystemTable> t;
+  t.push_back(MakeTable(sys, "audit_log",
+                        {{"audit_id", kText}, {"timestamp", kTimestamp},
+                         {"actor_user_id", kText}, {"action", kText}, {"target", kText},
+                         {"details", kText}, {"ip_address", kText}, {"subject_user_id", kText},
+                         {"outcome", kText}},
+                        AuditLogRows));
   t.push_back(MakeTable(sys, "columns",
                         {{"namespace_id", kText}, {"table_name", kText}, {"version", kInt},
                          {"column_id", kInt}, {"column_name", kText}, {"ordinal", kInt},
                          {"data_type", kText}, {"nullable", kBool}, {"primary_key", kBool},
-                         {"default_value", kText}, {"comment", kText}},
+                         {"default_value", kText}, {"comment", kText},
+                         {"primary_key_pos", kInt}},
                         ColumnsRows));
   t.push_back(MakeTable(sys, "datatypes",
-                        {{"sql_name", kText}, {"kalam_type", kText}, {"description", kText}},
+                        {{"sql_name", kText}, {"kalam_type", kText}, {"description", kText},
+                         {"arrow_type", kText}},
                         DatatypesRows));
+  t.push_back(MakeTable(sys, "job_nodes",
+                        {{"job_id", kText}, {"node_id", kBigInt}, {"status", kText},
+                         {"error_message", kText}, {"created_at", kTimestamp},
+                         {"started_at", kTimestamp}, {"finished_at", kTimestamp},
+                         {"updated_at", kTimestamp}},
+                        JobNodesRows));
+  t.push_back(MakeTable(sys, "manifest",
+                        {{"cache_key", kText}, {"namespace_id", kText}, {"table_name", kText},
+                         {"scope", kText}, {"etag", kText}, {"last_refreshed", kTimestamp},
+                         {"last_accessed", kTimestamp}, {"in_memory", kBool},
+                         {"sync_state", kText}, {"manifest_json", kJson}},
+                        ManifestRows));
   t.push_back(MakeTable(sys, "topics",
                         {{"topic_id", kText}, {"name", kText}, {"alias", kText},
                          {"partitions", kInt}, {"retention_seconds", kBigInt},
@@ -509,10 +675,18 @@ std::vector<SystemTable> BuildTables() {
   t.push_back(MakeTable(sys, "schemas",
                         {{"table_id", kBigInt}, {"namespace_id", kText}, {"table_name", kText},
                          {"table_type", kText}, {"schema_version", kInt}, {"columns", kJson},
-                         {"options", kJson}, {"is_latest", kBool}, {"created_at", kTimestamp}},
+                         {"options", kJson}, {"is_latest", kBool}, {"created_at", kTimestamp},
+                         {"table_comment", kText}, {"updated_at", kTimestamp},
+                         {"access_level", kText}, {"storage_id", kText},
+                         {"use_user_storage", kBool}},
                         SchemasRows));
+  t.push_back(MakeTable(sys, "server_logs",
+                        {{"timestamp", kText}, {"level", kText}, {"thread", kText},
+                         {"target", kText}, {"line", kBigInt}, {"message", kText}},
+                        ServerLogsRows));
   t.push_back(MakeTable(sys, "settings",
-                        {{"name", kText}, {"value", kText}, {"description", kText}},
+                        {{"name", kText}, {"value", kText}, {"description", kText},
+                         {"category", kText}},
                         SettingsRows));
   t.push_back(MakeTable(sys, "stats", {{"metric_name", kText}, {"metric_value", kText}},
                         StatsRows));
@@ -536,7 +710,7 @@ std::vector<SystemTable> BuildTables() {
                          {"deleted_at", kTimestamp}},
                         UsersRows));
   t.push_back(MakeTable(info, "columns",
-                        {{"table_schema", kText}, {"table_name", kText}, {"column_name", kText},
+                        {{"table_catalog", kText}, {"table_schema", kText}, {"table_name", kText}, {"column_name", kText},
                          {"ordinal_position", kInt}, {"column_default", kText},
                          {"is_nullable", kText}, {"data_type", kText}},
                         InfoColumnsRows));

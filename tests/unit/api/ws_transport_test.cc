@@ -450,6 +450,28 @@ TEST_F(WsTransportTest, MessagesBeyondTheRateAreDroppedWithRateLimitExceeded) {
   EXPECT_FALSE(client->Read(300ms));  // nothing else: 3 errors for 3 dropped messages
 }
 
+// A client paging through a snapshot in small batches sends many next_batch messages a second;
+// dropping one would stall the snapshot for good, so flow control and keep-alives are not limited.
+TEST_F(WsTransportTest, NextBatchAndPingAreNeverRateLimited) {
+  options_.max_messages_per_sec = 5;
+  Start();
+  auto client = OpenAlice();
+  for (int i = 0; i < 20; ++i) {
+    client->SendText(R"({"type":"next_batch","subscription_id":"s","last_seq_id":)" +
+                     std::to_string(i) + "}");
+    client->SendText(R"({"type":"ping"})");
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto pong = client->Read();
+    ASSERT_TRUE(pong) << i;
+    EXPECT_EQ(pong->data, R"({"type":"pong"})");
+  }
+  auto got = app_.WaitMessages(20);
+  ASSERT_EQ(got.size(), 20u);
+  EXPECT_EQ(got[19], R"(1 {"type":"next_batch","subscription_id":"s","last_seq_id":19})");
+  EXPECT_FALSE(client->Read(300ms));  // no RATE_LIMIT_EXCEEDED
+}
+
 TEST_F(WsTransportTest, LargeMessagesGoGzippedAsBinaryAndSmallOnesAsText) {
   Start();
   auto client = OpenAlice();

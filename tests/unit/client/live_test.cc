@@ -98,6 +98,19 @@ class Mirror {
   std::vector<LiveEvent> events_;
 };
 
+// The last `n` events, one per line, for a failure message.
+std::string Tail(const std::vector<LiveEvent>& events, size_t n = 25) {
+  std::string out;
+  for (size_t i = events.size() > n ? events.size() - n : 0; i < events.size(); ++i) {
+    const LiveEvent& e = events[i];
+    out += "\n  " + std::string(LiveEventTypeName(e.type)) + " seq=" + std::to_string(e.seq) +
+           " rows=" + std::to_string(e.rows.size() + e.old_rows.size()) +
+           (e.catch_up ? " catch_up" : "") + (e.ready ? " ready" : "") +
+           (e.error.ok() ? "" : " error=" + e.error.ToString());
+  }
+  return out;
+}
+
 // Every row-carrying event's `_seq`s: never twice, strictly increasing (catch-up included).
 void ExpectExactlyOnceInOrder(const std::vector<LiveEvent>& events) {
   std::set<int64_t> seen;
@@ -358,7 +371,8 @@ TEST_F(LiveTest, InsertStreamSurvivesRepeatedKillsWithEveryRowExactlyOnce) {
   EXPECT_GE(kills.load(), 8);
   ASSERT_TRUE(WaitFor([&] { return mirror.rows().size() == kRows; }))
       << "got " << mirror.rows().size() << " rows, " << mirror.count(LiveEventType::kError)
-      << " errors, " << kills.load() << " kills";
+      << " errors, " << kills.load() << " kills; live queries: " << LiveIds().size()
+      << "; last events:" << Tail(mirror.events());
   std::this_thread::sleep_for(300ms);  // nothing more may arrive
   EXPECT_EQ(mirror.rows(), ServerRows());
   std::multiset<int64_t> ids;
@@ -423,7 +437,8 @@ TEST_F(LiveTest, MixedWritesUnderRepeatedKillsConvergeExactly) {
   EXPECT_GE(kills.load(), 10);
   const auto truth = ServerRows();
   ASSERT_TRUE(WaitFor([&] { return mirror.rows() == truth; }))
-      << "mirror has " << mirror.rows().size() << " rows, server " << truth.size();
+      << "mirror has " << mirror.rows().size() << " rows, server " << truth.size()
+      << "; live queries: " << LiveIds().size() << "; last events:" << Tail(mirror.events());
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(mirror.rows(), truth);
   // Every delete's tombstone `_seq` matches the server's.

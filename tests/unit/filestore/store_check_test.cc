@@ -78,6 +78,23 @@ void ExpectFailedAt(const Status& st, const std::string& step, const std::string
   EXPECT_EQ(st.message().substr(st.message().size() - end.size()), end) << st.message();
 }
 
+TEST(StoreCheckTest, ReportsWhichStepsPassed) {
+  FlakyStore good;
+  StoreCheckSteps steps;
+  EXPECT_TRUE(RunStoreCheck(good, &steps).ok());
+  EXPECT_TRUE(steps.writable && steps.readable && steps.listable && steps.deletable);
+  FlakyStore corrupt;
+  corrupt.corrupt_reads = true;
+  EXPECT_FALSE(RunStoreCheck(corrupt, &steps).ok());
+  EXPECT_TRUE(steps.writable);
+  EXPECT_FALSE(steps.readable || steps.listable || steps.deletable);
+  FlakyStore undeletable;
+  undeletable.fail_deletes = true;
+  EXPECT_FALSE(RunStoreCheck(undeletable, &steps).ok());
+  EXPECT_TRUE(steps.writable && steps.readable && steps.listable);
+  EXPECT_FALSE(steps.deletable);
+}
+
 TEST(StoreCheckTest, PassesOnAWorkingStoreAndLeavesNothing) {
   size_t left = 99;
   Status st = CheckWith(false, false, &left);

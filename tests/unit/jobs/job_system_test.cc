@@ -219,6 +219,39 @@ TEST_F(JobSystemTest, AReplacedFileNameThatANewTableOfTheSameNameUsesAgainIsNotD
   EXPECT_EQ(cold_->StatsOf(Def("c")->table_id).rows, 2);
 }
 
+TEST_F(JobSystemTest, FilesReplacedByCompactionStayWhileABackupHoldsDeletes) {
+  Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
+  InsertRows("ns.c", 0, 3);
+  Flush("c");
+  InsertRows("ns.c", 3, 6);
+  Flush("c");
+  cold_->HoldDeletes();  // as a backup copying S3 segments does
+  auto started = jobs_->CompactTable(Def("c"));
+  ASSERT_TRUE(started.ok());
+  jobs_->manager().WaitIdle();
+  const std::vector<std::string> all = {"seg-000001.parquet", "seg-000002.parquet",
+                                        "seg-000003.parquet"};
+  clock_.AdvanceSeconds(120);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(SegmentFiles(), all) << "past the grace, but a backup may still copy them";
+  ASSERT_TRUE(cold_->ReleaseDeletes().ok());
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
+}
+
+TEST_F(JobSystemTest, CompactingATableWithoutSegmentsIsStillAJobThatSaysSo) {
+  Sql("CREATE SHARED TABLE ns.e (id INT PRIMARY KEY)");
+  auto started = jobs_->CompactTable(Def("e"));
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(started->kind, sql::JobStart::Kind::kStarted);
+  EXPECT_EQ(started->job_id.rfind("CO-", 0), 0u) << started->job_id;
+  jobs_->manager().WaitIdle();
+  auto job = jobs_->manager().Get(started->job_id);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->status, sql::JobStatus::kCompleted);
+  EXPECT_EQ(job->message, "Compaction completed: table 'ns.e' has no flushed segments");
+}
+
 TEST_F(JobSystemTest, FinishedJobsArePrunedBySevenDayRetentionOnTheSchedulersPass) {
   Sql("CREATE SHARED TABLE ns.t (id INT PRIMARY KEY)");
   InsertRows("ns.t", 0, 1);

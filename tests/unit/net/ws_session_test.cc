@@ -90,7 +90,6 @@ class TestHandler final : public WsHandler {
   }
   void OnOpenTimeout(WsSession& s) override { rec_.Add(s.id(), "open timeout"); }
   void OnTooLarge(WsSession& s) override { s.Reply("too large"); }
-  void OnRateLimited(WsSession& s) override { s.Reply("slow down"); }
   void OnClose(WsSession& s) override { rec_.Add(s.id(), "closed"); }
 
  private:
@@ -237,28 +236,6 @@ TEST_F(WsSessionTest, GzipBinaryMessagesReachTheHandlerInflatedOtherBinaryCloses
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->code, kWsCloseInternalError);
   EXPECT_EQ(ReasonOf(*closed), "Invalid message: binary frames must be gzip-compressed JSON");
-}
-
-TEST_F(WsSessionTest, TheRateLimitCountsOnlyMessagesOfAnOpenConnection) {
-  options_.max_messages_per_sec = 3;
-  Start();
-  Client client(http_->port(), "/test");
-  ASSERT_TRUE(client.connected());
-  for (int i = 0; i < 5; ++i) client.SendText("p" + std::to_string(i));
-  client.SendText("open");
-  auto opened = client.Read();
-  ASSERT_TRUE(opened);
-  EXPECT_EQ(opened->data, "opened");
-  for (int i = 0; i < 5; ++i) client.SendText("m" + std::to_string(i));
-  std::vector<std::string> got;
-  for (int i = 0; i < 5; ++i) {
-    auto f = client.Read();
-    ASSERT_TRUE(f);
-    got.push_back(f->data);
-  }
-  EXPECT_EQ(got, (std::vector<std::string>{"echo:m0", "echo:m1", "echo:m2", "slow down",
-                                           "slow down"}));
-  EXPECT_EQ(rec_.count("1 pending p4"), 1);
 }
 
 TEST_F(WsSessionTest, LargeMessagesAreGzippedUnlessTheHandlerTurnedCompressionOff) {

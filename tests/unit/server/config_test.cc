@@ -2,6 +2,7 @@
 // a clear message, environment precedence (env > file > default), and validation.
 #include "server/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -66,6 +67,8 @@ level = "DEBUG"
 file = "/tmp/kalamdb.log"
 max_file_mb = 10
 max_files = 2
+format = "JSON"
+slow_query_threshold_ms = 0
 
 [rate_limit]
 max_auth_requests_per_ip_per_sec = 3
@@ -97,6 +100,9 @@ retention_hours = 1
 
 [metrics]
 allow_remote = true
+
+[audit]
+retention_days = 3
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -183,6 +189,9 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.logging.file, "");
   EXPECT_EQ(c.logging.max_file_mb, 50u);
   EXPECT_EQ(c.logging.max_files, 5u);
+  EXPECT_EQ(c.logging.format, "compact");
+  EXPECT_EQ(c.logging.slow_query_threshold_ms, 1200);
+  EXPECT_EQ(c.audit.retention_days, 90u);
   EXPECT_EQ(c.rate_limit.max_auth_requests_per_ip_per_sec, 20u);
   EXPECT_EQ(c.rate_limit.max_requests_per_ip_per_sec, 0u);
   EXPECT_TRUE(c.security.cors_allowed_origins.empty());
@@ -242,6 +251,9 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.logging.file, "/tmp/kalamdb.log");
   EXPECT_EQ(c.logging.max_file_mb, 10u);
   EXPECT_EQ(c.logging.max_files, 2u);
+  EXPECT_EQ(c.logging.format, "json");  // case-insensitive, stored lower-case
+  EXPECT_EQ(c.logging.slow_query_threshold_ms, 0);
+  EXPECT_EQ(c.audit.retention_days, 3u);
   EXPECT_EQ(c.rate_limit.max_auth_requests_per_ip_per_sec, 3u);
   EXPECT_EQ(c.rate_limit.max_requests_per_ip_per_sec, 100u);
   EXPECT_EQ(c.security.cors_allowed_origins,
@@ -306,6 +318,24 @@ TEST_F(ConfigTest, UnknownKeyIsAnErrorNamingIt) {
             "(did you mean 'limits.max_query_limit'?) in server.toml");
   EXPECT_EQ(ErrorFor("[server]\nflavour = \"vanilla\"\n"),
             "Invalid configuration: unknown key 'server.flavour' in server.toml");
+}
+
+TEST_F(ConfigTest, LoggingFormatAndSlowQueryKeys) {
+  EXPECT_EQ(ErrorFor("[logging]\nformat = \"xml\"\n"),
+            "Invalid configuration: logging.format must be one of compact, json (got \"xml\") "
+            "in server.toml");
+  EXPECT_EQ(ErrorFor("[logging]\nslow_query_threshold_ms = -2\n"),
+            "Invalid configuration: logging.slow_query_threshold_ms must be >= -1 (got -2) in "
+            "server.toml");
+  auto alias = ParseConfigToml("[logging]\nslow_query_ms = 7\n", "server.toml");
+  ASSERT_TRUE(alias.ok()) << alias.status().ToString();
+  EXPECT_EQ(alias->logging.slow_query_threshold_ms, 7);
+  auto off = ParseConfigToml("[logging]\nslow_query_threshold_ms = -1\n", "server.toml");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_TRUE(ValidateConfig(*off).ok());
+  EXPECT_EQ(ErrorFor("[logging]\nslow_query_ms = 7\nslow_query_threshold_ms = 8\n"),
+            "Invalid configuration: set only one of logging.slow_query_threshold_ms and "
+            "logging.slow_query_ms (they are the same setting) in server.toml");
 }
 
 TEST_F(ConfigTest, UnknownSectionIsAnErrorNamingIt) {
@@ -484,7 +514,45 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 54u);
+  EXPECT_EQ(keys(text).size(), 57u);
+}
+
+TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
+  ServerConfig c;
+  c.limits.default_query_limit = 70;
+  c.auth.jwt_secret = "top-secret";
+  c.backup.allowed_dirs = {"/a", "/b"};
+  const auto settings = ListSettings(c);
+  // The same keys as the default server.toml, in its order.
+  auto toml = toml::parse(DefaultConfigToml());
+  std::vector<std::string> expected;
+  for (const auto& [section, node] : toml) {
+    for (const auto& [key, value] : *node.as_table()) {
+      expected.push_back(std::string(section.str()) + "." + std::string(key.str()));
+    }
+  }
+  std::vector<std::string> names;
+  std::map<std::string, SettingValue> by_name;
+  for (const auto& s : settings) {
+    names.push_back(s.name);
+    by_name[s.name] = s;
+    EXPECT_FALSE(s.description.empty()) << s.name;
+    EXPECT_EQ(s.name.substr(0, s.category.size() + 1), s.category + ".") << s.name;
+  }
+  std::sort(expected.begin(), expected.end());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(by_name["limits.default_query_limit"].value, "70");
+  EXPECT_EQ(by_name["limits.default_query_limit"].category, "limits");
+  EXPECT_EQ(by_name["limits.max_sql_length"].description,
+            "Longest SQL text in one request, in bytes (1 MiB).");
+  // Keys listed right after another key share its comment.
+  EXPECT_EQ(by_name["auth.max_password_length"].description, "Accepted password lengths.");
+  EXPECT_EQ(by_name["auth.jwt_secret"].value, "***");
+  EXPECT_EQ(by_name["auth.root_password"].value, "");  // unset: nothing to hide
+  EXPECT_EQ(by_name["backup.allowed_dirs"].value, "/a, /b");
+  EXPECT_EQ(by_name["storage.sync_writes"].value, "false");
+  EXPECT_EQ(by_name["server.host"].value, "127.0.0.1");
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {

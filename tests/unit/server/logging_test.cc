@@ -104,5 +104,33 @@ TEST_F(LoggingTest, ConsoleOnlyWhenNoFile) {
   EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::info);
 }
 
+TEST_F(LoggingTest, JsonFormatWritesOneJsonObjectPerLine) {
+  LoggingConfig config;
+  config.format = "json";
+  config.file = (dir_ / "server.jsonl").string();
+  ASSERT_TRUE(SetupLogging(config).ok());
+  spdlog::info("hello \"{}\"\nnext", "json");
+  spdlog::warn("second");
+  spdlog::default_logger()->flush();
+
+  std::string text = ReadAll(config.file);
+  EXPECT_TRUE(std::regex_match(
+      text,
+      std::regex(R"(\{"timestamp":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z","level":"info",)"
+                 R"("thread":"\d+","target":"kalamdb","message":"hello \\"json\\"\\nnext"\}\n)"
+                 R"(\{"timestamp":"[^"]+","level":"warning","thread":"\d+","target":"kalamdb",)"
+                 R"("message":"second"\}\n)")))
+      << text;
+}
+
+TEST_F(LoggingTest, UnknownFormatIsInvalidArgument) {
+  LoggingConfig config;
+  config.format = "xml";
+  Status s = SetupLogging(config);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "Invalid configuration: logging.format must be one of compact, json (got \"xml\")");
+}
+
 }  // namespace
 }  // namespace kalam::server

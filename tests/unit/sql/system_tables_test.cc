@@ -32,6 +32,9 @@ class SystemTablesTest : public SqlStackTest {
   void CustomizeOptions(ExecutorOptions& o) override {
     o.default_query_limit = 500;
     o.data_dir = "/srv/kdb";
+    o.settings = {{"limits.default_query_limit", "500", "Rows a SELECT returns without LIMIT.",
+                   "limits"},
+                  {"storage.data_dir", "/srv/kdb", "Where the data lives.", "storage"}};
   }
   void SetUp() override {
     SqlStackTest::SetUp();
@@ -68,10 +71,11 @@ TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
         "created_at", "updated_at"}},
       {"system.columns",
        {"namespace_id", "table_name", "version", "column_id", "column_name", "ordinal",
-        "data_type", "nullable", "primary_key", "default_value", "comment"}},
+        "data_type", "nullable", "primary_key", "default_value", "comment", "primary_key_pos"}},
       {"system.schemas",
        {"table_id", "namespace_id", "table_name", "table_type", "schema_version", "columns",
-        "options", "is_latest", "created_at"}},
+        "options", "is_latest", "created_at", "table_comment", "updated_at", "access_level",
+        "storage_id", "use_user_storage"}},
       {"system.storages",
        {"storage_id", "storage_name", "description", "storage_type", "base_directory",
         "shared_tables_template", "user_tables_template", "created_at", "updated_at"}},
@@ -82,16 +86,26 @@ TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
        {"live_id", "connection_id", "subscription_id", "namespace_id", "table_name", "user_id",
         "query", "options", "status", "created_at", "last_update", "changes", "node_id"}},
       {"system.stats", {"metric_name", "metric_value"}},
-      {"system.datatypes", {"sql_name", "kalam_type", "description"}},
-      {"system.settings", {"name", "value", "description"}},
+      {"system.datatypes", {"sql_name", "kalam_type", "description", "arrow_type"}},
+      {"system.settings", {"name", "value", "description", "category"}},
+      {"system.job_nodes",
+       {"job_id", "node_id", "status", "error_message", "created_at", "started_at", "finished_at",
+        "updated_at"}},
+      {"system.manifest",
+       {"cache_key", "namespace_id", "table_name", "scope", "etag", "last_refreshed",
+        "last_accessed", "in_memory", "sync_state", "manifest_json"}},
       {"system.topics",
        {"topic_id", "name", "alias", "partitions", "retention_seconds", "retention_max_bytes",
         "routes", "created_at", "updated_at"}},
       {"system.topic_offsets",
        {"topic_id", "group_id", "partition_id", "last_acked_offset", "updated_at"}},
+      {"system.audit_log",
+       {"audit_id", "timestamp", "actor_user_id", "action", "target", "details", "ip_address",
+        "subject_user_id", "outcome"}},
+      {"system.server_logs", {"timestamp", "level", "thread", "target", "line", "message"}},
       {"information_schema.tables", {"table_catalog", "table_schema", "table_name", "table_type"}},
       {"information_schema.columns",
-       {"table_schema", "table_name", "column_name", "ordinal_position", "column_default",
+       {"table_catalog", "table_schema", "table_name", "column_name", "ordinal_position", "column_default",
         "is_nullable", "data_type"}},
   };
   ASSERT_EQ(AllSystemTables().size(), expected.size());
@@ -197,7 +211,7 @@ TEST_F(SystemTablesTest, SchemasListEveryVersionWithItsColumnsAsJson) {
             "[\"chat\",\"priv\",\"SHARED\",1,true,\"2\",null,\"PRIVATE\"]");
   auto m = Query("SELECT json_extract(columns, '$[3].data_type'), table_id > 0 "
                  "FROM system.schemas WHERE table_name = 'msgs'");
-  EXPECT_EQ(m.rows_json, "[\"DECIMAL(10,2)\",\"1\"]");
+  EXPECT_EQ(m.rows_json, "[\"{\\\"Decimal\\\":{\\\"precision\\\":10,\\\"scale\\\":2}}\",\"1\"]");
   EXPECT_EQ(TypeOf(r, "schema_version"), "\"Int\"");
   EXPECT_EQ(TypeOf(Query("SELECT table_id FROM system.schemas"), "table_id"), "\"BigInt\"");
 }
@@ -258,11 +272,11 @@ TEST_F(SystemTablesTest, DatatypesListEverySqlNameThatParsesToItsType) {
 }
 
 TEST_F(SystemTablesTest, SettingsShowTheExecutorOptions) {
-  EXPECT_EQ(Query("SELECT name, value FROM system.settings WHERE name IN "
-                  "('default_query_limit', 'max_query_limit', 'data_dir') ORDER BY name")
+  EXPECT_EQ(Query("SELECT name, value, description, category FROM system.settings ORDER BY name")
                 .rows_json,
-            "[\"data_dir\",\"/srv/kdb\"],[\"default_query_limit\",\"500\"],"
-            "[\"max_query_limit\",\"1000\"]");
+            "[\"limits.default_query_limit\",\"500\",\"Rows a SELECT returns without LIMIT.\","
+            "\"limits\"],[\"storage.data_dir\",\"/srv/kdb\",\"Where the data lives.\","
+            "\"storage\"]");
 }
 
 TEST_F(SystemTablesTest, OnlyDbaAndSystemMayReadSystemTables) {
@@ -364,10 +378,10 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
       "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables "
       "WHERE table_schema = 'chat' ORDER BY table_name";
   EXPECT_EQ(Query(sql, alice_).rows_json,
-            "[\"kalamdb\",\"chat\",\"msgs\",\"USER\"],[\"kalamdb\",\"chat\",\"pub\",\"SHARED\"]");
+            "[\"kalam\",\"chat\",\"msgs\",\"USER\"],[\"kalam\",\"chat\",\"pub\",\"SHARED\"]");
   EXPECT_EQ(Query(sql, service_).rows_json,
-            "[\"kalamdb\",\"chat\",\"msgs\",\"USER\"],[\"kalamdb\",\"chat\",\"priv\",\"SHARED\"],"
-            "[\"kalamdb\",\"chat\",\"pub\",\"SHARED\"]");
+            "[\"kalam\",\"chat\",\"msgs\",\"USER\"],[\"kalam\",\"chat\",\"priv\",\"SHARED\"],"
+            "[\"kalam\",\"chat\",\"pub\",\"SHARED\"]");
   // System tables are listed to those who may read them.
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'system'",
                   alice_)
@@ -375,7 +389,7 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
             "[\"0\"]");
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'system'")
                 .rows_json,
-            "[\"13\"]");
+            "[\"17\"]");
   auto cols = Query("SELECT column_name, ordinal_position, column_default, is_nullable, data_type "
                     "FROM information_schema.columns WHERE table_name = 'msgs' "
                     "ORDER BY ordinal_position",

@@ -248,6 +248,29 @@ TEST_F(ColdStoreTest, ManifestsSurviveReload) {
   EXPECT_EQ(again.StatsOf(def_.table_id).rows, 1);
 }
 
+TEST_F(ColdStoreTest, HeldDeletesKeepADroppedTablesFilesUntilTheLastRelease) {
+  AddSegment({Row(def_, 1, 10)});
+  const auto segment = dir_ / "ns" / "t" / "seg-1.parquet";
+  ASSERT_TRUE(std::filesystem::exists(segment));
+  cold_->HoldDeletes();
+  cold_->HoldDeletes();
+  EXPECT_TRUE(cold_->DeletesHeld());
+  ASSERT_TRUE(cold_->ForgetTable(def_.table_id).ok());
+  EXPECT_FALSE(cold_->HasTable(def_.table_id));  // forgotten at once
+  EXPECT_TRUE(std::filesystem::exists(segment));  // but its file stays while a backup runs
+  ASSERT_TRUE(cold_->ReleaseDeletes().ok());
+  EXPECT_TRUE(std::filesystem::exists(segment));  // one hold left
+  ASSERT_TRUE(cold_->ReleaseDeletes().ok());
+  EXPECT_FALSE(cold_->DeletesHeld());
+  EXPECT_FALSE(std::filesystem::exists(segment));
+}
+
+TEST_F(ColdStoreTest, ForgetTableWithoutHoldDeletesAtOnce) {
+  AddSegment({Row(def_, 1, 10)});
+  ASSERT_TRUE(cold_->ForgetTable(def_.table_id).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ns" / "t" / "seg-1.parquet"));
+}
+
 TEST_F(ColdStoreTest, TableStoreMergesHotOverCold) {
   AddSegment({Row(def_, 1, 10), Row(def_, 2, 11)});
   TableStore store(*kv_, cold_.get());

@@ -1,0 +1,91 @@
+"""`kalamdb-server --print-default-config` and docs/reference/config.md describe the same keys,
+with the same defaults and the same environment variables."""
+import re
+import subprocess
+import tomllib
+
+from kalam_harness import REPO, server_binary
+
+DOC = REPO / "docs" / "reference" / "config.md"
+
+
+def printed_config():
+    out = subprocess.run([server_binary(), "--print-default-config"], check=True,
+                         capture_output=True, text=True).stdout
+    return out, tomllib.loads(out)
+
+
+def printed_keys(parsed):
+    return {f"{section}.{key}": value for section, keys in parsed.items()
+            for key, value in keys.items()}
+
+
+def printed_env(text):
+    """{key: env var} from the `Env: X` notes in the comment block above each key."""
+    env, pending, section = {}, [], None
+    for line in text.splitlines():
+        if m := re.match(r"^\[(\w+)\]$", line):
+            section, pending = m.group(1), []
+        elif line.startswith("#"):
+            pending.append(line)
+        elif m := re.match(r"^(\w+) = ", line):
+            for var in re.findall(r"Env: (KALAMDB_\w+)", " ".join(pending)):
+                env[f"{section}.{m.group(1)}"] = var
+            pending = []
+    return env
+
+
+def doc_table():
+    """{key: (default value, env var or None)} from the table between the config-table markers."""
+    text = DOC.read_text()
+    body = text.split("<!-- config-table:begin -->")[1].split("<!-- config-table:end -->")[0]
+    rows = {}
+    for line in body.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        key = cells[0].strip("`")
+        default = tomllib.loads("v = " + cells[2].strip("`"))["v"]
+        env = cells[4].strip("`") or None
+        assert key not in rows, f"{key} is listed twice"
+        rows[key] = (default, env)
+    return rows
+
+
+def test_every_printed_key_is_documented_with_its_default():
+    _, parsed = printed_config()
+    printed = printed_keys(parsed)
+    doc = doc_table()
+    assert sorted(set(printed) - set(doc)) == [], "printed but not documented"
+    assert sorted(set(doc) - set(printed)) == [], "documented but not printed"
+    wrong = {k: (doc[k][0], v) for k, v in printed.items() if doc[k][0] != v or
+             type(doc[k][0]) is not type(v)}
+    assert wrong == {}, "documented default != printed default"
+    assert len(printed) == 57
+
+
+def test_environment_overrides_match():
+    text, _ = printed_config()
+    doc = {k: env for k, (_, env) in doc_table().items() if env}
+    assert doc == printed_env(text)
+    assert len(doc) == 7
+
+
+def test_the_file_overrides_a_default(tmp_path):
+    """A documented key read from the file reaches the running server."""
+    from kalam_harness import Server
+    s = Server(tmp_path / "data", config_toml="[limits]\ndefault_query_limit = 7\n")
+    s.start()
+    try:
+        rows = s.rows("SELECT value FROM system.settings WHERE name = 'limits.default_query_limit'")
+        assert rows == [["7"]]
+    finally:
+        s.stop()
+
+
+def test_an_unknown_key_stops_the_server_with_one_line(tmp_path):
+    cfg = tmp_path / "server.toml"
+    cfg.write_text("[limits]\nmax_query_limt = 5\n")
+    r = subprocess.run([server_binary(), str(cfg)], capture_output=True, text=True, timeout=30,
+                       cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr == ("kalamdb-server: Invalid configuration: unknown key 'limits.max_query_limt' "
+                        "(did you mean 'limits.max_query_limit'?) in " + str(cfg) + "\n")
