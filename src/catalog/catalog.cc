@@ -369,6 +369,75 @@ Status Catalog::DropTable(const TableDef& table, storage::WriteBatch data_delete
   return Status::OK();
 }
 
+Result<TableId> Catalog::ReserveTableIds(size_t count) {
+  std::lock_guard lock(ddl_mu_);
+  const TableId first = next_table_id_;
+  storage::WriteBatch batch;
+  batch.Put(Partition::kMeta, kNextTableId, std::to_string(first + count));
+  KALAM_RETURN_IF_ERROR(store_.Write(batch, {.sync = true}));
+  next_table_id_ = first + count;
+  return first;
+}
+
+Status Catalog::RestoreNamespace(
+    const NamespaceDef& ns, const std::vector<std::vector<std::shared_ptr<TableDef>>>& tables,
+    bool replace, storage::WriteBatch extra,
+    const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data,
+    std::vector<TableId>* dropped) {
+  std::lock_guard lock(ddl_mu_);
+  const std::string lower = LowerName(ns.name);
+  if (lower == kSystemNamespace || lower == "information_schema") {
+    return Status::PermissionDenied("Namespace '" + lower + "' is reserved");
+  }
+  auto snap = CopySnapshot();
+  storage::WriteBatch& batch = extra;
+  if (snap->namespaces_.count(lower)) {
+    if (!replace) return Status::AlreadyExists("Namespace '" + lower + "' already exists");
+    if (lower == kDefaultNamespace) {
+      return Status::PermissionDenied("Namespace '" + lower + "' cannot be replaced");
+    }
+    for (const auto& t : snap->TablesIn(lower)) {
+      batch.Delete(Partition::kSystem, TableKey(t->table_id));
+      std::string sch(kSchemaPrefix);
+      AppendOrderedU64(t->table_id, &sch);
+      std::string sch_end(kSchemaPrefix);
+      AppendOrderedU64(t->table_id + 1, &sch_end);
+      batch.DeleteRange(Partition::kSystem, sch, sch_end);
+      drop_data(*t, &batch);
+      dropped->push_back(t->table_id);
+      snap->tables_.erase({t->namespace_id, t->table_name});
+      snap->by_id_.erase(t->table_id);
+    }
+  }
+  NamespaceDef def = ns;
+  def.name = lower;
+  batch.Put(Partition::kSystem, std::string(kNsPrefix) + lower, NamespaceJson(def));
+  std::vector<std::shared_ptr<const TableDef>> latest;
+  for (const auto& history : tables) {
+    if (history.empty()) return Status::InvalidArgument("A restored table has no schema version");
+    for (const auto& v : history) {
+      if (v->table_id != history.back()->table_id || v->namespace_id != lower ||
+          v->table_id >= next_table_id_) {
+        return Status::InvalidArgument("Restored table '" + v->QualifiedName() +
+                                       "' does not carry a reserved id and the namespace");
+      }
+      batch.Put(Partition::kSystem, SchemaKey(v->table_id, v->schema_version), v->ToJson());
+    }
+    const auto& last = history.back();
+    if (snap->FindTable(lower, last->table_name)) {
+      return Status::AlreadyExists("Table '" + last->QualifiedName() + "' appears twice");
+    }
+    batch.Put(Partition::kSystem, TableKey(last->table_id), last->ToJson());
+    std::shared_ptr<const TableDef> cdef = last;
+    snap->tables_[{lower, cdef->table_name}] = cdef;
+    snap->by_id_[cdef->table_id] = cdef;
+  }
+  KALAM_RETURN_IF_ERROR(store_.Write(batch, {.sync = true}));
+  snap->namespaces_[lower] = def;
+  Publish(std::move(snap));
+  return Status::OK();
+}
+
 Result<std::vector<std::shared_ptr<TableDef>>> Catalog::SchemaHistory(TableId id) const {
   std::vector<std::shared_ptr<TableDef>> out;
   std::string begin(kSchemaPrefix);

@@ -105,6 +105,22 @@ class Catalog {
       TableId id, uint32_t expected_version, const std::function<Status(TableDef&)>& mutate);
   // Removes the table's metadata and applies `data_deletes` (its rows) in the same atomic write.
   Status DropTable(const TableDef& table, storage::WriteBatch data_deletes);
+  // RESTORE NAMESPACE (jobs/namespace_backup.h), step 1: reserves `count` new table ids (persisted,
+  // never handed out again) and returns the first; the restore writes its rows under them before
+  // any catalog entry names them.
+  Result<TableId> ReserveTableIds(size_t count);
+  // RESTORE NAMESPACE, last step: publishes namespace `ns` with `tables` — each one table's every
+  // schema version, oldest first, already carrying a reserved id and `ns.name` — plus `extra`
+  // (the tables' cold manifests) in ONE atomic write, so readers see the namespace either absent
+  // or complete. When `ns.name` exists: kAlreadyExists "Namespace 'x' already exists" unless
+  // `replace`, in which case its tables are dropped in the same write (`drop_data` adds each one's
+  // data deletions, as DropNamespace's does) and their ids are appended to `*dropped`. Reserved
+  // names are refused like CreateNamespace does; `default` cannot be replaced.
+  Status RestoreNamespace(const NamespaceDef& ns,
+                          const std::vector<std::vector<std::shared_ptr<TableDef>>>& tables,
+                          bool replace, storage::WriteBatch extra,
+                          const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data,
+                          std::vector<TableId>* dropped);
   // Every persisted schema version of a table, oldest first.
   Result<std::vector<std::shared_ptr<TableDef>>> SchemaHistory(TableId id) const;
 

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/time_format.h"
 #include "filestore/sha256.h"
+#include "jobs/backup_files.h"
 #include "storage/rocks_store.h"
 #include "table/manifest.h"
 
@@ -33,9 +34,7 @@ namespace {
 constexpr std::string_view kRocksDir = "rocks";
 constexpr std::string_view kStoragesDir = "storages";
 
-Status Io(const std::string& what, const std::error_code& ec) {
-  return Status::IoError(what + ": " + ec.message());
-}
+Status Io(const std::string& what, const std::error_code& ec) { return BackupIoError(what, ec); }
 
 std::string JoinKey(const std::string& folder, const std::string& name) {
   return folder.empty() ? name : folder + "/" + name;
@@ -48,60 +47,6 @@ bool IsInside(const fs::path& path, const fs::path& root) {
   if (rel.empty() || rel == ".") return false;
   const std::string first = rel.begin()->string();
   return first != ".." && !rel.is_absolute();
-}
-
-// `dir` absent, or an empty directory.
-Result<bool> IsAbsentOrEmpty(const fs::path& dir) {
-  std::error_code ec;
-  const fs::file_status st = fs::symlink_status(dir, ec);
-  if (ec && ec != std::errc::no_such_file_or_directory) return Io("Cannot inspect '" + dir.string() + "'", ec);
-  if (!fs::exists(st)) return true;
-  if (!fs::is_directory(st)) return false;
-  return fs::is_empty(dir, ec) && !ec;
-}
-
-// Links `from` to `to` (creating parents), copying when a link is impossible (another file
-// system, or links not allowed).
-Status LinkOrCopy(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  if (ec) return Io("Cannot create '" + to.parent_path().string() + "'", ec);
-  fs::create_hard_link(from, to, ec);
-  if (!ec) return Status::OK();
-  ec.clear();
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) return Io("Cannot copy '" + from.string() + "' to '" + to.string() + "'", ec);
-  return Status::OK();
-}
-
-// Replaces a hard-linked file by a copy of its own, so that the backup shares no inode with the
-// live data (a damaged live file must not damage the backup, and the reverse).
-Status Unshare(const fs::path& file) {
-  struct stat st {};
-  if (::lstat(file.c_str(), &st) != 0 || st.st_nlink <= 1) return Status::OK();
-  const fs::path tmp = file.string() + ".copy";
-  std::error_code ec;
-  fs::copy_file(file, tmp, fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(tmp, file, ec);
-  if (ec) return Io("Cannot copy '" + file.string() + "'", ec);
-  return Status::OK();
-}
-
-Status WriteFileSynced(const fs::path& path, std::string_view data) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::IoError("Cannot write '" + path.string() + "'");
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() &&
-                  std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  if (std::fclose(f) != 0 || !ok) return Status::IoError("Cannot write '" + path.string() + "'");
-  return Status::OK();
-}
-
-Result<std::string> ReadWholeFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("Cannot read '" + path.string() + "'");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Every regular file under `root`/`sub`, as paths relative to `root` with '/' separators, sorted.
@@ -167,6 +112,7 @@ std::string BackupManifest::ToJson() const {
     fl.push_back(std::move(o));
   }
   json::object out{{"format_version", format_version},
+                   {"kind", kind},
                    {"server_version", server_version},
                    {"seq", seq},
                    {"created_at_ms", created_at_ms},
@@ -174,10 +120,12 @@ std::string BackupManifest::ToJson() const {
                    {"total_bytes", total_bytes()},
                    {"copied_files", copied_files()},
                    {"reused_files", reused_files()}};
+  if (!namespace_name.empty()) out["namespace"] = namespace_name;
   if (!incremental_from.empty()) out["incremental_from"] = incremental_from;
   out["storages"] = std::move(st);
   out["files"] = std::move(fl);
-  return json::serialize(out) + "\n";
+  return json::serialize(out) + "
+";
 }
 
 Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
@@ -195,6 +143,8 @@ Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
       return bad("format_version " + std::to_string(m.format_version) + " is not supported (" +
                  std::to_string(kBackupFormatVersion) + " is)");
     }
+    if (const auto* k = o.if_contains("kind")) m.kind = std::string(k->as_string());
+    if (const auto* n = o.if_contains("namespace")) m.namespace_name = std::string(n->as_string());
     m.server_version = std::string(o.at("server_version").as_string());
     m.seq = o.at("seq").to_number<int64_t>();
     m.created_at_ms = o.at("created_at_ms").to_number<int64_t>();
@@ -589,6 +539,10 @@ Result<BackupManifest> RestoreBackup(const std::string& from, const std::string&
                                       "' is not empty; restore into a new directory");
   }
   KALAM_ASSIGN_OR_RETURN(BackupManifest m, VerifyBackup(from));
+  if (m.kind != kBackupKindDatabase) {
+    return Status::InvalidArgument("Backup '" + from + "' is a namespace backup; restore it with "
+                                   "RESTORE NAMESPACE into a running server");
+  }
 
   // Built beside the target and renamed into place, so a failed or interrupted restore never
   // leaves a half-filled data directory.

@@ -29,6 +29,8 @@ namespace kalam::jobs {
 
 inline constexpr int kBackupFormatVersion = 1;
 inline constexpr std::string_view kBackupManifestName = "backup.json";
+inline constexpr std::string_view kBackupKindDatabase = "database";
+inline constexpr std::string_view kBackupKindNamespace = "namespace";
 
 // One file of a backup, relative to the backup directory ("rocks/000012.sst").
 struct BackupFile {
@@ -57,6 +59,10 @@ struct BackupStorage {
 // The contents of backup.json.
 struct BackupManifest {
   int format_version = kBackupFormatVersion;
+  // "database" (BACKUP DATABASE) or "namespace" (BACKUP NAMESPACE, jobs/namespace_backup.h,
+  // which also names the namespace). Absent in backup.json = "database".
+  std::string kind = std::string(kBackupKindDatabase);
+  std::string namespace_name;
   std::string server_version;
   int64_t seq = 0;  // every commit with `_seq` ≤ seq is in the backup, none above it
   int64_t created_at_ms = 0;

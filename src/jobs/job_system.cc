@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <functional>
 
 #include "common/time_format.h"
@@ -202,6 +203,7 @@ void JobSystem::DeleteObsolete(bool all) {
       }
     }
   }
+  if (ready.empty()) return;
   // A running backup may still copy a file its manifests named before the compaction replaced
   // it: keep everything until no backup holds deletes (checked after collecting, so an entry
   // queued after a backup's hold is always seen held).
@@ -210,8 +212,17 @@ void JobSystem::DeleteObsolete(bool all) {
     for (auto& o : ready) obsolete_.push_back(std::move(o));
     return;
   }
+  // A file a current manifest names is never deleted: after a DROP, a table of the same name
+  // (created, or restored by RESTORE NAMESPACE) flushes into the same folder and may reuse a name.
+  std::set<std::pair<std::string, std::string>> named;
+  for (const auto& sm : cold_.AllManifests()) {
+    for (const auto& seg : sm->manifest.segments) {
+      named.emplace(sm->storage_id, sm->folder.empty() ? seg.file : sm->folder + "/" + seg.file);
+    }
+  }
   std::vector<Obsolete> retry;
   for (auto& o : ready) {
+    if (named.count({o.storage_id, o.key})) continue;
     auto store = cold_.StoreFor(o.storage_id);
     Status deleted = store.ok() ? (*store)->Delete(o.key) : store.status();
     if (deleted.ok()) continue;
@@ -502,6 +513,8 @@ Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupL
     b.copied_files = static_cast<int64_t>(l.manifest.copied_files());
     b.reused_files = static_cast<int64_t>(l.manifest.reused_files());
     b.incremental_from = l.manifest.incremental_from;
+    b.kind = l.manifest.kind;
+    b.ns = l.manifest.namespace_name;
     out.push_back(std::move(b));
   }
   return out;
@@ -520,7 +533,12 @@ Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
     return Status::InvalidArgument("'" + dir + "' is not a directory. RESTORE DATABASE expects a "
                                    "backup directory, not a file.");
   }
-  KALAM_RETURN_IF_ERROR(VerifyBackup(resolved).status());
+  KALAM_ASSIGN_OR_RETURN(BackupManifest verified, VerifyBackup(resolved));
+  if (verified.kind != kBackupKindDatabase) {
+    return Status::InvalidArgument("Backup '" + dir + "' is a backup of namespace '" +
+                                   verified.namespace_name + "'; use RESTORE NAMESPACE " +
+                                   verified.namespace_name + " FROM '" + dir + "'");
+  }
   bool running = false;
   const std::string params = boost::json::serialize(json::object{{"backup_path", resolved}});
   KALAM_ASSIGN_OR_RETURN(

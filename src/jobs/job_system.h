@@ -50,6 +50,9 @@ struct JobSystemOptions {
   std::string server_version;
   // The data directory RESTORE DATABASE stages into (<data_dir>/restore_pending).
   std::string data_dir;
+  // Test only (server env KALAMDB_TEST_RESTORE_PAUSE_MS): RESTORE NAMESPACE pauses this long after
+  // writing its data and before publishing the namespace, so a crash test can kill it there.
+  std::chrono::milliseconds restore_test_pause{0};
 };
 
 // Thread-safe.
@@ -83,6 +86,9 @@ class JobSystem : public sql::JobService {
   Result<sql::JobStart> CompactTable(std::shared_ptr<const catalog::TableDef> table) override;
   Result<std::string> BackupDatabase(const std::string& dir) override;
   Result<std::string> RestoreDatabase(const std::string& dir) override;
+  Result<std::string> BackupNamespace(const std::string& ns, const std::string& dir) override;
+  Result<std::string> RestoreNamespace(const std::string& ns, const std::string& dir,
+                                       const std::string& target, bool replace) override;
   Result<std::vector<sql::BackupInfo>> ListBackups(const std::string& dir) override;
   Result<std::string> BackupDatabaseTo(const sql::BackupLocation& to,
                                        const std::string& incremental_from) override;

@@ -49,20 +49,20 @@ std::string RandomToken(size_t bytes) {
 }
 
 // Test only: KALAMDB_TEST_FLUSH_PAUSE_MS makes every flush pause at its test pause points
-// (table::FlusherOptions::test_pause) so crash tests can kill the server inside a flush. Unset or
-// empty: no pause.
-Result<std::chrono::milliseconds> TestFlushPause() {
-  const char* text = std::getenv("KALAMDB_TEST_FLUSH_PAUSE_MS");
+// (table::FlusherOptions::test_pause), KALAMDB_TEST_RESTORE_PAUSE_MS every RESTORE NAMESPACE
+// before it publishes (JobSystemOptions::restore_test_pause), so crash tests can kill the server
+// there. Unset or empty: no pause.
+Result<std::chrono::milliseconds> TestPause(const char* name, const char* what) {
+  const char* text = std::getenv(name);
   if (text == nullptr || *text == '\0') return std::chrono::milliseconds(0);
   const std::string_view value(text);
   int64_t ms = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
   if (ec != std::errc() || end != value.data() + value.size() || ms < 0) {
-    return Status::InvalidArgument("KALAMDB_TEST_FLUSH_PAUSE_MS must be a number of "
-                                   "milliseconds, got '" + std::string(value) + "'");
+    return Status::InvalidArgument(std::string(name) + " must be a number of milliseconds, got '" +
+                                   std::string(value) + "'");
   }
-  spdlog::warn("KALAMDB_TEST_FLUSH_PAUSE_MS={}: every flush pauses at its test pause points "
-               "(for crash tests only)", ms);
+  spdlog::warn("{}={}: {} (for crash tests only)", name, ms, what);
   return std::chrono::milliseconds(ms);
 }
 
@@ -246,7 +246,12 @@ Status Server::Impl::OpenData() {
   jo.manager.node_id = std::to_string(config.server.node_id);
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
   jo.stream_eviction_interval = std::chrono::seconds(config.stream.eviction_interval_seconds);
-  KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
+  KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause,
+                         TestPause("KALAMDB_TEST_FLUSH_PAUSE_MS",
+                                   "every flush pauses at its test pause points"));
+  KALAM_ASSIGN_OR_RETURN(jo.restore_test_pause,
+                         TestPause("KALAMDB_TEST_RESTORE_PAUSE_MS",
+                                   "every RESTORE NAMESPACE pauses before it publishes"));
   jo.storages = storages.get();
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;

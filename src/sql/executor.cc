@@ -221,6 +221,10 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
     case parser::StatementKind::kStorageFlush: return RunFlush(s, stmt);
     case parser::StatementKind::kBackup: return RunBackupStatement(s, stmt, true);
     case parser::StatementKind::kRestore: return RunBackupStatement(s, stmt, false);
+    case parser::StatementKind::kBackupNamespace:
+    case parser::StatementKind::kRestoreNamespace:
+      return RunNamespaceBackupStatement(s, stmt,
+                                         kind == parser::StatementKind::kBackupNamespace);
     case parser::StatementKind::kShowBackups: return RunShowBackups(s, stmt);
     case parser::StatementKind::kShowStats: return RunShowStats(s, stmt);
     case parser::StatementKind::kCreateTopic:

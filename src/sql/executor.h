@@ -101,6 +101,8 @@ class Executor {
   Status RunFlush(Session& s, const parser::SqlStatement& stmt);
   // BACKUP DATABASE TO '<dir>' (backup = true) and RESTORE DATABASE FROM '<dir>'.
   Status RunBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup);
+  // BACKUP NAMESPACE / RESTORE NAMESPACE (docs/backup.md).
+  Status RunNamespaceBackupStatement(Session& s, const parser::SqlStatement& stmt, bool backup);
   // SHOW BACKUPS FROM '<dir>'.
   Status RunShowBackups(Session& s, const parser::SqlStatement& stmt);
   Status RunShowStats(Session& s, const parser::SqlStatement& stmt);

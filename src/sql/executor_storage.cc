@@ -515,6 +515,21 @@ struct BackupStatement {
   std::string incremental_from;
 };
 
+// A backup directory's path: CheckBackupPath, and a backup is never written under a system
+// directory.
+Status CheckBackupDirectory(const std::string& path, bool backup) {
+  KALAM_RETURN_IF_ERROR(CheckBackupPath(path));
+  if (!backup) return Status::OK();
+  std::string lower = path;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
+    if (lower.find(bad) != std::string::npos) {
+      return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
+    }
+  }
+  return Status::OK();
+}
+
 Result<BackupStatement> ParseBackupStatement(parser::TokenCursor& c, bool backup) {
   const std::string verb = backup ? "BACKUP DATABASE" : "RESTORE DATABASE";
   KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
@@ -544,18 +559,42 @@ Result<BackupStatement> ParseBackupStatement(parser::TokenCursor& c, bool backup
     KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + out.at.path + "'"));
   }
   if (!out.at.storage_id.empty()) return out;
-  const std::string& path = out.at.path;
-  KALAM_RETURN_IF_ERROR(CheckBackupPath(path));
-  if (backup) {
-    std::string lower = path;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (std::string_view bad : {"/etc/", "/root/", "/var/log/", "c:\\windows\\"}) {
-      if (lower.find(bad) != std::string::npos) {
-        return Status::InvalidSql("Backup path cannot write to sensitive directory: " + path);
-      }
-    }
-  }
+  KALAM_RETURN_IF_ERROR(CheckBackupDirectory(out.at.path, backup));
   return out;
+}
+
+// What BACKUP/RESTORE NAMESPACE names besides the path.
+struct NamespaceBackupArgs {
+  std::string ns;
+  std::string target;  // AS <name>; empty = ns
+  bool replace = false;
+};
+
+// BACKUP NAMESPACE <ns> TO '<dir>' / RESTORE NAMESPACE <ns> FROM '<dir>' [AS <other>] [REPLACE]:
+// directories only, with the path rules of the DATABASE forms. Returns the path.
+Result<std::string> ParseNamespaceBackupStatement(parser::TokenCursor& c, bool backup,
+                                                  NamespaceBackupArgs* args) {
+  const std::string verb = backup ? "BACKUP NAMESPACE" : "RESTORE NAMESPACE";
+  KALAM_RETURN_IF_ERROR(c.ExpectWord(backup ? "BACKUP" : "RESTORE", ""));
+  KALAM_RETURN_IF_ERROR(c.ExpectWord("NAMESPACE", backup ? "BACKUP" : "RESTORE"));
+  KALAM_ASSIGN_OR_RETURN(args->ns, c.ExpectIdentifier("namespace", verb));
+  if (!c.AcceptWord(backup ? "TO" : "FROM")) {
+    return Status::InvalidSql(std::string("Expected ") + (backup ? "TO" : "FROM") + " clause in " +
+                              verb);
+  }
+  KALAM_ASSIGN_OR_RETURN(std::string path, TakeQuotedBackupPath(c));
+  if (backup) {
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(verb + " '" + path + "'"));
+  } else {
+    const std::string after = verb + " " + args->ns + " FROM '" + path + "'";
+    if (c.AcceptWord("AS")) {
+      KALAM_ASSIGN_OR_RETURN(args->target, c.ExpectIdentifier("namespace", after + " AS"));
+    }
+    args->replace = c.AcceptWord("REPLACE");
+    KALAM_RETURN_IF_ERROR(c.ExpectEnd(after));
+  }
+  KALAM_RETURN_IF_ERROR(CheckBackupDirectory(path, backup));
+  return path;
 }
 
 }  // namespace
@@ -631,6 +670,8 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("files", kBigInt);
   b.AddColumn("verified", DataType{TypeKind::kBoolean});
   b.AddColumn("problem", kText);
+  b.AddColumn("kind", kText);
+  b.AddColumn("namespace", kText);
   b.AddColumn("copied_files", kBigInt);
   b.AddColumn("reused_files", kBigInt);
   b.AddColumn("incremental_from", kText);
@@ -638,11 +679,40 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
     KALAM_RETURN_IF_ERROR(b.AddRow(
         {Value::Text(info.path), Value::Text(info.created_at), Value::Int(info.seq),
          Value::Int(info.size_bytes), Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
-         info.problem.empty() ? Value::Null() : Value::Text(info.problem),
-         Value::Int(info.copied_files), Value::Int(info.reused_files),
+         info.problem.empty() ? Value::Null() : Value::Text(info.problem), Value::Text(info.kind),
+         info.ns.empty() ? Value::Null() : Value::Text(info.ns), Value::Int(info.copied_files),
+         Value::Int(info.reused_files),
          info.incremental_from.empty() ? Value::Null() : Value::Text(info.incremental_from)}));
   }
   s.results.push_back(std::move(b).Finish());
+  return Status::OK();
+}
+
+Status Executor::RunNamespaceBackupStatement(Session& s, const parser::SqlStatement& stmt,
+                                             bool backup) {
+  KALAM_RETURN_IF_ERROR(RequireBackupRole(s.caller, backup ? "backup" : "restore"));
+  parser::TokenCursor c(stmt);
+  NamespaceBackupArgs args;
+  KALAM_ASSIGN_OR_RETURN(std::string path, ParseNamespaceBackupStatement(c, backup, &args));
+  if (!jobs_) return Status::Unavailable("The job system is not running");
+  const std::string ns = catalog::LowerName(args.ns);
+  if (backup) {
+    Result<std::string> id = jobs_->BackupNamespace(ns, path);
+    if (!id.ok()) return BackupError(id.status());
+    s.results.push_back(Message("Namespace backup started to '" + path + "'. Job ID: " + *id));
+    return Status::OK();
+  }
+  const std::string target = args.target.empty() ? ns : catalog::LowerName(args.target);
+  if (args.replace) {
+    // REPLACE drops the namespace's tables like DROP NAMESPACE … CASCADE: not while a topic
+    // reads one of them.
+    for (const auto& t : s.ctx.statement.catalog->TablesIn(target)) {
+      KALAM_RETURN_IF_ERROR(CheckNotTopicSource(*t));
+    }
+  }
+  Result<std::string> done = jobs_->RestoreNamespace(ns, path, target, args.replace);
+  if (!done.ok()) return BackupError(done.status());
+  s.results.push_back(Message(*done));
   return Status::OK();
 }
 

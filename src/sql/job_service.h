@@ -87,6 +87,8 @@ struct BackupInfo {
   int64_t files = 0;
   bool verified = false;   // every file matches its size and SHA-256
   std::string problem;     // why not verified ("" when verified)
+  std::string kind;        // "database" | "namespace"
+  std::string ns;          // the namespace of a namespace backup ("" otherwise)
   int64_t copied_files = 0;      // files the backup wrote itself
   int64_t reused_files = 0;      // files taken over from its base backup
   std::string incremental_from;  // its base backup ("" for a full backup)
@@ -113,6 +115,20 @@ class JobService {
   // kCorruption naming a damaged file), then stages it as a `restore` job (RS-…) that the next
   // server start applies. Returns the job id.
   virtual Result<std::string> RestoreDatabase(const std::string& dir) = 0;
+  // BACKUP NAMESPACE `ns` TO `dir`: path checks like BackupDatabase, kNotFound when `ns` does not
+  // exist; starts a `backup` job (BK-…) and returns its id.
+  virtual Result<std::string> BackupNamespace(const std::string& /*ns*/,
+                                              const std::string& /*dir*/) {
+    return Status::Unavailable("Namespace backups are not available on this server");
+  }
+  // RESTORE NAMESPACE `ns` FROM `dir` [AS `target`] [REPLACE]: path checks like RestoreDatabase,
+  // verifies every file, then restores synchronously, recorded as a `restore` job (RS-…).
+  // Returns the completion message.
+  virtual Result<std::string> RestoreNamespace(const std::string& /*ns*/,
+                                               const std::string& /*dir*/,
+                                               const std::string& /*target*/, bool /*replace*/) {
+    return Status::Unavailable("Namespace restores are not available on this server");
+  }
   // The backups at or directly under `dir` (a path inside, or equal to, an allowed directory).
   virtual Result<std::vector<BackupInfo>> ListBackups(const std::string& dir) = 0;
   // BackupDatabase to a directory or a storage prefix (kAlreadyExists when it holds anything),

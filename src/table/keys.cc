@@ -70,6 +70,16 @@ bool ConsumeScopePrefix(std::string_view* key, TableId* table, Scope* scope) {
   return true;
 }
 
+bool RetargetTableKey(std::string_view key, TableId from, TableId to, std::string* out) {
+  TableId table = 0;
+  Scope scope;
+  if (!ConsumeScopePrefix(&key, &table, &scope) || table != from) return false;
+  std::string k = ScopePrefix(to, scope);
+  k.append(key);  // what follows the prefix: `_seq` or the encoded PK, unchanged
+  *out = std::move(k);
+  return true;
+}
+
 namespace {
 constexpr std::string_view kColdPrefix = "cold/";
 }  // namespace

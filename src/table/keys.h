@@ -39,6 +39,11 @@ std::string TableEnd(TableId table);
 // Consumes the table_id · scope prefix of a `rows` or `pk` key from the front of `*key`; false
 // when `*key` does not start with one.
 bool ConsumeScopePrefix(std::string_view* key, TableId* table, Scope* scope);
+// A `rows`, `pk` or `stream` key of table `from` moved to table `to` (RESTORE NAMESPACE gives a
+// restored table a new id): the same scope and suffix (`_seq` or PK) under `to`'s prefix. False,
+// with `*out` untouched, when `key` is not a key of table `from` (no valid table · scope prefix,
+// or another table's).
+bool RetargetTableKey(std::string_view key, TableId from, TableId to, std::string* out);
 
 // `meta` key of one scope's cold manifest: "cold/" · table_id · scope.
 std::string ColdManifestKey(TableId table, std::string_view scope);

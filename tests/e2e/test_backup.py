@@ -356,16 +356,18 @@ def test_sql_restore_is_verified_staged_and_applied_at_the_next_start(made, tmp_
     flip_byte(damaged / rel)
     res = s.sql(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])["results"][0]
     assert [c["name"] for c in res["schema"]] == ["path", "created_at", "seq", "size_bytes", "files",
-                                                  "verified", "problem", "copied_files",
-                                                  "reused_files", "incremental_from"]
+                                                  "verified", "problem", "kind", "namespace",
+                                                  "copied_files", "reused_files",
+                                                  "incremental_from"]
     by_path = {r[0]: r for r in res["rows"]}
     assert sorted(by_path) == [str(root / "damaged"), str(root / "good")]
     good = by_path[str(root / "good")]
     assert good[2:] == [str(manifest["seq"]), str(sum(f["size_bytes"] for f in manifest["files"])),
-                        str(len(manifest["files"])), True, None, str(len(manifest["files"])), "0",
-                        None], good
-    assert by_path[str(root / "damaged")][5:7] == [False,
-                                                   f"Backup file '{rel}' is damaged: SHA-256 mismatch"]
+                        str(len(manifest["files"])), True, None, "database", None,
+                        str(len(manifest["files"])), "0", None], good
+    assert by_path[str(root / "damaged")][5:9] == [False,
+                                                   f"Backup file '{rel}' is damaged: SHA-256 mismatch",
+                                                   "database", None]
 
     def refused(sql, message, status=400, code="SQL_EXECUTION_ERROR"):
         assert_sql_error(s.sql_raw(sql, user="ops", password=PW["ops"]), status, code, message=message)

@@ -110,7 +110,7 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
 
     rows = ops(s, "SHOW BACKUPS FROM STORAGE s3bk")["rows"]
     assert rows == [[f"s3://{BUCKET}/{bk}/full/", rows[0][1], str(m["seq"]),
-                     str(m["total_bytes"]), str(len(m["files"])), True, None,
+                     str(m["total_bytes"]), str(len(m["files"])), True, None, "database", None,
                      str(len(m["files"])), "0", None]]
 
     # A flipped byte in one object: SHOW BACKUPS and RESTORE name the file; nothing is staged.
@@ -197,7 +197,8 @@ def test_incremental_directory_backup_links_unchanged_files_and_outlives_its_bas
     shutil.rmtree(root / "full")
     rows = ops(s, f"SHOW BACKUPS FROM '{root}'")["rows"]
     assert [(r[0], r[5], r[6]) + tuple(r[7:]) for r in rows] == [
-        (str(root / "inc"), True, None, str(copied), str(reused), str(root / "full"))]
+        (str(root / "inc"), True, None, "database", None, str(copied), str(reused),
+         str(root / "full"))]
     s.stop()
     r = restore(root / "inc", tmp_path / "restored" / "data")
     assert r.returncode == 0, r.stderr

@@ -150,6 +150,8 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kExecuteAs: return "EXECUTE AS USER";
     case StatementKind::kBackup: return "BACKUP DATABASE";
     case StatementKind::kRestore: return "RESTORE DATABASE";
+    case StatementKind::kBackupNamespace: return "BACKUP NAMESPACE";
+    case StatementKind::kRestoreNamespace: return "RESTORE NAMESPACE";
     case StatementKind::kCreateTopic: return "CREATE TOPIC";
     case StatementKind::kDropTopic: return "DROP TOPIC";
     case StatementKind::kClearTopic: return "CLEAR TOPIC";
@@ -258,10 +260,12 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   if (first.IsWord("CONSUME") && w.Is(1, "FROM")) return StatementKind::kConsume;
   if (first.IsWord("ACK")) return StatementKind::kAck;
   if (first.IsWord("BACKUP") && w.Is(1, "DATABASE")) return StatementKind::kBackup;
+  if (first.IsWord("BACKUP") && w.Is(1, "NAMESPACE")) return StatementKind::kBackupNamespace;
   if (first.IsWord("EXPORT") && w.Is(1, "USER") && w.Is(2, "DATA")) {
     return StatementKind::kExportUserData;
   }
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
+  if (first.IsWord("RESTORE") && w.Is(1, "NAMESPACE")) return StatementKind::kRestoreNamespace;
   return Unsupported(tokens);
 }
 

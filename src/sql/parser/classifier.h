@@ -50,6 +50,8 @@ enum class StatementKind : uint8_t {
   kExecuteAs,
   kBackup,
   kRestore,
+  kBackupNamespace,   // BACKUP NAMESPACE <ns> TO '<dir>'
+  kRestoreNamespace,  // RESTORE NAMESPACE <ns> FROM '<dir>' [AS <other>] [REPLACE]
   // Topics (docs/topics.md).
   kCreateTopic,
   kDropTopic,

@@ -196,6 +196,29 @@ TEST_F(JobSystemTest, FilesReplacedByCompactionAreDeletedAfterTheGraceOnTheInjec
   EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
 }
 
+TEST_F(JobSystemTest, AReplacedFileNameThatANewTableOfTheSameNameUsesAgainIsNotDeleted) {
+  Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
+  InsertRows("ns.c", 0, 3);
+  Flush("c");
+  InsertRows("ns.c", 3, 6);
+  Flush("c");
+  auto started = jobs_->CompactTable(Def("c"));
+  ASSERT_TRUE(started.ok());
+  jobs_->manager().WaitIdle();
+  // Dropped and created again (or restored by RESTORE NAMESPACE) within the grace: the new table
+  // flushes into the same folder, naming its first segment like a replaced one.
+  Sql("DROP TABLE ns.c");
+  Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
+  InsertRows("ns.c", 10, 12);
+  Flush("c");
+  // seg-000002 waits for its deferred deletion; seg-000001 is the new table's now.
+  EXPECT_EQ(SegmentFiles(), (std::vector<std::string>{"seg-000001.parquet", "seg-000002.parquet"}));
+  clock_.AdvanceSeconds(60);
+  jobs_->RunScheduledWork();
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000001.parquet"});
+  EXPECT_EQ(cold_->StatsOf(Def("c")->table_id).rows, 2);
+}
+
 TEST_F(JobSystemTest, FilesReplacedByCompactionStayWhileABackupHoldsDeletes) {
   Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
   InsertRows("ns.c", 0, 3);

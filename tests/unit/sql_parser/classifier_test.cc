@@ -90,6 +90,8 @@ TEST(ClassifierTest, EveryKindFromItsLeadingWords) {
       {"EXECUTE AS USER 'alice' (SELECT 1)", StatementKind::kExecuteAs},
       {"BACKUP DATABASE TO '/tmp/b'", StatementKind::kBackup},
       {"RESTORE DATABASE FROM '/tmp/b'", StatementKind::kRestore},
+      {"BACKUP NAMESPACE chat TO '/tmp/b'", StatementKind::kBackupNamespace},
+      {"RESTORE NAMESPACE chat FROM '/tmp/b' AS c2 REPLACE", StatementKind::kRestoreNamespace},
       {"SHOW BACKUPS FROM '/tmp/b'", StatementKind::kShowBackups},
   };
   for (const auto& [sql, kind] : cases) {
