@@ -13,9 +13,10 @@ PODMAN=(podman --runtime runc)
 BASE=localhost/debian:bookworm-slim
 export KALAMDB_IMAGE="${KALAMDB_IMAGE:-localhost/kalamdb:test}"
 
-# 1. Packages: podman with runc, netavark for the compose test's bridge network, debootstrap.
+# 1. Packages: podman with runc; netavark, aardvark-dns and iptables for the compose test's
+# bridge network; debootstrap.
 missing=()
-for p in podman runc netavark aardvark-dns debootstrap; do
+for p in podman runc netavark aardvark-dns iptables debootstrap; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -77,4 +78,5 @@ if ! .venv/bin/podman-compose version >/dev/null 2>&1; then
 fi
 
 echo "== container tests (pytest) =="
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests/container -q -p no:cacheprovider "$@"
+# -s: the tests print the image size and the seconds to /health.
+.venv/bin/python -m pytest tests/container -q -s -p no:cacheprovider "$@"

@@ -234,8 +234,8 @@ def test_data_survives_new_container_on_same_volume(pod):
 
 
 def test_compose_file_up_healthy_and_down(tmp_path):
-    compose = [str(Path(sys.executable).parent / "podman-compose"), "--podman-path", "podman", "-f", str(ROOT / "docker/docker-compose.yml"),
-               "-p", f"kalamdbtest{uuid.uuid4().hex[:6]}"]
+    compose = [str(Path(sys.executable).parent / "podman-compose"), "--podman-args=--runtime runc",
+               "-f", str(ROOT / "docker/docker-compose.yml"), "-p", f"kalamdbtest{uuid.uuid4().hex[:6]}"]
     port = free_port()
     env = dict(os.environ, KALAMDB_HOST_PORT=str(port), KALAMDB_ROOT_PASSWORD=PASSWORD,
                KALAMDB_IMAGE=IMAGE)
