@@ -55,7 +55,7 @@ CFG
   find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
   rm -rf "$rootfs"/usr/share/{man,groff,info,lintian,linda}/* "$rootfs"/var/cache/apt/archives/*.deb \
     "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
-  tar -C "$rootfs" -c . | "${PODMAN[@]}" import - "$BASE" >/dev/null
+  tar -C "$rootfs" -c . | "${PODMAN[@]}" import --quiet - "$BASE" >/dev/null
   "${PODMAN[@]}" tag "$BASE" docker.io/library/debian:bookworm-slim
   rm -rf "$rootfs"
   trap - EXIT
