@@ -124,8 +124,7 @@ std::string BackupManifest::ToJson() const {
   if (!incremental_from.empty()) out["incremental_from"] = incremental_from;
   out["storages"] = std::move(st);
   out["files"] = std::move(fl);
-  return json::serialize(out) + "
-";
+  return json::serialize(out) + "\n";
 }
 
 Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
