@@ -121,6 +121,11 @@ std::string BackupManifest::ToJson() const {
                    {"copied_files", copied_files()},
                    {"reused_files", reused_files()}};
   if (!namespace_name.empty()) out["namespace"] = namespace_name;
+  if (!namespaces.empty()) {
+    json::array names;
+    for (const auto& n : namespaces) names.push_back(json::value(n));
+    out["namespaces"] = std::move(names);
+  }
   if (!incremental_from.empty()) out["incremental_from"] = incremental_from;
   out["storages"] = std::move(st);
   out["files"] = std::move(fl);
@@ -144,6 +149,9 @@ Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     }
     if (const auto* k = o.if_contains("kind")) m.kind = std::string(k->as_string());
     if (const auto* n = o.if_contains("namespace")) m.namespace_name = std::string(n->as_string());
+    if (const auto* names = o.if_contains("namespaces")) {
+      for (const auto& n : names->as_array()) m.namespaces.emplace_back(n.as_string());
+    }
     m.server_version = std::string(o.at("server_version").as_string());
     m.seq = o.at("seq").to_number<int64_t>();
     m.created_at_ms = o.at("created_at_ms").to_number<int64_t>();
@@ -259,6 +267,9 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   bool holding = false;
   Status point = src.pipeline.RunExclusive([&]() -> Status {
     m.seq = src.pipeline.TakeReadPoint().seq;
+    if (src.catalog) {
+      for (const auto& [name, ns] : src.catalog->snapshot()->namespaces()) m.namespaces.push_back(name);
+    }
     KALAM_RETURN_IF_ERROR(src.kv.Checkpoint((dir / kRocksDir).string()));
     // Taken before the manifests are read: every file they name stays until the release below.
     src.cold.HoldDeletes();

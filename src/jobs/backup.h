@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "catalog/storage_catalog.h"
 #include "commit/commit_pipeline.h"
 #include "common/status.h"
@@ -63,6 +64,10 @@ struct BackupManifest {
   // which also names the namespace). Absent in backup.json = "database".
   std::string kind = std::string(kBackupKindDatabase);
   std::string namespace_name;
+  // The namespaces the backup holds (sorted): every namespace of the catalog at the backup point
+  // for a database backup, the one namespace for a namespace backup. Empty in backups written
+  // before this field existed.
+  std::vector<std::string> namespaces;
   std::string server_version;
   int64_t seq = 0;  // every commit with `_seq` ≤ seq is in the backup, none above it
   int64_t created_at_ms = 0;
@@ -89,6 +94,8 @@ struct BackupSources {
   table::ColdStore& cold;
   const catalog::StorageCatalog& storages;
   std::string server_version;
+  // For backup.json's namespace list, read at the backup point; may be null (no list).
+  const catalog::Catalog* catalog = nullptr;
 };
 
 // The directories backups may be written to and restored from: `allowed_roots` as configured

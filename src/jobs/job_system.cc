@@ -404,7 +404,8 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
     }
     key = "backup:" + resolved;
     run = [this, resolved, base, incremental](JobContext& ctx) {
-      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version,
+                        &catalog_};
       return CreateBackup(src, resolved, clock_.NowMillis(), &ctx, incremental ? base.get() : nullptr);
     };
   } else {
@@ -425,7 +426,8 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
                                 std::to_string(clock_.NowMicros()) + "-" +
                                 std::to_string(reinterpret_cast<uintptr_t>(base.get()));
     run = [this, store, to, staging, base, incremental](JobContext& ctx) {
-      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version};
+      BackupSources src{kv_, pipeline_, cold_, *options_.storages, options_.server_version,
+                        &catalog_};
       return CreateBackupInStore(src, *store, to.path, staging, clock_.NowMillis(), &ctx,
                                  incremental ? base.get() : nullptr);
     };
@@ -515,6 +517,7 @@ Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupL
     b.incremental_from = l.manifest.incremental_from;
     b.kind = l.manifest.kind;
     b.ns = l.manifest.namespace_name;
+    b.namespaces = l.manifest.namespaces;
     out.push_back(std::move(b));
   }
   return out;

@@ -214,6 +214,7 @@ Result<BackupManifest> CreateNamespaceBackup(const NamespaceBackupSources& src, 
   BackupManifest m;
   m.kind = std::string(kBackupKindNamespace);
   m.namespace_name = ns;
+  m.namespaces = {ns};
   m.server_version = src.server_version;
   m.created_at_ms = now_ms;
   catalog::NamespaceDef nsdef;

@@ -675,14 +675,18 @@ Status Executor::RunShowBackups(Session& s, const parser::SqlStatement& stmt) {
   b.AddColumn("copied_files", kBigInt);
   b.AddColumn("reused_files", kBigInt);
   b.AddColumn("incremental_from", kText);
+  b.AddColumn("namespaces", DataType{TypeKind::kJson});
   for (const auto& info : *listed) {
+    boost::json::array names;
+    for (const auto& n : info.namespaces) names.push_back(boost::json::value(n));
     KALAM_RETURN_IF_ERROR(b.AddRow(
         {Value::Text(info.path), Value::Text(info.created_at), Value::Int(info.seq),
          Value::Int(info.size_bytes), Value::Int(info.files), Value::Int(info.verified ? 1 : 0),
          info.problem.empty() ? Value::Null() : Value::Text(info.problem), Value::Text(info.kind),
          info.ns.empty() ? Value::Null() : Value::Text(info.ns), Value::Int(info.copied_files),
          Value::Int(info.reused_files),
-         info.incremental_from.empty() ? Value::Null() : Value::Text(info.incremental_from)}));
+         info.incremental_from.empty() ? Value::Null() : Value::Text(info.incremental_from),
+         info.namespaces.empty() ? Value::Null() : Value::Text(boost::json::serialize(names))}));
   }
   s.results.push_back(std::move(b).Finish());
   return Status::OK();

@@ -89,6 +89,7 @@ struct BackupInfo {
   std::string problem;     // why not verified ("" when verified)
   std::string kind;        // "database" | "namespace"
   std::string ns;          // the namespace of a namespace backup ("" otherwise)
+  std::vector<std::string> namespaces;  // the namespaces it holds (empty: not recorded)
   int64_t copied_files = 0;      // files the backup wrote itself
   int64_t reused_files = 0;      // files taken over from its base backup
   std::string incremental_from;  // its base backup ("" for a full backup)

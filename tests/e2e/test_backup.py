@@ -358,13 +358,14 @@ def test_sql_restore_is_verified_staged_and_applied_at_the_next_start(made, tmp_
     assert [c["name"] for c in res["schema"]] == ["path", "created_at", "seq", "size_bytes", "files",
                                                   "verified", "problem", "kind", "namespace",
                                                   "copied_files", "reused_files",
-                                                  "incremental_from"]
+                                                  "incremental_from", "namespaces"]
     by_path = {r[0]: r for r in res["rows"]}
     assert sorted(by_path) == [str(root / "damaged"), str(root / "good")]
     good = by_path[str(root / "good")]
     assert good[2:] == [str(manifest["seq"]), str(sum(f["size_bytes"] for f in manifest["files"])),
                         str(len(manifest["files"])), True, None, "database", None,
-                        str(len(manifest["files"])), "0", None], good
+                        str(len(manifest["files"])), "0", None, '["bk","default"]'], good
+    assert manifest["namespaces"] == ["bk", "default"]
     assert by_path[str(root / "damaged")][5:9] == [False,
                                                    f"Backup file '{rel}' is damaged: SHA-256 mismatch",
                                                    "database", None]

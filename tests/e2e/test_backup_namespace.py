@@ -248,7 +248,8 @@ def test_restore_as_another_namespace_beside_the_original_then_replace(env):
     assert s.rows("SELECT count(*) FROM shop.items") == [["291"]]
     assert s.rows("SELECT body FROM copy.items WHERE id = 1") == [["copy only"]]
     rows = s.rows(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])
-    assert [(r[0], r[5], r[7], r[8]) for r in rows] == [(str(root / "b"), True, "namespace", "shop")]
+    assert [(r[0], r[5], r[7], r[8], r[12]) for r in rows] == [
+        (str(root / "b"), True, "namespace", "shop", '["shop"]')]
 
 
 def flip_byte(path):

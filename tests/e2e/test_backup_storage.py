@@ -111,7 +111,7 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
     rows = ops(s, "SHOW BACKUPS FROM STORAGE s3bk")["rows"]
     assert rows == [[f"s3://{BUCKET}/{bk}/full/", rows[0][1], str(m["seq"]),
                      str(m["total_bytes"]), str(len(m["files"])), True, None, "database", None,
-                     str(len(m["files"])), "0", None]]
+                     str(len(m["files"])), "0", None, json.dumps(m["namespaces"], separators=(",", ":"))]]
 
     # A flipped byte in one object: SHOW BACKUPS and RESTORE name the file; nothing is staged.
     victim = s3_segments[0]
@@ -198,7 +198,9 @@ def test_incremental_directory_backup_links_unchanged_files_and_outlives_its_bas
     rows = ops(s, f"SHOW BACKUPS FROM '{root}'")["rows"]
     assert [(r[0], r[5], r[6]) + tuple(r[7:]) for r in rows] == [
         (str(root / "inc"), True, None, "database", None, str(copied), str(reused),
-         str(root / "full"))]
+         str(root / "full"), rows[0][12])]
+    assert "default" in json.loads(rows[0][12])
+    assert json.loads(rows[0][12]) == json.loads((root / "inc" / "backup.json").read_text())["namespaces"]
     s.stop()
     r = restore(root / "inc", tmp_path / "restored" / "data")
     assert r.returncode == 0, r.stderr
