@@ -159,6 +159,7 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kShowBackups: return "SHOW BACKUPS";
     case StatementKind::kExportUserData: return "EXPORT USER DATA";
     case StatementKind::kShowExport: return "SHOW EXPORT";
+    case StatementKind::kExplain: return "EXPLAIN";
   }
   return "UNKNOWN";
 }
@@ -262,6 +263,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
     return StatementKind::kExportUserData;
   }
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
+  if (first.IsWord("EXPLAIN")) return StatementKind::kExplain;
   return Unsupported(tokens);
 }
 
