@@ -681,7 +681,9 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   // An export (EXPORT USER DATA, SHOW EXPORT) as the target exports or lists its data.
   const bool export_kind = kind == parser::StatementKind::kExportUserData ||
                            kind == parser::StatementKind::kShowExport;
-  if (!parser::IsDmlKind(kind) && !export_kind) {
+  // EXPLAIN [ANALYZE] as the target explains the SELECT in its scope.
+  const bool explain_kind = kind == parser::StatementKind::kExplain;
+  if (!parser::IsDmlKind(kind) && !export_kind && !explain_kind) {
     return Status::InvalidSql(
         "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
         std::string(parser::StatementKindName(kind)));
@@ -690,7 +692,9 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   s.caller = Caller{target->user_id, target->role};
   s.ctx.caller = s.caller;
   s.executing_as = true;
-  Status st = export_kind ? RunExportStatement(s, ast.inner, kind) : RunDml(s, ast.inner);
+  Status st = export_kind    ? RunExportStatement(s, ast.inner, kind)
+              : explain_kind ? RunExplain(s, ast.inner)
+                             : RunDml(s, ast.inner);
   s.executing_as = false;
   s.caller = saved;
   s.ctx.caller = saved;

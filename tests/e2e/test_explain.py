@@ -15,11 +15,16 @@ def explain(server, sql, **kw):
     return {row[0]: row[1] for row in res["rows"]}
 
 
+def masked(text):
+    """`text` with its measured times replaced by T."""
+    return re.sub(r"time(=| )\d+\.\d{3} ms", r"time\1T ms", text)
+
+
 def analyze(server, sql, **kw):
     """EXPLAIN ANALYZE's `Plan with Metrics` text with its times masked."""
     plans = explain(server, "EXPLAIN ANALYZE " + sql, **kw)
     assert list(plans) == ["Plan with Metrics"]
-    return re.sub(r"time(=| )\d+\.\d{3} ms", r"time\1T ms", plans["Plan with Metrics"])
+    return masked(plans["Plan with Metrics"])
 
 
 def head(sql, limit="50 rows (the default LIMIT: the statement has none)"):
@@ -207,6 +212,29 @@ def test_user_table_counts_only_the_callers_rows(server, ns):
         "    planner estimate: rows=1\n"
         "    cold segments: in_manifest=1 to_read=1 skipped_by_key_range=0 "
         "skipped_by_statistics=0\n")
+
+
+def test_execute_as_user_explains_in_the_users_scope(server, ns):
+    a = server.create_user(f"{ns}_ann")
+    server.sql(f"CREATE USER TABLE {ns}.notes (id INT PRIMARY KEY, body TEXT)")
+    server.sql(f"INSERT INTO {ns}.notes VALUES (1, 'a1'), (2, 'a2')", user=a, password=PW)
+    server.sql(f"INSERT INTO {ns}.notes VALUES (1, 'root')")
+    text = analyze(server, f"SELECT * FROM {ns}.notes")
+    assert f"(USER table, scope user 'root')" in text and "rows_to_sqlite=1 " in text, text
+    plans = explain(server, f"EXECUTE AS USER '{a}' (EXPLAIN ANALYZE SELECT * FROM {ns}.notes)")
+    text = masked(plans["Plan with Metrics"])
+    assert text.endswith(
+        f"[1] scan {ns}.notes (USER table, scope user '{a}')\n"
+        "    key: every row of the scope (no id constraint)\n"
+        "    order: id ascending\n"
+        "    actual: scans=1 rows_to_sqlite=2 hot_rows_read=2 cold_rows_read=0 time=T ms\n"
+        "    segments: in_manifest=0 read=0 skipped_by_key_range=0 skipped_by_statistics=0\n"
+        "Result: 2 row(s), total time T ms\n"), text
+    # EXECUTE AS reaches USER and STREAM tables only, EXPLAIN included.
+    server.sql(f"CREATE SHARED TABLE {ns}.s (id INT PRIMARY KEY)")
+    err = server.sql_error(f"EXECUTE AS USER '{a}' (EXPLAIN SELECT * FROM {ns}.s)")
+    assert err["message"] == (f"EXECUTE AS USER works on USER and STREAM tables only; '{ns}.s' "
+                              "is a SHARED table")
 
 
 def test_same_permissions_as_the_select(server, ns):
