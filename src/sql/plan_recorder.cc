@@ -23,8 +23,11 @@ void PlanRecorder::Forecast(const std::string& key, const ScanForecast& forecast
   const auto& b = forecast.segments;
   const bool same = a && b && a->segments == b->segments && a->read == b->read &&
                     a->skipped_key_range == b->skipped_key_range &&
-                    a->skipped_stats == b->skipped_stats;
-  if (!same) it->second.segments.reset();
+                    a->skipped_stats == b->skipped_stats && it->second.files == forecast.files;
+  if (!same) {
+    it->second.segments.reset();
+    it->second.files.clear();
+  }
 }
 
 const ScanForecast* PlanRecorder::FindForecast(const std::string& key) const {
@@ -105,6 +108,18 @@ std::string SegmentsText(const table::ColdScanStats& s, bool actual) {
          (actual ? " read=" : " to_read=") + std::to_string(s.read) +
          " skipped_by_key_range=" + std::to_string(s.skipped_key_range) +
          " skipped_by_statistics=" + std::to_string(s.skipped_stats);
+}
+
+// At most kMaxFiles names, then how many more.
+std::string FileList(const std::vector<std::string>& files) {
+  constexpr size_t kMaxFiles = 8;
+  std::string out;
+  for (size_t i = 0; i < files.size() && i < kMaxFiles; ++i) {
+    if (i) out += ", ";
+    out += files[i];
+  }
+  if (files.size() > kMaxFiles) out += " and " + std::to_string(files.size() - kMaxFiles) + " more";
+  return out;
 }
 
 std::string Millis(int64_t ns) {
@@ -214,6 +229,7 @@ std::string RenderPhysicalPlan(const PlanInput& in, const PlanRecorder& recorder
     if (f) out += "    planner estimate: rows=" + std::to_string(f->estimated_rows) + "\n";
     if (f && f->segments) {
       out += "    cold segments: " + SegmentsText(*f->segments, false) + "\n";
+      if (!f->files.empty()) out += "    files to read: " + FileList(f->files) + "\n";
     } else {
       out += "    cold segments: chosen at run time (an operand is a parameter or another "
              "table's column)\n";

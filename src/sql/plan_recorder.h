@@ -35,6 +35,7 @@ struct ScanCounters {
 struct ScanForecast {
   int64_t estimated_rows = 0;  // what xBestIndex told SQLite (a fixed heuristic per plan shape)
   std::optional<table::ColdScanStats> segments;
+  std::vector<std::string> files;  // with `segments`: the files to read, oldest first
 };
 
 // Not thread-safe: one per explained statement, used by the request's thread.

@@ -410,10 +410,14 @@ Result<std::unique_ptr<ColdCursor>> ColdStore::Scan(const TableDef& def, const S
 
 ColdScanStats ColdStore::PlanScan(const TableDef& def, const Scope& scope,
                                   const std::string& lower, const std::string& upper,
-                                  const std::vector<ColdBound>& bounds, int64_t max_seq) const {
+                                  const std::vector<ColdBound>& bounds, int64_t max_seq,
+                                  std::vector<std::string>* files) const {
   ColdScanStats stats;
   if (auto sm = Get(def.table_id, scope)) {
-    SelectSegments(def, scope, *sm, lower, upper, bounds, max_seq, &stats);
+    for (const SegmentEntry* seg :
+         SelectSegments(def, scope, *sm, lower, upper, bounds, max_seq, &stats)) {
+      if (files) files->push_back(seg->file);
+    }
   }
   return stats;
 }

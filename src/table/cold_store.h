@@ -130,11 +130,12 @@ class ColdStore {
                                            int64_t max_seq = INT64_MAX,
                                            ColdScanStats* stats = nullptr);
   // The segments Scan would read for the same arguments, counted in the returned stats, without
-  // reading any (EXPLAIN).
+  // reading any (EXPLAIN); `files`, when given, receives their file names, oldest first.
   ColdScanStats PlanScan(const catalog::TableDef& def, const Scope& scope,
                          const std::string& lower, const std::string& upper,
                          const std::vector<ColdBound>& bounds = {},
-                         int64_t max_seq = INT64_MAX) const;
+                         int64_t max_seq = INT64_MAX,
+                         std::vector<std::string>* files = nullptr) const;
 
   // Decoded rows of one segment (cached).
   Result<std::shared_ptr<const SegmentRows>> LoadSegment(const catalog::TableDef& def,

@@ -62,7 +62,8 @@ def test_point_lookup_hot_then_cold(server, ns):
     plans = explain(server, f"EXPLAIN SELECT * FROM {ns}.p WHERE id = 2")
     assert plans["physical_plan"].endswith(
         "    cold segments: in_manifest=1 to_read=1 skipped_by_key_range=0 "
-        "skipped_by_statistics=0\n")
+        "skipped_by_statistics=0\n"
+        "    files to read: seg-000001.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.p WHERE id = 2").endswith(
         "    actual: scans=1 rows_to_sqlite=1 hot_rows_read=0 cold_rows_read=1 time=T ms\n"
         "    segments: in_manifest=1 read=1 skipped_by_key_range=0 skipped_by_statistics=0\n"
@@ -78,7 +79,8 @@ def test_key_lookup_and_range_read_one_segment_of_three(server, ns):
         "    order: id ascending\n"
         "    planner estimate: rows=1\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=2 "
-        "skipped_by_statistics=0\n")
+        "skipped_by_statistics=0\n"
+        "    files to read: seg-000002.parquet\n")
     plans = explain(server, f"EXPLAIN SELECT * FROM {ns}.m WHERE id >= 4 AND id < 7")
     assert plans["logical_plan"] == head(f'SELECT * FROM {ns}.m AS "m" WHERE id >= 4 AND id < 7') \
         + "QUERY PLAN\n`--SCAN m (scan 1)\n"
@@ -88,7 +90,8 @@ def test_key_lookup_and_range_read_one_segment_of_three(server, ns):
         "    order: id ascending\n"
         "    planner estimate: rows=100\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=2 "
-        "skipped_by_statistics=0\n")
+        "skipped_by_statistics=0\n"
+        "    files to read: seg-000002.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.m WHERE id >= 4 AND id < 7").endswith(
         "    actual: scans=1 rows_to_sqlite=3 hot_rows_read=0 cold_rows_read=3 time=T ms\n"
         "    segments: in_manifest=3 read=1 skipped_by_key_range=2 skipped_by_statistics=0\n"
@@ -111,7 +114,8 @@ def test_statistics_prune_two_of_three_segments(server, ns):
     assert plans["physical_plan"] == scan + (
         "    planner estimate: rows=50000\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=0 "
-        "skipped_by_statistics=2\n")
+        "skipped_by_statistics=2\n"
+        "    files to read: seg-000003.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.m WHERE n > 6") == \
         head(sql) + "QUERY PLAN\n`--SCAN m (scan 1)\n" + scan + (
             "    actual: scans=1 rows_to_sqlite=4 hot_rows_read=1 cold_rows_read=3 time=T ms\n"
@@ -177,7 +181,8 @@ def test_group_by_sorts_in_a_temp_btree(server, ns):
         "QUERY PLAN\n|--SCAN m (scan 1)\n`--USE TEMP B-TREE FOR GROUP BY\n")
     assert plans["physical_plan"].endswith(
         "    cold segments: in_manifest=3 to_read=3 skipped_by_key_range=0 "
-        "skipped_by_statistics=0\n")
+        "skipped_by_statistics=0\n"
+        "    files to read: seg-000001.parquet, seg-000002.parquet, seg-000003.parquet\n")
     assert analyze(server, f"SELECT n % 2, count(*) FROM {ns}.m GROUP BY n % 2").endswith(
         "    actual: scans=1 rows_to_sqlite=10 hot_rows_read=1 cold_rows_read=9 time=T ms\n"
         "    segments: in_manifest=3 read=3 skipped_by_key_range=0 skipped_by_statistics=0\n"
@@ -211,7 +216,8 @@ def test_user_table_counts_only_the_callers_rows(server, ns):
         "    order: id ascending\n"
         "    planner estimate: rows=1\n"
         "    cold segments: in_manifest=1 to_read=1 skipped_by_key_range=0 "
-        "skipped_by_statistics=0\n")
+        "skipped_by_statistics=0\n"
+        "    files to read: seg-000001.parquet\n")
 
 
 def test_execute_as_user_explains_in_the_users_scope(server, ns):

@@ -533,7 +533,8 @@ void RecordForecast(const TableDef& def, ExecContext& ctx, sqlite3_index_info* i
         }
       } else if (cold) {
         stats = cold->PlanScan(def, scope, range.lower, range.upper, range.bounds,
-                               ctx.statement.read_seq > 0 ? ctx.statement.read_seq : INT64_MAX);
+                               ctx.statement.read_seq > 0 ? ctx.statement.read_seq : INT64_MAX,
+                               &f.files);
       }
       f.segments = stats;
     }

@@ -47,14 +47,15 @@ TEST(PlanRecorderTest, ConflictingForecastsForOneKeyBecomeUnknown) {
   a.segments = 3;
   a.read = 1;
   a.skipped_key_range = 2;
-  r.Forecast("k", ScanForecast{1, a});
-  r.Forecast("k", ScanForecast{1, a});  // the same again: still known
+  r.Forecast("k", ScanForecast{1, a, {"seg-000002.parquet"}});
+  r.Forecast("k", ScanForecast{1, a, {"seg-000002.parquet"}});  // the same again: still known
   ASSERT_TRUE(r.FindForecast("k")->segments.has_value());
   table::ColdScanStats b = a;
   b.read = 3;
   b.skipped_key_range = 0;
-  r.Forecast("k", ScanForecast{1, b});
+  r.Forecast("k", ScanForecast{1, b, {"seg-000001.parquet", "seg-000002.parquet"}});
   EXPECT_FALSE(r.FindForecast("k")->segments.has_value());
+  EXPECT_TRUE(r.FindForecast("k")->files.empty());
   EXPECT_EQ(r.FindForecast("other"), nullptr);
 }
 
@@ -81,7 +82,8 @@ TEST(PlanRecorderTest, PhysicalPlanDescribesEachVirtualTableScan) {
   s.segments = 3;
   s.read = 1;
   s.skipped_stats = 2;
-  r.Forecast(PlanRecorder::Key(7, 0, "0:32,1:4,"), ScanForecast{5000, s});
+  r.Forecast(PlanRecorder::Key(7, 0, "0:32,1:4,"),
+             ScanForecast{5000, s, {"seg-000003.parquet"}});
   PlanInput in = Input(&def, {{2, 0, "SCAN messages VIRTUAL TABLE INDEX 0:0:32,1:4,"},
                               {4, 0, "SCAN other VIRTUAL TABLE INDEX 64:"}});
   EXPECT_EQ(RenderPhysicalPlan(in, r),
@@ -92,7 +94,22 @@ TEST(PlanRecorderTest, PhysicalPlanDescribesEachVirtualTableScan) {
             "    planner estimate: rows=5000\n"
             "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=0 "
             "skipped_by_statistics=2\n"
+            "    files to read: seg-000003.parquet\n"
             "[2] SCAN other (not a KalamDB table)\n");
+}
+
+TEST(PlanRecorderTest, LongFileListsAreCut) {
+  const auto def = MakeTable(catalog::TableType::kShared);
+  PlanRecorder r(PlanRecorder::Mode::kPlan);
+  table::ColdScanStats s;
+  s.segments = s.read = 10;
+  std::vector<std::string> files;
+  for (int i = 1; i <= 10; ++i) files.push_back("s" + std::to_string(i));
+  r.Forecast(PlanRecorder::Key(7, 0, ""), ScanForecast{100000, s, files});
+  PlanInput in = Input(&def, {{2, 0, "SCAN messages VIRTUAL TABLE INDEX 0:"}});
+  const std::string text = RenderPhysicalPlan(in, r);
+  EXPECT_EQ(text.substr(text.find("    files")),
+            "    files to read: s1, s2, s3, s4, s5, s6, s7, s8 and 2 more\n");
 }
 
 TEST(PlanRecorderTest, UnknownOperandsLeaveSegmentsToRunTime) {
