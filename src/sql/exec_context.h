@@ -19,6 +19,7 @@
 #include "sql/executor_options.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "sql/plan_recorder.h"
 #include "table/stream_store.h"
 #include "sql/topic_service.h"
 #include "table/table_store.h"
@@ -88,6 +89,10 @@ struct StatementState {
   // statement's commit fail with kConflict and the statement run again, instead of changing or
   // counting a row that no longer is what the statement read.
   std::unordered_map<std::string, int64_t>* scanned_seqs = nullptr;
+
+  // Owner: the executor, set while EXPLAIN plans or runs a SELECT. The virtual tables record
+  // their plans (and, for EXPLAIN ANALYZE, what their scans did) in it.
+  PlanRecorder* plan = nullptr;
 
   // When the request must stop: SQLite statements running past it are interrupted
   // (time_since_epoch() == 0: no limit).

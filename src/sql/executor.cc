@@ -237,6 +237,7 @@ Status Executor::RunStatement(Session& s, const parser::SqlStatement& stmt,
     case parser::StatementKind::kExportUserData:
     case parser::StatementKind::kShowExport:
       return RunExportStatement(s, stmt, kind);
+    case parser::StatementKind::kExplain: return RunExplain(s, stmt);
     default:
       return Status::InvalidSql(std::string(parser::StatementKindName(kind)) +
                                 " is not supported yet");
@@ -285,7 +286,8 @@ std::string Demangle(std::string message, const SqlConnection& conn,
 
 }  // namespace
 
-Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
+Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt,
+                       const parser::ExplainStmt* explain) {
   KALAM_ASSIGN_OR_RETURN(parser::DmlAnalysis analysis, parser::AnalyzeDml(stmt));
   // Parameters: the request's values must match the placeholders exactly.
   const size_t given = s.request.params.size();
@@ -299,7 +301,7 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt) {
   for (int attempt = 0;; ++attempt) {
     result = StatementResult();
     returning_keys.clear();
-    Status st = RunDmlOnce(s, stmt, analysis, &result, &returning_keys);
+    Status st = RunDmlOnce(s, stmt, analysis, &result, &returning_keys, explain);
     if (!st.ok()) {
       if (!s.in_txn) s.ws.Clear();
       return Status(st.code(), Demangle(st.message(), *s.conn, s.allowed_tables));
@@ -584,11 +586,57 @@ void RestoreColumnNames(const DmlSite& site, const std::string& sql,
   }
 }
 
+// EXPLAIN: `sql` with each virtual table's SQLite name replaced by its table's name.
+std::string ShownSql(std::string sql, const SqlConnection& conn,
+                     const std::unordered_set<std::string>& names) {
+  std::vector<std::string> sorted(names.begin(), names.end());
+  // Longest first, so kt_38 never rewrites part of kt_380.
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& name : sorted) {
+    const TableDef* def = conn.RegisteredByName(name);
+    if (!def) continue;
+    for (size_t pos; (pos = sql.find(name)) != std::string::npos;) {
+      sql.replace(pos, name.size(), def->QualifiedName());
+    }
+  }
+  return sql;
+}
+
+// EXPLAIN: the table each name SQLite's plan may show for a reference (its alias, or its SQLite
+// name where no alias is allowed) denotes.
+std::map<std::string, PlannedTable> PlanNames(const DmlSite& site, const DmlTables& tables) {
+  std::map<std::string, PlannedTable> names;
+  for (size_t i = 0; i < site.analysis.tables.size() && i < tables.defs.size(); ++i) {
+    const parser::TableRef& ref = site.analysis.tables[i];
+    const TableDef* def = tables.defs[i];
+    if (!def) continue;
+    const std::string ns = ref.ns.empty() ? site.ns : catalog::LowerName(ref.ns);
+    PlannedTable t;
+    t.def = IsSystemNamespace(ns) ? nullptr : def;
+    t.qualified_name = def->QualifiedName();
+    if (def->type != catalog::TableType::kShared) t.scope = site.caller.user_id;
+    const std::string shown = ref.has_alias ? ref.alias : catalog::LowerName(ref.name);
+    names.emplace(shown, t);
+  }
+  for (const auto& name : site.allowed_tables) {
+    const TableDef* def = site.conn.RegisteredByName(name);
+    if (!def) continue;
+    for (const auto& [shown, t] : names) {
+      if (t.qualified_name != def->QualifiedName()) continue;
+      names.emplace(name, t);  // `x IN ns.t`: SQLite shows the table's own name
+      break;
+    }
+  }
+  return names;
+}
+
 }  // namespace
 
 Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
                             const parser::DmlAnalysis& analysis,
-                            StatementResult* result, std::vector<std::string>* returning_keys) {
+                            StatementResult* result, std::vector<std::string>* returning_keys,
+                            const parser::ExplainStmt* explain) {
   s.allowed_tables.clear();
   s.ctx.statement.system_rows.clear();  // system tables are computed afresh for each statement
   const DmlSite site{stmt,           analysis, *s.ctx.statement.catalog, s.ns, s.caller,
@@ -608,6 +656,14 @@ Status Executor::RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
   limits.max_rows = analysis.has_top_level_limit
                         ? options_.max_query_limit
                         : std::min(options_.default_query_limit, options_.max_query_limit);
+  if (explain) {
+    const std::string limit_note =
+        analysis.has_top_level_limit
+            ? "the statement's LIMIT, at most " + std::to_string(limits.max_rows) + " rows"
+            : std::to_string(limits.max_rows) + " rows (the default LIMIT: the statement has none)";
+    return ExplainSelect(s, *explain, sql, ShownSql(sql, *s.conn, s.allowed_tables),
+                         PlanNames(site, tables), prepared, limits, limit_note, result);
+  }
   s.ctx.statement.inserted_keys = returning_keys;
   std::unordered_map<std::string, int64_t> scanned_seqs;
   if (analysis.kind == parser::StatementKind::kUpdate ||
@@ -649,7 +705,9 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   // An export (EXPORT USER DATA, SHOW EXPORT) as the target exports or lists its data.
   const bool export_kind = kind == parser::StatementKind::kExportUserData ||
                            kind == parser::StatementKind::kShowExport;
-  if (!parser::IsDmlKind(kind) && !export_kind) {
+  // EXPLAIN [ANALYZE] as the target explains the SELECT in its scope.
+  const bool explain_kind = kind == parser::StatementKind::kExplain;
+  if (!parser::IsDmlKind(kind) && !export_kind && !explain_kind) {
     return Status::InvalidSql(
         "EXECUTE AS USER runs one SELECT, INSERT, UPDATE or DELETE statement, not " +
         std::string(parser::StatementKindName(kind)));
@@ -658,7 +716,9 @@ Status Executor::RunExecuteAs(Session& s, const parser::SqlStatement& stmt) {
   s.caller = Caller{target->user_id, target->role};
   s.ctx.caller = s.caller;
   s.executing_as = true;
-  Status st = export_kind ? RunExportStatement(s, ast.inner, kind) : RunDml(s, ast.inner);
+  Status st = export_kind    ? RunExportStatement(s, ast.inner, kind)
+              : explain_kind ? RunExplain(s, ast.inner)
+                             : RunDml(s, ast.inner);
   s.executing_as = false;
   s.caller = saved;
   s.ctx.caller = saved;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,11 +20,13 @@
 #include "sql/export_service.h"
 #include "sql/job_service.h"
 #include "sql/live_registry.h"
+#include "sql/plan_recorder.h"
 #include "sql/parser/analyzer.h"
 #include "sql/parser/ast.h"
 #include "sql/parser/classifier.h"
 #include "sql/sqlite/connection.h"
 #include "sql/slow_query_log.h"
+#include "sql/sqlite/statement_runner.h"
 #include "sql/statement_result.h"
 #include "table/stream_store.h"
 #include "sql/topic_service.h"
@@ -77,13 +80,27 @@ class Executor {
  private:
   struct Session;
   Status RunStatement(Session& s, const parser::SqlStatement& stmt, parser::StatementKind kind);
-  Status RunDml(Session& s, const parser::SqlStatement& stmt);
+  // Runs a SELECT/INSERT/UPDATE/DELETE; with `explain`, explains the SELECT instead
+  // (executor_explain.cc).
+  Status RunDml(Session& s, const parser::SqlStatement& stmt,
+                const parser::ExplainStmt* explain = nullptr);
+  // EXPLAIN [ANALYZE] <SELECT> (executor_explain.cc, docs/explain.md).
+  Status RunExplain(Session& s, const parser::SqlStatement& stmt);
+  // The EXPLAIN result of `prepared`, the rewritten `sql` of a SELECT: SQLite's plan of it, the
+  // virtual tables' plans and, with explain.analyze, what running it did (rows discarded).
+  // `names` maps the names SQLite's plan shows to the statement's tables.
+  Status ExplainSelect(Session& s, const parser::ExplainStmt& explain, const std::string& sql,
+                       const std::string& shown_sql,
+                       const std::map<std::string, PlannedTable>& names, sqlite3_stmt* prepared,
+                       const RowLimits& limits, const std::string& limit_note,
+                       StatementResult* result);
   Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
   Status RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt);
   Status RunSubscribeTo(Session& s, const parser::SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const parser::SqlStatement& stmt,
                     const parser::DmlAnalysis& analysis,
-                    StatementResult* result, std::vector<std::string>* returning_keys);
+                    StatementResult* result, std::vector<std::string>* returning_keys,
+                    const parser::ExplainStmt* explain = nullptr);
   Status CommitSession(Session& s);
 
   // KalamDB statements.

@@ -335,44 +335,91 @@ Result<std::optional<RowVersion>> ColdStore::Find(const TableDef& def, const Sco
   return std::optional<RowVersion>();
 }
 
-Result<std::unique_ptr<ColdCursor>> ColdStore::Scan(const TableDef& def, const Scope& scope,
-                                                    const std::string& lower,
-                                                    const std::string& upper,
-                                                    const std::vector<ColdBound>& bounds,
-                                                    int64_t max_seq) {
-  auto cursor = std::unique_ptr<ColdCursor>(new ColdCursor());
-  cursor->max_seq_ = max_seq;
-  auto sm = Get(def.table_id, scope);
-  if (!sm) return cursor;
-  const auto& segs = sm->manifest.segments;
+namespace {
+
+// The segments of `sm` a scan of [lower, upper) with `bounds` and `max_seq` reads, oldest first;
+// `stats` counts the selection. Segments that cannot hold a row in range, or whose statistics
+// exclude every row satisfying `bounds`, are skipped (by `bounds` only when no older segment it
+// could shadow is read).
+std::vector<const SegmentEntry*> SelectSegments(const TableDef& def, const Scope& scope,
+                                                const ScopeManifest& sm, const std::string& lower,
+                                                const std::string& upper,
+                                                const std::vector<ColdBound>& bounds,
+                                                int64_t max_seq, ColdScanStats* stats) {
+  std::vector<const SegmentEntry*> out;
+  const auto& segs = sm.manifest.segments;
+  stats->segments += static_cast<int64_t>(segs.size());
   // Key ranges of the segments that will be read, to decide whether a newer segment may be
   // skipped by its statistics without letting an older version it shadows show through.
   std::vector<std::pair<std::string, std::string>> read_ranges;
   bool read_unbounded = false;
   for (const auto& seg : segs) {
-    if (seg.min_seq > max_seq || seg.row_count == 0) continue;
+    if (seg.min_seq > max_seq || seg.row_count == 0) {
+      ++stats->skipped_key_range;
+      continue;
+    }
     std::string first, last;
     const bool ranged = KeyRangeOf(def, scope, seg, &first, &last);
-    if (ranged && (last < lower || (!upper.empty() && first >= upper))) continue;
+    if (ranged && (last < lower || (!upper.empty() && first >= upper))) {
+      ++stats->skipped_key_range;
+      continue;
+    }
     if (ExcludedByBounds(def, seg, bounds)) {
       bool shadows = read_unbounded || !ranged;
       for (const auto& [f, l] : read_ranges) {
         if (shadows) break;
         shadows = !(l < first || last < f);
       }
-      if (!shadows) continue;
+      if (!shadows) {
+        ++stats->skipped_stats;
+        continue;
+      }
     }
-    KALAM_ASSIGN_OR_RETURN(auto rows, LoadSegment(def, scope, *sm, seg));
+    out.push_back(&seg);
+    ++stats->read;
+    if (ranged) read_ranges.emplace_back(first, last);
+    else read_unbounded = true;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ColdCursor>> ColdStore::Scan(const TableDef& def, const Scope& scope,
+                                                    const std::string& lower,
+                                                    const std::string& upper,
+                                                    const std::vector<ColdBound>& bounds,
+                                                    int64_t max_seq, ColdScanStats* stats) {
+  auto cursor = std::unique_ptr<ColdCursor>(new ColdCursor());
+  cursor->max_seq_ = max_seq;
+  auto sm = Get(def.table_id, scope);
+  if (!sm) return cursor;
+  ColdScanStats local;
+  for (const SegmentEntry* seg : SelectSegments(def, scope, *sm, lower, upper, bounds, max_seq,
+                                                stats ? stats : &local)) {
+    KALAM_ASSIGN_OR_RETURN(auto rows, LoadSegment(def, scope, *sm, *seg));
     ColdCursor::Head h;
     h.pos = LowerBound(*rows, lower);
     h.end = upper.empty() ? rows->size() : LowerBound(*rows, upper);
     h.rows = std::move(rows);
     cursor->heads_.push_back(std::move(h));
-    if (ranged) read_ranges.emplace_back(first, last);
-    else read_unbounded = true;
   }
   cursor->Next();
   return cursor;
+}
+
+ColdScanStats ColdStore::PlanScan(const TableDef& def, const Scope& scope,
+                                  const std::string& lower, const std::string& upper,
+                                  const std::vector<ColdBound>& bounds, int64_t max_seq,
+                                  std::vector<std::string>* files) const {
+  ColdScanStats stats;
+  if (auto sm = Get(def.table_id, scope)) {
+    for (const SegmentEntry* seg :
+         SelectSegments(def, scope, *sm, lower, upper, bounds, max_seq, &stats)) {
+      if (files) files->push_back(seg->file);
+    }
+  }
+  return stats;
 }
 
 void ColdStore::StageManifest(catalog::TableId table, const Scope& scope, const ScopeManifest* sm,

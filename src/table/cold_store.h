@@ -68,6 +68,23 @@ class ColdCursor {
   size_t current_index_ = 0;
 };
 
+// What a scan's segment selection did (EXPLAIN, docs/explain.md): of the scope's segments, how
+// many it reads, how many it skips because their key range misses the scan's, and how many it
+// skips because their column statistics exclude every row the bounds allow.
+struct ColdScanStats {
+  int64_t segments = 0;           // in the scope's manifest
+  int64_t read = 0;
+  // Includes segments newer than the scan's snapshot, and empty ones.
+  int64_t skipped_key_range = 0;
+  int64_t skipped_stats = 0;
+  void Add(const ColdScanStats& o) {
+    segments += o.segments;
+    read += o.read;
+    skipped_key_range += o.skipped_key_range;
+    skipped_stats += o.skipped_stats;
+  }
+};
+
 struct ColdStats {
   int64_t segments = 0;
   int64_t rows = 0;        // rows in segments, tombstones included
@@ -106,10 +123,19 @@ class ColdStore {
   // A cursor over the scope's cold rows in [lower, upper). Segments that cannot hold a row in
   // range, or whose statistics exclude every row satisfying `bounds`, are not read (a segment is
   // only skipped by `bounds` when no older segment it could shadow is read).
+  // When `stats` is given, adds what the selection of segments did to it.
   Result<std::unique_ptr<ColdCursor>> Scan(const catalog::TableDef& def, const Scope& scope,
                                            const std::string& lower, const std::string& upper,
                                            const std::vector<ColdBound>& bounds = {},
-                                           int64_t max_seq = INT64_MAX);
+                                           int64_t max_seq = INT64_MAX,
+                                           ColdScanStats* stats = nullptr);
+  // The segments Scan would read for the same arguments, counted in the returned stats, without
+  // reading any (EXPLAIN); `files`, when given, receives their file names, oldest first.
+  ColdScanStats PlanScan(const catalog::TableDef& def, const Scope& scope,
+                         const std::string& lower, const std::string& upper,
+                         const std::vector<ColdBound>& bounds = {},
+                         int64_t max_seq = INT64_MAX,
+                         std::vector<std::string>* files = nullptr) const;
 
   // Decoded rows of one segment (cached).
   Result<std::shared_ptr<const SegmentRows>> LoadSegment(const catalog::TableDef& def,

@@ -55,6 +55,7 @@ void RowScan::Settle() {
       hot_values_ = std::move(row->values);
       values_ = hot_values_.data();
       from_hot_ = true;
+      ++hot_rows_;
     } else {
       const ColdRowView r = cold_->row();
       key_ = *r.pk_key;  // a view of the cached segment row
@@ -62,6 +63,7 @@ void RowScan::Settle() {
       deleted_ = r.deleted;
       values_ = r.values;
       from_hot_ = false;
+      ++cold_rows_;
     }
     valid_ = true;
     return;
@@ -83,7 +85,8 @@ Result<std::unique_ptr<RowScan>> TableStore::NewScan(const catalog::TableDef& de
                                                      std::string upper,
                                                      const storage::KvSnapshot* snapshot,
                                                      const std::vector<ColdBound>& bounds,
-                                                     int64_t max_seq) const {
+                                                     int64_t max_seq,
+                                                     ColdScanStats* cold_stats) const {
   auto scan = std::unique_ptr<RowScan>(new RowScan());
   scan->def_ = &def;
   // Hot view first, cold view second (see cold_store.h): a flush completing in between can only
@@ -91,7 +94,8 @@ Result<std::unique_ptr<RowScan>> TableStore::NewScan(const catalog::TableDef& de
   scan->hot_ = NewPkIterator(lower, upper, snapshot);
   scan->hot_->Seek(lower);
   if (cold_) {
-    KALAM_ASSIGN_OR_RETURN(scan->cold_, cold_->Scan(def, scope, lower, upper, bounds, max_seq));
+    KALAM_ASSIGN_OR_RETURN(scan->cold_, cold_->Scan(def, scope, lower, upper, bounds, max_seq,
+                                                         cold_stats));
   }
   scan->Settle();
   KALAM_RETURN_IF_ERROR(scan->status());

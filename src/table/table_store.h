@@ -28,6 +28,9 @@ class RowScan {
   const Value* values() const { return values_; }
   void Next();
   Status status() const { return status_; }
+  // Rows positioned on so far from the hot tier and from cold segments (EXPLAIN ANALYZE).
+  int64_t hot_rows() const { return hot_rows_; }
+  int64_t cold_rows() const { return cold_rows_; }
 
  private:
   friend class TableStore;
@@ -44,6 +47,7 @@ class RowScan {
   std::vector<Value> hot_values_;
   const Value* values_ = nullptr;
   Status status_;
+  int64_t hot_rows_ = 0, cold_rows_ = 0;
 };
 
 // Thread-safe (stateless over a thread-safe KvStore and ColdStore).
@@ -58,12 +62,14 @@ class TableStore {
 
   // Committed rows of `scope` with keys in [lower, upper), hot as of `snapshot` (latest when
   // null) merged with cold versions whose `_seq` ≤ max_seq. `bounds` only lets the cold tier
-  // skip segments; callers still filter rows.
+  // skip segments; callers still filter rows. `cold_stats`, when given, receives what the cold
+  // tier's segment selection did.
   Result<std::unique_ptr<RowScan>> NewScan(const catalog::TableDef& def, const Scope& scope,
                                            std::string lower, std::string upper,
                                            const storage::KvSnapshot* snapshot = nullptr,
                                            const std::vector<ColdBound>& bounds = {},
-                                           int64_t max_seq = INT64_MAX) const;
+                                           int64_t max_seq = INT64_MAX,
+                                           ColdScanStats* cold_stats = nullptr) const;
 
   // Calls `fn` for every live (not deleted) committed row of every scope of `def`, hot and cold;
   // stops at and returns the first error.

@@ -216,4 +216,10 @@ struct ExecuteAsStmt {
   SqlStatement inner;  // the statement inside the parentheses, without a trailing ';'
 };
 
+// EXPLAIN [ANALYZE] <SELECT> (docs/explain.md).
+struct ExplainStmt {
+  bool analyze = false;
+  SqlStatement inner;  // the SELECT
+};
+
 }  // namespace kalam::sql::parser

@@ -161,6 +161,7 @@ std::string_view StatementKindName(StatementKind kind) {
     case StatementKind::kShowBackups: return "SHOW BACKUPS";
     case StatementKind::kExportUserData: return "EXPORT USER DATA";
     case StatementKind::kShowExport: return "SHOW EXPORT";
+    case StatementKind::kExplain: return "EXPLAIN";
   }
   return "UNKNOWN";
 }
@@ -266,6 +267,7 @@ Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens) {
   }
   if (first.IsWord("RESTORE") && w.Is(1, "DATABASE")) return StatementKind::kRestore;
   if (first.IsWord("RESTORE") && w.Is(1, "NAMESPACE")) return StatementKind::kRestoreNamespace;
+  if (first.IsWord("EXPLAIN")) return StatementKind::kExplain;
   return Unsupported(tokens);
 }
 

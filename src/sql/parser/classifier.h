@@ -63,6 +63,7 @@ enum class StatementKind : uint8_t {
   // User data export (docs/export.md).
   kExportUserData,  // EXPORT USER DATA
   kShowExport,      // SHOW EXPORT
+  kExplain,  // EXPLAIN [ANALYZE] <SELECT> (docs/explain.md)
 };
 
 // Stable upper-case name of a kind as a user would write it ("SELECT", "CREATE TABLE",
@@ -83,7 +84,7 @@ size_t FindMainVerb(const std::vector<Token>& tokens);
 // Fails with kInvalidSql:
 //   - "UPSERT is not supported" for REPLACE …, INSERT OR REPLACE … and INSERT … ON CONFLICT;
 //   - "Unsupported statement: <first words>" for everything else KalamDB does not run (PRAGMA,
-//     ATTACH, CREATE INDEX, CREATE VIEW, VACUUM, SAVEPOINT, ROLLBACK TO, EXPLAIN, …);
+//     ATTACH, CREATE INDEX, CREATE VIEW, VACUUM, SAVEPOINT, ROLLBACK TO, …);
 //   - "Empty statement" when `tokens` is empty.
 Result<StatementKind> ClassifyStatement(const std::vector<Token>& tokens);
 

@@ -302,4 +302,37 @@ Result<ExecuteAsStmt> ParseExecuteAs(const SqlStatement& stmt) {
   return out;
 }
 
+// ---- EXPLAIN ----
+
+Result<ExplainStmt> ParseExplain(const SqlStatement& stmt) {
+  const std::vector<Token>& tokens = stmt.tokens;
+  ExplainStmt out;
+  size_t i = 1;
+  if (i < tokens.size() && tokens[i].IsWord("ANALYZE")) {
+    out.analyze = true;
+    ++i;
+  }
+  const std::string head = out.analyze ? "EXPLAIN ANALYZE" : "EXPLAIN";
+  if (i + 1 < tokens.size() && tokens[i].IsWord("QUERY") && tokens[i + 1].IsWord("PLAN")) {
+    return Status::InvalidSql("EXPLAIN QUERY PLAN is not supported: use EXPLAIN SELECT … or "
+                              "EXPLAIN ANALYZE SELECT …");
+  }
+  if (i < tokens.size() && tokens[i].IsWord("VERBOSE")) {
+    return Status::InvalidSql("EXPLAIN VERBOSE is not supported: use EXPLAIN SELECT … or "
+                              "EXPLAIN ANALYZE SELECT …");
+  }
+  if (i >= tokens.size()) {
+    return Status::InvalidSql(head + " needs a SELECT statement: " + head + " SELECT …");
+  }
+  out.inner = SliceStatement(stmt, i, tokens.size());
+  KALAM_ASSIGN_OR_RETURN(StatementKind kind, ClassifyStatement(out.inner.tokens));
+  if (kind == StatementKind::kSelect) return out;
+  std::string message = head + " supports SELECT statements only, not " +
+                        std::string(StatementKindName(kind));
+  if (IsDmlKind(kind)) {
+    message += " (writes are never explained, so EXPLAIN ANALYZE never runs one)";
+  }
+  return Status::InvalidSql(message);
+}
+
 }  // namespace kalam::sql::parser

@@ -72,4 +72,8 @@ Result<DropUserStmt> ParseDropUser(const SqlStatement& stmt);
 // itself an EXECUTE AS USER.
 Result<ExecuteAsStmt> ParseExecuteAs(const SqlStatement& stmt);
 
+// EXPLAIN [ANALYZE] <statement>: kInvalidSql unless the statement is one SELECT (EXPLAIN QUERY
+// PLAN and EXPLAIN VERBOSE are refused; DML is never explained, so ANALYZE never runs a write).
+Result<ExplainStmt> ParseExplain(const SqlStatement& stmt);
+
 }  // namespace kalam::sql::parser

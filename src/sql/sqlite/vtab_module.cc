@@ -1,6 +1,7 @@
 // The `kalam` virtual-table module.
 #include "sql/sqlite/vtab_module.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "commit/commit_pipeline.h"
@@ -49,6 +50,10 @@ struct KalamCursor {
 
   // Comparisons that only let the cold tier skip segments by statistics.
   std::vector<table::ColdBound> bounds;
+
+  // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
+  // PlanRecorder, which outlives the cursor); else null.
+  ScanCounters* counters = nullptr;
 
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
@@ -270,8 +275,15 @@ int XDisconnect(sqlite3_vtab* base) {
 
 // ---- planning ---------------------------------------------------------------------------------
 
+struct ScanRange;
+ScanRange ComputeScanRange(const TableDef& def, const std::string& scope, const char* idx_str,
+                           int argc, sqlite3_value** argv);
+void RecordForecast(const TableDef& def, ExecContext& ctx, sqlite3_index_info* info);
+void FoldScanCounts(KalamCursor* cur);
+
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
-  const TableDef& def = *reinterpret_cast<KalamVtab*>(base)->def;
+  auto* vt = reinterpret_cast<KalamVtab*>(base);
+  const TableDef& def = *vt->def;
   if (def.type == TableType::kStream) {
     PlanStreamScan(def, info);
   } else {
@@ -284,6 +296,9 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
     if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
   info->idxNum = flags;
+  if (ExecContext* ctx = vt->conn->context(); ctx && ctx->statement.plan) {
+    RecordForecast(def, *ctx, info);
+  }
   return SQLITE_OK;
 }
 
@@ -297,7 +312,9 @@ int XOpen(sqlite3_vtab* base, sqlite3_vtab_cursor** out) {
 }
 
 int XClose(sqlite3_vtab_cursor* base) {
-  delete reinterpret_cast<KalamCursor*>(base);
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  FoldScanCounts(cur);
+  delete cur;
   return SQLITE_OK;
 }
 
@@ -314,6 +331,7 @@ int AdvanceStream(KalamCursor* cur) {
     cur->eof = true;
     return SQLITE_OK;
   }
+  if (cur->counters) ++cur->counters->hot_rows;
   cur->row = cur->stream->values().data();
   cur->seq = cur->stream->seq();
   cur->deleted = cur->stream->deleted();
@@ -435,25 +453,22 @@ int FilterStream(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   return AdvanceStream(cur);
 }
 
-int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
-            sqlite3_value** argv) {
-  auto* cur = reinterpret_cast<KalamCursor*>(base);
-  ExecContext* ctx = cur->vt->conn->context();
-  if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
-  cur->ctx = ctx;
-  const TableDef& def = *cur->vt->def;
-  if (def.type == TableType::kStream) return FilterStream(cur, idx_num, idx_str, argc, argv);
+// The key range [lower, upper) and the segment bounds of a scan of `scope` with the constraints
+// PlanScan pushed (`idx_str`) and their operands (`argv`).
+struct ScanRange {
+  std::string lower, upper;
+  std::vector<table::ColdBound> bounds;
+  bool empty() const { return lower >= upper; }
+};
+
+ScanRange ComputeScanRange(const TableDef& def, const std::string& scope, const char* idx_str,
+                           int argc, sqlite3_value** argv) {
   const int pk = static_cast<int>(def.pk_index());
   const ColumnDef& pk_col = def.columns[pk];
-  cur->scope = ScopeFor(def, *ctx);
-  cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
-  cur->bounds.clear();
-  cur->it.reset();
-  cur->advance_it = false;
-  const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
-  std::string lower = prefix;
-  std::string upper = table::PrefixSuccessor(prefix);
-
+  const std::string prefix = table::ScopePrefix(def.table_id, scope);
+  ScanRange r;
+  r.lower = prefix;
+  r.upper = table::PrefixSuccessor(prefix);
   // idxStr: "column:op," per argv entry.
   int arg = 0;
   for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
@@ -464,7 +479,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     if (column != pk) {
       if (auto bop = BoundOp(op)) {
         Value operand = ValueFromSqlite(argv[arg]);
-        if (!operand.is_null()) cur->bounds.push_back({column, *bop, std::move(operand)});
+        if (!operand.is_null()) r.bounds.push_back({column, *bop, std::move(operand)});
       }
       continue;
     }
@@ -473,39 +488,132 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     std::string encoded = prefix + table::EncodePk(*key);
     switch (op) {
       case SQLITE_INDEX_CONSTRAINT_EQ:
-        lower = encoded;
-        upper = encoded + '\0';  // exactly this key: no encoding is a prefix of another
+        r.lower = encoded;
+        r.upper = encoded + '\0';  // exactly this key: no encoding is a prefix of another
         break;
-      case SQLITE_INDEX_CONSTRAINT_GT: lower = std::max(lower, encoded + '\0'); break;
-      case SQLITE_INDEX_CONSTRAINT_GE: lower = std::max(lower, encoded); break;
-      case SQLITE_INDEX_CONSTRAINT_LT: upper = std::min(upper, encoded); break;
-      case SQLITE_INDEX_CONSTRAINT_LE: upper = std::min(upper, encoded + '\0'); break;
+      case SQLITE_INDEX_CONSTRAINT_GT: r.lower = std::max(r.lower, encoded + '\0'); break;
+      case SQLITE_INDEX_CONSTRAINT_GE: r.lower = std::max(r.lower, encoded); break;
+      case SQLITE_INDEX_CONSTRAINT_LT: r.upper = std::min(r.upper, encoded); break;
+      case SQLITE_INDEX_CONSTRAINT_LE: r.upper = std::min(r.upper, encoded + '\0'); break;
       default: break;
     }
   }
-  if (lower >= upper) {
-    cur->it.reset();
+  return r;
+}
+
+// EXPLAIN: records the plan `info` describes — SQLite's row estimate and, when every pushed
+// operand is a constant, the cold segments its key range and bounds select (from the manifest,
+// reading no data).
+void RecordForecast(const TableDef& def, ExecContext& ctx, sqlite3_index_info* info) {
+  ScanForecast f;
+  f.estimated_rows = info->estimatedRows;
+  const table::ColdStore* cold = ctx.services.store ? ctx.services.store->cold() : nullptr;
+  if (def.type != TableType::kStream && ctx.statement.plan->mode() == PlanRecorder::Mode::kPlan) {
+    int argc = 0;
+    for (int i = 0; i < info->nConstraint; ++i) {
+      argc = std::max(argc, info->aConstraintUsage[i].argvIndex);
+    }
+    std::vector<sqlite3_value*> argv(static_cast<size_t>(argc), nullptr);
+    bool known = true;
+    for (int i = 0; i < info->nConstraint && known; ++i) {
+      const int arg = info->aConstraintUsage[i].argvIndex;
+      if (arg <= 0) continue;
+      sqlite3_value* v = nullptr;
+      known = sqlite3_vtab_rhs_value(info, i, &v) == SQLITE_OK && v != nullptr;
+      argv[static_cast<size_t>(arg - 1)] = v;
+    }
+    if (known) {
+      const std::string scope = ScopeFor(def, ctx);
+      ScanRange range = ComputeScanRange(def, scope, info->idxStr, argc, argv.data());
+      table::ColdScanStats stats;
+      if (cold && range.empty()) {
+        if (auto sm = cold->Get(def.table_id, scope)) {
+          stats.segments = stats.skipped_key_range =
+              static_cast<int64_t>(sm->manifest.segments.size());
+        }
+      } else if (cold) {
+        stats = cold->PlanScan(def, scope, range.lower, range.upper, range.bounds,
+                               ctx.statement.read_seq > 0 ? ctx.statement.read_seq : INT64_MAX,
+                               &f.files);
+      }
+      f.segments = stats;
+    }
+  }
+  ctx.statement.plan->Forecast(PlanRecorder::Key(def.table_id, info->idxNum, info->idxStr), f);
+}
+
+// Adds what `cur`'s finished RowScan read to its EXPLAIN ANALYZE counters.
+void FoldScanCounts(KalamCursor* cur) {
+  if (cur->counters && cur->it) {
+    cur->counters->hot_rows += cur->it->hot_rows();
+    cur->counters->cold_rows += cur->it->cold_rows();
+  }
+}
+
+int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                sqlite3_value** argv) {
+  ExecContext* ctx = cur->ctx;
+  const TableDef& def = *cur->vt->def;
+  if (def.type == TableType::kStream) return FilterStream(cur, idx_num, idx_str, argc, argv);
+  cur->scope = ScopeFor(def, *ctx);
+  cur->include_deleted = (idx_num & kIncludeDeleted) != 0;
+  FoldScanCounts(cur);
+  cur->it.reset();
+  cur->advance_it = false;
+  ScanRange range = ComputeScanRange(def, cur->scope, idx_str, argc, argv);
+  cur->bounds = std::move(range.bounds);
+  if (range.empty()) {
     cur->have_staged = false;
     cur->eof = true;
     return SQLITE_OK;
   }
-
   auto scan = ctx->services.store->NewScan(
-      def, cur->scope, lower, upper, ctx->statement.read_snapshot, cur->bounds,
-      ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX);
+      def, cur->scope, range.lower, range.upper, ctx->statement.read_snapshot, cur->bounds,
+      ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX,
+      cur->counters ? &cur->counters->segments : nullptr);
   if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
   cur->it = std::move(*scan);
   cur->have_staged = ctx->statement.write_set && !ctx->statement.write_set->empty();
   if (cur->have_staged) {
     const auto& rows = ctx->statement.write_set->rows();
-    cur->staged_it = rows.lower_bound(lower);
-    cur->staged_end = rows.lower_bound(upper);
+    cur->staged_it = rows.lower_bound(range.lower);
+    cur->staged_end = rows.lower_bound(range.upper);
   }
   return Advance(cur);
 }
 
+// Runs `step` and, under EXPLAIN ANALYZE, adds its time and the row it produced to the cursor's
+// counters.
+template <typename Step>
+int Measured(KalamCursor* cur, Step step) {
+  if (!cur->counters) return step();
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = step();
+  cur->counters->elapsed_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now() - start).count();
+  if (rc == SQLITE_OK && !cur->eof) ++cur->counters->rows;
+  return rc;
+}
+
+int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
+            sqlite3_value** argv) {
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  ExecContext* ctx = cur->vt->conn->context();
+  if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
+  cur->ctx = ctx;
+  PlanRecorder* plan = ctx->statement.plan;
+  if (plan && plan->mode() == PlanRecorder::Mode::kAnalyze) {
+    if (!cur->counters) {
+      cur->counters = &plan->Counters(PlanRecorder::Key(cur->vt->def->table_id, idx_num, idx_str));
+    }
+    ++cur->counters->scans;
+  }
+  return Measured(cur, [&] { return FilterTable(cur, idx_num, idx_str, argc, argv); });
+}
+
 int XNext(sqlite3_vtab_cursor* base) {
-  return Advance(reinterpret_cast<KalamCursor*>(base));
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  return Measured(cur, [cur] { return Advance(cur); });
 }
 
 int XEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<KalamCursor*>(base)->eof; }

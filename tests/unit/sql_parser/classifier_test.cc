@@ -32,6 +32,8 @@ TEST(ClassifierTest, EveryKindFromItsLeadingWords) {
       {"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c",
        StatementKind::kSelect},
       {"VALUES (1), (2)", StatementKind::kSelect},
+      {"EXPLAIN SELECT 1", StatementKind::kExplain},
+      {"explain analyze SELECT 1", StatementKind::kExplain},
       {"(SELECT 1)", StatementKind::kSelect},
       {"((WITH c AS (SELECT 1) SELECT * FROM c))", StatementKind::kSelect},
       {"INSERT INTO t VALUES (1)", StatementKind::kInsert},
@@ -135,7 +137,7 @@ TEST(ClassifierTest, SqliteStatementsKalamDbDoesNotRunAreUnsupported) {
   EXPECT_EQ(ErrorOf("RELEASE sp"), "Unsupported statement: RELEASE");
   EXPECT_EQ(ErrorOf("ANALYZE"), "Unsupported statement: ANALYZE");
   EXPECT_EQ(ErrorOf("REINDEX t"), "Unsupported statement: REINDEX");
-  EXPECT_EQ(ErrorOf("EXPLAIN SELECT 1"), "Unsupported statement: EXPLAIN");
+
   EXPECT_EQ(ErrorOf("SET x = 1"), "Unsupported statement: SET X");
   EXPECT_EQ(ErrorOf("SHOW USERS"), "Unsupported statement: SHOW USERS");
   EXPECT_EQ(ErrorOf("FLUSH"), "Unsupported statement: FLUSH");

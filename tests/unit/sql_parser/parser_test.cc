@@ -265,6 +265,33 @@ TEST(ParserTest, ExecuteAsCarriesTheInnerStatement) {
   EXPECT_EQ(trailing.inner.text, "SELECT 1");
 }
 
+// ---- EXPLAIN ----
+
+TEST(ParserTest, ExplainCarriesTheSelect) {
+  auto e = Ok(ParseExplain(One("EXPLAIN SELECT * FROM t WHERE id = 1")));
+  EXPECT_FALSE(e.analyze);
+  EXPECT_EQ(e.inner.text, "SELECT * FROM t WHERE id = 1");
+  auto a = Ok(ParseExplain(One("explain analyze WITH c AS (SELECT 1) SELECT * FROM c")));
+  EXPECT_TRUE(a.analyze);
+  EXPECT_EQ(a.inner.text, "WITH c AS (SELECT 1) SELECT * FROM c");
+}
+
+TEST(ParserTest, ExplainRefusesEverythingButSelect) {
+  const std::string writes = " (writes are never explained, so EXPLAIN ANALYZE never runs one)";
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN ANALYZE DELETE FROM t"))),
+            "EXPLAIN ANALYZE supports SELECT statements only, not DELETE" + writes);
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c"))),
+            "EXPLAIN supports SELECT statements only, not INSERT" + writes);
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN DROP TABLE t"))),
+            "EXPLAIN supports SELECT statements only, not DROP TABLE");
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN ANALYZE"))),
+            "EXPLAIN ANALYZE needs a SELECT statement: EXPLAIN ANALYZE SELECT …");
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN QUERY PLAN SELECT 1"))),
+            "EXPLAIN QUERY PLAN is not supported: use EXPLAIN SELECT … or EXPLAIN ANALYZE "
+            "SELECT …");
+  EXPECT_EQ(Err(ParseExplain(One("EXPLAIN ATTACH 'x' AS y"))), "Unsupported statement: ATTACH");
+}
+
 TEST(ParserTest, ExecuteAsErrors) {
   EXPECT_EQ(Err(ParseExecuteAs(One("EXECUTE AS USER 'a' (SELECT 1; SELECT 2)"))),
             "EXECUTE AS USER 'a' takes exactly one statement");

@@ -236,6 +236,36 @@ TEST_F(ColdStoreTest, PruningNeverResurfacesAShadowedVersion) {
   EXPECT_EQ(ScanAll({b2}), (std::vector<std::pair<int64_t, int64_t>>{{1, 20}}));
 }
 
+TEST_F(ColdStoreTest, ScanStatsCountReadAndSkippedSegments) {
+  AddSegment({Row(def_, 1, 10), Row(def_, 2, 11)});
+  AddSegment({Row(def_, 3, 12), Row(def_, 4, 13)});
+  AddSegment({Row(def_, 5, 14), Row(def_, 6, 15)});
+  const std::string prefix = ScopePrefix(def_.table_id, "");
+  auto key = [&](int64_t id) { return PkKey(def_.table_id, "", Value::Int(id)); };
+  // Key range [3, 5): only the second segment.
+  ColdScanStats stats;
+  auto cursor = cold_->Scan(def_, "", key(3), key(5), {}, INT64_MAX, &stats);
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ((std::vector<int64_t>{stats.segments, stats.read, stats.skipped_key_range,
+                                  stats.skipped_stats}),
+            (std::vector<int64_t>{3, 1, 2, 0}));
+  auto plan = cold_->PlanScan(def_, "", key(3), key(5));
+  EXPECT_EQ((std::vector<int64_t>{plan.segments, plan.read, plan.skipped_key_range,
+                                  plan.skipped_stats}),
+            (std::vector<int64_t>{3, 1, 2, 0}));
+  // id > 4 by statistics over the whole scope: the first two segments are skipped.
+  ColdBound b{0, ColdBound::Op::kGt, Value::Int(4)};
+  plan = cold_->PlanScan(def_, "", prefix, PrefixSuccessor(prefix), {b});
+  EXPECT_EQ((std::vector<int64_t>{plan.segments, plan.read, plan.skipped_key_range,
+                                  plan.skipped_stats}),
+            (std::vector<int64_t>{3, 1, 0, 2}));
+  // As of _seq 11 the later segments did not exist: skipped like rows out of range.
+  plan = cold_->PlanScan(def_, "", prefix, PrefixSuccessor(prefix), {}, 11);
+  EXPECT_EQ((std::vector<int64_t>{plan.segments, plan.read, plan.skipped_key_range,
+                                  plan.skipped_stats}),
+            (std::vector<int64_t>{3, 1, 2, 0}));
+}
+
 TEST_F(ColdStoreTest, ManifestsSurviveReload) {
   AddSegment({Row(def_, 1, 10)});
   ColdStore again(*kv_, *storages_, 1 << 20);
