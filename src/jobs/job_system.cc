@@ -369,10 +369,12 @@ std::string DescribeLocation(const sql::BackupLocation& at) {
   return "storage '" + at.storage_id + "' path '" + at.path + "'";
 }
 
+// "(812.34 MB). 9 file(s) copied, 44 reused": the original's "(<x.xx> MB)", which clients match,
+// then the copy counts.
 std::string BackupSummary(const BackupManifest& m) {
   char mb[32];
   std::snprintf(mb, sizeof mb, "%.2f", static_cast<double>(m.total_bytes()) / (1024.0 * 1024.0));
-  return std::string(mb) + " MB; " + std::to_string(m.copied_files()) + " file(s) copied, " +
+  return "(" + std::string(mb) + " MB). " + std::to_string(m.copied_files()) + " file(s) copied, " +
          std::to_string(m.reused_files()) + " reused";
 }
 
@@ -447,7 +449,7 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
                                      "were held off for {} ms",
                                      where, made->seq, made->files.size(), BackupSummary(*made),
                                      made->pause_ms);
-                        return "Backup completed: " + where + " (" + BackupSummary(*made) + ")";
+                        return "Backup completed: " + where + " " + BackupSummary(*made);
                       },
                       &running));
   if (running) return Status::AlreadyExists("A backup into " + where + " is already running: " + id);

@@ -61,8 +61,8 @@ def run_backup(s, sql, where, copied=None, reused=None):
     assert m, msg
     status, message = wait_job(s, m.group(1))
     assert status == "completed", message
-    m2 = re.fullmatch(rf"Backup completed: {re.escape(where)} \(\d+\.\d\d MB; (\d+) file\(s\) "
-                      r"copied, (\d+) reused\)", message)
+    m2 = re.fullmatch(rf"Backup completed: {re.escape(where)} \(\d+\.\d\d MB\)\. (\d+) file\(s\) "
+                      r"copied, (\d+) reused", message)
     assert m2, message
     return int(m2.group(1)), int(m2.group(2))
 
