@@ -91,11 +91,13 @@ std::string BatchControlJson(int batch_num, bool has_more, std::optional<int64_t
          (last_seq_id ? std::to_string(*last_seq_id) : std::string("null")) + "}";
 }
 
-std::string SubscriptionAckJson(std::string_view subscription_id, const std::string& batch_control,
+std::string SubscriptionAckJson(std::string_view subscription_id, uint64_t total_rows,
+                                const std::string& batch_control,
                                 const std::vector<sql::ResultColumn>& schema, size_t columns) {
   std::string ack = "{\"type\":\"subscription_ack\",\"subscription_id\":";
   AppendJsonString(subscription_id, &ack);
-  ack += ",\"total_rows\":0,\"batch_control\":" + batch_control + ",\"schema\":[";
+  ack += ",\"total_rows\":" + std::to_string(total_rows) + ",\"batch_control\":" + batch_control +
+         ",\"schema\":[";
   for (size_t i = 0; i < columns && i < schema.size(); ++i) {
     const auto& c = schema[i];
     if (i) ack.push_back(',');

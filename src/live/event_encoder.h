@@ -40,9 +40,10 @@ std::string ChangeEventBody(const catalog::TableDef& table, const std::vector<st
 // null when nullopt.
 std::string BatchControlJson(int batch_num, bool has_more, std::optional<int64_t> last_seq_id);
 
-// `{"type":"subscription_ack","subscription_id":…,"total_rows":0,"batch_control":…,"schema":[…]}`
+// `{"type":"subscription_ack","subscription_id":…,"total_rows":…,"batch_control":…,"schema":[…]}`
 // with the first `columns` entries of `schema` (name, data_type, index, flags when any).
-std::string SubscriptionAckJson(std::string_view subscription_id, const std::string& batch_control,
+std::string SubscriptionAckJson(std::string_view subscription_id, uint64_t total_rows,
+                                const std::string& batch_control,
                                 const std::vector<sql::ResultColumn>& schema, size_t columns);
 
 // `{"type":"initial_data_batch","subscription_id":…,"rows":[<rows>],"batch_control":…}`; `rows`

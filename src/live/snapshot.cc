@@ -44,6 +44,26 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   req.read_snapshot = sub->read_point.snapshot;
   req.read_seq = sub->read_point.seq;
   auto r = executor_.Execute(req, sub->caller);
+  // The ack's total_rows: the rows a full snapshot will deliver, counted at the same read point
+  // when they do not all fit in the first batch (one extra scan, only then); for a resume, the
+  // rows of its first step when that step is all there is, else 0 (unknown).
+  uint64_t total_rows = 0;
+  const bool first_step = sub->batch_num == 0;
+  if (first_step && o.snapshot && !resume && !o.last_rows && r.error.ok() && !r.results.empty() &&
+      r.results[0].row_count > o.batch_size) {
+    sql::SqlRequest count;
+    count.sql = "SELECT count(*) FROM " + from + " WHERE (" + where + ")";
+    count.read_snapshot = sub->read_point.snapshot;
+    count.read_seq = sub->read_point.seq;
+    auto counted = executor_.Execute(count, sub->caller);
+    // A failed count leaves total_rows 0 ("unknown", as the protocol allows); the snapshot query
+    // above is what reports a real failure to the subscriber.
+    if (counted.error.ok() && !counted.results.empty()) {
+      // rows_json is `["<n>"]`: count(*) is a BIGINT, sent as a JSON string.
+      const json::value n = json::parse(counted.results[0].rows_json);
+      total_rows = std::stoull(std::string(n.as_array()[0].as_string()));
+    }
+  }
   std::lock_guard lock(mu_);
   if (!by_live_id_.count(sub->live_id)) return;  // unsubscribed meanwhile
   if (!r.error.ok() || r.results.empty()) {
@@ -112,8 +132,10 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   if (first) {
     const std::string ack_control =
         control(o.snapshot ? std::nullopt : std::optional<int64_t>(sub->read_point.seq));
-    out.push_back(LiveEvent{
-        SubscriptionAckJson(sub->subscription_id, ack_control, res.schema, user_cols), nullptr});
+    if (total_rows == 0 && o.snapshot && !has_more) total_rows = sent;  // it all fits in batch 0
+    out.push_back(LiveEvent{SubscriptionAckJson(sub->subscription_id, total_rows, ack_control,
+                                                res.schema, user_cols),
+                            nullptr});
   }
   if (o.snapshot) {
     const std::string batch_control =

@@ -136,7 +136,8 @@ def test_snapshot_batches_then_gap_free_handover(server, table):
     c = LiveClient(server)
     c.subscribe("m", f"SELECT id, body FROM {table}", {"batch_size": 10})
     ack = c.recv()
-    assert ack["type"] == "subscription_ack" and ack["total_rows"] == 0
+    # 25 rows in batches of 10: counted at the snapshot's read point
+    assert ack["type"] == "subscription_ack" and ack["total_rows"] == 25
     assert [s["name"] for s in ack["schema"]] == ["id", "body", "_seq"]
     b0 = c.recv()
     assert b0["batch_control"]["status"] == "loading" and b0["batch_control"]["has_more"] is True
@@ -322,3 +323,25 @@ def test_large_messages_arrive_gzip_compressed_unless_disabled(server, table):
         if compress:
             assert raw[:2] == b"\x1f\x8b"
         c.close()
+
+
+def test_ack_total_rows_is_the_snapshot_row_count(server, table):
+    values = ", ".join(f"({i}, '{'a' if i % 2 else 'b'}', 'x')" for i in range(7))
+    server.sql(f"INSERT INTO {table} (id, room, body) VALUES {values}")
+    c = LiveClient(server)
+    cases = [("one_batch", f"SELECT * FROM {table}", {}, 7),
+             ("filtered_batches", f"SELECT * FROM {table} WHERE room = 'a'", {"batch_size": 2}, 3),
+             ("last_rows", f"SELECT * FROM {table}", {"last_rows": 4}, 4),
+             ("empty", f"SELECT * FROM {table} WHERE room = 'zzz'", {}, 0)]
+    for sid, sql, options, expected in cases:
+        c.subscribe(sid, sql, options)
+        ack = c.recv()
+        assert (ack["type"], ack["subscription_id"], ack["total_rows"]) == (
+            "subscription_ack", sid, expected)
+        batch = c.recv()
+        assert batch["type"] == "initial_data_batch"
+    # Without options (changes only) there is no snapshot: 0.
+    c.subscribe("changes", f"SELECT * FROM {table}")
+    ack = c.recv()
+    assert (ack["subscription_id"], ack["total_rows"]) == ("changes", 0)
+    c.close()
