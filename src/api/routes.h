@@ -18,6 +18,9 @@ class TopicService;
 namespace kalam::exports {
 class UserExportService;
 }
+namespace kalam::files {
+class FileService;
+}
 
 namespace kalam::api {
 
@@ -48,6 +51,7 @@ struct ApiContext {
   topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
   exports::UserExportService* exports = nullptr;  // export downloads (null: unavailable)
+  files::FileService* files = nullptr;  // FILE uploads and downloads (null: unavailable)
   // GET /metrics from non-loopback peers ([metrics] allow_remote). Default false.
   bool metrics_allow_remote = false;
   // False until storage is open and while shutting down: requests then get 503.

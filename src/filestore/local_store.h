@@ -2,6 +2,7 @@
 // "filesystem"), with atomic, durable writes and no way out of its base directory.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ class LocalStore final : public ObjectStore {
 
   Status Put(std::string_view key, std::string_view data) override;
   Result<std::string> Get(std::string_view key) override;
+  // Streams the file in 1 MiB pieces into the temporary file (same atomic, durable write as Put).
+  Status PutFile(std::string_view key, const std::string& local_path) override;
+  Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<uint64_t> Size(std::string_view key) override;
   Status Delete(std::string_view key) override;
   // Lists regular files only; symbolic links, ".tmp-" files and file names that are not valid
   // keys (control characters, backslashes...) are skipped.
@@ -45,6 +50,8 @@ class LocalStore final : public ObjectStore {
   const std::string& base_directory() const { return base_; }
 
  private:
+  // Put's protocol with `write` filling the temporary file (fd, its path for messages).
+  Status PutWith(std::string_view key, const std::function<Status(int, const std::string&)>& write);
   explicit LocalStore(std::string base) : base_(std::move(base)) {}
 
   const std::string base_;

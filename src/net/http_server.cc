@@ -2,6 +2,8 @@
 // body → handler → write → next request), and the ordered shutdown.
 #include "net/http_server.h"
 
+#include "net/multipart.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
@@ -275,8 +277,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     if (beast::websocket::is_upgrade(req)) return HandleUpgrade();
 
-    if (auto length = parser_->content_length();
-        length && *length > shared_->options.max_body_bytes) {
+    // multipart/form-data (file uploads) may have its own, larger limit.
+    body_limit_ = shared_->options.max_body_bytes;
+    if (shared_->options.max_multipart_body_bytes > body_limit_ &&
+        IsMultipartFormData(ToStd(req[http::field::content_type]))) {
+      body_limit_ = shared_->options.max_multipart_body_bytes;
+    }
+    chunk_budget_.max = body_limit_;  // the parser holds the budget by reference
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
       return RespondBodyTooLarge(*length);
     }
     if (!parser_->is_done() && version_ >= 11 &&
@@ -339,7 +347,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     body["error"] = "BODY_TOO_LARGE";
     body["message"] = "Request body too large";
     body["size_bytes"] = size_bytes;
-    body["max_bytes"] = shared_->options.max_body_bytes;
+    body["max_bytes"] = body_limit_;
     WriteJson(413, JsonBody(body), /*close_after=*/true);
   }
 
@@ -586,6 +594,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;  // reused across requests on this connection
   std::optional<http::request_parser<http::string_body>> parser_;  // one per request (Beast rule)
+  uint64_t body_limit_ = 0;  // the current request's body limit (set from its head)
   http::response<http::string_body> response_;  // kept alive until its write completes
   asio::steady_timer handler_timer_;
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)

@@ -97,6 +97,13 @@ retention_hours = 1
 
 [metrics]
 allow_remote = true
+
+[files]
+max_size_bytes = 1000
+max_files_per_request = 3
+max_files_per_folder = 10
+max_request_bytes = 5000
+allowed_mime_types = ["image/*", "text/plain"]
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -258,6 +265,11 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
   EXPECT_EQ(c.backup.allowed_dirs, (std::vector<std::string>{"/srv/backups", "/mnt/offsite"}));
   EXPECT_TRUE(c.metrics.allow_remote);
+  EXPECT_EQ(c.files.max_size_bytes, 1000u);
+  EXPECT_EQ(c.files.max_files_per_request, 3u);
+  EXPECT_EQ(c.files.max_files_per_folder, 10u);
+  EXPECT_EQ(c.files.max_request_bytes, 5000u);
+  EXPECT_EQ(c.files.allowed_mime_types, (std::vector<std::string>{"image/*", "text/plain"}));
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -484,7 +496,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 54u);
+  EXPECT_EQ(keys(text).size(), 59u);
 }
 
 TEST_F(ConfigTest, ParseConfigTomlDoesNotValidateOrReadEnvironment) {
