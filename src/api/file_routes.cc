@@ -17,6 +17,7 @@
 #include "files/file_service.h"
 #include "filestore/sha256.h"
 #include "net/multipart.h"
+#include "net/spool_body.h"
 #include "sql/parser/file_placeholders.h"
 
 namespace kalam::api {
@@ -192,8 +193,25 @@ void RunMultipart(ApiContext* ctx, const HttpRequest& req, const Principal& who,
     net::MultipartParser parser(*boundary, &sink);
     Status st;
     constexpr size_t kSlice = 256 << 10;
-    for (size_t at = 0; st.ok() && at < req.body.size(); at += kSlice) {
-      st = parser.Feed(std::string_view(req.body).substr(at, kSlice));
+    if (req.body_file) {
+      // The body was spooled to disk as it arrived: parse it from there, a slice at a time.
+      std::FILE* in = std::fopen(req.body_file->path().c_str(), "rb");
+      if (!in) return fail(500, "INTERNAL_ERROR", "Failed to read the spooled request body");
+      std::string slice(kSlice, '\0');
+      while (st.ok()) {
+        const size_t n = std::fread(slice.data(), 1, slice.size(), in);
+        if (n == 0) break;
+        st = parser.Feed(std::string_view(slice.data(), n));
+      }
+      const bool read_error = std::ferror(in) != 0;
+      std::fclose(in);
+      if (read_error && st.ok()) {
+        return fail(500, "INTERNAL_ERROR", "Failed to read the spooled request body");
+      }
+    } else {
+      for (size_t at = 0; st.ok() && at < req.body.size(); at += kSlice) {
+        st = parser.Feed(std::string_view(req.body).substr(at, kSlice));
+      }
     }
     if (st.ok()) st = parser.Finish();
     if (!st.ok()) {

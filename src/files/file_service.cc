@@ -319,6 +319,37 @@ Status FileService::OnStamped(const std::vector<table::ChangeRecord>& records,
   return Status::OK();
 }
 
+Status FileService::OnPurge(const catalog::TableDef& def,
+                            const std::vector<std::vector<Value>>& rows,
+                            storage::WriteBatch* batch) {
+  if (!HasFileColumn(def)) return Status::OK();
+  // Counts as this batch leaves them (two purged rows may share a file).
+  std::map<std::string, std::optional<std::string>> overlay;
+  for (const auto& row : rows) {
+    for (const auto& ref : FileRefsOfRow(def, row)) {
+      const std::string ref_key = RefKey(def.table_id, ref.id);
+      std::optional<std::string> existing;
+      if (auto it = overlay.find(ref_key); it != overlay.end()) {
+        existing = it->second;
+      } else {
+        KALAM_ASSIGN_OR_RETURN(existing, kv_.Get(Partition::kMeta, ref_key));
+      }
+      if (!existing) continue;
+      auto [n, loc] = SplitRef(*existing);
+      if (n > 1) {
+        std::string next = std::to_string(n - 1) + "\n" + loc;
+        batch->Put(Partition::kMeta, ref_key, next);
+        overlay[ref_key] = std::move(next);
+      } else {
+        batch->Delete(Partition::kMeta, ref_key);
+        batch->Put(Partition::kMeta, DelKey(ref.id), loc);
+        overlay[ref_key] = std::nullopt;
+      }
+    }
+  }
+  return Status::OK();
+}
+
 void FileService::OnWritten(const Status& written) {
   if (written.ok() && group_deletes_) Wake();
   group_deletes_ = false;

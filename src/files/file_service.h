@@ -104,6 +104,12 @@ class FileService final : public commit::CommitHook {
                    storage::WriteBatch* batch) override;
   void OnWritten(const Status& written) override;
 
+  // table::FlusherOptions::on_purge: compaction drops the tombstones `rows` of `def` for good,
+  // so their FileRefs lose a reference (the last one records the file for deletion) in `batch`.
+  // Runs with commits held off (CommitPipeline::RunExclusive). Call Wake after the write.
+  Status OnPurge(const catalog::TableDef& def, const std::vector<std::vector<Value>>& rows,
+                 storage::WriteBatch* batch);
+
  private:
   void CleanerLoop();
   Status DeleteObject(const std::string& location_value);

@@ -3,6 +3,7 @@
 #include "net/http_server.h"
 
 #include "net/multipart.h"
+#include "net/spool_body.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -253,6 +254,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadRequestHead() {
     state_ = State::kReadingHead;
     cors_origin_.clear();
+    spool_parser_.reset();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(
         std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
@@ -287,8 +289,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (auto length = parser_->content_length(); length && *length > body_limit_) {
       return RespondBodyTooLarge(*length);
     }
-    if (!parser_->is_done() && version_ >= 11 &&
-        beast::iequals(req[http::field::expect], "100-continue")) {
+    const bool body_pending = !parser_->is_done();
+    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    if (!shared_->options.spool_dir.empty() && body_pending &&
+        IsMultipartFormData(ToStd(req[http::field::content_type]))) {
+      // Same head, body into a file (Beast's body-changing parser conversion).
+      spool_parser_.emplace(std::move(*parser_));
+      spool_parser_->body_limit(boost::none);
+      spool_parser_->on_chunk_header(chunk_budget_);
+      spool_parser_->get().body().dir = shared_->options.spool_dir;
+    }
+    // (`req` and parser_ are not used below: the parser may have moved into spool_parser_.)
+    if (body_pending && version_ >= 11 && expect_continue) {
       state_ = State::kReadingBody;
       stream_.expires_after(shared_->options.request_timeout);
       asio::async_write(stream_, asio::buffer(kContinueResponse.data(), kContinueResponse.size()),
@@ -306,6 +318,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
+    if (spool_parser_) {
+      if (spool_parser_->is_done()) return DispatchRequest();
+      state_ = State::kReadingBody;
+      stream_.expires_after(shared_->options.request_timeout);
+      http::async_read(stream_, buffer_, *spool_parser_,
+                       beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
+      return;
+    }
     if (parser_->is_done()) return DispatchRequest();
     state_ = State::kReadingBody;
     stream_.expires_after(shared_->options.request_timeout);
@@ -353,7 +373,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Moves the parsed request out of the parser into the handler's form.
   HttpRequest TakeRequest() {
+    if (spool_parser_) {
+      auto& spooled = spool_parser_->get();
+      HttpRequest request = TakeHead(spooled);
+      request.body_file = std::move(spooled.body().file);
+      spool_parser_.reset();
+      return request;
+    }
     auto& msg = parser_->get();
+    HttpRequest request = TakeHead(msg);
+    request.body = std::move(msg.body());
+    return request;
+  }
+
+  // The method, target, headers and peer of `msg`, in the handler's form.
+  template <class Message>
+  HttpRequest TakeHead(Message& msg) {
     HttpRequest request;
     request.method = ToStd(msg.method_string());
     std::string_view target = ToStd(msg.target());
@@ -366,7 +401,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& field : msg) {
       request.headers.emplace_back(ToStd(field.name_string()), ToStd(field.value()));
     }
-    request.body = std::move(msg.body());
     request.remote_ip = peer_ip_;
     request.remote_is_loopback = peer_loopback_;
     return request;
@@ -595,6 +629,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;  // reused across requests on this connection
   std::optional<http::request_parser<http::string_body>> parser_;  // one per request (Beast rule)
   uint64_t body_limit_ = 0;  // the current request's body limit (set from its head)
+  // The request's parser once its body goes to a file (options.spool_dir); parser_ is then empty.
+  std::optional<http::request_parser<SpoolBody>> spool_parser_;
   http::response<http::string_body> response_;  // kept alive until its write completes
   asio::steady_timer handler_timer_;
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,8 @@
 #include <vector>
 
 namespace kalam::net {
+
+class SpooledFile;  // net/spool_body.h
 
 // One parsed HTTP request, owned by the handler it is given to.
 struct HttpRequest {
@@ -21,8 +24,11 @@ struct HttpRequest {
   std::string query;
   // Header fields in arrival order; names as sent. A field sent twice appears twice.
   std::vector<std::pair<std::string, std::string>> headers;
-  // The complete body (de-chunked); empty when none.
+  // The complete body (de-chunked); empty when none, or when it was spooled to `body_file`.
   std::string body;
+  // A multipart/form-data body, when the server spools those (HttpServerOptions::spool_dir):
+  // the file holding it, deleted when the last owner lets go. Null otherwise.
+  std::shared_ptr<const SpooledFile> body_file;
   // Peer address: "127.0.0.1", "::1". An IPv4-mapped IPv6 peer is reported as plain IPv4.
   std::string remote_ip;
   // True when the peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.x.x).

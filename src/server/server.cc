@@ -238,6 +238,13 @@ Status Server::Impl::OpenData() {
   jo.tick = std::chrono::milliseconds(config.storage.flush_check_interval_ms);
   jo.stream_eviction_interval = std::chrono::seconds(config.stream.eviction_interval_seconds);
   KALAM_ASSIGN_OR_RETURN(jo.flusher.test_pause, TestFlushPause());
+  // Compaction that purges tombstones releases their FILE attachments in the same write.
+  jo.flusher.on_purge = [f = files.get()](const catalog::TableDef& def,
+                                          const std::vector<std::vector<Value>>& rows,
+                                          storage::WriteBatch* batch) {
+    return f->OnPurge(def, rows, batch);
+  };
+  jo.flusher.after_purge = [f = files.get()] { f->Wake(); };
   jo.storages = storages.get();
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;
@@ -350,6 +357,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   ho.io_threads = static_cast<int>(std::max<uint32_t>(1, config.server.io_threads));
   ho.max_body_bytes = config.limits.max_body_bytes;
   ho.max_multipart_body_bytes = config.files.max_request_bytes;
+  // Upload bodies go to disk as they arrive (files::FileService::Start creates the directory and
+  // removes leftovers of a crash).
+  ho.spool_dir = std::filesystem::absolute(std::filesystem::path(config.storage.data_dir) / "tmp")
+                     .lexically_normal()
+                     .string();
   ho.max_connections = config.limits.max_connections;
   ho.request_timeout = std::chrono::seconds(config.limits.request_timeout_secs);
   ho.cors_allowed_origins = config.security.cors_allowed_origins;

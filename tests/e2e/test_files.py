@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from helpers import assert_sql_error
+from helpers import assert_sql_error, flush, wait_job
 from kalam_harness import DEFAULT_TEST_CONFIG, Server, serve
 
 PW = "password123"
@@ -406,6 +406,26 @@ def test_copied_fileref_keeps_the_file_alive(server, ns):
     assert wait_until(lambda: stored_files(server, ns, "c") == [])
 
 
+def test_compaction_purging_a_tombstone_removes_its_file(server, ns):
+    import re
+    t = f"{ns}.pg"
+    server.sql(f"CREATE SHARED TABLE {t} (id INT PRIMARY KEY, f FILE) WITH (DELETED_RETENTION_HOURS = 0)")
+    for i in (1, 2):
+        ok(upload(server, f"INSERT INTO {t} VALUES ({i}, FILE('a'))",
+                  {"a": (f"{i}.txt", b"p" * i, None)}))
+    keep = ref_of(server, f"SELECT f FROM {t} WHERE id = 2")
+    server.sql(f"DELETE FROM {t} WHERE id = 1")
+    flush(server, t)
+    time.sleep(0.3)
+    assert len(stored_files(server, ns, "pg")) == 2  # soft-deleted: still readable, file kept
+    msg = server.sql(f"STORAGE COMPACT TABLE {t}")["results"][0]["message"]
+    job = re.search(r"Job ID: (CO-\d+)", msg).group(1)
+    assert wait_job(server, job)[0] == "completed"
+    assert server.rows(f"SELECT id FROM {t} WHERE _deleted = true") == []
+    assert wait_until(lambda: stored_files(server, ns, "pg") == [f"f0001/{stored_name(keep)}"]), \
+        stored_files(server, ns, "pg")
+
+
 def test_drop_table_removes_its_files(server, ns):
     server.sql(f"CREATE USER TABLE {ns}.gone (id INT PRIMARY KEY, f FILE)")
     for who in ("alice", "bob"):
@@ -513,3 +533,54 @@ def test_s3_storage_round_trip_and_replace(server, ns, s3):
               {"b": ("next.txt", b"next", None)}, user="alice"))
     ref2 = ref_of(server, f"SELECT f FROM {ns}.s3t", user="alice")
     assert wait_until(lambda: keys() == [f"p/{ns}/s3t/alice/f0001/{ref2['id']}-next.txt"]), keys()
+
+
+# ---- streaming ---------------------------------------------------------------------------------
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_200mb_upload_keeps_server_memory_flat(tmp_path):
+    config = DEFAULT_TEST_CONFIG + ("[files]\nmax_size_bytes = 268435456\n"
+                                    "max_request_bytes = 270000000\n"
+                                    "[limits]\nrequest_timeout_secs = 120\n")
+    server = Server(tmp_path / "data", config_toml=config).start()
+    try:
+        server.sql("CREATE NAMESPACE big")
+        server.sql("CREATE SHARED TABLE big.t (id INT PRIMARY KEY, f FILE)")
+        data = os.urandom(200 << 20)
+        pid = server.proc.pid
+        before = _rss_kib(pid)
+        peak = [before]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], _rss_kib(pid))
+                time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            r = upload(server, "INSERT INTO big.t VALUES (1, FILE('a'))",
+                       {"a": ("big.bin", data, None)})
+        finally:
+            stop.set()
+            sampler.join()
+        ok(r)
+        growth_mib = (peak[0] - before) / 1024
+        print(f"server RSS before {before / 1024:.0f} MiB, peak growth during a 200 MiB upload "
+              f"{growth_mib:.1f} MiB")
+        assert growth_mib < 64, growth_mib
+        ref = ref_of(server, "SELECT f FROM big.t")
+        assert ref["size"] == len(data) and ref["sha256"] == hashlib.sha256(data).hexdigest()
+        stored = server.data_dir / "storage" / "big" / "t" / "f0001" / stored_name(ref)
+        assert stored.stat().st_size == len(data)
+        assert spool_files(server) == []
+    finally:
+        server.stop()
