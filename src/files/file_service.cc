@@ -403,6 +403,7 @@ Status FileService::CleanOnce() {
 }
 
 void FileService::CleanerLoop() {
+  auto last_warning = std::chrono::steady_clock::time_point::min();
   std::unique_lock lock(mu_);
   while (!stopping_) {
     // Also periodic: dropped tables are noticed here, and failed deletions (an unreachable S3)
@@ -412,7 +413,12 @@ void FileService::CleanerLoop() {
     wake_ = false;
     lock.unlock();
     Status st = CleanOnce();
-    if (!st.ok()) spdlog::warn("Files: cleanup pass incomplete (retried later): {}", st.message());
+    // A storage that stays unreachable fails every pass: say so once a minute, not each second.
+    const auto now = std::chrono::steady_clock::now();
+    if (!st.ok() && now - last_warning >= std::chrono::minutes(1)) {
+      spdlog::warn("Files: cleanup pass incomplete (retried later): {}", st.message());
+      last_warning = now;
+    }
     lock.lock();
   }
 }

@@ -1,5 +1,5 @@
-// ObjectStore: where Parquet segments and manifests live — a local directory or an S3 bucket
-// prefix — addressed by relative keys ("chat/messages/u1/seg-00001.parquet").
+// ObjectStore: where Parquet segments, manifests and FILE attachments live — a local directory or
+// an S3 bucket prefix — addressed by relative keys ("chat/messages/u1/seg-00001.parquet").
 #pragma once
 
 #include <cstdint>

@@ -2,9 +2,6 @@
 // body → handler → write → next request), and the ordered shutdown.
 #include "net/http_server.h"
 
-#include "net/multipart.h"
-#include "net/spool_body.h"
-
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
@@ -30,6 +27,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "net/multipart.h"
+#include "net/spool_body.h"
 
 namespace kalam::net {
 
