@@ -15,6 +15,7 @@
 #include "common/value_convert.h"
 #include "common/value_json.h"
 #include "files/file_service.h"
+#include "filestore/local_store.h"
 #include "filestore/sha256.h"
 #include "net/multipart.h"
 #include "net/spool_body.h"
@@ -509,7 +510,24 @@ void HandleDownload(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     if (!*mime) return not_found();
     auto store = ctx->files->Store(loc.storage_id);
     if (!store.ok()) return not_found();
-    auto size = (*store)->Size(loc.key);
+    // A local storage's file is sent from an open descriptor, in pieces (never all in memory).
+    auto* local = dynamic_cast<filestore::LocalStore*>(store->get());
+    std::optional<std::pair<int, uint64_t>> opened;
+    Result<uint64_t> size = uint64_t{0};
+    if (local) {
+      auto o = local->OpenForRead(loc.key);
+      if (o.ok()) {
+        opened = *o;
+        size = o->second;
+      } else {
+        size = o.status();
+      }
+    } else {
+      size = (*store)->Size(loc.key);
+    }
+    // Owns the descriptor until it is handed to the response.
+    std::shared_ptr<net::FileSlice> fd_owner;
+    if (opened) fd_owner = std::make_shared<net::FileSlice>(opened->first, 0, 0);
     if (!size.ok()) {
       if (size.status().code() == StatusCode::kNotFound) return not_found();
       return (*shared)(CodedError(500, "INTERNAL_ERROR", "Failed to read file"));
@@ -542,7 +560,13 @@ void HandleDownload(ApiContext* ctx, HttpRequest&& req, Responder respond) {
                                                   std::to_string(span->second) + "/" +
                                                   std::to_string(*size));
     }
-    if (!head) {
+    if (!head && fd_owner) {
+      // Hand the descriptor over (the owner above gives it up).
+      r.body_file = std::make_shared<net::FileSlice>(::dup(fd_owner->fd()), first, count);
+      if (r.body_file->fd() < 0) {
+        return (*shared)(CodedError(500, "INTERNAL_ERROR", "Failed to read file"));
+      }
+    } else if (!head) {
       auto data = (*store)->GetRange(loc.key, first, count);
       if (!data.ok()) {
         if (data.status().code() == StatusCode::kNotFound) return not_found();
@@ -562,8 +586,14 @@ void HandleMultipartSql(ApiContext* ctx, HttpRequest&& req, Responder respond,
   // Spooling and storing files is I/O: off the I/O thread.
   auto shared_req = std::make_shared<HttpRequest>(std::move(req));
   auto shared = std::make_shared<Responder>(std::move(respond));
-  bool queued = ctx->workers->Submit([ctx, shared_req, shared, who, start] {
-    RunMultipart(ctx, *shared_req, who, start, *shared);
+  bool queued = ctx->workers->Submit([ctx, shared_req = std::move(shared_req), shared, who,
+                                      start]() mutable {
+    // Answer only once the spool files (parts and body) are gone, so that a client that sees the
+    // response never sees them.
+    HttpResponse out;
+    RunMultipart(ctx, *shared_req, who, start, [&out](HttpResponse r) { out = std::move(r); });
+    shared_req.reset();
+    (*shared)(std::move(out));
   });
   if (!queued) {
     (*shared)(JsonResponse(503, EncodeSqlError("SHUTTING_DOWN", "Server is shutting down", 0.0)));

@@ -44,6 +44,8 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives up ownership: the caller closes the returned descriptor.
+  int Release() { return std::exchange(fd_, -1); }
   // Closes and reports close()'s errno (0 on success); the descriptor is released either way.
   int Close() {
     int err = 0;
@@ -478,6 +480,12 @@ Result<std::string> LocalStore::GetRange(std::string_view key, uint64_t offset, 
   }
   out.resize(done);
   return out;
+}
+
+Result<std::pair<int, uint64_t>> LocalStore::OpenForRead(std::string_view key) {
+  const std::string path = Describe(key);
+  KALAM_ASSIGN_OR_RETURN(auto opened, OpenObjectForRead(base_, key, path));
+  return std::make_pair(opened.first.Release(), opened.second);
 }
 
 Result<uint64_t> LocalStore::Size(std::string_view key) {

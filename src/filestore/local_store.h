@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -39,6 +40,9 @@ class LocalStore final : public ObjectStore {
   Status PutFile(std::string_view key, const std::string& local_path) override;
   Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<uint64_t> Size(std::string_view key) override;
+  // Opens object `key` for reading (with the same refusal of symbolic links as Get): an open
+  // descriptor the caller owns and must close, and the object's size. kNotFound when absent.
+  Result<std::pair<int, uint64_t>> OpenForRead(std::string_view key);
   Status Delete(std::string_view key) override;
   // Lists regular files only; symbolic links, ".tmp-" files and file names that are not valid
   // keys (control characters, backslashes...) are skipped.

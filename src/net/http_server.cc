@@ -3,6 +3,7 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -11,6 +12,8 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include <unistd.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,6 +26,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
@@ -538,8 +542,48 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kWriting;
     close_after_write_ = !keep;
     stream_.expires_after(shared_->options.request_timeout);
+    if (file_) {
+      // The head now, then the file in pieces (Content-Length is already the slice's length).
+      file_sent_ = 0;
+      file_head_.emplace(response_);
+      http::async_write_header(
+          stream_, *file_head_,
+          beast::bind_front_handler(&Connection::OnFileWritten, shared_from_this()));
+      return;
+    }
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Connection::OnWrite, shared_from_this()));
+  }
+
+  // Sends the next piece of file_ (read on this I/O thread: local disk, 256 KiB at a time).
+  void OnFileWritten(beast::error_code ec, size_t bytes) {
+    if (state_ != State::kWriting) return;
+    if (file_head_ && file_head_->is_header_done()) file_head_.reset();
+    else if (!file_head_) file_sent_ += bytes;
+    if (!ec && file_sent_ < file_->length()) {
+      const uint64_t want = std::min<uint64_t>(file_->length() - file_sent_, 256 << 10);
+      file_chunk_.resize(static_cast<size_t>(want));
+      ssize_t n;
+      do {
+        n = ::pread(file_->fd(), file_chunk_.data(), file_chunk_.size(),
+                    static_cast<off_t>(file_->offset() + file_sent_));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) {
+        spdlog::error("Reading the response file failed after {} bytes", file_sent_);
+        ec = beast::error_code(n < 0 ? errno : EIO, boost::system::system_category());
+      } else {
+        file_chunk_.resize(static_cast<size_t>(n));
+        stream_.expires_after(shared_->options.request_timeout);
+        asio::async_write(stream_, asio::buffer(file_chunk_),
+                          beast::bind_front_handler(&Connection::OnFileWritten,
+                                                    shared_from_this()));
+        return;
+      }
+    }
+    file_.reset();
+    file_head_.reset();
+    std::string().swap(file_chunk_);
+    OnWrite(ec, 0);
   }
 
   // Fills response_ from `r`. Throws only what Beast throws for invalid fields.
@@ -566,9 +610,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     response_.keep_alive(keep);
+    file_.reset();
     // RFC 9110 §8.6: no Content-Length (and no body) on 1xx, 204 and 304.
     if (status < 200 || status == 204 || status == 304) {
       r.body.clear();
+    } else if (r.body_file) {
+      response_.content_length(r.body_file->length());
+      if (!is_head_ && r.body_file->length() > 0) file_ = std::move(r.body_file);
     } else {
       response_.content_length(r.body.size());
     }
@@ -632,6 +680,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The request's parser once its body goes to a file (options.spool_dir); parser_ is then empty.
   std::optional<http::request_parser<SpoolBody>> spool_parser_;
   http::response<http::string_body> response_;  // kept alive until its write completes
+  // A response body sent from a file: the file, its head's serializer while the head is being
+  // written, the bytes of the file sent so far and the piece being written.
+  std::shared_ptr<const FileSlice> file_;
+  std::optional<http::response_serializer<http::string_body>> file_head_;
+  uint64_t file_sent_ = 0;
+  std::string file_chunk_;
   asio::steady_timer handler_timer_;
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)
   const std::string peer_ip_;

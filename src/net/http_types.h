@@ -2,6 +2,7 @@
 // plain values, independent of Beast, so route code never sees the wire library.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,24 @@ struct HttpRequest {
   bool HasHeader(std::string_view name) const;
 };
 
+// A response body read from an open file as it is sent (downloads that must not sit in memory):
+// `length` bytes from `offset`. Owns `fd` (closed by the destructor). Immutable.
+class FileSlice {
+ public:
+  FileSlice(int fd, uint64_t offset, uint64_t length) : fd_(fd), offset_(offset), length_(length) {}
+  ~FileSlice();
+  FileSlice(const FileSlice&) = delete;
+  FileSlice& operator=(const FileSlice&) = delete;
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t length() const { return length_; }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t length_;
+};
+
 // The response a handler produces. The server adds Server, Content-Length, Connection and CORS
 // headers itself.
 struct HttpResponse {
@@ -49,6 +68,9 @@ struct HttpResponse {
   // Content-Type; empty means none is sent (e.g. for 204). Default: "application/json".
   std::string content_type = "application/json";
   std::string body;
+  // When set, the body is these file bytes instead of `body` (sent in pieces; Content-Length is
+  // the slice's length).
+  std::shared_ptr<const FileSlice> body_file;
   // Extra headers, e.g. Set-Cookie (may repeat) or Retry-After. Sent in this order.
   std::vector<std::pair<std::string, std::string>> headers;
 };

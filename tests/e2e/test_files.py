@@ -545,7 +545,7 @@ def _rss_kib(pid):
     return 0
 
 
-def test_200mb_upload_keeps_server_memory_flat(tmp_path):
+def test_200mb_upload_and_download_keep_server_memory_flat(tmp_path):
     config = DEFAULT_TEST_CONFIG + ("[files]\nmax_size_bytes = 268435456\n"
                                     "max_request_bytes = 270000000\n"
                                     "[limits]\nrequest_timeout_secs = 120\n")
@@ -582,5 +582,27 @@ def test_200mb_upload_keeps_server_memory_flat(tmp_path):
         stored = server.data_dir / "storage" / "big" / "t" / "f0001" / stored_name(ref)
         assert stored.stat().st_size == len(data)
         assert spool_files(server) == []
+        # The download streams too: read it slowly, so a server that buffered would show it.
+        before = _rss_kib(pid)
+        peak = [before]
+        stop.clear()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        digest = hashlib.sha256()
+        try:
+            with requests.get(file_url(server, "big", "t", ref),
+                              headers={"Authorization": f"Bearer {server.token()}"},
+                              stream=True) as d:
+                assert d.status_code == 200
+                assert int(d.headers["Content-Length"]) == len(data)
+                for chunk in d.iter_content(1 << 20):
+                    digest.update(chunk)
+        finally:
+            stop.set()
+            sampler.join()
+        assert digest.hexdigest() == ref["sha256"]
+        growth_mib = (peak[0] - before) / 1024
+        print(f"peak server RSS growth during its 200 MiB download {growth_mib:.1f} MiB")
+        assert growth_mib < 64, growth_mib
     finally:
         server.stop()
