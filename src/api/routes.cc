@@ -8,12 +8,15 @@
 
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
+#include "api/file_routes.h"
 #include "api/topics_routes.h"
 #include "audit/audit_log.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
 #include "common/value_convert.h"
 #include "common/value_json.h"
+#include "net/multipart.h"
+#include "sql/parser/file_placeholders.h"
 
 namespace kalam::api {
 
@@ -112,6 +115,9 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     who = std::get<Principal>(auth);
   }
 
+  if (net::IsMultipartFormData(req.Header("Content-Type"))) {
+    return HandleMultipartSql(ctx, std::move(req), std::move(respond), who, start);
+  }
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   auto bad = [&](std::string_view code, std::string message) {
@@ -132,6 +138,12 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     return bad("INVALID_SQL", "SQL query too long: " + std::to_string(request.sql.size()) +
                                   " bytes (maximum " +
                                   std::to_string(ctx->limits.max_sql_length) + " bytes)");
+  }
+  if (sql::parser::MayContainFilePlaceholder(request.sql)) {
+    auto placeholders = sql::parser::FindFilePlaceholders(request.sql);
+    if (placeholders.ok() && !placeholders->empty()) {
+      return bad("INVALID_INPUT", "FILE placeholders require multipart/form-data");
+    }
   }
   if (const json::value* ns = obj.if_contains("namespace_id"); ns && !ns->is_null()) {
     if (!ns->is_string()) {
@@ -475,6 +487,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   router->Add("POST", "/v1/api/auth/setup", bind(HandleSetup, true));
   AddTopicRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   AddExportRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
+  AddFileRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   return router;
 }
 

@@ -21,6 +21,9 @@ class TopicService;
 namespace kalam::exports {
 class UserExportService;
 }
+namespace kalam::files {
+class FileService;
+}
 
 namespace kalam::api {
 
@@ -52,6 +55,7 @@ struct ApiContext {
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
   audit::AuditLog* audit = nullptr;             // logins and token refreshes (null: not recorded)
   exports::UserExportService* exports = nullptr;  // export downloads (null: unavailable)
+  files::FileService* files = nullptr;  // FILE uploads and downloads (null: unavailable)
   // GET /metrics from non-loopback peers ([metrics] allow_remote). Default false.
   bool metrics_allow_remote = false;
   // False until storage is open and while shutting down: requests then get 503.

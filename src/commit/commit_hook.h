@@ -28,4 +28,30 @@ class CommitHook {
   virtual void OnWritten(const Status& written) = 0;
 };
 
+// Several hooks as one (set with CommitPipeline::SetCommitHook): OnStamped calls each in order
+// until one fails; then the hooks that had accepted the group get OnWritten(<that failure>), so
+// each hook sees OnWritten exactly for the groups it accepted. Hooks are not owned.
+class CommitHookChain final : public CommitHook {
+ public:
+  explicit CommitHookChain(std::vector<CommitHook*> hooks) : hooks_(std::move(hooks)) {}
+
+  Status OnStamped(const std::vector<table::ChangeRecord>& records,
+                   storage::WriteBatch* batch) override {
+    for (size_t i = 0; i < hooks_.size(); ++i) {
+      Status st = hooks_[i]->OnStamped(records, batch);
+      if (!st.ok()) {
+        for (size_t j = 0; j < i; ++j) hooks_[j]->OnWritten(st);
+        return st;
+      }
+    }
+    return Status::OK();
+  }
+  void OnWritten(const Status& written) override {
+    for (CommitHook* h : hooks_) h->OnWritten(written);
+  }
+
+ private:
+  std::vector<CommitHook*> hooks_;
+};
+
 }  // namespace kalam::commit

@@ -1,6 +1,9 @@
 // LocalStore: POSIX implementation (openat/O_NOFOLLOW walks, temp file + fsync + rename).
 #include "filestore/local_store.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -41,6 +44,8 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives up ownership: the caller closes the returned descriptor.
+  int Release() { return std::exchange(fd_, -1); }
   // Closes and reports close()'s errno (0 on success); the descriptor is released either way.
   int Close() {
     int err = 0;
@@ -319,6 +324,32 @@ Status Walk(int dir, const std::string& base, const std::string& rel, std::strin
 }  // namespace
 
 Status LocalStore::Put(std::string_view key, std::string_view data) {
+  return PutWith(key, [data](int fd, const std::string& tmp_path) {
+    return WriteAll(fd, data, tmp_path);
+  });
+}
+
+Status LocalStore::PutFile(std::string_view key, const std::string& local_path) {
+  return PutWith(key, [&local_path](int fd, const std::string& tmp_path) -> Status {
+    int raw = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (raw < 0) return IoError("opening", local_path, errno);
+    Fd src(raw);
+    std::string buf(1 << 20, '\0');
+    while (true) {
+      ssize_t n = ::read(src.get(), buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError("reading", local_path, errno);
+      }
+      if (n == 0) return Status::OK();
+      KALAM_RETURN_IF_ERROR(WriteAll(fd, std::string_view(buf.data(), static_cast<size_t>(n)),
+                                     tmp_path));
+    }
+  });
+}
+
+Status LocalStore::PutWith(std::string_view key,
+                           const std::function<Status(int, const std::string&)>& write) {
   KALAM_RETURN_IF_ERROR(ValidateKey(key));
   KALAM_RETURN_IF_ERROR(CheckNotTempName(key));
   std::vector<std::string_view> segs = Segments(key);
@@ -348,7 +379,7 @@ Status LocalStore::Put(std::string_view key, std::string_view data) {
   int raw = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (raw < 0) return IoError("creating temporary file", tmp_path, errno);
   Fd file(raw);
-  Status st_write = WriteAll(file.get(), data, tmp_path);
+  Status st_write = write(file.get(), tmp_path);
   if (st_write.ok() && ::fsync(file.get()) != 0) st_write = IoError("fsync of", tmp_path, errno);
   if (int err = file.Close(); st_write.ok() && err != 0) {
     st_write = IoError("closing", tmp_path, err);
@@ -363,18 +394,22 @@ Status LocalStore::Put(std::string_view key, std::string_view data) {
   return FsyncFd(dir, dir_path);
 }
 
-Result<std::string> LocalStore::Get(std::string_view key) {
+namespace {
+
+// Opens object `key` (at `path`) of the store rooted at `base` for reading, refusing symbolic
+// links anywhere below the base; the open file and its size.
+Result<std::pair<Fd, uint64_t>> OpenObjectForRead(const std::string& base, std::string_view key,
+                                                  const std::string& path) {
   KALAM_RETURN_IF_ERROR(ValidateKey(key));
   std::vector<std::string_view> segs = Segments(key);
   const std::string leaf(segs.back());
   segs.pop_back();
-  const std::string path = Describe(key);
   const auto not_found = [&] { return Status::NotFound("object '" + path + "' does not exist"); };
 
   bool base_missing = false;
-  KALAM_ASSIGN_OR_RETURN(Fd base_fd, OpenBase(base_, /*create=*/false, &base_missing));
+  KALAM_ASSIGN_OR_RETURN(Fd base_fd, OpenBase(base, /*create=*/false, &base_missing));
   if (base_missing) return not_found();
-  KALAM_ASSIGN_OR_RETURN(ParentDir parent, WalkDirs(base_, std::move(base_fd), segs, false));
+  KALAM_ASSIGN_OR_RETURN(ParentDir parent, WalkDirs(base, std::move(base_fd), segs, false));
   if (parent.missing) return not_found();
 
   int raw;
@@ -399,6 +434,17 @@ Result<std::string> LocalStore::Get(std::string_view key) {
   if (!S_ISREG(st.st_mode)) {
     return Status::IoError("'" + path + "' is not a regular file");
   }
+  return std::make_pair(std::move(file), static_cast<uint64_t>(st.st_size));
+}
+
+}  // namespace
+
+Result<std::string> LocalStore::Get(std::string_view key) {
+  const std::string path = Describe(key);
+  KALAM_ASSIGN_OR_RETURN(auto opened, OpenObjectForRead(base_, key, path));
+  Fd file = std::move(opened.first);
+  struct stat st;
+  st.st_size = static_cast<off_t>(opened.second);
   std::string out;
   out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
@@ -412,6 +458,40 @@ Result<std::string> LocalStore::Get(std::string_view key) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<std::string> LocalStore::GetRange(std::string_view key, uint64_t offset, uint64_t length) {
+  const std::string path = Describe(key);
+  KALAM_ASSIGN_OR_RETURN(auto opened, OpenObjectForRead(base_, key, path));
+  const uint64_t size = opened.second;
+  if (offset >= size) return std::string();
+  length = std::min(length, size - offset);
+  std::string out(static_cast<size_t>(length), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(opened.first.get(), out.data() + done, out.size() - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("reading", path, errno);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+Result<std::pair<int, uint64_t>> LocalStore::OpenForRead(std::string_view key) {
+  const std::string path = Describe(key);
+  KALAM_ASSIGN_OR_RETURN(auto opened, OpenObjectForRead(base_, key, path));
+  return std::make_pair(opened.first.Release(), opened.second);
+}
+
+Result<uint64_t> LocalStore::Size(std::string_view key) {
+  const std::string path = Describe(key);
+  KALAM_ASSIGN_OR_RETURN(auto opened, OpenObjectForRead(base_, key, path));
+  return opened.second;
 }
 
 Status LocalStore::Delete(std::string_view key) {

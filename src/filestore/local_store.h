@@ -2,9 +2,11 @@
 // "filesystem"), with atomic, durable writes and no way out of its base directory.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -34,6 +36,13 @@ class LocalStore final : public ObjectStore {
 
   Status Put(std::string_view key, std::string_view data) override;
   Result<std::string> Get(std::string_view key) override;
+  // Streams the file in 1 MiB pieces into the temporary file (same atomic, durable write as Put).
+  Status PutFile(std::string_view key, const std::string& local_path) override;
+  Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<uint64_t> Size(std::string_view key) override;
+  // Opens object `key` for reading (with the same refusal of symbolic links as Get): an open
+  // descriptor the caller owns and must close, and the object's size. kNotFound when absent.
+  Result<std::pair<int, uint64_t>> OpenForRead(std::string_view key);
   Status Delete(std::string_view key) override;
   // Lists regular files only; symbolic links, ".tmp-" files and file names that are not valid
   // keys (control characters, backslashes...) are skipped.
@@ -45,6 +54,8 @@ class LocalStore final : public ObjectStore {
   const std::string& base_directory() const { return base_; }
 
  private:
+  // Put's protocol with `write` filling the temporary file (fd, its path for messages).
+  Status PutWith(std::string_view key, const std::function<Status(int, const std::string&)>& write);
   explicit LocalStore(std::string base) : base_(std::move(base)) {}
 
   const std::string base_;

@@ -1,5 +1,5 @@
-// ObjectStore: where Parquet segments and manifests live — a local directory or an S3 bucket
-// prefix — addressed by relative keys ("chat/messages/u1/seg-00001.parquet").
+// ObjectStore: where Parquet segments, manifests and FILE attachments live — a local directory or
+// an S3 bucket prefix — addressed by relative keys ("chat/messages/u1/seg-00001.parquet").
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,14 @@ class ObjectStore {
   // The whole object. kNotFound when there is none.
   virtual Result<std::string> Get(std::string_view key) = 0;
 
+  // Stores the contents of the local file `local_path` under `key`, with Put's guarantees.
+  // Default: reads the file into memory and calls Put (LocalStore streams it).
+  virtual Status PutFile(std::string_view key, const std::string& local_path);
+  // Bytes [offset, offset + length) of the object (fewer at its end; empty past it).
+  // kNotFound when there is none. Default: Get, then the slice (LocalStore reads only the range).
+  virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length);
+  // The object's size in bytes. kNotFound when there is none. Default: Get's size.
+  virtual Result<uint64_t> Size(std::string_view key);
   // Removes the object; OK when it did not exist.
   virtual Status Delete(std::string_view key) = 0;
 

@@ -3,6 +3,7 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -11,6 +12,8 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include <unistd.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,10 +26,14 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "net/multipart.h"
+#include "net/spool_body.h"
 
 namespace kalam::net {
 
@@ -251,6 +258,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadRequestHead() {
     state_ = State::kReadingHead;
     cors_origin_.clear();
+    spool_parser_.reset();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(
         std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
@@ -275,12 +283,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     if (beast::websocket::is_upgrade(req)) return HandleUpgrade();
 
-    if (auto length = parser_->content_length();
-        length && *length > shared_->options.max_body_bytes) {
+    // multipart/form-data (file uploads) may have its own, larger limit.
+    body_limit_ = shared_->options.max_body_bytes;
+    if (shared_->options.max_multipart_body_bytes > body_limit_ &&
+        IsMultipartFormData(ToStd(req[http::field::content_type]))) {
+      body_limit_ = shared_->options.max_multipart_body_bytes;
+    }
+    chunk_budget_.max = body_limit_;  // the parser holds the budget by reference
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
       return RespondBodyTooLarge(*length);
     }
-    if (!parser_->is_done() && version_ >= 11 &&
-        beast::iequals(req[http::field::expect], "100-continue")) {
+    const bool body_pending = !parser_->is_done();
+    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    if (!shared_->options.spool_dir.empty() && body_pending &&
+        IsMultipartFormData(ToStd(req[http::field::content_type]))) {
+      // Same head, body into a file (Beast's body-changing parser conversion).
+      spool_parser_.emplace(std::move(*parser_));
+      spool_parser_->body_limit(boost::none);
+      spool_parser_->on_chunk_header(chunk_budget_);
+      spool_parser_->get().body().dir = shared_->options.spool_dir;
+    }
+    // (`req` and parser_ are not used below: the parser may have moved into spool_parser_.)
+    if (body_pending && version_ >= 11 && expect_continue) {
       state_ = State::kReadingBody;
       stream_.expires_after(shared_->options.request_timeout);
       asio::async_write(stream_, asio::buffer(kContinueResponse.data(), kContinueResponse.size()),
@@ -298,6 +322,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
+    if (spool_parser_) {
+      if (spool_parser_->is_done()) return DispatchRequest();
+      state_ = State::kReadingBody;
+      stream_.expires_after(shared_->options.request_timeout);
+      http::async_read(stream_, buffer_, *spool_parser_,
+                       beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
+      return;
+    }
     if (parser_->is_done()) return DispatchRequest();
     state_ = State::kReadingBody;
     stream_.expires_after(shared_->options.request_timeout);
@@ -339,13 +371,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     body["error"] = "BODY_TOO_LARGE";
     body["message"] = "Request body too large";
     body["size_bytes"] = size_bytes;
-    body["max_bytes"] = shared_->options.max_body_bytes;
+    body["max_bytes"] = body_limit_;
     WriteJson(413, JsonBody(body), /*close_after=*/true);
   }
 
   // Moves the parsed request out of the parser into the handler's form.
   HttpRequest TakeRequest() {
+    if (spool_parser_) {
+      auto& spooled = spool_parser_->get();
+      HttpRequest request = TakeHead(spooled);
+      request.body_file = std::move(spooled.body().file);
+      spool_parser_.reset();
+      return request;
+    }
     auto& msg = parser_->get();
+    HttpRequest request = TakeHead(msg);
+    request.body = std::move(msg.body());
+    return request;
+  }
+
+  // The method, target, headers and peer of `msg`, in the handler's form.
+  template <class Message>
+  HttpRequest TakeHead(Message& msg) {
     HttpRequest request;
     request.method = ToStd(msg.method_string());
     std::string_view target = ToStd(msg.target());
@@ -358,7 +405,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& field : msg) {
       request.headers.emplace_back(ToStd(field.name_string()), ToStd(field.value()));
     }
-    request.body = std::move(msg.body());
     request.remote_ip = peer_ip_;
     request.remote_is_loopback = peer_loopback_;
     return request;
@@ -496,8 +542,48 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kWriting;
     close_after_write_ = !keep;
     stream_.expires_after(shared_->options.request_timeout);
+    if (file_) {
+      // The head now, then the file in pieces (Content-Length is already the slice's length).
+      file_sent_ = 0;
+      file_head_.emplace(response_);
+      http::async_write_header(
+          stream_, *file_head_,
+          beast::bind_front_handler(&Connection::OnFileWritten, shared_from_this()));
+      return;
+    }
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Connection::OnWrite, shared_from_this()));
+  }
+
+  // Sends the next piece of file_ (read on this I/O thread: local disk, 256 KiB at a time).
+  void OnFileWritten(beast::error_code ec, size_t bytes) {
+    if (state_ != State::kWriting) return;
+    if (file_head_ && file_head_->is_header_done()) file_head_.reset();
+    else if (!file_head_) file_sent_ += bytes;
+    if (!ec && file_sent_ < file_->length()) {
+      const uint64_t want = std::min<uint64_t>(file_->length() - file_sent_, 256 << 10);
+      file_chunk_.resize(static_cast<size_t>(want));
+      ssize_t n;
+      do {
+        n = ::pread(file_->fd(), file_chunk_.data(), file_chunk_.size(),
+                    static_cast<off_t>(file_->offset() + file_sent_));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) {
+        spdlog::error("Reading the response file failed after {} bytes", file_sent_);
+        ec = beast::error_code(n < 0 ? errno : EIO, boost::system::system_category());
+      } else {
+        file_chunk_.resize(static_cast<size_t>(n));
+        stream_.expires_after(shared_->options.request_timeout);
+        asio::async_write(stream_, asio::buffer(file_chunk_),
+                          beast::bind_front_handler(&Connection::OnFileWritten,
+                                                    shared_from_this()));
+        return;
+      }
+    }
+    file_.reset();
+    file_head_.reset();
+    std::string().swap(file_chunk_);
+    OnWrite(ec, 0);
   }
 
   // Fills response_ from `r`. Throws only what Beast throws for invalid fields.
@@ -524,9 +610,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     response_.keep_alive(keep);
+    file_.reset();
     // RFC 9110 §8.6: no Content-Length (and no body) on 1xx, 204 and 304.
     if (status < 200 || status == 204 || status == 304) {
       r.body.clear();
+    } else if (r.body_file) {
+      response_.content_length(r.body_file->length());
+      if (!is_head_ && r.body_file->length() > 0) file_ = std::move(r.body_file);
     } else {
       response_.content_length(r.body.size());
     }
@@ -586,7 +676,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;  // reused across requests on this connection
   std::optional<http::request_parser<http::string_body>> parser_;  // one per request (Beast rule)
+  uint64_t body_limit_ = 0;  // the current request's body limit (set from its head)
+  // The request's parser once its body goes to a file (options.spool_dir); parser_ is then empty.
+  std::optional<http::request_parser<SpoolBody>> spool_parser_;
   http::response<http::string_body> response_;  // kept alive until its write completes
+  // A response body sent from a file: the file, its head's serializer while the head is being
+  // written, the bytes of the file sent so far and the piece being written.
+  std::shared_ptr<const FileSlice> file_;
+  std::optional<http::response_serializer<http::string_body>> file_head_;
+  uint64_t file_sent_ = 0;
+  std::string file_chunk_;
   asio::steady_timer handler_timer_;
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)
   const std::string peer_ip_;

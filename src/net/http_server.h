@@ -36,6 +36,12 @@ struct HttpServerOptions {
   // Largest request body accepted; larger → 413 BODY_TOO_LARGE and the connection is closed.
   // Default: 1 MiB.
   size_t max_body_bytes = 1 << 20;
+  // Largest multipart/form-data body (file uploads), when above max_body_bytes. Default: 0
+  // (max_body_bytes applies).
+  size_t max_multipart_body_bytes = 0;
+  // When set, a multipart/form-data body is written to a file in this directory as it arrives
+  // (HttpRequest::body_file) instead of into memory. Default: empty (bodies are kept in memory).
+  std::string spool_dir;
   // Largest request head (request line + headers); larger → 431 and the connection is closed.
   // Default: 64 KiB (JWTs and cookies make heads larger than Beast's 8 KiB default).
   size_t max_header_bytes = 64 << 10;

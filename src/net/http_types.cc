@@ -1,9 +1,15 @@
 // HttpRequest helpers and the JSON error-response builder.
 #include "net/http_types.h"
 
+#include <unistd.h>
+
 #include <boost/json.hpp>
 
 namespace kalam::net {
+
+FileSlice::~FileSlice() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -2,7 +2,9 @@
 // plain values, independent of Beast, so route code never sees the wire library.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +12,8 @@
 #include <vector>
 
 namespace kalam::net {
+
+class SpooledFile;  // net/spool_body.h
 
 // One parsed HTTP request, owned by the handler it is given to.
 struct HttpRequest {
@@ -21,8 +25,11 @@ struct HttpRequest {
   std::string query;
   // Header fields in arrival order; names as sent. A field sent twice appears twice.
   std::vector<std::pair<std::string, std::string>> headers;
-  // The complete body (de-chunked); empty when none.
+  // The complete body (de-chunked); empty when none, or when it was spooled to `body_file`.
   std::string body;
+  // A multipart/form-data body, when the server spools those (HttpServerOptions::spool_dir):
+  // the file holding it, deleted when the last owner lets go. Null otherwise.
+  std::shared_ptr<const SpooledFile> body_file;
   // Peer address: "127.0.0.1", "::1". An IPv4-mapped IPv6 peer is reported as plain IPv4.
   std::string remote_ip;
   // True when the peer is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.x.x).
@@ -35,6 +42,24 @@ struct HttpRequest {
   bool HasHeader(std::string_view name) const;
 };
 
+// A response body read from an open file as it is sent (downloads that must not sit in memory):
+// `length` bytes from `offset`. Owns `fd` (closed by the destructor). Immutable.
+class FileSlice {
+ public:
+  FileSlice(int fd, uint64_t offset, uint64_t length) : fd_(fd), offset_(offset), length_(length) {}
+  ~FileSlice();
+  FileSlice(const FileSlice&) = delete;
+  FileSlice& operator=(const FileSlice&) = delete;
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t length() const { return length_; }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t length_;
+};
+
 // The response a handler produces. The server adds Server, Content-Length, Connection and CORS
 // headers itself.
 struct HttpResponse {
@@ -43,6 +68,9 @@ struct HttpResponse {
   // Content-Type; empty means none is sent (e.g. for 204). Default: "application/json".
   std::string content_type = "application/json";
   std::string body;
+  // When set, the body is these file bytes instead of `body` (sent in pieces; Content-Length is
+  // the slice's length).
+  std::shared_ptr<const FileSlice> body_file;
   // Extra headers, e.g. Set-Cookie (may repeat) or Retry-After. Sent in this order.
   std::vector<std::pair<std::string, std::string>> headers;
 };

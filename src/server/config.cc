@@ -176,6 +176,12 @@ void VisitFields(Config& c, Visitor& v) {
   v.Bool("allow_remote", c.metrics.allow_remote);
   v.Section("audit");
   v.Int("retention_days", c.audit.retention_days, 0, 36500);
+  v.Section("files");
+  v.Int("max_size_bytes", c.files.max_size_bytes, 1, kNoMax);
+  v.Int("max_files_per_request", c.files.max_files_per_request, 1, kNoMax);
+  v.Int("max_files_per_folder", c.files.max_files_per_folder, 1, kNoMax);
+  v.Int("max_request_bytes", c.files.max_request_bytes, 1, kNoMax);
+  v.StrList("allowed_mime_types", c.files.allowed_mime_types);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -873,6 +879,19 @@ allow_remote = false
 [audit]
 # Days an entry stays in system.audit_log before it is deleted. 0 = kept forever.
 retention_days = 90
+
+[files]
+# FILE column uploads (multipart POST /v1/api/sql; docs/files.md).
+# Largest file in bytes (larger: 400 FILE_TOO_LARGE).
+max_size_bytes = 26214400
+# File parts per request (more: 400 TOO_MANY_FILES).
+max_files_per_request = 20
+# Files per fNNNN subfolder of a table.
+max_files_per_folder = 5000
+# Largest multipart request body in bytes (JSON bodies keep limits.max_body_bytes).
+max_request_bytes = 27262976
+# Accepted MIME types, exact or "type/*" (e.g. ["image/*", "application/pdf"]); [] = all.
+allowed_mime_types = []
 )toml";
 }
 

@@ -194,6 +194,23 @@ struct ExportConfig {
   bool operator==(const ExportConfig&) const = default;
 };
 
+// [files]: FILE column uploads (docs/files.md).
+struct FilesConfig {
+  // Largest uploaded file, in bytes; larger → 400 FILE_TOO_LARGE. Default: 26214400 (25 MiB).
+  uint64_t max_size_bytes = 26214400;
+  // File parts per request; more → 400 TOO_MANY_FILES. Default: 20.
+  uint64_t max_files_per_request = 20;
+  // Files per `fNNNN` subfolder of a table before the next one is used. Default: 5000.
+  uint64_t max_files_per_folder = 5000;
+  // Largest multipart/form-data request body (413 BODY_TOO_LARGE above it); JSON bodies keep
+  // limits.max_body_bytes. Default: 27262976 (26 MiB: one file of max_size_bytes and the SQL).
+  uint64_t max_request_bytes = 27262976;
+  // MIME types accepted: exact ("image/png") or "type/*". Empty = all. Default: [].
+  std::vector<std::string> allowed_mime_types;
+
+  bool operator==(const FilesConfig&) const = default;
+};
+
 // [websocket]: live-query connections on /v1/ws (PROTOCOL.md §4). All must be > 0.
 struct WebSocketConfig {
   // Seconds a connection that sent no Authorization header on the upgrade has to send its
@@ -266,6 +283,7 @@ struct ServerConfig {
   TopicsConfig topics;
   BackupConfig backup;
   ExportConfig exports;  // [export]
+  FilesConfig files;     // [files]
   MetricsConfig metrics;
   AuditConfig audit;
 

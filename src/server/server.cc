@@ -22,6 +22,7 @@
 #include "jobs/backup.h"
 #include "commit/commit_pipeline.h"
 #include "exports/user_export_service.h"
+#include "files/file_service.h"
 #include "jobs/job_system.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
@@ -99,6 +100,8 @@ struct Server::Impl {
   std::unique_ptr<table::TableStore> tables;
   std::unique_ptr<commit::CommitPipeline> pipeline;
   std::unique_ptr<topics::TopicService> topics;
+  std::unique_ptr<files::FileService> files;
+  std::unique_ptr<commit::CommitHookChain> commit_hooks;  // files, then topics
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::SlowQueryLog> slow_queries;
   std::unique_ptr<sql::Executor> executor;
@@ -178,7 +181,22 @@ Status Server::Impl::OpenData() {
       std::chrono::seconds(config.topics.retention_check_interval_seconds);
   topics = std::make_unique<topics::TopicService>(*kv, *catalog, clock, to);
   KALAM_RETURN_IF_ERROR(topics->Open());
-  pipeline->SetCommitHook(topics.get());
+  files::FileLimits fl;
+  fl.max_size_bytes = config.files.max_size_bytes;
+  fl.max_files_per_request = config.files.max_files_per_request;
+  fl.max_files_per_folder = config.files.max_files_per_folder;
+  fl.allowed_mime_types = config.files.allowed_mime_types;
+  for (auto& m : fl.allowed_mime_types) {
+    for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  files = std::make_unique<files::FileService>(
+      *kv, *catalog, *cold, *ids, fl,
+      fs::absolute(fs::path(config.storage.data_dir) / "tmp").lexically_normal().string());
+  // Recovery (staged uploads of statements cut by a crash) runs before any commit.
+  KALAM_RETURN_IF_ERROR(files->Start());
+  commit_hooks = std::make_unique<commit::CommitHookChain>(
+      std::vector<commit::CommitHook*>{files.get(), topics.get()});
+  pipeline->SetCommitHook(commit_hooks.get());
   KALAM_RETURN_IF_ERROR(pipeline->Start());
   // After a restore, the `_seq`s between the backup's point and now belong to a discarded history.
   KALAM_ASSIGN_OR_RETURN(restore_gaps, jobs::RecordRestoreGaps(*kv, ids->Next()));
@@ -252,6 +270,13 @@ Status Server::Impl::OpenData() {
   KALAM_ASSIGN_OR_RETURN(jo.restore_test_pause,
                          TestPause("KALAMDB_TEST_RESTORE_PAUSE_MS",
                                    "every RESTORE NAMESPACE pauses before it publishes"));
+  // Compaction that purges tombstones releases their FILE attachments in the same write.
+  jo.flusher.on_purge = [f = files.get()](const catalog::TableDef& def,
+                                          const std::vector<std::vector<Value>>& rows,
+                                          storage::WriteBatch* batch) {
+    return f->OnPurge(def, rows, batch);
+  };
+  jo.flusher.after_purge = [f = files.get()] { f->Wake(); };
   jo.storages = storages.get();
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;
@@ -367,6 +392,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   ho.port = config.server.port;
   ho.io_threads = static_cast<int>(std::max<uint32_t>(1, config.server.io_threads));
   ho.max_body_bytes = config.limits.max_body_bytes;
+  ho.max_multipart_body_bytes = config.files.max_request_bytes;
+  // Upload bodies go to disk as they arrive (files::FileService::Start creates the directory and
+  // removes leftovers of a crash).
+  ho.spool_dir = std::filesystem::absolute(std::filesystem::path(config.storage.data_dir) / "tmp")
+                     .lexically_normal()
+                     .string();
   ho.max_connections = config.limits.max_connections;
   ho.request_timeout = std::chrono::seconds(config.limits.request_timeout_secs);
   ho.cors_allowed_origins = config.security.cors_allowed_origins;
@@ -384,6 +415,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.catalog = impl->catalog.get();
   impl->api.audit = impl->audit.get();
   impl->api.exports = impl->exports.get();
+  impl->api.files = impl->files.get();
   // Live queries on /v1/ws.
   api::WsTransportOptions wo;
   wo.auth_timeout = std::chrono::seconds(config.websocket.auth_timeout_secs);
@@ -437,6 +469,7 @@ void Server::Stop() {
     }
   }
   if (impl_->pipeline) impl_->pipeline->Stop();
+  if (impl_->files) impl_->files->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();
   impl_->live_for_streams.store(nullptr, std::memory_order_release);
@@ -445,6 +478,8 @@ void Server::Stop() {
   impl_->jobs.reset();
   impl_->sql_pool.reset();
   impl_->pipeline.reset();
+  impl_->commit_hooks.reset();
+  impl_->files.reset();
   impl_->topics.reset();
   if (impl_->kv) {
     Status flushed = impl_->kv->Flush();

@@ -49,6 +49,13 @@ struct SqlRequest {
   int64_t read_seq = 0;  // the `_seq` of read_snapshot (cold versions above it are not seen)
 };
 
+// Where the files of a multipart upload go: the statement's target table and the scope (user id
+// for a USER table — the caller's, or the EXECUTE AS target's — empty for SHARED).
+struct FileTarget {
+  std::shared_ptr<const catalog::TableDef> table;
+  std::string scope;
+};
+
 // Thread-safe: requests run concurrently, each on its own pooled SQLite connection.
 class Executor {
  public:
@@ -59,6 +66,13 @@ class Executor {
   SqlResponse Execute(const SqlRequest& request, const Caller& caller);
 
   const ExecutorOptions& options() const { return options_; }
+
+  // The target of a multipart FILE upload (executor_files.cc; docs/files.md), checked in this
+  // order: exactly one statement (kInvalidArgument); an INSERT, UPDATE or DELETE — also inside
+  // EXECUTE AS USER — with a target table (kInvalidArgument); the table exists
+  // (kTableNotFound `Table 'ns:t' not found`); not STREAM or SYSTEM (kInvalidArgument); EXECUTE
+  // AS only on USER tables; the caller may write it (CheckTableAccess).
+  Result<FileTarget> ResolveFileTarget(const SqlRequest& request, const Caller& caller);
 
   // Connects the live-query service (set once at startup, before requests).
   void set_live_registry(LiveRegistry* live) { live_ = live; }

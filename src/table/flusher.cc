@@ -216,11 +216,13 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
     KALAM_ASSIGN_OR_RETURN(auto cursor,
                            cold_.Scan(def, scope, prefix, PrefixSuccessor(prefix)));
     std::vector<ColdRow> rows;
+    std::vector<std::vector<Value>> purged;
     bool dropped_any = false;
     for (; cursor->Valid(); cursor->Next()) {
       const ColdRowView r = cursor->row();
       if (r.deleted && now_ms - SnowflakeMillis(r.seq) >= retention_ms) {
         dropped_any = true;
+        if (options_.on_purge) purged.push_back(r.ToRow(def.columns.size()).values);
         continue;
       }
       rows.push_back(r.ToRow(def.columns.size()));
@@ -248,11 +250,13 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
       // A scope whose every row was an expired tombstone keeps its manifest (empty), so that its
       // next segment id keeps growing and no file name is ever reused.
       ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
+      if (!purged.empty()) KALAM_RETURN_IF_ERROR(options_.on_purge(def, purged, &batch));
       auto previous = cold_.Install(def.table_id, scope, installed);
       Status s = kv_.Write(batch);
       if (!s.ok()) cold_.Install(def.table_id, scope, previous);
       return s;
     }));
+    if (!purged.empty() && options_.after_purge) options_.after_purge();
     for (const auto& seg : sm->manifest.segments) {
       result.obsolete.emplace_back(sm->storage_id, Join(sm->folder, seg.file));
     }

@@ -64,6 +64,15 @@ struct FlusherOptions {
   // are written but before the manifest becomes visible, and after each hot-deletion chunk
   // except the last. Crash tests kill the server there. Default 0: never pauses.
   std::chrono::milliseconds test_pause{0};
+  // Called by compaction inside the exclusive step that installs a scope's merged manifest, with
+  // the rows of the tombstones it drops (purges), in the table's column order: it may add writes
+  // to `batch` (files::FileService releases their FILE attachments). A failure abandons the
+  // scope's step (nothing written). Default: none.
+  std::function<Status(const catalog::TableDef&, const std::vector<std::vector<Value>>&,
+                       storage::WriteBatch*)>
+      on_purge;
+  // Called after a batch on_purge added to was written. Default: none.
+  std::function<void()> after_purge;
 };
 
 // Thread-safe: flushes of different tables may run concurrently; the job system runs at most

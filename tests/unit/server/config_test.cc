@@ -103,6 +103,13 @@ allow_remote = true
 
 [audit]
 retention_days = 3
+
+[files]
+max_size_bytes = 1000
+max_files_per_request = 3
+max_files_per_folder = 10
+max_request_bytes = 5000
+allowed_mime_types = ["image/*", "text/plain"]
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -270,6 +277,11 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.topics.retention_check_interval_seconds, 0u);
   EXPECT_EQ(c.backup.allowed_dirs, (std::vector<std::string>{"/srv/backups", "/mnt/offsite"}));
   EXPECT_TRUE(c.metrics.allow_remote);
+  EXPECT_EQ(c.files.max_size_bytes, 1000u);
+  EXPECT_EQ(c.files.max_files_per_request, 3u);
+  EXPECT_EQ(c.files.max_files_per_folder, 10u);
+  EXPECT_EQ(c.files.max_request_bytes, 5000u);
+  EXPECT_EQ(c.files.allowed_mime_types, (std::vector<std::string>{"image/*", "text/plain"}));
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -514,7 +526,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 57u);
+  EXPECT_EQ(keys(text).size(), 62u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
