@@ -2,12 +2,16 @@
 #include "exports/user_export.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <boost/json.hpp>
 
 #include "common/time_format.h"
 #include "common/value_json.h"
 #include "common/zip_writer.h"
+#include "files/file_ref.h"
+#include "filestore/sha256.h"
 #include "table/cold_format.h"
 #include "table/keys.h"
 
@@ -50,8 +54,23 @@ Result<std::vector<table::ExportRow>> ReadStreamRows(const TableDef& def,
   return rows;
 }
 
+// "<sub>/<stored_name>" of a FileRef: its file's place under the scope folder, and the key of
+// the exported files below.
+std::string FileRelPath(const files::FileRef& ref) { return ref.sub + "/" + ref.StoredName(); }
+
+// The attachments of one table: README.json's entries and, by FileRelPath, the archive path of
+// every file that was written.
+struct TableFiles {
+  json::array exported;
+  json::array missing;
+  std::map<std::string, std::string> paths;
+};
+
 // The rows as a JSON array of objects, one member per column plus `_seq`, values as PROTOCOL §5.
-Result<std::string> RowsJson(const TableDef& def, const std::vector<table::ExportRow>& rows) {
+// A table with FILE columns adds `_files`: {"<column>": "<archive path>"} for each FILE value whose
+// file is in the archive.
+Result<std::string> RowsJson(const TableDef& def, const std::vector<table::ExportRow>& rows,
+                             const TableFiles* files) {
   static const DataType kSeqType{TypeKind::kBigInt};
   std::string out = "[";
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -65,10 +84,106 @@ Result<std::string> RowsJson(const TableDef& def, const std::vector<table::Expor
     if (!def.columns.empty()) out.push_back(',');
     out += "\"_seq\":";
     KALAM_RETURN_IF_ERROR(AppendJsonValue(&kSeqType, Value::Int(rows[r].seq), &out));
+    if (files != nullptr) {
+      out += ",\"_files\":{";
+      bool first = true;
+      for (size_t c = 0; c < def.columns.size(); ++c) {
+        const Value& v = rows[r].values[c];
+        if (def.columns[c].type.kind != TypeKind::kFile || v.kind() != Value::Kind::kText) continue;
+        auto ref = files::ParseFileRef(v.as_text());
+        if (!ref) continue;
+        auto it = files->paths.find(FileRelPath(*ref));
+        if (it == files->paths.end()) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJsonString(def.columns[c].name, &out);
+        out.push_back(':');
+        AppendJsonString(it->second, &out);
+      }
+      out.push_back('}');
+    }
     out.push_back('}');
   }
   out += rows.empty() ? "]\n" : "\n]\n";
   return out;
+}
+
+// Writes the file of every FileRef in the FILE columns of `rows` to `zip` as
+// `<ns>/<table>/files/<sub>/<stored_name>`, read from `def`'s storage in the user's scope only; a
+// FileRef whose file cannot be exported is listed in `out->missing` with the reason. Each file is
+// written once however many rows refer to it. Errors: a storage failure other than "not found".
+Status AddTableFiles(const TableDef& def, const std::vector<table::ExportRow>& rows,
+                     files::FileService* service, const UserExportRequest& req, ZipWriter* zip,
+                     TableFiles* out) {
+  const std::string base = def.namespace_id + "/" + def.table_name + "/files/";
+  std::set<std::string> seen;  // FileRelPaths handled
+  auto missing = [&](const std::string& column, const files::FileRef& ref, std::string reason,
+                     std::string message) {
+    out->missing.push_back(json::object{{"column", column},
+                                        {"id", ref.id},
+                                        {"sub", ref.sub},
+                                        {"name", ref.name},
+                                        {"reason", std::move(reason)},
+                                        {"message", std::move(message)}});
+  };
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < def.columns.size(); ++c) {
+      const Value& v = row.values[c];
+      if (def.columns[c].type.kind != TypeKind::kFile || v.kind() != Value::Kind::kText) continue;
+      auto ref = files::ParseFileRef(v.as_text());
+      if (!ref) continue;  // any other JSON text: no file
+      const std::string& column = def.columns[c].name;
+      const std::string stored = ref->StoredName();
+      const std::string rel = FileRelPath(*ref);
+      if (!seen.insert(rel).second) continue;
+      if (req.cancelled && req.cancelled()) return Status::Unavailable("Export cancelled");
+      // The download route's rule: `f` + 4 digits, a stored name of the one shape, its id the
+      // FileRef's (ParseFileRef checked the sub and that the id is digits).
+      auto id = files::StoredNameId(stored);
+      if (!files::IsValidSub(ref->sub) || !id || *id != ref->id) {
+        missing(column, *ref, "invalid_path", "The FileRef does not name a valid stored file");
+        continue;
+      }
+      if (def.type != TableType::kUser) {
+        missing(column, *ref, "unsupported_table", "Stream tables have no file storage");
+        continue;
+      }
+      if (service == nullptr) {
+        missing(column, *ref, "unavailable", "File attachments are not available");
+        continue;
+      }
+      // Always the exporting user's own folder: a FileRef naming another user's file finds
+      // nothing here.
+      KALAM_ASSIGN_OR_RETURN(files::FileLocation loc,
+                             service->Locate(def, req.user_id, ref->sub, stored));
+      KALAM_ASSIGN_OR_RETURN(auto object_store, service->Store(loc.storage_id));
+      auto data = object_store->Get(loc.key);
+      if (!data.ok()) {
+        if (data.status().code() == StatusCode::kNotFound) {
+          missing(column, *ref, "not_found",
+                  "No file '" + rel + "' in this user's storage of the table");
+          continue;
+        }
+        return data.status().WithPrefix("Reading file '" + rel + "': ");
+      }
+      const std::string path = base + rel;
+      KALAM_RETURN_IF_ERROR(zip->Add(path, *data));
+      const std::string sha256 = filestore::Sha256Hex(*data);
+      const bool damaged = (!ref->sha256.empty() && ref->sha256 != sha256) ||
+                           ref->size != data->size();
+      json::object entry{{"column", column},   {"id", ref->id},
+                         {"path", path},       {"name", ref->name},
+                         {"mime", ref->mime},  {"size", data->size()},
+                         {"sha256", sha256},   {"status", damaged ? "damaged" : "ok"}};
+      if (damaged) {
+        entry["expected_size"] = ref->size;
+        entry["expected_sha256"] = ref->sha256;
+      }
+      out->exported.push_back(std::move(entry));
+      out->paths.emplace(rel, path);
+    }
+  }
+  return Status::OK();
 }
 
 json::object TableEntry(const TableDef& def, size_t row_count, const json::array& files) {
@@ -93,6 +208,17 @@ json::object TableEntry(const TableDef& def, size_t row_count, const json::array
                       {"files", files}};
 }
 
+// README.json members of a table with FILE columns.
+void AddFileMembers(const TableDef& def, TableFiles* files, json::object* entry) {
+  json::array columns;
+  for (const auto& col : def.columns) {
+    if (col.type.kind == TypeKind::kFile) columns.push_back(json::string(col.name));
+  }
+  (*entry)["file_columns"] = std::move(columns);
+  (*entry)["attachments"] = std::move(files->exported);
+  (*entry)["missing_attachments"] = std::move(files->missing);
+}
+
 }  // namespace
 
 bool IsSafePathSegment(std::string_view s) {
@@ -104,6 +230,7 @@ bool IsSafePathSegment(std::string_view s) {
 Result<UserExportArchive> BuildUserExport(const std::vector<std::shared_ptr<const TableDef>>& tables,
                                           const table::TableStore& store,
                                           const table::StreamStore& streams,
+                                          files::FileService* file_service,
                                           const UserExportRequest& req) {
   std::vector<std::shared_ptr<const TableDef>> mine;
   for (const auto& def : tables) {
@@ -123,10 +250,17 @@ Result<UserExportArchive> BuildUserExport(const std::vector<std::shared_ptr<cons
       return rows.status().WithPrefix("Reading table '" + def->QualifiedName() + "': ");
     }
     json::array files;
+    const bool has_files = files::HasFileColumn(*def);
+    TableFiles attachments;
     if (!rows->empty()) {
       const std::string base = def->namespace_id + "/" + def->table_name;
+      if (has_files) {
+        Status added = AddTableFiles(*def, *rows, file_service, req, &zip, &attachments);
+        if (!added.ok()) return added.WithPrefix("Table '" + def->QualifiedName() + "': ");
+      }
       KALAM_ASSIGN_OR_RETURN(std::string parquet, table::EncodeExportParquet(*def, *rows));
-      KALAM_ASSIGN_OR_RETURN(std::string rows_json, RowsJson(*def, *rows));
+      KALAM_ASSIGN_OR_RETURN(std::string rows_json,
+                             RowsJson(*def, *rows, has_files ? &attachments : nullptr));
       KALAM_RETURN_IF_ERROR(zip.Add(base + ".parquet", parquet));
       KALAM_RETURN_IF_ERROR(zip.Add(base + ".json", rows_json));
       files.push_back(json::string(base + ".parquet"));
@@ -134,7 +268,9 @@ Result<UserExportArchive> BuildUserExport(const std::vector<std::shared_ptr<cons
       ++out.tables_with_rows;
       out.rows += rows->size();
     }
-    entries.push_back(TableEntry(*def, rows->size(), files));
+    json::object entry = TableEntry(*def, rows->size(), files);
+    if (has_files) AddFileMembers(*def, &attachments, &entry);
+    entries.push_back(std::move(entry));
     ++out.tables;
   }
   json::object readme{{"format", "kalamdb-user-export"},

@@ -1,6 +1,7 @@
 // UserExport: builds one user's data export — the current rows (newest version of each row, no
 // tombstones, no expired stream rows) of every USER and STREAM table at one read point, as
-// `<ns>/<table>.parquet` and `<ns>/<table>.json` per table with rows, plus README.json, in one ZIP
+// `<ns>/<table>.parquet` and `<ns>/<table>.json` per table with rows, the files their FILE columns
+// refer to as `<ns>/<table>/files/<sub>/<stored_name>`, plus README.json, in one ZIP
 // (docs/export.md).
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "catalog/catalog.h"
 #include "common/status.h"
+#include "files/file_service.h"
 #include "storage/kv_store.h"
 #include "table/stream_store.h"
 #include "table/table_store.h"
@@ -40,12 +42,15 @@ struct UserExportArchive {
 };
 
 // Builds the archive from `tables` (every table of the catalog snapshot; only USER and STREAM
-// ones are read, in the user's scope only). Thread-safe over thread-safe stores. Errors: a read
-// or encode failure (the table is named), kResourceExhausted past the ZIP limits (4 GiB).
+// ones are read, in the user's scope only). The file of each FileRef in a FILE column of an
+// exported row is read from the table's storage in the user's scope only (`files`; nullptr: no
+// attachments, every FileRef is listed as missing). Thread-safe over thread-safe stores. Errors:
+// a read or encode failure (the table is named; a file that is not there is listed as missing,
+// not an error), kResourceExhausted past the ZIP limits (4 GiB).
 Result<UserExportArchive> BuildUserExport(
     const std::vector<std::shared_ptr<const catalog::TableDef>>& tables,
     const table::TableStore& store, const table::StreamStore& streams,
-    const UserExportRequest& request);
+    files::FileService* files, const UserExportRequest& request);
 
 // True when `segment` can be one path segment of an export file (a user id, an export id): not
 // empty, no "..", '/', '\\' or NUL — the same rule the download route applies.

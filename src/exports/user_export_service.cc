@@ -79,16 +79,17 @@ std::optional<JobParams> ParseParams(const std::string& parameters_json) {
 Result<std::unique_ptr<UserExportService>> UserExportService::Create(
     catalog::Catalog& catalog, const table::TableStore& store, storage::KvStore& kv,
     commit::CommitPipeline& pipeline, jobs::JobManager& jobs, const Clock& clock,
-    UserExportOptions options) {
+    files::FileService* attachments, UserExportOptions options) {
   KALAM_ASSIGN_OR_RETURN(auto files, filestore::LocalStore::Open(options.directory));
-  return std::unique_ptr<UserExportService>(new UserExportService(
-      catalog, store, kv, pipeline, jobs, clock, std::move(options), std::move(files)));
+  return std::unique_ptr<UserExportService>(
+      new UserExportService(catalog, store, kv, pipeline, jobs, clock, attachments,
+                            std::move(options), std::move(files)));
 }
 
 UserExportService::UserExportService(catalog::Catalog& catalog, const table::TableStore& store,
                                      storage::KvStore& kv, commit::CommitPipeline& pipeline,
                                      jobs::JobManager& jobs, const Clock& clock,
-                                     UserExportOptions options,
+                                     files::FileService* attachments, UserExportOptions options,
                                      std::unique_ptr<filestore::LocalStore> files)
     : catalog_(catalog),
       store_(store),
@@ -96,6 +97,7 @@ UserExportService::UserExportService(catalog::Catalog& catalog, const table::Tab
       pipeline_(pipeline),
       jobs_(jobs),
       clock_(clock),
+      attachments_(attachments),
       options_(std::move(options)),
       files_(std::move(files)) {}
 
@@ -155,7 +157,8 @@ Result<std::string> UserExportService::RunExport(const std::string& user_id,
   req.cancelled = [&ctx] { return ctx.cancelled(); };
   ctx.ReportProgress("Reading the tables of user '" + user_id + "'");
   KALAM_ASSIGN_OR_RETURN(UserExportArchive archive,
-                         BuildUserExport(catalog_.snapshot()->AllTables(), store_, streams_, req));
+                         BuildUserExport(catalog_.snapshot()->AllTables(), store_, streams_,
+                                                         attachments_, req));
   ctx.ReportProgress("Writing " + export_id + ".zip");
   KALAM_RETURN_IF_ERROR(files_->Put(FileKey(user_id, export_id), archive.zip));
   return "Exported " + std::to_string(archive.rows) + " row(s) from " +

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "commit/commit_pipeline.h"
 #include "common/clock.h"
+#include "files/file_service.h"
 #include "filestore/local_store.h"
 #include "jobs/job_manager.h"
 #include "sql/export_service.h"
@@ -33,11 +34,12 @@ struct UserExportOptions {
 // Thread-safe.
 class UserExportService : public sql::ExportService {
  public:
-  // Fails with kInvalidArgument when options.directory is not absolute.
+  // Fails with kInvalidArgument when options.directory is not absolute. `files` reads FILE
+  // attachments (nullptr: exports list every FileRef as missing).
   static Result<std::unique_ptr<UserExportService>> Create(
       catalog::Catalog& catalog, const table::TableStore& store, storage::KvStore& kv,
       commit::CommitPipeline& pipeline, jobs::JobManager& jobs, const Clock& clock,
-      UserExportOptions options);
+      files::FileService* files, UserExportOptions options);
 
   // sql::ExportService. StartExport also refuses (kInvalidArgument) a user id that cannot be a
   // path segment (IsSafePathSegment).
@@ -55,8 +57,8 @@ class UserExportService : public sql::ExportService {
  private:
   UserExportService(catalog::Catalog& catalog, const table::TableStore& store,
                     storage::KvStore& kv, commit::CommitPipeline& pipeline,
-                    jobs::JobManager& jobs, const Clock& clock, UserExportOptions options,
-                    std::unique_ptr<filestore::LocalStore> files);
+                    jobs::JobManager& jobs, const Clock& clock, files::FileService* attachments,
+                    UserExportOptions options, std::unique_ptr<filestore::LocalStore> files);
   Result<std::string> RunExport(const std::string& user_id, const std::string& export_id,
                                 const jobs::JobContext& ctx);
 
@@ -66,6 +68,7 @@ class UserExportService : public sql::ExportService {
   commit::CommitPipeline& pipeline_;
   jobs::JobManager& jobs_;
   const Clock& clock_;
+  files::FileService* const attachments_;  // may be null
   const UserExportOptions options_;
   const std::unique_ptr<filestore::LocalStore> files_;  // keys "<user>/<export_id>.zip"
 };

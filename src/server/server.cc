@@ -287,7 +287,8 @@ Status Server::Impl::OpenData() {
   xo.public_origin = PublicOrigin(config, http->port());
   xo.retention = std::chrono::hours(config.exports.retention_hours);
   KALAM_ASSIGN_OR_RETURN(exports, exports::UserExportService::Create(
-                                      *catalog, *tables, *kv, *pipeline, jobs->manager(), clock, xo));
+                                      *catalog, *tables, *kv, *pipeline, jobs->manager(), clock,
+                                      files.get(), xo));
   jobs->AddScheduledTask([this] { exports->DeleteExpired(); });
   if (config.audit.retention_days > 0) {
     jobs->AddScheduledTask(

@@ -47,7 +47,7 @@ class UserExportServiceTest : public ::testing::Test {
     xo.public_origin = "https://db.example.com";
     xo.retention = std::chrono::hours(2);
     exports_ = std::move(UserExportService::Create(*catalog_, *tables_, *kv_, *pipeline_,
-                                                   jobs_->manager(), clock_, xo))
+                                                   jobs_->manager(), clock_, nullptr, xo))
                    .value();
     jobs_->AddScheduledTask([this] { exports_->DeleteExpired(); });
     ASSERT_TRUE(jobs_->Start().ok());
