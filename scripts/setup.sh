@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   libzstd-dev libsnappy-dev zlib1g-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libssl-dev libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   python3 python3-venv python3-pip
+  chromium
 )
 
 missing=()
@@ -30,5 +31,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c "import pytest, websockets, requests, pyarrow, duckdb, moto" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+fi
+# The TypeScript SDK's dev tools (TypeScript, esbuild, playwright-core, React), locked by
+# sdk/typescript/package-lock.json; npm ci only when node_modules is missing or older than the lock.
+# Node.js >= 20 (with npm) must already be installed.
+command -v npm >/dev/null || { echo "setup: Node.js >= 20 with npm is required for the TypeScript SDK" >&2; exit 1; }
+if [ ! -f sdk/typescript/node_modules/.package-lock.json ] ||
+   [ sdk/typescript/package-lock.json -nt sdk/typescript/node_modules/.package-lock.json ]; then
+  (cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "setup: ok"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: set-up, release build, gtest unit tests (ctest), the pytest
-# end-to-end tests against the real kalamdb-server binary, then the fault suite's short form
+# end-to-end tests against the real kalamdb-server binary, the TypeScript SDK's Node and browser
+# tests (scripts/sdk_test.sh), then the fault suite's short form
 # (crash loop, reconnect chaos, soak; docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,5 @@ ctest --test-dir build/release --output-on-failure -j2
 echo "== end-to-end tests (pytest) =="
 KALAMDB_SERVER_BIN="$PWD/build/release/src/server/kalamdb-server" \
   .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"
+KALAMDB_SERVER_BIN="$PWD/build/release/src/server/kalamdb-server" ./scripts/sdk_test.sh
 ./scripts/fault.sh short
