@@ -114,9 +114,9 @@ export class KalamClient {
   }
 
   /** fetch with the bearer token and the request timeout; transport failures become KalamErrors. */
-  private async send(path: string, init: RequestInit, bearer?: string): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (bearer) headers.set('Authorization', `Bearer ${bearer}`);
+  private async send(path: string, init: RequestInit & { headers: Record<string, string> }, bearer?: string): Promise<Response> {
+    const headers = { ...init.headers }; // a plain object, as a custom `fetch` may expect
+    if (bearer) headers['Authorization'] = `Bearer ${bearer}`;
     try {
       return await this.fetchImpl(this.url + path, {
         ...init,
