@@ -8,6 +8,7 @@ import { LiveOptions, LiveRow, materialize } from './live.js';
 import { SeqId } from './seq.js';
 import { RawEvent, SubscribeOptions, SubscriptionInfo } from './subscription.js';
 import { DecodeOptions, SchemaField, Value, decodeValue, encodeParam } from './values.js';
+import { FileInput, FileRef, parseFileRef, storedFileName, uploadForm } from './files.js';
 
 export interface ClientOptions extends Partial<LiveConnectionOptions> {
   /** Server base URL, e.g. "http://127.0.0.1:8080". */
@@ -47,12 +48,42 @@ export interface QueryOptions extends DecodeOptions {
 
 type Params = readonly unknown[];
 
+/** Where a file lives: its table (a FileRef does not name it). */
+export interface FileLocation {
+  /** Default: the client's namespace. */
+  namespace?: string;
+  table: string;
+  /** USER tables: another user's scope (needs the EXECUTE AS rights of the caller's role). */
+  userId?: string;
+}
+
+export interface DownloadOptions {
+  /** An ETag from an earlier download: a 304 answer gives `notModified: true`. */
+  ifNoneMatch?: string;
+  /** One HTTP range, e.g. "bytes=0-99" (206 answer). */
+  range?: string;
+}
+
+export interface FileDownload {
+  /** 200, 206 (range) or 304 (not modified). */
+  status: number;
+  notModified: boolean;
+  /** The bytes (empty on 304). `new Blob([data], { type: contentType })` for an object URL. */
+  data: Uint8Array;
+  /** `"<id>"`: a file never changes under its id. */
+  etag: string;
+  contentType: string;
+}
+
 function errorFromBody(status: number, body: unknown): KalamError {
   const b = (body ?? {}) as { error?: unknown; message?: unknown };
   if (b.error && typeof b.error === 'object') {
     const e = b.error as { code?: string; message?: string; details?: string };
     return new KalamError(e.code ?? 'UNKNOWN', e.message ?? `HTTP ${status}`, status, e.details);
   }
+  const c = (body as { code?: unknown } | null)?.code;
+  if (typeof c === 'string' && typeof b.error === 'string') return new KalamError(c, b.error, status); // {"error": msg, "code": …}
+  if (typeof b.error === 'string' && b.message === undefined && status === 404) return new KalamError('NOT_FOUND', b.error, status);
   const code = typeof b.error === 'string' ? b.error : `HTTP_${status}`;
   const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
   return new KalamError(code, message, status);
@@ -76,16 +107,20 @@ export class KalamClient {
 
   // ---- HTTP -----------------------------------------------------------------------------------
 
-  private async postJson(path: string, body: unknown, bearer?: string): Promise<unknown> {
+  private postJson(path: string, body: unknown, bearer?: string): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return this.post(path, body === undefined ? undefined : stringifyJson(body), headers, bearer);
+  }
+
+  /** fetch with the bearer token and the request timeout; transport failures become KalamErrors. */
+  private async send(path: string, init: RequestInit & { headers: Record<string, string> }, bearer?: string): Promise<Response> {
+    const headers = { ...init.headers }; // a plain object, as a custom `fetch` may expect
     if (bearer) headers['Authorization'] = `Bearer ${bearer}`;
-    let res: Response;
     try {
-      res = await this.fetchImpl(this.url + path, {
-        method: 'POST',
+      return await this.fetchImpl(this.url + path, {
+        ...init,
         headers,
-        body: body === undefined ? undefined : stringifyJson(body),
         credentials: 'omit',
         signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
       });
@@ -93,6 +128,10 @@ export class KalamClient {
       const name = (e as Error)?.name;
       throw new KalamError(name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK_ERROR', `${path}: ${(e as Error)?.message ?? e}`);
     }
+  }
+
+  private async post(path: string, body: string | FormData | undefined, headers: Record<string, string>, bearer?: string): Promise<unknown> {
+    const res = await this.send(path, { method: 'POST', headers, body }, bearer);
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -104,10 +143,28 @@ export class KalamClient {
     return parsed;
   }
 
+  /** Calls `fn` with the access token; after a 401 renews the token once and calls it again. */
+  private async withToken<T>(fn: (token: string | undefined) => Promise<T>): Promise<T> {
+    const token = await this.tokens.accessToken();
+    try {
+      return await fn(token);
+    } catch (e) {
+      if (!(e instanceof KalamError) || e.status !== 401 || token === undefined) throw e;
+      this.tokens.invalidate(token); // refused: renew once and send again
+      return fn(await this.tokens.accessToken());
+    }
+  }
+
   /** Logs in with the Basic credentials now (otherwise done on first use); returns the user. */
   async login(): Promise<LoginResponse['user'] | undefined> {
     await this.tokens.renew();
     return this.tokens.lastLogin?.user;
+  }
+
+  /** The current access token (renewed when it expires soon), e.g. for fetching a `fileUrl`
+   * yourself; undefined for Auth.none(). */
+  accessToken(): Promise<string | undefined> {
+    return this.tokens.accessToken();
   }
 
   /** Exchanges the refresh token for a new pair now. */
@@ -133,17 +190,67 @@ export class KalamClient {
     if (params && params.length > 0) body.params = params.map(encodeParam);
     const ns = options.namespace ?? this.opts.namespace;
     if (ns) body.namespace_id = ns;
-    let token = await this.tokens.accessToken();
-    let raw: unknown;
-    try {
-      raw = await this.postJson('/v1/api/sql', body, token);
-    } catch (e) {
-      if (!(e instanceof KalamError) || e.status !== 401 || token === undefined) throw e;
-      this.tokens.invalidate(token); // refused: renew once and send again
-      token = await this.tokens.accessToken();
-      raw = await this.postJson('/v1/api/sql', body, token);
-    }
+    const raw = await this.withToken((token) => this.postJson('/v1/api/sql', body, token));
     return decodeResponse(raw, options);
+  }
+
+  // ---- files ----------------------------------------------------------------------------------
+
+  /** Runs one INSERT/UPDATE/DELETE with file uploads (multipart POST /v1/api/sql): each
+   * `FILE("name")` in `sql` becomes the FileRef of `files[name]`. Same result and errors as
+   * `query`, plus MISSING_FILE, EXTRA_FILE, INVALID_MIME_TYPE, FILE_TOO_LARGE, TOO_MANY_FILES and
+   * BODY_TOO_LARGE (413). */
+  async queryWithFiles(sql: string, files: Record<string, FileInput>, params?: Params, options: QueryOptions = {}): Promise<QueryResponse> {
+    const form = uploadForm(sql, files, params?.map(encodeParam), options.namespace ?? this.opts.namespace);
+    const raw = await this.withToken((token) => this.post('/v1/api/sql', form, {}, token));
+    return decodeResponse(raw, options);
+  }
+
+  /** The absolute download URL of a file (GET /v1/files/{namespace}/{table}/{sub}/{stored_name}).
+   * It needs the Authorization header: fetch it with the token, or use `downloadFile`. */
+  fileUrl(file: FileRef | string, location: FileLocation): string {
+    const ref = typeof file === 'string' ? parseFileRef(file) : file;
+    if (!ref || !parseFileRef(ref)) throw new KalamError('INVALID_ARGUMENT', 'not a FileRef');
+    const ns = location.namespace ?? this.opts.namespace;
+    if (!ns) throw new KalamError('INVALID_ARGUMENT', 'fileUrl needs a namespace (location.namespace or the client namespace)');
+    const seg = encodeURIComponent;
+    let u = `${this.url}/v1/files/${seg(ns)}/${seg(location.table)}/${ref.sub}/${storedFileName(ref)}`;
+    if (location.userId !== undefined) u += `?user_id=${seg(location.userId)}`;
+    return u;
+  }
+
+  /** Downloads a file with the access token (renewed once after a 401). `ifNoneMatch` (an ETag
+   * from an earlier download) gives `notModified: true` and no data on 304; `range`
+   * ("bytes=0-99") gives status 206 with that slice. Errors: FILE_NOT_FOUND (404),
+   * PERMISSION_DENIED (403), INVALID_INPUT (400), RANGE_NOT_SATISFIABLE (416), … */
+  async downloadFile(file: FileRef | string, location: FileLocation & DownloadOptions): Promise<FileDownload> {
+    const path = this.fileUrl(file, location).slice(this.url.length);
+    const headers: Record<string, string> = {};
+    if (location.ifNoneMatch) headers['If-None-Match'] = location.ifNoneMatch;
+    if (location.range) headers['Range'] = location.range;
+    return this.withToken(async (token) => {
+      const res = await this.send(path, { method: 'GET', headers }, token);
+      if (res.status === 304) {
+        return { status: 304, notModified: true, data: new Uint8Array(0), etag: res.headers.get('ETag') ?? location.ifNoneMatch ?? '', contentType: res.headers.get('Content-Type') ?? '' };
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let body: unknown;
+        try {
+          body = parseJson(text);
+        } catch {
+          throw new KalamError('PROTOCOL_ERROR', `HTTP ${res.status} from ${path}: ${text.slice(0, 200)}`, res.status);
+        }
+        throw errorFromBody(res.status, body);
+      }
+      return {
+        status: res.status,
+        notModified: false,
+        data: new Uint8Array(await res.arrayBuffer()),
+        etag: res.headers.get('ETag') ?? '',
+        contentType: res.headers.get('Content-Type') ?? '',
+      };
+    });
   }
 
   /** Runs several statements in one request (each autocommits unless inside BEGIN … COMMIT). */

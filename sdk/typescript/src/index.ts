@@ -1,5 +1,7 @@
 export { createClient, KalamClient } from './client.js';
-export type { ClientOptions, QueryOptions, QueryResponse, QueryResult } from './client.js';
+export type { ClientOptions, QueryOptions, QueryResponse, QueryResult, FileLocation, DownloadOptions, FileDownload } from './client.js';
+export { parseFileRef, storedFileName } from './files.js';
+export type { FileRef, FileInput } from './files.js';
 export { Auth } from './auth.js';
 export type { AuthCredentials, AuthProvider, LoginResponse } from './auth.js';
 export { KalamError } from './errors.js';

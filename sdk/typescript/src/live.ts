@@ -112,6 +112,7 @@ export async function materialize(client: KalamClient, sql: string, onRows: (row
   };
   const sub: SubscribeOptions = { ...(options.subscriptionOptions ?? {}) };
   if (options.parseJson) sub.parseJson = true;
+  if (options.parseFiles) sub.parseFiles = true;
   if (options.onError) sub.onError = options.onError;
   if (options.id) sub.id = options.id;
   sub.initialData = true;

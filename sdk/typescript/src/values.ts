@@ -1,5 +1,6 @@
 // Typed values: the wire encoding of PROTOCOL §5 turned into exact JavaScript values.
 import { KalamError } from './errors.js';
+import { parseFileRef } from './files.js';
 
 /** A column type as the server names it: "BigInt", "Text", {"Decimal":{…}}, {"Embedding":384}, … */
 export type DataType = string | { Decimal: { precision: number; scale: number } } | { Embedding: number } | Record<string, unknown>;
@@ -48,6 +49,9 @@ export class KalamDate {
 export interface DecodeOptions {
   /** Parse JSON (and FILE) columns into values instead of leaving their text. Default false. */
   parseJson?: boolean;
+  /** FILE values that are FileRefs become `FileRef` objects (other text stays as is, or is
+   * parsed with parseJson). Default false. */
+  parseFiles?: boolean;
 }
 
 export type Value =
@@ -85,8 +89,13 @@ export function decodeValue(t: DataType, raw: unknown, opts: DecodeOptions = {})
       return new KalamDate(Number(raw));
     case 'Bytes':
       return Array.isArray(raw) ? Uint8Array.from(raw as number[]) : raw;
-    case 'Json':
     case 'File':
+      if (opts.parseFiles) {
+        const ref = parseFileRef(raw);
+        if (ref) return ref;
+      }
+      return opts.parseJson && typeof raw === 'string' ? JSON.parse(raw) : raw;
+    case 'Json':
       return opts.parseJson && typeof raw === 'string' ? JSON.parse(raw) : raw;
     case 'SmallInt':
     case 'Int':
