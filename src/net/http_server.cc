@@ -55,7 +55,11 @@ constexpr std::chrono::seconds kLingerTimeout{2};
 // stops the io_context outright.
 constexpr std::chrono::seconds kThreadExitWait{1};
 // Preflight answer headers.
-constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type";
+// Request headers a cross-origin page may send: auth and JSON, plus the conditional and range
+// headers of file downloads (GET /v1/files/…).
+constexpr std::string_view kCorsAllowHeaders = "Authorization, Content-Type, If-None-Match, Range";
+// Response headers a cross-origin page may read besides the CORS-safelisted ones.
+constexpr std::string_view kCorsExposeHeaders = "ETag, Content-Range, Content-Disposition, Retry-After";
 
 class Connection;
 
@@ -604,6 +608,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (!cors_origin_.empty()) {
       response_.set(http::field::access_control_allow_origin, cors_origin_);
+      response_.set(http::field::access_control_expose_headers, kCorsExposeHeaders);
       if (cors_origin_ != "*") {
         response_.set(http::field::vary, "Origin");
         response_.set(http::field::access_control_allow_credentials, "true");

@@ -535,7 +535,8 @@ TEST_F(HttpServerTest, CorsPreflightAndAllowOriginHeader) {
   EXPECT_EQ(pre->result_int(), 204);
   EXPECT_EQ((*pre)[http::field::access_control_allow_origin], "https://app.example");
   EXPECT_EQ((*pre)[http::field::access_control_allow_methods], "GET, POST, OPTIONS");
-  EXPECT_EQ((*pre)[http::field::access_control_allow_headers], "Authorization, Content-Type");
+  EXPECT_EQ((*pre)[http::field::access_control_allow_headers],
+            "Authorization, Content-Type, If-None-Match, Range");
   EXPECT_EQ((*pre)[http::field::access_control_max_age], "3600");
   EXPECT_EQ((*pre)[http::field::access_control_allow_credentials], "true");
   EXPECT_EQ(pre->count(http::field::content_length), 0u);
@@ -545,6 +546,8 @@ TEST_F(HttpServerTest, CorsPreflightAndAllowOriginHeader) {
   ASSERT_TRUE(get);
   EXPECT_EQ((*get)[http::field::access_control_allow_origin], "https://app.example");
   EXPECT_EQ((*get)[http::field::vary], "Origin");
+  EXPECT_EQ((*get)[http::field::access_control_expose_headers],
+            "ETag, Content-Range, Content-Disposition, Retry-After");
 
   auto other = client.Request("GET", "/echo", "", {{"Origin", "https://evil.example"}});
   ASSERT_TRUE(other);
