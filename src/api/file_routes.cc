@@ -26,22 +26,13 @@ namespace kalam::api {
 namespace json = boost::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using net::JsonResponse;
 using net::Responder;
 
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-double MillisSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-}
-
-HttpResponse JsonResponse(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
 
 // One `file:<name>` part, spooled to a file under the staging directory.
 struct SpooledFile {

@@ -23,22 +23,13 @@ namespace kalam::api {
 namespace json = boost::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using net::JsonResponse;
 using net::Responder;
 
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-double MillisSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-}
-
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
 
 std::string ErrorBody(std::string_view code, std::string_view message) {
   std::string out = "{\"error\":";
@@ -53,12 +44,12 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
 void OnWorker(ApiContext* ctx, Responder respond, std::function<void(Responder)> fn) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   bool queued = ctx->workers->Submit([shared, fn = std::move(fn)]() mutable { fn(*shared); });
-  if (!queued) (*shared)(Json(503, ErrorBody("SHUTTING_DOWN", "Server is shutting down")));
+  if (!queued) (*shared)(JsonResponse(503, ErrorBody("SHUTTING_DOWN", "Server is shutting down")));
 }
 
 void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback) {
-    respond(Json(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    respond(JsonResponse(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
     return;
   }
   std::string body = "{\"status\":\"healthy\",\"version\":";
@@ -66,14 +57,14 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   body += ",\"api_version\":\"v1\",\"build_date\":";
   AppendJsonString(ctx->build_date, &body);
   body += "}";
-  respond(Json(200, std::move(body)));
+  respond(JsonResponse(200, std::move(body)));
 }
 
 // GET /metrics: the Prometheus text exposition format 0.0.4 (docs/metrics.md). Loopback only
 // unless [metrics] allow_remote; forwarding headers are not trusted.
 void HandleMetrics(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback && !ctx->metrics_allow_remote) {
-    respond(Json(403, ErrorBody("FORBIDDEN",
+    respond(JsonResponse(403, ErrorBody("FORBIDDEN",
                                 "Metrics are only answered on loopback (set [metrics] "
                                 "allow_remote = true to allow other machines)")));
     return;
@@ -99,7 +90,7 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
       ctx->auth_options.localhost_bypass) {
     auto local = ctx->auth->LocalPrincipal(ctx->auth_options.localhost_user);
     if (!local) {
-      respond(Json(401, EncodeSqlError("AUTHENTICATION_ERROR",
+      respond(JsonResponse(401, EncodeSqlError("AUTHENTICATION_ERROR",
                                        "auth.localhost_user '" + ctx->auth_options.localhost_user +
                                            "' does not exist",
                                        MillisSince(start))));
@@ -109,7 +100,7 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   } else {
     auto auth = ctx->auth->AuthenticateBearer(authorization);
     if (auto* f = std::get_if<AuthFailure>(&auth)) {
-      respond(Json(f->http_status, EncodeSqlError(f->code, f->message, MillisSince(start))));
+      respond(JsonResponse(f->http_status, EncodeSqlError(f->code, f->message, MillisSince(start))));
       return;
     }
     who = std::get<Principal>(auth);
@@ -121,7 +112,7 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   auto bad = [&](std::string_view code, std::string message) {
-    respond(Json(400, EncodeSqlError(code, message, MillisSince(start))));
+    respond(JsonResponse(400, EncodeSqlError(code, message, MillisSince(start))));
   };
   if (ec) return bad("INVALID_INPUT", "Invalid JSON payload: " + ec.message());
   if (!body.is_object()) return bad("INVALID_INPUT", "Invalid JSON payload: expected an object");
@@ -175,7 +166,7 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
              sql::SqlResponse response = ctx->executor->Execute(request, caller);
              int status = 200;
              std::string out = EncodeSqlResponse(response, MillisSince(start), who.role, &status);
-             respond(Json(status, std::move(out)));
+             respond(JsonResponse(status, std::move(out)));
            });
 }
 
@@ -238,7 +229,7 @@ HttpResponse TokenResponse(ApiContext* ctx, const catalog::UserRecord& user) {
   body += ",\"refresh_expires_at\":";
   AppendJsonString(Rfc3339Seconds(t.refresh_expires_at_s), &body);
   body += "}";
-  HttpResponse r = Json(200, std::move(body));
+  HttpResponse r = JsonResponse(200, std::move(body));
   const int64_t now = t.access_expires_at_s - ctx->auth->settings().jwt_expiry_hours * 3600;
   r.headers.emplace_back("Set-Cookie", "kalamdb_auth=" + t.access_token +
                                            "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
@@ -253,7 +244,7 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   if (ec || !body.is_object()) {
-    respond(Json(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object with "
+    respond(JsonResponse(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object with "
                                                "'user' and 'password'")));
     return;
   }
@@ -267,13 +258,13 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
       password = std::string(value.as_string());
       have_password = true;
     } else {
-      respond(Json(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+      respond(JsonResponse(400, ErrorBody("bad_request", "Unknown or invalid field '" +
                                                      std::string(key) + "'")));
       return;
     }
   }
   if (!have_user || !have_password) {
-    respond(Json(400, ErrorBody("bad_request", "Fields 'user' and 'password' are required")));
+    respond(JsonResponse(400, ErrorBody("bad_request", "Fields 'user' and 'password' are required")));
     return;
   }
   bool loopback = req.remote_is_loopback;
@@ -283,7 +274,7 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     if (auto* f = std::get_if<AuthFailure>(&result)) {
       AuditAuth(ctx, "LOGIN", user, ip, false, f->code);
       if (f->locked_now) AuditAuth(ctx, "LOCKOUT", user, ip, true, "too_many_failed_logins");
-      respond(Json(f->http_status, ErrorBody(f->code, f->message)));
+      respond(JsonResponse(f->http_status, ErrorBody(f->code, f->message)));
       return;
     }
     AuditAuth(ctx, "LOGIN", user, ip, true);
@@ -292,7 +283,7 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 }
 
 void HandleLogout(ApiContext*, HttpRequest&&, Responder respond) {
-  HttpResponse r = Json(200, "{\"message\":\"Logged out successfully\"}");
+  HttpResponse r = JsonResponse(200, "{\"message\":\"Logged out successfully\"}");
   r.headers.emplace_back("Set-Cookie", "kalamdb_auth=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
   r.headers.emplace_back("Set-Cookie",
                          "kalamdb_refresh=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -339,14 +330,14 @@ HttpResponse AuthError(const AuthFailure& f) {
       code == "MISSING_AUTHORIZATION") {
     code = "unauthorized";
   }
-  return Json(f.http_status, ErrorBody(code, f.message));
+  return JsonResponse(f.http_status, ErrorBody(code, f.message));
 }
 
 void HandleRefresh(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   std::string token(CookieValue(req, "kalamdb_refresh"));
   if (token.empty()) token = std::string(BearerToken(req));
   if (token.empty()) {
-    respond(Json(401, ErrorBody("unauthorized",
+    respond(JsonResponse(401, ErrorBody("unauthorized",
                                 "No refresh token: send the kalamdb_refresh cookie or "
                                 "'Authorization: Bearer <refresh token>'")));
     return;
@@ -367,7 +358,7 @@ void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   std::string token(BearerToken(req));
   if (token.empty()) token = std::string(CookieValue(req, "kalamdb_auth"));
   if (token.empty()) {
-    respond(Json(401, ErrorBody("unauthorized", "Not logged in")));
+    respond(JsonResponse(401, ErrorBody("unauthorized", "Not logged in")));
     return;
   }
   auto user = ctx->auth->VerifyToken(token, "access");
@@ -381,12 +372,12 @@ void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   body += ",\"admin_ui_access\":";
   body += auth::RoleAtLeast(u.role, auth::Role::kDba) ? "true" : "false";
   body += "}";
-  respond(Json(200, std::move(body)));
+  respond(JsonResponse(200, std::move(body)));
 }
 
 bool SetupAllowedFrom(ApiContext* ctx, const HttpRequest& req, const Responder& respond) {
   if (req.remote_is_loopback || ctx->auth_options.allow_remote_setup) return true;
-  respond(Json(403, ErrorBody("forbidden",
+  respond(JsonResponse(403, ErrorBody("forbidden",
                               "Setup is only available from this machine (auth.allow_remote_setup "
                               "is off)")));
   return false;
@@ -401,7 +392,7 @@ void HandleStatus(ApiContext* ctx, HttpRequest&& req, Responder respond) {
                               "admin user with POST /v1/api/auth/setup\""
                             : "\"Server is configured\"") +
                      "}";
-  respond(Json(200, std::move(body)));
+  respond(JsonResponse(200, std::move(body)));
 }
 
 void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
@@ -409,7 +400,7 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   if (ec || !body.is_object()) {
-    respond(Json(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object")));
+    respond(JsonResponse(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object")));
     return;
   }
   std::string user, password, root_password;
@@ -424,7 +415,7 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     } else if (key == "email" && (value.is_string() || value.is_null())) {
       if (value.is_string()) email = std::string(value.as_string());
     } else {
-      respond(Json(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+      respond(JsonResponse(400, ErrorBody("bad_request", "Unknown or invalid field '" +
                                                      std::string(key) + "'")));
       return;
     }
@@ -433,14 +424,14 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
            [ctx, user, password, root_password, email](Responder respond) {
              auto result = ctx->auth->Setup(user, password, root_password, email);
              if (auto* f = std::get_if<AuthFailure>(&result)) {
-               respond(Json(f->http_status, ErrorBody(f->code, f->message)));
+               respond(JsonResponse(f->http_status, ErrorBody(f->code, f->message)));
                return;
              }
              std::string out = "{\"user\":";
              AppendUserJson(std::get<catalog::UserRecord>(result), &out);
              out += ",\"message\":\"Setup complete: root password set and user created with "
                     "role dba\"}";
-             respond(Json(200, std::move(out)));
+             respond(JsonResponse(200, std::move(out)));
            });
 }
 
@@ -451,12 +442,12 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   auto bind = [ctx](void (*fn)(ApiContext*, HttpRequest&&, Responder), bool auth_route = false) {
     return [ctx, fn, auth_route](HttpRequest&& req, Responder respond) {
       if (!ctx->ready || !ctx->ready->load(std::memory_order_acquire)) {
-        respond(Json(503, ErrorBody("UNAVAILABLE", "Server is starting or shutting down")));
+        respond(JsonResponse(503, ErrorBody("UNAVAILABLE", "Server is starting or shutting down")));
         return;
       }
       // Request-level guards run per client IP, before authentication.
       if (ctx->request_limiter && !ctx->request_limiter->Allow(req.remote_ip)) {
-        HttpResponse r = Json(429, "{\"error\":\"RATE_LIMIT_EXCEEDED\",\"message\":\"Too many "
+        HttpResponse r = JsonResponse(429, "{\"error\":\"RATE_LIMIT_EXCEEDED\",\"message\":\"Too many "
                                    "requests from this address; retry later\","
                                    "\"retry_after_seconds\":1}");
         r.headers.emplace_back("Retry-After", "1");
@@ -464,7 +455,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
         return;
       }
       if (auth_route && ctx->auth_limiter && !ctx->auth_limiter->Allow(req.remote_ip)) {
-        HttpResponse r = Json(429, ErrorBody("rate_limited",
+        HttpResponse r = JsonResponse(429, ErrorBody("rate_limited",
                                              "Too many authentication requests from this "
                                              "address; retry later"));
         r.headers.emplace_back("Retry-After", "1");

@@ -24,6 +24,10 @@ WireError MapSqlError(const Status& status) {
   }
 }
 
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string FormatTook(double took_ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", std::round(took_ms * 1000.0) / 1000.0);

@@ -2,6 +2,7 @@
 // mapping and redaction for callers below dba. This is the one place Status becomes a wire error.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "auth/roles.h"
@@ -30,5 +31,8 @@ std::string EncodeCodedError(std::string_view code, std::string_view message);
 
 // Milliseconds rounded to 3 decimals, as JSON.
 std::string FormatTook(double took_ms);
+
+// Milliseconds since `start`, for `took`.
+double MillisSince(std::chrono::steady_clock::time_point start);
 
 }  // namespace kalam::api

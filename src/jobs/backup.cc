@@ -225,15 +225,8 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
   auto step = [&](std::string s) {
     if (ctx) ctx->ReportProgress(std::move(s));
   };
-  const fs::path dir = fs::absolute(dir_text).lexically_normal();
-  KALAM_ASSIGN_OR_RETURN(bool empty, IsAbsentOrEmpty(dir));
-  if (!empty) {
-    return Status::AlreadyExists("Backup directory '" + dir_text +
-                                 "' is not empty; back up into a new directory");
-  }
+  KALAM_ASSIGN_OR_RETURN(const fs::path dir, CreateBackupDirectory(dir_text));
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Io("Cannot create backup directory '" + dir_text + "'", ec);
   // From here on a failure removes the partial backup.
   auto fail = [&](Status s) -> Status {
     std::error_code rec;

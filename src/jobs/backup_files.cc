@@ -67,4 +67,17 @@ Result<std::string> ReadWholeFile(const fs::path& path) {
   return s.str();
 }
 
+Result<std::filesystem::path> CreateBackupDirectory(const std::string& dir_text) {
+  const std::filesystem::path dir = std::filesystem::absolute(dir_text).lexically_normal();
+  KALAM_ASSIGN_OR_RETURN(bool empty, IsAbsentOrEmpty(dir));
+  if (!empty) {
+    return Status::AlreadyExists("Backup directory '" + dir_text +
+                                 "' is not empty; back up into a new directory");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return BackupIoError("Cannot create backup directory '" + dir_text + "'", ec);
+  return dir;
+}
+
 }  // namespace kalam::jobs

@@ -16,6 +16,11 @@ Status BackupIoError(const std::string& what, const std::error_code& ec);
 // `dir` absent, or an empty directory.
 Result<bool> IsAbsentOrEmpty(const std::filesystem::path& dir);
 
+// The directory a backup is written into: `dir_text` made absolute, which must not exist or be
+// empty ("Already exists: Backup directory '<dir>' is not empty; back up into a new directory"),
+// created with its parents (kIoError naming it).
+Result<std::filesystem::path> CreateBackupDirectory(const std::string& dir_text);
+
 // Links `from` to `to` (creating parents), copying when a link is impossible (another file
 // system, or links not allowed).
 Status LinkOrCopy(const std::filesystem::path& from, const std::filesystem::path& to);

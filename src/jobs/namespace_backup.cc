@@ -196,15 +196,8 @@ Result<BackupManifest> CreateNamespaceBackup(const NamespaceBackupSources& src, 
     if (ctx) ctx->ReportProgress(std::move(s));
   };
   const std::string ns = catalog::LowerName(ns_in);
-  const fs::path dir = fs::absolute(dir_text).lexically_normal();
-  KALAM_ASSIGN_OR_RETURN(bool empty, IsAbsentOrEmpty(dir));
-  if (!empty) {
-    return Status::AlreadyExists("Backup directory '" + dir_text +
-                                 "' is not empty; back up into a new directory");
-  }
+  KALAM_ASSIGN_OR_RETURN(const fs::path dir, CreateBackupDirectory(dir_text));
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return BackupIoError("Cannot create backup directory '" + dir_text + "'", ec);
   auto fail = [&](Status s) -> Status {
     std::error_code rec;
     fs::remove_all(dir, rec);

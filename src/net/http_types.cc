@@ -37,6 +37,13 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
+HttpResponse JsonResponse(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
 HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message) {
   HttpResponse response;
   response.status = status;

@@ -86,6 +86,9 @@ using Handler = std::function<void(HttpRequest&&, Responder)>;
 // A JSON error response: `{"error":"<code>","message":"<message>"}` with `status`.
 HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message);
 
+// A response with `status` and the JSON text `body` (content type application/json).
+HttpResponse JsonResponse(int status, std::string body);
+
 // `text` with every %XX escape decoded (RFC 3986 §2.1; '+' stays '+'), for path segments a
 // prefix route parses. nullopt when a '%' is not followed by two hex digits.
 std::optional<std::string> PercentDecode(std::string_view text);
