@@ -167,9 +167,10 @@ Result<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     }
     for (const auto& fv : o.at("files").as_array()) {
       const json::object& f = fv.as_object();
-      BackupFile file{std::string(f.at("path").as_string()),
-                      f.at("size_bytes").to_number<uint64_t>(),
-                      std::string(f.at("sha256").as_string())};
+      BackupFile file;
+      file.path = std::string(f.at("path").as_string());
+      file.size_bytes = f.at("size_bytes").to_number<uint64_t>();
+      file.sha256 = std::string(f.at("sha256").as_string());
       if (const auto* seg = f.if_contains("segment")) file.segment = std::string(seg->as_string());
       if (const auto* reused = f.if_contains("reused")) file.reused = reused->as_bool();
       if (const auto* base = f.if_contains("base")) file.base = std::string(base->as_string());
@@ -413,7 +414,12 @@ Result<BackupManifest> CreateBackup(const BackupSources& src, const std::string&
     if (Status s = Unshare(dir / rel); !s.ok()) return fail(s);
     auto digest = filestore::Sha256OfFile((dir / rel).string());
     if (!digest.ok()) return fail(digest.status());
-    m.files.push_back({rel, digest->size_bytes, std::move(digest->sha256), identity});
+    BackupFile f;
+    f.path = rel;
+    f.size_bytes = digest->size_bytes;
+    f.sha256 = std::move(digest->sha256);
+    f.segment = identity;
+    m.files.push_back(std::move(f));
   }
   // backup.json last, through a rename: its presence means the backup is complete.
   const fs::path tmp = dir / (std::string(kBackupManifestName) + ".tmp");

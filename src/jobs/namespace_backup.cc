@@ -328,7 +328,11 @@ Result<BackupManifest> CreateNamespaceBackup(const NamespaceBackupSources& src, 
     if (Status s = Unshare(dir / rel); !s.ok()) return fail(s);
     auto digest = filestore::Sha256OfFile((dir / rel).string());
     if (!digest.ok()) return fail(digest.status());
-    m.files.push_back({rel, digest->size_bytes, std::move(digest->sha256)});
+    BackupFile f;
+    f.path = rel;
+    f.size_bytes = digest->size_bytes;
+    f.sha256 = std::move(digest->sha256);
+    m.files.push_back(std::move(f));
   }
   const fs::path tmp = dir / (std::string(kBackupManifestName) + ".tmp");
   if (Status s = WriteFileSynced(tmp, m.ToJson()); !s.ok()) return fail(s);
