@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "filestore/sha256.h"
 #include "jobs/backup_files.h"
@@ -393,13 +394,20 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
   auto fail = [&](Status s) -> Status {
     storage::WriteBatch undo;
     for (size_t i = 0; i < tables.size(); ++i) table::TableStore::AppendDropTable(first_id + i, &undo);
-    // Safe to ignore: the ids are reserved and named by no catalog entry, so entries left behind
-    // are never read; they only cost space.
-    (void)src.kv.Write(undo);
+    // The ids are reserved and named by no catalog entry, so rows left behind by a failed undo
+    // are never read; they only cost space, which the log names.
+    if (Status undone = src.kv.Write(undo); !undone.ok()) {
+      spdlog::warn("RESTORE NAMESPACE {} failed and its restored rows could not be removed "
+                   "(unreadable, they only take space): {}", target, undone.ToString());
+    }
     for (const auto& [sid, key] : objects) {
+      // A segment no manifest names is never read: a failed delete only costs space.
       auto store = src.cold.StoreFor(sid);
-      // Safe to ignore: a segment no manifest names is never read.
-      if (store.ok()) (void)(*store)->Delete(key);
+      Status deleted = store.ok() ? (*store)->Delete(key) : store.status();
+      if (!deleted.ok()) {
+        spdlog::warn("RESTORE NAMESPACE {} failed and segment '{}' of storage '{}' could not be "
+                     "removed; delete it by hand: {}", target, key, sid, deleted.ToString());
+      }
     }
     return s;
   };
@@ -529,20 +537,29 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
       },
       &result.replaced);
   if (!published.ok()) return fail(published);
-  for (const auto& r : restored) {
-    // Install returns the previous manifest of a brand-new table id: none.
-    (void)src.cold.Install(r.table, r.scope, r.sm);
+  // A brand-new table id has no previous manifest to get back.
+  for (const auto& r : restored) src.cold.Install(r.table, r.scope, r.sm);
+  // The replaced tables are gone from the catalog and their manifests from `meta`; a file
+  // ForgetTable fails to delete is named by no manifest and never read, so it only costs space.
+  for (TableId id : result.replaced) {
+    if (Status forgot = src.cold.ForgetTable(id); !forgot.ok()) {
+      spdlog::warn("RESTORE NAMESPACE {} REPLACE: files of replaced table {} could not all be "
+                   "deleted; remove them by hand: {}", target, id, forgot.ToString());
+    }
   }
-  // Safe to ignore: the replaced tables are gone from the catalog and their manifests from
-  // `meta`; a file ForgetTable fails to delete is named by no manifest and never read.
-  for (TableId id : result.replaced) (void)src.cold.ForgetTable(id);
   // The manifest.json mirrors (for external readers) last: a replaced table in the same folder
   // had its mirror deleted by ForgetTable just now.
   for (const auto& r : restored) {
     auto store = src.cold.StoreFor(r.sm->storage_id);
     if (!store.ok()) continue;  // the storage was usable a moment ago; the mirror is advisory
-    // Safe to ignore: the mirror is a copy for external readers; `meta` holds the manifest.
-    (void)(*store)->Put(JoinKey(r.sm->folder, "manifest.json"), table::EncodeManifest(r.sm->manifest));
+    // The mirror is a copy for external readers; `meta` holds the manifest, so a failure is
+    // logged, not returned (the restore is already published).
+    if (Status put = (*store)->Put(JoinKey(r.sm->folder, "manifest.json"),
+                                   table::EncodeManifest(r.sm->manifest));
+        !put.ok()) {
+      spdlog::warn("RESTORE NAMESPACE {}: manifest.json mirror of '{}' not written: {}", target,
+                   r.sm->folder, put.ToString());
+    }
   }
   return result;
 }
