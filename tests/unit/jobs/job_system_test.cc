@@ -9,7 +9,7 @@
 
 #include <filesystem>
 
-#include "../storage/failing_store.h"
+#include "job_stack.h"
 #include "catalog/storage_catalog.h"
 #include "sql/executor.h"
 
@@ -18,46 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class JobSystemTest : public ::testing::Test {
+class JobSystemTest : public JobStackTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kalam_job_system_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    catalog_ = std::move(catalog::Catalog::Open(store_, clock_)).value();
-    storages_ = std::move(catalog::StorageCatalog::Open(store_, clock_, dir_.string())).value();
-    cold_ = std::make_unique<table::ColdStore>(store_, *storages_, 16 << 20);
-    ASSERT_TRUE(cold_->Load().ok());
-    tables_ = std::make_unique<table::TableStore>(store_, cold_.get());
-    pipeline_ = std::make_unique<commit::CommitPipeline>(store_, ids_);
-    pipeline_->SetColdStore(cold_.get());
-    ASSERT_TRUE(pipeline_->Start().ok());
-    pool_ = std::move(sql::SqlConnectionPool::Create(1, 16)).value();
-    exec_ = std::make_unique<sql::Executor>(*catalog_, *tables_, *pipeline_, *pool_, ids_, clock_,
-                                            sql::ExecutorOptions{});
-    exec_->set_storages(storages_.get());
-    JobSystemOptions o;
-    o.tick = std::chrono::hours(24);  // the background pass never comes: each test runs its own
-    o.storages = storages_.get();
-    o.backup_roots = {(dir_ / "bk").string()};
-    jobs_ = std::make_unique<JobSystem>(store_, *catalog_, *tables_, *cold_, *pipeline_, ids_,
-                                        clock_, o);
-    ASSERT_TRUE(jobs_->Start().ok());
-    exec_->set_job_service(jobs_.get());
+    JobStackTest::SetUp();
+    if (HasFatalFailure()) return;
     Sql("CREATE NAMESPACE ns");
-  }
-  void TearDown() override {
-    jobs_->Stop();
-    pipeline_->Stop();
-    fs::remove_all(dir_);
-  }
-
-  void Sql(const std::string& text) {
-    sql::SqlRequest r;
-    r.sql = text;
-    auto res = exec_->Execute(r, sql::Caller{"root", auth::Role::kSystem});
-    ASSERT_TRUE(res.error.ok()) << text << " → " << res.error.ToString();
   }
   void InsertRows(const std::string& table, int from, int to) {
     std::string text = "INSERT INTO " + table + " VALUES ";
@@ -98,20 +64,6 @@ class JobSystemTest : public ::testing::Test {
     jobs_->manager().WaitIdle();
     ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, sql::JobStatus::kCompleted);
   }
-
-  fs::path dir_;
-  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
-  storage::FailingStore store_{*kv_};
-  FakeClock clock_;
-  SnowflakeGenerator ids_{1, clock_};
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<catalog::StorageCatalog> storages_;
-  std::unique_ptr<table::ColdStore> cold_;
-  std::unique_ptr<table::TableStore> tables_;
-  std::unique_ptr<commit::CommitPipeline> pipeline_;
-  std::unique_ptr<sql::SqlConnectionPool> pool_;
-  std::unique_ptr<sql::Executor> exec_;
-  std::unique_ptr<JobSystem> jobs_;
 };
 
 TEST_F(JobSystemTest, IntervalPolicyFlushesOnceTheIntervalHasPassedOnTheInjectedClock) {

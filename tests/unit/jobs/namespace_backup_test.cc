@@ -9,10 +9,8 @@
 
 #include <filesystem>
 
-#include "../storage/failing_store.h"
+#include "job_stack.h"
 #include "catalog/storage_catalog.h"
-#include "jobs/job_system.h"
-#include "sql/executor.h"
 #include "table/keys.h"
 
 namespace kalam::jobs {
@@ -23,8 +21,13 @@ namespace fs = std::filesystem;
 TEST(RetargetManifestTest, SegmentsAreRenamedForTheNewTableAndNextIdNeverGoesBack) {
   table::Manifest m;
   m.next_segment_id = 4;
-  m.segments.push_back({.file = "seg-000001.parquet", .id = 1, .row_count = 10});
-  m.segments.push_back({.file = "seg-000003.parquet", .id = 3, .row_count = 2});
+  for (auto [id, rows] : {std::pair<int64_t, int64_t>{1, 10}, {3, 2}}) {
+    table::SegmentEntry e;
+    e.file = "seg-00000" + std::to_string(id) + ".parquet";
+    e.id = id;
+    e.row_count = rows;
+    m.segments.push_back(std::move(e));
+  }
   table::Manifest out = RetargetManifest(m, 57, 0);
   ASSERT_EQ(out.segments.size(), 2u);
   EXPECT_EQ(out.segments[0].file, "seg-000001-t57.parquet");
@@ -69,50 +72,8 @@ TEST(HotEntryTest, EntriesRoundTripAndMalformedOnesAreRefused) {
   EXPECT_FALSE(ReadHotEntry(other_partition, &pos, &p, &key, &value));
 }
 
-class NamespaceBackupTest : public ::testing::Test {
+class NamespaceBackupTest : public JobStackTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kalam_ns_backup_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    catalog_ = std::move(catalog::Catalog::Open(store_, clock_)).value();
-    storages_ = std::move(catalog::StorageCatalog::Open(store_, clock_, dir_.string())).value();
-    cold_ = std::make_unique<table::ColdStore>(store_, *storages_, 16 << 20);
-    ASSERT_TRUE(cold_->Load().ok());
-    tables_ = std::make_unique<table::TableStore>(store_, cold_.get());
-    pipeline_ = std::make_unique<commit::CommitPipeline>(store_, ids_);
-    pipeline_->SetColdStore(cold_.get());
-    ASSERT_TRUE(pipeline_->Start().ok());
-    pool_ = std::move(sql::SqlConnectionPool::Create(1, 16)).value();
-    exec_ = std::make_unique<sql::Executor>(*catalog_, *tables_, *pipeline_, *pool_, ids_, clock_,
-                                            sql::ExecutorOptions{});
-    exec_->set_storages(storages_.get());
-    JobSystemOptions o;
-    o.tick = std::chrono::hours(24);
-    o.storages = storages_.get();
-    o.backup_roots = {(dir_ / "bk").string()};
-    jobs_ = std::make_unique<JobSystem>(store_, *catalog_, *tables_, *cold_, *pipeline_, ids_,
-                                        clock_, o);
-    ASSERT_TRUE(jobs_->Start().ok());
-    exec_->set_job_service(jobs_.get());
-  }
-  void TearDown() override {
-    jobs_->Stop();
-    pipeline_->Stop();
-    fs::remove_all(dir_);
-  }
-
-  sql::SqlResponse Run(const std::string& text, const std::string& user = "root") {
-    sql::SqlRequest r;
-    r.sql = text;
-    return exec_->Execute(r, sql::Caller{user, user == "root" ? auth::Role::kSystem
-                                                               : auth::Role::kUser});
-  }
-  void Sql(const std::string& text, const std::string& user = "root") {
-    auto res = Run(text, user);
-    ASSERT_TRUE(res.error.ok()) << text << " → " << res.error.ToString();
-  }
   std::string Rows(const std::string& text, const std::string& user = "root") {
     auto res = Run(text, user);
     EXPECT_TRUE(res.error.ok()) << text << " → " << res.error.ToString();
@@ -157,20 +118,6 @@ class NamespaceBackupTest : public ::testing::Test {
     EXPECT_EQ(job->status, sql::JobStatus::kCompleted) << job->message;
     return path;
   }
-
-  fs::path dir_;
-  std::unique_ptr<storage::KvStore> kv_ = storage::NewMemoryStore();
-  storage::FailingStore store_{*kv_};
-  FakeClock clock_;
-  SnowflakeGenerator ids_{1, clock_};
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<catalog::StorageCatalog> storages_;
-  std::unique_ptr<table::ColdStore> cold_;
-  std::unique_ptr<table::TableStore> tables_;
-  std::unique_ptr<commit::CommitPipeline> pipeline_;
-  std::unique_ptr<sql::SqlConnectionPool> pool_;
-  std::unique_ptr<sql::Executor> exec_;
-  std::unique_ptr<JobSystem> jobs_;
 };
 
 TEST_F(NamespaceBackupTest, RestoreAsAnotherNamespaceKeepsEveryVersionUnderNewTableIds) {
