@@ -100,16 +100,37 @@ void AppendResult(const sql::StatementResult& r, const std::string& as_user, std
   out->push_back('}');
 }
 
-bool IsValidationError(StatusCode c) {
-  switch (c) {
+// Whether `st` is a kind whose message every caller may read (docs/compatibility.md "Error
+// messages"): validation, constraint, already exists, permission, unknown column, parameter.
+// A missing table (which would tell a caller what exists), a parse error and an internal
+// failure are not.
+bool MessageForEveryone(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kTableNotFound:
     case StatusCode::kInternal:
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
     case StatusCode::kUnavailable:
       return false;
+    case StatusCode::kInvalidSql:
+      // SQLite reports an unknown or ambiguous column as a parse error; the original keeps
+      // column errors readable.
+      return st.message().find("no such column") != std::string::npos ||
+             st.message().find("ambiguous column name") != std::string::npos;
     default:
       return true;
   }
+}
+
+// The fixed text a caller below dba sees instead of a message it may not read, by wire code;
+// nullptr for codes whose messages are never replaced.
+const char* PublicMessage(std::string_view code) {
+  if (code == "SQL_EXECUTION_ERROR") return "SQL statement failed";
+  if (code == "INVALID_SQL") return "SQL statement is invalid or not allowed";
+  if (code == "BATCH_PARSE_ERROR") return "Failed to parse SQL batch";
+  if (code == "TABLE_NOT_FOUND") return "Requested table is not available";
+  if (code == "INTERNAL_ERROR") return "SQL request failed";
+  return nullptr;
 }
 
 }  // namespace
@@ -122,8 +143,8 @@ std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
     if (!response.error_code.empty()) w.code = response.error_code;
     *http_status = w.http_status;
     std::string message = response.error.message();
-    if (!admin && !IsValidationError(response.error.code())) {
-      message = "Internal server error";
+    if (!admin && !MessageForEveryone(response.error)) {
+      if (const char* text = PublicMessage(w.code)) message = text;
     }
     std::string out = "{\"status\":\"error\",\"results\":[],\"took\":";
     out += FormatTook(took_ms);

@@ -19,7 +19,8 @@ struct WireError {
 WireError MapSqlError(const Status& status);
 
 // The body of a SQL response; `took_ms` is the whole request time. `caller_role` decides
-// redaction of `details` and of internal error messages.
+// redaction of `details` and of the messages a caller below dba may not read (a missing table,
+// a parse error, an internal failure: replaced by fixed public texts).
 std::string EncodeSqlResponse(const sql::SqlResponse& response, double took_ms,
                               auth::Role caller_role, int* http_status);
 

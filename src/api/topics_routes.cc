@@ -28,15 +28,6 @@ HttpResponse TopicError(int status, std::string_view code, std::string_view mess
   return r;
 }
 
-// The message of a Status without the kind prefix the SQL texts carry ("Not found: ").
-std::string Bare(const Status& s) {
-  std::string m = s.message();
-  for (std::string_view prefix : {"Not found: ", "Invalid operation: "}) {
-    if (m.rfind(prefix, 0) == 0) return m.substr(prefix.size());
-  }
-  return m;
-}
-
 // Authenticates the Bearer token and checks the role; responds and returns false on failure.
 bool Authorize(ApiContext* ctx, const HttpRequest& req, const Responder& respond,
                std::string_view denied) {
@@ -166,9 +157,9 @@ void HandleConsume(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     if (!result.ok()) {
       const Status& s = result.status();
       if (s.code() == StatusCode::kNotFound) {
-        (*shared)(TopicError(404, "NOT_FOUND", Bare(s)));
+        (*shared)(TopicError(404, "NOT_FOUND", s.message()));
       } else if (s.code() == StatusCode::kInvalidArgument) {
-        (*shared)(TopicError(400, "BAD_REQUEST", Bare(s)));
+        (*shared)(TopicError(400, "BAD_REQUEST", s.message()));
       } else {
         (*shared)(TopicError(500, "INTERNAL_ERROR", "Failed to fetch messages: " + s.message()));
       }
@@ -214,9 +205,9 @@ void HandleAck(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     if (!acked.ok()) {
       const Status& s = acked.status();
       if (s.code() == StatusCode::kNotFound) {
-        (*shared)(TopicError(404, "NOT_FOUND", Bare(s)));
+        (*shared)(TopicError(404, "NOT_FOUND", s.message()));
       } else if (s.code() == StatusCode::kInvalidArgument) {
-        (*shared)(TopicError(400, "BAD_REQUEST", Bare(s)));
+        (*shared)(TopicError(400, "BAD_REQUEST", s.message()));
       } else {
         (*shared)(TopicError(500, "INTERNAL_ERROR", "Failed to acknowledge offset: " +
                                                         s.message()));

@@ -266,9 +266,9 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
       }
       if (current.seq != row->base_seq) {
         if (!row->base_live && current.live) {
-          check = Status::Constraint("Primary key violation: value '" + PkDisplay(row->pk) +
-                                     "' already exists in column '" +
-                                     row->table->pk_column().name + "'");
+          check = Status::AlreadyExists("Primary key violation: value '" + PkDisplay(row->pk) +
+                                        "' already exists in column '" +
+                                        row->table->pk_column().name + "'");
         } else {
           check = Status::Conflict("Row with primary key '" + PkDisplay(row->pk) + "' in table '" +
                                    row->table->QualifiedName() +

@@ -63,7 +63,7 @@ class CommitPipeline {
 
   // Commits every staged row of `ws` atomically and waits until it is durable. Returns the `_seq`
   // assigned to each row of ws.InOrder() (0 for rows whose changes cancelled out). Fails, with
-  // nothing written, when a row conflicts with a commit ordered before it: kConstraint for an
+  // nothing written, when a row conflicts with a commit ordered before it: kAlreadyExists for an
   // insert of a PK that now exists, kConflict when a row read by the request changed since.
   Result<std::vector<int64_t>> Commit(const table::WriteSet& ws);
 

@@ -150,7 +150,7 @@ Result<TableEntry> TableEntryFromJson(std::string_view text, const std::string& 
 
 std::string RestoredSegmentFile(int64_t segment_id, TableId table) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "seg-%06lld-t%llu.parquet", static_cast<long long>(segment_id),
+  std::snprintf(buf, sizeof buf, "batch-%lld-t%llu.parquet", static_cast<long long>(segment_id),
                 static_cast<unsigned long long>(table));
   return buf;
 }

@@ -9,7 +9,7 @@
 //                                      version, its cold scopes (scope, storage, folder, manifest)
 //   tables/<id>/hot.kv                 the table's `rows` and `pk` entries as of the backup's
 //                                      `_seq` (USER and SHARED tables; STREAM tables have none)
-//   tables/<id>/cold/<n>/seg-….parquet the segments of the table's n-th cold scope
+//   tables/<id>/cold/<n>/batch-….parquet the segments of the table's n-th cold scope
 //   backup.json                        written last: kind "namespace", the namespace, `_seq`, and
 //                                      every file above with its size and SHA-256 (jobs/backup.h)
 #pragma once
@@ -80,8 +80,8 @@ Result<NamespaceRestoreResult> RestoreNamespaceBackup(const NamespaceBackupSourc
 
 // ---- pieces, exposed for tests ----
 
-// The file name a restored segment gets: "seg-<id, 6 digits>-t<table>.parquet" — never a name the
-// flusher gives ("seg-<id>.parquet"), so it cannot collide with a file of a dropped or replaced
+// The file name a restored segment gets: "batch-<id>-t<table>.parquet" — never a name the
+// flusher gives ("batch-<id>.parquet"), so it cannot collide with a file of a dropped or replaced
 // table in the same folder that is still waiting for its deferred deletion.
 std::string RestoredSegmentFile(int64_t segment_id, catalog::TableId table);
 

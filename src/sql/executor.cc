@@ -16,6 +16,7 @@
 #include "sql/parser/splitter.h"
 #include "sql/result_builder.h"
 #include "sql/sqlite/statement_runner.h"
+#include "sql/statement_error.h"
 #include "sql/sqlite/system_tables.h"
 
 namespace kalam::sql {
@@ -127,13 +128,11 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     LogIfSlow(s, stmt, std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - started));
     if (kind.ok()) AuditStatement(s, actor, stmt, *kind, st, results_before);
-    // A classifier-level denial (topic statements) carries no "Statement N failed" prefix.
+    // A classifier-level denial (topic statements) reads as its bare text (statement_error.h).
     const bool classifier_denial = kind.ok() && !CheckTopicRole(*kind, s.caller).ok();
     if (!st.ok()) {
       s.ws.Clear();
-      response.error = batch && !classifier_denial
-                           ? st.WithPrefix("Statement " + std::to_string(i + 1) + " failed: ")
-                           : st;
+      response.error = DescribeStatementFailure(st, i + 1, batch, classifier_denial);
       response.error_details = stmt.text;
       return response;
     }
@@ -397,7 +396,7 @@ Status CheckStreamWrite(const DmlSite& site) {
   }
   if (site.in_txn) {
     return Status::InvalidArgument(
-        "Invalid operation: stream tables are not supported inside explicit transactions");
+        "stream tables are not supported inside explicit transactions");
   }
   return Status::OK();
 }

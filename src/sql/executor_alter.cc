@@ -287,7 +287,7 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
   if (def->type == catalog::TableType::kStream) {
     // Its checks read the `pk` index, which streams do not have (docs/streams.md).
-    return Status::InvalidArgument("Invalid operation: ALTER TABLE is not supported for STREAM "
+    return Status::InvalidArgument("ALTER TABLE is not supported for STREAM "
                                    "tables; create a new stream table instead");
   }
   KALAM_RETURN_IF_ERROR(CheckAlterPermission(s.caller, *def, ast));

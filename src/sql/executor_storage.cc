@@ -271,7 +271,7 @@ Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stm
       }
       if (def->type == catalog::TableType::kStream) {
         return Status::InvalidArgument(
-            "Invalid operation: STORAGE COMPACT TABLE is not supported for STREAM tables");
+            "STORAGE COMPACT TABLE is not supported for STREAM tables");
       }
       if (!jobs_) return Status::Unavailable("The job system is not running");
       KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->CompactTable(def));
@@ -319,7 +319,7 @@ Status Executor::RunFlush(Session& s, const parser::SqlStatement& stmt) {
     }
     if (def->type == catalog::TableType::kStream) {
       return Status::InvalidArgument(
-          "Invalid operation: STORAGE FLUSH TABLE is not supported for STREAM tables");
+          "STORAGE FLUSH TABLE is not supported for STREAM tables");
     }
     KALAM_ASSIGN_OR_RETURN(JobStart start, jobs_->FlushTable(def));
     const std::string q = QualifiedOf(*def);
@@ -601,18 +601,11 @@ Result<std::string> ParseNamespaceBackupStatement(parser::TokenCursor& c, bool b
 
 namespace {
 
-// A JobService backup error as the statement reports it (FEATURES §0 prefixes).
+// A JobService backup error as the statement reports it: a corrupt backup is the caller's bad
+// input, not the server's failure (the kind prefix is added with the statement's number).
 Status BackupError(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition:
-      return st.WithPrefix("Invalid operation: ");
-    case StatusCode::kCorruption:  // the backup's, not the server's: the caller's input is bad
-      return Status::InvalidArgument("Invalid operation: " + st.message());
-    case StatusCode::kAlreadyExists: return st.WithPrefix("Already exists: ");
-    case StatusCode::kNotFound: return st.WithPrefix("Not found: ");
-    default: return st;
-  }
+  if (st.code() == StatusCode::kCorruption) return Status::InvalidArgument(st.message());
+  return st;
 }
 
 Status RequireBackupRole(const Caller& caller, const char* what) {

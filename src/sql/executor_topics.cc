@@ -51,7 +51,7 @@ Status Executor::RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
   KALAM_ASSIGN_OR_RETURN(parser::TopicStatement ast, parser::ParseTopicStatement(stmt));
   if (ast.topic_ns.empty() || ast.topic_name.empty()) {
     return Status::InvalidArgument(
-        "Invalid operation: Topic name must be namespace-qualified: <namespace>.<topic>");
+        "Topic name must be namespace-qualified: <namespace>.<topic>");
   }
   TopicStatementContext ctx;
   ctx.caller = s.caller;
@@ -59,7 +59,7 @@ Status Executor::RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
   ctx.topic_id = ns + "." + ast.topic_name;
   const auto& catalog = *s.ctx.statement.catalog;
   if (ast.kind == parser::TopicStatement::Kind::kCreate && !catalog.FindNamespace(ns)) {
-    return Status::NotFound("Not found: Namespace '" + ns + "' does not exist");
+    return Status::NotFound("Namespace '" + ns + "' does not exist");
   }
   if (ast.kind == parser::TopicStatement::Kind::kAddSource ||
       ast.kind == parser::TopicStatement::Kind::kDropSource) {
@@ -68,7 +68,7 @@ Status Executor::RunTopicStatement(Session& s, const parser::SqlStatement& stmt,
     const std::string table = catalog::LowerName(ast.source.name);
     ctx.source = catalog.FindTable(table_ns, table);
     if (!ctx.source) {
-      return Status::NotFound("Not found: Table '" + table_ns + "." + table + "' does not exist");
+      return Status::NotFound("Table '" + table_ns + "." + table + "' does not exist");
     }
   }
   KALAM_ASSIGN_OR_RETURN(StatementResult result, topics_->Run(ast, ctx));

@@ -28,7 +28,7 @@ std::string Join(const std::string& folder, const std::string& name) {
 
 std::string SegmentFileName(int64_t id) {
   char buf[48];
-  std::snprintf(buf, sizeof(buf), "seg-%06lld.parquet", static_cast<long long>(id));
+  std::snprintf(buf, sizeof(buf), "batch-%lld.parquet", static_cast<long long>(id));
   return buf;
 }
 

@@ -118,7 +118,7 @@ class Flusher {
   const FlusherOptions options_;
 };
 
-// "seg-000001.parquet".
+// "batch-1.parquet" (the original server's name for a segment: batch-<number>.parquet).
 std::string SegmentFileName(int64_t id);
 
 }  // namespace kalam::table

@@ -2,7 +2,7 @@
 //
 // The document:
 //   {"format_version":1,"next_segment_id":3,"segments":[
-//     {"file":"seg-000001.parquet","id":1,"row_count":10,"tombstones":0,"min_seq":1,"max_seq":10,
+//     {"file":"batch-1.parquet","id":1,"row_count":10,"tombstones":0,"min_seq":1,"max_seq":10,
 //      "schema_version":1,"size_bytes":4096,"created_at_ms":1767225600000,
 //      "columns":[{"column_id":1,"name":"id","min":{"int":1},"max":{"int":10},"null_count":0}]}]}
 // A Value is JSON null, or an object with exactly one member naming its kind:

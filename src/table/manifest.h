@@ -21,7 +21,7 @@ struct ColumnRange {
 };
 
 struct SegmentEntry {
-  std::string file;             // object key relative to the scope folder: "seg-000001.parquet"
+  std::string file;             // object key relative to the scope folder: "batch-1.parquet"
   int64_t id = 0;               // increasing per scope; a newer segment has a larger id
   int64_t row_count = 0;        // rows in the file, tombstones included
   int64_t tombstones = 0;       // rows with _deleted = true

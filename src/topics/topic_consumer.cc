@@ -17,7 +17,7 @@ Result<ConsumeResult> TopicService::ConsumeNow(const ConsumeRequest& request) {
   auto topic = Find(request.topic_id);
   if (!topic) return TopicNotFound(request.topic_id);
   if (request.partition >= topic->def.partitions) {
-    return Status::InvalidArgument("Invalid operation: Partition " +
+    return Status::InvalidArgument("Partition " +
                                    std::to_string(request.partition) + " does not exist in topic '" +
                                    request.topic_id + "' (it has " +
                                    std::to_string(topic->def.partitions) + " partition(s))");
@@ -206,7 +206,7 @@ Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::strin
   auto topic = Find(topic_id);
   if (!topic) return TopicNotFound(topic_id);
   if (partition >= topic->def.partitions) {
-    return Status::InvalidArgument("Invalid operation: Partition " + std::to_string(partition) +
+    return Status::InvalidArgument("Partition " + std::to_string(partition) +
                                    " does not exist in topic '" + topic_id + "' (it has " +
                                    std::to_string(topic->def.partitions) + " partition(s))");
   }
@@ -220,7 +220,7 @@ Result<uint64_t> TopicService::Ack(const std::string& topic_id, const std::strin
   }
   if (offset >= latest) {
     return Status::InvalidArgument(
-        "Invalid operation: Cannot acknowledge offset " + std::to_string(offset) +
+        "Cannot acknowledge offset " + std::to_string(offset) +
         " of topic '" + topic_id + "' partition " + std::to_string(partition) + ": " +
         (latest == 0 ? std::string("the partition has no messages")
                      : "the newest offset is " + std::to_string(latest - 1)));

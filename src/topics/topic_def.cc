@@ -107,7 +107,7 @@ Result<TopicDef> TopicDef::FromJson(std::string_view text) {
 }
 
 Status TopicNotFound(const std::string& topic_id) {
-  return Status::NotFound("Not found: Topic '" + topic_id + "' does not exist");
+  return Status::NotFound("Topic '" + topic_id + "' does not exist");
 }
 
 std::string TopicDefKey(std::string_view topic_id) {

@@ -223,13 +223,13 @@ Result<sql::StatementResult> TopicService::Run(const TopicStatement& stmt,
 Result<sql::StatementResult> TopicService::Create(const TopicStatement& stmt,
                                                   const std::string& topic_id) {
   if (stmt.partitions < 1 || stmt.partitions > kMaxTopicPartitions) {
-    return Status::InvalidArgument("Invalid operation: Partition count must be between 1 and " +
+    return Status::InvalidArgument("Partition count must be between 1 and " +
                                    std::to_string(kMaxTopicPartitions) + " (got " +
                                    std::to_string(stmt.partitions) + ")");
   }
   std::lock_guard ddl(ddl_mu_);
   if (Find(topic_id)) {
-    return Status::AlreadyExists("Already exists: Topic '" + topic_id + "' already exists");
+    return Status::AlreadyExists("Topic '" + topic_id + "' already exists");
   }
   auto topic = std::make_shared<Topic>();
   topic->def.num = next_num_;
@@ -313,7 +313,7 @@ Result<sql::StatementResult> TopicService::AddSource(const TopicStatement& stmt,
   route.payload = stmt.payload;
   for (const Route& r : topic->def.routes) {
     if (r.table_id == route.table_id && r.op == route.op) {
-      return Status::AlreadyExists("Already exists: Route for " + RouteText(route) +
+      return Status::AlreadyExists("Route for " + RouteText(route) +
                                    " already exists in topic '" + ctx.topic_id + "'");
     }
   }
@@ -357,7 +357,7 @@ Result<sql::StatementResult> TopicService::DropSource(const TopicStatement& stmt
   Route wanted;
   wanted.table_name = ctx.source->QualifiedName();
   wanted.op = stmt.op;
-  return Status::NotFound("Not found: Route for " + RouteText(wanted) +
+  return Status::NotFound("Route for " + RouteText(wanted) +
                           " does not exist in topic '" + ctx.topic_id + "'");
 }
 
@@ -379,7 +379,7 @@ Result<sql::StatementResult> TopicService::SetOptions(const TopicStatement& stmt
 Result<sql::StatementResult> TopicService::RunConsume(const TopicStatement& stmt,
                                                       const std::string& topic_id) {
   if (stmt.limit > kMaxConsumeLimit) {
-    return Status::InvalidArgument("Invalid operation: CONSUME LIMIT must be at most " +
+    return Status::InvalidArgument("CONSUME LIMIT must be at most " +
                                    std::to_string(kMaxConsumeLimit) + " (got " +
                                    std::to_string(stmt.limit) + ")");
   }

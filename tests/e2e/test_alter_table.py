@@ -77,18 +77,18 @@ def test_add_nullable_column_without_default_reads_null(server, ns, people):
 def test_add_not_null_column_without_default_to_table_with_rows_fails(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN email TEXT NOT NULL")
     assert cm(err) == {"code": "SQL_EXECUTION_ERROR", "message":
-                       f"Cannot add NOT NULL column 'email' without a literal DEFAULT to table "
+                       f"Statement 1 failed: Invalid operation: Cannot add NOT NULL column 'email' without a literal DEFAULT to table "
                        f"'{ns}.people': it has rows, which would read NULL. Give the column a "
                        "DEFAULT value (existing rows read it) or add it as nullable."}
     # A function DEFAULT does not fill existing rows either.
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN at TIMESTAMP NOT NULL DEFAULT NOW()")
-    assert err["message"].startswith("Cannot add NOT NULL column 'at' without a literal DEFAULT")
+    assert err["message"].startswith("Statement 1 failed: Invalid operation: Cannot add NOT NULL column 'at' without a literal DEFAULT")
     assert server.rows(f"SHOW TABLES IN {ns}")[0][4] == 1  # no version was created
     # Deleted rows do not count.
     server.sql(f"DELETE FROM {people}")
     server.sql(f"ALTER TABLE {people} ADD COLUMN email TEXT NOT NULL")
     err = server.sql_error(f"INSERT INTO {people} (id) VALUES (5)")
-    assert err["message"] == "Column 'email' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'email' cannot be NULL"
 
 
 def test_add_not_null_checks_rows_of_every_user_scope(server, ns):
@@ -100,22 +100,22 @@ def test_add_not_null_checks_rows_of_every_user_scope(server, ns):
                user=alice, password=PW)
     assert server.rows(f"SELECT * FROM {ns}.notes") == []  # root sees no row in its own scope
     err = server.sql_error(f"ALTER TABLE {ns}.notes ADD COLUMN b TEXT NOT NULL")
-    assert err["message"].startswith("Cannot add NOT NULL column 'b' without a literal DEFAULT")
+    assert err["message"].startswith("Statement 1 failed: Invalid operation: Cannot add NOT NULL column 'b' without a literal DEFAULT")
 
 
 def test_add_existing_or_invalid_column_fails(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN NAME TEXT")
     assert cm(err) == {"code": "SQL_EXECUTION_ERROR",
-                       "message": f"Column 'name' already exists in table '{ns}.people'"}
+                       "message": f"Statement 1 failed: Already exists: Column 'name' already exists in table '{ns}.people'"}
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN x FOO")
-    assert err["message"] == "Column 'x': Unknown data type 'FOO'"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'x': Unknown data type 'FOO'"
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN x INT DEFAULT 'abc'")
-    assert err["message"].startswith("DEFAULT of column 'x': ")
+    assert err["message"].startswith("Statement 1 failed: Invalid operation: DEFAULT of column 'x': ")
     err = server.sql_error(f"ALTER TABLE {people} ADD COLUMN k INT PRIMARY KEY")
     assert cm(err) == {"code": "INVALID_SQL", "message": "Cannot add PRIMARY KEY column 'k': a "
                        "table's primary key is chosen when it is created"}
     err = server.sql_error(f"ALTER TABLE {ns}.nope ADD COLUMN x INT")
-    assert cm(err) == {"code": "TABLE_NOT_FOUND", "message": f"Table '{ns}.nope' does not exist"}
+    assert cm(err) == {"code": "TABLE_NOT_FOUND", "message": f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist"}
 
 
 # ---- DROP COLUMN ----
@@ -128,7 +128,7 @@ def test_drop_column_disappears_and_old_rows_still_read(server, ns, people):
     err = server.sql_error(f"SELECT age FROM {people}")
     assert err["message"] == "no such column: age"
     err = server.sql_error(f"INSERT INTO {people} (id, age) VALUES (3, 1)")
-    assert err["message"] == f"Column 'age' does not exist in table '{ns}.people'"
+    assert err["message"] == f"Statement 1 failed: Invalid operation: Column 'age' does not exist in table '{ns}.people'"
     # A new column of the same name gets a new id: the dropped values never come back.
     server.sql(f"ALTER TABLE {people} ADD COLUMN age INT")
     assert server.rows(f"SELECT id, age FROM {people} ORDER BY id") == [[1, None], [2, None]]
@@ -137,10 +137,10 @@ def test_drop_column_disappears_and_old_rows_still_read(server, ns, people):
 
 def test_drop_primary_key_or_unknown_column_fails(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} DROP COLUMN id")
-    assert err["message"] == (f"Cannot drop column 'id': it is the primary key of table "
+    assert err["message"] == (f"Statement 1 failed: Invalid operation: Cannot drop column 'id': it is the primary key of table "
                               f"'{ns}.people'")
     err = server.sql_error(f"ALTER TABLE {people} DROP COLUMN nope")
-    assert err["message"] == f"Column 'nope' does not exist in table '{ns}.people'"
+    assert err["message"] == f"Statement 1 failed: Invalid operation: Column 'nope' does not exist in table '{ns}.people'"
     err = server.sql_error(f"ALTER TABLE {people} DROP COLUMN _seq")
     assert cm(err) == {"code": "INVALID_SQL", "message": "System column '_seq' cannot be dropped: "
                        "KalamDB maintains _seq and _deleted itself"}
@@ -162,7 +162,7 @@ def test_rename_column_old_name_errors_new_name_has_the_values(server, ns, peopl
 
 def test_rename_column_refusals(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} RENAME COLUMN name TO AGE")
-    assert err["message"] == (f"Cannot rename column 'name' to 'age': table '{ns}.people' "
+    assert err["message"] == (f"Statement 1 failed: Already exists: Cannot rename column 'name' to 'age': table '{ns}.people' "
                               "already has a column of that name")
     err = server.sql_error(f"ALTER TABLE {people} RENAME COLUMN name TO _deleted")
     assert cm(err) == {"code": "INVALID_SQL", "message": "Column name '_deleted' is reserved: "
@@ -170,7 +170,7 @@ def test_rename_column_refusals(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} RENAME COLUMN name TO \"bad-name\"")
     assert err["code"] == "INVALID_SQL"
     err = server.sql_error(f"ALTER TABLE {people} RENAME COLUMN ghost TO spirit")
-    assert err["message"] == f"Column 'ghost' does not exist in table '{ns}.people'"
+    assert err["message"] == f"Statement 1 failed: Invalid operation: Column 'ghost' does not exist in table '{ns}.people'"
 
 
 # ---- MODIFY COLUMN and ALTER COLUMN ----
@@ -191,18 +191,18 @@ def test_modify_primary_key_smallint_to_int_keeps_lookups(server, ns):
     assert server.rows(f"SELECT v FROM {ns}.k WHERE id = 2") == [["b"]]
     server.sql(f"INSERT INTO {ns}.k VALUES (70000, 'c')")
     err = server.sql_error(f"INSERT INTO {ns}.k VALUES (1, 'dup')")
-    assert err["message"] == "Primary key violation: value '1' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"
 
 
 def test_modify_to_an_unsafe_type_is_refused_naming_the_types(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} MODIFY COLUMN name INT")
     assert cm(err) == {"code": "SQL_EXECUTION_ERROR", "message":
-                       f"Cannot change column 'name' of table '{ns}.people' from TEXT to INT: "
+                       f"Statement 1 failed: Invalid operation: Cannot change column 'name' of table '{ns}.people' from TEXT to INT: "
                        "stored values are not rewritten, so only conversions that keep every "
                        "stored value valid are allowed (SMALLINT → INT → BIGINT, FLOAT → DOUBLE, "
                        "DECIMAL(p,s) → DECIMAL(p2,s) with p2 ≥ p, JSON → TEXT, UUID → TEXT)"}
     err = server.sql_error(f"ALTER TABLE {people} ALTER COLUMN age TYPE SMALLINT")
-    assert err["message"].startswith(f"Cannot change column 'age' of table '{ns}.people' from "
+    assert err["message"].startswith(f"Statement 1 failed: Invalid operation: Cannot change column 'age' of table '{ns}.people' from "
                                      "INT to SMALLINT: ")
     assert server.rows(f"SHOW TABLES IN {ns}")[0][4] == 1
 
@@ -210,19 +210,19 @@ def test_modify_to_an_unsafe_type_is_refused_naming_the_types(server, ns, people
 def test_modify_not_null_and_set_not_null_check_for_nulls(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} MODIFY COLUMN age INT NOT NULL")
     assert cm(err) == {"code": "SQL_EXECUTION_ERROR", "message":
-                       f"Cannot make column 'age' of table '{ns}.people' NOT NULL: the row with "
+                       f"Statement 1 failed: Invalid operation: Cannot make column 'age' of table '{ns}.people' NOT NULL: the row with "
                        "primary key '2' (and maybe others) holds NULL. Update those rows first."}
     err = server.sql_error(f"ALTER TABLE {people} ALTER COLUMN age SET NOT NULL")
-    assert err["message"].startswith(f"Cannot make column 'age' of table '{ns}.people' NOT NULL")
+    assert err["message"].startswith(f"Statement 1 failed: Invalid operation: Cannot make column 'age' of table '{ns}.people' NOT NULL")
     server.sql(f"UPDATE {people} SET age = 40 WHERE id = 2")
     server.sql(f"ALTER TABLE {people} ALTER COLUMN age SET NOT NULL")
     err = server.sql_error(f"INSERT INTO {people} (id, name) VALUES (3, 'cy')")
-    assert err["message"] == "Column 'age' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'age' cannot be NULL"
     server.sql(f"ALTER TABLE {people} ALTER COLUMN age DROP NOT NULL")
     server.sql(f"INSERT INTO {people} (id, name) VALUES (3, 'cy')")
     server.sql(f"ALTER TABLE {people} MODIFY COLUMN age BIGINT NULL")
     err = server.sql_error(f"ALTER TABLE {people} ALTER COLUMN id DROP NOT NULL")
-    assert err["message"] == "Primary key column 'id' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Primary key column 'id' cannot be NULL"
 
 
 def test_set_not_null_on_a_column_added_later_checks_old_rows(server, ns, people):
@@ -236,9 +236,9 @@ def test_set_not_null_on_a_column_added_later_checks_old_rows(server, ns, people
 
 def test_set_default_is_checked_against_the_type(server, ns, people):
     err = server.sql_error(f"ALTER TABLE {people} ALTER COLUMN age SET DEFAULT 'old'")
-    assert err["message"].startswith("DEFAULT of column 'age': ")
+    assert err["message"].startswith("Statement 1 failed: Invalid operation: DEFAULT of column 'age': ")
     err = server.sql_error(f"ALTER TABLE {people} ALTER COLUMN name SET DEFAULT SNOWFLAKE_ID()")
-    assert err["message"] == "DEFAULT SNOWFLAKE_ID() does not fit column 'name' of type TEXT"
+    assert err["message"] == "Statement 1 failed: Invalid operation: DEFAULT SNOWFLAKE_ID() does not fit column 'name' of type TEXT"
     server.sql(f"ALTER TABLE {people} ALTER COLUMN name SET DEFAULT CURRENT_USER()")
     server.sql(f"INSERT INTO {people} (id) VALUES (3)")
     assert server.rows(f"SELECT name FROM {people} WHERE id = 3") == [["root"]]
@@ -258,18 +258,18 @@ def test_set_access_level_public_lets_a_user_read_a_shared_table(server, ns):
     assert server.rows(f"SELECT id, title FROM {ns}.news", user=u, password=PW) == [[1, "hello"]]
     err = server.sql_error(f"INSERT INTO {ns}.news VALUES (2, 'x')", user=u, password=PW,
                            status=403)
-    assert err["message"] == (f"Permission denied: role 'user' cannot write shared table "
+    assert err["message"] == (f"Statement 1 failed: Permission denied: role 'user' cannot write shared table "
                               f"'{ns}.news' (access level PUBLIC)")
     server.sql(f"ALTER TABLE {ns}.news SET TBLPROPERTIES (ACCESS_LEVEL = 'PRIVATE')")
     err = server.sql_error(f"SELECT * FROM {ns}.news", user=u, password=PW, status=403)
-    assert err["message"] == (f"Permission denied: role 'user' cannot read shared table "
+    assert err["message"] == (f"Statement 1 failed: Permission denied: role 'user' cannot read shared table "
                               f"'{ns}.news' (access level PRIVATE)")
 
 
 def test_access_level_is_only_for_shared_tables(server, ns):
     server.sql(f"CREATE USER TABLE {ns}.mine (id INT PRIMARY KEY)")
     err = server.sql_error(f"ALTER TABLE {ns}.mine SET ACCESS LEVEL PUBLIC")
-    assert cm(err) == {"code": "SQL_EXECUTION_ERROR", "message": "ACCESS_LEVEL is only valid for "
+    assert cm(err) == {"code": "SQL_EXECUTION_ERROR", "message": "Statement 1 failed: Invalid operation: ACCESS_LEVEL is only valid for "
                        f"SHARED tables, not USER tables ('{ns}.mine')"}
 
 
@@ -318,7 +318,7 @@ def test_alter_inside_a_transaction_with_staged_writes_to_the_table_fails(server
     assert r.status_code == 400, body
     assert cm(body["error"]) == {
         "code": "SQL_EXECUTION_ERROR",
-        "message": f"Statement 3 failed: Cannot ALTER TABLE {ns}.people inside a transaction "
+        "message": f"Statement 3 failed: Invalid operation: Cannot ALTER TABLE {ns}.people inside a transaction "
                    "that has uncommitted changes to it: COMMIT or ROLLBACK first"}
     assert server.rows(f"SELECT id FROM {people} ORDER BY id") == [[1], [2]]
     # Staged writes to other tables do not block it.
@@ -338,7 +338,7 @@ def test_permissions_follow_the_table_type(server, ns):
     server.sql(f"CREATE USER TABLE {ns}.u (id INT PRIMARY KEY)", user=u, password=PW)
     err = server.sql_error(f"ALTER TABLE {ns}.s ADD COLUMN x INT", user=u, password=PW,
                            status=403)
-    assert cm(err) == {"code": "PERMISSION_DENIED", "message": "Permission denied: ALTER TABLE "
+    assert cm(err) == {"code": "PERMISSION_DENIED", "message": "Statement 1 failed: Permission denied: ALTER TABLE "
                        "on a SHARED table requires role 'service' or higher (you are 'user')"}
     assert server.sql(f"ALTER TABLE {ns}.s ADD COLUMN x INT", user=svc, password=PW)["results"] \
         == [msg_result(f"Table {ns}.s altered successfully", as_user=svc)]
@@ -347,23 +347,23 @@ def test_permissions_follow_the_table_type(server, ns):
     for sql in (f"ALTER TABLE {ns}.vault SET ACCESS LEVEL PUBLIC",
                 f"ALTER TABLE {ns}.vault ADD COLUMN leak TEXT"):
         err = server.sql_error(sql, user=svc, password=PW, status=403)
-        assert err["message"] == (f"Permission denied: role 'service' cannot write shared table "
+        assert err["message"] == (f"Statement 1 failed: Permission denied: role 'service' cannot write shared table "
                                   f"'{ns}.vault' (access level DBA)")
     err = server.sql_error(f"ALTER TABLE {ns}.s SET ACCESS LEVEL DBA", user=svc, password=PW,
                            status=403)
-    assert err["message"] == ("Permission denied: only roles 'dba' and 'system' can set ACCESS "
+    assert err["message"] == ("Statement 1 failed: Permission denied: only roles 'dba' and 'system' can set ACCESS "
                               "LEVEL DBA (you are 'service')")
     assert server.rows(f"SHOW TABLES IN {ns}") and describe(server, f"{ns}.vault")[0][5] == 1
     # Creating a USER table is open to all, altering its shared schema is not.
     for who in (u, svc):
         err = server.sql_error(f"ALTER TABLE {ns}.u ADD COLUMN x INT", user=who, password=PW,
                                status=403)
-        assert err["message"].startswith("Permission denied: ALTER TABLE on a USER table "
+        assert err["message"].startswith("Statement 1 failed: Permission denied: ALTER TABLE on a USER table "
                                          "requires role 'dba' or higher")
     server.sql(f"ALTER TABLE {ns}.u ADD COLUMN x INT")
     err = server.sql_error("ALTER TABLE system.users ADD COLUMN x INT", status=403)
     assert cm(err) == {"code": "PERMISSION_DENIED", "message":
-                       "Permission denied: tables in namespace 'system' cannot be altered"}
+                       "Statement 1 failed: Permission denied: tables in namespace 'system' cannot be altered"}
 
 
 # ---- Durability ----

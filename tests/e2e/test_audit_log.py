@@ -91,11 +91,11 @@ def test_failed_statement_is_recorded_with_its_error(server):
     name = unique("dup")
     server.create_user(name)
     err = server.sql_error(f"CREATE USER {name} WITH PASSWORD 'password123' ROLE user")
-    assert err["message"] == f"User '{name}' already exists"
+    assert err["message"] == f"Statement 1 failed: Already exists: User '{name}' already exists"
     rows = audit(server, f"target = 'user:{name}' AND outcome = 'failure'")
     assert len(rows) == 1
     assert rows[0][:6] == ["root", "CREATE_USER", f"user:{name}", "127.0.0.1", name, "failure"]
-    assert rows[0][6] == {"role": "user", "error": err["message"],
+    assert rows[0][6] == {"role": "user", "error": f"User '{name}' already exists",
                           "statement": f"CREATE USER {name} WITH PASSWORD ? ROLE user"}
 
 
@@ -125,7 +125,7 @@ def test_execute_as(server):
 
 def test_kill_job(server):
     err = server.sql_error("KILL JOB 'FL-404'")
-    assert err["message"] == "Job 'FL-404' does not exist"
+    assert err["message"] == "Statement 1 failed: Not found: Job 'FL-404' does not exist"
     rows = audit(server, "action = 'KILL_JOB' AND target = 'job:FL-404'")
     assert rows == [["root", "KILL_JOB", "job:FL-404", "127.0.0.1", None, "failure",
                      {"statement": "KILL JOB ?", "error": "Job 'FL-404' does not exist"}]]
@@ -147,11 +147,11 @@ def test_dml_refused_and_dba_only(server):
                 "DELETE FROM system.audit_log"):
         err = server.sql_error(sql, status=403)
         assert {k: err[k] for k in ("code", "message")} == {
-            "code": "PERMISSION_DENIED", "message": "System table 'system.audit_log' is read-only"}
+            "code": "PERMISSION_DENIED", "message": "Statement 1 failed: Permission denied: System table 'system.audit_log' is read-only"}
     user = server.create_user(unique("nosee"))
     err = server.sql_error("SELECT * FROM system.audit_log", user=user, password="password123",
                            status=403)
-    assert err["message"] == ("Permission denied: system tables are readable by dba and system "
+    assert err["message"] == ("Statement 1 failed: Permission denied: system tables are readable by dba and system "
                               "roles only")
     dba = server.create_user(unique("see"), role="dba")
     [[n]] = server.rows("SELECT count(*) FROM system.audit_log WHERE action = 'CREATE_USER'",

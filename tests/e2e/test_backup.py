@@ -297,7 +297,7 @@ def test_path_attacks_are_refused(env, tmp_path):
             "Backup path cannot contain '..' (path traversal not allowed)")
     refused(f"SHOW BACKUPS '{root}'", 400, "INVALID_SQL", "Expected FROM clause in SHOW BACKUPS")
     refused(f"SHOW BACKUPS FROM '{root}/link'", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup path '{root}/link' is outside the allowed backup "
+            f"Statement 1 failed: Invalid operation: Backup path '{root}/link' is outside the allowed backup "
             f"directories (backup.allowed_dirs: '{root}')")
     assert s.sql(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])["results"][0].get(
         "rows", []) == []
@@ -305,12 +305,12 @@ def test_path_attacks_are_refused(env, tmp_path):
             "Backup path cannot write to sensitive directory: /etc/kalam")
     for path in (outside / "x", root / "link" / "x", sibling / "x", tmp_path / "relative"):
         refused(f"BACKUP DATABASE TO '{path}'", 400, "SQL_EXECUTION_ERROR",
-                f"Invalid operation: Backup path '{path}' is outside the allowed backup "
+                f"Statement 1 failed: Invalid operation: Backup path '{path}' is outside the allowed backup "
                 f"directories (backup.allowed_dirs: '{root}')")
     (root / "full").mkdir()
     (root / "full" / "x").write_text("x")
     refused(f"BACKUP DATABASE TO '{root}/full'", 400, "SQL_EXECUTION_ERROR",
-            f"Already exists: Backup directory '{root}/full' is not empty; back up into a new "
+            f"Statement 1 failed: Already exists: Backup directory '{root}/full' is not empty; back up into a new "
             "directory")
     assert list(outside.iterdir()) == []
     assert not sibling.exists()
@@ -325,7 +325,7 @@ def test_below_dba_is_refused(env, who):
                       (f"SHOW BACKUPS FROM '{root}'", "backup")):
         r = s.sql_raw(sql, user=who, password=PW[who])
         assert_sql_error(r, 403, "PERMISSION_DENIED",
-                         message=f"Admin privileges (DBA or System role) required for {what} operations")
+                         message=f"Statement 1 failed: Permission denied: Admin privileges (DBA or System role) required for {what} operations")
     assert not (root / "p").exists()
 
 
@@ -343,7 +343,7 @@ def test_dba_backs_up_and_the_default_root_is_beside_the_data_dir(tmp_path):
         assert manifest["seq"] == int(s.rows("SELECT _seq FROM one.t")[0][0])
         r = s.sql_raw(f"BACKUP DATABASE TO '{tmp_path}/elsewhere'", user="ops", password=PW["ops"])
         assert_sql_error(r, 400, "SQL_EXECUTION_ERROR",
-                         message=f"Invalid operation: Backup path '{tmp_path}/elsewhere' is outside "
+                         message=f"Statement 1 failed: Invalid operation: Backup path '{tmp_path}/elsewhere' is outside "
                                  f"the allowed backup directories (backup.allowed_dirs: "
                                  f"'{tmp_path}/d/backups')")
     finally:
@@ -384,15 +384,15 @@ def test_sql_restore_is_verified_staged_and_applied_at_the_next_start(made, tmp_
         assert_sql_error(s.sql_raw(sql, user="ops", password=PW["ops"]), status, code, message=message)
 
     refused(f"RESTORE DATABASE FROM '{damaged}'",
-            f"Invalid operation: Backup file '{rel}' is damaged: SHA-256 mismatch")
+            f"Statement 1 failed: Invalid operation: Backup file '{rel}' is damaged: SHA-256 mismatch")
     refused(f"RESTORE DATABASE FROM '{root}/nothing'",
-            f"Not found: Backup directory '{root}/nothing' not found")
+            f"Statement 1 failed: Not found: Backup directory '{root}/nothing' not found")
     (root / "afile").write_text("x")
     refused(f"RESTORE DATABASE FROM '{root}/afile'",
-            f"Invalid operation: '{root}/afile' is not a directory. RESTORE DATABASE expects a "
+            f"Statement 1 failed: Invalid operation: '{root}/afile' is not a directory. RESTORE DATABASE expects a "
             "backup directory, not a file.")
     refused(f"RESTORE DATABASE FROM '{tmp_path}/src'",
-            f"Invalid operation: Backup path '{tmp_path}/src' is outside the allowed backup "
+            f"Statement 1 failed: Invalid operation: Backup path '{tmp_path}/src' is outside the allowed backup "
             f"directories (backup.allowed_dirs: '{root}')")
     assert not (s.data_dir / "restore_pending").exists()
 
@@ -432,7 +432,7 @@ def test_a_storage_outside_the_data_dir_is_restored_into_the_new_data_dir(env, t
     expected = s.rows("SELECT id, v, _seq FROM arch.t ORDER BY id")
     manifest = backup(s, root / "arch")
     assert [st["storage_id"] for st in manifest["storages"]] == ["archive", "local"]
-    assert any(f["path"].startswith("storages/archive/arch/t/seg-") for f in manifest["files"])
+    assert any(f["path"].startswith("storages/archive/arch/t/batch-") for f in manifest["files"])
     s.stop()
     shutil.rmtree(archive)  # the original storage is gone: the restore must not need it
     shutil.rmtree(tmp_path / "src")
@@ -447,7 +447,7 @@ def test_a_storage_outside_the_data_dir_is_restored_into_the_new_data_dir(env, t
             ["archive", str(target / "restored_storages" / "archive")],
             ["local", str(target / "storage")]]
         assert r2.rows("SELECT id, v, _seq FROM arch.t ORDER BY id") == expected
-        assert list((target / "restored_storages" / "archive" / "arch" / "t").glob("seg-*.parquet"))
+        assert list((target / "restored_storages" / "archive" / "arch" / "t").glob("batch-*.parquet"))
     finally:
         r2.stop()
 

@@ -234,9 +234,9 @@ def test_restore_as_another_namespace_beside_the_original_then_replace(env):
     # Over an existing namespace: refused without REPLACE, nothing changed.
     changed = digest(s, "shop")
     refused(s, f"RESTORE NAMESPACE shop FROM '{root / 'b'}'", 400, "SQL_EXECUTION_ERROR",
-            "Already exists: Namespace 'shop' already exists; add REPLACE to replace it")
+            "Statement 1 failed: Already exists: Namespace 'shop' already exists; add REPLACE to replace it")
     refused(s, f"RESTORE NAMESPACE shop FROM '{root / 'b'}' AS copy", 400, "SQL_EXECUTION_ERROR",
-            "Already exists: Namespace 'copy' already exists; add REPLACE to replace it")
+            "Statement 1 failed: Already exists: Namespace 'copy' already exists; add REPLACE to replace it")
     assert digest(s, "shop") == changed
     # With REPLACE: the backup's state, the changes since gone.
     restore(s, f"shop FROM '{root / 'b'}' REPLACE", root / "b", "shop")
@@ -271,7 +271,7 @@ def test_a_damaged_backup_is_refused_naming_the_file_and_nothing_changes(env, wh
     namespaces = s.rows("SELECT namespace_id FROM system.namespaces ORDER BY namespace_id")
     for tail in ("", " AS other", " REPLACE"):
         refused(s, f"RESTORE NAMESPACE shop FROM '{damaged}'{tail}", 400, "SQL_EXECUTION_ERROR",
-                f"Invalid operation: Backup file '{rel}' is damaged: SHA-256 mismatch")
+                f"Statement 1 failed: Invalid operation: Backup file '{rel}' is damaged: SHA-256 mismatch")
     assert s.rows("SELECT namespace_id FROM system.namespaces ORDER BY namespace_id") == namespaces
     assert digest(s, "shop") == before
     assert s.rows("SELECT count(*) FROM system.jobs WHERE job_type = 'restore'") == [["0"]]
@@ -286,25 +286,25 @@ def test_kinds_names_and_missing_things_are_refused(env):
     make_world(s)
     s.sql("CREATE NAMESPACE other")
     refused(s, f"BACKUP NAMESPACE nope TO '{root}/x'", 400, "SQL_EXECUTION_ERROR",
-            "Not found: Namespace 'nope' does not exist")
+            "Statement 1 failed: Not found: Namespace 'nope' does not exist")
     assert not (root / "x").exists()
     backup(s, "shop", root / "ns")
     refused(s, f"RESTORE NAMESPACE other FROM '{root}/ns'", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup '{root}/ns' holds namespace 'shop', not 'other'")
+            f"Statement 1 failed: Invalid operation: Backup '{root}/ns' holds namespace 'shop', not 'other'")
     refused(s, f"RESTORE DATABASE FROM '{root}/ns'", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup '{root}/ns' is a backup of namespace 'shop'; use RESTORE "
+            f"Statement 1 failed: Invalid operation: Backup '{root}/ns' is a backup of namespace 'shop'; use RESTORE "
             f"NAMESPACE shop FROM '{root}/ns'")
     msg = s.sql(f"BACKUP DATABASE TO '{root}/db'", user="ops", password=PW["ops"])
     job = re.search(r"Job ID: (BK-\d+)", msg["results"][0]["message"]).group(1)
     assert wait_job(s, job)[0] == "completed"
     refused(s, f"RESTORE NAMESPACE shop FROM '{root}/db' AS x", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup '{root}/db' is a database backup; use RESTORE DATABASE")
+            f"Statement 1 failed: Invalid operation: Backup '{root}/db' is a database backup; use RESTORE DATABASE")
     refused(s, f"RESTORE NAMESPACE shop FROM '{root}/missing' AS x", 400, "SQL_EXECUTION_ERROR",
-            f"Not found: Backup directory '{root}/missing' not found")
+            f"Statement 1 failed: Not found: Backup directory '{root}/missing' not found")
     refused(s, f"RESTORE NAMESPACE shop FROM '{root}/ns' AS system", 403, "PERMISSION_DENIED",
-            "Namespace 'system' is reserved")
+            "Statement 1 failed: Permission denied: Namespace 'system' is reserved")
     refused(s, f"RESTORE NAMESPACE shop FROM '{root}/ns' AS default REPLACE", 403,
-            "PERMISSION_DENIED", "Namespace 'default' cannot be replaced")
+            "PERMISSION_DENIED", "Statement 1 failed: Permission denied: Namespace 'default' cannot be replaced")
     rows = s.rows(f"SHOW BACKUPS FROM '{root}'", user="ops", password=PW["ops"])
     assert [(r[0], r[7], r[8]) for r in rows] == [
         (str(root / "db"), "database", None), (str(root / "ns"), "namespace", "shop")]
@@ -329,20 +329,20 @@ def test_path_attacks_and_callers_below_dba_are_refused(env, tmp_path):
                 f"Expected {word} clause in {verb} NAMESPACE")
         for path in (outside / "x", root / "link" / "x", sibling / "x", tmp_path / "relative"):
             refused(s, f"{stmt} '{path}'", 400, "SQL_EXECUTION_ERROR",
-                    f"Invalid operation: Backup path '{path}' is outside the allowed backup "
+                    f"Statement 1 failed: Invalid operation: Backup path '{path}' is outside the allowed backup "
                     f"directories (backup.allowed_dirs: '{root}')")
     refused(s, "BACKUP NAMESPACE shop TO '/etc/kalam'", 400, "INVALID_SQL",
             "Backup path cannot write to sensitive directory: /etc/kalam")
     (root / "full").mkdir()
     (root / "full" / "x").write_text("x")
     refused(s, f"BACKUP NAMESPACE shop TO '{root}/full'", 400, "SQL_EXECUTION_ERROR",
-            f"Already exists: Backup directory '{root}/full' is not empty; back up into a new "
+            f"Statement 1 failed: Already exists: Backup directory '{root}/full' is not empty; back up into a new "
             "directory")
     for who in ("alice", "svc"):
         refused(s, f"BACKUP NAMESPACE shop TO '{root}/p'", 403, "PERMISSION_DENIED",
-                "Admin privileges (DBA or System role) required for backup operations", who=who)
+                "Statement 1 failed: Permission denied: Admin privileges (DBA or System role) required for backup operations", who=who)
         refused(s, f"RESTORE NAMESPACE shop FROM '{root}/p' AS q", 403, "PERMISSION_DENIED",
-                "Admin privileges (DBA or System role) required for restore operations", who=who)
+                "Statement 1 failed: Permission denied: Admin privileges (DBA or System role) required for restore operations", who=who)
     assert list(outside.iterdir()) == []
     assert not sibling.exists() and not (root / "p").exists()
     assert s.rows("SELECT count(*) FROM system.jobs WHERE job_type IN ('backup', 'restore')") == [["0"]]

@@ -121,7 +121,7 @@ def test_backup_to_s3_holds_s3_segments_and_restores_every_table(world):
     bad[len(bad) // 2] ^= 1
     client.put_object(Bucket=BUCKET, Key=key, Body=bytes(bad))
     refused(s, "RESTORE DATABASE FROM STORAGE s3bk PATH 'full/'", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup file '{victim}' is damaged: SHA-256 mismatch")
+            f"Statement 1 failed: Invalid operation: Backup file '{victim}' is damaged: SHA-256 mismatch")
     assert ops(s, "SHOW BACKUPS FROM STORAGE s3bk PATH 'full'")["rows"][0][5:7] == [
         False, f"Backup file '{victim}' is damaged: SHA-256 mismatch"]
     assert not (s.data_dir / "restore_pending").exists()
@@ -249,7 +249,7 @@ def test_incremental_backup_in_s3_references_its_base(world):
     victim = next(f["path"] for f in inc["files"] if f["reused"] and f["path"].endswith(".parquet"))
     client.delete_object(Bucket=BUCKET, Key=f"{bk}/f/{victim}")
     refused(s, "RESTORE DATABASE FROM STORAGE s3bk PATH 'i/'", 400, "SQL_EXECUTION_ERROR",
-            f"Invalid operation: Backup file '{victim}' is missing from its base backup 'f/'")
+            f"Statement 1 failed: Invalid operation: Backup file '{victim}' is missing from its base backup 'f/'")
     rows = ops(s, "SHOW BACKUPS FROM STORAGE s3bk")["rows"]
     assert [(r[0], r[5], r[6]) for r in rows] == [
         (f"s3://{BUCKET}/{bk}/f/", False, f"Backup file '{victim}' is missing"),
@@ -290,17 +290,17 @@ def test_storage_backup_paths_and_bases_are_checked(world):
     r = s.sql_raw("BACKUP DATABASE TO STORAGE s3bk PATH 'a\u0000b/'", user="ops", password=PW["ops"])
     assert_sql_error(r, 400, "INVALID_SQL", message="Backup path cannot contain null bytes")
     refused(s, "BACKUP DATABASE TO STORAGE s3bk PATH 'full/'", 400, "SQL_EXECUTION_ERROR",
-            "Already exists: Backup location storage 's3bk' path 'full/' is not empty; back up into "
+            "Statement 1 failed: Already exists: Backup location storage 's3bk' path 'full/' is not empty; back up into "
             "a new path")
     refused(s, "BACKUP DATABASE TO STORAGE nope PATH 'x/'", 400, "SQL_EXECUTION_ERROR",
-            "Not found: Storage 'nope' does not exist")
+            "Statement 1 failed: Not found: Storage 'nope' does not exist")
     refused(s, "BACKUP DATABASE TO STORAGE s3bk PATH 'n/' INCREMENTAL FROM 'missing/'", 400,
-            "SQL_EXECUTION_ERROR", f"Not found: Base backup 's3://{BUCKET}/{bk}/missing/' is not a complete "
+            "SQL_EXECUTION_ERROR", f"Statement 1 failed: Not found: Base backup 's3://{BUCKET}/{bk}/missing/' is not a complete "
                          "backup: backup.json is missing")
     refused(s, f"BACKUP DATABASE TO '{root}/n' INCREMENTAL FROM '{root}/missing'", 400, "SQL_EXECUTION_ERROR",
-            f"Not found: Base backup '{root}/missing' not found")
+            f"Statement 1 failed: Not found: Base backup '{root}/missing' not found")
     refused(s, "RESTORE DATABASE FROM STORAGE s3bk PATH 'missing/'", 400, "SQL_EXECUTION_ERROR",
-            f"Not found: Backup 's3://{BUCKET}/{bk}/missing/' is not a complete backup: "
+            f"Statement 1 failed: Not found: Backup 's3://{BUCKET}/{bk}/missing/' is not a complete backup: "
             "backup.json is missing")
     assert keys(client, f"{bk}/n/") == [] and keys(client, f"{bk}/x/") == []
     assert not (root / "n").exists()

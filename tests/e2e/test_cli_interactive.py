@@ -206,7 +206,7 @@ def test_sigint_at_the_prompt_discards_the_line_and_prompts_again(server, shell)
 def test_sql_errors_keep_the_session(server, shell):
     s = shell()
     s.sendline("SELECT * FROM missing_table;")
-    s.expect(r"Error \[TABLE_NOT_FOUND\]: Table 'default.missing_table' does not exist\n")
+    s.expect(r"Error \[TABLE_NOT_FOUND\]: Statement 1 failed: Not found: Table 'default.missing_table' does not exist\n")
     s.expect(r"kalam> ")
     s.sendline("\\bogus")
     s.expect(r"Unknown command '\\bogus'")

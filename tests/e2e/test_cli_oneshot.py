@@ -118,7 +118,7 @@ def test_file_stops_at_the_first_failing_statement(server, ns, tmp_path):
     r = run_cli(server, tmp_path, "-f", str(script))
     assert r.returncode == 1
     assert r.stdout == f"shared table {ns}.b created successfully\nInserted 1 row(s)\n"
-    assert r.stderr == (f"{script}:4: Error [TABLE_NOT_FOUND]: Table '{ns}.missing' does not "
+    assert r.stderr == (f"{script}:4: Error [TABLE_NOT_FOUND]: Statement 1 failed: Not found: Table '{ns}.missing' does not "
                         f"exist\n")
     # The statement after the failure never ran.
     assert server.rows(f"SELECT id FROM {ns}.b ORDER BY id") == [[1]]
@@ -128,7 +128,7 @@ def test_command_sql_error_exits_1_with_the_server_message(server, tmp_path):
     r = run_cli(server, tmp_path, "-c", "SELECT * FROM nope_table")
     assert r.returncode == 1
     assert r.stdout == ""
-    assert r.stderr == "Error [TABLE_NOT_FOUND]: Table 'default.nope_table' does not exist\n"
+    assert r.stderr == "Error [TABLE_NOT_FOUND]: Statement 1 failed: Not found: Table 'default.nope_table' does not exist\n"
 
 
 def test_syntax_error_exits_1(server, tmp_path):
@@ -276,7 +276,7 @@ def test_statements_from_stdin(server, ns, tmp_path):
     r = run_cli(server, tmp_path, "--csv", stdin="SELECT 1 AS a;\n\nSELECT * FROM nope;\nSELECT 2;\n")
     assert r.returncode == 1
     assert r.stdout == "a\n1\n"
-    assert r.stderr == "stdin:3: Error [TABLE_NOT_FOUND]: Table 'default.nope' does not exist\n"
+    assert r.stderr == "stdin:3: Error [TABLE_NOT_FOUND]: Statement 1 failed: Not found: Table 'default.nope' does not exist\n"
 
 
 def test_describe_and_list_commands_in_scripts(server, ns, tmp_path):

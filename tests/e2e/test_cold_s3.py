@@ -83,10 +83,10 @@ def test_s3_storage_flush_and_read_back(s3, tmp_path):
         status, message = wait_job(server, job)
         assert status == "completed", message
         keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="kalam-cold")["Contents"])
-        assert keys == ["prefix/cloud/msgs/sara/manifest.json",
-                        "prefix/cloud/msgs/sara/seg-000001.parquet"]
+        assert keys == ["prefix/cloud/msgs/sara/batch-1.parquet",
+                        "prefix/cloud/msgs/sara/manifest.json"]
         body = client.get_object(Bucket="kalam-cold",
-                                 Key="prefix/cloud/msgs/sara/seg-000001.parquet")["Body"].read()
+                                 Key="prefix/cloud/msgs/sara/batch-1.parquet")["Body"].read()
         table = pq.read_table(io.BytesIO(body))
         assert table.num_rows == 100 and table.column("body").to_pylist()[:2] == ["m0", "m1"]
         read = lambda: server.rows("SELECT count(*), min(body), max(id) FROM cloud.msgs",
@@ -98,7 +98,7 @@ def test_s3_storage_flush_and_read_back(s3, tmp_path):
         server.start()
         assert read() == [["100", "changed", "99"]]
         keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="kalam-cold")["Contents"])
-        assert "prefix/cloud/msgs/sara/seg-000002.parquet" in keys
+        assert "prefix/cloud/msgs/sara/batch-2.parquet" in keys
     finally:
         server.stop()
 

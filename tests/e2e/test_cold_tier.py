@@ -18,7 +18,7 @@ PW = "password123"
 
 def segments(server, *parts):
     folder = Path(server.data_dir) / "storage" / Path(*parts)
-    return sorted(folder.glob("seg-*.parquet"))
+    return sorted(folder.glob("batch-*.parquet"))
 
 
 def stats(server, table):
@@ -44,7 +44,7 @@ def test_create_check_alter_drop_storage(server, tmp_path):
     assert body["results"][0]["message"] == "Storage archive created successfully"
     err = server.sql_error(f"CREATE STORAGE archive TYPE 'filesystem' BASE_DIRECTORY '{base}'",
                            )
-    assert err["message"] == "Storage 'archive' already exists"
+    assert err["message"] == "Statement 1 failed: Already exists: Storage 'archive' already exists"
     res = server.sql("STORAGE CHECK archive")["results"][0]
     assert [c["name"] for c in res["schema"]] == [
         "storage_id", "status", "readable", "writable", "listable", "deletable", "latency_ms",
@@ -67,14 +67,14 @@ def test_create_check_alter_drop_storage(server, tmp_path):
     assert "1 table(s) use it (arch.t)" in err["message"]
     server.sql("INSERT INTO arch.t VALUES (1, 'a'), (2, 'b')")
     flush(server, "arch.t")
-    assert sorted(p.name for p in (base / "arch" / "t").iterdir()) == ["manifest.json",
-                                                                        "seg-000001.parquet"]
+    assert sorted(p.name for p in (base / "arch" / "t").iterdir()) == ["batch-1.parquet",
+                                                                        "manifest.json"]
     assert server.rows("SELECT id, v FROM arch.t ORDER BY id") == [[1, "a"], [2, "b"]]
     server.sql("DROP TABLE arch.t")
-    assert not list((base / "arch" / "t").glob("seg-*")), "DROP TABLE removes cold files"
+    assert not list((base / "arch" / "t").glob("batch-*")), "DROP TABLE removes cold files"
     assert server.sql("DROP STORAGE archive")["results"][0]["message"] == \
         "Storage archive dropped successfully"
-    assert server.sql_error("STORAGE CHECK archive")["message"] == "Storage 'archive' not found"
+    assert server.sql_error("STORAGE CHECK archive")["message"] == "Statement 1 failed: Not found: Storage 'archive' not found"
 
 
 @pytest.mark.parametrize("sql, fragment", [
@@ -149,7 +149,7 @@ def test_flush_then_query_update_delete_pk_across_tiers(server, ns):
     assert server.rows(f"SELECT count(*), sum(n) FROM {t}") == [["3", "4"]]
     # PK check against cold rows.
     err = server.sql_error(f"INSERT INTO {t} (id, body) VALUES (2, 'dup')")
-    assert err["message"] == "Primary key violation: value '2' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '2' already exists in column 'id'"
     # Update and delete rows that live only in Parquet.
     assert server.sql(f"UPDATE {t} SET body = 'upd' WHERE id = 2")["results"][0]["row_count"] == 1
     assert server.sql(f"DELETE FROM {t} WHERE id = 3")["results"][0]["row_count"] == 1
@@ -195,8 +195,8 @@ def test_user_table_paths_follow_template_one_folder_per_user(server, ns):
     server.sql(f"INSERT INTO {t} VALUES (1, 'ann1'), (2, 'ann2')", user=f"{ns}ann", password=PW)
     server.sql(f"INSERT INTO {t} VALUES (1, 'ben1')", user=f"{ns}ben", password=PW)
     flush(server, t)
-    assert [p.name for p in segments(server, ns, "notes", f"{ns}ann")] == ["seg-000001.parquet"]
-    assert [p.name for p in segments(server, ns, "notes", f"{ns}ben")] == ["seg-000001.parquet"]
+    assert [p.name for p in segments(server, ns, "notes", f"{ns}ann")] == ["batch-1.parquet"]
+    assert [p.name for p in segments(server, ns, "notes", f"{ns}ben")] == ["batch-1.parquet"]
     manifest = json.loads((Path(server.data_dir) / "storage" / ns / "notes" / f"{ns}ann" /
                            "manifest.json").read_text())
     assert [s["row_count"] for s in manifest["segments"]] == [2]
@@ -253,7 +253,7 @@ def test_system_jobs_row_shape(server, ns):
     assert row["created_at"] <= row["started_at"] <= row["finished_at"]
     assert int(row["cpu_used"]) >= 0 and int(row["memory_used"]) >= 0
     err = server.sql_error("KILL JOB 'FL-404'")
-    assert err["message"] == "Job 'FL-404' does not exist"
+    assert err["message"] == "Statement 1 failed: Not found: Job 'FL-404' does not exist"
     assert server.sql(f"KILL JOB '{job}'")["results"][0]["message"] == f"Job {job} killed: completed"
 
 
@@ -302,12 +302,12 @@ def test_flush_policy_rows_and_interval(tmp_path):
         s.sql("INSERT INTO p.byrows VALUES " + ", ".join(f"({i})" for i in range(20)))
         s.sql("INSERT INTO p.bytime VALUES (1)")
         time.sleep(0.5)
-        assert not list((Path(s.data_dir) / "storage" / "p" / "byrows").glob("seg-*")), \
+        assert not list((Path(s.data_dir) / "storage" / "p" / "byrows").glob("batch-*")), \
             "20 rows < rows:50: no flush yet"
         s.sql("INSERT INTO p.byrows VALUES " + ", ".join(f"({i})" for i in range(20, 60)))
         deadline = time.time() + 10
         while time.time() < deadline:
-            done = [len(list((Path(s.data_dir) / "storage" / "p" / t).glob("seg-*")))
+            done = [len(list((Path(s.data_dir) / "storage" / "p" / t).glob("batch-*")))
                     for t in ("byrows", "bytime")]
             if done == [1, 1]:
                 break
@@ -344,11 +344,11 @@ def test_graceful_shutdown_flushes_and_restart_reads_cold(tmp_path):
 PAUSE_POINTS = {
     # The segment and manifest.json are written, the manifest is not yet visible: the segment is
     # an orphan no manifest names, every row is still hot, and the next flush reuses its name.
-    "segment-written": ("Scope '': segment seg-000001.parquet written (20000 rows); "
-                        "publishing its manifest", "0", "20000", ["seg-000001.parquet"]),
+    "segment-written": ("Scope '': segment batch-1.parquet written (20000 rows); "
+                        "publishing its manifest", "0", "20000", ["batch-1.parquet"]),
     # Visible, and the first 16384 flushed keys deleted from hot storage; the rest still hot.
     "first-chunk-deleted": ("Scope '': flushed hot rows deleted, chunk 1 of 2", "1", "3616",
-                            ["seg-000001.parquet", "seg-000002.parquet"]),
+                            ["batch-1.parquet", "batch-2.parquet"]),
 }
 
 
@@ -397,7 +397,7 @@ def test_kill9_inside_a_flush_loses_and_duplicates_nothing(tmp_path, point):
         assert s.rows("SELECT count(*) FROM k.t WHERE _deleted = true") == [["100"]]
         st = stats(s, "k.t")
         assert (st["flushed_segments"], st["hot_rows"]) == (segments_after, hot_after), st
-        assert [p.name for p in segments(s, "k", "t")] == ["seg-000001.parquet"]
+        assert [p.name for p in segments(s, "k", "t")] == ["batch-1.parquet"]
         # The interrupted job is failed, not left running.
         assert s.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job}'") == [[
             "failed", "Interrupted by a server restart before it finished; no row was lost: "

@@ -63,7 +63,7 @@ def test_point_lookup_hot_then_cold(server, ns):
     assert plans["physical_plan"].endswith(
         "    cold segments: in_manifest=1 to_read=1 skipped_by_key_range=0 "
         "skipped_by_statistics=0\n"
-        "    files to read: seg-000001.parquet\n")
+        "    files to read: batch-1.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.p WHERE id = 2").endswith(
         "    actual: scans=1 rows_to_sqlite=1 hot_rows_read=0 cold_rows_read=1 time=T ms\n"
         "    segments: in_manifest=1 read=1 skipped_by_key_range=0 skipped_by_statistics=0\n"
@@ -80,7 +80,7 @@ def test_key_lookup_and_range_read_one_segment_of_three(server, ns):
         "    planner estimate: rows=1\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=2 "
         "skipped_by_statistics=0\n"
-        "    files to read: seg-000002.parquet\n")
+        "    files to read: batch-2.parquet\n")
     plans = explain(server, f"EXPLAIN SELECT * FROM {ns}.m WHERE id >= 4 AND id < 7")
     assert plans["logical_plan"] == head(f'SELECT * FROM {ns}.m AS "m" WHERE id >= 4 AND id < 7') \
         + "QUERY PLAN\n`--SCAN m (scan 1)\n"
@@ -91,7 +91,7 @@ def test_key_lookup_and_range_read_one_segment_of_three(server, ns):
         "    planner estimate: rows=100\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=2 "
         "skipped_by_statistics=0\n"
-        "    files to read: seg-000002.parquet\n")
+        "    files to read: batch-2.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.m WHERE id >= 4 AND id < 7").endswith(
         "    actual: scans=1 rows_to_sqlite=3 hot_rows_read=0 cold_rows_read=3 time=T ms\n"
         "    segments: in_manifest=3 read=1 skipped_by_key_range=2 skipped_by_statistics=0\n"
@@ -115,7 +115,7 @@ def test_statistics_prune_two_of_three_segments(server, ns):
         "    planner estimate: rows=50000\n"
         "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=0 "
         "skipped_by_statistics=2\n"
-        "    files to read: seg-000003.parquet\n")
+        "    files to read: batch-3.parquet\n")
     assert analyze(server, f"SELECT * FROM {ns}.m WHERE n > 6") == \
         head(sql) + "QUERY PLAN\n`--SCAN m (scan 1)\n" + scan + (
             "    actual: scans=1 rows_to_sqlite=4 hot_rows_read=1 cold_rows_read=3 time=T ms\n"
@@ -182,7 +182,7 @@ def test_group_by_sorts_in_a_temp_btree(server, ns):
     assert plans["physical_plan"].endswith(
         "    cold segments: in_manifest=3 to_read=3 skipped_by_key_range=0 "
         "skipped_by_statistics=0\n"
-        "    files to read: seg-000001.parquet, seg-000002.parquet, seg-000003.parquet\n")
+        "    files to read: batch-1.parquet, batch-2.parquet, batch-3.parquet\n")
     assert analyze(server, f"SELECT n % 2, count(*) FROM {ns}.m GROUP BY n % 2").endswith(
         "    actual: scans=1 rows_to_sqlite=10 hot_rows_read=1 cold_rows_read=9 time=T ms\n"
         "    segments: in_manifest=3 read=3 skipped_by_key_range=0 skipped_by_statistics=0\n"
@@ -217,7 +217,7 @@ def test_user_table_counts_only_the_callers_rows(server, ns):
         "    planner estimate: rows=1\n"
         "    cold segments: in_manifest=1 to_read=1 skipped_by_key_range=0 "
         "skipped_by_statistics=0\n"
-        "    files to read: seg-000001.parquet\n")
+        "    files to read: batch-1.parquet\n")
 
 
 def test_execute_as_user_explains_in_the_users_scope(server, ns):
@@ -239,7 +239,7 @@ def test_execute_as_user_explains_in_the_users_scope(server, ns):
     # EXECUTE AS reaches USER and STREAM tables only, EXPLAIN included.
     server.sql(f"CREATE SHARED TABLE {ns}.s (id INT PRIMARY KEY)")
     err = server.sql_error(f"EXECUTE AS USER '{a}' (EXPLAIN SELECT * FROM {ns}.s)")
-    assert err["message"] == (f"EXECUTE AS USER works on USER and STREAM tables only; '{ns}.s' "
+    assert err["message"] == (f"Statement 1 failed: Invalid operation: EXECUTE AS USER works on USER and STREAM tables only; '{ns}.s' "
                               "is a SHARED table")
 
 

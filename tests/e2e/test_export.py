@@ -260,7 +260,7 @@ def test_statement_errors_and_execute_as(server, data):
     err = server.sql_error("EXECUTE AS USER 'bob' (EXPORT USER DATA)", user="alice", password=PW,
                            status=403)
     assert err["code"] == "PERMISSION_DENIED"
-    assert err["message"].startswith("Permission denied: role 'user' cannot execute as user 'bob'")
+    assert err["message"].startswith("Statement 1 failed: Permission denied: role 'user' cannot execute as user 'bob'")
 
 
 def test_deleted_file_shows_expired_and_old_files_are_deleted(server, data):
@@ -296,7 +296,7 @@ def test_second_export_conflicts_while_the_first_is_queued(tmp_path):
         day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
         err = s.sql_error("EXPORT USER DATA", user="dave", password=PW)
         assert (err["code"], err["message"]) == (
-            "SQL_EXECUTION_ERROR", f"Idempotent conflict: Job with idempotency key "
+            "SQL_EXECUTION_ERROR", f"Statement 1 failed: Idempotent conflict: Job with idempotency key "
                                    f"'user_export:dave:{day}' is already running or queued")
         row = wait_export(s, "dave", job, timeout=60)
         assert row[1] == "completed"

@@ -37,7 +37,7 @@ def test_default_namespace_always_exists(server):
 def test_default_namespace_cannot_be_dropped(server):
     err = server.sql_error("DROP NAMESPACE default", status=403)
     assert err["code"] == "PERMISSION_DENIED"
-    assert err["message"] == "Namespace 'default' cannot be dropped"
+    assert err["message"] == "Statement 1 failed: Permission denied: Namespace 'default' cannot be dropped"
     err = server.sql_error("DROP NAMESPACE default CASCADE", status=403)
     assert err["code"] == "PERMISSION_DENIED"
     assert "default" in show_namespaces(server)
@@ -46,7 +46,7 @@ def test_default_namespace_cannot_be_dropped(server):
 def test_create_existing_namespace_fails(server, ns):
     err = server.sql_error(f"CREATE NAMESPACE {ns}")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == f"Namespace '{ns}' already exists"
+    assert err["message"] == f"Statement 1 failed: Already exists: Namespace '{ns}' already exists"
 
 
 def test_create_namespace_if_not_exists(server, ns):
@@ -71,7 +71,7 @@ def test_drop_missing_namespace(server):
     name = unique("nsd")
     err = server.sql_error(f"DROP NAMESPACE {name}")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == f"Namespace '{name}' does not exist"
+    assert err["message"] == f"Statement 1 failed: Not found: Namespace '{name}' does not exist"
     body = server.sql(f"DROP NAMESPACE IF EXISTS {name}")
     assert len(body["results"]) == 1 and body["results"][0]["row_count"] == 0
 
@@ -117,13 +117,13 @@ def test_table_count(server, ns):
 def test_create_table_missing_namespace(server):
     name = unique("missing")
     err = server.sql_error(f"CREATE TABLE {name}.t (id INT PRIMARY KEY)")
-    assert err["message"] == f"Namespace '{name}' does not exist. Create it first with CREATE NAMESPACE."
+    assert err["message"] == f"Statement 1 failed: Not found: Namespace '{name}' does not exist. Create it first with CREATE NAMESPACE."
     assert err["code"] in ("SQL_EXECUTION_ERROR", "INVALID_SQL")
 
 
 def test_create_user_table_missing_namespace(server):
     err = server.sql_error("CREATE USER TABLE nosuchns.t (id INT PRIMARY KEY)")
-    assert err["message"] == "Namespace 'nosuchns' does not exist. Create it first with CREATE NAMESPACE."
+    assert err["message"] == "Statement 1 failed: Not found: Namespace 'nosuchns' does not exist. Create it first with CREATE NAMESPACE."
 
 
 def test_create_table_in_system_rejected(server):
@@ -147,20 +147,20 @@ def test_use_switches_namespace_for_rest_of_request(server, ns, stmt):
     # the switch does not outlive the request
     err = server.sql_error("SELECT id FROM items")
     assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == "Table 'default.items' does not exist"
+    assert err["message"] == "Statement 1 failed: Not found: Table 'default.items' does not exist"
 
 
 def test_use_only_affects_later_statements(server, ns):
     server.sql(f"CREATE TABLE {ns}.only (id INT PRIMARY KEY)")
     r = server.sql_raw(f"SELECT * FROM only; USE {ns}")
     assert_sql_error(r, 400, "TABLE_NOT_FOUND",
-                     message="Statement 1 failed: Table 'default.only' does not exist")
+                     message="Statement 1 failed: Not found: Table 'default.only' does not exist")
 
 
 def test_use_missing_namespace_fails(server):
     err = server.sql_error("USE nosuch_ns_zz")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == "Namespace 'nosuch_ns_zz' does not exist"
+    assert err["message"] == "Statement 1 failed: Not found: Namespace 'nosuch_ns_zz' does not exist"
 
 
 def test_namespace_id_request_field(server, ns):

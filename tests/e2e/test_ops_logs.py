@@ -11,7 +11,7 @@ from helpers import unique
 from kalam_harness import DEFAULT_TEST_CONFIG, serve
 
 DENIED = {"code": "PERMISSION_DENIED",
-          "message": "Permission denied: system tables are readable by dba and system roles only"}
+          "message": "Statement 1 failed: Permission denied: system tables are readable by dba and system roles only"}
 TS_JSON = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 SLOW = re.compile(r"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] SLOW QUERY - user=(.*?), "
                   r"table=(.*?), duration=\d+\.\d{3}s, rows=(\d+), query=(.*)")
@@ -119,7 +119,7 @@ def test_server_logs_reads_the_json_log_for_dba_only(json_server):
                                 user=dba, password="password123")[0][0]) >= 1
     err = json_server.sql_error("DELETE FROM system.server_logs", status=403)
     assert {k: err[k] for k in ("code", "message")} == {
-        "code": "PERMISSION_DENIED", "message": "System table 'system.server_logs' is read-only"}
+        "code": "PERMISSION_DENIED", "message": "Statement 1 failed: Permission denied: System table 'system.server_logs' is read-only"}
 
 
 def test_compact_format_stays_human_readable_and_server_logs_reads_it(compact_server):

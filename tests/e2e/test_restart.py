@@ -75,7 +75,7 @@ def check_after_restart(s, before):
     assert login_raw(s, {"user": "alice", "password": "wrong-password"}).status_code == 401
     # PK index survived: duplicates still rejected, deleted key reusable
     err = s.sql_error("INSERT INTO app.shared (id, body) VALUES (1, 'dup')")
-    assert err["message"] == "Primary key violation: value '1' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"
     s.sql("INSERT INTO app.shared (id, body) VALUES (3, 'reborn')")
     # _seq keeps increasing across the restart
     max_before = max(int(r[-2]) for r in before["shared"] + before["shared_deleted"])

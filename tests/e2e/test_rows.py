@@ -218,14 +218,14 @@ def test_pk_violation_message(server, m):
     server.sql(f"INSERT INTO {m} VALUES (1, 'a', 10)")
     err = server.sql_error(f"INSERT INTO {m} VALUES (1, 'dup', 0)")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == "Primary key violation: value '1' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"
     assert err["details"] == f"INSERT INTO {m} VALUES (1, 'dup', 0)"
     assert strip_seq(server.rows(f"SELECT * FROM {m}")) == [[1, "a", 10, False]]
 
 
 def test_pk_violation_within_one_statement_inserts_nothing(server, m):
     err = server.sql_error(f"INSERT INTO {m} (id) VALUES (5), (6), (5)")
-    assert err["message"] == "Primary key violation: value '5' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '5' already exists in column 'id'"
     assert server.rows(f"SELECT id FROM {m}") == []
 
 
@@ -233,7 +233,7 @@ def test_pk_violation_text_key(server, ns):
     server.sql(f"CREATE TABLE {ns}.k (code TEXT PRIMARY KEY)")
     server.sql(f"INSERT INTO {ns}.k VALUES ('abc')")
     err = server.sql_error(f"INSERT INTO {ns}.k VALUES ('abc')")
-    assert err["message"] == "Primary key violation: value 'abc' already exists in column 'code'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value 'abc' already exists in column 'code'"
 
 
 def test_pk_reuse_after_delete(server, m):
@@ -254,7 +254,7 @@ def test_writing_system_columns_rejected(server, m, stmt):
     err = server.sql_error(stmt.format(m=m))
     column = "_seq" if "_seq" in stmt else "_deleted"
     assert err["code"] == "SQL_EXECUTION_ERROR", err
-    assert err["message"] == f"Column '{column}' is a system column and cannot be written", err
+    assert err["message"] == f"Statement 1 failed: Invalid operation: Column '{column}' is a system column and cannot be written", err
     assert strip_seq(server.rows(f"SELECT * FROM {m}")) == [[1, "a", 10, False]]
 
 

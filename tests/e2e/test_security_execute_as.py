@@ -97,7 +97,8 @@ def test_shared_tables_refused_inside(server, people):
     callers, targets = people
     t = targets["user"]
     before = everything(server, people)
-    shared_only = "EXECUTE AS USER works on USER and STREAM tables only; 'ea.{}' is a SHARED table"
+    shared_only = ("Statement 1 failed: Invalid operation: EXECUTE AS USER works on USER and STREAM "
+                   "tables only; 'ea.{}' is a SHARED table")
     for sql, status, code, message in (
             (f"EXECUTE AS USER '{t}' (INSERT INTO ea.sh VALUES (1, 'x'))",
              400, "SQL_EXECUTION_ERROR", shared_only.format("sh")),
@@ -109,7 +110,8 @@ def test_shared_tables_refused_inside(server, people):
              400, "SQL_EXECUTION_ERROR", shared_only.format("sh")),
             # The target is a user: system tables are the dba's.
             (f"EXECUTE AS USER '{t}' (SELECT * FROM system.users)", 403, "PERMISSION_DENIED",
-             "Permission denied: system tables are readable by dba and system roles only"),
+             "Statement 1 failed: Permission denied: system tables are readable by dba and system "
+             "roles only"),
             (f"EXECUTE AS USER '{t}' (UPDATE ea.t SET v = (SELECT v FROM ea.dbash))",
              400, "SQL_EXECUTION_ERROR", shared_only.format("dbash"))):
         r = server.sql_raw(sql)  # root (system) may target anyone: only the table is refused
@@ -135,7 +137,7 @@ def test_nonexistent_and_deleted_target(server, people):
         for r in (server.sql_raw(sql), server.sql_raw(sql, user=callers["dba"], password=PW)):
             err = assert_sql_error(r, 400, code=code)
             if code == "SQL_EXECUTION_ERROR":
-                assert err["message"] == f"User '{target}' does not exist", err
+                assert err["message"] == f"Statement 1 failed: Not found: User '{target}' does not exist", err
     assert everything(server, people) == before
 
 

@@ -158,7 +158,7 @@ def test_system_columns_cannot_be_written(server, iso):
                 "INSERT INTO {t} (id, v, _deleted) VALUES (51, 'x', true)"):
         err = refused(server, iso, sql, "SQL_EXECUTION_ERROR")
         column = "_seq" if "_seq" in sql else "_deleted"
-        assert err["message"] == f"Column '{column}' is a system column and cannot be written", err
+        assert err["message"] == f"Statement 1 failed: Invalid operation: Column '{column}' is a system column and cannot be written", err
     assert ok_rows(server, iso, "SELECT id FROM {t} WHERE id IN (50, 51, 60)") == []
     assert ok_rows(server, iso, "SELECT id FROM {t} WHERE id IN (1, 60) AND _deleted = true") == [[60]]
 

@@ -328,7 +328,7 @@ def test_dba_only_commands(server, actors, world, role, tmp_path):
                       (f"RESTORE DATABASE FROM '{tmp_path}/dump'", "restore")):
         r = server.sql_raw(sql, user=who, password=PW)
         assert_sql_error(r, 403, "PERMISSION_DENIED",
-                         message=f"Admin privileges (DBA or System role) required for {what} operations")
+                         message=f"Statement 1 failed: Permission denied: Admin privileges (DBA or System role) required for {what} operations")
     assert not (tmp_path / "dump").exists()
     assert not (tmp_path / "evil").exists()
 

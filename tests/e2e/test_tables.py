@@ -159,7 +159,7 @@ def test_create_existing_table(server, ns):
     server.sql(f"CREATE TABLE {ns}.x (id INT PRIMARY KEY)")
     err = server.sql_error(f"CREATE TABLE {ns}.x (id INT PRIMARY KEY)")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == f"Table '{ns}.x' already exists"
+    assert err["message"] == f"Statement 1 failed: Already exists: Table '{ns}.x' already exists"
     body = server.sql(f"CREATE TABLE IF NOT EXISTS {ns}.x (id INT PRIMARY KEY, extra TEXT)")
     assert body["results"][0]["row_count"] == 0
     # the original definition is kept
@@ -191,7 +191,7 @@ def test_describe_unqualified_uses_namespace_id(server, ns):
 def test_describe_missing_table(server, ns):
     err = server.sql_error(f"DESCRIBE TABLE {ns}.nope")
     assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == f"Table '{ns}.nope' does not exist"
+    assert err["message"] == f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist"
 
 
 def test_show_tables(server, ns):
@@ -228,7 +228,7 @@ def test_drop_table_then_gone_and_recreate_empty(server, ns):
     assert body["results"] == [msg_result(f"Table {ns}.t dropped successfully")]
     err = server.sql_error(f"SELECT * FROM {ns}.t")
     assert err["code"] == "TABLE_NOT_FOUND"
-    assert err["message"] == f"Table '{ns}.t' does not exist"
+    assert err["message"] == f"Statement 1 failed: Not found: Table '{ns}.t' does not exist"
     err = server.sql_error(f"INSERT INTO {ns}.t VALUES (3, 'c')")
     assert err["code"] == "TABLE_NOT_FOUND"
     assert "t" not in show_tables(server, ns)

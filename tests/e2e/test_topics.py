@@ -80,16 +80,16 @@ def test_create_topic_messages_and_errors(server, ns):
         f"Created topic '{ns}.b' with 4 partition(s)"
     e = err(server, f"CREATE TOPIC {ns}.a")
     assert e == {"code": "SQL_EXECUTION_ERROR",
-                 "message": f"Already exists: Topic '{ns}.a' already exists"}
+                 "message": f"Statement 1 failed: Already exists: Topic '{ns}.a' already exists"}
     e = err(server, "CREATE TOPIC nosuchns.a")
-    assert e["message"] == "Not found: Namespace 'nosuchns' does not exist"
+    assert e["message"] == "Statement 1 failed: Not found: Namespace 'nosuchns' does not exist"
     e = err(server, "CREATE TOPIC plain")
     assert e == {"code": "SQL_EXECUTION_ERROR", "message":
-                 "Invalid operation: Topic name must be namespace-qualified: <namespace>.<topic>"}
+                 "Statement 1 failed: Invalid operation: Topic name must be namespace-qualified: <namespace>.<topic>"}
     e = err(server, f"CREATE TOPIC {ns}.c PARTITIONS x")
     assert e == {"code": "INVALID_SQL", "message": "Partition count must be a positive integer"}
     e = err(server, f"CREATE TOPIC {ns}.c PARTITIONS 0")
-    assert e["message"] == "Invalid operation: Partition count must be between 1 and 256 (got 0)"
+    assert e["message"] == "Statement 1 failed: Invalid operation: Partition count must be between 1 and 256 (got 0)"
     assert server.rows(f"SELECT topic_id FROM system.topics WHERE topic_id = '{ns}.c'") == []
     e = err(server, "SHOW TOPICS")
     assert e["code"] == "INVALID_SQL"
@@ -136,9 +136,9 @@ def test_add_and_drop_source(server, ns):
         f"Added source {ns}.s ON Insert to topic '{ns}.t'"
     e = err(server, f"ALTER TOPIC {ns}.t ADD SOURCE {ns}.s ON INSERT")
     assert e["message"] == \
-        f"Already exists: Route for {ns}.s ON Insert already exists in topic '{ns}.t'"
+        f"Statement 1 failed: Already exists: Route for {ns}.s ON Insert already exists in topic '{ns}.t'"
     e = err(server, f"ALTER TOPIC {ns}.t ADD SOURCE {ns}.nope ON INSERT")
-    assert e["message"] == f"Not found: Table '{ns}.nope' does not exist"
+    assert e["message"] == f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist"
     e = err(server, f"ALTER TOPIC {ns}.t ADD SOURCE {ns}.s ON MERGE")
     assert e == {"code": "INVALID_SQL",
                  "message": "Invalid operation 'MERGE'. Expected INSERT, UPDATE, or DELETE"}
@@ -150,7 +150,7 @@ def test_add_and_drop_source(server, ns):
     assert e["code"] == "INVALID_SQL"
     assert e["message"].startswith(f"Invalid WHERE for topic source {ns}.s: "), e
     e = err(server, f"ALTER TOPIC {ns}.nope ADD SOURCE {ns}.s ON UPDATE")
-    assert e["message"] == f"Not found: Topic '{ns}.nope' does not exist"
+    assert e["message"] == f"Statement 1 failed: Not found: Topic '{ns}.nope' does not exist"
     assert msg(server, f"ALTER TOPIC {ns}.t ADD SOURCE {ns}.s ON UPDATE WHERE v > 3 "
                        f"WITH (payload = diff)") == \
         f"Added source {ns}.s ON Update to topic '{ns}.t'"
@@ -163,14 +163,14 @@ def test_add_and_drop_source(server, ns):
          "partition_key_expr": None}]
     # DROP TABLE of a source is refused, naming the route to remove.
     e = err(server, f"DROP TABLE {ns}.s")
-    assert e["message"] == (f"Cannot drop table '{ns}.s': it is a source of topic '{ns}.t'. "
+    assert e["message"] == (f"Statement 1 failed: Invalid operation: Cannot drop table '{ns}.s': it is a source of topic '{ns}.t'. "
                             f"Remove the route first with ALTER TOPIC {ns}.t DROP SOURCE {ns}.s "
                             f"ON <INSERT|UPDATE|DELETE>")
     assert msg(server, f"ALTER TOPIC {ns}.t DROP SOURCE {ns}.s ON UPDATE") == \
         f"Dropped source {ns}.s ON Update from topic '{ns}.t'"
     e = err(server, f"ALTER TOPIC {ns}.t DROP SOURCE {ns}.s ON DELETE")
     assert e["message"] == \
-        f"Not found: Route for {ns}.s ON Delete does not exist in topic '{ns}.t'"
+        f"Statement 1 failed: Not found: Route for {ns}.s ON Delete does not exist in topic '{ns}.t'"
     server.sql(f"ALTER TOPIC {ns}.t DROP SOURCE {ns}.s ON INSERT")
     server.sql(f"DROP TABLE {ns}.s")
 
@@ -215,11 +215,11 @@ def test_consume_shape_and_full_payload(server, ns):
     assert consume(server, f"CONSUME FROM {topic} FROM 1") == []
     e = err(server, f"CONSUME FROM {topic} PARTITION 1")
     assert e["message"] == \
-        f"Invalid operation: Partition 1 does not exist in topic '{topic}' (it has 1 partition(s))"
+        f"Statement 1 failed: Invalid operation: Partition 1 does not exist in topic '{topic}' (it has 1 partition(s))"
     e = err(server, f"CONSUME FROM {topic} LIMIT 100001")
-    assert e["message"] == "Invalid operation: CONSUME LIMIT must be at most 100000 (got 100001)"
+    assert e["message"] == "Statement 1 failed: Invalid operation: CONSUME LIMIT must be at most 100000 (got 100001)"
     e = err(server, f"CONSUME FROM {ns}.nope")
-    assert e["message"] == f"Not found: Topic '{ns}.nope' does not exist"
+    assert e["message"] == f"Statement 1 failed: Not found: Topic '{ns}.nope' does not exist"
 
 
 def test_where_filters_with_typed_comparisons(server, ns):
@@ -336,7 +336,7 @@ def test_group_consume_claims_and_ack(server, ns):
     assert server.rows(f"SELECT group_id, partition_id, last_acked_offset FROM "
                        f"system.topic_offsets WHERE topic_id = '{topic}'") == [["g", 0, "1"]]
     e = err(server, f"ACK {topic} GROUP 'g' UPTO OFFSET 5")
-    assert e["message"] == (f"Invalid operation: Cannot acknowledge offset 5 of topic '{topic}' "
+    assert e["message"] == (f"Statement 1 failed: Invalid operation: Cannot acknowledge offset 5 of topic '{topic}' "
                             f"partition 0: the newest offset is 4")
     # Unacked claim [2,4) expires after the 1 s visibility timeout and is redelivered.
     time.sleep(1.2)
@@ -386,7 +386,7 @@ def test_clear_topic_keeps_offsets_across_restart(tmp_path):
             "Dropped topic 'default.t' and scheduled cleanup job [TC-")
         assert s.rows("SELECT * FROM system.topics") == []
         e = s.sql_error("DROP TOPIC default.t")
-        assert e["message"] == "Not found: Topic 'default.t' does not exist"
+        assert e["message"] == "Statement 1 failed: Not found: Topic 'default.t' does not exist"
     finally:
         s.stop()
 

@@ -331,9 +331,9 @@ def test_not_null_violation_insert(server, ns):
     server.sql(f"CREATE TABLE {ns}.n (id INT PRIMARY KEY, v TEXT NOT NULL)")
     err = server.sql_error(f"INSERT INTO {ns}.n (id, v) VALUES (1, NULL)")
     assert err["code"] == "SQL_EXECUTION_ERROR"
-    assert err["message"] == "Column 'v' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'v' cannot be NULL"
     err = server.sql_error(f"INSERT INTO {ns}.n (id) VALUES (2)")
-    assert err["message"] == "Column 'v' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'v' cannot be NULL"
     err = server.sql_error(f"INSERT INTO {ns}.n (id, v) VALUES ($1, $2)", params=[3, None])
     assert "'v'" in err["message"]
     assert server.rows(f"SELECT id FROM {ns}.n") == []
@@ -343,16 +343,16 @@ def test_not_null_violation_update(server, ns):
     server.sql(f"CREATE TABLE {ns}.n (id INT PRIMARY KEY, v TEXT NOT NULL)")
     server.sql(f"INSERT INTO {ns}.n VALUES (1, 'x')")
     err = server.sql_error(f"UPDATE {ns}.n SET v = NULL WHERE id = 1")
-    assert err["message"] == "Column 'v' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'v' cannot be NULL"
     assert server.rows(f"SELECT id, v FROM {ns}.n") == [[1, "x"]]
 
 
 def test_primary_key_cannot_be_null(server, ns):
     server.sql(f"CREATE TABLE {ns}.n (id INT PRIMARY KEY, v TEXT)")
     err = server.sql_error(f"INSERT INTO {ns}.n (id, v) VALUES (NULL, 'a')")
-    assert err["message"] == "Column 'id' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'id' cannot be NULL"
     err = server.sql_error(f"INSERT INTO {ns}.n (v) VALUES ('a')")
-    assert err["message"] == "Column 'id' cannot be NULL"
+    assert err["message"] == "Statement 1 failed: Invalid operation: Column 'id' cannot be NULL"
 
 
 @pytest.mark.parametrize("pk_type,v1,v2,out", [
@@ -366,14 +366,14 @@ def test_primary_key_types(server, ns, pk_type, v1, v2, out):
     server.sql(f"INSERT INTO {ns}.k VALUES ({v1}, 1), ({v2}, 2)")
     assert sorted(r[0] for r in server.rows(f"SELECT id FROM {ns}.k")) == out
     err = server.sql_error(f"INSERT INTO {ns}.k VALUES ({v1}, 3)")
-    assert err["message"].startswith("Primary key violation: value '")
+    assert err["message"].startswith("Statement 1 failed: Already exists: Primary key violation: value '")
 
 
 def test_uuid_pk_case_insensitive_duplicate(server, ns):
     server.sql(f"CREATE TABLE {ns}.k (id UUID PRIMARY KEY)")
     server.sql(f"INSERT INTO {ns}.k VALUES ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11')")
     err = server.sql_error(f"INSERT INTO {ns}.k VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')")
-    assert err["message"] == ("Primary key violation: value 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' "
+    assert err["message"] == ("Statement 1 failed: Already exists: Primary key violation: value 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' "
                               "already exists in column 'id'")
 
 

@@ -69,7 +69,7 @@ def test_same_pk_for_two_users(server, iso):
     t, a, b = iso
     # both already hold id 1; a second insert of 1 fails only within the same user's scope
     err = server.sql_error(f"INSERT INTO {t} VALUES (1, 'again')", user=a, password=PW)
-    assert err["message"] == "Primary key violation: value '1' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"
     server.sql(f"INSERT INTO {t} VALUES (2, 'b2')", user=b, password=PW)
     assert rows_as(server, f"SELECT id, v FROM {t} ORDER BY id", b) == [[1, "b1"], [2, "b2"], [3, "b3"]]
     assert rows_as(server, f"SELECT id, v FROM {t} ORDER BY id", a) == [[1, "a1"], [2, "a2"]]
@@ -155,4 +155,4 @@ def test_shared_table_visible_to_all_writers(server, ns):
     server.sql(f"INSERT INTO {ns}.sh VALUES (1, 'from service')", user=s, password=PW)
     assert server.rows(f"SELECT id, v FROM {ns}.sh") == [[1, "from service"]]
     err = server.sql_error(f"INSERT INTO {ns}.sh VALUES (1, 'root')")
-    assert err["message"] == "Primary key violation: value '1' already exists in column 'id'"
+    assert err["message"] == "Statement 1 failed: Already exists: Primary key violation: value '1' already exists in column 'id'"

@@ -100,7 +100,7 @@ test('errors carry code, message and HTTP status', async () => {
     if (message) assert.equal(e.message, message);
   }
   const missing = await root.query('SELECT * FROM app.missing').catch((x) => x);
-  assert.deepEqual([missing.code, missing.status, missing.message], ['TABLE_NOT_FOUND', 400, "Table 'app.missing' does not exist"]);
+  assert.deepEqual([missing.code, missing.status, missing.message], ['TABLE_NOT_FOUND', 400, "Statement 1 failed: Not found: Table 'app.missing' does not exist"]);
 
   const bad = createClient({ url: server.url, authProvider: Auth.basic('root', 'wrong-password') });
   const e = await bad.query('SELECT 1').catch((x) => x);

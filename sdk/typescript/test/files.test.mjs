@@ -139,7 +139,7 @@ test('every upload error is a KalamError with the server code and status', async
   await rejects(alice.queryWithFiles(ins, { a: { data: new Uint8Array(400_001), filename: 'big.bin' } }), 'FILE_TOO_LARGE', 400, "File 'big.bin' exceeds maximum size of 400000 bytes");
   await rejects(alice.queryWithFiles(ins, { a: small, b: small, c: small, d: small }), 'TOO_MANY_FILES', 400, 'Too many files: maximum 3 allowed');
   await rejects(alice.queryWithFiles(ins, { a: new Uint8Array(1_000_001) }), 'BODY_TOO_LARGE', 413, 'Request body too large');
-  await rejects(alice.queryWithFiles('INSERT INTO app.nope (id, doc) VALUES (1, FILE("a"))', { a: small }), 'TABLE_NOT_FOUND', 400, "Table 'app:nope' not found");
+  await rejects(alice.queryWithFiles('INSERT INTO app.nope (id, doc) VALUES (1, FILE("a"))', { a: small }), 'TABLE_NOT_FOUND', 400, 'Requested table is not available');
   await rejects(alice.query(ins), 'INVALID_INPUT', 400, 'FILE placeholders require multipart/form-data');
   await rejects(alice.queryWithFiles(ins, { a: 42 }), 'INVALID_ARGUMENT', 0, "file 'a' must be a Blob, Uint8Array, ArrayBuffer or {data, filename, mimeType}");
   // Nothing was written by the failed uploads.

@@ -239,7 +239,10 @@ std::string ScopeFor(const TableDef& def, const ExecContext& ctx) {
 int SetVtabError(sqlite3_vtab* vt, ExecContext* ctx, Status s) {
   sqlite3_free(vt->zErrMsg);
   vt->zErrMsg = sqlite3_mprintf("%s", s.message().c_str());
-  int rc = s.code() == StatusCode::kConstraint ? SQLITE_CONSTRAINT : SQLITE_ERROR;
+  // A key that exists (kAlreadyExists) is a constraint for SQLite too (INSERT OR IGNORE …).
+  const bool constraint =
+      s.code() == StatusCode::kConstraint || s.code() == StatusCode::kAlreadyExists;
+  int rc = constraint ? SQLITE_CONSTRAINT : SQLITE_ERROR;
   if (ctx) ctx->SetError(std::move(s));
   return rc;
 }
@@ -774,8 +777,8 @@ Status DoInsert(ExecContext& ctx, const std::shared_ptr<const TableDef>& def, sq
   std::string pk_key = table::PkKey(def->table_id, scope, values[pk]);
   KALAM_ASSIGN_OR_RETURN(Existing existing, LookupRow(ctx, *def, pk_key));
   if (existing.found && existing.live) {
-    return Status::Constraint("Primary key violation: value '" + commit::PkDisplay(values[pk]) +
-                              "' already exists in column '" + def->columns[pk].name + "'");
+    return Status::AlreadyExists("Primary key violation: value '" + commit::PkDisplay(values[pk]) +
+                                 "' already exists in column '" + def->columns[pk].name + "'");
   }
   StagedRow row;
   if (StagedRow* staged = ctx.statement.write_set->Find(pk_key)) {

@@ -34,7 +34,7 @@ TEST(SqlResponseJsonTest, SuccessShapeHasSchemaRowsRowCountAndAsUser) {
 
 TEST(SqlResponseJsonTest, DetailsOnlyForAdminsAndInternalErrorsRedacted) {
   sql::SqlResponse r;
-  r.error = Status::Constraint("Primary key violation: value '1' already exists in column 'id'");
+  r.error = Status::AlreadyExists("Primary key violation: value '1' already exists in column 'id'");
   r.error_details = "INSERT INTO t VALUES (1)";
   int status = 0;
   std::string user_body = EncodeSqlResponse(r, 0.5, auth::Role::kUser, &status);
@@ -49,8 +49,37 @@ TEST(SqlResponseJsonTest, DetailsOnlyForAdminsAndInternalErrorsRedacted) {
   r.error = Status::IoError("disk /var/x failed");
   std::string hidden = EncodeSqlResponse(r, 0.5, auth::Role::kService, &status);
   EXPECT_EQ(status, 500);
-  EXPECT_NE(hidden.find("\"message\":\"Internal server error\""), std::string::npos);
+  EXPECT_NE(hidden.find("\"message\":\"SQL request failed\""), std::string::npos);
   EXPECT_EQ(hidden.find("/var/x"), std::string::npos);
+}
+
+// FEATURES §0.4: the fixed public texts a caller below dba gets instead of a message that could
+// tell it what exists, by wire code; validation kinds keep their message.
+TEST(SqlResponseJsonTest, CallersBelowDbaGetPublicTextsForUnsafeKinds) {
+  auto message_for = [](Status st, auth::Role role) {
+    sql::SqlResponse r;
+    r.error = std::move(st);
+    int status = 0;
+    std::string body = EncodeSqlResponse(r, 0.5, role, &status);
+    const size_t at = body.find("\"message\":\"") + 11;
+    return body.substr(at, body.find('"', at) - at);
+  };
+  const Status table = Status::TableNotFound("Statement 1 failed: Not found: Table 'a.b' does not exist");
+  EXPECT_EQ(message_for(table, auth::Role::kUser), "Requested table is not available");
+  EXPECT_EQ(message_for(table, auth::Role::kService), "Requested table is not available");
+  EXPECT_EQ(message_for(table, auth::Role::kDba), table.message());
+  EXPECT_EQ(message_for(Status::InvalidSql("near SELEC: syntax error"), auth::Role::kUser),
+            "SQL statement is invalid or not allowed");
+  EXPECT_EQ(message_for(Status::InvalidSql("no such column: nope"), auth::Role::kUser),
+            "no such column: nope");
+  EXPECT_EQ(message_for(Status::Internal("bug"), auth::Role::kUser), "SQL request failed");
+  for (const Status& kept :
+       {Status::NotFound("Namespace 'x' does not exist"), Status::AlreadyExists("a"),
+        Status::Constraint("Column 'c' cannot be NULL"), Status::InvalidArgument("bad"),
+        Status::FailedPrecondition("state"), Status::Conflict("retry"),
+        Status::TypeMismatch("not an int"), Status::InvalidParameter("parameter mismatch")}) {
+    EXPECT_EQ(message_for(kept, auth::Role::kUser), kept.message()) << kept.ToString();
+  }
 }
 
 TEST(SqlResponseJsonTest, ErrorCodesMapToWireCodes) {

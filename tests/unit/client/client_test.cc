@@ -119,7 +119,7 @@ TEST_F(ClientTest, SqlErrorsCarryTheServerCodeAndMessage) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(r.status().server_code(), "TABLE_NOT_FOUND");
-  EXPECT_EQ(r.status().message(), "Table 'default.no_such_table' does not exist");
+  EXPECT_EQ(r.status().message(), "Statement 1 failed: Not found: Table 'default.no_such_table' does not exist");
   EXPECT_EQ(r.status().http_status(), 400);
 
   auto bad = client_->Execute("SELEC 1");

@@ -93,7 +93,7 @@ TEST_F(CommitPipelineTest, SecondInsertOfSamePkFailsWithPkViolationAndWritesNoth
   ASSERT_TRUE(pipeline_.Commit(first).ok());
   auto r = pipeline_.Commit(second);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kConstraint);
+  EXPECT_EQ(r.status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(r.status().message(), "Primary key violation: value '1' already exists in column 'id'");
   // Atomic: row 2 of the failed commit was not written.
   auto row2 = store_.GetByKey(*table_, "", table::PkKey(7, "", Value::Int(2)));

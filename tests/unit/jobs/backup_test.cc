@@ -40,7 +40,7 @@ TEST(BackupManifestTest, JsonRoundTripsEveryField) {
   m.created_at_ms = 1796633326168;
   m.storages.push_back({"archive", "filesystem", "/srv/archive", true});
   m.storages.push_back({"s3", "s3", "s3://b/p", false});
-  m.files.push_back({"storages/archive/a/seg-000001.parquet", 1312, std::string(64, 'a')});
+  m.files.push_back({"storages/archive/a/batch-1.parquet", 1312, std::string(64, 'a')});
   auto back = BackupManifest::FromJson(m.ToJson());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->seq, m.seq);

@@ -79,7 +79,7 @@ TEST_F(JobSystemTest, IntervalPolicyFlushesOnceTheIntervalHasPassedOnTheInjected
   auto jobs = Jobs();
   ASSERT_EQ(jobs.size(), 1u);
   ExpectFlushed(jobs[0], 3);
-  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000001.parquet"});
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"batch-1.parquet"});
   // Nothing pending any more: later passes start nothing.
   clock_.AdvanceSeconds(600);
   jobs_->RunScheduledWork();
@@ -132,20 +132,20 @@ TEST_F(JobSystemTest, FilesReplacedByCompactionAreDeletedAfterTheGraceOnTheInjec
   Flush("c");
   InsertRows("ns.c", 3, 6);
   Flush("c");
-  ASSERT_EQ(SegmentFiles(), (std::vector<std::string>{"seg-000001.parquet", "seg-000002.parquet"}));
+  ASSERT_EQ(SegmentFiles(), (std::vector<std::string>{"batch-1.parquet", "batch-2.parquet"}));
   auto started = jobs_->CompactTable(Def("c"));
   ASSERT_TRUE(started.ok());
   jobs_->manager().WaitIdle();
   ASSERT_EQ(jobs_->manager().Get(started->job_id)->status, sql::JobStatus::kCompleted);
-  const std::vector<std::string> all = {"seg-000001.parquet", "seg-000002.parquet",
-                                        "seg-000003.parquet"};
+  const std::vector<std::string> all = {"batch-1.parquet", "batch-2.parquet",
+                                        "batch-3.parquet"};
   EXPECT_EQ(SegmentFiles(), all) << "replaced files stay readable during the grace";
   clock_.AdvanceSeconds(59);
   jobs_->RunScheduledWork();
   EXPECT_EQ(SegmentFiles(), all) << "59 s < obsolete_grace (60 s)";
   clock_.AdvanceSeconds(1);
   jobs_->RunScheduledWork();
-  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"batch-3.parquet"});
 }
 
 TEST_F(JobSystemTest, AReplacedFileNameThatANewTableOfTheSameNameUsesAgainIsNotDeleted) {
@@ -163,11 +163,11 @@ TEST_F(JobSystemTest, AReplacedFileNameThatANewTableOfTheSameNameUsesAgainIsNotD
   Sql("CREATE SHARED TABLE ns.c (id INT PRIMARY KEY)");
   InsertRows("ns.c", 10, 12);
   Flush("c");
-  // seg-000002 waits for its deferred deletion; seg-000001 is the new table's now.
-  EXPECT_EQ(SegmentFiles(), (std::vector<std::string>{"seg-000001.parquet", "seg-000002.parquet"}));
+  // batch-2 waits for its deferred deletion; batch-1 is the new table's now.
+  EXPECT_EQ(SegmentFiles(), (std::vector<std::string>{"batch-1.parquet", "batch-2.parquet"}));
   clock_.AdvanceSeconds(60);
   jobs_->RunScheduledWork();
-  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000001.parquet"});
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"batch-1.parquet"});
   EXPECT_EQ(cold_->StatsOf(Def("c")->table_id).rows, 2);
 }
 
@@ -181,14 +181,14 @@ TEST_F(JobSystemTest, FilesReplacedByCompactionStayWhileABackupHoldsDeletes) {
   auto started = jobs_->CompactTable(Def("c"));
   ASSERT_TRUE(started.ok());
   jobs_->manager().WaitIdle();
-  const std::vector<std::string> all = {"seg-000001.parquet", "seg-000002.parquet",
-                                        "seg-000003.parquet"};
+  const std::vector<std::string> all = {"batch-1.parquet", "batch-2.parquet",
+                                        "batch-3.parquet"};
   clock_.AdvanceSeconds(120);
   jobs_->RunScheduledWork();
   EXPECT_EQ(SegmentFiles(), all) << "past the grace, but a backup may still copy them";
   ASSERT_TRUE(cold_->ReleaseDeletes().ok());
   jobs_->RunScheduledWork();
-  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"seg-000003.parquet"});
+  EXPECT_EQ(SegmentFiles(), std::vector<std::string>{"batch-3.parquet"});
 }
 
 TEST_F(JobSystemTest, CompactingATableWithoutSegmentsIsStillAJobThatSaysSo) {

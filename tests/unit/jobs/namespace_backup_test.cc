@@ -30,14 +30,14 @@ TEST(RetargetManifestTest, SegmentsAreRenamedForTheNewTableAndNextIdNeverGoesBac
   }
   table::Manifest out = RetargetManifest(m, 57, 0);
   ASSERT_EQ(out.segments.size(), 2u);
-  EXPECT_EQ(out.segments[0].file, "seg-000001-t57.parquet");
-  EXPECT_EQ(out.segments[1].file, "seg-000003-t57.parquet");
+  EXPECT_EQ(out.segments[0].file, "batch-1-t57.parquet");
+  EXPECT_EQ(out.segments[1].file, "batch-3-t57.parquet");
   EXPECT_EQ(out.segments[1].id, 3);
   EXPECT_EQ(out.segments[1].row_count, 2);
   EXPECT_EQ(out.next_segment_id, 4);
   // A replaced table that flushed further into the same folder: later flushes go past its names.
   EXPECT_EQ(RetargetManifest(m, 57, 9).next_segment_id, 9);
-  EXPECT_EQ(RestoredSegmentFile(1234567, 8), "seg-1234567-t8.parquet");
+  EXPECT_EQ(RestoredSegmentFile(1234567, 8), "batch-1234567-t8.parquet");
   // The rewritten manifest is still a valid one.
   EXPECT_TRUE(table::DecodeManifest(table::EncodeManifest(out)).ok());
 }

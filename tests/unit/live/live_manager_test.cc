@@ -182,7 +182,8 @@ TEST_F(LiveManagerTest, DropTableIsRefusedWhileSubscribedAndListShowsChanges) {
   live_->Subscribe(sink, alice_, "m", "SELECT * FROM chat.msgs", SubscribeOptions{});
   sink->WaitFor(1);
   auto r = Run("DROP TABLE chat.msgs", root_);
-  EXPECT_EQ(r.error.message(), "Cannot drop table 'chat.msgs': 1 live subscription(s) are active on it");
+  EXPECT_EQ(r.error.message(), "Statement 1 failed: Invalid operation: Cannot drop table 'chat.msgs': 1 live "
+            "subscription(s) are active on it");
   Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
   sink->WaitFor(2);
   auto list = live_->List();

@@ -44,19 +44,19 @@ TEST_F(ExecutorAlterTest, DeniedOrFailedAltersChangeNothing) {
   auto denied = Run("ALTER TABLE app.notes ADD COLUMN x INT", alice_);
   EXPECT_EQ(denied.error.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.error.message(),
-            "Permission denied: ALTER TABLE on a USER table requires role 'dba' or higher (you "
+            "Statement 1 failed: Permission denied: ALTER TABLE on a USER table requires role 'dba' or higher (you "
             "are 'user')");
   Ok("INSERT INTO app.notes (id) VALUES (1)", alice_);
   auto failed = Run("ALTER TABLE app.notes ALTER COLUMN body SET NOT NULL", root_);
   EXPECT_EQ(failed.error.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(failed.error.message(),
-            "Cannot make column 'body' of table 'app.notes' NOT NULL: the row with primary key "
+            "Statement 1 failed: Invalid operation: Cannot make column 'body' of table 'app.notes' NOT NULL: the row with primary key "
             "'1' (and maybe others) holds NULL. Update those rows first.");
   // A later statement of the same batch does not run after the failure.
   auto batch = Run("ALTER TABLE app.notes ADD COLUMN y INT; ALTER TABLE app.notes DROP COLUMN id",
                    root_);
   EXPECT_EQ(batch.error.message(),
-            "Statement 2 failed: Cannot drop column 'id': it is the primary key of table "
+            "Statement 2 failed: Invalid operation: Cannot drop column 'id': it is the primary key of table "
             "'app.notes'");
   EXPECT_EQ(Version(), 2u);  // only the ADD COLUMN y
   auto history = catalog_->SchemaHistory(catalog_->snapshot()->FindTable("app", "notes")->table_id);
@@ -77,7 +77,7 @@ TEST_F(ExecutorAlterTest, RowsStagedBeforeAnAlterNeverBreakItsNotNullCheck) {
       for (int i = 0; i < 200 && !stop; ++i) {
         auto r = Run("INSERT INTO " + table + " (id) VALUES (" + std::to_string(i) + ")", root_);
         if (!r.error.ok()) {
-          EXPECT_EQ(r.error.message(), "Column 'n' cannot be NULL");
+          EXPECT_EQ(r.error.message(), "Statement 1 failed: Invalid operation: Column 'n' cannot be NULL");
           break;
         }
       }

@@ -62,7 +62,7 @@ TEST_F(ExecutorTest, FailingStatementInTransactionRollsBackEverything) {
                "(1); COMMIT",
                alice_);
   EXPECT_EQ(r.error.message(),
-            "Statement 3 failed: Primary key violation: value '1' already exists in column 'id'");
+            "Statement 3 failed: Already exists: Primary key violation: value '1' already exists in column 'id'");
   EXPECT_EQ(Ok("SELECT count(*) FROM chat.msgs", alice_).results[0].rows_json, "[\"0\"]");
 }
 
@@ -81,10 +81,14 @@ TEST_F(ExecutorTest, RepeatedParametrizedQueryHitsTheStatementCache) {
 
 TEST_F(ExecutorTest, SystemColumnsCannotBeWritten) {
   auto r = Run("INSERT INTO chat.msgs (id, _seq) VALUES (1, 5)", alice_);
-  EXPECT_EQ(r.error.message(), "Column '_seq' is a system column and cannot be written");
+  EXPECT_EQ(r.error.message(),
+            "Statement 1 failed: Invalid operation: Column '_seq' is a system column and cannot be "
+            "written");
   Ok("INSERT INTO chat.msgs (id) VALUES (1)", alice_);
   auto u = Run("UPDATE chat.msgs SET _deleted = 1", alice_);
-  EXPECT_EQ(u.error.message(), "Column '_deleted' is a system column and cannot be written");
+  EXPECT_EQ(u.error.message(),
+            "Statement 1 failed: Invalid operation: Column '_deleted' is a system column and "
+            "cannot be written");
 }
 
 TEST_F(ExecutorTest, UnnamedInternalTablesAreDenied) {

@@ -47,13 +47,13 @@ TEST(PlanRecorderTest, ConflictingForecastsForOneKeyBecomeUnknown) {
   a.segments = 3;
   a.read = 1;
   a.skipped_key_range = 2;
-  r.Forecast("k", ScanForecast{1, a, {"seg-000002.parquet"}});
-  r.Forecast("k", ScanForecast{1, a, {"seg-000002.parquet"}});  // the same again: still known
+  r.Forecast("k", ScanForecast{1, a, {"batch-2.parquet"}});
+  r.Forecast("k", ScanForecast{1, a, {"batch-2.parquet"}});  // the same again: still known
   ASSERT_TRUE(r.FindForecast("k")->segments.has_value());
   table::ColdScanStats b = a;
   b.read = 3;
   b.skipped_key_range = 0;
-  r.Forecast("k", ScanForecast{1, b, {"seg-000001.parquet", "seg-000002.parquet"}});
+  r.Forecast("k", ScanForecast{1, b, {"batch-1.parquet", "batch-2.parquet"}});
   EXPECT_FALSE(r.FindForecast("k")->segments.has_value());
   EXPECT_TRUE(r.FindForecast("k")->files.empty());
   EXPECT_EQ(r.FindForecast("other"), nullptr);
@@ -83,7 +83,7 @@ TEST(PlanRecorderTest, PhysicalPlanDescribesEachVirtualTableScan) {
   s.read = 1;
   s.skipped_stats = 2;
   r.Forecast(PlanRecorder::Key(7, 0, "0:32,1:4,"),
-             ScanForecast{5000, s, {"seg-000003.parquet"}});
+             ScanForecast{5000, s, {"batch-3.parquet"}});
   PlanInput in = Input(&def, {{2, 0, "SCAN messages VIRTUAL TABLE INDEX 0:0:32,1:4,"},
                               {4, 0, "SCAN other VIRTUAL TABLE INDEX 64:"}});
   EXPECT_EQ(RenderPhysicalPlan(in, r),
@@ -94,7 +94,7 @@ TEST(PlanRecorderTest, PhysicalPlanDescribesEachVirtualTableScan) {
             "    planner estimate: rows=5000\n"
             "    cold segments: in_manifest=3 to_read=1 skipped_by_key_range=0 "
             "skipped_by_statistics=2\n"
-            "    files to read: seg-000003.parquet\n"
+            "    files to read: batch-3.parquet\n"
             "[2] SCAN other (not a KalamDB table)\n");
 }
 

@@ -281,7 +281,8 @@ TEST_F(SystemTablesTest, SettingsShowTheExecutorOptions) {
 
 TEST_F(SystemTablesTest, OnlyDbaAndSystemMayReadSystemTables) {
   const std::string denied =
-      "Permission denied: system tables are readable by dba and system roles only";
+      "Statement 1 failed: Permission denied: system tables are readable by dba and system roles "
+      "only";
   for (const Caller& who : {alice_, service_}) {
     for (const char* sql :
          {"SELECT * FROM system.users", "SELECT count(*) FROM system.tables",
@@ -313,7 +314,8 @@ TEST_F(SystemTablesTest, SystemTablesAreReadOnly) {
             "Table 'information_schema.tables' is read-only"}}) {
     auto r = Run(c.sql, root_);
     EXPECT_EQ(r.error.code(), StatusCode::kPermissionDenied) << c.sql;
-    EXPECT_EQ(r.error.message(), c.message) << c.sql;
+    EXPECT_EQ(r.error.message(), std::string("Statement 1 failed: Permission denied: ") + c.message)
+        << c.sql;
   }
   // Reading a system table while writing a user table is fine.
   Ok("INSERT INTO chat.pub (id, v) SELECT 1, name FROM system.namespaces WHERE name = 'chat'",
@@ -324,10 +326,10 @@ TEST_F(SystemTablesTest, SystemTablesAreReadOnly) {
 TEST_F(SystemTablesTest, UnknownSystemTableIsNotFound) {
   auto r = Run("SELECT * FROM system.nope", root_);
   EXPECT_EQ(r.error.code(), StatusCode::kTableNotFound);
-  EXPECT_EQ(r.error.message(), "System table 'system.nope' does not exist");
+  EXPECT_EQ(r.error.message(), "Statement 1 failed: Not found: System table 'system.nope' does not exist");
   auto i = Run("SELECT * FROM information_schema.schemata", alice_);
   EXPECT_EQ(i.error.code(), StatusCode::kTableNotFound);
-  EXPECT_EQ(i.error.message(), "Table 'information_schema.schemata' does not exist");
+  EXPECT_EQ(i.error.message(), "Statement 1 failed: Not found: Table 'information_schema.schemata' does not exist");
 }
 
 TEST_F(SystemTablesTest, InternalNamesAreDeniedUnlessTheStatementNamedTheTable) {

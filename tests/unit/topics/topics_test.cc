@@ -324,7 +324,7 @@ TEST_F(TopicServiceTest, ACommitThatFailsItsConflictCheckPublishesNothing) {
   ASSERT_TRUE(pipeline.Commit(first).ok());
   auto failed = pipeline.Commit(second);
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), StatusCode::kConstraint);
+  EXPECT_EQ(failed.status().code(), StatusCode::kAlreadyExists);
   size_t messages = 0;
   for (uint32_t p = 0; p < 2; ++p) {
     ConsumeRequest req;
