@@ -2,7 +2,11 @@
 #include "bench_client.h"
 
 #include <array>
+#include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include <netdb.h>
@@ -132,8 +136,11 @@ std::string SqlResult::message(size_t i) const {
 }
 
 SqlResult RunSql(HttpClient& client, std::string_view sql, const json::array* params) {
+  return ParseSqlResponse(client.Post("/v1/api/sql", SqlBody(sql, params)));
+}
+
+SqlResult ParseSqlResponse(const HttpResponse& res) {
   SqlResult r;
-  HttpResponse res = client.Post("/v1/api/sql", SqlBody(sql, params));
   r.http_status = res.status;
   if (res.status == 0) {
     r.error = res.body;
@@ -185,6 +192,156 @@ std::string ValueText(const json::value& v) {
   if (v.is_string()) return std::string(v.as_string());
   if (v.is_null()) return "null";
   return json::serialize(v);
+}
+
+// ---- HttpBurst ----
+
+namespace {
+
+// A connected TCP socket (TCP_NODELAY) to `endpoint`, or -1 with *error set.
+int ConnectSocket(const Endpoint& endpoint, std::string* error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(endpoint.host.c_str(), endpoint.port.c_str(), &hints, &res); rc) {
+    *error = std::string("resolve: ") + gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) {
+    *error = std::string("connect failed: ") + std::strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Once `buf` holds a whole response (headers with Content-Length, then the body): its size and
+// the parsed status and body; 0 while incomplete; SIZE_MAX if it cannot be parsed.
+size_t ParseResponse(const std::string& buf, HttpResponse* out) {
+  const size_t head_end = buf.find("\r\n\r\n");
+  if (head_end == std::string::npos) return 0;
+  if (buf.compare(0, 9, "HTTP/1.1 ") != 0) return SIZE_MAX;
+  const int status = std::atoi(buf.c_str() + 9);
+  size_t length = SIZE_MAX;
+  for (size_t pos = buf.find("\r\n") + 2; pos < head_end;) {
+    const size_t eol = buf.find("\r\n", pos);
+    std::string line = buf.substr(pos, eol - pos);
+    for (size_t i = 0; i < line.size() && line[i] != ':'; ++i) line[i] = static_cast<char>(std::tolower(line[i]));
+    if (line.starts_with("content-length:")) length = std::strtoull(line.c_str() + 15, nullptr, 10);
+    pos = eol + 2;
+  }
+  if (length == SIZE_MAX) return SIZE_MAX;
+  if (buf.size() < head_end + 4 + length) return 0;
+  out->status = status;
+  out->body = buf.substr(head_end + 4, length);
+  return head_end + 4 + length;
+}
+
+}  // namespace
+
+HttpBurst::HttpBurst(Endpoint endpoint, std::string token)
+    : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+
+HttpBurst::~HttpBurst() {
+  for (int fd : fds_) ::close(fd);
+}
+
+bool HttpBurst::Connect(int n, std::string* error) {
+  while (static_cast<int>(fds_.size()) < n) {
+    int fd = ConnectSocket(endpoint_, error);
+    if (fd < 0) return false;
+    fds_.push_back(fd);
+  }
+  return true;
+}
+
+bool HttpBurst::Run(std::string_view target, const std::vector<std::string>& bodies,
+                    std::vector<HttpResponse>* out, std::chrono::milliseconds timeout,
+                    std::string* error) {
+  const size_t n = bodies.size();
+  if (n > fds_.size()) {
+    *error = "HttpBurst: more requests than connections";
+    return false;
+  }
+  std::vector<std::string> sendbuf(n), recvbuf(n);
+  std::vector<size_t> sent(n, 0);
+  std::vector<bool> done(n, false);
+  out->assign(n, HttpResponse{});
+  for (size_t i = 0; i < n; ++i) {
+    sendbuf[i] = "POST " + std::string(target) + " HTTP/1.1\r\nHost: " + endpoint_.host +
+                 "\r\nContent-Type: application/json\r\nAuthorization: Bearer " + token_ +
+                 "\r\nContent-Length: " + std::to_string(bodies[i].size()) + "\r\n\r\n" +
+                 bodies[i];
+  }
+  size_t remaining = n;
+  const auto deadline = Clock::now() + timeout;
+  std::vector<pollfd> fds;
+  std::vector<size_t> index;
+  while (remaining) {
+    fds.clear();
+    index.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      const bool writing = sent[i] < sendbuf[i].size();
+      fds.push_back({fds_[i], static_cast<short>(writing ? POLLOUT : POLLIN), 0});
+      index.push_back(i);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      *error = std::to_string(remaining) + " of " + std::to_string(n) +
+               " requests unanswered after " + std::to_string(timeout.count()) + " ms";
+      return false;
+    }
+    if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      *error = std::string("poll: ") + std::strerror(errno);
+      return false;
+    }
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if (!fds[k].revents) continue;
+      const size_t i = index[k];
+      if (sent[i] < sendbuf[i].size()) {
+        ssize_t w = ::send(fds_[i], sendbuf[i].data() + sent[i], sendbuf[i].size() - sent[i],
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (w <= 0) {
+          *error = std::string("send: ") + std::strerror(errno);
+          return false;
+        }
+        sent[i] += static_cast<size_t>(w);
+        continue;
+      }
+      char chunk[64 << 10];
+      ssize_t r = ::recv(fds_[i], chunk, sizeof chunk, MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (r <= 0) {
+        *error = r == 0 ? "the server closed a connection before answering"
+                        : std::string("recv: ") + std::strerror(errno);
+        return false;
+      }
+      recvbuf[i].append(chunk, static_cast<size_t>(r));
+      const size_t used = ParseResponse(recvbuf[i], &(*out)[i]);
+      if (used == SIZE_MAX) {
+        *error = "unparsable HTTP response: " + recvbuf[i].substr(0, 120);
+        return false;
+      }
+      if (used) {
+        done[i] = true;
+        --remaining;
+      }
+    }
+  }
+  return true;
 }
 
 // ---- WebSocket framing ----
@@ -297,28 +454,11 @@ bool WsClient::Drain(std::vector<std::string>* messages, bool* closed) {
 
 bool WsClient::Connect(const Endpoint& endpoint, std::string_view token,
                        std::chrono::milliseconds timeout, std::string* error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(endpoint.host.c_str(), endpoint.port.c_str(), &hints, &res); rc) {
-    *error = std::string("resolve: ") + gai_strerror(rc);
-    return false;
-  }
-  for (addrinfo* a = res; a; a = a->ai_next) {
-    fd_ = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd_ < 0) continue;
-    if (::connect(fd_, a->ai_addr, a->ai_addrlen) == 0) break;
-    ::close(fd_);
-    fd_ = -1;
-  }
-  ::freeaddrinfo(res);
+  fd_ = ConnectSocket(endpoint, error);
   if (fd_ < 0) {
-    *error = std::string("WebSocket connect failed: ") + std::strerror(errno);
+    *error = "WebSocket " + *error;
     return false;
   }
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string req = "GET /v1/ws?compress=false HTTP/1.1\r\nHost: " + endpoint.host + ":" +
                     endpoint.port +
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -80,6 +80,30 @@ struct SqlResult {
 // Runs `sql` (with `params`) on `client`.
 SqlResult RunSql(HttpClient& client, std::string_view sql,
                  const boost::json::array* params = nullptr);
+// Parses an answer of POST /v1/api/sql.
+SqlResult ParseSqlResponse(const HttpResponse& res);
+
+// One request on each of many keep-alive connections at the same time, driven by one thread with
+// poll(), so the client costs little next to the server (1,000 concurrent queries on 2 cores).
+class HttpBurst {
+ public:
+  HttpBurst(Endpoint endpoint, std::string token);
+  ~HttpBurst();
+  HttpBurst(const HttpBurst&) = delete;
+  HttpBurst& operator=(const HttpBurst&) = delete;
+
+  // Opens `n` connections (TCP_NODELAY); kept for every Run.
+  bool Connect(int n, std::string* error);
+  // POSTs bodies[i] to `target` on connection i, all at once, and waits for every answer.
+  bool Run(std::string_view target, const std::vector<std::string>& bodies,
+           std::vector<HttpResponse>* out, std::chrono::milliseconds timeout, std::string* error);
+  int size() const { return static_cast<int>(fds_.size()); }
+
+ private:
+  Endpoint endpoint_;
+  std::string token_;
+  std::vector<int> fds_;
+};
 
 // POST /v1/api/auth/login; on success stores the access token in `client` and returns true.
 // `*status` gets the HTTP status (429 = rate limited).

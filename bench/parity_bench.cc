@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  Cleanup(http, "DROP NAMESPACE IF EXISTS " + s.ns + " CASCADE");
+  Cleanup(http, "DROP NAMESPACE IF EXISTS " + s.ns + " CASCADE", std::chrono::seconds(10));
 
   RunInfo info;
   info.server_url = "http://" + s.endpoint.host + ":" + s.endpoint.port;

@@ -75,7 +75,7 @@ Workload OnUserTable(std::string name, std::string description, std::string tabl
   };
   w.run = [table, run](Context& ctx, int64_t i) { return run(ctx, ctx.Table(table), i); };
   w.teardown = [table](Context& ctx) {
-    Cleanup(ctx.http, "DROP USER TABLE IF EXISTS " + ctx.Table(table));
+    Cleanup(ctx.http, "DROP USER TABLE IF EXISTS " + ctx.Table(table), std::chrono::seconds(10));
   };
   return w;
 }

@@ -162,9 +162,17 @@ Error Seed(HttpClient& c, const std::string& table, const std::string& columns, 
   return {};
 }
 
-void Cleanup(HttpClient& c, const std::string& sql) {
-  SqlResult r = RunSql(c, sql);
-  if (!r.ok) std::fprintf(stderr, "  cleanup failed: %s: %s\n", sql.c_str(), r.error.c_str());
+void Cleanup(HttpClient& c, const std::string& sql, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    SqlResult r = RunSql(c, sql);
+    if (r.ok) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::fprintf(stderr, "  cleanup failed: %s: %s\n", sql.c_str(), r.error.c_str());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 std::string Fixed(double v, int decimals) {

@@ -8,6 +8,7 @@
 // (docs/benchmarks.md).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -136,8 +137,11 @@ Error ExpectValue(HttpClient& c, const std::string& sql, const std::string& want
 // INSERTs rows 0..n-1 of `table (columns)` in statements of `batch` rows; row(i) is "(…)".
 Error Seed(HttpClient& c, const std::string& table, const std::string& columns, int64_t n,
            int batch, const std::function<std::string(int64_t)>& row);
-// Best-effort cleanup statement (teardown): failures are printed, not returned.
-void Cleanup(HttpClient& c, const std::string& sql);
+// Best-effort cleanup statement (teardown): retried for up to `patience` (a DROP waits for the
+// server to unregister the subscriptions of connections just closed); a last failure is printed,
+// not returned.
+void Cleanup(HttpClient& c, const std::string& sql,
+             std::chrono::milliseconds patience = std::chrono::milliseconds(0));
 // printf-style formatting of a double ("%.2f" like the original's {:.2}).
 std::string Fixed(double v, int decimals);
 // A cell of a result row as a number (accepts JSON numbers and numeric strings).
