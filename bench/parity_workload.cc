@@ -189,6 +189,25 @@ double Number(const json::value& v) {
   return std::nan("");
 }
 
+Workload OnTable(std::string name, std::string category, std::string description,
+                 std::string table, std::string columns,
+                 std::function<Error(Context&, const std::string&)> seed,
+                 std::function<Error(Context&, const std::string&, int64_t)> run) {
+  Workload w;
+  w.name = std::move(name);
+  w.category = std::move(category);
+  w.description = std::move(description);
+  w.setup = [table, columns, seed](Context& ctx) -> Error {
+    const std::string t = ctx.Table(table);
+    PARITY_TRY(Exec(ctx.http, "DROP TABLE IF EXISTS " + t));
+    PARITY_TRY(Exec(ctx.http, "CREATE TABLE " + t + " (" + columns + ")"));
+    return seed ? seed(ctx, t) : Error();
+  };
+  w.run = [table, run](Context& ctx, int64_t i) { return run(ctx, ctx.Table(table), i); };
+  w.teardown = [table](Context& ctx) { Cleanup(ctx.http, "DROP TABLE IF EXISTS " + ctx.Table(table)); };
+  return w;
+}
+
 std::vector<Workload> AllWorkloads() {
   static const char* kOrder[] = {
       "create_table", "drop_table", "single_insert", "bulk_insert", "transaction_multi_insert",
@@ -202,6 +221,7 @@ std::vector<Workload> AllWorkloads() {
       "concurrent_consumers", "sql_1k_concurrent", "create_user", "drop_user",
       "connection_storm", "mixed_read_write", "wide_fanout_query", "subscriber_scale"};
   std::vector<Workload> all = SqlWorkloads();
+  for (auto& w : LoadWorkloads()) all.push_back(std::move(w));
   for (auto& w : LiveWorkloads()) all.push_back(std::move(w));
   auto rank = [&](const Workload& w) {
     for (size_t i = 0; i < std::size(kOrder); ++i) {

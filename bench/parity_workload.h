@@ -118,6 +118,7 @@ struct Workload {
 };
 
 std::vector<Workload> SqlWorkloads();   // parity_sql_workloads.cc
+std::vector<Workload> LoadWorkloads();  // parity_load_workloads.cc
 std::vector<Workload> LiveWorkloads();  // parity_live_workloads.cc
 // Every workload, in the original tool's order.
 std::vector<Workload> AllWorkloads();
@@ -137,6 +138,12 @@ Error ExpectValue(HttpClient& c, const std::string& sql, const std::string& want
 // INSERTs rows 0..n-1 of `table (columns)` in statements of `batch` rows; row(i) is "(…)".
 Error Seed(HttpClient& c, const std::string& table, const std::string& columns, int64_t n,
            int batch, const std::function<std::string(int64_t)>& row);
+// A workload on one SHARED table `table (columns)` of the run's namespace: setup drops, creates
+// and seeds it, run gets its qualified name, teardown drops it.
+Workload OnTable(std::string name, std::string category, std::string description,
+                 std::string table, std::string columns,
+                 std::function<Error(Context&, const std::string&)> seed,
+                 std::function<Error(Context&, const std::string&, int64_t)> run);
 // Best-effort cleanup statement (teardown): retried for up to `patience` (a DROP waits for the
 // server to unregister the subscriptions of connections just closed); a last failure is printed,
 // not returned.
