@@ -10,28 +10,23 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
+#include "bench_client.h"
 
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
-using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using kalam::bench::HttpClient;
+using kalam::bench::SqlBody;
 
 namespace {
 
 struct Options {
-  std::string host = "127.0.0.1";
-  std::string port = "8080";
+  kalam::bench::Endpoint endpoint;
   std::string user = "root";
   std::string password;
   std::string mode = "all";
@@ -41,59 +36,21 @@ struct Options {
   int point_rows = 10000;
 };
 
-class Client {
- public:
-  Client(const Options& o) : o_(o), stream_(ioc_) {
-    tcp::resolver resolver(ioc_);
-    stream_.connect(resolver.resolve(o.host, o.port));
-  }
-  // POSTs `body` to `target`; returns the response body and HTTP status.
-  int Post(const std::string& target, const std::string& body, std::string* out) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, o_.host);
-    req.set(http::field::content_type, "application/json");
-    if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buffer_, res);
-    *out = std::move(res.body());
-    return res.result_int();
-  }
-  void set_token(std::string t) { token_ = std::move(t); }
-
- private:
-  const Options& o_;
-  boost::asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::string token_;
-};
-
 std::string Login(const Options& o) {
-  Client c(o);
-  std::string out;
-  json::object body{{"user", o.user}, {"password", o.password}};
-  int status = c.Post("/v1/api/auth/login", json::serialize(body), &out);
-  if (status != 200) {
-    std::fprintf(stderr, "login failed (%d): %s\n", status, out.c_str());
+  HttpClient c(o.endpoint);
+  int status = 0;
+  std::string error;
+  if (!kalam::bench::Login(c, o.user, o.password, &status, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     std::exit(1);
   }
-  return std::string(json::parse(out).at("access_token").as_string());
+  return c.token();
 }
 
-std::string SqlBody(const std::string& sql, const json::array* params = nullptr) {
-  json::object o{{"sql", sql}};
-  if (params) o["params"] = *params;
-  return json::serialize(o);
-}
-
-void MustRun(Client& c, const std::string& sql) {
-  std::string out;
-  int status = c.Post("/v1/api/sql", SqlBody(sql), &out);
-  if (status != 200) {
-    std::fprintf(stderr, "setup failed: %s → %s\n", sql.c_str(), out.c_str());
+void MustRun(HttpClient& c, const std::string& sql) {
+  kalam::bench::SqlResult r = kalam::bench::RunSql(c, sql);
+  if (!r.ok) {
+    std::fprintf(stderr, "setup failed: %s → %s\n", sql.c_str(), r.error.c_str());
     std::exit(1);
   }
 }
@@ -124,9 +81,8 @@ RunResult Run(const Options& o, const std::string& token, const std::string& mod
   const int rows_per_op = mode == "batch" ? o.batch : 1;
   const auto deadline = Clock::now() + std::chrono::duration<double>(o.seconds);
   auto worker = [&](int id) {
-    Client c(o);
+    HttpClient c(o.endpoint);
     c.set_token(token);
-    std::string out;
     uint64_t local = 0;
     while (Clock::now() < deadline) {
       std::string body;
@@ -149,14 +105,16 @@ RunResult Run(const Options& o, const std::string& token, const std::string& mod
                        std::to_string(1 + (n * 7919) % o.point_rows));
       }
       auto t0 = Clock::now();
-      int status = c.Post("/v1/api/sql", body, &out);
+      kalam::bench::HttpResponse res = c.Post("/v1/api/sql", body);
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      if (status != 200) {
-        if (errors.fetch_add(1) < 3) std::fprintf(stderr, "error %d: %s\n", status, out.c_str());
+      if (res.status != 200) {
+        if (errors.fetch_add(1) < 3) {
+          std::fprintf(stderr, "error %d: %s\n", res.status, res.body.c_str());
+        }
         continue;
       }
       lat[id].push_back(ms);
-      took[id].push_back(ParseTook(out));
+      took[id].push_back(ParseTook(res.body));
       ++local;
     }
     ops[id] = local;
@@ -199,8 +157,8 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = v;
+    if (k == "--host") o.endpoint.host = v;
+    else if (k == "--port") o.endpoint.port = v;
     else if (k == "--user") o.user = v;
     else if (k == "--password") o.password = v;
     else if (k == "--mode") o.mode = v;
@@ -215,16 +173,16 @@ int main(int argc, char** argv) {
   }
   const std::string token = Login(o);
   {
-    Client c(o);
+    HttpClient c(o.endpoint);
     c.set_token(token);
     MustRun(c, "CREATE NAMESPACE IF NOT EXISTS bench");
     MustRun(c, "CREATE SHARED TABLE IF NOT EXISTS bench.messages (id BIGINT PRIMARY KEY "
                "AUTO_INCREMENT, room INT, body TEXT, created_at TIMESTAMP DEFAULT NOW())");
     MustRun(c, "CREATE SHARED TABLE IF NOT EXISTS bench.points (id BIGINT PRIMARY KEY, name "
                "TEXT, score DOUBLE)");
-    std::string out;
-    c.Post("/v1/api/sql", SqlBody("SELECT count(*) FROM bench.points"), &out);
-    if (out.find("[\"0\"]") != std::string::npos) {
+    kalam::bench::SqlResult count = kalam::bench::RunSql(c, "SELECT count(*) FROM bench.points");
+    if (count.ok && count.rows().size() == 1 &&
+        kalam::bench::ValueText(count.rows()[0].as_array()[0]) == "0") {
       for (int base = 0; base < o.point_rows; base += 500) {
         std::string sql = "INSERT INTO bench.points (id, name, score) VALUES ";
         for (int i = base; i < std::min(base + 500, o.point_rows); ++i) {

@@ -26,7 +26,6 @@
 // The client is deliberately lean (it parses WebSocket frames itself, one read for many frames)
 // so that on a small machine it leaves the CPU to the server.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -35,7 +34,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -51,9 +49,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "bench_client.h"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -111,40 +110,31 @@ std::string LoadAverage() {
   return a + " " + b + " " + c;
 }
 
-// Synchronous HTTP/1.1 keep-alive client for login, DDL and the writer's INSERTs.
+// The writer's connection (bench_client's keep-alive client): login, DDL and INSERTs; a failed
+// statement ends the run.
 class Http {
  public:
-  explicit Http(const Options& o) : o_(o), stream_(ioc_) {
-    stream_.connect(tcp::resolver(ioc_).resolve(o.host, o.port));
-  }
-  std::string Post(const std::string& target, const std::string& body, int* status = nullptr) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, o_.host);
-    req.set(http::field::content_type, "application/json");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buf_, res);
-    if (status) *status = res.result_int();
-    return res.body();
+  explicit Http(const Options& o) : client_(kalam::bench::Endpoint{o.host, o.port}) {}
+  void Login(const Options& o) {
+    int status = 0;
+    std::string error;
+    if (!kalam::bench::Login(client_, o.user, o.password, &status, &error)) {
+      std::fprintf(stderr, "live_bench: %s\n", error.c_str());
+      std::exit(1);
+    }
+    token = client_.token();
   }
   void Sql(const std::string& sql) {
-    int status = 0;
-    std::string out = Post("/v1/api/sql", json::serialize(json::object{{"sql", sql}}), &status);
-    if (status != 200) {
-      std::fprintf(stderr, "SQL failed: %s → %s\n", sql.c_str(), out.c_str());
+    kalam::bench::SqlResult r = kalam::bench::RunSql(client_, sql);
+    if (!r.ok) {
+      std::fprintf(stderr, "SQL failed: %s → %s\n", sql.c_str(), r.error.c_str());
       std::exit(1);
     }
   }
   std::string token;
 
  private:
-  const Options& o_;
-  asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buf_;
+  kalam::bench::HttpClient client_;
 };
 
 // What the connections of one client thread saw. Counters are read by the writer thread.
@@ -156,48 +146,8 @@ struct alignas(64) Stats {
   std::string first_error;            // client thread only
 };
 
-// A masked client→server frame (RFC 6455 §5.2); opcode 1 = text, 9 = ping.
-std::string ClientFrame(std::string_view payload, uint8_t opcode) {
-  static const std::array<uint8_t, 4> kMask = {0x37, 0xfa, 0x21, 0x3d};
-  std::string f;
-  f.push_back(static_cast<char>(0x80 | opcode));
-  if (payload.size() < 126) {
-    f.push_back(static_cast<char>(0x80 | payload.size()));
-  } else {
-    f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(payload.size() >> 8));
-    f.push_back(static_cast<char>(payload.size() & 0xff));
-  }
-  f.append(reinterpret_cast<const char*>(kMask.data()), 4);
-  for (size_t i = 0; i < payload.size(); ++i) f.push_back(payload[i] ^ kMask[i % 4]);
-  return f;
-}
-
-// One complete server frame at the front of [p, p+n): its size, opcode and payload; 0 if
-// incomplete. `need` is the size the whole frame needs once its header is known.
-size_t ParseFrame(const char* p, size_t n, int* opcode, std::string_view* payload,
-                  size_t* need) {
-  *need = 2;
-  if (n < 2) return 0;
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  *opcode = u[0] & 0x0f;
-  uint64_t len = u[1] & 0x7f;
-  size_t header = 2;
-  if (len == 126) {
-    header = 4;
-    if (n < header) return 0;
-    len = (uint64_t{u[2]} << 8) | u[3];
-  } else if (len == 127) {
-    header = 10;
-    if (n < header) return 0;
-    len = 0;
-    for (int i = 0; i < 8; ++i) len = (len << 8) | u[2 + i];
-  }
-  *need = header + len;
-  if (n < *need) return 0;
-  *payload = std::string_view(p + header, len);
-  return *need;
-}
+using kalam::bench::ClientFrame;
+using kalam::bench::ParseFrame;
 
 // One WebSocket connection with `subs` subscriptions, read by one client thread.
 class Conn : public std::enable_shared_from_this<Conn> {
@@ -565,12 +515,7 @@ int main(int argc, char** argv) {
     }
   }
   Http http(o);
-  {
-    std::string out = http.Post("/v1/api/auth/login", json::serialize(json::object{
-                                                           {"user", o.user},
-                                                           {"password", o.password}}));
-    http.token = std::string(json::parse(out).at("access_token").as_string());
-  }
+  http.Login(o);
   http.Sql("CREATE NAMESPACE IF NOT EXISTS bench");
   http.Sql("CREATE SHARED TABLE IF NOT EXISTS bench.live_events (id BIGINT PRIMARY KEY "
            "AUTO_INCREMENT, t BIGINT, p TEXT)");

@@ -50,7 +50,7 @@ void LiveManager::SendBatch(const SubPtr& sub) {
   uint64_t total_rows = 0;
   const bool first_step = sub->batch_num == 0;
   if (first_step && o.snapshot && !resume && !o.last_rows && r.error.ok() && !r.results.empty() &&
-      r.results[0].row_count > o.batch_size) {
+      (r.results[0].row_count > o.batch_size || r.results[0].truncated)) {
     sql::SqlRequest count;
     count.sql = "SELECT count(*) FROM " + from + " WHERE (" + where + ")";
     count.read_snapshot = sub->read_point.snapshot;
@@ -119,6 +119,9 @@ void LiveManager::SendBatch(const SubPtr& sub) {
     if (sent++) rows.push_back(',');
     rows += obj;
   }
+  // The probe row (LIMIT batch_size + 1) can be cut by limits.max_query_limit when the batch is
+  // that large: a truncated result has rows past the ones read, so the snapshot goes on.
+  if (res.truncated && !o.last_rows) more = true;
   // `ready` comes last: a step that ends with deletes has more to come, if only an empty batch.
   const bool has_more = more || !deletes.empty();
   const bool first = sub->batch_num == 0;

@@ -345,3 +345,24 @@ def test_ack_total_rows_is_the_snapshot_row_count(server, table):
     ack = c.recv()
     assert (ack["subscription_id"], ack["total_rows"]) == ("changes", 0)
     c.close()
+
+
+def test_default_snapshot_of_more_than_max_query_limit_rows_is_complete(server, table):
+    # 1,010 rows with the default batch_size (1000 = limits.max_query_limit): the batch's probe row
+    # (LIMIT 1001) is cut by the query limit, which must still mean "more", not "ready".
+    for base in range(0, 1010, 101):
+        values = ", ".join(f"({i}, 'r', 'b')" for i in range(base, base + 101))
+        server.sql(f"INSERT INTO {table} (id, room, body) VALUES {values}")
+    c = LiveClient(server, compress=False)
+    c.subscribe("big", f"SELECT id FROM {table}", {})
+    ack = c.recv()
+    assert (ack["type"], ack["total_rows"]) == ("subscription_ack", 1010)
+    b0 = c.recv()
+    assert (len(b0["rows"]), b0["batch_control"]["has_more"], b0["batch_control"]["status"]) == (
+        1000, True, "loading")
+    c.send({"type": "next_batch", "subscription_id": "big"})
+    b1 = c.recv()
+    assert (len(b1["rows"]), b1["batch_control"]["has_more"], b1["batch_control"]["status"]) == (
+        10, False, "ready")
+    assert [r["id"] for r in b0["rows"] + b1["rows"]] == list(range(1010))
+    c.close()
