@@ -46,6 +46,7 @@ std::string EncodeLogEntry(const LogEntry& entry) {
   PutU32(&out, static_cast<uint32_t>(entry.payload.size()));
   PutU32(&out, Checksum(entry.kind, entry.payload));
   out += entry.payload;
+  out.resize((out.size() + 7) / 8 * 8, '\0');
   return out;
 }
 
@@ -64,6 +65,12 @@ Result<LogEntry> DecodeLogEntry(std::string_view bytes) {
     return Status::Corruption("Raft log entry has unknown kind " + std::to_string(kind));
   }
   const uint32_t length = GetU32(bytes.substr(2));
+  const size_t unpadded = kLogEntryHeaderBytes + length;
+  const size_t padded = (unpadded + 7) / 8 * 8;
+  if (bytes.size() == padded && bytes.size() > unpadded &&
+      bytes.substr(unpadded).find_first_not_of('\0') == std::string_view::npos) {
+    bytes = bytes.substr(0, unpadded);
+  }
   if (length != bytes.size() - kLogEntryHeaderBytes) {
     return Status::Corruption("Raft log entry declares " + std::to_string(length) +
                               " payload bytes but carries " +

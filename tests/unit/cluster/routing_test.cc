@@ -96,14 +96,20 @@ TEST(LogEntryTest, RoundTripsEveryKind) {
   for (EntryKind kind : {EntryKind::kCommitGroup, EntryKind::kCatalogChange, EntryKind::kSnapshot}) {
     LogEntry entry{kind, std::string("payload\0with zero", 17)};
     const std::string bytes = EncodeLogEntry(entry);
-    ASSERT_EQ(bytes.size(), kLogEntryHeaderBytes + 17);
+    ASSERT_EQ(bytes.size(), 32u);  // 10 + 17, padded to a multiple of 8
+    EXPECT_EQ(bytes.substr(27), std::string(5, '\0'));
     EXPECT_EQ(bytes[0], 1);
     EXPECT_EQ(bytes[1], static_cast<char>(kind));
     auto decoded = DecodeLogEntry(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
     EXPECT_EQ(*decoded, entry);
+    auto unpadded = DecodeLogEntry(bytes.substr(0, 27));
+    ASSERT_TRUE(unpadded.ok()) << unpadded.status().ToString();
+    EXPECT_EQ(*unpadded, entry);
   }
-  auto empty = DecodeLogEntry(EncodeLogEntry(LogEntry{EntryKind::kCommitGroup, ""}));
+  const std::string empty_bytes = EncodeLogEntry(LogEntry{EntryKind::kCommitGroup, ""});
+  EXPECT_EQ(empty_bytes.size(), 16u);
+  auto empty = DecodeLogEntry(empty_bytes);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->payload, "");
 }
@@ -128,6 +134,14 @@ TEST(LogEntryTest, RefusesDamagedEntries) {
             "Raft log entry declares 6 payload bytes but carries 5");
   std::string flipped = good;
   flipped.back() ^= 0x01;
+  ASSERT_EQ(good.size(), 16u);  // 10 + 6 is a multiple of 8 already: no padding
+  const std::string padded = EncodeLogEntry(LogEntry{EntryKind::kCommitGroup, "abc"});
+  ASSERT_EQ(padded.size(), 16u);  // 10 + 3 + 3 zero bytes
+  std::string dirty_padding = padded;
+  dirty_padding.back() = 'x';
+  EXPECT_EQ(error(dirty_padding), "Raft log entry declares 3 payload bytes but carries 6");
+  EXPECT_EQ(error(padded + std::string(8, '\0')),
+            "Raft log entry declares 3 payload bytes but carries 14");
   EXPECT_EQ(error(flipped), "Raft log entry checksum mismatch");
   std::string other_kind = good;  // the checksum covers the kind too
   other_kind[1] = static_cast<char>(EntryKind::kCatalogChange);
