@@ -23,7 +23,8 @@ class FsmBridge {
   raft_fsm* fsm() { return &fsm_; }
 
   // Tells the bridge which raft instance drives it, so Apply can name the entry's index
-  // (raft_last_applied + 1 while an entry is being applied). Call once, before raft_start.
+  // (raft_last_applied + 1 while an entry is being applied). Call once, before raft_start;
+  // without it the index passed to StateMachine::Apply is 0.
   void Attach(raft* r) { raft_ = r; }
 
   // The first Apply or Restore failure, or a refused entry; once set, nothing more is applied.

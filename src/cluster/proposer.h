@@ -24,8 +24,9 @@ struct ProposeOutcome {
     // this node knows of (0 / "" while an election runs). Safe to retry elsewhere.
     kNotLeader,
     // Appended, then leadership was lost or the node shut down before the commit was known: a
-    // new leader may still commit it. The caller must not report "not written"; it finds out by
-    // reading the applied state (for a commit group: whether its `_seq`s exist).
+    // new leader may still commit it. Also: committed, but this node's state machine failed to
+    // apply it (FsmBridge::failure()). The caller must not report "not written"; it finds out
+    // by reading the applied state (for a commit group: whether its `_seq`s exist).
     kOutcomeUnknown,
     // Not appended for another reason (`status` says which); nothing was written.
     kFailed,

@@ -30,7 +30,7 @@ Result<std::unique_ptr<RaftGroup>> RaftGroup::Start(uv_loop_t* loop,
     return Status::IoError("Cannot create the Raft directory '" + options.dir + "': " +
                            ec.message());
   }
-  std::unique_ptr<RaftGroup> group(new RaftGroup(loop, machine));
+  auto group = std::make_unique<RaftGroup>(Token{}, loop, machine);
   const std::string address = self->address();
   if (int rv = raft_uv_tcp_init(&group->transport_, loop); rv != 0) {
     return RaftError(rv, "Cannot set up the Raft transport");

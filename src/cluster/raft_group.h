@@ -40,6 +40,12 @@ class RaftGroup {
   static Result<std::unique_ptr<RaftGroup>> Start(uv_loop_t* loop, const RaftGroupOptions& options,
                                                   StateMachine& machine);
 
+  // Use Start; the token keeps construction inside it.
+  struct Token {
+    explicit Token() = default;
+  };
+  RaftGroup(Token, uv_loop_t* loop, StateMachine& machine) : loop_(loop), bridge_(machine) {}
+
   // Closes the group if Close was not called, running `loop` until libraft has released it.
   // Call on the loop's thread while the loop is not running.
   ~RaftGroup();
@@ -62,7 +68,6 @@ class RaftGroup {
   bool closed() const { return closed_; }
 
  private:
-  RaftGroup(uv_loop_t* loop, StateMachine& machine) : loop_(loop), bridge_(machine) {}
   static void OnClosed(struct raft* r);
 
   uv_loop_t* loop_;
