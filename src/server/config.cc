@@ -15,6 +15,8 @@
 
 #include <toml++/toml.h>
 
+#include "cluster/peer.h"
+
 namespace kalam::server {
 
 namespace {
@@ -182,6 +184,14 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("max_files_per_folder", c.files.max_files_per_folder, 1, kNoMax);
   v.Int("max_request_bytes", c.files.max_request_bytes, 1, kNoMax);
   v.StrList("allowed_mime_types", c.files.allowed_mime_types);
+
+  v.Section("cluster");
+  v.Int("node_id", c.cluster.node_id, 0, 1023);
+  v.StrList("peers", c.cluster.peers);
+  v.Int("user_shards", c.cluster.user_shards, 1, 1024);
+  v.Str("raft_dir", c.cluster.raft_dir, /*non_empty=*/false);
+  v.Int("election_timeout_ms", c.cluster.election_timeout_ms, 100, 60000);
+  v.Int("heartbeat_timeout_ms", c.cluster.heartbeat_timeout_ms, 10, 60000);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -427,6 +437,47 @@ class Validator {
   std::optional<Problem> problem_;
 };
 
+// The [cluster] rules that span keys (each key's own range is checked by VisitFields).
+std::optional<Problem> FindClusterProblem(const ServerConfig& config) {
+  const ClusterConfig& c = config.cluster;
+  if (c.heartbeat_timeout_ms >= c.election_timeout_ms) {
+    return Problem{"cluster.heartbeat_timeout_ms",
+                   "cluster.heartbeat_timeout_ms (" + std::to_string(c.heartbeat_timeout_ms) +
+                       ") must be < cluster.election_timeout_ms (" +
+                       std::to_string(c.election_timeout_ms) + ")"};
+  }
+  if (!c.enabled()) {
+    if (c.node_id != 0) {
+      return Problem{"cluster.node_id",
+                     "cluster.node_id is set (" + std::to_string(c.node_id) +
+                         ") but cluster.peers is empty: list every member, this node included, "
+                         "as \"id=host:port\""};
+    }
+    return std::nullopt;
+  }
+  auto peers = cluster::ParsePeers(c.peers);
+  if (!peers.ok()) {
+    return Problem{"cluster.peers", "cluster.peers: " + peers.status().message()};
+  }
+  if (c.node_id == 0) {
+    return Problem{"cluster.node_id",
+                   "cluster.node_id must be set (1..1023) when cluster.peers is set"};
+  }
+  bool listed = false;
+  for (const auto& peer : *peers) listed = listed || peer.id == c.node_id;
+  if (!listed) {
+    return Problem{"cluster.node_id", "cluster.node_id (" + std::to_string(c.node_id) +
+                                          ") is not one of the ids in cluster.peers"};
+  }
+  if (c.node_id != config.server.node_id) {
+    return Problem{"cluster.node_id",
+                   "cluster.node_id (" + std::to_string(c.node_id) +
+                       ") must equal server.node_id (" + std::to_string(config.server.node_id) +
+                       "): the node id is stamped into every _seq the node's leaders assign"};
+  }
+  return std::nullopt;
+}
+
 std::optional<Problem> FindProblem(const ServerConfig& config) {
   Validator validator;
   VisitFields(config, validator);
@@ -444,7 +495,7 @@ std::optional<Problem> FindProblem(const ServerConfig& config) {
                        ") must be <= auth.max_password_length (" +
                        std::to_string(config.auth.max_password_length) + ")"};
   }
-  return std::nullopt;
+  return FindClusterProblem(config);
 }
 
 Status Invalid(std::string_view text, std::string_view where) {
@@ -892,6 +943,22 @@ max_files_per_folder = 5000
 max_request_bytes = 27262976
 # Accepted MIME types, exact or "type/*" (e.g. ["image/*", "application/pdf"]); [] = all.
 allowed_mime_types = []
+
+[cluster]
+# Raft replication across nodes (docs/cluster.md). With peers empty the server is a single node.
+# This node's id in the cluster (1..1023); listed in peers and equal to server.node_id. 0 = none.
+node_id = 0
+# Every member, this node included, as "id=host:port" (the port of its Raft transport), e.g.
+# ["1=10.0.0.1:9100", "2=10.0.0.2:9100", "3=10.0.0.3:9100"].
+peers = []
+# User shards the rows of USER tables are split into by user id; fixed when the cluster is created.
+user_shards = 8
+# Directory of the Raft logs and snapshots. Empty: <data_dir>/raft.
+raft_dir = ""
+# Milliseconds without a leader before a follower starts an election (randomised up to 2x).
+election_timeout_ms = 1000
+# Milliseconds between a leader's heartbeats; below election_timeout_ms.
+heartbeat_timeout_ms = 100
 )toml";
 }
 

@@ -268,6 +268,33 @@ struct AuditConfig {
   bool operator==(const AuditConfig&) const = default;
 };
 
+// [cluster]: Raft replication across nodes (docs/cluster.md). Without peers (the default, and
+// when the section is absent) the server is a single node, exactly as without this section.
+struct ClusterConfig {
+  // This node's Raft id, 1..1023; must be listed in `peers` and equal server.node_id (the id
+  // stamped into every `_seq`). 0 = not a cluster member. Default: 0.
+  uint32_t node_id = 0;
+  // Every member, this node included, as "id=host:port" with the port its Raft transport
+  // listens on, e.g. ["1=10.0.0.1:9100", "2=10.0.0.2:9100", "3=10.0.0.3:9100"]. Ids and
+  // addresses unique. Empty: single node. Default: [].
+  std::vector<std::string> peers;
+  // User shards the rows of USER tables are split into, by user id; fixed when the cluster is
+  // created. 1..1024. Default: 8.
+  uint32_t user_shards = 8;
+  // Directory for the Raft logs and snapshots. Empty: "<data_dir>/raft". Default: "".
+  std::string raft_dir;
+  // Milliseconds a follower waits without hearing from its leader before it starts an election
+  // (libraft randomises it between 1x and 2x). 100..60000. Default: 1000.
+  uint32_t election_timeout_ms = 1000;
+  // Milliseconds between a leader's heartbeats; < election_timeout_ms. 10..60000. Default: 100.
+  uint32_t heartbeat_timeout_ms = 100;
+
+  // True when this node is a cluster member (peers are configured).
+  bool enabled() const { return !peers.empty(); }
+
+  bool operator==(const ClusterConfig&) const = default;
+};
+
 // The whole configuration. A plain value: copy it freely; thread-compatible.
 struct ServerConfig {
   ServerSectionConfig server;
@@ -286,6 +313,7 @@ struct ServerConfig {
   FilesConfig files;     // [files]
   MetricsConfig metrics;
   AuditConfig audit;
+  ClusterConfig cluster;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -315,7 +343,9 @@ Result<ServerConfig> ParseConfigToml(std::string_view toml_text, std::string_vie
 
 // Checks ranges and cross-field rules: port 0..65535, node_id 0..1023, io_threads >= 1, limits
 // and sizes > 0, default_query_limit <= max_query_limit, min_password_length <=
-// max_password_length, non-empty host/data_dir/localhost_user, a known log level.
+// max_password_length, non-empty host/data_dir/localhost_user, a known log level; with
+// cluster.peers set: well-formed unique peers, cluster.node_id among them and equal to
+// server.node_id; heartbeat_timeout_ms < election_timeout_ms.
 // kInvalidArgument ("Invalid configuration: ...") on the first violation.
 Status ValidateConfig(const ServerConfig& config);
 

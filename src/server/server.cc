@@ -362,6 +362,14 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const BuildInfo& build) {
+  if (config.cluster.enabled()) {
+    // Refused rather than ignored: a node configured as a cluster member must not silently run
+    // unreplicated.
+    return Status::FailedPrecondition(
+        "cluster mode ([cluster] peers) is not available in this build yet: the Raft groups are "
+        "built but not wired into the commit pipeline (docs/cluster.md). Remove cluster.peers "
+        "to run a single node.");
+  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->build = build;

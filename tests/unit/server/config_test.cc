@@ -110,6 +110,14 @@ max_files_per_request = 3
 max_files_per_folder = 10
 max_request_bytes = 5000
 allowed_mime_types = ["image/*", "text/plain"]
+
+[cluster]
+node_id = 7
+peers = ["7=10.0.0.7:9100", "8=10.0.0.8:9100", "9=10.0.0.9:9100"]
+user_shards = 16
+raft_dir = "/var/lib/kalamdb-raft"
+election_timeout_ms = 2000
+heartbeat_timeout_ms = 200
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -282,6 +290,69 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.files.max_files_per_folder, 10u);
   EXPECT_EQ(c.files.max_request_bytes, 5000u);
   EXPECT_EQ(c.files.allowed_mime_types, (std::vector<std::string>{"image/*", "text/plain"}));
+  EXPECT_EQ(c.cluster.node_id, 7u);
+  EXPECT_EQ(c.cluster.peers, (std::vector<std::string>{"7=10.0.0.7:9100", "8=10.0.0.8:9100",
+                                                      "9=10.0.0.9:9100"}));
+  EXPECT_TRUE(c.cluster.enabled());
+  EXPECT_EQ(c.cluster.user_shards, 16u);
+  EXPECT_EQ(c.cluster.raft_dir, "/var/lib/kalamdb-raft");
+  EXPECT_EQ(c.cluster.election_timeout_ms, 2000u);
+  EXPECT_EQ(c.cluster.heartbeat_timeout_ms, 200u);
+}
+
+TEST_F(ConfigTest, NoClusterSectionMeansASingleNode) {
+  auto r = LoadConfig(std::nullopt, FakeEnv({}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->cluster.enabled());
+  EXPECT_EQ(r->cluster, ClusterConfig{});
+  EXPECT_EQ(r->cluster.user_shards, 8u);
+  EXPECT_EQ(r->cluster.node_id, 0u);
+}
+
+TEST_F(ConfigTest, ClusterRulesNameTheKey) {
+  const std::string three = "peers = [\"1=a:9100\", \"2=b:9100\", \"3=c:9100\"]\n";
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 2\n"),
+            "Invalid configuration: cluster.node_id is set (2) but cluster.peers is empty: list "
+            "every member, this node included, as \"id=host:port\" in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\n" + three),
+            "Invalid configuration: cluster.node_id must be set (1..1023) when cluster.peers is "
+            "set in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 4\n" + three),
+            "Invalid configuration: cluster.node_id (4) is not one of the ids in cluster.peers in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 2\n" + three),
+            "Invalid configuration: cluster.node_id (2) must equal server.node_id (1): the node id "
+            "is stamped into every _seq the node's leaders assign in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"2=a:9100\"]\n"),
+            "Invalid configuration: cluster.peers: '2=a:9100': address a:9100 is listed twice in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"b:9100\"]\n"),
+            "Invalid configuration: cluster.peers: 'b:9100': expected id=host:port in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\npeers = [1, 2]\n"),
+            "Invalid configuration: cluster.peers must be an array of strings (element 1 is "
+            "integer) in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nuser_shards = 0\n"),
+            "Invalid configuration: cluster.user_shards must be between 1 and 1024 (got 0) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1024\n"),
+            "Invalid configuration: cluster.node_id must be between 0 and 1023 (got 1024) in "
+            "server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nelection_timeout_ms = 50\n"),
+            "Invalid configuration: cluster.election_timeout_ms must be between 100 and 60000 "
+            "(got 50) in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nelection_timeout_ms = 500\nheartbeat_timeout_ms = 500\n"),
+            "Invalid configuration: cluster.heartbeat_timeout_ms (500) must be < "
+            "cluster.election_timeout_ms (500) in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nuser_shard = 4\n"),
+            "Invalid configuration: unknown key 'cluster.user_shard' (did you mean "
+            "'cluster.user_shards'?) in server.toml");
+  // A valid three-node member.
+  Write("server.toml", "[server]\nnode_id = 3\n[cluster]\nnode_id = 3\n" + three);
+  auto ok = LoadConfig(std::nullopt, FakeEnv({}));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->cluster.enabled());
+  EXPECT_EQ(ok->cluster.peers.size(), 3u);
 }
 
 TEST_F(ConfigTest, WebSocketTimeoutsAndQueueMustBePositiveButRateLimitsMayBeZero) {
@@ -526,7 +597,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 62u);
+  EXPECT_EQ(keys(text).size(), 68u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
