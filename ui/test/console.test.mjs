@@ -3,7 +3,7 @@
 // playwright-core (never a downloaded browser). Screenshots at 1280×800 go to docs/images/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: VIEWPORT,
+    acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
@@ -179,6 +180,21 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
       ['3', 'gamma', '0', 'n3', '[]'],
     ]);
     assert.match(await page.getByTestId('sql-status').textContent(), /^3 rows · /);
+    // Exports: CSV (NULL as an empty field) and JSON (BIGINTs as exact strings, JSON parsed).
+    const exported = async (button) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      return readFileSync(await dl.path(), 'utf8');
+    };
+    assert.equal(await exported('Export CSV'),
+      'id,name,big,note,doc\n1,alpha,9007199254740993,,"{""a"":1,""b"":[1,2]}"\n2,beta,-9223372036854775808,n2,\n3,gamma,0,n3,[]\n');
+    assert.deepEqual(JSON.parse(await exported('Export JSON')), [
+      { id: '1', name: 'alpha', big: '9007199254740993', note: null, doc: { a: 1, b: [1, 2] } },
+      { id: '2', name: 'beta', big: '-9223372036854775808', note: 'n2', doc: null },
+      { id: '3', name: 'gamma', big: '0', note: 'n3', doc: [] },
+    ]);
+    // The statement is in the local history.
+    assert.equal(await page.getByRole('complementary', { name: 'History' }).locator('li').first().textContent(),
+      'SELECT id, name, big, note, doc FROM app.items ORDER BY id');
     // The JSON cell pretty-printed in the detail pane.
     await page.getByTestId('grid').locator('tbody tr[data-row="0"] td').nth(5).click();
     assert.equal(await page.getByTestId('cell-detail').locator('pre').textContent(), '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}');
@@ -267,11 +283,34 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     await page.getByTestId('users').locator('tr[data-user="erin"]').waitFor();
     assert.deepEqual((await sql(srv, "SELECT user_id, role FROM system.users WHERE user_id = 'erin'")).rows, [['erin', 'service']]);
     await shot(page, 'users');
+    // The server's password policy is shown as it answers.
+    await page.getByLabel('User name').fill('weak');
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'SQL_EXECUTION_ERROR' }).waitFor();
+    assert.equal(await page.getByTestId('action-msg').textContent(),
+      'SQL_EXECUTION_ERROR: Password is too short: at least 8 characters required');
+    // Change the role (confirmed), then delete (confirmed).
+    await page.getByLabel('Role of erin').selectOption('dba');
+    await page.getByTestId('action-msg').filter({ hasText: 'User erin altered successfully' }).waitFor();
+    assert.deepEqual((await sql(srv, "SELECT role FROM system.users WHERE user_id = 'erin'")).rows, [['dba']]);
+    await page.getByRole('button', { name: 'Delete erin' }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'User erin dropped successfully' }).waitFor();
+    await waitFor(async () => (await page.getByTestId('users').locator('tr[data-user="erin"]').count()) === 0, 3000, 'erin gone');
 
     // Storages and jobs: flush a table, watch its job complete.
     await page.getByRole('link', { name: 'Storages & jobs' }).click();
+    await page.getByTestId('storages').locator('tr', { hasText: 'local' }).getByRole('button', { name: 'check' }).click();
+    await page.getByTestId('storage-check').waitFor();
+    assert.deepEqual((await gridRows(page, 'storage-check'))[0].slice(0, 6), ['local', 'healthy', 'true', 'true', 'true', 'true']);
+    await page.getByLabel('Storage id').fill('archive');
+    await page.getByLabel('Base directory').fill(path.join(srv.dir, 'archive'));
+    await page.getByRole('button', { name: 'Create filesystem storage' }).click();
+    assert.equal(await page.getByTestId('action-msg').textContent(), 'Storage archive created successfully');
+    await page.getByTestId('storages').locator('tr', { hasText: 'archive' }).waitFor();
     await page.getByLabel('Table to flush').selectOption('app.items');
     await page.getByRole('button', { name: 'Flush', exact: true }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'Storage flush started' }).waitFor();
     const msg = await page.getByTestId('action-msg').textContent();
     const jobId = /Job ID: (\S+)$/.exec(msg)?.[1];
     assert.ok(jobId, msg);
@@ -287,8 +326,9 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     await shot(page, 'login');
     await page.reload();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
-    // The one expected failure in the browser's console: the 400 of the failing SELECT.
-    assert.deepEqual(errors, ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    // The expected failures in the browser's console: the 400s of the failing SELECT and of the
+    // refused password.
+    assert.deepEqual(errors, Array(2).fill('Failed to load resource: the server responded with a status of 400 (Bad Request)'));
     await page.close();
   } finally {
     await srv.stop();
