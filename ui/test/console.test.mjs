@@ -320,6 +320,21 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     assert.deepEqual((await sql(srv, `SELECT status FROM system.jobs WHERE job_id = '${jobId}'`)).rows, [['completed']]);
     await shot(page, 'storage');
 
+    // A reload keeps the session (renewed through the HttpOnly refresh cookie) and the page.
+    await page.reload();
+    assert.equal(await page.getByTestId('who').textContent(), 'dora (dba)');
+    assert.equal(new URL(page.url()).pathname, '/ui/storage');
+    await page.getByRole('heading', { name: 'Storages & jobs' }).waitFor();
+    // Keyboard: Alt+<n> switches pages.
+    await page.keyboard.press('Alt+2');
+    await page.getByRole('heading', { name: 'SQL studio' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/ui/sql');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await runSql(page, 'SELECT * FROM app.items ORDER BY id');
+    await page.getByTestId('sql-status').filter({ hasText: /^3 rows · / }).waitFor();
+    await shot(page, 'sql-1920');
+    await page.setViewportSize(VIEWPORT);
+
     // Logout: back to the login form, and a reload does not resume the session.
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
