@@ -163,12 +163,12 @@ HttpResponse UiResponse(const fs::path& root, std::string_view request_path) {
   }
 
   const fs::path target = root / rel;
-  std::error_code ec;
-  if (fs::exists(target, ec)) {
+  std::error_code exists_ec, root_ec, target_ec;
+  if (fs::exists(target, exists_ec)) {
     // A symbolic link inside the directory must not lead out of it.
-    const fs::path real_root = fs::weakly_canonical(root, ec);
-    const fs::path real = fs::weakly_canonical(target, ec);
-    if (ec) return InvalidPath("The path cannot be resolved");
+    const fs::path real_root = fs::weakly_canonical(root, root_ec);
+    const fs::path real = fs::weakly_canonical(target, target_ec);
+    if (root_ec || target_ec) return InvalidPath("The path cannot be resolved");
     const auto root_end =
         std::mismatch(real_root.begin(), real_root.end(), real.begin(), real.end()).first;
     if (root_end != real_root.end()) return InvalidPath("The path leaves the console directory");
