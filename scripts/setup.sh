@@ -49,4 +49,9 @@ if [ ! -f sdk/typescript/node_modules/.package-lock.json ] ||
    [ sdk/typescript/package-lock.json -nt sdk/typescript/node_modules/.package-lock.json ]; then
   (cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The admin console's build tools (React, CodeMirror, esbuild), locked by ui/package-lock.json.
+if [ ! -f ui/node_modules/.package-lock.json ] ||
+   [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "setup: ok"

@@ -9,6 +9,7 @@
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
 #include "api/file_routes.h"
+#include "api/ui_routes.h"
 #include "api/topics_routes.h"
 #include "audit/audit_log.h"
 #include "common/metrics.h"
@@ -479,6 +480,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   AddTopicRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   AddExportRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   AddFileRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
+  AddUiRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   return router;
 }
 

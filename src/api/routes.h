@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -58,6 +59,8 @@ struct ApiContext {
   files::FileService* files = nullptr;  // FILE uploads and downloads (null: unavailable)
   // GET /metrics from non-loopback peers ([metrics] allow_remote). Default false.
   bool metrics_allow_remote = false;
+  // The admin console's built files (server.ui_path, else DefaultUiRoot()), served at /ui.
+  std::filesystem::path ui_root;
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
 };

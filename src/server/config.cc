@@ -98,6 +98,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("worker_threads", c.server.worker_threads, 0, kNoMax);
   v.Int("node_id", c.server.node_id, 0, 1023);
   v.Str("public_origin", c.server.public_origin, /*non_empty=*/false);
+  v.Str("ui_path", c.server.ui_path, /*non_empty=*/false);
 
   v.Section("storage");
   v.Str("data_dir", c.storage.data_dir, /*non_empty=*/true);
@@ -781,6 +782,9 @@ node_id = 1
 # The origin clients reach this server at, for links it hands out (SHOW EXPORT download_url),
 # e.g. "https://db.example.com". Empty: http://<host>:<port> (0.0.0.0 shown as 127.0.0.1).
 public_origin = ""
+# Directory with the admin console's built files (index.html, assets/), served at /ui.
+# Empty: the `ui` directory next to the kalamdb-server binary (where scripts/build.sh puts it).
+ui_path = ""
 
 [storage]
 # Directory for RocksDB (hot storage) and local cold segments. Env: KALAMDB_DATA_DIR.

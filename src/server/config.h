@@ -30,6 +30,9 @@ struct ServerSectionConfig {
   // server hands out (SHOW EXPORT download_url). No trailing '/'. Empty: "http://<host>:<port>"
   // with 0.0.0.0 / :: replaced by 127.0.0.1. Default: "".
   std::string public_origin;
+  // Directory holding the admin console's built files (index.html, assets/), served at /ui.
+  // Empty: `ui` next to the kalamdb-server binary. Default: "".
+  std::string ui_path;
 
   bool operator==(const ServerSectionConfig&) const = default;
 };

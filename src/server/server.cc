@@ -16,6 +16,7 @@
 #include "api/ws_transport.h"
 #include "live/live_manager.h"
 #include "api/routes.h"
+#include "api/ui_routes.h"
 #include "auth/password.h"
 #include "catalog/catalog.h"
 #include "catalog/storage_catalog.h"
@@ -388,6 +389,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.auth_options.localhost_bypass = config.auth.localhost_bypass;
   impl->api.auth_options.localhost_user = config.auth.localhost_user;
   impl->api.metrics_allow_remote = config.metrics.allow_remote;
+  impl->api.ui_root =
+      config.server.ui_path.empty() ? api::DefaultUiRoot()
+                                    : std::filesystem::path(config.server.ui_path);
   impl->auth_limiter =
       std::make_unique<net::RateLimiter>(config.rate_limit.max_auth_requests_per_ip_per_sec);
   impl->request_limiter =

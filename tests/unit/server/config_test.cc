@@ -25,6 +25,7 @@ io_threads = 4
 worker_threads = 8
 node_id = 7
 public_origin = "https://db.example.com"
+ui_path = "/opt/kalamdb/ui"
 
 [storage]
 data_dir = "/var/lib/kalamdb"
@@ -234,6 +235,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.server.io_threads, 4u);
   EXPECT_EQ(c.server.worker_threads, 8u);
   EXPECT_EQ(c.server.node_id, 7u);
+  EXPECT_EQ(c.server.ui_path, "/opt/kalamdb/ui");
   EXPECT_EQ(c.storage.data_dir, "/var/lib/kalamdb");
   EXPECT_TRUE(c.storage.sync_writes);
   EXPECT_EQ(c.storage.rocksdb_block_cache_mb, 512u);
@@ -597,7 +599,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 68u);
+  EXPECT_EQ(keys(text).size(), 69u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
