@@ -61,6 +61,28 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   respond(JsonResponse(200, std::move(body)));
 }
 
+// GET /v1/api/cluster/health, loopback only, in the original's shape. A server without [cluster]
+// is a healthy cluster of one: this node leads, no Raft groups, no terms (docs/cluster.md).
+void HandleClusterHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
+  if (!req.remote_is_loopback) {
+    respond(JsonResponse(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    return;
+  }
+  const std::string node = std::to_string(ctx->node_id);
+  std::string body = "{\"status\":\"healthy\",\"version\":";
+  AppendJsonString(ctx->version, &body);
+  body += ",\"build_date\":";
+  AppendJsonString(ctx->build_date, &body);
+  body += ",\"is_cluster_mode\":false,\"cluster_id\":\"standalone\",\"node_id\":" + node +
+          ",\"is_leader\":true,\"total_groups\":0,\"groups_leading\":0,\"current_term\":null,"
+          "\"last_applied\":null,\"millis_since_quorum_ack\":null,\"nodes\":[{\"node_id\":" +
+          node + ",\"role\":\"leader\",\"status\":\"active\",\"api_addr\":";
+  AppendJsonString(ctx->api_addr, &body);
+  body += ",\"is_self\":true,\"is_leader\":true,\"replication_lag\":null,"
+          "\"catchup_progress_pct\":null}]}";
+  respond(JsonResponse(200, std::move(body)));
+}
+
 // GET /metrics: the Prometheus text exposition format 0.0.4 (docs/metrics.md). Loopback only
 // unless [metrics] allow_remote; forwarding headers are not trusted.
 void HandleMetrics(ApiContext* ctx, HttpRequest&& req, Responder respond) {
@@ -468,6 +490,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   };
   router->Add("GET", "/health", bind(HandleHealth));
   router->Add("GET", "/v1/api/healthcheck", bind(HandleHealth));
+  router->Add("GET", "/v1/api/cluster/health", bind(HandleClusterHealth));
   router->Add("GET", "/metrics", bind(HandleMetrics));
   router->Add("POST", "/v1/api/sql", bind(HandleSql));
   router->Add("POST", "/api/sql", bind(HandleSql));

@@ -52,6 +52,8 @@ struct ApiContext {
   net::RateLimiter* request_limiter = nullptr;  // per IP, on every request
   std::string version;
   std::string build_date;
+  uint64_t node_id = 1;  // server.node_id (GET /v1/api/cluster/health)
+  std::string api_addr;  // "<host>:<port>" this node answers on
   topics::TopicService* topics = nullptr;       // the topic API (null: topics unavailable)
   const catalog::Catalog* catalog = nullptr;    // users named in consumed messages
   audit::AuditLog* audit = nullptr;             // logins and token refreshes (null: not recorded)

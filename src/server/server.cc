@@ -241,6 +241,7 @@ Status Server::Impl::OpenData() {
   eo.server_build_date = build.build_date;
   eo.server_git_commit = build.git_rev;
   eo.node_id = config.server.node_id;
+  eo.api_addr = config.server.host + ":" + std::to_string(config.server.port);
   eo.server_workers_configured = config.server.worker_threads;
   eo.server_workers_effective = workers_n;
   eo.max_connections = config.limits.max_connections;
@@ -384,6 +385,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.limits.max_parameters = config.execution.max_parameters;
   impl->api.version = build.version;
   impl->api.build_date = build.build_date;
+  impl->api.node_id = config.server.node_id;
+  impl->api.api_addr = config.server.host + ":" + std::to_string(config.server.port);
   impl->api.ready = &raw->ready;
   impl->api.auth_options.allow_remote_setup = config.auth.allow_remote_setup;
   impl->api.auth_options.localhost_bypass = config.auth.localhost_bypass;

@@ -42,6 +42,8 @@ struct ExecutorOptions {
   std::string server_build_date;
   std::string server_git_commit;
   uint64_t node_id = 1;
+  // "<host>:<port>" the server listens on (system.cluster.api_addr). Default "".
+  std::string api_addr;
   uint64_t server_workers_configured = 0;  // server.worker_threads (0 = one per core)
   uint64_t server_workers_effective = 0;
   uint64_t max_connections = 0;

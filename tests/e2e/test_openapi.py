@@ -127,7 +127,7 @@ def bearer(token):
 
 
 def test_health_and_metrics(srv, contract):
-    for path in ("/health", "/v1/api/healthcheck", "/metrics"):
+    for path in ("/health", "/v1/api/healthcheck", "/v1/api/cluster/health", "/metrics"):
         r = contract.check(requests.get(srv.base + path))
         assert r.status_code == 200
 

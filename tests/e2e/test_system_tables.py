@@ -1,4 +1,7 @@
 """SQL.md §4 system tables: system.* (dba and system only, read-only) and information_schema."""
+import platform
+import socket
+
 import pytest
 
 from helpers import unique
@@ -47,6 +50,22 @@ SCHEMAS = {
         ("options", "Json"), ("status", "Text"), ("created_at", "Timestamp"),
         ("last_update", "Timestamp"), ("changes", "BigInt"), ("node_id", "Text")],
     "system.stats": [("metric_name", "Text"), ("metric_value", "Text")],
+    "system.cluster": [
+        ("cluster_id", "Text"), ("node_id", "BigInt"), ("role", "Text"), ("status", "Text"),
+        ("rpc_addr", "Text"), ("api_addr", "Text"), ("is_self", "Boolean"),
+        ("is_leader", "Boolean"), ("groups_leading", "Int"), ("total_groups", "Int"),
+        ("current_term", "BigInt"), ("last_applied_log", "BigInt"),
+        ("leader_last_log_index", "BigInt"), ("snapshot_index", "BigInt"),
+        ("catchup_progress_pct", "SmallInt"), ("replication_lag", "BigInt"),
+        ("hostname", "Text"), ("version", "Text"), ("memory_mb", "BigInt"),
+        ("memory_usage_mb", "BigInt"), ("cpu_usage_percent", "Float"),
+        ("uptime_seconds", "BigInt"), ("uptime_human", "Text"), ("os", "Text"), ("arch", "Text")],
+    "system.cluster_groups": [
+        ("group_id", "BigInt"), ("cluster_id", "Text"), ("node_id", "BigInt"),
+        ("group_type", "Text"), ("current_term", "BigInt"), ("vote", "Json"),
+        ("last_log_index", "BigInt"), ("last_applied", "BigInt"), ("snapshot", "BigInt"),
+        ("purged", "BigInt"), ("committed", "BigInt"), ("state", "Text"),
+        ("current_leader", "BigInt"), ("millis_since_quorum_ack", "BigInt")],
     "system.datatypes": [("sql_name", "Text"), ("kalam_type", "Text"), ("description", "Text"),
                          ("arrow_type", "Text")],
     "system.settings": [("name", "Text"), ("value", "Text"), ("description", "Text"),
@@ -347,3 +366,40 @@ def test_stats_carry_the_original_metric_names(server):
     version = server.http.get(server.base + "/health").json()["version"]
     assert stats["server_version"] == version
     assert int(stats["server_workers_effective"]) >= 1
+
+
+def test_cluster_of_one_node_without_a_cluster_section(server):
+    """Without [cluster] the server is a cluster of one (docs/cluster.md): system.cluster shows
+    this node leading, with no Raft groups and NULL Raft figures; system.cluster_groups is
+    empty; GET /v1/api/cluster/health answers in the original's shape."""
+    health = server.http.get(server.base + "/health").json()
+    [row] = server.sql("SELECT * FROM system.cluster")["results"][0]["rows"]
+    names = [n for n, _ in SCHEMAS["system.cluster"]]
+    c = dict(zip(names, row))
+    api_addr = f"127.0.0.1:{server.port}"
+    assert {k: c[k] for k in names[:16]} == {
+        "cluster_id": "standalone", "node_id": "1", "role": "leader", "status": "active",
+        "rpc_addr": "", "api_addr": api_addr, "is_self": True, "is_leader": True,
+        "groups_leading": 0, "total_groups": 0, "current_term": None, "last_applied_log": None,
+        "leader_last_log_index": None, "snapshot_index": None, "catchup_progress_pct": None,
+        "replication_lag": None}
+    assert c["hostname"] == socket.gethostname()
+    assert c["version"] == health["version"]
+    assert (c["os"], c["arch"]) == (platform.system().lower(), platform.machine())
+    assert int(c["memory_mb"]) > 0 and int(c["memory_usage_mb"]) > 0
+    assert c["cpu_usage_percent"] is None
+    assert c["uptime_human"] == (f"{int(c['uptime_seconds']) // 86400}d "
+                                 f"{int(c['uptime_seconds']) // 3600 % 24}h "
+                                 f"{int(c['uptime_seconds']) // 60 % 60}m "
+                                 f"{int(c['uptime_seconds']) % 60}s")
+    assert server.rows("SELECT * FROM system.cluster_groups") == []
+    r = server.http.get(server.base + "/v1/api/cluster/health")
+    assert r.status_code == 200
+    assert r.json() == {
+        "status": "healthy", "version": health["version"], "build_date": health["build_date"],
+        "is_cluster_mode": False, "cluster_id": "standalone", "node_id": 1, "is_leader": True,
+        "total_groups": 0, "groups_leading": 0, "current_term": None, "last_applied": None,
+        "millis_since_quorum_ack": None,
+        "nodes": [{"node_id": 1, "role": "leader", "status": "active", "api_addr": api_addr,
+                   "is_self": True, "is_leader": True, "replication_lag": None,
+                   "catchup_progress_pct": None}]}

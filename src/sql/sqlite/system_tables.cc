@@ -2,9 +2,11 @@
 #include "sql/sqlite/system_tables.h"
 
 #include <algorithm>
+#include <cctype>
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "audit/audit_log.h"
@@ -32,6 +34,8 @@ const DataType kBigInt{TypeKind::kBigInt};
 const DataType kBool{TypeKind::kBoolean};
 const DataType kJson{TypeKind::kJson};
 const DataType kTimestamp{TypeKind::kTimestamp};
+const DataType kSmallInt{TypeKind::kSmallInt};
+const DataType kFloat{TypeKind::kFloat};
 
 // ---- values ---------------------------------------------------------------------------------
 
@@ -316,6 +320,19 @@ Result<MaterializedRows> LiveRows(const ExecContext& ctx) {
   return rows;
 }
 
+// Seconds since the server started (0 when the context does not know).
+uint64_t UptimeSeconds(const ExecContext& ctx) {
+  if (!ctx.services.clock || !ctx.services.server_started_at_us) return 0;
+  const int64_t up = ctx.services.clock->NowMicros() - ctx.services.server_started_at_us;
+  return static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000);
+}
+
+// "1d 2h 3m 4s", as the original shows uptimes.
+std::string UptimeHuman(uint64_t secs) {
+  return std::to_string(secs / 86400) + "d " + std::to_string(secs / 3600 % 24) + "h " +
+         std::to_string(secs / 60 % 60) + "m " + std::to_string(secs % 60) + "s";
+}
+
 Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   MaterializedRows rows;
   auto add = [&](std::string_view name, uint64_t v) {
@@ -382,14 +399,10 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
     add("commit_conflicts", c.conflicts);
   }
   if (ctx.services.clock && ctx.services.server_started_at_us) {
-    const int64_t up = ctx.services.clock->NowMicros() - ctx.services.server_started_at_us;
-    const uint64_t secs = static_cast<uint64_t>(std::max<int64_t>(up, 0) / 1000000);
+    const uint64_t secs = UptimeSeconds(ctx);
     add("uptime_seconds", secs);
     add("server_uptime_seconds", secs);
-    add_text("server_uptime_human", std::to_string(secs / 86400) + "d " +
-                                        std::to_string(secs / 3600 % 24) + "h " +
-                                        std::to_string(secs / 60 % 60) + "m " +
-                                        std::to_string(secs % 60) + "s");
+    add_text("server_uptime_human", UptimeHuman(secs));
   }
   const metrics::ProcessStats proc = metrics::ReadProcessStats();
   add("memory_rss_bytes", proc.rss_bytes);
@@ -409,6 +422,41 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   }
   return rows;
 }
+
+// system.cluster: the nodes of the cluster. A server without [cluster] is a cluster of one: this
+// node, leader of everything, with no Raft groups (docs/cluster.md); the Raft figures are NULL.
+Result<MaterializedRows> ClusterRows(const ExecContext& ctx) {
+  const ExecutorOptions* o = ctx.services.options;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  // The OS and architecture as the original names them (Rust's std::env::consts: "linux",
+  // "x86_64").
+  std::string os, arch;
+  if (struct utsname uts {}; uname(&uts) == 0) {
+    os = uts.sysname;
+    for (char& c : os) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    arch = uts.machine;
+  }
+  const uint64_t uptime = UptimeSeconds(ctx);
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  const int64_t total_mb = pages > 0 && page_size > 0
+                               ? static_cast<int64_t>(pages) * page_size / (1 << 20)
+                               : 0;
+  const metrics::ProcessStats proc = metrics::ReadProcessStats();
+  MaterializedRows rows;
+  rows.push_back({Text("standalone"), Int(o ? static_cast<int64_t>(o->node_id) : 1),
+                  Text("leader"), Text("active"), Text(""), Text(o ? o->api_addr : ""),
+                  Bool(true), Bool(true), Int(0), Int(0), Value::Null(), Value::Null(),
+                  Value::Null(), Value::Null(), Value::Null(), Value::Null(), TextOrNull(host),
+                  TextOrNull(o ? o->server_version : ""), total_mb ? Int(total_mb) : Value::Null(),
+                  Int(static_cast<int64_t>(proc.rss_bytes >> 20)), Value::Null(),
+                  Int(static_cast<int64_t>(uptime)), Text(UptimeHuman(uptime)), TextOrNull(os),
+                  TextOrNull(arch)});
+  return rows;
+}
+
+// system.cluster_groups: one row per Raft group replica on this node; none without [cluster].
+Result<MaterializedRows> ClusterGroupsRows(const ExecContext&) { return MaterializedRows{}; }
 
 // How a type is stored in Parquet, named as Arrow names its types (the original's `arrow_type`).
 std::string_view ArrowTypeName(TypeKind kind) {
@@ -621,6 +669,26 @@ std::vector<SystemTable> BuildTables() {
                          {"details", kText}, {"ip_address", kText}, {"subject_user_id", kText},
                          {"outcome", kText}},
                         AuditLogRows));
+  t.push_back(MakeTable(sys, "cluster",
+                        {{"cluster_id", kText}, {"node_id", kBigInt}, {"role", kText},
+                         {"status", kText}, {"rpc_addr", kText}, {"api_addr", kText},
+                         {"is_self", kBool}, {"is_leader", kBool}, {"groups_leading", kInt},
+                         {"total_groups", kInt}, {"current_term", kBigInt},
+                         {"last_applied_log", kBigInt}, {"leader_last_log_index", kBigInt},
+                         {"snapshot_index", kBigInt}, {"catchup_progress_pct", kSmallInt},
+                         {"replication_lag", kBigInt}, {"hostname", kText}, {"version", kText},
+                         {"memory_mb", kBigInt}, {"memory_usage_mb", kBigInt},
+                         {"cpu_usage_percent", kFloat}, {"uptime_seconds", kBigInt},
+                         {"uptime_human", kText}, {"os", kText}, {"arch", kText}},
+                        ClusterRows));
+  t.push_back(MakeTable(sys, "cluster_groups",
+                        {{"group_id", kBigInt}, {"cluster_id", kText}, {"node_id", kBigInt},
+                         {"group_type", kText}, {"current_term", kBigInt}, {"vote", kJson},
+                         {"last_log_index", kBigInt}, {"last_applied", kBigInt},
+                         {"snapshot", kBigInt}, {"purged", kBigInt}, {"committed", kBigInt},
+                         {"state", kText}, {"current_leader", kBigInt},
+                         {"millis_since_quorum_ack", kBigInt}},
+                        ClusterGroupsRows));
   t.push_back(MakeTable(sys, "columns",
                         {{"namespace_id", kText}, {"table_name", kText}, {"version", kInt},
                          {"column_id", kInt}, {"column_name", kText}, {"ordinal", kInt},

@@ -114,8 +114,10 @@ class WsTransportTest : public ::testing::Test {
       u.role = role;
       ASSERT_TRUE(catalog_->PutUser(u).ok());
     }
-    auth_ = std::make_unique<AuthService>(*catalog_, AuthSettings{"test-secret", 24, 5, 900},
-                                          clock_);
+    AuthSettings settings;
+    settings.jwt_secret = "test-secret";
+    settings.lockout_seconds = 900;
+    auth_ = std::make_unique<AuthService>(*catalog_, settings, clock_);
   }
 
   void TearDown() override {

@@ -103,6 +103,16 @@ TEST_F(SystemTablesTest, EveryTableHasTheColumnsOfTheSpecInOrder) {
        {"audit_id", "timestamp", "actor_user_id", "action", "target", "details", "ip_address",
         "subject_user_id", "outcome"}},
       {"system.server_logs", {"timestamp", "level", "thread", "target", "line", "message"}},
+      {"system.cluster",
+       {"cluster_id", "node_id", "role", "status", "rpc_addr", "api_addr", "is_self", "is_leader",
+        "groups_leading", "total_groups", "current_term", "last_applied_log",
+        "leader_last_log_index", "snapshot_index", "catchup_progress_pct", "replication_lag",
+        "hostname", "version", "memory_mb", "memory_usage_mb", "cpu_usage_percent",
+        "uptime_seconds", "uptime_human", "os", "arch"}},
+      {"system.cluster_groups",
+       {"group_id", "cluster_id", "node_id", "group_type", "current_term", "vote",
+        "last_log_index", "last_applied", "snapshot", "purged", "committed", "state",
+        "current_leader", "millis_since_quorum_ack"}},
       {"information_schema.tables", {"table_catalog", "table_schema", "table_name", "table_type"}},
       {"information_schema.columns",
        {"table_catalog", "table_schema", "table_name", "column_name", "ordinal_position", "column_default",
@@ -391,7 +401,7 @@ TEST_F(SystemTablesTest, InformationSchemaListsOnlyTablesTheCallerMayRead) {
             "[\"0\"]");
   EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'system'")
                 .rows_json,
-            "[\"17\"]");
+            "[\"19\"]");
   auto cols = Query("SELECT column_name, ordinal_position, column_default, is_nullable, data_type "
                     "FROM information_schema.columns WHERE table_name = 'msgs' "
                     "ORDER BY ordinal_position",
