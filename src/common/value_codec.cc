@@ -95,6 +95,51 @@ void EncodeValue(const Value& v, std::string* out) {
   }
 }
 
+Status DecodeValueInto(std::string_view* in, Value* out) {
+  if (in->empty()) return Status::Corruption("Truncated value: no tag byte");
+  std::string_view rest = in->substr(1);
+  const auto tag = static_cast<uint8_t>(in->front());
+  switch (tag) {
+    case static_cast<uint8_t>(Value::Kind::kNull):
+      out->SetNull();
+      break;
+    case static_cast<uint8_t>(Value::Kind::kInt): {
+      uint64_t z = 0;
+      if (!GetVarint64(&rest, &z)) return Status::Corruption("Bad integer value: truncated varint");
+      out->SetInt(ZigZagDecode64(z));
+      break;
+    }
+    case static_cast<uint8_t>(Value::Kind::kDouble): {
+      if (rest.size() < 8) return Status::Corruption("Bad double value: fewer than 8 bytes");
+      uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i) {
+        bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
+      }
+      rest.remove_prefix(8);
+      out->SetDouble(BitsDouble(bits));
+      break;
+    }
+    case static_cast<uint8_t>(Value::Kind::kText):
+    case static_cast<uint8_t>(Value::Kind::kBlob): {
+      uint64_t len = 0;
+      if (!GetVarint64(&rest, &len) || len > rest.size()) {
+        return Status::Corruption(tag == static_cast<uint8_t>(Value::Kind::kText)
+                                      ? "Bad text value: truncated"
+                                      : "Bad blob value: truncated");
+      }
+      const std::string_view bytes = rest.substr(0, static_cast<size_t>(len));
+      if (tag == static_cast<uint8_t>(Value::Kind::kText)) out->SetText(bytes);
+      else out->SetBytes(bytes);
+      rest.remove_prefix(static_cast<size_t>(len));
+      break;
+    }
+    default:
+      return Status::Corruption("Bad value: unknown tag byte " + std::to_string(tag));
+  }
+  *in = rest;
+  return Status::OK();
+}
+
 Result<Value> DecodeValue(std::string_view* in) {
   if (in->empty()) return Status::Corruption("Truncated value: no tag byte");
   std::string_view rest = in->substr(1);

@@ -44,16 +44,14 @@ void RowScan::Settle() {
         status_ = Status::Corruption("Truncated pk entry");
         return;
       }
-      auto row = DecodeRow(*def_, bytes);
-      if (!row.ok()) {
-        status_ = row.status();
+      if (Status s = DecodeRowInto(*def_, bytes, &hot_row_); !s.ok()) {
+        status_ = std::move(s);
         return;
       }
       key_ = hot_->key();
       seq_ = seq;
-      deleted_ = row->deleted;
-      hot_values_ = std::move(row->values);
-      values_ = hot_values_.data();
+      deleted_ = hot_row_.deleted;
+      values_ = hot_row_.values.data();
       from_hot_ = true;
       ++hot_rows_;
     } else {

@@ -44,7 +44,7 @@ class RowScan {
   std::string_view key_;
   int64_t seq_ = 0;
   bool deleted_ = false;
-  std::vector<Value> hot_values_;
+  RowVersion hot_row_;  // the current hot row, decoded into the same storage every time
   const Value* values_ = nullptr;
   Status status_;
   int64_t hot_rows_ = 0, cold_rows_ = 0;
