@@ -41,19 +41,6 @@ class Value {
   const std::string& as_text() const { return std::get<3>(rep_); }
   const std::string& as_bytes() const { return std::get<4>(rep_).bytes; }
 
-  // Set in place: a Text or Bytes value keeps its string's capacity (decoding into reused rows).
-  void SetInt(int64_t v) { rep_.emplace<1>(v); }
-  void SetDouble(double v) { rep_.emplace<2>(v); }
-  void SetText(std::string_view v) {
-    if (auto* s = std::get_if<3>(&rep_)) s->assign(v);
-    else rep_.emplace<3>(v);
-  }
-  void SetBytes(std::string_view v) {
-    if (auto* b = std::get_if<4>(&rep_)) b->bytes.assign(v);
-    else rep_.emplace<4>(Blob{std::string(v)});
-  }
-  void SetNull() { rep_.emplace<0>(); }
-
   bool operator==(const Value& o) const = default;
 
   // A short human-readable rendering for error messages ("42", "'abc'", "NULL", "x'6869'").

@@ -101,12 +101,12 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
   const auto tag = static_cast<uint8_t>(in->front());
   switch (tag) {
     case static_cast<uint8_t>(Value::Kind::kNull):
-      out->SetNull();
+      if (out) *out = Value::Null();
       break;
     case static_cast<uint8_t>(Value::Kind::kInt): {
       uint64_t z = 0;
       if (!GetVarint64(&rest, &z)) return Status::Corruption("Bad integer value: truncated varint");
-      out->SetInt(ZigZagDecode64(z));
+      if (out) *out = Value::Int(ZigZagDecode64(z));
       break;
     }
     case static_cast<uint8_t>(Value::Kind::kDouble): {
@@ -116,7 +116,7 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
         bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
       }
       rest.remove_prefix(8);
-      out->SetDouble(BitsDouble(bits));
+      if (out) *out = Value::Double(BitsDouble(bits));
       break;
     }
     case static_cast<uint8_t>(Value::Kind::kText):
@@ -127,9 +127,11 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
                                       ? "Bad text value: truncated"
                                       : "Bad blob value: truncated");
       }
-      const std::string_view bytes = rest.substr(0, static_cast<size_t>(len));
-      if (tag == static_cast<uint8_t>(Value::Kind::kText)) out->SetText(bytes);
-      else out->SetBytes(bytes);
+      if (out) {
+        std::string bytes(rest.data(), static_cast<size_t>(len));
+        *out = tag == static_cast<uint8_t>(Value::Kind::kText) ? Value::Text(std::move(bytes))
+                                                               : Value::Bytes(std::move(bytes));
+      }
       rest.remove_prefix(static_cast<size_t>(len));
       break;
     }

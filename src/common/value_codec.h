@@ -40,7 +40,8 @@ void EncodeValue(const Value& v, std::string* out);
 // with kCorruption (leaving `*in` unchanged) on an unknown tag or truncated input; never reads
 // past the end of `*in`.
 Result<Value> DecodeValue(std::string_view* in);
-// The same into `*out`, reusing its storage (see Value::SetText).
+// The same into `*out` (a row's slot, without building a Result); with out == null it only
+// checks the cell and moves past it.
 Status DecodeValueInto(std::string_view* in, Value* out);
 
 // ---- Order-preserving key encoding (primary keys and key prefixes) ----

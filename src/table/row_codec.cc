@@ -44,7 +44,8 @@ Status DecodeHeader(std::string_view* in, RowVersion* row, uint64_t* n) {
 
 }  // namespace
 
-Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVersion* row) {
+Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVersion* row,
+                     const std::vector<bool>* columns) {
   // The common case without allocating: every column of `def`, in its order.
   std::string_view in = bytes;
   uint64_t n = 0;
@@ -56,7 +57,14 @@ Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVe
       uint64_t column_id = 0;
       if (!GetVarint64(&in, &column_id)) return Status::Corruption("Truncated row version");
       in_order = def.columns[i].column_id == column_id;
-      if (in_order) KALAM_RETURN_IF_ERROR(DecodeValueInto(&in, &row->values[i]));
+      if (!in_order) break;
+      Value& slot = row->values[i];
+      if (columns && !(*columns)[i]) {
+        KALAM_RETURN_IF_ERROR(DecodeValueInto(&in, nullptr));
+        if (!slot.is_null()) slot = Value::Null();
+      } else {
+        KALAM_RETURN_IF_ERROR(DecodeValueInto(&in, &slot));
+      }
     }
     if (in_order) return Status::OK();
   }

@@ -35,6 +35,11 @@ bool ProbeIndex::Add(const catalog::ColumnDef& col, std::string_view key, int64_
     if (!hash_key) return false;
   }
   const auto index = static_cast<uint32_t>(rows_.size());
+  bytes_ += sizeof(Row) + key.size() + n * sizeof(Value);
+  for (size_t i = 0; i < n; ++i) {
+    if (values[i].kind() == Value::Kind::kText) bytes_ += values[i].as_text().size();
+    if (values[i].kind() == Value::Kind::kBlob) bytes_ += values[i].as_bytes().size();
+  }
   rows_.push_back(Row{std::string(key), seq, deleted, std::vector<Value>(values, values + n)});
   if (hash_key) by_value_[std::move(*hash_key)].push_back(index);
   return true;

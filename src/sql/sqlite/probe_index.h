@@ -37,6 +37,8 @@ class ProbeIndex {
   int column() const { return column_; }
   bool include_deleted() const { return include_deleted_; }
   size_t size() const { return rows_.size(); }
+  // About the memory the rows hold.
+  size_t bytes() const { return bytes_; }
 
   // Adds a row (scan order). False when its value of the column cannot be indexed exactly: the
   // index must then not be used. NULLs are held but never found (NULL equals nothing).
@@ -51,6 +53,7 @@ class ProbeIndex {
   int column_;
   bool include_deleted_;
   std::vector<Row> rows_;
+  size_t bytes_ = 0;
   std::unordered_map<std::string, std::vector<uint32_t>> by_value_;
 };
 

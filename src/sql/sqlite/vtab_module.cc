@@ -25,17 +25,20 @@ using table::StagedRow;
 namespace {
 
 // idxNum flags chosen by xBestIndex. The pushed-down constraints themselves travel in idxStr as
-// "column:op," entries, in argv order.
+// "column:op," entries, in argv order, followed by "u<hex>": SQLite's colUsed mask (the columns
+// the statement reads).
 constexpr int kIncludeDeleted = 64;
 
 // Repeated equality probes of one cursor (a join's inner side, an IN list's values) are served
 // from a ProbeIndex of the scope: on a non-key column from the second probe (each probe would
 // otherwise scan the scope), on the key after kKeyProbesBeforeIndex point lookups, and only while
 // the scope has at most kKeyProbeRowsPerLookup rows per lookup so far (else retried later, after
-// four times as many lookups) and never more than kMaxProbeIndexRows rows.
+// four times as many lookups) and never more than kMaxProbeIndexRows rows or
+// kMaxProbeIndexBytes of them.
 constexpr int kKeyProbesBeforeIndex = 16;
 constexpr size_t kKeyProbeRowsPerLookup = 64;
 constexpr size_t kMaxProbeIndexRows = 200000;
+constexpr size_t kMaxProbeIndexBytes = 64u << 20;
 
 struct KalamVtab {
   sqlite3_vtab base{};
@@ -326,6 +329,14 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
     if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
   info->idxNum = flags;
+  if (def.type != TableType::kStream) {
+    char* with_mask = sqlite3_mprintf("%su%llx", info->idxStr ? info->idxStr : "",
+                                      static_cast<unsigned long long>(info->colUsed));
+    if (!with_mask) return SQLITE_NOMEM;
+    if (info->needToFreeIdxStr) sqlite3_free(info->idxStr);
+    info->idxStr = with_mask;
+    info->needToFreeIdxStr = 1;
+  }
   if (ExecContext* ctx = vt->conn->context(); ctx && ctx->statement.plan) {
     RecordForecast(def, *ctx, info);
   }
@@ -620,10 +631,12 @@ Probe FindProbe(const TableDef& def, const char* idx_str, int argc, sqlite3_valu
 }
 
 // Builds cur->index over every committed row of the cursor's scope (tombstones only when the plan
-// asks for them), unless it would hold more than `limit` rows or a value it cannot hash exactly;
-// sets *built. SQLITE_OK or the scan's error.
-int BuildProbeIndex(KalamCursor* cur, int column, size_t limit, bool* built) {
+// asks for them), unless it would hold more than `limit` rows (or kMaxProbeIndexBytes) or a value
+// it cannot hash exactly; sets *built, and *over_limit when `limit` alone stopped it.
+// SQLITE_OK or the scan's error.
+int BuildProbeIndex(KalamCursor* cur, int column, size_t limit, bool* built, bool* over_limit) {
   *built = false;
+  *over_limit = false;
   ExecContext* ctx = cur->ctx;
   const TableDef& def = *cur->vt->def;
   const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
@@ -637,7 +650,8 @@ int BuildProbeIndex(KalamCursor* cur, int column, size_t limit, bool* built) {
   bool complete = true;
   for (; rows.Valid(); rows.Next()) {
     if (rows.deleted() && !cur->include_deleted) continue;
-    if (index->size() >= limit ||
+    *over_limit = index->size() >= limit;
+    if (*over_limit || index->bytes() >= kMaxProbeIndexBytes ||
         !index->Add(def.columns[column], rows.key(), rows.seq(), rows.deleted(), rows.values(),
                     def.columns.size())) {
       complete = false;
@@ -678,11 +692,14 @@ int FilterFromIndex(KalamCursor* cur, const char* idx_str, int argc, sqlite3_val
     if (++cur->probes < cur->build_index_at) return SQLITE_OK;
     const size_t lookups_limit = static_cast<size_t>(cur->probes) * kKeyProbeRowsPerLookup;
     const size_t limit = is_pk ? std::min(kMaxProbeIndexRows, lookups_limit) : kMaxProbeIndexRows;
-    bool built = false;
-    if (int rc = BuildProbeIndex(cur, probe.column, limit, &built); rc != SQLITE_OK) return rc;
+    bool built = false, over_limit = false;
+    if (int rc = BuildProbeIndex(cur, probe.column, limit, &built, &over_limit); rc != SQLITE_OK) {
+      return rc;
+    }
     if (!built) {
       // Too many rows for the lookups so far (retry after more), or too many at all.
-      cur->build_index_at = limit < kMaxProbeIndexRows ? cur->probes * 4 : INT32_MAX;
+      cur->build_index_at =
+          over_limit && limit < kMaxProbeIndexRows ? cur->probes * 4 : INT32_MAX;
       return SQLITE_OK;
     }
   }
@@ -691,6 +708,19 @@ int FilterFromIndex(KalamCursor* cur, const char* idx_str, int argc, sqlite3_val
   cur->from_index = true;
   *served = true;
   return SQLITE_OK;
+}
+
+// The user columns a scan must decode: those flagged in idxStr's "u<hex>" colUsed mask (bit 63:
+// every column from the 64th on), or all (empty) when the statement is an UPDATE or DELETE, whose
+// xUpdate takes every column.
+std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
+                                  const StatementState& st) {
+  const char* mask_text = idx_str ? std::strchr(idx_str, 'u') : nullptr;
+  if (!mask_text || st.scanned_seqs) return {};
+  const uint64_t mask = std::strtoull(mask_text + 1, nullptr, 16);
+  std::vector<bool> columns(def.columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = (mask >> std::min<size_t>(i, 63)) & 1;
+  return columns;
 }
 
 int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
@@ -718,7 +748,8 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   auto scan = ctx->services.store->NewScan(
       def, cur->scope, range.lower, range.upper, ctx->statement.read_snapshot, cur->bounds,
       ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX,
-      cur->counters ? &cur->counters->segments : nullptr);
+      cur->counters ? &cur->counters->segments : nullptr,
+      ColumnsToDecode(def, idx_str, ctx->statement));
   if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
   cur->it = std::move(*scan);
   cur->have_staged = ctx->statement.write_set && !ctx->statement.write_set->empty();
