@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <unordered_map>
 
 #include "commit/commit_pipeline.h"
 #include "common/id_gen.h"
@@ -82,6 +83,9 @@ struct KalamCursor {
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
   const Value* row = nullptr;
+  std::string_view key;  // its pk_key (valid while it is current); empty for STREAM entries
+  // Rowids handed out by xRowid, by pk_key (see XRowid).
+  std::unordered_map<std::string, int64_t> rowids;
   int64_t seq = 0;  // 0 for a staged row (its _seq is assigned at commit)
   bool deleted = false;
 };
@@ -391,6 +395,7 @@ int Advance(KalamCursor* cur) {
     }
     const ProbeIndex::Row& row = cur->index->row((*cur->probe_hits)[cur->probe_pos++]);
     cur->row = row.values.data();
+    cur->key = row.key;
     cur->seq = row.seq;
     cur->deleted = row.deleted;
     cur->eof = false;
@@ -419,6 +424,7 @@ int Advance(KalamCursor* cur) {
     if (cmp >= 0) {
       // A staged row (it shadows the committed one with the same key).
       const StagedRow& row = cur->staged_it->second;
+      cur->key = cur->staged_it->first;  // a map node's key: stable
       ++cur->staged_it;
       if (cmp == 0) cur->it->Next();
       if (!row.live) {
@@ -439,6 +445,7 @@ int Advance(KalamCursor* cur) {
       continue;
     }
     cur->row = cur->it->values();
+    cur->key = cur->it->key();
     cur->seq = cur->it->seq();
     cur->deleted = cur->it->deleted();
     if (auto* scanned = cur->ctx->statement.scanned_seqs) {
@@ -814,8 +821,17 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   return SQLITE_OK;
 }
 
-int XRowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
-  *rowid = 0;  // WITHOUT ROWID: never used
+// SQLite asks for rowids when it unions the rows of several plans of one cursor (an OR of
+// comparisons the table takes each: `a > 1 OR b = 2`) and drops rows whose rowid it saw: a row
+// keeps the same rowid for the cursor's life (a STREAM entry's is its `_seq`).
+int XRowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
+  auto* cur = reinterpret_cast<KalamCursor*>(base);
+  if (cur->stream) {
+    *rowid = cur->seq;
+    return SQLITE_OK;
+  }
+  const auto next = static_cast<int64_t>(cur->rowids.size()) + 1;
+  *rowid = cur->rowids.try_emplace(std::string(cur->key), next).first->second;
   return SQLITE_OK;
 }
 

@@ -102,6 +102,19 @@ TEST_F(JoinProbeTest, ProbesWithOperandsOfOtherTypesCompareAsSqliteDoes) {
             "[\"4\"]");
 }
 
+TEST_F(JoinProbeTest, AnOrOfPushedComparisonsKeepsEveryRowOnce) {
+  // SQLite may run each side as its own plan of one cursor and union them by rowid.
+  EXPECT_EQ(Rows("SELECT id FROM shop.orders WHERE amount > 790 OR customer_id = 3 "
+                 "OR code = 'c4' ORDER BY id", alice_),
+            "[2],[3],[42],[43],[80]");
+  EXPECT_EQ(Rows("SELECT id FROM shop.orders WHERE customer_id = 3 OR code = 'c3' ORDER BY id",
+                 alice_),
+            "[2],[42]");
+  EXPECT_EQ(Rows("SELECT id FROM shop.orders WHERE id = 5 OR customer_id = 3 ORDER BY id",
+                 alice_),
+            "[2],[5],[42]");
+}
+
 TEST_F(JoinProbeTest, TombstonesAndStagedRowsAreSeen) {
   EXPECT_EQ(Rows("SELECT o.id, o._deleted FROM shop.customers c JOIN shop.orders o "
                  "ON o.customer_id = c.id WHERE o._deleted = true", alice_),
