@@ -5,7 +5,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <unordered_map>
 
 #include "commit/commit_pipeline.h"
 #include "common/id_gen.h"
@@ -83,9 +82,6 @@ struct KalamCursor {
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
   const Value* row = nullptr;
-  std::string_view key;  // its pk_key (valid while it is current); empty for STREAM entries
-  // Rowids handed out by xRowid, by pk_key (see XRowid).
-  std::unordered_map<std::string, int64_t> rowids;
   int64_t seq = 0;  // 0 for a staged row (its _seq is assigned at commit)
   bool deleted = false;
 };
@@ -395,7 +391,6 @@ int Advance(KalamCursor* cur) {
     }
     const ProbeIndex::Row& row = cur->index->row((*cur->probe_hits)[cur->probe_pos++]);
     cur->row = row.values.data();
-    cur->key = row.key;
     cur->seq = row.seq;
     cur->deleted = row.deleted;
     cur->eof = false;
@@ -424,7 +419,6 @@ int Advance(KalamCursor* cur) {
     if (cmp >= 0) {
       // A staged row (it shadows the committed one with the same key).
       const StagedRow& row = cur->staged_it->second;
-      cur->key = cur->staged_it->first;  // a map node's key: stable
       ++cur->staged_it;
       if (cmp == 0) cur->it->Next();
       if (!row.live) {
@@ -445,7 +439,6 @@ int Advance(KalamCursor* cur) {
       continue;
     }
     cur->row = cur->it->values();
-    cur->key = cur->it->key();
     cur->seq = cur->it->seq();
     cur->deleted = cur->it->deleted();
     if (auto* scanned = cur->ctx->statement.scanned_seqs) {
@@ -718,8 +711,9 @@ int FilterFromIndex(KalamCursor* cur, const char* idx_str, int argc, sqlite3_val
 }
 
 // The user columns a scan must decode: those flagged in idxStr's "u<hex>" colUsed mask (bit 63:
-// every column from the 64th on), or all (empty) when the statement is an UPDATE or DELETE, whose
-// xUpdate takes every column.
+// every column from the 64th on) and the primary key (SQLite reads it, unflagged, to drop
+// duplicates when it unions several plans for an OR), or all (empty) when the statement is an
+// UPDATE or DELETE, whose xUpdate takes every column.
 std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
                                   const StatementState& st) {
   const char* mask_text = idx_str ? std::strchr(idx_str, 'u') : nullptr;
@@ -727,6 +721,7 @@ std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
   const uint64_t mask = std::strtoull(mask_text + 1, nullptr, 16);
   std::vector<bool> columns(def.columns.size());
   for (size_t i = 0; i < columns.size(); ++i) columns[i] = (mask >> std::min<size_t>(i, 63)) & 1;
+  columns[def.pk_index()] = true;
   return columns;
 }
 
@@ -821,17 +816,8 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   return SQLITE_OK;
 }
 
-// SQLite asks for rowids when it unions the rows of several plans of one cursor (an OR of
-// comparisons the table takes each: `a > 1 OR b = 2`) and drops rows whose rowid it saw: a row
-// keeps the same rowid for the cursor's life (a STREAM entry's is its `_seq`).
-int XRowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
-  auto* cur = reinterpret_cast<KalamCursor*>(base);
-  if (cur->stream) {
-    *rowid = cur->seq;
-    return SQLITE_OK;
-  }
-  const auto next = static_cast<int64_t>(cur->rowids.size()) + 1;
-  *rowid = cur->rowids.try_emplace(std::string(cur->key), next).first->second;
+int XRowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
+  *rowid = 0;  // WITHOUT ROWID: never used
   return SQLITE_OK;
 }
 
