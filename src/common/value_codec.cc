@@ -53,7 +53,7 @@ void PutVarint64(std::string* out, uint64_t v) {
   out->append(buf, static_cast<size_t>(n));
 }
 
-bool GetVarint64(std::string_view* in, uint64_t* v) {
+bool GetVarint64Multi(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (size_t i = 0; i < in->size() && i < 10; ++i) {
     const auto byte = static_cast<uint8_t>((*in)[i]);
