@@ -53,7 +53,7 @@ void PutVarint64(std::string* out, uint64_t v) {
   out->append(buf, static_cast<size_t>(n));
 }
 
-bool GetVarint64(std::string_view* in, uint64_t* v) {
+bool GetVarint64Multi(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (size_t i = 0; i < in->size() && i < 10; ++i) {
     const auto byte = static_cast<uint8_t>((*in)[i]);
@@ -93,6 +93,53 @@ void EncodeValue(const Value& v, std::string* out) {
       out->append(v.as_bytes());
       break;
   }
+}
+
+Status DecodeValueInto(std::string_view* in, Value* out) {
+  if (in->empty()) return Status::Corruption("Truncated value: no tag byte");
+  std::string_view rest = in->substr(1);
+  const auto tag = static_cast<uint8_t>(in->front());
+  switch (tag) {
+    case static_cast<uint8_t>(Value::Kind::kNull):
+      if (out) *out = Value::Null();
+      break;
+    case static_cast<uint8_t>(Value::Kind::kInt): {
+      uint64_t z = 0;
+      if (!GetVarint64(&rest, &z)) return Status::Corruption("Bad integer value: truncated varint");
+      if (out) *out = Value::Int(ZigZagDecode64(z));
+      break;
+    }
+    case static_cast<uint8_t>(Value::Kind::kDouble): {
+      if (rest.size() < 8) return Status::Corruption("Bad double value: fewer than 8 bytes");
+      uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i) {
+        bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
+      }
+      rest.remove_prefix(8);
+      if (out) *out = Value::Double(BitsDouble(bits));
+      break;
+    }
+    case static_cast<uint8_t>(Value::Kind::kText):
+    case static_cast<uint8_t>(Value::Kind::kBlob): {
+      uint64_t len = 0;
+      if (!GetVarint64(&rest, &len) || len > rest.size()) {
+        return Status::Corruption(tag == static_cast<uint8_t>(Value::Kind::kText)
+                                      ? "Bad text value: truncated"
+                                      : "Bad blob value: truncated");
+      }
+      if (out) {
+        std::string bytes(rest.data(), static_cast<size_t>(len));
+        *out = tag == static_cast<uint8_t>(Value::Kind::kText) ? Value::Text(std::move(bytes))
+                                                               : Value::Bytes(std::move(bytes));
+      }
+      rest.remove_prefix(static_cast<size_t>(len));
+      break;
+    }
+    default:
+      return Status::Corruption("Bad value: unknown tag byte " + std::to_string(tag));
+  }
+  *in = rest;
+  return Status::OK();
 }
 
 Result<Value> DecodeValue(std::string_view* in) {

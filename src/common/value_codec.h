@@ -18,7 +18,16 @@ void PutVarint64(std::string* out, uint64_t v);
 
 // Reads a varint from the front of `*in` and advances past it. Returns false, leaving `*in`
 // unchanged, if the input is truncated or the varint is longer than 10 bytes or overflows 64 bits.
-[[nodiscard]] bool GetVarint64(std::string_view* in, uint64_t* v);
+// A one-byte varint (column ids, small numbers and lengths: most of a row) is read inline.
+[[nodiscard]] bool GetVarint64Multi(std::string_view* in, uint64_t* v);
+[[nodiscard]] inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<uint8_t>(in->front()) < 0x80) {
+    *v = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    return true;
+  }
+  return GetVarint64Multi(in, v);
+}
 
 // Zigzag mapping of signed to unsigned integers (0, -1, 1, -2, … → 0, 1, 2, 3, …) so that small
 // negative numbers make short varints.
@@ -40,6 +49,9 @@ void EncodeValue(const Value& v, std::string* out);
 // with kCorruption (leaving `*in` unchanged) on an unknown tag or truncated input; never reads
 // past the end of `*in`.
 Result<Value> DecodeValue(std::string_view* in);
+// The same into `*out` (a row's slot, without building a Result); with out == null it only
+// checks the cell and moves past it.
+Status DecodeValueInto(std::string_view* in, Value* out);
 
 // ---- Order-preserving key encoding (primary keys and key prefixes) ----
 

@@ -139,7 +139,8 @@ void ColdCursor::Next() {
       current_ = nullptr;
       return;
     }
-    const std::string key = *min_key;
+    // A reference into its segment's rows (kept alive by the heads): no copy per row.
+    const std::string& key = *min_key;
     const SegmentRows* chosen = nullptr;
     size_t chosen_index = 0;
     // Newest segment first: the first version at or below max_seq wins.

@@ -24,6 +24,55 @@ std::string EncodeRow(const catalog::TableDef& def, const std::vector<Value>& va
   return out;
 }
 
+namespace {
+
+// The header of an encoded version: sets row's schema version and deleted flag, leaves `in` at
+// the first column and `*n` = the number of columns.
+Status DecodeHeader(std::string_view* in, RowVersion* row, uint64_t* n) {
+  if (in->size() < 3 || (*in)[0] != kFormat) return Status::Corruption("Unknown row version format");
+  in->remove_prefix(1);
+  uint64_t schema_version = 0;
+  if (!GetVarint64(in, &schema_version) || in->empty()) {
+    return Status::Corruption("Truncated row version");
+  }
+  row->schema_version = static_cast<uint32_t>(schema_version);
+  row->deleted = (static_cast<uint8_t>((*in)[0]) & kDeletedFlag) != 0;
+  in->remove_prefix(1);
+  if (!GetVarint64(in, n)) return Status::Corruption("Truncated row version");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVersion* row,
+                     const std::vector<bool>* columns) {
+  // The common case without allocating: every column of `def`, in its order.
+  std::string_view in = bytes;
+  uint64_t n = 0;
+  KALAM_RETURN_IF_ERROR(DecodeHeader(&in, row, &n));
+  if (n == def.columns.size()) {
+    row->values.resize(def.columns.size());
+    bool in_order = true;
+    for (uint64_t i = 0; i < n && in_order; ++i) {
+      uint64_t column_id = 0;
+      if (!GetVarint64(&in, &column_id)) return Status::Corruption("Truncated row version");
+      in_order = def.columns[i].column_id == column_id;
+      if (!in_order) break;
+      Value& slot = row->values[i];
+      if (columns && !(*columns)[i]) {
+        KALAM_RETURN_IF_ERROR(DecodeValueInto(&in, nullptr));
+        if (!slot.is_null()) slot = Value::Null();
+      } else {
+        KALAM_RETURN_IF_ERROR(DecodeValueInto(&in, &slot));
+      }
+    }
+    if (in_order) return Status::OK();
+  }
+  KALAM_ASSIGN_OR_RETURN(RowVersion decoded, DecodeRow(def, bytes));
+  row->values = std::move(decoded.values);
+  return Status::OK();
+}
+
 Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view in) {
   RowVersion row;
   if (in.size() < 3 || in[0] != kFormat) return Status::Corruption("Unknown row version format");

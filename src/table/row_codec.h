@@ -29,6 +29,11 @@ std::string EncodeRow(const catalog::TableDef& def, const std::vector<Value>& va
 // with, or NULL); columns `def` lacks (dropped since) are skipped.
 // kCorruption on malformed bytes.
 Result<RowVersion> DecodeRow(const catalog::TableDef& def, std::string_view bytes);
+// The same into `*row` (seq untouched), reusing its values vector: scans decode every row into
+// one RowVersion. With `columns`, only the columns it flags are decoded (the others read as NULL,
+// unless the version's columns are not `def`'s in order: then every column is).
+Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVersion* row,
+                     const std::vector<bool>* columns = nullptr);
 
 // Whether an encoded version is a tombstone, without decoding its values. False on malformed
 // bytes (DecodeRow reports those).

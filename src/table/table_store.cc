@@ -44,16 +44,16 @@ void RowScan::Settle() {
         status_ = Status::Corruption("Truncated pk entry");
         return;
       }
-      auto row = DecodeRow(*def_, bytes);
-      if (!row.ok()) {
-        status_ = row.status();
+      if (Status s = DecodeRowInto(*def_, bytes, &hot_row_,
+                                   columns_.empty() ? nullptr : &columns_);
+          !s.ok()) {
+        status_ = std::move(s);
         return;
       }
       key_ = hot_->key();
       seq_ = seq;
-      deleted_ = row->deleted;
-      hot_values_ = std::move(row->values);
-      values_ = hot_values_.data();
+      deleted_ = hot_row_.deleted;
+      values_ = hot_row_.values.data();
       from_hot_ = true;
       ++hot_rows_;
     } else {
@@ -86,9 +86,11 @@ Result<std::unique_ptr<RowScan>> TableStore::NewScan(const catalog::TableDef& de
                                                      const storage::KvSnapshot* snapshot,
                                                      const std::vector<ColdBound>& bounds,
                                                      int64_t max_seq,
-                                                     ColdScanStats* cold_stats) const {
+                                                     ColdScanStats* cold_stats,
+                                                     std::vector<bool> columns) const {
   auto scan = std::unique_ptr<RowScan>(new RowScan());
   scan->def_ = &def;
+  scan->columns_ = std::move(columns);
   // Hot view first, cold view second (see cold_store.h): a flush completing in between can only
   // make a row appear in both, never in neither.
   scan->hot_ = NewPkIterator(lower, upper, snapshot);

@@ -44,7 +44,8 @@ class RowScan {
   std::string_view key_;
   int64_t seq_ = 0;
   bool deleted_ = false;
-  std::vector<Value> hot_values_;
+  std::vector<bool> columns_;  // columns hot rows decode (empty: all)
+  RowVersion hot_row_;  // the current hot row, decoded into the same storage every time
   const Value* values_ = nullptr;
   Status status_;
   int64_t hot_rows_ = 0, cold_rows_ = 0;
@@ -63,13 +64,15 @@ class TableStore {
   // Committed rows of `scope` with keys in [lower, upper), hot as of `snapshot` (latest when
   // null) merged with cold versions whose `_seq` ≤ max_seq. `bounds` only lets the cold tier
   // skip segments; callers still filter rows. `cold_stats`, when given, receives what the cold
-  // tier's segment selection did.
+  // tier's segment selection did. `columns`, when not empty, flags the only columns hot rows need
+  // decoded (the others may read as NULL; cold rows come whole).
   Result<std::unique_ptr<RowScan>> NewScan(const catalog::TableDef& def, const Scope& scope,
                                            std::string lower, std::string upper,
                                            const storage::KvSnapshot* snapshot = nullptr,
                                            const std::vector<ColdBound>& bounds = {},
                                            int64_t max_seq = INT64_MAX,
-                                           ColdScanStats* cold_stats = nullptr) const;
+                                           ColdScanStats* cold_stats = nullptr,
+                                           std::vector<bool> columns = {}) const;
 
   // Calls `fn` for every live (not deleted) committed row of every scope of `def`, hot and cold;
   // stops at and returns the first error.

@@ -1,7 +1,9 @@
 // The `kalam` virtual-table module.
 #include "sql/sqlite/vtab_module.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "commit/commit_pipeline.h"
@@ -10,6 +12,7 @@
 #include "sql/exec_context.h"
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/probe_index.h"
 #include "table/keys.h"
 
 namespace kalam::sql {
@@ -22,8 +25,20 @@ using table::StagedRow;
 namespace {
 
 // idxNum flags chosen by xBestIndex. The pushed-down constraints themselves travel in idxStr as
-// "column:op," entries, in argv order.
+// "column:op," entries, in argv order, followed by "u<hex>": SQLite's colUsed mask (the columns
+// the statement reads).
 constexpr int kIncludeDeleted = 64;
+
+// Repeated equality probes of one cursor (a join's inner side, an IN list's values) are served
+// from a ProbeIndex of the scope: on a non-key column from the second probe (each probe would
+// otherwise scan the scope), on the key after kKeyProbesBeforeIndex point lookups, and only while
+// the scope has at most kKeyProbeRowsPerLookup rows per lookup so far (else retried later, after
+// four times as many lookups) and never more than kMaxProbeIndexRows rows or
+// kMaxProbeIndexBytes of them.
+constexpr int kKeyProbesBeforeIndex = 16;
+constexpr size_t kKeyProbeRowsPerLookup = 64;
+constexpr size_t kMaxProbeIndexRows = 200000;
+constexpr size_t kMaxProbeIndexBytes = 64u << 20;
 
 struct KalamVtab {
   sqlite3_vtab base{};
@@ -50,6 +65,15 @@ struct KalamCursor {
 
   // Comparisons that only let the cold tier skip segments by statistics.
   std::vector<table::ColdBound> bounds;
+
+  // Equality probes (see kKeyProbesBeforeIndex): how many this cursor made, when to build the
+  // index, the index, and the matches of the current probe when it serves them.
+  int probes = 0;
+  int build_index_at = 0;
+  std::unique_ptr<ProbeIndex> index;
+  const std::vector<uint32_t>* probe_hits = nullptr;
+  size_t probe_pos = 0;
+  bool from_index = false;
 
   // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
   // PlanRecorder, which outlives the cursor); else null.
@@ -125,7 +149,7 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
   const int ncols = static_cast<int>(def.columns.size());
   const int pk = static_cast<int>(def.pk_index());
   const bool orderable = IsPkOrderable(def.columns[pk]);
-  bool pk_eq = false, pk_lower = false, pk_upper = false;
+  bool pk_eq = false, pk_lower = false, pk_upper = false, indexable_eq = false;
   std::string entries;
   int next_arg = 1;
   for (int i = 0; i < info->nConstraint; ++i) {
@@ -145,6 +169,10 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
       }
     }
     if (!use) continue;
+    if (c.iColumn != pk && c.op == SQLITE_INDEX_CONSTRAINT_EQ &&
+        ProbeIndex::CanIndex(def.columns[c.iColumn])) {
+      indexable_eq = true;
+    }
     info->aConstraintUsage[i].argvIndex = next_arg++;
     info->aConstraintUsage[i].omit = 0;
     entries += std::to_string(c.iColumn) + ":" + std::to_string(c.op) + ",";
@@ -157,6 +185,11 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
     info->estimatedCost = 1;
     info->estimatedRows = 1;
     info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+  } else if (indexable_eq) {
+    // Repeated probes hash into a ProbeIndex (FilterTable): a join or IN list probing this
+    // column costs about a lookup per probe, not a scan.
+    info->estimatedCost = 100;
+    info->estimatedRows = 10;
   } else if (pk_lower && pk_upper) {
     info->estimatedCost = 1000;
     info->estimatedRows = 100;
@@ -299,6 +332,14 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
     if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
   info->idxNum = flags;
+  if (def.type != TableType::kStream) {
+    char* with_mask = sqlite3_mprintf("%su%llx", info->idxStr ? info->idxStr : "",
+                                      static_cast<unsigned long long>(info->colUsed));
+    if (!with_mask) return SQLITE_NOMEM;
+    if (info->needToFreeIdxStr) sqlite3_free(info->idxStr);
+    info->idxStr = with_mask;
+    info->needToFreeIdxStr = 1;
+  }
   if (ExecContext* ctx = vt->conn->context(); ctx && ctx->statement.plan) {
     RecordForecast(def, *ctx, info);
   }
@@ -346,6 +387,18 @@ int AdvanceStream(KalamCursor* cur) {
 // Moves to the next visible row of the merge of committed and staged rows.
 int Advance(KalamCursor* cur) {
   if (cur->stream) return AdvanceStream(cur);
+  if (cur->from_index) {
+    if (!cur->probe_hits || cur->probe_pos >= cur->probe_hits->size()) {
+      cur->eof = true;
+      return SQLITE_OK;
+    }
+    const ProbeIndex::Row& row = cur->index->row((*cur->probe_hits)[cur->probe_pos++]);
+    cur->row = row.values.data();
+    cur->seq = row.seq;
+    cur->deleted = row.deleted;
+    cur->eof = false;
+    return SQLITE_OK;
+  }
   if (cur->advance_it) {
     cur->advance_it = false;
     cur->it->Next();
@@ -553,6 +606,128 @@ void FoldScanCounts(KalamCursor* cur) {
   }
 }
 
+// The equality probe a plan makes: the first equality on a column a ProbeIndex can hold, and the
+// hash key of its operand (nullopt when SQLite would not compare it with stored values as they
+// are: the cursor then scans and SQLite compares).
+struct Probe {
+  int column = -1;
+  std::optional<std::string> key;
+};
+
+Probe FindProbe(const TableDef& def, const char* idx_str, int argc, sqlite3_value** argv) {
+  const int ncols = static_cast<int>(def.columns.size());
+  Probe probe;
+  int arg = 0;
+  for (const char* p = idx_str; p && *p && arg < argc; ++arg) {
+    char* end = nullptr;
+    const int column = static_cast<int>(std::strtol(p, &end, 10));
+    const int op = static_cast<int>(std::strtol(end + 1, &end, 10));
+    p = end + 1;
+    if (op != SQLITE_INDEX_CONSTRAINT_EQ || column < 0 || column >= ncols) continue;
+    const ColumnDef& col = def.columns[column];
+    if (!ProbeIndex::CanIndex(col)) continue;
+    probe.column = column;
+    if (auto operand = PkOperand(col, argv[arg])) probe.key = ProbeIndex::KeyOf(col, *operand);
+    return probe;
+  }
+  return probe;
+}
+
+// Builds cur->index over every committed row of the cursor's scope (tombstones only when the plan
+// asks for them), unless it would hold more than `limit` rows (or kMaxProbeIndexBytes) or a value
+// it cannot hash exactly; sets *built, and *over_limit when `limit` alone stopped it.
+// SQLITE_OK or the scan's error.
+int BuildProbeIndex(KalamCursor* cur, int column, size_t limit, bool* built, bool* over_limit) {
+  *built = false;
+  *over_limit = false;
+  ExecContext* ctx = cur->ctx;
+  const TableDef& def = *cur->vt->def;
+  const std::string prefix = table::ScopePrefix(def.table_id, cur->scope);
+  auto scan = ctx->services.store->NewScan(
+      def, cur->scope, prefix, table::PrefixSuccessor(prefix), ctx->statement.read_snapshot, {},
+      ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX,
+      cur->counters ? &cur->counters->segments : nullptr);
+  if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
+  table::RowScan& rows = **scan;
+  auto index = std::make_unique<ProbeIndex>(column, cur->include_deleted);
+  bool complete = true;
+  for (; rows.Valid(); rows.Next()) {
+    if (rows.deleted() && !cur->include_deleted) continue;
+    *over_limit = index->size() >= limit;
+    if (*over_limit || index->bytes() >= kMaxProbeIndexBytes ||
+        !index->Add(def.columns[column], rows.key(), rows.seq(), rows.deleted(), rows.values(),
+                    def.columns.size())) {
+      complete = false;
+      break;
+    }
+  }
+  if (cur->counters) {
+    cur->counters->hot_rows += rows.hot_rows();
+    cur->counters->cold_rows += rows.cold_rows();
+  }
+  if (!rows.status().ok()) return SetVtabError(&cur->vt->base, ctx, rows.status());
+  if (complete) {
+    cur->index = std::move(index);
+    *built = true;
+  }
+  return SQLITE_OK;
+}
+
+// Serves this filter from the cursor's ProbeIndex, building it when due (kKeyProbesBeforeIndex),
+// if the plan probes an indexable column with an operand compared as stored and the statement
+// neither writes (UPDATE/DELETE record what they read) nor has staged rows (the index holds
+// committed rows, read once). *served says whether it did; SQLITE_OK or a scan's error.
+int FilterFromIndex(KalamCursor* cur, const char* idx_str, int argc, sqlite3_value** argv,
+                    bool* served) {
+  *served = false;
+  const StatementState& st = cur->ctx->statement;
+  if (st.scanned_seqs || (st.write_set && !st.write_set->empty())) return SQLITE_OK;
+  const TableDef& def = *cur->vt->def;
+  const Probe probe = FindProbe(def, idx_str, argc, argv);
+  if (probe.column < 0 || !probe.key) return SQLITE_OK;
+  if (cur->index && (cur->index->column() != probe.column ||
+                     cur->index->include_deleted() != cur->include_deleted)) {
+    cur->index.reset();
+  }
+  if (!cur->index) {
+    const bool is_pk = probe.column == static_cast<int>(def.pk_index());
+    if (cur->build_index_at == 0) cur->build_index_at = is_pk ? kKeyProbesBeforeIndex : 2;
+    if (++cur->probes < cur->build_index_at) return SQLITE_OK;
+    const size_t lookups_limit = static_cast<size_t>(cur->probes) * kKeyProbeRowsPerLookup;
+    const size_t limit = is_pk ? std::min(kMaxProbeIndexRows, lookups_limit) : kMaxProbeIndexRows;
+    bool built = false, over_limit = false;
+    if (int rc = BuildProbeIndex(cur, probe.column, limit, &built, &over_limit); rc != SQLITE_OK) {
+      return rc;
+    }
+    if (!built) {
+      // Too many rows for the lookups so far (retry after more), or too many at all.
+      cur->build_index_at =
+          over_limit && limit < kMaxProbeIndexRows ? cur->probes * 4 : INT32_MAX;
+      return SQLITE_OK;
+    }
+  }
+  cur->probe_hits = cur->index->Find(*probe.key);
+  cur->probe_pos = 0;
+  cur->from_index = true;
+  *served = true;
+  return SQLITE_OK;
+}
+
+// The user columns a scan must decode: those flagged in idxStr's "u<hex>" colUsed mask (bit 63:
+// every column from the 64th on) and the primary key (SQLite reads it, unflagged, to drop
+// duplicates when it unions several plans for an OR), or all (empty) when the statement is an
+// UPDATE or DELETE, whose xUpdate takes every column.
+std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
+                                  const StatementState& st) {
+  const char* mask_text = idx_str ? std::strchr(idx_str, 'u') : nullptr;
+  if (!mask_text || st.scanned_seqs) return {};
+  const uint64_t mask = std::strtoull(mask_text + 1, nullptr, 16);
+  std::vector<bool> columns(def.columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = (mask >> std::min<size_t>(i, 63)) & 1;
+  columns[def.pk_index()] = true;
+  return columns;
+}
+
 int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
                 sqlite3_value** argv) {
   ExecContext* ctx = cur->ctx;
@@ -563,6 +738,11 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   FoldScanCounts(cur);
   cur->it.reset();
   cur->advance_it = false;
+  cur->from_index = false;
+  cur->have_staged = false;
+  bool served = false;
+  if (int rc = FilterFromIndex(cur, idx_str, argc, argv, &served); rc != SQLITE_OK) return rc;
+  if (served) return Advance(cur);
   ScanRange range = ComputeScanRange(def, cur->scope, idx_str, argc, argv);
   cur->bounds = std::move(range.bounds);
   if (range.empty()) {
@@ -573,7 +753,8 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   auto scan = ctx->services.store->NewScan(
       def, cur->scope, range.lower, range.upper, ctx->statement.read_snapshot, cur->bounds,
       ctx->statement.read_seq > 0 ? ctx->statement.read_seq : INT64_MAX,
-      cur->counters ? &cur->counters->segments : nullptr);
+      cur->counters ? &cur->counters->segments : nullptr,
+      ColumnsToDecode(def, idx_str, ctx->statement));
   if (!scan.ok()) return SetVtabError(&cur->vt->base, ctx, scan.status());
   cur->it = std::move(*scan);
   cur->have_staged = ctx->statement.write_set && !ctx->statement.write_set->empty();

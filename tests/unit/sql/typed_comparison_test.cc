@@ -22,7 +22,8 @@ class TypedComparisonTest : public SqlStackTest {
   }
 
   // SQLite's plan of `sql` (`{t}` standing for chat.`table`'s virtual table) on a pooled
-  // connection: the `kalam` table's choice shows as "VIRTUAL TABLE INDEX <flags>:<column:op,…>".
+  // connection: the `kalam` table's choice shows as
+  // "VIRTUAL TABLE INDEX <flags>:<column:op,…>u<colUsed hex>".
   std::string Plan(const std::string& table, const std::string& sql) {
     auto conn = pool_->Acquire();
     auto name = conn->EnsureRegistered(catalog_->snapshot()->FindTable("chat", table));
@@ -46,28 +47,30 @@ class TypedComparisonTest : public SqlStackTest {
 
 // idxStr entries are "column:op," with SQLite's SQLITE_INDEX_CONSTRAINT_* codes.
 constexpr const char* kPkEq = "0:2,";
+// Every statement here reads the table's two columns.
+constexpr const char* kBothColumns = "u3";
 constexpr const char* kPkGt = "0:4,";
 constexpr const char* kPkLe = "0:8,";
 
 TEST_F(TypedComparisonTest, KeyComparisonsWithRewrittenOperandsStayKeyLookups) {
   EXPECT_EQ(Plan("ev", "SELECT n FROM {t} WHERE at = 1735689600000000"),
-            std::string("SCAN ev VIRTUAL TABLE INDEX 0:") + kPkEq);
+            std::string("SCAN ev VIRTUAL TABLE INDEX 0:") + kPkEq + kBothColumns);
   EXPECT_EQ(Plan("ev", "SELECT n FROM {t} WHERE at = kalam_operand(?1, 'TIMESTAMP', 'at')"),
-            std::string("SCAN ev VIRTUAL TABLE INDEX 0:") + kPkEq);
+            std::string("SCAN ev VIRTUAL TABLE INDEX 0:") + kPkEq + kBothColumns);
   const std::string range = Plan("ev",
                                  "SELECT n FROM {t} WHERE at > kalam_operand(?1, 'TIMESTAMP', "
                                  "'at') AND at <= kalam_operand(?2, 'TIMESTAMP', 'at')");
   EXPECT_NE(range.find(kPkGt), std::string::npos) << range;
   EXPECT_NE(range.find(kPkLe), std::string::npos) << range;
   EXPECT_EQ(Plan("ids", "SELECT name FROM {t} WHERE id = kalam_operand(?1, 'UUID', 'id')"),
-            std::string("SCAN ids VIRTUAL TABLE INDEX 0:") + kPkEq);
+            std::string("SCAN ids VIRTUAL TABLE INDEX 0:") + kPkEq + kBothColumns);
 }
 
 TEST_F(TypedComparisonTest, TextUnderAnotherCollationIsNotTakenByTheTable) {
   EXPECT_EQ(Plan("ids", "SELECT id FROM {t} WHERE name = 'A' COLLATE NOCASE"),
-            "SCAN ids VIRTUAL TABLE INDEX 0:");
+            std::string("SCAN ids VIRTUAL TABLE INDEX 0:") + kBothColumns);
   EXPECT_EQ(Plan("ids", "SELECT id FROM {t} WHERE name = 'A'"),
-            "SCAN ids VIRTUAL TABLE INDEX 0:1:2,");
+            std::string("SCAN ids VIRTUAL TABLE INDEX 0:1:2,") + kBothColumns);
 }
 
 TEST_F(TypedComparisonTest, ParametrizedTypedKeyLookupFindsTheRowAndIsOneCachedStatement) {
