@@ -24,6 +24,7 @@
 #include "sql/topic_service.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
+#include "vector/vector_indexes.h"
 
 namespace kalam::commit {
 class CommitPipeline;
@@ -56,6 +57,7 @@ struct ExecServices {
   const commit::CommitPipeline* pipeline = nullptr;   // owner: server; commit stats
   const ExecutorOptions* options = nullptr;  // owner: the Executor; system.settings, .storages
   const audit::AuditLog* audit = nullptr;    // owner: server; system.audit_log
+  vector::VectorIndexes* vectors = nullptr;  // owner: server; vector_search (docs/vectors.md)
   int64_t server_started_at_us = 0;
 };
 
