@@ -196,7 +196,9 @@ Status Server::Impl::OpenData() {
       fs::absolute(fs::path(config.storage.data_dir) / "tmp").lexically_normal().string());
   // Recovery (staged uploads of statements cut by a crash) runs before any commit.
   KALAM_RETURN_IF_ERROR(files->Start());
-  vectors = std::make_unique<vector::VectorIndexes>(*tables);
+  // Snapshots of the vector indexes (derived data: docs/vectors.md), written at shutdown.
+  vectors = std::make_unique<vector::VectorIndexes>(
+      *tables, (fs::path(config.storage.data_dir) / "vectors").string());
   commit_hooks = std::make_unique<commit::CommitHookChain>(
       std::vector<commit::CommitHook*>{files.get(), topics.get(), vectors.get()});
   pipeline->SetCommitHook(commit_hooks.get());
@@ -474,6 +476,12 @@ void Server::Stop() {
     }
   }
   if (impl_->pipeline) impl_->pipeline->Stop();
+  if (impl_->vectors) {
+    // After the last commit: the snapshots hold every acknowledged change.
+    Status saved = impl_->vectors->SaveAll();
+    if (!saved.ok()) spdlog::warn("Vector index snapshots not written ({}); rebuilt from the rows on "
+                                  "next use", saved.ToString());
+  }
   if (impl_->files) impl_->files->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();
@@ -484,6 +492,7 @@ void Server::Stop() {
   impl_->sql_pool.reset();
   impl_->pipeline.reset();
   impl_->commit_hooks.reset();
+  impl_->vectors.reset();
   impl_->files.reset();
   impl_->topics.reset();
   if (impl_->kv) {

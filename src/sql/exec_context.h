@@ -24,13 +24,15 @@
 #include "sql/topic_service.h"
 #include "table/table_store.h"
 #include "table/write_set.h"
-#include "vector/vector_indexes.h"
 
 namespace kalam::commit {
 class CommitPipeline;
 }
 namespace kalam::audit {
 class AuditLog;
+}
+namespace kalam::vector {
+class VectorIndexes;
 }
 
 namespace kalam::sql {

@@ -5,7 +5,12 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 #include "vector/vector_math.h"
 
@@ -28,7 +33,7 @@ HnswIndex::HnswIndex(VectorMetric metric, int dimension, HnswParams params)
 HnswIndex::~HnswIndex() = default;
 
 Status HnswIndex::Upsert(const std::string& key, const std::string& pk_text,
-                         const std::vector<float>& v) {
+                         const std::vector<float>& v, int64_t seq) {
   if (static_cast<int>(v.size()) != dimension_) {
     return Status::InvalidArgument("vector has " + std::to_string(v.size()) +
                                    " dimensions, the index " + std::to_string(dimension_));
@@ -45,7 +50,7 @@ Status HnswIndex::Upsert(const std::string& key, const std::string& pk_text,
       const uint64_t label = pk_text_.size();
       graph_->addPoint(point.data(), label);
       pk_text_.push_back(pk_text);
-      by_key_.emplace(key, Slot{label, true});
+      by_key_.emplace(key, Slot{label, true, seq});
       ++live_;
       return Status::OK();
     }
@@ -56,6 +61,7 @@ Status HnswIndex::Upsert(const std::string& key, const std::string& pk_text,
   }
   if (!it->second.live) ++live_;
   it->second.live = true;
+  it->second.seq = seq;
   pk_text_[it->second.label] = pk_text;
   return Status::OK();
 }
@@ -97,6 +103,143 @@ Result<std::vector<HnswIndex::Hit>> HnswIndex::Search(const std::vector<float>& 
   }
   if (hits.size() > k) hits.resize(k);
   return hits;
+}
+
+std::optional<int64_t> HnswIndex::SeqOf(const std::string& key) const {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end() || !it->second.live) return std::nullopt;
+  return it->second.seq;
+}
+
+std::vector<std::string> HnswIndex::LiveKeys() const {
+  std::vector<std::string> out;
+  out.reserve(live_);
+  for (const auto& [key, slot] : by_key_) {
+    if (slot.live) out.push_back(key);
+  }
+  return out;
+}
+
+// Snapshot keys file: magic, metric, dimension, the graph file's token, then one record per graph
+// label: key, PK text, `_seq`, live. The graph itself is hnswlib's file "<path>.<token>.graph".
+namespace {
+
+constexpr char kMagic[8] = {'K', 'V', 'I', 'X', '0', '0', '1', '\n'};
+
+void PutU64(std::ostream& out, uint64_t v) { out.write(reinterpret_cast<const char*>(&v), 8); }
+void PutStr(std::ostream& out, const std::string& s) {
+  PutU64(out, s.size());
+  out.write(s.data(), static_cast<std::streamsize>(s.size()));
+}
+bool GetU64(std::istream& in, uint64_t* v) {
+  return static_cast<bool>(in.read(reinterpret_cast<char*>(v), 8));
+}
+bool GetStr(std::istream& in, std::string* s) {
+  uint64_t n = 0;
+  if (!GetU64(in, &n) || n > (1u << 20)) return false;
+  s->resize(n);
+  return static_cast<bool>(in.read(s->data(), static_cast<std::streamsize>(n)));
+}
+std::string GraphPath(const std::string& path, uint64_t token) {
+  return path + "." + std::to_string(token) + ".graph";
+}
+// The token of the snapshot at `path`, or 0.
+uint64_t CurrentToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8];
+  uint64_t metric = 0, dim = 0, token = 0;
+  if (!in.read(magic, 8) || !GetU64(in, &metric) || !GetU64(in, &dim) || !GetU64(in, &token)) {
+    return 0;
+  }
+  return token;
+}
+
+}  // namespace
+
+Status HnswIndex::Save(const std::string& path) const {
+  const uint64_t old_token = CurrentToken(path);
+  uint64_t token = std::random_device{}();
+  token = (token << 32) ^ std::random_device{}();
+  if (token == 0 || token == old_token) ++token;
+  const std::string graph = GraphPath(path, token);
+  try {
+    graph_->saveIndex(graph);
+  } catch (const std::exception& e) {
+    return Status::IoError("Cannot write vector index graph '" + graph + "': " + e.what());
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(kMagic, 8);
+    PutU64(out, static_cast<uint64_t>(metric_));
+    PutU64(out, static_cast<uint64_t>(dimension_));
+    PutU64(out, token);
+    std::vector<const std::pair<const std::string, Slot>*> by_label(pk_text_.size(), nullptr);
+    for (const auto& entry : by_key_) by_label[entry.second.label] = &entry;
+    PutU64(out, by_label.size());
+    for (size_t label = 0; label < by_label.size(); ++label) {
+      PutStr(out, by_label[label]->first);
+      PutStr(out, pk_text_[label]);
+      PutU64(out, static_cast<uint64_t>(by_label[label]->second.seq));
+      PutU64(out, by_label[label]->second.live ? 1 : 0);
+    }
+    out.flush();
+    if (!out) {
+      std::error_code ignored;  // the graph file is unreferenced: remove it if we can
+      std::filesystem::remove(graph, ignored);
+      return Status::IoError("Cannot write vector index keys '" + tmp + "'");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IoError("Cannot replace vector index '" + path + "': " + ec.message());
+  if (old_token != 0) {
+    std::error_code ignored;  // an old graph left behind is only wasted space
+    std::filesystem::remove(GraphPath(path, old_token), ignored);
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, VectorMetric metric,
+                                                   int dimension, HnswParams params) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("No vector index snapshot at '" + path + "'");
+  auto corrupt = [&] {
+    return Status::Corruption("Vector index snapshot '" + path + "' is unreadable");
+  };
+  char magic[8];
+  uint64_t stored_metric = 0, dim = 0, token = 0, count = 0;
+  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 || !GetU64(in, &stored_metric) ||
+      !GetU64(in, &dim) || !GetU64(in, &token) || !GetU64(in, &count)) {
+    return corrupt();
+  }
+  if (stored_metric != static_cast<uint64_t>(metric) || dim != static_cast<uint64_t>(dimension)) {
+    return Status::Corruption("Vector index snapshot '" + path + "' is of another metric or size");
+  }
+  auto index = std::make_unique<HnswIndex>(metric, dimension, params);
+  index->pk_text_.resize(count);
+  for (uint64_t label = 0; label < count; ++label) {
+    std::string key;
+    uint64_t seq = 0, live = 0;
+    if (!GetStr(in, &key) || !GetStr(in, &index->pk_text_[label]) || !GetU64(in, &seq) ||
+        !GetU64(in, &live)) {
+      return corrupt();
+    }
+    index->by_key_[key] = Slot{label, live != 0, static_cast<int64_t>(seq)};
+    if (live != 0) ++index->live_;
+  }
+  if (index->by_key_.size() != count) return corrupt();
+  try {
+    auto graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space_.get(),
+                                                                   GraphPath(path, token));
+    if (graph->cur_element_count != count) return corrupt();
+    graph->setEf(params.ef_search);
+    index->capacity_ = graph->max_elements_;
+    index->graph_ = std::move(graph);
+  } catch (const std::exception&) {
+    return corrupt();
+  }
+  return index;
 }
 
 }  // namespace kalam::vector

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,10 +38,12 @@ class HnswIndex {
   HnswIndex(const HnswIndex&) = delete;
   HnswIndex& operator=(const HnswIndex&) = delete;
 
-  // Adds the vector of the row with PK key `key` (its PK as text in `pk_text`), or replaces the
-  // one it had (a removed key comes back with the new vector). Fails with kInvalidArgument when
-  // `v` does not have the index's dimension, kResourceExhausted when the graph cannot grow.
-  Status Upsert(const std::string& key, const std::string& pk_text, const std::vector<float>& v);
+  // Adds the vector of the row with PK key `key` (its PK as text in `pk_text`, the row version's
+  // `_seq` in `seq`), or replaces the one it had (a removed key comes back with the new vector).
+  // Fails with kInvalidArgument when `v` does not have the index's dimension, kResourceExhausted
+  // when the graph cannot grow.
+  Status Upsert(const std::string& key, const std::string& pk_text, const std::vector<float>& v,
+                int64_t seq = 0);
 
   // Removes `key`'s vector; no-op when it has none.
   void Remove(const std::string& key);
@@ -56,6 +59,19 @@ class HnswIndex {
   size_t size() const { return live_; }  // live vectors
   VectorMetric metric() const { return metric_; }
 
+  // The `_seq` recorded for `key`'s live vector; nullopt when it has none.
+  std::optional<int64_t> SeqOf(const std::string& key) const;
+  // The keys with a live vector.
+  std::vector<std::string> LiveKeys() const;
+
+  // Writes the index to `path` (the keys, replaced atomically by rename) and a graph file beside
+  // it that `path` names. A crash leaves the previous snapshot or the new one, never a mix.
+  Status Save(const std::string& path) const;
+  // Reads a snapshot written by Save. Fails (kNotFound, kCorruption) when it is missing,
+  // unreadable or not of `metric` and `dimension`: the caller then builds from the rows.
+  static Result<std::unique_ptr<HnswIndex>> Load(const std::string& path, VectorMetric metric,
+                                                 int dimension, HnswParams params = {});
+
  private:
   VectorMetric metric_;
   int dimension_;
@@ -67,6 +83,7 @@ class HnswIndex {
   struct Slot {
     uint64_t label = 0;
     bool live = false;
+    int64_t seq = 0;
   };
   std::unordered_map<std::string, Slot> by_key_;  // PK key → graph label
   std::vector<std::string> pk_text_;               // graph label → PK as text

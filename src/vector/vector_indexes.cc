@@ -2,7 +2,9 @@
 #include "vector/vector_indexes.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <queue>
+#include <set>
 
 #include "commit/commit_pipeline.h"  // PkDisplay
 #include "table/keys.h"
@@ -58,7 +60,7 @@ Status ForEachVector(const table::TableStore& store, const catalog::TableDef& de
   for (; scan->Valid(); scan->Next()) {
     if (scan->deleted()) continue;
     if (!DecodeEmbedding(scan->values()[column], &v)) continue;
-    KALAM_RETURN_IF_ERROR(fn(scan->key(), scan->values()[pk], v));
+    KALAM_RETURN_IF_ERROR(fn(scan->key(), scan->values()[pk], v, scan->seq()));
   }
   return scan->status();
 }
@@ -76,7 +78,7 @@ Result<std::vector<Neighbor>> VectorIndexes::ExactSearch(const catalog::TableDef
   TopK top(k);
   KALAM_RETURN_IF_ERROR(ForEachVector(
       store_, def, column, scope,
-      [&](std::string_view, const Value& pk, const std::vector<float>& v) {
+      [&](std::string_view, const Value& pk, const std::vector<float>& v, int64_t) {
         if (v.size() == query.size()) {
           top.Offer(Distance(metric, v.data(), query.data(), v.size()), pk);
         }
@@ -94,10 +96,9 @@ Result<std::vector<Neighbor>> VectorIndexes::Search(const catalog::TableDef& def
   if (static_cast<int>(query.size()) != def.columns[column].type.dimension) {
     return DimensionError(def, column, query.size());
   }
-  std::shared_ptr<Entry> entry =
-      GetEntry(Key{def.table_id, def.columns[column].column_id, index_def->since_version, scope});
+  const Key key{def.table_id, def.columns[column].column_id, index_def->since_version, scope};
+  std::shared_ptr<Entry> entry = GetEntry(key);
   std::lock_guard index_lock(entry->index_mu);
-  std::vector<Op> ops;
   bool rebuild = false;
   {
     std::lock_guard lock(entry->pending_mu);
@@ -111,27 +112,13 @@ Result<std::vector<Neighbor>> VectorIndexes::Search(const catalog::TableDef& def
     // Ops queued from here on are replayed after the scan: an op for a row the scan already saw
     // sets the vector it read (or a newer one), so replaying is idempotent.
     entry->index.reset();
-    Status built = Build(def, column, scope, *entry);
+    Status built = Build(key, def, column, *entry);
     if (!built.ok()) {
       entry->index.reset();
       return built;
     }
   }
-  {
-    std::lock_guard lock(entry->pending_mu);
-    ops.swap(entry->pending);
-  }
-  for (const Op& op : ops) {
-    if (op.remove) {
-      entry->index->Remove(op.pk_key);
-    } else {
-      Status added = entry->index->Upsert(op.pk_key, op.pk_text, op.vec);
-      if (!added.ok()) {
-        entry->index.reset();  // rebuilt from the rows by the next search
-        return added;
-      }
-    }
-  }
+  KALAM_RETURN_IF_ERROR(ApplyPending(*entry));
   KALAM_ASSIGN_OR_RETURN(auto hits, entry->index->Search(query, k, ef));
   std::vector<Neighbor> out;
   out.reserve(hits.size());
@@ -139,14 +126,110 @@ Result<std::vector<Neighbor>> VectorIndexes::Search(const catalog::TableDef& def
   return out;
 }
 
-Status VectorIndexes::Build(const catalog::TableDef& def, size_t column, const table::Scope& scope,
+Status VectorIndexes::ApplyPending(Entry& entry) {
+  std::vector<Op> ops;
+  {
+    std::lock_guard lock(entry.pending_mu);
+    ops.swap(entry.pending);
+  }
+  for (const Op& op : ops) {
+    if (op.remove) {
+      entry.index->Remove(op.pk_key);
+      continue;
+    }
+    Status added = entry.index->Upsert(op.pk_key, op.pk_text, op.vec, op.seq);
+    if (!added.ok()) {
+      entry.index.reset();  // rebuilt from the rows by the next search
+      return added;
+    }
+  }
+  return Status::OK();
+}
+
+std::string VectorIndexes::SnapshotPath(const Key& key) const {
+  if (snapshot_dir_.empty()) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string scope = "s";  // the scope, hex-encoded: user ids are not file names
+  for (unsigned char c : std::get<3>(key)) {
+    scope += kHex[c >> 4];
+    scope += kHex[c & 15];
+  }
+  return snapshot_dir_ + "/vix-" + std::to_string(std::get<0>(key)) + "-" +
+         std::to_string(std::get<1>(key)) + "-" + std::to_string(std::get<2>(key)) + "-" + scope;
+}
+
+Status VectorIndexes::SaveAll() {
+  if (snapshot_dir_.empty()) return Status::OK();
+  std::error_code ec;
+  std::filesystem::create_directories(snapshot_dir_, ec);
+  if (ec) {
+    return Status::IoError("Cannot create vector index directory '" + snapshot_dir_ +
+                           "': " + ec.message());
+  }
+  std::vector<std::pair<Key, std::shared_ptr<Entry>>> entries;
+  {
+    std::lock_guard lock(mu_);
+    entries.assign(entries_.begin(), entries_.end());
+  }
+  Status first;
+  for (auto& [key, entry] : entries) {
+    std::lock_guard index_lock(entry->index_mu);
+    if (!entry->index) continue;
+    {
+      std::lock_guard lock(entry->pending_mu);
+      if (entry->overflowed) continue;  // behind the rows: the next start rebuilds it
+    }
+    Status st = ApplyPending(*entry);
+    if (st.ok() && entry->index) st = entry->index->Save(SnapshotPath(key));
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
+size_t VectorIndexes::snapshot_loads() const {
+  std::lock_guard lock(mu_);
+  return snapshot_loads_;
+}
+
+Status VectorIndexes::Build(const Key& key, const catalog::TableDef& def, size_t column,
                             Entry& entry) {
-  auto index = std::make_unique<HnswIndex>(def.columns[column].vector_index->metric,
-                                           def.columns[column].type.dimension, params_);
+  const VectorMetric metric = def.columns[column].vector_index->metric;
+  const int dimension = def.columns[column].type.dimension;
+  const table::Scope& scope = std::get<3>(key);
+  const std::string path = SnapshotPath(key);
+  if (!path.empty() && std::filesystem::exists(path)) {
+    // A snapshot is a head start, not a truth: every row is checked against it by `_seq`.
+    auto loaded = HnswIndex::Load(path, metric, dimension, params_);
+    if (loaded.ok()) {
+      std::unique_ptr<HnswIndex> index = std::move(*loaded);
+      std::set<std::string> seen;
+      Status reconciled = ForEachVector(
+          store_, def, column, scope,
+          [&](std::string_view key_view, const Value& pk, const std::vector<float>& v,
+              int64_t seq) {
+            std::string row_key(key_view);
+            auto known = index->SeqOf(row_key);
+            seen.insert(row_key);
+            if (known && *known == seq) return Status::OK();
+            return index->Upsert(row_key, commit::PkDisplay(pk), v, seq);
+          });
+      if (reconciled.ok()) {
+        for (const std::string& k : index->LiveKeys()) {
+          if (!seen.count(k)) index->Remove(k);
+        }
+        entry.index = std::move(index);
+        std::lock_guard lock(mu_);
+        ++snapshot_loads_;
+        return Status::OK();
+      }
+    }
+    // Unreadable or stale beyond use: built from the rows below.
+  }
+  auto index = std::make_unique<HnswIndex>(metric, dimension, params_);
   KALAM_RETURN_IF_ERROR(ForEachVector(
       store_, def, column, scope,
-      [&](std::string_view key, const Value& pk, const std::vector<float>& v) {
-        return index->Upsert(std::string(key), commit::PkDisplay(pk), v);
+      [&](std::string_view row_key, const Value& pk, const std::vector<float>& v, int64_t seq) {
+        return index->Upsert(std::string(row_key), commit::PkDisplay(pk), v, seq);
       }));
   entry.index = std::move(index);
   return Status::OK();
@@ -177,6 +260,7 @@ Status VectorIndexes::OnStamped(const std::vector<table::ChangeRecord>& records,
       Op op;
       op.pk_key = table::PkKey(def.table_id, rec.scope, pk);
       op.pk_text = commit::PkDisplay(pk);
+      op.seq = rec.seq;
       op.remove = rec.kind == table::ChangeKind::kDelete || !DecodeEmbedding(rec.values[c], &op.vec);
       staged_.emplace_back(Key{def.table_id, def.columns[c].column_id, index_def->since_version,
                                rec.scope},

@@ -24,12 +24,22 @@ struct Neighbor {
 };
 
 // Thread-safe. As a CommitHook it is called by the commit leader; searches come from request
-// threads. An index is derived data: it lives in memory and is rebuilt from the rows after a
-// restart, so a crash never loses or corrupts anything.
+// threads. An index is derived data: it lives in memory, SaveAll writes snapshots (at shutdown),
+// and a graph is loaded from its snapshot and reconciled with the rows, or built from the rows,
+// on its first search; so a crash or a stale snapshot never loses or corrupts anything.
 class VectorIndexes final : public commit::CommitHook {
  public:
-  explicit VectorIndexes(const table::TableStore& store, HnswParams params = {})
-      : store_(store), params_(params) {}
+  // `snapshot_dir`: where snapshots are written and read (created when missing); empty = none.
+  explicit VectorIndexes(const table::TableStore& store, std::string snapshot_dir = {},
+                         HnswParams params = {})
+      : store_(store), snapshot_dir_(std::move(snapshot_dir)), params_(params) {}
+
+  // Writes a snapshot of every built graph (after applying its queued changes). Returns the first
+  // error; the other graphs are still written.
+  Status SaveAll();
+
+  // How many graphs were loaded from a snapshot rather than built from every row (tests).
+  size_t snapshot_loads() const;
 
   // The k rows of `scope` nearest to `query` in column `column` of `def`, nearest first. With an
   // index on the column the search is approximate (HNSW) and covers every committed change
@@ -62,6 +72,7 @@ class VectorIndexes final : public commit::CommitHook {
     std::string pk_text;
     bool remove = false;
     std::vector<float> vec;
+    int64_t seq = 0;
   };
   struct Entry {
     std::mutex index_mu;  // guards `index`; held while building and searching
@@ -73,13 +84,18 @@ class VectorIndexes final : public commit::CommitHook {
   static constexpr size_t kMaxPending = 50000;
 
   std::shared_ptr<Entry> GetEntry(const Key& key);
-  Status Build(const catalog::TableDef& def, size_t column, const table::Scope& scope,
-               Entry& entry);
+  Status Build(const Key& key, const catalog::TableDef& def, size_t column, Entry& entry);
+  // Applies the entry's queued changes to its (built) graph; needs entry.index_mu.
+  Status ApplyPending(Entry& entry);
+  // The snapshot file of `key` ("" without a snapshot directory).
+  std::string SnapshotPath(const Key& key) const;
 
   const table::TableStore& store_;
+  const std::string snapshot_dir_;
   const HnswParams params_;
   mutable std::mutex mu_;
   std::map<Key, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+  size_t snapshot_loads_ = 0;                      // guarded by mu_
   // The group between OnStamped and OnWritten (only the commit leader touches it).
   std::vector<std::pair<Key, Op>> staged_;
 };

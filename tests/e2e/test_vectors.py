@@ -320,6 +320,19 @@ def test_restart_rebuilds_and_keeps_answers(tmp_path):
         s.sql("DELETE FROM r.docs WHERE id = 2")
         assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 3)] == [
             r[0] for r in before if r[0] != "2"]
+        # A clean stop writes the graphs' snapshots; the next start loads them, and changes
+        # made after them (then a kill -9: no new snapshot) are reconciled from the rows.
+        s.stop()
+        snapshots = sorted(p.name for p in (tmp_path / "data" / "vectors").iterdir())
+        assert len(snapshots) == 2 and snapshots[1].endswith(".graph"), snapshots
+        s.start()
+        after_delete = search(s, "r.docs", [2.0, 0.4], 4)
+        assert [r[0] for r in after_delete] == [r[0] for r in before if r[0] != "2"] + ["5"]
+        s.sql("UPDATE r.docs SET emb = '[2, 0.4]' WHERE id = 4")
+        s.sql("DELETE FROM r.docs WHERE id = 1")
+        s.kill9()
+        s.start()
+        assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 4)] == ["4", "3", "5"]
         assert s.sql("ALTER TABLE r.docs DROP INDEX emb")["results"][0]["message"] == \
             "Vector index disabled on r.docs.emb"
     finally:

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -176,6 +180,41 @@ TEST_F(VectorIndexesTest, WritesDuringTheBuildAreNotLost) {
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()),
             std::set<std::string>(exact.begin(), exact.end()));
   EXPECT_EQ(Search("", q, 10), Exact("", q, 10));
+}
+
+TEST_F(VectorIndexesTest, SnapshotsAreLoadedAndReconciledWithTheRows) {
+  const std::string dir = ::testing::TempDir() + "/vix_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  VectorIndexes saved(store_, dir);
+  for (int i = 0; i < 100; ++i) Write("u1", i, Random());
+  const auto q = Random();
+  EXPECT_EQ(saved.Search(*def_, 1, "u1", q, 10)->size(), 10u);  // builds
+  ASSERT_TRUE(saved.SaveAll().ok());
+  // Written after the snapshot (as if the server had been killed since): the snapshot is stale.
+  const auto before = Exact("u1", q, 3);
+  Write("u1", std::stoll(before[0]), {});             // deleted
+  Write("u1", std::stoll(before[1]), std::vector<float>(kDim, 50.0f));  // moved away
+  Write("u1", 500, q);                                // new
+  VectorIndexes restarted(store_, dir);
+  auto hits = restarted.Search(*def_, 1, "u1", q, 10);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(restarted.snapshot_loads(), 1u);
+  std::vector<std::string> got;
+  for (const auto& h : *hits) got.push_back(h.pk_text);
+  EXPECT_EQ(got, Exact("u1", q, 10));
+  EXPECT_EQ(got[0], "500");
+  // An unreadable snapshot is ignored: the graph is built from the rows.
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().extension() != ".graph") std::ofstream(f.path()) << "garbage";
+  }
+  VectorIndexes corrupt(store_, dir);
+  hits = corrupt.Search(*def_, 1, "u1", q, 10);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(corrupt.snapshot_loads(), 0u);
+  got.clear();
+  for (const auto& h : *hits) got.push_back(h.pk_text);
+  EXPECT_EQ(got, Exact("u1", q, 10));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(VectorIndexesTest, WithoutAnIndexSearchIsExactCosine) {
