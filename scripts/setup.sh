@@ -9,7 +9,8 @@ DEB_PACKAGES=(
   librocksdb-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libsodium-dev
   libzstd-dev libsnappy-dev zlib1g-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libssl-dev libcli11-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
-  libraft-dev libuv1-dev
+  libraft-dev libuv1-dev  # Raft consensus (src/cluster, docs/cluster.md)
+  libhnswlib-dev  # header-only HNSW graphs (src/vector, docs/vectors.md)
   python3 python3-venv python3-pip
   chromium
   # promtool (tests/e2e/test_metrics.py checks GET /metrics with Prometheus's own checker); the

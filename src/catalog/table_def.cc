@@ -121,7 +121,7 @@ int TableDef::FindColumn(std::string_view name) const {
 std::string TableDef::ToJson() const {
   json::array cols;
   for (const auto& c : columns) {
-    cols.push_back(json::object{
+    json::object col{
         {"column_id", c.column_id},
         {"name", c.name},
         {"type", c.type.SqlName()},
@@ -131,7 +131,14 @@ std::string TableDef::ToJson() const {
         {"default_literal", ValueToJson(c.default_value.literal)},
         {"comment", c.comment},
         {"missing_value", ValueToJson(c.missing_value)},
-    });
+    };
+    if (c.vector_index) {
+      col["vector_index"] = json::object{
+          {"metric", VectorMetricName(c.vector_index->metric)},
+          {"since_version", c.vector_index->since_version},
+      };
+    }
+    cols.push_back(std::move(col));
   }
   json::object opts{
       {"storage_id", options.storage_id},
@@ -192,6 +199,12 @@ Result<std::shared_ptr<TableDef>> TableDef::FromJson(std::string_view text) {
       } else if (col.default_value.kind == DefaultSpec::Kind::kLiteral) {
         // Written before missing_value existed, when old versions read the literal DEFAULT.
         col.missing_value = col.default_value.literal;
+      }
+      if (const auto* vi = c.if_contains("vector_index")) {
+        const auto& vo = vi->as_object();
+        auto metric = ParseVectorMetric(vo.at("metric").as_string());
+        if (!metric) return Status::Corruption("Stored vector index has an unknown metric");
+        col.vector_index = VectorIndexDef{*metric, vo.at("since_version").to_number<uint32_t>()};
       }
       def->columns.push_back(std::move(col));
     }

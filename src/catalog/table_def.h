@@ -42,6 +42,16 @@ struct DefaultSpec {
   std::string ToSql(const DataType& type) const;
 };
 
+// An approximate-nearest-neighbour index on an EMBEDDING column (ALTER TABLE … CREATE INDEX;
+// docs/vectors.md). The index itself is derived data kept by vector::VectorIndexes.
+struct VectorIndexDef {
+  VectorMetric metric = VectorMetric::kCosine;
+  // The schema version the index was created in: an index created again after DROP INDEX is a
+  // new index (an in-memory one built before the drop missed the writes made while dropped).
+  uint32_t since_version = 0;
+  bool operator==(const VectorIndexDef&) const = default;
+};
+
 struct ColumnDef {
   uint32_t column_id = 0;  // stable across ALTER; row versions store values by column id
   std::string name;        // lower case
@@ -54,6 +64,8 @@ struct ColumnDef {
   // column was added with by ALTER TABLE … ADD COLUMN, else NULL. Fixed when the column is added
   // (SET/DROP DEFAULT change only what new inserts get); versions written since always carry it.
   Value missing_value;
+  // EMBEDDING columns only: the vector index on the column, if one was created.
+  std::optional<VectorIndexDef> vector_index;
 };
 
 struct TableOptions {

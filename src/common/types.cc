@@ -106,6 +106,24 @@ bool ParseArg(std::string_view s, int* out) {
 
 }  // namespace
 
+std::string_view VectorMetricName(VectorMetric metric) {
+  switch (metric) {
+    case VectorMetric::kCosine: return "Cosine";
+    case VectorMetric::kL2: return "L2";
+    case VectorMetric::kDot: return "Dot";
+  }
+  return "Cosine";
+}
+
+std::optional<VectorMetric> ParseVectorMetric(std::string_view name) {
+  std::string upper(name);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper == "COSINE") return VectorMetric::kCosine;
+  if (upper == "L2") return VectorMetric::kL2;
+  if (upper == "DOT") return VectorMetric::kDot;
+  return std::nullopt;
+}
+
 std::string_view TypeKindWireName(TypeKind kind) {
   switch (kind) {
     case TypeKind::kBoolean: return "Boolean";

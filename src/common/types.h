@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,16 @@ enum class TypeKind : uint8_t {
   kEmbedding,
   kFile,
 };
+
+// The distance a vector index on an EMBEDDING column orders by (docs/vectors.md): cosine
+// distance (1 − cos), squared Euclidean distance, or inner product (ordered by 1 − a·b).
+enum class VectorMetric : uint8_t { kCosine, kL2, kDot };
+
+// "Cosine", "L2" or "Dot" (the spelling of the ALTER TABLE … CREATE INDEX message).
+std::string_view VectorMetricName(VectorMetric metric);
+
+// The metric named `name` (COSINE, L2 or DOT, any case), or nullopt.
+std::optional<VectorMetric> ParseVectorMetric(std::string_view name);
 
 // The wire name of a type kind (PROTOCOL.md §3): "Boolean", "BigInt", "Decimal", "Embedding", …
 // For Decimal and Embedding the full wire form also carries parameters: see DataType::WireJson.

@@ -2,6 +2,7 @@
 #include "common/value_convert.h"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <cctype>
@@ -440,9 +441,22 @@ Result<Value> ValueFromJsonParam(const boost::json::value& v, int index) {
       return Value::Double(v.get_double());
     case boost::json::kind::string:
       return Value::Text(std::string(v.get_string()));
-    case boost::json::kind::array:
+    case boost::json::kind::array: {
+      // A vector (EMBEDDING value, query vector): passed on as its JSON text '[0.1,0.2]', the
+      // form EMBEDDING columns and the vector functions accept.
+      std::string text = "[";
+      for (const auto& e : v.get_array()) {
+        if (!e.is_number()) {
+          return Status::InvalidParameter(
+              prefix + "an array parameter must hold only numbers (a vector)");
+        }
+        if (text.size() > 1) text += ',';
+        text += boost::json::serialize(e);
+      }
+      return Value::Text(text + "]");
+    }
     case boost::json::kind::object:
-      return Status::InvalidParameter(prefix + "arrays and objects are not supported");
+      return Status::InvalidParameter(prefix + "objects are not supported");
   }
   return Status::Internal("unknown JSON kind");
 }

@@ -36,6 +36,7 @@
 #include "storage/kv_store.h"
 #include "table/table_store.h"
 #include "topics/topic_service.h"
+#include "vector/vector_indexes.h"
 
 namespace kalam::server {
 
@@ -102,7 +103,8 @@ struct Server::Impl {
   std::unique_ptr<commit::CommitPipeline> pipeline;
   std::unique_ptr<topics::TopicService> topics;
   std::unique_ptr<files::FileService> files;
-  std::unique_ptr<commit::CommitHookChain> commit_hooks;  // files, then topics
+  std::unique_ptr<vector::VectorIndexes> vectors;
+  std::unique_ptr<commit::CommitHookChain> commit_hooks;  // files, topics, then vectors
   std::unique_ptr<sql::SqlConnectionPool> sql_pool;
   std::unique_ptr<sql::SlowQueryLog> slow_queries;
   std::unique_ptr<sql::Executor> executor;
@@ -195,8 +197,11 @@ Status Server::Impl::OpenData() {
       fs::absolute(fs::path(config.storage.data_dir) / "tmp").lexically_normal().string());
   // Recovery (staged uploads of statements cut by a crash) runs before any commit.
   KALAM_RETURN_IF_ERROR(files->Start());
+  // Snapshots of the vector indexes (derived data: docs/vectors.md), written at shutdown.
+  vectors = std::make_unique<vector::VectorIndexes>(
+      *tables, (fs::path(config.storage.data_dir) / "vectors").string());
   commit_hooks = std::make_unique<commit::CommitHookChain>(
-      std::vector<commit::CommitHook*>{files.get(), topics.get()});
+      std::vector<commit::CommitHook*>{files.get(), topics.get(), vectors.get()});
   pipeline->SetCommitHook(commit_hooks.get());
   KALAM_RETURN_IF_ERROR(pipeline->Start());
   // After a restore, the `_seq`s between the backup's point and now belong to a discarded history.
@@ -249,6 +254,7 @@ Status Server::Impl::OpenData() {
   executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
   executor->set_storages(storages.get());
   executor->set_audit_log(audit.get());
+  executor->set_vectors(vectors.get());
   // slow.log sits beside the server log file (the original's <logs_path>/slow.log); none when
   // the threshold is -1 (off).
   const std::string slow_path =
@@ -485,6 +491,12 @@ void Server::Stop() {
     }
   }
   if (impl_->pipeline) impl_->pipeline->Stop();
+  if (impl_->vectors) {
+    // After the last commit: the snapshots hold every acknowledged change.
+    Status saved = impl_->vectors->SaveAll();
+    if (!saved.ok()) spdlog::warn("Vector index snapshots not written ({}); rebuilt from the rows on "
+                                  "next use", saved.ToString());
+  }
   if (impl_->files) impl_->files->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();
@@ -495,6 +507,7 @@ void Server::Stop() {
   impl_->sql_pool.reset();
   impl_->pipeline.reset();
   impl_->commit_hooks.reset();
+  impl_->vectors.reset();
   impl_->files.reset();
   impl_->topics.reset();
   if (impl_->kv) {

@@ -31,6 +31,9 @@ class CommitPipeline;
 namespace kalam::audit {
 class AuditLog;
 }
+namespace kalam::vector {
+class VectorIndexes;
+}
 
 namespace kalam::sql {
 
@@ -56,6 +59,7 @@ struct ExecServices {
   const commit::CommitPipeline* pipeline = nullptr;   // owner: server; commit stats
   const ExecutorOptions* options = nullptr;  // owner: the Executor; system.settings, .storages
   const audit::AuditLog* audit = nullptr;    // owner: server; system.audit_log
+  vector::VectorIndexes* vectors = nullptr;  // owner: server; vector_search (docs/vectors.md)
   int64_t server_started_at_us = 0;
 };
 

@@ -105,6 +105,7 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   s.ctx.services.options = &options_;
   s.ctx.services.server_started_at_us = started_at_us_;
   s.ctx.services.audit = audit_;
+  s.ctx.services.vectors = vectors_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 
@@ -297,7 +298,23 @@ Status Executor::RunDml(Session& s, const parser::SqlStatement& stmt,
   }
   StatementResult result;
   std::vector<std::string> returning_keys;
-  for (int attempt = 0;; ++attempt) {
+  bool answered = false;
+  if (!explain && analysis.kind == parser::StatementKind::kSelect) {
+    KALAM_ASSIGN_OR_RETURN(auto plan, PlanVectorOrder(s, stmt, analysis));
+    if (plan) {
+      // The restricted statement stands when it found k rows, or when the candidates were every
+      // vector of the scope; otherwise (or if it fails) the statement runs as written.
+      auto split = parser::SplitStatements(plan->sql);
+      if (split.ok() && split->size() == 1) {
+        auto restricted = parser::AnalyzeDml((*split)[0]);
+        if (restricted.ok()) {
+          Status st = RunDmlOnce(s, (*split)[0], *restricted, &result, &returning_keys);
+          answered = st.ok() && (result.row_count >= plan->k || plan->candidates < plan->fetched);
+        }
+      }
+    }
+  }
+  for (int attempt = 0; !answered; ++attempt) {
     result = StatementResult();
     returning_keys.clear();
     Status st = RunDmlOnce(s, stmt, analysis, &result, &returning_keys, explain);

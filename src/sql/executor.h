@@ -32,6 +32,9 @@
 #include "sql/topic_service.h"
 #include "table/table_store.h"
 
+namespace kalam::vector {
+class VectorIndexes;
+}
 namespace kalam::audit {
 class AuditLog;
 }
@@ -89,6 +92,8 @@ class Executor {
   // Connects the audit log (security-relevant statements are recorded with their outcome;
   // system.audit_log) and the slow-query log. Set once at startup, before requests.
   void set_audit_log(audit::AuditLog* audit) { audit_ = audit; }
+  // The vector indexes vector_search reads (not owned; null = vector_search fails).
+  void set_vectors(vector::VectorIndexes* vectors) { vectors_ = vectors; }
   void set_slow_query_log(SlowQueryLog* slow) { slow_ = slow; }
 
  private:
@@ -116,6 +121,19 @@ class Executor {
                     StatementResult* result, std::vector<std::string>* returning_keys,
                     const parser::ExplainStmt* explain = nullptr);
   Status CommitSession(Session& s);
+  // executor_vector.cc: a SELECT … ORDER BY <distance>(col, q) LIMIT k on an indexed column,
+  // restricted to the index's nearest candidates.
+  struct VectorOrderPlan {
+    std::string sql;          // the statement with `pk IN (candidates)` added to its filter
+    uint64_t k = 0;           // its LIMIT
+    uint64_t fetched = 0;     // candidates asked of the index
+    uint64_t candidates = 0;  // candidates the index returned (< fetched: it holds no more)
+  };
+  // nullopt when the statement is not of that form or the index fails (it then runs as written,
+  // an exact scan). Never fails today; Result leaves room for errors the caller must see.
+  Result<std::optional<VectorOrderPlan>> PlanVectorOrder(Session& s,
+                                                         const parser::SqlStatement& stmt,
+                                                         const parser::DmlAnalysis& analysis);
 
   // KalamDB statements.
   Status RunNamespaceStatement(Session& s, const parser::SqlStatement& stmt,
@@ -175,6 +193,7 @@ class Executor {
   TopicService* topics_ = nullptr;
   ExportService* exports_ = nullptr;
   audit::AuditLog* audit_ = nullptr;
+  vector::VectorIndexes* vectors_ = nullptr;
   SlowQueryLog* slow_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };

@@ -230,6 +230,34 @@ Status SetAccessLevel(const parser::AlterTableStmt& ast, TableDef& t) {
   return Status::OK();
 }
 
+// Invalid operation: Column '<c>' does not exist / is not EMBEDDING (the original's messages).
+Result<size_t> FindEmbeddingColumn(const parser::AlterTableStmt& ast, const TableDef& t) {
+  const int index = t.FindColumn(ast.column_name);
+  if (index < 0) {
+    return Status::InvalidArgument("Invalid operation: Column '" +
+                                   catalog::LowerName(ast.column_name) + "' does not exist");
+  }
+  if (t.columns[index].type.kind != TypeKind::kEmbedding) {
+    return Status::InvalidArgument("Invalid operation: Column '" + t.columns[index].name +
+                                   "' is not EMBEDDING");
+  }
+  return static_cast<size_t>(index);
+}
+
+// CREATE INDEX: a new index (new since_version) unless the same metric is already indexed.
+// DROP INDEX of a column without one changes nothing, as in the original.
+Status SetVectorIndex(const parser::AlterTableStmt& ast, TableDef& t) {
+  KALAM_ASSIGN_OR_RETURN(size_t index, FindEmbeddingColumn(ast, t));
+  auto& current = t.columns[index].vector_index;
+  if (ast.action == Action::kDropVectorIndex) {
+    current.reset();
+    return Status::OK();
+  }
+  if (current && current->metric == ast.vector_metric) return Status::OK();
+  current = catalog::VectorIndexDef{ast.vector_metric, t.schema_version + 1};
+  return Status::OK();
+}
+
 // Applies `ast` to `t`, the latest version of the table (under the catalog's DDL lock and with
 // commits paused, so the row checks hold until the new version is published).
 Status ApplyAlter(const parser::AlterTableStmt& ast, const table::TableStore& store, TableDef& t) {
@@ -243,6 +271,8 @@ Status ApplyAlter(const parser::AlterTableStmt& ast, const table::TableStore& st
     case Action::kDropDefault: return SetDefault(ast, t);
     case Action::kRenameColumn: return RenameColumn(ast, t);
     case Action::kSetAccessLevel: return SetAccessLevel(ast, t);
+    case Action::kCreateVectorIndex:
+    case Action::kDropVectorIndex: return SetVectorIndex(ast, t);
   }
   return Status::Internal("unknown ALTER TABLE action");
 }
@@ -285,6 +315,13 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
   }
   auto def = s.ctx.statement.catalog->FindTable(ns, name);
   if (!def) return Status::TableNotFound("Table '" + ns + "." + name + "' does not exist");
+  const bool vector_ddl = ast.action == Action::kCreateVectorIndex ||
+                          ast.action == Action::kDropVectorIndex;
+  if (vector_ddl && def->type != catalog::TableType::kUser &&
+      def->type != catalog::TableType::kShared) {
+    return Status::InvalidArgument(
+        "Invalid operation: Vector indexing is only supported for USER/SHARED tables");
+  }
   if (def->type == catalog::TableType::kStream) {
     // Its checks read the `pk` index, which streams do not have (docs/streams.md).
     return Status::InvalidArgument("ALTER TABLE is not supported for STREAM "
@@ -311,7 +348,16 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
     return altered->schema_version;
   }));
   StatementResult result;
-  result.message = "Table " + def->QualifiedName() + " altered successfully";
+  if (vector_ddl) {
+    std::string target = def->QualifiedName() + "." + catalog::LowerName(ast.column_name);
+    result.message =
+        ast.action == Action::kDropVectorIndex
+            ? "Vector index disabled on " + target
+            : "Vector index enabled on " + target + " (" +
+                  std::string(VectorMetricName(ast.vector_metric)) + ")";
+  } else {
+    result.message = "Table " + def->QualifiedName() + " altered successfully";
+  }
   s.results.push_back(std::move(result));
   return Status::OK();
 }

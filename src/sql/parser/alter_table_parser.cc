@@ -19,7 +19,9 @@ class AlterTableParser {
     KALAM_RETURN_IF_ERROR(cursor_.ExpectWord("TABLE", "ALTER"));
     KALAM_ASSIGN_OR_RETURN(out_.table, cursor_.ExpectQualifiedName("table", "ALTER TABLE"));
     head_ = "ALTER TABLE " + out_.table.ToString();
-    if (cursor_.AcceptWord("ADD")) {
+    if (cursor_.AcceptWord("CREATE")) {
+      KALAM_RETURN_IF_ERROR(ParseCreateIndex());
+    } else if (cursor_.AcceptWord("ADD")) {
       KALAM_RETURN_IF_ERROR(ParseAdd());
     } else if (cursor_.AcceptWord("DROP")) {
       KALAM_RETURN_IF_ERROR(ParseDrop());
@@ -34,7 +36,7 @@ class AlterTableParser {
     } else if (cursor_.AcceptWord("SET")) {
       KALAM_RETURN_IF_ERROR(ParseSet());
     } else {
-      return cursor_.Unexpected("ADD, DROP, MODIFY, ALTER, RENAME or SET", head_);
+      return cursor_.Unexpected("ADD, DROP, MODIFY, ALTER, RENAME, SET or CREATE INDEX", head_);
     }
     if (cursor_.PeekPunct(',')) {
       return Status::InvalidSql(
@@ -49,6 +51,11 @@ class AlterTableParser {
   // ADD [COLUMN] <column definition>.
   Status ParseAdd() {
     const bool said_column = cursor_.AcceptWord("COLUMN");
+    if (!said_column && IsIndexClause()) {
+      return Status::InvalidSql("ALTER TABLE … ADD INDEX is not supported: create a vector index "
+                                "with ALTER TABLE " + out_.table.ToString() +
+                                " CREATE INDEX <embedding column>");
+    }
     if (!said_column && (cursor_.PeekWord("PRIMARY") || cursor_.PeekWord("CONSTRAINT") ||
                          cursor_.PeekWord("UNIQUE") || cursor_.PeekWord("FOREIGN") ||
                          cursor_.PeekWord("CHECK"))) {
@@ -74,10 +81,47 @@ class AlterTableParser {
       return Status::InvalidSql("ALTER TABLE … DROP " + ToUpperAscii(cursor_.Peek()->value) +
                                 " is not supported: only columns can be dropped");
     }
+    if (IsIndexClause()) {
+      cursor_.AcceptWord("VECTOR");
+      cursor_.Next();  // INDEX
+      out_.action = Action::kDropVectorIndex;
+      KALAM_ASSIGN_OR_RETURN(out_.column_name, ExpectTargetColumn("DROP INDEX", "indexed"));
+      done_ = "DROP INDEX " + out_.column_name;
+      return Status::OK();
+    }
     cursor_.AcceptWord("COLUMN");
     out_.action = Action::kDropColumn;
     KALAM_ASSIGN_OR_RETURN(out_.column_name, ExpectTargetColumn("DROP COLUMN", "dropped"));
     done_ = "DROP COLUMN " + out_.column_name;
+    return Status::OK();
+  }
+
+  // Whether the cursor is on `[VECTOR] INDEX <name>` (rather than a column called "index" or
+  // "vector": `DROP index` drops a column; `DROP INDEX c` drops the index on c).
+  bool IsIndexClause() const {
+    if (cursor_.PeekWord("VECTOR") && cursor_.PeekWord("INDEX", 1)) return true;
+    const Token* after = cursor_.Peek(1);
+    return cursor_.PeekWord("INDEX") && after != nullptr && after->IsName();
+  }
+
+  // CREATE [VECTOR] INDEX c [USING COSINE|L2|DOT]: the index is named by its column.
+  Status ParseCreateIndex() {
+    cursor_.AcceptWord("VECTOR");
+    KALAM_RETURN_IF_ERROR(cursor_.ExpectWord("INDEX", head_ + " CREATE"));
+    out_.action = Action::kCreateVectorIndex;
+    KALAM_ASSIGN_OR_RETURN(out_.column_name, ExpectTargetColumn("CREATE INDEX", "indexed"));
+    done_ = "CREATE INDEX " + out_.column_name;
+    if (cursor_.AcceptWord("USING")) {
+      const Token* t = cursor_.Peek();
+      std::optional<VectorMetric> metric;
+      if (t != nullptr && (t->IsName() || t->kind == TokenKind::kString)) {
+        metric = ParseVectorMetric(t->value);
+      }
+      if (!metric) return cursor_.Unexpected("COSINE, L2 or DOT", done_ + " USING");
+      cursor_.Next();
+      out_.vector_metric = *metric;
+      done_ += " USING " + ToUpperAscii(t->value);
+    }
     return Status::OK();
   }
 

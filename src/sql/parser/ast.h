@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/table_type.h"
+#include "common/types.h"
 #include "sql/parser/splitter.h"
 
 namespace kalam::sql::parser {
@@ -151,6 +152,8 @@ struct AlterTableStmt {
     kDropDefault,     // ALTER [COLUMN] c DROP DEFAULT
     kRenameColumn,    // RENAME [COLUMN] a TO b
     kSetAccessLevel,  // SET ACCESS LEVEL x; SET TBLPROPERTIES (ACCESS_LEVEL = 'x')
+    kCreateVectorIndex,  // CREATE [VECTOR] INDEX c [USING COSINE|L2|DOT]
+    kDropVectorIndex,    // DROP [VECTOR] INDEX c
   };
   QualifiedName table;
   Action action = Action::kAddColumn;
@@ -163,6 +166,7 @@ struct AlterTableStmt {
   DefaultExpr default_value;  // kSetDefault
   std::string new_name;       // kRenameColumn: as written
   AccessLevel access_level = AccessLevel::kPrivate;  // kSetAccessLevel
+  VectorMetric vector_metric = VectorMetric::kCosine;  // kCreateVectorIndex (default COSINE)
 };
 
 struct DropTableStmt {

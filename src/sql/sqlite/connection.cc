@@ -7,6 +7,7 @@
 #include "sql/exec_context.h"
 #include "sql/sqlite/safe_printf.h"
 #include "sql/sqlite/system_tables.h"
+#include "sql/sqlite/vector_search.h"
 #include "sql/sqlite/vtab_module.h"
 
 namespace kalam::sql {
@@ -99,6 +100,7 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
       RegisterTypedComparisons(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterSystemModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterFunctions(conn->db_, conn.get()) != SQLITE_OK ||
+      RegisterVectorSearchModule(conn->db_, conn.get()) != SQLITE_OK ||
       RegisterJsonFunctions(conn->db_) != SQLITE_OK ||
       RegisterSafePrintf(conn->db_, std::min<size_t>(max_value_bytes, 1u << 30)) != SQLITE_OK) {
     return Status::Internal(std::string("Cannot register SQLite extensions: ") +
@@ -106,9 +108,11 @@ Result<std::unique_ptr<SqlConnection>> SqlConnection::Open(size_t statement_cach
   }
   // SQLite builds an eponymous virtual table (json_each, json_tree) on first use by touching
   // sqlite_master, which the authorizer refuses; build them now, before it is installed.
-  if (sqlite3_exec(conn->db_, "SELECT * FROM json_each('[]'); SELECT * FROM json_tree('[]')",
+  if (sqlite3_exec(conn->db_,
+                   "SELECT * FROM json_each('[]'); SELECT * FROM json_tree('[]'); "
+                   "SELECT * FROM vector_search WHERE 0",
                    nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return Status::Internal(std::string("Cannot initialise JSON table functions: ") +
+    return Status::Internal(std::string("Cannot initialise table-valued functions: ") +
                             sqlite3_errmsg(conn->db_));
   }
   sqlite3_set_authorizer(conn->db_, Authorizer, conn.get());

@@ -10,6 +10,7 @@
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/sqlite_values.h"
+#include "vector/vector_math.h"
 
 namespace kalam::sql {
 
@@ -93,69 +94,66 @@ void FnOperand(sqlite3_context* c, int, sqlite3_value** argv) {
   ResultValue(c, nullptr, *v);
 }
 
-// An embedding argument: a BLOB of little-endian float32, or text '[0.1, 0.2]'.
-bool ReadVector(sqlite3_value* v, std::vector<float>* out) {
-  out->clear();
+// An embedding argument: a BLOB of little-endian float32 (an EMBEDDING value), or JSON text
+// '[0.1, 0.2]'. Fails with the function's message (FEATURES' COSINE_DISTANCE wording).
+Result<std::vector<float>> ReadVector(sqlite3_value* v, std::string_view fn) {
+  std::vector<float> out;
   if (sqlite3_value_type(v) == SQLITE_BLOB) {
-    int n = sqlite3_value_bytes(v);
-    if (n % 4) return false;
-    out->resize(n / 4);
-    if (n) std::memcpy(out->data(), sqlite3_value_blob(v), n);
-    return true;
+    const int n = sqlite3_value_bytes(v);
+    if (n % 4 != 0) {
+      return Status::InvalidArgument(std::string(fn) + "() embedding blob must hold float32 values");
+    }
+    out.resize(static_cast<size_t>(n) / 4);
+    if (n > 0) std::memcpy(out.data(), sqlite3_value_blob(v), static_cast<size_t>(n));
+  } else if (sqlite3_value_type(v) == SQLITE_TEXT) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    auto parsed = vector::ParseVectorText(
+        std::string_view(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(v))));
+    if (!parsed.ok()) {
+      return Status::InvalidArgument(std::string(fn) + "() failed to parse JSON query vector: " +
+                                     parsed.status().message());
+    }
+    out = std::move(*parsed);
+  } else {
+    return Status::InvalidArgument(std::string(fn) +
+                                   "() takes EMBEDDING values or '[x, y, …]' text");
   }
-  if (sqlite3_value_type(v) != SQLITE_TEXT) return false;
-  const char* s = reinterpret_cast<const char*>(sqlite3_value_text(v));
-  while (*s == ' ') ++s;
-  if (*s++ != '[') return false;
-  while (true) {
-    while (*s == ' ') ++s;
-    if (*s == ']') return true;
-    char* end = nullptr;
-    double d = std::strtod(s, &end);
-    if (end == s || !std::isfinite(d)) return false;
-    out->push_back(static_cast<float>(d));
-    s = end;
-    while (*s == ' ') ++s;
-    if (*s == ',') ++s;
-    else if (*s != ']') return false;
+  if (out.empty()) {
+    return Status::InvalidArgument(std::string(fn) + "() query vector cannot be empty");
   }
+  return out;
 }
 
-enum class VectorOp { kCosine, kL2, kDot };
-
-template <VectorOp op>
+// COSINE_DISTANCE: 1 − cos (1 when a norm is 0); L2_DISTANCE: Euclidean; DOT_PRODUCT: a·b.
+// NULL when either argument is NULL.
+template <VectorMetric metric>
 void FnVector(sqlite3_context* c, int, sqlite3_value** argv) {
+  constexpr std::string_view name = metric == VectorMetric::kCosine ? "COSINE_DISTANCE"
+                                    : metric == VectorMetric::kL2   ? "L2_DISTANCE"
+                                                                    : "DOT_PRODUCT";
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
     sqlite3_result_null(c);
     return;
   }
-  std::vector<float> a, b;
-  if (!ReadVector(argv[0], &a) || !ReadVector(argv[1], &b)) {
-    sqlite3_result_error(c, "vector functions take EMBEDDING values or '[x, y, …]' text", -1);
+  auto a = ReadVector(argv[0], name);
+  auto b = a.ok() ? ReadVector(argv[1], name) : a;
+  if (!b.ok()) {
+    sqlite3_result_error(c, b.status().message().c_str(), -1);
     return;
   }
-  if (a.size() != b.size()) {
-    sqlite3_result_error(c, "vectors have different dimensions", -1);
+  if (a->size() != b->size()) {
+    const std::string m = std::string(name) + "() dimension mismatch: row has " +
+                          std::to_string(a->size()) + ", query has " + std::to_string(b->size());
+    sqlite3_result_error(c, m.c_str(), -1);
     return;
   }
-  double dot = 0, na = 0, nb = 0, l2 = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    dot += double(a[i]) * b[i];
-    na += double(a[i]) * a[i];
-    nb += double(b[i]) * b[i];
-    double d = double(a[i]) - b[i];
-    l2 += d * d;
-  }
-  if constexpr (op == VectorOp::kDot) {
-    sqlite3_result_double(c, dot);
-  } else if constexpr (op == VectorOp::kL2) {
-    sqlite3_result_double(c, std::sqrt(l2));
+  const float d = vector::Distance(metric, a->data(), b->data(), a->size());
+  if constexpr (metric == VectorMetric::kDot) {
+    sqlite3_result_double(c, 1.0 - d);
+  } else if constexpr (metric == VectorMetric::kL2) {
+    sqlite3_result_double(c, std::sqrt(static_cast<double>(d)));
   } else {
-    if (na == 0 || nb == 0) {
-      sqlite3_result_null(c);
-      return;
-    }
-    sqlite3_result_double(c, 1.0 - dot / (std::sqrt(na) * std::sqrt(nb)));
+    sqlite3_result_double(c, d);
   }
 }
 
@@ -175,9 +173,9 @@ int RegisterFunctions(sqlite3* db, SqlConnection* conn) {
       {"ulid", 0, FnUlid, false},
       {"current_user", 0, FnCurrentUser, false},
       {"current_role", 0, FnCurrentRole, false},
-      {"cosine_distance", 2, FnVector<VectorOp::kCosine>, true},
-      {"l2_distance", 2, FnVector<VectorOp::kL2>, true},
-      {"dot_product", 2, FnVector<VectorOp::kDot>, true},
+      {"cosine_distance", 2, FnVector<VectorMetric::kCosine>, true},
+      {"l2_distance", 2, FnVector<VectorMetric::kL2>, true},
+      {"dot_product", 2, FnVector<VectorMetric::kDot>, true},
   };
   for (const auto& f : fns) {
     int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | (f.deterministic ? SQLITE_DETERMINISTIC : 0);

@@ -371,14 +371,19 @@ TEST(JsonParamTest, ConvertsScalars) {
   EXPECT_EQ(*ValueFromJsonParam(boost::json::parse("\"hi\""), 1), Value::Text("hi"));
 }
 
-TEST(JsonParamTest, RejectsArraysAndObjectsWithExactMessage) {
-  Result<Value> r = ValueFromJsonParam(boost::json::parse("[1]"), 1);
+TEST(JsonParamTest, NumberArraysAreVectorTextOthersAreRejectedWithExactMessage) {
+  EXPECT_EQ(*ValueFromJsonParam(boost::json::parse("[1, -2.5, 3e0]"), 1),
+            Value::Text("[1,-2.5E0,3E0]"));
+  EXPECT_EQ(*ValueFromJsonParam(boost::json::parse("[]"), 1), Value::Text("[]"));
+  Result<Value> r = ValueFromJsonParam(boost::json::parse("[1, \"a\"]"), 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidParameter);
-  EXPECT_EQ(r.status().message(), "Parameter $1 invalid: arrays and objects are not supported");
+  EXPECT_EQ(r.status().message(),
+            "Parameter $1 invalid: an array parameter must hold only numbers (a vector)");
   r = ValueFromJsonParam(boost::json::parse("{\"a\":1}"), 3);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "Parameter $3 invalid: arrays and objects are not supported");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidParameter);
+  EXPECT_EQ(r.status().message(), "Parameter $3 invalid: objects are not supported");
 }
 
 TEST(JsonParamTest, RejectsUnsignedAboveInt64Max) {

@@ -219,13 +219,38 @@ TEST(AlterTableParserTest, SetAccessLevelBothSpellings) {
             "Expected ACCESS LEVEL or TBLPROPERTIES after ALTER TABLE t SET, found 'OWNER'");
 }
 
+TEST(AlterTableParserTest, VectorIndexCreateAndDrop) {
+  auto s = Ok("ALTER TABLE ns.t CREATE INDEX emb");
+  EXPECT_EQ(s.action, Action::kCreateVectorIndex);
+  EXPECT_EQ(s.column_name, "emb");
+  EXPECT_EQ(s.vector_metric, VectorMetric::kCosine);
+  EXPECT_EQ(Ok("ALTER TABLE t CREATE VECTOR INDEX emb USING l2").vector_metric, VectorMetric::kL2);
+  EXPECT_EQ(Ok("ALTER TABLE t CREATE INDEX emb USING 'DOT'").vector_metric, VectorMetric::kDot);
+  s = Ok("ALTER TABLE t DROP VECTOR INDEX emb");
+  EXPECT_EQ(s.action, Action::kDropVectorIndex);
+  EXPECT_EQ(s.column_name, "emb");
+  EXPECT_EQ(Ok("ALTER TABLE t DROP INDEX emb").action, Action::kDropVectorIndex);
+  // A column called "index" or "vector" is still dropped as a column.
+  EXPECT_EQ(Ok("ALTER TABLE t DROP index").action, Action::kDropColumn);
+  EXPECT_EQ(Ok("ALTER TABLE t DROP vector").column_name, "vector");
+  EXPECT_EQ(Err("ALTER TABLE t CREATE INDEX emb USING HAMMING"),
+            "Expected COSINE, L2 or DOT after CREATE INDEX emb USING, found 'HAMMING'");
+  EXPECT_EQ(Err("ALTER TABLE t CREATE TABLE x"),
+            "Expected INDEX after ALTER TABLE t CREATE, found 'TABLE'");
+  EXPECT_EQ(Err("ALTER TABLE t CREATE INDEX emb USING L2 x"),
+            "Unexpected 'x' after CREATE INDEX emb USING L2");
+  EXPECT_EQ(Err("ALTER TABLE ns.t ADD INDEX emb"),
+            "ALTER TABLE … ADD INDEX is not supported: create a vector index with ALTER TABLE "
+            "ns.t CREATE INDEX <embedding column>");
+}
+
 TEST(AlterTableParserTest, StatementShapeErrors) {
   EXPECT_EQ(Err("ALTER TABLE"), "Expected a table name after ALTER TABLE, but the statement ended");
   EXPECT_EQ(Err("ALTER TABLE ns.t"),
-            "Expected ADD, DROP, MODIFY, ALTER, RENAME or SET after ALTER TABLE ns.t, but the "
+            "Expected ADD, DROP, MODIFY, ALTER, RENAME, SET or CREATE INDEX after ALTER TABLE ns.t, but the "
             "statement ended");
   EXPECT_EQ(Err("ALTER TABLE ns.t TRUNCATE"),
-            "Expected ADD, DROP, MODIFY, ALTER, RENAME or SET after ALTER TABLE ns.t, found "
+            "Expected ADD, DROP, MODIFY, ALTER, RENAME, SET or CREATE INDEX after ALTER TABLE ns.t, found "
             "'TRUNCATE'");
   EXPECT_EQ(Err("ALTER TABLE a.b.c ADD x INT"),
             "Invalid table name 'a.b.…': use name or namespace.name");
