@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the admin console (ui/) and runs its browser tests against the real kalamdb-server:
 # npm ci, type check, build, then the headless-Chromium tests (the system's /usr/bin/chromium
-# through playwright-core; a browser is never downloaded), which also refresh the screenshots in
-# docs/images/. Server: $KALAMDB_SERVER_BIN, else build/release/src/server/kalamdb-server.
+# through playwright-core; a browser is never downloaded), which also take screenshots of every
+# page into ui/test-results/ (UI_SCREENSHOTS_DIR=$PWD/docs/images refreshes the docs' copies). Server: $KALAMDB_SERVER_BIN, else build/release/src/server/kalamdb-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KALAMDB_SERVER_BIN="${KALAMDB_SERVER_BIN:-$PWD/build/release/src/server/kalamdb-server}"

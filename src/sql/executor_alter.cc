@@ -234,11 +234,11 @@ Status SetAccessLevel(const parser::AlterTableStmt& ast, TableDef& t) {
 Result<size_t> FindEmbeddingColumn(const parser::AlterTableStmt& ast, const TableDef& t) {
   const int index = t.FindColumn(ast.column_name);
   if (index < 0) {
-    return Status::InvalidArgument("Invalid operation: Column '" +
+    return Status::InvalidArgument("Column '" +
                                    catalog::LowerName(ast.column_name) + "' does not exist");
   }
   if (t.columns[index].type.kind != TypeKind::kEmbedding) {
-    return Status::InvalidArgument("Invalid operation: Column '" + t.columns[index].name +
+    return Status::InvalidArgument("Column '" + t.columns[index].name +
                                    "' is not EMBEDDING");
   }
   return static_cast<size_t>(index);
@@ -320,7 +320,7 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
   if (vector_ddl && def->type != catalog::TableType::kUser &&
       def->type != catalog::TableType::kShared) {
     return Status::InvalidArgument(
-        "Invalid operation: Vector indexing is only supported for USER/SHARED tables");
+        "Vector indexing is only supported for USER/SHARED tables");
   }
   if (def->type == catalog::TableType::kStream) {
     // Its checks read the `pk` index, which streams do not have (docs/streams.md).

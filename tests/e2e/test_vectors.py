@@ -70,13 +70,13 @@ def test_index_ddl_errors(server, ns, docs):
     server.sql(f"CREATE STREAM TABLE {ns}.s (id BIGINT, emb EMBEDDING(2)) WITH (TTL_SECONDS = 60)")
     cases = [
         (f"ALTER TABLE {docs} CREATE INDEX nope", "SQL_EXECUTION_ERROR",
-         "Invalid operation: Column 'nope' does not exist"),
+         "Statement 1 failed: Invalid operation: Column 'nope' does not exist"),
         (f"ALTER TABLE {docs} CREATE INDEX title", "SQL_EXECUTION_ERROR",
-         "Invalid operation: Column 'title' is not EMBEDDING"),
+         "Statement 1 failed: Invalid operation: Column 'title' is not EMBEDDING"),
         (f"ALTER TABLE {docs} DROP INDEX title", "SQL_EXECUTION_ERROR",
-         "Invalid operation: Column 'title' is not EMBEDDING"),
+         "Statement 1 failed: Invalid operation: Column 'title' is not EMBEDDING"),
         (f"ALTER TABLE {ns}.s CREATE INDEX emb", "SQL_EXECUTION_ERROR",
-         "Invalid operation: Vector indexing is only supported for USER/SHARED tables"),
+         "Statement 1 failed: Invalid operation: Vector indexing is only supported for USER/SHARED tables"),
         (f"ALTER TABLE {docs} ADD INDEX emb", "INVALID_SQL",
          f"ALTER TABLE … ADD INDEX is not supported: create a vector index with ALTER TABLE "
          f"{docs} CREATE INDEX <embedding column>"),
@@ -96,28 +96,29 @@ def test_vector_search_argument_errors(server, ns, docs):
     server.sql(f"CREATE STREAM TABLE {ns}.s (id BIGINT, emb EMBEDDING(2)) WITH (TTL_SECONDS = 60)")
     cases = [
         (f"SELECT * FROM vector_search('{docs}', 'emb')",
-         "vector_search(table_id, column_name, query_vector[, top_k]) expects 3 or 4 literal "
+         "Statement 1 failed: Invalid operation: vector_search(table_id, column_name, query_vector[, top_k]) expects 3 or 4 literal "
          "arguments"),
         ("SELECT * FROM vector_search('docs', 'emb', '[1, 0]')",
-         "vector_search table_id must be in 'namespace.table' format, got 'docs'"),
+         "Statement 1 failed: Invalid operation: vector_search table_id must be in 'namespace.table' format, got 'docs'"),
         (f"SELECT * FROM vector_search('{docs}', 'emb', '[1, 0]', 0)",
-         "vector_search top_k must be > 0"),
+         "Statement 1 failed: Invalid operation: vector_search top_k must be > 0"),
         (f"SELECT * FROM vector_search('{docs}', 'emb', '[]', 3)",
-         "vector_search query_vector cannot be empty"),
+         "Statement 1 failed: Invalid operation: vector_search query_vector cannot be empty"),
         (f"SELECT * FROM vector_search('{ns}.s', 'emb', '[1, 0]')",
-         "vector_search supports only user/shared tables, got Stream"),
+         "Statement 1 failed: Invalid operation: vector_search supports only user/shared tables, got Stream"),
         (f"SELECT * FROM vector_search('{docs}', 'title', '[1, 0]')",
-         "vector_search column 'title' is not EMBEDDING"),
+         "Statement 1 failed: Invalid operation: vector_search column 'title' is not EMBEDDING"),
         (f"SELECT * FROM vector_search('{docs}', 'nope', '[1, 0]')",
-         f"Column 'nope' does not exist in table '{docs}'"),
+         f"Statement 1 failed: Invalid operation: Column 'nope' does not exist in table '{docs}'"),
         (f"SELECT * FROM vector_search('{docs}', 'emb', '[1, 0, 0]')",
-         f"Query vector has 3 dimensions but column 'emb' of table '{docs}' is EMBEDDING(2)"),
+         f"Statement 1 failed: Invalid operation: Query vector has 3 dimensions but column 'emb' of table '{docs}' is EMBEDDING(2)"),
     ]
     for sql, message in cases:
         err = server.sql_error(sql)
         assert err["message"] == message, (sql, err)
     err = server.sql_error(f"SELECT * FROM vector_search('{ns}.nope', 'emb', '[1, 0]')")
-    assert cm(err) == {"code": "TABLE_NOT_FOUND", "message": f"Table '{ns}.nope' does not exist"}
+    assert cm(err) == {"code": "TABLE_NOT_FOUND",
+                      "message": f"Statement 1 failed: Not found: Table '{ns}.nope' does not exist"}
 
 
 # Expected (row_id, score) per metric for `query`, best k (no ties for (2, 0.4)).

@@ -1,9 +1,10 @@
 // Browser end-to-end tests of the admin console, served by a real kalamdb-server at /ui (from
 // ui/dist through server.ui_path) and driven in the system's headless Chromium through
-// playwright-core (never a downloaded browser). Screenshots at 1280×800 go to docs/images/.
+// playwright-core (never a downloaded browser). Screenshots at 1280×800 go to ui/test-results/
+// (UI_SCREENSHOTS_DIR=docs/images refreshes the ones the docs show).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,8 @@ import { startServer, DEFAULT_CONFIG, ROOT_PASSWORD, waitFor } from '../../sdk/t
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.join(HERE, '../dist');
-const IMAGES = path.join(HERE, '../../docs/images');
+const IMAGES = path.resolve(process.env.UI_SCREENSHOTS_DIR ?? path.join(HERE, '../test-results'));
+mkdirSync(IMAGES, { recursive: true });
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 800 };
 
