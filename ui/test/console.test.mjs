@@ -207,7 +207,7 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     await page.getByRole('button', { name: 'Light theme' }).click();
     // An error shows its code.
     await runSql(page, 'SELECT * FROM app.nope');
-    assert.equal(await page.getByTestId('sql-error').textContent(), "TABLE_NOT_FOUND: Table 'app.nope' does not exist");
+    assert.equal(await page.getByTestId('sql-error').textContent(), "TABLE_NOT_FOUND: Statement 1 failed: Not found: Table 'app.nope' does not exist");
     // 1,000 rows through the virtualised grid: few rows in the DOM, the last reachable by scrolling.
     await runSql(page, 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x, x * x AS sq FROM c LIMIT 1000');
     await page.getByTestId('sql-status').filter({ hasText: /^1000 rows · / }).waitFor();
@@ -291,7 +291,7 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     await page.getByRole('button', { name: 'Create user' }).click();
     await page.getByTestId('action-msg').filter({ hasText: 'SQL_EXECUTION_ERROR' }).waitFor();
     assert.equal(await page.getByTestId('action-msg').textContent(),
-      'SQL_EXECUTION_ERROR: Password is too short: at least 8 characters required');
+      'SQL_EXECUTION_ERROR: Statement 1 failed: Invalid operation: Password is too short: at least 8 characters required');
     // Change the role (confirmed), then delete (confirmed).
     await page.getByLabel('Role of erin').selectOption('dba');
     await page.getByTestId('action-msg').filter({ hasText: 'User erin altered successfully' }).waitFor();
