@@ -5,6 +5,7 @@
 #include <histedit.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,7 +62,10 @@ class LineEditor {
     if (cancelled_) return Read::kCancelled;
     if (Interrupted()) {
       // A SIGINT: Ctrl+C typed before the editor put the terminal in raw mode (the terminal
-      // echoed "^C" without a newline), or one sent from outside. Either way the line is gone.
+      // echoed "^C" without a newline), or one sent from outside. Either way the line is gone,
+      // including what was typed while the terminal was still in cooked mode and is not read
+      // yet (the kernel echoed it; the next prompt would read it), as a terminal's own ^C does.
+      if (::isatty(STDIN_FILENO)) ::tcflush(STDIN_FILENO, TCIFLUSH);
       std::fputs("\n", stdout);
       std::fflush(stdout);
       return Read::kCancelled;
