@@ -37,7 +37,7 @@ function useTheme(): [string, () => void] {
   return [theme, () => setTheme((t) => (t === 'dark' ? 'light' : 'dark'))];
 }
 
-function Login({ onSession, setupDone }: { onSession: (s: Session) => void; setupDone: boolean }) {
+function Login({ onSession, setupDone, expired }: { onSession: (s: Session) => void; setupDone: boolean; expired: boolean }) {
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
@@ -60,6 +60,7 @@ function Login({ onSession, setupDone }: { onSession: (s: Session) => void; setu
     >
       <h1>KalamDB console</h1>
       {setupDone && <p className="ok" data-testid="setup-done">Setup complete. Log in with the new admin user.</p>}
+      {expired && <p className="error" role="alert" data-testid="session-expired">Your session has expired. Log in again.</p>}
       <label>User <input name="user" autoFocus autoComplete="username" value={user} onChange={(e) => setUser(e.target.value)} /></label>
       <label>Password <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} /></label>
       <button type="submit" disabled={busy || !user}>Log in</button>
@@ -102,6 +103,18 @@ function App() {
   const [state, setState] = useState<'loading' | 'setup' | 'login' | 'in'>('loading');
   const [session, setSession] = useState<Session | null>(null);
   const [setupDone, setSetupDone] = useState(false);
+  const [expired, setExpired] = useState(false);
+  // A session whose refresh cookie stops working sends the page back to the login form.
+  const enter = (s: Session) => {
+    s.onExpired = () => {
+      setExpired(true);
+      setSession(null);
+      setState('login');
+    };
+    setExpired(false);
+    setSession(s);
+    setState('in');
+  };
   const [page, setPage] = useState<PagePath>(currentPage);
   const [theme, toggleTheme] = useTheme();
 
@@ -109,10 +122,8 @@ function App() {
     (async () => {
       if (await Session.needsSetup()) return setState('setup');
       const s = await Session.resume();
-      if (s) {
-        setSession(s);
-        setState('in');
-      } else setState('login');
+      if (s) enter(s);
+      else setState('login');
     })();
   }, []);
   useEffect(() => {
@@ -143,7 +154,7 @@ function App() {
   if (state === 'login' || !session) {
     return (
       <div className="center">
-        <Login setupDone={setupDone} onSession={(s) => { setSession(s); setState('in'); }} />
+        <Login setupDone={setupDone} expired={expired} onSession={enter} />
       </div>
     );
   }

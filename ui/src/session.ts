@@ -59,12 +59,34 @@ export class NotAdminError extends Error {
 export class Session {
   private token: string;
   readonly client: KalamClient;
+  /** Called once when the refresh cookie no longer gives a token (expired, revoked, logged out
+   *  elsewhere): the page then shows the login form instead of failing every request. */
+  onExpired: () => void = () => undefined;
+  private expired = false;
 
   private constructor(readonly user: SessionUser, token: string) {
     this.token = token;
-    this.client = createClient({
+    const client = createClient({
       url: ORIGIN,
       authProvider: async () => Auth.jwt(await this.freshToken()),
+    });
+    // A query refused with 401 (the token was revoked: the user was dropped, the server's secret
+    // changed) tries one refresh; if that is refused too, the session has expired.
+    this.client = new Proxy(client, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'query' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          try {
+            return await value.apply(target, args);
+          } catch (e) {
+            // A failed renewal reports itself through onExpired; the query's error is what the
+            // caller shows.
+            if (e instanceof KalamError && e.status === 401) await this.renew().catch(() => undefined);
+            throw e;
+          }
+        };
+      },
     });
   }
 
@@ -108,7 +130,24 @@ export class Session {
 
   async freshToken(): Promise<string> {
     if (!expiresWithin(this.token, 60_000)) return this.token;
-    const answer = (await postJson('/v1/api/auth/refresh')) as TokenAnswer;
+    return this.renew();
+  }
+
+  /** A new access token from the refresh cookie; on 401, the session has expired. */
+  private async renew(): Promise<string> {
+    let answer: TokenAnswer;
+    try {
+      answer = (await postJson('/v1/api/auth/refresh')) as TokenAnswer;
+    } catch (e) {
+      // 401: the refresh cookie is gone or expired. Anything else (the server restarting) is
+      // left to the caller to show; the next request tries again.
+      if (e instanceof KalamError && e.status === 401 && !this.expired) {
+        this.expired = true;
+        localStorage.removeItem(LOGGED_IN);
+        this.onExpired();
+      }
+      throw e;
+    }
     this.token = answer.access_token;
     return this.token;
   }

@@ -152,6 +152,31 @@ test('a user-role login is refused and leaves no session', async () => {
   }
 });
 
+test('a session whose admin is dropped returns to the login form', async () => {
+  const srv = await consoleServer();
+  try {
+    await sql(srv, "CREATE USER dora WITH PASSWORD 'dora-pass-1' ROLE dba");
+    const { page, errors } = await openPage(srv.url + '/ui/');
+    await login(page, 'dora', 'dora-pass-1');
+    assert.equal(await page.getByTestId('who').textContent(), 'dora (dba)');
+    await runSql(page, 'SELECT 1 AS one');
+    await page.getByTestId('grid').waitFor();
+    // Dropped elsewhere: her token and her refresh cookie stop working at once.
+    await sql(srv, 'DROP USER dora');
+    await runSql(page, 'SELECT 2 AS two');
+    assert.equal(await page.getByTestId('session-expired').textContent(),
+      'Your session has expired. Log in again.');
+    assert.equal(await page.getByTestId('who').count(), 0);
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    assert.equal(await page.getByTestId('who').count(), 0);
+    assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+    await page.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('dba console: SQL studio, catalog, live, users, storages and jobs, logout', async () => {
   const srv = await consoleServer();
   try {
@@ -167,6 +192,8 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     const { page, errors } = await openPage(srv.url + '/ui/dashboard');
     await login(page, 'dora', 'dora-pass-12');
     assert.equal(await page.getByTestId('who').textContent(), 'dora (dba)');
+    // /health is fetched after the page renders: wait for its answer (a timeout fails the test).
+    await page.getByTestId('health').locator('.big').filter({ hasNotText: '…' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('health').locator('.big').textContent(), 'healthy');
     await page.waitForTimeout(4500); // three samples for the charts
     await shot(page, 'dashboard');
