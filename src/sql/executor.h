@@ -176,8 +176,9 @@ class Executor {
                       parser::StatementKind kind, const Status& st, size_t results_before);
   void LogIfSlow(const Session& s, const parser::SqlStatement& stmt,
                  std::chrono::microseconds took);
-  // Forgets dropped tables' cold manifests and deletes their files (best effort).
-  void ForgetColdTables(const std::vector<catalog::TableId>& tables);
+  // Forgets dropped tables' cold manifests and vector indexes and deletes their files (best
+  // effort: the drop is committed; what is left behind is named by nothing).
+  void ForgetDroppedTables(const std::vector<catalog::TableId>& tables);
 
   catalog::Catalog& catalog_;
   table::TableStore& store_;

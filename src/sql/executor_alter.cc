@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "commit/commit_pipeline.h"
 #include "common/value_convert.h"
 #include "sql/column_builder.h"
@@ -11,6 +13,7 @@
 #include "sql/executor_session.h"
 #include "sql/parser/parser.h"
 #include "table/keys.h"
+#include "vector/vector_indexes.h"
 
 namespace kalam::sql {
 
@@ -355,6 +358,16 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
             ? "Vector index disabled on " + target
             : "Vector index enabled on " + target + " (" +
                   std::string(VectorMetricName(ast.vector_metric)) + ")";
+    if (ast.action == Action::kDropVectorIndex && vectors_) {
+      for (const auto& c : def->columns) {
+        if (c.name != catalog::LowerName(ast.column_name)) continue;
+        // Logged, not returned: the index is dropped; a snapshot left behind is named by no
+        // index again (a new CREATE INDEX starts a new version) and only costs space.
+        if (Status st = vectors_->Forget(def->table_id, c.column_id); !st.ok()) {
+          spdlog::warn("DROP INDEX on {}: {}", target, st.ToString());
+        }
+      }
+    }
   } else {
     result.message = "Table " + def->QualifiedName() + " altered successfully";
   }

@@ -88,7 +88,7 @@ Status Executor::RunNamespaceStatement(Session& s, const parser::SqlStatement& s
             dropped_ids.push_back(t.table_id);
           },
           &dropped));
-      ForgetColdTables(dropped_ids);
+      ForgetDroppedTables(dropped_ids);
       if (s.ns == name) s.ns = std::string(catalog::kDefaultNamespace);
       s.results.push_back(Message(dropped ? "Namespace " + name + " dropped successfully"
                                           : "Namespace " + name + " does not exist"));
@@ -239,7 +239,7 @@ Status Executor::RunDropTable(Session& s, const parser::SqlStatement& stmt) {
   table::TableStore::AppendDropTable(def->table_id, &deletes);
   table::ColdStore::StageDropTable(def->table_id, &deletes);
   KALAM_RETURN_IF_ERROR(catalog_.DropTable(*def, std::move(deletes)));
-  ForgetColdTables({def->table_id});
+  ForgetDroppedTables({def->table_id});
   s.results.push_back(Message("Table " + def->QualifiedName() + " dropped successfully"));
   return Status::OK();
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "filestore/path_template.h"
 #include "filestore/store_check.h"
@@ -14,6 +15,7 @@
 #include "sql/executor_session.h"
 #include "sql/parser/token_cursor.h"
 #include "sql/result_builder.h"
+#include "vector/vector_indexes.h"
 
 namespace kalam::sql {
 
@@ -98,13 +100,22 @@ std::string JobIdList(const std::vector<std::string>& ids) {
 
 }  // namespace
 
-void Executor::ForgetColdTables(const std::vector<catalog::TableId>& tables) {
-  table::ColdStore* cold = store_.cold();
-  if (!cold) return;
-  // Safe to ignore: the drop is already committed and ForgetTable removed the table's manifests
-  // before deleting any file, so a segment or manifest.json it failed to delete is named by no
-  // manifest and never read again; it only costs space under the table's dropped folder.
-  for (catalog::TableId id : tables) (void)cold->ForgetTable(id);
+void Executor::ForgetDroppedTables(const std::vector<catalog::TableId>& tables) {
+  for (catalog::TableId id : tables) {
+    if (vectors_) {
+      // Logged, not returned: the drop is committed; a snapshot left behind is named by no
+      // index again (table ids are never reused) and only costs space.
+      if (Status st = vectors_->Forget(id); !st.ok()) {
+        spdlog::warn("Dropped table {}: {}", id, st.ToString());
+      }
+    }
+    table::ColdStore* cold = store_.cold();
+    if (!cold) continue;
+    // Safe to ignore: the drop is already committed and ForgetTable removed the table's manifests
+    // before deleting any file, so a segment or manifest.json it failed to delete is named by no
+    // manifest and never read again; it only costs space under the table's dropped folder.
+    (void)cold->ForgetTable(id);
+  }
 }
 
 Status Executor::RunStorageStatement(Session& s, const parser::SqlStatement& stmt,

@@ -186,6 +186,36 @@ Status VectorIndexes::SaveAll() {
   return first;
 }
 
+Status VectorIndexes::Forget(catalog::TableId table, std::optional<uint32_t> column) {
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(entries_, [&](const auto& e) {
+      return std::get<0>(e.first) == table && (!column || std::get<1>(e.first) == *column);
+    });
+  }
+  if (snapshot_dir_.empty()) return Status::OK();
+  // Snapshot names start "vix-<table>-<column>-" (SnapshotPath); a snapshot may exist for a
+  // scope that was never searched since the start, so the directory is listed, not the entries.
+  const std::string prefix =
+      "vix-" + std::to_string(table) + "-" + (column ? std::to_string(*column) + "-" : "");
+  std::error_code ec;
+  std::filesystem::directory_iterator it(snapshot_dir_, ec);
+  if (ec) return Status::OK();  // no directory: no snapshots
+  Status first;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    std::error_code rm;
+    std::filesystem::remove(it->path(), rm);
+    if (rm && first.ok()) {
+      first = Status::IoError("Cannot delete vector index snapshot '" + it->path().string() +
+                              "': " + rm.message());
+    }
+  }
+  return first;
+}
+
 size_t VectorIndexes::snapshot_loads() const {
   std::lock_guard lock(mu_);
   return snapshot_loads_;

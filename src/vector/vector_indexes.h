@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -58,6 +59,12 @@ class VectorIndexes final : public commit::CommitHook {
 
   // How many in-memory indexes exist (built or being built), for tests and metrics.
   size_t index_count() const;
+
+  // Forgets the indexes of `table` — of every column, or of `column` (a column id) only — in
+  // memory and their snapshot files: the table or the index was dropped. A search after a new
+  // CREATE INDEX builds afresh. Fails only when a snapshot file cannot be deleted (the memory is
+  // freed all the same; the file is named by no index again).
+  Status Forget(catalog::TableId table, std::optional<uint32_t> column = std::nullopt);
 
   // CommitHook: changes to indexed columns are queued on the indexes they touch once written.
   Status OnStamped(const std::vector<table::ChangeRecord>& records,

@@ -336,6 +336,15 @@ def test_restart_rebuilds_and_keeps_answers(tmp_path):
         assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 4)] == ["4", "3", "5"]
         assert s.sql("ALTER TABLE r.docs DROP INDEX emb")["results"][0]["message"] == \
             "Vector index disabled on r.docs.emb"
+        # A dropped index takes its snapshots with it; so does a dropped table.
+        assert list((tmp_path / "data" / "vectors").iterdir()) == []
+        s.sql("ALTER TABLE r.docs CREATE INDEX emb USING L2")
+        assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 3)] == ["4", "3", "5"]
+        s.stop()
+        assert len(list((tmp_path / "data" / "vectors").iterdir())) == 2
+        s.start()
+        s.sql("DROP TABLE r.docs")
+        assert list((tmp_path / "data" / "vectors").iterdir()) == []
     finally:
         s.stop()
 

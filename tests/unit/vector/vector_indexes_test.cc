@@ -217,6 +217,45 @@ TEST_F(VectorIndexesTest, SnapshotsAreLoadedAndReconciledWithTheRows) {
   std::filesystem::remove_all(dir);
 }
 
+// A dropped table or index: its graphs leave memory and its snapshots the disk, and nothing of
+// another table (even one whose id starts with the same digits) goes with them.
+TEST_F(VectorIndexesTest, ForgetDropsTheIndexesAndSnapshotsOfOneTableOrColumn) {
+  const std::string dir = ::testing::TempDir() + "/vix_forget_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  VectorIndexes idx(store_, dir);
+  for (int i = 0; i < 20; ++i) {
+    Write("u1", i, Random());
+    Write("u2", i, Random());
+  }
+  const auto q = Random();
+  ASSERT_EQ(idx.Search(*def_, 1, "u1", q, 5)->size(), 5u);
+  ASSERT_EQ(idx.Search(*def_, 1, "u2", q, 5)->size(), 5u);
+  ASSERT_EQ(idx.index_count(), 2u);
+  ASSERT_TRUE(idx.SaveAll().ok());
+  const std::string other = dir + "/vix-" + std::to_string(def_->table_id) + "0-1-1-s00";
+  std::ofstream(other) << "another table's snapshot";
+  auto own_files = [&] {
+    size_t n = 0;
+    const std::string prefix = "vix-" + std::to_string(def_->table_id) + "-";
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+      n += f.path().filename().string().starts_with(prefix) ? 1 : 0;
+    }
+    return n;
+  };
+  ASSERT_GT(own_files(), 0u);
+  ASSERT_TRUE(idx.Forget(def_->table_id, 99).ok());  // another column: nothing changes
+  EXPECT_EQ(idx.index_count(), 2u);
+  EXPECT_GT(own_files(), 0u);
+  ASSERT_TRUE(idx.Forget(def_->table_id).ok());
+  EXPECT_EQ(idx.index_count(), 0u);
+  EXPECT_EQ(own_files(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(other));
+  // Searching again builds from the rows: nothing was lost but derived data.
+  EXPECT_EQ(idx.Search(*def_, 1, "u1", q, 5)->size(), 5u);
+  EXPECT_EQ(idx.snapshot_loads(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(VectorIndexesTest, WithoutAnIndexSearchIsExactCosine) {
   def_ = Table(catalog::TableType::kShared, false);
   Write("", 1, {1, 0, 0, 0, 0, 0, 0, 0});
