@@ -101,7 +101,10 @@ class AuthServiceTest : public ::testing::Test {
     u.role = auth::Role::kService;
     u.password_hash = *auth::HashPassword("correct horse", {1, 8192});
     ASSERT_TRUE(catalog_->PutUser(u).ok());
-    service_ = std::make_unique<AuthService>(*catalog_, AuthSettings{"secret", 24, 5, 900}, clock_);
+    AuthSettings settings;
+    settings.jwt_secret = "secret";
+    settings.lockout_seconds = 900;
+    service_ = std::make_unique<AuthService>(*catalog_, settings, clock_);
   }
   std::string Bearer(const catalog::UserRecord& u) {
     return "Bearer " + service_->Issue(u).access_token;

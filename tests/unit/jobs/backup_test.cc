@@ -21,6 +21,15 @@ void WriteText(const std::string& path, const std::string& text) {
 }
 
 // A backup directory holding one file, described by a valid backup.json.
+// A manifest entry for a plain file (not a segment, not taken over from a base backup).
+BackupFile File(std::string path, uint64_t size_bytes, std::string sha256) {
+  BackupFile f;
+  f.path = std::move(path);
+  f.size_bytes = size_bytes;
+  f.sha256 = std::move(sha256);
+  return f;
+}
+
 BackupManifest MakeBackup(const std::string& dir) {
   WriteText(dir + "/rocks/CURRENT", "MANIFEST-000001\n");
   BackupManifest m;
@@ -28,7 +37,7 @@ BackupManifest MakeBackup(const std::string& dir) {
   m.seq = 42;
   m.created_at_ms = 1700000000000;
   m.storages.push_back({"local", "filesystem", "/data/storage", true});
-  m.files.push_back({"rocks/CURRENT", 16, filestore::Sha256Hex("MANIFEST-000001\n")});
+  m.files.push_back(File("rocks/CURRENT", 16, filestore::Sha256Hex("MANIFEST-000001\n")));
   WriteText(dir + "/backup.json", m.ToJson());
   return m;
 }
@@ -40,7 +49,7 @@ TEST(BackupManifestTest, JsonRoundTripsEveryField) {
   m.created_at_ms = 1796633326168;
   m.storages.push_back({"archive", "filesystem", "/srv/archive", true});
   m.storages.push_back({"s3", "s3", "s3://b/p", false});
-  m.files.push_back({"storages/archive/a/batch-1.parquet", 1312, std::string(64, 'a')});
+  m.files.push_back(File("storages/archive/a/batch-1.parquet", 1312, std::string(64, 'a')));
   auto back = BackupManifest::FromJson(m.ToJson());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->seq, m.seq);
@@ -55,7 +64,7 @@ TEST(BackupManifestTest, JsonRoundTripsEveryField) {
 TEST(BackupManifestTest, FilePathsThatLeaveTheBackupAreCorruption) {
   for (const char* path : {"../outside", "/etc/passwd", "rocks/../../x", ""}) {
     BackupManifest m;
-    m.files.push_back({path, 1, std::string(64, 'a')});
+    m.files.push_back(File(path, 1, std::string(64, 'a')));
     auto back = BackupManifest::FromJson(m.ToJson());
     ASSERT_FALSE(back.ok()) << path;
     EXPECT_EQ(back.status().code(), StatusCode::kCorruption) << path;

@@ -115,7 +115,7 @@ TEST(PlanRecorderTest, LongFileListsAreCut) {
 TEST(PlanRecorderTest, UnknownOperandsLeaveSegmentsToRunTime) {
   const auto def = MakeTable(catalog::TableType::kShared);
   PlanRecorder r(PlanRecorder::Mode::kPlan);
-  r.Forecast(PlanRecorder::Key(7, 64, "0:2,"), ScanForecast{1, std::nullopt});
+  r.Forecast(PlanRecorder::Key(7, 64, "0:2,"), ScanForecast{1, std::nullopt, {}});
   PlanInput in = Input(&def, {{2, 0, "SCAN messages VIRTUAL TABLE INDEX 64:0:2,"}});
   EXPECT_EQ(RenderPhysicalPlan(in, r),
             "[1] scan chat.messages (SHARED table)\n"
@@ -155,7 +155,7 @@ TEST(PlanRecorderTest, PlanWithMetricsAddsWhatEachScanDid) {
 TEST(PlanRecorderTest, StreamScansHaveNoColdTier) {
   auto def = MakeTable(catalog::TableType::kStream);
   PlanRecorder r(PlanRecorder::Mode::kPlan);
-  r.Forecast(PlanRecorder::Key(7, 0, "2:4,"), ScanForecast{100, std::nullopt});
+  r.Forecast(PlanRecorder::Key(7, 0, "2:4,"), ScanForecast{100, std::nullopt, {}});
   PlanInput in = Input(&def, {{2, 0, "SCAN messages VIRTUAL TABLE INDEX 0:2:4,"}});
   EXPECT_EQ(RenderPhysicalPlan(in, r),
             "[1] scan chat.messages (STREAM table, scope user 'u1')\n"

@@ -9,7 +9,7 @@ namespace {
 
 TEST(RetargetTableKeyTest, RowPkAndStreamKeysMoveToTheNewTableKeepingScopeAndSuffix) {
   std::string out;
-  for (const std::string scope : {std::string(), std::string("alice"), std::string("a\0b", 3)}) {
+  for (const std::string& scope : {std::string(), std::string("alice"), std::string("a\0b", 3)}) {
     ASSERT_TRUE(RetargetTableKey(RowKey(7, scope, 123456789), 7, 42, &out));
     EXPECT_EQ(out, RowKey(42, scope, 123456789));
     ASSERT_TRUE(RetargetTableKey(PkKey(7, scope, Value::Int(-5)), 7, 42, &out));
