@@ -111,10 +111,12 @@ void Executor::ForgetDroppedTables(const std::vector<catalog::TableId>& tables) 
     }
     table::ColdStore* cold = store_.cold();
     if (!cold) continue;
-    // Safe to ignore: the drop is already committed and ForgetTable removed the table's manifests
-    // before deleting any file, so a segment or manifest.json it failed to delete is named by no
-    // manifest and never read again; it only costs space under the table's dropped folder.
-    (void)cold->ForgetTable(id);
+    // Logged, not returned: the drop is already committed and ForgetTable removed the table's
+    // manifests before deleting any file, so a segment or manifest.json it failed to delete is
+    // named by no manifest and never read again; it only costs space in the dropped folder.
+    if (Status st = cold->ForgetTable(id); !st.ok()) {
+      spdlog::warn("Dropped table {}: cold files left behind: {}", id, st.ToString());
+    }
   }
 }
 
