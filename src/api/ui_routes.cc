@@ -185,11 +185,20 @@ HttpResponse UiResponse(const fs::path& root, std::string_view request_path) {
   return IndexResponse(*std::move(index_html));
 }
 
+fs::path DefaultUiRoot(const fs::path& exe) {
+  const fs::path beside = exe.parent_path() / "ui";
+  const fs::path installed = exe.parent_path().parent_path() / "share" / "kalamdb" / "ui";
+  std::error_code ec;  // an unreadable candidate counts as absent
+  if (fs::is_regular_file(beside / "index.html", ec)) return beside;
+  if (fs::is_regular_file(installed / "index.html", ec)) return installed;
+  return beside;
+}
+
 fs::path DefaultUiRoot() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return fs::path("ui");
-  return exe.parent_path() / "ui";
+  return DefaultUiRoot(exe);
 }
 
 namespace {

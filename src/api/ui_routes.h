@@ -53,7 +53,13 @@ void AddUiRoutes(net::Router& router,
                  const std::function<net::Handler(void (*)(ApiContext*, net::HttpRequest&&,
                                                            net::Responder))>& bind);
 
-// The default console directory: `ui` next to the running server binary.
+// The default console directory for a server binary at `exe`: `ui` next to the binary (where
+// scripts/build.sh installs it) when that holds an index.html, else `../share/kalamdb/ui` from the
+// binary's directory (an installed layout: /usr/local/bin/kalamdb-server with
+// /usr/local/share/kalamdb/ui, as in the container image) when that does, else `ui` next to the
+// binary (which then answers UI_NOT_INSTALLED).
+std::filesystem::path DefaultUiRoot(const std::filesystem::path& exe);
+// The same for the running binary (/proc/self/exe).
 std::filesystem::path DefaultUiRoot();
 
 }  // namespace kalam::api

@@ -783,7 +783,8 @@ node_id = 1
 # e.g. "https://db.example.com". Empty: http://<host>:<port> (0.0.0.0 shown as 127.0.0.1).
 public_origin = ""
 # Directory with the admin console's built files (index.html, assets/), served at /ui.
-# Empty: the `ui` directory next to the kalamdb-server binary (where scripts/build.sh puts it).
+# Empty: the `ui` directory next to the kalamdb-server binary (where scripts/build.sh puts it),
+# else ../share/kalamdb/ui from the binary's directory (the container image's layout).
 ui_path = ""
 
 [storage]

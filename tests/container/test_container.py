@@ -157,6 +157,27 @@ def test_starts_healthy_within_30s_as_non_root(pod):
     assert f"listening on http://0.0.0.0:{port} — data in /data" in logs
 
 
+def test_serves_the_admin_console(pod):
+    """The image carries the console (its ui stage) and the server finds it at
+    /usr/local/share/kalamdb/ui without any setting."""
+    name, port, started = pod.run(pod.volume(), {"KALAMDB_ROOT_PASSWORD": PASSWORD})
+    wait_health(port, started)
+    r = requests.get(f"http://127.0.0.1:{port}/ui/", timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assets = re.findall(r'(/ui/assets/app-[A-Za-z0-9]+\.(?:js|css))', r.text)
+    assert sorted(a.rsplit(".", 1)[1] for a in assets) == ["css", "js"], r.text
+    for a in assets:
+        asset = requests.get(f"http://127.0.0.1:{port}{a}", timeout=10)
+        assert asset.status_code == 200 and len(asset.content) > 1000, (a, asset.status_code)
+    # A client-side route falls back to index.html (its CSP nonce is fresh in every answer).
+    route = requests.get(f"http://127.0.0.1:{port}/ui/sql", timeout=10)
+    assert route.status_code == 200
+    assert re.findall(r'(/ui/assets/app-[A-Za-z0-9]+\.(?:js|css))', route.text) == assets
+    assert podman("exec", name, "test", "-f", "/usr/local/share/kalamdb/ui/index.html").returncode == 0
+
+
 def test_healthcheck_fails_when_server_is_not_answering(pod):
     """The HEALTHCHECK must be able to fail: pointed at a port nothing listens on, it does."""
     name, port, started = pod.run(pod.volume(), {"KALAMDB_ROOT_PASSWORD": PASSWORD})

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +68,8 @@ async function openPage(url) {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('dialog', (d) => void d.accept());
+  // Confirmations are accepted; a prompt gets page.promptAnswer (set by the test).
+  page.on('dialog', (d) => void d.accept(d.type() === 'prompt' ? (page.promptAnswer ?? '') : undefined));
   await page.goto(url);
   return { page, errors };
 }
@@ -375,6 +377,112 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     assert.deepEqual(errors, Array(2).fill('Failed to load resource: the server responded with a status of 400 (Bad Request)'));
     await page.close();
   } finally {
+    await srv.stop();
+  }
+});
+
+test('completion, password change, schema history, drops and KILL JOB of queued and running jobs', async () => {
+  // An S3 endpoint that accepts connections and never answers until released: a flush to it runs
+  // until then, and a second flush waits behind it (one job thread by default).
+  const held = [];
+  const slowS3 = net.createServer((s) => held.push(s));
+  await new Promise((resolve) => slowS3.listen(0, '127.0.0.1', resolve));
+  const release = () => {
+    for (const s of held) s.destroy();
+    slowS3.close();
+  };
+  const srv = await consoleServer();
+  try {
+    await sql(srv, "CREATE USER dora WITH PASSWORD 'dora-pass-12' ROLE dba");
+    await sql(srv, "CREATE USER erin WITH PASSWORD 'erin-pass-123' ROLE user");
+    await sql(srv, 'CREATE NAMESPACE app');
+    await sql(srv, 'CREATE NAMESPACE scratch');
+    await sql(srv, "CREATE TABLE app.orders (id BIGINT PRIMARY KEY, total DOUBLE) WITH (TYPE = 'SHARED')");
+    await sql(srv, 'ALTER TABLE app.orders ADD COLUMN note TEXT');
+    const { page, errors } = await openPage(srv.url + '/ui/sql');
+    await login(page, 'dora', 'dora-pass-12');
+
+    // Completion: after "app." the editor offers the namespace's tables (from information_schema).
+    const editor = page.getByTestId('sql-editor');
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.insertText('SELECT * FROM app');
+    await page.keyboard.type('.or', { delay: 50 });  // typed keys open the completion list
+    const list = page.locator('.cm-tooltip-autocomplete li .cm-completionLabel');
+    await list.first().waitFor({ timeout: 5000 });
+    // The table ranks first (keywords starting with "or" follow it).
+    assert.equal((await list.allTextContents())[0], 'orders');
+    await page.waitForTimeout(200); // CodeMirror ignores Enter for 75 ms after the list opens
+    await page.keyboard.press('Enter');
+    assert.equal(await editor.textContent(), 'SELECT * FROM app.orders');
+    await shot(page, 'completion');
+
+    // Users: change erin's password through the prompt; the new one logs in, the old one not.
+    await page.getByRole('link', { name: 'Users' }).click();
+    page.promptAnswer = 'erin-new-pass-456';
+    await page.getByRole('button', { name: 'Change password of erin' }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'User erin altered successfully' }).waitFor();
+    const tryLogin = async (password) => (await fetch(srv.url + '/v1/api/auth/login', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: 'erin', password }),
+    })).status;
+    assert.equal(await tryLogin('erin-new-pass-456'), 200);
+    assert.equal(await tryLogin('erin-pass-123'), 401);
+
+    // Catalog: schema history of an altered table, then drop it and an empty namespace.
+    await page.getByRole('link', { name: 'Catalog' }).click();
+    await page.getByTestId('namespaces').getByRole('button', { name: 'app', exact: true }).click();
+    await page.getByTestId('tables').getByRole('button', { name: 'orders', exact: true }).click();
+    await page.getByRole('button', { name: 'Schema history' }).click();
+    await page.getByTestId('schema-history').waitFor();
+    const hist = await sql(srv, 'DESCRIBE TABLE app.orders HISTORY');
+    const histCols = hist.schema.map((c) => c.name);
+    assert.deepEqual(await gridHeader(page, 'schema-history'), histCols);
+    // Two versions: the created table's and the one with the added column.
+    assert.ok(hist.rows.some((r) => r.includes('note')) && hist.rows.length >= 2, JSON.stringify(hist.rows));
+    assert.deepEqual(await gridRows(page, 'schema-history'),
+      hist.rows.map((r) => r.map((v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)))));
+    await page.getByRole('button', { name: 'Drop table app.orders' }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'dropped' }).waitFor();
+    assert.deepEqual((await sql(srv, "SELECT table_name FROM system.tables WHERE namespace_id = 'app'")).rows, []);
+    await page.getByRole('button', { name: 'Drop namespace scratch' }).click();
+    await page.getByTestId('action-msg').filter({ hasText: 'scratch' }).waitFor();
+    assert.deepEqual((await sql(srv, "SELECT namespace_id FROM system.namespaces WHERE namespace_id = 'scratch'")).rows, []);
+
+    // Jobs: a flush stuck on the slow S3 endpoint runs; a second one is queued behind it.
+    const port = slowS3.address().port;
+    await sql(srv, `CREATE STORAGE slow TYPE 's3' BUCKET 'slow' REGION 'us-east-1' ENDPOINT 'http://127.0.0.1:${port}' CREDENTIALS '{"access_key_id":"k","secret_access_key":"s"}'`);
+    for (const t of ['a', 'b']) {
+      await sql(srv, `CREATE TABLE app.${t} (id BIGINT PRIMARY KEY) WITH (TYPE = 'SHARED', STORAGE_ID = 'slow')`);
+      await sql(srv, `INSERT INTO app.${t} (id) VALUES (1)`);
+    }
+    const jobOf = (r) => /Job ID: (\S+)$/.exec(r.message)[1];
+    const running = jobOf(await sql(srv, 'STORAGE FLUSH TABLE app.a'));
+    const queued = jobOf(await sql(srv, 'STORAGE FLUSH TABLE app.b'));
+    await page.getByRole('link', { name: 'Storages & jobs' }).click();
+    const status = (id) => page.getByTestId('jobs').locator(`tr[data-job="${id}"] [data-testid="job-status"]`);
+    await status(running).filter({ hasText: 'running' }).waitFor({ timeout: 10000 });
+    await status(queued).filter({ hasText: 'queued' }).waitFor({ timeout: 5000 });
+    await shot(page, 'jobs-kill');
+    await page.getByRole('button', { name: `Kill job ${queued}` }).click();
+    await page.getByTestId('action-msg').filter({ hasText: queued }).waitFor();
+    assert.equal(await page.getByTestId('action-msg').textContent(), `Job ${queued} killed: cancelled`);
+    await status(queued).filter({ hasText: 'cancelled' }).waitFor({ timeout: 5000 });
+    // KILL of the running job: it stops at its next check, which comes when its S3 request ends.
+    await page.getByRole('button', { name: `Kill job ${running}` }).click();
+    await page.waitForTimeout(300);
+    release();
+    await page.getByTestId('action-msg').filter({ hasText: running }).waitFor({ timeout: 15000 });
+    assert.equal(await page.getByTestId('action-msg').textContent(), `Job ${running} killed: cancelled`);
+    await status(running).filter({ hasText: 'cancelled' }).waitFor({ timeout: 5000 });
+    assert.deepEqual((await sql(srv, `SELECT job_id, status FROM system.jobs WHERE job_id IN ('${running}', '${queued}') ORDER BY job_id`)).rows.sort(),
+      [[queued, 'cancelled'], [running, 'cancelled']].sort());
+    // The flushed rows were not moved: both tables still answer from hot storage.
+    assert.deepEqual((await sql(srv, 'SELECT id FROM app.a')).rows, [['1']]); // BIGINT as an exact string
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    release();
     await srv.stop();
   }
 });

@@ -152,5 +152,24 @@ TEST_F(UiRoutesTest, MissingInstallationIsNamed) {
   EXPECT_EQ(UiResponse(base_ / "absent", "/ui/sql").status, 404);
 }
 
+TEST_F(UiRoutesTest, DefaultRootIsBesideTheBinaryThenTheInstalledShareDirectory) {
+  // <base>/bin/kalamdb-server: nothing installed yet → <base>/bin/ui (which names itself in the
+  // UI_NOT_INSTALLED answer).
+  const fs::path exe = base_ / "bin" / "kalamdb-server";
+  fs::create_directories(exe.parent_path());
+  EXPECT_EQ(DefaultUiRoot(exe), base_ / "bin" / "ui");
+  // An installed layout: <base>/share/kalamdb/ui/index.html.
+  const fs::path share = base_ / "share" / "kalamdb" / "ui";
+  fs::create_directories(share);
+  Write(share / "index.html", "<!doctype html>");
+  EXPECT_EQ(DefaultUiRoot(exe), share);
+  // A directory without index.html beside the binary does not hide the installed one.
+  fs::create_directories(base_ / "bin" / "ui");
+  EXPECT_EQ(DefaultUiRoot(exe), share);
+  // A build beside the binary wins.
+  Write(base_ / "bin" / "ui" / "index.html", "<!doctype html>");
+  EXPECT_EQ(DefaultUiRoot(exe), base_ / "bin" / "ui");
+}
+
 }  // namespace
 }  // namespace kalam::api

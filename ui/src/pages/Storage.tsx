@@ -98,7 +98,7 @@ export function StoragePage({ client }: { client: KalamClient }) {
                   <td><code>{cellText(j.parameters)}</code></td>
                   <td>{j.message === null ? '' : cellText(j.message)}</td>
                   <td>{(st === 'queued' || st === 'running') && (
-                    <button className="danger small" onClick={() => action.run(`KILL JOB ${sqlString(jid)}`, `Kill job ${jid}?`)}>KILL</button>
+                    <button className="danger small" aria-label={`Kill job ${jid}`} onClick={() => action.run(`KILL JOB ${sqlString(jid)}`, `Kill job ${jid}?`)}>KILL</button>
                   )}</td>
                 </tr>
               );

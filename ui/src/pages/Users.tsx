@@ -51,7 +51,7 @@ export function UsersPage({ client }: { client: KalamClient }) {
                 <td>{cellText(u.created_at)}</td>
                 <td>{u.last_login_at === null ? '' : cellText(u.last_login_at)}</td>
                 <td>
-                  <button className="secondary small" onClick={() => {
+                  <button className="secondary small" aria-label={`Change password of ${id}`} onClick={() => {
                     const pw = prompt(`New password for ${id}`);
                     if (pw) void action.run(`ALTER USER ${id} SET PASSWORD ${sqlString(pw)}`);
                   }}>password</button>
