@@ -411,11 +411,16 @@ test('completion, password change, schema history, drops and KILL JOB of queued 
     await page.keyboard.type('.or', { delay: 50 });  // typed keys open the completion list
     const list = page.locator('.cm-tooltip-autocomplete li .cm-completionLabel');
     await list.first().waitFor({ timeout: 5000 });
-    // The table ranks first (keywords starting with "or" follow it).
-    assert.equal((await list.allTextContents())[0], 'orders');
+    // Only the namespace's table: no keyword can follow a dot.
+    assert.deepEqual(await list.allTextContents(), ['orders']);
     await page.waitForTimeout(200); // CodeMirror ignores Enter for 75 ms after the list opens
     await page.keyboard.press('Enter');
     assert.equal(await editor.textContent(), 'SELECT * FROM app.orders');
+    // Keywords are offered where they fit.
+    await page.keyboard.type(' WHE', { delay: 50 });
+    await list.first().waitFor({ timeout: 5000 });
+    assert.ok((await list.allTextContents()).includes('WHERE'), String(await list.allTextContents()));
+    await page.keyboard.press('Escape');
     await shot(page, 'completion');
 
     // Users: change erin's password through the prompt; the new one logs in, the old one not.

@@ -9,7 +9,9 @@ import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { autocompletion, completionKeymap, closeBrackets } from '@codemirror/autocomplete';
 import { HighlightStyle, syntaxHighlighting, bracketMatching } from '@codemirror/language';
 import { tags } from '@lezer/highlight';
-import { sql, StandardSQL, type SQLNamespace } from '@codemirror/lang-sql';
+import { keywordCompletionSource, schemaCompletionSource, StandardSQL, type SQLNamespace } from '@codemirror/lang-sql';
+import type { CompletionContext } from '@codemirror/autocomplete';
+import type { Extension } from '@codemirror/state';
 import { Compartment } from '@codemirror/state';
 import { Grid } from '../Grid';
 import { download, ms, toCsv, toJson } from '../format';
@@ -33,6 +35,17 @@ function loadHistory(): HistoryItem[] {
   } catch {
     return [];
   }
+}
+
+/** SQL highlighting and completion: keywords, and namespaces, tables and columns from `schema`.
+ *  After a `name.` only the schema's members are offered (a keyword cannot follow a dot). */
+function sqlLanguage(schema?: SQLNamespace): Extension {
+  const keywords = keywordCompletionSource(StandardSQL, true);
+  const data = [StandardSQL.language.data.of({
+    autocomplete: (ctx: CompletionContext) => (ctx.matchBefore(/\.\w*$/) ? null : keywords(ctx)),
+  })];
+  if (schema) data.push(StandardSQL.language.data.of({ autocomplete: schemaCompletionSource({ dialect: StandardSQL, schema }) }));
+  return [StandardSQL.language, ...data];
 }
 
 /** namespace → table → columns, for completion. */
@@ -74,7 +87,7 @@ export function SqlPage({ client }: { client: KalamClient }) {
           closeBrackets(),
           autocompletion(),
           syntaxHighlighting(highlight),
-          lang.current.of(sql({ dialect: StandardSQL, upperCaseKeywords: true })),
+          lang.current.of(sqlLanguage()),
           keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap]),
           placeholder('SQL… (Ctrl+Enter runs the selection, or everything)'),
           EditorView.contentAttributes.of({ 'aria-label': 'SQL editor', 'data-testid': 'sql-editor' }),
@@ -88,7 +101,7 @@ export function SqlPage({ client }: { client: KalamClient }) {
     v.focus();
     loadSchema(client)
       .then((schema) =>
-        v.dispatch({ effects: lang.current.reconfigure(sql({ dialect: StandardSQL, upperCaseKeywords: true, schema })) }),
+        v.dispatch({ effects: lang.current.reconfigure(sqlLanguage(schema)) }),
       )
       .catch(() => undefined); // completion then offers keywords only
     return () => v.destroy();
