@@ -68,6 +68,7 @@ KALAMDB_IMAGE_REV=$(git rev-parse --short=12 HEAD)
 export KALAMDB_IMAGE_REV
 "${PODMAN[@]}" build --network host --pull=never --format docker --build-arg JOBS=2 \
   --build-arg GIT_REV="$KALAMDB_IMAGE_REV" \
+  --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt \
   -f docker/Dockerfile -t "$KALAMDB_IMAGE" . >/tmp/kalamdb-container-build.log 2>&1 \
   || { tail -50 /tmp/kalamdb-container-build.log; exit 1; }
 echo "built $KALAMDB_IMAGE in $(( $(date +%s) - start )) s"
