@@ -197,7 +197,15 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     // /health is fetched after the page renders: wait for its answer (a timeout fails the test).
     await page.getByTestId('health').locator('.big').filter({ hasNotText: '…' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('health').locator('.big').textContent(), 'healthy');
-    await page.waitForTimeout(4500); // three samples for the charts
+    // Writes while the page samples every 2 s: the commit and request charts must show them.
+    await sql(srv, "CREATE TABLE app.ticks (id BIGINT PRIMARY KEY) WITH (TYPE = 'SHARED')");
+    for (let i = 0, end = Date.now() + 4500; Date.now() < end; i++) {
+      await sql(srv, `INSERT INTO app.ticks (id) VALUES (${i})`);
+      await page.waitForTimeout(50);
+    }
+    const figure = async (id) => Number((await page.getByTestId(id).locator('.big').textContent()).split(' ')[0]);
+    assert.ok(await figure('chart-commits') > 0, 'commits/s after the writes');
+    assert.ok(await figure('chart-requests') > 0, 'requests/s after the writes');
     await shot(page, 'dashboard');
 
     // SQL studio: exact rows (BIGINT beyond 2^53, NULL), row count.
@@ -262,7 +270,7 @@ test('dba console: SQL studio, catalog, live, users, storages and jobs, logout',
     assert.deepEqual(await row.locator('td').evaluateAll((tds) => tds.slice(1, 6).map((td) => td.textContent)),
       ['SHARED', 'local', 'rows:1000', '0', '0 (0 seg.)']);
     assert.deepEqual((await sql(srv, "SELECT table_name FROM system.tables WHERE namespace_id = 'app' ORDER BY table_name")).rows,
-      [['feed'], ['items'], ['notes']]);
+      [['feed'], ['items'], ['notes'], ['ticks']]);
     await shot(page, 'catalog');
 
     // Live: inserts through HTTP appear within a second; an update and a delete apply in place.
