@@ -90,6 +90,45 @@ std::future<ProposeOutcome> NodeRuntime::Propose(uint32_t group, LogEntry entry)
   return future;
 }
 
+std::future<ProposeOutcome> NodeRuntime::AwaitLeaderReady(uint32_t group) {
+  auto promise = std::make_shared<std::promise<ProposeOutcome>>();
+  std::future<ProposeOutcome> future = promise->get_future();
+  ProposeCallback done = [promise](ProposeOutcome outcome) {
+    promise->set_value(std::move(outcome));
+  };
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(Queued{group, LogEntry{}, std::move(done), /*ready_check=*/true});
+      (void)uv_async_send(&async_);  // 0 on an open handle (see Propose)
+      return future;
+    }
+  }
+  Fail(done, "The node is shutting down");
+  return future;
+}
+
+void NodeRuntime::ReadyCheck(uint32_t group, ProposeCallback done) {
+  Slot& slot = slots_[group];
+  RaftGroup& raft_group = *slot.group;
+  const uint64_t term = raft_group.term();
+  if (raft_group.is_leader() && slot.ready_term == term) {
+    ProposeOutcome outcome;
+    outcome.kind = ProposeOutcome::Kind::kCommitted;
+    outcome.index = raft_group.last_applied();
+    return done(std::move(outcome));
+  }
+  // Not leader: Barrier answers kNotLeader at once. Leader: once the barrier commits, every
+  // entry before it is applied here.
+  raft_group.Barrier([this, group, term, done = std::move(done)](ProposeOutcome outcome) {
+    if (outcome.kind == ProposeOutcome::Kind::kCommitted && !closing_ &&
+        slots_[group].group->term() == term) {
+      slots_[group].ready_term = term;
+    }
+    done(std::move(outcome));
+  });
+}
+
 GroupView NodeRuntime::View(uint32_t group) const {
   std::lock_guard lock(views_mu_);
   return group < views_.size() ? views_[group] : GroupView{};
@@ -120,6 +159,8 @@ void NodeRuntime::Drain() {
       Fail(q.done, "The node is shutting down");
     } else if (q.group >= slots_.size()) {
       Fail(q.done, "Raft group " + std::to_string(q.group) + " does not exist on this node");
+    } else if (q.ready_check) {
+      ReadyCheck(q.group, std::move(q.done));
     } else {
       Slot& slot = slots_[q.group];
       slot.needs_barrier = true;

@@ -74,6 +74,13 @@ class NodeRuntime {
   // The same, waited on through a future.
   std::future<ProposeOutcome> Propose(uint32_t group, LogEntry entry);
 
+  // Completes kCommitted once this node leads `group` AND has applied every entry committed
+  // before its current term (a Barrier, appended once per term won): a new leader's applied state
+  // may lag entries its predecessor committed, and whoever checks writes against that state (the
+  // commit pipeline's re-check, `_seq` stamping) must wait for them. Immediate after the first
+  // call of a term. kNotLeader / kOutcomeUnknown / kFailed as for Propose.
+  std::future<ProposeOutcome> AwaitLeaderReady(uint32_t group);
+
   // Closes every group (their pending proposals end kOutcomeUnknown, queued ones kFailed) and
   // joins the loop thread. Idempotent.
   void Stop();
@@ -88,6 +95,7 @@ class NodeRuntime {
     uint32_t group = 0;
     LogEntry entry;
     ProposeCallback done;
+    bool ready_check = false;  // AwaitLeaderReady, not a proposal
   };
   struct Slot {
     std::unique_ptr<RaftGroup> group;
@@ -95,12 +103,16 @@ class NodeRuntime {
     // one was.
     bool needs_barrier = false;
     std::chrono::steady_clock::time_point last_proposal{};
+    // Loop thread only: the term in which this node, leading, applied everything committed
+    // before it (AwaitLeaderReady's barrier committed); 0 = none yet.
+    uint64_t ready_term = 0;
   };
 
   void Run();
   static void OnAsync(uv_async_t* handle);
   static void OnTick(uv_timer_t* handle);
   void Drain();
+  void ReadyCheck(uint32_t group, ProposeCallback done);
   void Tick();
   void BeginClose();
   void Fail(ProposeCallback& done, const std::string& why);

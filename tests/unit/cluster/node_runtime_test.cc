@@ -188,6 +188,15 @@ TEST_F(NodeRuntimeTest, ConcurrentProposalsApplyInTheSameOrderEverywhere) {
     EXPECT_EQ(outcome.leader_id, NodeId(leader + 1));
     EXPECT_EQ(outcome.leader_address, peers_[g][leader].address());
     EXPECT_EQ(outcome.status.message(), "Not leader for shard. Leader: " + peers_[g][leader].address());
+    // The leader is ready (everything before its term applied) after one barrier; a follower
+    // never is.
+    ProposeOutcome ready = runtimes_[leader]->AwaitLeaderReady(g).get();
+    EXPECT_EQ(ready.kind, ProposeOutcome::Kind::kCommitted);
+    EXPECT_GE(machines_[leader][g]->applied().size(), 300u);
+    EXPECT_EQ(runtimes_[leader]->AwaitLeaderReady(g).get().kind, ProposeOutcome::Kind::kCommitted);
+    ProposeOutcome not_ready = runtimes_[follower]->AwaitLeaderReady(g).get();
+    EXPECT_EQ(not_ready.kind, ProposeOutcome::Kind::kNotLeader);
+    EXPECT_EQ(not_ready.leader_id, NodeId(leader + 1));
   }
   // Followers learn the commit of the last entries (the idle barrier carries it).
   for (uint32_t g = 0; g < kGroups; ++g) ExpectConverged(g, 300);
