@@ -200,9 +200,12 @@ TEST_F(NodeRuntimeTest, ConcurrentProposalsApplyInTheSameOrderEverywhere) {
   }
   // Followers learn the commit of the last entries (the idle barrier carries it).
   for (uint32_t g = 0; g < kGroups; ++g) ExpectConverged(g, 300);
-  uint64_t barriers = 0;
-  for (auto& rt : runtimes_) barriers += rt->idle_barriers();
-  EXPECT_GE(barriers, 1u);
+  // The idle barrier follows 50 ms after the last proposal of each group.
+  EXPECT_TRUE(WaitFor([&] {
+    uint64_t barriers = 0;
+    for (auto& rt : runtimes_) barriers += rt->idle_barriers();
+    return barriers >= kGroups;
+  }, std::chrono::seconds(5)));
 
   ProposeOutcome unknown = runtimes_[0]->Propose(7, LogEntry{EntryKind::kCommitGroup, "x"}).get();
   EXPECT_EQ(unknown.kind, ProposeOutcome::Kind::kFailed);
