@@ -411,6 +411,40 @@ TEST_F(ReplicatedCommitTest, ReplicatesFailsOverAndReplays) {
   EXPECT_EQ(replayed.back().id, 5000049);
 }
 
+TEST_F(ReplicatedCommitTest, ACommitNoMajorityConfirmsEndsOutcomeUnknown) {
+  for (int n = 0; n < 3; ++n) StartNode(n);
+  const int leader = AwaitLeader();
+  ASSERT_GE(leader, 0);
+  table::WriteSet first;
+  first.Stage(Row(1, "first"));
+  ASSERT_TRUE(nodes_[leader]->pipeline->Commit(first).ok());  // the leader is ready this term
+  // Both followers die: the next group is appended on the leader alone and can never be
+  // confirmed; the leader steps down after an election timeout without a majority.
+  for (int n = 0; n < 3; ++n) {
+    if (n != leader) nodes_[n]->Stop();
+  }
+  table::WriteSet second;
+  second.Stage(Row(2, "second"));
+  auto seqs = nodes_[leader]->pipeline->Commit(second);
+  ASSERT_FALSE(seqs.ok());
+  EXPECT_EQ(seqs.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(seqs.status().message().rfind("The commit's outcome is unknown (", 0), 0u)
+      << seqs.status().message();
+  EXPECT_NE(seqs.status().message().find(
+                "): it may still be written by the new leader. Check for it before retrying"),
+            std::string::npos)
+      << seqs.status().message();
+  EXPECT_EQ(SeqOf(leader, 2), 0);  // not applied here: never committed
+  EXPECT_NE(SeqOf(leader, 1), 0);
+  // Without a leader, the next commit is refused before anything is appended.
+  table::WriteSet third;
+  third.Stage(Row(3, "third"));
+  auto refused = nodes_[leader]->pipeline->Commit(third);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message(), "Not leader for shard. Leader unknown");
+}
+
 TEST_F(ReplicatedCommitTest, AStoppedRuntimeFailsTheCommitWithNothingWritten) {
   StartNode(0);
   nodes_[0]->runtime->Stop();
