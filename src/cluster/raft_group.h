@@ -64,6 +64,8 @@ class RaftGroup {
   // The leader this replica knows of (0 / "" when none).
   NodeId leader_id();
   LogIndex last_applied() { return raft_last_applied(&raft_); }
+  // The latest term this replica has seen.
+  uint64_t term() const { return raft_.current_term; }
   const FsmBridge& bridge() const { return bridge_; }
   bool closed() const { return closed_; }
 

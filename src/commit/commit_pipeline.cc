@@ -74,7 +74,8 @@ Status CommitPipeline::Start() {
     if (!ReadOrderedU64(&in, &seq)) return Status::Corruption("Bad last_seq in meta partition");
     seq_gen_.AdvancePast(static_cast<int64_t>(seq));
     std::lock_guard wl(write_mu_);
-    last_written_seq_ = static_cast<int64_t>(seq);
+    // max: a replicated group applied before Start (ApplyGroup) may already be past it.
+    last_written_seq_ = std::max(last_written_seq_, static_cast<int64_t>(seq));
   }
   std::lock_guard lock(mu_);
   started_ = true;
@@ -202,7 +203,38 @@ Status CommitPipeline::RunSchemaChange(table::TableId table,
   return version.status();
 }
 
+Status CommitPipeline::ApplyGroup(const storage::WriteBatch& batch,
+                                  const std::vector<table::ChangeRecord>& records,
+                                  int64_t max_seq) {
+  {
+    std::lock_guard lock(write_mu_);
+    KALAM_RETURN_IF_ERROR(kv_.Write(batch, {.sync = options_.sync_writes}));
+    last_written_seq_ = std::max(last_written_seq_, max_seq);
+  }
+  // A later leader on this node stamps larger `_seq`s than any group applied here.
+  seq_gen_.AdvancePast(max_seq);
+  if (!records.empty()) {
+    std::vector<ChangeListener> listeners;
+    {
+      std::lock_guard l(listeners_mu_);
+      listeners = listeners_;
+    }
+    for (const auto& l : listeners) l(records);
+  }
+  return Status::OK();
+}
+
 std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pending*>& group) {
+  if (writer_ != nullptr) {
+    Status ready = writer_->BeginGroup();
+    if (!ready.ok()) {
+      for (Pending* p : group) p->result = Result<std::vector<int64_t>>(ready);
+      std::lock_guard lock(stats_mu_);
+      stats_.commits += group.size();
+      stats_.groups += 1;
+      return {};
+    }
+  }
   storage::WriteBatch batch;
   std::unordered_map<std::string, KeyState> touched;  // keys written earlier in this group
   std::vector<table::ChangeRecord> records;
@@ -330,9 +362,15 @@ std::vector<table::ChangeRecord> CommitPipeline::ProcessGroup(std::vector<Pendin
     std::string last;
     AppendOrderedU64(static_cast<uint64_t>(max_seq), &last);
     batch.Put(Partition::kMeta, kLastSeqKey, last);
-    std::lock_guard lock(write_mu_);
-    written = kv_.Write(batch, {.sync = options_.sync_writes});
-    if (written.ok()) last_written_seq_ = max_seq;
+    if (writer_ == nullptr) {
+      std::lock_guard lock(write_mu_);
+      written = kv_.Write(batch, {.sync = options_.sync_writes});
+      if (written.ok()) last_written_seq_ = max_seq;
+    } else {
+      // Written, watermarked and published by ApplyGroup when the group is applied here.
+      written = writer_->Write(batch, std::move(records), max_seq);
+      records.clear();
+    }
   }
   if (hooked) hook_->OnWritten(written);
   if (!written.ok()) {

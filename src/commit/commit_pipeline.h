@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "commit/commit_hook.h"
+#include "commit/group_writer.h"
 #include "common/snowflake.h"
 #include "common/status.h"
 #include "storage/kv_store.h"
@@ -105,6 +106,19 @@ class CommitPipeline {
 
   void AddListener(ChangeListener listener);
 
+  // Routes every group's write through `writer` instead of writing it to the KvStore here (a
+  // cluster node: docs/cluster.md). Unset (the default, the single-node server) keeps the direct
+  // write. Set before Start; not owned; must outlive the pipeline's last commit.
+  void SetGroupWriter(GroupWriter* writer) { writer_ = writer; }
+
+  // The apply side of a GroupWriter, on every replica: writes `batch` atomically (with
+  // sync_writes), advances the read-point watermark and the `_seq` generator past `max_seq`, then
+  // publishes `records` to the listeners. Serialised with TakeReadPoint, so read points stay
+  // gap-free. Called by the replicated state machine, one group at a time and in log order; not
+  // while the caller holds anything the listeners need.
+  Status ApplyGroup(const storage::WriteBatch& batch, const std::vector<table::ChangeRecord>& records,
+                    int64_t max_seq);
+
   // Adds `hook`'s writes to every group's batch (see CommitHook). Set before Start; may be null.
   // Not owned; must outlive the pipeline's last commit.
   void SetCommitHook(CommitHook* hook) { hook_ = hook; }
@@ -134,6 +148,7 @@ class CommitPipeline {
   table::ColdStore* cold_ = nullptr;
   table::StreamSubscriberPredicate stream_subscriber_;  // set before Start, then read-only
   CommitHook* hook_ = nullptr;
+  GroupWriter* writer_ = nullptr;  // set before Start, then read-only; null = write here
   SnowflakeGenerator& seq_gen_;
   const CommitPipelineOptions options_;
 
