@@ -6,15 +6,23 @@
 // Modes: insert (single-row INSERT with params), batch (INSERT of --batch rows), point (PK SELECT
 // with a param), point_literal (the same SELECT with the key as a different literal each time:
 // defeats the statement cache), all (each of the above in turn).
+//
+// --server-pid PID (a server on this machine) adds the server's CPU time per request: the growth of
+// its utime + stime (/proc/PID/stat) over the timed run divided by the requests answered. Unlike
+// throughput it hardly depends on what else the machine is doing.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "bench_client.h"
 
@@ -34,7 +42,26 @@ struct Options {
   double seconds = 5;
   int batch = 50;
   int point_rows = 10000;
+  int server_pid = 0;  // 0: no CPU figure
 };
+
+// utime + stime of process `pid` in seconds, or -1 when /proc/<pid>/stat cannot be read.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 std::string Login(const Options& o) {
   HttpClient c(o.endpoint);
@@ -70,6 +97,7 @@ double ParseTook(const std::string& body) {
 struct RunResult {
   double ops_per_sec = 0, rows_per_sec = 0, p50_ms = 0, p99_ms = 0, took_p50_ms = 0,
          took_p99_ms = 0;
+  double cpu_us_per_request = -1;  // with --server-pid
   uint64_t errors = 0;
 };
 
@@ -119,11 +147,13 @@ RunResult Run(const Options& o, const std::string& token, const std::string& mod
     }
     ops[id] = local;
   };
+  const double cpu_before = o.server_pid ? ProcessCpuSeconds(o.server_pid) : -1;
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < o.clients; ++i) threads.emplace_back(worker, i);
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_after = o.server_pid ? ProcessCpuSeconds(o.server_pid) : -1;
   std::vector<double> all, all_took;
   uint64_t total = 0;
   for (int i = 0; i < o.clients; ++i) {
@@ -139,15 +169,20 @@ RunResult Run(const Options& o, const std::string& token, const std::string& mod
   r.took_p50_ms = Percentile(all_took, 0.50);
   r.took_p99_ms = Percentile(all_took, 0.99);
   r.errors = errors.load();
+  if (cpu_before >= 0 && cpu_after >= 0 && total + r.errors > 0) {
+    r.cpu_us_per_request = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total + r.errors);
+  }
   return r;
 }
 
 void Print(const std::string& label, int clients, const RunResult& r) {
   std::printf(
       "%-26s clients=%-3d ops/s=%9.0f rows/s=%9.0f  p50=%7.3f ms  p99=%7.3f ms  "
-      "server took p50=%6.3f ms p99=%6.3f ms  errors=%llu\n",
+      "server took p50=%6.3f ms p99=%6.3f ms  errors=%llu",
       label.c_str(), clients, r.ops_per_sec, r.rows_per_sec, r.p50_ms, r.p99_ms, r.took_p50_ms,
       r.took_p99_ms, static_cast<unsigned long long>(r.errors));
+  if (r.cpu_us_per_request >= 0) std::printf("  server cpu=%.1f us/request", r.cpu_us_per_request);
+  std::printf("\n");
   std::fflush(stdout);
 }
 
@@ -166,6 +201,7 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--batch") o.batch = std::stoi(v);
     else if (k == "--point-rows") o.point_rows = std::stoi(v);
+    else if (k == "--server-pid") o.server_pid = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -26,7 +26,7 @@ AuthFailure LoginNotRecorded(std::string_view user_id, const Status& cause) {
 
 std::variant<catalog::UserRecord, AuthFailure> AuthService::VerifyToken(
     std::string_view token, std::string_view token_type) const {
-  auto v = auth::VerifyJwt(token, settings_.jwt_secret, clock_.NowSeconds());
+  auto v = verified_tokens_.Verify(token, settings_.jwt_secret, clock_.NowSeconds());
   if (!v.ok()) {
     if (v.failure == auth::JwtFailure::kExpired) {
       return Fail(401, "TOKEN_EXPIRED", "Token expired");

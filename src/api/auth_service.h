@@ -7,6 +7,7 @@
 #include <variant>
 #include <string>
 
+#include "auth/jwt.h"
 #include "auth/password.h"
 #include "auth/roles.h"
 #include "catalog/catalog.h"
@@ -98,6 +99,9 @@ class AuthService {
   const Clock& clock_;
   std::mutex setup_mu_;  // one setup at a time
   std::mutex login_mu_;  // serialises updates of failed-login counters and lockouts
+  // Signature and claims of tokens seen before; the user checks of VerifyToken (exists, not
+  // deleted, same role) still run on every request.
+  mutable auth::VerifiedJwtCache verified_tokens_;
 };
 
 // For the HTTP routes outside /v1/api/sql (topics, exports): the principal of the request's

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/auth_service.h"
+#include "api/inline_reads.h"
 #include "net/rate_limiter.h"
 #include "net/router.h"
 #include "common/thread_pool.h"
@@ -46,6 +47,9 @@ struct ApiContext {
   AuthService* auth = nullptr;
   sql::Executor* executor = nullptr;
   ThreadPool* workers = nullptr;
+  // Short single SELECTs run on the I/O thread (api/inline_reads.h). Null: every SQL request
+  // goes to the workers.
+  InlineReads* inline_reads = nullptr;
   ApiLimits limits;
   ApiAuthOptions auth_options;
   net::RateLimiter* auth_limiter = nullptr;     // per IP, on /v1/api/auth/*

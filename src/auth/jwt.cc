@@ -188,7 +188,11 @@ JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64
     claims.email = std::string(email->as_string());
   }
 
-  // Time.
+  return CheckJwtTimes(std::move(claims), now_seconds, leeway_seconds);
+}
+
+JwtVerification CheckJwtTimes(JwtClaims claims, int64_t now_seconds, int64_t leeway_seconds) {
+  if (leeway_seconds < 0) leeway_seconds = 0;
   JwtVerification result;
   if (ExceedsBy(now_seconds, claims.exp, leeway_seconds)) {
     result.failure = JwtFailure::kExpired;
@@ -199,6 +203,28 @@ JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64
   }
   result.claims = std::move(claims);
   return result;
+}
+
+JwtVerification VerifiedJwtCache::Verify(std::string_view token, std::string_view secret,
+                                         int64_t now_seconds, int64_t leeway_seconds) {
+  std::optional<JwtClaims> known;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = verified_.find(token); it != verified_.end()) known = it->second;
+  }
+  if (known) return CheckJwtTimes(std::move(*known), now_seconds, leeway_seconds);
+  JwtVerification v = VerifyJwt(token, secret, now_seconds, leeway_seconds);
+  if (v.ok()) {
+    std::lock_guard lock(mu_);
+    if (verified_.size() >= max_tokens_) verified_.clear();
+    verified_.emplace(std::string(token), v.claims);
+  }
+  return v;
+}
+
+size_t VerifiedJwtCache::size() const {
+  std::lock_guard lock(mu_);
+  return verified_.size();
 }
 
 }  // namespace kalam::auth

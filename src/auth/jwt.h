@@ -4,9 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace kalam::auth {
 
@@ -63,5 +66,34 @@ struct JwtVerification {
 // counts as 0. Thread-safe.
 JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64_t now_seconds,
                           int64_t leeway_seconds = 60);
+
+// VerifyJwt's last step: the time checks on claims whose signature already checked out (ok, or
+// kExpired, or kIssuedInFuture, with `claims` filled).
+JwtVerification CheckJwtTimes(JwtClaims claims, int64_t now_seconds, int64_t leeway_seconds);
+
+// VerifyJwt with a memory: the claims of every token that verified ok are kept (under the token's
+// full text), so a token sent again is not decoded and HMAC-checked again. The time checks are
+// redone on every call, so each answer is exactly what VerifyJwt would say now. Failed tokens are
+// never kept. One cache per secret (the secret is not part of the key). Holds at most
+// `max_tokens`; when full it starts over. Thread-safe.
+class VerifiedJwtCache {
+ public:
+  explicit VerifiedJwtCache(size_t max_tokens = 4096) : max_tokens_(max_tokens) {}
+
+  JwtVerification Verify(std::string_view token, std::string_view secret, int64_t now_seconds,
+                         int64_t leeway_seconds = 60);
+
+  // Tokens remembered (for tests).
+  size_t size() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  const size_t max_tokens_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, JwtClaims, Hash, std::equal_to<>> verified_;  // by mu_
+};
 
 }  // namespace kalam::auth

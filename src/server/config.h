@@ -24,6 +24,10 @@ struct ServerSectionConfig {
   uint32_t io_threads = 2;
   // Worker threads running SQL and storage work. 0 = one per CPU core. Default: 0.
   uint32_t worker_threads = 0;
+  // A single SELECT whose text ran at most this long (µs) its last 3 times runs on the I/O thread
+  // that parsed it instead of a worker (api/inline_reads.h); 0 = every request goes to a worker.
+  // Default: 250.
+  uint32_t inline_read_max_us = 250;
   // This node's id in Snowflake `_seq` values, 0..1023. Default: 1.
   uint32_t node_id = 1;
   // The origin clients reach this server at ("https://db.example.com"), used in the links the
@@ -122,7 +126,7 @@ struct ExecutionConfig {
   uint32_t max_parameters = 50;
   // Prepared statements kept in the shared plan cache; 0 = no caching. Default: 256.
   uint32_t statement_cache_size = 256;
-  // Pooled SQLite connections; 0 = as many as worker threads. Default: 0.
+  // Pooled SQLite connections; 0 = as many as worker threads plus I/O threads. Default: 0.
   uint32_t sql_connections = 0;
 
   bool operator==(const ExecutionConfig&) const = default;

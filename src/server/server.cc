@@ -92,6 +92,7 @@ struct Server::Impl {
 
   // Construction order; destroyed in reverse.
   std::unique_ptr<ThreadPool> workers;
+  std::unique_ptr<api::InlineReads> inline_reads;  // null when server.inline_read_max_us = 0
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<storage::KvStore> kv;
   std::unique_ptr<catalog::Catalog> catalog;
@@ -227,7 +228,11 @@ Status Server::Impl::OpenData() {
   auth::BurnDummyVerify("warm-up", as.password_hash);
 
   const size_t workers_n = workers->size();
-  size_t conns = config.execution.sql_connections ? config.execution.sql_connections : workers_n;
+  // Inline reads (api/inline_reads.h) lease a connection on an I/O thread only when one is free;
+  // the default leaves one per I/O thread beside the workers' own.
+  size_t conns = config.execution.sql_connections
+                     ? config.execution.sql_connections
+                     : workers_n + std::max<uint32_t>(1, config.server.io_threads);
   KALAM_ASSIGN_OR_RETURN(sql_pool, sql::SqlConnectionPool::Create(conns, config.execution.statement_cache_size));
   sql::ExecutorOptions eo;
   eo.default_query_limit = config.limits.default_query_limit;
@@ -387,6 +392,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
 
   Impl* raw = impl.get();
   impl->api.workers = impl->workers.get();
+  if (config.server.inline_read_max_us > 0) {
+    api::InlineReads::Options io;
+    // With two or more I/O threads one always stays free for I/O.
+    io.max_concurrent = std::max<size_t>(1, config.server.io_threads - 1);
+    io.max_run = std::chrono::microseconds(config.server.inline_read_max_us);
+    impl->inline_reads = std::make_unique<api::InlineReads>(io);
+    impl->api.inline_reads = impl->inline_reads.get();
+  }
   impl->api.limits.max_sql_length = config.limits.max_sql_length;
   impl->api.limits.max_parameters = config.execution.max_parameters;
   impl->api.version = build.version;

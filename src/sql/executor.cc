@@ -57,6 +57,18 @@ Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
       started_at_us_(clock.NowMicros()) {}
 
 SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
+  auto lease = pool_.Acquire();
+  return ExecuteWith(request, caller, lease);
+}
+
+std::optional<SqlResponse> Executor::TryExecute(const SqlRequest& request, const Caller& caller) {
+  auto lease = pool_.TryAcquire();
+  if (!lease) return std::nullopt;
+  return ExecuteWith(request, caller, *lease);
+}
+
+SqlResponse Executor::ExecuteWith(const SqlRequest& request, const Caller& caller,
+                                  SqlConnectionPool::Lease& lease) {
   SqlResponse response;
   response.as_user = caller.user_id;
   auto split = parser::SplitStatements(request.sql);
@@ -79,7 +91,6 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
     return response;
   }
 
-  auto lease = pool_.Acquire();
   Session s(request);
   s.caller = caller;
   s.ns = request.namespace_id.empty() ? std::string(catalog::kDefaultNamespace)

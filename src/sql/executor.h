@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,12 @@ class Executor {
            SqlConnectionPool& pool, SnowflakeGenerator& ids, const Clock& clock,
            ExecutorOptions options);
 
+  // Runs the statements of `request` as `caller`, waiting for a free pooled connection.
   SqlResponse Execute(const SqlRequest& request, const Caller& caller);
+
+  // Execute, but only if a pooled connection is free now; nullopt (nothing run) otherwise. For
+  // callers that must not block (HTTP I/O threads, api/inline_reads.h).
+  std::optional<SqlResponse> TryExecute(const SqlRequest& request, const Caller& caller);
 
   const ExecutorOptions& options() const { return options_; }
 
@@ -114,6 +120,9 @@ class Executor {
                        const RowLimits& limits, const std::string& limit_note,
                        StatementResult* result);
   Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
+  // Execute's body, on the leased connection `lease`.
+  SqlResponse ExecuteWith(const SqlRequest& request, const Caller& caller,
+                          SqlConnectionPool::Lease& lease);
   Status RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt);
   Status RunSubscribeTo(Session& s, const parser::SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const parser::SqlStatement& stmt,

@@ -246,6 +246,9 @@ def test_token_after_role_change_up_and_down(server, victim):
     name = unique("rchg")
     server.create_user(name, role="dba")
     tok = login_ok(server, name)["access_token"]
+    # used first, so the server has seen (and remembered) the token as valid
+    r = post_sql_tok(server, "SELECT CURRENT_ROLE()", tok)
+    assert r.status_code == 200 and r.json()["results"][0]["rows"] == [["dba"]], r.text
     server.sql(f"ALTER USER {name} SET ROLE user")
     # the old dba token must not keep dba powers
     attempt(server, bearer(tok), WRONG_USER)

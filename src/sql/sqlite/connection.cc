@@ -264,6 +264,14 @@ SqlConnectionPool::Lease SqlConnectionPool::Acquire() {
   return Lease(this, std::move(conn));
 }
 
+std::optional<SqlConnectionPool::Lease> SqlConnectionPool::TryAcquire() {
+  std::lock_guard lock(mu_);
+  if (free_.empty()) return std::nullopt;
+  auto conn = std::move(free_.back());
+  free_.pop_back();
+  return Lease(this, std::move(conn));
+}
+
 SqlConnectionPool::Lease::~Lease() {
   if (!conn_) return;
   conn_->set_context(nullptr);

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <list>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -130,6 +131,10 @@ class SqlConnectionPool {
 
   // Blocks until a connection is free.
   Lease Acquire();
+
+  // A free connection, or nullopt at once when every one is leased (for callers that must not
+  // wait: a statement run on an HTTP I/O thread).
+  std::optional<Lease> TryAcquire();
 
  private:
   std::mutex mu_;

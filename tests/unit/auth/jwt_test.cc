@@ -374,5 +374,59 @@ TEST(JwtTest, HugeTokenIsRejectedQuickly) {
   EXPECT_EQ(VerifyJwt(std::string(1 << 20, '.'), kSecret, kNow).failure, JwtFailure::kMalformed);
 }
 
+// ---- VerifiedJwtCache --------------------------------------------------------------------------
+
+TEST(VerifiedJwtCacheTest, ARememberedTokenGetsVerifyJwtsAnswerAtEveryTime) {
+  VerifiedJwtCache cache;
+  const std::string token = SignJwt(AliceAccess(), kSecret);
+  JwtVerification first = cache.Verify(token, kSecret, kNow);
+  ASSERT_TRUE(first.ok()) << first.message;
+  EXPECT_EQ(cache.size(), 1u);
+  JwtVerification again = cache.Verify(token, kSecret, kNow + 10);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.claims.sub, "alice");
+  EXPECT_EQ(again.claims.role, "user");
+  EXPECT_EQ(again.claims.token_type, "access");
+  EXPECT_EQ(again.claims.email, std::optional<std::string>("alice@example.com"));
+  // Within the leeway after exp: still ok; beyond it: expired, exactly as VerifyJwt says.
+  const int64_t exp = AliceAccess().exp;
+  EXPECT_TRUE(cache.Verify(token, kSecret, exp + 60).ok());
+  JwtVerification late = cache.Verify(token, kSecret, exp + 61);
+  EXPECT_EQ(late.failure, JwtFailure::kExpired);
+  EXPECT_EQ(late.message, "Token expired");
+  EXPECT_EQ(late.failure, VerifyJwt(token, kSecret, exp + 61).failure);
+  // Before iat - leeway (a clock set back): issued in the future, as VerifyJwt says.
+  JwtVerification early = cache.Verify(token, kSecret, kNow - 61);
+  EXPECT_EQ(early.failure, JwtFailure::kIssuedInFuture);
+  EXPECT_EQ(early.message, VerifyJwt(token, kSecret, kNow - 61).message);
+}
+
+TEST(VerifiedJwtCacheTest, FailedTokensAreNeverRemembered) {
+  VerifiedJwtCache cache;
+  const std::string token = SignJwt(AliceAccess(), kSecret);
+  std::string tampered = token;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(cache.Verify(tampered, kSecret, kNow).failure, JwtFailure::kSignature);
+  EXPECT_EQ(cache.Verify(token, "another-secret", kNow).failure, JwtFailure::kSignature);
+  EXPECT_EQ(cache.Verify(token, kSecret, AliceAccess().exp + 61).failure, JwtFailure::kExpired);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Verify(tampered, kSecret, kNow).failure, JwtFailure::kSignature);
+  // A token with trailing bytes is a different (and bad) token, not a hit.
+  ASSERT_TRUE(cache.Verify(token, kSecret, kNow).ok());
+  EXPECT_FALSE(cache.Verify(token + "x", kSecret, kNow).ok());
+  EXPECT_FALSE(cache.Verify(token.substr(0, token.size() - 1), kSecret, kNow).ok());
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(VerifiedJwtCacheTest, AFullCacheStartsOver) {
+  VerifiedJwtCache cache(/*max_tokens=*/2);
+  for (int i = 0; i < 3; ++i) {
+    JwtClaims c = AliceAccess();
+    c.sub = "user" + std::to_string(i);
+    ASSERT_TRUE(cache.Verify(SignJwt(c, kSecret), kSecret, kNow).ok());
+  }
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 }  // namespace
 }  // namespace kalam::auth

@@ -23,6 +23,7 @@ host = "0.0.0.0"
 port = 9090
 io_threads = 4
 worker_threads = 8
+inline_read_max_us = 100
 node_id = 7
 public_origin = "https://db.example.com"
 ui_path = "/opt/kalamdb/ui"
@@ -177,6 +178,7 @@ TEST_F(ConfigTest, DefaultsLoadWithoutAFile) {
   EXPECT_EQ(c.server.port, 8080);
   EXPECT_EQ(c.server.io_threads, 2u);
   EXPECT_EQ(c.server.worker_threads, 0u);
+  EXPECT_EQ(c.server.inline_read_max_us, 250u);
   EXPECT_EQ(c.server.node_id, 1u);
   EXPECT_EQ(c.storage.data_dir, "./data");
   EXPECT_FALSE(c.storage.sync_writes);
@@ -234,6 +236,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.server.port, 9090);
   EXPECT_EQ(c.server.io_threads, 4u);
   EXPECT_EQ(c.server.worker_threads, 8u);
+  EXPECT_EQ(c.server.inline_read_max_us, 100u);
   EXPECT_EQ(c.server.node_id, 7u);
   EXPECT_EQ(c.server.ui_path, "/opt/kalamdb/ui");
   EXPECT_EQ(c.storage.data_dir, "/var/lib/kalamdb");
@@ -599,7 +602,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 69u);
+  EXPECT_EQ(keys(text).size(), 70u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
