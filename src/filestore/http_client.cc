@@ -100,11 +100,11 @@ asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
     x->error = "reading response: " + Describe(ec, x->timeout);
     co_return;
   }
+  uint64_t limit = 0;
   if (in.max_response_body) {
     // The bound is for what the caller asked for; an error answer may say why at its own length.
     const bool success = parser.get().result_int() / 100 == 2;
-    const uint64_t limit =
-        success ? *in.max_response_body : std::max<uint64_t>(*in.max_response_body, kMaxErrorBody);
+    limit = success ? *in.max_response_body : std::max(*in.max_response_body, kMaxErrorBody);
     if (parser.content_length() && *parser.content_length() > limit) {
       x->error = "reading response: response body exceeds " + std::to_string(limit) + " bytes";
       co_return;
@@ -115,8 +115,7 @@ asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   }
   if (ec == http::error::body_limit) {
-    x->error = "reading response: response body exceeds " +
-               std::to_string(*in.max_response_body) + " bytes";
+    x->error = "reading response: response body exceeds " + std::to_string(limit) + " bytes";
     co_return;
   }
   if (ec) {
