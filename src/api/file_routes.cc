@@ -9,6 +9,7 @@
 #include <set>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "api/sql_response_json.h"
@@ -419,6 +420,44 @@ bool IfNoneMatchHits(std::string_view header, const std::string& etag) {
   return false;
 }
 
+// The bytes [offset, offset + length) of a stored file of a remote (S3) storage, sent in pieces
+// each read with one ranged read on the worker pool when the connection wants it, so a large
+// download holds one piece in memory at a time, not the file.
+class StoreBodySource final : public net::BodySource,
+                              public std::enable_shared_from_this<StoreBodySource> {
+ public:
+  StoreBodySource(ThreadPool* workers, std::shared_ptr<filestore::ObjectStore> store,
+                  std::string key, uint64_t offset, uint64_t length)
+      : workers_(workers), store_(std::move(store)), key_(std::move(key)), offset_(offset),
+        length_(length) {}
+
+  uint64_t length() const override { return length_; }
+
+  void Next(size_t max_bytes, std::function<void(bool, std::string)> done) override {
+    // The server asks again only after `done`, so sent_ is never touched by two threads at once.
+    bool queued = workers_->Submit([self = shared_from_this(), max_bytes, done] {
+      auto piece = self->store_->GetRange(self->key_, self->offset_ + self->sent_, max_bytes);
+      if (!piece.ok() || piece->empty()) {
+        spdlog::error("Download of {} failed after {} of {} bytes: {}",
+                      self->store_->Describe(self->key_), self->sent_, self->length_,
+                      piece.ok() ? "the object ended early" : piece.status().ToString());
+        return done(false, std::string());
+      }
+      self->sent_ += piece->size();
+      done(true, std::move(*piece));
+    });
+    if (!queued) done(false, std::string());  // shutting down
+  }
+
+ private:
+  ThreadPool* const workers_;
+  const std::shared_ptr<filestore::ObjectStore> store_;
+  const std::string key_;
+  const uint64_t offset_;
+  const uint64_t length_;
+  uint64_t sent_ = 0;
+};
+
 void HandleDownload(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   std::optional<Principal> who = AuthenticateOrRespond(*ctx->auth, req, respond);
   if (!who) return;
@@ -557,13 +596,10 @@ void HandleDownload(ApiContext* ctx, HttpRequest&& req, Responder respond) {
       if (r.body_file->fd() < 0) {
         return (*shared)(CodedError(500, "INTERNAL_ERROR", "Failed to read file"));
       }
-    } else if (!head) {
-      auto data = (*store)->GetRange(loc.key, first, count);
-      if (!data.ok()) {
-        if (data.status().code() == StatusCode::kNotFound) return not_found();
-        return (*shared)(CodedError(500, "INTERNAL_ERROR", "Failed to read file"));
-      }
-      r.body = std::move(*data);
+    } else if (count > 0) {
+      // A remote storage's file is read in ranges as the connection sends it (for HEAD the
+      // server only takes its length).
+      r.body_source = std::make_shared<StoreBodySource>(ctx->workers, *store, loc.key, first, count);
     }
     (*shared)(std::move(r));
   });

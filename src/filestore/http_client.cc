@@ -4,7 +4,9 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 
@@ -30,6 +32,9 @@ using tcp = boost::asio::ip::tcp;
 namespace {
 
 constexpr size_t kMaxResponseHeaderBytes = 64 << 10;
+// The body an error answer may have when the caller bounded the response (S3 error documents
+// are a few hundred bytes).
+constexpr uint64_t kMaxErrorBody = 1 << 20;
 constexpr std::chrono::milliseconds kResolveGrace{250};
 
 // Inputs and outputs of one exchange. Outlives the io_context that runs it.
@@ -63,7 +68,8 @@ template <typename Stream>
 asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
   const HttpRequest& in = *x->request;
   beast::error_code ec;
-  http::request<http::string_body> req;
+  // span_body: the caller's bytes are sent as they are, without a copy (parts are megabytes).
+  http::request<http::span_body<const char>> req;
   http::verb verb = http::string_to_verb(in.method);
   if (verb == http::verb::unknown) {
     x->error = "unsupported HTTP method " + in.method;
@@ -73,7 +79,7 @@ asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
   req.target(in.target);
   req.version(11);
   for (const auto& [name, value] : in.headers) req.insert(name, value);
-  req.body() = in.body;
+  req.body() = beast::span<const char>(in.body.data(), in.body.size());
   req.keep_alive(false);
   req.prepare_payload();
 
@@ -85,15 +91,41 @@ asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);  // objects are as large as they are; the caller asked for them
+  parser.body_limit(boost::none);  // set below, once the status is known
   parser.header_limit(kMaxResponseHeaderBytes);
   if (verb == http::verb::head) parser.skip(true);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_read_header(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    x->error = "reading response: " + Describe(ec, x->timeout);
+    co_return;
+  }
+  uint64_t limit = 0;
+  if (in.max_response_body) {
+    // The bound is for what the caller asked for; an error answer may say why at its own length.
+    const bool success = parser.get().result_int() / 100 == 2;
+    limit = success ? *in.max_response_body : std::max(*in.max_response_body, kMaxErrorBody);
+    if (parser.content_length() && *parser.content_length() > limit) {
+      x->error = "reading response: response body exceeds " + std::to_string(limit) + " bytes";
+      co_return;
+    }
+    parser.body_limit(limit);  // also bounds a chunked body
+  }
+  if (!parser.is_done()) {
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec == http::error::body_limit) {
+    x->error = "reading response: response body exceeds " + std::to_string(limit) + " bytes";
+    co_return;
+  }
   if (ec) {
     x->error = "reading response: " + Describe(ec, x->timeout);
     co_return;
   }
   x->response.status = static_cast<int>(parser.get().result_int());
+  for (const auto& field : parser.get()) {
+    x->response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
   x->response.body = std::move(parser.get().body());
   x->done = true;
 }
@@ -164,6 +196,13 @@ asio::awaitable<void> Run(Exchange* x) {
 }
 
 }  // namespace
+
+std::optional<std::string> HttpResponse::Header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (n.size() == name.size() && ::strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+  }
+  return std::nullopt;
+}
 
 struct HttpClient::Impl {
   HttpClientOptions options;

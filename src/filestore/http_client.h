@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,12 +28,22 @@ struct HttpRequest {
   // Sent as given, in order (the caller adds Host, Content-Type, signing headers...).
   // Content-Length is added from `body`.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  // Not owned (sent without a copy): must stay valid until Send returns.
+  std::string_view body;
+  // The largest response body accepted; a longer one fails the exchange with kIoError ("response
+  // body exceeds N bytes"), so that a caller asking for a bounded piece never holds more.
+  // nullopt = no limit. Default: nullopt.
+  std::optional<uint64_t> max_response_body;
 };
 
 struct HttpResponse {
   int status = 0;
+  // Header fields as received, names as sent, in order.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // empty for HEAD
+
+  // Case-insensitive: the value of the first header named `name`, or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
 };
 
 struct HttpClientOptions {

@@ -54,12 +54,14 @@ class ObjectStore {
   virtual Result<std::string> Get(std::string_view key) = 0;
 
   // Stores the contents of the local file `local_path` under `key`, with Put's guarantees.
-  // Default: reads the file into memory and calls Put (LocalStore streams it).
+  // Default: reads the file into memory and calls Put (LocalStore and S3Store stream it).
   virtual Status PutFile(std::string_view key, const std::string& local_path);
   // Bytes [offset, offset + length) of the object (fewer at its end; empty past it).
-  // kNotFound when there is none. Default: Get, then the slice (LocalStore reads only the range).
+  // kNotFound when there is none. Default: Get, then the slice (LocalStore and S3Store read only
+  // the range).
   virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length);
-  // The object's size in bytes. kNotFound when there is none. Default: Get's size.
+  // The object's size in bytes. kNotFound when there is none. Default: Get's size (LocalStore
+  // and S3Store ask for the size only).
   virtual Result<uint64_t> Size(std::string_view key);
   // Removes the object; OK when it did not exist.
   virtual Status Delete(std::string_view key) = 0;

@@ -1,8 +1,15 @@
 // S3Store: configuration parsing, request signing and retry, and the five object operations.
 #include "filestore/s3_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -116,6 +123,52 @@ Status ParseEndpoint(std::string_view url, HttpEndpoint* ep, std::string* host_h
 
 bool IsRetryable(int http_status) { return http_status >= 500 && http_status <= 599; }
 
+constexpr uint64_t kMaxPartSize = 5ull << 30;  // S3's largest part
+
+// A 404 that means "no such key" (not "no such bucket", which is a broken storage and must not
+// read as an empty one).
+bool IsMissingKey(const HttpResponse& response) {
+  if (response.status != 404) return false;
+  S3ErrorInfo info = ParseS3Error(response.body);
+  return info.code.empty() || info.code == "NoSuchKey";
+}
+
+// Closes a descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+// Reads exactly `n` bytes at `offset` of `fd` (the file `path`) into `*out`.
+Status ReadExactly(int fd, uint64_t offset, uint64_t n, const std::string& path,
+                   std::string* out) {
+  out->resize(static_cast<size_t>(n));
+  uint64_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, out->data() + done, static_cast<size_t>(n - done),
+                        static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Status::IoError("cannot read '" + path + "': " + std::strerror(errno));
+    if (r == 0) {
+      return Status::IoError("'" + path + "' ended at byte " + std::to_string(offset + done) +
+                             " while being stored (it was truncated)");
+    }
+    done += static_cast<uint64_t>(r);
+  }
+  return Status::OK();
+}
+
+std::string XmlEscapeText(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<S3Store>> S3Store::Open(const StoreConfig& config, S3Options options) {
@@ -162,6 +215,9 @@ Result<std::unique_ptr<S3Store>> S3Store::Open(const StoreConfig& config, S3Opti
   }
   if (options.max_retries < 0 || options.max_retries > kMaxRetriesLimit) {
     return Status::InvalidArgument("S3 max_retries must be 0..10");
+  }
+  if (options.part_size_bytes < 1 || options.part_size_bytes > kMaxPartSize) {
+    return Status::InvalidArgument("S3 part size must be 1 byte .. 5 GiB");
   }
 
   store->bucket_ = std::move(bucket);
@@ -236,6 +292,7 @@ Result<HttpResponse> S3Store::Execute(const Call& call) {
     sig.headers = {{"host", host_header_},
                    {"x-amz-content-sha256", payload_hash},
                    {"x-amz-date", amz_date}};
+    sig.headers.insert(sig.headers.end(), call.headers.begin(), call.headers.end());
     if (!credentials_.session_token.empty()) {
       sig.headers.emplace_back("x-amz-security-token", credentials_.session_token);
     }
@@ -249,6 +306,7 @@ Result<HttpResponse> S3Store::Execute(const Call& call) {
     req.headers.emplace_back("authorization", signed_request.authorization);
     req.headers.emplace_back("user-agent", "kalamdb-filestore");
     req.body = call.body;
+    req.max_response_body = call.max_response_body;
     Result<HttpResponse> response = http_->Send(endpoint_, req);
     if (!response.ok()) {
       last_error = response.status();
@@ -297,15 +355,137 @@ Result<std::string> S3Store::Get(std::string_view key) {
   Call call{"GET", FullKey(key), {}, {}};
   KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
   if (response.status == 200) return std::move(response.body);
-  if (response.status == 404) {
-    // Only a missing key is "not found". A missing bucket is a broken storage, and must not read
-    // as an empty one (a table whose manifest "does not exist" would look empty).
-    S3ErrorInfo info = ParseS3Error(response.body);
-    if (info.code.empty() || info.code == "NoSuchKey") {
-      return Status::NotFound("object '" + Describe(key) + "' does not exist");
-    }
+  // Only a missing key is "not found" (a table whose manifest "does not exist" would look empty).
+  if (IsMissingKey(response)) {
+    return Status::NotFound("object '" + Describe(key) + "' does not exist");
   }
   return ResponseError(call, response);
+}
+
+Status S3Store::PutFile(std::string_view key, const std::string& local_path) {
+  KALAM_RETURN_IF_ERROR(ValidateKey(key));
+  int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::IoError("cannot open '" + local_path + "' for reading: " +
+                           std::strerror(errno));
+  }
+  FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return Status::IoError("cannot stat '" + local_path + "': " + std::strerror(errno));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > options_.part_size_bytes) return PutMultipart(FullKey(key), fd, size, local_path);
+  Call call{"PUT", FullKey(key), {}, {}};
+  KALAM_RETURN_IF_ERROR(ReadExactly(fd, 0, size, local_path, &call.body));
+  KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+  if (response.status == 200) return Status::OK();
+  return ResponseError(call, response);
+}
+
+Status S3Store::PutMultipart(const std::string& full_key, int fd, uint64_t size,
+                             const std::string& local_path) {
+  Call create{"POST", full_key, {{"uploads", ""}}, {}};
+  KALAM_ASSIGN_OR_RETURN(HttpResponse created, Execute(create));
+  if (created.status != 200) return ResponseError(create, created);
+  Result<XmlElement> doc = ParseXml(created.body);
+  const XmlElement* id_element = doc.ok() ? doc->Find("UploadId") : nullptr;
+  if (id_element == nullptr || id_element->text.empty()) {
+    return Status::IoError("S3 POST " + UrlFor(create) + " returned no UploadId: " +
+                           created.body.substr(0, kMaxBodyInMessage));
+  }
+  const std::string upload_id = id_element->text;
+
+  Status st = [&]() -> Status {
+    std::string parts_xml;
+    std::string piece;  // one part at a time: memory holds a single part
+    int number = 0;
+    for (uint64_t offset = 0; offset < size; offset += options_.part_size_bytes) {
+      ++number;
+      const uint64_t n = std::min(options_.part_size_bytes, size - offset);
+      KALAM_RETURN_IF_ERROR(ReadExactly(fd, offset, n, local_path, &piece));
+      Call part{"PUT",
+                full_key,
+                {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                std::move(piece)};
+      KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(part));
+      if (response.status != 200) return ResponseError(part, response);
+      std::optional<std::string> etag = response.Header("ETag");
+      if (!etag || etag->empty()) {
+        return Status::IoError("S3 PUT " + UrlFor(part) + " returned no ETag for part " +
+                               std::to_string(number));
+      }
+      parts_xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
+                   XmlEscapeText(*etag) + "</ETag></Part>";
+      piece = std::move(part.body);  // the buffer is reused for the next part
+    }
+    Call complete{"POST", full_key, {{"uploadId", upload_id}},
+                  "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
+                      parts_xml + "</CompleteMultipartUpload>"};
+    KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(complete));
+    // S3 may answer 200 and report the failure in the body.
+    if (response.status != 200 || !ParseS3Error(response.body).code.empty()) {
+      return ResponseError(complete, response);
+    }
+    return Status::OK();
+  }();
+  if (st.ok()) return st;
+  // Nothing was created: drop the parts stored so far.
+  Call abort{"DELETE", full_key, {{"uploadId", upload_id}}, {}};
+  Result<HttpResponse> aborted = Execute(abort);
+  if (!aborted.ok()) {
+    return Status(st.code(), st.message() + "; aborting the multipart upload failed too: " +
+                                 aborted.status().message());
+  }
+  if (aborted->status != 204 && aborted->status != 200 && !IsMissingKey(*aborted) &&
+      ParseS3Error(aborted->body).code != "NoSuchUpload") {
+    return Status(st.code(), st.message() + "; aborting the multipart upload failed too: " +
+                                 ResponseError(abort, *aborted).message());
+  }
+  return st;
+}
+
+Result<std::string> S3Store::GetRange(std::string_view key, uint64_t offset, uint64_t length) {
+  KALAM_RETURN_IF_ERROR(ValidateKey(key));
+  if (length == 0) {
+    KALAM_RETURN_IF_ERROR(Size(key).status());  // kNotFound when there is no such object
+    return std::string();
+  }
+  const uint64_t last = length - 1 > std::numeric_limits<uint64_t>::max() - offset
+                            ? std::numeric_limits<uint64_t>::max()
+                            : offset + length - 1;
+  Call call{"GET", FullKey(key), {}, {}};
+  call.headers = {{"range", "bytes=" + std::to_string(offset) + "-" + std::to_string(last)}};
+  call.max_response_body = length;
+  KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+  if (response.status == 206) return std::move(response.body);
+  if (response.status == 200) {
+    // The whole object (a server that ignores ranges, or an empty object): the slice of it.
+    if (offset >= response.body.size()) return std::string();
+    return response.body.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
+  }
+  if (response.status == 416) return std::string();  // the range starts at or past the end
+  if (IsMissingKey(response)) {
+    return Status::NotFound("object '" + Describe(key) + "' does not exist");
+  }
+  return ResponseError(call, response);
+}
+
+Result<uint64_t> S3Store::Size(std::string_view key) {
+  KALAM_RETURN_IF_ERROR(ValidateKey(key));
+  Call call{"HEAD", FullKey(key), {}, {}};
+  KALAM_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+  if (response.status == 404) {
+    return Status::NotFound("object '" + Describe(key) + "' does not exist");
+  }
+  if (response.status != 200) return ResponseError(call, response);
+  std::optional<std::string> length = response.Header("Content-Length");
+  uint64_t size = 0;
+  if (!length || std::from_chars(length->data(), length->data() + length->size(), size).ptr !=
+                     length->data() + length->size()) {
+    return Status::IoError("S3 HEAD " + UrlFor(call) + " returned no valid Content-Length");
+  }
+  return size;
 }
 
 Status S3Store::Delete(std::string_view key) {

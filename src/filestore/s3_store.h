@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,11 @@ struct S3Options {
   std::string ca_file;
   // Time source for x-amz-date. Not owned; nullptr = Clock::System(). Default: nullptr.
   const Clock* clock = nullptr;
+  // PutFile: files up to this size go up in one PUT; larger ones as a multipart upload of parts
+  // of this size (read from the file one at a time, so memory holds one part). S3 requires parts
+  // of at least 5 MiB (except the last); smaller values are for tests against a scripted server.
+  // Must be 1 byte .. 5 GiB. Default: 8 MiB.
+  uint64_t part_size_bytes = 8ull << 20;
 };
 
 // Addressing: with StoreConfig::endpoint empty, https://<bucket>.s3.<region>.amazonaws.com
@@ -53,6 +59,15 @@ class S3Store final : public ObjectStore {
 
   Status Put(std::string_view key, std::string_view data) override;
   Result<std::string> Get(std::string_view key) override;
+  // Streams the file: one PUT up to S3Options::part_size_bytes, else a multipart upload
+  // (CreateMultipartUpload, UploadPart per part, CompleteMultipartUpload), so the object appears
+  // whole or not at all; on any failure the upload is aborted (AbortMultipartUpload).
+  Status PutFile(std::string_view key, const std::string& local_path) override;
+  // A GET with a Range header; the response body is bounded by `length`.
+  Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
+  // A HEAD: the Content-Length. kNotFound on 404 (a HEAD answer has no body, so a missing bucket
+  // also reads as kNotFound here).
+  Result<uint64_t> Size(std::string_view key) override;
   Status Delete(std::string_view key) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
   Status Check() override;
@@ -77,6 +92,10 @@ class S3Store final : public ObjectStore {
     std::string object_key;  // bucket-relative key ("" = the bucket itself)
     std::vector<std::pair<std::string, std::string>> query;
     std::string body;
+    // Extra headers, sent and signed (lower-case names, e.g. "range").
+    std::vector<std::pair<std::string, std::string>> headers = {};
+    // HttpRequest::max_response_body.
+    std::optional<uint64_t> max_response_body = std::nullopt;
   };
   // The URL path (encoded) of a bucket-relative key under this store's addressing.
   std::string PathFor(std::string_view object_key) const;
@@ -87,6 +106,9 @@ class S3Store final : public ObjectStore {
   // kIoError describing a response that is not the expected success.
   Status ResponseError(const Call& call, const HttpResponse& response) const;
   std::string FullKey(std::string_view key) const;
+  // The multipart upload of PutFile for a file of `size` bytes open as `fd`.
+  Status PutMultipart(const std::string& full_key, int fd, uint64_t size,
+                      const std::string& local_path);
 
   std::string bucket_;
   std::string prefix_;

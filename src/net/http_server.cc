@@ -51,6 +51,8 @@ constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
 // client still sends, so that the kernel does not answer with a reset that destroys the response
 // before the client reads it.
 constexpr std::chrono::seconds kLingerTimeout{2};
+// Largest piece asked of a BodySource at a time (bounds a streamed download's memory).
+constexpr uint64_t kSourcePieceBytes = 4 << 20;
 // After the grace period, how long Stop waits for the I/O threads to run out of work before it
 // stops the io_context outright.
 constexpr std::chrono::seconds kThreadExitWait{1};
@@ -546,6 +548,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kWriting;
     close_after_write_ = !keep;
     stream_.expires_after(shared_->options.request_timeout);
+    if (source_) {
+      // The head now, then the source's pieces one after another.
+      source_sent_ = 0;
+      file_head_.emplace(response_);
+      http::async_write_header(
+          stream_, *file_head_,
+          beast::bind_front_handler(&Connection::OnSourceWritten, shared_from_this()));
+      return;
+    }
     if (file_) {
       // The head now, then the file in pieces (Content-Length is already the slice's length).
       file_sent_ = 0;
@@ -590,6 +601,45 @@ class Connection : public std::enable_shared_from_this<Connection> {
     OnWrite(ec, 0);
   }
 
+  // Asks the body source for its next piece (or finishes the response when all was written).
+  void OnSourceWritten(beast::error_code ec, size_t bytes) {
+    if (state_ != State::kWriting) return;
+    if (file_head_ && file_head_->is_header_done()) file_head_.reset();
+    else if (!file_head_) source_sent_ += bytes;
+    if (!ec && source_sent_ < source_->length()) {
+      const uint64_t want = std::min<uint64_t>(source_->length() - source_sent_, kSourcePieceBytes);
+      // The callback owns the connection meanwhile: no I/O is pending on it while the source works.
+      source_->Next(static_cast<size_t>(want), [shared = shared_, self = shared_from_this()](
+                                                   bool ok, std::string piece) {
+        std::shared_lock gate(shared->gate_mu);
+        if (!shared->gate_open) return;
+        asio::dispatch(self->executor(), [self, ok, piece = std::move(piece)]() mutable {
+          self->OnSourcePiece(ok, std::move(piece));
+        });
+      });
+      return;
+    }
+    source_.reset();
+    file_head_.reset();
+    std::string().swap(source_piece_);
+    OnWrite(ec, 0);
+  }
+
+  void OnSourcePiece(bool ok, std::string piece) {
+    if (state_ != State::kWriting || !source_) return;
+    if (!ok || piece.empty() || piece.size() > source_->length() - source_sent_) {
+      spdlog::error("The response body source failed after {} of {} bytes; closing the connection",
+                    source_sent_, source_->length());
+      source_.reset();
+      std::string().swap(source_piece_);
+      return Close();
+    }
+    source_piece_ = std::move(piece);
+    stream_.expires_after(shared_->options.request_timeout);
+    asio::async_write(stream_, asio::buffer(source_piece_),
+                      beast::bind_front_handler(&Connection::OnSourceWritten, shared_from_this()));
+  }
+
   // Fills response_ from `r`. Throws only what Beast throws for invalid fields.
   void BuildResponse(HttpResponse&& r, bool keep) {
     const unsigned status = (r.status >= 100 && r.status <= 999) ? static_cast<unsigned>(r.status)
@@ -616,12 +666,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     response_.keep_alive(keep);
     file_.reset();
+    source_.reset();
     // RFC 9110 §8.6: no Content-Length (and no body) on 1xx, 204 and 304.
     if (status < 200 || status == 204 || status == 304) {
       r.body.clear();
     } else if (r.body_file) {
       response_.content_length(r.body_file->length());
       if (!is_head_ && r.body_file->length() > 0) file_ = std::move(r.body_file);
+    } else if (r.body_source) {
+      response_.content_length(r.body_source->length());
+      if (!is_head_ && r.body_source->length() > 0) source_ = std::move(r.body_source);
     } else {
       response_.content_length(r.body.size());
     }
@@ -691,6 +745,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::response_serializer<http::string_body>> file_head_;
   uint64_t file_sent_ = 0;
   std::string file_chunk_;
+  // A response body from a BodySource: the source, the bytes sent so far, the piece being written.
+  std::shared_ptr<BodySource> source_;
+  uint64_t source_sent_ = 0;
+  std::string source_piece_;
   asio::steady_timer handler_timer_;
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)
   const std::string peer_ip_;

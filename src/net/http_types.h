@@ -60,6 +60,20 @@ class FileSlice {
   uint64_t length_;
 };
 
+// A response body produced piece by piece elsewhere (a download from a remote storage that must
+// not sit in memory): `length()` bytes in all. The server asks for the next piece only after the
+// previous one was written, so at most one piece per connection is in memory.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual uint64_t length() const = 0;
+  // Produces the next piece, 1..`max_bytes` bytes, and calls `done(true, piece)`; or
+  // `done(false, "")` when it cannot (the server then closes the connection: the client sees a
+  // body shorter than Content-Length). Called on an I/O thread, so it must not block: do the work
+  // elsewhere. `done` may be called from any thread, exactly once.
+  virtual void Next(size_t max_bytes, std::function<void(bool ok, std::string piece)> done) = 0;
+};
+
 // The response a handler produces. The server adds Server, Content-Length, Connection and CORS
 // headers itself.
 struct HttpResponse {
@@ -71,6 +85,9 @@ struct HttpResponse {
   // When set, the body is these file bytes instead of `body` (sent in pieces; Content-Length is
   // the slice's length).
   std::shared_ptr<const FileSlice> body_file;
+  // When set (and body_file is not), the body comes from this source (Content-Length is its
+  // length).
+  std::shared_ptr<BodySource> body_source;
   // Extra headers, e.g. Set-Cookie (may repeat) or Retry-After. Sent in this order.
   std::vector<std::pair<std::string, std::string>> headers;
 };

@@ -478,8 +478,8 @@ def test_kill9_during_uploads_leaves_no_orphan(tmp_path):
 
 # ---- S3 storage --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
+def _start_moto(log_dir, env=None):
+    """A moto_server on a free port with the bucket kalam-files: (process, endpoint, boto3 client)."""
     import socket
     import subprocess
     import sys
@@ -490,17 +490,35 @@ def s3(tmp_path_factory):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    log = open(log_dir / "moto.log", "wb")
     proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     endpoint = f"http://127.0.0.1:{port}"
     wait_until(lambda: _reachable(endpoint), timeout=30)
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="kalamtest", aws_secret_access_key="kalamsecret")
     client.create_bucket(Bucket="kalam-files")
+    return proc, endpoint, client
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    proc, endpoint, client = _start_moto(tmp_path_factory.mktemp("moto"))
     yield endpoint, client
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def _create_s3_storage(server, storage_id, endpoint, prefix):
+    creds = json.dumps({"access_key_id": "kalamtest", "secret_access_key": "kalamsecret"})
+    server.sql(f"CREATE STORAGE {storage_id} TYPE 's3' BUCKET 'kalam-files' REGION 'us-east-1' "
+               f"ENDPOINT '{endpoint}' BASE_DIRECTORY 's3://kalam-files/{prefix}' "
+               f"CREDENTIALS '{creds}'")
+
+
+def _s3_keys(client, prefix=""):
+    return sorted(o["Key"] for o in client.list_objects_v2(Bucket="kalam-files", Prefix=prefix)
+                  .get("Contents", []))
 
 
 def _reachable(url):
@@ -513,16 +531,13 @@ def _reachable(url):
 
 def test_s3_storage_round_trip_and_replace(server, ns, s3):
     endpoint, client = s3
-    creds = json.dumps({"access_key_id": "kalamtest", "secret_access_key": "kalamsecret"})
-    server.sql(f"CREATE STORAGE s3files TYPE 's3' BUCKET 'kalam-files' REGION 'us-east-1' "
-               f"ENDPOINT '{endpoint}' BASE_DIRECTORY 's3://kalam-files/p' CREDENTIALS '{creds}'")
+    _create_s3_storage(server, "s3files", endpoint, "p")
     server.sql(f"CREATE USER TABLE {ns}.s3t (id INT PRIMARY KEY, f FILE) WITH (STORAGE_ID = 's3files')")
     data = os.urandom(200_000)
     ok(upload(server, f"INSERT INTO {ns}.s3t VALUES (1, FILE('a'))", {"a": ("photo.jpg", data, None)},
               user="alice"))
     ref = ref_of(server, f"SELECT f FROM {ns}.s3t", user="alice")
-    keys = lambda: sorted(o["Key"] for o in
-                          client.list_objects_v2(Bucket="kalam-files").get("Contents", []))
+    keys = lambda: _s3_keys(client, "p/")
     assert keys() == [f"p/{ns}/s3t/alice/f0001/{ref['id']}-photo.jpg"]
     d = get(server, file_url(server, ns, "s3t", ref), user="alice")
     assert d.status_code == 200 and d.content == data
@@ -545,64 +560,127 @@ def _rss_kib(pid):
     return 0
 
 
+BIG_FILE_CONFIG = DEFAULT_TEST_CONFIG + ("[files]\nmax_size_bytes = 268435456\n"
+                                         "max_request_bytes = 270000000\n"
+                                         "[limits]\nrequest_timeout_secs = 120\n")
+
+
+def _peak_rss_growth_mib(pid, action):
+    """Runs action() while sampling the server's RSS every 5 ms: (action's result, peak growth)."""
+    before = _rss_kib(pid)
+    peak = [before]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_kib(pid))
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = action()
+    finally:
+        stop.set()
+        sampler.join()
+    return result, (peak[0] - before) / 1024
+
+
+def _big_round_trip_keeps_memory_flat(server, table, data, label):
+    """Uploads `data` (200 MiB) into `table` (id INT PRIMARY KEY, f FILE) and downloads it slowly,
+    asserting the server's RSS grows by less than 64 MiB each way and the bytes are exact (by
+    SHA-256). Returns the FileRef."""
+    pid = server.proc.pid
+    r, growth_mib = _peak_rss_growth_mib(pid, lambda: upload(
+        server, f"INSERT INTO {table} VALUES (1, FILE('a'))", {"a": ("big.bin", data, None)}))
+    ok(r)
+    print(f"{label}: peak server RSS growth during a 200 MiB upload {growth_mib:.1f} MiB")
+    assert growth_mib < 64, growth_mib
+    ref = ref_of(server, f"SELECT f FROM {table}")
+    assert ref["size"] == len(data) and ref["sha256"] == hashlib.sha256(data).hexdigest()
+    assert spool_files(server) == []
+    ns, name = table.split(".")
+
+    def download():
+        # Read it in 1 MiB pieces, so a server that buffered would show it.
+        digest = hashlib.sha256()
+        with requests.get(file_url(server, ns, name, ref),
+                          headers={"Authorization": f"Bearer {server.token()}"}, stream=True) as d:
+            assert d.status_code == 200
+            assert int(d.headers["Content-Length"]) == len(data)
+            for chunk in d.iter_content(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    digest, growth_mib = _peak_rss_growth_mib(pid, download)
+    assert digest == ref["sha256"]
+    print(f"{label}: peak server RSS growth during its 200 MiB download {growth_mib:.1f} MiB")
+    assert growth_mib < 64, growth_mib
+    return ref
+
+
 def test_200mb_upload_and_download_keep_server_memory_flat(tmp_path):
-    config = DEFAULT_TEST_CONFIG + ("[files]\nmax_size_bytes = 268435456\n"
-                                    "max_request_bytes = 270000000\n"
-                                    "[limits]\nrequest_timeout_secs = 120\n")
-    server = Server(tmp_path / "data", config_toml=config).start()
+    server = Server(tmp_path / "data", config_toml=BIG_FILE_CONFIG).start()
     try:
         server.sql("CREATE NAMESPACE big")
         server.sql("CREATE SHARED TABLE big.t (id INT PRIMARY KEY, f FILE)")
         data = os.urandom(200 << 20)
-        pid = server.proc.pid
-        before = _rss_kib(pid)
-        peak = [before]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                peak[0] = max(peak[0], _rss_kib(pid))
-                time.sleep(0.005)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
-            r = upload(server, "INSERT INTO big.t VALUES (1, FILE('a'))",
-                       {"a": ("big.bin", data, None)})
-        finally:
-            stop.set()
-            sampler.join()
-        ok(r)
-        growth_mib = (peak[0] - before) / 1024
-        print(f"server RSS before {before / 1024:.0f} MiB, peak growth during a 200 MiB upload "
-              f"{growth_mib:.1f} MiB")
-        assert growth_mib < 64, growth_mib
-        ref = ref_of(server, "SELECT f FROM big.t")
-        assert ref["size"] == len(data) and ref["sha256"] == hashlib.sha256(data).hexdigest()
+        ref = _big_round_trip_keeps_memory_flat(server, "big.t", data, "local")
         stored = server.data_dir / "storage" / "big" / "t" / "f0001" / stored_name(ref)
         assert stored.stat().st_size == len(data)
-        assert spool_files(server) == []
-        # The download streams too: read it slowly, so a server that buffered would show it.
-        before = _rss_kib(pid)
-        peak = [before]
-        stop.clear()
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        digest = hashlib.sha256()
-        try:
-            with requests.get(file_url(server, "big", "t", ref),
-                              headers={"Authorization": f"Bearer {server.token()}"},
-                              stream=True) as d:
-                assert d.status_code == 200
-                assert int(d.headers["Content-Length"]) == len(data)
-                for chunk in d.iter_content(1 << 20):
-                    digest.update(chunk)
-        finally:
-            stop.set()
-            sampler.join()
-        assert digest.hexdigest() == ref["sha256"]
-        growth_mib = (peak[0] - before) / 1024
-        print(f"peak server RSS growth during its 200 MiB download {growth_mib:.1f} MiB")
-        assert growth_mib < 64, growth_mib
     finally:
         server.stop()
+
+
+def test_200mb_s3_upload_and_download_keep_server_memory_flat(tmp_path, s3):
+    endpoint, client = s3
+    server = Server(tmp_path / "data", config_toml=BIG_FILE_CONFIG).start()
+    try:
+        _create_s3_storage(server, "bigs3", endpoint, "big")
+        server.sql("CREATE NAMESPACE big")
+        server.sql("CREATE SHARED TABLE big.t (id INT PRIMARY KEY, f FILE) "
+                   "WITH (STORAGE_ID = 'bigs3')")
+        data = os.urandom(200 << 20)
+        ref = _big_round_trip_keeps_memory_flat(server, "big.t", data, "s3")
+        # One object, stored whole by a multipart upload (its ETag says how many parts: 25 of 8 MiB),
+        # and no unfinished upload left.
+        key = f"big/big/t/f0001/{stored_name(ref)}"
+        assert _s3_keys(client, "big/") == [key]
+        head = client.head_object(Bucket="kalam-files", Key=key)
+        assert head["ContentLength"] == len(data)
+        assert head["ETag"].endswith('-25"'), head["ETag"]
+        assert client.list_multipart_uploads(Bucket="kalam-files").get("Uploads", []) == []
+        # Ranges are read from S3 with a Range request, across an 8 MiB part boundary.
+        r = get(server, file_url(server, "big", "t", ref),
+                headers={"Range": f"bytes={(8 << 20) - 5}-{(8 << 20) + 4}"})
+        assert r.status_code == 206 and r.content == data[(8 << 20) - 5:(8 << 20) + 5]
+        assert r.headers["Content-Range"] == f"bytes {(8 << 20) - 5}-{(8 << 20) + 4}/{len(data)}"
+    finally:
+        server.stop()
+
+
+def test_s3_failed_multipart_upload_leaves_no_object_no_upload_and_no_row(tmp_path):
+    # This moto refuses parts under 64 MiB when the upload is completed (S3 itself refuses parts
+    # under 5 MiB the same way), so the multipart upload fails after all its parts were stored.
+    proc, endpoint, client = _start_moto(tmp_path, {"S3_UPLOAD_PART_MIN_SIZE": str(64 << 20)})
+    server = Server(tmp_path / "data", config_toml=BIG_FILE_CONFIG).start()
+    try:
+        _create_s3_storage(server, "stricts3", endpoint, "strict")
+        server.sql("CREATE NAMESPACE big")
+        server.sql("CREATE SHARED TABLE big.st (id INT PRIMARY KEY, f FILE) "
+                   "WITH (STORAGE_ID = 'stricts3')")
+        data = os.urandom(20 << 20)  # parts of 8, 8 and 4 MiB
+        r = upload(server, "INSERT INTO big.st VALUES (1, FILE('a'))",
+                   {"a": ("big.bin", data, None)})
+        err = assert_sql_error(r, 500, "INTERNAL_ERROR", message_prefix=(
+            f"Failed to stage file: S3 POST {endpoint}/kalam-files/strict/big/st/f0001/"))
+        message = err["message"]
+        assert "?uploadId=" in message and "failed: HTTP 400 EntityTooSmall" in message, message
+        assert server.sql("SELECT id FROM big.st")["results"][0]["rows"] == []
+        assert _s3_keys(client) == []
+        assert client.list_multipart_uploads(Bucket="kalam-files").get("Uploads", []) == []
+        assert spool_files(server) == []
+    finally:
+        server.stop()
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -40,6 +41,38 @@ StoreConfig S3Config(const std::string& endpoint, const std::string& base) {
   c.secret_access_key = "secret";
   c.timeout_ms = 5000;
   return c;
+}
+
+// A file holding `data` under a fresh temporary directory, removed by the destructor.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& data) {
+    char tmpl[] = "/tmp/kalam-s3file-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    path_ = dir_ + "/upload.bin";
+    std::ofstream(path_, std::ios::binary) << data;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// Bytes that differ from part to part (so a misplaced part shows).
+std::string PatternBytes(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u) >> 13);
+  return s;
+}
+
+// The value of a read, or "<error: ...>" (so that a failed read shows why in the assertion).
+std::string Got(const Result<std::string>& r) {
+  return r.ok() ? *r : "<error: " + r.status().ToString() + ">";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,6 +412,194 @@ TEST_F(S3ScriptedTest, ASilentServerTimesOut) {
   EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
+TEST(S3StoreConfigTest, PartSizeMustBeUpToFiveGiB) {
+  S3Options o;
+  o.part_size_bytes = 0;
+  EXPECT_EQ(S3Store::Open(S3Config("http://127.0.0.1:9", "s3://bucket"), o).status().message(),
+            "S3 part size must be 1 byte .. 5 GiB");
+  o.part_size_bytes = (5ull << 30) + 1;
+  EXPECT_EQ(S3Store::Open(S3Config("http://127.0.0.1:9", "s3://bucket"), o).status().message(),
+            "S3 part size must be 1 byte .. 5 GiB");
+}
+
+// ---- streaming: PutFile (single PUT / multipart), GetRange, Size ----
+
+const char kInitiated[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult "
+    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bucket</Bucket><Key>pre fix/k</Key>"
+    "<UploadId>up/1</UploadId></InitiateMultipartUploadResult>";
+
+std::string RequestLine(const std::string& head) { return head.substr(0, head.find("\r\n")); }
+
+TEST_F(S3ScriptedTest, PutFileUpToOnePartIsASinglePut) {
+  FakeHttpServer server({{200, ""}});
+  S3Options o;
+  o.part_size_bytes = 4;
+  auto store = Open(server, o);
+  TempFile file("abcd");
+  ASSERT_TRUE(store->PutFile("k", file.path()).ok());
+  ASSERT_EQ(server.request_count(), 1);
+  EXPECT_EQ(RequestLine(server.heads()[0]), "PUT /bucket/pre%20fix/k HTTP/1.1");
+  EXPECT_EQ(Header(server.heads()[0], "x-amz-content-sha256"), Sha256Hex("abcd"));
+  EXPECT_EQ(server.bodies()[0], "abcd");
+}
+
+TEST_F(S3ScriptedTest, PutFileAboveOnePartIsAMultipartUploadOfPartsInOrder) {
+  FakeHttpServer server({{200, kInitiated},
+                         {200, "", false, "ETag: \"e1\"\r\n"},
+                         {200, "", false, "ETag: \"e2\"\r\n"},
+                         {200, "", false, "ETag: \"e3\"\r\n"},
+                         {200, "<CompleteMultipartUploadResult><Key>pre fix/k</Key>"
+                               "</CompleteMultipartUploadResult>"}});
+  S3Options o;
+  o.part_size_bytes = 4;
+  auto store = Open(server, o);
+  TempFile file("abcdefghij");
+  Status st = store->PutFile("k", file.path());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(server.request_count(), 5);
+  const auto heads = server.heads();
+  const auto bodies = server.bodies();
+  EXPECT_EQ(RequestLine(heads[0]), "POST /bucket/pre%20fix/k?uploads= HTTP/1.1");
+  EXPECT_EQ(RequestLine(heads[1]), "PUT /bucket/pre%20fix/k?partNumber=1&uploadId=up%2F1 HTTP/1.1");
+  EXPECT_EQ(RequestLine(heads[2]), "PUT /bucket/pre%20fix/k?partNumber=2&uploadId=up%2F1 HTTP/1.1");
+  EXPECT_EQ(RequestLine(heads[3]), "PUT /bucket/pre%20fix/k?partNumber=3&uploadId=up%2F1 HTTP/1.1");
+  EXPECT_EQ(bodies[1], "abcd");
+  EXPECT_EQ(bodies[2], "efgh");
+  EXPECT_EQ(bodies[3], "ij");
+  // Each part's payload is hashed and signed on its own.
+  EXPECT_EQ(Header(heads[1], "x-amz-content-sha256"), Sha256Hex("abcd"));
+  EXPECT_EQ(Header(heads[3], "x-amz-content-sha256"), Sha256Hex("ij"));
+  EXPECT_EQ(RequestLine(heads[4]), "POST /bucket/pre%20fix/k?uploadId=up%2F1 HTTP/1.1");
+  EXPECT_EQ(bodies[4],
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>\"e2\"</ETag></Part>"
+            "<Part><PartNumber>3</PartNumber><ETag>\"e3\"</ETag></Part>"
+            "</CompleteMultipartUpload>");
+}
+
+TEST_F(S3ScriptedTest, AFailedPartAbortsTheUpload) {
+  FakeHttpServer server(
+      {{200, kInitiated},
+       {200, "", false, "ETag: \"e1\"\r\n"},
+       {403, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"},
+       {204, ""}});
+  S3Options o;
+  o.part_size_bytes = 4;
+  auto store = Open(server, o);
+  TempFile file("abcdefghij");
+  Status st = store->PutFile("k", file.path());
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  EXPECT_EQ(st.message(), "S3 PUT http://127.0.0.1:" + std::to_string(server.port()) +
+                              "/bucket/pre%20fix/k?partNumber=2&uploadId=up%2F1 failed: HTTP 403 "
+                              "AccessDenied: Access Denied");
+  ASSERT_EQ(server.request_count(), 4);
+  EXPECT_EQ(RequestLine(server.heads()[3]), "DELETE /bucket/pre%20fix/k?uploadId=up%2F1 HTTP/1.1");
+}
+
+TEST_F(S3ScriptedTest, ACompletionFailingInsideA200IsAFailureAndAFailedAbortIsReported) {
+  FakeHttpServer server(
+      {{200, kInitiated},
+       {200, "", false, "ETag: \"e1\"\r\n"},
+       {200, "", false, "ETag: \"e2\"\r\n"},
+       {200, "<Error><Code>InternalError</Code><Message>boom</Message></Error>"},
+       {403, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>"}});
+  S3Options o;
+  o.part_size_bytes = 4;
+  auto store = Open(server, o);
+  TempFile file("abcdefgh");
+  Status st = store->PutFile("k", file.path());
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  EXPECT_EQ(st.message(), "S3 POST " + base +
+                              "/bucket/pre%20fix/k?uploadId=up%2F1 failed: HTTP 200 InternalError: "
+                              "boom; aborting the multipart upload failed too: S3 DELETE " +
+                              base +
+                              "/bucket/pre%20fix/k?uploadId=up%2F1 failed: HTTP 403 "
+                              "AccessDenied: no");
+  EXPECT_EQ(server.request_count(), 5);
+}
+
+TEST_F(S3ScriptedTest, AMissingUploadIdOrETagIsAnError) {
+  FakeHttpServer no_id({{200, "<InitiateMultipartUploadResult/>"}});
+  S3Options o;
+  o.part_size_bytes = 4;
+  auto a = Open(no_id, o);
+  TempFile file("abcdefgh");
+  EXPECT_EQ(a->PutFile("k", file.path()).message(),
+            "S3 POST http://127.0.0.1:" + std::to_string(no_id.port()) +
+                "/bucket/pre%20fix/k?uploads= returned no UploadId: "
+                "<InitiateMultipartUploadResult/>");
+  EXPECT_EQ(no_id.request_count(), 1);
+
+  FakeHttpServer no_etag({{200, kInitiated}, {200, ""}, {204, ""}});
+  auto b = Open(no_etag, o);
+  EXPECT_EQ(b->PutFile("k", file.path()).message(),
+            "S3 PUT http://127.0.0.1:" + std::to_string(no_etag.port()) +
+                "/bucket/pre%20fix/k?partNumber=1&uploadId=up%2F1 returned no ETag for part 1");
+  ASSERT_EQ(no_etag.request_count(), 3);
+  EXPECT_EQ(RequestLine(no_etag.heads()[2]), "DELETE /bucket/pre%20fix/k?uploadId=up%2F1 HTTP/1.1");
+}
+
+TEST_F(S3ScriptedTest, PutFileOfAMissingFileSendsNothing) {
+  FakeHttpServer server({{200, ""}});
+  auto store = Open(server);
+  Status st = store->PutFile("k", "/nonexistent/kalam/file");
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  EXPECT_EQ(st.message(),
+            "cannot open '/nonexistent/kalam/file' for reading: No such file or directory");
+  EXPECT_EQ(server.request_count(), 0);
+}
+
+TEST_F(S3ScriptedTest, GetRangeSendsASignedRangeAndIsBounded) {
+  FakeHttpServer server({{206, "cdef"}});
+  auto store = Open(server);
+  auto got = store->GetRange("k", 2, 4);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "cdef");
+  const std::string head = server.heads()[0];
+  EXPECT_EQ(RequestLine(head), "GET /bucket/pre%20fix/k HTTP/1.1");
+  EXPECT_EQ(Header(head, "range"), "bytes=2-5");
+  EXPECT_NE(Header(head, "authorization").find("SignedHeaders=host;range;x-amz-content-sha256;"
+                                               "x-amz-date,"),
+            std::string::npos)
+      << Header(head, "authorization");
+
+  // A server that ignores the range and sends more than was asked for is refused, not buffered.
+  FakeHttpServer ignoring({{200, "0123456789"}});
+  S3Options o;
+  o.max_retries = 0;
+  auto b = Open(ignoring, o);
+  EXPECT_EQ(b->GetRange("k", 0, 4).status().message(),
+            "S3 GET http://127.0.0.1:" + std::to_string(ignoring.port()) +
+                "/bucket/pre%20fix/k failed after 1 attempt: reading response: response body "
+                "exceeds 4 bytes");
+  // One that sends the whole (small) object is sliced.
+  FakeHttpServer whole({{200, "0123"}});
+  auto c = Open(whole);
+  EXPECT_EQ(Got(c->GetRange("k", 1, 4)), "123");
+
+  FakeHttpServer past_end({{416, "<Error><Code>InvalidRange</Code></Error>"}});
+  auto d = Open(past_end);
+  EXPECT_EQ(Got(d->GetRange("k", 100, 4)), "");
+  FakeHttpServer missing({{404, "<Error><Code>NoSuchKey</Code></Error>"}});
+  auto e = Open(missing);
+  EXPECT_EQ(e->GetRange("k", 0, 4).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(S3ScriptedTest, SizeIsAHead) {
+  FakeHttpServer server({{200, "", false, "Content-Length: 123456789012\r\n"}});
+  auto store = Open(server);
+  auto size = store->Size("k");
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  EXPECT_EQ(*size, 123456789012u);
+  EXPECT_EQ(RequestLine(server.heads()[0]), "HEAD /bucket/pre%20fix/k HTTP/1.1");
+
+  FakeHttpServer missing({{404, ""}});
+  auto b = Open(missing);
+  EXPECT_EQ(b->Size("k").status().message(), "object 's3://bucket/pre fix/k' does not exist");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Against moto_server
 // ---------------------------------------------------------------------------------------------
@@ -521,6 +742,81 @@ TEST_F(S3MotoTest, LargeObjectRoundTrips) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->size(), big.size());
   EXPECT_TRUE(*got == big);
+}
+
+TEST_F(S3MotoTest, PutFileMultipartRoundTripsAndReadsRanges) {
+  S3Options o;
+  o.part_size_bytes = 5 << 20;  // S3's (and moto's) smallest part
+  auto store = Store(o);
+  const std::string big = PatternBytes((12 << 20) + 123);  // parts of 5, 5 and 2 MiB + 123
+  TempFile file(big);
+  Status st = store->PutFile("files/big.bin", file.path());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto got = store->Get("files/big.bin");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == big);
+  EXPECT_EQ(*store->Size("files/big.bin"), big.size());
+  // A range across the first part boundary, the tail, and past the end.
+  EXPECT_TRUE(Got(store->GetRange("files/big.bin", (5 << 20) - 3, 10)) ==
+              big.substr((5 << 20) - 3, 10));
+  EXPECT_TRUE(Got(store->GetRange("files/big.bin", big.size() - 5, 100)) ==
+              big.substr(big.size() - 5));
+  EXPECT_EQ(Got(store->GetRange("files/big.bin", big.size(), 10)), "");
+  EXPECT_EQ(Got(store->GetRange("files/big.bin", 7, 0)), "");
+  EXPECT_EQ(store->GetRange("files/none", 0, 10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRange("files/none", 0, 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->Size("files/none").status().code(), StatusCode::kNotFound);
+
+  TempFile small("small file");
+  ASSERT_TRUE(store->PutFile("files/small.txt", small.path()).ok());
+  EXPECT_EQ(*store->Get("files/small.txt"), "small file");
+  EXPECT_EQ(Got(store->GetRange("files/small.txt", 6, 100)), "file");
+  TempFile empty("");
+  ASSERT_TRUE(store->PutFile("files/empty", empty.path()).ok());
+  EXPECT_EQ(*store->Size("files/empty"), 0u);
+  EXPECT_EQ(Got(store->GetRange("files/empty", 0, 10)), "");
+  EXPECT_EQ(Keys(*store), (std::vector<std::string>{"files/big.bin", "files/empty",
+                                                    "files/small.txt"}));
+}
+
+TEST_F(S3MotoTest, AFailedMultipartUploadLeavesNoObjectAndNoUpload) {
+  // Parts below S3's 5 MiB minimum: moto refuses the completion (EntityTooSmall) after every part
+  // was stored, so the upload must be aborted.
+  S3Options o;
+  o.part_size_bytes = 1 << 20;
+  auto store = Store(o);
+  TempFile file(PatternBytes(3 << 20));
+  Status st = store->PutFile("files/big.bin", file.path());
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  EXPECT_NE(st.message().find("failed: HTTP 400 EntityTooSmall"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(Keys(*store), std::vector<std::string>{});
+  EXPECT_EQ(store->Size("files/big.bin").status().code(), StatusCode::kNotFound);
+  // ListMultipartUploads under this test's prefix: none left.
+  auto http = HttpClient::Create({});
+  ASSERT_TRUE(http.ok());
+  const std::string host = "127.0.0.1:" + std::to_string(server_->port());
+  const std::string date = AmzDate(std::time(nullptr));
+  SigV4Request sig;
+  sig.method = "GET";
+  sig.canonical_uri = "/" + std::string(kBucket);
+  sig.query = {{"uploads", ""}, {"prefix", "t/AFailedMultipartUploadLeavesNoObjectAndNoUpload/"}};
+  sig.headers = {{"host", host}, {"x-amz-content-sha256", Sha256Hex("")}, {"x-amz-date", date}};
+  sig.payload_sha256 = Sha256Hex("");
+  HttpRequest req;
+  req.method = "GET";
+  req.target = sig.canonical_uri + "?" + CanonicalQueryString(sig.query);
+  req.headers = sig.headers;
+  req.headers.emplace_back(
+      "authorization",
+      SignV4(sig, {*access_key_, *secret_key_, ""}, "us-east-1", "s3", date).authorization);
+  auto resp = (*http)->Send({false, "127.0.0.1", server_->port()}, req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  auto xml = ParseXml(resp->body);
+  ASSERT_TRUE(xml.ok()) << resp->body;
+  EXPECT_EQ(xml->name, "ListMultipartUploadsResult");
+  EXPECT_EQ(xml->Find("Upload"), nullptr) << resp->body;
 }
 
 TEST_F(S3MotoTest, MissingObjectIsNotFound) {

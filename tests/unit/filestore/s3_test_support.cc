@@ -224,9 +224,13 @@ void FakeHttpServer::Serve() {
       open_fds_.push_back(fd);
       continue;
     }
+    // A scripted Content-Length (a HEAD answer's) replaces the body's.
+    const bool own_length = reply.headers.find("Content-Length:") != std::string::npos;
     std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " Scripted\r\n" +
-                           "Content-Length: " + std::to_string(reply.body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + reply.body;
+                           (own_length ? std::string()
+                                       : "Content-Length: " + std::to_string(reply.body.size()) +
+                                             "\r\n") +
+                           reply.headers + "Connection: close\r\n\r\n" + reply.body;
     size_t off = 0;
     while (off < response.size()) {
       ssize_t n = ::write(fd, response.data() + off, response.size() - off);

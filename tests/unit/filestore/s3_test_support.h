@@ -59,6 +59,8 @@ class FakeHttpServer {
     int status = 200;
     std::string body;
     bool hang = false;  // accept and read the request, then never answer (until Stop)
+    // Extra header lines, each ending in "\r\n" ("ETag: \"e1\"\r\n").
+    std::string headers = {};
   };
   explicit FakeHttpServer(std::vector<Reply> replies);
   ~FakeHttpServer();

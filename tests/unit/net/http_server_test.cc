@@ -2,7 +2,9 @@
 // (413, 503, 400, timeouts), CORS, Responders on other threads, shutdown and the upgrade hook.
 #include "net/http_server.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -242,6 +244,88 @@ TEST_F(HttpServerTest, ResponderCalledFromAnotherThreadIsDelivered) {
     EXPECT_EQ(r->result_int(), 201);
     EXPECT_EQ(r->body(), "worker got " + std::to_string(i));
   }
+}
+
+// A BodySource of `length` pattern bytes produced on a thread pool; fails the piece that starts at
+// or after `fail_at`. Records the largest piece asked for and whether two were ever outstanding.
+class PoolSource final : public BodySource {
+ public:
+  PoolSource(ThreadPool& pool, uint64_t length, uint64_t fail_at = UINT64_MAX)
+      : pool_(pool), length_(length), fail_at_(fail_at) {}
+  uint64_t length() const override { return length_; }
+  void Next(size_t max_bytes, std::function<void(bool, std::string)> done) override {
+    if (outstanding_.exchange(true)) overlapped_ = true;
+    calls_++;
+    largest_ask_ = std::max<size_t>(largest_ask_, max_bytes);
+    pool_.Submit([this, max_bytes, done] {
+      std::this_thread::sleep_for(1ms);  // the connection waits with no I/O pending
+      const uint64_t at = produced_;
+      if (at >= fail_at_) {
+        outstanding_ = false;
+        return done(false, "");
+      }
+      std::string piece(max_bytes, '\0');
+      for (size_t i = 0; i < max_bytes; ++i) piece[i] = static_cast<char>((at + i) * 7 % 251);
+      produced_ += max_bytes;
+      outstanding_ = false;
+      done(true, std::move(piece));
+    });
+  }
+  static std::string Expected(uint64_t n) {
+    std::string s(n, '\0');
+    for (uint64_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 7 % 251);
+    return s;
+  }
+
+  std::atomic<bool> outstanding_{false};
+  std::atomic<bool> overlapped_{false};
+  std::atomic<int> calls_{0};
+  std::atomic<size_t> largest_ask_{0};
+
+ private:
+  ThreadPool& pool_;
+  const uint64_t length_;
+  const uint64_t fail_at_;
+  std::atomic<uint64_t> produced_{0};
+};
+
+TEST_F(HttpServerTest, BodySourceIsSentPieceByPieceThenTheConnectionIsReused) {
+  ThreadPool pool(2);
+  const uint64_t length = (10 << 20) + 7;  // pieces of 4, 4 and 2 MiB + 7
+  std::shared_ptr<PoolSource> source;
+  router_->Add("GET", "/source", [&](HttpRequest&&, Responder respond) {
+    HttpResponse r = Text(200, "ignored");
+    source = std::make_shared<PoolSource>(pool, length);
+    r.body_source = source;
+    respond(std::move(r));
+  });
+  StartServer();
+  TestClient client(server_->port());
+  auto r = client.Request("GET", "/source");
+  ASSERT_TRUE(r) << client.last_error().message();
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(r->at(http::field::content_length), std::to_string(length));
+  EXPECT_TRUE(r->body() == PoolSource::Expected(length));
+  EXPECT_EQ(source->calls_.load(), 3);
+  EXPECT_EQ(source->largest_ask_.load(), 4u << 20);
+  EXPECT_FALSE(source->overlapped_.load());
+  auto next = client.Request("GET", "/echo");  // keep-alive: the same connection goes on
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body().rfind("method=GET", 0), 0u);
+}
+
+TEST_F(HttpServerTest, AFailingBodySourceClosesTheConnectionMidBody) {
+  ThreadPool pool(2);
+  router_->Add("GET", "/source", [&](HttpRequest&&, Responder respond) {
+    HttpResponse r;
+    r.body_source = std::make_shared<PoolSource>(pool, 10 << 20, /*fail_at=*/4 << 20);
+    respond(std::move(r));
+  });
+  StartServer();
+  TestClient client(server_->port());
+  client.Write("GET /source HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_FALSE(client.Read());  // a short body: the client never gets a whole response
+  EXPECT_EQ(client.last_error(), http::error::partial_message);
 }
 
 TEST_F(HttpServerTest, SecondResponderCallIsIgnored) {
