@@ -12,6 +12,7 @@
 #include "sql/exec_context.h"
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/grouped_rows.h"
 #include "sql/sqlite/probe_index.h"
 #include "table/keys.h"
 
@@ -28,6 +29,11 @@ namespace {
 // "column:op," entries, in argv order, followed by "u<hex>": SQLite's colUsed mask (the columns
 // the statement reads).
 constexpr int kIncludeDeleted = 64;
+// The plan consumes SQLite's GROUP BY / DISTINCT order: idxStr ends in "g" and a "column:desc,"
+// entry per ordering column, and the cursor hands its rows back ordered by them (GroupedRows).
+constexpr int kGrouped = 128;
+// The most memory a cursor holds its rows in to order them.
+constexpr size_t kMaxGroupedBytes = 64u << 20;
 
 // Repeated equality probes of one cursor (a join's inner side, an IN list's values) are served
 // from a ProbeIndex of the scope: on a non-key column from the second probe (each probe would
@@ -74,6 +80,11 @@ struct KalamCursor {
   const std::vector<uint32_t>* probe_hits = nullptr;
   size_t probe_pos = 0;
   bool from_index = false;
+
+  // A grouped plan's rows (kGrouped), in order, and the next one to hand out.
+  std::unique_ptr<GroupedRows> grouped;
+  size_t grouped_pos = 0;
+  bool from_grouped = false;
 
   // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
   // PlanRecorder, which outlives the cursor); else null.
@@ -141,11 +152,32 @@ bool ComparesAsStored(sqlite3_index_info* info, int i, const ColumnDef& col) {
   return collation == nullptr || sqlite3_stricmp(collation, DeclaredCollation(col.type)) == 0;
 }
 
+// A GROUP BY or DISTINCT (sqlite3_vtab_distinct 1–3) on columns the cursor can order its rows
+// by (GroupedRows::CanOrderBy): the plan consumes the order and returns the "g" suffix of idxStr
+// ("g" then "column:desc," per ordering column); else "". The rows come fully ordered (not only
+// grouped), so the plan is right whatever SQLite makes of the order.
+std::string PlanGrouping(const TableDef& def, sqlite3_index_info* info) {
+  if (info->nOrderBy <= 0) return {};
+  const int distinct = sqlite3_vtab_distinct(info);
+  if (distinct < 1 || distinct > 3) return {};
+  const int ncols = static_cast<int>(def.columns.size());
+  std::string spec = "g";
+  for (int i = 0; i < info->nOrderBy; ++i) {
+    const auto& o = info->aOrderBy[i];
+    if (o.iColumn < 0 || o.iColumn >= ncols || !GroupedRows::CanOrderBy(def.columns[o.iColumn])) {
+      return {};
+    }
+    spec += std::to_string(o.iColumn) + ":" + (o.desc ? "1" : "0") + ",";
+  }
+  info->orderByConsumed = 1;
+  return spec;
+}
+
 // The plan for `info`: which constraints the table takes — the PK's equality and range bounds,
 // and other comparisons with a value (only for cold-segment pruning) — in idxStr as "column:op,"
 // entries in argv order, the plan's cost, and that rows come in PK order. SQLite re-checks every
 // constraint (omit = 0), so a constraint only narrows what is read.
-void PlanScan(const TableDef& def, sqlite3_index_info* info) {
+std::string PlanScan(const TableDef& def, sqlite3_index_info* info) {
   const int ncols = static_cast<int>(def.columns.size());
   const int pk = static_cast<int>(def.pk_index());
   const bool orderable = IsPkOrderable(def.columns[pk]);
@@ -204,7 +236,9 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
   if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
       !info->aOrderBy[0].desc) {
     info->orderByConsumed = 1;
+    return {};
   }
+  return PlanGrouping(def, info);
 }
 
 // The plan for a STREAM table: `_seq` comparisons bound the key range (its keys are in `_seq`
@@ -320,10 +354,11 @@ void FoldScanCounts(KalamCursor* cur);
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   auto* vt = reinterpret_cast<KalamVtab*>(base);
   const TableDef& def = *vt->def;
+  std::string grouping;
   if (def.type == TableType::kStream) {
     PlanStreamScan(def, info);
   } else {
-    PlanScan(def, info);
+    grouping = PlanScan(def, info);
   }
   // A constraint on _deleted (any) asks for tombstones too; SQLite filters them.
   const int deleted_col = static_cast<int>(def.columns.size()) + 1;
@@ -331,10 +366,12 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   for (int i = 0; i < info->nConstraint; ++i) {
     if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
+  if (!grouping.empty()) flags |= kGrouped;
   info->idxNum = flags;
   if (def.type != TableType::kStream) {
-    char* with_mask = sqlite3_mprintf("%su%llx", info->idxStr ? info->idxStr : "",
-                                      static_cast<unsigned long long>(info->colUsed));
+    char* with_mask = sqlite3_mprintf("%su%llx%s", info->idxStr ? info->idxStr : "",
+                                      static_cast<unsigned long long>(info->colUsed),
+                                      grouping.c_str());
     if (!with_mask) return SQLITE_NOMEM;
     if (info->needToFreeIdxStr) sqlite3_free(info->idxStr);
     info->idxStr = with_mask;
@@ -387,6 +424,18 @@ int AdvanceStream(KalamCursor* cur) {
 // Moves to the next visible row of the merge of committed and staged rows.
 int Advance(KalamCursor* cur) {
   if (cur->stream) return AdvanceStream(cur);
+  if (cur->from_grouped) {
+    if (cur->grouped_pos >= cur->grouped->size()) {
+      cur->eof = true;
+      return SQLITE_OK;
+    }
+    const size_t i = cur->grouped_pos++;
+    cur->row = cur->grouped->values(i);
+    cur->seq = cur->grouped->seq(i);
+    cur->deleted = cur->grouped->deleted(i);
+    cur->eof = false;
+    return SQLITE_OK;
+  }
   if (cur->from_index) {
     if (!cur->probe_hits || cur->probe_pos >= cur->probe_hits->size()) {
       cur->eof = true;
@@ -728,6 +777,44 @@ std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
   return columns;
 }
 
+// Positions the cursor on its first row: that of the source FilterTable set up, or, for a
+// grouped plan (kGrouped), the first of all the source's rows held in GroupedRows' order.
+int FirstRow(KalamCursor* cur, int idx_num, const char* idx_str) {
+  if (int rc = Advance(cur); rc != SQLITE_OK || !(idx_num & kGrouped)) return rc;
+  const TableDef& def = *cur->vt->def;
+  // idxStr's suffix: "g" then "column:desc," per ordering column (PlanGrouping).
+  const char* mask = std::strchr(idx_str, 'u');
+  const char* p = mask ? std::strchr(mask, 'g') : nullptr;
+  if (!p) return SetVtabError(&cur->vt->base, cur->ctx, Status::Internal("grouped plan without columns"));
+  std::vector<GroupedRows::OrderColumn> by;
+  for (++p; *p;) {
+    char* end = nullptr;
+    GroupedRows::OrderColumn o;
+    o.column = static_cast<int>(std::strtol(p, &end, 10));
+    o.desc = std::strtol(end + 1, &end, 10) != 0;
+    p = end + 1;
+    by.push_back(o);
+  }
+  auto grouped = std::make_unique<GroupedRows>(def, std::move(by),
+                                               ColumnsToDecode(def, idx_str, cur->ctx->statement));
+  while (!cur->eof) {
+    if (!grouped->Add(cur->row, cur->seq, cur->deleted, kMaxGroupedBytes)) {
+      return SetVtabError(
+          &cur->vt->base, cur->ctx,
+          Status::ResourceExhausted("Grouping the rows of table '" + def.QualifiedName() +
+                                    "' would hold more than " +
+                                    std::to_string(kMaxGroupedBytes >> 20) +
+                                    " MiB; narrow the query with WHERE"));
+    }
+    if (int rc = Advance(cur); rc != SQLITE_OK) return rc;
+  }
+  grouped->Order();
+  cur->grouped = std::move(grouped);
+  cur->grouped_pos = 0;
+  cur->from_grouped = true;
+  return Advance(cur);
+}
+
 int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
                 sqlite3_value** argv) {
   ExecContext* ctx = cur->ctx;
@@ -739,10 +826,12 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   cur->it.reset();
   cur->advance_it = false;
   cur->from_index = false;
+  cur->from_grouped = false;
+  cur->grouped.reset();
   cur->have_staged = false;
   bool served = false;
   if (int rc = FilterFromIndex(cur, idx_str, argc, argv, &served); rc != SQLITE_OK) return rc;
-  if (served) return Advance(cur);
+  if (served) return FirstRow(cur, idx_num, idx_str);
   ScanRange range = ComputeScanRange(def, cur->scope, idx_str, argc, argv);
   cur->bounds = std::move(range.bounds);
   if (range.empty()) {
@@ -763,7 +852,7 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
     cur->staged_it = rows.lower_bound(range.lower);
     cur->staged_end = rows.lower_bound(range.upper);
   }
-  return Advance(cur);
+  return FirstRow(cur, idx_num, idx_str);
 }
 
 // Runs `step` and, under EXPLAIN ANALYZE, adds its time and the row it produced to the cursor's

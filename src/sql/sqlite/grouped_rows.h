@@ -1,0 +1,88 @@
+// GroupedRows: the rows one virtual-table filter yields, held in memory and handed back ordered by
+// some of their columns, so that SQLite can group them (GROUP BY, DISTINCT) as they stream past
+// instead of sorting them itself (xBestIndex sets orderByConsumed; see vtab_module.cc).
+//
+// Rows are grouped by hashing and only the distinct groups are sorted, so the cost is about one
+// hash probe per row. The order is exactly SQLite's for the values xColumn returns (ResultValue):
+// NULLs first, then numbers (integers and reals compared by value), then text (BINARY), then
+// blobs; DESC reverses it. Rows of one group keep the order they were added in.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "catalog/table_def.h"
+#include "common/value.h"
+
+namespace kalam::sql {
+
+// Not thread-safe.
+class GroupedRows {
+ public:
+  struct OrderColumn {
+    int column = 0;  // index into TableDef::columns
+    bool desc = false;
+  };
+
+  // One ordered value as SQLite sees it.
+  struct Key {
+    uint8_t cls = 0;  // 0 NULL, 1 number, 2 text, 3 blob: SQLite's order of storage classes
+    bool is_int = false;  // a number held in `i` (every integral real in range is one), else `d`
+    int64_t i = 0;
+    double d = 0;
+    std::string_view bytes;  // text or blob
+  };
+
+  // Whether SQLite compares `col`'s values as this class orders them: every column declared with
+  // the BINARY collation (all but large DECIMALs, whose text compares under kalam_decimal).
+  static bool CanOrderBy(const catalog::ColumnDef& col);
+
+  // `keep` flags the columns rows are held with (the others read as NULL); empty = all.
+  GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> by, std::vector<bool> keep);
+
+  // Copies one row (`values` has one entry per column of the TableDef) into its group. False,
+  // holding nothing more, when the rows held would then take more than `max_bytes`.
+  bool Add(const Value* values, int64_t seq, bool deleted, size_t max_bytes);
+
+  // Puts the rows in order; call once, after the last Add.
+  void Order();
+
+  size_t size() const { return rows_.size(); }
+  // About the memory the rows hold.
+  size_t bytes() const { return bytes_; }
+  // The i-th row in order (after Order): one value per column of the TableDef.
+  const Value* values(size_t i) const { return rows_[i].values; }
+  int64_t seq(size_t i) const { return rows_[i].seq; }
+  bool deleted(size_t i) const { return rows_[i].deleted; }
+
+ private:
+  struct Group {
+    std::vector<Value> key_values;  // the ordering columns' values of its first row
+    std::vector<Key> keys;          // views into key_values (its buffer never moves)
+    uint64_t hash = 0;
+    std::vector<Value> cells;  // its rows, ncols_ values each, in the order added
+    std::vector<int64_t> seqs;
+    std::vector<uint8_t> deleted;
+  };
+  struct Row {
+    const Value* values;
+    int64_t seq;
+    bool deleted;
+  };
+  // The group of a row whose keys are `keys`, created when new.
+  uint32_t GroupOf(const Value* values, const std::vector<Key>& keys);
+
+  const catalog::TableDef& def_;
+  std::vector<OrderColumn> by_;
+  std::vector<bool> keep_;
+  size_t ncols_;
+  std::vector<Group> groups_;
+  std::vector<uint32_t> slots_;  // open addressing over groups_ by hash; UINT32_MAX = free
+  uint32_t last_ = UINT32_MAX;   // the group of the previous row (rows often come in runs)
+  std::vector<Key> scratch_;     // the keys of the row being added
+  std::vector<Row> rows_;        // after Order: every row, in order
+  size_t bytes_ = 0;
+};
+
+}  // namespace kalam::sql
