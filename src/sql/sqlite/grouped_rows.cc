@@ -126,9 +126,17 @@ GroupedRows::GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> 
     : def_(def),
       by_(std::move(by)),
       keep_(std::move(keep)),
-      ncols_(def.columns.size()),
+      slot_of_(def.columns.size(), -1),
       slots_(64, UINT32_MAX),
-      scratch_(by_.size()) {}
+      scratch_(by_.size()) {
+  for (size_t c = 0; c < def.columns.size(); ++c) {
+    if (keep_.empty() || keep_[c]) {
+      slot_of_[c] = static_cast<int>(kept_.size());
+      kept_.push_back(c);
+    }
+  }
+  width_ = kept_.size();
+}
 
 uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys) {
   const size_t width = by_.size();
@@ -171,9 +179,8 @@ uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys)
 }
 
 bool GroupedRows::Add(const Value* values, int64_t seq, bool deleted, size_t max_bytes) {
-  size_t row_bytes = ncols_ * sizeof(Value) + sizeof(int64_t) + sizeof(Row) + 1;
-  for (size_t c = 0; c < ncols_; ++c) {
-    if (!keep_.empty() && !keep_[c]) continue;
+  size_t row_bytes = width_ * sizeof(Value) + sizeof(int64_t) + sizeof(Row) + 1;
+  for (size_t c : kept_) {
     if (values[c].kind() == Value::Kind::kText) row_bytes += values[c].as_text().size();
     if (values[c].kind() == Value::Kind::kBlob) row_bytes += values[c].as_bytes().size();
   }
@@ -184,11 +191,7 @@ bool GroupedRows::Add(const Value* values, int64_t seq, bool deleted, size_t max
     scratch_[j] = KeyOf(def_.columns[static_cast<size_t>(c)], values[c]);
   }
   Group& group = groups_[GroupOf(values, scratch_)];
-  const size_t base = group.cells.size();
-  group.cells.resize(base + ncols_);
-  for (size_t c = 0; c < ncols_; ++c) {
-    if (keep_.empty() || keep_[c]) group.cells[base + c] = values[c];
-  }
+  for (size_t c : kept_) group.cells.push_back(values[c]);
   group.seqs.push_back(seq);
   group.deleted.push_back(deleted ? 1 : 0);
   return true;
@@ -215,7 +218,7 @@ void GroupedRows::Order() {
   for (uint32_t g : order) {
     const Group& group = groups_[g];
     for (size_t r = 0; r < group.seqs.size(); ++r) {
-      rows_.push_back(Row{group.cells.data() + r * ncols_, group.seqs[r], group.deleted[r] != 0});
+      rows_.push_back(Row{group.cells.data() + r * width_, group.seqs[r], group.deleted[r] != 0});
     }
   }
 }

@@ -51,8 +51,12 @@ class GroupedRows {
   size_t size() const { return rows_.size(); }
   // About the memory the rows hold.
   size_t bytes() const { return bytes_; }
-  // The i-th row in order (after Order): one value per column of the TableDef.
-  const Value* values(size_t i) const { return rows_[i].values; }
+  // Column `column` (of the TableDef) of the i-th row in order (after Order); NULL for a column
+  // not kept.
+  const Value& cell(size_t i, size_t column) const {
+    const int slot = slot_of_[column];
+    return slot < 0 ? null_ : rows_[i].cells[slot];
+  }
   int64_t seq(size_t i) const { return rows_[i].seq; }
   bool deleted(size_t i) const { return rows_[i].deleted; }
 
@@ -61,12 +65,12 @@ class GroupedRows {
     std::vector<Value> key_values;  // the ordering columns' values of its first row
     std::vector<Key> keys;          // views into key_values (its buffer never moves)
     uint64_t hash = 0;
-    std::vector<Value> cells;  // its rows, ncols_ values each, in the order added
+    std::vector<Value> cells;  // its rows, width_ values each (the kept columns), in the order added
     std::vector<int64_t> seqs;
     std::vector<uint8_t> deleted;
   };
   struct Row {
-    const Value* values;
+    const Value* cells;
     int64_t seq;
     bool deleted;
   };
@@ -76,7 +80,10 @@ class GroupedRows {
   const catalog::TableDef& def_;
   std::vector<OrderColumn> by_;
   std::vector<bool> keep_;
-  size_t ncols_;
+  std::vector<size_t> kept_;    // the columns held, in order
+  std::vector<int> slot_of_;    // per column: its index in a held row, or -1
+  size_t width_;                // kept_.size()
+  const Value null_;
   std::vector<Group> groups_;
   std::vector<uint32_t> slots_;  // open addressing over groups_ by hash; UINT32_MAX = free
   uint32_t last_ = UINT32_MAX;   // the group of the previous row (rows often come in runs)

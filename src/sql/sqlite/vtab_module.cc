@@ -430,7 +430,7 @@ int Advance(KalamCursor* cur) {
       return SQLITE_OK;
     }
     const size_t i = cur->grouped_pos++;
-    cur->row = cur->grouped->values(i);
+    cur->row = nullptr;  // XColumn reads grouped->cell(grouped_pos - 1, …)
     cur->seq = cur->grouped->seq(i);
     cur->deleted = cur->grouped->deleted(i);
     cur->eof = false;
@@ -896,7 +896,8 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
   if (i < n) {
-    ResultValue(ctx, &def.columns[i], cur->row[i]);
+    ResultValue(ctx, &def.columns[i],
+                cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i]);
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
     if (cur->seq) sqlite3_result_int64(ctx, cur->seq);
