@@ -3,6 +3,7 @@
 #include "sql/sqlite/grouped_rows.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -70,7 +71,7 @@ bool SameKey(const Key& a, const Key& b) {
 }
 
 // SQLite's order of two values under BINARY collation: <0, 0, >0.
-int CompareKeys(const Key& a, const Key& b) {
+int CompareKey(const Key& a, const Key& b) {
   if (a.cls != b.cls) return a.cls < b.cls ? -1 : 1;
   switch (a.cls) {
     case 0: return 0;
@@ -87,6 +88,8 @@ int CompareKeys(const Key& a, const Key& b) {
     }
   }
 }
+
+uint64_t Mix(uint64_t h);
 
 uint64_t HashKey(const Key& k) {
   uint64_t h = k.cls;
@@ -105,7 +108,12 @@ uint64_t HashKey(const Key& k) {
     }
     default: h ^= std::hash<std::string_view>()(k.bytes); break;
   }
-  // A 64-bit mixer (splitmix64's finaliser): low bits pick the slot.
+  return Mix(h);
+}
+
+// A 64-bit mixer (splitmix64's finaliser): every bit of the result depends on every bit of `h`
+// (low bits pick a slot, high ones a range of passes).
+uint64_t Mix(uint64_t h) {
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ULL;
   h ^= h >> 27;
@@ -121,8 +129,17 @@ bool GroupedRows::CanOrderBy(const catalog::ColumnDef& col) {
            col.type.precision > parser::kMaxRealDecimalPrecision);
 }
 
+namespace {
+std::atomic<size_t> max_grouped_bytes{64u << 20};
+}  // namespace
+
+size_t GroupedRows::max_bytes() { return max_grouped_bytes.load(std::memory_order_relaxed); }
+void GroupedRows::set_max_bytes(size_t bytes) {
+  max_grouped_bytes.store(bytes, std::memory_order_relaxed);
+}
+
 GroupedRows::GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> by,
-                         std::vector<bool> keep)
+                         std::vector<bool> keep, const std::vector<Value>* from)
     : def_(def),
       by_(std::move(by)),
       keep_(std::move(keep)),
@@ -136,9 +153,62 @@ GroupedRows::GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> 
     }
   }
   width_ = kept_.size();
+  if (from) {
+    has_from_ = true;
+    from_values_ = *from;
+    for (size_t j = 0; j < by_.size(); ++j) {
+      from_keys_.push_back(KeyOf(def_.columns[static_cast<size_t>(by_[j].column)],
+                                 from_values_[j]));
+    }
+  }
 }
 
-uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys) {
+int GroupedRows::CompareKeys(const Key* a, const Key* b) const {
+  for (size_t j = 0; j < by_.size(); ++j) {
+    const int c = CompareKey(a[j], b[j]);
+    if (c != 0) return by_[j].desc ? -c : c;
+  }
+  return 0;
+}
+
+void GroupedRows::RebuildSlots() {
+  size_t size = 64;
+  while (size < groups_.size() * 2) size *= 2;
+  slots_.assign(size, UINT32_MAX);
+  const size_t mask = size - 1;
+  for (uint32_t k = 0; k < groups_.size(); ++k) {
+    size_t s = groups_[k].hash & mask;
+    while (slots_[s] != UINT32_MAX) s = (s + 1) & mask;
+    slots_[s] = k;
+  }
+  last_ = UINT32_MAX;
+}
+
+bool GroupedRows::DropLastGroups() {
+  std::vector<uint32_t> order(groups_.size());
+  for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return CompareKeys(groups_[a].keys.data(), groups_[b].keys.data()) < 0;
+  });
+  size_t keep = order.size();
+  while (keep > 1 && bytes_ > max_bytes() / 2) bytes_ -= groups_[order[--keep]].bytes;
+  if (keep == order.size()) return bytes_ <= max_bytes();
+  upper_values_ = groups_[order[keep]].key_values;  // the first group dropped
+  upper_keys_.clear();
+  for (size_t j = 0; j < by_.size(); ++j) {
+    upper_keys_.push_back(KeyOf(def_.columns[static_cast<size_t>(by_[j].column)],
+                                upper_values_[j]));
+  }
+  has_upper_ = true;
+  std::vector<Group> kept;
+  kept.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) kept.push_back(std::move(groups_[order[i]]));
+  groups_ = std::move(kept);
+  RebuildSlots();
+  return bytes_ <= max_bytes();
+}
+
+uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys, uint64_t h) {
   const size_t width = by_.size();
   auto same = [&](const Group& g) {
     for (size_t j = 0; j < width; ++j) {
@@ -146,9 +216,7 @@ uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys)
     }
     return true;
   };
-  if (last_ != UINT32_MAX && same(groups_[last_])) return last_;
-  uint64_t h = 0;
-  for (size_t j = 0; j < width; ++j) h = h * 31 + HashKey(keys[j]);
+  if (last_ != UINT32_MAX && groups_[last_].hash == h && same(groups_[last_])) return last_;
   const size_t mask = slots_.size() - 1;
   size_t slot = h & mask;
   for (; slots_[slot] != UINT32_MAX; slot = (slot + 1) & mask) {
@@ -166,39 +234,39 @@ uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys)
   }
   bytes_ += sizeof(Group) + width * (sizeof(Value) + sizeof(Key));
   slots_[slot] = g;
-  if (groups_.size() * 2 > slots_.size()) {  // grow: keep the table at most half full
-    slots_.assign(slots_.size() * 2, UINT32_MAX);
-    const size_t m = slots_.size() - 1;
-    for (uint32_t k = 0; k < groups_.size(); ++k) {
-      size_t s = groups_[k].hash & m;
-      while (slots_[s] != UINT32_MAX) s = (s + 1) & m;
-      slots_[s] = k;
-    }
-  }
+  if (groups_.size() * 2 > slots_.size()) RebuildSlots();  // keep the table at most half full
   return last_ = g;
 }
 
-bool GroupedRows::Add(const Value* values, int64_t seq, bool deleted, size_t max_bytes) {
+GroupedRows::Added GroupedRows::Add(const Value* values, int64_t seq, bool deleted) {
+  for (size_t j = 0; j < by_.size(); ++j) {
+    const int c = by_[j].column;
+    scratch_[j] = KeyOf(def_.columns[static_cast<size_t>(c)], values[c]);
+  }
+  if ((has_from_ && CompareKeys(scratch_.data(), from_keys_.data()) < 0) ||
+      (has_upper_ && CompareKeys(scratch_.data(), upper_keys_.data()) >= 0)) {
+    return Added::kSkipped;
+  }
+  uint64_t h = 0;
+  for (const Key& k : scratch_) h = h * 31 + HashKey(k);
+  h = Mix(h);
   size_t row_bytes = width_ * sizeof(Value) + sizeof(int64_t) + sizeof(Row) + 1;
   for (size_t c : kept_) {
     if (values[c].kind() == Value::Kind::kText) row_bytes += values[c].as_text().size();
     if (values[c].kind() == Value::Kind::kBlob) row_bytes += values[c].as_bytes().size();
   }
-  if (bytes_ + row_bytes > max_bytes) return false;
+  const size_t before = bytes_;
+  Group& group = groups_[GroupOf(values, scratch_, h)];
+  group.bytes += bytes_ - before + row_bytes;  // a new group's own bytes too
   bytes_ += row_bytes;
-  for (size_t j = 0; j < by_.size(); ++j) {
-    const int c = by_[j].column;
-    scratch_[j] = KeyOf(def_.columns[static_cast<size_t>(c)], values[c]);
-  }
-  Group& group = groups_[GroupOf(values, scratch_)];
   for (size_t c : kept_) group.cells.push_back(values[c]);
   group.seqs.push_back(seq);
   group.deleted.push_back(deleted ? 1 : 0);
-  return true;
+  if (bytes_ > max_bytes() && !DropLastGroups()) return Added::kGroupTooLarge;
+  return Added::kHeld;
 }
 
 void GroupedRows::Order() {
-  const size_t width = by_.size();
   std::vector<uint32_t> order(groups_.size());
   size_t n = 0;
   for (uint32_t g = 0; g < order.size(); ++g) {
@@ -206,12 +274,7 @@ void GroupedRows::Order() {
     n += groups_[g].seqs.size();
   }
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    for (size_t j = 0; j < width; ++j) {
-      int c = CompareKeys(groups_[a].keys[j], groups_[b].keys[j]);
-      if (by_[j].desc) c = -c;
-      if (c != 0) return c < 0;
-    }
-    return false;
+    return CompareKeys(groups_[a].keys.data(), groups_[b].keys.data()) < 0;
   });
   rows_.clear();
   rows_.reserve(n);

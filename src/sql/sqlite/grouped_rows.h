@@ -38,12 +38,27 @@ class GroupedRows {
   // the BINARY collation (all but large DECIMALs, whose text compares under kalam_decimal).
   static bool CanOrderBy(const catalog::ColumnDef& col);
 
-  // `keep` flags the columns rows are held with (the others read as NULL); empty = all.
-  GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> by, std::vector<bool> keep);
+  // The most memory the rows are held in (64 MiB). When they would take more, the groups last
+  // in order are dropped and rows from the first of them on are not held (upper()): the cursor
+  // reads its source again for them (vtab_module.cc). Tests lower it.
+  static size_t max_bytes();
+  static void set_max_bytes(size_t bytes);
 
-  // Copies one row (`values` has one entry per column of the TableDef) into its group. False,
-  // holding nothing more, when the rows held would then take more than `max_bytes`.
-  bool Add(const Value* values, int64_t seq, bool deleted, size_t max_bytes);
+  // `keep` flags the columns rows are held with (the others read as NULL); empty = all. With
+  // `from` (an earlier GroupedRows' upper()), rows ordered before it are not held.
+  GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> by, std::vector<bool> keep,
+              const std::vector<Value>* from = nullptr);
+
+  enum class Added : uint8_t { kHeld, kSkipped, kGroupTooLarge };
+  // Copies one row (`values` has one entry per column of the TableDef) into its group, or skips
+  // it when it is ordered before `from` or at or after upper(); kGroupTooLarge when one group's
+  // rows alone take more than max_bytes().
+  Added Add(const Value* values, int64_t seq, bool deleted);
+
+  // Whether every row from `from` on was held; else upper() is the ordering columns' values of
+  // the first group not held.
+  bool complete() const { return !has_upper_; }
+  const std::vector<Value>& upper() const { return upper_values_; }
 
   // Puts the rows in order; call once, after the last Add.
   void Order();
@@ -68,16 +83,27 @@ class GroupedRows {
     std::vector<Value> cells;  // its rows, width_ values each (the kept columns), in the order added
     std::vector<int64_t> seqs;
     std::vector<uint8_t> deleted;
+    size_t bytes = 0;  // what its key and rows take
   };
   struct Row {
     const Value* cells;
     int64_t seq;
     bool deleted;
   };
-  // The group of a row whose keys are `keys`, created when new.
-  uint32_t GroupOf(const Value* values, const std::vector<Key>& keys);
+  // The group of a row whose keys are `keys` and group hash `h`, created when new.
+  uint32_t GroupOf(const Value* values, const std::vector<Key>& keys, uint64_t h);
+  // <0, 0, >0 as keys `a` are ordered before, with, after `b` (one key per ordering column).
+  int CompareKeys(const Key* a, const Key* b) const;
+  // Drops the groups last in order until the rows take at most half of max_bytes() (keeping one
+  // group) and sets upper(); false when the one group left takes more than max_bytes().
+  bool DropLastGroups();
+  void RebuildSlots();
 
   const catalog::TableDef& def_;
+  // The bounds of the rows held, as values and keys (views into the values).
+  std::vector<Value> from_values_, upper_values_;
+  std::vector<Key> from_keys_, upper_keys_;
+  bool has_from_ = false, has_upper_ = false;
   std::vector<OrderColumn> by_;
   std::vector<bool> keep_;
   std::vector<size_t> kept_;    // the columns held, in order

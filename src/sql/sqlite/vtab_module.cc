@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "commit/commit_pipeline.h"
 #include "common/id_gen.h"
@@ -32,8 +33,6 @@ constexpr int kIncludeDeleted = 64;
 // The plan consumes SQLite's GROUP BY / DISTINCT order: idxStr ends in "g" and a "column:desc,"
 // entry per ordering column, and the cursor hands its rows back ordered by them (GroupedRows).
 constexpr int kGrouped = 128;
-// The most memory a cursor holds its rows in to order them.
-constexpr size_t kMaxGroupedBytes = 64u << 20;
 
 // Repeated equality probes of one cursor (a join's inner side, an IN list's values) are served
 // from a ProbeIndex of the scope: on a non-key column from the second probe (each probe would
@@ -81,10 +80,24 @@ struct KalamCursor {
   size_t probe_pos = 0;
   bool from_index = false;
 
-  // A grouped plan's rows (kGrouped), in order, and the next one to hand out.
+  // A grouped plan (kGrouped): its ordering columns, the columns it holds, the filter's arguments
+  // (copies: a source too large to hold at once is read again, GroupedRows::upper), where the
+  // rows held start, the rows in order and the next one to hand out.
+  std::vector<GroupedRows::OrderColumn> group_by;
+  std::vector<bool> group_keep;
+  int group_idx_num = 0;
+  std::string group_idx_str;
+  std::vector<sqlite3_value*> group_argv;
+  std::optional<std::vector<Value>> group_from;
   std::unique_ptr<GroupedRows> grouped;
   size_t grouped_pos = 0;
   bool from_grouped = false;
+
+  ~KalamCursor() { FreeGroupArgs(); }
+  void FreeGroupArgs() {
+    for (sqlite3_value* v : group_argv) sqlite3_value_free(v);
+    group_argv.clear();
+  }
 
   // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
   // PlanRecorder, which outlives the cursor); else null.
@@ -421,13 +434,18 @@ int AdvanceStream(KalamCursor* cur) {
   return SQLITE_OK;
 }
 
+int NextGroups(KalamCursor* cur);
+
 // Moves to the next visible row of the merge of committed and staged rows.
 int Advance(KalamCursor* cur) {
   if (cur->stream) return AdvanceStream(cur);
   if (cur->from_grouped) {
     if (cur->grouped_pos >= cur->grouped->size()) {
-      cur->eof = true;
-      return SQLITE_OK;
+      if (cur->grouped->complete()) {
+        cur->eof = true;
+        return SQLITE_OK;
+      }
+      return NextGroups(cur);
     }
     const size_t i = cur->grouped_pos++;
     cur->row = nullptr;  // XColumn reads grouped->cell(grouped_pos - 1, …)
@@ -777,34 +795,26 @@ std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
   return columns;
 }
 
-// Positions the cursor on its first row: that of the source FilterTable set up, or, for a
-// grouped plan (kGrouped), the first of all the source's rows held in GroupedRows' order.
-int FirstRow(KalamCursor* cur, int idx_num, const char* idx_str) {
-  if (int rc = Advance(cur); rc != SQLITE_OK || !(idx_num & kGrouped)) return rc;
+// "64 MiB", or "1200 bytes" below a MiB.
+std::string LimitText(size_t bytes) {
+  return bytes >= (1u << 20) ? std::to_string(bytes >> 20) + " MiB"
+                             : std::to_string(bytes) + " bytes";
+}
+
+// Holds the rows the source yields from the cursor's position on (from group_from, when set,
+// up to what fits: GroupedRows) and positions the cursor on the first of them in order.
+int LoadGroups(KalamCursor* cur) {
   const TableDef& def = *cur->vt->def;
-  // idxStr's suffix: "g" then "column:desc," per ordering column (PlanGrouping).
-  const char* mask = std::strchr(idx_str, 'u');
-  const char* p = mask ? std::strchr(mask, 'g') : nullptr;
-  if (!p) return SetVtabError(&cur->vt->base, cur->ctx, Status::Internal("grouped plan without columns"));
-  std::vector<GroupedRows::OrderColumn> by;
-  for (++p; *p;) {
-    char* end = nullptr;
-    GroupedRows::OrderColumn o;
-    o.column = static_cast<int>(std::strtol(p, &end, 10));
-    o.desc = std::strtol(end + 1, &end, 10) != 0;
-    p = end + 1;
-    by.push_back(o);
-  }
-  auto grouped = std::make_unique<GroupedRows>(def, std::move(by),
-                                               ColumnsToDecode(def, idx_str, cur->ctx->statement));
+  auto grouped = std::make_unique<GroupedRows>(def, cur->group_by, cur->group_keep,
+                                               cur->group_from ? &*cur->group_from : nullptr);
   while (!cur->eof) {
-    if (!grouped->Add(cur->row, cur->seq, cur->deleted, kMaxGroupedBytes)) {
+    if (grouped->Add(cur->row, cur->seq, cur->deleted) == GroupedRows::Added::kGroupTooLarge) {
       return SetVtabError(
           &cur->vt->base, cur->ctx,
-          Status::ResourceExhausted("Grouping the rows of table '" + def.QualifiedName() +
-                                    "' would hold more than " +
-                                    std::to_string(kMaxGroupedBytes >> 20) +
-                                    " MiB; narrow the query with WHERE"));
+          Status::ResourceExhausted(
+              "One group of a GROUP BY or DISTINCT over table '" + def.QualifiedName() +
+              "' holds more than " + LimitText(GroupedRows::max_bytes()) +
+              " of rows; group by more columns or narrow the query with WHERE"));
     }
     if (int rc = Advance(cur); rc != SQLITE_OK) return rc;
   }
@@ -813,6 +823,63 @@ int FirstRow(KalamCursor* cur, int idx_num, const char* idx_str) {
   cur->grouped_pos = 0;
   cur->from_grouped = true;
   return Advance(cur);
+}
+
+int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                sqlite3_value** argv);
+
+// The rows after the last group held: the source read again from its start, holding the rows
+// from the first group not held on.
+int NextGroups(KalamCursor* cur) {
+  cur->group_from = cur->grouped->upper();
+  cur->from_grouped = false;
+  cur->grouped.reset();
+  if (int rc = FilterTable(cur, cur->group_idx_num, cur->group_idx_str.c_str(),
+                           static_cast<int>(cur->group_argv.size()), cur->group_argv.data());
+      rc != SQLITE_OK) {
+    return rc;
+  }
+  return LoadGroups(cur);
+}
+
+// XFilter of a USER/SHARED table: FilterTable, and for a grouped plan (kGrouped) its rows held
+// and handed out in order (LoadGroups).
+int FilterAndGroup(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                   sqlite3_value** argv) {
+  cur->from_grouped = false;
+  cur->grouped.reset();
+  if (int rc = FilterTable(cur, idx_num, idx_str, argc, argv);
+      rc != SQLITE_OK || !(idx_num & kGrouped)) {
+    return rc;
+  }
+  const TableDef& def = *cur->vt->def;
+  // idxStr's suffix: "g" then "column:desc," per ordering column (PlanGrouping).
+  const char* mask = std::strchr(idx_str, 'u');
+  const char* p = mask ? std::strchr(mask, 'g') : nullptr;
+  if (!p) {
+    return SetVtabError(&cur->vt->base, cur->ctx,
+                        Status::Internal("grouped plan without columns"));
+  }
+  cur->group_by.clear();
+  for (++p; *p;) {
+    char* end = nullptr;
+    GroupedRows::OrderColumn o;
+    o.column = static_cast<int>(std::strtol(p, &end, 10));
+    o.desc = std::strtol(end + 1, &end, 10) != 0;
+    p = end + 1;
+    cur->group_by.push_back(o);
+  }
+  cur->group_keep = ColumnsToDecode(def, idx_str, cur->ctx->statement);
+  cur->group_idx_num = idx_num;
+  cur->group_idx_str = idx_str;
+  cur->FreeGroupArgs();
+  for (int i = 0; i < argc; ++i) {
+    sqlite3_value* v = sqlite3_value_dup(argv[i]);
+    if (!v) return SQLITE_NOMEM;
+    cur->group_argv.push_back(v);
+  }
+  cur->group_from.reset();
+  return LoadGroups(cur);
 }
 
 int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
@@ -826,12 +893,10 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
   cur->it.reset();
   cur->advance_it = false;
   cur->from_index = false;
-  cur->from_grouped = false;
-  cur->grouped.reset();
   cur->have_staged = false;
   bool served = false;
   if (int rc = FilterFromIndex(cur, idx_str, argc, argv, &served); rc != SQLITE_OK) return rc;
-  if (served) return FirstRow(cur, idx_num, idx_str);
+  if (served) return Advance(cur);
   ScanRange range = ComputeScanRange(def, cur->scope, idx_str, argc, argv);
   cur->bounds = std::move(range.bounds);
   if (range.empty()) {
@@ -852,7 +917,7 @@ int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
     cur->staged_it = rows.lower_bound(range.lower);
     cur->staged_end = rows.lower_bound(range.upper);
   }
-  return FirstRow(cur, idx_num, idx_str);
+  return Advance(cur);
 }
 
 // Runs `step` and, under EXPLAIN ANALYZE, adds its time and the row it produced to the cursor's
@@ -881,7 +946,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     }
     ++cur->counters->scans;
   }
-  return Measured(cur, [&] { return FilterTable(cur, idx_num, idx_str, argc, argv); });
+  return Measured(cur, [&] { return FilterAndGroup(cur, idx_num, idx_str, argc, argv); });
 }
 
 int XNext(sqlite3_vtab_cursor* base) {

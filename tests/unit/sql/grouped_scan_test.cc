@@ -4,6 +4,7 @@
 // tombstones, other users' rows and staged rows.
 #include <gtest/gtest.h>
 
+#include "sql/sqlite/grouped_rows.h"
 #include "sql_test_stack.h"
 
 namespace kalam::sql {
@@ -117,6 +118,55 @@ TEST_F(GroupedScanTest, TombstonesStagedRowsAndJoinsAreGrouped) {
      "GROUP BY cat", alice_);
   EXPECT_EQ(Rows("SELECT cat, n FROM shop.totals", alice_),
             "[\"c0\",\"8\"],[\"c1\",\"10\"],[\"c2\",\"10\"],[\"c3\",\"11\"],[\"c4\",\"10\"]");
+}
+
+// Sets GroupedRows' memory limit for one test.
+class MemoryLimit {
+ public:
+  explicit MemoryLimit(size_t bytes) : saved_(GroupedRows::max_bytes()) {
+    GroupedRows::set_max_bytes(bytes);
+  }
+  ~MemoryLimit() { GroupedRows::set_max_bytes(saved_); }
+
+ private:
+  size_t saved_;
+};
+
+TEST_F(GroupedScanTest, RowsBeyondTheMemoryLimitAreReadAgainInOrder) {
+  // A few groups' rows at a time: the source is read again for the groups after them.
+  const MemoryLimit limit(3000);
+  EXPECT_EQ(Same("SELECT cat, count(*), sum(qty), count(qty) FROM shop.sales GROUP BY {g}", "cat",
+                 alice_),
+            "[null,\"8\",\"12\",\"8\"],[\"c0\",\"8\",\"8\",\"7\"],[\"c1\",\"10\",\"17\",\"9\"],"
+            "[\"c2\",\"10\",\"10\",\"9\"],[\"c3\",\"11\",\"16\",\"10\"],"
+            "[\"c4\",\"10\",\"12\",\"8\"]");
+  EXPECT_EQ(Same("SELECT qty, cat, count(*) FROM shop.sales WHERE qty >= 2 GROUP BY qty, {g} "
+                 "ORDER BY qty DESC, cat DESC LIMIT 4", "cat", alice_),
+            "[3,\"c4\",\"3\"],[3,\"c3\",\"3\"],[3,\"c2\",\"1\"],[3,\"c1\",\"3\"]");
+  Same("SELECT id, count(*) FROM shop.sales GROUP BY {g}", "id", alice_);
+  Same("SELECT price, qty, min(id), count(*) FROM shop.sales GROUP BY {g}, qty ORDER BY price DESC",
+       "price", alice_);
+  EXPECT_EQ(Same("SELECT DISTINCT {g} FROM shop.sales ORDER BY 1 DESC", "cat", alice_),
+            "[\"c4\"],[\"c3\"],[\"c2\"],[\"c1\"],[\"c0\"],[null]");
+  // With staged rows of the transaction, read again as well.
+  auto r = Ok("BEGIN; INSERT INTO shop.sales (id, cat, qty) VALUES (1000, 'c0', 7), "
+              "(1001, 'new', 1); DELETE FROM shop.sales WHERE cat = 'c4'; "
+              "SELECT cat, count(*), sum(qty) FROM shop.sales GROUP BY cat; "
+              "SELECT cat, count(*), sum(qty) FROM shop.sales GROUP BY +cat; ROLLBACK", alice_);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].rows_json, r.results[1].rows_json);
+}
+
+TEST_F(GroupedScanTest, OneGroupLargerThanTheMemoryLimitFailsTheStatement) {
+  const MemoryLimit limit(1200);
+  auto r = Run("SELECT cat, count(*) FROM shop.sales GROUP BY cat", alice_);
+  EXPECT_EQ(r.error.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.error.message(),
+            "Statement 1 failed: Invalid operation: One group of a GROUP BY or DISTINCT over "
+            "table 'shop.sales' holds more than 1200 bytes of rows; group by more columns or "
+            "narrow the query with WHERE");
+  // Small groups still pass.
+  Same("SELECT id, count(*) FROM shop.sales GROUP BY {g}", "id", alice_);
 }
 
 TEST_F(GroupedScanTest, ExplainShowsTheGroupedOrderAndNoSort) {
