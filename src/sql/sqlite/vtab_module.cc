@@ -961,8 +961,15 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
   if (i < n) {
-    ResultValue(ctx, &def.columns[i],
-                cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i]);
+    const Value& v =
+        cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i];
+    // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
+    switch (v.kind()) {
+      case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
+      case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); break;
+      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
+      default: ResultValue(ctx, &def.columns[i], v); break;
+    }
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
     if (cur->seq) sqlite3_result_int64(ctx, cur->seq);
