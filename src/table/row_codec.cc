@@ -75,7 +75,8 @@ inline bool DecodeCell(std::string_view* in, Value* out) {
     }
     case static_cast<uint8_t>(Value::Kind::kText):
     case static_cast<uint8_t>(Value::Kind::kBlob): {
-      const bool text = static_cast<uint8_t>(in->front()) == static_cast<uint8_t>(Value::Kind::kText);
+      const bool text =
+          static_cast<uint8_t>(in->front()) == static_cast<uint8_t>(Value::Kind::kText);
       uint64_t len = 0;
       if (!GetVarint64(&rest, &len) || len > rest.size()) return false;
       if (out) {

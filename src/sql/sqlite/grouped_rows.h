@@ -80,7 +80,7 @@ class GroupedRows {
     std::vector<Value> key_values;  // the ordering columns' values of its first row
     std::vector<Key> keys;          // views into key_values (its buffer never moves)
     uint64_t hash = 0;
-    std::vector<Value> cells;  // its rows, width_ values each (the kept columns), in the order added
+    std::vector<Value> cells;  // its rows in the order added, width_ values (kept columns) each
     std::vector<int64_t> seqs;
     std::vector<uint8_t> deleted;
     size_t bytes = 0;  // what its key and rows take
