@@ -66,7 +66,7 @@ def main():
     for _ in range(a.runs):
         body = sql(query.format(t="bench.cold"))
         ours.append(body["took"] / 1000)
-    files = sorted(glob.glob(os.path.join(a.data_dir, "storage", "bench", "cold", "seg-*.parquet")))
+    files = sorted(glob.glob(os.path.join(a.data_dir, "storage", "bench", "cold", "*.parquet")))
     con = duckdb.connect()
     con.execute("SET threads TO 1")
     src = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "])"

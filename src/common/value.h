@@ -43,6 +43,26 @@ class Value {
 
   bool operator==(const Value& o) const = default;
 
+  // In-place setters (a decoder's reused row): no temporary Value, and text or bytes reuse the
+  // string this value already holds.
+  void SetNull() { rep_.emplace<0>(); }
+  void SetInt(int64_t v) {
+    if (auto* p = std::get_if<1>(&rep_)) *p = v; else rep_.emplace<1>(v);
+  }
+  void SetDouble(double v) {
+    if (auto* p = std::get_if<2>(&rep_)) *p = v; else rep_.emplace<2>(v);
+  }
+  void SetText(std::string_view v) {
+    if (auto* p = std::get_if<3>(&rep_)) p->assign(v.data(), v.size()); else rep_.emplace<3>(v);
+  }
+  void SetBytes(std::string_view v) {
+    if (auto* p = std::get_if<4>(&rep_)) {
+      p->bytes.assign(v.data(), v.size());
+    } else {
+      rep_.emplace<4>(Blob{std::string(v)});
+    }
+  }
+
   // A short human-readable rendering for error messages ("42", "'abc'", "NULL", "x'6869'").
   std::string DebugString() const;
 

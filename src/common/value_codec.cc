@@ -101,12 +101,12 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
   const auto tag = static_cast<uint8_t>(in->front());
   switch (tag) {
     case static_cast<uint8_t>(Value::Kind::kNull):
-      if (out) *out = Value::Null();
+      if (out && !out->is_null()) out->SetNull();
       break;
     case static_cast<uint8_t>(Value::Kind::kInt): {
       uint64_t z = 0;
       if (!GetVarint64(&rest, &z)) return Status::Corruption("Bad integer value: truncated varint");
-      if (out) *out = Value::Int(ZigZagDecode64(z));
+      if (out) out->SetInt(ZigZagDecode64(z));
       break;
     }
     case static_cast<uint8_t>(Value::Kind::kDouble): {
@@ -116,7 +116,7 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
         bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
       }
       rest.remove_prefix(8);
-      if (out) *out = Value::Double(BitsDouble(bits));
+      if (out) out->SetDouble(BitsDouble(bits));
       break;
     }
     case static_cast<uint8_t>(Value::Kind::kText):
@@ -128,9 +128,12 @@ Status DecodeValueInto(std::string_view* in, Value* out) {
                                       : "Bad blob value: truncated");
       }
       if (out) {
-        std::string bytes(rest.data(), static_cast<size_t>(len));
-        *out = tag == static_cast<uint8_t>(Value::Kind::kText) ? Value::Text(std::move(bytes))
-                                                               : Value::Bytes(std::move(bytes));
+        const std::string_view bytes(rest.data(), static_cast<size_t>(len));
+        if (tag == static_cast<uint8_t>(Value::Kind::kText)) {
+          out->SetText(bytes);
+        } else {
+          out->SetBytes(bytes);
+        }
       }
       rest.remove_prefix(static_cast<size_t>(len));
       break;

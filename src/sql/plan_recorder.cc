@@ -165,6 +165,27 @@ std::string RenderTree(const PlanInput& in) {
   return out;
 }
 
+// The order a scan hands rows to SQLite in: the key's, or, for a grouped plan (idxStr ends in
+// "g" and "column:desc," entries, vtab_module.cc PlanGrouping), that of its GROUP BY or DISTINCT
+// columns.
+std::string DescribeOrder(const catalog::TableDef& def, const std::string& idx_str,
+                          const std::string& key_col) {
+  const size_t mask = idx_str.find('u');
+  const size_t g = mask == std::string::npos ? mask : idx_str.find('g', mask);
+  if (g == std::string::npos) return key_col + " ascending";
+  std::string out;
+  for (const char* p = idx_str.c_str() + g + 1; *p;) {
+    char* end = nullptr;
+    const long column = std::strtol(p, &end, 10);
+    const bool desc = std::strtol(end + 1, &end, 10) != 0;
+    p = end + 1;
+    if (column < 0 || static_cast<size_t>(column) >= def.columns.size()) break;
+    out += (out.empty() ? "" : ", ") + def.columns[static_cast<size_t>(column)].name +
+           (desc ? " descending" : " ascending");
+  }
+  return out + " (the scan's rows grouped in memory for GROUP BY / DISTINCT, no SQLite sort)";
+}
+
 // One scan's description: the header and the plan lines, without numbers measured or foreseen.
 // Returns the recorder key through `key` ("" when the table is not a catalog table).
 std::string DescribeScan(const PlanInput& in, int number, const VtabLine& line, std::string* key) {
@@ -194,7 +215,7 @@ std::string DescribeScan(const PlanInput& in, int number, const VtabLine& line, 
                : "    segment statistics: " + stats_text + "\n";
   }
   if (line.idx_num & kIncludeDeleted) out += "    tombstones: read (_deleted is constrained)\n";
-  out += "    order: " + key_col + " ascending\n";
+  out += "    order: " + DescribeOrder(def, line.idx_str, key_col) + "\n";
   *key = PlanRecorder::Key(def.table_id, line.idx_num, line.idx_str.c_str());
   return out;
 }

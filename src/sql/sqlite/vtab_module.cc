@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "commit/commit_pipeline.h"
 #include "common/id_gen.h"
@@ -12,6 +13,7 @@
 #include "sql/exec_context.h"
 #include "sql/parser/typed_operands.h"
 #include "sql/sqlite/connection.h"
+#include "sql/sqlite/grouped_rows.h"
 #include "sql/sqlite/probe_index.h"
 #include "table/keys.h"
 
@@ -28,6 +30,9 @@ namespace {
 // "column:op," entries, in argv order, followed by "u<hex>": SQLite's colUsed mask (the columns
 // the statement reads).
 constexpr int kIncludeDeleted = 64;
+// The plan consumes SQLite's GROUP BY / DISTINCT order: idxStr ends in "g" and a "column:desc,"
+// entry per ordering column, and the cursor hands its rows back ordered by them (GroupedRows).
+constexpr int kGrouped = 128;
 
 // Repeated equality probes of one cursor (a join's inner side, an IN list's values) are served
 // from a ProbeIndex of the scope: on a non-key column from the second probe (each probe would
@@ -74,6 +79,25 @@ struct KalamCursor {
   const std::vector<uint32_t>* probe_hits = nullptr;
   size_t probe_pos = 0;
   bool from_index = false;
+
+  // A grouped plan (kGrouped): its ordering columns, the columns it holds, the filter's arguments
+  // (copies: a source too large to hold at once is read again, GroupedRows::upper), where the
+  // rows held start, the rows in order and the next one to hand out.
+  std::vector<GroupedRows::OrderColumn> group_by;
+  std::vector<bool> group_keep;
+  int group_idx_num = 0;
+  std::string group_idx_str;
+  std::vector<sqlite3_value*> group_argv;
+  std::optional<std::vector<Value>> group_from;
+  std::unique_ptr<GroupedRows> grouped;
+  size_t grouped_pos = 0;
+  bool from_grouped = false;
+
+  ~KalamCursor() { FreeGroupArgs(); }
+  void FreeGroupArgs() {
+    for (sqlite3_value* v : group_argv) sqlite3_value_free(v);
+    group_argv.clear();
+  }
 
   // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
   // PlanRecorder, which outlives the cursor); else null.
@@ -141,11 +165,32 @@ bool ComparesAsStored(sqlite3_index_info* info, int i, const ColumnDef& col) {
   return collation == nullptr || sqlite3_stricmp(collation, DeclaredCollation(col.type)) == 0;
 }
 
+// A GROUP BY or DISTINCT (sqlite3_vtab_distinct 1–3) on columns the cursor can order its rows
+// by (GroupedRows::CanOrderBy): the plan consumes the order and returns the "g" suffix of idxStr
+// ("g" then "column:desc," per ordering column); else "". The rows come fully ordered (not only
+// grouped), so the plan is right whatever SQLite makes of the order.
+std::string PlanGrouping(const TableDef& def, sqlite3_index_info* info) {
+  if (info->nOrderBy <= 0) return {};
+  const int distinct = sqlite3_vtab_distinct(info);
+  if (distinct < 1 || distinct > 3) return {};
+  const int ncols = static_cast<int>(def.columns.size());
+  std::string spec = "g";
+  for (int i = 0; i < info->nOrderBy; ++i) {
+    const auto& o = info->aOrderBy[i];
+    if (o.iColumn < 0 || o.iColumn >= ncols || !GroupedRows::CanOrderBy(def.columns[o.iColumn])) {
+      return {};
+    }
+    spec += std::to_string(o.iColumn) + ":" + (o.desc ? "1" : "0") + ",";
+  }
+  info->orderByConsumed = 1;
+  return spec;
+}
+
 // The plan for `info`: which constraints the table takes — the PK's equality and range bounds,
 // and other comparisons with a value (only for cold-segment pruning) — in idxStr as "column:op,"
 // entries in argv order, the plan's cost, and that rows come in PK order. SQLite re-checks every
 // constraint (omit = 0), so a constraint only narrows what is read.
-void PlanScan(const TableDef& def, sqlite3_index_info* info) {
+std::string PlanScan(const TableDef& def, sqlite3_index_info* info) {
   const int ncols = static_cast<int>(def.columns.size());
   const int pk = static_cast<int>(def.pk_index());
   const bool orderable = IsPkOrderable(def.columns[pk]);
@@ -204,7 +249,9 @@ void PlanScan(const TableDef& def, sqlite3_index_info* info) {
   if (orderable && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == pk &&
       !info->aOrderBy[0].desc) {
     info->orderByConsumed = 1;
+    return {};
   }
+  return PlanGrouping(def, info);
 }
 
 // The plan for a STREAM table: `_seq` comparisons bound the key range (its keys are in `_seq`
@@ -320,10 +367,11 @@ void FoldScanCounts(KalamCursor* cur);
 int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   auto* vt = reinterpret_cast<KalamVtab*>(base);
   const TableDef& def = *vt->def;
+  std::string grouping;
   if (def.type == TableType::kStream) {
     PlanStreamScan(def, info);
   } else {
-    PlanScan(def, info);
+    grouping = PlanScan(def, info);
   }
   // A constraint on _deleted (any) asks for tombstones too; SQLite filters them.
   const int deleted_col = static_cast<int>(def.columns.size()) + 1;
@@ -331,10 +379,12 @@ int XBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) {
   for (int i = 0; i < info->nConstraint; ++i) {
     if (info->aConstraint[i].iColumn == deleted_col) flags |= kIncludeDeleted;
   }
+  if (!grouping.empty()) flags |= kGrouped;
   info->idxNum = flags;
   if (def.type != TableType::kStream) {
-    char* with_mask = sqlite3_mprintf("%su%llx", info->idxStr ? info->idxStr : "",
-                                      static_cast<unsigned long long>(info->colUsed));
+    char* with_mask = sqlite3_mprintf("%su%llx%s", info->idxStr ? info->idxStr : "",
+                                      static_cast<unsigned long long>(info->colUsed),
+                                      grouping.c_str());
     if (!with_mask) return SQLITE_NOMEM;
     if (info->needToFreeIdxStr) sqlite3_free(info->idxStr);
     info->idxStr = with_mask;
@@ -384,9 +434,26 @@ int AdvanceStream(KalamCursor* cur) {
   return SQLITE_OK;
 }
 
+int NextGroups(KalamCursor* cur);
+
 // Moves to the next visible row of the merge of committed and staged rows.
 int Advance(KalamCursor* cur) {
   if (cur->stream) return AdvanceStream(cur);
+  if (cur->from_grouped) {
+    if (cur->grouped_pos >= cur->grouped->size()) {
+      if (cur->grouped->complete()) {
+        cur->eof = true;
+        return SQLITE_OK;
+      }
+      return NextGroups(cur);
+    }
+    const size_t i = cur->grouped_pos++;
+    cur->row = nullptr;  // XColumn reads grouped->cell(grouped_pos - 1, …)
+    cur->seq = cur->grouped->seq(i);
+    cur->deleted = cur->grouped->deleted(i);
+    cur->eof = false;
+    return SQLITE_OK;
+  }
   if (cur->from_index) {
     if (!cur->probe_hits || cur->probe_pos >= cur->probe_hits->size()) {
       cur->eof = true;
@@ -728,6 +795,93 @@ std::vector<bool> ColumnsToDecode(const TableDef& def, const char* idx_str,
   return columns;
 }
 
+// "64 MiB", or "1200 bytes" below a MiB.
+std::string LimitText(size_t bytes) {
+  return bytes >= (1u << 20) ? std::to_string(bytes >> 20) + " MiB"
+                             : std::to_string(bytes) + " bytes";
+}
+
+// Holds the rows the source yields from the cursor's position on (from group_from, when set,
+// up to what fits: GroupedRows) and positions the cursor on the first of them in order.
+int LoadGroups(KalamCursor* cur) {
+  const TableDef& def = *cur->vt->def;
+  auto grouped = std::make_unique<GroupedRows>(def, cur->group_by, cur->group_keep,
+                                               cur->group_from ? &*cur->group_from : nullptr);
+  while (!cur->eof) {
+    if (grouped->Add(cur->row, cur->seq, cur->deleted) == GroupedRows::Added::kGroupTooLarge) {
+      return SetVtabError(
+          &cur->vt->base, cur->ctx,
+          Status::ResourceExhausted(
+              "One group of a GROUP BY or DISTINCT over table '" + def.QualifiedName() +
+              "' holds more than " + LimitText(GroupedRows::max_bytes()) +
+              " of rows; group by more columns or narrow the query with WHERE"));
+    }
+    if (int rc = Advance(cur); rc != SQLITE_OK) return rc;
+  }
+  grouped->Order();
+  cur->grouped = std::move(grouped);
+  cur->grouped_pos = 0;
+  cur->from_grouped = true;
+  return Advance(cur);
+}
+
+int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                sqlite3_value** argv);
+
+// The rows after the last group held: the source read again from its start, holding the rows
+// from the first group not held on.
+int NextGroups(KalamCursor* cur) {
+  cur->group_from = cur->grouped->upper();
+  cur->from_grouped = false;
+  cur->grouped.reset();
+  if (int rc = FilterTable(cur, cur->group_idx_num, cur->group_idx_str.c_str(),
+                           static_cast<int>(cur->group_argv.size()), cur->group_argv.data());
+      rc != SQLITE_OK) {
+    return rc;
+  }
+  return LoadGroups(cur);
+}
+
+// XFilter of a USER/SHARED table: FilterTable, and for a grouped plan (kGrouped) its rows held
+// and handed out in order (LoadGroups).
+int FilterAndGroup(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
+                   sqlite3_value** argv) {
+  cur->from_grouped = false;
+  cur->grouped.reset();
+  if (int rc = FilterTable(cur, idx_num, idx_str, argc, argv);
+      rc != SQLITE_OK || !(idx_num & kGrouped)) {
+    return rc;
+  }
+  const TableDef& def = *cur->vt->def;
+  // idxStr's suffix: "g" then "column:desc," per ordering column (PlanGrouping).
+  const char* mask = std::strchr(idx_str, 'u');
+  const char* p = mask ? std::strchr(mask, 'g') : nullptr;
+  if (!p) {
+    return SetVtabError(&cur->vt->base, cur->ctx,
+                        Status::Internal("grouped plan without columns"));
+  }
+  cur->group_by.clear();
+  for (++p; *p;) {
+    char* end = nullptr;
+    GroupedRows::OrderColumn o;
+    o.column = static_cast<int>(std::strtol(p, &end, 10));
+    o.desc = std::strtol(end + 1, &end, 10) != 0;
+    p = end + 1;
+    cur->group_by.push_back(o);
+  }
+  cur->group_keep = ColumnsToDecode(def, idx_str, cur->ctx->statement);
+  cur->group_idx_num = idx_num;
+  cur->group_idx_str = idx_str;
+  cur->FreeGroupArgs();
+  for (int i = 0; i < argc; ++i) {
+    sqlite3_value* v = sqlite3_value_dup(argv[i]);
+    if (!v) return SQLITE_NOMEM;
+    cur->group_argv.push_back(v);
+  }
+  cur->group_from.reset();
+  return LoadGroups(cur);
+}
+
 int FilterTable(KalamCursor* cur, int idx_num, const char* idx_str, int argc,
                 sqlite3_value** argv) {
   ExecContext* ctx = cur->ctx;
@@ -792,7 +946,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     }
     ++cur->counters->scans;
   }
-  return Measured(cur, [&] { return FilterTable(cur, idx_num, idx_str, argc, argv); });
+  return Measured(cur, [&] { return FilterAndGroup(cur, idx_num, idx_str, argc, argv); });
 }
 
 int XNext(sqlite3_vtab_cursor* base) {
@@ -807,7 +961,15 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
   if (i < n) {
-    ResultValue(ctx, &def.columns[i], cur->row[i]);
+    const Value& v =
+        cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i];
+    // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
+    switch (v.kind()) {
+      case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
+      case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); break;
+      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
+      default: ResultValue(ctx, &def.columns[i], v); break;
+    }
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
     if (cur->seq) sqlite3_result_int64(ctx, cur->seq);

@@ -1,0 +1,289 @@
+// GroupedRows: rows held by a virtual-table cursor, ordered by hashing them into groups and
+// sorting the groups.
+#include "sql/sqlite/grouped_rows.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+
+#include "sql/parser/typed_operands.h"
+#include "sql/sqlite/sqlite_values.h"
+
+namespace kalam::sql {
+
+namespace {
+
+using Key = GroupedRows::Key;
+
+// A number as SQLite holds it: integral reals within int64 range become integers, so that equal
+// numbers have equal keys (SQLite compares 2 and 2.0 as equal); NaN is NULL (SQLite stores a NaN
+// result as NULL).
+Key NumberKey(double d) {
+  Key k;
+  if (std::isnan(d)) return k;
+  k.cls = 1;
+  if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d)) {
+    k.is_int = true;
+    k.i = static_cast<int64_t>(d);
+  } else {
+    k.d = d;
+  }
+  return k;
+}
+
+// The key of `v` as xColumn hands it to SQLite (ResultValue): small DECIMALs' text is a real.
+Key KeyOf(const catalog::ColumnDef& col, const Value& v) {
+  Key k;
+  switch (v.kind()) {
+    case Value::Kind::kNull: return k;
+    case Value::Kind::kInt:
+      k.cls = 1;
+      k.is_int = true;
+      k.i = v.as_int();
+      return k;
+    case Value::Kind::kDouble: return NumberKey(v.as_double());
+    case Value::Kind::kText:
+      if (col.type.kind == TypeKind::kDecimal &&
+          col.type.precision <= parser::kMaxRealDecimalPrecision) {
+        return NumberKey(std::strtod(v.as_text().c_str(), nullptr));
+      }
+      k.cls = 2;
+      k.bytes = v.as_text();
+      return k;
+    case Value::Kind::kBlob:
+      k.cls = 3;
+      k.bytes = v.as_bytes();
+      return k;
+  }
+  return k;
+}
+
+bool SameKey(const Key& a, const Key& b) {
+  if (a.cls != b.cls) return false;
+  switch (a.cls) {
+    case 0: return true;
+    case 1: return a.is_int == b.is_int && (a.is_int ? a.i == b.i : a.d == b.d);
+    default: return a.bytes == b.bytes;
+  }
+}
+
+// SQLite's order of two values under BINARY collation: <0, 0, >0.
+int CompareKey(const Key& a, const Key& b) {
+  if (a.cls != b.cls) return a.cls < b.cls ? -1 : 1;
+  switch (a.cls) {
+    case 0: return 0;
+    case 1: {
+      if (a.is_int && b.is_int) return a.i < b.i ? -1 : a.i > b.i;
+      // x86-64's long double holds every int64 exactly.
+      const long double x = a.is_int ? static_cast<long double>(a.i) : a.d;
+      const long double y = b.is_int ? static_cast<long double>(b.i) : b.d;
+      return x < y ? -1 : x > y;
+    }
+    default: {
+      const int c = a.bytes.compare(b.bytes);
+      return c < 0 ? -1 : c > 0;
+    }
+  }
+}
+
+uint64_t Mix(uint64_t h);
+
+uint64_t HashKey(const Key& k) {
+  uint64_t h = k.cls;
+  switch (k.cls) {
+    case 0: break;
+    case 1: {
+      uint64_t bits = 0;
+      if (k.is_int) {
+        bits = static_cast<uint64_t>(k.i);
+      } else {
+        std::memcpy(&bits, &k.d, sizeof(bits));
+        bits ^= 0x9e3779b97f4a7c15ULL;
+      }
+      h ^= bits;
+      break;
+    }
+    default: h ^= std::hash<std::string_view>()(k.bytes); break;
+  }
+  return Mix(h);
+}
+
+// A 64-bit mixer (splitmix64's finaliser): every bit of the result depends on every bit of `h`
+// (low bits pick a slot, high ones a range of passes).
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+}  // namespace
+
+bool GroupedRows::CanOrderBy(const catalog::ColumnDef& col) {
+  return !(col.type.kind == TypeKind::kDecimal &&
+           col.type.precision > parser::kMaxRealDecimalPrecision);
+}
+
+namespace {
+std::atomic<size_t> max_grouped_bytes{64u << 20};
+}  // namespace
+
+size_t GroupedRows::max_bytes() { return max_grouped_bytes.load(std::memory_order_relaxed); }
+void GroupedRows::set_max_bytes(size_t bytes) {
+  max_grouped_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+GroupedRows::GroupedRows(const catalog::TableDef& def, std::vector<OrderColumn> by,
+                         std::vector<bool> keep, const std::vector<Value>* from)
+    : def_(def),
+      by_(std::move(by)),
+      keep_(std::move(keep)),
+      slot_of_(def.columns.size(), -1),
+      slots_(64, UINT32_MAX),
+      scratch_(by_.size()) {
+  for (size_t c = 0; c < def.columns.size(); ++c) {
+    if (keep_.empty() || keep_[c]) {
+      slot_of_[c] = static_cast<int>(kept_.size());
+      kept_.push_back(c);
+    }
+  }
+  width_ = kept_.size();
+  if (from) {
+    has_from_ = true;
+    from_values_ = *from;
+    for (size_t j = 0; j < by_.size(); ++j) {
+      from_keys_.push_back(KeyOf(def_.columns[static_cast<size_t>(by_[j].column)],
+                                 from_values_[j]));
+    }
+  }
+}
+
+int GroupedRows::CompareKeys(const Key* a, const Key* b) const {
+  for (size_t j = 0; j < by_.size(); ++j) {
+    const int c = CompareKey(a[j], b[j]);
+    if (c != 0) return by_[j].desc ? -c : c;
+  }
+  return 0;
+}
+
+void GroupedRows::RebuildSlots() {
+  size_t size = 64;
+  while (size < groups_.size() * 2) size *= 2;
+  slots_.assign(size, UINT32_MAX);
+  const size_t mask = size - 1;
+  for (uint32_t k = 0; k < groups_.size(); ++k) {
+    size_t s = groups_[k].hash & mask;
+    while (slots_[s] != UINT32_MAX) s = (s + 1) & mask;
+    slots_[s] = k;
+  }
+  last_ = UINT32_MAX;
+}
+
+bool GroupedRows::DropLastGroups() {
+  std::vector<uint32_t> order(groups_.size());
+  for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return CompareKeys(groups_[a].keys.data(), groups_[b].keys.data()) < 0;
+  });
+  size_t keep = order.size();
+  while (keep > 1 && bytes_ > max_bytes() / 2) bytes_ -= groups_[order[--keep]].bytes;
+  if (keep == order.size()) return bytes_ <= max_bytes();
+  upper_values_ = groups_[order[keep]].key_values;  // the first group dropped
+  upper_keys_.clear();
+  for (size_t j = 0; j < by_.size(); ++j) {
+    upper_keys_.push_back(KeyOf(def_.columns[static_cast<size_t>(by_[j].column)],
+                                upper_values_[j]));
+  }
+  has_upper_ = true;
+  std::vector<Group> kept;
+  kept.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) kept.push_back(std::move(groups_[order[i]]));
+  groups_ = std::move(kept);
+  RebuildSlots();
+  return bytes_ <= max_bytes();
+}
+
+uint32_t GroupedRows::GroupOf(const Value* values, const std::vector<Key>& keys, uint64_t h) {
+  const size_t width = by_.size();
+  auto same = [&](const Group& g) {
+    for (size_t j = 0; j < width; ++j) {
+      if (!SameKey(keys[j], g.keys[j])) return false;
+    }
+    return true;
+  };
+  if (last_ != UINT32_MAX && groups_[last_].hash == h && same(groups_[last_])) return last_;
+  const size_t mask = slots_.size() - 1;
+  size_t slot = h & mask;
+  for (; slots_[slot] != UINT32_MAX; slot = (slot + 1) & mask) {
+    const uint32_t g = slots_[slot];
+    if (groups_[g].hash == h && same(groups_[g])) return last_ = g;
+  }
+  const auto g = static_cast<uint32_t>(groups_.size());
+  Group& group = groups_.emplace_back();
+  group.hash = h;
+  group.key_values.reserve(width);
+  for (const OrderColumn& o : by_) group.key_values.push_back(values[o.column]);
+  for (size_t j = 0; j < width; ++j) {
+    group.keys.push_back(KeyOf(def_.columns[static_cast<size_t>(by_[j].column)],
+                               group.key_values[j]));
+  }
+  bytes_ += sizeof(Group) + width * (sizeof(Value) + sizeof(Key));
+  slots_[slot] = g;
+  if (groups_.size() * 2 > slots_.size()) RebuildSlots();  // keep the table at most half full
+  return last_ = g;
+}
+
+GroupedRows::Added GroupedRows::Add(const Value* values, int64_t seq, bool deleted) {
+  for (size_t j = 0; j < by_.size(); ++j) {
+    const int c = by_[j].column;
+    scratch_[j] = KeyOf(def_.columns[static_cast<size_t>(c)], values[c]);
+  }
+  if ((has_from_ && CompareKeys(scratch_.data(), from_keys_.data()) < 0) ||
+      (has_upper_ && CompareKeys(scratch_.data(), upper_keys_.data()) >= 0)) {
+    return Added::kSkipped;
+  }
+  uint64_t h = 0;
+  for (const Key& k : scratch_) h = h * 31 + HashKey(k);
+  h = Mix(h);
+  size_t row_bytes = width_ * sizeof(Value) + sizeof(int64_t) + sizeof(Row) + 1;
+  for (size_t c : kept_) {
+    if (values[c].kind() == Value::Kind::kText) row_bytes += values[c].as_text().size();
+    if (values[c].kind() == Value::Kind::kBlob) row_bytes += values[c].as_bytes().size();
+  }
+  const size_t before = bytes_;
+  Group& group = groups_[GroupOf(values, scratch_, h)];
+  group.bytes += bytes_ - before + row_bytes;  // a new group's own bytes too
+  bytes_ += row_bytes;
+  for (size_t c : kept_) group.cells.push_back(values[c]);
+  group.seqs.push_back(seq);
+  group.deleted.push_back(deleted ? 1 : 0);
+  if (bytes_ > max_bytes() && !DropLastGroups()) return Added::kGroupTooLarge;
+  return Added::kHeld;
+}
+
+void GroupedRows::Order() {
+  std::vector<uint32_t> order(groups_.size());
+  size_t n = 0;
+  for (uint32_t g = 0; g < order.size(); ++g) {
+    order[g] = g;
+    n += groups_[g].seqs.size();
+  }
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return CompareKeys(groups_[a].keys.data(), groups_[b].keys.data()) < 0;
+  });
+  rows_.clear();
+  rows_.reserve(n);
+  for (uint32_t g : order) {
+    const Group& group = groups_[g];
+    for (size_t r = 0; r < group.seqs.size(); ++r) {
+      rows_.push_back(Row{group.cells.data() + r * width_, group.seqs[r], group.deleted[r] != 0});
+    }
+  }
+}
+
+}  // namespace kalam::sql
