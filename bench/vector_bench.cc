@@ -52,7 +52,11 @@ void Run(size_t n) {
               Percentile(brute_ms, 0.99));
   // The default (ef_search 128 widened by SearchEf), then fixed lists for comparison.
   const size_t policy = kalam::vector::SearchEf(128, kK, n);
-  for (size_t ef : {policy, size_t{64}, size_t{128}, size_t{256}, size_t{512}}) {
+  std::vector<size_t> lists = {policy};
+  for (size_t ef : {64, 128, 256, 512}) {
+    if (ef != policy) lists.push_back(ef);
+  }
+  for (size_t ef : lists) {
     std::vector<double> ann_ms;
     size_t found = 0, checked = 0;
     for (size_t q = 0; q < kQueries; ++q) {

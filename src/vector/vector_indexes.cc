@@ -262,7 +262,10 @@ std::vector<table::VectorIndexEntry> VectorIndexes::SnapshotScope(
       }
     }
     std::shared_ptr<Entry> entry = GetEntry(key);
-    std::lock_guard index_lock(entry->index_mu);
+    std::unique_lock index_lock(entry->index_mu);
+    // A graph no search has asked for is only written, then freed: memory holds the graphs in
+    // use, and the next search loads the snapshot written here.
+    const bool in_use = entry->index != nullptr;
     Status st = Prepare(key, def, c, *entry, rebuild, source);
     if (st.ok() && entry->index->elements() > 0 &&
         (entry->index->elements() - entry->index->size()) * 5 > entry->index->elements()) {
@@ -295,6 +298,13 @@ std::vector<table::VectorIndexEntry> VectorIndexes::SnapshotScope(
     }
     if (st.ok()) {
       out.push_back(std::move(written));
+      if (!in_use) {
+        index_lock.unlock();
+        std::lock_guard lock(mu_);
+        if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
+          entries_.erase(it);
+        }
+      }
       continue;
     }
     spdlog::warn("Vector index {}.{} (scope '{}') not written to its storage: {}",

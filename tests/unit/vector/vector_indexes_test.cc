@@ -250,6 +250,7 @@ TEST_F(VectorIndexesTest, SnapshotsAreLoadedVerifiedAndReconciledWithTheRows) {
   EXPECT_EQ(entries[0].size_bytes,
             static_cast<int64_t>(std::filesystem::file_size(FileOf("u1", entries[0].file))));
   EXPECT_EQ(saved.snapshot_loads(), 0u);
+  EXPECT_EQ(saved.index_count(), 0u);  // built for the flush only: freed once written
   // Written after the snapshot (as if the server had been killed since): the snapshot is stale.
   const auto before = Exact("u1", q, 3);
   Write("u1", std::stoll(before[0]), {});                               // deleted
