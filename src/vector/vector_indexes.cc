@@ -266,13 +266,24 @@ std::vector<table::VectorIndexEntry> VectorIndexes::SnapshotScope(
     // A graph no search has asked for is only written, then freed: memory holds the graphs in
     // use, and the next search loads the snapshot written here.
     const bool in_use = entry->index != nullptr;
+    auto release = [&] {
+      if (in_use) return;
+      index_lock.unlock();
+      std::lock_guard lock(mu_);
+      if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
+        entries_.erase(it);
+      }
+    };
     Status st = Prepare(key, def, c, *entry, rebuild, source);
     if (st.ok() && entry->index->elements() > 0 &&
         (entry->index->elements() - entry->index->size()) * 5 > entry->index->elements()) {
       st = Prepare(key, def, c, *entry, true, std::nullopt);  // over a fifth removed: drop them
     }
     table::VectorIndexEntry written;
-    if (st.ok() && entry->index->size() == 0) continue;  // nothing to keep: no snapshot
+    if (st.ok() && entry->index->size() == 0) {  // nothing to keep: no snapshot
+      release();
+      continue;
+    }
     if (st.ok()) {
       std::error_code ec;
       std::filesystem::create_directories(scratch_dir_, ec);
@@ -298,15 +309,10 @@ std::vector<table::VectorIndexEntry> VectorIndexes::SnapshotScope(
     }
     if (st.ok()) {
       out.push_back(std::move(written));
-      if (!in_use) {
-        index_lock.unlock();
-        std::lock_guard lock(mu_);
-        if (auto it = entries_.find(key); it != entries_.end() && it->second == entry) {
-          entries_.erase(it);
-        }
-      }
+      release();
       continue;
     }
+    release();
     spdlog::warn("Vector index {}.{} (scope '{}') not written to its storage: {}",
                  def.QualifiedName(), col.name, scope, st.ToString());
     if (previous) out.push_back(*previous);  // older, but reconciled with the rows when loaded
