@@ -387,6 +387,9 @@ def test_snapshot_written_at_flush_replaced_at_compaction_and_loaded_after_resta
         s.sql("INSERT INTO sn.docs VALUES (5, '[100, 100]')")
         after = [r for r in before if r[0] != "2"]
         assert search(s, "sn.docs", q, 3) == after
+        # A file no manifest names (as a crash between writing a snapshot and committing its
+        # manifest leaves) goes too.
+        (folder / "vectors" / "emb.99.hnsw").write_bytes(b"orphan")
         flush(s, "sn.docs")
         assert vector_files(folder) == ["emb.2.hnsw"]
         [entry] = json.loads((folder / "manifest.json").read_text())["vector_indexes"]
