@@ -447,6 +447,45 @@ def test_snapshot_written_at_flush_replaced_at_compaction_and_loaded_after_resta
         s.stop()
 
 
+def test_kill9_between_snapshot_and_manifest_leaves_no_wrong_answer_and_no_orphan(tmp_path):
+    import re
+    import time
+    s = Server(tmp_path / "data", env={"KALAMDB_TEST_FLUSH_PAUSE_MS": "3000"}).start()
+    folder = tmp_path / "data" / "storage" / "kf" / "docs"
+    q = [2.0, 0.4]
+    try:
+        s.sql("CREATE NAMESPACE kf")
+        s.sql("CREATE SHARED TABLE kf.docs (id INT PRIMARY KEY, emb EMBEDDING(2))")
+        s.sql("ALTER TABLE kf.docs CREATE INDEX emb USING L2")
+        s.sql("INSERT INTO kf.docs VALUES " + ", ".join(f"({i}, '{vec(v)}')" for i, v in POINTS.items()))
+        flush(s, "kf.docs")  # pauses 3 s before publishing, then completes
+        assert vector_files(folder) == ["emb.1.hnsw"]
+        s.sql("DELETE FROM kf.docs WHERE id = 2")
+        s.sql("INSERT INTO kf.docs VALUES (5, '[100, 100]')")
+        want = [r[0] for r in search(s, "kf.docs", q, 5)]
+        assert want == ["1", "3", "4", "5"]
+        msg = s.sql("STORAGE FLUSH TABLE kf.docs")["results"][0]["message"]
+        job = re.search(r"Job ID: (FL-\d+)", msg).group(1)
+        pause = "Scope '': segment batch-2.parquet written (2 rows); publishing its manifest"
+        deadline = time.time() + 60
+        while s.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job}'") != [
+                ["running", pause]]:
+            assert time.time() < deadline, "the flush never paused"
+            time.sleep(0.02)
+        s.kill9()
+        # The new snapshot is written, the manifest naming it never committed: an unnamed file.
+        assert vector_files(folder) == ["emb.1.hnsw", "emb.2.hnsw"]
+        s.extra_env = {}
+        s.start()
+        # The committed manifest names emb.1: loaded and reconciled, the deleted row stays gone.
+        assert [r[0] for r in search(s, "kf.docs", q, 5)] == want
+        flush(s, "kf.docs")
+        assert vector_files(folder) == ["emb.2.hnsw"]
+        assert [r[0] for r in search(s, "kf.docs", q, 5)] == want
+    finally:
+        s.stop()
+
+
 def test_snapshot_on_s3_storage_survives_kill9_and_goes_with_the_table(s3, tmp_path):
     import hashlib
     endpoint, client = s3
