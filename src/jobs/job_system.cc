@@ -219,6 +219,9 @@ void JobSystem::DeleteObsolete(bool all) {
     for (const auto& seg : sm->manifest.segments) {
       named.emplace(sm->storage_id, sm->folder.empty() ? seg.file : sm->folder + "/" + seg.file);
     }
+    for (const auto& vix : sm->manifest.vector_indexes) {
+      named.emplace(sm->storage_id, sm->folder.empty() ? vix.file : sm->folder + "/" + vix.file);
+    }
   }
   std::vector<Obsolete> retry;
   for (auto& o : ready) {

@@ -159,6 +159,8 @@ table::Manifest RetargetManifest(const table::Manifest& m, TableId table,
                                  int64_t min_next_segment_id) {
   table::Manifest out = m;
   for (auto& seg : out.segments) seg.file = RestoredSegmentFile(seg.id, table);
+  // Vector index snapshots are not part of a backup (derived data): rebuilt from the rows.
+  out.vector_indexes.clear();
   out.next_segment_id = std::max(out.next_segment_id, min_next_segment_id);
   return out;
 }

@@ -186,6 +186,8 @@ void VisitFields(Config& c, Visitor& v) {
   v.Int("max_files_per_folder", c.files.max_files_per_folder, 1, kNoMax);
   v.Int("max_request_bytes", c.files.max_request_bytes, 1, kNoMax);
   v.StrList("allowed_mime_types", c.files.allowed_mime_types);
+  v.Section("vector");
+  v.Int("ef_search", c.vector.ef_search, 1, 10000);
 
   v.Section("cluster");
   v.Int("node_id", c.cluster.node_id, 0, 1023);
@@ -952,6 +954,12 @@ max_files_per_folder = 5000
 max_request_bytes = 27262976
 # Accepted MIME types, exact or "type/*" (e.g. ["image/*", "application/pdf"]); [] = all.
 allowed_mime_types = []
+
+[vector]
+# Vector indexes (docs/vectors.md). Smallest HNSW candidate list of an indexed search, 1..10000;
+# a search widens it to at least 2·k, and beyond 100,000 vectors by sqrt(vectors / 100,000).
+# Larger: better recall, slower searches.
+ef_search = 128
 
 [cluster]
 # Raft replication across nodes (docs/cluster.md). With peers empty the server is a single node.

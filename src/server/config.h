@@ -201,6 +201,15 @@ struct ExportConfig {
   bool operator==(const ExportConfig&) const = default;
 };
 
+// [vector]: vector indexes (docs/vectors.md).
+struct VectorConfig {
+  // Smallest HNSW candidate list of an indexed search; each search widens it with k and with
+  // the index's size (vector::SearchEf). Default: 128.
+  uint64_t ef_search = 128;
+
+  bool operator==(const VectorConfig&) const = default;
+};
+
 // [files]: FILE column uploads (docs/files.md).
 struct FilesConfig {
   // Largest uploaded file, in bytes; larger → 400 FILE_TOO_LARGE. Default: 26214400 (25 MiB).
@@ -318,6 +327,7 @@ struct ServerConfig {
   BackupConfig backup;
   ExportConfig exports;  // [export]
   FilesConfig files;     // [files]
+  VectorConfig vector;   // [vector]
   MetricsConfig metrics;
   AuditConfig audit;
   ClusterConfig cluster;

@@ -198,9 +198,16 @@ Status Server::Impl::OpenData() {
       fs::absolute(fs::path(config.storage.data_dir) / "tmp").lexically_normal().string());
   // Recovery (staged uploads of statements cut by a crash) runs before any commit.
   KALAM_RETURN_IF_ERROR(files->Start());
-  // Snapshots of the vector indexes (derived data: docs/vectors.md), written at shutdown.
-  vectors = std::make_unique<vector::VectorIndexes>(
-      *tables, (fs::path(config.storage.data_dir) / "vectors").string());
+  // The vector indexes (derived data: docs/vectors.md); their snapshots live in the tables'
+  // storages, written at flush and compaction, and pass through data_dir/tmp/vectors.
+  vector::HnswParams hnsw;
+  hnsw.ef_search = static_cast<size_t>(config.vector.ef_search);
+  // Scratch files left by a crash are only copies: cleared (a failure only costs space).
+  const fs::path vector_scratch =
+      fs::absolute(fs::path(config.storage.data_dir)) / "tmp" / "vectors";
+  std::error_code scratch_ec;
+  fs::remove_all(vector_scratch, scratch_ec);
+  vectors = std::make_unique<vector::VectorIndexes>(*tables, vector_scratch.string(), hnsw);
   commit_hooks = std::make_unique<commit::CommitHookChain>(
       std::vector<commit::CommitHook*>{files.get(), topics.get(), vectors.get()});
   pipeline->SetCommitHook(commit_hooks.get());
@@ -290,6 +297,14 @@ Status Server::Impl::OpenData() {
     return f->OnPurge(def, rows, batch);
   };
   jo.flusher.after_purge = [f = files.get()] { f->Wake(); };
+  // Each flush and compaction writes the vector index snapshots next to the segments.
+  jo.flusher.snapshot_vectors = [v = vectors.get()](
+                                    const catalog::TableDef& def, const table::Scope& scope,
+                                    bool rebuild, filestore::ObjectStore& store,
+                                    const std::string& folder, int64_t file_id,
+                                    const std::vector<table::VectorIndexEntry>& current) {
+    return v->SnapshotScope(def, scope, rebuild, store, folder, file_id, current);
+  };
   jo.storages = storages.get();
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;
@@ -504,12 +519,6 @@ void Server::Stop() {
     }
   }
   if (impl_->pipeline) impl_->pipeline->Stop();
-  if (impl_->vectors) {
-    // After the last commit: the snapshots hold every acknowledged change.
-    Status saved = impl_->vectors->SaveAll();
-    if (!saved.ok()) spdlog::warn("Vector index snapshots not written ({}); rebuilt from the rows on "
-                                  "next use", saved.ToString());
-  }
   if (impl_->files) impl_->files->Stop();
   impl_->ws.reset();
   impl_->live_ws.reset();

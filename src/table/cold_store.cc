@@ -456,6 +456,9 @@ Status ColdStore::ForgetTable(catalog::TableId table) {
     for (const auto& seg : sm->manifest.segments) {
       keys.emplace_back(sm->storage_id, sm->folder + "/" + seg.file);
     }
+    for (const auto& vix : sm->manifest.vector_indexes) {
+      keys.emplace_back(sm->storage_id, sm->folder + "/" + vix.file);
+    }
     keys.emplace_back(sm->storage_id, sm->folder + "/manifest.json");
   }
   {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "common/snowflake.h"
 #include "table/cold_format.h"
 #include "table/keys.h"
@@ -22,6 +24,42 @@ constexpr size_t kDeleteChunk = 16384;
 
 std::string Join(const std::string& folder, const std::string& name) {
   return folder.empty() ? name : folder + "/" + name;
+}
+
+// The files of `before` that `after` no longer names.
+std::vector<std::string> ReplacedFiles(const std::vector<VectorIndexEntry>& before,
+                                       const std::vector<VectorIndexEntry>& after) {
+  std::vector<std::string> out;
+  for (const auto& b : before) {
+    bool kept = false;
+    for (const auto& a : after) kept = kept || a.file == b.file;
+    if (!kept) out.push_back(b.file);
+  }
+  return out;
+}
+
+// After a manifest change was committed, deletes every vector index snapshot of the scope's
+// folder that `manifest` does not name: the files it replaced, and any left by a crash or a
+// failed flush (an unnamed file is never read). A failure is logged: it only costs space.
+void DeleteUnnamedSnapshots(filestore::ObjectStore& store, const std::string& folder,
+                            const Manifest& manifest) {
+  auto listed = store.List(Join(folder, "vectors/"));
+  if (!listed.ok()) {
+    spdlog::warn("Vector index snapshots of {} not listed: {}", store.Describe(folder),
+                 listed.status().ToString());
+    return;
+  }
+  for (const auto& object : *listed) {
+    bool named = false;
+    for (const auto& e : manifest.vector_indexes) {
+      named = named || Join(folder, e.file) == object.key;
+    }
+    if (named) continue;
+    if (Status st = store.Delete(object.key); !st.ok()) {
+      spdlog::warn("Vector index snapshot {} not deleted: {}", store.Describe(object.key),
+                   st.ToString());
+    }
+  }
 }
 
 }  // namespace
@@ -133,7 +171,13 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
   KALAM_RETURN_IF_ERROR(store->Put(Join(next->folder, enc.entry.file), enc.file));
   next->manifest.segments.push_back(enc.entry);
   next->manifest.next_segment_id = id + 1;
-  // 2. The manifest mirror for external readers.
+  // 2. The vector index snapshots (files no manifest names yet), then the manifest mirror for
+  // external readers.
+  if (options_.snapshot_vectors) {
+    auto current = next->manifest.vector_indexes;
+    next->manifest.vector_indexes =
+        options_.snapshot_vectors(def, scope, false, *store, next->folder, id, current);
+  }
   KALAM_RETURN_IF_ERROR(
       store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
   Step(job, "Scope '" + scope + "': segment " + enc.entry.file + " written (" +
@@ -205,6 +249,8 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
       return s;
     }));
   }
+  // 4. Snapshots the committed manifest does not name (none when the flush failed before).
+  if (options_.snapshot_vectors) DeleteUnnamedSnapshots(*store, next->folder, next->manifest);
   result->rows += static_cast<int64_t>(rows.size());
   result->scopes += 1;
   result->bytes += enc.entry.size_bytes;
@@ -250,6 +296,18 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
       KALAM_RETURN_IF_ERROR(store->Put(Join(next->folder, enc.entry.file), enc.file));
       next->manifest.segments.push_back(enc.entry);
     }
+    // The vector indexes, rebuilt from the surviving rows (their tombstones dropped); the old
+    // snapshots are obsolete once the new manifest is committed, like the old segments.
+    next->manifest.vector_indexes = sm->manifest.vector_indexes;
+    if (options_.snapshot_vectors) {
+      next->manifest.vector_indexes =
+          options_.snapshot_vectors(def, scope, true, *store, next->folder,
+                                    next->manifest.next_segment_id, sm->manifest.vector_indexes);
+      // A new snapshot used the number: no later file of the scope may.
+      if (!ReplacedFiles(next->manifest.vector_indexes, sm->manifest.vector_indexes).empty()) {
+        ++next->manifest.next_segment_id;
+      }
+    }
     KALAM_RETURN_IF_ERROR(
         store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
     std::shared_ptr<const ScopeManifest> installed = next;
@@ -267,6 +325,10 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
     if (!purged.empty() && options_.after_purge) options_.after_purge();
     for (const auto& seg : sm->manifest.segments) {
       result.obsolete.emplace_back(sm->storage_id, Join(sm->folder, seg.file));
+    }
+    const auto& old_vectors = sm->manifest.vector_indexes;
+    for (const auto& f : ReplacedFiles(old_vectors, next->manifest.vector_indexes)) {
+      result.obsolete.emplace_back(sm->storage_id, Join(sm->folder, f));
     }
     result.scopes += 1;
     result.segments_merged += static_cast<int64_t>(sm->manifest.segments.size());

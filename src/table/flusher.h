@@ -73,6 +73,20 @@ struct FlusherOptions {
       on_purge;
   // Called after a batch on_purge added to was written. Default: none.
   std::function<void()> after_purge;
+  // Vector index snapshots (vector::VectorIndexes::SnapshotScope, docs/vectors.md): called by a
+  // flush and a compaction of a scope after its segment is written and before its manifest is,
+  // with the scope's object store and folder, a number no earlier file of the scope used
+  // (`file_id`), whether to rebuild the indexes from the rows first (compaction) and the
+  // manifest's current entries. It writes a snapshot of each vector index of the scope into the
+  // store and returns the manifest's new entries (keeping a current one whose index could not be
+  // written). Once a flush's manifest is committed, every snapshot file of the scope's folder
+  // it does not name is deleted (compaction: the replaced ones, with the merged segments).
+  // Default: none (the manifest's entries are kept as they are).
+  std::function<std::vector<VectorIndexEntry>(
+      const catalog::TableDef& def, const Scope& scope, bool rebuild,
+      filestore::ObjectStore& store, const std::string& folder, int64_t file_id,
+      const std::vector<VectorIndexEntry>& current)>
+      snapshot_vectors;
 };
 
 // Thread-safe: flushes of different tables may run concurrently; the job system runs at most

@@ -4,7 +4,10 @@
 //   {"format_version":1,"next_segment_id":3,"segments":[
 //     {"file":"batch-1.parquet","id":1,"row_count":10,"tombstones":0,"min_seq":1,"max_seq":10,
 //      "schema_version":1,"size_bytes":4096,"created_at_ms":1767225600000,
-//      "columns":[{"column_id":1,"name":"id","min":{"int":1},"max":{"int":10},"null_count":0}]}]}
+//      "columns":[{"column_id":1,"name":"id","min":{"int":1},"max":{"int":10},"null_count":0}]}],
+//    "vector_indexes":[{"column_id":3,"index_version":2,"file":"vectors/emb.2.hnsw","seq":10,
+//      "vectors":10,"size_bytes":2048,"sha256":"<64 hex>"}]}
+// "vector_indexes" is present only when the scope has a vector index snapshot.
 // A Value is JSON null, or an object with exactly one member naming its kind:
 //   {"int":42}                      int64, as a JSON integer
 //   {"double":"0.1"}                shortest round-trip text ("nan", "inf", "-inf", "-0" included);
@@ -295,6 +298,32 @@ Result<SegmentEntry> DecodeSegment(const json::value& v, const std::string& path
   return s;
 }
 
+Result<VectorIndexEntry> DecodeVectorIndex(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Corrupt(path, "must be an object");
+  const json::object& obj = v.get_object();
+  KALAM_RETURN_IF_ERROR(CheckMembers(
+      obj, {"column_id", "index_version", "file", "seq", "vectors", "size_bytes", "sha256"}, path));
+  VectorIndexEntry e;
+  constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+  KALAM_ASSIGN_OR_RETURN(int64_t column_id, GetInt(obj, "column_id", path, 0, kMaxU32));
+  e.column_id = static_cast<uint32_t>(column_id);
+  KALAM_ASSIGN_OR_RETURN(int64_t version, GetInt(obj, "index_version", path, 0, kMaxU32));
+  e.index_version = static_cast<uint32_t>(version);
+  KALAM_ASSIGN_OR_RETURN(e.file, GetString(obj, "file", path));
+  if (Status st = filestore::ValidateKey(e.file); !st.ok()) {
+    return Corrupt(Join(path, "file"), "is not a safe relative key: " + st.message());
+  }
+  KALAM_ASSIGN_OR_RETURN(e.seq, GetInt(obj, "seq", path, 0));
+  KALAM_ASSIGN_OR_RETURN(e.vectors, GetInt(obj, "vectors", path, 0));
+  KALAM_ASSIGN_OR_RETURN(e.size_bytes, GetInt(obj, "size_bytes", path, 0));
+  KALAM_ASSIGN_OR_RETURN(e.sha256, GetString(obj, "sha256", path));
+  if (e.sha256.size() != 64 ||
+      e.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Corrupt(Join(path, "sha256"), "is not a lower-case hex SHA-256");
+  }
+  return e;
+}
+
 }  // namespace
 
 std::string EncodeManifest(const Manifest& manifest) {
@@ -324,6 +353,20 @@ std::string EncodeManifest(const Manifest& manifest) {
   json::object root{{"format_version", manifest.format_version},
                     {"next_segment_id", manifest.next_segment_id},
                     {"segments", std::move(segments)}};
+  // Written only when there is one, so manifests of tables without a vector index are unchanged.
+  if (!manifest.vector_indexes.empty()) {
+    json::array indexes;
+    for (const VectorIndexEntry& e : manifest.vector_indexes) {
+      indexes.push_back(json::object{{"column_id", e.column_id},
+                                     {"index_version", e.index_version},
+                                     {"file", e.file},
+                                     {"seq", e.seq},
+                                     {"vectors", e.vectors},
+                                     {"size_bytes", e.size_bytes},
+                                     {"sha256", e.sha256}});
+    }
+    root["vector_indexes"] = std::move(indexes);
+  }
   return json::serialize(root);
 }
 
@@ -333,7 +376,8 @@ Result<Manifest> DecodeManifest(std::string_view text) {
   if (ec) return Status::Corruption("manifest is not valid JSON: " + ec.message());
   if (!root.is_object()) return Status::Corruption("manifest is not a JSON object");
   const json::object& obj = root.get_object();
-  KALAM_RETURN_IF_ERROR(CheckMembers(obj, {"format_version", "next_segment_id", "segments"}, ""));
+  KALAM_RETURN_IF_ERROR(CheckMembers(
+      obj, {"format_version", "next_segment_id", "segments", "vector_indexes"}, ""));
   Manifest m;
   KALAM_ASSIGN_OR_RETURN(int64_t version, GetInt(obj, "format_version", ""));
   if (version != kFormatVersion) {
@@ -362,6 +406,20 @@ Result<Manifest> DecodeManifest(std::string_view text) {
       return Corrupt(path + ".file", "repeats '" + s.file + "'");
     }
     m.segments.push_back(std::move(s));
+  }
+  if (const json::value* vix = obj.if_contains("vector_indexes")) {
+    if (!vix->is_array()) return Corrupt("vector_indexes", "must be an array");
+    std::set<std::pair<uint32_t, uint32_t>> indexes;
+    for (size_t i = 0; i < vix->get_array().size(); ++i) {
+      std::string path = "vector_indexes[" + std::to_string(i) + "]";
+      KALAM_ASSIGN_OR_RETURN(VectorIndexEntry e, DecodeVectorIndex(vix->get_array()[i], path));
+      if (!indexes.insert({e.column_id, e.index_version}).second) {
+        return Corrupt(path + ".column_id", "repeats the index of column " +
+                                                std::to_string(e.column_id));
+      }
+      if (!files.insert(e.file).second) return Corrupt(path + ".file", "repeats '" + e.file + "'");
+      m.vector_indexes.push_back(std::move(e));
+    }
   }
   return m;
 }

@@ -33,10 +33,24 @@ struct SegmentEntry {
   std::vector<ColumnRange> columns;
 };
 
+// A vector index snapshot of the scope (vector::VectorIndexes writes it at flush and compaction;
+// docs/vectors.md "Persistence"): derived data, checked against its checksum and reconciled with
+// the rows when loaded, rebuilt from the rows when missing or damaged.
+struct VectorIndexEntry {
+  uint32_t column_id = 0;
+  uint32_t index_version = 0;  // the schema version that created the index (since_version)
+  std::string file;            // object key relative to the scope folder: "vectors/emb.3.hnsw"
+  int64_t seq = 0;             // watermark: the newest `_seq` the snapshot holds
+  int64_t vectors = 0;         // live vectors in it
+  int64_t size_bytes = 0;
+  std::string sha256;          // lower-case hex SHA-256 of the file
+};
+
 struct Manifest {
   int format_version = 1;
   int64_t next_segment_id = 1;
   std::vector<SegmentEntry> segments;  // oldest first
+  std::vector<VectorIndexEntry> vector_indexes;  // at most one per (column_id, index_version)
 };
 
 // JSON text (stable field names; Values tagged by kind so that ints, text and bytes round-trip).

@@ -5,16 +5,22 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "vector/vector_math.h"
 
 namespace kalam::vector {
+
+size_t SearchEf(size_t ef_search, size_t k, size_t n) {
+  const double base = static_cast<double>(std::max(ef_search, 2 * k));
+  const double scale = std::max(1.0, std::sqrt(static_cast<double>(n) / 100000.0));
+  return static_cast<size_t>(std::ceil(base * scale));
+}
 
 HnswIndex::HnswIndex(VectorMetric metric, int dimension, HnswParams params)
     : metric_(metric), dimension_(dimension), params_(params) {
@@ -40,6 +46,7 @@ Status HnswIndex::Upsert(const std::string& key, const std::string& pk_text,
   }
   std::vector<float> point = v;
   if (metric_ == VectorMetric::kCosine) Normalize(&point);
+  max_seq_ = std::max(max_seq_, seq);
   auto it = by_key_.find(key);
   try {
     if (it == by_key_.end()) {
@@ -66,7 +73,8 @@ Status HnswIndex::Upsert(const std::string& key, const std::string& pk_text,
   return Status::OK();
 }
 
-void HnswIndex::Remove(const std::string& key) {
+void HnswIndex::Remove(const std::string& key, int64_t seq) {
+  max_seq_ = std::max(max_seq_, seq);
   auto it = by_key_.find(key);
   if (it == by_key_.end() || !it->second.live) return;
   try {
@@ -89,7 +97,8 @@ Result<std::vector<HnswIndex::Hit>> HnswIndex::Search(const std::vector<float>& 
   std::vector<float> q = query;
   if (metric_ == VectorMetric::kCosine) Normalize(&q);
   // hnswlib searches with a candidate list of max(ef, k) and returns its k best.
-  const size_t want = std::min(live_, std::max(k, ef));
+  const size_t want =
+      std::min(live_, std::max({k, ef, SearchEf(params_.ef_search, k, pk_text_.size())}));
   std::priority_queue<std::pair<float, hnswlib::labeltype>> found;
   try {
     found = graph_->searchKnn(q.data(), want);
@@ -120,11 +129,12 @@ std::vector<std::string> HnswIndex::LiveKeys() const {
   return out;
 }
 
-// Snapshot keys file: magic, metric, dimension, the graph file's token, then one record per graph
-// label: key, PK text, `_seq`, live. The graph itself is hnswlib's file "<path>.<token>.graph".
+// Snapshot file: magic, metric, dimension, max `_seq`, the label count, one record per graph
+// label (key, PK text, `_seq`, live), the graph's size, then hnswlib's graph file as it wrote it.
 namespace {
 
-constexpr char kMagic[8] = {'K', 'V', 'I', 'X', '0', '0', '1', '\n'};
+constexpr char kMagic[8] = {'K', 'V', 'I', 'X', '0', '0', '2', '\n'};
+constexpr size_t kCopyChunk = 1 << 20;
 
 void PutU64(std::ostream& out, uint64_t v) { out.write(reinterpret_cast<const char*>(&v), 8); }
 void PutStr(std::ostream& out, const std::string& s) {
@@ -140,40 +150,38 @@ bool GetStr(std::istream& in, std::string* s) {
   s->resize(n);
   return static_cast<bool>(in.read(s->data(), static_cast<std::streamsize>(n)));
 }
-std::string GraphPath(const std::string& path, uint64_t token) {
-  return path + "." + std::to_string(token) + ".graph";
-}
-// The token of the snapshot at `path`, or 0.
-uint64_t CurrentToken(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[8];
-  uint64_t metric = 0, dim = 0, token = 0;
-  if (!in.read(magic, 8) || !GetU64(in, &metric) || !GetU64(in, &dim) || !GetU64(in, &token)) {
-    return 0;
+// Copies `n` bytes from `in` to `out`; false when `in` ends first or `out` fails.
+bool CopyBytes(std::istream& in, std::ostream& out, uint64_t n) {
+  std::vector<char> buf(kCopyChunk);
+  while (n > 0) {
+    const auto chunk = static_cast<std::streamsize>(std::min<uint64_t>(n, buf.size()));
+    if (!in.read(buf.data(), chunk)) return false;
+    if (!out.write(buf.data(), chunk)) return false;
+    n -= static_cast<uint64_t>(chunk);
   }
-  return token;
+  return true;
 }
 
 }  // namespace
 
-Status HnswIndex::Save(const std::string& path) const {
-  const uint64_t old_token = CurrentToken(path);
-  uint64_t token = std::random_device{}();
-  token = (token << 32) ^ std::random_device{}();
-  if (token == 0 || token == old_token) ++token;
-  const std::string graph = GraphPath(path, token);
+Status HnswIndex::WriteFile(const std::string& path, const std::string& scratch) const {
+  std::error_code ignored;  // scratch files are ours; a failed removal only costs space
   try {
-    graph_->saveIndex(graph);
+    graph_->saveIndex(scratch);
   } catch (const std::exception& e) {
-    return Status::IoError("Cannot write vector index graph '" + graph + "': " + e.what());
+    std::filesystem::remove(scratch, ignored);
+    return Status::IoError("Cannot write vector index graph '" + scratch + "': " + e.what());
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  std::error_code ec;
+  const uint64_t graph_size = std::filesystem::file_size(scratch, ec);
+  std::ifstream graph(scratch, std::ios::binary);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  bool ok = !ec && graph && out;
+  if (ok) {
     out.write(kMagic, 8);
     PutU64(out, static_cast<uint64_t>(metric_));
     PutU64(out, static_cast<uint64_t>(dimension_));
-    PutU64(out, token);
+    PutU64(out, static_cast<uint64_t>(max_seq_));
     std::vector<const std::pair<const std::string, Slot>*> by_label(pk_text_.size(), nullptr);
     for (const auto& entry : by_key_) by_label[entry.second.label] = &entry;
     PutU64(out, by_label.size());
@@ -183,40 +191,38 @@ Status HnswIndex::Save(const std::string& path) const {
       PutU64(out, static_cast<uint64_t>(by_label[label]->second.seq));
       PutU64(out, by_label[label]->second.live ? 1 : 0);
     }
+    PutU64(out, graph_size);
+    ok = CopyBytes(graph, out, graph_size);
     out.flush();
-    if (!out) {
-      std::error_code ignored;  // the graph file is unreferenced: remove it if we can
-      std::filesystem::remove(graph, ignored);
-      return Status::IoError("Cannot write vector index keys '" + tmp + "'");
-    }
+    ok = ok && static_cast<bool>(out);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IoError("Cannot replace vector index '" + path + "': " + ec.message());
-  if (old_token != 0) {
-    std::error_code ignored;  // an old graph left behind is only wasted space
-    std::filesystem::remove(GraphPath(path, old_token), ignored);
-  }
+  graph.close();
+  std::filesystem::remove(scratch, ignored);
+  if (!ok) return Status::IoError("Cannot write vector index snapshot '" + path + "'");
   return Status::OK();
 }
 
-Result<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, VectorMetric metric,
-                                                   int dimension, HnswParams params) {
+Result<std::unique_ptr<HnswIndex>> HnswIndex::ReadFile(const std::string& path,
+                                                       const std::string& scratch,
+                                                       VectorMetric metric, int dimension,
+                                                       HnswParams params) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("No vector index snapshot at '" + path + "'");
   auto corrupt = [&] {
     return Status::Corruption("Vector index snapshot '" + path + "' is unreadable");
   };
   char magic[8];
-  uint64_t stored_metric = 0, dim = 0, token = 0, count = 0;
+  uint64_t stored_metric = 0, dim = 0, max_seq = 0, count = 0;
   if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 || !GetU64(in, &stored_metric) ||
-      !GetU64(in, &dim) || !GetU64(in, &token) || !GetU64(in, &count)) {
+      !GetU64(in, &dim) || !GetU64(in, &max_seq) || !GetU64(in, &count)) {
     return corrupt();
   }
   if (stored_metric != static_cast<uint64_t>(metric) || dim != static_cast<uint64_t>(dimension)) {
     return Status::Corruption("Vector index snapshot '" + path + "' is of another metric or size");
   }
   auto index = std::make_unique<HnswIndex>(metric, dimension, params);
+  index->max_seq_ = static_cast<int64_t>(max_seq);
+  if (count > (uint64_t{1} << 40)) return corrupt();
   index->pk_text_.resize(count);
   for (uint64_t label = 0; label < count; ++label) {
     std::string key;
@@ -228,17 +234,33 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, Vect
     index->by_key_[key] = Slot{label, live != 0, static_cast<int64_t>(seq)};
     if (live != 0) ++index->live_;
   }
-  if (index->by_key_.size() != count) return corrupt();
-  try {
-    auto graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space_.get(),
-                                                                   GraphPath(path, token));
-    if (graph->cur_element_count != count) return corrupt();
-    graph->setEf(params.ef_search);
-    index->capacity_ = graph->max_elements_;
-    index->graph_ = std::move(graph);
-  } catch (const std::exception&) {
-    return corrupt();
+  uint64_t graph_size = 0;
+  if (index->by_key_.size() != count || !GetU64(in, &graph_size)) return corrupt();
+  {
+    std::ofstream graph(scratch, std::ios::binary | std::ios::trunc);
+    if (!CopyBytes(in, graph, graph_size) || in.peek() != EOF || !graph.flush()) {
+      std::error_code ignored;  // our scratch file
+      std::filesystem::remove(scratch, ignored);
+      return corrupt();
+    }
   }
+  Status loaded;
+  try {
+    auto graph =
+        std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space_.get(), scratch);
+    if (graph->cur_element_count != count) {
+      loaded = corrupt();
+    } else {
+      graph->setEf(params.ef_search);
+      index->capacity_ = graph->max_elements_;
+      index->graph_ = std::move(graph);
+    }
+  } catch (const std::exception&) {
+    loaded = corrupt();
+  }
+  std::error_code ignored;  // our scratch file
+  std::filesystem::remove(scratch, ignored);
+  if (!loaded.ok()) return loaded;
   return index;
 }
 

@@ -30,6 +30,11 @@ struct HnswParams {
   size_t initial_capacity = 1024;  // grows by doubling
 };
 
+// The candidate list (hnswlib's ef) of a search for the k nearest of n graph elements: at least
+// `ef_search` and 2·k, widened beyond 100,000 elements by sqrt(n / 100,000), since at a fixed
+// list recall falls as a graph grows (bench/vector_bench, docs/vectors.md).
+size_t SearchEf(size_t ef_search, size_t k, size_t n);
+
 // Not thread-safe: the owner serialises every call (vector::VectorIndexes holds a mutex per index).
 class HnswIndex {
  public:
@@ -45,15 +50,15 @@ class HnswIndex {
   Status Upsert(const std::string& key, const std::string& pk_text, const std::vector<float>& v,
                 int64_t seq = 0);
 
-  // Removes `key`'s vector; no-op when it has none.
-  void Remove(const std::string& key);
+  // Removes `key`'s vector (deleted or nulled by the row version `seq`); no-op when it has none.
+  void Remove(const std::string& key, int64_t seq = 0);
 
   struct Hit {
     std::string pk_text;
     float distance = 0;  // vector::Distance of the index's metric
   };
-  // The (about) k nearest live vectors to `query`, nearest first; `ef` ≥ k widens the search
-  // (0 = the default). Fails with kInvalidArgument on a dimension mismatch.
+  // The (about) k nearest live vectors to `query`, nearest first, searched with a candidate list
+  // of SearchEf (or `ef` when larger). Fails with kInvalidArgument on a dimension mismatch.
   Result<std::vector<Hit>> Search(const std::vector<float>& query, size_t k, size_t ef = 0) const;
 
   size_t size() const { return live_; }  // live vectors
@@ -64,13 +69,20 @@ class HnswIndex {
   // The keys with a live vector.
   std::vector<std::string> LiveKeys() const;
 
-  // Writes the index to `path` (the keys, replaced atomically by rename) and a graph file beside
-  // it that `path` names. A crash leaves the previous snapshot or the new one, never a mix.
-  Status Save(const std::string& path) const;
-  // Reads a snapshot written by Save. Fails (kNotFound, kCorruption) when it is missing,
-  // unreadable or not of `metric` and `dimension`: the caller then builds from the rows.
-  static Result<std::unique_ptr<HnswIndex>> Load(const std::string& path, VectorMetric metric,
-                                                 int dimension, HnswParams params = {});
+  // Labels in the graph, removed ones included: size() plus the tombstones a rebuild drops.
+  size_t elements() const { return pk_text_.size(); }
+  // The newest `_seq` the index has seen (an Upsert or a Remove): its snapshot's watermark.
+  int64_t max_seq() const { return max_seq_; }
+
+  // Writes the index as one file at `path` (keys and hnswlib graph; replaced, not durable: the
+  // caller copies it into an ObjectStore). `scratch` is a file name it may use meanwhile.
+  Status WriteFile(const std::string& path, const std::string& scratch) const;
+  // Reads a file written by WriteFile. Fails (kCorruption) when it is unreadable or not of
+  // `metric` and `dimension`: the caller then builds from the rows. `scratch` as for WriteFile.
+  static Result<std::unique_ptr<HnswIndex>> ReadFile(const std::string& path,
+                                                     const std::string& scratch,
+                                                     VectorMetric metric, int dimension,
+                                                     HnswParams params = {});
 
  private:
   VectorMetric metric_;
@@ -80,6 +92,7 @@ class HnswIndex {
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
   size_t capacity_ = 0;
   size_t live_ = 0;
+  int64_t max_seq_ = 0;
   struct Slot {
     uint64_t label = 0;
     bool live = false;

@@ -1,6 +1,8 @@
 // VectorIndexes: the vector indexes of every indexed EMBEDDING column, one HNSW graph per table
-// scope (each user's rows of a USER table have their own; a SHARED table has one), built from the
-// scope's hot and cold rows on first use and kept current by the commit pipeline (docs/vectors.md).
+// scope (each user's rows of a USER table have their own; a SHARED table has one), loaded from
+// the snapshot the scope's cold manifest names (or built from the scope's hot and cold rows) on
+// first use, kept current by the commit pipeline, and written next to the cold segments at each
+// flush and compaction (docs/vectors.md).
 #pragma once
 
 #include <map>
@@ -13,6 +15,8 @@
 
 #include "catalog/table_def.h"
 #include "commit/commit_hook.h"
+#include "filestore/object_store.h"
+#include "table/manifest.h"
 #include "table/table_store.h"
 #include "vector/hnsw_index.h"
 
@@ -25,22 +29,35 @@ struct Neighbor {
 };
 
 // Thread-safe. As a CommitHook it is called by the commit leader; searches come from request
-// threads. An index is derived data: it lives in memory, SaveAll writes snapshots (at shutdown),
-// and a graph is loaded from its snapshot and reconciled with the rows, or built from the rows,
-// on its first search; so a crash or a stale snapshot never loses or corrupts anything.
+// threads, snapshots from flush and compaction jobs. An index is derived data: a graph is loaded
+// from its snapshot (checksum verified, then reconciled with the rows by `_seq`) or built from
+// the rows, so a crash, a stale, missing or damaged snapshot never loses or corrupts anything.
 class VectorIndexes final : public commit::CommitHook {
  public:
-  // `snapshot_dir`: where snapshots are written and read (created when missing); empty = none.
-  explicit VectorIndexes(const table::TableStore& store, std::string snapshot_dir = {},
+  // `scratch_dir`: a local directory for snapshot files on their way to or from a storage
+  // (created when missing). `store.cold()` names the snapshots (null: never loaded).
+  explicit VectorIndexes(const table::TableStore& store, std::string scratch_dir = {},
                          HnswParams params = {})
-      : store_(store), snapshot_dir_(std::move(snapshot_dir)), params_(params) {}
+      : store_(store), scratch_dir_(std::move(scratch_dir)), params_(params) {}
 
-  // Writes a snapshot of every built graph (after applying its queued changes). Returns the first
-  // error; the other graphs are still written.
-  Status SaveAll();
+  // table::FlusherOptions::snapshot_vectors: for each vector index of `def`, brings the scope's
+  // graph up to date (loaded or built as for a search; rebuilt from the rows when `rebuild` or
+  // when removed vectors are over a fifth of its elements), writes it to `store` as
+  // "<folder>/vectors/<column>.<file_id>.hnsw" and returns its manifest entry. An index with no
+  // vector gets no entry; one that cannot be written keeps its entry of `current` (the failure
+  // is logged); entries of indexes that no longer exist are dropped.
+  std::vector<table::VectorIndexEntry> SnapshotScope(
+      const catalog::TableDef& def, const table::Scope& scope, bool rebuild,
+      filestore::ObjectStore& store, const std::string& folder, int64_t file_id,
+      const std::vector<table::VectorIndexEntry>& current);
 
   // How many graphs were loaded from a snapshot rather than built from every row (tests).
   size_t snapshot_loads() const;
+
+  // The live vectors and graph elements (live + removed) of a scope's index; nullopt when it is
+  // not in memory (tests).
+  std::optional<std::pair<size_t, size_t>> SizeOf(const catalog::TableDef& def, size_t column,
+                                                  const table::Scope& scope);
 
   // The k rows of `scope` nearest to `query` in column `column` of `def`, nearest first. With an
   // index on the column the search is approximate (HNSW) and covers every committed change
@@ -61,9 +78,10 @@ class VectorIndexes final : public commit::CommitHook {
   size_t index_count() const;
 
   // Forgets the indexes of `table` — of every column, or of `column` (a column id) only — in
-  // memory and their snapshot files: the table or the index was dropped. A search after a new
-  // CREATE INDEX builds afresh. Fails only when a snapshot file cannot be deleted (the memory is
-  // freed all the same; the file is named by no index again).
+  // memory, and deletes the snapshot files its cold manifests name for them: the table or the
+  // index was dropped. The manifest entries go at the scope's next flush or compaction (no index
+  // reads them: a new CREATE INDEX has a new version and builds afresh). Fails only when a
+  // snapshot file cannot be deleted (the memory is freed all the same).
   Status Forget(catalog::TableId table, std::optional<uint32_t> column = std::nullopt);
 
   // CommitHook: changes to indexed columns are queued on the indexes they touch once written.
@@ -90,19 +108,40 @@ class VectorIndexes final : public commit::CommitHook {
   };
   static constexpr size_t kMaxPending = 50000;
 
+  // Where a graph's snapshot is read from: the scope's storage and folder and its manifest entry.
+  struct Source {
+    filestore::ObjectStore* store = nullptr;
+    std::string folder;
+    table::VectorIndexEntry entry;
+  };
+
   std::shared_ptr<Entry> GetEntry(const Key& key);
-  Status Build(const Key& key, const catalog::TableDef& def, size_t column, Entry& entry);
+  // Makes entry.index current (needs entry.index_mu): built when missing, overflowed or
+  // `rebuild` (from `source`'s snapshot when given and not `rebuild`, else from the rows), then
+  // the queued changes applied.
+  Status Prepare(const Key& key, const catalog::TableDef& def, size_t column, Entry& entry,
+                 bool rebuild, const std::optional<Source>& source);
+  Status Build(const Key& key, const catalog::TableDef& def, size_t column, Entry& entry,
+               const std::optional<Source>& source);
+  // The graph of `source`'s snapshot, checksum verified; an error when it cannot be used.
+  Result<std::unique_ptr<HnswIndex>> LoadSnapshot(const Source& source, VectorMetric metric,
+                                                  int dimension);
+  // The snapshot the scope's current cold manifest names for `key`, if any.
+  // `keep` holds the store the returned Source points to.
+  std::optional<Source> ManifestSource(const Key& key,
+                                       std::shared_ptr<filestore::ObjectStore>* keep);
   // Applies the entry's queued changes to its (built) graph; needs entry.index_mu.
   Status ApplyPending(Entry& entry);
-  // The snapshot file of `key` ("" without a snapshot directory).
-  std::string SnapshotPath(const Key& key) const;
+  // A fresh scratch file name.
+  std::string ScratchPath(std::string_view what);
 
   const table::TableStore& store_;
-  const std::string snapshot_dir_;
+  const std::string scratch_dir_;
   const HnswParams params_;
   mutable std::mutex mu_;
   std::map<Key, std::shared_ptr<Entry>> entries_;  // guarded by mu_
   size_t snapshot_loads_ = 0;                      // guarded by mu_
+  uint64_t scratch_counter_ = 0;                   // guarded by mu_
   // The group between OnStamped and OnWritten (only the commit leader touches it).
   std::vector<std::pair<Key, Op>> staged_;
 };

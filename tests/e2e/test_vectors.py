@@ -12,6 +12,7 @@ import pytest
 from helpers import flush, msg_result
 from kalam_harness import Server
 from live_client import LiveClient
+from test_cold_s3 import CREDS, s3  # noqa: F401 (s3: the moto fixture)
 
 
 def cm(err):
@@ -321,11 +322,9 @@ def test_restart_rebuilds_and_keeps_answers(tmp_path):
         s.sql("DELETE FROM r.docs WHERE id = 2")
         assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 3)] == [
             r[0] for r in before if r[0] != "2"]
-        # A clean stop writes the graphs' snapshots; the next start loads them, and changes
-        # made after them (then a kill -9: no new snapshot) are reconciled from the rows.
+        # A clean stop flushes the hot rows (storage.flush_on_shutdown), writing a new snapshot
+        # beside them; the next start loads it. Then a kill -9 after more writes: reconciled.
         s.stop()
-        snapshots = sorted(p.name for p in (tmp_path / "data" / "vectors").iterdir())
-        assert len(snapshots) == 2 and snapshots[1].endswith(".graph"), snapshots
         s.start()
         after_delete = search(s, "r.docs", [2.0, 0.4], 4)
         assert [r[0] for r in after_delete] == [r[0] for r in before if r[0] != "2"] + ["5"]
@@ -334,17 +333,198 @@ def test_restart_rebuilds_and_keeps_answers(tmp_path):
         s.kill9()
         s.start()
         assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 4)] == ["4", "3", "5"]
-        assert s.sql("ALTER TABLE r.docs DROP INDEX emb")["results"][0]["message"] == \
-            "Vector index disabled on r.docs.emb"
-        # A dropped index takes its snapshots with it; so does a dropped table.
-        assert list((tmp_path / "data" / "vectors").iterdir()) == []
-        s.sql("ALTER TABLE r.docs CREATE INDEX emb USING L2")
-        assert [r[0] for r in search(s, "r.docs", [2.0, 0.4], 3)] == ["4", "3", "5"]
+    finally:
         s.stop()
-        assert len(list((tmp_path / "data" / "vectors").iterdir())) == 2
+
+
+# ---- snapshots next to the cold segments ---------------------------------------------------------
+
+def sha256_of(path):
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def vector_files(folder):
+    d = folder / "vectors"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+def loads_in_log(s):
+    return s.log_path.read_text(errors="replace").count("loaded from its snapshot")
+
+
+def compact(server, table):
+    import re
+    from helpers import wait_job
+    msg = server.sql(f"STORAGE COMPACT TABLE {table}")["results"][0]["message"]
+    m = re.fullmatch(rf"Storage compaction started for table '{re.escape(table)}'\. Job ID: (CO-\d+)", msg)
+    assert m, msg
+    assert wait_job(server, m.group(1))[0] == "completed"
+
+
+def test_snapshot_written_at_flush_replaced_at_compaction_and_loaded_after_restart(tmp_path):
+    s = Server(tmp_path / "data", env={"KALAMDB_LOG_LEVEL": "info"}).start()
+    folder = tmp_path / "data" / "storage" / "sn" / "docs"
+    try:
+        s.sql("CREATE NAMESPACE sn")
+        s.sql("CREATE SHARED TABLE sn.docs (id INT PRIMARY KEY, emb EMBEDDING(2))")
+        s.sql("ALTER TABLE sn.docs CREATE INDEX emb USING L2")
+        s.sql("INSERT INTO sn.docs VALUES " + ", ".join(f"({i}, '{vec(v)}')" for i, v in POINTS.items()))
+        q = [2.0, 0.4]
+        before = search(s, "sn.docs", q, 4)
+        assert before == expected("l2", q, 4)
+        flush(s, "sn.docs")
+        # The snapshot sits beside the segment, named by the manifest with its checksum.
+        assert vector_files(folder) == ["emb.1.hnsw"]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        [entry] = manifest["vector_indexes"]
+        assert entry["file"] == "vectors/emb.1.hnsw" and entry["vectors"] == 4, entry
+        assert entry["sha256"] == sha256_of(folder / "vectors" / "emb.1.hnsw")
+        assert entry["size_bytes"] == (folder / "vectors" / "emb.1.hnsw").stat().st_size
+        assert search(s, "sn.docs", q, 4) == before
+        # A delete and an insert, flushed: a new snapshot replaces the old one, which is deleted.
+        s.sql("DELETE FROM sn.docs WHERE id = 2")
+        s.sql("INSERT INTO sn.docs VALUES (5, '[100, 100]')")
+        after = [r for r in before if r[0] != "2"]
+        assert search(s, "sn.docs", q, 3) == after
+        # A file no manifest names (as a crash between writing a snapshot and committing its
+        # manifest leaves) goes too.
+        (folder / "vectors" / "emb.99.hnsw").write_bytes(b"orphan")
+        flush(s, "sn.docs")
+        assert vector_files(folder) == ["emb.2.hnsw"]
+        [entry] = json.loads((folder / "manifest.json").read_text())["vector_indexes"]
+        assert entry["file"] == "vectors/emb.2.hnsw" and entry["vectors"] == 4, entry
+        assert search(s, "sn.docs", q, 3) == after
+        # Compaction rebuilds from the surviving rows; its manifest names the new snapshot (the
+        # old one is deleted with the merged segments, after the grace period).
+        compact(s, "sn.docs")
+        [entry] = json.loads((folder / "manifest.json").read_text())["vector_indexes"]
+        assert entry["file"] == "vectors/emb.4.hnsw" and entry["vectors"] == 4, entry
+        assert "emb.4.hnsw" in vector_files(folder)
+        assert search(s, "sn.docs", q, 3) == after
+        # Clean restart: the snapshot is loaded (not rebuilt), with identical answers; the
+        # deleted row never comes back.
+        s.stop()
         s.start()
-        s.sql("DROP TABLE r.docs")
-        assert list((tmp_path / "data" / "vectors").iterdir()) == []
+        assert search(s, "sn.docs", q, 3) == after
+        assert [r[0] for r in search(s, "sn.docs", q, 5)] == [r[0] for r in after] + ["5"]
+        assert loads_in_log(s) == 1
+        # kill -9 after writes that no snapshot holds: loaded, then reconciled with the rows.
+        s.sql("UPDATE sn.docs SET emb = '[2, 0.4]' WHERE id = 4")
+        s.sql("DELETE FROM sn.docs WHERE id = 1")
+        s.kill9()
+        s.start()
+        assert [r[0] for r in search(s, "sn.docs", q, 5)] == ["4", "3", "5"]
+        assert loads_in_log(s) == 2
+        # A damaged snapshot (its checksum no longer matches): rebuilt from the rows, same answer.
+        flush(s, "sn.docs")
+        [entry] = json.loads((folder / "manifest.json").read_text())["vector_indexes"]
+        good = search(s, "sn.docs", q, 5)
+        assert [r[0] for r in good] == ["4", "3", "5"]
+        s.stop()
+        snap = folder / entry["file"]
+        data = bytearray(snap.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        snap.write_bytes(bytes(data))
+        s.start()
+        assert search(s, "sn.docs", q, 5) == good
+        assert loads_in_log(s) == 2  # not loaded this time
+        assert "does not match its checksum" in s.log_path.read_text(errors="replace")
+        # DROP INDEX removes the snapshot files; so does DROP TABLE.
+        s.sql("ALTER TABLE sn.docs DROP INDEX emb")
+        assert vector_files(folder) == []
+        s.sql("ALTER TABLE sn.docs CREATE INDEX emb USING L2")
+        assert [r[0] for r in search(s, "sn.docs", q, 5)] == ["4", "3", "5"]
+        s.sql("INSERT INTO sn.docs VALUES (6, '[-1, -1]')")
+        flush(s, "sn.docs")
+        assert vector_files(folder) == ["emb.6.hnsw"]
+        # The re-created index's entry replaced the dropped one's.
+        [entry] = json.loads((folder / "manifest.json").read_text())["vector_indexes"]
+        assert entry["file"] == "vectors/emb.6.hnsw" and entry["vectors"] == 4, entry
+        s.sql("DROP TABLE sn.docs")
+        assert vector_files(folder) == []
+    finally:
+        s.stop()
+
+
+def test_kill9_between_snapshot_and_manifest_leaves_no_wrong_answer_and_no_orphan(tmp_path):
+    import re
+    import time
+    s = Server(tmp_path / "data", env={"KALAMDB_TEST_FLUSH_PAUSE_MS": "3000"}).start()
+    folder = tmp_path / "data" / "storage" / "kf" / "docs"
+    q = [2.0, 0.4]
+    try:
+        s.sql("CREATE NAMESPACE kf")
+        s.sql("CREATE SHARED TABLE kf.docs (id INT PRIMARY KEY, emb EMBEDDING(2))")
+        s.sql("ALTER TABLE kf.docs CREATE INDEX emb USING L2")
+        s.sql("INSERT INTO kf.docs VALUES " + ", ".join(f"({i}, '{vec(v)}')" for i, v in POINTS.items()))
+        flush(s, "kf.docs")  # pauses 3 s before publishing, then completes
+        assert vector_files(folder) == ["emb.1.hnsw"]
+        s.sql("DELETE FROM kf.docs WHERE id = 2")
+        s.sql("INSERT INTO kf.docs VALUES (5, '[100, 100]')")
+        want = [r[0] for r in search(s, "kf.docs", q, 5)]
+        assert want == ["1", "3", "4", "5"]
+        msg = s.sql("STORAGE FLUSH TABLE kf.docs")["results"][0]["message"]
+        job = re.search(r"Job ID: (FL-\d+)", msg).group(1)
+        pause = "Scope '': segment batch-2.parquet written (2 rows); publishing its manifest"
+        deadline = time.time() + 60
+        while s.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job}'") != [
+                ["running", pause]]:
+            assert time.time() < deadline, "the flush never paused"
+            time.sleep(0.02)
+        s.kill9()
+        # The new snapshot is written, the manifest naming it never committed: an unnamed file.
+        assert vector_files(folder) == ["emb.1.hnsw", "emb.2.hnsw"]
+        s.extra_env = {}
+        s.start()
+        # The committed manifest names emb.1: loaded and reconciled, the deleted row stays gone.
+        assert [r[0] for r in search(s, "kf.docs", q, 5)] == want
+        flush(s, "kf.docs")
+        assert vector_files(folder) == ["emb.2.hnsw"]
+        assert [r[0] for r in search(s, "kf.docs", q, 5)] == want
+    finally:
+        s.stop()
+
+
+def test_snapshot_on_s3_storage_survives_kill9_and_goes_with_the_table(s3, tmp_path):
+    import hashlib
+    endpoint, client = s3
+    s = Server(tmp_path / "data").start()
+    pw = {"user": "sara", "password": "password123"}
+
+    def keys():
+        out = client.list_objects_v2(Bucket="kalam-cold", Prefix="vec/")
+        return sorted(o["Key"] for o in out.get("Contents", []))
+
+    try:
+        s.sql(f"CREATE STORAGE s3vec TYPE 's3' BUCKET 'kalam-cold' REGION 'us-east-1' "
+              f"ENDPOINT '{endpoint}' BASE_DIRECTORY 's3://kalam-cold/vec' "
+              f"CREDENTIALS '{json.dumps(CREDS)}'")
+        s.create_user("sara", "password123")
+        s.sql("CREATE NAMESPACE sv")
+        s.sql("CREATE USER TABLE sv.notes (id INT PRIMARY KEY, emb EMBEDDING(2)) "
+              "WITH (STORAGE_ID = 's3vec')")
+        s.sql("ALTER TABLE sv.notes CREATE INDEX emb USING L2")
+        s.sql("INSERT INTO sv.notes VALUES " + ", ".join(
+            f"({i}, '{vec(v)}')" for i, v in POINTS.items()), **pw)
+        q = [2.0, 0.4]
+        before = search(s, "sv.notes", q, 4, **pw)
+        assert before == expected("l2", q, 4)
+        flush(s, "sv.notes")
+        assert keys() == ["vec/sv/notes/sara/batch-1.parquet", "vec/sv/notes/sara/manifest.json",
+                          "vec/sv/notes/sara/vectors/emb.1.hnsw"]
+        manifest = json.loads(client.get_object(
+            Bucket="kalam-cold", Key="vec/sv/notes/sara/manifest.json")["Body"].read())
+        [entry] = manifest["vector_indexes"]
+        body = client.get_object(Bucket="kalam-cold",
+                                 Key="vec/sv/notes/sara/vectors/emb.1.hnsw")["Body"].read()
+        assert entry["sha256"] == hashlib.sha256(body).hexdigest() and entry["vectors"] == 4
+        s.sql("DELETE FROM sv.notes WHERE id = 2", **pw)
+        s.kill9()
+        s.start()
+        assert search(s, "sv.notes", q, 4, **pw) == [r for r in before if r[0] != "2"]
+        s.sql("DROP TABLE sv.notes")
+        assert keys() == []
     finally:
         s.stop()
 

@@ -113,6 +113,9 @@ max_files_per_folder = 10
 max_request_bytes = 5000
 allowed_mime_types = ["image/*", "text/plain"]
 
+[vector]
+ef_search = 200
+
 [cluster]
 node_id = 7
 peers = ["7=10.0.0.7:9100", "8=10.0.0.8:9100", "9=10.0.0.9:9100"]
@@ -295,6 +298,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.files.max_files_per_folder, 10u);
   EXPECT_EQ(c.files.max_request_bytes, 5000u);
   EXPECT_EQ(c.files.allowed_mime_types, (std::vector<std::string>{"image/*", "text/plain"}));
+  EXPECT_EQ(c.vector.ef_search, 200u);
   EXPECT_EQ(c.cluster.node_id, 7u);
   EXPECT_EQ(c.cluster.peers, (std::vector<std::string>{"7=10.0.0.7:9100", "8=10.0.0.8:9100",
                                                       "9=10.0.0.9:9100"}));

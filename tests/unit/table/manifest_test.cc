@@ -79,6 +79,18 @@ void ExpectSameManifest(const Manifest& a, const Manifest& b) {
       ExpectSameValue(x.columns[c].max, y.columns[c].max);
     }
   }
+  ASSERT_EQ(a.vector_indexes.size(), b.vector_indexes.size());
+  for (size_t i = 0; i < a.vector_indexes.size(); ++i) {
+    const VectorIndexEntry& x = a.vector_indexes[i];
+    const VectorIndexEntry& y = b.vector_indexes[i];
+    EXPECT_EQ(x.column_id, y.column_id);
+    EXPECT_EQ(x.index_version, y.index_version);
+    EXPECT_EQ(x.file, y.file);
+    EXPECT_EQ(x.seq, y.seq);
+    EXPECT_EQ(x.vectors, y.vectors);
+    EXPECT_EQ(x.size_bytes, y.size_bytes);
+    EXPECT_EQ(x.sha256, y.sha256);
+  }
 }
 
 Manifest RoundTrip(const Manifest& m) {
@@ -219,6 +231,47 @@ TEST(ManifestTest, TheValidFixtureDecodes) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->segments.size(), 2u);
   EXPECT_EQ(m->segments[0].columns[0].max, Value::Int(10));
+}
+
+// A vector index snapshot entry (docs/vectors.md "Persistence") round-trips in its stable form;
+// damaged entries are refused naming the field.
+TEST(ManifestTest, VectorIndexEntriesHaveAStableFormAndAreChecked) {
+  Manifest m;
+  m.next_segment_id = 4;
+  VectorIndexEntry e;
+  e.column_id = 3;
+  e.index_version = 2;
+  e.file = "vectors/emb.3.hnsw";
+  e.seq = 77;
+  e.vectors = 10;
+  e.size_bytes = 2048;
+  e.sha256 = std::string(64, 'a');
+  m.vector_indexes.push_back(e);
+  const std::string json = EncodeManifest(m);
+  EXPECT_EQ(json, R"({"format_version":1,"next_segment_id":4,"segments":[],"vector_indexes":[)"
+                  R"({"column_id":3,"index_version":2,"file":"vectors/emb.3.hnsw","seq":77,)"
+                  R"("vectors":10,"size_bytes":2048,"sha256":")" + std::string(64, 'a') + R"("}]})");
+  RoundTrip(m);
+  auto refused = [&](const std::string& from, const std::string& to) {
+    std::string bad = json;
+    bad.replace(bad.find(from), from.size(), to);
+    auto r = DecodeManifest(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_EQ(refused(std::string(64, 'a'), "ABC"),
+            "manifest field 'vector_indexes[0].sha256' is not a lower-case hex SHA-256");
+  EXPECT_EQ(refused("vectors/emb.3.hnsw", "../x.hnsw"),
+            "manifest field 'vector_indexes[0].file' is not a safe relative key: object key "
+            "'../x.hnsw' has a '..' segment");
+  EXPECT_EQ(refused(R"("seq":77)", R"("seq":-1)"),
+            "manifest field 'vector_indexes[0].seq' is out of range (-1)");
+  EXPECT_EQ(refused(R"("vector_indexes":[)", R"("vector_indexes":{)"),
+            "manifest is not valid JSON: syntax error");
+  const std::string entry = json.substr(json.find("[{\"column_id\":3") + 1);
+  EXPECT_EQ(refused(R"("vector_indexes":[)",
+                    R"("vector_indexes":[)" + entry.substr(0, entry.size() - 2) + ","),
+            "manifest field 'vector_indexes[1].column_id' repeats the index of column 3");
 }
 
 struct CorruptCase {

@@ -29,7 +29,9 @@ TEST(VectorMathTest, ParsesJsonArrays) {
   for (const char* bad : {"", "1,2", "[1,", "[1 2]", "[1,]x", "[\"a\"]", "[nan]", "[1] 2"}) {
     auto r = ParseVectorText(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
   }
 }
 
