@@ -59,7 +59,7 @@ def test_every_printed_key_is_documented_with_its_default():
     wrong = {k: (doc[k][0], v) for k, v in printed.items() if doc[k][0] != v or
              type(doc[k][0]) is not type(v)}
     assert wrong == {}, "documented default != printed default"
-    assert len(printed) == 70
+    assert len(printed) == 71
 
 
 def test_environment_overrides_match():
