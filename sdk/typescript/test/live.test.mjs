@@ -278,6 +278,8 @@ test('300 forced disconnects with concurrent inserts/updates/deletes: the live r
   }
   writing = false;
   await Promise.all(writers);
+  // The last cut's reconnect (and resume) can still be under way: the mirror is compared after it.
+  await waitFor(() => c.connection.connects > seen && c.isConnected(), 10000, 'the reconnect after the last cut');
   const expect = await tableRows('app.chaos');
   await waitFor(() => {
     const m = mirrorMap(rows);
