@@ -1,5 +1,6 @@
 """Small helpers for the black-box e2e tests (the lead owns kalam_harness.py / conftest.py)."""
 import itertools
+import os
 import re
 import time
 
@@ -106,3 +107,18 @@ def flush(server, table):
     status, message = wait_job(server, m.group(1))
     assert status == "completed", message
     return m.group(1), message
+
+
+def stored_name(ref):
+    """The name a FILE column's bytes are stored under (FileRef::StoredName, docs/files.md): the
+    file id, then the original name's stem lower-cased and reduced to [a-z0-9-] (at most 50
+    characters), then its extension (or `bin`)."""
+    base = os.path.basename(ref["name"].replace("\\", "/"))
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem:
+        stem, ext = base, ""
+    s = re.sub(r"[ _-]+", "-", stem.lower())
+    s = re.sub(r"[^a-z0-9-]", "", s)
+    s = re.sub(r"-+", "-", s).strip("-")[:50].rstrip("-")
+    ext = ext.lower() if ext and len(ext) <= 10 and ext.isalnum() and ext.isascii() else "bin"
+    return f"{ref['id']}-{s}.{ext}" if s else f"{ref['id']}.{ext}"

@@ -10,6 +10,7 @@ import os
 import pytest
 import requests
 
+from helpers import stored_name
 from test_export import export_of, flush
 from kalam_harness import serve
 
@@ -32,20 +33,6 @@ def upload(server, sql, files, user):
     r = requests.post(server.base + "/v1/api/sql", files=parts,
                       headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.json()["status"] == "success", (r.status_code, r.text)
-
-
-def stored_name(ref):
-    """FileRef::StoredName (docs/files.md)."""
-    import re
-    base = os.path.basename(ref["name"].replace("\\", "/"))
-    stem, dot, ext = base.rpartition(".")
-    if not dot or not stem:
-        stem, ext = base, ""
-    s = re.sub(r"[ _-]+", "-", stem.lower())
-    s = re.sub(r"[^a-z0-9-]", "", s)
-    s = re.sub(r"-+", "-", s).strip("-")[:50].rstrip("-")
-    ext = ext.lower() if ext and len(ext) <= 10 and ext.isalnum() and ext.isascii() else "bin"
-    return f"{ref['id']}-{s}.{ext}" if s else f"{ref['id']}.{ext}"
 
 
 def sha(b):

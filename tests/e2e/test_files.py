@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from helpers import assert_sql_error, flush, wait_job
+from helpers import assert_sql_error, flush, stored_name, wait_job
 from kalam_harness import DEFAULT_TEST_CONFIG, Server, serve
 
 PW = "password123"
@@ -77,18 +77,6 @@ def file_url(server, ns, table, ref, user_id=None):
     url = f"{server.base}/v1/files/{ns}/{table}/{ref['sub']}/{stored}"
     return url + (f"?user_id={user_id}" if user_id else "")
 
-
-def stored_name(ref):
-    import re
-    base = os.path.basename(ref["name"].replace("\\", "/"))
-    stem, dot, ext = base.rpartition(".")
-    if not dot or not stem:
-        stem, ext = base, ""
-    s = re.sub(r"[ _-]+", "-", stem.lower())
-    s = re.sub(r"[^a-z0-9-]", "", s)
-    s = re.sub(r"-+", "-", s).strip("-")[:50].rstrip("-")
-    ext = ext.lower() if ext and len(ext) <= 10 and ext.isalnum() and ext.isascii() else "bin"
-    return f"{ref['id']}-{s}.{ext}" if s else f"{ref['id']}.{ext}"
 
 
 def get(server, url, user="root", headers=None):
