@@ -174,7 +174,11 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     return HandleMultipartSql(ctx, std::move(req), std::move(respond), who, start);
   }
   boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
+  // The parsed body lives only in this function: its values come from a stack buffer (a typical
+  // request needs no heap allocation to parse), larger bodies continue on the heap.
+  unsigned char parse_buffer[4096];
+  json::monotonic_resource parse_memory(parse_buffer, sizeof parse_buffer);
+  json::value body = json::parse(req.body, ec, &parse_memory);
   auto bad = [&](std::string_view code, std::string message) {
     respond(JsonResponse(400, EncodeSqlError(code, message, MillisSince(start))));
   };
