@@ -122,10 +122,14 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
   if (select) {
     if (auto ticket = inline_reads->Admit(key)) {
       const auto began = SteadyClock::now();
-      std::optional<sql::SqlResponse> response =
-          ctx->executor->TryExecute(request, sql::Caller{who.user_id, who.role});
+      std::optional<sql::SqlResponse> response = ctx->executor->TryExecute(
+          request, sql::Caller{who.user_id, who.role}, inline_reads->budget());
+      const auto took = SteadyClock::now() - began;
+      // No response: no connection was free (nothing ran), or the run was cancelled past its
+      // budget — remembered as long. Either way a worker runs the request below.
+      if (!response && took >= inline_reads->budget()) inline_reads->Record(key, took);
       if (response) {
-        inline_reads->Record(key, SteadyClock::now() - began);
+        inline_reads->Record(key, took);
         static metrics::Counter& inline_runs = metrics::Registry::Default().GetCounter(
             "kalamdb_sql_inline_requests_total",
             "SQL requests run on the HTTP I/O thread instead of a worker", {});
