@@ -45,7 +45,7 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::VerifyToken(
   if (auth::RoleName(user->role) != v.claims.role) {
     return Fail(401, "INVALID_CREDENTIALS", "Invalid token: role does not match the user's role");
   }
-  return *user;
+  return std::move(*user);
 }
 
 std::variant<Principal, AuthFailure> AuthService::AuthenticateBearer(
@@ -64,8 +64,8 @@ std::variant<Principal, AuthFailure> AuthService::AuthenticateBearer(
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   auto user = VerifyToken(token, "access");
   if (auto* f = std::get_if<AuthFailure>(&user)) return *f;
-  const auto& u = std::get<catalog::UserRecord>(user);
-  return Principal{u.user_id, u.role};
+  auto& u = std::get<catalog::UserRecord>(user);
+  return Principal{std::move(u.user_id), u.role};
 }
 
 bool AuthService::NeedsSetup() const {

@@ -21,9 +21,13 @@ namespace kalam::api {
 //  - the same text, in the same namespace, ran at least `min_fast_runs` times in a row in at most
 //    `max_run` each (timed around the executor, wherever it ran); one longer run sends the text
 //    back to the worker pool until it has proved short again;
-//  - fewer than `max_concurrent` requests are running inline (so with io_threads >= 2 an I/O
-//    thread is always free for I/O even if a statement turns out long);
+//  - fewer than `max_concurrent` requests are running inline (the server allows one per I/O
+//    thread);
 //  - a pooled SQLite connection is free (the caller uses Executor::TryExecute).
+// An inline run is given budget() (kBudgetRuns × max_run): a statement still running then is
+// cancelled and run again on a worker (it is one SELECT: nothing was written), so a text that
+// turns long — whatever its parameters — holds its I/O thread for about the budget, not for the
+// request time limit.
 // Everything else — writes, batches, long or new statements — keeps going to the workers.
 class InlineReads {
  public:
@@ -54,6 +58,9 @@ class InlineReads {
     InlineReads* owner_;
   };
 
+  // budget() in units of max_run: enough slack that a statement near max_run is not cancelled.
+  static constexpr int kBudgetRuns = 4;
+
   explicit InlineReads(Options options) : options_(options) {}
 
   // True when `sql` is one SELECT statement: optional whitespace, the keyword SELECT (any case)
@@ -69,6 +76,9 @@ class InlineReads {
 
   // Records one run of the text `key`, inline or on a worker, that took `took`.
   void Record(uint64_t key, std::chrono::nanoseconds took);
+
+  // How long an inline run may take before it is cancelled and handed to the workers.
+  std::chrono::microseconds budget() const { return options_.max_run * kBudgetRuns; }
 
   // Requests running inline now (a snapshot, for tests and metrics).
   size_t running() const { return running_.load(); }

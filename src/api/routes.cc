@@ -122,10 +122,14 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
   if (select) {
     if (auto ticket = inline_reads->Admit(key)) {
       const auto began = SteadyClock::now();
-      std::optional<sql::SqlResponse> response =
-          ctx->executor->TryExecute(request, sql::Caller{who.user_id, who.role});
+      std::optional<sql::SqlResponse> response = ctx->executor->TryExecute(
+          request, sql::Caller{who.user_id, who.role}, inline_reads->budget());
+      const auto took = SteadyClock::now() - began;
+      // No response: no connection was free (nothing ran), or the run was cancelled past its
+      // budget — remembered as long. Either way a worker runs the request below.
+      if (!response && took >= inline_reads->budget()) inline_reads->Record(key, took);
       if (response) {
-        inline_reads->Record(key, SteadyClock::now() - began);
+        inline_reads->Record(key, took);
         static metrics::Counter& inline_runs = metrics::Registry::Default().GetCounter(
             "kalamdb_sql_inline_requests_total",
             "SQL requests run on the HTTP I/O thread instead of a worker", {});
@@ -174,7 +178,11 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     return HandleMultipartSql(ctx, std::move(req), std::move(respond), who, start);
   }
   boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
+  // The parsed body lives only in this function: its values come from a stack buffer (a typical
+  // request needs no heap allocation to parse), larger bodies continue on the heap.
+  unsigned char parse_buffer[4096];
+  json::monotonic_resource parse_memory(parse_buffer, sizeof parse_buffer);
+  json::value body = json::parse(req.body, ec, &parse_memory);
   auto bad = [&](std::string_view code, std::string message) {
     respond(JsonResponse(400, EncodeSqlError(code, message, MillisSince(start))));
   };

@@ -29,9 +29,21 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
 }
 
 std::string FormatTook(double took_ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::round(took_ms * 1000.0) / 1000.0);
-  return buf;
+  // The same text as "%.3f" of the value rounded to whole microseconds, without printf's
+  // floating-point formatting (this runs once per SQL response).
+  if (!(took_ms >= 0) || took_ms >= 9e12) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.3f", std::round(took_ms * 1000.0) / 1000.0);
+    return buf;
+  }
+  const auto micros = static_cast<uint64_t>(std::llround(took_ms * 1000.0));
+  std::string out = std::to_string(micros / 1000);
+  const auto frac = static_cast<unsigned>(micros % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  return out;
 }
 
 std::string EncodeCodedError(std::string_view code, std::string_view message) {

@@ -3,6 +3,7 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
@@ -26,13 +27,13 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "net/multipart.h"
+#include "net/response_head.h"
 #include "net/spool_body.h"
 
 namespace kalam::net {
@@ -56,6 +57,8 @@ constexpr uint64_t kSourcePieceBytes = 4 << 20;
 // After the grace period, how long Stop waits for the I/O threads to run out of work before it
 // stops the io_context outright.
 constexpr std::chrono::seconds kThreadExitWait{1};
+// Response buffers up to this capacity are reused for the connection's next response.
+constexpr size_t kKeptBufferBytes = 64 << 10;
 // Preflight answer headers.
 // Request headers a cross-origin page may send: auth and JSON, plus the conditional and range
 // headers of file downloads (GET /v1/files/…).
@@ -199,7 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : shared_(std::move(shared)),
         executor_(socket.get_executor()),
         stream_(std::move(socket)),
-        handler_timer_(executor_),
+        watchdog_(executor_),
         peer_ip_(std::move(peer_ip)),
         peer_loopback_(peer_loopback),
         slot_(std::move(slot)) {}
@@ -246,7 +249,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Completes request `seq` (called on the strand through a Responder).
   void OnResponse(uint64_t seq, HttpResponse response) {
     if (seq != request_seq_ || state_ != State::kHandling) return;  // late, duplicate or closed
-    handler_timer_.cancel();
     WriteResponse(std::move(response), /*close_after=*/false);
   }
 
@@ -272,8 +274,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(boost::none);
     chunk_budget_ = ChunkBudget{0, shared_->options.max_body_bytes, false};
     parser_->on_chunk_header(chunk_budget_);
-    stream_.expires_after(requests_served_ == 0 ? shared_->options.request_timeout
-                                                : shared_->options.keep_alive_timeout);
+    SetDeadline(requests_served_ == 0 ? shared_->options.request_timeout
+                                      : shared_->options.keep_alive_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Connection::OnHead, shared_from_this()));
   }
@@ -312,7 +314,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // (`req` and parser_ are not used below: the parser may have moved into spool_parser_.)
     if (body_pending && version_ >= 11 && expect_continue) {
       state_ = State::kReadingBody;
-      stream_.expires_after(shared_->options.request_timeout);
+      SetDeadline(shared_->options.request_timeout);
       asio::async_write(stream_, asio::buffer(kContinueResponse.data(), kContinueResponse.size()),
                         beast::bind_front_handler(&Connection::OnContinueSent,
                                                   shared_from_this()));
@@ -331,14 +333,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (spool_parser_) {
       if (spool_parser_->is_done()) return DispatchRequest();
       state_ = State::kReadingBody;
-      stream_.expires_after(shared_->options.request_timeout);
+      SetDeadline(shared_->options.request_timeout);
       http::async_read(stream_, buffer_, *spool_parser_,
                        beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
       return;
     }
     if (parser_->is_done()) return DispatchRequest();
     state_ = State::kReadingBody;
-    stream_.expires_after(shared_->options.request_timeout);
+    SetDeadline(shared_->options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
   }
@@ -431,19 +433,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return RespondPreflight(request);
     }
 
-    // The timer's handler keeps this connection alive while the handler works; if the Responder
-    // is never called, the timeout closes the connection instead of leaking it.
-    handler_timer_.expires_after(shared_->options.request_timeout +
-                                 shared_->router->ExtraHandlerTime(request.path));
+    // The watchdog closes the connection if the Responder is not called in time (and keeps the
+    // connection alive meanwhile), so a lost Responder does not leak it.
+    SetDeadline(shared_->options.request_timeout +
+                shared_->router->ExtraHandlerTime(request.path));
     current_method_ = request.method;  // kept for the timeout message; reuses capacity
     current_path_ = request.path;
-    handler_timer_.async_wait([self = shared_from_this(), seq = request_seq_](beast::error_code ec) {
-      if (ec || seq != self->request_seq_ || self->state_ != State::kHandling) return;
-      spdlog::warn("No response to {} {} from {} within {} s; closing the connection",
-                   self->current_method_, self->current_path_, self->peer_ip_,
-                   self->shared_->options.request_timeout.count());
-      self->Close();
-    });
 
     try {
       shared_->router->Dispatch(std::move(request), MakeResponder());
@@ -516,8 +511,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       return;
     }
-    stream_.expires_never();
     state_ = State::kUpgraded;
+    StopWatchdog();
     UpgradeRequest upgrade{TakeRequest(), parser_->release(), std::move(stream_),
                            std::move(buffer_), std::move(slot_)};
     parser_.reset();
@@ -537,44 +532,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void WriteResponse(HttpResponse&& r, bool close_after) {
     const bool keep = keep_alive_ && !close_after && !stop_requested_ && !shared_->stopping.load();
-    try {
-      BuildResponse(std::move(r), keep);
-    } catch (const std::exception& e) {
-      // Beast refuses oversized header fields by throwing; answer 500 rather than hang.
-      spdlog::error("Cannot serialize the HTTP response: {}", e.what());
-      HttpResponse fallback = JsonErrorResponse(500, "INTERNAL_ERROR", "Internal server error");
-      BuildResponse(std::move(fallback), keep);
-    }
+    BuildResponse(std::move(r), keep);
     state_ = State::kWriting;
     close_after_write_ = !keep;
-    stream_.expires_after(shared_->options.request_timeout);
+    SetDeadline(shared_->options.request_timeout);
     if (source_) {
       // The head now, then the source's pieces one after another.
       source_sent_ = 0;
-      file_head_.emplace(response_);
-      http::async_write_header(
-          stream_, *file_head_,
-          beast::bind_front_handler(&Connection::OnSourceWritten, shared_from_this()));
+      head_pending_ = true;
+      asio::async_write(stream_, asio::buffer(out_),
+                        beast::bind_front_handler(&Connection::OnSourceWritten,
+                                                  shared_from_this()));
       return;
     }
     if (file_) {
       // The head now, then the file in pieces (Content-Length is already the slice's length).
       file_sent_ = 0;
-      file_head_.emplace(response_);
-      http::async_write_header(
-          stream_, *file_head_,
-          beast::bind_front_handler(&Connection::OnFileWritten, shared_from_this()));
+      head_pending_ = true;
+      asio::async_write(stream_, asio::buffer(out_),
+                        beast::bind_front_handler(&Connection::OnFileWritten, shared_from_this()));
       return;
     }
-    http::async_write(stream_, response_,
+    // Head and body in one gathered write: one sendmsg on a socket that takes it all.
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(out_), asio::buffer(body_)};
+    asio::async_write(stream_, pieces,
                       beast::bind_front_handler(&Connection::OnWrite, shared_from_this()));
   }
 
   // Sends the next piece of file_ (read on this I/O thread: local disk, 256 KiB at a time).
   void OnFileWritten(beast::error_code ec, size_t bytes) {
     if (state_ != State::kWriting) return;
-    if (file_head_ && file_head_->is_header_done()) file_head_.reset();
-    else if (!file_head_) file_sent_ += bytes;
+    if (head_pending_) head_pending_ = false;
+    else file_sent_ += bytes;
     if (!ec && file_sent_ < file_->length()) {
       const uint64_t want = std::min<uint64_t>(file_->length() - file_sent_, 256 << 10);
       file_chunk_.resize(static_cast<size_t>(want));
@@ -588,7 +577,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         ec = beast::error_code(n < 0 ? errno : EIO, boost::system::system_category());
       } else {
         file_chunk_.resize(static_cast<size_t>(n));
-        stream_.expires_after(shared_->options.request_timeout);
+        SetDeadline(shared_->options.request_timeout);
         asio::async_write(stream_, asio::buffer(file_chunk_),
                           beast::bind_front_handler(&Connection::OnFileWritten,
                                                     shared_from_this()));
@@ -596,7 +585,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     file_.reset();
-    file_head_.reset();
     std::string().swap(file_chunk_);
     OnWrite(ec, 0);
   }
@@ -604,10 +592,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Asks the body source for its next piece (or finishes the response when all was written).
   void OnSourceWritten(beast::error_code ec, size_t bytes) {
     if (state_ != State::kWriting) return;
-    if (file_head_ && file_head_->is_header_done()) file_head_.reset();
-    else if (!file_head_) source_sent_ += bytes;
+    if (head_pending_) head_pending_ = false;
+    else source_sent_ += bytes;
     if (!ec && source_sent_ < source_->length()) {
       const uint64_t want = std::min<uint64_t>(source_->length() - source_sent_, kSourcePieceBytes);
+      // No I/O is pending while the source works, so no deadline either (as before a piece).
+      ClearDeadline();
       // The callback owns the connection meanwhile: no I/O is pending on it while the source works.
       source_->Next(static_cast<size_t>(want), [shared = shared_, self = shared_from_this()](
                                                    bool ok, std::string piece) {
@@ -620,7 +610,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     source_.reset();
-    file_head_.reset();
     std::string().swap(source_piece_);
     OnWrite(ec, 0);
   }
@@ -635,56 +624,65 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Close();
     }
     source_piece_ = std::move(piece);
-    stream_.expires_after(shared_->options.request_timeout);
+    SetDeadline(shared_->options.request_timeout);
     asio::async_write(stream_, asio::buffer(source_piece_),
                       beast::bind_front_handler(&Connection::OnSourceWritten, shared_from_this()));
   }
 
-  // Fills response_ from `r`. Throws only what Beast throws for invalid fields.
+  // Writes the response head of `r` into out_ and moves its in-memory body into body_ (none for
+  // HEAD; a file or source body is sent after the head).
   void BuildResponse(HttpResponse&& r, bool keep) {
     const unsigned status = (r.status >= 100 && r.status <= 999) ? static_cast<unsigned>(r.status)
                                                                   : 500u;
-    response_ = {};
-    response_.version(version_);
-    response_.result(status);
-    response_.set(http::field::server, kServerName);
-    if (!r.content_type.empty()) response_.set(http::field::content_type, r.content_type);
+    out_.clear();
+    AppendStatusLine(version_, status, &out_);
+    AppendHeaderField("Server", kServerName, &out_);
+    if (!r.content_type.empty() && !HasLineBreak(r.content_type)) {
+      AppendHeaderField("Content-Type", r.content_type, &out_);
+    }
     for (const auto& [name, value] : r.headers) {
       if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
         spdlog::error("Dropped invalid response header '{}'", name);
         continue;
       }
-      response_.insert(name, value);
+      AppendHeaderField(name, value, &out_);
     }
     if (!cors_origin_.empty()) {
-      response_.set(http::field::access_control_allow_origin, cors_origin_);
-      response_.set(http::field::access_control_expose_headers, kCorsExposeHeaders);
+      AppendHeaderField("Access-Control-Allow-Origin", cors_origin_, &out_);
+      AppendHeaderField("Access-Control-Expose-Headers", kCorsExposeHeaders, &out_);
       if (cors_origin_ != "*") {
-        response_.set(http::field::vary, "Origin");
-        response_.set(http::field::access_control_allow_credentials, "true");
+        AppendHeaderField("Vary", "Origin", &out_);
+        AppendHeaderField("Access-Control-Allow-Credentials", "true", &out_);
       }
     }
-    response_.keep_alive(keep);
     file_.reset();
     source_.reset();
     // RFC 9110 §8.6: no Content-Length (and no body) on 1xx, 204 and 304.
+    std::optional<uint64_t> length;
     if (status < 200 || status == 204 || status == 304) {
       r.body.clear();
     } else if (r.body_file) {
-      response_.content_length(r.body_file->length());
+      length = r.body_file->length();
       if (!is_head_ && r.body_file->length() > 0) file_ = std::move(r.body_file);
+      r.body.clear();
     } else if (r.body_source) {
-      response_.content_length(r.body_source->length());
+      length = r.body_source->length();
       if (!is_head_ && r.body_source->length() > 0) source_ = std::move(r.body_source);
+      r.body.clear();
     } else {
-      response_.content_length(r.body.size());
+      length = r.body.size();
     }
-    if (!is_head_) response_.body() = std::move(r.body);
+    AppendHeadEnd(version_, keep, length, &out_);
+    body_ = is_head_ ? std::string() : std::move(r.body);
   }
 
   void OnWrite(beast::error_code ec, size_t /*bytes*/) {
     if (state_ != State::kWriting) return;
     FinishInflight();
+    // A large response's buffers are not kept for the connection's next, usually small, ones.
+    if (body_.capacity() > kKeptBufferBytes) std::string().swap(body_);
+    else body_.clear();
+    if (out_.capacity() > kKeptBufferBytes) std::string().swap(out_);
     if (ec) return Close();
     if (close_after_write_ || stop_requested_ || shared_->stopping.load()) return Linger();
     ReadRequestHead();
@@ -698,7 +696,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
     buffer_.clear();
-    stream_.expires_after(kLingerTimeout);
+    SetDeadline(kLingerTimeout);
     DrainSome();
   }
 
@@ -711,10 +709,52 @@ class Connection : public std::enable_shared_from_this<Connection> {
                             });
   }
 
+  // The current wait (a read, a write, the handler, lingering) must end within `limit`, or the
+  // connection is closed. Setting a deadline is a store: the watchdog's timer is re-armed only when
+  // the new deadline is earlier than its wait. When the wait ends before the deadline (which moved
+  // on meanwhile), the watchdog waits again until the deadline. So a busy keep-alive connection
+  // costs one timer wake-up per timeout period, not a timer per read and write.
+  void SetDeadline(std::chrono::steady_clock::duration limit) {
+    deadline_ = std::chrono::steady_clock::now() + limit;
+    if (!watchdog_armed_ || deadline_ < watchdog_expiry_) ArmWatchdog();
+  }
+
+  // Nothing is awaited that may time out (a body source is producing the next piece).
+  void ClearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+  void ArmWatchdog() {
+    watchdog_armed_ = true;
+    watchdog_expiry_ = deadline_;
+    watchdog_.expires_at(deadline_);  // cancels the previous wait, whose completion is stale
+    watchdog_.async_wait([self = shared_from_this(), generation = ++watchdog_generation_](
+                             beast::error_code ec) { self->OnWatchdog(ec, generation); });
+  }
+
+  void StopWatchdog() {
+    ++watchdog_generation_;
+    watchdog_armed_ = false;
+    deadline_ = std::chrono::steady_clock::time_point::max();
+    watchdog_.cancel();
+  }
+
+  void OnWatchdog(beast::error_code ec, uint64_t generation) {
+    if (ec || generation != watchdog_generation_) return;  // cancelled or re-armed
+    watchdog_armed_ = false;
+    if (state_ == State::kClosed || state_ == State::kUpgraded) return;
+    if (deadline_ == std::chrono::steady_clock::time_point::max()) return;
+    if (std::chrono::steady_clock::now() < deadline_) return ArmWatchdog();
+    if (state_ == State::kHandling) {
+      spdlog::warn("No response to {} {} from {} within {} s; closing the connection",
+                   current_method_, current_path_, peer_ip_,
+                   shared_->options.request_timeout.count());
+    }
+    Close();
+  }
+
   void Close() {
     if (state_ == State::kClosed || state_ == State::kUpgraded) return;
     state_ = State::kClosed;
-    handler_timer_.cancel();
+    StopWatchdog();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -738,18 +778,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t body_limit_ = 0;  // the current request's body limit (set from its head)
   // The request's parser once its body goes to a file (options.spool_dir); parser_ is then empty.
   std::optional<http::request_parser<SpoolBody>> spool_parser_;
-  http::response<http::string_body> response_;  // kept alive until its write completes
-  // A response body sent from a file: the file, its head's serializer while the head is being
-  // written, the bytes of the file sent so far and the piece being written.
+  // The response being written: its head, and its in-memory body (kept alive until the write
+  // completes; capacity reused across requests up to kKeptBufferBytes).
+  std::string out_;
+  std::string body_;
+  // A response body sent from a file: the file, the bytes of the file sent so far and the piece
+  // being written.
   std::shared_ptr<const FileSlice> file_;
-  std::optional<http::response_serializer<http::string_body>> file_head_;
+  bool head_pending_ = false;  // the head (out_) of a file or source response is being written
   uint64_t file_sent_ = 0;
   std::string file_chunk_;
   // A response body from a BodySource: the source, the bytes sent so far, the piece being written.
   std::shared_ptr<BodySource> source_;
   uint64_t source_sent_ = 0;
   std::string source_piece_;
-  asio::steady_timer handler_timer_;
+  // The watchdog: one timer per connection enforces the deadline of whatever the connection is
+  // waiting for (see SetDeadline). Touched only on the strand.
+  asio::steady_timer watchdog_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point watchdog_expiry_;  // when the armed wait ends
+  bool watchdog_armed_ = false;
+  uint64_t watchdog_generation_ = 0;  // identifies the current wait; older completions are stale
   ChunkBudget chunk_budget_;  // referenced by parser_ (on_chunk_header keeps a reference)
   const std::string peer_ip_;
   const bool peer_loopback_;

@@ -11,24 +11,54 @@
 namespace kalam::net {
 
 namespace {
-const std::string kUnmatched = "unmatched";
+
+constexpr std::string_view kRequestsName = "kalamdb_http_requests_total";
+constexpr std::string_view kRequestsHelp = "HTTP requests answered, by route and status";
+
+RouteMetrics& Unmatched() {
+  static RouteMetrics unmatched("unmatched");
+  return unmatched;
+}
+
 }  // namespace
 
-Responder Router::Measured(const std::string* route, Responder respond) {
-  return [route, start = std::chrono::steady_clock::now(),
+RouteMetrics::RouteMetrics(std::string label) : label_(std::move(label)) {}
+
+// The registry returns the same series to every thread that asks, so two threads racing to fill a
+// slot store the same pointer.
+void RouteMetrics::Record(int status, double seconds) {
+  metrics::Histogram* duration = duration_.load(std::memory_order_acquire);
+  if (duration == nullptr) {
+    duration = &metrics::Registry::Default().GetHistogram(
+        "kalamdb_http_request_duration_seconds",
+        "HTTP request latency from routing to the handler's response", metrics::LatencyBuckets(),
+        {{"route", label_}});
+    duration_.store(duration, std::memory_order_release);
+  }
+  duration->Observe(seconds);
+  if (status < kFirstStatus || status > kLastStatus) {
+    metrics::Registry::Default()
+        .GetCounter(kRequestsName, kRequestsHelp,
+                    {{"route", label_}, {"status", std::to_string(status)}})
+        .Inc();
+    return;
+  }
+  std::atomic<metrics::Counter*>& slot = by_status_[static_cast<size_t>(status - kFirstStatus)];
+  metrics::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &metrics::Registry::Default().GetCounter(
+        kRequestsName, kRequestsHelp, {{"route", label_}, {"status", std::to_string(status)}});
+    slot.store(counter, std::memory_order_release);
+  }
+  counter->Inc();
+}
+
+Responder Router::Measured(RouteMetrics* metrics, Responder respond) {
+  return [metrics, start = std::chrono::steady_clock::now(),
           inner = std::move(respond)](HttpResponse response) mutable {
-    auto& registry = metrics::Registry::Default();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    registry
-        .GetHistogram("kalamdb_http_request_duration_seconds",
-                      "HTTP request latency from routing to the handler's response",
-                      metrics::LatencyBuckets(), {{"route", *route}})
-        .Observe(seconds);
-    registry
-        .GetCounter("kalamdb_http_requests_total", "HTTP requests answered, by route and status",
-                    {{"route", *route}, {"status", std::to_string(response.status)}})
-        .Inc();
+    metrics->Record(response.status, seconds);
     inner(std::move(response));
   };
 }
@@ -44,10 +74,12 @@ void Router::Put(std::vector<Route>& routes, std::string method, Handler handler
 }
 
 void Router::Add(std::string method, std::string path, Handler handler) {
+  if (!metrics_.contains(path)) metrics_.emplace(path, std::make_unique<RouteMetrics>(path));
   Put(routes_[std::move(path)], std::move(method), std::move(handler));
 }
 
 void Router::AddPrefix(std::string method, std::string prefix, Handler handler) {
+  if (!metrics_.contains(prefix)) metrics_.emplace(prefix, std::make_unique<RouteMetrics>(prefix));
   for (auto& [p, routes] : prefixes_) {
     if (p == prefix) {
       Put(routes, std::move(method), std::move(handler));
@@ -76,9 +108,13 @@ const std::vector<Router::Route>* Router::Find(std::string_view path,
 }
 
 void Router::Dispatch(HttpRequest&& request, Responder respond) const {
-  const std::string* label = &kUnmatched;
+  const std::string* label = nullptr;
   const std::vector<Route>* routes = Find(request.path, &label);
-  respond = Measured(label, std::move(respond));
+  RouteMetrics* metrics = &Unmatched();
+  if (label != nullptr) {
+    if (auto it = metrics_.find(*label); it != metrics_.end()) metrics = it->second.get();
+  }
+  respond = Measured(metrics, std::move(respond));
   if (routes == nullptr) {
     respond(JsonErrorResponse(404, "NOT_FOUND",
                               "No route for " + request.method + " " + request.path));

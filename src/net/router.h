@@ -2,8 +2,11 @@
 // path — to a Handler and answers unknown routes with the JSON 404/405 errors of PROTOCOL.md §1.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,7 +14,28 @@
 
 #include "net/http_types.h"
 
+namespace kalam::metrics {
+class Counter;
+class Histogram;
+}  // namespace kalam::metrics
+
 namespace kalam::net {
+
+// The metric series of one route label (docs/metrics.md), looked up in the registry on their first
+// use instead of per response (then read without a lock). Thread-safe.
+class RouteMetrics {
+ public:
+  explicit RouteMetrics(std::string label);
+  // Counts one response with `status` that took `seconds` from routing to the handler's answer.
+  void Record(int status, double seconds);
+
+ private:
+  static constexpr int kFirstStatus = 100;
+  static constexpr int kLastStatus = 999;
+  const std::string label_;
+  std::atomic<metrics::Histogram*> duration_{nullptr};
+  std::array<std::atomic<metrics::Counter*>, kLastStatus - kFirstStatus + 1> by_status_{};
+};
 
 // Routing table of exact paths and path prefixes. The query string never takes part in matching,
 // and paths are compared byte for byte (no trailing-slash folding, no percent-decoding). An exact
@@ -56,9 +80,9 @@ class Router {
     std::string method;
     Handler handler;
   };
-  // Wraps `respond` to record the response's status and latency under `route`, which must stay
-  // valid while the response is pending (a key of routes_, or a static string).
-  static Responder Measured(const std::string* route, Responder respond);
+  // Wraps `respond` to record the response's status and latency in `metrics`, which must stay
+  // valid while the response is pending (owned by the router, or static).
+  static Responder Measured(RouteMetrics* metrics, Responder respond);
   // Transparent hashing so lookups by string_view do not allocate.
   struct PathHash {
     using is_transparent = void;
@@ -75,6 +99,9 @@ class Router {
   // Prefix routes, longest prefix first.
   std::vector<std::pair<std::string, std::vector<Route>>> prefixes_;
   std::unordered_map<std::string, std::chrono::seconds, PathHash, std::equal_to<>> extra_time_;
+  // The metrics of each path and prefix routed (created by Add and AddPrefix).
+  std::unordered_map<std::string, std::unique_ptr<RouteMetrics>, PathHash, std::equal_to<>>
+      metrics_;
 };
 
 }  // namespace kalam::net

@@ -781,7 +781,8 @@ io_threads = 2
 # Worker threads for SQL and storage work. 0 = one per CPU core.
 worker_threads = 0
 # A single SELECT whose text ran at most this many microseconds its last 3 times runs on the I/O
-# thread that parsed it, saving two thread hand-offs. 0 = every request goes to a worker.
+# thread that parsed it, saving two thread hand-offs; one still running after 4 times this long
+# is cancelled and run on a worker. 0 = every request goes to a worker.
 inline_read_max_us = 250
 # This node's id (0..1023), stamped into every _seq value.
 node_id = 1

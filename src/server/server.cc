@@ -409,8 +409,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.workers = impl->workers.get();
   if (config.server.inline_read_max_us > 0) {
     api::InlineReads::Options io;
-    // With two or more I/O threads one always stays free for I/O.
-    io.max_concurrent = std::max<size_t>(1, config.server.io_threads - 1);
+    // Every I/O thread may run one: an inline run is cancelled past its budget (a few times
+    // inline_read_max_us) and handed to the workers, so a text that turns long holds its I/O
+    // thread only that long.
+    io.max_concurrent = std::max<uint32_t>(1, config.server.io_threads);
     io.max_run = std::chrono::microseconds(config.server.inline_read_max_us);
     impl->inline_reads = std::make_unique<api::InlineReads>(io);
     impl->api.inline_reads = impl->inline_reads.get();

@@ -61,14 +61,22 @@ SqlResponse Executor::Execute(const SqlRequest& request, const Caller& caller) {
   return ExecuteWith(request, caller, lease);
 }
 
-std::optional<SqlResponse> Executor::TryExecute(const SqlRequest& request, const Caller& caller) {
+std::optional<SqlResponse> Executor::TryExecute(const SqlRequest& request, const Caller& caller,
+                                                std::chrono::microseconds budget) {
   auto lease = pool_.TryAcquire();
   if (!lease) return std::nullopt;
-  return ExecuteWith(request, caller, *lease);
+  const auto budget_end = std::chrono::steady_clock::now() + budget;
+  SqlResponse response = ExecuteWith(request, caller, *lease, budget_end);
+  if (response.error.code() == StatusCode::kResourceExhausted &&
+      std::chrono::steady_clock::now() >= budget_end) {
+    return std::nullopt;  // cancelled past the budget (or a limit hit after it): run it elsewhere
+  }
+  return response;
 }
 
 SqlResponse Executor::ExecuteWith(const SqlRequest& request, const Caller& caller,
-                                  SqlConnectionPool::Lease& lease) {
+                                  SqlConnectionPool::Lease& lease,
+                                  std::chrono::steady_clock::time_point budget_end) {
   SqlResponse response;
   response.as_user = caller.user_id;
   auto split = parser::SplitStatements(request.sql);
@@ -110,6 +118,11 @@ SqlResponse Executor::ExecuteWith(const SqlRequest& request, const Caller& calle
   if (options_.request_time_limit.count() > 0) {
     s.ctx.statement.time_limit = options_.request_time_limit;
     s.ctx.statement.deadline = std::chrono::steady_clock::now() + options_.request_time_limit;
+  }
+  if (budget_end.time_since_epoch().count() != 0 &&
+      (s.ctx.statement.deadline.time_since_epoch().count() == 0 ||
+       budget_end < s.ctx.statement.deadline)) {
+    s.ctx.statement.deadline = budget_end;
   }
   s.ctx.services.catalog_service = &catalog_;
   s.ctx.services.pipeline = &pipeline_;

@@ -70,9 +70,13 @@ class Executor {
   // Runs the statements of `request` as `caller`, waiting for a free pooled connection.
   SqlResponse Execute(const SqlRequest& request, const Caller& caller);
 
-  // Execute, but only if a pooled connection is free now; nullopt (nothing run) otherwise. For
-  // callers that must not block (HTTP I/O threads, api/inline_reads.h).
-  std::optional<SqlResponse> TryExecute(const SqlRequest& request, const Caller& caller);
+  // Execute, but only if a pooled connection is free now, and within `budget`: nullopt when no
+  // connection is free (nothing run) or when the statement was cancelled for running past the
+  // budget (SQLite's progress handler, as for the request time limit). For callers that must not
+  // block (HTTP I/O threads, api/inline_reads.h), which then run the request with Execute
+  // elsewhere — so `request` must be one read-only statement (a SELECT), safe to run again.
+  std::optional<SqlResponse> TryExecute(const SqlRequest& request, const Caller& caller,
+                                        std::chrono::microseconds budget);
 
   const ExecutorOptions& options() const { return options_; }
 
@@ -121,8 +125,11 @@ class Executor {
                        StatementResult* result);
   Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
   // Execute's body, on the leased connection `lease`.
+  // A non-zero `budget_end` cancels the statements at that moment if the request's own time
+  // limit has not done so earlier.
   SqlResponse ExecuteWith(const SqlRequest& request, const Caller& caller,
-                          SqlConnectionPool::Lease& lease);
+                          SqlConnectionPool::Lease& lease,
+                          std::chrono::steady_clock::time_point budget_end = {});
   Status RunKillLiveQuery(Session& s, const parser::SqlStatement& stmt);
   Status RunSubscribeTo(Session& s, const parser::SqlStatement& stmt);
   Status RunDmlOnce(Session& s, const parser::SqlStatement& stmt,

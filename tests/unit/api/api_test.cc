@@ -1,4 +1,7 @@
 // Tests for the API layer: SQL response encoding and redaction, bearer-token authentication.
+#include <cmath>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include "api/auth_service.h"
@@ -79,6 +82,21 @@ TEST(SqlResponseJsonTest, CallersBelowDbaGetPublicTextsForUnsafeKinds) {
         Status::FailedPrecondition("state"), Status::Conflict("retry"),
         Status::TypeMismatch("not an int"), Status::InvalidParameter("parameter mismatch")}) {
     EXPECT_EQ(message_for(kept, auth::Role::kUser), kept.message()) << kept.ToString();
+  }
+}
+
+TEST(SqlResponseJsonTest, TookIsMillisecondsWithThreeDecimalsRoundedToMicroseconds) {
+  EXPECT_EQ(FormatTook(0.0), "0.000");
+  EXPECT_EQ(FormatTook(0.0284), "0.028");
+  EXPECT_EQ(FormatTook(0.0286), "0.029");
+  EXPECT_EQ(FormatTook(1.9996), "2.000");
+  EXPECT_EQ(FormatTook(12345.678), "12345.678");
+  EXPECT_EQ(FormatTook(7.05), "7.050");
+  // What "%.3f" gives for the same values, for any value a request can take.
+  for (double ms : {0.001, 0.0105, 0.999, 3.14159, 250.0004, 86400000.0}) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.3f", std::round(ms * 1000.0) / 1000.0);
+    EXPECT_EQ(FormatTook(ms), buf) << ms;
   }
 }
 

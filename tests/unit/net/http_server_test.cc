@@ -534,6 +534,42 @@ TEST_F(HttpServerTest, SilentConnectionIsClosedAfterRequestTimeout) {
   EXPECT_TRUE(client.WaitClosed(5s));
 }
 
+// The keep-alive deadline after a response is earlier than the request deadline the connection's
+// watchdog was armed for: the watchdog is re-armed, the idle connection closes after ~1 s.
+TEST_F(HttpServerTest, IdleKeepAliveShorterThanRequestTimeoutClosesOnTime) {
+  options_.request_timeout = 4s;
+  options_.keep_alive_timeout = 1s;
+  StartServer();
+  TestClient client(server_->port());
+  auto r = client.Request("GET", "/echo");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->result_int(), 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.WaitClosed(3s));
+  const auto idle = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(idle, 900ms);
+  EXPECT_LT(idle, 2500ms);
+}
+
+// A connection that stays busy past several timeout periods is never closed: each period's
+// watchdog wake-up finds the deadline moved on and waits again.
+TEST_F(HttpServerTest, BusyKeepAliveConnectionOutlivesManyTimeoutPeriods) {
+  options_.request_timeout = 1s;
+  options_.keep_alive_timeout = 1s;
+  StartServer();
+  TestClient client(server_->port());
+  const auto until = std::chrono::steady_clock::now() + 3500ms;
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = client.Request("GET", "/echo?n=" + std::to_string(answered));
+    ASSERT_TRUE(r.has_value()) << "request " << answered << ": " << client.last_error().message();
+    EXPECT_EQ(r->result_int(), 200);
+    ++answered;
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_GE(answered, 10);
+}
+
 TEST_F(HttpServerTest, StopDeliversResponseOfSlowHandler) {
   std::promise<Responder> parked;
   router_->Add("GET", "/slow", [&](HttpRequest&&, Responder respond) {

@@ -154,6 +154,44 @@ TEST(ExecutorTimeLimitTest, RunawayStatementIsInterruptedAtTheRequestDeadline) {
 namespace kalam::sql {
 namespace {
 
+// TryExecute (the HTTP inline path): a statement past its budget is cancelled and reported as not
+// run (nullopt), so the caller runs it elsewhere; a short one answers; the request's own time
+// limit still applies after the budget is spent.
+TEST(ExecutorTimeLimitTest, TryExecuteCancelsPastItsBudgetAndReportsNotRun) {
+  auto kv = storage::NewMemoryStore();
+  FakeClock clock;
+  SnowflakeGenerator ids(1, clock);
+  auto cat = std::move(catalog::Catalog::Open(*kv, clock)).value();
+  table::TableStore store(*kv);
+  commit::CommitPipeline pipeline(*kv, ids);
+  ASSERT_TRUE(pipeline.Start().ok());
+  auto pool = std::move(SqlConnectionPool::Create(1, 4)).value();
+  ExecutorOptions o;
+  o.request_time_limit = std::chrono::milliseconds(10000);
+  Executor exec(*cat, store, pipeline, *pool, ids, clock, o);
+  const Caller root{"root", auth::Role::kSystem};
+  SqlRequest r;
+  r.sql = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c";
+  auto start = std::chrono::steady_clock::now();
+  auto cancelled = exec.TryExecute(r, root, std::chrono::milliseconds(20));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(cancelled.has_value());
+  EXPECT_GE(took, std::chrono::milliseconds(20));
+  EXPECT_LT(took, std::chrono::seconds(2));  // the budget, not the 10 s request limit
+
+  r.sql = "SELECT 41 + 1";
+  auto quick = exec.TryExecute(r, root, std::chrono::milliseconds(20));
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_TRUE(quick->error.ok()) << quick->error.ToString();
+  EXPECT_EQ(quick->results.at(0).rows_json, "[\"42\"]");
+
+  // A real error inside the budget is an answer, not a hand-off.
+  r.sql = "SELECT * FROM no_such_namespace.no_such_table";
+  auto failed = exec.TryExecute(r, root, std::chrono::milliseconds(200));
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_FALSE(failed->error.ok());
+}
+
 TEST_F(ExecutorTest, PrintfKeepsSqliteFormattingButBoundsWidths) {
   EXPECT_EQ(Ok("SELECT printf('%5.2f|%-4s|%d', 3.14159, 'ab', 42), format('%03d', 7)", alice_)
                 .results[0]
