@@ -1,0 +1,201 @@
+// Shard snapshots through libraft, three in-process nodes (three_nodes.h) with a small
+// snapshot_threshold / trailing: the log is compacted on every node and a restart converges; a
+// follower stopped while the leader commits past its log is restored by InstallSnapshot; a node
+// whose whole data directory was deleted rejoins; a corrupt snapshot file is refused and the
+// node keeps its state until a sound snapshot arrives.
+#include "three_nodes.h"
+
+#include <fstream>
+
+namespace kalam::replication {
+namespace {
+
+class ShardSnapshotRaftTest : public ThreeNodeTest {
+ protected:
+  void SetUp() override {
+    ThreeNodeTest::SetUp();
+    snapshots_ = true;
+  }
+
+  // `count` single-row commits on node `leader` from 4 threads (ids first…first+count-1), all
+  // acknowledged; returns id → `_seq`.
+  std::map<int64_t, int64_t> CommitMany(int leader, int64_t first, int count) {
+    std::map<int64_t, int64_t> acked;
+    std::mutex mu;
+    std::vector<std::thread> threads;
+    constexpr int kThreads = 4;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = t; i < count; i += kThreads) {
+          table::WriteSet ws;
+          ws.Stage(Row(first + i, "v" + std::to_string(first + i)));
+          auto seqs = nodes_[leader]->pipeline->Commit(ws);
+          std::lock_guard lock(mu);
+          EXPECT_TRUE(seqs.ok()) << seqs.status().ToString();
+          if (seqs.ok()) acked[first + i] = (*seqs)[0];
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(acked.size(), size_t(count));
+    return acked;
+  }
+
+  int Follower(int leader) const { return (leader + 1) % 3; }
+
+  // The Raft directory of node n: {snapshot files, first index of the oldest closed segment}.
+  std::pair<int, uint64_t> RaftFiles(int n) {
+    int snapshots = 0;
+    uint64_t oldest = UINT64_MAX;
+    for (const auto& e : fs::directory_iterator(NodeDir(n) + "/raft")) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with("snapshot-") && !name.ends_with(".meta")) ++snapshots;
+      // Closed segments are "<first>-<last>", both 16 digits.
+      if (name.size() == 33 && name[16] == '-') {
+        oldest = std::min<uint64_t>(oldest, std::stoull(name.substr(0, 16)));
+      }
+    }
+    return {snapshots, oldest};
+  }
+
+  void ExpectAcked(int n, const std::map<int64_t, int64_t>& acked) {
+    for (const auto& [id, seq] : acked) {
+      ASSERT_EQ(SeqOf(n, id), seq) << "node " << n << " row " << id;
+    }
+  }
+};
+
+TEST_F(ShardSnapshotRaftTest, SnapshotsCompactTheLogAndARestartConverges) {
+  for (int n = 0; n < 3; ++n) StartNode(n);
+  const int leader = AwaitLeader();
+  ASSERT_GE(leader, 0);
+  auto acked = CommitMany(leader, 1, 1200);
+  ExpectConverged(leader);
+  for (int n = 0; n < 3; ++n) {
+    EXPECT_GE(nodes_[n]->machine->snapshots_taken(), 1u) << "node " << n;
+    EXPECT_EQ(nodes_[n]->machine->snapshots_restored(), 0u) << "node " << n;
+    // libraft wrote snapshots and deleted the oldest closed segments: the log on disk is bounded.
+    auto [snapshots, oldest] = RaftFiles(n);
+    EXPECT_GE(snapshots, 1) << "node " << n;
+    EXPECT_GT(oldest, 1u) << "node " << n;
+    // At most 2 of ours kept.
+    size_t kept = 0;
+    for (const auto& e : fs::directory_iterator(SnapshotDir(n) + "/shared")) {
+      kept += e.is_directory();
+    }
+    EXPECT_LE(kept, 2u) << "node " << n;
+    EXPECT_GE(kept, 1u) << "node " << n;
+  }
+  // A follower restarts: libraft loads its snapshot (already applied here: Restore skips it) and
+  // replays the trailing log (skipped too); then it follows new commits.
+  const int f = Follower(leader);
+  nodes_[f]->Stop();
+  StartNode(f);
+  auto more = CommitMany(leader, 100000, 100);
+  ExpectConverged(leader);
+  EXPECT_GT(nodes_[f]->machine->replays_skipped(), 0u);
+  EXPECT_EQ(nodes_[f]->machine->snapshots_restored(), 0u);
+  ExpectAcked(f, acked);
+  ExpectAcked(f, more);
+}
+
+TEST_F(ShardSnapshotRaftTest, AFollowerPastTheLogIsRestoredFromASnapshot) {
+  for (int n = 0; n < 3; ++n) StartNode(n);
+  const int leader = AwaitLeader();
+  ASSERT_GE(leader, 0);
+  auto acked = CommitMany(leader, 1, 40);
+  ExpectConverged(leader);
+  const int f = Follower(leader);
+  nodes_[f]->Stop();
+  auto more = CommitMany(leader, 1000, 600);  // far past the follower's log position
+  const auto started = Clock::now();
+  StartNode(f);
+  ExpectConverged(leader);
+  std::printf("follower restored from a snapshot and converged in %.0f ms\n",
+              std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+  EXPECT_GE(nodes_[f]->machine->snapshots_restored(), 1u);
+  EXPECT_EQ(nodes_[f]->machine->applied_index(), nodes_[leader]->machine->applied_index());
+  ExpectAcked(f, acked);
+  ExpectAcked(f, more);
+  // Its `_seq` generator is past every restored `_seq`. It published only the changes of entries
+  // it applied from the log (before and after the restore), in the leader's order, and none for
+  // the restored rows: its subscribers are re-snapshotted by the server instead.
+  int64_t max_seq = 0;
+  for (const auto& [id, seq] : more) max_seq = std::max(max_seq, seq);
+  EXPECT_GT(nodes_[f]->seqs->Next(), max_seq);
+  const auto all = nodes_[leader]->Published();
+  const auto mine = nodes_[f]->Published();
+  ASSERT_LT(mine.size(), all.size());
+  EXPECT_EQ(mine.back(), all.back());
+  auto pos = all.begin();
+  for (const Seen& s : mine) {
+    pos = std::find(pos, all.end(), s);
+    ASSERT_NE(pos, all.end()) << "published a change the leader did not: row " << s.id;
+  }
+  // It keeps following.
+  auto last = CommitMany(leader, 50000, 20);
+  ExpectConverged(leader);
+  ExpectAcked(f, last);
+}
+
+TEST_F(ShardSnapshotRaftTest, ANodeWhoseDataDirectoryWasDeletedRejoins) {
+  for (int n = 0; n < 3; ++n) StartNode(n);
+  const int leader = AwaitLeader();
+  ASSERT_GE(leader, 0);
+  auto acked = CommitMany(leader, 1, 400);
+  ExpectConverged(leader);
+  const int f = Follower(leader);
+  nodes_[f]->Stop();
+  fs::remove_all(NodeDir(f));  // RocksDB, Raft log and snapshots
+  auto more = CommitMany(leader, 1000, 100);
+  StartNode(f);
+  ExpectConverged(leader);
+  EXPECT_GE(nodes_[f]->machine->snapshots_restored(), 1u);
+  ExpectAcked(f, acked);
+  ExpectAcked(f, more);
+}
+
+TEST_F(ShardSnapshotRaftTest, ACorruptSnapshotFileIsRefusedAndTheNodeDoesNotDiverge) {
+  for (int n = 0; n < 3; ++n) StartNode(n);
+  const int leader = AwaitLeader();
+  ASSERT_GE(leader, 0);
+  auto acked = CommitMany(leader, 1, 40);
+  ExpectConverged(leader);
+  const int f = Follower(leader);
+  const uint64_t digest_before = Digest(f);
+  const cluster::LogIndex applied_before = nodes_[f]->machine->applied_index();
+  nodes_[f]->Stop();
+  auto more = CommitMany(leader, 1000, 600);
+  // One byte flipped in each snapshot file the leader keeps.
+  int corrupted = 0;
+  for (const auto& e : fs::recursive_directory_iterator(SnapshotDir(leader))) {
+    if (e.path().filename() != "keys.kv") continue;
+    std::fstream file(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(100);
+    char c = 0;
+    file.read(&c, 1);
+    file.seekp(100);
+    c = static_cast<char>(c ^ 0x40);
+    file.write(&c, 1);
+    ++corrupted;
+  }
+  ASSERT_GE(corrupted, 1);
+  StartNode(f);
+  // The install fails (sticky, visible), and the node's data is exactly what it had.
+  ASSERT_TRUE(WaitFor([&] { return nodes_[f]->runtime->View(0).failed; }));
+  EXPECT_EQ(nodes_[f]->machine->snapshots_restored(), 0u);
+  EXPECT_EQ(nodes_[f]->machine->applied_index(), applied_before);
+  EXPECT_EQ(Digest(f), digest_before);
+  EXPECT_EQ(SeqOf(f, 1000), 0);
+  // The next snapshot the leader takes is sound: the node installs it and converges.
+  auto after = CommitMany(leader, 5000, kSnapshotThreshold * 2);
+  ExpectConverged(leader);
+  EXPECT_GE(nodes_[f]->machine->snapshots_restored(), 1u);
+  EXPECT_TRUE(WaitFor([&] { return !nodes_[f]->runtime->View(0).failed; }));
+  ExpectAcked(f, acked);
+  ExpectAcked(f, more);
+  ExpectAcked(f, after);
+}
+
+}  // namespace
+}  // namespace kalam::replication
