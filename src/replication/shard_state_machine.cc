@@ -77,6 +77,16 @@ Status SyncDir(const fs::path& dir) {
   return Status::OK();
 }
 
+// The node's `last_seq` (commit::kLastSeqKey) as of `view`; 0 when absent.
+Result<int64_t> StoredLastSeq(storage::KvStore& kv, const storage::KvSnapshot* view) {
+  KALAM_ASSIGN_OR_RETURN(auto stored, kv.Get(storage::Partition::kMeta, commit::kLastSeqKey, view));
+  if (!stored) return int64_t{0};
+  std::string_view in = *stored;
+  uint64_t seq = 0;
+  if (!ReadOrderedU64(&in, &seq)) return Status::Corruption("Bad last_seq in meta partition");
+  return static_cast<int64_t>(seq);
+}
+
 // The snapshot index a directory under "<root>/<group>" names; 0 for anything else.
 uint64_t IndexOfDir(const fs::path& dir) {
   const std::string name = dir.filename().string();
@@ -114,6 +124,8 @@ Result<std::string> ShardStateMachine::Snapshot() {
   const std::string tmp_file = (tmp_dir / kKeyFileName).string();
   KALAM_ASSIGN_OR_RETURN(KeyFileStats stats,
                          WriteKeyFile(kv_, view.get(), snap_.owns, tmp_file));
+  // The node's `last_seq` counts too: rows flushed to cold storage may have held the largest.
+  KALAM_ASSIGN_OR_RETURN(int64_t last_seq, StoredLastSeq(kv_, view.get()));
   KALAM_ASSIGN_OR_RETURN(filestore::FileDigest digest, filestore::Sha256OfFile(tmp_file));
   fs::remove_all(final_dir, ec);
   fs::rename(tmp_dir, final_dir, ec);
@@ -126,7 +138,7 @@ Result<std::string> ShardStateMachine::Snapshot() {
   d.group = group_;
   d.applied_index = index;
   d.source = snap_.node;
-  d.max_seq = stats.max_seq;
+  d.max_seq = std::max(stats.max_seq, last_seq);
   d.files.push_back(SnapshotFile{relative, digest.size_bytes, digest.sha256});
   last_ = d;
   taken_.fetch_add(1);
@@ -246,6 +258,14 @@ Status ShardStateMachine::Restore(std::string_view snapshot) {
   std::string stored;
   AppendOrderedU64(d.applied_index, &stored);
   batch.Put(storage::Partition::kMeta, key_, stored);
+  // `last_seq` is the node's, not the group's: it only moves up, so a restart's `_seq` generator
+  // starts past the restored rows (as after an applied commit group, which writes it too).
+  KALAM_ASSIGN_OR_RETURN(int64_t last_seq, StoredLastSeq(kv_, nullptr));
+  if (d.max_seq > last_seq) {
+    std::string seq;
+    AppendOrderedU64(static_cast<uint64_t>(d.max_seq), &seq);
+    batch.Put(storage::Partition::kMeta, commit::kLastSeqKey, seq);
+  }
   KALAM_RETURN_IF_ERROR(pipeline_.ApplyGroup(batch, {}, d.max_seq));
   applied_.store(d.applied_index);
   restored_.fetch_add(1);

@@ -17,16 +17,16 @@ class ShardSnapshotRaftTest : public ThreeNodeTest {
     snapshots_ = true;
   }
 
-  // `count` single-row commits on node `leader` from 4 threads (ids first…first+count-1), all
-  // acknowledged; returns id → `_seq`.
-  std::map<int64_t, int64_t> CommitMany(int leader, int64_t first, int count) {
+  // `count` single-row commits on node `leader` from `threads` threads (ids first…first+count-1),
+  // all acknowledged; returns id → `_seq`. One thread: one Raft entry per commit (concurrent
+  // commits share groups, so fewer entries).
+  std::map<int64_t, int64_t> CommitMany(int leader, int64_t first, int count, int threads_n = 4) {
     std::map<int64_t, int64_t> acked;
     std::mutex mu;
     std::vector<std::thread> threads;
-    constexpr int kThreads = 4;
-    for (int t = 0; t < kThreads; ++t) {
+    for (int t = 0; t < threads_n; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = t; i < count; i += kThreads) {
+        for (int i = t; i < count; i += threads_n) {
           table::WriteSet ws;
           ws.Stage(Row(first + i, "v" + std::to_string(first + i)));
           auto seqs = nodes_[leader]->pipeline->Commit(ws);
@@ -42,6 +42,17 @@ class ShardSnapshotRaftTest : public ThreeNodeTest {
   }
 
   int Follower(int leader) const { return (leader + 1) % 3; }
+
+  // Flips one bit of byte 100 of a file.
+  static void Flip(const fs::path& path) {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(100);
+    char c = 0;
+    file.read(&c, 1);
+    file.seekp(100);
+    c = static_cast<char>(c ^ 0x40);
+    file.write(&c, 1);
+  }
 
   // The Raft directory of node n: {snapshot files, first index of the oldest closed segment}.
   std::pair<int, uint64_t> RaftFiles(int n) {
@@ -107,7 +118,8 @@ TEST_F(ShardSnapshotRaftTest, AFollowerPastTheLogIsRestoredFromASnapshot) {
   ExpectConverged(leader);
   const int f = Follower(leader);
   nodes_[f]->Stop();
-  auto more = CommitMany(leader, 1000, 600);  // far past the follower's log position
+  // 300 entries, far past the follower's log position (the leader keeps 32 behind a snapshot).
+  auto more = CommitMany(leader, 1000, 300, /*threads_n=*/1);
   const auto started = Clock::now();
   StartNode(f);
   ExpectConverged(leader);
@@ -126,7 +138,6 @@ TEST_F(ShardSnapshotRaftTest, AFollowerPastTheLogIsRestoredFromASnapshot) {
   const auto all = nodes_[leader]->Published();
   const auto mine = nodes_[f]->Published();
   ASSERT_LT(mine.size(), all.size());
-  EXPECT_EQ(mine.back(), all.back());
   auto pos = all.begin();
   for (const Seen& s : mine) {
     pos = std::find(pos, all.end(), s);
@@ -136,6 +147,7 @@ TEST_F(ShardSnapshotRaftTest, AFollowerPastTheLogIsRestoredFromASnapshot) {
   auto last = CommitMany(leader, 50000, 20);
   ExpectConverged(leader);
   ExpectAcked(f, last);
+  EXPECT_EQ(nodes_[f]->Published().back(), nodes_[leader]->Published().back());
 }
 
 TEST_F(ShardSnapshotRaftTest, ANodeWhoseDataDirectoryWasDeletedRejoins) {
@@ -147,7 +159,7 @@ TEST_F(ShardSnapshotRaftTest, ANodeWhoseDataDirectoryWasDeletedRejoins) {
   const int f = Follower(leader);
   nodes_[f]->Stop();
   fs::remove_all(NodeDir(f));  // RocksDB, Raft log and snapshots
-  auto more = CommitMany(leader, 1000, 100);
+  auto more = CommitMany(leader, 1000, 100, /*threads_n=*/1);
   StartNode(f);
   ExpectConverged(leader);
   EXPECT_GE(nodes_[f]->machine->snapshots_restored(), 1u);
@@ -161,40 +173,58 @@ TEST_F(ShardSnapshotRaftTest, ACorruptSnapshotFileIsRefusedAndTheNodeDoesNotDive
   ASSERT_GE(leader, 0);
   auto acked = CommitMany(leader, 1, 40);
   ExpectConverged(leader);
+  // A follower that lost its data: everything it gets must come from a snapshot (the leader's
+  // log no longer starts at 2), so what it may apply is exactly what it installs.
   const int f = Follower(leader);
-  const uint64_t digest_before = Digest(f);
-  const cluster::LogIndex applied_before = nodes_[f]->machine->applied_index();
   nodes_[f]->Stop();
-  auto more = CommitMany(leader, 1000, 600);
-  // One byte flipped in each snapshot file the leader keeps.
-  int corrupted = 0;
-  for (const auto& e : fs::recursive_directory_iterator(SnapshotDir(leader))) {
-    if (e.path().filename() != "keys.kv") continue;
-    std::fstream file(e.path(), std::ios::in | std::ios::out | std::ios::binary);
-    file.seekg(100);
-    char c = 0;
-    file.read(&c, 1);
-    file.seekp(100);
-    c = static_cast<char>(c ^ 0x40);
-    file.write(&c, 1);
-    ++corrupted;
+  fs::remove_all(NodeDir(f));
+  auto more = CommitMany(leader, 1000, 300, /*threads_n=*/1);
+  // libraft takes a snapshot right after the apply that acknowledged a commit: let the last ones
+  // be written before corrupting them.
+  ExpectConverged(leader);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // One byte flipped in each snapshot file the two others keep (whichever leads sends a bad one).
+  std::vector<fs::path> flipped;
+  for (int n : {leader, 3 - leader - f}) {
+    for (const auto& e : fs::recursive_directory_iterator(SnapshotDir(n))) {
+      if (e.path().filename() != "keys.kv") continue;
+      Flip(e.path());
+      flipped.push_back(e.path());
+    }
   }
-  ASSERT_GE(corrupted, 1);
+  ASSERT_GE(flipped.size(), 2u);
   StartNode(f);
-  // The install fails (sticky, visible), and the node's data is exactly what it had.
+  // The install is refused (sticky, visible) and nothing of the bad file is written.
   ASSERT_TRUE(WaitFor([&] { return nodes_[f]->runtime->View(0).failed; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(nodes_[f]->runtime->View(0).failed);
   EXPECT_EQ(nodes_[f]->machine->snapshots_restored(), 0u);
-  EXPECT_EQ(nodes_[f]->machine->applied_index(), applied_before);
-  EXPECT_EQ(Digest(f), digest_before);
-  EXPECT_EQ(SeqOf(f, 1000), 0);
-  // The next snapshot the leader takes is sound: the node installs it and converges.
-  auto after = CommitMany(leader, 5000, kSnapshotThreshold * 2);
+  EXPECT_EQ(nodes_[f]->machine->applied_index(), 0u);
+  for (auto p : {storage::Partition::kRows, storage::Partition::kPk}) {
+    auto it = nodes_[f]->kv->NewIterator(p);
+    it->SeekToFirst();
+    EXPECT_FALSE(it->Valid()) << "partition " << int(p);
+  }
+  EXPECT_FALSE(fs::exists(SnapshotDir(f) + "/shared") &&
+               !fs::is_empty(SnapshotDir(f) + "/shared") &&
+               [&] {
+                 for (const auto& e : fs::recursive_directory_iterator(SnapshotDir(f))) {
+                   if (e.path().filename() == "keys.kv") return true;
+                 }
+                 return false;
+               }());
+  EXPECT_TRUE(nodes_[leader]->runtime->View(0).leader);  // the rest of the group is unaffected
+  // Repaired files: the node, restarted, installs the snapshot and converges. (After a failed
+  // install libraft 0.15 does not always take the snapshot the leader sends again, so a restart
+  // is the dependable way back; docs/cluster.md, Failures.)
+  for (const auto& path : flipped) Flip(path);
+  nodes_[f]->Stop();
+  StartNode(f);
   ExpectConverged(leader);
   EXPECT_GE(nodes_[f]->machine->snapshots_restored(), 1u);
-  EXPECT_TRUE(WaitFor([&] { return !nodes_[f]->runtime->View(0).failed; }));
+  EXPECT_FALSE(nodes_[f]->runtime->View(0).failed);
   ExpectAcked(f, acked);
   ExpectAcked(f, more);
-  ExpectAcked(f, after);
 }
 
 }  // namespace
