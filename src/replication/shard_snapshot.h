@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster/peer.h"
@@ -76,9 +77,9 @@ class DirectorySnapshotFetcher final : public SnapshotFetcher {
 
 // The key file: a header line, then per key: partition (1 byte), key length (8 bytes BE), key,
 // value length (8 bytes BE), value; then a trailer (0xFF and the key count, 8 bytes BE).
-// Writes every key of `partitions` accepted by `owns` as of `snapshot` to `path` (created;
-// fsynced before returning). Returns the number of keys and the largest `_seq` of `rows` /
-// `stream` keys and `pk` entries.
+// Writes every key of kGroupPartitions accepted by `owns`, as of `snapshot`, to `path` (a new
+// file; fsynced before returning). Returns the number of keys and the largest `_seq` of the
+// `rows` / `stream` keys and `pk` entries written.
 struct KeyFileStats {
   uint64_t keys = 0;
   int64_t max_seq = 0;

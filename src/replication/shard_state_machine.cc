@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "common/value_codec.h"
 #include "filestore/sha256.h"
@@ -87,10 +88,13 @@ Result<int64_t> StoredLastSeq(storage::KvStore& kv, const storage::KvSnapshot* v
   return static_cast<int64_t>(seq);
 }
 
-// The snapshot index a directory under "<root>/<group>" names; 0 for anything else.
-uint64_t IndexOfDir(const fs::path& dir) {
+// The snapshot index a directory under "<root>/<group>" names; nullopt for anything else.
+std::optional<uint64_t> IndexOfDir(const fs::path& dir) {
   const std::string name = dir.filename().string();
-  if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) return 0;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  const bool digits =
+      !name.empty() && name.size() <= 19 && std::all_of(name.begin(), name.end(), is_digit);
+  if (!digits) return std::nullopt;
   return std::stoull(name);
 }
 
@@ -103,7 +107,8 @@ Result<std::string> ShardStateMachine::Snapshot() {
   }
   const cluster::LogIndex index = applied_.load();
   const fs::path group_dir = fs::path(snap_.dir) / group_;
-  const std::string relative = group_ + "/" + std::to_string(index) + "/" + std::string(kKeyFileName);
+  const std::string relative =
+      group_ + "/" + std::to_string(index) + "/" + std::string(kKeyFileName);
   // Raft entries without data (barriers) move libraft's index but not ours: the files written
   // for this applied index still hold the state.
   if (last_.applied_index == index && !last_.files.empty() &&
@@ -150,11 +155,18 @@ void ShardStateMachine::PruneSnapshots() {
   const fs::path group_dir = fs::path(snap_.dir) / group_;
   std::error_code ec;
   std::vector<uint64_t> indexes;
+  std::vector<fs::path> stale;  // "<index>.tmp" left by a crash while writing
   for (const auto& entry : fs::directory_iterator(group_dir, ec)) {
     if (!entry.is_directory()) continue;
-    if (const uint64_t index = IndexOfDir(entry.path()); index != 0) indexes.push_back(index);
+    if (auto index = IndexOfDir(entry.path())) {
+      indexes.push_back(*index);
+    } else if (entry.path().extension() == ".tmp") {
+      stale.push_back(entry.path());
+    }
   }
-  if (ec || indexes.size() <= snap_.keep) return;  // pruning is best effort; retried next time
+  if (ec) return;  // pruning is best effort; retried after the next snapshot
+  for (const auto& dir : stale) fs::remove_all(dir, ec);  // best effort too
+  if (indexes.size() <= snap_.keep) return;
   std::sort(indexes.begin(), indexes.end());
   for (size_t i = 0; i + snap_.keep < indexes.size(); ++i) {
     // Best effort too: a directory left behind is deleted by a later snapshot.
@@ -198,10 +210,10 @@ Status ShardStateMachine::FetchAndVerify(const SnapshotDescriptor& d) {
       if (!got.ok()) return got.status();
       return Status::Corruption(
           "Snapshot file '" + f.path + "' from node " + std::to_string(d.source) +
-          " does not match its descriptor (" + std::to_string(got->size_bytes) + " bytes, SHA-256 " +
-          got->sha256 + "; expected " + std::to_string(f.size_bytes) + " bytes, SHA-256 " +
-          f.sha256 + "); group '" + group_ + "' keeps its state at index " +
-          std::to_string(applied_.load()));
+          " does not match its descriptor (" + std::to_string(got->size_bytes) +
+          " bytes, SHA-256 " + got->sha256 + "; expected " + std::to_string(f.size_bytes) +
+          " bytes, SHA-256 " + f.sha256 + "); group '" + group_ +
+          "' keeps its state at index " + std::to_string(applied_.load()));
     }
     fs::rename(part, target, ec);
     if (ec) {

@@ -77,7 +77,8 @@ class ShardStateMachine : public cluster::StateMachine {
   Status Restore(std::string_view snapshot) override;
 
   cluster::LogIndex applied_index() const { return applied_.load(); }
-  // Entries skipped because they were at or below the stored applied index.
+  // Entries (and snapshots, in Restore) skipped because they were at or below the stored applied
+  // index.
   uint64_t replays_skipped() const { return skipped_.load(); }
   // Snapshots written / installed (Restore that replaced the keys) since construction.
   uint64_t snapshots_taken() const { return taken_.load(); }
