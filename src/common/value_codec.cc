@@ -159,15 +159,6 @@ void AppendOrderedU64(uint64_t v, std::string* out) {
   out->append(buf, 8);
 }
 
-bool ReadOrderedU64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
-  in->remove_prefix(8);
-  *v = r;
-  return true;
-}
-
 void AppendOrderedString(std::string_view s, std::string* out) {
   size_t start = 0;
   for (size_t zero = s.find('\0'); zero != std::string_view::npos; zero = s.find('\0', start)) {

@@ -139,7 +139,16 @@ void AppendOrderedU64(uint64_t v, std::string* out);
 
 // Reads 8 big-endian bytes from the front of `*in` and advances. Returns false, leaving `*in`
 // unchanged, if fewer than 8 bytes remain.
-[[nodiscard]] bool ReadOrderedU64(std::string_view* in, uint64_t* v);
+// Inline: every row a scan reads starts with one (its `_seq`).
+[[nodiscard]] inline bool ReadOrderedU64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  uint64_t r = 0;
+  std::memcpy(&r, in->data(), sizeof(r));
+  if constexpr (std::endian::native == std::endian::little) r = __builtin_bswap64(r);
+  in->remove_prefix(8);
+  *v = r;
+  return true;
+}
 
 // Appends `s` with each 0x00 byte escaped as 0x00 0xFF and a 0x00 0x01 terminator, so encodings
 // compare like the strings themselves, a string sorts before its extensions, and no encoding is

@@ -128,12 +128,4 @@ std::string EncodePkEntry(int64_t seq, std::string_view row_bytes) {
   return out;
 }
 
-bool SplitPkEntry(std::string_view entry, int64_t* seq, std::string_view* row_bytes) {
-  uint64_t s = 0;
-  if (!ReadOrderedU64(&entry, &s)) return false;
-  *seq = static_cast<int64_t>(s);
-  *row_bytes = entry;
-  return true;
-}
-
 }  // namespace kalam::table

@@ -92,6 +92,7 @@ struct KalamCursor {
   std::unique_ptr<GroupedRows> grouped;
   size_t grouped_pos = 0;
   bool from_grouped = false;
+  const GroupedRows::Cell* grouped_cells = nullptr;  // the current grouped row's
 
   ~KalamCursor() { FreeGroupArgs(); }
   void FreeGroupArgs() {
@@ -448,7 +449,8 @@ int Advance(KalamCursor* cur) {
       return NextGroups(cur);
     }
     const size_t i = cur->grouped_pos++;
-    cur->row = nullptr;  // XColumn reads grouped->cell(grouped_pos - 1, …)
+    cur->row = nullptr;  // XColumn reads grouped_cells
+    cur->grouped_cells = cur->grouped->row_cells(i);
     cur->seq = cur->grouped->seq(i);
     cur->deleted = cur->grouped->deleted(i);
     cur->eof = false;
@@ -960,9 +962,23 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   auto* cur = reinterpret_cast<KalamCursor*>(base);
   const TableDef& def = *cur->vt->def;
   const int n = static_cast<int>(def.columns.size());
-  if (i < n) {
-    const Value& v =
-        cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i];
+  if (i < n && cur->from_grouped) {
+    const int slot = cur->grouped->cell_slot(static_cast<size_t>(i));
+    if (slot < 0) {
+      sqlite3_result_null(ctx);
+      return SQLITE_OK;
+    }
+    const GroupedRows::Cell& c = cur->grouped_cells[slot];
+    switch (c.kind) {
+      case Value::Kind::kInt: sqlite3_result_int64(ctx, c.i); break;
+      case Value::Kind::kDouble: sqlite3_result_double(ctx, c.d); break;
+      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
+      default:
+        ResultBytes(ctx, &def.columns[i], c.kind == Value::Kind::kBlob, cur->grouped->bytes_of(c));
+        break;
+    }
+  } else if (i < n) {
+    const Value& v = cur->row[i];
     // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
     switch (v.kind()) {
       case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
