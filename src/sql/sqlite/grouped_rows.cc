@@ -75,7 +75,25 @@ bool SameKey(const Key& a, const Key& b) {
   switch (a.cls) {
     case 0: return true;
     case 1: return a.is_int == b.is_int && (a.is_int ? a.i == b.i : a.d == b.d);
-    default: return a.bytes == b.bytes;
+    default: {
+      // Group keys are mostly short: compare up to 8 bytes as two overlapping words, not by a
+      // call to memcmp.
+      const size_t n = a.bytes.size();
+      if (n != b.bytes.size()) return false;
+      if (n > 8) return std::memcmp(a.bytes.data(), b.bytes.data(), n) == 0;
+      if (n >= 4) {
+        uint32_t a1, a2, b1, b2;
+        std::memcpy(&a1, a.bytes.data(), 4);
+        std::memcpy(&a2, a.bytes.data() + n - 4, 4);
+        std::memcpy(&b1, b.bytes.data(), 4);
+        std::memcpy(&b2, b.bytes.data() + n - 4, 4);
+        return a1 == b1 && a2 == b2;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (a.bytes[i] != b.bytes[i]) return false;
+      }
+      return true;
+    }
   }
 }
 
@@ -127,6 +145,7 @@ uint64_t HashBytes(std::string_view s) {
   return (h ^ w) * 0x94d049bb133111ebULL;
 }
 
+// Not mixed: Add mixes (each key's, when several).
 uint64_t HashKey(const Key& k) {
   uint64_t h = k.cls;
   switch (k.cls) {
@@ -144,7 +163,7 @@ uint64_t HashKey(const Key& k) {
     }
     default: h ^= HashBytes(k.bytes); break;
   }
-  return Mix(h);
+  return h;
 }
 
 // A 64-bit mixer (splitmix64's finaliser): every bit of the result depends on every bit of `h`
@@ -315,8 +334,12 @@ GroupedRows::Added GroupedRows::Add(const Value* values, int64_t seq, bool delet
     return Added::kSkipped;
   }
   uint64_t h = 0;
-  for (const Key& k : scratch_) h = h * 31 + HashKey(k);
-  h = Mix(h);
+  if (scratch_.size() == 1) {
+    h = Mix(HashKey(scratch_[0]));
+  } else {
+    for (const Key& k : scratch_) h = h * 31 + Mix(HashKey(k));
+    h = Mix(h);
+  }
   size_t row_bytes = width_ * sizeof(Cell) + sizeof(int64_t) + sizeof(uint32_t) * 2 + 1;
   for (size_t c : kept_) {
     if (values[c].kind() == Value::Kind::kText) row_bytes += values[c].as_text().size();

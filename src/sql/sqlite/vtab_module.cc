@@ -104,6 +104,9 @@ struct KalamCursor {
   // PlanRecorder, which outlives the cursor); else null.
   ScanCounters* counters = nullptr;
 
+  // The table's column count as of the last XFilter (xColumn's hot path reads it, not the def).
+  int ncols = 0;
+
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
   const Value* row = nullptr;
@@ -941,6 +944,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   ExecContext* ctx = cur->vt->conn->context();
   if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
   cur->ctx = ctx;
+  cur->ncols = static_cast<int>(cur->vt->def->columns.size());
   PlanRecorder* plan = ctx->statement.plan;
   if (plan && plan->mode() == PlanRecorder::Mode::kAnalyze) {
     if (!cur->counters) {
@@ -960,9 +964,20 @@ int XEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<KalamCursor*>(base
 
 int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   auto* cur = reinterpret_cast<KalamCursor*>(base);
+  const int n = cur->ncols;
+  if (i < n && !cur->from_grouped) {
+    const Value& v = cur->row[i];
+    // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
+    switch (v.kind()) {
+      case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
+      case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); break;
+      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
+      default: ResultValue(ctx, &cur->vt->def->columns[i], v); break;
+    }
+    return SQLITE_OK;
+  }
   const TableDef& def = *cur->vt->def;
-  const int n = static_cast<int>(def.columns.size());
-  if (i < n && cur->from_grouped) {
+  if (i < n) {
     const int slot = cur->grouped->cell_slot(static_cast<size_t>(i));
     if (slot < 0) {
       sqlite3_result_null(ctx);
@@ -976,15 +991,6 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
       default:
         ResultBytes(ctx, &def.columns[i], c.kind == Value::Kind::kBlob, cur->grouped->bytes_of(c));
         break;
-    }
-  } else if (i < n) {
-    const Value& v = cur->row[i];
-    // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
-    switch (v.kind()) {
-      case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
-      case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); break;
-      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
-      default: ResultValue(ctx, &def.columns[i], v); break;
     }
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq
