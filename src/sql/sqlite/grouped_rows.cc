@@ -345,8 +345,8 @@ GroupedRows::Added GroupedRows::Add(const Value* values, int64_t seq, bool delet
     if (values[c].kind() == Value::Kind::kText) row_bytes += values[c].as_text().size();
     if (values[c].kind() == Value::Kind::kBlob) row_bytes += values[c].as_bytes().size();
   }
-  // A row this large fills a group of its own beyond the limit (and a cell's size fits 32 bits).
-  if (row_bytes > max_bytes()) return Added::kGroupTooLarge;
+  // A row this large fills a group of its own beyond the limit; a cell's size must fit 32 bits.
+  if (row_bytes > max_bytes() || row_bytes > UINT32_MAX) return Added::kGroupTooLarge;
   const size_t before = bytes_;
   const uint32_t g = GroupOf(values, scratch_, h);
   Group& group = groups_[g];
