@@ -53,20 +53,16 @@ void PutVarint64(std::string* out, uint64_t v) {
   out->append(buf, static_cast<size_t>(n));
 }
 
-bool GetVarint64Multi(std::string_view* in, uint64_t* v) {
+VarintRead GetVarint64MultiPtr(const char* p, const char* limit) {
   uint64_t result = 0;
-  for (size_t i = 0; i < in->size() && i < 10; ++i) {
-    const auto byte = static_cast<uint8_t>((*in)[i]);
+  for (size_t i = 0; p + i < limit && i < 10; ++i) {
+    const auto byte = static_cast<uint8_t>(p[i]);
     // The 10th byte holds only bit 63: anything more would overflow.
-    if (i == 9 && byte > 1) return false;
+    if (i == 9 && byte > 1) return {};
     result |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      *v = result;
-      in->remove_prefix(i + 1);
-      return true;
-    }
+    if ((byte & 0x80) == 0) return {p + i + 1, result};
   }
-  return false;
+  return {};
 }
 
 void EncodeValue(const Value& v, std::string* out) {
@@ -96,53 +92,22 @@ void EncodeValue(const Value& v, std::string* out) {
 }
 
 Status DecodeValueInto(std::string_view* in, Value* out) {
+  if (TryDecodeValueInto(in, out)) return Status::OK();
+  // Malformed: say what is wrong.
   if (in->empty()) return Status::Corruption("Truncated value: no tag byte");
-  std::string_view rest = in->substr(1);
   const auto tag = static_cast<uint8_t>(in->front());
   switch (tag) {
-    case static_cast<uint8_t>(Value::Kind::kNull):
-      if (out && !out->is_null()) out->SetNull();
-      break;
-    case static_cast<uint8_t>(Value::Kind::kInt): {
-      uint64_t z = 0;
-      if (!GetVarint64(&rest, &z)) return Status::Corruption("Bad integer value: truncated varint");
-      if (out) out->SetInt(ZigZagDecode64(z));
-      break;
-    }
-    case static_cast<uint8_t>(Value::Kind::kDouble): {
-      if (rest.size() < 8) return Status::Corruption("Bad double value: fewer than 8 bytes");
-      uint64_t bits = 0;
-      for (int i = 0; i < 8; ++i) {
-        bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
-      }
-      rest.remove_prefix(8);
-      if (out) out->SetDouble(BitsDouble(bits));
-      break;
-    }
+    case static_cast<uint8_t>(Value::Kind::kInt):
+      return Status::Corruption("Bad integer value: truncated varint");
+    case static_cast<uint8_t>(Value::Kind::kDouble):
+      return Status::Corruption("Bad double value: fewer than 8 bytes");
     case static_cast<uint8_t>(Value::Kind::kText):
-    case static_cast<uint8_t>(Value::Kind::kBlob): {
-      uint64_t len = 0;
-      if (!GetVarint64(&rest, &len) || len > rest.size()) {
-        return Status::Corruption(tag == static_cast<uint8_t>(Value::Kind::kText)
-                                      ? "Bad text value: truncated"
-                                      : "Bad blob value: truncated");
-      }
-      if (out) {
-        const std::string_view bytes(rest.data(), static_cast<size_t>(len));
-        if (tag == static_cast<uint8_t>(Value::Kind::kText)) {
-          out->SetText(bytes);
-        } else {
-          out->SetBytes(bytes);
-        }
-      }
-      rest.remove_prefix(static_cast<size_t>(len));
-      break;
-    }
+      return Status::Corruption("Bad text value: truncated");
+    case static_cast<uint8_t>(Value::Kind::kBlob):
+      return Status::Corruption("Bad blob value: truncated");
     default:
       return Status::Corruption("Bad value: unknown tag byte " + std::to_string(tag));
   }
-  *in = rest;
-  return Status::OK();
 }
 
 Result<Value> DecodeValue(std::string_view* in) {
@@ -192,15 +157,6 @@ void AppendOrderedU64(uint64_t v, std::string* out) {
   char buf[8];
   for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * (7 - i)));
   out->append(buf, 8);
-}
-
-bool ReadOrderedU64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
-  in->remove_prefix(8);
-  *v = r;
-  return true;
 }
 
 void AppendOrderedString(std::string_view s, std::string* out) {

@@ -114,20 +114,7 @@ size_t LowerBound(const SegmentRows& rows, const std::string& key) {
 
 }  // namespace
 
-void ColdCursor::Next() {
-  if (heads_.size() == 1) {  // one segment: no merge needed
-    Head& h = heads_[0];
-    while (h.pos < h.end) {
-      const size_t i = h.pos++;
-      if (h.rows->seqs[i] <= max_seq_) {
-        current_ = h.rows.get();
-        current_index_ = i;
-        return;
-      }
-    }
-    current_ = nullptr;
-    return;
-  }
+void ColdCursor::NextMerged() {
   while (true) {
     const std::string* min_key = nullptr;
     for (const Head& h : heads_) {

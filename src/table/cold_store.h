@@ -53,10 +53,25 @@ class ColdCursor {
   bool Valid() const { return current_ != nullptr; }
   // The current row; valid until Next.
   ColdRowView row() const { return current_->row(current_index_); }
-  void Next();
+  // Inline for one segment (no merge: a scan's common case, once per row).
+  void Next() {
+    if (heads_.size() != 1) return NextMerged();
+    Head& h = heads_[0];
+    while (h.pos < h.end) {
+      const size_t i = h.pos++;
+      if (h.rows->seqs[i] <= max_seq_) {
+        current_ = h.rows.get();
+        current_index_ = i;
+        return;
+      }
+    }
+    current_ = nullptr;
+  }
 
  private:
   friend class ColdStore;
+  void NextMerged();  // the newest version of the smallest key among several segments'
+
   struct Head {
     std::shared_ptr<const SegmentRows> rows;
     size_t pos = 0;

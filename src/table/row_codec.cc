@@ -1,8 +1,6 @@
 // Row version encoding: [format=1][schema_version varint][flags][n varint]{column_id varint, value}*.
 #include "table/row_codec.h"
 
-#include <cstring>
-
 #include "common/value_codec.h"
 
 namespace kalam::table {
@@ -44,59 +42,6 @@ Status DecodeHeader(std::string_view* in, RowVersion* row, uint64_t* n) {
   return Status::OK();
 }
 
-// One value (EncodeValue's format) into `*out`, or skipped when out is null; inline, for scans.
-// False on malformed bytes (DecodeRow then says what is wrong).
-inline bool DecodeCell(std::string_view* in, Value* out) {
-  if (in->empty()) return false;
-  std::string_view rest = in->substr(1);
-  switch (static_cast<uint8_t>(in->front())) {
-    case static_cast<uint8_t>(Value::Kind::kNull):
-      if (out && !out->is_null()) out->SetNull();
-      break;
-    case static_cast<uint8_t>(Value::Kind::kInt): {
-      uint64_t z = 0;
-      if (!GetVarint64(&rest, &z)) return false;
-      if (out) out->SetInt(ZigZagDecode64(z));
-      break;
-    }
-    case static_cast<uint8_t>(Value::Kind::kDouble): {
-      if (rest.size() < 8) return false;
-      if (out) {
-        uint64_t bits = 0;
-        for (int i = 0; i < 8; ++i) {
-          bits |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
-        }
-        double d = 0;
-        std::memcpy(&d, &bits, sizeof(d));
-        out->SetDouble(d);
-      }
-      rest.remove_prefix(8);
-      break;
-    }
-    case static_cast<uint8_t>(Value::Kind::kText):
-    case static_cast<uint8_t>(Value::Kind::kBlob): {
-      const bool text =
-          static_cast<uint8_t>(in->front()) == static_cast<uint8_t>(Value::Kind::kText);
-      uint64_t len = 0;
-      if (!GetVarint64(&rest, &len) || len > rest.size()) return false;
-      if (out) {
-        const std::string_view bytes = rest.substr(0, static_cast<size_t>(len));
-        if (text) {
-          out->SetText(bytes);
-        } else {
-          out->SetBytes(bytes);
-        }
-      }
-      rest.remove_prefix(static_cast<size_t>(len));
-      break;
-    }
-    default:
-      return false;
-  }
-  *in = rest;
-  return true;
-}
-
 }  // namespace
 
 Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVersion* row,
@@ -115,7 +60,7 @@ Status DecodeRowInto(const catalog::TableDef& def, std::string_view bytes, RowVe
       if (!in_order) break;
       Value& slot = row->values[i];
       const bool skip = columns && !(*columns)[i];
-      if (!DecodeCell(&in, skip ? nullptr : &slot)) {
+      if (!TryDecodeValueInto(&in, skip ? nullptr : &slot)) {
         KALAM_RETURN_IF_ERROR(DecodeRow(def, bytes).status());  // says what is malformed
         return Status::Corruption("Malformed row version");
       }
@@ -181,14 +126,6 @@ std::string EncodePkEntry(int64_t seq, std::string_view row_bytes) {
   AppendOrderedU64(static_cast<uint64_t>(seq), &out);
   out.append(row_bytes);
   return out;
-}
-
-bool SplitPkEntry(std::string_view entry, int64_t* seq, std::string_view* row_bytes) {
-  uint64_t s = 0;
-  if (!ReadOrderedU64(&entry, &s)) return false;
-  *seq = static_cast<int64_t>(s);
-  *row_bytes = entry;
-  return true;
 }
 
 }  // namespace kalam::table

@@ -24,7 +24,7 @@ Result<std::optional<RowVersion>> TableStore::GetByKey(const catalog::TableDef& 
 void RowScan::Settle() {
   valid_ = false;
   while (true) {
-    const bool hot_ok = hot_ && hot_->Valid();
+    const bool hot_ok = hot_valid_;
     const bool cold_ok = cold_ && cold_->Valid();
     if (!hot_ok && !cold_ok) {
       if (hot_ && !hot_->status().ok()) status_ = hot_->status();
@@ -56,24 +56,19 @@ void RowScan::Settle() {
       values_ = hot_row_.values.data();
       from_hot_ = true;
       ++hot_rows_;
+      valid_ = true;
     } else {
-      const ColdRowView r = cold_->row();
-      key_ = *r.pk_key;  // a view of the cached segment row
-      seq_ = r.seq;
-      deleted_ = r.deleted;
-      values_ = r.values;
-      from_hot_ = false;
-      ++cold_rows_;
+      SetCold();
     }
-    valid_ = true;
     return;
   }
 }
 
-void RowScan::Next() {
+void RowScan::NextMerged() {
   if (!valid_) return;
   if (from_hot_) {
     hot_->Next();
+    hot_valid_ = hot_->Valid();
   } else {
     cold_->Next();
   }
@@ -95,6 +90,7 @@ Result<std::unique_ptr<RowScan>> TableStore::NewScan(const catalog::TableDef& de
   // make a row appear in both, never in neither.
   scan->hot_ = NewPkIterator(lower, upper, snapshot);
   scan->hot_->Seek(lower);
+  scan->hot_valid_ = scan->hot_->Valid();
   if (cold_) {
     KALAM_ASSIGN_OR_RETURN(scan->cold_, cold_->Scan(def, scope, lower, upper, bounds, max_seq,
                                                          cold_stats));

@@ -21,12 +21,24 @@ class RowScan {
  public:
   bool Valid() const { return valid_; }
   // Valid until Next.
-  std::string_view key() const { return key_; }
+  std::string_view key() const { return from_hot_ ? key_ : std::string_view(*cold_key_); }
   int64_t seq() const { return seq_; }
   bool deleted() const { return deleted_; }
   // One value per column of the TableDef scanned with; valid until Next.
   const Value* values() const { return values_; }
-  void Next();
+  // Inline once only cold rows are left (a cold scan's every row); else NextMerged.
+  void Next() {
+    if (valid_ && !from_hot_ && !hot_valid_) {
+      cold_->Next();
+      if (cold_->Valid()) {
+        SetCold();
+        return;
+      }
+      Settle();  // ends the scan (with the hot iterator's error, if it had one)
+      return;
+    }
+    NextMerged();
+  }
   Status status() const { return status_; }
   // Rows positioned on so far from the hot tier and from cold segments (EXPLAIN ANALYZE).
   int64_t hot_rows() const { return hot_rows_; }
@@ -35,13 +47,27 @@ class RowScan {
  private:
   friend class TableStore;
   void Settle();  // positions on the smaller of the hot and cold heads
+  void NextMerged();
+  // Positions on the cold head.
+  void SetCold() {
+    const ColdRowView r = cold_->row();
+    cold_key_ = r.pk_key;  // the cached segment row's; read only if key() is asked
+    seq_ = r.seq;
+    deleted_ = r.deleted;
+    values_ = r.values;
+    from_hot_ = false;
+    valid_ = true;
+    ++cold_rows_;
+  }
 
   const catalog::TableDef* def_ = nullptr;
   std::unique_ptr<storage::KvIterator> hot_;
+  bool hot_valid_ = false;  // hot_->Valid(), kept after each move (not asked again per cold row)
   std::unique_ptr<ColdCursor> cold_;
   bool from_hot_ = false;
   bool valid_ = false;
-  std::string_view key_;
+  std::string_view key_;                  // a hot row's key
+  const std::string* cold_key_ = nullptr;  // a cold row's key
   int64_t seq_ = 0;
   bool deleted_ = false;
   std::vector<bool> columns_;  // columns hot rows decode (empty: all)

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -63,32 +64,41 @@ class GroupedRows {
   // Puts the rows in order; call once, after the last Add.
   void Order();
 
-  size_t size() const { return rows_.size(); }
+  // One held cell: a number inline, text or blob bytes in the rows' shared buffer (no string
+  // per cell: holding a row copies a few words and its bytes).
+  struct Cell {
+    Value::Kind kind = Value::Kind::kNull;
+    uint32_t size = 0;  // text or blob: its length
+    union {
+      int64_t i;
+      double d;
+      uint64_t offset;  // text or blob: where its bytes start in the buffer
+    };
+    Cell() : i(0) {}
+  };
+
+  size_t size() const { return seqs_.size(); }
   // About the memory the rows hold.
   size_t bytes() const { return bytes_; }
-  // Column `column` (of the TableDef) of the i-th row in order (after Order); NULL for a column
-  // not kept.
-  const Value& cell(size_t i, size_t column) const {
-    const int slot = slot_of_[column];
-    return slot < 0 ? null_ : rows_[i].cells[slot];
+  // The held cells of the i-th row in order (after Order), one per held column; cell_slot()
+  // says which one a column of the TableDef is.
+  const Cell* row_cells(size_t i) const { return cells_.data() + i * width_; }
+  // Column `column`'s slot in row_cells(), or -1 for a column not held (it reads as NULL).
+  int cell_slot(size_t column) const { return slot_of_[column]; }
+  // The bytes of a text or blob cell.
+  std::string_view bytes_of(const Cell& c) const {
+    return std::string_view(buffer_.data() + c.offset, c.size);
   }
-  int64_t seq(size_t i) const { return rows_[i].seq; }
-  bool deleted(size_t i) const { return rows_[i].deleted; }
+  int64_t seq(size_t i) const { return seqs_[i]; }
+  bool deleted(size_t i) const { return deleted_[i] != 0; }
 
  private:
   struct Group {
     std::vector<Value> key_values;  // the ordering columns' values of its first row
     std::vector<Key> keys;          // views into key_values (its buffer never moves)
     uint64_t hash = 0;
-    std::vector<Value> cells;  // its rows in the order added, width_ values (kept columns) each
-    std::vector<int64_t> seqs;
-    std::vector<uint8_t> deleted;
+    uint32_t rows = 0;
     size_t bytes = 0;  // what its key and rows take
-  };
-  struct Row {
-    const Value* cells;
-    int64_t seq;
-    bool deleted;
   };
   // The group of a row whose keys are `keys` and group hash `h`, created when new.
   uint32_t GroupOf(const Value* values, const std::vector<Key>& keys, uint64_t h);
@@ -109,12 +119,17 @@ class GroupedRows {
   std::vector<size_t> kept_;    // the columns held, in order
   std::vector<int> slot_of_;    // per column: its index in a held row, or -1
   size_t width_;                // kept_.size()
-  const Value null_;
   std::vector<Group> groups_;
   std::vector<uint32_t> slots_;  // open addressing over groups_ by hash; UINT32_MAX = free
   uint32_t last_ = UINT32_MAX;   // the group of the previous row (rows often come in runs)
   std::vector<Key> scratch_;     // the keys of the row being added
-  std::vector<Row> rows_;        // after Order: every row, in order
+  // The rows held, in the order added (after Order: in order): width_ cells each, their text
+  // and blob bytes, `_seq`, deleted flag and group (until Order).
+  std::vector<Cell> cells_;
+  std::string buffer_;
+  std::vector<int64_t> seqs_;
+  std::vector<uint8_t> deleted_;
+  std::vector<uint32_t> group_of_;
   size_t bytes_ = 0;
 };
 

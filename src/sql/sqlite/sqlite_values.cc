@@ -122,14 +122,25 @@ void ResultValue(sqlite3_context* ctx, const catalog::ColumnDef* col, const Valu
         sqlite3_result_double(ctx, std::strtod(v.as_text().c_str(), nullptr));
         return;
       }
-      sqlite3_result_text(ctx, v.as_text().data(), static_cast<int>(v.as_text().size()),
-                          SQLITE_TRANSIENT);
+      ResultBytes(ctx, nullptr, false, v.as_text());
       return;
-    case Value::Kind::kBlob:
-      sqlite3_result_blob(ctx, v.as_bytes().data(), static_cast<int>(v.as_bytes().size()),
-                          SQLITE_TRANSIENT);
-      return;
+    case Value::Kind::kBlob: ResultBytes(ctx, col, true, v.as_bytes()); return;
   }
+}
+
+void ResultBytes(sqlite3_context* ctx, const catalog::ColumnDef* col, bool blob,
+                 std::string_view bytes) {
+  if (blob) {
+    sqlite3_result_blob(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    return;
+  }
+  if (col && col->type.kind == TypeKind::kDecimal &&
+      col->type.precision <= parser::kMaxRealDecimalPrecision) {
+    const std::string text(bytes);  // strtod needs the terminating NUL
+    sqlite3_result_double(ctx, std::strtod(text.c_str(), nullptr));
+    return;
+  }
+  sqlite3_result_text(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
 
 }  // namespace kalam::sql

@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <string_view>
+
 #include "catalog/table_def.h"
 #include "common/types.h"
 #include "common/value.h"
@@ -24,5 +26,8 @@ const char* AffinityName(const DataType& t);
 // SQLite value ⇄ Value, by storage class.
 Value ValueFromSqlite(sqlite3_value* v);
 void ResultValue(sqlite3_context* ctx, const catalog::ColumnDef* col, const Value& v);
+// ResultValue of a Text (blob = false) or Blob value given by its bytes.
+void ResultBytes(sqlite3_context* ctx, const catalog::ColumnDef* col, bool blob,
+                 std::string_view bytes);
 
 }  // namespace kalam::sql

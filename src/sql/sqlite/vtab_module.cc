@@ -92,6 +92,7 @@ struct KalamCursor {
   std::unique_ptr<GroupedRows> grouped;
   size_t grouped_pos = 0;
   bool from_grouped = false;
+  const GroupedRows::Cell* grouped_cells = nullptr;  // the current grouped row's
 
   ~KalamCursor() { FreeGroupArgs(); }
   void FreeGroupArgs() {
@@ -102,6 +103,9 @@ struct KalamCursor {
   // Under EXPLAIN ANALYZE: the counters of this cursor's plan (owned by the statement's
   // PlanRecorder, which outlives the cursor); else null.
   ScanCounters* counters = nullptr;
+
+  // The table's column count as of the last XFilter (xColumn's hot path reads it, not the def).
+  int ncols = 0;
 
   // The current row: a staged row's values, or the committed row `it` is positioned on.
   std::vector<Value> staged_values;
@@ -448,7 +452,8 @@ int Advance(KalamCursor* cur) {
       return NextGroups(cur);
     }
     const size_t i = cur->grouped_pos++;
-    cur->row = nullptr;  // XColumn reads grouped->cell(grouped_pos - 1, …)
+    cur->row = nullptr;  // XColumn reads grouped_cells
+    cur->grouped_cells = cur->grouped->row_cells(i);
     cur->seq = cur->grouped->seq(i);
     cur->deleted = cur->grouped->deleted(i);
     cur->eof = false;
@@ -939,6 +944,7 @@ int XFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   ExecContext* ctx = cur->vt->conn->context();
   if (!ctx) return SetVtabError(&cur->vt->base, nullptr, Status::Internal("no request context"));
   cur->ctx = ctx;
+  cur->ncols = static_cast<int>(cur->vt->def->columns.size());
   PlanRecorder* plan = ctx->statement.plan;
   if (plan && plan->mode() == PlanRecorder::Mode::kAnalyze) {
     if (!cur->counters) {
@@ -958,17 +964,33 @@ int XEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<KalamCursor*>(base
 
 int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   auto* cur = reinterpret_cast<KalamCursor*>(base);
-  const TableDef& def = *cur->vt->def;
-  const int n = static_cast<int>(def.columns.size());
-  if (i < n) {
-    const Value& v =
-        cur->from_grouped ? cur->grouped->cell(cur->grouped_pos - 1, i) : cur->row[i];
+  const int n = cur->ncols;
+  if (i < n && !cur->from_grouped) {
+    const Value& v = cur->row[i];
     // Numbers and NULL inline (most of an aggregate's cells); the rest by ResultValue.
     switch (v.kind()) {
       case Value::Kind::kInt: sqlite3_result_int64(ctx, v.as_int()); break;
       case Value::Kind::kDouble: sqlite3_result_double(ctx, v.as_double()); break;
       case Value::Kind::kNull: sqlite3_result_null(ctx); break;
-      default: ResultValue(ctx, &def.columns[i], v); break;
+      default: ResultValue(ctx, &cur->vt->def->columns[i], v); break;
+    }
+    return SQLITE_OK;
+  }
+  const TableDef& def = *cur->vt->def;
+  if (i < n) {
+    const int slot = cur->grouped->cell_slot(static_cast<size_t>(i));
+    if (slot < 0) {
+      sqlite3_result_null(ctx);
+      return SQLITE_OK;
+    }
+    const GroupedRows::Cell& c = cur->grouped_cells[slot];
+    switch (c.kind) {
+      case Value::Kind::kInt: sqlite3_result_int64(ctx, c.i); break;
+      case Value::Kind::kDouble: sqlite3_result_double(ctx, c.d); break;
+      case Value::Kind::kNull: sqlite3_result_null(ctx); break;
+      default:
+        ResultBytes(ctx, &def.columns[i], c.kind == Value::Kind::kBlob, cur->grouped->bytes_of(c));
+        break;
     }
   } else if (i == n) {
     if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;  // UPDATE not assigning _seq

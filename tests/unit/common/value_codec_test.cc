@@ -210,6 +210,52 @@ TEST(ValueCodecTest, RandomGarbageNeverCrashesOrOverReads) {
   }
 }
 
+TEST(ValueCodecTest, DecodeIntoAgreesWithDecodeAndSaysWhatIsMalformed) {
+  // TryDecodeValueInto (the scans' inline decoder) and DecodeValueInto (the same with a message)
+  // decode what DecodeValue does into a reused slot, and on every truncation return false /
+  // kCorruption consuming nothing and leaving the slot as it was.
+  Value slot = Value::Text("previous");
+  for (const Value& v : SampleValues()) {
+    const std::string full = Encoded(v) + "tail";
+    std::string_view in = full;
+    ASSERT_TRUE(TryDecodeValueInto(&in, &slot)) << v.DebugString();
+    EXPECT_EQ(slot, v);
+    EXPECT_EQ(in, "tail");
+    in = full;
+    slot = Value::Int(7);
+    ASSERT_TRUE(DecodeValueInto(&in, &slot).ok());
+    EXPECT_EQ(slot, v);
+    in = full;
+    ASSERT_TRUE(TryDecodeValueInto(&in, nullptr));  // only skipped
+    EXPECT_EQ(in, "tail");
+    for (size_t n = 0; n + 4 < full.size(); ++n) {
+      std::string_view cut(full.data(), n);
+      slot = Value::Text("kept");
+      EXPECT_FALSE(TryDecodeValueInto(&cut, &slot)) << v.DebugString() << " cut at " << n;
+      EXPECT_EQ(cut.size(), n);
+      EXPECT_EQ(slot, Value::Text("kept"));
+      EXPECT_EQ(DecodeValueInto(&cut, &slot).code(), StatusCode::kCorruption);
+      EXPECT_EQ(cut.size(), n);
+    }
+  }
+  auto message = [](const std::string& bytes) {
+    std::string_view in = bytes;
+    Value out;
+    return DecodeValueInto(&in, &out).message();
+  };
+  EXPECT_EQ(message(""), "Truncated value: no tag byte");
+  EXPECT_EQ(message("\x01\x80"), "Bad integer value: truncated varint");
+  EXPECT_EQ(message("\x02\x01\x02"), "Bad double value: fewer than 8 bytes");
+  EXPECT_EQ(message("\x03\x05ab"), "Bad text value: truncated");
+  EXPECT_EQ(message("\x04\x05ab"), "Bad blob value: truncated");
+  EXPECT_EQ(message("\x09"), "Bad value: unknown tag byte 9");
+  // A varint of 11 bytes, and one whose 10th byte overflows 64 bits.
+  EXPECT_EQ(message("\x01" + std::string(10, '\x80') + "\x01"),
+            "Bad integer value: truncated varint");
+  EXPECT_EQ(message("\x01" + std::string(9, '\xFF') + "\x02"),
+            "Bad integer value: truncated varint");
+}
+
 // ---- Ordered codec: primitives ----
 
 TEST(OrderedU64Test, IsBigEndianAndRoundTrips) {

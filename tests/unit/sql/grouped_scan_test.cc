@@ -133,8 +133,9 @@ class MemoryLimit {
 };
 
 TEST_F(GroupedScanTest, RowsBeyondTheMemoryLimitAreReadAgainInOrder) {
-  // A few groups' rows at a time: the source is read again for the groups after them.
-  const MemoryLimit limit(3000);
+  // A few groups' rows at a time (alice's 57 rows take ~3,800 bytes held by cat and id): the
+  // source is read again for the groups after them.
+  const MemoryLimit limit(1500);
   EXPECT_EQ(Same("SELECT cat, count(*), sum(qty), count(qty) FROM shop.sales GROUP BY {g}", "cat",
                  alice_),
             "[null,\"8\",\"12\",\"8\"],[\"c0\",\"8\",\"8\",\"7\"],[\"c1\",\"10\",\"17\",\"9\"],"
@@ -158,15 +159,57 @@ TEST_F(GroupedScanTest, RowsBeyondTheMemoryLimitAreReadAgainInOrder) {
 }
 
 TEST_F(GroupedScanTest, OneGroupLargerThanTheMemoryLimitFailsTheStatement) {
-  const MemoryLimit limit(1200);
+  // Group 'c3' (11 rows, cat and id held: ~700 bytes) alone is over the limit.
+  const MemoryLimit limit(600);
   auto r = Run("SELECT cat, count(*) FROM shop.sales GROUP BY cat", alice_);
   EXPECT_EQ(r.error.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(r.error.message(),
             "Statement 1 failed: Invalid operation: One group of a GROUP BY or DISTINCT over "
-            "table 'shop.sales' holds more than 1200 bytes of rows; group by more columns or "
+            "table 'shop.sales' holds more than 600 bytes of rows; group by more columns or "
             "narrow the query with WHERE");
   // Small groups still pass.
   Same("SELECT id, count(*) FROM shop.sales GROUP BY {g}", "id", alice_);
+}
+
+TEST_F(GroupedScanTest, TextsAndBlobsOfEveryLengthHeldWithinAndBeyondTheLimit) {
+  // Held rows keep text and blob bytes in one buffer (re-packed when groups are dropped) and hash
+  // them 8 bytes at a time: lengths 0–21 (texts sharing prefixes) and 0–11, NULLs, other rows.
+  Ok("CREATE USER TABLE shop.words (id INT PRIMARY KEY, w TEXT, b BYTES, n INT)", root_);
+  const std::string letters = "abcdefghijklmnopqrstu";
+  std::string rows;
+  for (int i = 1; i <= 88; ++i) {
+    const std::string w = i % 10 == 0 ? "NULL" : "'" + letters.substr(0, i % 22) + "'";
+    std::string b = i % 9 == 0 ? "NULL" : "x'";
+    if (i % 9 != 0) {
+      for (int k = 0; k < i % 12; ++k) b += "0" + std::to_string(k % 10);
+      b += "'";
+    }
+    rows += (i > 1 ? "," : "") + std::string("(") + std::to_string(i) + ", " + w + ", " + b +
+            ", " + std::to_string(i % 5) + ")";
+  }
+  Ok("INSERT INTO shop.words (id, w, b, n) VALUES " + rows, alice_);
+  Ok("INSERT INTO shop.words (id, w, n) VALUES (1, 'abcdefghij', 100)", bob_);
+  const std::string by_w = Same(
+      "SELECT w, count(*), sum(n), length(min(b)) FROM shop.words GROUP BY {g}", "w", alice_);
+  // Checked with Python's sqlite3 on the same rows.
+  EXPECT_TRUE(by_w.starts_with(
+      "[null,\"8\",\"0\",\"0\"],[\"\",\"4\",\"10\",\"4\"],[\"a\",\"4\",\"6\",\"1\"],"
+      "[\"ab\",\"4\",\"10\",\"0\"],")) << by_w;
+  const std::string by_b = Same(
+      "SELECT b, count(*), max(w), sum(n) FROM shop.words GROUP BY {g}", "b", alice_);
+  EXPECT_TRUE(by_b.starts_with("[null,\"9\",\"abcdefghijklmnopqrs\",\"20\"],"
+                               "[[],\"5\",\"abcdefghijklmnopqr\",\"13\"],"
+                               "[[0],\"8\",\"abcdefghijklmnopqrs\",\"14\"],")) << by_b;
+  {
+    // ~8,800 bytes of rows; the largest group (NULL w, 8 rows) takes ~900.
+    const MemoryLimit limit(1200);
+    EXPECT_EQ(Same("SELECT w, count(*), sum(n), length(min(b)) FROM shop.words GROUP BY {g}", "w",
+                   alice_),
+              by_w);
+    EXPECT_EQ(Same("SELECT b, count(*), max(w), sum(n) FROM shop.words GROUP BY {g}", "b",
+                   alice_),
+              by_b);
+  }
 }
 
 TEST_F(GroupedScanTest, ExplainShowsTheGroupedOrderAndNoSort) {
