@@ -120,8 +120,10 @@ std::vector<std::shared_ptr<const TableDef>> CatalogSnapshot::AllTables() const 
   return out;
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Clock& clock) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Clock& clock,
+                                               storage::KvStore* node_local) {
   std::unique_ptr<Catalog> c(new Catalog(store, clock));
+  c->node_local_ = node_local;
   KALAM_RETURN_IF_ERROR(c->Load());
   if (!c->snapshot()->FindNamespace(kDefaultNamespace)) {
     bool created = false;
@@ -130,8 +132,14 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Cl
   return c;
 }
 
+Status Catalog::Reload() {
+  std::lock_guard lock(ddl_mu_);
+  return Load();
+}
+
 Status Catalog::Load() {
   auto snap = std::make_shared<CatalogSnapshot>();
+  std::map<std::string, UserRecord> users;
   auto it = store_.NewIterator(Partition::kSystem);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key = it->key();
@@ -153,13 +161,19 @@ Status Catalog::Load() {
       snap->by_id_[cdef->table_id] = cdef;
     } else if (key.starts_with(kUserPrefix)) {
       KALAM_ASSIGN_OR_RETURN(auto user, UserRecord::FromJson(value));
-      users_[user.user_id] = std::move(user);
+      users[user.user_id] = std::move(user);
     }
   }
   KALAM_RETURN_IF_ERROR(it->status());
   KALAM_ASSIGN_OR_RETURN(auto next, store_.Get(Partition::kMeta, kNextTableId));
   if (next) next_table_id_ = std::max<TableId>(next_table_id_, std::stoull(*next));
+  {
+    std::lock_guard lock(users_mu_);
+    users_ = std::move(users);
+  }
   std::lock_guard lock(snap_mu_);
+  // A reload is a change like any DDL: connections re-register tables on a new version.
+  if (snap_) snap->version_ = snap_->version_ + 1;
   snap_ = std::move(snap);
   return Status::OK();
 }
@@ -470,13 +484,19 @@ std::vector<UserRecord> Catalog::ListUsers() const {
   return out;
 }
 
-Status Catalog::PutUser(const UserRecord& user) {
+Status Catalog::PutUser(const UserRecord& user) { return WriteUser(store_, user); }
+
+Status Catalog::PutUserLoginState(const UserRecord& user) {
+  return WriteUser(node_local_ ? *node_local_ : store_, user);
+}
+
+Status Catalog::WriteUser(storage::KvStore& store, const UserRecord& user) {
   storage::WriteBatch batch;
   batch.Put(Partition::kSystem, std::string(kUserPrefix) + user.user_id, user.ToJson());
   // The users_ map is updated under its lock after the durable write; two concurrent PutUser of
   // one user are ordered by users_mu_ held across both steps.
   std::lock_guard lock(users_mu_);
-  KALAM_RETURN_IF_ERROR(store_.Write(batch, {.sync = true}));
+  KALAM_RETURN_IF_ERROR(store.Write(batch, {.sync = true}));
   users_[user.user_id] = user;
   return Status::OK();
 }

@@ -15,6 +15,7 @@
 
 #include <toml++/toml.h>
 
+#include "cluster/group_plan.h"
 #include "cluster/peer.h"
 
 namespace kalam::server {
@@ -472,6 +473,13 @@ std::optional<Problem> FindClusterProblem(const ServerConfig& config) {
   if (!listed) {
     return Problem{"cluster.node_id", "cluster.node_id (" + std::to_string(c.node_id) +
                                           ") is not one of the ids in cluster.peers"};
+  }
+  cluster::GroupPlanInput plan;
+  plan.node_id = c.node_id;
+  plan.peers = *peers;
+  plan.user_shards = c.user_shards;
+  if (auto planned = cluster::PlanGroups(plan); !planned.ok()) {
+    return Problem{"cluster.peers", planned.status().message()};
   }
   if (c.node_id != config.server.node_id) {
     return Problem{"cluster.node_id",

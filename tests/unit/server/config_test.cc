@@ -338,6 +338,14 @@ TEST_F(ConfigTest, ClusterRulesNameTheKey) {
   EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"b:9100\"]\n"),
             "Invalid configuration: cluster.peers: 'b:9100': expected id=host:port in "
             "server.toml");
+  // Each node uses user_shards + 2 consecutive ports from its peer port (one per Raft group).
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"2=a:9109\"]\n"),
+            "Invalid configuration: cluster.peers '1=a:9100' and '2=a:9109' share a host and their "
+            "port ranges overlap: each node uses 10 consecutive ports (one per Raft group), so put "
+            "their ports at least 10 apart in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:65530\", \"2=b:9100\"]\n"),
+            "Invalid configuration: cluster.peers '1=a:65530': with 10 Raft groups the node uses "
+            "ports 65530 to 65539, past 65535: choose a lower port in server.toml");
   EXPECT_EQ(ErrorFor("[cluster]\npeers = [1, 2]\n"),
             "Invalid configuration: cluster.peers must be an array of strings (element 1 is "
             "integer) in server.toml");
