@@ -132,6 +132,17 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Cl
   return c;
 }
 
+void Catalog::SetDdlGate(DdlGate gate) {
+  std::lock_guard lock(ddl_mu_);
+  ddl_gate_ = std::move(gate);
+}
+
+Status Catalog::EnterDdl() {
+  if (!ddl_gate_) return Status::OK();
+  KALAM_ASSIGN_OR_RETURN(bool stale, ddl_gate_());
+  return stale ? Load() : Status::OK();
+}
+
 Status Catalog::Reload() {
   std::lock_guard lock(ddl_mu_);
   return Load();
@@ -195,6 +206,7 @@ void Catalog::Publish(std::shared_ptr<CatalogSnapshot> next) {
 
 Status Catalog::CreateNamespace(std::string_view name, bool if_not_exists, bool* created) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *created = false;
   std::string lower = LowerName(name);
   auto snap = CopySnapshot();
@@ -219,6 +231,7 @@ Status Catalog::DropNamespace(
     std::string_view name, bool if_exists, bool cascade,
     const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data, bool* dropped) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *dropped = false;
   std::string lower = LowerName(name);
   if (lower == kDefaultNamespace || lower == kSystemNamespace) {
@@ -260,6 +273,7 @@ Status Catalog::DropNamespace(
 
 Status Catalog::SetNamespaceOptions(std::string_view name, std::string options_json) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   auto it = snap->namespaces_.find(LowerName(name));
   if (it == snap->namespaces_.end()) {
@@ -276,6 +290,7 @@ Status Catalog::SetNamespaceOptions(std::string_view name, std::string options_j
 Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, bool if_not_exists,
                                                              bool* created) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *created = false;
   draft.namespace_id = LowerName(draft.namespace_id);
   draft.table_name = LowerName(draft.table_name);
@@ -314,6 +329,7 @@ Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, boo
 Result<std::shared_ptr<const TableDef>> Catalog::AlterTable(
     TableId id, uint32_t expected_version, const std::function<Status(TableDef&)>& mutate) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   auto current = snap->FindTableById(id);
   if (!current) {
@@ -365,6 +381,7 @@ Result<std::shared_ptr<const TableDef>> Catalog::AlterTable(
 
 Status Catalog::DropTable(const TableDef& table, storage::WriteBatch data_deletes) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   if (!snap->by_id_.count(table.table_id)) {
     return Status::TableNotFound("Table '" + table.QualifiedName() + "' does not exist");
@@ -385,6 +402,7 @@ Status Catalog::DropTable(const TableDef& table, storage::WriteBatch data_delete
 
 Result<TableId> Catalog::ReserveTableIds(size_t count) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   const TableId first = next_table_id_;
   storage::WriteBatch batch;
   batch.Put(Partition::kMeta, kNextTableId, std::to_string(first + count));
@@ -399,6 +417,7 @@ Status Catalog::RestoreNamespace(
     const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data,
     std::vector<TableId>* dropped) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   const std::string lower = LowerName(ns.name);
   if (lower == kSystemNamespace || lower == "information_schema") {
     return Status::PermissionDenied("Namespace '" + lower + "' is reserved");
@@ -504,6 +523,7 @@ Status Catalog::WriteUser(storage::KvStore& store, const UserRecord& user) {
 Result<std::string> Catalog::GetOrCreateMeta(std::string_view name,
                                              const std::function<std::string()>& make) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   KALAM_ASSIGN_OR_RETURN(auto existing, store_.Get(Partition::kMeta, name));
   if (existing) return *existing;
   std::string value = make();

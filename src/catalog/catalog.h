@@ -85,6 +85,13 @@ class Catalog {
   // docs/cluster.md). Takes the DDL lock, so never call it from a thread a DDL call waits on.
   Status Reload();
 
+  // A cluster node's check before each DDL computes its change (docs/cluster.md), called under
+  // the DDL lock: an error fails the DDL, nothing written (a node that does not lead the meta
+  // group); true = the store holds catalog changes this node has not loaded yet, which are then
+  // loaded first. Unset (a single node): nothing is checked.
+  using DdlGate = std::function<Result<bool>()>;
+  void SetDdlGate(DdlGate gate);
+
   // Fails with kAlreadyExists (`Namespace 'x' already exists`) unless if_not_exists, in which
   // case `*created` is false.
   Status CreateNamespace(std::string_view name, bool if_not_exists, bool* created);
@@ -148,6 +155,7 @@ class Catalog {
   Catalog(storage::KvStore& store, const Clock& clock) : store_(store), clock_(clock) {}
   Status Load();
   Status WriteUser(storage::KvStore& store, const UserRecord& user);
+  Status EnterDdl();  // requires ddl_mu_: runs ddl_gate_
   void Publish(std::shared_ptr<CatalogSnapshot> next);  // requires ddl_mu_
   std::shared_ptr<CatalogSnapshot> CopySnapshot() const;
 
@@ -158,6 +166,7 @@ class Catalog {
   mutable std::mutex snap_mu_;
   std::shared_ptr<const CatalogSnapshot> snap_;  // guarded by snap_mu_
   TableId next_table_id_ = 1;                    // guarded by ddl_mu_
+  DdlGate ddl_gate_;                             // guarded by ddl_mu_
   mutable std::mutex users_mu_;
   std::map<std::string, UserRecord> users_;  // guarded by users_mu_
 };

@@ -79,7 +79,10 @@ Status MetaStateMachine::Apply(cluster::LogIndex index, const cluster::LogEntry&
   change.batch.Put(storage::Partition::kMeta, AppliedIndexKey(kMetaGroupName), stored);
   KALAM_RETURN_IF_ERROR(kv_.Write(change.batch, {.sync = true}));
   applied_.store(index);
-  if (origin != origin_ && on_foreign_change_) on_foreign_change_();
+  if (origin != origin_) {
+    foreign_applied_.fetch_add(1);
+    if (on_foreign_change_) on_foreign_change_();
+  }
   return Status::OK();
 }
 

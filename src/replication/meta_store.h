@@ -95,6 +95,8 @@ class MetaStateMachine : public cluster::StateMachine {
   Status Restore(std::string_view snapshot) override;
 
   uint64_t origin() const { return origin_; }
+  // Entries proposed by other processes applied so far (any thread).
+  uint64_t foreign_applied() const { return foreign_applied_.load(); }
   cluster::LogIndex applied_index() const { return applied_.load(); }
 
  private:
@@ -102,6 +104,7 @@ class MetaStateMachine : public cluster::StateMachine {
   const uint64_t origin_;
   const std::function<void()> on_foreign_change_;
   std::atomic<cluster::LogIndex> applied_{0};
+  std::atomic<uint64_t> foreign_applied_{0};
 };
 
 }  // namespace kalam::replication

@@ -102,6 +102,20 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
 }
 
 void ClusterNode::ReplicateCatalog() {
+  // Before each DDL: this node must lead the meta group and have applied every entry committed
+  // before its term (else NOT_LEADER, nothing written), and its catalog must hold every change
+  // applied so far — a new leader's reloader may not have caught up yet, and a DDL computed on
+  // a stale catalog could, for one, hand out a table id already taken.
+  catalog_->SetDdlGate([this]() -> Result<bool> {
+    cluster::ProposeOutcome ready = runtime_->AwaitLeaderReady(0).get();
+    if (ready.kind != cluster::ProposeOutcome::Kind::kCommitted) {
+      return Status::Unavailable(ready.status.message());
+    }
+    const uint64_t applied = meta_machine_->foreign_applied();
+    const bool stale = applied != loaded_foreign_;
+    loaded_foreign_ = applied;
+    return stale;
+  });
   meta_kv_.Replicate(runtime_.get(), 0, meta_machine_->origin());
 }
 

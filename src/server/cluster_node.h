@@ -78,6 +78,9 @@ class ClusterNode {
   std::vector<std::unique_ptr<replication::ShardStateMachine>> machines_;
   std::vector<std::unique_ptr<replication::ReplicatedWriter>> writers_;
   std::unique_ptr<cluster::NodeRuntime> runtime_;
+  // Foreign catalog changes the DDL gate has seen loaded; only touched under the catalog's DDL
+  // lock (the gate runs there).
+  uint64_t loaded_foreign_ = 0;
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;

@@ -97,6 +97,9 @@ struct Server::Impl {
   std::unique_ptr<api::InlineReads> inline_reads;  // null when server.inline_read_max_us = 0
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<storage::KvStore> kv;
+  // A [cluster] member's Raft groups, shard pipelines and meta group (the catalog writes through
+  // it); null on a single node.
+  std::unique_ptr<ClusterNode> cluster;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<SnowflakeGenerator> ids;
@@ -105,8 +108,6 @@ struct Server::Impl {
   std::unique_ptr<table::TableStore> tables;
   // A single node's one commit pipeline (null on a cluster node: `cluster` has one per shard).
   std::unique_ptr<commit::CommitPipeline> pipeline;
-  // A [cluster] member's Raft groups, shard pipelines and meta group; null on a single node.
-  std::unique_ptr<ClusterNode> cluster;
   // Which pipeline each table commits through: the one `pipeline` on a single node.
   std::unique_ptr<commit::CommitShards> shards;
   std::unique_ptr<topics::TopicService> topics;
@@ -554,7 +555,6 @@ void Server::Stop() {
   impl_->sql_pool.reset();
   impl_->shards.reset();
   impl_->pipeline.reset();
-  impl_->cluster.reset();
   impl_->commit_hooks.reset();
   impl_->vectors.reset();
   impl_->files.reset();
@@ -568,6 +568,8 @@ void Server::Stop() {
   impl_->cold.reset();
   impl_->storages.reset();
   impl_->catalog.reset();
+  // After the catalog, which writes through its meta store (stopped above with the runtime).
+  impl_->cluster.reset();
   impl_->kv.reset();
   spdlog::info("Shutdown complete");
 }
