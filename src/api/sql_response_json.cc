@@ -8,13 +8,11 @@
 
 namespace kalam::api {
 
-namespace {
 // The statement's failure may carry the "Statement N failed: …" head (sql/statement_error.h).
 bool IsNotLeader(const Status& st) {
   return st.code() == StatusCode::kUnavailable &&
          st.message().find("Not leader for shard.") != std::string::npos;
 }
-}  // namespace
 
 WireError MapSqlError(const Status& status) {
   switch (status.code()) {

@@ -128,6 +128,12 @@ commit::CommitShards ClusterNode::shards() const {
                               });
 }
 
+cluster::LogIndex ClusterNode::applied_index(uint32_t group) const {
+  if (group == 0) return meta_machine_->applied_index();
+  if (group <= machines_.size()) return machines_[group - 1]->applied_index();
+  return 0;
+}
+
 void ClusterNode::ReloadLoop() {
   std::unique_lock lock(reload_mu_);
   while (true) {
@@ -135,8 +141,13 @@ void ClusterNode::ReloadLoop() {
     if (reload_stop_) return;
     reload_due_ = false;
     lock.unlock();
+    const uint64_t seen = meta_machine_->foreign_applied();
     Status st = catalog_->Reload();
-    if (!st.ok()) spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+    if (st.ok()) {
+      reloaded_foreign_.store(seen);
+    } else {
+      spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+    }
     lock.lock();
   }
 }

@@ -5,6 +5,7 @@
 // A server without [cluster] peers creates none of this.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -60,6 +61,17 @@ class ClusterNode {
   commit::CommitPipeline& shared_pipeline() { return *pipelines_.back(); }
   cluster::NodeRuntime* runtime() { return runtime_.get(); }
 
+  // Groups of this node (meta at 0, then the data groups), valid after Start.
+  uint32_t group_count() const { return static_cast<uint32_t>(pipelines_.size() + 1); }
+  // The index this node's replica of `group` applied last (exact, any thread); 0 for an unknown
+  // group. Valid after Start.
+  cluster::LogIndex applied_index(uint32_t group) const;
+  // Whether the catalog has reloaded every catalog change of other nodes applied here so far
+  // (after a forwarded DDL: the next statement here sees it). Any thread.
+  bool catalog_current() const {
+    return reloaded_foreign_.load() >= meta_machine_->foreign_applied();
+  }
+
   // Stops the runtime (in-flight proposals end "outcome unknown"), then the pipelines, then the
   // reloader. Idempotent.
   void Stop();
@@ -87,6 +99,8 @@ class ClusterNode {
   bool reload_due_ = false;    // guarded by reload_mu_
   bool reload_stop_ = false;   // guarded by reload_mu_
   std::thread reloader_;
+  // foreign_applied() as it was before the reloader's last completed Reload.
+  std::atomic<uint64_t> reloaded_foreign_{0};
 };
 
 }  // namespace kalam::server

@@ -32,6 +32,7 @@
 #include "net/rate_limiter.h"
 #include "common/thread_pool.h"
 #include "sql/executor.h"
+#include "server/cluster_forwarder.h"
 #include "server/cluster_node.h"
 #include "server/server_metrics.h"
 #include "sql/sqlite/connection.h"
@@ -100,6 +101,8 @@ struct Server::Impl {
   // A [cluster] member's Raft groups, shard pipelines and meta group (the catalog writes through
   // it); null on a single node.
   std::unique_ptr<ClusterNode> cluster;
+  // Forwards writes this node does not lead to their leader; null on a single node.
+  std::unique_ptr<ClusterForwarder> forwarder;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<SnowflakeGenerator> ids;
@@ -257,7 +260,10 @@ Status Server::Impl::OpenData() {
   auth = std::make_unique<api::AuthService>(*catalog, as, clock);
   KALAM_RETURN_IF_ERROR(BootstrapRoot());
   // Every node made its own start-up writes above; from here on DDL is replicated.
-  if (cluster) cluster->ReplicateCatalog();
+  if (cluster) {
+    cluster->ReplicateCatalog();
+    KALAM_ASSIGN_OR_RETURN(forwarder, ClusterForwarder::Create(config.cluster, *cluster));
+  }
   // Builds the dummy hash before the first login needs it.
   auth::BurnDummyVerify("warm-up", as.password_hash);
 
@@ -485,6 +491,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   }
   impl->api.auth = impl->auth.get();
   impl->api.executor = impl->executor.get();
+  impl->api.forwarder = impl->forwarder.get();
   impl->api.topics = impl->topics.get();
   impl->api.catalog = impl->catalog.get();
   impl->api.audit = impl->audit.get();

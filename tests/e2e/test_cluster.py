@@ -39,16 +39,23 @@ def _cluster_bases(n):
 
 
 class Cluster:
-    def __init__(self, root):
+    def __init__(self, root, forward=False):
+        """forward: list every node's API in cluster.api_peers (followers forward writes) and
+        share one JWT secret (a token of one node is valid on the others)."""
         self.bases = _cluster_bases(3)
         peers = ", ".join(f'"{i + 1}=127.0.0.1:{b}"' for i, b in enumerate(self.bases))
+        api_ports = [free_port() for _ in range(3)]
+        api_peers = ", ".join(f'"{i + 1}=127.0.0.1:{p}"' for i, p in enumerate(api_ports))
         self.nodes = []
         for i in range(3):
             cfg = (DEFAULT_TEST_CONFIG + f"[server]\nnode_id = {i + 1}\n"
                    f"[cluster]\nnode_id = {i + 1}\npeers = [{peers}]\nuser_shards = {USER_SHARDS}\n"
                    "election_timeout_ms = 500\nheartbeat_timeout_ms = 50\n")
+            if forward:
+                cfg += (f"api_peers = [{api_peers}]\n"
+                        '[auth]\njwt_secret = "cluster-forwarding-test-secret-0123456789abcdef"\n')
             (root / f"n{i + 1}").mkdir()
-            self.nodes.append(Server(root / f"n{i + 1}" / "data", config_toml=cfg))
+            self.nodes.append(Server(root / f"n{i + 1}" / "data", port=api_ports[i], config_toml=cfg))
 
     def node_of_raft_port(self, port, ordinal):
         return self.bases.index(port - ordinal)
@@ -205,3 +212,96 @@ def test_three_nodes_replicate_ddl_and_writes_survive_a_killed_follower(cluster)
         return None
     assert _until(refused, what="NOT_LEADER on the minority") == NOT_LEADER_HEAD + "Leader unknown"
     assert cluster.nodes[survivor].rows("SELECT COUNT(*) FROM c.items WHERE id = 100") == [["0"]]
+
+
+def _hop(node):
+    """Headers of a request that was already forwarded once: never forwarded again."""
+    return {"Authorization": f"Bearer {node.token()}", "X-Kalam-Forwarded": "1"}
+
+
+def _leader_by_hop(cluster, sql, ordinal, alive=(0, 1, 2)):
+    """Runs `sql` with the hop header on each live node until one (the leader of group
+    `ordinal`) runs it; every other node must answer NOT_LEADER itself (not forward). Returns the
+    leader's index."""
+    def attempt():
+        for i in alive:
+            r = cluster.nodes[i].sql_raw(sql, headers=_hop(cluster.nodes[i]))
+            body = r.json()
+            if r.status_code == 200 and body["status"] == "success":
+                return ("leader", i)
+            assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        return None
+    return _until(attempt, what=f"a leader of group {ordinal} for {sql!r}")[1]
+
+
+def _knows_leader(cluster, i, leader, ordinal, probe):
+    """Waits until node i names `leader` as the leader of group `ordinal` (a hop-header request:
+    answered NOT_LEADER, never forwarded)."""
+    def names():
+        r = cluster.nodes[i].sql_raw(probe, headers=_hop(cluster.nodes[i]))
+        body = r.json()
+        assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        m = LEADER_RE.match(body["error"]["message"])
+        return bool(m) and cluster.node_of_raft_port(int(m.group(1)), ordinal) == leader or None
+    _until(names, what=f"node {i} naming the leader {leader} of group {ordinal}")
+
+
+def _success(r):
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "success", body
+    assert "X-Kalam-Applied" not in r.headers  # internal: stripped by the forwarding node
+    return body
+
+
+def test_followers_forward_writes_and_read_their_own_writes(tmp_path):
+    cluster = Cluster(tmp_path, forward=True).start()
+    try:
+        # DDL sent to a meta follower runs on the meta leader; the follower answers once its
+        # catalog has it, so the very next statement there sees it.
+        meta = _leader_by_hop(cluster, "CREATE NAMESPACE warm", 0)
+        f = (meta + 1) % 3
+        _knows_leader(cluster, f, meta, 0, "CREATE NAMESPACE probe")
+        fn = cluster.nodes[f]
+        body = _success(fn.sql_raw("CREATE NAMESPACE fw"))
+        assert body["results"] == [{"row_count": 0, "message": "Namespace fw created successfully",
+                                    "as_user": "root"}], body
+        body = _success(fn.sql_raw("CREATE SHARED TABLE fw.items (id INT PRIMARY KEY, v TEXT)"))
+        assert body["results"] == [{"row_count": 0, "message": "shared table fw.items created successfully",
+                                    "as_user": "root"}], body
+        assert fn.rows("SELECT id FROM fw.items") == []
+        # The probe (hop header) was refused, not forwarded: nothing created anywhere.
+        assert _rows_everywhere(cluster, "SELECT namespace_id FROM system.namespaces "
+                                         "ORDER BY namespace_id") == [["default"], ["fw"], ["warm"]]
+
+        # INSERTs sent to a follower of the shared shard; each is visible there at once.
+        shared = _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (0, 'l')", SHARED_ORDINAL)
+        s = (shared + 1) % 3
+        _knows_leader(cluster, s, shared, SHARED_ORDINAL,
+                      "INSERT INTO fw.items (id, v) VALUES (999, 'p')")
+        sn = cluster.nodes[s]
+        for i in range(1, 11):
+            body = _success(sn.sql_raw(f"INSERT INTO fw.items (id, v) VALUES ({i}, 'v{i}')"))
+            assert body["results"] == [{"row_count": 1, "message": "Inserted 1 row(s)", "as_user": "root"}], body
+            assert sn.rows("SELECT id FROM fw.items ORDER BY id") == [[k] for k in range(i + 1)]
+        expected = [[k] for k in range(11)]
+        assert _rows_everywhere(cluster, "SELECT id FROM fw.items ORDER BY id") == expected
+
+        # The leader killed: the forwarded write's answer cannot arrive, 503 "outcome unknown",
+        # never retried. The leader died before the request, so the row is nowhere.
+        cluster.nodes[shared].kill9()
+        r = sn.sql_raw("INSERT INTO fw.items (id, v) VALUES (100, 'lost')")
+        body = r.json()
+        assert r.status_code == 503, body
+        assert body["error"]["code"] == "INTERNAL_ERROR", body
+        assert body["error"]["message"] == (
+            f"Forwarded to the leader (node {shared + 1} at 127.0.0.1:{cluster.nodes[shared].port}), "
+            "but its answer did not arrive (connect: Connection refused): the outcome of the "
+            "request is unknown"), body
+        alive = tuple(i for i in range(3) if i != shared)
+        new = _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (101, 'n')",
+                             SHARED_ORDINAL, alive=alive)
+        assert new in alive
+        assert _rows_everywhere(cluster, "SELECT id FROM fw.items WHERE id >= 100 ORDER BY id",
+                                alive=alive) == [[101]]
+    finally:
+        cluster.stop()
