@@ -160,7 +160,7 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
     }
     // A failure that cannot be counted must not look like an ordinary wrong password: the caller
     // could then guess without ever reaching the lockout.
-    Status saved = catalog_.PutUser(*current);
+    Status saved = catalog_.PutUserLoginState(*current);
     if (!saved.ok()) return LoginNotRecorded(user_id, saved);
     AuthFailure failure = Fail(401, "unauthorized", "Invalid credentials");
     failure.locked_now = current->locked_until_us > now;
@@ -169,7 +169,7 @@ std::variant<catalog::UserRecord, AuthFailure> AuthService::Login(std::string_vi
   current->failed_login_attempts = 0;
   current->locked_until_us = 0;
   current->last_login_at_us = now;
-  Status saved = catalog_.PutUser(*current);
+  Status saved = catalog_.PutUserLoginState(*current);
   if (!saved.ok()) return LoginNotRecorded(user_id, saved);
   return *current;
 }

@@ -108,16 +108,30 @@ void HandleMetrics(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 // Answers `request` with the executor's response. A single SELECT whose text has proved short runs
 // here, on the I/O thread, when InlineReads admits it and a SQLite connection is free; every
 // other request is run on the worker pool. Run times of single SELECTs feed InlineReads.
+// A cluster node's view of the request for forwarding (docs/cluster.md): set only when
+// ctx->forwarder is.
+struct Hop {
+  bool forwarded = false;  // the request carries the hop header: answer it here, never forward
+  std::string path;
+  std::optional<std::string> authorization;
+  std::string body;  // the original JSON body (only when not forwarded)
+};
+
 void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock::time_point start,
-            Responder respond) {
+            Responder respond, std::shared_ptr<const Hop> hop = nullptr) {
   InlineReads* inline_reads = ctx->inline_reads;
   const bool select = inline_reads && InlineReads::IsSingleSelect(request.sql);
   const uint64_t key = select ? InlineReads::Key(request.namespace_id, request.sql) : 0;
-  auto answer = [ctx, start](const Principal& who, const sql::SqlResponse& response,
-                             const Responder& respond) {
+  auto answer = [ctx, start, hop](const Principal& who, const sql::SqlResponse& response,
+                                  const Responder& respond) {
     int status = 200;
     std::string out = EncodeSqlResponse(response, MillisSince(start), who.role, &status);
-    respond(JsonResponse(status, std::move(out)));
+    net::HttpResponse r = JsonResponse(status, std::move(out));
+    // Read after the statements ran: covers every entry they committed.
+    if (hop && hop->forwarded) {
+      r.headers.emplace_back(std::string(kAppliedHeader), ctx->forwarder->AppliedIndexes());
+    }
+    respond(std::move(r));
   };
   if (select) {
     if (auto ticket = inline_reads->Admit(key)) {
@@ -139,12 +153,21 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
     }
   }
   OnWorker(ctx, std::move(respond),
-           [ctx, who = std::move(who), request = std::move(request), answer, select,
-            key](Responder respond) {
+           [ctx, who = std::move(who), request = std::move(request), answer, select, key,
+            hop](Responder respond) {
              const auto began = SteadyClock::now();
              sql::SqlResponse response =
                  ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
              if (select) ctx->inline_reads->Record(key, SteadyClock::now() - began);
+             // NOT_LEADER on the first statement: nothing ran here, so the whole request is sent
+             // once to the leader (docs/cluster.md, "Forwarding, not NOT_LEADER").
+             if (hop && !hop->forwarded && response.results.empty() &&
+                 IsNotLeader(response.error)) {
+               if (auto fwd = ctx->forwarder->Forward(response.error.message(), hop->path,
+                                                      hop->authorization, hop->body)) {
+                 return respond(JsonResponse(fwd->status, std::move(fwd->body)));
+               }
+             }
              answer(who, response, respond);
            });
 }
@@ -232,7 +255,17 @@ void HandleSql(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     }
   }
   request.client_ip = req.remote_ip;
-  RunSql(ctx, std::move(who), std::move(request), start, std::move(respond));
+  std::shared_ptr<Hop> hop;
+  if (ctx->forwarder) {
+    hop = std::make_shared<Hop>();
+    hop->forwarded = req.HasHeader(kForwardedHeader);
+    if (!hop->forwarded) {
+      hop->path = req.path;
+      if (req.HasHeader("Authorization")) hop->authorization = std::string(authorization);
+      hop->body = req.body;
+    }
+  }
+  RunSql(ctx, std::move(who), std::move(request), start, std::move(respond), std::move(hop));
 }
 
 // ---- auth -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include "api/auth_service.h"
 #include "api/inline_reads.h"
+#include "api/sql_forwarder.h"
 #include "net/rate_limiter.h"
 #include "net/router.h"
 #include "common/thread_pool.h"
@@ -69,6 +70,9 @@ struct ApiContext {
   std::filesystem::path ui_root;
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
+  // A cluster node's forwarding of writes to their group's leader (docs/cluster.md). Null on a
+  // single node: no forwarding code runs.
+  SqlForwarder* forwarder = nullptr;
 };
 
 std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx);

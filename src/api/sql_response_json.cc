@@ -8,6 +8,12 @@
 
 namespace kalam::api {
 
+// The statement's failure may carry the "Statement N failed: …" head (sql/statement_error.h).
+bool IsNotLeader(const Status& st) {
+  return st.code() == StatusCode::kUnavailable &&
+         st.message().find("Not leader for shard.") != std::string::npos;
+}
+
 WireError MapSqlError(const Status& status) {
   switch (status.code()) {
     case StatusCode::kInvalidSql: return {400, "INVALID_SQL"};
@@ -16,7 +22,10 @@ WireError MapSqlError(const Status& status) {
     case StatusCode::kPermissionDenied: return {403, "PERMISSION_DENIED"};
     case StatusCode::kUnauthenticated: return {401, "AUTHENTICATION_ERROR"};
     case StatusCode::kResourceExhausted: return {400, "SQL_EXECUTION_ERROR"};
-    case StatusCode::kUnavailable: return {503, "INTERNAL_ERROR"};
+    case StatusCode::kUnavailable:
+      // A cluster node that does not lead the statement's group (docs/cluster.md).
+      if (IsNotLeader(status)) return {503, "NOT_LEADER"};
+      return {503, "INTERNAL_ERROR"};
     case StatusCode::kInternal:
     case StatusCode::kIoError:
     case StatusCode::kCorruption: return {500, "INTERNAL_ERROR"};
@@ -122,8 +131,9 @@ bool MessageForEveryone(const Status& st) {
     case StatusCode::kInternal:
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
-    case StatusCode::kUnavailable:
       return false;
+    case StatusCode::kUnavailable:
+      return IsNotLeader(st);  // names the leader's address, as the original does
     case StatusCode::kInvalidSql:
       // SQLite reports an unknown or ambiguous column as a parse error; the original keeps
       // column errors readable.

@@ -17,6 +17,8 @@ struct WireError {
 
 // The HTTP status and wire code for a failed SQL request.
 WireError MapSqlError(const Status& status);
+// A NOT_LEADER failure ("Not leader for shard. Leader: ..."), with or without a statement head.
+bool IsNotLeader(const Status& st);
 
 // The body of a SQL response; `took_ms` is the whole request time. `caller_role` decides
 // redaction of `details` and of the messages a caller below dba may not read (a missing table,

@@ -120,8 +120,10 @@ std::vector<std::shared_ptr<const TableDef>> CatalogSnapshot::AllTables() const 
   return out;
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Clock& clock) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Clock& clock,
+                                               storage::KvStore* node_local) {
   std::unique_ptr<Catalog> c(new Catalog(store, clock));
+  c->node_local_ = node_local;
   KALAM_RETURN_IF_ERROR(c->Load());
   if (!c->snapshot()->FindNamespace(kDefaultNamespace)) {
     bool created = false;
@@ -130,8 +132,25 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(storage::KvStore& store, const Cl
   return c;
 }
 
+void Catalog::SetDdlGate(DdlGate gate) {
+  std::lock_guard lock(ddl_mu_);
+  ddl_gate_ = std::move(gate);
+}
+
+Status Catalog::EnterDdl() {
+  if (!ddl_gate_) return Status::OK();
+  KALAM_ASSIGN_OR_RETURN(bool stale, ddl_gate_());
+  return stale ? Load() : Status::OK();
+}
+
+Status Catalog::Reload() {
+  std::lock_guard lock(ddl_mu_);
+  return Load();
+}
+
 Status Catalog::Load() {
   auto snap = std::make_shared<CatalogSnapshot>();
+  std::map<std::string, UserRecord> users;
   auto it = store_.NewIterator(Partition::kSystem);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key = it->key();
@@ -153,13 +172,19 @@ Status Catalog::Load() {
       snap->by_id_[cdef->table_id] = cdef;
     } else if (key.starts_with(kUserPrefix)) {
       KALAM_ASSIGN_OR_RETURN(auto user, UserRecord::FromJson(value));
-      users_[user.user_id] = std::move(user);
+      users[user.user_id] = std::move(user);
     }
   }
   KALAM_RETURN_IF_ERROR(it->status());
   KALAM_ASSIGN_OR_RETURN(auto next, store_.Get(Partition::kMeta, kNextTableId));
   if (next) next_table_id_ = std::max<TableId>(next_table_id_, std::stoull(*next));
+  {
+    std::lock_guard lock(users_mu_);
+    users_ = std::move(users);
+  }
   std::lock_guard lock(snap_mu_);
+  // A reload is a change like any DDL: connections re-register tables on a new version.
+  if (snap_) snap->version_ = snap_->version_ + 1;
   snap_ = std::move(snap);
   return Status::OK();
 }
@@ -181,6 +206,7 @@ void Catalog::Publish(std::shared_ptr<CatalogSnapshot> next) {
 
 Status Catalog::CreateNamespace(std::string_view name, bool if_not_exists, bool* created) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *created = false;
   std::string lower = LowerName(name);
   auto snap = CopySnapshot();
@@ -205,6 +231,7 @@ Status Catalog::DropNamespace(
     std::string_view name, bool if_exists, bool cascade,
     const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data, bool* dropped) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *dropped = false;
   std::string lower = LowerName(name);
   if (lower == kDefaultNamespace || lower == kSystemNamespace) {
@@ -246,6 +273,7 @@ Status Catalog::DropNamespace(
 
 Status Catalog::SetNamespaceOptions(std::string_view name, std::string options_json) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   auto it = snap->namespaces_.find(LowerName(name));
   if (it == snap->namespaces_.end()) {
@@ -262,6 +290,7 @@ Status Catalog::SetNamespaceOptions(std::string_view name, std::string options_j
 Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, bool if_not_exists,
                                                              bool* created) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   *created = false;
   draft.namespace_id = LowerName(draft.namespace_id);
   draft.table_name = LowerName(draft.table_name);
@@ -300,6 +329,7 @@ Result<std::shared_ptr<const TableDef>> Catalog::CreateTable(TableDef draft, boo
 Result<std::shared_ptr<const TableDef>> Catalog::AlterTable(
     TableId id, uint32_t expected_version, const std::function<Status(TableDef&)>& mutate) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   auto current = snap->FindTableById(id);
   if (!current) {
@@ -351,6 +381,7 @@ Result<std::shared_ptr<const TableDef>> Catalog::AlterTable(
 
 Status Catalog::DropTable(const TableDef& table, storage::WriteBatch data_deletes) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   auto snap = CopySnapshot();
   if (!snap->by_id_.count(table.table_id)) {
     return Status::TableNotFound("Table '" + table.QualifiedName() + "' does not exist");
@@ -371,6 +402,7 @@ Status Catalog::DropTable(const TableDef& table, storage::WriteBatch data_delete
 
 Result<TableId> Catalog::ReserveTableIds(size_t count) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   const TableId first = next_table_id_;
   storage::WriteBatch batch;
   batch.Put(Partition::kMeta, kNextTableId, std::to_string(first + count));
@@ -385,6 +417,7 @@ Status Catalog::RestoreNamespace(
     const std::function<void(const TableDef&, storage::WriteBatch*)>& drop_data,
     std::vector<TableId>* dropped) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   const std::string lower = LowerName(ns.name);
   if (lower == kSystemNamespace || lower == "information_schema") {
     return Status::PermissionDenied("Namespace '" + lower + "' is reserved");
@@ -470,13 +503,19 @@ std::vector<UserRecord> Catalog::ListUsers() const {
   return out;
 }
 
-Status Catalog::PutUser(const UserRecord& user) {
+Status Catalog::PutUser(const UserRecord& user) { return WriteUser(store_, user); }
+
+Status Catalog::PutUserLoginState(const UserRecord& user) {
+  return WriteUser(node_local_ ? *node_local_ : store_, user);
+}
+
+Status Catalog::WriteUser(storage::KvStore& store, const UserRecord& user) {
   storage::WriteBatch batch;
   batch.Put(Partition::kSystem, std::string(kUserPrefix) + user.user_id, user.ToJson());
   // The users_ map is updated under its lock after the durable write; two concurrent PutUser of
   // one user are ordered by users_mu_ held across both steps.
   std::lock_guard lock(users_mu_);
-  KALAM_RETURN_IF_ERROR(store_.Write(batch, {.sync = true}));
+  KALAM_RETURN_IF_ERROR(store.Write(batch, {.sync = true}));
   users_[user.user_id] = user;
   return Status::OK();
 }
@@ -484,6 +523,7 @@ Status Catalog::PutUser(const UserRecord& user) {
 Result<std::string> Catalog::GetOrCreateMeta(std::string_view name,
                                              const std::function<std::string()>& make) {
   std::lock_guard lock(ddl_mu_);
+  KALAM_RETURN_IF_ERROR(EnterDdl());
   KALAM_ASSIGN_OR_RETURN(auto existing, store_.Get(Partition::kMeta, name));
   if (existing) return *existing;
   std::string value = make();

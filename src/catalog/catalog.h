@@ -72,10 +72,25 @@ class CatalogSnapshot {
 // publishes a new snapshot. Thread-safe.
 class Catalog {
  public:
-  // Loads the catalog from `store`, creating namespace `default` on first start.
-  static Result<std::unique_ptr<Catalog>> Open(storage::KvStore& store, const Clock& clock);
+  // Loads the catalog from `store`, creating namespace `default` on first start. `node_local`
+  // (a cluster node: `store` replicates its writes, docs/cluster.md) takes the writes that stay
+  // on this node (PutUserLoginState); null = `store`.
+  static Result<std::unique_ptr<Catalog>> Open(storage::KvStore& store, const Clock& clock,
+                                               storage::KvStore* node_local = nullptr);
 
   std::shared_ptr<const CatalogSnapshot> snapshot() const;
+
+  // Re-reads every namespace, table and user from the store and publishes them as a new
+  // snapshot (a cluster node, after applying a catalog change another node made:
+  // docs/cluster.md). Takes the DDL lock, so never call it from a thread a DDL call waits on.
+  Status Reload();
+
+  // A cluster node's check before each DDL computes its change (docs/cluster.md), called under
+  // the DDL lock: an error fails the DDL, nothing written (a node that does not lead the meta
+  // group); true = the store holds catalog changes this node has not loaded yet, which are then
+  // loaded first. Unset (a single node): nothing is checked.
+  using DdlGate = std::function<Result<bool>()>;
+  void SetDdlGate(DdlGate gate);
 
   // Fails with kAlreadyExists (`Namespace 'x' already exists`) unless if_not_exists, in which
   // case `*created` is false.
@@ -129,6 +144,9 @@ class Catalog {
   std::vector<UserRecord> ListUsers() const;
   // Creates or replaces a user record.
   Status PutUser(const UserRecord& user);
+  // The same for a login's outcome (failure counter, lockout, last login): written to the
+  // node-local store, so a login on any cluster node is recorded there without the meta group.
+  Status PutUserLoginState(const UserRecord& user);
 
   // A value in the `meta` partition created once with `make` and then stable (e.g. JWT secret).
   Result<std::string> GetOrCreateMeta(std::string_view name, const std::function<std::string()>& make);
@@ -136,15 +154,19 @@ class Catalog {
  private:
   Catalog(storage::KvStore& store, const Clock& clock) : store_(store), clock_(clock) {}
   Status Load();
+  Status WriteUser(storage::KvStore& store, const UserRecord& user);
+  Status EnterDdl();  // requires ddl_mu_: runs ddl_gate_
   void Publish(std::shared_ptr<CatalogSnapshot> next);  // requires ddl_mu_
   std::shared_ptr<CatalogSnapshot> CopySnapshot() const;
 
   storage::KvStore& store_;
+  storage::KvStore* node_local_ = nullptr;  // set by Open, then read-only; null = store_
   const Clock& clock_;
   std::mutex ddl_mu_;  // serialises every catalog write
   mutable std::mutex snap_mu_;
   std::shared_ptr<const CatalogSnapshot> snap_;  // guarded by snap_mu_
   TableId next_table_id_ = 1;                    // guarded by ddl_mu_
+  DdlGate ddl_gate_;                             // guarded by ddl_mu_
   mutable std::mutex users_mu_;
   std::map<std::string, UserRecord> users_;  // guarded by users_mu_
 };

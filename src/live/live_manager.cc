@@ -14,11 +14,11 @@ namespace kalam::live {
 using table::ChangeRecord;
 
 LiveManager::LiveManager(catalog::Catalog& catalog, sql::Executor& executor,
-                         commit::CommitPipeline& pipeline, const Clock& clock,
+                         commit::CommitShards shards, const Clock& clock,
                          LiveManagerOptions options)
     : catalog_(catalog),
       executor_(executor),
-      pipeline_(pipeline),
+      shards_(std::move(shards)),
       clock_(clock),
       options_(std::move(options)) {}
 
@@ -28,7 +28,7 @@ Status LiveManager::Start() {
   RegisterMetrics();
   KALAM_ASSIGN_OR_RETURN(filters_, FilterEngine::Create());
   dispatcher_ = std::thread([this] { DispatchLoop(); });
-  pipeline_.AddListener([this](const std::vector<ChangeRecord>& recs) { OnCommit(recs); });
+  shards_.AddListener([this](const std::vector<ChangeRecord>& recs) { OnCommit(recs); });
   return Status::OK();
 }
 
@@ -208,7 +208,8 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
     by_live_id_[sub->live_id] = sub;
     ++per_user_[caller.user_id];
   }
-  sub->read_point = pipeline_.TakeReadPoint();
+  // `_seq`s are ordered within a shard only: the snapshot/resume boundary is the scope's shard's.
+  sub->read_point = shards_.For(def->type, sub->scope).TakeReadPoint();
   sub->cursor_seq = options.from.value_or(0);
   SendBatch(sub);
 }

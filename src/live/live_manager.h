@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "common/gzip.h"
 #include "live/row_filter.h"
 #include "live/subscription_query.h"
@@ -87,7 +88,9 @@ struct LiveManagerOptions {
 // Thread-safe. Subscribe/NextBatch run SQL: call them on a worker thread.
 class LiveManager : public sql::LiveRegistry {
  public:
-  LiveManager(catalog::Catalog& catalog, sql::Executor& executor, commit::CommitPipeline& pipeline,
+  // `shards`: the commit pipelines (a single node passes its one); a subscription's read point
+  // comes from its (table, scope)'s pipeline, and every pipeline's changes fan out.
+  LiveManager(catalog::Catalog& catalog, sql::Executor& executor, commit::CommitShards shards,
               const Clock& clock, LiveManagerOptions options);
   ~LiveManager() override;
 
@@ -163,7 +166,7 @@ class LiveManager : public sql::LiveRegistry {
 
   catalog::Catalog& catalog_;
   sql::Executor& executor_;
-  commit::CommitPipeline& pipeline_;
+  const commit::CommitShards shards_;
   const Clock& clock_;
   const LiveManagerOptions options_;
   std::unique_ptr<FilterEngine> filters_;

@@ -15,6 +15,7 @@
 
 #include <toml++/toml.h>
 
+#include "cluster/group_plan.h"
 #include "cluster/peer.h"
 
 namespace kalam::server {
@@ -192,6 +193,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.Section("cluster");
   v.Int("node_id", c.cluster.node_id, 0, 1023);
   v.StrList("peers", c.cluster.peers);
+  v.StrList("api_peers", c.cluster.api_peers);
   v.Int("user_shards", c.cluster.user_shards, 1, 1024);
   v.Str("raft_dir", c.cluster.raft_dir, /*non_empty=*/false);
   v.Int("election_timeout_ms", c.cluster.election_timeout_ms, 100, 60000);
@@ -467,11 +469,30 @@ std::optional<Problem> FindClusterProblem(const ServerConfig& config) {
     return Problem{"cluster.node_id",
                    "cluster.node_id must be set (1..1023) when cluster.peers is set"};
   }
+  auto api_peers = cluster::ParsePeers(c.api_peers);
+  if (!api_peers.ok()) {
+    return Problem{"cluster.api_peers", "cluster.api_peers: " + api_peers.status().message()};
+  }
+  for (const auto& api : *api_peers) {
+    bool member = false;
+    for (const auto& peer : *peers) member = member || peer.id == api.id;
+    if (!member) {
+      return Problem{"cluster.api_peers", "cluster.api_peers: node id " + std::to_string(api.id) +
+                                              " is not one of the ids in cluster.peers"};
+    }
+  }
   bool listed = false;
   for (const auto& peer : *peers) listed = listed || peer.id == c.node_id;
   if (!listed) {
     return Problem{"cluster.node_id", "cluster.node_id (" + std::to_string(c.node_id) +
                                           ") is not one of the ids in cluster.peers"};
+  }
+  cluster::GroupPlanInput plan;
+  plan.node_id = c.node_id;
+  plan.peers = *peers;
+  plan.user_shards = c.user_shards;
+  if (auto planned = cluster::PlanGroups(plan); !planned.ok()) {
+    return Problem{"cluster.peers", planned.status().message()};
   }
   if (c.node_id != config.server.node_id) {
     return Problem{"cluster.node_id",
@@ -969,6 +990,9 @@ node_id = 0
 # Every member, this node included, as "id=host:port" (the port of its Raft transport), e.g.
 # ["1=10.0.0.1:9100", "2=10.0.0.2:9100", "3=10.0.0.3:9100"].
 peers = []
+# Every member's HTTP API as "id=host:port" (plain HTTP), e.g. ["1=10.0.0.1:8080", ...]: a write
+# this node does not lead is forwarded to its leader's API. Empty: answered NOT_LEADER instead.
+api_peers = []
 # User shards the rows of USER tables are split into by user id; fixed when the cluster is created.
 user_shards = 8
 # Directory of the Raft logs and snapshots. Empty: <data_dir>/raft.

@@ -294,6 +294,11 @@ struct ClusterConfig {
   // listens on, e.g. ["1=10.0.0.1:9100", "2=10.0.0.2:9100", "3=10.0.0.3:9100"]. Ids and
   // addresses unique. Empty: single node. Default: [].
   std::vector<std::string> peers;
+  // Every member's HTTP API as "id=host:port" (plain HTTP), e.g. ["1=10.0.0.1:8080", ...]: a
+  // write this node does not lead is forwarded to its leader's entry (docs/cluster.md). Ids
+  // must be ids of `peers`; a leader without an entry gets no forwarding (NOT_LEADER stays).
+  // Default: [].
+  std::vector<std::string> api_peers;
   // User shards the rows of USER tables are split into, by user id; fixed when the cluster is
   // created. 1..1024. Default: 8.
   uint32_t user_shards = 8;

@@ -22,6 +22,7 @@
 #include "catalog/storage_catalog.h"
 #include "jobs/backup.h"
 #include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "exports/user_export_service.h"
 #include "files/file_service.h"
 #include "jobs/job_system.h"
@@ -31,6 +32,8 @@
 #include "net/rate_limiter.h"
 #include "common/thread_pool.h"
 #include "sql/executor.h"
+#include "server/cluster_forwarder.h"
+#include "server/cluster_node.h"
 #include "server/server_metrics.h"
 #include "sql/sqlite/connection.h"
 #include "storage/kv_store.h"
@@ -95,13 +98,21 @@ struct Server::Impl {
   std::unique_ptr<api::InlineReads> inline_reads;  // null when server.inline_read_max_us = 0
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<storage::KvStore> kv;
+  // A [cluster] member's Raft groups, shard pipelines and meta group (the catalog writes through
+  // it); null on a single node.
+  std::unique_ptr<ClusterNode> cluster;
+  // Forwards writes this node does not lead to their leader; null on a single node.
+  std::unique_ptr<ClusterForwarder> forwarder;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<SnowflakeGenerator> ids;
   std::unique_ptr<catalog::StorageCatalog> storages;
   std::unique_ptr<table::ColdStore> cold;
   std::unique_ptr<table::TableStore> tables;
+  // A single node's one commit pipeline (null on a cluster node: `cluster` has one per shard).
   std::unique_ptr<commit::CommitPipeline> pipeline;
+  // Which pipeline each table commits through: the one `pipeline` on a single node.
+  std::unique_ptr<commit::CommitShards> shards;
   std::unique_ptr<topics::TopicService> topics;
   std::unique_ptr<files::FileService> files;
   std::unique_ptr<vector::VectorIndexes> vectors;
@@ -159,7 +170,11 @@ Status Server::Impl::OpenData() {
   ro.block_cache_bytes = config.storage.rocksdb_block_cache_mb << 20;
   KALAM_ASSIGN_OR_RETURN(kv, storage::OpenRocksStore(
                                  (fs::path(config.storage.data_dir) / "rocks").string(), ro));
-  KALAM_ASSIGN_OR_RETURN(catalog, catalog::Catalog::Open(*kv, clock));
+  // A cluster node's catalog writes go through the meta group (after the start-up writes).
+  if (config.cluster.enabled()) cluster = std::make_unique<ClusterNode>(config, *kv);
+  KALAM_ASSIGN_OR_RETURN(catalog,
+                         catalog::Catalog::Open(cluster ? cluster->meta_kv() : *kv, clock,
+                                                cluster ? kv.get() : nullptr));
   audit = std::make_unique<audit::AuditLog>(*kv, clock);
   ids = std::make_unique<SnowflakeGenerator>(config.server.node_id, clock);
   const std::string storage_dir =
@@ -170,15 +185,19 @@ Status Server::Impl::OpenData() {
   tables = std::make_unique<table::TableStore>(*kv, cold.get());
   commit::CommitPipelineOptions po;
   po.sync_writes = config.storage.sync_writes;
-  pipeline = std::make_unique<commit::CommitPipeline>(*kv, *ids, po);
-  pipeline->SetColdStore(cold.get());
-  // EPHEMERAL streams keep a row only while someone subscribes to its (table, user); live
-  // queries start later, before any request is served.
-  pipeline->SetStreamSubscriberPredicate(
-      [this](catalog::TableId table, const table::Scope& scope) {
-        live::LiveManager* l = live_for_streams.load(std::memory_order_acquire);
-        return l != nullptr && l->HasSubscriber(table, scope);
-      });
+  auto configure_pipeline = [this](commit::CommitPipeline& p) {
+    p.SetColdStore(cold.get());
+    // EPHEMERAL streams keep a row only while someone subscribes to its (table, user); live
+    // queries start later, before any request is served.
+    p.SetStreamSubscriberPredicate([this](catalog::TableId table, const table::Scope& scope) {
+      live::LiveManager* l = live_for_streams.load(std::memory_order_acquire);
+      return l != nullptr && l->HasSubscriber(table, scope);
+    });
+  };
+  if (!cluster) {
+    pipeline = std::make_unique<commit::CommitPipeline>(*kv, *ids, po);
+    configure_pipeline(*pipeline);
+  }
   topics::TopicServiceOptions to;
   to.visibility_timeout = std::chrono::seconds(config.topics.visibility_timeout_secs);
   to.retention_check_interval =
@@ -210,8 +229,17 @@ Status Server::Impl::OpenData() {
   vectors = std::make_unique<vector::VectorIndexes>(*tables, vector_scratch.string(), hnsw);
   commit_hooks = std::make_unique<commit::CommitHookChain>(
       std::vector<commit::CommitHook*>{files.get(), topics.get(), vectors.get()});
-  pipeline->SetCommitHook(commit_hooks.get());
-  KALAM_RETURN_IF_ERROR(pipeline->Start());
+  if (cluster) {
+    // No commit hooks on a cluster node yet (docs/cluster.md): they assume one pipeline.
+    KALAM_RETURN_IF_ERROR(cluster->Start(*ids, po, configure_pipeline, *catalog));
+    shards = std::make_unique<commit::CommitShards>(cluster->shards());
+  } else {
+    pipeline->SetCommitHook(commit_hooks.get());
+    KALAM_RETURN_IF_ERROR(pipeline->Start());
+    shards = std::make_unique<commit::CommitShards>(*pipeline);
+  }
+  // The pipeline given to what takes one (jobs, exports: not run on a cluster node yet).
+  commit::CommitPipeline& primary = cluster ? cluster->shared_pipeline() : *pipeline;
   // After a restore, the `_seq`s between the backup's point and now belong to a discarded history.
   KALAM_ASSIGN_OR_RETURN(restore_gaps, jobs::RecordRestoreGaps(*kv, ids->Next()));
   for (const auto& g : restore_gaps) {
@@ -231,6 +259,11 @@ Status Server::Impl::OpenData() {
   as.password_hash = PasswordHash();
   auth = std::make_unique<api::AuthService>(*catalog, as, clock);
   KALAM_RETURN_IF_ERROR(BootstrapRoot());
+  // Every node made its own start-up writes above; from here on DDL is replicated.
+  if (cluster) {
+    cluster->ReplicateCatalog();
+    KALAM_ASSIGN_OR_RETURN(forwarder, ClusterForwarder::Create(config.cluster, *cluster));
+  }
   // Builds the dummy hash before the first login needs it.
   auth::BurnDummyVerify("warm-up", as.password_hash);
 
@@ -263,7 +296,7 @@ Status Server::Impl::OpenData() {
   eo.server_workers_effective = workers_n;
   eo.max_connections = config.limits.max_connections;
   eo.log_file = config.logging.file;
-  executor = std::make_unique<sql::Executor>(*catalog, *tables, *pipeline, *sql_pool, *ids, clock, eo);
+  executor = std::make_unique<sql::Executor>(*catalog, *tables, *shards, *sql_pool, *ids, clock, eo);
   executor->set_storages(storages.get());
   executor->set_audit_log(audit.get());
   executor->set_vectors(vectors.get());
@@ -309,22 +342,27 @@ Status Server::Impl::OpenData() {
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;
   jo.data_dir = config.storage.data_dir;
-  jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, *pipeline, *ids, clock, jo);
+  jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, primary, *ids, clock, jo);
   exports::UserExportOptions xo;
   xo.directory = fs::absolute(fs::path(config.storage.data_dir) / "exports").lexically_normal().string();
   xo.public_origin = PublicOrigin(config, http->port());
   xo.retention = std::chrono::hours(config.exports.retention_hours);
   KALAM_ASSIGN_OR_RETURN(exports, exports::UserExportService::Create(
-                                      *catalog, *tables, *kv, *pipeline, jobs->manager(), clock,
+                                      *catalog, *tables, *kv, primary, jobs->manager(), clock,
                                       files.get(), xo));
   jobs->AddScheduledTask([this] { exports->DeleteExpired(); });
   if (config.audit.retention_days > 0) {
     jobs->AddScheduledTask(
         [this] { audit->PruneIfDue(std::chrono::hours(24 * config.audit.retention_days)); });
   }
-  KALAM_RETURN_IF_ERROR(jobs->Start());
-  executor->set_export_service(exports.get());
-  executor->set_job_service(jobs.get());
+  // Flush, compaction, eviction, backups and exports write around the commit pipeline: a
+  // cluster node does not run them yet (docs/cluster.md); their statements answer "The job
+  // system is not running".
+  if (!cluster) {
+    KALAM_RETURN_IF_ERROR(jobs->Start());
+    executor->set_export_service(exports.get());
+    executor->set_job_service(jobs.get());
+  }
   topics->SetJobManager(&jobs->manager());
   topics->Start();
   executor->set_topic_service(topics.get());
@@ -335,7 +373,7 @@ Status Server::Impl::OpenData() {
   lo.max_batch_size = config.limits.max_query_limit;
   lo.node_id = std::to_string(config.server.node_id);
   for (const auto& g : restore_gaps) lo.foreign_seq_ranges.emplace_back(g.backup_seq, g.resumed_at_seq);
-  live = std::make_unique<live::LiveManager>(*catalog, *executor, *pipeline, clock, lo);
+  live = std::make_unique<live::LiveManager>(*catalog, *executor, *shards, clock, lo);
   KALAM_RETURN_IF_ERROR(live->Start());
   live_for_streams.store(live.get(), std::memory_order_release);
   executor->set_live_registry(live.get());
@@ -390,14 +428,6 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const BuildInfo& build) {
-  if (config.cluster.enabled()) {
-    // Refused rather than ignored: a node configured as a cluster member must not silently run
-    // unreplicated.
-    return Status::FailedPrecondition(
-        "cluster mode ([cluster] peers) is not available in this build yet: the Raft groups are "
-        "built but not wired into the commit pipeline (docs/cluster.md). Remove cluster.peers "
-        "to run a single node.");
-  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->build = build;
@@ -463,6 +493,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   }
   impl->api.auth = impl->auth.get();
   impl->api.executor = impl->executor.get();
+  impl->api.forwarder = impl->forwarder.get();
   impl->api.topics = impl->topics.get();
   impl->api.catalog = impl->catalog.get();
   impl->api.audit = impl->audit.get();
@@ -481,7 +512,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   ServerMetricsSources ms;
   ms.kv = impl->kv.get();
   ms.catalog = impl->catalog.get();
-  ms.pipeline = impl->pipeline.get();
+  ms.shards = impl->shards.get();
   ms.live = impl->live.get();
   ms.ws = impl->ws.get();
   ms.jobs = impl->jobs.get();
@@ -515,11 +546,13 @@ void Server::Stop() {
     // Running jobs stop at their next step; then what is still hot goes to cold storage while
     // the commit pipeline still runs exclusive steps.
     impl_->jobs->Stop();
-    if (impl_->config.storage.flush_on_shutdown) {
+    if (impl_->config.storage.flush_on_shutdown && !impl_->cluster) {
       spdlog::info("Flushing hot rows to cold storage");
       impl_->jobs->FlushAllNow();
     }
   }
+  // A cluster node: the Raft groups stop first, then the shard pipelines.
+  if (impl_->cluster) impl_->cluster->Stop();
   if (impl_->pipeline) impl_->pipeline->Stop();
   if (impl_->files) impl_->files->Stop();
   impl_->ws.reset();
@@ -529,6 +562,7 @@ void Server::Stop() {
   impl_->executor.reset();
   impl_->jobs.reset();
   impl_->sql_pool.reset();
+  impl_->shards.reset();
   impl_->pipeline.reset();
   impl_->commit_hooks.reset();
   impl_->vectors.reset();
@@ -543,6 +577,8 @@ void Server::Stop() {
   impl_->cold.reset();
   impl_->storages.reset();
   impl_->catalog.reset();
+  // After the catalog, which writes through its meta store (stopped above with the runtime).
+  impl_->cluster.reset();
   impl_->kv.reset();
   spdlog::info("Shutdown complete");
 }

@@ -7,7 +7,7 @@
 
 #include "api/ws_transport.h"
 #include "catalog/catalog.h"
-#include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "live/live_manager.h"
@@ -63,10 +63,10 @@ ServerMetrics::ServerMetrics(ServerMetricsSources sources) : sources_(std::move(
                                 std::memory_order_relaxed))});
       });
 
-  if (s->pipeline) {
+  if (s->shards) {
     auto stat = [s](uint64_t commit::CommitStats::*field) {
       return [s, field](std::vector<Sample>* out) {
-        out->push_back({{}, static_cast<double>(s->pipeline->stats().*field)});
+        out->push_back({{}, static_cast<double>(s->shards->stats().*field)});
       };
     };
     add("kalamdb_commits_total", "Commits (write sets) taken by the commit pipeline",

@@ -14,7 +14,7 @@ namespace kalam::catalog {
 class Catalog;
 }
 namespace kalam::commit {
-class CommitPipeline;
+class CommitShards;
 }
 namespace kalam::live {
 class LiveManager;
@@ -33,7 +33,7 @@ namespace kalam::server {
 struct ServerMetricsSources {
   storage::KvStore* kv = nullptr;
   const catalog::Catalog* catalog = nullptr;
-  const commit::CommitPipeline* pipeline = nullptr;
+  const commit::CommitShards* shards = nullptr;  // commit stats, summed over the pipelines
   const live::LiveManager* live = nullptr;
   const api::WsTransport* ws = nullptr;
   const sql::JobService* jobs = nullptr;

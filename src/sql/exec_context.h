@@ -26,7 +26,7 @@
 #include "table/write_set.h"
 
 namespace kalam::commit {
-class CommitPipeline;
+class CommitShards;
 }
 namespace kalam::audit {
 class AuditLog;
@@ -56,7 +56,7 @@ struct ExecServices {
   SnowflakeGenerator* ids = nullptr;   // owner: server; for SNOWFLAKE_ID() defaults
   // Read by the system tables (sql/sqlite/system_tables.h); null where no statement reads them.
   const catalog::Catalog* catalog_service = nullptr;  // owner: server; users, schema history
-  const commit::CommitPipeline* pipeline = nullptr;   // owner: server; commit stats
+  const commit::CommitShards* shards = nullptr;       // owner: the Executor; commit stats
   const ExecutorOptions* options = nullptr;  // owner: the Executor; system.settings, .storages
   const audit::AuditLog* audit = nullptr;    // owner: server; system.audit_log
   vector::VectorIndexes* vectors = nullptr;  // owner: server; vector_search (docs/vectors.md)

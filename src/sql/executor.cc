@@ -44,12 +44,12 @@ void CountStatement(std::optional<parser::StatementKind> kind, bool ok) {
 }  // namespace
 
 Executor::Executor(catalog::Catalog& catalog, table::TableStore& store,
-                   commit::CommitPipeline& pipeline, SqlConnectionPool& pool,
+                   commit::CommitShards shards, SqlConnectionPool& pool,
                    SnowflakeGenerator& ids, const Clock& clock, ExecutorOptions options)
     : catalog_(catalog),
       store_(store),
       streams_(store.kv()),
-      pipeline_(pipeline),
+      shards_(std::move(shards)),
       pool_(pool),
       ids_(ids),
       clock_(clock),
@@ -125,7 +125,7 @@ SqlResponse Executor::ExecuteWith(const SqlRequest& request, const Caller& calle
     s.ctx.statement.deadline = budget_end;
   }
   s.ctx.services.catalog_service = &catalog_;
-  s.ctx.services.pipeline = &pipeline_;
+  s.ctx.services.shards = &shards_;
   s.ctx.services.options = &options_;
   s.ctx.services.server_started_at_us = started_at_us_;
   s.ctx.services.audit = audit_;
@@ -862,7 +862,7 @@ Status Executor::CommitSession(Session& s) {
     s.pending_returning.clear();
     return Status::OK();
   }
-  auto seqs = pipeline_.Commit(s.ws);
+  auto seqs = shards_.Commit(s.ws);
   if (!seqs.ok()) {
     s.ws.Clear();
     s.pending_returning.clear();

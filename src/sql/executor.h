@@ -14,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "catalog/storage_catalog.h"
 #include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "sql/access.h"
@@ -63,7 +64,9 @@ struct FileTarget {
 // Thread-safe: requests run concurrently, each on its own pooled SQLite connection.
 class Executor {
  public:
-  Executor(catalog::Catalog& catalog, table::TableStore& store, commit::CommitPipeline& pipeline,
+  // `shards`: the pipeline each table's rows commit through (a single node passes its one
+  // CommitPipeline).
+  Executor(catalog::Catalog& catalog, table::TableStore& store, commit::CommitShards shards,
            SqlConnectionPool& pool, SnowflakeGenerator& ids, const Clock& clock,
            ExecutorOptions options);
 
@@ -199,7 +202,7 @@ class Executor {
   catalog::Catalog& catalog_;
   table::TableStore& store_;
   const table::StreamStore streams_;  // STREAM tables' rows, over store_'s KvStore
-  commit::CommitPipeline& pipeline_;
+  const commit::CommitShards shards_;
   SqlConnectionPool& pool_;
   SnowflakeGenerator& ids_;
   const Clock& clock_;

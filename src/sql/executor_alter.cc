@@ -342,7 +342,7 @@ Status Executor::RunAlterTable(Session& s, const parser::SqlStatement& stmt) {
   }
   // Commits pause while the change checks stored rows and publishes the new version; rows staged
   // under the old version fail to commit afterwards, so the checks hold for every later row.
-  KALAM_RETURN_IF_ERROR(pipeline_.RunSchemaChange(def->table_id, [&]() -> Result<uint32_t> {
+  KALAM_RETURN_IF_ERROR(shards_.RunSchemaChange(def->type, def->table_id, [&]() -> Result<uint32_t> {
     KALAM_ASSIGN_OR_RETURN(auto altered,
                            catalog_.AlterTable(def->table_id, def->schema_version,
                                                [&](TableDef& t) {

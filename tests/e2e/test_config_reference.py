@@ -59,7 +59,7 @@ def test_every_printed_key_is_documented_with_its_default():
     wrong = {k: (doc[k][0], v) for k, v in printed.items() if doc[k][0] != v or
              type(doc[k][0]) is not type(v)}
     assert wrong == {}, "documented default != printed default"
-    assert len(printed) == 71
+    assert len(printed) == 72
 
 
 def test_environment_overrides_match():
@@ -91,19 +91,21 @@ def test_an_unknown_key_stops_the_server_with_one_line(tmp_path):
                         "(did you mean 'limits.max_query_limit'?) in " + str(cfg) + "\n")
 
 
-def test_a_cluster_member_config_is_refused_until_replication_is_wired(tmp_path):
-    """[cluster] peers must not silently run an unreplicated node (docs/cluster.md)."""
+def test_a_cluster_member_whose_raft_ports_overlap_another_is_refused(tmp_path):
+    """Each member uses user_shards + 2 consecutive Raft ports (docs/cluster.md): two members on
+    one host whose ranges overlap stop the server before anything is opened."""
     cfg = tmp_path / "server.toml"
     cfg.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n'
-                   '[cluster]\nnode_id = 1\npeers = ["1=127.0.0.1:9100", "2=127.0.0.2:9100", '
+                   '[cluster]\nnode_id = 1\npeers = ["1=127.0.0.1:9100", "2=127.0.0.1:9105", '
                    '"3=127.0.0.3:9100"]\n')
     r = subprocess.run([server_binary(), str(cfg)], capture_output=True, text=True, timeout=30,
                        cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stderr.endswith(
-        "kalamdb-server: cluster mode ([cluster] peers) is not available in this build yet: the "
-        "Raft groups are built but not wired into the commit pipeline (docs/cluster.md). Remove "
-        "cluster.peers to run a single node.\n")
+    assert r.stderr == (
+        "kalamdb-server: Invalid configuration: cluster.peers '1=127.0.0.1:9100' and "
+        "'2=127.0.0.1:9105' share a host and their port ranges overlap: each node uses 10 "
+        "consecutive ports (one per Raft group), so put their ports at least 10 apart in "
+        + str(cfg) + "\n")
     assert not (tmp_path / "data").exists()
 
 
@@ -114,7 +116,7 @@ def test_a_cluster_section_without_peers_is_a_single_node(tmp_path):
     try:
         rows = s.rows("SELECT name, value FROM system.settings WHERE category = 'cluster' "
                       "ORDER BY name")
-        assert rows == [["cluster.election_timeout_ms", "1000"],
+        assert rows == [["cluster.api_peers", ""], ["cluster.election_timeout_ms", "1000"],
                         ["cluster.heartbeat_timeout_ms", "100"], ["cluster.node_id", "0"],
                         ["cluster.peers", ""], ["cluster.raft_dir", ""],
                         ["cluster.user_shards", "4"]]

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "audit/audit_log.h"
-#include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "common/log_line.h"
 #include "common/metrics.h"
 #include "sql/access.h"
@@ -391,8 +391,8 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
     add("total_live_queries", live);
     add("active_subscriptions", live);
   }
-  if (ctx.services.pipeline) {
-    const commit::CommitStats c = ctx.services.pipeline->stats();
+  if (ctx.services.shards) {
+    const commit::CommitStats c = ctx.services.shards->stats();
     add("commits", c.commits);
     add("commit_groups", c.groups);
     add("committed_rows", c.rows);

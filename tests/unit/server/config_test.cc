@@ -119,6 +119,7 @@ ef_search = 200
 [cluster]
 node_id = 7
 peers = ["7=10.0.0.7:9100", "8=10.0.0.8:9100", "9=10.0.0.9:9100"]
+api_peers = ["7=10.0.0.7:8080", "9=10.0.0.9:8080"]
 user_shards = 16
 raft_dir = "/var/lib/kalamdb-raft"
 election_timeout_ms = 2000
@@ -307,6 +308,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_EQ(c.cluster.raft_dir, "/var/lib/kalamdb-raft");
   EXPECT_EQ(c.cluster.election_timeout_ms, 2000u);
   EXPECT_EQ(c.cluster.heartbeat_timeout_ms, 200u);
+  EXPECT_EQ(c.cluster.api_peers, (std::vector<std::string>{"7=10.0.0.7:8080", "9=10.0.0.9:8080"}));
 }
 
 TEST_F(ConfigTest, NoClusterSectionMeansASingleNode) {
@@ -338,6 +340,14 @@ TEST_F(ConfigTest, ClusterRulesNameTheKey) {
   EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"b:9100\"]\n"),
             "Invalid configuration: cluster.peers: 'b:9100': expected id=host:port in "
             "server.toml");
+  // Each node uses user_shards + 2 consecutive ports from its peer port (one per Raft group).
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:9100\", \"2=a:9109\"]\n"),
+            "Invalid configuration: cluster.peers '1=a:9100' and '2=a:9109' share a host and their "
+            "port ranges overlap: each node uses 10 consecutive ports (one per Raft group), so put "
+            "their ports at least 10 apart in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\npeers = [\"1=a:65530\", \"2=b:9100\"]\n"),
+            "Invalid configuration: cluster.peers '1=a:65530': with 10 Raft groups the node uses "
+            "ports 65530 to 65539, past 65535: choose a lower port in server.toml");
   EXPECT_EQ(ErrorFor("[cluster]\npeers = [1, 2]\n"),
             "Invalid configuration: cluster.peers must be an array of strings (element 1 is "
             "integer) in server.toml");
@@ -356,6 +366,13 @@ TEST_F(ConfigTest, ClusterRulesNameTheKey) {
   EXPECT_EQ(ErrorFor("[cluster]\nuser_shard = 4\n"),
             "Invalid configuration: unknown key 'cluster.user_shard' (did you mean "
             "'cluster.user_shards'?) in server.toml");
+  // cluster.api_peers: the same "id=host:port" form, ids of cluster.peers.
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\n" + three + "api_peers = [\"4=a:8080\"]\n"),
+            "Invalid configuration: cluster.api_peers: node id 4 is not one of the ids in "
+            "cluster.peers in server.toml");
+  EXPECT_EQ(ErrorFor("[cluster]\nnode_id = 1\n" + three + "api_peers = [\"a:8080\"]\n"),
+            "Invalid configuration: cluster.api_peers: 'a:8080': expected id=host:port in "
+            "server.toml");
   // A valid three-node member.
   Write("server.toml", "[server]\nnode_id = 3\n[cluster]\nnode_id = 3\n" + three);
   auto ok = LoadConfig(std::nullopt, FakeEnv({}));
@@ -606,7 +623,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 71u);
+  EXPECT_EQ(keys(text).size(), 72u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {

@@ -1,0 +1,40 @@
+// SqlForwarder: how a cluster node's SQL route hands a write it does not lead to the leader's API
+// (docs/cluster.md, "Forwarding, not NOT_LEADER"). Implemented by the server; null on a single
+// node, where no forwarding code runs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kalam::api {
+
+// The hop header: a request that carries it was forwarded once and is never forwarded again.
+inline constexpr std::string_view kForwardedHeader = "X-Kalam-Forwarded";
+// On the answer to a forwarded request: "<group>=<applied index>,..." for every group of the
+// answering node, read after the statements ran (internal: never shown to clients).
+inline constexpr std::string_view kAppliedHeader = "X-Kalam-Applied";
+
+struct ForwardedAnswer {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+// Thread-safe.
+class SqlForwarder {
+ public:
+  virtual ~SqlForwarder() = default;
+  // `not_leader` is a NOT_LEADER status message ("... Leader: <raft addr>"). nullopt when the
+  // leader is unknown or is not a configured member (the NOT_LEADER answer stands). Else sends
+  // `body` to the leader's API at `path` (with `authorization` when given and the hop header),
+  // waits until this node applied what the leader had applied, and returns what to answer: the
+  // leader's answer, or 503 when the leader's answer did not arrive (outcome unknown) or this
+  // node did not catch up in time.
+  virtual std::optional<ForwardedAnswer> Forward(std::string_view not_leader, std::string_view path,
+                                                 const std::optional<std::string>& authorization,
+                                                 std::string_view body) = 0;
+  // The kAppliedHeader value of this node now.
+  virtual std::string AppliedIndexes() const = 0;
+};
+
+}  // namespace kalam::api

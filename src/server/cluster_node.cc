@@ -1,0 +1,166 @@
+// ClusterNode: the Raft groups, per-shard pipelines and the meta group of a cluster member.
+#include "server/cluster_node.h"
+
+#include <filesystem>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/group_plan.h"
+#include "cluster/peer.h"
+
+namespace kalam::server {
+
+namespace {
+
+uint64_t RandomOrigin() {
+  std::random_device rd;
+  uint64_t v = 0;
+  while (v == 0) v = (uint64_t{rd()} << 32) | rd();
+  return v;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(const ServerConfig& config, storage::KvStore& kv)
+    : config_(config), kv_(kv), meta_kv_(kv), router_(config.cluster.user_shards) {}
+
+ClusterNode::~ClusterNode() { Stop(); }
+
+Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineOptions& options,
+                          const std::function<void(commit::CommitPipeline&)>& configure,
+                          catalog::Catalog& catalog) {
+  catalog_ = &catalog;
+  KALAM_ASSIGN_OR_RETURN(auto peers, cluster::ParsePeers(config_.cluster.peers));
+  cluster::GroupPlanInput in;
+  in.node_id = config_.cluster.node_id;
+  in.peers = std::move(peers);
+  in.user_shards = config_.cluster.user_shards;
+  in.raft_dir = config_.cluster.raft_dir.empty()
+                    ? (std::filesystem::path(config_.storage.data_dir) / "raft").string()
+                    : config_.cluster.raft_dir;
+  in.election_timeout = std::chrono::milliseconds(config_.cluster.election_timeout_ms);
+  in.heartbeat_timeout = std::chrono::milliseconds(config_.cluster.heartbeat_timeout_ms);
+  KALAM_ASSIGN_OR_RETURN(auto plan, cluster::PlanGroups(in));
+
+  // A replica resolves a change record's table by id and version: the published snapshot, else
+  // the stored schema history (a version this node applied in the meta group but has not
+  // reloaded yet, or an older one). Runs on the loop thread: it never takes the DDL lock.
+  replication::TableResolver resolve =
+      [&catalog](catalog::TableId id,
+                 uint32_t version) -> Result<std::shared_ptr<const catalog::TableDef>> {
+    if (auto def = catalog.snapshot()->FindTableById(id); def && def->schema_version == version) {
+      return def;
+    }
+    KALAM_ASSIGN_OR_RETURN(auto history, catalog.SchemaHistory(id));
+    for (auto& def : history) {
+      if (def->schema_version == version) return std::shared_ptr<const catalog::TableDef>(def);
+    }
+    return Status::NotFound("Table id " + std::to_string(id) + " version " +
+                            std::to_string(version) + " is not in this node's catalog");
+  };
+
+  meta_machine_ = std::make_unique<replication::MetaStateMachine>(kv_, RandomOrigin(), [this] {
+    {
+      std::lock_guard lock(reload_mu_);
+      reload_due_ = true;
+    }
+    reload_cv_.notify_one();
+  });
+  KALAM_RETURN_IF_ERROR(meta_machine_->Open());
+  reloader_ = std::thread([this] { ReloadLoop(); });
+
+  std::vector<cluster::GroupSpec> specs;
+  for (auto& g : plan) {
+    cluster::GroupSpec spec;
+    spec.options = g.options;
+    // The state machines take no snapshots yet (docs/cluster.md): keep the whole log.
+    spec.options.snapshot_threshold = 1u << 30;
+    if (g.group.kind == cluster::GroupKind::kMeta) {
+      spec.machine = meta_machine_.get();
+    } else {
+      auto pipeline = std::make_unique<commit::CommitPipeline>(kv_, ids, options);
+      configure(*pipeline);
+      KALAM_RETURN_IF_ERROR(pipeline->Start());
+      auto machine = std::make_unique<replication::ShardStateMachine>(g.name, kv_, *pipeline, resolve);
+      KALAM_RETURN_IF_ERROR(machine->Open());
+      spec.machine = machine.get();
+      pipelines_.push_back(std::move(pipeline));
+      machines_.push_back(std::move(machine));
+    }
+    specs.push_back(std::move(spec));
+  }
+  KALAM_ASSIGN_OR_RETURN(runtime_, cluster::NodeRuntime::Start(std::move(specs)));
+  for (size_t i = 0; i < pipelines_.size(); ++i) {
+    writers_.push_back(std::make_unique<replication::ReplicatedWriter>(
+        *runtime_, static_cast<uint32_t>(i + 1), *machines_[i]));
+    pipelines_[i]->SetGroupWriter(writers_.back().get());
+  }
+  spdlog::info("Cluster node {}: {} Raft groups (meta, {} user shards, shared), Raft logs in {}",
+               config_.cluster.node_id, plan.size(), config_.cluster.user_shards, in.raft_dir);
+  return Status::OK();
+}
+
+void ClusterNode::ReplicateCatalog() {
+  // Before each DDL: this node must lead the meta group and have applied every entry committed
+  // before its term (else NOT_LEADER, nothing written), and its catalog must hold every change
+  // applied so far — a new leader's reloader may not have caught up yet, and a DDL computed on
+  // a stale catalog could, for one, hand out a table id already taken.
+  catalog_->SetDdlGate([this]() -> Result<bool> {
+    cluster::ProposeOutcome ready = runtime_->AwaitLeaderReady(0).get();
+    if (ready.kind != cluster::ProposeOutcome::Kind::kCommitted) {
+      return Status::Unavailable(ready.status.message());
+    }
+    const uint64_t applied = meta_machine_->foreign_applied();
+    const bool stale = applied != loaded_foreign_;
+    loaded_foreign_ = applied;
+    return stale;
+  });
+  meta_kv_.Replicate(runtime_.get(), 0, meta_machine_->origin());
+}
+
+commit::CommitShards ClusterNode::shards() const {
+  std::vector<commit::CommitPipeline*> users;
+  for (size_t i = 0; i + 1 < pipelines_.size(); ++i) users.push_back(pipelines_[i].get());
+  return commit::CommitShards(std::move(users), pipelines_.back().get(),
+                              [router = router_](std::string_view user) {
+                                return router.ForUser(user).shard;
+                              });
+}
+
+cluster::LogIndex ClusterNode::applied_index(uint32_t group) const {
+  if (group == 0) return meta_machine_->applied_index();
+  if (group <= machines_.size()) return machines_[group - 1]->applied_index();
+  return 0;
+}
+
+void ClusterNode::ReloadLoop() {
+  std::unique_lock lock(reload_mu_);
+  while (true) {
+    reload_cv_.wait(lock, [&] { return reload_due_ || reload_stop_; });
+    if (reload_stop_) return;
+    reload_due_ = false;
+    lock.unlock();
+    const uint64_t seen = meta_machine_->foreign_applied();
+    Status st = catalog_->Reload();
+    if (st.ok()) {
+      reloaded_foreign_.store(seen);
+    } else {
+      spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+    }
+    lock.lock();
+  }
+}
+
+void ClusterNode::Stop() {
+  if (runtime_) runtime_->Stop();
+  for (auto& p : pipelines_) p->Stop();
+  {
+    std::lock_guard lock(reload_mu_);
+    reload_stop_ = true;
+  }
+  reload_cv_.notify_one();
+  if (reloader_.joinable()) reloader_.join();
+}
+
+}  // namespace kalam::server

@@ -1,0 +1,315 @@
+"""Three kalamdb-server processes on 127.0.0.1 as one cluster (docs/cluster.md): DDL through the
+meta group's leader, writes on each shard's leader, identical rows on every node, a follower
+killed (-9) and brought back, and a minority that refuses writes."""
+import re
+import socket
+import time
+
+import pytest
+
+from kalam_harness import DEFAULT_TEST_CONFIG, Server, free_port
+
+USER_SHARDS = 2
+GROUPS = USER_SHARDS + 2          # meta, user_0, user_1, shared
+SHARED_ORDINAL = 1 + USER_SHARDS  # docs/cluster.md: meta = 0, user shard i = 1 + i, shared = 1 + user_shards
+# A statement's failure reads "Statement 1 failed: Execution error: <status message>".
+NOT_LEADER_HEAD = "Statement 1 failed: Execution error: Not leader for shard. "
+LEADER_RE = re.compile(r"^" + re.escape(NOT_LEADER_HEAD) + r"Leader: 127\.0\.0\.1:(\d+)$")
+
+
+def _ports_free(base):
+    for p in range(base, base + GROUPS):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                return False
+    return True
+
+
+def _cluster_bases(n):
+    """n base ports, each followed by GROUPS - 1 free ports, the ranges GROUPS apart."""
+    bases = []
+    while len(bases) < n:
+        b = free_port()
+        if b + GROUPS > 65535 or any(abs(b - o) < GROUPS for o in bases) or not _ports_free(b):
+            continue
+        bases.append(b)
+    return bases
+
+
+class Cluster:
+    def __init__(self, root, forward=False):
+        """forward: list every node's API in cluster.api_peers (followers forward writes) and
+        share one JWT secret (a token of one node is valid on the others)."""
+        self.bases = _cluster_bases(3)
+        peers = ", ".join(f'"{i + 1}=127.0.0.1:{b}"' for i, b in enumerate(self.bases))
+        api_ports = [free_port() for _ in range(3)]
+        api_peers = ", ".join(f'"{i + 1}=127.0.0.1:{p}"' for i, p in enumerate(api_ports))
+        self.nodes = []
+        for i in range(3):
+            cfg = (DEFAULT_TEST_CONFIG + f"[server]\nnode_id = {i + 1}\n"
+                   f"[cluster]\nnode_id = {i + 1}\npeers = [{peers}]\nuser_shards = {USER_SHARDS}\n"
+                   "election_timeout_ms = 500\nheartbeat_timeout_ms = 50\n")
+            if forward:
+                cfg += (f"api_peers = [{api_peers}]\n"
+                        '[auth]\njwt_secret = "cluster-forwarding-test-secret-0123456789abcdef"\n')
+            (root / f"n{i + 1}").mkdir()
+            self.nodes.append(Server(root / f"n{i + 1}" / "data", port=api_ports[i], config_toml=cfg))
+
+    def node_of_raft_port(self, port, ordinal):
+        return self.bases.index(port - ordinal)
+
+    def start(self):
+        for n in self.nodes:
+            n.start()
+        return self
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path).start()
+    yield c
+    c.stop()
+
+
+def _until(fn, timeout=20.0, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+_probes = [0]
+
+
+def _leader_run(cluster, sql, ordinal, probe, alive=(0, 1, 2)):
+    """Runs `sql` on whichever live node leads group `ordinal` (the first that accepts it; the
+    others refuse it with nothing written), then checks that every other live node answers 503
+    NOT_LEADER naming that node's Raft address of the group to `probe(n)`, a statement of the same
+    group that would succeed on its leader. Returns the leader's index."""
+    def attempt():
+        for i in alive:
+            r = cluster.nodes[i].sql_raw(sql)
+            body = r.json()
+            if r.status_code == 200 and body["status"] == "success":
+                return ("leader", i)
+            assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        return None
+    leader = _until(attempt, what=f"a leader of group {ordinal} for {sql!r}")[1]
+
+    def names_leader(i):
+        _probes[0] += 1
+        r = cluster.nodes[i].sql_raw(probe(_probes[0]))
+        body = r.json()
+        assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        msg = body["error"]["message"]
+        if msg == NOT_LEADER_HEAD + "Leader unknown":  # has not heard from it yet
+            return None
+        m = LEADER_RE.match(msg)
+        assert m, msg
+        return cluster.node_of_raft_port(int(m.group(1)), ordinal) == leader or None
+    for i in alive:
+        if i != leader:
+            _until(lambda: names_leader(i), what=f"node {i} naming the leader {leader}")
+    return leader
+
+
+def _fnv1a64(data):
+    h = 14695981039346656037
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _rows_everywhere(cluster, sql, alive=(0, 1, 2), timeout=20.0):
+    """The rows of `sql` once every live node returns the same ones."""
+    def same():
+        seen = []
+        for i in alive:
+            r = cluster.nodes[i].sql_raw(sql)
+            if r.status_code != 200:
+                return None
+            seen.append(r.json()["results"][0].get("rows", []))
+        return ("rows", seen[0]) if all(s == seen[0] for s in seen) else None
+    return _until(same, timeout=timeout, what=f"identical rows of {sql!r}")[1]
+
+
+def test_three_nodes_replicate_ddl_and_writes_survive_a_killed_follower(cluster):
+    # DDL goes to the meta group's leader; the followers answer NOT_LEADER naming it.
+    meta = _leader_run(cluster, "CREATE NAMESPACE c", 0, lambda n: f"CREATE NAMESPACE p{n}")
+    for sql in ("CREATE SHARED TABLE c.items (id INT PRIMARY KEY, v TEXT)",
+                "CREATE USER TABLE c.notes (id INT PRIMARY KEY, body TEXT)"):
+        cluster.nodes[meta].sql(sql)
+    # Every node applies the catalog change and serves the tables.
+    assert _rows_everywhere(cluster, "SELECT id FROM c.items") == []
+    assert _rows_everywhere(cluster, "SELECT id FROM c.notes") == []
+    # The statements the followers refused created nothing anywhere.
+    assert _rows_everywhere(cluster, "SELECT namespace_id FROM system.namespaces "
+                                     "ORDER BY namespace_id") == [["c"], ["default"]]
+
+    # SHARED rows commit on the shared shard's leader, root's USER rows on root's shard's.
+    shared = _leader_run(cluster, "INSERT INTO c.items (id, v) VALUES (1, 'a')", SHARED_ORDINAL,
+                         lambda n: f"INSERT INTO c.items (id, v) VALUES ({1000 + n}, 'p')")
+    for i in range(2, 21):
+        cluster.nodes[shared].sql(f"INSERT INTO c.items (id, v) VALUES ({i}, 'v{i}')")
+    cluster.nodes[shared].sql("UPDATE c.items SET v = 'b' WHERE id = 1")
+    cluster.nodes[shared].sql("DELETE FROM c.items WHERE id = 20")
+    # root's rows live in user shard FNV-1a 64("root") % user_shards (ShardRouter::ForUser).
+    root_shard = 1 + _fnv1a64(b"root") % USER_SHARDS
+    user_leader = _leader_run(cluster, "INSERT INTO c.notes (id, body) VALUES (1, 'n1')", root_shard,
+                              lambda n: f"INSERT INTO c.notes (id, body) VALUES ({1000 + n}, 'p')")
+    cluster.nodes[user_leader].sql("INSERT INTO c.notes (id, body) VALUES (2, 'n2')")
+
+    expected = [[1, "b"]] + [[i, f"v{i}"] for i in range(2, 20)]
+    assert _rows_everywhere(cluster, "SELECT id, v FROM c.items ORDER BY id") == expected
+    # The same `_seq`s on every node.
+    seqs = _rows_everywhere(cluster, "SELECT id, _seq FROM c.items ORDER BY id")
+    assert len(seqs) == 19
+    assert _rows_everywhere(cluster, "SELECT id, body FROM c.notes ORDER BY id") == [[1, "n1"], [2, "n2"]]
+
+    # kill -9 a follower of the shared shard: the majority keeps committing.
+    follower = next(i for i in range(3) if i != shared)
+    cluster.nodes[follower].kill9()
+    alive = tuple(i for i in range(3) if i != follower)
+    for i in range(21, 41):
+        cluster.nodes[shared].sql(f"INSERT INTO c.items (id, v) VALUES ({i}, 'v{i}')")
+    expected += [[i, f"v{i}"] for i in range(21, 41)]
+    assert _rows_everywhere(cluster, "SELECT id, v FROM c.items ORDER BY id", alive=alive) == expected
+
+    # Back from its data directory, it catches up from the leader's log.
+    cluster.nodes[follower].start()
+    assert _rows_everywhere(cluster, "SELECT id, v FROM c.items ORDER BY id") == expected
+    assert _rows_everywhere(cluster, "SELECT id, _seq FROM c.items ORDER BY id")[:19] == seqs
+
+    # A minority refuses writes: with both other nodes killed, the survivor's shared group steps
+    # down and answers NOT_LEADER with no leader known; nothing is written.
+    survivor = shared
+    for i in range(3):
+        if i != survivor:
+            cluster.nodes[i].kill9()
+
+    def refused():
+        r = cluster.nodes[survivor].sql_raw("INSERT INTO c.items (id, v) VALUES (100, 'x')")
+        body = r.json()
+        assert r.status_code == 503, body  # never accepted
+        if body["error"]["code"] == "NOT_LEADER":
+            msg = body["error"]["message"]
+            if msg == NOT_LEADER_HEAD + "Leader unknown":
+                return msg
+            # A follower still naming a (killed) leader until its election timeout; alone, it
+            # then stays a candidate that knows no leader.
+            assert LEADER_RE.match(msg), body
+            return None
+        # Before it steps down: the group's entry (or the new term's barrier, when it had just
+        # won an election) cannot commit, so its outcome is unknown.
+        msg = body["error"]["message"]
+        assert (msg.startswith("Statement 1 failed: Execution error: The commit's outcome is unknown (")
+                or msg == "Statement 1 failed: Execution error: The Raft barrier's outcome is unknown: "
+                          "server has lost leadership"), body
+        return None
+    assert _until(refused, what="NOT_LEADER on the minority") == NOT_LEADER_HEAD + "Leader unknown"
+    # It keeps refusing.
+    assert refused() == NOT_LEADER_HEAD + "Leader unknown"
+    assert cluster.nodes[survivor].rows("SELECT COUNT(*) FROM c.items WHERE id = 100") == [["0"]]
+
+
+def _hop(node):
+    """Headers of a request that was already forwarded once: never forwarded again."""
+    return {"Authorization": f"Bearer {node.token()}", "X-Kalam-Forwarded": "1"}
+
+
+def _leader_by_hop(cluster, sql, ordinal, alive=(0, 1, 2)):
+    """Runs `sql` with the hop header on each live node until one (the leader of group
+    `ordinal`) runs it; every other node must answer NOT_LEADER itself (not forward). Returns the
+    leader's index."""
+    def attempt():
+        for i in alive:
+            r = cluster.nodes[i].sql_raw(sql, headers=_hop(cluster.nodes[i]))
+            body = r.json()
+            if r.status_code == 200 and body["status"] == "success":
+                return ("leader", i)
+            assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        return None
+    return _until(attempt, what=f"a leader of group {ordinal} for {sql!r}")[1]
+
+
+def _knows_leader(cluster, i, leader, ordinal, probe):
+    """Waits until node i names `leader` as the leader of group `ordinal` (a hop-header request:
+    answered NOT_LEADER, never forwarded)."""
+    def names():
+        r = cluster.nodes[i].sql_raw(probe, headers=_hop(cluster.nodes[i]))
+        body = r.json()
+        assert r.status_code == 503 and body["error"]["code"] == "NOT_LEADER", body
+        m = LEADER_RE.match(body["error"]["message"])
+        return bool(m) and cluster.node_of_raft_port(int(m.group(1)), ordinal) == leader or None
+    _until(names, what=f"node {i} naming the leader {leader} of group {ordinal}")
+
+
+def _success(r):
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "success", body
+    assert "X-Kalam-Applied" not in r.headers  # internal: stripped by the forwarding node
+    return body
+
+
+def test_followers_forward_writes_and_read_their_own_writes(tmp_path):
+    cluster = Cluster(tmp_path, forward=True).start()
+    try:
+        # DDL sent to a meta follower runs on the meta leader; the follower answers once its
+        # catalog has it, so the very next statement there sees it.
+        meta = _leader_by_hop(cluster, "CREATE NAMESPACE warm", 0)
+        f = (meta + 1) % 3
+        _knows_leader(cluster, f, meta, 0, "CREATE NAMESPACE probe")
+        fn = cluster.nodes[f]
+        body = _success(fn.sql_raw("CREATE NAMESPACE fw"))
+        assert body["results"] == [{"row_count": 0, "message": "Namespace fw created successfully",
+                                    "as_user": "root"}], body
+        body = _success(fn.sql_raw("CREATE SHARED TABLE fw.items (id INT PRIMARY KEY, v TEXT)"))
+        assert body["results"] == [{"row_count": 0, "message": "shared table fw.items created successfully",
+                                    "as_user": "root"}], body
+        assert fn.rows("SELECT id FROM fw.items") == []
+        # The probe (hop header) was refused, not forwarded: nothing created anywhere.
+        assert _rows_everywhere(cluster, "SELECT namespace_id FROM system.namespaces "
+                                         "ORDER BY namespace_id") == [["default"], ["fw"], ["warm"]]
+
+        # INSERTs sent to a follower of the shared shard; each is visible there at once.
+        shared = _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (0, 'l')", SHARED_ORDINAL)
+        s = (shared + 1) % 3
+        _knows_leader(cluster, s, shared, SHARED_ORDINAL,
+                      "INSERT INTO fw.items (id, v) VALUES (999, 'p')")
+        sn = cluster.nodes[s]
+        for i in range(1, 11):
+            body = _success(sn.sql_raw(f"INSERT INTO fw.items (id, v) VALUES ({i}, 'v{i}')"))
+            assert body["results"] == [{"row_count": 1, "message": "Inserted 1 row(s)", "as_user": "root"}], body
+            assert sn.rows("SELECT id FROM fw.items ORDER BY id") == [[k] for k in range(i + 1)]
+        expected = [[k] for k in range(11)]
+        assert _rows_everywhere(cluster, "SELECT id FROM fw.items ORDER BY id") == expected
+
+        # The leader killed: the forwarded write's answer cannot arrive, 503 "outcome unknown",
+        # never retried. The leader died before the request, so the row is nowhere.
+        cluster.nodes[shared].kill9()
+        r = sn.sql_raw("INSERT INTO fw.items (id, v) VALUES (100, 'lost')")
+        body = r.json()
+        assert r.status_code == 503, body
+        assert body["error"]["code"] == "INTERNAL_ERROR", body
+        assert body["error"]["message"] == (
+            f"Forwarded to the leader (node {shared + 1} at 127.0.0.1:{cluster.nodes[shared].port}), "
+            "but its answer did not arrive (connect: Connection refused): the outcome of the "
+            "request is unknown"), body
+        alive = tuple(i for i in range(3) if i != shared)
+        new = _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (101, 'n')",
+                             SHARED_ORDINAL, alive=alive)
+        assert new in alive
+        assert _rows_everywhere(cluster, "SELECT id FROM fw.items WHERE id >= 100 ORDER BY id",
+                                alive=alive) == [[101]]
+    finally:
+        cluster.stop()
