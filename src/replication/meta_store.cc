@@ -49,14 +49,7 @@ MetaStateMachine::MetaStateMachine(storage::KvStore& kv, uint64_t origin,
     : kv_(kv), origin_(origin), on_foreign_change_(std::move(on_foreign_change)) {}
 
 Status MetaStateMachine::Open() {
-  const std::string key = AppliedIndexKey(kMetaGroupName);
-  KALAM_ASSIGN_OR_RETURN(auto stored, kv_.Get(storage::Partition::kMeta, key));
-  if (!stored) return Status::OK();
-  std::string_view in = *stored;
-  uint64_t index = 0;
-  if (!ReadOrderedU64(&in, &index) || !in.empty()) {
-    return Status::Corruption("Bad applied index in meta key '" + key + "'");
-  }
+  KALAM_ASSIGN_OR_RETURN(uint64_t index, ReadAppliedIndex(kv_, kMetaGroupName));
   applied_.store(index);
   return Status::OK();
 }

@@ -32,14 +32,20 @@ void ShardStateMachine::EnableSnapshots(ShardSnapshotOptions options) {
   snapshots_enabled_ = true;
 }
 
-Status ShardStateMachine::Open() {
-  KALAM_ASSIGN_OR_RETURN(auto stored, kv_.Get(storage::Partition::kMeta, key_));
-  if (!stored) return Status::OK();
+Result<uint64_t> ReadAppliedIndex(storage::KvStore& kv, std::string_view group_name) {
+  const std::string key = AppliedIndexKey(group_name);
+  KALAM_ASSIGN_OR_RETURN(auto stored, kv.Get(storage::Partition::kMeta, key));
+  if (!stored) return uint64_t{0};
   std::string_view in = *stored;
   uint64_t index = 0;
   if (!ReadOrderedU64(&in, &index) || !in.empty()) {
-    return Status::Corruption("Bad applied index in meta key '" + key_ + "'");
+    return Status::Corruption("Bad applied index in meta key '" + key + "'");
   }
+  return index;
+}
+
+Status ShardStateMachine::Open() {
+  KALAM_ASSIGN_OR_RETURN(uint64_t index, ReadAppliedIndex(kv_, group_));
   applied_.store(index);
   return Status::OK();
 }

@@ -19,6 +19,9 @@ namespace kalam::replication {
 // The `meta` partition key holding a group's applied index (8 bytes, big-endian):
 // "raft_applied/<group name>".
 std::string AppliedIndexKey(std::string_view group_name);
+// The group's applied index stored under AppliedIndexKey (0 when none is stored yet);
+// kCorruption for a value that is not 8 bytes.
+Result<uint64_t> ReadAppliedIndex(storage::KvStore& kv, std::string_view group_name);
 
 // How a ShardStateMachine takes and installs snapshots (docs/cluster.md, Snapshots).
 struct ShardSnapshotOptions {

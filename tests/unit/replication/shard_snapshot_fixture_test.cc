@@ -35,7 +35,7 @@ struct Replica {
         [](catalog::TableId, uint32_t) -> Result<std::shared_ptr<const catalog::TableDef>> {
           return Status::NotFound("no records in these groups");
         });
-    machine->EnableSnapshots({.dir = dir, .node = id, .fetcher = fetcher});
+    machine->EnableSnapshots({.dir = dir, .node = id, .fetcher = fetcher, .on_restored = {}});
     EXPECT_TRUE(machine->Open().ok());
     bridge = std::make_unique<cluster::FsmBridge>(*machine);
   }

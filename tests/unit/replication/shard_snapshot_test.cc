@@ -335,8 +335,8 @@ TEST(ShardSnapshotRocks, HundredThousandRowsRoundTrip) {
   fetcher.SetRoot(1, dir + "/snap_a");
   ShardStateMachine src("shared", *src_kv, src_pipe, resolve);
   ShardStateMachine dst("shared", *dst_kv, dst_pipe, resolve);
-  src.EnableSnapshots({.dir = dir + "/snap_a", .node = 1, .fetcher = &fetcher});
-  dst.EnableSnapshots({.dir = dir + "/snap_b", .node = 2, .fetcher = &fetcher});
+  src.EnableSnapshots({.dir = dir + "/snap_a", .node = 1, .fetcher = &fetcher, .on_restored = {}});
+  dst.EnableSnapshots({.dir = dir + "/snap_b", .node = 2, .fetcher = &fetcher, .on_restored = {}});
   ASSERT_TRUE(src.Open().ok());
   ASSERT_TRUE(dst.Open().ok());
   // An applied index, as an applied entry would have left it.
@@ -346,7 +346,7 @@ TEST(ShardSnapshotRocks, HundredThousandRowsRoundTrip) {
   index.Put(storage::Partition::kMeta, AppliedIndexKey("shared"), stored);
   ASSERT_TRUE(src_kv->Write(index).ok());
   ShardStateMachine src2("shared", *src_kv, src_pipe, resolve);
-  src2.EnableSnapshots({.dir = dir + "/snap_a", .node = 1, .fetcher = &fetcher});
+  src2.EnableSnapshots({.dir = dir + "/snap_a", .node = 1, .fetcher = &fetcher, .on_restored = {}});
   ASSERT_TRUE(src2.Open().ok());
 
   using SteadyClock = std::chrono::steady_clock;
