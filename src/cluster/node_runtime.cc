@@ -182,6 +182,11 @@ void NodeRuntime::Tick() {
     views[g].leader_id = group.leader_id();
     views[g].last_applied = group.last_applied();
     views[g].failed = group.bridge().failure().has_value();
+    views[g].term = group.term();
+    views[g].voted_for = group.voted_for();
+    views[g].commit_index = group.commit_index();
+    views[g].last_log_index = group.last_log_index();
+    views[g].state = group.state_name();
     if (!slot.needs_barrier) continue;
     if (!views[g].leader) {
       slot.needs_barrier = false;  // another node leads; it sends its own barriers

@@ -45,6 +45,11 @@ struct GroupView {
   NodeId leader_id = 0;      // the leader this replica knows of (0: none)
   LogIndex last_applied = 0;
   bool failed = false;       // the state machine failed (FsmBridge::failure()); sticky
+  uint64_t term = 0;         // the latest term this replica has seen
+  NodeId voted_for = 0;      // its vote in that term (0: none)
+  LogIndex commit_index = 0;     // the highest entry it knows to be committed
+  LogIndex last_log_index = 0;   // the last entry of its log
+  std::string state;         // "Leader", "Follower", "Candidate" (libraft's state)
 };
 
 // Thread-safe: Propose, View and Stop may be called from any thread (Stop not from the loop

@@ -71,6 +71,22 @@ class RaftGroup {
   LogIndex last_applied() { return raft_last_applied(&raft_); }
   // The latest term this replica has seen.
   uint64_t term() const { return raft_.current_term; }
+  // The candidate this replica voted for in the current term (0: none).
+  NodeId voted_for() const { return raft_.voted_for; }
+  // The highest entry this replica knows to be committed.
+  LogIndex commit_index() const { return raft_.commit_index; }
+  // The index of the last entry in this replica's log.
+  LogIndex last_log_index() { return raft_last_index(&raft_); }
+  // libraft's state, named as system.cluster_groups shows it: "Leader", "Follower",
+  // "Candidate" or "Unavailable".
+  const char* state_name() {
+    switch (raft_state(&raft_)) {
+      case RAFT_LEADER: return "Leader";
+      case RAFT_FOLLOWER: return "Follower";
+      case RAFT_CANDIDATE: return "Candidate";
+      default: return "Unavailable";
+    }
+  }
   const FsmBridge& bridge() const { return bridge_; }
   bool closed() const { return closed_; }
 

@@ -1,6 +1,7 @@
 // ClusterNode: the Raft groups, per-shard pipelines and the meta group of a cluster member.
 #include "server/cluster_node.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -32,6 +33,8 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
                           catalog::Catalog& catalog) {
   catalog_ = &catalog;
   KALAM_ASSIGN_OR_RETURN(auto peers, cluster::ParsePeers(config_.cluster.peers));
+  peers_ = peers;
+  KALAM_ASSIGN_OR_RETURN(api_peers_, cluster::ParsePeers(config_.cluster.api_peers));
   cluster::GroupPlanInput in;
   in.node_id = config_.cluster.node_id;
   in.peers = std::move(peers);
@@ -132,6 +135,71 @@ cluster::LogIndex ClusterNode::applied_index(uint32_t group) const {
   if (group == 0) return meta_machine_->applied_index();
   if (group <= machines_.size()) return machines_[group - 1]->applied_index();
   return 0;
+}
+
+std::string ClusterNode::cluster_id() const { return "kalamdb"; }
+
+std::vector<sql::ClusterMemberStatus> ClusterNode::Members() const {
+  std::vector<sql::ClusterMemberStatus> out;
+  if (!runtime_) return out;
+  const size_t groups = runtime_->group_count();
+  std::vector<cluster::GroupView> views;
+  for (size_t g = 0; g < groups; ++g) views.push_back(runtime_->View(static_cast<uint32_t>(g)));
+  const cluster::NodeId self = config_.cluster.node_id;
+  for (const cluster::Peer& p : peers_) {
+    sql::ClusterMemberStatus m;
+    m.node_id = static_cast<int64_t>(p.id);
+    m.rpc_addr = p.address();
+    for (const cluster::Peer& a : api_peers_) {
+      if (a.id == p.id) m.api_addr = a.address();
+    }
+    if (p.id == self && m.api_addr.empty()) {
+      m.api_addr = config_.server.host + ":" + std::to_string(config_.server.port);
+    }
+    m.is_self = p.id == self;
+    m.total_groups = static_cast<int32_t>(groups);
+    for (const cluster::GroupView& v : views) {
+      if (v.leader_id == p.id) ++m.groups_leading;
+    }
+    m.is_leader = !views.empty() && views[0].leader_id == p.id;
+    if (m.is_self) {
+      const cluster::GroupView& meta = views.at(0);
+      m.role = m.is_leader ? "leader" : meta.state == "Candidate" ? "candidate" : "follower";
+      m.status = "active";
+      m.current_term = static_cast<int64_t>(meta.term);
+      m.last_applied_log = static_cast<int64_t>(meta.last_applied);
+      m.replication_lag = static_cast<int64_t>(meta.commit_index - std::min(meta.commit_index,
+                                                                            meta.last_applied));
+    } else {
+      // Another member is known to be up only while it leads a group this node follows.
+      m.role = m.is_leader ? "leader" : "follower";
+      m.status = m.groups_leading > 0 ? "active" : "unknown";
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<sql::ClusterGroupStatus> ClusterNode::Groups() const {
+  std::vector<sql::ClusterGroupStatus> out;
+  if (!runtime_) return out;
+  const size_t groups = runtime_->group_count();
+  for (size_t g = 0; g < groups; ++g) {
+    const cluster::GroupView v = runtime_->View(static_cast<uint32_t>(g));
+    sql::ClusterGroupStatus s;
+    s.group_id = static_cast<int64_t>(g);
+    s.group_type = g == 0 ? "meta" : g + 1 == groups ? "shared_data" : "user_data";
+    s.current_term = static_cast<int64_t>(v.term);
+    s.voted_for = static_cast<int64_t>(v.voted_for);
+    s.last_log_index = static_cast<int64_t>(v.last_log_index);
+    s.last_applied = static_cast<int64_t>(v.last_applied);
+    s.committed = static_cast<int64_t>(v.commit_index);
+    s.state = v.state;
+    s.current_leader = static_cast<int64_t>(v.leader_id);
+    s.failed = v.failed;
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 void ClusterNode::ReloadLoop() {

@@ -24,13 +24,14 @@
 #include "replication/replicated_writer.h"
 #include "replication/shard_state_machine.h"
 #include "server/config.h"
+#include "sql/cluster_status.h"
 #include "storage/kv_store.h"
 
 namespace kalam::server {
 
 // Start-up in three steps (the constructor, Start, ReplicateCatalog), stopped by Stop. Not
 // thread-safe itself; what it hands out (shards, meta_kv) is.
-class ClusterNode {
+class ClusterNode : public sql::ClusterStatus {
  public:
   // `kv` (the node's RocksDB) must outlive the node.
   ClusterNode(const ServerConfig& config, storage::KvStore& kv);
@@ -61,6 +62,12 @@ class ClusterNode {
   commit::CommitPipeline& shared_pipeline() { return *pipelines_.back(); }
   cluster::NodeRuntime* runtime() { return runtime_.get(); }
 
+  // system.cluster and system.cluster_groups (sql::ClusterStatus), from the runtime's group
+  // views: what this node knows now. Valid after Start.
+  std::string cluster_id() const override;
+  std::vector<sql::ClusterMemberStatus> Members() const override;
+  std::vector<sql::ClusterGroupStatus> Groups() const override;
+
   // Groups of this node (meta at 0, then the data groups), valid after Start.
   uint32_t group_count() const { return static_cast<uint32_t>(pipelines_.size() + 1); }
   // The index this node's replica of `group` applied last (exact, any thread); 0 for an unknown
@@ -83,6 +90,8 @@ class ClusterNode {
   storage::KvStore& kv_;
   replication::MetaKvStore meta_kv_;
   const cluster::ShardRouter router_;
+  std::vector<cluster::Peer> peers_;      // every member's first Raft address (Start)
+  std::vector<cluster::Peer> api_peers_;  // cluster.api_peers (Start)
   catalog::Catalog* catalog_ = nullptr;
   std::unique_ptr<replication::MetaStateMachine> meta_machine_;
   // Data groups in ordinal order (user shards, then shared): ordinal = index + 1.

@@ -300,6 +300,7 @@ Status Server::Impl::OpenData() {
   executor->set_storages(storages.get());
   executor->set_audit_log(audit.get());
   executor->set_vectors(vectors.get());
+  if (cluster) executor->set_cluster_status(cluster.get());
   // slow.log sits beside the server log file (the original's <logs_path>/slow.log); none when
   // the threshold is -1 (off).
   const std::string slow_path =

@@ -36,6 +36,7 @@ class VectorIndexes;
 }
 
 namespace kalam::sql {
+class ClusterStatus;
 
 // The rows of one system table as materialised for the running statement.
 using MaterializedRows = std::vector<std::vector<Value>>;
@@ -60,6 +61,9 @@ struct ExecServices {
   const ExecutorOptions* options = nullptr;  // owner: the Executor; system.settings, .storages
   const audit::AuditLog* audit = nullptr;    // owner: server; system.audit_log
   vector::VectorIndexes* vectors = nullptr;  // owner: server; vector_search (docs/vectors.md)
+  // Owner: server. A cluster member's groups (system.cluster, system.cluster_groups); null on a
+  // single node.
+  const ClusterStatus* cluster = nullptr;
   int64_t server_started_at_us = 0;
 };
 

@@ -130,6 +130,7 @@ SqlResponse Executor::ExecuteWith(const SqlRequest& request, const Caller& calle
   s.ctx.services.server_started_at_us = started_at_us_;
   s.ctx.services.audit = audit_;
   s.ctx.services.vectors = vectors_;
+  s.ctx.services.cluster = cluster_;
   s.conn->set_context(&s.ctx);
   s.conn->set_allowed_tables(&s.allowed_tables);
 

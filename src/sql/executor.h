@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/snowflake.h"
 #include "sql/access.h"
+#include "sql/cluster_status.h"
 #include "sql/executor_options.h"
 #include "sql/export_service.h"
 #include "sql/job_service.h"
@@ -107,6 +108,9 @@ class Executor {
   void set_audit_log(audit::AuditLog* audit) { audit_ = audit; }
   // The vector indexes vector_search reads (not owned; null = vector_search fails).
   void set_vectors(vector::VectorIndexes* vectors) { vectors_ = vectors; }
+  // A cluster member's group views for system.cluster / system.cluster_groups; must outlive the
+  // executor.
+  void set_cluster_status(const ClusterStatus* cluster) { cluster_ = cluster; }
   void set_slow_query_log(SlowQueryLog* slow) { slow_ = slow; }
 
  private:
@@ -214,6 +218,7 @@ class Executor {
   ExportService* exports_ = nullptr;
   audit::AuditLog* audit_ = nullptr;
   vector::VectorIndexes* vectors_ = nullptr;
+  const ClusterStatus* cluster_ = nullptr;
   SlowQueryLog* slow_ = nullptr;
   const int64_t started_at_us_;  // when the server started (system.storages, system.stats)
 };

@@ -44,7 +44,11 @@ class Cluster:
         share one JWT secret (a token of one node is valid on the others)."""
         self.bases = _cluster_bases(3)
         peers = ", ".join(f'"{i + 1}=127.0.0.1:{b}"' for i, b in enumerate(self.bases))
-        api_ports = [free_port() for _ in range(3)]
+        api_ports = []
+        while len(api_ports) < 3:  # never inside a node's Raft port range
+            p = free_port()
+            if p not in api_ports and not any(b <= p < b + GROUPS for b in self.bases):
+                api_ports.append(p)
         api_peers = ", ".join(f'"{i + 1}=127.0.0.1:{p}"' for i, p in enumerate(api_ports))
         self.nodes = []
         for i in range(3):
@@ -313,3 +317,80 @@ def test_followers_forward_writes_and_read_their_own_writes(tmp_path):
                                 alive=alive) == [[101]]
     finally:
         cluster.stop()
+
+
+CLUSTER_COLUMNS = [
+    "cluster_id", "node_id", "role", "status", "rpc_addr", "api_addr", "is_self", "is_leader",
+    "groups_leading", "total_groups", "current_term", "last_applied_log", "leader_last_log_index",
+    "snapshot_index", "catchup_progress_pct", "replication_lag", "hostname", "version",
+    "memory_mb", "memory_usage_mb", "cpu_usage_percent", "uptime_seconds", "uptime_human", "os",
+    "arch"]
+GROUP_COLUMNS = [
+    "group_id", "cluster_id", "node_id", "group_type", "current_term", "vote", "last_log_index",
+    "last_applied", "snapshot", "purged", "committed", "state", "current_leader",
+    "millis_since_quorum_ack"]
+
+
+def _view(node, table, columns):
+    r = node.sql_raw(f"SELECT * FROM {table}")
+    assert r.status_code == 200, r.text
+    return [dict(zip(columns, row)) for row in r.json()["results"][0]["rows"]]
+
+
+def test_cluster_views_show_every_member_and_every_group_replica(tmp_path):
+    """system.cluster and system.cluster_groups on a cluster node come from its running groups:
+    every member once, this node's replica of every group, and the same leaders on every node."""
+    c = Cluster(tmp_path, forward=True).start()
+    try:
+        def leaders_agree():
+            per_node = []
+            for n in c.nodes:
+                groups = _view(n, "system.cluster_groups", GROUP_COLUMNS)
+                leaders = [g["current_leader"] for g in groups]
+                if None in leaders:
+                    return None
+                per_node.append(leaders)
+            return per_node[0] if all(p == per_node[0] for p in per_node) else None
+        leaders = [int(x) for x in _until(leaders_agree, what="every node knowing every leader")]
+        assert len(leaders) == GROUPS and all(1 <= x <= 3 for x in leaders)
+
+        api = {i + 1: f"127.0.0.1:{n.port}" for i, n in enumerate(c.nodes)}
+        for i, n in enumerate(c.nodes):
+            me = i + 1
+            groups = _view(n, "system.cluster_groups", GROUP_COLUMNS)
+            assert [(int(g["group_id"]), g["group_type"]) for g in groups] == [
+                (0, "meta"), (1, "user_data"), (2, "user_data"), (3, "shared_data")]
+            for g, leader in zip(groups, leaders):
+                assert g["cluster_id"] == "kalamdb" and int(g["node_id"]) == me
+                assert g["state"] == ("Leader" if leader == me else "Follower"), g
+                assert int(g["current_leader"]) == leader
+                # Every group has committed at least its leader's first entry; applied never
+                # passes committed, which never passes the log.
+                assert int(g["current_term"]) >= 1
+                assert 1 <= int(g["last_applied"]) <= int(g["committed"]) <= int(g["last_log_index"]), g
+                assert (g["snapshot"], g["purged"], g["millis_since_quorum_ack"]) == (None, None, None)
+
+            members = _view(n, "system.cluster", CLUSTER_COLUMNS)
+            assert [int(m["node_id"]) for m in members] == [1, 2, 3]
+            for m in members:
+                nid = int(m["node_id"])
+                assert m["cluster_id"] == "kalamdb"
+                assert m["rpc_addr"] == f"127.0.0.1:{c.bases[nid - 1]}"
+                assert m["api_addr"] == api[nid]
+                assert m["is_self"] is (nid == me)
+                assert m["is_leader"] is (nid == leaders[0])
+                assert m["role"] == ("leader" if nid == leaders[0] else "follower")
+                assert m["groups_leading"] == leaders.count(nid)
+                assert m["total_groups"] == GROUPS
+                if nid == me:
+                    assert m["status"] == "active"
+                    assert int(m["current_term"]) >= 1 and int(m["last_applied_log"]) >= 1
+                    assert int(m["replication_lag"]) >= 0
+                    assert m["hostname"] == socket.gethostname() and m["os"] == "linux"
+                else:
+                    # Known to be up only while it leads a group this node follows.
+                    assert m["status"] == ("active" if nid in leaders else "unknown")
+                    assert (m["current_term"], m["last_applied_log"], m["replication_lag"],
+                            m["hostname"], m["version"], m["uptime_seconds"]) == (None,) * 6
+    finally:
+        c.stop()

@@ -14,6 +14,7 @@
 #include "common/log_line.h"
 #include "common/metrics.h"
 #include "sql/access.h"
+#include "sql/cluster_status.h"
 #include "sql/executor_options.h"
 #include "sql/sqlite/connection.h"
 #include "sql/sqlite/sqlite_values.h"
@@ -423,8 +424,9 @@ Result<MaterializedRows> StatsRows(const ExecContext& ctx) {
   return rows;
 }
 
-// system.cluster: the nodes of the cluster. A server without [cluster] is a cluster of one: this
-// node, leader of everything, with no Raft groups (docs/cluster.md); the Raft figures are NULL.
+// system.cluster: the members of the cluster as this node sees them (sql::ClusterStatus). A
+// server without [cluster] is a cluster of one: this node, leader of everything, with no Raft
+// groups (docs/cluster.md); the Raft figures are NULL.
 Result<MaterializedRows> ClusterRows(const ExecContext& ctx) {
   const ExecutorOptions* o = ctx.services.options;
   char host[256] = {};
@@ -443,20 +445,72 @@ Result<MaterializedRows> ClusterRows(const ExecContext& ctx) {
                                ? static_cast<int64_t>(pages) * page_size / (1 << 20)
                                : 0;
   const metrics::ProcessStats proc = metrics::ReadProcessStats();
+  // The host figures: this node's own (NULL for the other members).
+  auto host_columns = [&](bool self, std::vector<Value>& row) {
+    if (!self) {
+      for (int i = 0; i < 9; ++i) row.push_back(Value::Null());
+      return;
+    }
+    row.push_back(TextOrNull(host));
+    row.push_back(TextOrNull(o ? o->server_version : ""));
+    row.push_back(total_mb ? Int(total_mb) : Value::Null());
+    row.push_back(Int(static_cast<int64_t>(proc.rss_bytes >> 20)));
+    row.push_back(Value::Null());
+    row.push_back(Int(static_cast<int64_t>(uptime)));
+    row.push_back(Text(UptimeHuman(uptime)));
+    row.push_back(TextOrNull(os));
+    row.push_back(TextOrNull(arch));
+  };
   MaterializedRows rows;
-  rows.push_back({Text("standalone"), Int(o ? static_cast<int64_t>(o->node_id) : 1),
-                  Text("leader"), Text("active"), Text(""), Text(o ? o->api_addr : ""),
-                  Bool(true), Bool(true), Int(0), Int(0), Value::Null(), Value::Null(),
-                  Value::Null(), Value::Null(), Value::Null(), Value::Null(), TextOrNull(host),
-                  TextOrNull(o ? o->server_version : ""), total_mb ? Int(total_mb) : Value::Null(),
-                  Int(static_cast<int64_t>(proc.rss_bytes >> 20)), Value::Null(),
-                  Int(static_cast<int64_t>(uptime)), Text(UptimeHuman(uptime)), TextOrNull(os),
-                  TextOrNull(arch)});
+  const ClusterStatus* cluster = ctx.services.cluster;
+  if (cluster == nullptr) {
+    // A single node: a cluster of one that this node leads, with no Raft figures.
+    std::vector<Value> row{Text("standalone"), Int(o ? static_cast<int64_t>(o->node_id) : 1),
+                           Text("leader"), Text("active"), Text(""), Text(o ? o->api_addr : ""),
+                           Bool(true), Bool(true), Int(0), Int(0), Value::Null(), Value::Null(),
+                           Value::Null(), Value::Null(), Value::Null(), Value::Null()};
+    host_columns(true, row);
+    rows.push_back(std::move(row));
+    return rows;
+  }
+  auto opt = [](const std::optional<int64_t>& v) { return v ? Int(*v) : Value::Null(); };
+  for (const ClusterMemberStatus& m : cluster->Members()) {
+    std::vector<Value> row{Text(cluster->cluster_id()), Int(m.node_id), Text(m.role),
+                           Text(m.status), Text(m.rpc_addr), Text(m.api_addr), Bool(m.is_self),
+                           Bool(m.is_leader), Int(m.groups_leading), Int(m.total_groups),
+                           opt(m.current_term), opt(m.last_applied_log),
+                           // leader_last_log_index, snapshot_index, catchup_progress_pct: not
+                           // tracked per member yet.
+                           Value::Null(), Value::Null(), Value::Null(), opt(m.replication_lag)};
+    host_columns(m.is_self, row);
+    rows.push_back(std::move(row));
+  }
   return rows;
 }
 
 // system.cluster_groups: one row per Raft group replica on this node; none without [cluster].
-Result<MaterializedRows> ClusterGroupsRows(const ExecContext&) { return MaterializedRows{}; }
+Result<MaterializedRows> ClusterGroupsRows(const ExecContext& ctx) {
+  MaterializedRows rows;
+  const ClusterStatus* cluster = ctx.services.cluster;
+  if (cluster == nullptr) return rows;
+  const int64_t self = ctx.services.options ? static_cast<int64_t>(ctx.services.options->node_id)
+                                            : 0;
+  for (const ClusterGroupStatus& g : cluster->Groups()) {
+    // The vote as the original shows it: whom this replica voted for, in which term.
+    Value vote = g.voted_for == 0
+                     ? Value::Null()
+                     : Text("{\"term\":" + std::to_string(g.current_term) + ",\"node_id\":" +
+                            std::to_string(g.voted_for) + "}");
+    rows.push_back({Int(g.group_id), Text(cluster->cluster_id()), Int(self), Text(g.group_type),
+                    Int(g.current_term), std::move(vote), Int(g.last_log_index),
+                    Int(g.last_applied),
+                    // snapshot, purged: not tracked yet.
+                    Value::Null(), Value::Null(), Int(g.committed),
+                    Text(g.failed ? "Failed" : g.state),
+                    g.current_leader ? Int(g.current_leader) : Value::Null(), Value::Null()});
+  }
+  return rows;
+}
 
 // How a type is stored in Parquet, named as Arrow names its types (the original's `arrow_type`).
 std::string_view ArrowTypeName(TypeKind kind) {

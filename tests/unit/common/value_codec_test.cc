@@ -246,8 +246,8 @@ TEST(ValueCodecTest, DecodeIntoAgreesWithDecodeAndSaysWhatIsMalformed) {
   EXPECT_EQ(message(""), "Truncated value: no tag byte");
   EXPECT_EQ(message("\x01\x80"), "Bad integer value: truncated varint");
   EXPECT_EQ(message("\x02\x01\x02"), "Bad double value: fewer than 8 bytes");
-  EXPECT_EQ(message("\x03\x05ab"), "Bad text value: truncated");
-  EXPECT_EQ(message("\x04\x05ab"), "Bad blob value: truncated");
+  EXPECT_EQ(message("\x03\x05" "ab"), "Bad text value: truncated");
+  EXPECT_EQ(message("\x04\x05" "ab"), "Bad blob value: truncated");
   EXPECT_EQ(message("\x09"), "Bad value: unknown tag byte 9");
   // A varint of 11 bytes, and one whose 10th byte overflows 64 bits.
   EXPECT_EQ(message("\x01" + std::string(10, '\x80') + "\x01"),

@@ -1,0 +1,53 @@
+// ClusterStatus: what the SQL layer may ask of a cluster member for system.cluster and
+// system.cluster_groups (docs/cluster.md, Visibility). Implemented by server::ClusterNode; a
+// server without [cluster] has none, and the views show a cluster of one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kalam::sql {
+
+// One member as this node sees it (one row of system.cluster, before the host figures that
+// only the node itself knows).
+struct ClusterMemberStatus {
+  int64_t node_id = 0;
+  std::string role;    // "leader" (leads the meta group), "follower", "candidate", "shutdown"
+  std::string status;  // "active", "offline", "unknown"
+  std::string rpc_addr;  // its first Raft address, host:port
+  std::string api_addr;  // its API host:port ("" when not configured)
+  bool is_self = false;
+  bool is_leader = false;   // leads the meta group
+  int32_t groups_leading = 0;  // groups this node knows it leads
+  int32_t total_groups = 0;
+  // Known for this node only (NULL for the others).
+  std::optional<int64_t> current_term;      // the meta group's
+  std::optional<int64_t> last_applied_log;  // the meta group's
+  std::optional<int64_t> replication_lag;   // meta: commit index - applied index
+};
+
+// One Raft group replica of this node (one row of system.cluster_groups).
+struct ClusterGroupStatus {
+  int64_t group_id = 0;      // ordinal: meta 0, user shard i 1 + i, shared 1 + user_shards
+  std::string group_type;    // "meta", "user_data", "shared_data"
+  int64_t current_term = 0;
+  int64_t voted_for = 0;     // 0: none
+  int64_t last_log_index = 0;
+  int64_t last_applied = 0;
+  int64_t committed = 0;
+  std::string state;         // "Leader", "Follower", "Candidate", "Unavailable"
+  int64_t current_leader = 0;  // 0: none known
+  bool failed = false;       // the state machine stopped applying (docs/cluster.md, Failures)
+};
+
+class ClusterStatus {
+ public:
+  virtual ~ClusterStatus() = default;
+  virtual std::string cluster_id() const = 0;
+  virtual std::vector<ClusterMemberStatus> Members() const = 0;
+  virtual std::vector<ClusterGroupStatus> Groups() const = 0;
+};
+
+}  // namespace kalam::sql
