@@ -29,7 +29,7 @@ LIVE_ROWS_PER_WRITER = 100
 RSS_GROWTH_LIMIT = 0.20
 RSS_KIB_PER_WRITE = 1.0
 RSS_WRITE_ALLOWANCE_CAP_KIB = 256 * 1024
-FD_TOLERANCE = 4  # connections are fixed for the whole run; RocksDB and segment files may turn over
+FD_TOLERANCE = 4  # connections are fixed for the whole run; RocksDB and segment files turn over
 
 
 def proc_sample(pid):
@@ -232,11 +232,18 @@ def test_soak_memory_and_fds_flat_and_every_listener_gets_every_event(tmp_path, 
             f"rss_kib {start_rss}->{end_rss} ({growth:+.1%}, "
             f"{(end_rss - start_rss) / max(1, writes_after_warmup):.2f} KiB/write, "
             f"limit {rss_limit:.0f}, peak {peak_rss}) "
-            f"fds {start_fds}->{end_fds} "
+            f"fds {start_fds}->{end_fds} (band {min(f for _, f in samples)}..{max(f for _, f in samples)}) "
             f"http_write_ms p50={percentile(http, 50) * 1e3:.2f} p99={percentile(http, 99) * 1e3:.2f} "
             f"write_to_notify_ms p50={percentile(notify, 50) * 1e3:.2f} "
             f"p99={percentile(notify, 99) * 1e3:.2f}")
     assert not problems, problems
     assert ops > seconds * 20, f"only {ops} writes in {seconds}s"
     assert end_rss < rss_limit, f"RSS grew {growth:.1%} after warm-up; (KiB, fds) every 10 s: {samples}"
-    assert abs(end_fds - start_fds) <= FD_TOLERANCE, f"fds {start_fds}->{end_fds}: {samples}"
+    # RocksDB's table files turn over with flushes and compactions, so the count swings within a
+    # band (53-62 in one run) and one sample against another says nothing. A leak moves the band:
+    # compare the last third's highest and lowest counts with the first third's.
+    fds = [f for _, f in samples]
+    third = max(1, len(fds) // 3)
+    first, last = fds[:third], fds[-third:]
+    assert max(last) - max(first) <= FD_TOLERANCE and min(last) - min(first) <= FD_TOLERANCE, \
+        f"fds moved from {min(first)}..{max(first)} to {min(last)}..{max(last)}: {samples}"
