@@ -178,8 +178,9 @@ Result<KeyFileStats> WriteKeyFile(storage::KvStore& kv, const storage::KvSnapsho
   FilePtr file(std::fopen(path.c_str(), "wbx"));
   if (!file) return Errno("Cannot create the snapshot file", path);
   std::vector<char> buffer(1 << 20);
-  // A buffering hint: setvbuf fails only for a bad mode, and the default buffer works as well.
-  (void)std::setvbuf(file.get(), buffer.data(), _IOFBF, buffer.size());
+  // Safe to ignore: a buffering hint; setvbuf fails only for a bad mode, and the default buffer
+  // writes the same bytes.
+  (void)std::setvbuf(file.get(), buffer.data(), _IOFBF, buffer.size());  // hint only (above)
   KeyFileStats stats;
   std::string record;
   auto put = [&](std::string_view bytes) {
