@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/cluster_health.h"
 #include "api/inline_reads.h"
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
@@ -62,11 +63,18 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   respond(JsonResponse(200, std::move(body)));
 }
 
-// GET /v1/api/cluster/health, loopback only, in the original's shape. A server without [cluster]
-// is a healthy cluster of one: this node leads, no Raft groups, no terms (docs/cluster.md).
+// GET /v1/api/cluster/health, loopback only, in the original's shape. A cluster node answers from
+// its running groups (api/cluster_health.h); a server without [cluster] is a healthy cluster of
+// one: this node leads, no Raft groups, no terms (docs/cluster.md).
 void HandleClusterHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback) {
     respond(JsonResponse(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    return;
+  }
+  if (ctx->cluster) {
+    ClusterHealthAnswer health =
+        ClusterHealth(*ctx->cluster, ctx->node_id, ctx->version, ctx->build_date);
+    respond(JsonResponse(health.http_status, std::move(health.body)));
     return;
   }
   const std::string node = std::to_string(ctx->node_id);
@@ -159,6 +167,13 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
              sql::SqlResponse response =
                  ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
              if (select) ctx->inline_reads->Record(key, SteadyClock::now() - began);
+             // NOT_LEADER "Leader unknown" on the first statement (nothing ran): an election is
+             // running; once a leader is known (at most one election timeout), run it again.
+             if (hop && !hop->forwarded && response.results.empty() &&
+                 IsNotLeader(response.error) &&
+                 ctx->forwarder->AwaitLeader(response.error.message())) {
+               response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
+             }
              // NOT_LEADER on the first statement: nothing ran here, so the whole request is sent
              // once to the leader (docs/cluster.md, "Forwarding, not NOT_LEADER").
              if (hop && !hop->forwarded && response.results.empty() &&

@@ -13,6 +13,7 @@
 #include "net/rate_limiter.h"
 #include "net/router.h"
 #include "common/thread_pool.h"
+#include "sql/cluster_status.h"
 #include "sql/executor.h"
 
 namespace kalam::audit {
@@ -73,6 +74,9 @@ struct ApiContext {
   // A cluster node's forwarding of writes to their group's leader (docs/cluster.md). Null on a
   // single node: no forwarding code runs.
   SqlForwarder* forwarder = nullptr;
+  // A cluster node's view of its groups and members (GET /v1/api/cluster/health). Null on a
+  // single node: the health answer is a cluster of one.
+  const sql::ClusterStatus* cluster = nullptr;
 };
 
 std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx);

@@ -33,7 +33,15 @@ class SqlForwarder {
   virtual std::optional<ForwardedAnswer> Forward(std::string_view not_leader, std::string_view path,
                                                  const std::optional<std::string>& authorization,
                                                  std::string_view body) = 0;
-  // The kAppliedHeader value of this node now.
+  // When `not_leader` (a NOT_LEADER status message) names no leader ("... Leader unknown": an
+  // election is running), waits up to one election timeout (cluster.election_timeout_ms) until
+  // every group of this node knows a leader again. True when they do: the request may be run
+  // again (its first statement was refused, so nothing ran). False at once when `not_leader`
+  // names a leader, and when the time ran out (the NOT_LEADER answer stands).
+  virtual bool AwaitLeader(std::string_view not_leader) = 0;
+  // The kAppliedHeader value of this node now, for the answer to a forwarded request; also has
+  // the groups this node leads tell their followers the commit index at once (else they learn
+  // it with the next heartbeat), so the forwarding node's wait is short.
   virtual std::string AppliedIndexes() const = 0;
 };
 

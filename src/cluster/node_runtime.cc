@@ -22,6 +22,10 @@ Result<std::unique_ptr<NodeRuntime>> NodeRuntime::Start(std::vector<GroupSpec> g
       auto group = RaftGroup::Start(&rt.loop_, groups[g].options, *groups[g].machine);
       if (group.ok()) {
         rt.slots_.push_back(Slot{std::move(group).value()});
+        rt.slots_.back().election_timeout = groups[g].options.election_timeout;
+        rt.slots_.back().push_each_commit =
+            std::find(options.push_each_commit.begin(), options.push_each_commit.end(), g) !=
+            options.push_each_commit.end();
         continue;
       }
       failed = group.status();
@@ -108,6 +112,39 @@ std::future<ProposeOutcome> NodeRuntime::AwaitLeaderReady(uint32_t group) {
   return future;
 }
 
+void NodeRuntime::PushCommitIndex() {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;  // nothing to tell: the groups are closing
+  queue_.push_back(Queued{0, LogEntry{}, [](ProposeOutcome) {}, false, /*push=*/true});
+  (void)uv_async_send(&async_);  // 0 on an open handle (see Propose)
+}
+
+void NodeRuntime::Push() {
+  for (uint32_t g = 0; g < slots_.size(); ++g) {
+    Slot& slot = slots_[g];
+    RaftGroup& group = *slot.group;
+    if (!group.is_leader() || group.commit_index() <= slot.announced_commit) continue;
+    slot.needs_barrier = false;  // this barrier is the idle one, early
+    commit_pushes_.fetch_add(1);
+    CarrierBarrier(g);
+  }
+}
+
+void NodeRuntime::CarrierBarrier(uint32_t g) {
+  Slot& slot = slots_[g];
+  slot.announced_commit = slot.group->commit_index();
+  // It only carries the commit index to the followers: its own commit carries no data, so it
+  // needs no announcing (else every push would call for another).
+  slot.group->Barrier([this, g](ProposeOutcome outcome) {
+    if (outcome.kind != ProposeOutcome::Kind::kCommitted || closing_) return;
+    Slot& s = slots_[g];
+    // Nothing but this barrier committed since the commit index it carried.
+    if (s.announced_commit + 1 == outcome.index && s.group->commit_index() == outcome.index) {
+      s.announced_commit = outcome.index;
+    }
+  });
+}
+
 void NodeRuntime::ReadyCheck(uint32_t group, ProposeCallback done) {
   Slot& slot = slots_[group];
   RaftGroup& raft_group = *slot.group;
@@ -154,9 +191,12 @@ void NodeRuntime::Drain() {
     stopping = stopping_;
   }
   const auto now = std::chrono::steady_clock::now();
+  bool push = false;
   for (Queued& q : batch) {
     if (stopping || closing_) {
       Fail(q.done, "The node is shutting down");
+    } else if (q.push) {
+      push = true;  // after the proposals of this batch, which may carry the commit index
     } else if (q.group >= slots_.size()) {
       Fail(q.done, "Raft group " + std::to_string(q.group) + " does not exist on this node");
     } else if (q.ready_check) {
@@ -165,9 +205,35 @@ void NodeRuntime::Drain() {
       Slot& slot = slots_[q.group];
       slot.needs_barrier = true;
       slot.last_proposal = now;
+      slot.announced_commit = slot.group->commit_index();
+      ++slot.proposals;
+      if (slot.push_each_commit) {
+        // Not from inside libraft's apply callback: flagged, and pushed by the next Drain.
+        const uint32_t g = q.group;
+        q.done = [this, g, done = std::move(q.done)](ProposeOutcome outcome) {
+          if (outcome.kind == ProposeOutcome::Kind::kCommitted && !closing_) {
+            slots_[g].push_due = true;
+            (void)uv_async_send(&async_);  // 0: the handle is open while not closing
+          }
+          done(std::move(outcome));
+        };
+      }
       slot.group->Propose(q.entry, std::move(q.done));
     }
   }
+  if (!stopping && !closing_) {
+    for (uint32_t g = 0; g < slots_.size(); ++g) {
+      Slot& slot = slots_[g];
+      if (!slot.push_due) continue;
+      slot.push_due = false;
+      if (slot.group->is_leader() && slot.group->commit_index() > slot.announced_commit) {
+        slot.needs_barrier = false;
+        commit_pushes_.fetch_add(1);
+        CarrierBarrier(g);
+      }
+    }
+  }
+  if (push && !stopping && !closing_) Push();
   if (stopping && !closing_) BeginClose();
 }
 
@@ -187,18 +253,45 @@ void NodeRuntime::Tick() {
     views[g].commit_index = group.commit_index();
     views[g].last_log_index = group.last_log_index();
     views[g].state = group.state_name();
+    views[g].proposals = slot.proposals;
+    Heard(slot, now, views[g]);
     if (!slot.needs_barrier) continue;
     if (!views[g].leader) {
       slot.needs_barrier = false;  // another node leads; it sends its own barriers
     } else if (now - slot.last_proposal >= options_.idle_barrier) {
       slot.needs_barrier = false;
       idle_barriers_.fetch_add(1);
-      // Its outcome does not matter: it only carries the commit index to the followers.
-      group.Barrier([](ProposeOutcome) {});
+      CarrierBarrier(static_cast<uint32_t>(g));
     }
   }
   std::lock_guard lock(views_mu_);
   views_ = std::move(views);
+}
+
+void NodeRuntime::Heard(Slot& slot, std::chrono::steady_clock::time_point now, GroupView& view) {
+  if (!view.leader) {
+    slot.last_heard.clear();
+    slot.heard_term = 0;
+    return;
+  }
+  if (slot.heard_term != view.term) {  // a won term: everyone counts as heard at its start
+    slot.last_heard.clear();
+    slot.heard_term = view.term;
+  }
+  for (const RaftGroup::ReplicaProgress& p : slot.group->Progress()) {
+    auto it = std::find_if(slot.last_heard.begin(), slot.last_heard.end(),
+                           [&](const auto& h) { return h.first == p.id; });
+    if (it == slot.last_heard.end()) {
+      slot.last_heard.emplace_back(p.id, now);
+      it = slot.last_heard.end() - 1;
+    } else if (p.recent_recv) {
+      it->second = now;
+    }
+    // libraft clears recent_recv every election timeout; a live voter sets it again within a
+    // heartbeat, a dead one never: unheard for longer than an election timeout = unreachable.
+    view.replicas.push_back(
+        GroupView::Replica{p.id, p.match_index, now - it->second <= slot.election_timeout});
+  }
 }
 
 void NodeRuntime::BeginClose() {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cluster/log_entry.h"
@@ -37,6 +38,11 @@ struct NodeRuntimeOptions {
   std::chrono::milliseconds idle_barrier{50};
   // How often the loop refreshes the group views (GroupView) and checks for idle groups.
   std::chrono::milliseconds tick{10};
+  // Groups whose followers learn each commit at once: after a proposal of such a group commits,
+  // the runtime pushes the commit index (as PushCommitIndex does) unless a newer entry already
+  // carries it. For the meta group: a catalog change must reach the followers before the data
+  // entries that use it (docs/cluster.md, Failures).
+  std::vector<uint32_t> push_each_commit;
 };
 
 // What the runtime last saw of one group (refreshed on the loop every `tick`).
@@ -50,6 +56,15 @@ struct GroupView {
   LogIndex commit_index = 0;     // the highest entry it knows to be committed
   LogIndex last_log_index = 0;   // the last entry of its log
   std::string state;         // "Leader", "Follower", "Candidate" (libraft's state)
+  uint64_t proposals = 0;    // entries proposed to the group through this runtime (any outcome)
+  // While this replica leads: every other voter, with the last entry it reported as replicated
+  // and whether it answered within the last election timeout (`reachable`). Empty otherwise.
+  struct Replica {
+    NodeId id = 0;
+    LogIndex match_index = 0;
+    bool reachable = false;
+  };
+  std::vector<Replica> replicas;
 };
 
 // Thread-safe: Propose, View and Stop may be called from any thread (Stop not from the loop
@@ -95,12 +110,23 @@ class NodeRuntime {
   // Barriers the idle rule appended so far (all groups).
   uint64_t idle_barriers() const { return idle_barriers_.load(); }
 
+  // Tells the followers of every group this node leads the commit index now, at once: appends a
+  // Barrier to each such group whose commit index moved past what its last append carried (its
+  // AppendEntries carries the new commit index; libraft itself sends it only with the next
+  // heartbeat or entry). Returns at once; the barriers go out on the loop thread. A leader calls
+  // it before answering a forwarded write, whose forwarding node waits for its own apply
+  // (docs/cluster.md, Forwarding).
+  void PushCommitIndex();
+  // Barriers PushCommitIndex appended so far (all groups).
+  uint64_t commit_pushes() const { return commit_pushes_.load(); }
+
  private:
   struct Queued {
     uint32_t group = 0;
     LogEntry entry;
     ProposeCallback done;
     bool ready_check = false;  // AwaitLeaderReady, not a proposal
+    bool push = false;         // PushCommitIndex (every group), not a proposal
   };
   struct Slot {
     std::unique_ptr<RaftGroup> group;
@@ -111,6 +137,17 @@ class NodeRuntime {
     // Loop thread only: the term in which this node, leading, applied everything committed
     // before it (AwaitLeaderReady's barrier committed); 0 = none yet.
     uint64_t ready_term = 0;
+    // Loop thread only: the commit index the group's last append (proposal or barrier) carried
+    // to the followers, as far as this node knows (heartbeats carry it too, unseen here).
+    LogIndex announced_commit = 0;
+    // Loop thread only: entries proposed so far; while leading, when each other voter was last
+    // seen answering (libraft's recent_recv), reset on each won term.
+    uint64_t proposals = 0;
+    uint64_t heard_term = 0;
+    std::vector<std::pair<NodeId, std::chrono::steady_clock::time_point>> last_heard;
+    std::chrono::milliseconds election_timeout{1000};
+    bool push_each_commit = false;  // options.push_each_commit names this group
+    bool push_due = false;          // loop thread only: a proposal committed; push in Drain
   };
 
   void Run();
@@ -118,7 +155,11 @@ class NodeRuntime {
   static void OnTick(uv_timer_t* handle);
   void Drain();
   void ReadyCheck(uint32_t group, ProposeCallback done);
+  void Push();
+  // Appends a Barrier to group `g` (led here) that tells its followers the commit index now.
+  void CarrierBarrier(uint32_t g);
   void Tick();
+  void Heard(Slot& slot, std::chrono::steady_clock::time_point now, GroupView& view);
   void BeginClose();
   void Fail(ProposeCallback& done, const std::string& why);
 
@@ -138,6 +179,7 @@ class NodeRuntime {
   mutable std::mutex views_mu_;
   std::vector<GroupView> views_;  // guarded by views_mu_ (size fixed at Start)
   std::atomic<uint64_t> idle_barriers_{0};
+  std::atomic<uint64_t> commit_pushes_{0};
   bool closing_ = false;  // loop thread only: BeginClose ran
 };
 

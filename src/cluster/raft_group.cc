@@ -112,6 +112,19 @@ void RaftGroup::Propose(const LogEntry& entry, ProposeCallback done) {
 
 void RaftGroup::Barrier(ProposeCallback done) { cluster::Barrier(&raft_, std::move(done)); }
 
+std::vector<RaftGroup::ReplicaProgress> RaftGroup::Progress() const {
+  std::vector<ReplicaProgress> out;
+  if (raft_.state != RAFT_LEADER || raft_.leader_state.progress == nullptr) return out;
+  // libraft 0.15 keeps leader_state.progress parallel to configuration.servers.
+  for (unsigned i = 0; i < raft_.configuration.n; ++i) {
+    const raft_server& server = raft_.configuration.servers[i];
+    if (server.id == raft_.id) continue;
+    const raft_progress& p = raft_.leader_state.progress[i];
+    out.push_back(ReplicaProgress{server.id, p.match_index, p.recent_recv});
+  }
+  return out;
+}
+
 NodeId RaftGroup::leader_id() {
   NodeId id = 0;
   std::string address;

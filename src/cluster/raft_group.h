@@ -87,6 +87,15 @@ class RaftGroup {
       default: return "Unavailable";
     }
   }
+  // What a leader knows of another voter: the highest entry it reported as replicated, and
+  // whether a message from it arrived since libraft last checked for contact with a quorum
+  // (every election timeout: libraft then clears the flags). Empty unless this replica leads.
+  struct ReplicaProgress {
+    NodeId id = 0;
+    LogIndex match_index = 0;
+    bool recent_recv = false;
+  };
+  std::vector<ReplicaProgress> Progress() const;
   const FsmBridge& bridge() const { return bridge_; }
   bool closed() const { return closed_; }
 

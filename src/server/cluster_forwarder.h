@@ -31,18 +31,21 @@ class ClusterForwarder : public api::SqlForwarder {
                                               const std::optional<std::string>& authorization,
                                               std::string_view body) override;
   std::string AppliedIndexes() const override;
+  bool AwaitLeader(std::string_view not_leader) override;
 
  private:
   ClusterForwarder(const ClusterNode& node, std::vector<cluster::Peer> raft_peers,
                    std::map<cluster::NodeId, cluster::Peer> api_peers,
-                   std::unique_ptr<filestore::HttpClient> http)
+                   std::unique_ptr<filestore::HttpClient> http,
+                   std::chrono::milliseconds election_timeout)
       : node_(node), raft_peers_(std::move(raft_peers)), api_peers_(std::move(api_peers)),
-        http_(std::move(http)) {}
+        http_(std::move(http)), election_timeout_(election_timeout) {}
 
   const ClusterNode& node_;
   const std::vector<cluster::Peer> raft_peers_;                  // Raft base ports
   const std::map<cluster::NodeId, cluster::Peer> api_peers_;     // API host:port per member
   const std::unique_ptr<filestore::HttpClient> http_;
+  const std::chrono::milliseconds election_timeout_;  // cluster.election_timeout_ms
 };
 
 }  // namespace kalam::server

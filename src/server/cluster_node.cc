@@ -93,7 +93,9 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
     }
     specs.push_back(std::move(spec));
   }
-  KALAM_ASSIGN_OR_RETURN(runtime_, cluster::NodeRuntime::Start(std::move(specs)));
+  cluster::NodeRuntimeOptions runtime_options;
+  runtime_options.push_each_commit = {0};  // catalog changes reach followers before their data
+  KALAM_ASSIGN_OR_RETURN(runtime_, cluster::NodeRuntime::Start(std::move(specs), runtime_options));
   for (size_t i = 0; i < pipelines_.size(); ++i) {
     writers_.push_back(std::make_unique<replication::ReplicatedWriter>(
         *runtime_, static_cast<uint32_t>(i + 1), *machines_[i]));
@@ -129,6 +131,14 @@ commit::CommitShards ClusterNode::shards() const {
                               [router = router_](std::string_view user) {
                                 return router.ForUser(user).shard;
                               });
+}
+
+bool ClusterNode::every_group_has_leader() const {
+  if (!runtime_) return false;
+  for (uint32_t g = 0; g < runtime_->group_count(); ++g) {
+    if (runtime_->View(g).leader_id == 0) return false;
+  }
+  return true;
 }
 
 cluster::LogIndex ClusterNode::applied_index(uint32_t group) const {
@@ -171,9 +181,28 @@ std::vector<sql::ClusterMemberStatus> ClusterNode::Members() const {
       m.replication_lag = static_cast<int64_t>(meta.commit_index - std::min(meta.commit_index,
                                                                             meta.last_applied));
     } else {
-      // Another member is known to be up only while it leads a group this node follows.
+      // Another member is known to be up while it leads a group this node follows, or while it
+      // answers a group this node leads; down when it answers none of the groups this node leads.
       m.role = m.is_leader ? "leader" : "follower";
-      m.status = m.groups_leading > 0 ? "active" : "unknown";
+      bool leads_one = false, heard = false;
+      for (const cluster::GroupView& v : views) {
+        if (!v.leader) continue;
+        leads_one = true;
+        for (const cluster::GroupView::Replica& r : v.replicas) {
+          if (r.id == p.id && r.reachable) heard = true;
+        }
+      }
+      m.status = m.groups_leading > 0 || heard ? "active" : leads_one ? "offline" : "unknown";
+      // The per-member figures of the meta group, which only its leader knows.
+      const cluster::GroupView& meta = views.at(0);
+      for (const cluster::GroupView::Replica& r : meta.replicas) {  // empty unless leading
+        if (r.id != p.id) continue;
+        const cluster::LogIndex last = meta.last_log_index;
+        const cluster::LogIndex match = std::min(r.match_index, last);
+        m.leader_last_log_index = static_cast<int64_t>(last);
+        m.replication_lag = static_cast<int64_t>(last - match);
+        m.catchup_progress_pct = last == 0 ? 100 : static_cast<int64_t>(match * 100 / last);
+      }
     }
     out.push_back(std::move(m));
   }
@@ -197,6 +226,7 @@ std::vector<sql::ClusterGroupStatus> ClusterNode::Groups() const {
     s.state = v.state;
     s.current_leader = static_cast<int64_t>(v.leader_id);
     s.failed = v.failed;
+    s.proposals = v.proposals;
     out.push_back(std::move(s));
   }
   return out;

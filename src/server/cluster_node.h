@@ -73,6 +73,15 @@ class ClusterNode : public sql::ClusterStatus {
   // The index this node's replica of `group` applied last (exact, any thread); 0 for an unknown
   // group. Valid after Start.
   cluster::LogIndex applied_index(uint32_t group) const;
+  // The leader's side of a forwarded write: tells every group's followers the commit index now
+  // (cluster::NodeRuntime::PushCommitIndex), so the forwarding node applies the write at once.
+  // Any thread; nothing before Start.
+  void PushCommitIndex() const {
+    if (runtime_) runtime_->PushCommitIndex();
+  }
+  // Whether every group's replica here knows a leader (this node or another), from the group
+  // views (refreshed every 10 ms). Any thread; false before Start.
+  bool every_group_has_leader() const;
   // Whether the catalog has reloaded every catalog change of other nodes applied here so far
   // (after a forwarded DDL: the next statement here sees it). Any thread.
   bool catalog_current() const {

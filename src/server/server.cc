@@ -495,6 +495,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.auth = impl->auth.get();
   impl->api.executor = impl->executor.get();
   impl->api.forwarder = impl->forwarder.get();
+  impl->api.cluster = impl->cluster.get();
   impl->api.topics = impl->topics.get();
   impl->api.catalog = impl->catalog.get();
   impl->api.audit = impl->audit.get();
@@ -517,6 +518,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   ms.live = impl->live.get();
   ms.ws = impl->ws.get();
   ms.jobs = impl->jobs.get();
+  ms.cluster = impl->cluster.get();
   ms.version = build.version;
   ms.git_rev = build.git_rev;
   ms.started_at_unix_us = impl->clock.NowMicros();

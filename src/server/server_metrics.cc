@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "live/live_manager.h"
+#include "sql/cluster_status.h"
 #include "sql/job_service.h"
 #include "sql/sqlite/connection.h"
 #include "storage/kv_store.h"
@@ -113,6 +114,39 @@ ServerMetrics::ServerMetrics(ServerMetricsSources sources) : sources_(std::move(
         [s](std::vector<Sample>* out) {
           out->push_back({{}, static_cast<double>(s->catalog->snapshot()->AllTables().size())});
         });
+  }
+  if (s->cluster) {
+    // One sample per Raft group replica of this node, labelled by the group's directory name.
+    auto per_group = [s](auto figure) {
+      return [s, figure](std::vector<Sample>* out) {
+        const std::vector<sql::ClusterGroupStatus> groups = s->cluster->Groups();
+        for (const sql::ClusterGroupStatus& g : groups) {
+          const std::string name = g.group_id == 0 ? "meta"
+                                   : g.group_type == "shared_data"
+                                       ? "shared"
+                                       : "user_" + std::to_string(g.group_id - 1);
+          out->push_back({{{"group", name}}, static_cast<double>(figure(g))});
+        }
+      };
+    };
+    using G = sql::ClusterGroupStatus;
+    add("kalamdb_raft_term", "The latest Raft term this replica has seen", MetricType::kGauge,
+        per_group([](const G& g) { return g.current_term; }));
+    add("kalamdb_raft_commit_index", "The highest entry this replica knows to be committed",
+        MetricType::kGauge, per_group([](const G& g) { return g.committed; }));
+    add("kalamdb_raft_applied_index", "The last entry this replica applied", MetricType::kGauge,
+        per_group([](const G& g) { return g.last_applied; }));
+    add("kalamdb_raft_last_log_index", "The last entry of this replica's log", MetricType::kGauge,
+        per_group([](const G& g) { return g.last_log_index; }));
+    add("kalamdb_raft_is_leader", "1 while this node leads the group", MetricType::kGauge,
+        per_group([](const G& g) { return g.state == "Leader" ? 1 : 0; }));
+    add("kalamdb_raft_leader_id", "The node this replica knows to lead the group (0: none)",
+        MetricType::kGauge, per_group([](const G& g) { return g.current_leader; }));
+    add("kalamdb_raft_proposals_total", "Entries proposed to the group on this node",
+        MetricType::kCounter, per_group([](const G& g) { return g.proposals; }));
+    add("kalamdb_raft_apply_failed",
+        "1 once this replica's state machine failed to apply an entry (it applies no more)",
+        MetricType::kGauge, per_group([](const G& g) { return g.failed ? 1 : 0; }));
   }
   if (s->kv) {
     auto engine = [s](uint64_t storage::KvEngineStats::*field) {

@@ -24,6 +24,7 @@ class WsTransport;
 }
 namespace kalam::sql {
 class JobService;
+class ClusterStatus;
 }
 
 namespace kalam::server {
@@ -37,6 +38,8 @@ struct ServerMetricsSources {
   const live::LiveManager* live = nullptr;
   const api::WsTransport* ws = nullptr;
   const sql::JobService* jobs = nullptr;
+  // A cluster node's Raft groups (kalamdb_raft_*, one sample per group); null on a single node.
+  const sql::ClusterStatus* cluster = nullptr;
   std::string version;
   std::string git_rev;
   int64_t started_at_unix_us = 0;

@@ -15,7 +15,10 @@ namespace kalam::sql {
 struct ClusterMemberStatus {
   int64_t node_id = 0;
   std::string role;    // "leader" (leads the meta group), "follower", "candidate", "shutdown"
-  std::string status;  // "active", "offline", "unknown"
+  // "active" (this node, a leader of a group this node follows, or a voter that answered one of
+  // this node's groups within an election timeout), "offline" (this node leads a group and the
+  // member did not answer it within an election timeout), else "unknown".
+  std::string status;
   std::string rpc_addr;  // its first Raft address, host:port
   std::string api_addr;  // its API host:port ("" when not configured)
   bool is_self = false;
@@ -26,6 +29,11 @@ struct ClusterMemberStatus {
   std::optional<int64_t> current_term;      // the meta group's
   std::optional<int64_t> last_applied_log;  // the meta group's
   std::optional<int64_t> replication_lag;   // meta: commit index - applied index
+  // Known for another member while this node leads the meta group (NULL otherwise): the meta
+  // leader's last log index, that index minus the member's replicated (match) index as its
+  // replication_lag, and match * 100 / last (rounded down) as catchup_progress_pct.
+  std::optional<int64_t> leader_last_log_index;
+  std::optional<int64_t> catchup_progress_pct;
 };
 
 // One Raft group replica of this node (one row of system.cluster_groups).
@@ -40,6 +48,7 @@ struct ClusterGroupStatus {
   std::string state;         // "Leader", "Follower", "Candidate", "Unavailable"
   int64_t current_leader = 0;  // 0: none known
   bool failed = false;       // the state machine stopped applying (docs/cluster.md, Failures)
+  uint64_t proposals = 0;    // entries proposed to the group on this node (any outcome)
 };
 
 class ClusterStatus {

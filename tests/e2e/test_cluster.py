@@ -388,9 +388,181 @@ def test_cluster_views_show_every_member_and_every_group_replica(tmp_path):
                     assert int(m["replication_lag"]) >= 0
                     assert m["hostname"] == socket.gethostname() and m["os"] == "linux"
                 else:
-                    # Known to be up only while it leads a group this node follows.
-                    assert m["status"] == ("active" if nid in leaders else "unknown")
-                    assert (m["current_term"], m["last_applied_log"], m["replication_lag"],
-                            m["hostname"], m["version"], m["uptime_seconds"]) == (None,) * 6
+                    # Known to be up while it leads a group this node follows, or answers a group
+                    # this node leads.
+                    assert m["status"] == ("active" if nid in leaders or me in leaders else "unknown")
+                    assert (m["current_term"], m["last_applied_log"], m["hostname"], m["version"],
+                            m["uptime_seconds"]) == (None,) * 5
+                    # The per-member figures only the meta leader knows.
+                    if me == leaders[0]:
+                        last = int(m["leader_last_log_index"])
+                        assert last >= 1 and 0 <= int(m["replication_lag"]) <= last, m
+                        assert 0 <= int(m["catchup_progress_pct"]) <= 100, m
+                    else:
+                        assert (m["leader_last_log_index"], m["replication_lag"],
+                                m["catchup_progress_pct"]) == (None, None, None), m
+    finally:
+        c.stop()
+
+
+def _health(node):
+    r = node.http.get(node.base + "/v1/api/cluster/health")
+    return r.status_code, r.json()
+
+
+def _every_leader(c, alive):
+    """The leader of every group, once every live node names the same ones."""
+    def agree():
+        per_node = []
+        for i in alive:
+            leaders = [g["current_leader"] for g in _view(c.nodes[i], "system.cluster_groups", GROUP_COLUMNS)]
+            if None in leaders or any(int(x) - 1 not in alive for x in leaders):
+                return None
+            per_node.append([int(x) for x in leaders])
+        return per_node[0] if all(p == per_node[0] for p in per_node) else None
+    return _until(agree, what="every live node knowing the same live leaders")
+
+
+HEALTH_KEYS = ["status", "version", "build_date", "is_cluster_mode", "cluster_id", "node_id",
+               "is_leader", "total_groups", "groups_leading", "current_term", "last_applied",
+               "millis_since_quorum_ack", "nodes"]
+HEALTH_NODE_KEYS = ["node_id", "role", "status", "api_addr", "is_self", "is_leader",
+                    "replication_lag", "catchup_progress_pct"]
+RAFT_SERIES = ["kalamdb_raft_applied_index", "kalamdb_raft_apply_failed", "kalamdb_raft_commit_index",
+               "kalamdb_raft_is_leader", "kalamdb_raft_last_log_index", "kalamdb_raft_leader_id",
+               "kalamdb_raft_proposals_total", "kalamdb_raft_term"]
+GROUP_LABELS = ["meta", "user_0", "user_1", "shared"]
+
+
+def test_cluster_health_and_per_group_metrics_from_the_running_groups(tmp_path):
+    """GET /v1/api/cluster/health on every node in the original's shape (docs/reference/http.md:
+    healthy / degraded / unhealthy from this node's view), per-group Raft series in /metrics, and
+    a killed node shown offline by the nodes that lead a group (the cluster degraded there)."""
+    c = Cluster(tmp_path, forward=True).start()
+    try:
+        leaders = _every_leader(c, (0, 1, 2))
+        api = {i + 1: f"127.0.0.1:{n.port}" for i, n in enumerate(c.nodes)}
+        for i, n in enumerate(c.nodes):
+            me = i + 1
+            build = n.http.get(n.base + "/health").json()
+            expected = []
+            for nid in (1, 2, 3):
+                if nid == me:
+                    lag, pct, status = 0, None, "active"
+                else:
+                    lag, pct = (0, 100) if leaders[0] == me else (None, None)
+                    status = "active" if nid in leaders or me in leaders else "unknown"
+                expected.append({"node_id": nid, "role": "leader" if nid == leaders[0] else "follower",
+                                 "status": status, "api_addr": api[nid], "is_self": nid == me,
+                                 "is_leader": nid == leaders[0], "replication_lag": lag,
+                                 "catchup_progress_pct": pct})
+
+            def settled():  # the start-up entries replicated: every lag 0
+                code, h = _health(n)
+                return (code, h) if h["nodes"] == expected else None
+            code, h = _until(settled, timeout=10, what=f"node {me}'s health naming {expected}")
+            assert code == 200, h
+            assert list(h) == HEALTH_KEYS
+            assert isinstance(h["current_term"], int) and h["current_term"] >= 1, h
+            assert isinstance(h["last_applied"], int) and h["last_applied"] >= 1, h
+            assert {k: v for k, v in h.items() if k not in ("current_term", "last_applied", "nodes")} == {
+                "status": "healthy", "version": build["version"], "build_date": build["build_date"],
+                "is_cluster_mode": True, "cluster_id": "kalamdb", "node_id": me,
+                "is_leader": leaders[0] == me, "total_groups": GROUPS,
+                "groups_leading": leaders.count(me), "millis_since_quorum_ack": None}
+            assert [list(x) for x in h["nodes"]] == [HEALTH_NODE_KEYS] * 3
+            assert h["nodes"] == expected, h
+
+            # Per-group series, exactly these names, one sample per group.
+            text = n.http.get(n.base + "/metrics").text
+            samples = {}
+            for line in text.splitlines():
+                if line.startswith("kalamdb_raft_"):
+                    key, value = line.rsplit(" ", 1)
+                    samples[key] = float(value)
+            assert sorted({k.split("{")[0] for k in samples}) == RAFT_SERIES
+            assert sorted(samples) == sorted(f'{s}{{group="{g}"}}' for s in RAFT_SERIES for g in GROUP_LABELS)
+            assert [samples[f'kalamdb_raft_is_leader{{group="{g}"}}'] for g in GROUP_LABELS] == \
+                [1.0 if x == me else 0.0 for x in leaders]
+            assert [samples[f'kalamdb_raft_leader_id{{group="{g}"}}'] for g in GROUP_LABELS] == \
+                [float(x) for x in leaders]
+            assert [samples[f'kalamdb_raft_apply_failed{{group="{g}"}}'] for g in GROUP_LABELS] == [0.0] * 4
+            for g in GROUP_LABELS:
+                assert 1 <= samples[f'kalamdb_raft_applied_index{{group="{g}"}}'] <= \
+                    samples[f'kalamdb_raft_commit_index{{group="{g}"}}'] <= \
+                    samples[f'kalamdb_raft_last_log_index{{group="{g}"}}']
+                assert samples[f'kalamdb_raft_term{{group="{g}"}}'] >= 1
+
+        # A DDL (forwarded to the meta leader when needed) counts a proposal on the meta leader.
+        meta = leaders[0] - 1
+        before = c.nodes[meta].http.get(c.nodes[meta].base + "/metrics").text
+        _success(c.nodes[(meta + 1) % 3].sql_raw("CREATE NAMESPACE health_ns"))
+        after = c.nodes[meta].http.get(c.nodes[meta].base + "/metrics").text
+        count = lambda t: float(re.search(r'^kalamdb_raft_proposals_total\{group="meta"\} (\S+)$', t, re.M).group(1))
+        assert count(after) >= count(before) + 1
+
+        # Kill a node that does not lead the meta group: the meta leader sees it offline within
+        # two election timeouts and answers degraded; a new meta entry leaves it behind.
+        k = (meta + 1) % 3
+        s = 3 - meta - k
+        c.nodes[k].kill9()
+        alive = (meta, s)
+        leaders = _every_leader(c, alive)
+        _success(c.nodes[meta].sql_raw("CREATE NAMESPACE after_kill"))
+
+        def offline_on(i):
+            code, h = _health(c.nodes[i])
+            return (code, h) if h["nodes"][k]["status"] == "offline" else None
+        code, h = _until(lambda: offline_on(meta), what="the meta leader seeing the killed node offline")
+        assert code == 200 and h["status"] == "degraded", h
+        dead = h["nodes"][k]
+        assert {x: dead[x] for x in ("node_id", "role", "api_addr", "is_self", "is_leader")} == {
+            "node_id": k + 1, "role": "follower", "api_addr": api[k + 1], "is_self": False,
+            "is_leader": False}
+        assert dead["replication_lag"] >= 1 and 0 <= dead["catchup_progress_pct"] < 100, dead
+        # The other survivor sees the killed node only through a group it leads.
+        if leaders.count(s + 1) > 0:
+            code, h = _until(lambda: offline_on(s), what="the other survivor seeing it offline")
+            assert code == 200 and h["status"] == "degraded", h
+        else:
+            code, h = _health(c.nodes[s])
+            assert code == 200 and h["status"] == "healthy", h
+            assert h["nodes"][k]["status"] == "unknown", h
+    finally:
+        c.stop()
+
+
+def test_a_write_without_a_known_leader_waits_one_election_timeout(tmp_path):
+    """A write on a node whose groups have no leader (two of three nodes killed: no quorum) waits
+    up to one election timeout (500 ms here) for a leader, then answers NOT_LEADER "Leader
+    unknown"; its health is unhealthy (503)."""
+    c = Cluster(tmp_path, forward=True).start()
+    try:
+        _every_leader(c, (0, 1, 2))
+        meta = _leader_by_hop(c, "CREATE NAMESPACE lw", 0)
+        _success(c.nodes[meta].sql_raw("CREATE SHARED TABLE lw.t (id INT PRIMARY KEY)"))
+        survivor = (meta + 1) % 3
+        _rows_everywhere(c, "SELECT id FROM lw.t")
+        c.nodes[survivor].token()
+        for i in range(3):
+            if i != survivor:
+                c.nodes[i].kill9()
+        n = c.nodes[survivor]
+
+        def leaderless():
+            groups = _view(n, "system.cluster_groups", GROUP_COLUMNS)
+            return all(g["current_leader"] is None for g in groups) or None
+        _until(leaderless, what="the survivor knowing no leader")
+        t0 = time.time()
+        r = n.sql_raw("INSERT INTO lw.t (id) VALUES (1)")
+        took = time.time() - t0
+        body = r.json()
+        assert r.status_code == 503, body
+        assert body["error"]["code"] == "NOT_LEADER", body
+        assert body["error"]["message"] == NOT_LEADER_HEAD + "Leader unknown", body
+        assert 0.5 <= took < 3.0, took
+        code, h = _health(n)
+        assert code == 503 and h["status"] == "unhealthy", h
+        assert n.rows("SELECT id FROM lw.t") == []
     finally:
         c.stop()

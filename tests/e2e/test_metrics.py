@@ -95,6 +95,8 @@ def test_series_move_with_sql_live_and_flush(server):
     assert m1["process_open_fds"] > 3
     assert m1["process_start_time_seconds"] > 1.7e9
     assert m1["kalamdb_uptime_seconds"] >= 0
+    # Per-group Raft series exist on cluster nodes only (test_cluster.py).
+    assert [k for k in m1 if k.startswith("kalamdb_raft_")] == []
     c.close()
     # the connection and subscription gauges go back down
     m2 = parse(scrape(server))

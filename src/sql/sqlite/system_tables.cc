@@ -479,9 +479,9 @@ Result<MaterializedRows> ClusterRows(const ExecContext& ctx) {
                            Text(m.status), Text(m.rpc_addr), Text(m.api_addr), Bool(m.is_self),
                            Bool(m.is_leader), Int(m.groups_leading), Int(m.total_groups),
                            opt(m.current_term), opt(m.last_applied_log),
-                           // leader_last_log_index, snapshot_index, catchup_progress_pct: not
-                           // tracked per member yet.
-                           Value::Null(), Value::Null(), Value::Null(), opt(m.replication_lag)};
+                           // snapshot_index: not tracked per member yet.
+                           opt(m.leader_last_log_index), Value::Null(),
+                           opt(m.catchup_progress_pct), opt(m.replication_lag)};
     host_columns(m.is_self, row);
     rows.push_back(std::move(row));
   }

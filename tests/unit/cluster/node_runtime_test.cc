@@ -83,7 +83,9 @@ class NodeRuntimeTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void StartNode(int node) {
+  void StartNode(int node, NodeRuntimeOptions options = {},
+                 std::chrono::milliseconds election = std::chrono::milliseconds(1000),
+                 std::chrono::milliseconds heartbeat = std::chrono::milliseconds(100)) {
     std::vector<GroupSpec> specs;
     machines_[node].clear();
     for (int g = 0; g < kGroups; ++g) {
@@ -94,10 +96,12 @@ class NodeRuntimeTest : public ::testing::Test {
       spec.options.dir =
           (fs::path(dir_) / ("node" + std::to_string(node + 1)) / ("g" + std::to_string(g)))
               .string();
+      spec.options.election_timeout = election;
+      spec.options.heartbeat_timeout = heartbeat;
       spec.machine = machines_[node].back().get();
       specs.push_back(std::move(spec));
     }
-    auto runtime = NodeRuntime::Start(std::move(specs));
+    auto runtime = NodeRuntime::Start(std::move(specs), options);
     ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
     runtimes_[node] = std::move(runtime).value();
   }
@@ -216,6 +220,59 @@ TEST_F(NodeRuntimeTest, ConcurrentProposalsApplyInTheSameOrderEverywhere) {
   EXPECT_EQ(stopped.kind, ProposeOutcome::Kind::kFailed);
   EXPECT_EQ(stopped.status.message(), "The node is shutting down");
   runtimes_[0]->Stop();  // idempotent
+}
+
+// With heartbeats every 1.5 s and no idle barrier, a follower learns a commit only from the next
+// append: PushCommitIndex sends one at once, so each follower applies within a fraction of a
+// heartbeat, and the leader's view lists both followers, caught up and reachable.
+TEST_F(NodeRuntimeTest, PushCommitIndexTellsTheFollowersAtOnce) {
+  NodeRuntimeOptions options;
+  options.idle_barrier = std::chrono::hours(1);
+  for (int n = 0; n < kNodes; ++n) {
+    StartNode(n, options, std::chrono::milliseconds(4000), std::chrono::milliseconds(1500));
+  }
+  const int leader = AwaitLeader(0);
+  ASSERT_GE(leader, 0);
+  const int follower = (leader + 1) % kNodes;
+  size_t count = machines_[leader][0]->applied().size();
+  for (int round = 0; round < 5; ++round) {
+    ProposeOutcome outcome =
+        runtimes_[leader]->Propose(0, LogEntry{EntryKind::kCommitGroup, "p" + std::to_string(round)})
+            .get();
+    ASSERT_EQ(outcome.kind, ProposeOutcome::Kind::kCommitted);
+    ++count;
+    runtimes_[leader]->PushCommitIndex();
+    const auto pushed = Clock::now();
+    EXPECT_TRUE(WaitFor([&] { return machines_[follower][0]->applied().size() >= count; },
+                        std::chrono::milliseconds(500)))
+        << "round " << round;
+    std::printf("push round %d: follower applied after %.1f ms\n", round,
+                std::chrono::duration<double, std::milli>(Clock::now() - pushed).count());
+  }
+  EXPECT_EQ(runtimes_[leader]->commit_pushes(), 5u);
+  EXPECT_EQ(runtimes_[leader]->idle_barriers(), 0u);
+  // Nothing new committed: a second push appends nothing.
+  ASSERT_TRUE(WaitFor([&] {
+    const GroupView v = runtimes_[leader]->View(0);
+    return v.replicas.size() == 2 && v.replicas[0].match_index == v.last_log_index &&
+           v.replicas[1].match_index == v.last_log_index;
+  }));
+  runtimes_[leader]->PushCommitIndex();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(runtimes_[leader]->commit_pushes(), 5u);
+  const GroupView view = runtimes_[leader]->View(0);
+  EXPECT_EQ(view.proposals, 5u);
+  std::vector<NodeId> ids;
+  for (const GroupView::Replica& r : view.replicas) {
+    ids.push_back(r.id);
+    EXPECT_TRUE(r.reachable) << r.id;
+  }
+  std::vector<NodeId> others;
+  for (int n = 0; n < kNodes; ++n) {
+    if (n != leader) others.push_back(static_cast<NodeId>(n + 1));
+  }
+  EXPECT_EQ(ids, others);
+  EXPECT_TRUE(runtimes_[follower]->View(0).replicas.empty());
 }
 
 TEST_F(NodeRuntimeTest, LeaderStopElectsANewLeaderAndARestartedNodeCatchesUp) {
