@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "sql/executor.h"
+#include "sql/fast_aggregate.h"
 
 namespace {
 
@@ -133,6 +134,22 @@ void BM_CountAvg(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 10000);
 }
 BENCHMARK(BM_CountAvg)->Unit(benchmark::kMicrosecond);
+
+// The two aggregates above run on the aggregate path (sql/fast_aggregate.h); these run them
+// through SQLite's VM (the path turned off), the plan before it, in the same process and run.
+void BM_GroupByAggregatesNoPath(benchmark::State& state) {
+  sql::SetAggregatePathEnabled(false);
+  BM_GroupByAggregates(state);
+  sql::SetAggregatePathEnabled(true);
+}
+BENCHMARK(BM_GroupByAggregatesNoPath)->Unit(benchmark::kMicrosecond);
+
+void BM_CountAvgNoPath(benchmark::State& state) {
+  sql::SetAggregatePathEnabled(false);
+  BM_CountAvg(state);
+  sql::SetAggregatePathEnabled(true);
+}
+BENCHMARK(BM_CountAvgNoPath)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -129,7 +129,7 @@ class Executor {
                        const std::string& shown_sql,
                        const std::map<std::string, PlannedTable>& names, sqlite3_stmt* prepared,
                        const RowLimits& limits, const std::string& limit_note,
-                       StatementResult* result);
+                       const std::string& aggregate_path, StatementResult* result);
   Status RunExecuteAs(Session& s, const parser::SqlStatement& stmt);
   // Execute's body, on the leased connection `lease`.
   // A non-zero `budget_end` cancels the statements at that moment if the request's own time

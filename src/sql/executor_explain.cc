@@ -55,7 +55,8 @@ Status Executor::ExplainSelect(Session& s, const parser::ExplainStmt& explain,
                                const std::string& sql, const std::string& shown_sql,
                                const std::map<std::string, PlannedTable>& names,
                                sqlite3_stmt* prepared, const RowLimits& limits,
-                               const std::string& limit_note, StatementResult* result) {
+                               const std::string& limit_note,
+                               const std::string& aggregate_path, StatementResult* result) {
   PlanRecorder recorder(explain.analyze ? PlanRecorder::Mode::kAnalyze
                                         : PlanRecorder::Mode::kPlan);
   PlanInput in;
@@ -90,6 +91,11 @@ Status Executor::ExplainSelect(Session& s, const parser::ExplainStmt& explain,
                                       Value::Text(RenderLogicalPlan(in))}));
       KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("physical_plan"),
                                       Value::Text(RenderPhysicalPlan(in, recorder))}));
+      // The statement runs on the aggregate path (fast_aggregate.h), not on the plan above.
+      if (!aggregate_path.empty()) {
+        KALAM_RETURN_IF_ERROR(b.AddRow({Value::Text("aggregate_path"),
+                                        Value::Text(aggregate_path)}));
+      }
     }
   }
   *result = std::move(b).Finish();

@@ -67,13 +67,20 @@ int Authorizer(void* user, int action, const char* a1, const char* a2, const cha
 int ProgressHandler(void* user) {
   auto* conn = static_cast<SqlConnection*>(user);
   ExecContext* ctx = conn->context();
-  if (!ctx || ctx->statement.deadline.time_since_epoch().count() == 0) return 0;
-  if (std::chrono::steady_clock::now() < ctx->statement.deadline) return 0;
-  ctx->SetError(Status::ResourceExhausted(
-      "Statement cancelled: the request ran longer than its time limit of " +
-      std::to_string(ctx->statement.time_limit.count() / 1000) +
-      " s (limits.request_timeout_secs)"));
+  if (!ctx) return 0;
+  Status s = CheckDeadline(*ctx);
+  if (s.ok()) return 0;
+  ctx->SetError(std::move(s));
   return 1;
+}
+
+Status CheckDeadline(const ExecContext& ctx) {
+  if (ctx.statement.deadline.time_since_epoch().count() == 0) return Status::OK();
+  if (std::chrono::steady_clock::now() < ctx.statement.deadline) return Status::OK();
+  return Status::ResourceExhausted(
+      "Statement cancelled: the request ran longer than its time limit of " +
+      std::to_string(ctx.statement.time_limit.count() / 1000) +
+      " s (limits.request_timeout_secs)");
 }
 
 StatementCacheStats& StatementCacheStats::Global() {

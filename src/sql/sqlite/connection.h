@@ -24,6 +24,11 @@ namespace kalam::sql {
 struct ExecContext;
 struct SystemTable;
 
+// kResourceExhausted ("Statement cancelled: …") once the running statement of `ctx` is past its
+// deadline (StatementState::deadline), else OK. SQLite's progress handler and the aggregate path
+// (sql/fast_aggregate.h) stop a statement with it.
+Status CheckDeadline(const ExecContext& ctx);
+
 struct StmtCloser {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };

@@ -91,8 +91,23 @@ Status SqliteError(SqlConnection& conn, int rc) {
   return Status(StatusCode::kInvalidSql, text);
 }
 
-Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& limits,
-                    StatementResult* out) {
+namespace {
+
+int StorageClass(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kInt: return SQLITE_INTEGER;
+    case Value::Kind::kDouble: return SQLITE_FLOAT;
+    case Value::Kind::kText: return SQLITE_TEXT;
+    case Value::Kind::kBlob: return SQLITE_BLOB;
+    default: return SQLITE_NULL;
+  }
+}
+
+// Encodes the rows `next` yields for the result columns of `stmt`. `next(row)` fills `row` (one
+// value per column) and returns true, or false when there are no more rows, or an error.
+template <typename Next>
+Status EncodeResult(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& limits,
+                    StatementResult* out, Next next) {
   const int ncols = sqlite3_column_count(stmt);
   std::vector<ColumnInfo> cols;
   std::vector<int> computed_class;  // first non-null storage class of computed columns
@@ -102,14 +117,11 @@ Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& li
 
   uint64_t rows = 0;
   std::string& json = out->rows_json;
+  std::vector<Value> row(static_cast<size_t>(ncols));
   while (true) {
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      Status s = SqliteError(conn, rc);
-      sqlite3_reset(stmt);
-      return s;
-    }
+    Result<bool> more = next(row);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
     if (ncols == 0) continue;
     if (rows >= limits.max_rows) {
       out->truncated = true;
@@ -119,26 +131,21 @@ Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& li
     json.push_back('[');
     for (int i = 0; i < ncols; ++i) {
       if (i) json.push_back(',');
-      Value v = ColumnValue(stmt, i);
+      const Value& v = row[i];
       if (!cols[i].type && computed_class[i] == SQLITE_NULL && !v.is_null()) {
-        computed_class[i] = sqlite3_column_type(stmt, i);
+        computed_class[i] = StorageClass(v);
       }
       Status s = AppendJsonValue(cols[i].type ? &*cols[i].type : nullptr, v, &json);
-      if (!s.ok()) {
-        sqlite3_reset(stmt);
-        return Status::InvalidArgument("Column '" + cols[i].name + "': " + s.message());
-      }
+      if (!s.ok()) return Status::InvalidArgument("Column '" + cols[i].name + "': " + s.message());
     }
     json.push_back(']');
     ++rows;
     if (json.size() > limits.max_result_bytes) {
-      sqlite3_reset(stmt);
       return Status::ResourceExhausted(
           "Result too large: more than " + std::to_string(limits.max_result_bytes >> 20) +
           " MiB of rows; select fewer rows or columns");
     }
   }
-  sqlite3_reset(stmt);
   if (ncols == 0) {
     out->row_count = static_cast<uint64_t>(sqlite3_changes64(conn.db()));
     return Status::OK();
@@ -153,6 +160,33 @@ Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& li
     out->schema.push_back(std::move(rc));
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& limits,
+                    StatementResult* out) {
+  const int ncols = sqlite3_column_count(stmt);
+  Status st = EncodeResult(conn, stmt, limits, out, [&](std::vector<Value>& row) -> Result<bool> {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return SqliteError(conn, rc);
+    for (int i = 0; i < ncols; ++i) row[i] = ColumnValue(stmt, i);
+    return true;
+  });
+  sqlite3_reset(stmt);
+  return st;
+}
+
+Status EncodeRows(SqlConnection& conn, sqlite3_stmt* stmt,
+                  const std::vector<std::vector<Value>>& rows, const RowLimits& limits,
+                  StatementResult* out) {
+  size_t next_row = 0;
+  return EncodeResult(conn, stmt, limits, out, [&](std::vector<Value>& row) -> Result<bool> {
+    if (next_row >= rows.size()) return false;
+    row = rows[next_row++];
+    return true;
+  });
 }
 
 }  // namespace kalam::sql

@@ -3,6 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <vector>
+
+#include "common/value.h"
 #include "sql/sqlite/connection.h"
 #include "sql/statement_result.h"
 
@@ -21,6 +24,13 @@ struct RowLimits {
 // number of rows it changed. Errors raised inside callbacks keep their Status code.
 Status RunStatement(SqlConnection& conn, sqlite3_stmt* stmt, const RowLimits& limits,
                     StatementResult* out);
+
+// Encodes `rows` (one value per result column of `stmt`, as SQLite would have returned them) as
+// RunStatement encodes the rows of `stmt`, without running it: the aggregate path
+// (sql/fast_aggregate.h) computes the rows of a prepared statement itself.
+Status EncodeRows(SqlConnection& conn, sqlite3_stmt* stmt,
+                  const std::vector<std::vector<Value>>& rows, const RowLimits& limits,
+                  StatementResult* out);
 
 // Status for a SQLite error code on `conn`, preferring a callback's own Status.
 Status SqliteError(SqlConnection& conn, int rc);

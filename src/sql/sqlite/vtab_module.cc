@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -1002,6 +1003,47 @@ int XColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   }
   return SQLITE_OK;
 }
+
+}  // namespace
+
+Status ScanVisibleRows(const TableDef& def, ExecContext& ctx, const std::vector<bool>& columns,
+                       const std::function<Status(const Value* row)>& visit) {
+  if (def.type == TableType::kStream) {
+    return Status::Internal("ScanVisibleRows reads USER and SHARED tables only");
+  }
+  KalamVtab vt;
+  vt.def = std::shared_ptr<const TableDef>(std::shared_ptr<const TableDef>(), &def);  // unowned
+  KalamCursor cur;
+  cur.vt = &vt;
+  cur.ctx = &ctx;
+  cur.ncols = static_cast<int>(def.columns.size());
+  // The plan of a scan without constraints: only idxStr's colUsed mask (ColumnsToDecode).
+  uint64_t mask = 0;
+  for (size_t i = 0; i < columns.size() && i < def.columns.size(); ++i) {
+    if (columns[i]) mask |= uint64_t{1} << std::min<size_t>(i, 63);
+  }
+  char idx_str[24];
+  std::snprintf(idx_str, sizeof idx_str, "u%llx", static_cast<unsigned long long>(mask));
+  Status result;
+  int rc = FilterTable(&cur, 0, idx_str, 0, nullptr);
+  while (rc == SQLITE_OK && !cur.eof) {
+    result = visit(cur.row);
+    if (!result.ok()) break;
+    rc = Advance(&cur);
+  }
+  if (rc != SQLITE_OK) {
+    result = ctx.statement.callback_error;
+    ctx.statement.callback_error = Status::OK();
+    if (result.ok()) {
+      result = Status::Internal(vt.base.zErrMsg ? vt.base.zErrMsg : "table scan failed");
+    }
+  }
+  sqlite3_free(vt.base.zErrMsg);
+  vt.base.zErrMsg = nullptr;
+  return result;
+}
+
+namespace {
 
 int XRowid(sqlite3_vtab_cursor*, sqlite3_int64* rowid) {
   *rowid = 0;  // WITHOUT ROWID: never used
