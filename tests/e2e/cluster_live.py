@@ -89,7 +89,10 @@ def same_everywhere(cluster, table, columns, user="root", password=ROOT_PASSWORD
                     alive=(0, 1, 2), timeout=30.0):
     """The rows of `table` once every live node holds exactly the same ones (with `_seq`)."""
     def same():
-        seen = [table_rows(cluster.nodes[i], table, columns, user, password) for i in alive]
+        try:
+            seen = [table_rows(cluster.nodes[i], table, columns, user, password) for i in alive]
+        except AssertionError:  # not there yet on a node (the catalog change not applied)
+            return None
         return ("rows", seen[0]) if all(s == seen[0] for s in seen) else None
     return until(same, timeout=timeout, what=f"identical {table} on nodes {alive}")[1]
 

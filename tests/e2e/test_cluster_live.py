@@ -27,6 +27,8 @@ def _setup(c, users=0):
     followers forward), and `users` users chosen so that they cover every user shard. Waits until
     every node can log them in. Returns [(user, shard ordinal)]."""
     n0 = c.nodes[0]
+    for g in range(SHARED_ORDINAL + 1):  # every group has a leader every node knows
+        wait_leader(c, g)
     n0.sql("CREATE NAMESPACE lv")
     n0.sql("CREATE SHARED TABLE lv.items (id INT PRIMARY KEY, v TEXT)")
     n0.sql("CREATE USER TABLE lv.notes (id INT PRIMARY KEY, v TEXT)")
@@ -279,3 +281,35 @@ def test_leader_killed_under_load_loses_no_acknowledged_write_or_event(fcluster,
     assert leader_of(c, SHARED_ORDINAL) is not None
     for s, _ in final:
         s.stop()
+
+
+def test_resume_on_a_node_still_catching_up_doubles_nothing(fcluster):
+    """The client's position comes from a node ahead of the one it resumes on: a follower killed
+    while 3000 rows were written, restarted, and subscribed to at once, while it still replays
+    them. Before the fix every one of them was delivered a second time (the deterministic form is
+    unit_live's ResumeFromASeqThisNodeHasNotAppliedYetSendsNothingTwice)."""
+    c = fcluster
+    _setup(c)
+    leader = wait_leader(c, SHARED_ORDINAL)
+    behind = (leader + 1) % 3
+    s = Subscriber(c.nodes[leader], "lv.items", COLS)
+    s.start()
+    assert s.ready.wait(10), s.errors
+    c.nodes[behind].kill9()
+    for base in range(0, 3000, 500):
+        vals = ", ".join(f"({k}, 'v{k}')" for k in range(base, base + 500))
+        c.nodes[leader].sql(f"INSERT INTO lv.items (id, v) VALUES {vals}")
+    until(lambda: len(s.copy()) == 3000, what="3000 rows at the subscriber")
+    s.stop(cut=True)
+    c.nodes[behind].start()
+    r = s.resume(c.nodes[behind])
+    assert r.ready.wait(10), r.errors
+    r.wait_equal(c.nodes[behind])
+    c.nodes[leader].sql("INSERT INTO lv.items (id, v) VALUES (5000, 'last')")
+    until(lambda: 5000 in table_rows(c.nodes[behind], "lv.items", COLS), what="row 5000 there")
+    want = r.wait_equal(c.nodes[behind])
+    assert len(want) == 3001
+    assert r.events == [("insert", 5000, want[5000][2])]
+    assert r.resumed_rows == []
+    assert r.errors == [] and r.replica.violations == [], (r.errors, r.replica.violations[:3])
+    r.stop()
