@@ -13,10 +13,13 @@ from websockets.exceptions import ConnectionClosed
 
 from kalam_harness import ROOT_PASSWORD
 from live_client import LiveClient
+from test_cluster import SHARED_ORDINAL, USER_SHARDS, _fnv1a64
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fault"))
 from fault_model import Replica  # noqa: E402
 
+PW = "password123"
+COLS = ["id", "v", "_seq"]
 GROUP_COLUMNS = [
     "group_id", "cluster_id", "node_id", "group_type", "current_term", "vote", "last_log_index",
     "last_applied", "snapshot", "purged", "committed", "state", "current_leader",
@@ -272,3 +275,146 @@ class Writer(threading.Thread):
     def stop(self):
         self.stop_ev.set()
         self.join(timeout=60)
+
+
+def setup_lv(c, users=0):
+    """Namespace `lv`, SHARED lv.items and USER lv.notes through a meta follower or leader (the
+    followers forward), and `users` users chosen so that they cover every user shard. Waits until
+    every node can log them in. Returns [(user, shard ordinal)]."""
+    n0 = c.nodes[0]
+    for g in range(SHARED_ORDINAL + 1):  # every group has a leader every node knows
+        wait_leader(c, g)
+    n0.sql("CREATE NAMESPACE lv")
+    n0.sql("CREATE SHARED TABLE lv.items (id INT PRIMARY KEY, v TEXT)")
+    n0.sql("CREATE USER TABLE lv.notes (id INT PRIMARY KEY, v TEXT)")
+    chosen, shards, k = [], set(), 0
+    while len(chosen) < users:
+        name = f"lu{k}"
+        k += 1
+        shard = 1 + _fnv1a64(name.encode()) % USER_SHARDS  # the user id is the name
+        if shard in shards and len(shards) < USER_SHARDS:
+            continue  # want every shard covered first
+        n0.sql(f"CREATE USER {name} WITH PASSWORD '{PW}' ROLE user")
+        shards.add(shard)
+        chosen.append((name, shard))
+    for node in c.nodes:
+        for name, _ in chosen:
+            until(lambda: node.http.post(node.base + "/v1/api/auth/login", json={
+                "user": name, "password": PW}).status_code == 200,
+                what=f"{name} able to log in on {node.port}")
+        until(lambda: node.sql_raw("SELECT id FROM lv.items").status_code == 200,
+              what="lv.items on every node")
+    return chosen
+
+
+class Load:
+    """Writers inserting into SHARED lv.items and each user's lv.notes through every live node
+    (`writers_per_table` each), for as long as it runs; `kill_leader` kills -9 the shared shard's
+    leader under it and brings it back."""
+
+    def __init__(self, cluster, users, writers_per_table=2):
+        self.c, self.users = cluster, users
+        self.alive = [0, 1, 2]
+        self.lock = threading.Lock()
+        self.writers = []
+        for w in range(writers_per_table):
+            ids = range(w * 10_000_000 + 1, (w + 1) * 10_000_000)
+            self.writers.append(Writer(cluster, "lv.items", ids, self.targets))
+            for name in users:
+                self.writers.append(Writer(cluster, "lv.notes", ids, self.targets, user=name,
+                                           password=PW))
+
+    def targets(self):
+        with self.lock:
+            return list(self.alive)
+
+    def start(self):
+        for w in self.writers:
+            w.start()
+        return self
+
+    def acked(self):
+        return sum(len(w.acked) for w in self.writers)
+
+    def kill_leader(self, down_seconds=0.5):
+        """Kills -9 the leader of the shared shard, waits for the first acknowledged write of that
+        group sent after the kill, restarts the node after `down_seconds`, and waits until every
+        node names one leader of every group again. Returns (victim, failover seconds)."""
+        victim = wait_leader(self.c, SHARED_ORDINAL)
+        with self.lock:
+            self.alive.remove(victim)
+        killed_at = time.monotonic()
+        self.c.nodes[victim].kill9()
+        shared = [w for w in self.writers if w.table == "lv.items"]
+
+        def first_ack():
+            acks = [t for w in shared for _, t, sent in w.acked[-50:] if sent > killed_at]
+            return min(acks) if acks else None
+        acked_at = until(first_ack, timeout=30, what="a write acknowledged after the kill",
+                         every=0.005)
+        time.sleep(down_seconds)
+        self.c.nodes[victim].start()
+        for g in range(SHARED_ORDINAL + 1):
+            wait_leader(self.c, g)
+        with self.lock:
+            self.alive.append(victim)
+        return victim, acked_at - killed_at
+
+    def stop(self):
+        for w in self.writers:
+            w.stop()
+
+
+def digest_all(c, users, alive=(0, 1, 2)):
+    """Every table's rows (with `_seq`) per node: lv.items, and lv.notes as each user."""
+    out = []
+    for i in alive:
+        d = [table_rows(c.nodes[i], "lv.items", COLS)]
+        for name in users:
+            d.append(table_rows(c.nodes[i], "lv.notes", COLS, user=name, password=PW))
+        out.append(d)
+    return out
+
+
+def check_after(c, load, subs):
+    """Stops the load, then: identical rows (with `_seq`) of every table on all three nodes,
+    every acknowledged write there, no row a writer never sent, and each subscriber equal to the
+    table on its node. Returns the rows by table (lv.items) or user (lv.notes)."""
+    load.stop()
+    users = load.users
+    rows = {"lv.items": same_everywhere(c, "lv.items", COLS, timeout=60)}
+    for name in users:
+        rows[name] = same_everywhere(c, "lv.notes", COLS, user=name, password=PW, timeout=60)
+    digests = digest_all(c, users)
+    assert digests[1] == digests[0] and digests[2] == digests[0]
+    lost = []
+    for w in load.writers:
+        got = rows["lv.items"] if w.table == "lv.items" else rows[w.user]
+        acked = {rid for rid, _, _ in w.acked}
+        assert not w.other, w.other[:3]
+        lost += [(w.table, w.user, k) for k in sorted(acked - set(got))]
+        # Every row of the writer's range was acknowledged or maybe written, never invented.
+        mine = {k for k in got if k in w.ids}
+        assert mine <= acked | set(w.maybe), sorted(mine - acked - set(w.maybe))[:10]
+    assert lost == [], (f"{len(lost)} acknowledged writes lost: {lost[:10]}; per writer "
+                        f"(table, user, acked, maybe): "
+                        f"{[(w.table, w.user, len(w.acked), len(w.maybe)) for w in load.writers]}")
+    for s, node in subs:
+        s.wait_equal(node, timeout=60)
+        assert s.errors == [] and s.replica.violations == [], (s.errors, s.replica.violations[:5])
+    return rows
+
+
+def resume_dead(c, subs, victim):
+    """[(subscriber, node index)] with each subscriber of the killed node `victim` (its connection
+    dead) resumed from its position on the next node."""
+    out = []
+    for s, i in subs:
+        if i != victim:
+            assert not s.died, f"a subscriber on node {i} lost its connection"
+            out.append((s, i))
+            continue
+        until(lambda: s.died, timeout=10, what="the killed node's subscriber to notice")
+        j = (victim + 1) % 3
+        out.append((s.resume(c.nodes[j]), j))
+    return out
