@@ -210,6 +210,7 @@ class Subscriber(threading.Thread):
 
 
 NOT_LEADER = "NOT_LEADER"
+REFUSED = "but its answer did not arrive (connect: Connection refused)"
 
 
 class Writer(threading.Thread):
@@ -217,13 +218,14 @@ class Writer(threading.Thread):
     (a callable: the nodes to try now, first preferred), the way a client of a failing cluster
     does: a `503 NOT_LEADER` wrote nothing, so the same row is retried (after 20 ms); an answer
     that never came or "outcome unknown" may have written it, so it is counted in `maybe` and the
-    writer moves on. `acked` holds (id, time acknowledged, time sent) of every acknowledged row."""
+    writer moves on; a forward the leader's node refused to connect never arrived: retried. `acked` holds (id, time acknowledged, time sent) of every acknowledged row."""
 
     def __init__(self, cluster, table, ids, targets, user="root", password=ROOT_PASSWORD):
         super().__init__(daemon=True)
         self.cluster, self.table, self.ids, self.targets = cluster, table, ids, targets
         self.user, self.password = user, password
         self.acked, self.maybe, self.other = [], [], []
+        self.refused = 0  # forwards refused by a dead leader's node, retried
         self.stop_ev = threading.Event()
         self.sessions = {}
 
@@ -264,6 +266,13 @@ class Writer(threading.Thread):
                     break
                 code = body.get("error", {}).get("code")
                 if r.status_code == 503 and code == NOT_LEADER:
+                    time.sleep(0.02)
+                    continue
+                if r.status_code == 503 and REFUSED in body.get("error", {}).get("message", ""):
+                    # Forwarded to a leader that is gone: the connection was refused, so the
+                    # request never reached it (docs/cluster.md) and the same row is retried. A
+                    # duplicate key on the retry would be a row written after all (`other`).
+                    self.refused += 1
                     time.sleep(0.02)
                     continue
                 if r.status_code == 503:

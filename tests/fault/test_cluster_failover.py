@@ -71,6 +71,7 @@ def test_leader_kills_under_load(tmp_path, form, summary):
         elapsed = time.monotonic() - started
         acked = load.acked()
         maybe = sum(len(w.maybe) for w in load.writers)
+        refused = sum(w.refused for w in load.writers)
         check_after(c, load, [(s, c.nodes[i]) for s, i in subs])
         for s, _ in subs:
             s.stop()
@@ -79,6 +80,7 @@ def test_leader_kills_under_load(tmp_path, form, summary):
                 f"p99 {pct(failovers, 0.99) * 1000:.0f} ms max {max(failovers) * 1000:.0f} ms; "
                 f"replication lag p50 {pct(lags, 0.5) * 1000:.1f} ms p99 {pct(lags, 0.99) * 1000:.1f} ms "
                 f"({len(lags)} probes); {acked} writes acknowledged, {maybe} outcome unknown, "
+                f"{refused} forwards refused by a dead leader and retried, "
                 f"none lost; 6 subscribers equal to their tables")
     finally:
         c.stop()
