@@ -219,6 +219,8 @@ void LiveManager::ReportLagging(const Sub& sub) {
 std::optional<LiveEvent> LiveManager::EncodeEvent(const Sub& sub, const ChangeRecord& rec,
                                                   RecordScratch* scratch) {
   if (rec.seq <= sub.read_point.seq) return std::nullopt;  // already in the snapshot
+  // A resume on a node behind the client's position: the client has it already.
+  if (rec.seq <= sub.resume_from) return std::nullopt;
   const TableDef& t = *rec.table;
   // `old_row`: the version being replaced (update, delete) rather than the new one.
   auto matches = [&](const std::vector<Value>& values, int64_t seq, bool old_row) {

@@ -191,6 +191,7 @@ void LiveManager::Subscribe(const std::shared_ptr<LiveSink>& sink, const sql::Ca
                            std::to_string(options_.max_subscriptions_per_user) +
                            " across all connections)");
     }
+    sub->resume_from = options.from.value_or(0);  // before any change can reach it
     // Registered (holding changes) before the read point is taken: every commit after the read
     // point reaches `held`, every commit before it is in the snapshot.
     // Kept grouped by connection, so that the dispatcher knows when a connection's subscribers

@@ -32,6 +32,10 @@ struct LiveManager::Sub {
   bool loading = true;
   commit::CommitPipeline::ReadPoint read_point;
   int64_t cursor_seq = 0;     // the snapshot (or resume) has been read up to this `_seq`
+  // `options.from` (0: none). The client already has every change up to it, possibly from
+  // another cluster node that had applied more than this one's read point: changes this node
+  // applies later with a `_seq` at or below it are not sent again.
+  int64_t resume_from = 0;
   int64_t delivered_seq = 0;  // the largest `_seq` handed to the client so far (0: none)
   int batch_num = 0;
   bool awaiting_next = false;

@@ -1,6 +1,7 @@
 """Three kalamdb-server processes on 127.0.0.1 as one cluster (docs/cluster.md): DDL through the
 meta group's leader, writes on each shard's leader, identical rows on every node, a follower
 killed (-9) and brought back, and a minority that refuses writes."""
+import random
 import re
 import socket
 import time
@@ -27,11 +28,32 @@ def _ports_free(base):
     return True
 
 
+def _stable_port():
+    """A free port above the kernel's ephemeral range (ip_local_port_range), when there is room:
+    no outgoing connection can take it while its node is down, so a restarted node can bind it
+    again (a kill loop otherwise fails now and then with "Cannot start Raft node …: I/O error")."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return free_port()
+    if hi + 1 > 65535 - 4 * GROUPS:
+        return free_port()
+    while True:
+        p = random.randint(hi + 1, 65535 - GROUPS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+                return p
+            except OSError:
+                continue
+
+
 def _cluster_bases(n):
     """n base ports, each followed by GROUPS - 1 free ports, the ranges GROUPS apart."""
     bases = []
     while len(bases) < n:
-        b = free_port()
+        b = _stable_port()
         if b + GROUPS > 65535 or any(abs(b - o) < GROUPS for o in bases) or not _ports_free(b):
             continue
         bases.append(b)
@@ -46,7 +68,7 @@ class Cluster:
         peers = ", ".join(f'"{i + 1}=127.0.0.1:{b}"' for i, b in enumerate(self.bases))
         api_ports = []
         while len(api_ports) < 3:  # never inside a node's Raft port range
-            p = free_port()
+            p = _stable_port()
             if p not in api_ports and not any(b <= p < b + GROUPS for b in self.bases):
                 api_ports.append(p)
         api_peers = ", ".join(f'"{i + 1}=127.0.0.1:{p}"' for i, p in enumerate(api_ports))

@@ -19,6 +19,8 @@ FORMS = {
         "chaos_max_seconds": 240,
         "soak_seconds": 300,
         "soak_warmup_seconds": 30,
+        "cluster_kills": 3,
+        "cluster_bench_seconds": 3,
     },
     "long": {
         "crash_cycles": 200,
@@ -26,6 +28,8 @@ FORMS = {
         "chaos_max_seconds": 2400,
         "soak_seconds": 3600,
         "soak_warmup_seconds": 120,
+        "cluster_kills": 50,
+        "cluster_bench_seconds": 10,
     },
 }
 
