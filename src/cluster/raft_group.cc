@@ -40,6 +40,9 @@ Result<std::unique_ptr<RaftGroup>> RaftGroup::Start(uv_loop_t* loop,
     return RaftError(rv, "Cannot open the Raft directory '" + options.dir + "'");
   }
   group->io_ready_ = true;
+  if (options.segment_size_bytes != 0) {
+    raft_uv_set_segment_size(&group->io_, options.segment_size_bytes);
+  }
   if (int rv = raft_init(&group->raft_, &group->io_, group->bridge_.fsm(), options.id,
                          address.c_str());
       rv != 0) {
@@ -53,6 +56,8 @@ Result<std::unique_ptr<RaftGroup>> RaftGroup::Start(uv_loop_t* loop,
                              static_cast<unsigned>(options.heartbeat_timeout.count()));
   raft_set_snapshot_threshold(&group->raft_, options.snapshot_threshold);
   raft_set_snapshot_trailing(&group->raft_, options.snapshot_trailing);
+  raft_set_install_snapshot_timeout(
+      &group->raft_, static_cast<unsigned>(options.install_snapshot_timeout.count()));
 
   struct raft_configuration conf;
   raft_configuration_init(&conf);

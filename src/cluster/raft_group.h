@@ -25,6 +25,11 @@ struct RaftGroupOptions {
   std::chrono::milliseconds heartbeat_timeout{100};   // cluster.heartbeat_timeout_ms
   unsigned snapshot_threshold = 1024;  // entries between snapshots (libraft's default)
   unsigned snapshot_trailing = 8192;   // entries kept in the log behind a snapshot
+  // How long a leader waits for an InstallSnapshot answer before sending the snapshot again.
+  std::chrono::milliseconds install_snapshot_timeout{30000};  // libraft's default
+  // Size of a new open log segment on disk (libraft: 8 MiB); 0 keeps libraft's. Entries leave
+  // the disk only once their segment is closed, so small test logs need small segments.
+  size_t segment_size_bytes = 0;
 };
 
 // Not thread-safe: every call, and the StateMachine's callbacks, run on the thread that runs

@@ -28,7 +28,8 @@ class StateMachine {
   // skipping an entry would make the replica diverge.
   virtual Status Apply(LogIndex index, const LogEntry& entry) = 0;
 
-  // The whole state as bytes, consistent as of the last applied entry.
+  // The whole state as bytes, consistent as of the last applied entry (or a small descriptor of
+  // files holding it, as replication::ShardStateMachine returns).
   virtual Result<std::string> Snapshot() = 0;
 
   // Replaces the whole state by `snapshot` (bytes a Snapshot() produced, on any replica).

@@ -42,7 +42,6 @@ struct CommitTimer {
 using storage::Partition;
 
 namespace {
-constexpr std::string_view kLastSeqKey = "last_seq";
 
 struct KeyState {
   int64_t seq = 0;

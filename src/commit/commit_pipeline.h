@@ -31,6 +31,10 @@
 
 namespace kalam::commit {
 
+// The `meta` key holding the largest `_seq` written (8 bytes, big-endian), put into every commit
+// group's batch; Start advances the `_seq` generator past it.
+inline constexpr std::string_view kLastSeqKey = "last_seq";
+
 struct CommitPipelineOptions {
   // fsync the WAL of every group before acknowledging. Default false: acknowledged writes survive
   // a process crash (kill -9); set true to survive power loss too.

@@ -110,10 +110,12 @@ TEST_F(ShardStateMachineTest, RefusesBadEntriesWritingNothing) {
   EXPECT_FALSE(Get(storage::Partition::kRows, "row/100").has_value());
   EXPECT_TRUE(published_.empty());
 
-  // Snapshots are not built yet: refused, so libraft keeps the log.
+  // Snapshots not enabled (EnableSnapshots): refused, so libraft keeps the log.
   auto snapshot = machine.Snapshot();
   ASSERT_FALSE(snapshot.ok());
   EXPECT_EQ(snapshot.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(snapshot.status().message(),
+            "Snapshots are not enabled for group 'user_3'; the Raft log is kept whole");
   EXPECT_EQ(machine.Restore("x").code(), StatusCode::kFailedPrecondition);
 
   // A corrupt stored index is reported, not read as 0.
