@@ -197,6 +197,10 @@ void VisitFields(Config& c, Visitor& v) {
   v.Str("raft_dir", c.cluster.raft_dir, /*non_empty=*/false);
   v.Int("election_timeout_ms", c.cluster.election_timeout_ms, 100, 60000);
   v.Int("heartbeat_timeout_ms", c.cluster.heartbeat_timeout_ms, 10, 60000);
+  v.Int("snapshot_threshold", c.cluster.snapshot_threshold, 1, 1000000000);
+  v.Int("snapshot_trailing", c.cluster.snapshot_trailing, 0, 1000000000);
+  v.Str("secret", c.cluster.secret, /*non_empty=*/false);
+  v.StrList("api_peers", c.cluster.api_peers);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -460,6 +464,12 @@ std::optional<Problem> FindClusterProblem(const ServerConfig& config) {
     }
     return std::nullopt;
   }
+  if (!c.secret.empty() && c.secret.size() < 16) {
+    return Problem{"cluster.secret", "cluster.secret must be at least 16 characters"};
+  }
+  if (auto api = cluster::ParsePeers(c.api_peers); !api.ok()) {
+    return Problem{"cluster.api_peers", "cluster.api_peers: " + api.status().message()};
+  }
   auto peers = cluster::ParsePeers(c.peers);
   if (!peers.ok()) {
     return Problem{"cluster.peers", "cluster.peers: " + peers.status().message()};
@@ -696,7 +706,8 @@ class SettingsLister {
   void Bool(std::string_view key, const bool& field) { Add(key, field ? "true" : "false"); }
   void Str(std::string_view key, const std::string& field, bool) {
     const std::string name = section_ + "." + std::string(key);
-    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password";
+    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password" ||
+                        name == "cluster.secret";
     Add(key, secret && !field.empty() ? "***" : field);
   }
   void LogLevel(std::string_view key, const std::string& field) { Add(key, field); }
@@ -984,6 +995,15 @@ raft_dir = ""
 election_timeout_ms = 1000
 # Milliseconds between a leader's heartbeats; below election_timeout_ms.
 heartbeat_timeout_ms = 100
+# Entries a data group applies between two shard snapshots.
+snapshot_threshold = 1024
+# Entries a data group keeps in its log behind a snapshot.
+snapshot_trailing = 8192
+# Shared secret (>= 16 characters, the same on every member) that members present to get each
+# other's snapshot files. Empty: no snapshot files served or fetched.
+secret = ""
+# Every member's HTTP API address as "id=host:port" (where snapshot files are fetched).
+api_peers = []
 )toml";
 }
 

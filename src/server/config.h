@@ -304,6 +304,19 @@ struct ClusterConfig {
   uint32_t election_timeout_ms = 1000;
   // Milliseconds between a leader's heartbeats; < election_timeout_ms. 10..60000. Default: 100.
   uint32_t heartbeat_timeout_ms = 100;
+  // Entries a data group applies between two shard snapshots (docs/cluster.md, Snapshots).
+  // 1..1000000000. Default: 1024 (libraft's).
+  uint32_t snapshot_threshold = 1024;
+  // Entries a data group keeps in its log behind a snapshot (a follower that lags by more gets
+  // the snapshot). 0..1000000000. Default: 8192 (libraft's).
+  uint32_t snapshot_trailing = 8192;
+  // The shared secret members present (Authorization: Bearer) to get each other's snapshot
+  // files; the same on every member, at least 16 characters. Empty: this node serves no
+  // snapshot files and cannot fetch any. Default: "".
+  std::string secret;
+  // Every member's HTTP API address, "id=host:port" (where a restoring node gets snapshot
+  // files). Default: [].
+  std::vector<std::string> api_peers;
 
   // True when this node is a cluster member (peers are configured).
   bool enabled() const { return !peers.empty(); }
