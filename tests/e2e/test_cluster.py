@@ -295,6 +295,22 @@ def test_a_node_whose_data_directory_is_lost_rejoins_from_a_snapshot(tmp_path):
 
         started = time.time()
         cluster.nodes[victim].start()
+
+        def victim_has_items():
+            r = cluster.nodes[victim].sql_raw(q_items)
+            if r.status_code != 200:
+                return (r.status_code, r.text[:300])
+            got = r.json()["results"][0].get("rows", [])
+            return got == items or ("missing", [x for x in items if x not in got][:20],
+                                    "extra", [x for x in got if x not in items][:20])
+        last = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            last = victim_has_items()
+            if last is True:
+                break
+            time.sleep(0.2)
+        assert last is True, last
         assert _rows_everywhere(cluster, q_items, timeout=60) == items
         assert _rows_everywhere(cluster, q_notes, timeout=60) == notes
         print(f"rejoined with identical rows {time.time() - started:.2f} s after start")
