@@ -9,6 +9,7 @@
 
 #include "cluster/group_plan.h"
 #include "cluster/peer.h"
+#include "table/keys.h"
 
 namespace kalam::server {
 
@@ -21,12 +22,48 @@ uint64_t RandomOrigin() {
   return v;
 }
 
+// Whether a key of a data group's partitions belongs to `group`: a `rows`/`pk`/`stream` key by
+// its table and scope, a `meta` cold manifest key ("cold/" · table · scope) likewise; other
+// `meta` keys (the catalog, applied indexes) belong to no data group. The table's type comes
+// from the catalog, routed as CommitShards routes commits (USER/STREAM by the scope's user
+// shard, SHARED to the shared shard). A table the catalog does not know (dropped, or not
+// reloaded yet on this node) is routed by its scope alone — empty: shared, else its user
+// shard — which is where a USER/STREAM scope (a user id) or a SHARED one (empty) lives.
+replication::GroupKeyPredicate ShardKeyOwner(const cluster::ShardRouter& router,
+                                             const catalog::Catalog& catalog,
+                                             cluster::GroupId group) {
+  return [router, &catalog, group](storage::Partition partition, std::string_view key) {
+    table::TableId table = 0;
+    table::Scope scope;
+    if (partition == storage::Partition::kMeta) {
+      if (!table::ParseColdManifestKey(key, &table, &scope)) return false;
+    } else if (!table::ConsumeScopePrefix(&key, &table, &scope)) {
+      return false;
+    }
+    bool user = !scope.empty();
+    if (auto def = catalog.snapshot()->FindTableById(table)) {
+      user = def->type == TableType::kUser || def->type == TableType::kStream;
+    }
+    return (user ? router.ForUser(scope) : router.Shared()) == group;
+  };
+}
+
 }  // namespace
 
 ClusterNode::ClusterNode(const ServerConfig& config, storage::KvStore& kv)
     : config_(config), kv_(kv), meta_kv_(kv), router_(config.cluster.user_shards) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
+
+std::string ClusterNode::RaftDir(const ServerConfig& config) {
+  return config.cluster.raft_dir.empty()
+             ? (std::filesystem::path(config.storage.data_dir) / "raft").string()
+             : config.cluster.raft_dir;
+}
+
+std::string ClusterNode::SnapshotDir(const ServerConfig& config) {
+  return (std::filesystem::path(RaftDir(config)) / "snapshots").string();
+}
 
 Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineOptions& options,
                           const std::function<void(commit::CommitPipeline&)>& configure,
@@ -39,12 +76,16 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
   in.node_id = config_.cluster.node_id;
   in.peers = std::move(peers);
   in.user_shards = config_.cluster.user_shards;
-  in.raft_dir = config_.cluster.raft_dir.empty()
-                    ? (std::filesystem::path(config_.storage.data_dir) / "raft").string()
-                    : config_.cluster.raft_dir;
+  in.raft_dir = RaftDir(config_);
   in.election_timeout = std::chrono::milliseconds(config_.cluster.election_timeout_ms);
   in.heartbeat_timeout = std::chrono::milliseconds(config_.cluster.heartbeat_timeout_ms);
   KALAM_ASSIGN_OR_RETURN(auto plan, cluster::PlanGroups(in));
+  KALAM_ASSIGN_OR_RETURN(auto api_peers, cluster::ParsePeers(config_.cluster.api_peers));
+  KALAM_ASSIGN_OR_RETURN(fetcher_, HttpSnapshotFetcher::Create(api_peers, config_.cluster.secret));
+  if (config_.cluster.secret.empty()) {
+    spdlog::warn("cluster.secret is empty: this node serves no snapshot files and fetches none, "
+                 "so a member that lost its data cannot rejoin (docs/cluster.md, Snapshots)");
+  }
 
   // A replica resolves a change record's table by id and version: the published snapshot, else
   // the stored schema history (a version this node applied in the meta group but has not
@@ -77,15 +118,28 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
   for (auto& g : plan) {
     cluster::GroupSpec spec;
     spec.options = g.options;
-    // The state machines take no snapshots yet (docs/cluster.md): keep the whole log.
-    spec.options.snapshot_threshold = 1u << 30;
     if (g.group.kind == cluster::GroupKind::kMeta) {
+      // The meta group's machine takes no snapshots (docs/cluster.md): keep its whole log.
+      spec.options.snapshot_threshold = 1u << 30;
       spec.machine = meta_machine_.get();
     } else {
       auto pipeline = std::make_unique<commit::CommitPipeline>(kv_, ids, options);
       configure(*pipeline);
       KALAM_RETURN_IF_ERROR(pipeline->Start());
       auto machine = std::make_unique<replication::ShardStateMachine>(g.name, kv_, *pipeline, resolve);
+      spec.options.snapshot_threshold = config_.cluster.snapshot_threshold;
+      spec.options.snapshot_trailing = config_.cluster.snapshot_trailing;
+      replication::ShardSnapshotOptions snap;
+      snap.dir = SnapshotDir(config_);
+      snap.node = config_.cluster.node_id;
+      snap.fetcher = fetcher_.get();
+      snap.owns = ShardKeyOwner(router_, catalog, g.group);
+      snap.on_restored = [this, group = g.group, name = g.name](cluster::LogIndex index) {
+        spdlog::warn("Group {} restored a snapshot at index {}: its rows were replaced without "
+                     "change records", name, index);
+        if (on_restored_) on_restored_(group);
+      };
+      machine->EnableSnapshots(std::move(snap));
       KALAM_RETURN_IF_ERROR(machine->Open());
       spec.machine = machine.get();
       pipelines_.push_back(std::move(pipeline));
