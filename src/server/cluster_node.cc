@@ -89,7 +89,11 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
 
   // A replica resolves a change record's table by id and version: the published snapshot, else
   // the stored schema history (a version this node applied in the meta group but has not
-  // reloaded yet, or an older one). Runs on the loop thread: it never takes the DDL lock.
+  // reloaded yet, or an older one). Not there: kTableNotFound when the store shows the table
+  // was dropped (the entry is applied without it), else kUnavailable — the meta group has not
+  // applied that CREATE / ALTER here yet, and the machine holds the entry until it has
+  // (docs/cluster.md, Apply path). Runs on the loop thread or the reloader: it never takes the
+  // DDL lock.
   replication::TableResolver resolve =
       [&catalog](catalog::TableId id,
                  uint32_t version) -> Result<std::shared_ptr<const catalog::TableDef>> {
@@ -100,8 +104,12 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
     for (auto& def : history) {
       if (def->schema_version == version) return std::shared_ptr<const catalog::TableDef>(def);
     }
-    return Status::NotFound("Table id " + std::to_string(id) + " version " +
-                            std::to_string(version) + " is not in this node's catalog");
+    KALAM_ASSIGN_OR_RETURN(bool dropped, catalog.WasDropped(id));
+    if (dropped) {
+      return Status::TableNotFound("Table id " + std::to_string(id) + " was dropped");
+    }
+    return Status::Unavailable("Table id " + std::to_string(id) + " version " +
+                               std::to_string(version) + " is not in this node's catalog yet");
   };
 
   meta_machine_ = std::make_unique<replication::MetaStateMachine>(kv_, RandomOrigin(), [this] {
@@ -153,6 +161,7 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
         *runtime_, static_cast<uint32_t>(i + 1), *machines_[i]));
     pipelines_[i]->SetGroupWriter(writers_.back().get());
   }
+  machines_ready_.store(true);
   spdlog::info("Cluster node {}: {} Raft groups (meta, {} user shards, shared), Raft logs in {}",
                config_.cluster.node_id, plan.size(), config_.cluster.user_shards, in.raft_dir);
   return Status::OK();
@@ -259,30 +268,49 @@ std::vector<sql::ClusterGroupStatus> ClusterNode::Groups() const {
 void ClusterNode::ReloadLoop() {
   std::unique_lock lock(reload_mu_);
   while (true) {
-    reload_cv_.wait(lock, [&] { return reload_due_ || reload_stop_; });
+    // Wakes for a catalog change, and every 100 ms to retry entries held for the catalog.
+    reload_cv_.wait_for(lock, std::chrono::milliseconds(100),
+                        [&] { return reload_due_ || reload_stop_; });
     if (reload_stop_) return;
+    const bool due = reload_due_;
     reload_due_ = false;
     lock.unlock();
-    const uint64_t seen = meta_machine_->foreign_applied();
-    Status st = catalog_->Reload();
-    if (st.ok()) {
-      reloaded_foreign_.store(seen);
-    } else {
-      spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+    if (due) {
+      const uint64_t seen = meta_machine_->foreign_applied();
+      Status st = catalog_->Reload();
+      if (st.ok()) {
+        reloaded_foreign_.store(seen);
+      } else {
+        spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+      }
     }
+    RetryHeldEntries();
     lock.lock();
   }
 }
 
+void ClusterNode::RetryHeldEntries() {
+  if (!machines_ready_.load()) return;  // machines_ is still being built by Start
+  for (auto& machine : machines_) {
+    if (machine->held_entries() == 0 || machine->failed()) continue;
+    // A failure is sticky in the machine and stops its group at the next entry (FsmBridge);
+    // logged here once per try.
+    if (Status st = machine->RetryHeld(); !st.ok()) {
+      spdlog::error("Applying the entries held for the catalog failed: {}", st.ToString());
+    }
+  }
+}
+
 void ClusterNode::Stop() {
-  if (runtime_) runtime_->Stop();
-  for (auto& p : pipelines_) p->Stop();
+  // The reloader first: it applies held entries through the pipelines stopped below.
   {
     std::lock_guard lock(reload_mu_);
     reload_stop_ = true;
   }
   reload_cv_.notify_one();
   if (reloader_.joinable()) reloader_.join();
+  if (runtime_) runtime_->Stop();
+  for (auto& p : pipelines_) p->Stop();
 }
 
 }  // namespace kalam::server

@@ -99,6 +99,9 @@ class ClusterNode : public sql::ClusterStatus {
 
  private:
   void ReloadLoop();
+  // Applies what each data group's machine holds for the catalog and now resolves (the
+  // reloader thread, after each catalog reload and every 100 ms while entries are held).
+  void RetryHeldEntries();
 
   const ServerConfig config_;
   storage::KvStore& kv_;
@@ -126,6 +129,7 @@ class ClusterNode : public sql::ClusterStatus {
   std::thread reloader_;
   // foreign_applied() as it was before the reloader's last completed Reload.
   std::atomic<uint64_t> reloaded_foreign_{0};
+  std::atomic<bool> machines_ready_{false};  // machines_ is complete (set at the end of Start)
 };
 
 }  // namespace kalam::server
