@@ -71,17 +71,18 @@ Status ShardStateMachine::Apply(cluster::LogIndex index, const cluster::LogEntry
   // Held: this entry (or one before it) names a table version the catalog does not know yet.
   if (held_.size() >= max_held_entries_ ||
       held_bytes_ + entry.payload.size() > max_held_bytes_) {
-    failure_ = Status::ResourceExhausted(
+    Fail(Status::ResourceExhausted(
         "Group '" + group_ + "' holds " + std::to_string(held_.size()) + " entries (" +
         std::to_string(held_bytes_) + " bytes, from Raft index " +
         std::to_string(held_.empty() ? index : held_.front().index) +
         ") waiting for tables this node's catalog does not know; the limit is " +
         std::to_string(max_held_entries_) + " entries / " + std::to_string(max_held_bytes_) +
-        " bytes. Restart the node: it replays them against the catalog it loads");
+        " bytes. Restart the node: it replays them against the catalog it loads"));
     return *failure_;
   }
   held_.push_back(Held{index, entry.payload});
   held_bytes_ += entry.payload.size();
+  held_count_.store(held_.size());
   // Behind earlier held entries: the catalog may have caught up since the last try.
   if (holding) return DrainHeld();
   return Status::OK();
@@ -122,7 +123,7 @@ Status ShardStateMachine::DrainHeld() {
   while (!held_.empty()) {
     auto result = ApplyPayload(held_.front().index, held_.front().payload);
     if (!result.ok()) {
-      failure_ = result.status();
+      Fail(result.status());
       return *failure_;
     }
     if (!*result) break;
@@ -130,6 +131,7 @@ Status ShardStateMachine::DrainHeld() {
     held_.pop_front();
     ++applied;
   }
+  held_count_.store(held_.size());
   if (applied != 0) {
     hold_logged_ = false;
     spdlog::info("Group {} applied {} held entries; {} still held", group_, applied, held_.size());
@@ -143,14 +145,9 @@ Status ShardStateMachine::RetryHeld() {
   return DrainHeld();
 }
 
-size_t ShardStateMachine::held_entries() const {
-  std::lock_guard lock(mu_);
-  return held_.size();
-}
-
-bool ShardStateMachine::failed() const {
-  std::lock_guard lock(mu_);
-  return failure_.has_value();
+void ShardStateMachine::Fail(Status status) {
+  failure_ = std::move(status);
+  failed_.store(true);
 }
 
 void ShardStateMachine::SetHoldLimits(size_t max_entries, size_t max_bytes) {
@@ -392,7 +389,9 @@ Status ShardStateMachine::Restore(std::string_view snapshot) {
     held_bytes_ -= held_.front().payload.size();
     held_.pop_front();
   }
+  held_count_.store(held_.size());
   failure_.reset();
+  failed_.store(false);
   // The verified files are now this node's own copy: it serves them as a snapshot it took.
   last_ = d;
   last_.source = snap_.node;

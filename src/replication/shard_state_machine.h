@@ -85,9 +85,9 @@ class ShardStateMachine : public cluster::StateMachine {
 
   // Entries waiting for the catalog (0 in the steady state). A leader with held entries refuses
   // new commits (ReplicatedWriter::BeginGroup): its `_seq` generator is not past them yet.
-  size_t held_entries() const;
+  size_t held_entries() const { return held_count_.load(); }
   // The machine's own sticky failure (a held entry that failed in RetryHeld, or the bounds).
-  bool failed() const;
+  bool failed() const { return failed_.load(); }
 
   // Bounds for held entries (defaults above); for tests.
   void SetHoldLimits(size_t max_entries, size_t max_bytes);
@@ -132,6 +132,8 @@ class ShardStateMachine : public cluster::StateMachine {
   Result<bool> ApplyPayload(cluster::LogIndex index, std::string_view payload);
   // Applies held entries from the front while they resolve. Requires mu_.
   Status DrainHeld();
+  // Makes `status` the machine's sticky failure. Requires mu_.
+  void Fail(Status status);
   // Gets each descriptor file into the snapshot root and checks it.
   Status FetchAndVerify(const SnapshotDescriptor& descriptor);
   void PruneSnapshots();
@@ -153,6 +155,10 @@ class ShardStateMachine : public cluster::StateMachine {
   size_t max_held_entries_ = kDefaultMaxHeldEntries;  // guarded by mu_
   size_t max_held_bytes_ = kDefaultMaxHeldBytes;      // guarded by mu_
   std::optional<Status> failure_;      // guarded by mu_; sticky
+  // Mirrors of held_.size() and failure_.has_value(), read without mu_ (a Restore holds it
+  // while it fetches files).
+  std::atomic<size_t> held_count_{0};
+  std::atomic<bool> failed_{false};
   bool hold_logged_ = false;           // guarded by mu_: the current hold was logged
   bool snapshots_enabled_ = false;
   ShardSnapshotOptions snap_;

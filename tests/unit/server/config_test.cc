@@ -127,7 +127,6 @@ heartbeat_timeout_ms = 200
 snapshot_threshold = 64
 snapshot_trailing = 16
 secret = "0123456789abcdef"
-api_peers = ["7=10.0.0.7:8080"]
 )toml";
 
 using Env = std::map<std::string, std::string>;
