@@ -11,6 +11,7 @@
 #include "api/sql_response_json.h"
 #include "api/export_routes.h"
 #include "api/file_routes.h"
+#include "api/snapshot_routes.h"
 #include "api/ui_routes.h"
 #include "api/topics_routes.h"
 #include "audit/audit_log.h"
@@ -594,6 +595,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   AddExportRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   AddFileRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   AddUiRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
+  AddSnapshotRoutes(*router, [&](RouteFn fn) -> net::Handler { return bind(fn); });
   return router;
 }
 

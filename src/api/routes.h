@@ -69,6 +69,10 @@ struct ApiContext {
   bool metrics_allow_remote = false;
   // The admin console's built files (server.ui_path, else DefaultUiRoot()), served at /ui.
   std::filesystem::path ui_root;
+  // A cluster member's shard snapshot root and the members' shared secret (cluster.secret),
+  // for the snapshot file route (api/snapshot_routes.h). Empty secret: the route answers 401.
+  std::string snapshot_dir;
+  std::string cluster_secret;
   // False until storage is open and while shutting down: requests then get 503.
   const std::atomic<bool>* ready = nullptr;
   // A cluster node's forwarding of writes to their group's leader (docs/cluster.md). Null on a

@@ -2,6 +2,7 @@
 #include "catalog/catalog.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <boost/json.hpp>
 
@@ -487,6 +488,19 @@ Result<std::vector<std::shared_ptr<TableDef>>> Catalog::SchemaHistory(TableId id
   }
   KALAM_RETURN_IF_ERROR(it->status());
   return out;
+}
+
+Result<bool> Catalog::WasDropped(TableId id) const {
+  KALAM_ASSIGN_OR_RETURN(auto history, SchemaHistory(id));
+  if (!history.empty()) return false;
+  KALAM_ASSIGN_OR_RETURN(auto next, store_.Get(Partition::kMeta, kNextTableId));
+  if (!next) return false;
+  TableId stored = 0;
+  const auto [end, ec] = std::from_chars(next->data(), next->data() + next->size(), stored);
+  if (ec != std::errc() || end != next->data() + next->size()) {
+    return Status::Corruption("Bad next table id in the meta partition: '" + *next + "'");
+  }
+  return id < stored;
 }
 
 std::optional<UserRecord> Catalog::GetUser(std::string_view user_id) const {

@@ -138,6 +138,12 @@ class Catalog {
                           std::vector<TableId>* dropped);
   // Every persisted schema version of a table, oldest first.
   Result<std::vector<std::shared_ptr<TableDef>>> SchemaHistory(TableId id) const;
+  // True when the store shows table `id` was created and is gone (dropped): no schema version
+  // of it is stored, and the stored next table id is past it (ids are never handed out twice).
+  // Reads the store, not the published snapshot, so a cluster node sees what its meta group
+  // applied before the reload. Ids reserved by ReserveTableIds and not yet published count as
+  // dropped too.
+  Result<bool> WasDropped(TableId id) const;
 
   // Users. GetUser returns deleted users too (callers decide).
   std::optional<UserRecord> GetUser(std::string_view user_id) const;

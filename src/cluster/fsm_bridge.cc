@@ -57,7 +57,9 @@ int FsmBridge::Apply(const raft_buffer& buf) {
 int FsmBridge::Snapshot(raft_buffer* bufs[], unsigned* n_bufs) {
   if (failure_) return RAFT_IOERR;  // a failed replica's state must not be copied anywhere
   auto state = machine_.Snapshot();
-  if (!state.ok()) return RAFT_IOERR;  // no compaction this time; the log keeps its entries
+  // No compaction this time; the log keeps its entries. kUnavailable is a transient refusal
+  // (entries held, docs/cluster.md): libraft 0.15 treats RAFT_BUSY as "retry later".
+  if (!state.ok()) return state.status().code() == StatusCode::kUnavailable ? RAFT_BUSY : RAFT_IOERR;
   LogEntry envelope;
   envelope.kind = EntryKind::kSnapshot;
   envelope.payload = std::move(state).value();

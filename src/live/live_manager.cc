@@ -269,6 +269,23 @@ std::vector<sql::LiveQueryInfo> LiveManager::List() const {
   return out;
 }
 
+size_t LiveManager::EndWhere(
+    const std::function<bool(const catalog::TableDef& table, const std::string& scope)>& matches,
+    const std::string& message) {
+  std::lock_guard lock(mu_);
+  std::vector<SubPtr> ended;
+  for (const auto& [key, subs] : index_) {
+    for (const auto& sub : subs) {
+      if (matches(*sub->table, sub->scope)) ended.push_back(sub);
+    }
+  }
+  for (auto& sub : ended) {
+    SendError(sub->sink, sub->subscription_id, "SUBSCRIPTION_FAILED", message);
+    Drop(sub);
+  }
+  return ended.size();
+}
+
 Status LiveManager::Kill(std::string_view live_id) {
   std::lock_guard lock(mu_);
   auto it = by_live_id_.find(std::string(live_id));

@@ -6,6 +6,8 @@
 // strictly increasing `_seq`, so the largest `_seq` a client received is its exact resume point.
 #pragma once
 
+#include <functional>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -116,6 +118,13 @@ class LiveManager : public sql::LiveRegistry {
   bool HasSubscriber(catalog::TableId table, const std::string& scope) const;
   // Subscriptions registered now (loading or live), for metrics. Thread-safe.
   size_t subscription_count() const { return subscriptions_.load(std::memory_order_relaxed); }
+
+  // Ends every subscription whose (table, scope) `matches` with an error message
+  // (SUBSCRIPTION_FAILED, `message`), so its client subscribes again and gets a fresh initial
+  // snapshot: a cluster node calls it after a shard restored a snapshot, whose rows changed
+  // without change records. Returns how many were ended. Thread-safe.
+  size_t EndWhere(const std::function<bool(const catalog::TableDef& table, const std::string& scope)>& matches,
+                  const std::string& message);
 
   // sql::LiveRegistry
   size_t CountOnTable(catalog::TableId table) const override;

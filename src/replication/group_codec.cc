@@ -1,7 +1,11 @@
 // Commit-group payload encoding (format 1).
 #include "replication/group_codec.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "common/value_codec.h"
+#include "table/keys.h"
 
 namespace kalam::replication {
 
@@ -104,6 +108,41 @@ std::string EncodeCommitGroup(const storage::WriteBatch& batch,
   return out;
 }
 
+namespace {
+
+// The table a data key (or a cold manifest key of `meta`, or the begin of a range) belongs to;
+// nullopt for a key of no table (`last_seq`, the applied index, ...).
+std::optional<catalog::TableId> TableOfKey(storage::Partition partition, std::string_view key) {
+  catalog::TableId table = 0;
+  table::Scope scope;
+  if (partition == storage::Partition::kMeta) {
+    if (table::ParseColdManifestKey(key, &table, &scope)) return table;
+    return std::nullopt;
+  }
+  if (table::ConsumeScopePrefix(&key, &table, &scope)) return table;
+  return std::nullopt;
+}
+
+// `batch` without the ops on keys of `tables` (sorted).
+storage::WriteBatch WithoutTables(const storage::WriteBatch& batch,
+                                  const std::vector<catalog::TableId>& tables) {
+  storage::WriteBatch out;
+  for (const auto& op : batch.ops()) {
+    auto table = TableOfKey(op.partition, op.key);
+    if (table && std::binary_search(tables.begin(), tables.end(), *table)) continue;
+    switch (op.kind) {
+      case storage::WriteBatch::OpKind::kPut: out.Put(op.partition, op.key, op.value); break;
+      case storage::WriteBatch::OpKind::kDelete: out.Delete(op.partition, op.key); break;
+      case storage::WriteBatch::OpKind::kDeleteRange:
+        out.DeleteRange(op.partition, op.key, op.value);
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<CommitGroup> DecodeCommitGroup(std::string_view payload, const TableResolver& resolve) {
   Reader in(payload);
   uint8_t format = 0;
@@ -158,6 +197,13 @@ Result<CommitGroup> DecodeCommitGroup(std::string_view payload, const TableResol
     KALAM_RETURN_IF_ERROR(in.Values(&rec.old_values, "record old values"));
     if (version > UINT32_MAX) return Reader::Bad("schema version out of range");
     auto def = resolve(table_id, static_cast<uint32_t>(version));
+    if (!def.ok() && def.status().code() == StatusCode::kTableNotFound) {
+      if (std::find(group.skipped_tables.begin(), group.skipped_tables.end(), table_id) ==
+          group.skipped_tables.end()) {
+        group.skipped_tables.push_back(table_id);
+      }
+      continue;
+    }
     if (!def.ok()) {
       return def.status().WithPrefix("Replicated commit group names table " +
                                      std::to_string(table_id) + " version " +
@@ -169,6 +215,10 @@ Result<CommitGroup> DecodeCommitGroup(std::string_view payload, const TableResol
     group.records.push_back(std::move(rec));
   }
   if (!in.empty()) return Reader::Bad(std::to_string(in.left()) + " trailing bytes");
+  if (!group.skipped_tables.empty()) {
+    std::sort(group.skipped_tables.begin(), group.skipped_tables.end());
+    group.batch = WithoutTables(group.batch, group.skipped_tables);
+  }
   return group;
 }
 

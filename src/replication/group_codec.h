@@ -21,7 +21,12 @@ namespace kalam::replication {
 inline constexpr uint8_t kCommitGroupFormat = 1;
 
 // A change record names its table by id and schema version; the applying replica resolves the
-// definition (from its catalog). kNotFound / kFailedPrecondition when it does not know it.
+// definition (from its catalog). Its errors mean (docs/cluster.md, Apply path):
+//   kUnavailable   — not known yet: the meta group has not applied that CREATE / ALTER here; the
+//                    entry is held and tried again later;
+//   kTableNotFound — never will be: the catalog knows the table was dropped; the table's records
+//                    and keys are left out of the group (SkippedTables);
+//   anything else  — a failure that stops the replica.
 using TableResolver = std::function<Result<std::shared_ptr<const catalog::TableDef>>(
     catalog::TableId table, uint32_t schema_version)>;
 
@@ -29,6 +34,9 @@ struct CommitGroup {
   storage::WriteBatch batch;
   std::vector<table::ChangeRecord> records;
   int64_t max_seq = 0;  // the largest `_seq` stamped in the group
+  // Tables the resolver answered kTableNotFound for (dropped): their records and their `rows`,
+  // `pk`, `stream` and cold-manifest keys are not in `records` / `batch`. Ascending, unique.
+  std::vector<catalog::TableId> skipped_tables;
 };
 
 // Format 1, all integers LEB128 varints (signed ones zigzagged):
@@ -41,7 +49,8 @@ std::string EncodeCommitGroup(const storage::WriteBatch& batch,
 
 // Parses a payload EncodeCommitGroup wrote. kCorruption, saying what is wrong, on an unknown
 // format, a truncated or overlong payload, an unknown op kind, partition or change kind, or a
-// bad value cell; the resolver's error (with the table named) when a record's table is unknown.
+// bad value cell; the resolver's error (with the table named, its code kept) when a record's
+// table cannot be resolved, except kTableNotFound, which leaves the table out (skipped_tables).
 Result<CommitGroup> DecodeCommitGroup(std::string_view payload, const TableResolver& resolve);
 
 }  // namespace kalam::replication

@@ -17,7 +17,16 @@ Status OutcomeUnknown(const std::string& why) {
 
 Status ReplicatedWriter::BeginGroup() {
   cluster::ProposeOutcome outcome = runtime_.AwaitLeaderReady(group_).get();
-  if (outcome.kind == cluster::ProposeOutcome::Kind::kCommitted) return Status::OK();
+  if (outcome.kind == cluster::ProposeOutcome::Kind::kCommitted) {
+    // Entries still held for the catalog have not advanced this node's `_seq` generator: a
+    // commit stamped now could reuse their `_seq`s.
+    if (const size_t held = machine_.held_entries(); held != 0) {
+      return Status::Unavailable("This node leads the group but still holds " +
+                                 std::to_string(held) +
+                                 " entries waiting for its catalog; retry shortly");
+    }
+    return Status::OK();
+  }
   // Not leader, or the barrier's fate unknown: this commit wrote nothing yet either way.
   return Status::Unavailable(outcome.status.message());
 }

@@ -20,7 +20,9 @@ class ReplicatedWriter : public commit::GroupWriter {
 
   // OK once this node leads the group and has applied every entry committed before its term
   // (NodeRuntime::AwaitLeaderReady); else kUnavailable "Not leader for shard. Leader: <addr>"
-  // (or "… Leader unknown"), or the runtime's status. Nothing is written either way.
+  // (or "… Leader unknown"), or the runtime's status; kUnavailable too while the machine holds
+  // entries waiting for the catalog (ShardStateMachine::held_entries). Nothing is written
+  // either way.
   Status BeginGroup() override;
 
   // OK once committed and applied here. kUnavailable "Not leader for shard. Leader: <addr>"

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <spdlog/spdlog.h>
+
 #include "common/value_codec.h"
 #include "filestore/sha256.h"
 
@@ -51,6 +53,8 @@ Status ShardStateMachine::Open() {
 }
 
 Status ShardStateMachine::Apply(cluster::LogIndex index, const cluster::LogEntry& entry) {
+  std::lock_guard lock(mu_);
+  if (failure_) return *failure_;
   if (index != 0 && index <= applied_.load()) {
     skipped_.fetch_add(1);
     return Status::OK();
@@ -59,13 +63,97 @@ Status ShardStateMachine::Apply(cluster::LogIndex index, const cluster::LogEntry
     return Status::Corruption("Raft entry " + std::to_string(index) +
                               " of a shard group is not a commit group");
   }
-  KALAM_ASSIGN_OR_RETURN(CommitGroup group, DecodeCommitGroup(entry.payload, resolve_));
+  const bool holding = !held_.empty();
+  if (!holding) {
+    KALAM_ASSIGN_OR_RETURN(bool applied, ApplyPayload(index, entry.payload));
+    if (applied) return Status::OK();
+  }
+  // Held: this entry (or one before it) names a table version the catalog does not know yet.
+  if (held_.size() >= max_held_entries_ ||
+      held_bytes_ + entry.payload.size() > max_held_bytes_) {
+    Fail(Status::ResourceExhausted(
+        "Group '" + group_ + "' holds " + std::to_string(held_.size()) + " entries (" +
+        std::to_string(held_bytes_) + " bytes, from Raft index " +
+        std::to_string(held_.empty() ? index : held_.front().index) +
+        ") waiting for tables this node's catalog does not know; the limit is " +
+        std::to_string(max_held_entries_) + " entries / " + std::to_string(max_held_bytes_) +
+        " bytes. Restart the node: it replays them against the catalog it loads"));
+    return *failure_;
+  }
+  held_.push_back(Held{index, entry.payload});
+  held_bytes_ += entry.payload.size();
+  held_count_.store(held_.size());
+  // Behind earlier held entries: the catalog may have caught up since the last try.
+  if (holding) return DrainHeld();
+  return Status::OK();
+}
+
+Result<bool> ShardStateMachine::ApplyPayload(cluster::LogIndex index, std::string_view payload) {
+  auto decoded = DecodeCommitGroup(payload, resolve_);
+  if (!decoded.ok()) {
+    if (decoded.status().code() != StatusCode::kUnavailable) return decoded.status();
+    if (held_.empty() || held_.front().index != index || !hold_logged_) {
+      spdlog::warn("Group {} holds Raft entry {} (and the group's later entries) until this "
+                   "node's catalog knows its tables: {}", group_, index,
+                   decoded.status().message());
+      hold_logged_ = true;
+    }
+    return false;
+  }
+  CommitGroup group = std::move(decoded).value();
+  if (!group.skipped_tables.empty()) {
+    std::string ids;
+    for (catalog::TableId id : group.skipped_tables) {
+      ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    }
+    spdlog::warn("Group {} Raft entry {} names dropped table(s) {}: their rows and change "
+                 "records are left out, the rest of the entry is applied", group_, index, ids);
+    dropped_tables_.fetch_add(1);
+  }
   std::string stored;
   AppendOrderedU64(index, &stored);
   group.batch.Put(storage::Partition::kMeta, key_, stored);
   KALAM_RETURN_IF_ERROR(pipeline_.ApplyGroup(group.batch, group.records, group.max_seq));
   applied_.store(index);
+  return true;
+}
+
+Status ShardStateMachine::DrainHeld() {
+  size_t applied = 0;
+  while (!held_.empty()) {
+    auto result = ApplyPayload(held_.front().index, held_.front().payload);
+    if (!result.ok()) {
+      Fail(result.status());
+      return *failure_;
+    }
+    if (!*result) break;
+    held_bytes_ -= held_.front().payload.size();
+    held_.pop_front();
+    ++applied;
+  }
+  held_count_.store(held_.size());
+  if (applied != 0) {
+    hold_logged_ = false;
+    spdlog::info("Group {} applied {} held entries; {} still held", group_, applied, held_.size());
+  }
   return Status::OK();
+}
+
+Status ShardStateMachine::RetryHeld() {
+  std::lock_guard lock(mu_);
+  if (failure_) return *failure_;
+  return DrainHeld();
+}
+
+void ShardStateMachine::Fail(Status status) {
+  failure_ = std::move(status);
+  failed_.store(true);
+}
+
+void ShardStateMachine::SetHoldLimits(size_t max_entries, size_t max_bytes) {
+  std::lock_guard lock(mu_);
+  max_held_entries_ = max_entries;
+  max_held_bytes_ = max_bytes;
 }
 
 namespace {
@@ -107,9 +195,16 @@ std::optional<uint64_t> IndexOfDir(const fs::path& dir) {
 }  // namespace
 
 Result<std::string> ShardStateMachine::Snapshot() {
+  std::lock_guard lock(mu_);
   if (!snapshots_enabled_) {
     return Status::FailedPrecondition(
         "Snapshots are not enabled for group '" + group_ + "'; the Raft log is kept whole");
+  }
+  if (!held_.empty()) {
+    return Status::Unavailable("Group '" + group_ + "' holds " + std::to_string(held_.size()) +
+                               " entries (from Raft index " +
+                               std::to_string(held_.front().index) +
+                               ") waiting for this node's catalog: no snapshot until they apply");
   }
   const cluster::LogIndex index = applied_.load();
   const fs::path group_dir = fs::path(snap_.dir) / group_;
@@ -231,6 +326,7 @@ Status ShardStateMachine::FetchAndVerify(const SnapshotDescriptor& d) {
 }
 
 Status ShardStateMachine::Restore(std::string_view snapshot) {
+  std::lock_guard lock(mu_);
   if (!snapshots_enabled_) {
     return Status::FailedPrecondition("Snapshots are not enabled for group '" + group_ +
                                       "'; this replica cannot install one");
@@ -287,6 +383,15 @@ Status ShardStateMachine::Restore(std::string_view snapshot) {
   KALAM_RETURN_IF_ERROR(pipeline_.ApplyGroup(batch, {}, d.max_seq));
   applied_.store(d.applied_index);
   restored_.fetch_add(1);
+  // The snapshot holds the effect of every entry up to its index; a replica rebuilt from it
+  // starts clean.
+  while (!held_.empty() && held_.front().index <= d.applied_index) {
+    held_bytes_ -= held_.front().payload.size();
+    held_.pop_front();
+  }
+  held_count_.store(held_.size());
+  failure_.reset();
+  failed_.store(false);
   // The verified files are now this node's own copy: it serves them as a snapshot it took.
   last_ = d;
   last_.source = snap_.node;

@@ -9,6 +9,7 @@
 
 #include "cluster/group_plan.h"
 #include "cluster/peer.h"
+#include "table/keys.h"
 
 namespace kalam::server {
 
@@ -21,12 +22,48 @@ uint64_t RandomOrigin() {
   return v;
 }
 
+// Whether a key of a data group's partitions belongs to `group`: a `rows`/`pk`/`stream` key by
+// its table and scope, a `meta` cold manifest key ("cold/" · table · scope) likewise; other
+// `meta` keys (the catalog, applied indexes) belong to no data group. The table's type comes
+// from the catalog, routed as CommitShards routes commits (USER/STREAM by the scope's user
+// shard, SHARED to the shared shard). A table the catalog does not know (dropped, or not
+// reloaded yet on this node) is routed by its scope alone — empty: shared, else its user
+// shard — which is where a USER/STREAM scope (a user id) or a SHARED one (empty) lives.
+replication::GroupKeyPredicate ShardKeyOwner(const cluster::ShardRouter& router,
+                                             const catalog::Catalog& catalog,
+                                             cluster::GroupId group) {
+  return [router, &catalog, group](storage::Partition partition, std::string_view key) {
+    table::TableId table = 0;
+    table::Scope scope;
+    if (partition == storage::Partition::kMeta) {
+      if (!table::ParseColdManifestKey(key, &table, &scope)) return false;
+    } else if (!table::ConsumeScopePrefix(&key, &table, &scope)) {
+      return false;
+    }
+    bool user = !scope.empty();
+    if (auto def = catalog.snapshot()->FindTableById(table)) {
+      user = def->type == TableType::kUser || def->type == TableType::kStream;
+    }
+    return (user ? router.ForUser(scope) : router.Shared()) == group;
+  };
+}
+
 }  // namespace
 
 ClusterNode::ClusterNode(const ServerConfig& config, storage::KvStore& kv)
     : config_(config), kv_(kv), meta_kv_(kv), router_(config.cluster.user_shards) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
+
+std::string ClusterNode::RaftDir(const ServerConfig& config) {
+  return config.cluster.raft_dir.empty()
+             ? (std::filesystem::path(config.storage.data_dir) / "raft").string()
+             : config.cluster.raft_dir;
+}
+
+std::string ClusterNode::SnapshotDir(const ServerConfig& config) {
+  return (std::filesystem::path(RaftDir(config)) / "snapshots").string();
+}
 
 Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineOptions& options,
                           const std::function<void(commit::CommitPipeline&)>& configure,
@@ -39,16 +76,24 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
   in.node_id = config_.cluster.node_id;
   in.peers = std::move(peers);
   in.user_shards = config_.cluster.user_shards;
-  in.raft_dir = config_.cluster.raft_dir.empty()
-                    ? (std::filesystem::path(config_.storage.data_dir) / "raft").string()
-                    : config_.cluster.raft_dir;
+  in.raft_dir = RaftDir(config_);
   in.election_timeout = std::chrono::milliseconds(config_.cluster.election_timeout_ms);
   in.heartbeat_timeout = std::chrono::milliseconds(config_.cluster.heartbeat_timeout_ms);
   KALAM_ASSIGN_OR_RETURN(auto plan, cluster::PlanGroups(in));
+  KALAM_ASSIGN_OR_RETURN(auto api_peers, cluster::ParsePeers(config_.cluster.api_peers));
+  KALAM_ASSIGN_OR_RETURN(fetcher_, HttpSnapshotFetcher::Create(api_peers, config_.cluster.secret));
+  if (config_.cluster.secret.empty()) {
+    spdlog::warn("cluster.secret is empty: this node serves no snapshot files and fetches none, "
+                 "so a member that lost its data cannot rejoin (docs/cluster.md, Snapshots)");
+  }
 
   // A replica resolves a change record's table by id and version: the published snapshot, else
   // the stored schema history (a version this node applied in the meta group but has not
-  // reloaded yet, or an older one). Runs on the loop thread: it never takes the DDL lock.
+  // reloaded yet, or an older one). Not there: kTableNotFound when the store shows the table
+  // was dropped (the entry is applied without it), else kUnavailable — the meta group has not
+  // applied that CREATE / ALTER here yet, and the machine holds the entry until it has
+  // (docs/cluster.md, Apply path). Runs on the loop thread or the reloader: it never takes the
+  // DDL lock.
   replication::TableResolver resolve =
       [&catalog](catalog::TableId id,
                  uint32_t version) -> Result<std::shared_ptr<const catalog::TableDef>> {
@@ -59,8 +104,12 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
     for (auto& def : history) {
       if (def->schema_version == version) return std::shared_ptr<const catalog::TableDef>(def);
     }
-    return Status::NotFound("Table id " + std::to_string(id) + " version " +
-                            std::to_string(version) + " is not in this node's catalog");
+    KALAM_ASSIGN_OR_RETURN(bool dropped, catalog.WasDropped(id));
+    if (dropped) {
+      return Status::TableNotFound("Table id " + std::to_string(id) + " was dropped");
+    }
+    return Status::Unavailable("Table id " + std::to_string(id) + " version " +
+                               std::to_string(version) + " is not in this node's catalog yet");
   };
 
   meta_machine_ = std::make_unique<replication::MetaStateMachine>(kv_, RandomOrigin(), [this] {
@@ -77,15 +126,28 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
   for (auto& g : plan) {
     cluster::GroupSpec spec;
     spec.options = g.options;
-    // The state machines take no snapshots yet (docs/cluster.md): keep the whole log.
-    spec.options.snapshot_threshold = 1u << 30;
     if (g.group.kind == cluster::GroupKind::kMeta) {
+      // The meta group's machine takes no snapshots (docs/cluster.md): keep its whole log.
+      spec.options.snapshot_threshold = 1u << 30;
       spec.machine = meta_machine_.get();
     } else {
       auto pipeline = std::make_unique<commit::CommitPipeline>(kv_, ids, options);
       configure(*pipeline);
       KALAM_RETURN_IF_ERROR(pipeline->Start());
       auto machine = std::make_unique<replication::ShardStateMachine>(g.name, kv_, *pipeline, resolve);
+      spec.options.snapshot_threshold = config_.cluster.snapshot_threshold;
+      spec.options.snapshot_trailing = config_.cluster.snapshot_trailing;
+      replication::ShardSnapshotOptions snap;
+      snap.dir = SnapshotDir(config_);
+      snap.node = config_.cluster.node_id;
+      snap.fetcher = fetcher_.get();
+      snap.owns = ShardKeyOwner(router_, catalog, g.group);
+      snap.on_restored = [this, group = g.group, name = g.name](cluster::LogIndex index) {
+        spdlog::warn("Group {} restored a snapshot at index {}: its rows were replaced without "
+                     "change records", name, index);
+        if (on_restored_) on_restored_(group);
+      };
+      machine->EnableSnapshots(std::move(snap));
       KALAM_RETURN_IF_ERROR(machine->Open());
       spec.machine = machine.get();
       pipelines_.push_back(std::move(pipeline));
@@ -101,6 +163,7 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
         *runtime_, static_cast<uint32_t>(i + 1), *machines_[i]));
     pipelines_[i]->SetGroupWriter(writers_.back().get());
   }
+  machines_ready_.store(true);
   spdlog::info("Cluster node {}: {} Raft groups (meta, {} user shards, shared), Raft logs in {}",
                config_.cluster.node_id, plan.size(), config_.cluster.user_shards, in.raft_dir);
   return Status::OK();
@@ -235,30 +298,49 @@ std::vector<sql::ClusterGroupStatus> ClusterNode::Groups() const {
 void ClusterNode::ReloadLoop() {
   std::unique_lock lock(reload_mu_);
   while (true) {
-    reload_cv_.wait(lock, [&] { return reload_due_ || reload_stop_; });
+    // Wakes for a catalog change, and every 100 ms to retry entries held for the catalog.
+    reload_cv_.wait_for(lock, std::chrono::milliseconds(100),
+                        [&] { return reload_due_ || reload_stop_; });
     if (reload_stop_) return;
+    const bool due = reload_due_;
     reload_due_ = false;
     lock.unlock();
-    const uint64_t seen = meta_machine_->foreign_applied();
-    Status st = catalog_->Reload();
-    if (st.ok()) {
-      reloaded_foreign_.store(seen);
-    } else {
-      spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+    if (due) {
+      const uint64_t seen = meta_machine_->foreign_applied();
+      Status st = catalog_->Reload();
+      if (st.ok()) {
+        reloaded_foreign_.store(seen);
+      } else {
+        spdlog::error("Reloading the catalog after a catalog change failed: {}", st.ToString());
+      }
     }
+    RetryHeldEntries();
     lock.lock();
   }
 }
 
+void ClusterNode::RetryHeldEntries() {
+  if (!machines_ready_.load()) return;  // machines_ is still being built by Start
+  for (auto& machine : machines_) {
+    if (machine->held_entries() == 0 || machine->failed()) continue;
+    // A failure is sticky in the machine and stops its group at the next entry (FsmBridge);
+    // logged here once per try.
+    if (Status st = machine->RetryHeld(); !st.ok()) {
+      spdlog::error("Applying the entries held for the catalog failed: {}", st.ToString());
+    }
+  }
+}
+
 void ClusterNode::Stop() {
-  if (runtime_) runtime_->Stop();
-  for (auto& p : pipelines_) p->Stop();
+  // The reloader first: it applies held entries through the pipelines stopped below.
   {
     std::lock_guard lock(reload_mu_);
     reload_stop_ = true;
   }
   reload_cv_.notify_one();
   if (reloader_.joinable()) reloader_.join();
+  if (runtime_) runtime_->Stop();
+  for (auto& p : pipelines_) p->Stop();
 }
 
 }  // namespace kalam::server

@@ -19,11 +19,13 @@
 #include "commit/commit_pipeline.h"
 #include "commit/commit_shards.h"
 #include "common/snowflake.h"
+#include "common/table_type.h"
 #include "common/status.h"
 #include "replication/meta_store.h"
 #include "replication/replicated_writer.h"
 #include "replication/shard_state_machine.h"
 #include "server/config.h"
+#include "server/snapshot_fetcher.h"
 #include "sql/cluster_status.h"
 #include "storage/kv_store.h"
 
@@ -61,6 +63,18 @@ class ClusterNode : public sql::ClusterStatus {
   // system does not run on a cluster node yet).
   commit::CommitPipeline& shared_pipeline() { return *pipelines_.back(); }
   cluster::NodeRuntime* runtime() { return runtime_.get(); }
+  // A member's Raft directory (cluster.raft_dir, else "<data_dir>/raft") and its shard snapshot
+  // root, "<raft_dir>/snapshots" (served to peers by the API's snapshot route).
+  static std::string RaftDir(const ServerConfig& config);
+  static std::string SnapshotDir(const ServerConfig& config);
+  // Called (on a Raft loop thread) after a data group restored a snapshot: its keys were
+  // replaced without change records. Set before Start.
+  void SetOnRestored(std::function<void(cluster::GroupId)> fn) { on_restored_ = std::move(fn); }
+  // The data group holding rows of a table of type `type` in `scope` (as CommitShards routes).
+  cluster::GroupId GroupOf(TableType type, std::string_view scope) const {
+    return type == TableType::kUser || type == TableType::kStream ? router_.ForUser(scope)
+                                                                    : router_.Shared();
+  }
 
   // system.cluster and system.cluster_groups (sql::ClusterStatus), from the runtime's group
   // views: what this node knows now. Valid after Start.
@@ -94,6 +108,9 @@ class ClusterNode : public sql::ClusterStatus {
 
  private:
   void ReloadLoop();
+  // Applies what each data group's machine holds for the catalog and now resolves (the
+  // reloader thread, after each catalog reload and every 100 ms while entries are held).
+  void RetryHeldEntries();
 
   const ServerConfig config_;
   storage::KvStore& kv_;
@@ -108,6 +125,8 @@ class ClusterNode : public sql::ClusterStatus {
   std::vector<std::unique_ptr<replication::ShardStateMachine>> machines_;
   std::vector<std::unique_ptr<replication::ReplicatedWriter>> writers_;
   std::unique_ptr<cluster::NodeRuntime> runtime_;
+  std::unique_ptr<HttpSnapshotFetcher> fetcher_;
+  std::function<void(cluster::GroupId)> on_restored_;
   // Foreign catalog changes the DDL gate has seen loaded; only touched under the catalog's DDL
   // lock (the gate runs there).
   uint64_t loaded_foreign_ = 0;
@@ -119,6 +138,7 @@ class ClusterNode : public sql::ClusterStatus {
   std::thread reloader_;
   // foreign_applied() as it was before the reloader's last completed Reload.
   std::atomic<uint64_t> reloaded_foreign_{0};
+  std::atomic<bool> machines_ready_{false};  // machines_ is complete (set at the end of Start)
 };
 
 }  // namespace kalam::server

@@ -198,6 +198,9 @@ void VisitFields(Config& c, Visitor& v) {
   v.Str("raft_dir", c.cluster.raft_dir, /*non_empty=*/false);
   v.Int("election_timeout_ms", c.cluster.election_timeout_ms, 100, 60000);
   v.Int("heartbeat_timeout_ms", c.cluster.heartbeat_timeout_ms, 10, 60000);
+  v.Int("snapshot_threshold", c.cluster.snapshot_threshold, 1, 1000000000);
+  v.Int("snapshot_trailing", c.cluster.snapshot_trailing, 0, 1000000000);
+  v.Str("secret", c.cluster.secret, /*non_empty=*/false);
 }
 
 // A violated rule: the dotted key it is about and the text after "Invalid configuration: ".
@@ -461,6 +464,9 @@ std::optional<Problem> FindClusterProblem(const ServerConfig& config) {
     }
     return std::nullopt;
   }
+  if (!c.secret.empty() && c.secret.size() < 16) {
+    return Problem{"cluster.secret", "cluster.secret must be at least 16 characters"};
+  }
   auto peers = cluster::ParsePeers(c.peers);
   if (!peers.ok()) {
     return Problem{"cluster.peers", "cluster.peers: " + peers.status().message()};
@@ -709,7 +715,8 @@ class SettingsLister {
   void Bool(std::string_view key, const bool& field) { Add(key, field ? "true" : "false"); }
   void Str(std::string_view key, const std::string& field, bool) {
     const std::string name = section_ + "." + std::string(key);
-    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password";
+    const bool secret = name == "auth.jwt_secret" || name == "auth.root_password" ||
+                        name == "cluster.secret";
     Add(key, secret && !field.empty() ? "***" : field);
   }
   void LogLevel(std::string_view key, const std::string& field) { Add(key, field); }
@@ -991,7 +998,8 @@ node_id = 0
 # ["1=10.0.0.1:9100", "2=10.0.0.2:9100", "3=10.0.0.3:9100"].
 peers = []
 # Every member's HTTP API as "id=host:port" (plain HTTP), e.g. ["1=10.0.0.1:8080", ...]: a write
-# this node does not lead is forwarded to its leader's API. Empty: answered NOT_LEADER instead.
+# this node does not lead is forwarded to its leader's API (answered NOT_LEADER when empty);
+# snapshot files are fetched from these addresses too.
 api_peers = []
 # User shards the rows of USER tables are split into by user id; fixed when the cluster is created.
 user_shards = 8
@@ -1001,6 +1009,13 @@ raft_dir = ""
 election_timeout_ms = 1000
 # Milliseconds between a leader's heartbeats; below election_timeout_ms.
 heartbeat_timeout_ms = 100
+# Entries a data group applies between two shard snapshots.
+snapshot_threshold = 1024
+# Entries a data group keeps in its log behind a snapshot.
+snapshot_trailing = 8192
+# Shared secret (>= 16 characters, the same on every member) that members present to get each
+# other's snapshot files. Empty: no snapshot files served or fetched.
+secret = ""
 )toml";
 }
 

@@ -297,7 +297,7 @@ struct ClusterConfig {
   // Every member's HTTP API as "id=host:port" (plain HTTP), e.g. ["1=10.0.0.1:8080", ...]: a
   // write this node does not lead is forwarded to its leader's entry (docs/cluster.md). Ids
   // must be ids of `peers`; a leader without an entry gets no forwarding (NOT_LEADER stays).
-  // Default: [].
+  // A node that restores a snapshot fetches its files from the source's entry. Default: [].
   std::vector<std::string> api_peers;
   // User shards the rows of USER tables are split into, by user id; fixed when the cluster is
   // created. 1..1024. Default: 8.
@@ -309,6 +309,16 @@ struct ClusterConfig {
   uint32_t election_timeout_ms = 1000;
   // Milliseconds between a leader's heartbeats; < election_timeout_ms. 10..60000. Default: 100.
   uint32_t heartbeat_timeout_ms = 100;
+  // Entries a data group applies between two shard snapshots (docs/cluster.md, Snapshots).
+  // 1..1000000000. Default: 1024 (libraft's).
+  uint32_t snapshot_threshold = 1024;
+  // Entries a data group keeps in its log behind a snapshot (a follower that lags by more gets
+  // the snapshot). 0..1000000000. Default: 8192 (libraft's).
+  uint32_t snapshot_trailing = 8192;
+  // The shared secret members present (Authorization: Bearer) to get each other's snapshot
+  // files; the same on every member, at least 16 characters. Empty: this node serves no
+  // snapshot files and cannot fetch any. Default: "".
+  std::string secret;
 
   // True when this node is a cluster member (peers are configured).
   bool enabled() const { return !peers.empty(); }

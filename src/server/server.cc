@@ -231,6 +231,18 @@ Status Server::Impl::OpenData() {
       std::vector<commit::CommitHook*>{files.get(), topics.get(), vectors.get()});
   if (cluster) {
     // No commit hooks on a cluster node yet (docs/cluster.md): they assume one pipeline.
+    // A restored shard's rows changed without change records: its live subscriptions end with
+    // an error, so their clients subscribe again (a fresh initial snapshot).
+    cluster->SetOnRestored([this](cluster::GroupId group) {
+      live::LiveManager* l = live_for_streams.load(std::memory_order_acquire);
+      if (l == nullptr) return;
+      const size_t ended = l->EndWhere(
+          [&](const catalog::TableDef& table, const std::string& scope) {
+            return this->cluster->GroupOf(table.type, scope) == group;
+          },
+          "This node restored a snapshot of the table's shard; subscribe again");
+      if (ended > 0) spdlog::warn("Ended {} live subscriptions after a snapshot restore", ended);
+    });
     KALAM_RETURN_IF_ERROR(cluster->Start(*ids, po, configure_pipeline, *catalog));
     shards = std::make_unique<commit::CommitShards>(cluster->shards());
   } else {
@@ -455,6 +467,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, const 
   impl->api.node_id = config.server.node_id;
   impl->api.api_addr = config.server.host + ":" + std::to_string(config.server.port);
   impl->api.ready = &raw->ready;
+  if (config.cluster.enabled()) {
+    impl->api.snapshot_dir = ClusterNode::SnapshotDir(config);
+    impl->api.cluster_secret = config.cluster.secret;
+  }
   impl->api.auth_options.allow_remote_setup = config.auth.allow_remote_setup;
   impl->api.auth_options.localhost_bypass = config.auth.localhost_bypass;
   impl->api.auth_options.localhost_user = config.auth.localhost_user;

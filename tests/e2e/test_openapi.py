@@ -358,6 +358,50 @@ def test_admin_console_routes(srv, contract):
     assert (r.status_code, r.json()["error"]) == (400, "INVALID_PATH")
 
 
+def test_cluster_snapshot_file_route(tmp_path, contract):
+    """A one-member cluster takes shard snapshots; the route serves their files to members."""
+    import socket
+    from kalam_harness import free_port
+
+    def free_range(n):
+        while True:
+            b = free_port()
+            try:
+                for p in range(b, b + n):
+                    with socket.socket() as sock:
+                        sock.bind(("127.0.0.1", p))
+                return b
+            except OSError:
+                continue
+    secret = "openapi-cluster-secret-0123"
+    cfg = (CONFIG + "[server]\nnode_id = 1\n[cluster]\nnode_id = 1\n"
+           f'peers = ["1=127.0.0.1:{free_range(3)}"]\nuser_shards = 1\nsnapshot_threshold = 8\n'
+           f'snapshot_trailing = 4\nsecret = "{secret}"\n')
+    s = Server(tmp_path / "data", config_toml=cfg).start()
+    try:
+        deadline = time.time() + 20
+        while s.sql_raw("CREATE NAMESPACE snap").status_code != 200:
+            assert time.time() < deadline, "no leader"
+            time.sleep(0.1)
+        s.sql("CREATE SHARED TABLE snap.t (id INT PRIMARY KEY)")
+        for i in range(20):
+            s.sql(f"INSERT INTO snap.t (id) VALUES ({i})")
+        snaps = s.data_dir / "raft" / "snapshots" / "shared"
+        while not (snaps.exists() and any(snaps.iterdir())):
+            assert time.time() < deadline, "no snapshot"
+            time.sleep(0.1)
+        index = sorted(int(p.name) for p in snaps.iterdir())[-1]
+        url = f"{s.base}/v1/api/cluster/snapshots/shared/{index}/keys.kv"
+        r = contract.check(requests.get(url, headers=bearer(secret)))
+        assert (r.status_code, r.content) == (200, (snaps / str(index) / "keys.kv").read_bytes())
+        r = contract.check(requests.get(url))
+        assert (r.status_code, r.json()["error"]) == (401, "UNAUTHORIZED")
+        r = contract.check(requests.get(url.replace(f"/{index}/", "/999999/"), headers=bearer(secret)))
+        assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")
+    finally:
+        s.stop()
+
+
 # Operations that only ever redirect: exercised with their 302 instead of a 200.
 REDIRECT_ONLY = {("/", "get"), ("/ui", "get")}
 

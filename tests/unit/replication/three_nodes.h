@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cluster/node_runtime.h"
@@ -46,11 +47,12 @@ uint16_t FreePort() {
   return ntohs(addr.sin_port);
 }
 
-std::shared_ptr<const catalog::TableDef> MakeTable() {
+std::shared_ptr<const catalog::TableDef> MakeTable(catalog::TableId table_id = 7,
+                                                   std::string name = "t") {
   auto d = std::make_shared<catalog::TableDef>();
-  d->table_id = 7;
+  d->table_id = table_id;
   d->namespace_id = "ns";
-  d->table_name = "t";
+  d->table_name = std::move(name);
   d->type = catalog::TableType::kShared;
   catalog::ColumnDef id;
   id.column_id = 1;
@@ -81,6 +83,36 @@ struct Seen {
   int64_t id;
   table::ChangeKind kind;
   bool operator==(const Seen&) const = default;
+};
+
+// What one node's catalog knows, as its resolver sees it: tables by id, and ids it knows were
+// dropped. A test changes it to make one node's meta replica lag (held entries) or drop a table.
+struct NodeCatalog {
+  std::mutex mu;
+  std::map<catalog::TableId, std::shared_ptr<const catalog::TableDef>> tables;  // guarded by mu
+  std::set<catalog::TableId> dropped;                                             // guarded by mu
+
+  void Add(std::shared_ptr<const catalog::TableDef> def) {
+    std::lock_guard lock(mu);
+    tables[def->table_id] = std::move(def);
+  }
+  void Drop(catalog::TableId id) {
+    std::lock_guard lock(mu);
+    tables.erase(id);
+    dropped.insert(id);
+  }
+  // The server's resolver contract (group_codec.h): kTableNotFound for a dropped table,
+  // kUnavailable for one not known yet.
+  Result<std::shared_ptr<const catalog::TableDef>> Resolve(catalog::TableId id, uint32_t version) {
+    std::lock_guard lock(mu);
+    if (dropped.count(id) != 0) {
+      return Status::TableNotFound("Table id " + std::to_string(id) + " was dropped");
+    }
+    auto it = tables.find(id);
+    if (it != tables.end() && it->second->schema_version == version) return it->second;
+    return Status::Unavailable("Table id " + std::to_string(id) + " version " +
+                               std::to_string(version) + " is not in this node's catalog yet");
+  }
 };
 
 // One node: store, pipeline, state machine, runtime and writer, started and stopped together.
@@ -122,6 +154,7 @@ class ThreeNodeTest : public ::testing::Test {
     for (NodeId id = 1; id <= 3; ++id) peers_.push_back(cluster::Peer{id, "127.0.0.1", FreePort()});
     for (int n = 0; n < 3; ++n) nodes_.push_back(std::make_unique<Node>());
     for (int n = 0; n < 3; ++n) fetcher_.SetRoot(NodeId(n + 1), SnapshotDir(n));
+    for (auto& cat : catalogs_) cat.Add(table_);
   }
 
   std::string NodeDir(int n) const {
@@ -153,14 +186,10 @@ class ThreeNodeTest : public ::testing::Test {
       for (const auto& r : records) node.seen.push_back(Seen{r.seq, r.values[0].as_int(), r.kind});
     });
     ASSERT_TRUE(node.pipeline->Start().ok());
-    auto table = table_;
+    NodeCatalog* cat = &catalogs_[n];
     node.machine = std::make_unique<ShardStateMachine>(
         "shared", *node.kv, *node.pipeline,
-        [table](catalog::TableId id,
-                uint32_t version) -> Result<std::shared_ptr<const catalog::TableDef>> {
-          if (id == table->table_id && version == table->schema_version) return table;
-          return Status::NotFound("unknown table");
-        });
+        [cat](catalog::TableId id, uint32_t version) { return cat->Resolve(id, version); });
     if (snapshots_) {
       ShardSnapshotOptions snap;
       snap.dir = SnapshotDir(n);
@@ -210,11 +239,12 @@ class ThreeNodeTest : public ::testing::Test {
   }
 
   table::StagedRow Row(int64_t id, std::string v, int64_t base_seq = 0, bool base_live = false,
-                       bool live = true) {
+                       bool live = true, std::shared_ptr<const catalog::TableDef> table = nullptr) {
+    if (!table) table = table_;
     table::StagedRow r;
-    r.table = table_;
+    r.table = table;
     r.pk = Value::Int(id);
-    r.pk_key = table::PkKey(table_->table_id, "", r.pk);
+    r.pk_key = table::PkKey(table->table_id, "", r.pk);
     r.live = live;
     r.values = {Value::Int(id), Value::Text(std::move(v))};
     r.base_seq = base_seq;
@@ -276,6 +306,7 @@ class ThreeNodeTest : public ::testing::Test {
   std::vector<cluster::Peer> peers_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::shared_ptr<const catalog::TableDef> table_ = MakeTable();
+  NodeCatalog catalogs_[3];  // node n's resolver reads catalogs_[n]; every one knows table_
 };
 
 }  // namespace

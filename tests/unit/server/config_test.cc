@@ -124,6 +124,9 @@ user_shards = 16
 raft_dir = "/var/lib/kalamdb-raft"
 election_timeout_ms = 2000
 heartbeat_timeout_ms = 200
+snapshot_threshold = 64
+snapshot_trailing = 16
+secret = "0123456789abcdef"
 )toml";
 
 using Env = std::map<std::string, std::string>;
@@ -623,7 +626,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 72u);
+  EXPECT_EQ(keys(text).size(), 75u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
