@@ -59,7 +59,7 @@ def test_every_printed_key_is_documented_with_its_default():
     wrong = {k: (doc[k][0], v) for k, v in printed.items() if doc[k][0] != v or
              type(doc[k][0]) is not type(v)}
     assert wrong == {}, "documented default != printed default"
-    assert len(printed) == 72
+    assert len(printed) == 73
 
 
 def test_environment_overrides_match():
@@ -119,6 +119,6 @@ def test_a_cluster_section_without_peers_is_a_single_node(tmp_path):
         assert rows == [["cluster.api_peers", ""], ["cluster.election_timeout_ms", "1000"],
                         ["cluster.heartbeat_timeout_ms", "100"], ["cluster.node_id", "0"],
                         ["cluster.peers", ""], ["cluster.raft_dir", ""],
-                        ["cluster.user_shards", "4"]]
+                        ["cluster.shared_storage_dir", ""], ["cluster.user_shards", "4"]]
     finally:
         s.stop()
