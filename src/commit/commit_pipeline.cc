@@ -177,6 +177,37 @@ Status CommitPipeline::RunExclusive(const std::function<Status()>& fn) {
   return s;
 }
 
+Status CommitPipeline::CheckLeader() {
+  return writer_ == nullptr ? Status::OK() : writer_->BeginGroup();
+}
+
+Status CommitPipeline::CommitTiering(const std::function<Status(storage::WriteBatch*)>& stage) {
+  return RunExclusive([&]() -> Status {
+    if (writer_ == nullptr) {
+      storage::WriteBatch batch;
+      KALAM_RETURN_IF_ERROR(stage(&batch));
+      if (batch.empty()) return Status::OK();
+      auto write = [&] { return kv_.Write(batch, {.sync = options_.sync_writes}); };
+      return cold_ != nullptr ? cold_->ApplyTieringBatch(batch, write) : write();
+    }
+    // A cluster node. `stage` decides what to delete from this node's hot rows; each replica
+    // applies the batch at the entry's log position, so the decision must hold against the
+    // state every replica has there. It does, because that state is this node's state now:
+    // - BeginGroup: this node leads the shard and applied every entry committed before its term;
+    // - within its term only this pipeline proposes to the shard's group, and it is held here
+    //   (RunExclusive): every group it proposed before returned once applied on this node
+    //   (GroupWriter::Write) — the invariant the commit re-checks rely on too;
+    // - if leadership is lost meanwhile, the entry is never committed (the new leader's log
+    //   replaces it) and nothing was written here: the replicas keep their hot rows, and the
+    //   segment already written is named by no manifest (flushed again later).
+    KALAM_RETURN_IF_ERROR(writer_->BeginGroup());
+    storage::WriteBatch batch;
+    KALAM_RETURN_IF_ERROR(stage(&batch));
+    if (batch.empty()) return Status::OK();
+    return writer_->Write(batch, {}, 0);
+  });
+}
+
 Status CommitPipeline::RunSchemaChange(table::TableId table,
                                        const std::function<Result<uint32_t>()>& change) {
   Pending self;
@@ -205,10 +236,18 @@ Status CommitPipeline::RunSchemaChange(table::TableId table,
 Status CommitPipeline::ApplyGroup(const storage::WriteBatch& batch,
                                   const std::vector<table::ChangeRecord>& records,
                                   int64_t max_seq) {
-  {
+  auto write = [&]() -> Status {
     std::lock_guard lock(write_mu_);
     KALAM_RETURN_IF_ERROR(kv_.Write(batch, {.sync = options_.sync_writes}));
     last_written_seq_ = std::max(last_written_seq_, max_seq);
+    return Status::OK();
+  };
+  // A flush or compaction step proposed by the leader (replication::TieringGate) stages scope
+  // manifests: every replica makes them visible with the batch, so all read the same segments.
+  if (cold_ != nullptr) {
+    KALAM_RETURN_IF_ERROR(cold_->ApplyTieringBatch(batch, write));
+  } else {
+    KALAM_RETURN_IF_ERROR(write());
   }
   // A later leader on this node stamps larger `_seq`s than any group applied here.
   seq_gen_.AdvancePast(max_seq);

@@ -95,6 +95,19 @@ class CommitPipeline {
   // the same rows. Returns fn's status, or kUnavailable after Stop.
   Status RunExclusive(const std::function<Status()>& fn);
 
+  // The exclusive step of a flush or compaction (table::WriterGate::CommitTiering): runs `stage`
+  // while no commit group is being written, then commits the batch it filled with its staged
+  // manifests (ColdStore::ApplyTieringBatch). Without a group writer (a single node) the batch is
+  // written here. With one (a cluster node) this node must lead the shard (BeginGroup: else
+  // NOT_LEADER, `stage` not run), and the batch is proposed as a commit group without change
+  // records; every replica applies it through ApplyGroup, in log order. An empty batch commits
+  // nothing. Returns stage's failure (nothing committed) or the write's / proposal's status;
+  // kUnavailable after Stop.
+  Status CommitTiering(const std::function<Status(storage::WriteBatch*)>& stage);
+  // OK when this node may commit a tiering step here: always without a group writer; else the
+  // group writer's BeginGroup (NOT_LEADER naming the leader when another node leads the shard).
+  Status CheckLeader();
+
   // Where committed rows that left hot storage live: the re-check of a row whose key has no hot
   // version consults it (an update or delete of a cold-only row, a PK insert over a cold row).
   // Set before Start; may be null.
@@ -117,7 +130,8 @@ class CommitPipeline {
 
   // The apply side of a GroupWriter, on every replica: writes `batch` atomically (with
   // sync_writes), advances the read-point watermark and the `_seq` generator past `max_seq`, then
-  // publishes `records` to the listeners. Serialised with TakeReadPoint, so read points stay
+  // publishes `records` to the listeners. Scope manifests the batch stages (a replicated flush or
+  // compaction step) are installed in the cold store first (ColdStore::ApplyTieringBatch). Serialised with TakeReadPoint, so read points stay
   // gap-free. Called by the replicated state machine, one group at a time and in log order; not
   // while the caller holds anything the listeners need.
   Status ApplyGroup(const storage::WriteBatch& batch, const std::vector<table::ChangeRecord>& records,

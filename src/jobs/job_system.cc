@@ -51,17 +51,58 @@ JobSystem::JobSystem(storage::KvStore& kv, catalog::Catalog& catalog, table::Tab
       clock_(clock),
       options_(options),
       manager_(kv, ids, clock, options.manager),
-      gate_(pipeline),
+      gate_(options.cluster ? options.cluster->shards : commit::CommitShards(pipeline), kv),
       flusher_(kv, store, cold, gate_, clock, options.flusher),
       streams_(kv) {}
 
 table::WriterGate::ReadPoint JobSystem::PipelineGate::TakeReadPoint() {
-  commit::CommitPipeline::ReadPoint rp = pipeline_.TakeReadPoint();
+  // A cluster node's shards have no common watermark; the flusher needs only the snapshot (one
+  // RocksDB, each group written atomically).
+  if (!shards_.single()) return {kv_.GetSnapshot(), 0};
+  commit::CommitPipeline::ReadPoint rp = shards_.all().front()->TakeReadPoint();
   return {std::move(rp.snapshot), rp.seq};
 }
 
 Status JobSystem::PipelineGate::RunExclusive(const std::function<Status()>& fn) {
-  return pipeline_.RunExclusive(fn);
+  // Stream eviction only: not run on a cluster node (RunScheduledWork).
+  if (!shards_.single()) {
+    return Status::FailedPrecondition("STREAM eviction does not run on a cluster node yet");
+  }
+  return shards_.all().front()->RunExclusive(fn);
+}
+
+Status JobSystem::PipelineGate::CommitTiering(
+    const catalog::TableDef& def, const table::Scope& scope,
+    const std::function<Status(storage::WriteBatch*)>& stage) {
+  return shards_.For(def.type, scope).CommitTiering(stage);
+}
+
+Status JobSystem::PipelineGate::Leads(const catalog::TableDef& def, const table::Scope& scope) {
+  return shards_.For(def.type, scope).CheckLeader();
+}
+
+Status JobSystem::RefuseOnCluster(const std::string& what) const {
+  if (!options_.cluster) return Status::OK();
+  return Status::FailedPrecondition(what +
+                                    " does not run on a cluster node yet (docs/cluster.md, "
+                                    "\"Jobs on a cluster node\")");
+}
+
+Status JobSystem::CheckSharedStorage(const catalog::TableDef& def) const {
+  if (!options_.cluster || options_.storages == nullptr) return Status::OK();
+  auto storage = options_.storages->Find(def.options.storage_id);
+  if (!storage || storage->storage_type != "filesystem") return Status::OK();
+  namespace fs = std::filesystem;
+  const fs::path node_dir = fs::absolute(options_.cluster->node_local_dir).lexically_normal();
+  const fs::path base = fs::path(storage->base_directory).lexically_normal();
+  const fs::path rel = base.lexically_relative(node_dir);
+  if (rel.empty() || *rel.begin() == "..") return Status::OK();
+  return Status::FailedPrecondition(
+      "Table '" + def.QualifiedName() + "' is not flushed: its storage '" + storage->storage_id +
+      "' keeps its files in '" + storage->base_directory +
+      "', inside this node's data directory, which the other cluster nodes cannot read. Set "
+      "cluster.shared_storage_dir to a directory every node shares, or use an S3 storage "
+      "(docs/cluster.md, \"Cold tier\")");
 }
 
 JobSystem::~JobSystem() { Stop(); }
@@ -84,9 +125,13 @@ Status JobSystem::Start() {
     stopping_ = false;
   }
   if (!accounting_.exchange(true)) {
-    pipeline_.AddListener([this](const std::vector<table::ChangeRecord>& records) {
-      OnCommitted(records);
-    });
+    std::vector<commit::CommitPipeline*> pipelines{&pipeline_};
+    if (options_.cluster) pipelines = options_.cluster->shards.all();
+    for (commit::CommitPipeline* p : pipelines) {
+      p->AddListener([this](const std::vector<table::ChangeRecord>& records) {
+        OnCommitted(records);
+      });
+    }
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   return Status::OK();
@@ -136,7 +181,9 @@ void JobSystem::RunScheduledWork() {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    if (options_.stream_eviction_interval.count() > 0 && now >= next_eviction_us_) {
+    // A cluster node evicts no STREAM rows yet (their deletions would bypass the log).
+    if (!options_.cluster && options_.stream_eviction_interval.count() > 0 &&
+        now >= next_eviction_us_) {
       evict = true;
       next_eviction_us_ = now + Micros(options_.stream_eviction_interval);
     }
@@ -162,6 +209,12 @@ void JobSystem::RunScheduledWork() {
     }
   }
   for (const auto& def : due) {
+    // A cluster node flushes only the scopes it leads: a SHARED table whose shard another node
+    // leads is that node's to flush (a USER table's scopes spread over every user shard).
+    if (options_.cluster && def->type == TableType::kShared &&
+        !gate_.Leads(*def, table::Scope()).ok()) {
+      continue;
+    }
     auto started = FlushTable(def);
     if (started.ok()) continue;
     const std::string message =
@@ -266,9 +319,14 @@ Result<std::string> JobSystem::RunFlush(catalog::TableId table, const JobContext
     pending_rows_[table] = std::max<int64_t>(0, pending_rows_[table] - counted);
     last_flush_us_[table] = clock_.NowMicros();
   }
-  return "Flushed " + std::to_string(r.rows) + " row(s) of table '" + def->QualifiedName() +
-         "' into " + std::to_string(r.scopes) + " segment(s), " + std::to_string(r.bytes) +
-         " bytes";
+  std::string out = "Flushed " + std::to_string(r.rows) + " row(s) of table '" +
+                    def->QualifiedName() + "' into " + std::to_string(r.scopes) + " segment(s), " +
+                    std::to_string(r.bytes) + " bytes";
+  if (r.scopes_elsewhere > 0) {
+    out += "; " + std::to_string(r.scopes_elsewhere) +
+           " scope(s) left to the leaders of their shards";
+  }
+  return out;
 }
 
 Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobContext& ctx) {
@@ -287,7 +345,10 @@ Result<std::string> JobSystem::RunCompact(catalog::TableId table, const JobConte
   return "Compaction completed: merged " + std::to_string(r.segments_merged) +
          " segment(s) of table '" +
          def->QualifiedName() + "' into " + std::to_string(r.scopes) + " (" +
-         std::to_string(r.rows) + " row(s))";
+         std::to_string(r.rows) + " row(s))" +
+         (r.scopes_elsewhere > 0 ? "; " + std::to_string(r.scopes_elsewhere) +
+                                       " scope(s) left to the leaders of their shards"
+                                 : std::string());
 }
 
 void JobSystem::StartStreamEvictions() {
@@ -326,6 +387,13 @@ Result<sql::JobStart> JobSystem::FlushTable(std::shared_ptr<const TableDef> def)
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table; only USER and SHARED tables are flushed");
   }
+  // A cluster node: a SHARED table's flush belongs to the shared shard's leader; NOT_LEADER
+  // here (nothing started) is forwarded to it by the SQL route. A USER table's flush runs the
+  // scopes of the user shards this node leads.
+  if (options_.cluster && def->type == TableType::kShared) {
+    KALAM_RETURN_IF_ERROR(gate_.Leads(*def, table::Scope()));
+  }
+  KALAM_RETURN_IF_ERROR(CheckSharedStorage(*def));
   sql::JobStart out;
   if (!flusher_.HasHotRows(def->table_id)) {
     out.kind = sql::JobStart::Kind::kSkipped;
@@ -347,6 +415,10 @@ Result<sql::JobStart> JobSystem::CompactTable(std::shared_ptr<const TableDef> de
                                    std::string(catalog::TableTypeName(def->type)) +
                                    " table; only USER and SHARED tables have segments");
   }
+  if (options_.cluster && def->type == TableType::kShared) {
+    KALAM_RETURN_IF_ERROR(gate_.Leads(*def, table::Scope()));
+  }
+  KALAM_RETURN_IF_ERROR(CheckSharedStorage(*def));
   // Always a job, as in the original, also when the table has no segments yet: the job then
   // completes at once saying so.
   sql::JobStart out;
@@ -385,6 +457,7 @@ std::string BackupSummary(const BackupManifest& m) {
 
 Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
                                                 const std::string& incremental_from) {
+  KALAM_RETURN_IF_ERROR(RefuseOnCluster("BACKUP DATABASE"));
   if (options_.storages == nullptr) {
     return Status::FailedPrecondition("Backups are not available on this server");
   }
@@ -460,6 +533,7 @@ Result<std::string> JobSystem::BackupDatabaseTo(const sql::BackupLocation& to,
 }
 
 Result<std::string> JobSystem::RestoreDatabaseFrom(const sql::BackupLocation& from) {
+  KALAM_RETURN_IF_ERROR(RefuseOnCluster("RESTORE DATABASE"));
   if (from.storage_id.empty()) return RestoreDatabase(from.path);
   if (options_.storages == nullptr || options_.data_dir.empty()) {
     return Status::FailedPrecondition("Restores are not available on this server");
@@ -529,6 +603,7 @@ Result<std::vector<sql::BackupInfo>> JobSystem::ListBackupsAt(const sql::BackupL
 }
 
 Result<std::string> JobSystem::RestoreDatabase(const std::string& dir) {
+  KALAM_RETURN_IF_ERROR(RefuseOnCluster("RESTORE DATABASE"));
   if (options_.storages == nullptr || options_.data_dir.empty()) {
     return Status::FailedPrecondition("Restores are not available on this server");
   }

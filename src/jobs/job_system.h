@@ -11,11 +11,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "commit/commit_pipeline.h"
+#include "commit/commit_shards.h"
 #include "jobs/job_manager.h"
 #include "sql/job_service.h"
 #include "table/cold_store.h"
@@ -50,6 +52,17 @@ struct JobSystemOptions {
   std::string server_version;
   // The data directory RESTORE DATABASE stages into (<data_dir>/restore_pending).
   std::string data_dir;
+  // A cluster node (docs/cluster.md, "Jobs on a cluster node"); unset on a single node.
+  struct ClusterNode {
+    // The node's shard pipelines: each scope's flush and compaction steps are committed through
+    // its shard's group, only on its leader; every pipeline's applied change records count
+    // toward FLUSH_POLICY.
+    commit::CommitShards shards;
+    // The node's own data directory: a flush or compaction into a filesystem storage under it
+    // is refused (its files would be seen by this node only).
+    std::string node_local_dir;
+  };
+  std::optional<ClusterNode> cluster;
   // Test only (server env KALAMDB_TEST_RESTORE_PAUSE_MS): RESTORE NAMESPACE pauses this long after
   // writing its data and before publishing the namespace, so a crash test can kill it there.
   std::chrono::milliseconds restore_test_pause{0};
@@ -118,17 +131,28 @@ class JobSystem : public sql::JobService {
   const Clock& clock_;
   const JobSystemOptions options_;
   JobManager manager_;
-  // The commit pipeline as the flusher's writer gate.
+  // The commit pipelines as the flusher's writer gate: each scope's step is committed by the
+  // pipeline of its shard (CommitPipeline::CommitTiering).
   class PipelineGate : public table::WriterGate {
    public:
-    explicit PipelineGate(commit::CommitPipeline& pipeline) : pipeline_(pipeline) {}
+    PipelineGate(commit::CommitShards shards, storage::KvStore& kv)
+        : shards_(std::move(shards)), kv_(kv) {}
     ReadPoint TakeReadPoint() override;
     Status RunExclusive(const std::function<Status()>& fn) override;
+    Status CommitTiering(const catalog::TableDef& def, const table::Scope& scope,
+                         const std::function<Status(storage::WriteBatch*)>& stage) override;
+    Status Leads(const catalog::TableDef& def, const table::Scope& scope) override;
 
    private:
-    commit::CommitPipeline& pipeline_;
+    const commit::CommitShards shards_;
+    storage::KvStore& kv_;
   };
   PipelineGate gate_;
+  // A cluster node: kFailedPrecondition naming `what` as not run on a cluster node yet.
+  Status RefuseOnCluster(const std::string& what) const;
+  // A cluster node: kFailedPrecondition when `def`'s storage keeps its files in this node's
+  // data directory (not shared with the other nodes).
+  Status CheckSharedStorage(const catalog::TableDef& def) const;
   table::Flusher flusher_;
   const table::StreamStore streams_;
 

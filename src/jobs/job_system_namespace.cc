@@ -23,6 +23,7 @@ std::string Megabytes(uint64_t bytes) {
 }  // namespace
 
 Result<std::string> JobSystem::BackupNamespace(const std::string& ns_in, const std::string& dir) {
+  KALAM_RETURN_IF_ERROR(RefuseOnCluster("BACKUP NAMESPACE"));
   if (options_.storages == nullptr) {
     return Status::FailedPrecondition("Backups are not available on this server");
   }
@@ -64,6 +65,7 @@ Result<std::string> JobSystem::BackupNamespace(const std::string& ns_in, const s
 
 Result<std::string> JobSystem::RestoreNamespace(const std::string& ns_in, const std::string& dir,
                                                 const std::string& target_in, bool replace) {
+  KALAM_RETURN_IF_ERROR(RefuseOnCluster("RESTORE NAMESPACE"));
   if (options_.storages == nullptr) {
     return Status::FailedPrecondition("Restores are not available on this server");
   }

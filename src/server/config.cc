@@ -196,6 +196,7 @@ void VisitFields(Config& c, Visitor& v) {
   v.StrList("api_peers", c.cluster.api_peers);
   v.Int("user_shards", c.cluster.user_shards, 1, 1024);
   v.Str("raft_dir", c.cluster.raft_dir, /*non_empty=*/false);
+  v.Str("shared_storage_dir", c.cluster.shared_storage_dir, /*non_empty=*/false);
   v.Int("election_timeout_ms", c.cluster.election_timeout_ms, 100, 60000);
   v.Int("heartbeat_timeout_ms", c.cluster.heartbeat_timeout_ms, 10, 60000);
   v.Int("snapshot_threshold", c.cluster.snapshot_threshold, 1, 1000000000);
@@ -1005,6 +1006,9 @@ api_peers = []
 user_shards = 8
 # Directory of the Raft logs and snapshots. Empty: <data_dir>/raft.
 raft_dir = ""
+# Directory every member shares (same path on each node) where the built-in `local` storage keeps
+# flushed segments. Empty: <data_dir>/storage, node-local, so a cluster node refuses to flush.
+shared_storage_dir = ""
 # Milliseconds without a leader before a follower starts an election (randomised up to 2x).
 election_timeout_ms = 1000
 # Milliseconds between a leader's heartbeats; below election_timeout_ms.

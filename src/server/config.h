@@ -304,6 +304,12 @@ struct ClusterConfig {
   uint32_t user_shards = 8;
   // Directory for the Raft logs and snapshots. Empty: "<data_dir>/raft". Default: "".
   std::string raft_dir;
+  // Directory every member shares (the same path on each: a network file system, or one
+  // machine's directory for local clusters): the built-in `local` storage keeps the flushed
+  // segments there instead of "<data_dir>/storage", so every node reads the segments the shard
+  // leaders flush. Empty: `local` stays in the node's data directory and a flush into it is
+  // refused on a cluster node (docs/cluster.md, Cold tier). Default: "".
+  std::string shared_storage_dir;
   // Milliseconds a follower waits without hearing from its leader before it starts an election
   // (libraft randomises it between 1x and 2x). 100..60000. Default: 1000.
   uint32_t election_timeout_ms = 1000;

@@ -177,8 +177,14 @@ Status Server::Impl::OpenData() {
                                                 cluster ? kv.get() : nullptr));
   audit = std::make_unique<audit::AuditLog>(*kv, clock);
   ids = std::make_unique<SnowflakeGenerator>(config.server.node_id, clock);
+  // A cluster node's `local` storage may live in a directory every member shares (Cold tier in
+  // docs/cluster.md); else in the node's data directory.
+  const bool shared_local = cluster && !config.cluster.shared_storage_dir.empty();
   const std::string storage_dir =
-      fs::absolute(fs::path(config.storage.data_dir) / "storage").lexically_normal().string();
+      fs::absolute(shared_local ? fs::path(config.cluster.shared_storage_dir)
+                                : fs::path(config.storage.data_dir) / "storage")
+          .lexically_normal()
+          .string();
   KALAM_ASSIGN_OR_RETURN(storages, catalog::StorageCatalog::Open(*kv, clock, storage_dir));
   cold = std::make_unique<table::ColdStore>(*kv, *storages, config.storage.cold_cache_mb << 20);
   KALAM_RETURN_IF_ERROR(cold->Load());
@@ -250,7 +256,7 @@ Status Server::Impl::OpenData() {
     KALAM_RETURN_IF_ERROR(pipeline->Start());
     shards = std::make_unique<commit::CommitShards>(*pipeline);
   }
-  // The pipeline given to what takes one (jobs, exports: not run on a cluster node yet).
+  // The pipeline given to what takes one (backups and exports: not run on a cluster node yet).
   commit::CommitPipeline& primary = cluster ? cluster->shared_pipeline() : *pipeline;
   // After a restore, the `_seq`s between the backup's point and now belong to a discarded history.
   KALAM_ASSIGN_OR_RETURN(restore_gaps, jobs::RecordRestoreGaps(*kv, ids->Next()));
@@ -355,6 +361,12 @@ Status Server::Impl::OpenData() {
   jo.backup_roots = jobs::EffectiveBackupRoots(config.backup.allowed_dirs, config.storage.data_dir);
   jo.server_version = build.version;
   jo.data_dir = config.storage.data_dir;
+  // A cluster node flushes and compacts the scopes whose shard it leads, each step proposed
+  // through the shard's group (docs/cluster.md, Jobs on a cluster node).
+  if (cluster) {
+    jo.cluster = jobs::JobSystemOptions::ClusterNode{*shards, config.storage.data_dir};
+    jo.flusher.unique_file_id = [g = ids.get()] { return g->Next(); };
+  }
   jobs = std::make_unique<jobs::JobSystem>(*kv, *catalog, *tables, *cold, primary, *ids, clock, jo);
   exports::UserExportOptions xo;
   xo.directory = fs::absolute(fs::path(config.storage.data_dir) / "exports").lexically_normal().string();
@@ -368,14 +380,11 @@ Status Server::Impl::OpenData() {
     jobs->AddScheduledTask(
         [this] { audit->PruneIfDue(std::chrono::hours(24 * config.audit.retention_days)); });
   }
-  // Flush, compaction, eviction, backups and exports write around the commit pipeline: a
-  // cluster node does not run them yet (docs/cluster.md); their statements answer "The job
-  // system is not running".
-  if (!cluster) {
-    KALAM_RETURN_IF_ERROR(jobs->Start());
-    executor->set_export_service(exports.get());
-    executor->set_job_service(jobs.get());
-  }
+  // Exports write around the commit pipeline: a cluster node does not serve them yet
+  // (docs/cluster.md); its job system refuses backups and restores and runs no STREAM eviction.
+  KALAM_RETURN_IF_ERROR(jobs->Start());
+  executor->set_job_service(jobs.get());
+  if (!cluster) executor->set_export_service(exports.get());
   topics->SetJobManager(&jobs->manager());
   topics->Start();
   executor->set_topic_service(topics.get());

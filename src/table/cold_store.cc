@@ -419,6 +419,40 @@ void ColdStore::StageManifest(catalog::TableId table, const Scope& scope, const 
   }
 }
 
+Status ColdStore::ApplyTieringBatch(const storage::WriteBatch& batch,
+                                     const std::function<Status()>& write) {
+  struct Staged {
+    catalog::TableId table = 0;
+    Scope scope;
+    std::shared_ptr<const ScopeManifest> sm;  // null: the scope's manifest removed
+  };
+  std::vector<Staged> staged;
+  for (const auto& op : batch.ops()) {
+    if (op.partition != Partition::kMeta || !op.key.starts_with(ColdManifestPrefix())) continue;
+    if (op.kind == storage::WriteBatch::OpKind::kDeleteRange) continue;  // StageDropTable
+    Staged st;
+    if (!ParseColdManifestKey(op.key, &st.table, &st.scope)) {
+      return Status::Corruption("Malformed cold manifest key in a tiering batch");
+    }
+    if (op.kind == storage::WriteBatch::OpKind::kPut) {
+      KALAM_ASSIGN_OR_RETURN(ScopeManifest sm, DecodeScopeManifest(op.value));
+      st.sm = std::make_shared<const ScopeManifest>(std::move(sm));
+    }
+    staged.push_back(std::move(st));
+  }
+  std::vector<Staged> previous;
+  for (auto& st : staged) {
+    previous.push_back(Staged{st.table, st.scope, Install(st.table, st.scope, st.sm)});
+  }
+  Status s = write();
+  if (!s.ok()) {
+    for (auto it = previous.rbegin(); it != previous.rend(); ++it) {
+      Install(it->table, it->scope, it->sm);
+    }
+  }
+  return s;
+}
+
 std::shared_ptr<const ScopeManifest> ColdStore::Install(catalog::TableId table, const Scope& scope,
                                                         std::shared_ptr<const ScopeManifest> sm) {
   std::lock_guard lock(mu_);

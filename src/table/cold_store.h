@@ -172,6 +172,13 @@ class ColdStore {
   // Makes `sm` (null = none) the scope's manifest for readers; returns the previous one.
   std::shared_ptr<const ScopeManifest> Install(catalog::TableId table, const Scope& scope,
                                                std::shared_ptr<const ScopeManifest> sm);
+  // Writes a batch that may hold staged manifests (a flush or compaction step, or a replicated
+  // entry applied on a cluster replica): makes every manifest `batch` stages (its StageManifest
+  // puts and deletes) visible first, then calls `write` (which writes `batch`); when `write`
+  // fails the previous manifests are reinstalled. Visible before the hot deletions are written,
+  // as for Install. kCorruption, nothing installed or written, for a staged manifest that does not
+  // decode. A batch staging none is just written.
+  Status ApplyTieringBatch(const storage::WriteBatch& batch, const std::function<Status()>& write);
   // Adds removal of every manifest of `table` to `batch`.
   static void StageDropTable(catalog::TableId table, storage::WriteBatch* batch);
   // Forgets a dropped table's manifests and cached segments, and deletes its files (best effort:

@@ -1,6 +1,7 @@
 // Flush and compaction of table scopes into Parquet segments.
 #include "table/flusher.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -105,6 +106,7 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const TieringContext& jo
                                  rp.snapshot.get());
   Scope scope;
   bool have_scope = false;
+  bool owned = false;  // this node may flush `scope` (WriterGate::Leads)
   std::vector<ColdRow> rows;
   for (it->Seek(TableBegin(def.table_id)); it->Valid(); it->Next()) {
     std::string_view rest = it->key();
@@ -116,12 +118,15 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const TieringContext& jo
     if (!have_scope || key_scope != scope) {
       if (have_scope && !rows.empty()) {
         if (job.cancelled()) return result;
-        KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, job, &result));
+        KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), job, &result));
         rows.clear();
       }
       scope = std::move(key_scope);
       have_scope = true;
+      owned = writer_.Leads(def, scope).ok();
+      if (!owned) ++result.scopes_elsewhere;
     }
+    if (!owned) continue;
     int64_t seq = 0;
     std::string_view bytes;
     if (!SplitPkEntry(it->value(), &seq, &bytes)) {
@@ -137,7 +142,7 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const TieringContext& jo
   }
   KALAM_RETURN_IF_ERROR(it->status());
   if (have_scope && !rows.empty() && !job.cancelled()) {
-    KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), rp.seq, job, &result));
+    KALAM_RETURN_IF_ERROR(FlushScope(def, scope, std::move(rows), job, &result));
   }
   if (result.rows > 0) {
     // The hot versions just deleted stay in RocksDB's memtable, under range tombstones, until it
@@ -151,7 +156,13 @@ Result<FlushResult> Flusher::Flush(const TableDef& def, const TieringContext& jo
 }
 
 Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
-                           int64_t read_seq, const TieringContext& job, FlushResult* result) {
+                           const TieringContext& job, FlushResult* result) {
+  // The scope's row versions (`rows` partition) up to the newest flushed `_seq` are deleted with
+  // the last chunk. A version committed after the read point has a larger `_seq` than every
+  // version of the scope in it (one writer stamps a scope's `_seq`s in commit order: the single
+  // node's pipeline, or the leader of the scope's shard), so it stays.
+  int64_t read_seq = 0;
+  for (const auto& r : rows) read_seq = std::max(read_seq, r.seq);
   auto existing = cold_.Get(def.table_id, scope);
   auto next = std::make_shared<ScopeManifest>();
   if (existing) {
@@ -162,7 +173,8 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
     next->folder = location.second;
   }
   KALAM_ASSIGN_OR_RETURN(auto store, cold_.StoreFor(next->storage_id));
-  const int64_t id = next->manifest.next_segment_id;
+  int64_t id = next->manifest.next_segment_id;
+  if (options_.unique_file_id) id = std::max(id, options_.unique_file_id());
   KALAM_ASSIGN_OR_RETURN(EncodedSegment enc, EncodeSegment(def, rows));
   enc.entry.file = SegmentFileName(id);
   enc.entry.id = id;
@@ -193,13 +205,9 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
     const size_t end = std::min(rows.size(), start + kDeleteChunk);
     const bool first = start == 0;
     const bool last = end == rows.size();
-    KALAM_RETURN_IF_ERROR(writer_.RunExclusive([&]() -> Status {
-      storage::WriteBatch batch;
-      std::shared_ptr<const ScopeManifest> previous;
-      if (first) {
-        ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
-        previous = cold_.Install(def.table_id, scope, installed);
-      }
+    KALAM_RETURN_IF_ERROR(writer_.CommitTiering(def, scope, [&](storage::WriteBatch* out) -> Status {
+      storage::WriteBatch& batch = *out;
+      if (first) ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
       // Walk the current pk entries of the chunk's key range beside the flushed rows (both in key
       // order). When the range holds exactly the flushed versions — the common case — one range
       // deletion replaces them all; otherwise each entry still holding its flushed `_seq` is
@@ -230,10 +238,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
           exact = false;  // a key inserted since the read point
         }
       }
-      if (!it->status().ok()) {
-        if (first) cold_.Install(def.table_id, scope, previous);
-        return it->status();
-      }
+      KALAM_RETURN_IF_ERROR(it->status());
       if (i < end) exact = false;
       if (exact) {
         batch.DeleteRange(Partition::kPk, ro.lower_bound, ro.upper_bound);
@@ -244,9 +249,7 @@ Status Flusher::FlushScope(const TableDef& def, const Scope& scope, std::vector<
         batch.DeleteRange(Partition::kRows, RowKey(def.table_id, scope, 0),
                           RowKey(def.table_id, scope, read_seq + 1));
       }
-      Status s = kv_.Write(batch);
-      if (!s.ok() && first) cold_.Install(def.table_id, scope, previous);
-      return s;
+      return Status::OK();
     }));
   }
   // 4. Snapshots the committed manifest does not name (none when the flush failed before).
@@ -263,6 +266,10 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
   const int64_t retention_ms = static_cast<int64_t>(def.options.deleted_retention_hours) * 3600000;
   for (const auto& [scope, sm] : cold_.ScopesOf(def.table_id)) {
     if (job.cancelled()) break;
+    if (!writer_.Leads(def, scope).ok()) {
+      ++result.scopes_elsewhere;
+      continue;
+    }
     int64_t tombstones = 0;
     for (const auto& seg : sm->manifest.segments) tombstones += seg.tombstones;
     if (sm->manifest.segments.size() < 2 && tombstones == 0) continue;
@@ -287,6 +294,10 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
     next->storage_id = sm->storage_id;
     next->folder = sm->folder;
     next->manifest.next_segment_id = sm->manifest.next_segment_id;
+    if (options_.unique_file_id) {
+      next->manifest.next_segment_id =
+          std::max(next->manifest.next_segment_id, options_.unique_file_id());
+    }
     if (!rows.empty()) {
       const int64_t id = next->manifest.next_segment_id++;
       KALAM_ASSIGN_OR_RETURN(EncodedSegment enc, EncodeSegment(def, rows));
@@ -311,16 +322,12 @@ Result<Flusher::CompactResult> Flusher::Compact(const TableDef& def, const Tieri
     KALAM_RETURN_IF_ERROR(
         store->Put(Join(next->folder, "manifest.json"), EncodeManifest(next->manifest)));
     std::shared_ptr<const ScopeManifest> installed = next;
-    KALAM_RETURN_IF_ERROR(writer_.RunExclusive([&]() -> Status {
-      storage::WriteBatch batch;
+    KALAM_RETURN_IF_ERROR(writer_.CommitTiering(def, scope, [&](storage::WriteBatch* batch) {
       // A scope whose every row was an expired tombstone keeps its manifest (empty), so that its
       // next segment id keeps growing and no file name is ever reused.
-      ColdStore::StageManifest(def.table_id, scope, installed.get(), &batch);
-      if (!purged.empty()) KALAM_RETURN_IF_ERROR(options_.on_purge(def, purged, &batch));
-      auto previous = cold_.Install(def.table_id, scope, installed);
-      Status s = kv_.Write(batch);
-      if (!s.ok()) cold_.Install(def.table_id, scope, previous);
-      return s;
+      ColdStore::StageManifest(def.table_id, scope, installed.get(), batch);
+      if (!purged.empty()) KALAM_RETURN_IF_ERROR(options_.on_purge(def, purged, batch));
+      return Status::OK();
     }));
     if (!purged.empty() && options_.after_purge) options_.after_purge();
     for (const auto& seg : sm->manifest.segments) {

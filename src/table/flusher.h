@@ -4,8 +4,8 @@
 //
 // Flush of one table, per scope: take a read point; write the scope's newest versions (tombstones
 // included) as one segment, durably; write the scope's manifest.json; then, in short exclusive
-// steps with the writer held off (WriterGate::RunExclusive), make the new manifest visible and delete exactly the flushed hot
-// versions (a pk entry only while it still holds the flushed `_seq`). A crash at any point leaves
+// steps with the writer held off (WriterGate::CommitTiering), make the new manifest visible and
+// delete exactly the flushed hot versions (a pk entry only while it still holds the flushed `_seq`). A crash at any point leaves
 // every row in hot storage, in cold storage, or in both (reads merge by key): nothing is lost or
 // doubled.
 #pragma once
@@ -40,6 +40,22 @@ class WriterGate {
   // Runs `fn` while no commit is being written (commits arriving meanwhile wait). Returns fn's
   // status, or kUnavailable once the writer stopped.
   virtual Status RunExclusive(const std::function<Status()>& fn) = 0;
+  // The exclusive step of a flush or compaction of `scope` of `def`: runs `stage` while no commit
+  // of the scope's rows is being written; `stage` fills a batch (a staged manifest —
+  // ColdStore::StageManifest —, hot deletions, purges), decided against the hot rows as they are
+  // then. The gate then commits it: the manifest made visible and the batch written, through
+  // ColdStore::ApplyTieringBatch. A single node writes it here (jobs::JobSystem); a cluster node
+  // proposes it through the scope's data group, and every replica applies it in log order
+  // (replication::TieringGate). An empty batch commits nothing. Returns stage's failure (nothing
+  // committed), or the commit's status.
+  virtual Status CommitTiering(const catalog::TableDef& def, const Scope& scope,
+                               const std::function<Status(storage::WriteBatch*)>& stage) = 0;
+  // OK when this node may flush or compact `scope` of `def`: always on a single node; on a
+  // cluster node when it leads the scope's data group, else kUnavailable "Not leader for shard.
+  // Leader: <addr>" (NOT_LEADER) and the flush leaves the scope to that leader.
+  virtual Status Leads(const catalog::TableDef& /*def*/, const Scope& /*scope*/) {
+    return Status::OK();
+  }
 };
 
 // Whoever runs a flush or compaction (a job): asked whether to stop, told each step. Thread-safe.
@@ -56,6 +72,7 @@ struct FlushResult {
   int64_t rows = 0;      // rows written to segments (tombstones included)
   int64_t scopes = 0;    // segments written
   int64_t bytes = 0;     // bytes written
+  int64_t scopes_elsewhere = 0;  // cluster: scopes left to their group's leader (WriterGate::Leads)
 };
 
 struct FlusherOptions {
@@ -73,6 +90,11 @@ struct FlusherOptions {
       on_purge;
   // Called after a batch on_purge added to was written. Default: none.
   std::function<void()> after_purge;
+  // A cluster node: a number no other node draws (the node's Snowflake generator). Each new
+  // segment's number is at least one drawn from it, so a deposed leader still flushing never
+  // writes a file name its successor committed (both saw the same next_segment_id). Default
+  // none: segments are numbered 1, 2, … (the original's batch-<n>.parquet).
+  std::function<int64_t()> unique_file_id;
   // Vector index snapshots (vector::VectorIndexes::SnapshotScope, docs/vectors.md): called by a
   // flush and a compaction of a scope after its segment is written and before its manifest is,
   // with the scope's object store and folder, a number no earlier file of the scope used
@@ -114,13 +136,14 @@ class Flusher {
     int64_t scopes = 0;
     int64_t segments_merged = 0;
     int64_t rows = 0;
+    int64_t scopes_elsewhere = 0;  // cluster: scopes left to their group's leader
     std::vector<std::pair<std::string, std::string>> obsolete;  // (storage id, object key)
   };
   Result<CompactResult> Compact(const catalog::TableDef& def, const TieringContext& job);
 
  private:
   Status FlushScope(const catalog::TableDef& def, const Scope& scope, std::vector<ColdRow> rows,
-                    int64_t read_seq, const TieringContext& job, FlushResult* result);
+                    const TieringContext& job, FlushResult* result);
   // Reports `step`, then (test pause only) waits options_.test_pause or until cancelled.
   void Step(const TieringContext& job, std::string step) const;
 

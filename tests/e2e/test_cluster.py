@@ -2,6 +2,7 @@
 meta group's leader, writes on each shard's leader, identical rows on every node, a follower
 killed (-9) and brought back, and a minority that refuses writes."""
 import http.client
+import json
 import pathlib
 import random
 import re
@@ -67,12 +68,13 @@ CLUSTER_SECRET = "e2e-cluster-secret-0123456789"
 
 
 class Cluster:
-    def __init__(self, root, forward=False, snapshots=False, extra=""):
+    def __init__(self, root, forward=False, snapshots=False, extra="", shared_storage=None):
         """forward: list every node's API in cluster.api_peers (followers forward writes) and
         share one JWT secret (a token of one node is valid on the others). snapshots: forward,
         plus cluster.secret, so members fetch each other's snapshot files. extra: more
-        [cluster] keys."""
-        self._args = (root, forward, snapshots, extra)
+        [cluster] keys. shared_storage: the directory all three use as
+        cluster.shared_storage_dir (the `local` storage)."""
+        self._args = (root, forward, snapshots, extra, shared_storage)
         forward = forward or snapshots
         self.bases = _cluster_bases(3)
         peers = ", ".join(f'"{i + 1}=127.0.0.1:{b}"' for i, b in enumerate(self.bases))
@@ -89,6 +91,8 @@ class Cluster:
                    "election_timeout_ms = 500\nheartbeat_timeout_ms = 50\n" + extra)
             if snapshots:
                 cfg += f'secret = "{CLUSTER_SECRET}"\n'
+            if shared_storage is not None:
+                cfg += f'shared_storage_dir = "{shared_storage}"\n'
             if forward:
                 cfg += (f"api_peers = [{api_peers}]\n"
                         '[auth]\njwt_secret = "cluster-forwarding-test-secret-0123456789abcdef"\n')
@@ -735,3 +739,126 @@ def test_a_node_whose_data_directory_is_lost_rejoins_from_a_snapshot(tmp_path):
         assert _rows_everywhere(cluster, q_items) == items + [[301, "v301"]]
     finally:
         cluster.stop()
+
+def _job_on_any(cluster, job_id, timeout=30.0):
+    """[node index, status, message] of `job_id` once finished on the node that runs it (job
+    records are each node's own)."""
+    def done():
+        for i, n in enumerate(cluster.nodes):
+            rows = n.rows(f"SELECT status, message FROM system.jobs WHERE job_id = '{job_id}'")
+            if rows and rows[0][0] not in ("queued", "running"):
+                return [i] + rows[0]
+        return None
+    return _until(done, timeout=timeout, what=f"job {job_id} to finish")
+
+
+FLUSH_STARTED_RE = r"Storage flush started for table '{}'\. Job ID: (FL-\d+)"
+
+
+def test_shard_leaders_flush_to_shared_storage_and_every_node_reads_the_same_segments(tmp_path):
+    shared = tmp_path / "shared_storage"
+    cluster = Cluster(tmp_path, forward=True, shared_storage=shared).start()
+    try:
+        _leader_by_hop(cluster, "CREATE NAMESPACE cold", 0)
+        assert _rows_everywhere(cluster, "SELECT namespace_id FROM system.namespaces "
+                                         "WHERE namespace_id = 'cold'") == [["cold"]]
+        n0 = cluster.nodes[0]
+        _success(n0.sql_raw("CREATE SHARED TABLE cold.s (id INT PRIMARY KEY, v TEXT)"))
+        _success(n0.sql_raw("CREATE USER TABLE cold.u (id INT PRIMARY KEY, v TEXT)"))
+        # Every node knows both tables before any row (a shard entry ahead of a node's catalog
+        # stops that replica: docs/cluster.md, known limits).
+        for t in ("cold.s", "cold.u"):
+            assert _rows_everywhere(cluster, f"SELECT id FROM {t}") == []
+        values = ", ".join(f"({i}, 'v{i}')" for i in range(1, 21))
+        root_shard = 1 + _fnv1a64(b"root") % USER_SHARDS
+        leaders = {"cold.s": _leader_by_hop(cluster, f"INSERT INTO cold.s (id, v) VALUES {values}",
+                                            SHARED_ORDINAL),
+                   "cold.u": _leader_by_hop(cluster, f"INSERT INTO cold.u (id, v) VALUES {values}",
+                                            root_shard)}
+        expected = [[i, f"v{i}"] for i in range(1, 21)]
+        for t in ("cold.s", "cold.u"):
+            assert _rows_everywhere(cluster, f"SELECT id, v FROM {t} ORDER BY id") == expected
+
+        # SHARED: only the shared shard's leader flushes; a follower forwards the statement there
+        # (NOT_LEADER), and the job runs on the leader.
+        leader = leaders["cold.s"]
+        follower = (leader + 1) % 3
+        # Asked with the hop header (never forwarded): NOT_LEADER naming the leader.
+        _knows_leader(cluster, follower, leader, SHARED_ORDINAL, "STORAGE FLUSH TABLE cold.s")
+        msg = _success(cluster.nodes[follower].sql_raw("STORAGE FLUSH TABLE cold.s"))["results"][0]["message"]
+        m = re.fullmatch(FLUSH_STARTED_RE.format(re.escape("cold.s")), msg)
+        assert m, msg
+        ran_on, status, message = _job_on_any(cluster, m.group(1))
+        assert (ran_on, status) == (leader, "completed"), message
+        assert re.fullmatch(r"Flushed 20 row\(s\) of table 'cold\.s' into 1 segment\(s\), \d+ bytes",
+                            message), message
+
+        # USER: every node flushes the scopes of the user shards it leads; root's scope is one
+        # node's, the other two (asked first, while the rows are still hot) leave it to that node.
+        messages = []
+        order = [i for i in range(3) if i != leaders["cold.u"]] + [leaders["cold.u"]]
+        for i in order:
+            n = cluster.nodes[i]
+            msg = n.sql("STORAGE FLUSH TABLE cold.u")["results"][0]["message"]
+            m = re.fullmatch(FLUSH_STARTED_RE.format(re.escape("cold.u")), msg)
+            assert m, msg
+            ran_on, status, message = _job_on_any(cluster, m.group(1))
+            assert (ran_on, status) == (i, "completed"), message
+            if i == leaders["cold.u"]:
+                assert message.startswith("Flushed 20 row(s)"), message
+            messages.append(re.sub(r"\d+ bytes", "N bytes", message))
+        assert sorted(messages) == [
+            "Flushed 0 row(s) of table 'cold.u' into 0 segment(s), N bytes; 1 scope(s) left to "
+            "the leaders of their shards"] * 2 + [
+            "Flushed 20 row(s) of table 'cold.u' into 1 segment(s), N bytes"], messages
+
+        # Every node installed the same manifests, naming segments in the shared directory.
+        manifests = _rows_everywhere(cluster, "SELECT cache_key, manifest_json FROM system.manifest "
+                                              "WHERE namespace_id = 'cold' ORDER BY cache_key")
+        assert [k for k, _ in manifests] == ["cold:s:shared", "cold:u:root"], manifests
+        # One segment each, numbered from the leader's Snowflake generator (unique per node).
+        for (key, mj), folder in zip(manifests, (shared / "cold" / "s", shared / "cold" / "u" / "root")):
+            segs = (mj if isinstance(mj, dict) else json.loads(mj))["segments"]
+            assert len(segs) == 1 and re.fullmatch(r"batch-\d{15,}\.parquet", segs[0]["file"]), mj
+            assert (folder / segs[0]["file"]).is_file(), key
+        for t in ("cold.s", "cold.u"):
+            assert _rows_everywhere(cluster, f"SELECT id, v FROM {t} ORDER BY id") == expected
+
+        # Writes after the flush (an insert, an update and a delete of cold rows) merge with the
+        # segments on every node.
+        for t in ("cold.s", "cold.u"):
+            ln = cluster.nodes[leaders[t]]
+            for sql in (f"INSERT INTO {t} (id, v) VALUES (21, 'v21')",
+                        f"UPDATE {t} SET v = 'new' WHERE id = 1", f"DELETE FROM {t} WHERE id = 2"):
+                r = ln.sql_raw(sql, headers=_hop(ln))
+                assert r.status_code == 200 and r.json()["status"] == "success", r.text
+        after = [[1, "new"]] + [[i, f"v{i}"] for i in range(3, 22)]
+        for t in ("cold.s", "cold.u"):
+            assert _rows_everywhere(cluster, f"SELECT id, v FROM {t} ORDER BY id") == after
+    finally:
+        cluster.stop()
+
+
+def test_a_cluster_node_refuses_to_flush_into_its_own_data_directory(cluster):
+    meta = _leader_run(cluster, "CREATE NAMESPACE nl", 0, lambda k: f"CREATE NAMESPACE nlp{k}")
+    cluster.nodes[meta].sql("CREATE SHARED TABLE nl.t (id INT PRIMARY KEY)")
+    assert _rows_everywhere(cluster, "SELECT id FROM nl.t") == []
+    leader = _leader_run(cluster, "INSERT INTO nl.t (id) VALUES (1)", SHARED_ORDINAL,
+                         lambda k: f"INSERT INTO nl.t (id) VALUES ({1000 + k})")
+    node = cluster.nodes[leader]
+    r = node.sql_raw("STORAGE FLUSH TABLE nl.t")
+    body = r.json()
+    assert body["status"] == "error", body
+    storage_dir = str((node.data_dir / "storage").absolute())
+    assert body["error"]["message"] == (
+        "Statement 1 failed: Invalid operation: Table 'nl.t' is not flushed: its storage 'local' "
+        f"keeps its files in '{storage_dir}', inside this node's data directory, which the other "
+        "cluster nodes cannot read. Set cluster.shared_storage_dir to a directory every node "
+        "shares, or use an S3 storage (docs/cluster.md, \"Cold tier\")"), body
+    assert node.rows("SELECT id FROM nl.t") == [[1]]
+    r = node.sql_raw("BACKUP DATABASE TO '/tmp/nope'")
+    body = r.json()
+    assert body["status"] == "error", body
+    assert body["error"]["message"] == (
+        "Statement 1 failed: Invalid operation: BACKUP DATABASE does not run on a cluster node yet "
+        "(docs/cluster.md, \"Jobs on a cluster node\")"), body

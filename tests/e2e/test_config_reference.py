@@ -59,7 +59,7 @@ def test_every_printed_key_is_documented_with_its_default():
     wrong = {k: (doc[k][0], v) for k, v in printed.items() if doc[k][0] != v or
              type(doc[k][0]) is not type(v)}
     assert wrong == {}, "documented default != printed default"
-    assert len(printed) == 75
+    assert len(printed) == 76
 
 
 def test_environment_overrides_match():
@@ -119,6 +119,7 @@ def test_a_cluster_section_without_peers_is_a_single_node(tmp_path):
         assert rows == [["cluster.api_peers", ""], ["cluster.election_timeout_ms", "1000"],
                         ["cluster.heartbeat_timeout_ms", "100"], ["cluster.node_id", "0"],
                         ["cluster.peers", ""], ["cluster.raft_dir", ""], ["cluster.secret", ""],
+                        ["cluster.shared_storage_dir", ""],
                         ["cluster.snapshot_threshold", "1024"],
                         ["cluster.snapshot_trailing", "8192"], ["cluster.user_shards", "4"]]
     finally:

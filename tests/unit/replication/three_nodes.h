@@ -181,6 +181,7 @@ class ThreeNodeTest : public ::testing::Test {
       std::lock_guard lock(node.seen_mu);
       node.seen.clear();
     }
+    if (configure_) configure_(n, *node.pipeline, *node.kv);
     node.pipeline->AddListener([&node](const std::vector<table::ChangeRecord>& records) {
       std::lock_guard lock(node.seen_mu);
       for (const auto& r : records) node.seen.push_back(Seen{r.seq, r.values[0].as_int(), r.kind});
@@ -300,6 +301,9 @@ class ThreeNodeTest : public ::testing::Test {
   static constexpr unsigned kSnapshotThreshold = 64;
   static constexpr unsigned kSnapshotTrailing = 32;
   bool snapshots_ = false;
+  // Called by StartNode with each node's new pipeline and store, before the pipeline starts (set
+  // before StartNode): e.g. to give it a cold store.
+  std::function<void(int n, commit::CommitPipeline&, storage::KvStore&)> configure_;
   DirectorySnapshotFetcher fetcher_;  // roots set in SetUp, read from the loop threads after
 
   std::string dir_;

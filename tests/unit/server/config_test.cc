@@ -122,6 +122,7 @@ peers = ["7=10.0.0.7:9100", "8=10.0.0.8:9100", "9=10.0.0.9:9100"]
 api_peers = ["7=10.0.0.7:8080", "9=10.0.0.9:8080"]
 user_shards = 16
 raft_dir = "/var/lib/kalamdb-raft"
+shared_storage_dir = "/mnt/kalamdb-shared"
 election_timeout_ms = 2000
 heartbeat_timeout_ms = 200
 snapshot_threshold = 64
@@ -309,6 +310,7 @@ TEST_F(ConfigTest, FullTomlOverridesEveryKey) {
   EXPECT_TRUE(c.cluster.enabled());
   EXPECT_EQ(c.cluster.user_shards, 16u);
   EXPECT_EQ(c.cluster.raft_dir, "/var/lib/kalamdb-raft");
+  EXPECT_EQ(c.cluster.shared_storage_dir, "/mnt/kalamdb-shared");
   EXPECT_EQ(c.cluster.election_timeout_ms, 2000u);
   EXPECT_EQ(c.cluster.heartbeat_timeout_ms, 200u);
   EXPECT_EQ(c.cluster.api_peers, (std::vector<std::string>{"7=10.0.0.7:8080", "9=10.0.0.9:8080"}));
@@ -626,7 +628,7 @@ TEST_F(ConfigTest, DefaultConfigTomlParsesToDefaultsAndListsEveryKey) {
     return out;
   };
   EXPECT_EQ(keys(text), keys(kFullToml));
-  EXPECT_EQ(keys(text).size(), 75u);
+  EXPECT_EQ(keys(text).size(), 76u);
 }
 
 TEST_F(ConfigTest, ListSettingsNamesEveryKeyWithItsValueSectionAndDescription) {
