@@ -176,13 +176,20 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
                response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
              }
              // NOT_LEADER on the first statement: nothing ran here, so the whole request is sent
-             // once to the leader (docs/cluster.md, "Forwarding, not NOT_LEADER").
-             if (hop && !hop->forwarded && response.results.empty() &&
-                 IsNotLeader(response.error)) {
-               if (auto fwd = ctx->forwarder->Forward(response.error.message(), hop->path,
-                                                      hop->authorization, hop->body)) {
+             // once to the leader (docs/cluster.md, "Forwarding, not NOT_LEADER"). A leader that
+             // could not be reached never saw it: once the group names another leader the request
+             // runs again here (this node may lead now) or goes to that one, a few times at most.
+             constexpr int kForwardAttempts = 3;
+             for (int attempt = 1; hop && !hop->forwarded && response.results.empty() &&
+                                   IsNotLeader(response.error);
+                  ++attempt) {
+               auto fwd = ctx->forwarder->Forward(response.error.message(), hop->path,
+                                                  hop->authorization, hop->body);
+               if (!fwd) break;
+               if (fwd->delivered || attempt == kForwardAttempts) {
                  return respond(JsonResponse(fwd->status, std::move(fwd->body)));
                }
+               response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
              }
              answer(who, response, respond);
            });

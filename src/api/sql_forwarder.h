@@ -18,6 +18,11 @@ inline constexpr std::string_view kAppliedHeader = "X-Kalam-Applied";
 struct ForwardedAnswer {
   int status = 200;
   std::string body;  // JSON
+  // False when the leader could not be reached (connection refused, no route): the request never
+  // left this node, so nothing ran. The forwarder has then waited for the group to elect another
+  // leader; the route may run the request again (it runs here or is forwarded to the new leader).
+  // `status`/`body` are then the answer to give when it does not.
+  bool delivered = true;
 };
 
 // Thread-safe.
@@ -29,7 +34,8 @@ class SqlForwarder {
   // `body` to the leader's API at `path` (with `authorization` when given and the hop header),
   // waits until this node applied what the leader had applied, and returns what to answer: the
   // leader's answer, or 503 when the leader's answer did not arrive (outcome unknown) or this
-  // node did not catch up in time.
+  // node did not catch up in time. When the leader cannot be reached at all, waits (up to two
+  // election timeouts) until the group names another leader and returns `delivered` false.
   virtual std::optional<ForwardedAnswer> Forward(std::string_view not_leader, std::string_view path,
                                                  const std::optional<std::string>& authorization,
                                                  std::string_view body) = 0;

@@ -45,6 +45,7 @@ struct Exchange {
   std::chrono::milliseconds timeout{0};
 
   bool done = false;
+  bool writing = false;  // the request's first byte may have been handed to the socket
   std::string error;  // set when !done or the exchange failed
   HttpResponse response;
 };
@@ -83,6 +84,7 @@ asio::awaitable<void> Transfer(Stream& stream, Exchange* x) {
   req.keep_alive(false);
   req.prepare_payload();
 
+  x->writing = true;
   co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     x->error = "sending request: " + Describe(ec, x->timeout);
@@ -266,7 +268,12 @@ Result<HttpResponse> HttpClient::Send(const HttpEndpoint& endpoint, const HttpRe
       x.error = "timed out after " + std::to_string(x.timeout.count()) + " ms";
     }
   }
-  if (!x.done) return Status::IoError(x.error.empty() ? "no response" : x.error);
+  if (!x.done) {
+    std::string error = x.error.empty() ? "no response" : x.error;
+    // Before the first byte was written (resolve, connect, TLS handshake) the server never saw
+    // the request.
+    return x.writing ? Status::IoError(std::move(error)) : Status::Unavailable(std::move(error));
+  }
   return std::move(x.response);
 }
 

@@ -63,10 +63,13 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> Create(const HttpClientOptions& options);
   ~HttpClient();
 
-  // Connects, sends `request`, reads the whole response (any status), closes. kIoError with the
-  // cause ("connect: Connection refused", "TLS handshake: certificate verify failed",
-  // "timed out after 30000 ms") when no complete response arrived; every such failure is
-  // transient from the caller's point of view and may be retried.
+  // Connects, sends `request`, reads the whole response (any status), closes. When no complete
+  // response arrived, the status names the cause ("connect: Connection refused", "TLS
+  // handshake: certificate verify failed", "timed out after 30000 ms") and its code says whether
+  // the server may have seen the request: kUnavailable when it failed before any byte of the
+  // request was written (resolve, connect, TLS handshake: the server never saw it), kIoError
+  // after (it may have run). Every such failure is transient from the caller's point of view and
+  // may be retried, when the request is idempotent.
   Result<HttpResponse> Send(const HttpEndpoint& endpoint, const HttpRequest& request);
 
  private:

@@ -91,9 +91,11 @@ std::optional<api::ForwardedAnswer> ClusterForwarder::Forward(
   auto pr = std::from_chars(addr.data() + colon + 1, addr.data() + addr.size(), port);
   if (pr.ec != std::errc() || pr.ptr != addr.data() + addr.size()) return std::nullopt;
   cluster::NodeId leader = 0;
+  uint32_t group = 0;
   for (const auto& p : raft_peers_) {
     if (p.host == host && port >= p.port && port < uint32_t{p.port} + node_.group_count()) {
       leader = p.id;
+      group = port - p.port;
     }
   }
   auto api = api_peers_.find(leader);
@@ -110,6 +112,26 @@ std::optional<api::ForwardedAnswer> ClusterForwarder::Forward(
   request.body = body;
   auto response = http_->Send(endpoint, request);
   const auto answered = SteadyClock::now();
+  if (!response.ok() && response.status().code() == StatusCode::kUnavailable) {
+    // Never reached the leader (its process is gone, most likely): nothing ran. Wait for the
+    // group to name another leader; the route then runs the request again.
+    const std::string cause = response.status().message();
+    const auto deadline = SteadyClock::now() + 2 * election_timeout_;
+    while (SteadyClock::now() < deadline) {
+      const cluster::NodeId now_leading = node_.leader_of(group);
+      if (now_leading != 0 && now_leading != leader) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    api::ForwardedAnswer refused{
+        503,
+        api::EncodeSqlError("NOT_LEADER",
+                            "Forwarded to the leader (node " + std::to_string(leader) + " at " +
+                                api->second.address() + "), but it could not be reached (" +
+                                cause + "): the request did not run",
+                            api::MillisSince(start))};
+    refused.delivered = false;
+    return refused;
+  }
   if (!response.ok()) {
     // It may have run there: never re-sent (docs/cluster.md).
     return Unavailable("Forwarded to the leader (node " + std::to_string(leader) + " at " +

@@ -204,6 +204,11 @@ bool ClusterNode::every_group_has_leader() const {
   return true;
 }
 
+cluster::NodeId ClusterNode::leader_of(uint32_t group) const {
+  if (!runtime_ || group >= runtime_->group_count()) return 0;
+  return runtime_->View(group).leader_id;
+}
+
 cluster::LogIndex ClusterNode::applied_index(uint32_t group) const {
   if (group == 0) return meta_machine_->applied_index();
   if (group <= machines_.size()) return machines_[group - 1]->applied_index();

@@ -96,6 +96,9 @@ class ClusterNode : public sql::ClusterStatus {
   // Whether every group's replica here knows a leader (this node or another), from the group
   // views (refreshed every 10 ms). Any thread; false before Start.
   bool every_group_has_leader() const;
+  // The leader this node's replica of `group` knows (0: none, or an unknown group), from the
+  // group views. Any thread; 0 before Start.
+  cluster::NodeId leader_of(uint32_t group) const;
   // Whether the catalog has reloaded every catalog change of other nodes applied here so far
   // (after a forwarded DDL: the next statement here sees it). Any thread.
   bool catalog_current() const {

@@ -210,7 +210,7 @@ class Subscriber(threading.Thread):
 
 
 NOT_LEADER = "NOT_LEADER"
-REFUSED = "but its answer did not arrive (connect: Connection refused)"
+REFUSED = "but it could not be reached ("  # the request did not run (a NOT_LEADER answer)
 
 
 class Writer(threading.Thread):
@@ -265,14 +265,15 @@ class Writer(threading.Thread):
                     self.acked.append((rid, time.monotonic(), sent))
                     break
                 code = body.get("error", {}).get("code")
-                if r.status_code == 503 and code == NOT_LEADER:
-                    time.sleep(0.02)
-                    continue
-                if r.status_code == 503 and REFUSED in body.get("error", {}).get("message", ""):
-                    # Forwarded to a leader that is gone: the connection was refused, so the
-                    # request never reached it (docs/cluster.md) and the same row is retried. A
+                if r.status_code == 503 and code == NOT_LEADER and \
+                        REFUSED in body.get("error", {}).get("message", ""):
+                    # Forwarded to a leader that is gone, through every retry of the node: the
+                    # request never reached one (docs/cluster.md) and the same row is retried. A
                     # duplicate key on the retry would be a row written after all (`other`).
                     self.refused += 1
+                    time.sleep(0.02)
+                    continue
+                if r.status_code == 503 and code == NOT_LEADER:
                     time.sleep(0.02)
                     continue
                 if r.status_code == 503:

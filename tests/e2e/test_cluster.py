@@ -8,6 +8,7 @@ import random
 import re
 import shutil
 import socket
+import threading
 import time
 
 import pytest
@@ -354,23 +355,55 @@ def test_followers_forward_writes_and_read_their_own_writes(tmp_path):
         expected = [[k] for k in range(11)]
         assert _rows_everywhere(cluster, "SELECT id FROM fw.items ORDER BY id") == expected
 
-        # The leader killed: the forwarded write's answer cannot arrive, 503 "outcome unknown",
-        # never retried. The leader died before the request, so the row is nowhere.
+        # The leader killed: the follower cannot reach it, so the request never ran there. The
+        # follower waits for the new leader and the write succeeds, once, through it (or here).
         cluster.nodes[shared].kill9()
-        r = sn.sql_raw("INSERT INTO fw.items (id, v) VALUES (100, 'lost')")
-        body = r.json()
-        assert r.status_code == 503, body
-        assert body["error"]["code"] == "INTERNAL_ERROR", body
-        assert body["error"]["message"] == (
-            f"Forwarded to the leader (node {shared + 1} at 127.0.0.1:{cluster.nodes[shared].port}), "
-            "but its answer did not arrive (connect: Connection refused): the outcome of the "
-            "request is unknown"), body
         alive = tuple(i for i in range(3) if i != shared)
+        body = _success(sn.sql_raw("INSERT INTO fw.items (id, v) VALUES (100, 'rerouted')"))
+        assert body["results"] == [{"row_count": 1, "message": "Inserted 1 row(s)", "as_user": "root"}], body
+        assert sn.rows("SELECT id, v FROM fw.items WHERE id >= 100") == [[100, "rerouted"]]
         new = _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (101, 'n')",
                              SHARED_ORDINAL, alive=alive)
         assert new in alive
         assert _rows_everywhere(cluster, "SELECT id FROM fw.items WHERE id >= 100 ORDER BY id",
-                                alive=alive) == [[101]]
+                                alive=alive) == [[100], [101]]
+
+        # The old leader back (a follower now); the new one killed and its API port taken by a
+        # listener that reads the request and closes without answering: the forwarded write
+        # reached "the leader" but its answer never came, so the outcome is unknown (503, never
+        # retried). That listener ran nothing: the row is nowhere.
+        cluster.nodes[shared].start()
+        f = next(i for i in alive if i != new)
+        _knows_leader(cluster, f, new, SHARED_ORDINAL, "INSERT INTO fw.items (id, v) VALUES (999, 'p')")
+        cluster.nodes[new].kill9()
+        hole = socket.socket()
+        hole.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        hole.bind(("127.0.0.1", cluster.nodes[new].port))
+        hole.listen(8)
+
+        def swallow():
+            conn, _ = hole.accept()
+            conn.recv(65536)
+            conn.close()
+        t = threading.Thread(target=swallow, daemon=True)
+        t.start()
+        try:
+            r = cluster.nodes[f].sql_raw("INSERT INTO fw.items (id, v) VALUES (102, 'lost')")
+        finally:
+            t.join(timeout=10)
+            hole.close()
+        body = r.json()
+        assert r.status_code == 503, body
+        assert body["error"]["code"] == "INTERNAL_ERROR", body
+        assert body["error"]["message"].startswith(
+            f"Forwarded to the leader (node {new + 1} at 127.0.0.1:{cluster.nodes[new].port}), "
+            "but its answer did not arrive (reading response: "), body
+        assert body["error"]["message"].endswith("): the outcome of the request is unknown"), body
+        survivors = tuple(i for i in range(3) if i != new)
+        _leader_by_hop(cluster, "INSERT INTO fw.items (id, v) VALUES (103, 'n')",
+                       SHARED_ORDINAL, alive=survivors)
+        assert _rows_everywhere(cluster, "SELECT id FROM fw.items WHERE id >= 100 ORDER BY id",
+                                alive=survivors) == [[100], [101], [103]]
     finally:
         cluster.stop()
 
