@@ -168,25 +168,26 @@ void RunSql(ApiContext* ctx, Principal who, sql::SqlRequest request, SteadyClock
              sql::SqlResponse response =
                  ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
              if (select) ctx->inline_reads->Record(key, SteadyClock::now() - began);
-             // NOT_LEADER "Leader unknown" on the first statement (nothing ran): an election is
-             // running; once a leader is known (at most one election timeout), run it again.
-             if (hop && !hop->forwarded && response.results.empty() &&
-                 IsNotLeader(response.error) &&
-                 ctx->forwarder->AwaitLeader(response.error.message())) {
-               response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
-             }
-             // NOT_LEADER on the first statement: nothing ran here, so the whole request is sent
-             // once to the leader (docs/cluster.md, "Forwarding, not NOT_LEADER"). A leader that
-             // could not be reached never saw it: once the group names another leader the request
-             // runs again here (this node may lead now) or goes to that one, a few times at most.
+             // NOT_LEADER on the first statement: nothing ran here (docs/cluster.md, "Forwarding,
+             // not NOT_LEADER"). "Leader unknown": an election is running; once a leader is known
+             // (at most one election timeout) the request runs again. A known leader: the whole
+             // request is sent to it. A leader that could not be reached never saw it: once the
+             // group names another leader the request runs again here (this node may lead now)
+             // or goes to that one. Bounded: a few forwards and elections at most.
              constexpr int kForwardAttempts = 3;
-             for (int attempt = 1; hop && !hop->forwarded && response.results.empty() &&
-                                   IsNotLeader(response.error);
-                  ++attempt) {
+             constexpr int kRounds = 2 * kForwardAttempts;
+             int forwards = 0;
+             for (int round = 0; round < kRounds && hop && !hop->forwarded &&
+                                 response.results.empty() && IsNotLeader(response.error);
+                  ++round) {
+               if (ctx->forwarder->AwaitLeader(response.error.message())) {
+                 response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
+                 continue;
+               }
                auto fwd = ctx->forwarder->Forward(response.error.message(), hop->path,
                                                   hop->authorization, hop->body);
-               if (!fwd) break;
-               if (fwd->delivered || attempt == kForwardAttempts) {
+               if (!fwd) break;  // no leader known after the wait: the NOT_LEADER answer stands
+               if (fwd->delivered || ++forwards == kForwardAttempts) {
                  return respond(JsonResponse(fwd->status, std::move(fwd->body)));
                }
                response = ctx->executor->Execute(request, sql::Caller{who.user_id, who.role});
