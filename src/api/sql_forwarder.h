@@ -34,7 +34,7 @@ class SqlForwarder {
   // `body` to the leader's API at `path` (with `authorization` when given and the hop header),
   // waits until this node applied what the leader had applied, and returns what to answer: the
   // leader's answer, or 503 when the leader's answer did not arrive (outcome unknown) or this
-  // node did not catch up in time. When the leader cannot be reached at all, waits (up to two
+  // node did not catch up in time. When the leader cannot be reached at all, waits (up to four
   // election timeouts) until the group names another leader and returns `delivered` false.
   virtual std::optional<ForwardedAnswer> Forward(std::string_view not_leader, std::string_view path,
                                                  const std::optional<std::string>& authorization,
