@@ -597,12 +597,21 @@ def test_cluster_health_and_per_group_metrics_from_the_running_groups(tmp_path):
         c.nodes[k].kill9()
         alive = (meta, s)
         leaders = _every_leader(c, alive)
+        # Under load the meta leadership may have moved between the survivors meanwhile.
+        meta = leaders[0] - 1
+        s = 3 - meta - k
+        alive = (meta, s)
         _success(c.nodes[meta].sql_raw("CREATE NAMESPACE after_kill"))
 
         def offline_on(i):
             code, h = _health(c.nodes[i])
             return (code, h) if h["nodes"][k]["status"] == "offline" else None
-        code, h = _until(lambda: offline_on(meta), what="the meta leader seeing the killed node offline")
+
+        def offline_and_behind(i):  # the views refresh every 10 ms: wait for the new entry
+            got = offline_on(i)
+            return got if got and (got[1]["nodes"][k]["replication_lag"] or 0) >= 1 else None
+        code, h = _until(lambda: offline_and_behind(meta), timeout=10,
+                         what="the meta leader seeing the killed node offline and behind")
         assert code == 200 and h["status"] == "degraded", h
         dead = h["nodes"][k]
         assert {x: dead[x] for x in ("node_id", "role", "api_addr", "is_self", "is_leader")} == {
