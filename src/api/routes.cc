@@ -35,25 +35,16 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 
-std::string ErrorBody(std::string_view code, std::string_view message) {
-  std::string out = "{\"error\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  return out;
-}
-
 // Runs `fn` on the worker pool; answers 503 if the pool is shutting down.
 void OnWorker(ApiContext* ctx, Responder respond, std::function<void(Responder)> fn) {
   auto shared = std::make_shared<Responder>(std::move(respond));
   bool queued = ctx->workers->Submit([shared, fn = std::move(fn)]() mutable { fn(*shared); });
-  if (!queued) (*shared)(JsonResponse(503, ErrorBody("SHUTTING_DOWN", "Server is shutting down")));
+  if (!queued) (*shared)(JsonResponse(503, EncodeError("SHUTTING_DOWN", "Server is shutting down")));
 }
 
 void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback) {
-    respond(JsonResponse(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    respond(JsonResponse(403, EncodeError("FORBIDDEN", "Health checks are only answered on loopback")));
     return;
   }
   std::string body = "{\"status\":\"healthy\",\"version\":";
@@ -69,7 +60,7 @@ void HandleHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 // one: this node leads, no Raft groups, no terms (docs/cluster.md).
 void HandleClusterHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback) {
-    respond(JsonResponse(403, ErrorBody("FORBIDDEN", "Health checks are only answered on loopback")));
+    respond(JsonResponse(403, EncodeError("FORBIDDEN", "Health checks are only answered on loopback")));
     return;
   }
   if (ctx->cluster) {
@@ -97,7 +88,7 @@ void HandleClusterHealth(ApiContext* ctx, HttpRequest&& req, Responder respond) 
 // unless [metrics] allow_remote; forwarding headers are not trusted.
 void HandleMetrics(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   if (!req.remote_is_loopback && !ctx->metrics_allow_remote) {
-    respond(JsonResponse(403, ErrorBody("FORBIDDEN",
+    respond(JsonResponse(403, EncodeError("FORBIDDEN",
                                 "Metrics are only answered on loopback (set [metrics] "
                                 "allow_remote = true to allow other machines)")));
     return;
@@ -366,7 +357,7 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   if (ec || !body.is_object()) {
-    respond(JsonResponse(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object with "
+    respond(JsonResponse(400, EncodeError("bad_request", "Invalid JSON payload: expected an object with "
                                                "'user' and 'password'")));
     return;
   }
@@ -380,13 +371,13 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
       password = std::string(value.as_string());
       have_password = true;
     } else {
-      respond(JsonResponse(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+      respond(JsonResponse(400, EncodeError("bad_request", "Unknown or invalid field '" +
                                                      std::string(key) + "'")));
       return;
     }
   }
   if (!have_user || !have_password) {
-    respond(JsonResponse(400, ErrorBody("bad_request", "Fields 'user' and 'password' are required")));
+    respond(JsonResponse(400, EncodeError("bad_request", "Fields 'user' and 'password' are required")));
     return;
   }
   bool loopback = req.remote_is_loopback;
@@ -396,7 +387,7 @@ void HandleLogin(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     if (auto* f = std::get_if<AuthFailure>(&result)) {
       AuditAuth(ctx, "LOGIN", user, ip, false, f->code);
       if (f->locked_now) AuditAuth(ctx, "LOCKOUT", user, ip, true, "too_many_failed_logins");
-      respond(JsonResponse(f->http_status, ErrorBody(f->code, f->message)));
+      respond(JsonResponse(f->http_status, EncodeError(f->code, f->message)));
       return;
     }
     AuditAuth(ctx, "LOGIN", user, ip, true);
@@ -452,14 +443,14 @@ HttpResponse AuthError(const AuthFailure& f) {
       code == "MISSING_AUTHORIZATION") {
     code = "unauthorized";
   }
-  return JsonResponse(f.http_status, ErrorBody(code, f.message));
+  return JsonResponse(f.http_status, EncodeError(code, f.message));
 }
 
 void HandleRefresh(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   std::string token(CookieValue(req, "kalamdb_refresh"));
   if (token.empty()) token = std::string(BearerToken(req));
   if (token.empty()) {
-    respond(JsonResponse(401, ErrorBody("unauthorized",
+    respond(JsonResponse(401, EncodeError("unauthorized",
                                 "No refresh token: send the kalamdb_refresh cookie or "
                                 "'Authorization: Bearer <refresh token>'")));
     return;
@@ -480,7 +471,7 @@ void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   std::string token(BearerToken(req));
   if (token.empty()) token = std::string(CookieValue(req, "kalamdb_auth"));
   if (token.empty()) {
-    respond(JsonResponse(401, ErrorBody("unauthorized", "Not logged in")));
+    respond(JsonResponse(401, EncodeError("unauthorized", "Not logged in")));
     return;
   }
   auto user = ctx->auth->VerifyToken(token, "access");
@@ -499,7 +490,7 @@ void HandleMe(ApiContext* ctx, HttpRequest&& req, Responder respond) {
 
 bool SetupAllowedFrom(ApiContext* ctx, const HttpRequest& req, const Responder& respond) {
   if (req.remote_is_loopback || ctx->auth_options.allow_remote_setup) return true;
-  respond(JsonResponse(403, ErrorBody("forbidden",
+  respond(JsonResponse(403, EncodeError("forbidden",
                               "Setup is only available from this machine (auth.allow_remote_setup "
                               "is off)")));
   return false;
@@ -522,7 +513,7 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   if (ec || !body.is_object()) {
-    respond(JsonResponse(400, ErrorBody("bad_request", "Invalid JSON payload: expected an object")));
+    respond(JsonResponse(400, EncodeError("bad_request", "Invalid JSON payload: expected an object")));
     return;
   }
   std::string user, password, root_password;
@@ -537,7 +528,7 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
     } else if (key == "email" && (value.is_string() || value.is_null())) {
       if (value.is_string()) email = std::string(value.as_string());
     } else {
-      respond(JsonResponse(400, ErrorBody("bad_request", "Unknown or invalid field '" +
+      respond(JsonResponse(400, EncodeError("bad_request", "Unknown or invalid field '" +
                                                      std::string(key) + "'")));
       return;
     }
@@ -546,7 +537,7 @@ void HandleSetup(ApiContext* ctx, HttpRequest&& req, Responder respond) {
            [ctx, user, password, root_password, email](Responder respond) {
              auto result = ctx->auth->Setup(user, password, root_password, email);
              if (auto* f = std::get_if<AuthFailure>(&result)) {
-               respond(JsonResponse(f->http_status, ErrorBody(f->code, f->message)));
+               respond(JsonResponse(f->http_status, EncodeError(f->code, f->message)));
                return;
              }
              std::string out = "{\"user\":";
@@ -564,7 +555,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
   auto bind = [ctx](void (*fn)(ApiContext*, HttpRequest&&, Responder), bool auth_route = false) {
     return [ctx, fn, auth_route](HttpRequest&& req, Responder respond) {
       if (!ctx->ready || !ctx->ready->load(std::memory_order_acquire)) {
-        respond(JsonResponse(503, ErrorBody("UNAVAILABLE", "Server is starting or shutting down")));
+        respond(JsonResponse(503, EncodeError("UNAVAILABLE", "Server is starting or shutting down")));
         return;
       }
       // Request-level guards run per client IP, before authentication.
@@ -577,7 +568,7 @@ std::shared_ptr<net::Router> BuildRouter(ApiContext* ctx) {
         return;
       }
       if (auth_route && ctx->auth_limiter && !ctx->auth_limiter->Allow(req.remote_ip)) {
-        HttpResponse r = JsonResponse(429, ErrorBody("rate_limited",
+        HttpResponse r = JsonResponse(429, EncodeError("rate_limited",
                                              "Too many authentication requests from this "
                                              "address; retry later"));
         r.headers.emplace_back("Retry-After", "1");

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "api/sql_response_json.h"
 #include "common/value_json.h"
 
 namespace kalam::api {
@@ -18,15 +19,6 @@ namespace kalam::api {
 namespace {
 
 constexpr std::string_view kPrefix = "/v1/api/cluster/snapshots/";
-
-std::string SnapshotError(std::string_view code, std::string_view message) {
-  std::string out = "{\"error\":";
-  AppendJsonString(code, &out);
-  out += ",\"message\":";
-  AppendJsonString(message, &out);
-  out += "}";
-  return out;
-}
 
 // Constant time in the length of `given` (no early exit on the first differing byte).
 bool SameSecret(std::string_view given, std::string_view secret) {
@@ -44,13 +36,13 @@ void HandleSnapshotFile(ApiContext* ctx, net::HttpRequest&& req, net::Responder 
   if (ctx->cluster_secret.empty() || !auth.starts_with(kBearer) ||
       !SameSecret(auth.substr(kBearer.size()), ctx->cluster_secret)) {
     respond(net::JsonResponse(
-        401, SnapshotError("UNAUTHORIZED", "Snapshot files are only served to cluster members "
+        401, EncodeError("UNAUTHORIZED", "Snapshot files are only served to cluster members "
                                            "(Authorization: Bearer <cluster.secret>)")));
     return;
   }
   const std::string_view rel = std::string_view(req.path).substr(kPrefix.size());
   if (!IsSnapshotFilePath(rel)) {
-    respond(net::JsonResponse(400, SnapshotError("BAD_REQUEST", "Invalid snapshot file path")));
+    respond(net::JsonResponse(400, EncodeError("BAD_REQUEST", "Invalid snapshot file path")));
     return;
   }
   const std::string full = (std::filesystem::path(ctx->snapshot_dir) / rel).string();
@@ -58,10 +50,10 @@ void HandleSnapshotFile(ApiContext* ctx, net::HttpRequest&& req, net::Responder 
   int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
-      respond(net::JsonResponse(404, SnapshotError("NOT_FOUND", "Snapshot file " + std::string(rel) +
+      respond(net::JsonResponse(404, EncodeError("NOT_FOUND", "Snapshot file " + std::string(rel) +
                                                                   " is not on this node")));
     } else {
-      respond(net::JsonResponse(500, SnapshotError("INTERNAL", "open " + std::string(rel) + ": " +
+      respond(net::JsonResponse(500, EncodeError("INTERNAL", "open " + std::string(rel) + ": " +
                                                                  std::strerror(errno))));
     }
     return;
@@ -70,7 +62,7 @@ void HandleSnapshotFile(ApiContext* ctx, net::HttpRequest&& req, net::Responder 
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    respond(net::JsonResponse(500, SnapshotError("INTERNAL", "fstat " + std::string(rel) + ": " +
+    respond(net::JsonResponse(500, EncodeError("INTERNAL", "fstat " + std::string(rel) + ": " +
                                                                std::strerror(err))));
     return;
   }

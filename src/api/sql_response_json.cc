@@ -55,6 +55,15 @@ std::string FormatTook(double took_ms) {
   return out;
 }
 
+std::string EncodeError(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":";
+  AppendJsonString(code, &out);
+  out += ",\"message\":";
+  AppendJsonString(message, &out);
+  out += "}";
+  return out;
+}
+
 std::string EncodeCodedError(std::string_view code, std::string_view message) {
   std::string out = "{\"error\":";
   AppendJsonString(message, &out);

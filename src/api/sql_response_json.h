@@ -32,6 +32,10 @@ std::string EncodeSqlError(std::string_view code, std::string_view message, doub
 // `{"error":<message>,"code":<code>}`: the error body of the topic and export routes.
 std::string EncodeCodedError(std::string_view code, std::string_view message);
 
+// {"error":"<code>","message":"<message>"}: the body of an answer that is not a SQL response
+// (login, health, snapshot files, rate limits).
+std::string EncodeError(std::string_view code, std::string_view message);
+
 // Milliseconds rounded to 3 decimals, as JSON.
 std::string FormatTook(double took_ms);
 

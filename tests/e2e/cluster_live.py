@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from kalam_harness import ROOT_PASSWORD
 from live_client import LiveClient
-from test_cluster import SHARED_ORDINAL, USER_SHARDS, _fnv1a64
+from test_cluster import SHARED_ORDINAL, USER_SHARDS, _fnv1a64, _until as until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fault"))
 from fault_model import Replica  # noqa: E402
@@ -24,17 +24,6 @@ GROUP_COLUMNS = [
     "group_id", "cluster_id", "node_id", "group_type", "current_term", "vote", "last_log_index",
     "last_applied", "snapshot", "purged", "committed", "state", "current_leader",
     "millis_since_quorum_ack"]
-
-
-def until(fn, timeout=20.0, what="condition", every=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def leader_of(cluster, ordinal, alive=(0, 1, 2)):
@@ -428,3 +417,16 @@ def resume_dead(c, subs, victim):
         j = (victim + 1) % 3
         out.append((s.resume(c.nodes[j]), j))
     return out
+
+
+def subscribe_everywhere(c, user):
+    """Subscribers of the SHARED lv.items (root) and of `user`'s lv.notes on every node, each
+    started and past its initial data: [(subscriber, node index)]."""
+    subs = []
+    for i, node in enumerate(c.nodes):
+        subs.append((Subscriber(node, "lv.items", COLS), i))
+        subs.append((Subscriber(node, "lv.notes", COLS, user=user, password=PW), i))
+    for s, _ in subs:
+        s.start()
+        assert s.ready.wait(10), s.errors
+    return subs

@@ -134,14 +134,14 @@ def cluster(tmp_path):
     c.stop()
 
 
-def _until(fn, timeout=20.0, what="condition"):
+def _until(fn, timeout=20.0, what="condition", every=0.1):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
         last = fn()
         if last:
             return last
-        time.sleep(0.1)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 

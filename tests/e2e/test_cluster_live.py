@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cluster_live import (COLS, PW, Load, Subscriber, check_after, resume_dead, same_everywhere,
+from cluster_live import (subscribe_everywhere, COLS, PW, Load, Subscriber, check_after, resume_dead, same_everywhere,
                           setup_lv, table_rows, until, wait_leader)
 from test_cluster import SHARED_ORDINAL, USER_SHARDS, Cluster
 
@@ -132,13 +132,7 @@ def test_leader_killed_under_load_loses_no_acknowledged_write_or_event(fcluster,
     users = [n for n, _ in setup_lv(c, users=2)]
     victim = wait_leader(c, SHARED_ORDINAL)
     # Subscribers of the SHARED table and of a user's rows on every node.
-    subs = []
-    for i, node in enumerate(c.nodes):
-        subs.append((Subscriber(node, "lv.items", COLS), i))
-        subs.append((Subscriber(node, "lv.notes", COLS, user=users[0], password=PW), i))
-    for s, _ in subs:
-        s.start()
-        assert s.ready.wait(10), s.errors
+    subs = subscribe_everywhere(c, users[0])
     load = Load(c, users).start()
     time.sleep(1.0)
     before = load.acked()

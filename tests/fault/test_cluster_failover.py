@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_live import (COLS, PW, Load, Subscriber, check_after, resume_dead, setup_lv, until,
+from cluster_live import (subscribe_everywhere, COLS, PW, Load, Subscriber, check_after, resume_dead, setup_lv, until,
                           wait_leader)
 from kalam_harness import DEFAULT_TEST_CONFIG, REPO, ROOT_PASSWORD, Server
 from test_cluster import SHARED_ORDINAL, Cluster
@@ -48,13 +48,7 @@ def test_leader_kills_under_load(tmp_path, form, summary):
         for node in c.nodes:
             until(lambda: node.sql_raw("SELECT id FROM lv.probe").status_code == 200,
                   what="lv.probe on every node")
-        subs = []
-        for i, node in enumerate(c.nodes):
-            subs.append((Subscriber(node, "lv.items", COLS), i))
-            subs.append((Subscriber(node, "lv.notes", COLS, user=users[0], password=PW), i))
-        for s, _ in subs:
-            s.start()
-            assert s.ready.wait(10), s.errors
+        subs = subscribe_everywhere(c, users[0])
         load = Load(c, users).start()
         failovers, lags, victims, probe = [], [], [], 0
         started = time.monotonic()
