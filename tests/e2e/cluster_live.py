@@ -80,13 +80,27 @@ def table_rows(node, table, columns, user="root", password=ROOT_PASSWORD):
 def same_everywhere(cluster, table, columns, user="root", password=ROOT_PASSWORD,
                     alive=(0, 1, 2), timeout=30.0):
     """The rows of `table` once every live node holds exactly the same ones (with `_seq`)."""
+    state = {}
+
     def same():
         try:
             seen = [table_rows(cluster.nodes[i], table, columns, user, password) for i in alive]
-        except AssertionError:  # not there yet on a node (the catalog change not applied)
+        except AssertionError as e:  # not there yet on a node (the catalog change not applied)
+            state["last"] = f"a node refused the read: {e}"
             return None
-        return ("rows", seen[0]) if all(s == seen[0] for s in seen) else None
-    return until(same, timeout=timeout, what=f"identical {table} on nodes {alive}")[1]
+        if all(s == seen[0] for s in seen):
+            return ("rows", seen[0])
+        # What differs, for the failure message: per node, the rows count and the ids that are
+        # missing or different against the first node.
+        state["last"] = [(i, len(s), sorted(k for k in set(s) | set(seen[0])
+                                            if s.get(k) != seen[0].get(k))[:10])
+                         for i, s in zip(alive, seen)]
+        return None
+    try:
+        return until(same, timeout=timeout, what=f"identical {table} on nodes {alive}")[1]
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last difference (node, rows, ids differing from node "
+                             f"{alive[0]}): {state.get('last')}") from None
 
 
 class Subscriber(threading.Thread):
