@@ -1,6 +1,7 @@
 // RaftGroup: setting up and tearing down raft_uv + TCP transport + raft for one replica.
 #include "cluster/raft_group.h"
 
+#include <atomic>
 #include <filesystem>
 
 namespace kalam::cluster {
@@ -9,6 +10,46 @@ namespace {
 
 Status RaftError(int rv, const std::string& what) {
   return Status::IoError(what + ": " + raft_strerror(rv));
+}
+
+// TCP_NODELAY on every Raft connection. libraft 0.15's TCP transport leaves Nagle's algorithm on:
+// with several AppendEntries (or their results) in flight on one connection, a small message
+// waited for the peer's delayed ACK, about 40 ms (the p99 of a replicated commit was ~50 ms; see
+// docs/cluster.md, "Pipelining"). The transport's own functions are wrapped: the callbacks they
+// are given are libraft's (the same for every transport), so they are kept in statics.
+std::atomic<int (*)(struct raft_uv_transport*, raft_uv_accept_cb)> g_tcp_listen{nullptr};
+std::atomic<int (*)(struct raft_uv_transport*, struct raft_uv_connect*, raft_id, const char*,
+                    raft_uv_connect_cb)>
+    g_tcp_connect{nullptr};
+std::atomic<raft_uv_accept_cb> g_accept_cb{nullptr};
+std::atomic<raft_uv_connect_cb> g_connect_cb{nullptr};
+
+void NoDelay(struct uv_stream_s* stream) {
+  if (stream == nullptr || stream->type != UV_TCP) return;
+  // Only latency depends on it: a socket that refuses the option still carries every message.
+  (void)uv_tcp_nodelay(reinterpret_cast<uv_tcp_t*>(stream), 1);
+}
+
+void AcceptNoDelay(struct raft_uv_transport* t, raft_id id, const char* address,
+                   struct uv_stream_s* stream) {
+  NoDelay(stream);
+  g_accept_cb.load()(t, id, address, stream);
+}
+
+int ListenNoDelay(struct raft_uv_transport* t, raft_uv_accept_cb cb) {
+  g_accept_cb.store(cb);
+  return g_tcp_listen.load()(t, &AcceptNoDelay);
+}
+
+void ConnectedNoDelay(struct raft_uv_connect* req, struct uv_stream_s* stream, int status) {
+  if (status == 0) NoDelay(stream);
+  g_connect_cb.load()(req, stream, status);
+}
+
+int ConnectNoDelay(struct raft_uv_transport* t, struct raft_uv_connect* req, raft_id id,
+                   const char* address, raft_uv_connect_cb cb) {
+  g_connect_cb.store(cb);
+  return g_tcp_connect.load()(t, req, id, address, &ConnectedNoDelay);
 }
 
 }  // namespace
@@ -36,6 +77,10 @@ Result<std::unique_ptr<RaftGroup>> RaftGroup::Start(uv_loop_t* loop,
     return RaftError(rv, "Cannot set up the Raft transport");
   }
   group->transport_ready_ = true;
+  g_tcp_listen.store(group->transport_.listen);
+  g_tcp_connect.store(group->transport_.connect);
+  group->transport_.listen = &ListenNoDelay;
+  group->transport_.connect = &ConnectNoDelay;
   if (int rv = raft_uv_init(&group->io_, loop, options.dir.c_str(), &group->transport_); rv != 0) {
     return RaftError(rv, "Cannot open the Raft directory '" + options.dir + "'");
   }
