@@ -82,9 +82,15 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
   KALAM_ASSIGN_OR_RETURN(auto plan, cluster::PlanGroups(in));
   KALAM_ASSIGN_OR_RETURN(auto api_peers, cluster::ParsePeers(config_.cluster.api_peers));
   KALAM_ASSIGN_OR_RETURN(fetcher_, HttpSnapshotFetcher::Create(api_peers, config_.cluster.secret));
-  if (config_.cluster.secret.empty()) {
-    spdlog::warn("cluster.secret is empty: this node serves no snapshot files and fetches none, "
-                 "so a member that lost its data cannot rejoin (docs/cluster.md, Snapshots)");
+  // Snapshots compact the Raft log, so a follower that needs an older entry gets the leader's
+  // snapshot instead and must fetch its files. Without the secret (or the members' API
+  // addresses) no node can fetch one: then no node takes one either, and every group keeps its
+  // whole log (a follower always catches up from it).
+  const bool snapshots = !config_.cluster.secret.empty() && !api_peers.empty();
+  if (!snapshots) {
+    spdlog::warn("cluster.secret or cluster.api_peers is empty: this node takes no snapshots "
+                 "(its Raft logs are kept whole), serves none and fetches none, so a member that "
+                 "lost its data cannot rejoin (docs/cluster.md, Snapshots)");
   }
 
   // A replica resolves a change record's table by id and version: the published snapshot, else
@@ -135,8 +141,12 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
       configure(*pipeline);
       KALAM_RETURN_IF_ERROR(pipeline->Start());
       auto machine = std::make_unique<replication::ShardStateMachine>(g.name, kv_, *pipeline, resolve);
-      spec.options.snapshot_threshold = config_.cluster.snapshot_threshold;
-      spec.options.snapshot_trailing = config_.cluster.snapshot_trailing;
+      if (!snapshots) {
+        spec.options.snapshot_threshold = 1u << 30;  // as the meta group: the log kept whole
+      } else {
+        spec.options.snapshot_threshold = config_.cluster.snapshot_threshold;
+        spec.options.snapshot_trailing = config_.cluster.snapshot_trailing;
+      }
       replication::ShardSnapshotOptions snap;
       snap.dir = SnapshotDir(config_);
       snap.node = config_.cluster.node_id;
@@ -147,7 +157,7 @@ Status ClusterNode::Start(SnowflakeGenerator& ids, const commit::CommitPipelineO
                      "change records", name, index);
         if (on_restored_) on_restored_(group);
       };
-      machine->EnableSnapshots(std::move(snap));
+      if (snapshots) machine->EnableSnapshots(std::move(snap));
       KALAM_RETURN_IF_ERROR(machine->Open());
       spec.machine = machine.get();
       pipelines_.push_back(std::move(pipeline));
