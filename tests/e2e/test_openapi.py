@@ -374,10 +374,11 @@ def test_cluster_snapshot_file_route(tmp_path, contract):
             except OSError:
                 continue
     secret = "openapi-cluster-secret-0123"
+    api = free_port()  # snapshots need the secret and the members' API addresses
     cfg = (CONFIG + "[server]\nnode_id = 1\n[cluster]\nnode_id = 1\n"
            f'peers = ["1=127.0.0.1:{free_range(3)}"]\nuser_shards = 1\nsnapshot_threshold = 8\n'
-           f'snapshot_trailing = 4\nsecret = "{secret}"\n')
-    s = Server(tmp_path / "data", config_toml=cfg).start()
+           f'snapshot_trailing = 4\nsecret = "{secret}"\napi_peers = ["1=127.0.0.1:{api}"]\n')
+    s = Server(tmp_path / "data", port=api, config_toml=cfg).start()
     try:
         deadline = time.time() + 20
         while s.sql_raw("CREATE NAMESPACE snap").status_code != 200:
