@@ -21,7 +21,8 @@ Result<std::unique_ptr<NodeRuntime>> NodeRuntime::Start(std::vector<GroupSpec> g
     } else {
       auto group = RaftGroup::Start(&rt.loop_, groups[g].options, *groups[g].machine);
       if (group.ok()) {
-        rt.slots_.push_back(Slot{std::move(group).value()});
+        rt.slots_.emplace_back();
+        rt.slots_.back().group = std::move(group).value();
         rt.slots_.back().election_timeout = groups[g].options.election_timeout;
         rt.slots_.back().push_each_commit =
             std::find(options.push_each_commit.begin(), options.push_each_commit.end(), g) !=

@@ -26,8 +26,8 @@ std::atomic<raft_uv_connect_cb> g_connect_cb{nullptr};
 
 void NoDelay(struct uv_stream_s* stream) {
   if (stream == nullptr || stream->type != UV_TCP) return;
-  // Only latency depends on it: a socket that refuses the option still carries every message.
-  (void)uv_tcp_nodelay(reinterpret_cast<uv_tcp_t*>(stream), 1);
+  // Safe to ignore: only latency depends on it, a socket without it still carries every message.
+  (void)uv_tcp_nodelay(reinterpret_cast<uv_tcp_t*>(stream), 1);  // latency only: see above
 }
 
 void AcceptNoDelay(struct raft_uv_transport* t, raft_id id, const char* address,

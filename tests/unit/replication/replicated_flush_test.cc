@@ -139,12 +139,7 @@ class ReplicatedFlushTest : public ThreeNodeTest {
   // Every running node applied as far as node `leader` and holds the same group data.
   void ExpectSameData(int leader) {
     const cluster::LogIndex target = nodes_[leader]->machine->applied_index();
-    ASSERT_TRUE(WaitFor([&] {
-      for (auto& node : nodes_) {
-        if (node->runtime && node->machine->applied_index() < target) return false;
-      }
-      return true;
-    }));
+    ASSERT_TRUE(WaitFor([&] { return AllAppliedTo(target); }));
     for (int n = 0; n < 3; ++n) {
       if (!nodes_[n]->runtime) continue;
       EXPECT_EQ(DataDigest(n), DataDigest(leader)) << "node " << n;

@@ -281,14 +281,17 @@ class ThreeNodeTest : public ::testing::Test {
 
   // Every running node applied as far as node `leader`, and holds the same bytes and saw the
   // same published changes in the same order.
+  // Whether every running node applied at least `target`.
+  bool AllAppliedTo(cluster::LogIndex target) const {
+    for (const auto& node : nodes_) {
+      if (node->runtime && node->machine->applied_index() < target) return false;
+    }
+    return true;
+  }
+
   void ExpectConverged(int leader) {
     const cluster::LogIndex target = nodes_[leader]->machine->applied_index();
-    ASSERT_TRUE(WaitFor([&] {
-      for (auto& node : nodes_) {
-        if (node->runtime && node->machine->applied_index() < target) return false;
-      }
-      return true;
-    }));
+    ASSERT_TRUE(WaitFor([&] { return AllAppliedTo(target); }));
     for (int n = 0; n < 3; ++n) {
       if (!nodes_[n]->runtime) continue;
       EXPECT_EQ(nodes_[n]->machine->applied_index(), target) << "node " << n;
